@@ -1,0 +1,3 @@
+"""Leadline: a self-hosted CRM for outbound sales."""
+
+__version__ = "0.1.0"

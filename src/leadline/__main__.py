@@ -1,0 +1,26 @@
+"""The ``leadline`` command.
+
+``prospects list`` is answered by a standard-library path when it can be (see
+leadline/prospects/listing.py); everything else goes to the Typer application.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:2] == ["prospects", "list"]:
+        from leadline.prospects.listing import fast_main
+
+        code = fast_main(args[2:])
+        if code is not None:
+            return code
+    from leadline.cli import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The timeline: every thing done to, or heard from, a prospect (OutreachActivity)."""

@@ -1,0 +1,87 @@
+"""Write and read a prospect's timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadline.activity.models import OutreachActivity
+from leadline.clock import utc_now
+from leadline.ids import new_id
+
+
+def record(
+    session: Session,
+    prospect_id: str,
+    type: str,
+    status: str,
+    details: dict[str, Any] | None = None,
+    *,
+    actor: str = "system",
+    at: datetime | None = None,
+) -> OutreachActivity:
+    """Add one entry to ``prospect_id``'s timeline."""
+    moment = at or utc_now()
+    entry = OutreachActivity(
+        id=new_id("act"),
+        prospect_id=prospect_id,
+        type=type,
+        status=status,
+        details=details or {},
+        actor=actor,
+        created_at=moment,
+        updated_at=moment,
+    )
+    session.add(entry)
+    return entry
+
+
+def row(
+    prospect_id: str,
+    type: str,
+    status: str,
+    details: dict[str, Any],
+    *,
+    actor: str,
+    at: datetime,
+) -> dict[str, Any]:
+    """The same entry as a plain row, for bulk inserts (imports)."""
+    return {
+        "id": new_id("act"),
+        "prospect_id": prospect_id,
+        "type": type,
+        "status": status,
+        "details": details,
+        "actor": actor,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def update_status(session: Session, activity_id: str | None, status: str, **details: Any) -> None:
+    """Move a timeline entry on (an email entry goes sent -> opened -> replied) and merge details."""
+    if activity_id is None:
+        return
+    entry = session.get(OutreachActivity, activity_id)
+    if entry is None:
+        return
+    entry.status = status
+    if details:
+        entry.details = {**entry.details, **details}
+
+
+def for_prospect(
+    session: Session, prospect_id: str, *, limit: int | None = None
+) -> Sequence[OutreachActivity]:
+    query = (
+        select(OutreachActivity)
+        .where(OutreachActivity.prospect_id == prospect_id)
+        .order_by(OutreachActivity.created_at, OutreachActivity.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()

@@ -1,0 +1,125 @@
+"""The ASGI application: API routers, webhooks, pages and one error format for all of them."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leadline import __version__
+from leadline.config import Settings, get_settings
+from leadline.db import is_unavailable
+from leadline.errors import LeadlineError
+from leadline.schemas import field_errors, one_line
+
+log = logging.getLogger("leadline")
+
+DESCRIPTION = """
+Leadline's REST API. JSON uses the seed's camelCase field names (`salesStatus`,
+`gridHealth`, `emailsSentCount`, ...). Every error has the same shape:
+`{"error": "<code>", "message": "<one line>", "field": "<the field to blame>", "errors": [...]}`.
+"""
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if field:
+        body["field"] = field
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LeadlineError)
+    async def _domain(_: Request, error: LeadlineError) -> JSONResponse:
+        errors = getattr(error, "errors", None) or None
+        headers = {"Retry-After": "30"} if error.status_code == 503 else None
+        return error_response(
+            error.status_code, error.code, str(error), field=error.field, errors=errors, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = []
+        for item in error.errors():
+            loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path", "header")]
+            name = ".".join(loc) or "body"
+            message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+            if item.get("type") == "extra_forbidden":
+                message = "unknown field"
+            if item.get("type") == "json_invalid":
+                name, message = "body", "is not valid JSON"
+            errors.append({"field": name, "message": message})
+        return error_response(
+            422, "invalid", one_line(errors), field=errors[0]["field"] if errors else None, errors=errors
+        )
+
+    @app.exception_handler(ValidationError)
+    async def _model(_: Request, error: ValidationError) -> JSONResponse:
+        errors = field_errors(error)
+        return error_response(
+            422, "invalid", one_line(errors), field=errors[0]["field"] if errors else None, errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            403: "forbidden",
+            413: "too_large",
+        }.get(error.status_code, "error")
+        return error_response(
+            error.status_code, code, str(error.detail), headers=getattr(error, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        if is_unavailable(error):
+            log.warning("database unavailable: %s", error)
+            return error_response(
+                503,
+                "unavailable",
+                "the database is unavailable; try again shortly",
+                headers={"Retry-After": "30"},
+            )
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
+        return error_response(500, "internal", f"unexpected server error (reference {reference})")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Leadline",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    from leadline.health import router as health_router
+    from leadline.prospects.api import router as prospects_router
+
+    app.include_router(health_router)
+    app.include_router(prospects_router)
+    return app

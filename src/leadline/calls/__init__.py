@@ -1,0 +1,1 @@
+"""Calls: booked, rescheduled, cancelled and logged calls, with their objections and outcomes."""

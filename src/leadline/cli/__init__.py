@@ -1,0 +1,215 @@
+"""The ``leadline`` command line: a root Typer app with one sub-app per domain.
+
+Commands parse options, call one service function inside a unit of work, and print.
+Heavy modules are imported inside the commands so that ``leadline --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
+from leadline.prospects.cli import app as prospects_app
+
+app = typer.Typer(
+    name="leadline",
+    help="Leadline: a self-hosted CRM for outbound sales.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(prospects_app, name="prospects")
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    DEBUG["on"] = debug
+
+
+def require_database() -> None:
+    """Stop with a clear message unless the database exists and its schema is current."""
+    from sqlalchemy import inspect, text
+
+    from leadline.config import get_settings, mask_url
+    from leadline.db import get_engine
+    from leadline.prospects.listing import SCHEMA_HEAD, sqlite_path
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        from pathlib import Path
+
+        path = sqlite_path({"LEADLINE_DATABASE_URL": settings.database_url})
+        if path and not Path(path).is_file():
+            abort(f"no database at {path}; run `leadline init` first")
+    with cli_errors(), get_engine(settings).connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            abort(f"the database at {mask_url(settings.database_url)} is empty; run `leadline init`")
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if current != SCHEMA_HEAD:
+        abort(
+            f"the database schema is at {current} but this Leadline needs {SCHEMA_HEAD}; "
+            "run `leadline db upgrade`"
+        )
+
+
+@app.command()
+def init() -> None:
+    """Create the database (or bring it up to date). Safe to run again."""
+    from leadline.config import get_settings, mask_url
+    from leadline.migrate import upgrade
+
+    settings = get_settings()
+    with cli_errors():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.secret()
+        before, after = upgrade(settings)
+    where = mask_url(settings.database_url)
+    if before == after:
+        typer.echo(f"Database {where} is ready (schema {after}).")
+    else:
+        typer.echo(f"Database {where} is ready: schema {before or 'empty'} -> {after}.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the migrations the database has not had yet."""
+    from leadline.config import get_settings
+    from leadline.migrate import upgrade
+
+    with cli_errors():
+        before, after = upgrade(get_settings(), revision)
+    typer.echo(
+        f"Schema {before or 'empty'} -> {after}." if before != after else f"Schema already at {after}."
+    )
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the one this Leadline needs."""
+    from leadline.config import get_settings
+    from leadline.db import get_engine
+    from leadline.migrate import current_revision, head_revision
+
+    with cli_errors():
+        current = current_revision(get_engine(get_settings()))
+    head = head_revision()
+    state = "up to date" if current == head else "needs `leadline db upgrade`"
+    typer.echo(f"database: {current or 'empty'}  code: {head}  ({state})")
+
+
+@app.command("config")
+def show_config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the effective configuration (secrets masked) and warn about unsafe settings."""
+    from pydantic import ValidationError
+
+    from leadline.config import get_settings
+    from leadline.schemas import field_errors, one_line
+
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        abort("bad configuration: " + one_line(field_errors(error, camel=False)))
+    rows = settings.described()
+    warnings = settings.warnings()
+    if as_json:
+        print_json({"settings": {name: value for name, value, _ in rows}, "warnings": warnings})
+        return
+    print_table(["Setting", "Value", "From"], rows)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+@app.command()
+def demo(
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete everything first, then load the demo.")
+    ] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Load only into an empty database; otherwise do nothing.")
+    ] = False,
+) -> None:
+    """Load the demo: 340 researched trade businesses and the seed's first week of outreach."""
+    from leadline.config import get_settings
+    from leadline.demo import load_demo
+    from leadline.migrate import upgrade
+
+    settings = get_settings()
+    with cli_errors():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings)
+        summary = load_demo(settings, reset=reset, if_empty=if_empty)
+    for line in summary:
+        typer.echo(line)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default LEADLINE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default LEADLINE_PORT).")] = None,
+) -> None:
+    """Start the web server: the API, the web app, webhooks."""
+    import uvicorn
+
+    from leadline.app import create_app
+    from leadline.config import get_settings
+
+    require_database()
+    settings = get_settings()
+    application = create_app(settings)
+    typer.echo(f"Leadline on http://{host or settings.host}:{port or settings.port}  (Ctrl+C stops)")
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from leadline import __version__
+
+    typer.echo(__version__)
+
+
+def run(args: list[str]) -> int:
+    """Run the CLI with ``args``; returns the exit code."""
+    import sys
+
+    from pydantic import ValidationError
+    from pydantic_settings import BaseSettings
+
+    from leadline.schemas import field_errors, one_line
+
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="leadline", standalone_mode=True)
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except ValidationError as error:
+        if DEBUG["on"]:
+            raise
+        problems = field_errors(error, camel=False)
+        if error.title in ("Settings", BaseSettings.__name__):
+            for problem in problems:
+                problem["field"] = "LEADLINE_" + problem["field"].upper()
+            print(f"error: bad configuration: {one_line(problems)}", file=sys.stderr)
+        else:
+            print(f"error: {one_line(problems)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,134 @@
+"""Output and error helpers shared by every CLI command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+DEBUG = {"on": False}
+
+
+def console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=None if stream.isatty() else 200)
+
+
+def abort(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: message`` on stderr and exit non-zero. One line, no traceback."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn every error a user can meet into one line on stderr and exit 1."""
+    from pydantic import ValidationError
+
+    from leadline.errors import LeadlineError
+    from leadline.schemas import field_errors, one_line
+
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except LeadlineError as error:
+        abort(str(error))
+    except ValidationError as error:
+        abort(one_line(field_errors(error, camel=False)).replace("_", "-"))
+    except Exception as error:
+        from leadline.db import is_unavailable
+
+        if DEBUG["on"]:
+            raise
+        if is_unavailable(error):
+            from leadline.config import get_settings, mask_url
+
+            abort(
+                f"cannot use the database at {mask_url(get_settings().database_url)}: "
+                f"{str(getattr(error, 'orig', error)).strip().splitlines()[0]}"
+            )
+        abort(f"unexpected {type(error).__name__}: {error} (run with --debug for the traceback)")
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=json_default)
+    sys.stdout.write("\n")
+
+
+def print_table(
+    columns: Sequence[str | tuple[str, str]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    footer: str | None = None,
+) -> None:
+    """A plain Rich table; a column given as (title, "right") is right-aligned."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False, title=title, title_justify="left")
+    for column in columns:
+        name, justify = column if isinstance(column, tuple) else (column, "left")
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    count = 0
+    for row in rows:
+        table.add_row(*(escape("" if cell is None else str(cell)) for cell in row))
+        count += 1
+    out = console()
+    if count:
+        out.print(table)
+    if footer:
+        out.print(f"[dim]{escape(footer)}[/dim]")
+
+
+def print_fields(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(box=None, show_header=False, pad_edge=False, title=title, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, value in pairs:
+        table.add_row(name, escape("" if value is None else str(value)))
+    console().print(table)
+
+
+def actor() -> str:
+    """Who is acting, for the timeline: the operating-system user at the terminal."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    from leadline.config import get_settings
+
+    return value.astimezone(get_settings().zone).strftime(fmt)

@@ -1,0 +1,286 @@
+"""Configuration: ``LEADLINE_*`` environment variables and an optional ``.env`` file.
+
+Nothing reads settings at import time. Shells call :func:`get_settings` (cached) and pass
+the object down; tests build their own :class:`Settings`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_OBJECTION_CATEGORIES: dict[str, list[str]] = {
+    "price": ["cost", "price", "expensive", "afford", "budget", "how much", "fee", "money", "cheap"],
+    "timeline": ["timeline", "how long", "when", "time frame", "timeframe", "too soon", "next year", "later"],
+    "proof": ["case stud", "proof", "results", "references", "example", "testimonial", "guarantee"],
+    "trust": ["trust", "scam", "who are you", "never heard", "legit", "contract", "risk"],
+    "has_provider": ["already have", "already use", "agency", "provider", "nephew", "in-house", "someone"],
+    "no_time": ["busy", "no time", "don't have time", "swamped", "not now"],
+    "needs_to_think": ["think about", "think it over", "talk to", "partner", "wife", "husband", "consider"],
+}
+
+DEFAULT_STAGE_PROBABILITIES: dict[str, float] = {
+    "new": 0.0,
+    "contacted": 0.02,
+    "replied": 0.10,
+    "scheduled": 0.20,
+    "interested": 0.35,
+    "proposal": 0.60,
+    "closed_won": 1.0,
+    "closed_lost": 0.0,
+}
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list, or text separated by commas or new lines."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3; a bare path means a SQLite file."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEADLINE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Folder for the SQLite file, outbox and job queue.")
+    database_url: str = Field("", description="SQLAlchemy URL; default: a SQLite file in data_dir.")
+    timezone: str = Field("UTC", description="Time zone for showing times, weeks and business days.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of this server, used in links in emails."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key: SecretStr | None = Field(
+        None, description="Signs unsubscribe links and sessions; generated into data_dir when unset."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    fast_cli: bool = Field(
+        True, description="Answer `prospects list` on SQLite without loading the full CLI."
+    )
+
+    # --- email -------------------------------------------------------------------------
+    email_backend: Literal["outbox", "smtp", "sendgrid"] = "outbox"
+    outbox_dir: Path | None = Field(None, description="Where the outbox backend writes .eml files.")
+    templates_dir: Path | None = Field(None, description="Your own email templates; override built-ins.")
+    sender_name: str = "Leadline"
+    sender_email: str = "sales@example.com"
+    sender_address: str = Field(
+        "", description="Postal address printed in every email's footer (anti-spam law)."
+    )
+    daily_send_limit: int = Field(50, ge=0, description="Emails sent per day, across every process.")
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_api_url: str = "https://api.sendgrid.com"
+    sendgrid_timeout_seconds: float = Field(10.0, gt=0)
+    sendgrid_max_retries: int = Field(3, ge=0)
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    reply_domain: str | None = Field(
+        None, description="Inbound Parse domain for per-email Reply-To addresses."
+    )
+
+    # --- webhooks ----------------------------------------------------------------------
+    sendgrid_webhook_public_key: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SendGrid's verification key(s), comma separated for rotation."
+    )
+    sendgrid_webhook_verify: bool = Field(True, description="Refuse unsigned Event Webhook posts.")
+    sendgrid_webhook_max_age_seconds: int = Field(
+        0, ge=0, description="Reject signatures older than this (0: no age limit; dedup stops replays)."
+    )
+    inbound_secret: SecretStr | None = Field(None, description="Secret guarding the Inbound Parse URL.")
+    webhook_max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    inbound_max_body_bytes: int = Field(40 * 1024 * 1024, gt=0)
+
+    # --- automation --------------------------------------------------------------------
+    redis_url: str | None = Field(None, description="Redis for the job queue; default: a SQLite queue.")
+    embedded_worker: bool = Field(True, description="Run the job worker inside `leadline serve`.")
+    worker_threads: int = Field(2, ge=1)
+    slack_webhook_url: SecretStr | None = None
+    notify_email: str | None = Field(None, description="Also email notifications to this address.")
+    send_window_start: str = "08:00"
+    send_window_end: str = "17:00"
+    send_window_days: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+    call_reminder_minutes: int = Field(15, ge=0)
+    sequence_steps: str = Field("follow_up_1:3d,follow_up_2:4d", description="Default follow-up steps.")
+
+    # --- sales rules -------------------------------------------------------------------
+    objection_categories: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_OBJECTION_CATEGORIES.items()}
+    )
+    stage_probabilities: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_STAGE_PROBABILITIES))
+    next_step_business_days: int = Field(2, ge=0)
+    weekly_email_goal: int = Field(50, ge=0)
+    weekly_call_goal: int = Field(3, ge=0)
+    weekly_deal_goal: int = Field(1, ge=0)
+    target_open_rate: float = Field(0.20, ge=0, le=1)
+    target_reply_rate: float = Field(0.05, ge=0, le=1)
+    target_call_conversion: float = Field(0.50, ge=0, le=1)
+    target_deal_conversion: float = Field(0.10, ge=0, le=1)
+    target_sends_per_day: int = Field(25, ge=0)
+
+    # --- web ---------------------------------------------------------------------------
+    session_max_age_seconds: int = Field(14 * 24 * 3600, gt=0)
+    cookie_secure: bool | None = Field(
+        None, description="Secure cookies; default: on when base_url is https."
+    )
+    login_max_failures: int = Field(5, ge=1)
+    login_lockout_seconds: int = Field(900, ge=1)
+
+    @field_validator("sendgrid_webhook_public_key", "send_window_days", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/London)"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'leadline.db'}"
+        self.database_url = normalise_database_url(self.database_url)
+        if self.outbox_dir is None:
+            self.outbox_dir = self.data_dir / "outbox"
+        self.base_url = self.base_url.rstrip("/")
+        return self
+
+    # --- derived values ----------------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def outbox_path(self) -> Path:
+        assert self.outbox_dir is not None
+        return self.outbox_dir
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.startswith("https://")
+
+    def secret(self) -> str:
+        """The signing secret: from the environment, else a file in data_dir made on first use."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            value = secrets.token_urlsafe(48)
+            # Create exclusively so two processes starting at once agree on one key.
+            try:
+                with path.open("x") as handle:
+                    handle.write(value)
+                path.chmod(0o600)
+            except FileExistsError:
+                return path.read_text().strip()
+            return value
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) rows for ``leadline config``; secrets masked."""
+        rows = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown = "********" if value.get_secret_value() else ""
+            elif value is None:
+                shown = ""
+            elif name == "database_url":
+                shown = mask_url(str(value))
+            elif name == "slack_webhook_url":
+                shown = "********"
+            elif isinstance(value, list):
+                shown = ", ".join(
+                    (v[:12] + "…") if name == "sendgrid_webhook_public_key" else str(v) for v in value
+                )
+            elif isinstance(value, dict):
+                shown = "; ".join(f"{k}={v}" for k, v in value.items())
+            else:
+                shown = str(value)
+            source = "env" if name in self.model_fields_set else "default"
+            rows.append((f"LEADLINE_{name.upper()}", shown, source if info is not None else ""))
+        return rows
+
+    def warnings(self) -> list[str]:
+        """Set-ups that work but are unsafe or surprising, for ``leadline config``."""
+        found = []
+        if not self.sendgrid_webhook_verify:
+            found.append(
+                "SendGrid webhook signature verification is OFF "
+                "(LEADLINE_SENDGRID_WEBHOOK_VERIFY=false): anyone can post fake events."
+            )
+        elif not self.sendgrid_webhook_public_key:
+            found.append(
+                "No LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY: /webhooks/sendgrid refuses every post "
+                "until it is set."
+            )
+        if self.email_backend == "sendgrid" and self.sendgrid_api_key is None:
+            found.append("LEADLINE_EMAIL_BACKEND=sendgrid but LEADLINE_SENDGRID_API_KEY is not set.")
+        if self.inbound_secret is None:
+            found.append("No LEADLINE_INBOUND_SECRET: the Inbound Parse endpoint refuses every post.")
+        if not self.sender_address:
+            found.append("No LEADLINE_SENDER_ADDRESS: commercial email must carry a postal address.")
+        return found
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a database or Redis URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":********"
+    return f"{scheme}://{creds}@{host}"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Customers: won deals, their service, fee and results."""

@@ -1,0 +1,204 @@
+"""Database plumbing: the declarative base, column types, engines and the unit of work.
+
+Rules (see docs/architecture.md):
+
+* services never commit; the shell that opened :func:`unit_of_work` owns the transaction;
+* on SQLite every write transaction starts with ``BEGIN IMMEDIATE`` so that two processes
+  writing at once queue on ``busy_timeout`` instead of failing with "database is locked";
+* times are stored in UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from leadline.config import Settings, get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A point in time. Stored as UTC (naive on SQLite, timestamptz on PostgreSQL); read back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: Leadline stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+        list[dict[str, Any]]: JSONType,
+    }
+
+
+def import_all_models() -> None:
+    """Import every domain's models so that ``Base.metadata`` knows every table."""
+    import leadline.models  # noqa: F401
+
+
+# --- engines -------------------------------------------------------------------------------
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A new engine for ``url`` with Leadline's settings for its dialect."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        _sqlite_setup(engine)
+        return engine
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    options.update(kwargs)
+    if options.get("poolclass") is NullPool:
+        for key in ("pool_size", "max_overflow"):
+            options.pop(key, None)
+    return create_engine(url, **options)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The shared engine for the configured database (one per URL per process)."""
+    url = (settings or get_settings()).database_url
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _sessionmakers.clear()
+
+
+_sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
+
+
+def get_sessionmaker(settings: Settings | None = None, *, readonly: bool = False) -> sessionmaker[Session]:
+    settings = settings or get_settings()
+    key = (settings.database_url, readonly)
+    maker = _sessionmakers.get(key)
+    if maker is None:
+        engine = get_engine(settings)
+        if readonly and engine.dialect.name == "sqlite":
+            engine = engine.execution_options(sqlite_begin="DEFERRED")
+        maker = _sessionmakers[key] = sessionmaker(bind=engine, expire_on_commit=False)
+    return maker
+
+
+@contextmanager
+def unit_of_work(settings: Settings | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """One transaction. Commits when the block ends, rolls back on any exception.
+
+    Callbacks registered with :func:`after_commit` run only once the commit succeeded
+    (this is how jobs are queued: never for work that was rolled back).
+    """
+    with get_sessionmaker(settings, readonly=readonly)() as session:
+        try:
+            yield session
+            if session.info.get("rollback_only"):
+                session.rollback()
+            elif not readonly:
+                session.commit()
+            # A read-only unit ends when the session closes: the transaction is released
+            # and loaded objects stay readable (a rollback would expire them).
+        except BaseException:
+            session.rollback()
+            raise
+    callbacks: list[Callable[[], None]] = session.info.pop("after_commit", [])
+    for callback in callbacks:
+        callback()
+
+
+def rollback_only(session: Session) -> None:
+    """Make the unit of work that owns ``session`` roll back instead of committing (dry runs)."""
+    session.info["rollback_only"] = True
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` after the unit of work that owns ``session`` has committed."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_callbacks(session: Session) -> None:
+    session.info.pop("after_commit", None)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database cannot be reached (answer 503, retry later)."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
+
+    if isinstance(error, TimeoutError):
+        return True
+    if isinstance(error, OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def local_date(value: datetime, settings: Settings | None = None) -> date:
+    return value.astimezone((settings or get_settings()).zone).date()

@@ -1,0 +1,98 @@
+"""``leadline demo``: a realistic data set made through Leadline's own code paths.
+
+The demo is a list of steps played in order with the clock set to the moment each
+step happens. Step one imports the research (340 prospects) through the importer;
+later steps send the week's emails, play SendGrid's events through the signed
+webhook, book and log calls and win a deal, each through the services a user's
+command would call. The demo's week is last ISO week, so everything in it is past.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from leadline import clock
+from leadline.config import Settings
+from leadline.db import Base, import_all_models, unit_of_work
+
+
+@dataclass
+class DemoContext:
+    settings: Settings
+    monday: datetime  # 00:00 on the Monday of the demo's week, in the configured zone
+    notes: list[str] = field(default_factory=list)
+    shared: dict[str, object] = field(default_factory=dict)
+
+    def at(self, day: int, hour: int, minute: int = 0) -> datetime:
+        """A moment of the demo's week: day 0 is Monday."""
+        return self.monday + timedelta(days=day, hours=hour, minutes=minute)
+
+
+Step = Callable[[DemoContext], None]
+
+
+def demo_week_monday(settings: Settings, now: datetime | None = None) -> datetime:
+    """Monday 00:00 (local) of the ISO week before the current one."""
+    local_now = (now or clock.utc_now()).astimezone(settings.zone)
+    this_monday = (local_now - timedelta(days=local_now.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return this_monday - timedelta(days=7)
+
+
+def import_research(context: DemoContext) -> None:
+    """The seed's WEEK 1 research: 340 prospects (25 / 100 / 215 by tier), imported from a file."""
+    from leadline.demo.data import generate
+    from leadline.prospects import service as prospects
+
+    folder = context.settings.data_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "research.json"
+    path.write_text(json.dumps([p.as_row() for p in generate()], indent=1))
+    clock.set_frozen(context.at(-3, 16))  # the Friday before: research done
+    with unit_of_work(context.settings) as session:
+        report = prospects.import_file(session, path, actor="demo")
+    context.notes.append(f"Imported {report.created} researched prospects from {path}.")
+
+
+STEPS: list[Step] = [import_research]
+
+
+def reset_database(settings: Settings) -> None:
+    import_all_models()
+    with unit_of_work(settings) as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+    outbox = settings.outbox_path
+    if outbox.is_dir():
+        for message in outbox.glob("*.eml"):
+            message.unlink()
+
+
+def load_demo(settings: Settings, *, reset: bool = False, if_empty: bool = False) -> list[str]:
+    """Play every demo step; returns lines to print."""
+    from leadline.errors import Conflict
+    from leadline.prospects.models import Prospect
+
+    with unit_of_work(settings, readonly=True) as session:
+        existing = session.scalar(select(func.count()).select_from(Prospect)) or 0
+    if existing and not reset:
+        if if_empty:
+            return [f"The database already has {existing} prospects; the demo was not loaded again."]
+        raise Conflict(f"the database already has {existing} prospects; use --reset to replace everything")
+    if reset:
+        reset_database(settings)
+    context = DemoContext(settings=settings, monday=demo_week_monday(settings))
+    try:
+        for step in STEPS:
+            step(context)
+    finally:
+        clock.set_frozen(None)
+    week = context.monday.isocalendar()
+    context.notes.append(f"The demo's week is {week.year}-W{week.week:02d} (last week).")
+    return context.notes

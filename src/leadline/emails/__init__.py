@@ -1,0 +1,1 @@
+"""Emails: templates, sending through a backend, and what happened to each message."""

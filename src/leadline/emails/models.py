@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadline.clock import utc_now
+from leadline.db import Base
+
+#: Delivery and engagement states, in the order an email moves through them. A state is
+#: only ever replaced by a later one (bounced and failed end the road).
+EMAIL_STATUSES = (
+    "scheduled",
+    "pending",
+    "sending",
+    "unknown",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "replied",
+    "bounced",
+    "failed",
+    "cancelled",
+)
+
+
+class EmailActivity(Base):
+    __tablename__ = "email_activities"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('scheduled','pending','sending','unknown','sent','delivered','opened','clicked',"
+            "'replied','bounced','failed','cancelled')",
+            name="status_known",
+        ),
+        Index("ix_email_activities_prospect_id_created_at", "prospect_id", "created_at"),
+        Index("ix_email_activities_sent_at", "sent_at"),
+        Index("ix_email_activities_status", "status"),
+        Index("ix_email_activities_to_email", "to_email"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
+    outreach_activity_id: Mapped[str | None] = mapped_column(
+        ForeignKey("outreach_activities.id", ondelete="SET NULL")
+    )
+    sendgrid_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(300), unique=True)
+    email_type: Mapped[str] = mapped_column(String(40))
+    template: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(500))
+    to_email: Mapped[str] = mapped_column(String(320))
+    from_email: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str | None] = mapped_column(Text)
+    thread_root_id: Mapped[str | None] = mapped_column(String(40))
+    in_reply_to: Mapped[str | None] = mapped_column(String(300))
+    backend: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime | None]
+    send_attempted_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    open_count: Mapped[int] = mapped_column(default=0)
+    machine_open_count: Mapped[int] = mapped_column(default=0)
+    clicked_at: Mapped[datetime | None]
+    click_count: Mapped[int] = mapped_column(default=0)
+    replied_at: Mapped[datetime | None]
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    bounced_at: Mapped[datetime | None]
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+    bounce_type: Mapped[str | None] = mapped_column(String(20))
+    failed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    spam_reported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

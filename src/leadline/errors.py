@@ -1,0 +1,70 @@
+"""Domain errors. Services raise these; each shell (HTTP, CLI, worker) maps them once.
+
+Every error carries a one-line message a user can act on and, where one input is to
+blame, the name of that field (in the API's camelCase form when it differs).
+"""
+
+from __future__ import annotations
+
+
+class LeadlineError(Exception):
+    """Base of every error a user is meant to see."""
+
+    status_code = 400
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class NotFound(LeadlineError):
+    status_code = 404
+    code = "not_found"
+
+
+class Invalid(LeadlineError):
+    """Input that breaks a rule. ``errors`` lists every problem when there are several."""
+
+    status_code = 422
+    code = "invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.errors = errors or ([{"field": field, "message": message}] if field else [])
+
+
+class Conflict(LeadlineError):
+    status_code = 409
+    code = "conflict"
+
+
+class Suppressed(Conflict):
+    code = "suppressed"
+
+
+class Forbidden(LeadlineError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(LeadlineError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Transient(LeadlineError):
+    """A failure that may go away when tried again (a remote 5xx, a timeout, a locked database)."""
+
+    status_code = 503
+    code = "unavailable"

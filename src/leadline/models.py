@@ -1,0 +1,10 @@
+"""Every ORM model, imported in one place for Alembic and for ``Base.metadata``."""
+
+from leadline.activity.models import OutreachActivity
+from leadline.calls.models import CallActivity
+from leadline.customers.models import Customer
+from leadline.emails.models import EmailActivity
+from leadline.posts.models import GeneratedPost
+from leadline.prospects.models import Prospect
+
+__all__ = ["CallActivity", "Customer", "EmailActivity", "GeneratedPost", "OutreachActivity", "Prospect"]

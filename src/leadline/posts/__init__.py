@@ -1,0 +1,1 @@
+"""Generated content (Phase 2 of the seed): posts made for a prospect."""

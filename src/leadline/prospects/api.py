@@ -1,0 +1,207 @@
+"""``/api/prospects``: list, read, create, edit, move stage, import, export."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
+from leadline.prospects import service
+from leadline.prospects.queries import SORT_CHOICES, Filters
+from leadline.prospects.schemas import (
+    ActivityRead,
+    ProspectCreate,
+    ProspectRead,
+    ProspectUpdate,
+    Stage,
+)
+from leadline.schemas import ApiModel, InputModel, Page
+
+router = APIRouter(prefix="/api/prospects", tags=["prospects"])
+
+SortParam = Literal[
+    "created",
+    "-created",
+    "name",
+    "-name",
+    "grid_health",
+    "-grid_health",
+    "tier",
+    "-tier",
+    "updated",
+    "-updated",
+]
+assert set(SortParam.__args__) == set(SORT_CHOICES)  # type: ignore[attr-defined]
+
+
+class StageMove(InputModel):
+    stage: Stage
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ImportResult(ApiModel):
+    import_id: str
+    file: str
+    kind: str
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[dict[str, Any]]
+    columns: list[tuple[str, str]]
+    preview: list[dict[str, Any]]
+    dry_run: bool
+
+
+def _filters(
+    status: Stage | None,
+    tier: int | None,
+    trade: str | None,
+    search: str | None,
+    do_not_contact: bool | None,
+    grid_health_min: float | None,
+    grid_health_max: float | None,
+    owner: str | None,
+) -> Filters:
+    return Filters(
+        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
+        grid_health_min=grid_health_min, grid_health_max=grid_health_max, owner=owner,
+    )  # fmt: skip
+
+
+StatusQ = Annotated[Stage | None, Query(description="Sales stage.")]
+TierQ = Annotated[int | None, Query(ge=1, le=3)]
+TradeQ = Annotated[str | None, Query(max_length=80)]
+SearchQ = Annotated[str | None, Query(max_length=200, description="Text in name, id, email, city, contact.")]
+DncQ = Annotated[bool | None, Query(alias="doNotContact")]
+GminQ = Annotated[float | None, Query(alias="gridHealthMin", ge=0, le=100)]
+GmaxQ = Annotated[float | None, Query(alias="gridHealthMax", ge=0, le=100)]
+OwnerQ = Annotated[str | None, Query(max_length=320)]
+
+
+@router.get("", response_model=Page[ProspectRead], summary="List prospects")
+def list_prospects(
+    session: ReadSession,
+    status: StatusQ = None,
+    tier: TierQ = None,
+    trade: TradeQ = None,
+    search: SearchQ = None,
+    do_not_contact: DncQ = None,
+    grid_health_min: GminQ = None,
+    grid_health_max: GmaxQ = None,
+    owner: OwnerQ = None,
+    sort: SortParam = "created",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=500, description="nextCursor of the previous page.")
+    ] = None,
+    page: Annotated[
+        int | None, Query(ge=1, le=1_000_000, description="Page number, instead of a cursor.")
+    ] = None,
+) -> Any:
+    filters = _filters(status, tier, trade, search, do_not_contact, grid_health_min, grid_health_max, owner)
+    result = service.search(session, filters, sort=sort, limit=limit, cursor=cursor, page=page)
+    return Page[ProspectRead](
+        items=[ProspectRead.model_validate(p) for p in result.items],
+        total=result.total,
+        limit=result.limit,
+        next_cursor=result.next_cursor,
+        page=result.page,
+    )
+
+
+@router.get(
+    "/export",
+    summary="Export prospects as CSV or JSON",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+)
+def export_prospects(
+    settings: CurrentSettings,
+    format: Literal["csv", "json"] = "csv",
+    status: StatusQ = None,
+    tier: TierQ = None,
+    trade: TradeQ = None,
+    search: SearchQ = None,
+    do_not_contact: DncQ = None,
+    sort: SortParam = "created",
+) -> StreamingResponse:
+    from leadline.db import unit_of_work
+    from leadline.exports import iter_csv, iter_json
+    from leadline.prospects.listing import EXPORT_COLUMNS, row_to_json
+
+    filters = _filters(status, tier, trade, search, do_not_contact, None, None, None)
+
+    def chunks() -> Iterator[str]:
+        # Its own read transaction: the rows stream while the response is being sent.
+        with unit_of_work(settings, readonly=True) as session:
+            records = (row_to_json(row) for row in service.export_rows(session, filters, sort=sort))
+            yield from iter_csv(records, list(EXPORT_COLUMNS)) if format == "csv" else iter_json(records)
+
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    return StreamingResponse(
+        chunks(), media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="prospects.{format}"'},
+    )  # fmt: skip
+
+
+@router.post("/import", response_model=ImportResult, summary="Import a CSV or JSON file of prospects")
+def import_prospects(
+    session: DbSession,
+    actor: Actor,
+    file: Annotated[UploadFile, File(description="A .csv, .json or .jsonl file.")],
+    dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+    skip_invalid: Annotated[bool, Query(alias="skipInvalid")] = False,
+    ignore_unknown_columns: Annotated[bool, Query(alias="ignoreUnknownColumns")] = False,
+) -> Any:
+    from leadline.db import rollback_only
+
+    suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
+    if suffix not in (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"):
+        suffix = ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (Path(file.filename or "upload").stem[:80] + suffix)
+        with path.open("wb") as handle:
+            while chunk := file.file.read(1024 * 1024):
+                handle.write(chunk)
+        if dry_run:
+            rollback_only(session)
+        report = service.import_file(
+            session, path, actor=actor, skip_invalid=skip_invalid or dry_run,
+            ignore_unknown=ignore_unknown_columns,
+        )  # fmt: skip
+    return ImportResult(**report.__dict__ | {"dry_run": dry_run})
+
+
+@router.get("/{prospect_id}", response_model=ProspectRead, summary="Read a prospect")
+def get_prospect(prospect_id: str, session: ReadSession) -> Any:
+    return service.get(session, prospect_id)
+
+
+@router.get("/{prospect_id}/timeline", response_model=list[ActivityRead], summary="A prospect's timeline")
+def get_timeline(prospect_id: str, session: ReadSession) -> Any:
+    return service.timeline(session, prospect_id)
+
+
+@router.post("", response_model=ProspectRead, status_code=201, summary="Add a prospect")
+def create_prospect(body: ProspectCreate, session: DbSession, actor: Actor) -> Any:
+    return service.create(session, body, actor=actor, source="api")
+
+
+@router.patch("/{prospect_id}", response_model=ProspectRead, summary="Edit a prospect")
+def update_prospect(prospect_id: str, body: ProspectUpdate, session: DbSession, actor: Actor) -> Any:
+    return service.update(session, prospect_id, body, actor=actor)
+
+
+@router.post(
+    "/{prospect_id}/stage", response_model=ProspectRead, summary="Move a prospect to a stage by hand"
+)
+def move_stage(prospect_id: str, body: StageMove, session: DbSession, actor: Actor) -> Any:
+    return service.move_stage(session, prospect_id, body.stage, reason=body.reason, actor=actor)

@@ -1,0 +1,451 @@
+"""``leadline prospects ...``: list, show, add, update, stage, import, export."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.prospects.schemas import SortKey, Stage
+
+if TYPE_CHECKING:
+    from leadline.prospects.importer import RowResult
+
+app = typer.Typer(help="Prospects: list, show, add, edit, import and export.", no_args_is_help=True)
+
+StageOpt = Annotated[Stage | None, typer.Option(help="Sales stage.")]
+TierOpt = Annotated[int | None, typer.Option(min=1, max=3, help="Tier 1, 2 or 3.")]
+TradeOpt = Annotated[str | None, typer.Option(help="Trade, e.g. plumbing.")]
+SearchOpt = Annotated[str | None, typer.Option(help="Text in the name, id, email, city or contact.")]
+DncOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--do-not-contact/--contactable", help="Only prospects marked do-not-contact, or only the others."
+    ),
+]
+SortOpt = Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts descending.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _filters(
+    status: str | None, tier: int | None, trade: str | None, search: str | None, dnc: bool | None
+) -> Any:
+    from leadline.prospects.queries import Filters
+
+    return Filters(status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc)
+
+
+@app.command("list")
+def list_prospects(
+    status: StageOpt = None,
+    tier: TierOpt = None,
+    trade: TradeOpt = None,
+    search: SearchOpt = None,
+    do_not_contact: DncOpt = None,
+    sort: SortOpt = "created",
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 20,
+    page: Annotated[int | None, typer.Option(min=1, help="Page number (with --limit).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List prospects (the seed's `list:prospects --status new --limit 10`)."""
+    import argparse
+
+    from sqlalchemy import text
+
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.db import get_engine
+    from leadline.prospects.listing import run
+
+    require_database()
+    settings = get_settings()
+    options = argparse.Namespace(
+        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
+        sort=sort, limit=limit, page=page, as_json=as_json,
+    )  # fmt: skip
+    engine = get_engine(settings)
+    with cli_errors(), engine.connect() as connection:
+
+        def fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+            return [dict(row._mapping) for row in connection.execute(text(sql), params)]
+
+        code = run(options, fetch, dialect=engine.dialect.name, zone_name=settings.timezone)
+    raise typer.Exit(code)
+
+
+@app.command("show")
+def show(
+    prospect_id: Annotated[str, typer.Argument(help="The prospect's id, e.g. royal_plumbing_co.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every field of a prospect and its whole timeline."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.prospects import service
+    from leadline.prospects.schemas import ActivityRead, ProspectDetail
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        prospect = service.get(session, prospect_id)
+        entries = service.timeline(session, prospect_id)
+        detail = ProspectDetail.model_validate(prospect)
+        detail.timeline = [ActivityRead.model_validate(entry) for entry in entries]
+    if as_json:
+        print_json(detail.dump())
+        return
+    _print_prospect(detail)
+
+
+def _print_prospect(detail: Any) -> None:
+    from leadline.activity.render import describe
+
+    data = detail.model_dump()
+    timeline = data.pop("timeline")
+    pairs = []
+    for name, value in data.items():
+        if hasattr(value, "astimezone"):
+            value = local(value)
+        elif isinstance(value, list):
+            value = "; ".join(str(v) for v in value)
+        pairs.append((name, value))
+    print_fields(pairs, title=f"{detail.name} ({detail.id})")
+    typer.echo("")
+    print_table(
+        ["When", "What", "Details", "By"],
+        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details), e.actor)
+         for e in detail.timeline),
+        title="Timeline",
+        footer=None if timeline else "no activity yet",
+    )  # fmt: skip
+
+
+# --- add / update ----------------------------------------------------------------------------
+
+Text = Annotated[str | None, typer.Option()]
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Option(help="Business name.")],
+    prospect_id: Annotated[
+        str | None, typer.Option("--id", help="Id; made from the name when not given.")
+    ] = None,
+    trade: Text = None,
+    contact_name: Text = None,
+    email: Text = None,
+    phone: Text = None,
+    website: Text = None,
+    city: Text = None,
+    state: Text = None,
+    timezone: Text = None,
+    tier: Annotated[str | None, typer.Option(help="1, 2 or 3 (default 3).")] = None,
+    grid_health: Annotated[str | None, typer.Option(help="0-100.")] = None,
+    critical_gaps: Text = None,
+    gaps: Annotated[str | None, typer.Option(help="Gaps separated by ;")] = None,
+    top_competitor: Text = None,
+    competitor_health: Text = None,
+    deal_value: Text = None,
+    owner: Text = None,
+    notes: Text = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add one prospect."""
+    given = {k: v for k, v in locals().items() if v is not None and k not in ("as_json", "prospect_id")}
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.prospects import service
+    from leadline.prospects.schemas import ProspectCreate, ProspectRead
+
+    if prospect_id is not None:
+        given["id"] = prospect_id
+    require_database()
+    with cli_errors():
+        data = ProspectCreate.model_validate(given)
+        with unit_of_work() as session:
+            prospect = service.create(session, data, actor=actor(), source="cli")
+            result = ProspectRead.model_validate(prospect)
+    if as_json:
+        print_json(result.dump())
+    else:
+        typer.echo(f"Added {result.id} ({result.name}).")
+
+
+UPDATABLE = (
+    "name", "trade", "contact_name", "email", "phone", "website", "city", "state", "timezone", "tier",
+    "grid_health", "critical_gaps", "gaps", "top_competitor", "competitor_health", "status", "deal_value",
+    "do_not_contact", "do_not_contact_reason", "owner", "notes",
+)  # fmt: skip
+
+
+@app.command("update")
+def update(
+    prospect_id: Annotated[str, typer.Argument(help="The prospect's id.")],
+    name: Text = None,
+    trade: Text = None,
+    contact_name: Text = None,
+    email: Text = None,
+    phone: Text = None,
+    website: Text = None,
+    city: Text = None,
+    state: Text = None,
+    timezone: Text = None,
+    tier: Text = None,
+    grid_health: Text = None,
+    critical_gaps: Text = None,
+    gaps: Annotated[str | None, typer.Option(help="Gaps separated by ;")] = None,
+    top_competitor: Text = None,
+    competitor_health: Text = None,
+    status: Annotated[str | None, typer.Option(help="Research status: active, inactive or archived.")] = None,
+    deal_value: Text = None,
+    do_not_contact: Annotated[bool | None, typer.Option("--do-not-contact/--contactable")] = None,
+    do_not_contact_reason: Text = None,
+    owner: Text = None,
+    notes: Text = None,
+    clear: Annotated[
+        list[str] | None, typer.Option(help="Empty a field, e.g. --clear phone (repeatable).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Edit fields of a prospect, with the same checks as import and the API."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.prospects import service
+    from leadline.prospects.schemas import ProspectRead, ProspectUpdate
+
+    values = locals()
+    given: dict[str, Any] = {name: values[name] for name in UPDATABLE if values[name] is not None}
+    for name in clear or []:
+        key = name.replace("-", "_")
+        if key not in UPDATABLE:
+            abort(f"--clear: unknown field {name!r}")
+        if key in given:
+            abort(f"--clear {name} and --{name} contradict each other")
+        given[key] = None
+    if not given:
+        abort("nothing to change: give at least one --field value (see --help)")
+    require_database()
+    with cli_errors():
+        changes = ProspectUpdate.model_validate(given)
+        with unit_of_work() as session:
+            prospect = service.update(session, prospect_id, changes, actor=actor())
+            result = ProspectRead.model_validate(prospect)
+    if as_json:
+        print_json(result.dump())
+    else:
+        typer.echo(f"Updated {result.id}: {', '.join(sorted(given))}.")
+
+
+@app.command("stage")
+def stage(
+    prospect_id: Annotated[str, typer.Argument(help="The prospect's id.")],
+    to: Annotated[Stage, typer.Argument(help="The new stage.")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the timeline).")],
+) -> None:
+    """Move a prospect to another stage by hand; recorded with who and why."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.prospects import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        prospect = service.move_stage(session, prospect_id, to, reason=reason, actor=actor())
+        moved = prospect.sales_status
+    typer.echo(f"{prospect_id} is now {moved}.")
+
+
+# --- import / export -------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A .csv, .json (array of objects) or .jsonl file.")],
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Import the good rows; write the bad ones to FILE.rejected.csv."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
+    ] = False,
+    ignore_unknown_columns: Annotated[
+        bool, typer.Option("--ignore-unknown-columns", help="Import known columns and skip the others.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import prospects from CSV or JSON; re-importing updates (match on id, else email)."""
+    from leadline.cli import require_database
+    from leadline.db import rollback_only, unit_of_work
+    from leadline.prospects import service
+
+    require_database()
+    rejects = _RejectsFile(file) if skip_invalid and not dry_run else None
+    progress = _progress_for(file) if not as_json else None
+    try:
+        with cli_errors():
+            try:
+                with unit_of_work() as session:
+                    if dry_run:
+                        rollback_only(session)
+                    report = service.import_file(
+                        session, file, actor=actor(), skip_invalid=skip_invalid or dry_run,
+                        ignore_unknown=ignore_unknown_columns,
+                        on_reject=rejects.write if rejects else None,
+                        on_progress=progress.update if progress else None,
+                    )  # fmt: skip
+            except service.ImportRejected as rejected:
+                if progress:
+                    progress.stop()
+                _print_rejected(rejected.report, as_json)
+                raise typer.Exit(1) from None
+    finally:
+        if progress:
+            progress.stop()
+        if rejects:
+            rejects.close()
+    if as_json:
+        print_json(
+            {**report.__dict__, "dryRun": dry_run, "rejectsFile": str(rejects.path) if rejects else None}
+        )
+        return
+    verb = "Would import" if dry_run else "Imported"
+    typer.echo(
+        f"{verb} {report.file}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.rejected} rejected ({report.rows} rows)."
+    )
+    if dry_run:
+        for change in report.preview:
+            if change["action"] == "create":
+                typer.echo(f"  + {change['id']}  {change['name']}")
+            else:
+                fields = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in change["changes"].items())
+                typer.echo(f"  ~ {change['id']}  {fields}")
+        if report.rejected:
+            _print_errors(report)
+        typer.echo("Dry run: nothing was written.")
+    elif rejects and report.rejected:
+        typer.echo(f"Rejected rows, with the reasons, are in {rejects.path}")
+
+
+def _print_rejected(report: Any, as_json: bool) -> None:
+    if as_json:
+        print_json({"error": "invalid", "message": f"{report.rejected} bad rows", "errors": report.errors})
+    typer.echo(f"error: {report.rejected} bad row{'s' if report.rejected != 1 else ''} in {report.file}; "
+               "nothing was imported", err=True)  # fmt: skip
+    _print_errors(report, err=True)
+    typer.echo("Fix them, or use --skip-invalid to import the good rows only.", err=True)
+
+
+def _print_errors(report: Any, *, err: bool = False) -> None:
+    for error in report.errors:
+        column = error.get("column") or error.get("field")
+        where = f"{report.label} {error['line']}" + (f", column {column!r}" if column else "")
+        typer.echo(f"  {where}: {error['message']}", err=err)
+    hidden = report.rejected - len({e["line"] for e in report.errors})
+    if hidden > 0:
+        typer.echo(f"  ... and {hidden} more bad rows", err=err)
+
+
+class _RejectsFile:
+    """FILE.rejected.csv beside the input: the bad rows as read, with line and reason."""
+
+    def __init__(self, source: Path) -> None:
+        self.path = source.with_name(source.stem + ".rejected.csv")
+        self._handle: Any = None
+        self._writer: Any = None
+        self._columns: list[str] = []
+
+    def write(self, result: RowResult) -> None:
+        import csv
+        import json
+
+        from leadline.exports import neutralise
+
+        if self._handle is None:
+            self._handle = self.path.open("w", newline="", encoding="utf-8")
+            self._columns = [str(c) for c in result.source]
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "error", *self._columns])
+        reason = "; ".join(
+            f"{e.get('column') or e.get('field')}: {e['message']}" if (e.get("column") or e.get("field"))
+            else e["message"] for e in result.errors
+        )  # fmt: skip
+        cells = []
+        for column in self._columns:
+            value = result.source.get(column)
+            cells.append(
+                neutralise(
+                    value if isinstance(value, str) else json.dumps(value) if value is not None else ""
+                )
+            )
+        self._writer.writerow([result.line, neutralise(reason), *cells])
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+class _Progress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn(), transient=True
+        )
+        self._task = self._progress.add_task("import", total=total)
+        self._progress.start()
+
+    def update(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def _progress_for(file: Path) -> _Progress | None:
+    """A progress bar for files of more than a few thousand rows (about half a megabyte)."""
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return None
+    if size < 512 * 1024 or not sys.stderr.isatty():
+        return None
+    return _Progress(size)
+
+
+@app.command("export")
+def export(
+    fmt: Annotated[Literal["csv", "json"], typer.Option("--format", help="File format.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    status: StageOpt = None,
+    tier: TierOpt = None,
+    trade: TradeOpt = None,
+    search: SearchOpt = None,
+    do_not_contact: DncOpt = None,
+    sort: SortOpt = "created",
+) -> None:
+    """Export prospects as CSV (safe for spreadsheets, re-importable) or JSON."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.exports import write_csv, write_json
+    from leadline.prospects import service
+    from leadline.prospects.listing import EXPORT_COLUMNS, row_to_json
+
+    require_database()
+    filters = _filters(status, tier, trade, search, do_not_contact)
+    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
+    try:
+        with cli_errors(), unit_of_work(readonly=True) as session:
+            records = (row_to_json(row) for row in service.export_rows(session, filters, sort=sort))
+            if fmt == "csv":
+                count = write_csv(records, handle, columns=list(EXPORT_COLUMNS))
+            else:
+                count = write_json(records, handle)
+    finally:
+        if output:
+            handle.close()
+    if output:
+        typer.echo(f"Exported {count} prospects to {output}.")

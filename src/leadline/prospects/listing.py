@@ -1,0 +1,253 @@
+"""``leadline prospects list``: the one implementation, fast enough to start in ~0.1 s.
+
+This module imports only the standard library (and Rich, to draw the table). The
+console-script entry point routes ``prospects list`` here before Typer, Pydantic or
+SQLAlchemy are imported; on a SQLite database it reads with bare ``sqlite3``. The Typer
+command of the same name (used for ``--help`` and for PostgreSQL) calls :func:`run` too,
+with rows fetched through SQLAlchemy, so both paths print the same thing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from leadline.prospects import queries
+from leadline.prospects.stages import STAGES
+
+Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
+
+#: Must equal the Alembic head; tests/test_migrations.py checks it.
+SCHEMA_HEAD = "0001"
+
+TABLE_COLUMNS = (
+    "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "
+    "emails_opened_count, last_contact_at, do_not_contact"
+)
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+EXPORT_COLUMNS = tuple(camel(c) for c in queries.COLUMNS if c not in queries.PRIVATE_COLUMNS)
+
+
+def _as_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _iso(value: Any) -> str | None:
+    moment = _as_time(value)
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def row_to_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A prospects row as the API's camelCase JSON (the same as ``ProspectRead``)."""
+    out: dict[str, Any] = {}
+    for column in queries.COLUMNS:
+        if column in queries.PRIVATE_COLUMNS:
+            continue
+        value = row.get(column)
+        if column in queries.TIME_COLUMNS:
+            value = _iso(value)
+        elif column in queries.JSON_COLUMNS:
+            value = json.loads(value) if isinstance(value, str) else (value or [])
+        elif column in queries.BOOL_COLUMNS:
+            value = bool(value)
+        out[camel(column)] = value
+    return out
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Refused(message)
+
+
+VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--sort", "--limit", "--page")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of ``prospects list`` (the Typer command declares the same ones)."""
+    p = _Parser(prog="leadline prospects list", add_help=False)
+    p.add_argument("--status", choices=STAGES)
+    p.add_argument("--tier", type=int, choices=(1, 2, 3))
+    p.add_argument("--trade")
+    p.add_argument("--search")
+    p.add_argument("--do-not-contact", dest="do_not_contact", action="store_const", const=True)
+    p.add_argument("--contactable", dest="do_not_contact", action="store_const", const=False)
+    p.add_argument("--sort", choices=queries.SORT_CHOICES, default="created")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--page", type=int)
+    p.add_argument("--json", dest="as_json", action="store_true")
+    return p
+
+
+def run(options: argparse.Namespace, fetch: Fetch, *, dialect: str, zone_name: str) -> int:
+    """Print one page of prospects. ``fetch(sql, params)`` returns rows as dicts."""
+    filters = queries.Filters(
+        status=options.status,
+        tier=options.tier,
+        trade=options.trade,
+        search=options.search,
+        do_not_contact=options.do_not_contact,
+    )
+    try:
+        query = queries.build(
+            filters,
+            dialect=dialect,
+            columns="*" if options.as_json else TABLE_COLUMNS,
+            sort=options.sort,
+            limit=options.limit,
+            page=options.page,
+        )
+    except queries.QueryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    rows = fetch(query.sql, query.params)
+    if options.as_json:
+        json.dump([row_to_json(row) for row in rows], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    total = fetch(query.count_sql, query.count_params)[0]
+    _print_table(rows, int(next(iter(total.values()))), options, zone_name)
+    return 0
+
+
+def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Namespace, zone_name: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+    from rich.table import Table
+
+    zone = ZoneInfo(zone_name)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for title, justify in (
+        ("ID", "left"), ("Name", "left"), ("Trade", "left"), ("City", "left"), ("Tier", "right"),
+        ("Grid", "right"), ("Stage", "left"), ("Sent", "right"), ("Opened", "right"),
+        ("Last contact", "left"),
+    ):  # fmt: skip
+        table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for row in rows:
+        last = _as_time(row["last_contact_at"])
+        stage = str(row["sales_status"])
+        if row["do_not_contact"]:
+            stage += " [red](dnc)[/red]"
+        table.add_row(
+            _escape(row["id"]),
+            _escape(row["name"]),
+            _escape(row["trade"] or ""),
+            _escape(row["city"] or ""),
+            str(row["tier"]),
+            "" if row["grid_health"] is None else f"{row['grid_health']:g}",
+            stage,
+            str(row["emails_sent_count"]),
+            str(row["emails_opened_count"]),
+            last.astimezone(zone).strftime("%Y-%m-%d %H:%M") if last else "",
+        )
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    if rows:
+        console.print(table)
+    first = ((options.page or 1) - 1) * options.limit
+    shown = f"{first + 1}-{first + len(rows)}" if rows else "none"
+    console.print(f"[dim]{shown} of {total} prospects[/dim]")
+
+
+def _escape(text: Any) -> str:
+    return str(text).replace("[", "\\[")
+
+
+# --- the fast path ---------------------------------------------------------------------------
+
+
+def _leadline_environment() -> dict[str, str]:
+    """LEADLINE_* settings as pydantic-settings reads them: environment over .env, any case."""
+    found: dict[str, str] = {}
+    if Path(".env").is_file():
+        from dotenv import dotenv_values
+
+        for key, value in dotenv_values(".env").items():
+            if key.upper().startswith("LEADLINE_") and value is not None:
+                found[key.upper()] = value
+    for key, value in os.environ.items():
+        if key.upper().startswith("LEADLINE_"):
+            found[key.upper()] = value
+    return found
+
+
+def sqlite_path(env: dict[str, str]) -> str | None:
+    """The SQLite file the settings point at, or None when the database is not SQLite."""
+    url = env.get("LEADLINE_DATABASE_URL") or ""
+    if not url:
+        return str(Path(env.get("LEADLINE_DATA_DIR") or "data") / "leadline.db")
+    if "://" not in url:
+        return url
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        return None if "?" in path or path in ("", ":memory:") else path
+    return None
+
+
+def fast_main(argv: list[str]) -> int | None:
+    """Run ``prospects list`` on bare sqlite3; None means "let the full CLI handle it"."""
+    if any(arg in ("-h", "--help") for arg in argv):
+        return None
+    env = _leadline_environment()
+    if env.get("LEADLINE_FAST_CLI", "1").lower() in ("0", "false", "no", "off"):
+        return None
+    path = sqlite_path(env)
+    if path is None or not Path(path).is_file():
+        return None
+    joined: list[str] = []
+    args = iter(argv)
+    for arg in args:  # "--sort -name": a value may start with "-", as Typer allows
+        joined.append(f"{arg}={next(args, '')}" if arg in VALUE_OPTIONS else arg)
+    try:
+        options, unknown = parser().parse_known_args(joined)
+    except (_Refused, SystemExit):
+        return None  # let Typer explain the mistake
+    if unknown:
+        return None
+    zone_name = env.get("LEADLINE_TIMEZONE") or "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(zone_name)
+    except (ValueError, LookupError):
+        return None
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(path, timeout=30)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA busy_timeout = 30000")
+        head = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    if head is None or head[0] != SCHEMA_HEAD:
+        connection.close()
+        return None  # the full CLI says what to do about an old schema
+
+    def fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [dict(row) for row in connection.execute(sql, params)]
+
+    try:
+        return run(options, fetch, dialect="sqlite", zone_name=zone_name)
+    finally:
+        connection.close()

@@ -1,0 +1,222 @@
+"""The SQL that lists prospects: filters, sorting, keyset and page paging.
+
+Standard library only. Two callers share it so that the filter rules exist once:
+the fast ``leadline prospects list`` path (bare ``sqlite3``) and the service behind
+``GET /api/prospects`` and ``prospects export`` (SQLAlchemy, SQLite or PostgreSQL).
+Parameters use the ``:name`` style, which both ``sqlite3`` and ``sqlalchemy.text`` accept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+#: Columns of the prospects table, in the order ``SELECT *`` returns them.
+COLUMNS: tuple[str, ...] = (
+    "id", "name", "trade", "contact_name", "email", "phone", "website", "city", "state", "timezone",
+    "tier", "grid_health", "critical_gaps", "gaps", "top_competitor", "competitor_health", "status",
+    "sales_status", "last_contact_at", "next_follow_up_at", "emails_sent_count", "emails_opened_count",
+    "calls_scheduled_count", "calls_completed_count", "deal_value", "close_date", "lost_reason",
+    "do_not_contact", "do_not_contact_reason", "owner", "notes", "source", "last_import_id",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+TIME_COLUMNS = frozenset({"last_contact_at", "next_follow_up_at", "close_date", "created_at", "updated_at"})
+JSON_COLUMNS = frozenset({"gaps"})
+BOOL_COLUMNS = frozenset({"do_not_contact"})
+#: Columns that stay inside Leadline (bookkeeping, not a prospect's data).
+PRIVATE_COLUMNS = frozenset({"last_import_id"})
+
+# sort name -> (SQL expression, kind); kind tells how a cursor value is bound back.
+SORTS: dict[str, tuple[str, str]] = {
+    "created": ("created_at", "time"),
+    "updated": ("updated_at", "time"),
+    "name": ("lower(name)", "text"),
+    "grid_health": ("COALESCE(grid_health, -1)", "number"),
+    "tier": ("tier", "number"),
+}
+SORT_CHOICES = tuple(name for key in SORTS for name in (key, f"-{key}"))
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class QueryError(ValueError):
+    """A filter or cursor that cannot be used; ``field`` names the culprit."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class Filters:
+    status: str | None = None
+    tier: int | None = None
+    trade: str | None = None
+    search: str | None = None
+    do_not_contact: bool | None = None
+    grid_health_min: float | None = None
+    grid_health_max: float | None = None
+    owner: str | None = None
+
+
+@dataclass
+class ListQuery:
+    sql: str
+    params: dict[str, Any]
+    count_sql: str
+    count_params: dict[str, Any] = field(default_factory=dict)
+    sort: str = "created"
+
+
+def where_clause(filters: Filters) -> tuple[str, dict[str, Any]]:
+    parts: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.status:
+        parts.append("sales_status = :status")
+        params["status"] = filters.status
+    if filters.tier is not None:
+        parts.append("tier = :tier")
+        params["tier"] = int(filters.tier)
+    if filters.trade:
+        parts.append("trade = :trade")
+        params["trade"] = " ".join(filters.trade.lower().split())
+    if filters.do_not_contact is not None:
+        parts.append("do_not_contact = :dnc")
+        params["dnc"] = bool(filters.do_not_contact)
+    if filters.grid_health_min is not None:
+        parts.append("grid_health >= :gmin")
+        params["gmin"] = float(filters.grid_health_min)
+    if filters.grid_health_max is not None:
+        parts.append("grid_health <= :gmax")
+        params["gmax"] = float(filters.grid_health_max)
+    if filters.owner:
+        parts.append("owner = :owner")
+        params["owner"] = filters.owner.lower()
+    if filters.search:
+        needle = filters.search.strip().lower()
+        needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["q"] = f"%{needle}%"
+        parts.append(
+            "(" + " OR ".join(
+                f"lower(COALESCE({col}, '')) LIKE :q ESCAPE '\\'"
+                for col in ("name", "id", "email", "city", "contact_name")
+            ) + ")"
+        )  # fmt: skip
+    return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+def build(
+    filters: Filters,
+    *,
+    dialect: str,
+    columns: str = "*",
+    sort: str = "created",
+    limit: int | None = 50,
+    cursor: str | None = None,
+    page: int | None = None,
+    peek: bool = False,
+) -> ListQuery:
+    """SELECT for one page of prospects, plus the COUNT of all that match.
+
+    With ``peek`` one row more than ``limit`` is fetched, to tell whether a next page exists.
+    """
+    if sort not in SORT_CHOICES:
+        raise QueryError("sort", f"must be one of {', '.join(SORT_CHOICES)}")
+    if limit is not None and limit < 1:
+        raise QueryError("limit", "must be at least 1")
+    if page is not None and page < 1:
+        raise QueryError("page", "must be at least 1")
+    if cursor and page:
+        raise QueryError("cursor", "use either cursor or page, not both")
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    expression, kind = SORTS[key]
+    where, params = where_clause(filters)
+    count_sql = f"SELECT count(*) FROM prospects{where}"
+    count_params = dict(params)
+    conditions = [where[len(" WHERE ") :]] if where else []
+    if cursor:
+        value, last_id = decode_cursor(cursor, sort)
+        op = "<" if descending else ">"
+        bound = _bind(":cv", kind, dialect)
+        conditions.append(f"({expression} {op} {bound} OR ({expression} = {bound} AND id {op} :cid))")
+        params["cv"] = _cursor_param(value, kind, dialect)
+        params["cid"] = last_id
+    direction = "DESC" if descending else "ASC"
+    sql = f"SELECT {columns} FROM prospects"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    sql += f" ORDER BY {expression} {direction}, id {direction}"
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = int(limit) + (1 if peek else 0)
+        if page:
+            sql += " OFFSET :offset"
+            params["offset"] = (int(page) - 1) * int(limit)
+    return ListQuery(sql=sql, params=params, count_sql=count_sql, count_params=count_params, sort=sort)
+
+
+def _bind(name: str, kind: str, dialect: str) -> str:
+    if kind == "time" and dialect == "postgresql":
+        return f"CAST({name} AS TIMESTAMP WITH TIME ZONE)"
+    return name
+
+
+def _cursor_param(value: Any, kind: str, dialect: str) -> Any:
+    if kind != "time":
+        return value
+    moment = datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    if dialect == "postgresql":
+        return moment.isoformat()
+    return moment.strftime(SQLITE_TIME_FORMAT)
+
+
+def sort_value(row: dict[str, Any], sort: str) -> Any:
+    """The value of ``row`` under ``sort``, as the SQL expression sees it."""
+    key = sort.lstrip("-")
+    if key == "created":
+        return _time_text(row["created_at"])
+    if key == "updated":
+        return _time_text(row["updated_at"])
+    if key == "name":
+        return str(row["name"]).lower()
+    if key == "grid_health":
+        return -1 if row["grid_health"] is None else row["grid_health"]
+    return row["tier"]
+
+
+def _time_text(value: Any) -> str:
+    """A stored time as naive-UTC ISO text (SQLite gives text, PostgreSQL a datetime)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return str(value.isoformat(sep=" ", timespec="microseconds"))
+    return str(value)
+
+
+def encode_cursor(row: dict[str, Any], sort: str) -> str:
+    raw = json.dumps([sort, sort_value(row, sort), row["id"]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        stored_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error):
+        raise QueryError("cursor", "is not a cursor this server made") from None
+    if stored_sort != sort:
+        raise QueryError("cursor", f"was made for sort {stored_sort!r}, not {sort!r}")
+    if not isinstance(last_id, str):
+        raise QueryError("cursor", "is not a cursor this server made")
+    if SORTS[sort.lstrip("-")][1] == "time":
+        try:
+            datetime.fromisoformat(str(value))
+        except ValueError:
+            raise QueryError("cursor", "is not a cursor this server made") from None
+    return value, last_id

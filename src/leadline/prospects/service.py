@@ -1,0 +1,558 @@
+"""Every rule about prospects: create, edit, stages, search, import and export.
+
+Services never commit: the caller's unit of work owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session
+
+from leadline.activity import service as activity
+from leadline.activity.models import OutreachActivity
+from leadline.clock import utc_now
+from leadline.db import Base
+from leadline.errors import Conflict, Invalid, NotFound
+from leadline.ids import new_id, slugify
+from leadline.prospects import queries
+from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult, validate
+from leadline.prospects.listing import camel
+from leadline.prospects.models import Prospect
+from leadline.prospects.schemas import ProspectCreate, ProspectUpdate
+from leadline.prospects.stages import STAGES, is_forward
+
+
+class ProspectNotFound(NotFound):
+    pass
+
+
+class StageMoveNotAllowed(Conflict):
+    pass
+
+
+class DuplicateProspect(Conflict):
+    pass
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get(session: Session, prospect_id: str, *, for_update: bool = False) -> Prospect:
+    query = select(Prospect).where(Prospect.id == prospect_id)
+    if for_update:
+        query = query.with_for_update()
+    prospect = session.scalar(query)
+    if prospect is None:
+        raise ProspectNotFound(f"no prospect with id {prospect_id!r}", field="prospectId")
+    return prospect
+
+
+def find_by_email(session: Session, email: str) -> Prospect | None:
+    return session.scalar(select(Prospect).where(Prospect.email == email.strip().lower()))
+
+
+def timeline(session: Session, prospect_id: str) -> Sequence[OutreachActivity]:
+    get(session, prospect_id)
+    return activity.for_prospect(session, prospect_id)
+
+
+@dataclass
+class ProspectPage:
+    items: list[Prospect]
+    total: int
+    limit: int
+    next_cursor: str | None
+    page: int | None
+
+
+def search(
+    session: Session,
+    filters: queries.Filters,
+    *,
+    sort: str = "created",
+    limit: int = 50,
+    cursor: str | None = None,
+    page: int | None = None,
+) -> ProspectPage:
+    """One page of prospects matching ``filters``, with the total count."""
+    query = _build(session, filters, sort=sort, limit=limit, cursor=cursor, page=page, peek=True)
+    rows = list(session.scalars(select(Prospect).from_statement(text(query.sql).bindparams(**query.params))))
+    total = int(session.execute(text(query.count_sql), query.count_params).scalar_one())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows and page is None:
+        next_cursor = queries.encode_cursor(rows[-1].as_dict(), sort)
+    return ProspectPage(items=rows, total=total, limit=limit, next_cursor=next_cursor, page=page)
+
+
+def export_rows(
+    session: Session, filters: queries.Filters, *, sort: str = "created"
+) -> Iterator[dict[str, Any]]:
+    """Every matching prospect as a plain row, streamed (flat memory on any size)."""
+    query = _build(session, filters, sort=sort, limit=None, cursor=None, page=None)
+    result = session.connection().execution_options(stream_results=True, yield_per=1000)
+    for row in result.execute(text(query.sql), query.params):
+        yield dict(row._mapping)
+
+
+def _build(session: Session, filters: queries.Filters, **options: Any) -> queries.ListQuery:
+    dialect = session.get_bind().dialect.name
+    try:
+        return queries.build(filters, dialect=dialect, **options)
+    except queries.QueryError as error:
+        raise Invalid(error.message, field=error.field) from None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def unique_id(session: Session, name: str, *, taken: set[str] | None = None) -> str:
+    """A readable, unused id made from ``name``: royal_plumbing, royal_plumbing_2, ..."""
+    base = slugify(name)
+    taken = taken or set()
+    rows = session.execute(
+        text("SELECT id FROM prospects WHERE id = :base OR id LIKE :pattern ESCAPE '\\'"),
+        {"base": base, "pattern": base.replace("_", "\\_") + "\\_%"},
+    ).scalars()
+    used = set(rows) | taken
+    if base not in used:
+        return base
+    number = 2
+    while f"{base}_{number}" in used:
+        number += 1
+    return f"{base}_{number}"
+
+
+def _check_email_free(session: Session, email: str | None, *, owner_id: str | None) -> None:
+    if not email:
+        return
+    other = find_by_email(session, email)
+    if other is not None and other.id != owner_id:
+        raise DuplicateProspect(f"{email} already belongs to prospect {other.id!r}", field="email")
+
+
+def create(session: Session, data: ProspectCreate, *, actor: str, source: str | None = None) -> Prospect:
+    if data.id is not None and session.get(Prospect, data.id) is not None:
+        raise DuplicateProspect(f"a prospect with id {data.id!r} already exists", field="id")
+    if data.sales_status == "closed_won":
+        raise StageMoveNotAllowed(
+            "a prospect becomes closed_won when its deal is won (leadline deals won), which makes its "
+            "customer record",
+            field="salesStatus",
+        )
+    _check_email_free(session, data.email, owner_id=None)
+    now = utc_now()
+    values = data.model_dump(exclude={"id"})
+    prospect = Prospect(
+        id=data.id or unique_id(session, data.name),
+        **values,
+        source=source or actor,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(prospect)
+    session.flush()
+    activity.record(
+        session,
+        prospect.id,
+        "created",
+        "created",
+        {"name": prospect.name, "source": prospect.source},
+        actor=actor,
+    )
+    return prospect
+
+
+def update(session: Session, prospect_id: str, changes: ProspectUpdate, *, actor: str) -> Prospect:
+    prospect = get(session, prospect_id, for_update=True)
+    wanted = changes.changes()
+    stage = wanted.pop("sales_status", None)
+    for required in ("name", "tier", "status", "do_not_contact"):
+        if required in wanted and wanted[required] is None:
+            raise Invalid("cannot be empty", field=required)
+    if "gaps" in wanted and wanted["gaps"] is None:
+        wanted["gaps"] = []
+    if "email" in wanted:
+        _check_email_free(session, wanted["email"], owner_id=prospect.id)
+    diff = _apply(prospect, wanted)
+    if diff:
+        activity.record(session, prospect.id, "updated", "updated", {"changes": diff}, actor=actor)
+    if stage is not None and stage != prospect.sales_status:
+        move_stage(session, prospect.id, stage, reason=changes.stage_reason or "edited", actor=actor)
+    session.flush()
+    return prospect
+
+
+def _apply(prospect: Prospect, wanted: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set fields; return {field: [old, new]} for those that really changed (JSON-safe)."""
+    diff: dict[str, list[Any]] = {}
+    for name, value in wanted.items():
+        old = getattr(prospect, name)
+        if old != value:
+            diff[camel(name)] = [_plain(old), _plain(value)]
+            setattr(prospect, name, value)
+    return diff
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str | None, actor: str) -> Prospect:
+    """A move made by a person: any stage, recorded with who and why, impossible ones refused."""
+    if stage not in STAGES:
+        raise Invalid(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}", field="stage")
+    prospect = get(session, prospect_id, for_update=True)
+    current = prospect.sales_status
+    if stage == current:
+        raise StageMoveNotAllowed(f"{prospect.id} is already in stage {stage}", field="stage")
+    from leadline.customers import service as customers
+
+    customer = customers.for_prospect(session, prospect.id)
+    if stage == "closed_won" and customer is None:
+        raise StageMoveNotAllowed(
+            f"{prospect.id} has no customer record; win the deal with `leadline deals won --prospect "
+            f"{prospect.id} ...`, which makes one",
+            field="stage",
+        )
+    if current == "closed_won" and customer is not None and customer.status != "churned":
+        raise StageMoveNotAllowed(
+            f"{prospect.id} is a {customer.status} customer ({customer.id}); churn the customer first",
+            field="stage",
+        )
+    _set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
+    return prospect
+
+
+def advance(
+    session: Session,
+    prospect: Prospect,
+    stage: str,
+    *,
+    actor: str,
+    cause: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """An automatic move (an email sent, a reply, a call): forward only. True if it moved."""
+    if not is_forward(prospect.sales_status, stage):
+        return False
+    _set_stage(session, prospect, stage, actor=actor, manual=False, cause=cause, at=at)
+    return True
+
+
+def _set_stage(
+    session: Session,
+    prospect: Prospect,
+    stage: str,
+    *,
+    actor: str,
+    manual: bool,
+    reason: str | None = None,
+    cause: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    before = prospect.sales_status
+    prospect.sales_status = stage
+    if stage == "closed_lost" and reason:
+        prospect.lost_reason = reason
+    details: dict[str, Any] = {"from": before, "to": stage, "manual": manual}
+    if reason:
+        details["reason"] = reason
+    if cause:
+        details["cause"] = cause
+    activity.record(session, prospect.id, "stage_change", stage, details, actor=actor, at=at)
+
+
+def set_do_not_contact(session: Session, prospect: Prospect, reason: str, *, actor: str) -> bool:
+    """Mark a prospect do-not-contact (a hard bounce, spam report, unsubscribe). True if newly marked."""
+    if prospect.do_not_contact:
+        return False
+    prospect.do_not_contact = True
+    prospect.do_not_contact_reason = reason
+    activity.record(session, prospect.id, "do_not_contact", "set", {"reason": reason}, actor=actor)
+    return True
+
+
+# --- import ----------------------------------------------------------------------------------
+
+MAX_KEPT_ERRORS = 1000
+PREVIEW_SIZE = 20
+_WRITABLE = tuple(name for name in ProspectCreate.model_fields if name not in ("id", "name"))
+
+
+@dataclass
+class ImportReport:
+    import_id: str
+    file: str
+    kind: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    label: str = "line"
+
+    def add_error(self, line: int, problems: list[dict[str, str]]) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            for problem in problems:
+                self.errors.append({"line": line, **problem})
+
+    def note(self, change: dict[str, Any]) -> None:
+        if len(self.preview) < PREVIEW_SIZE:
+            self.preview.append(change)
+
+
+class ImportRejected(Invalid):
+    """Some rows are bad and --skip-invalid was not given: nothing was written."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__(
+            f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {report.file}; "
+            "nothing was imported",
+            errors=[
+                {"field": e.get("column") or e.get("field", ""), "message": e["message"]}
+                for e in report.errors
+            ],
+        )
+        self.report = report
+
+
+def import_file(
+    session: Session,
+    path: Path,
+    *,
+    actor: str,
+    skip_invalid: bool = False,
+    ignore_unknown: bool = False,
+    on_reject: Callable[[RowResult], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    chunk_size: int = 1000,
+) -> ImportReport:
+    """Create or update prospects from a CSV/JSON file; match on id, else email.
+
+    The file is streamed in chunks (memory stays flat). Bad rows are collected; unless
+    ``skip_invalid``, any bad row raises :class:`ImportRejected` at the end, and the
+    caller's transaction (which holds every chunk written so far) rolls back.
+    """
+    import_id = new_id("imp")
+    with ProspectFile(Path(path), ignore_unknown=ignore_unknown) as source:
+        report = ImportReport(import_id=import_id, file=Path(path).name, kind=source.kind, label=source.label)
+        writer = _ChunkWriter(session, report, actor=actor, source_name=Path(path).name, on_reject=on_reject)
+        chunk: list[RowResult] = []
+        for raw in source.rows():
+            report.rows += 1
+            result = validate(raw, source.columns)
+            if result.data is None:
+                writer.reject(result)
+            else:
+                chunk.append(result)
+            if len(chunk) >= chunk_size:
+                writer.write(chunk)
+                chunk = []
+                if on_progress:
+                    on_progress(source.position, source.size)
+        if chunk:
+            writer.write(chunk)
+        if on_progress:
+            on_progress(source.size, source.size)
+        report.columns = source.columns.describe() if source.columns else []
+    if report.rejected and not skip_invalid:
+        raise ImportRejected(report)
+    return report
+
+
+class _ChunkWriter:
+    def __init__(
+        self,
+        session: Session,
+        report: ImportReport,
+        *,
+        actor: str,
+        source_name: str,
+        on_reject: Callable[[RowResult], None] | None,
+    ) -> None:
+        self.session = session
+        self.report = report
+        self.actor = actor
+        self.source_name = source_name
+        self.on_reject = on_reject
+        self.table = Table("prospects", Base.metadata)
+        self.untouched: list[str] = []
+        self.activities = Table("outreach_activities", Base.metadata)
+
+    def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
+        if message is not None:
+            result.errors = [{"field": column, "column": column, "message": message}]
+        self.report.add_error(result.line, result.errors)
+        if self.on_reject:
+            self.on_reject(result)
+
+    def write(self, chunk: list[RowResult]) -> None:
+        session = self.session
+        ids = {r.data.id for r in chunk if r.data and r.data.id}
+        emails = {r.data.email for r in chunk if r.data and r.data.email}
+        by_id = (
+            {p.id: p for p in session.scalars(select(Prospect).where(Prospect.id.in_(ids)))} if ids else {}
+        )
+        by_email = (
+            {p.email: p for p in session.scalars(select(Prospect).where(Prospect.email.in_(emails)))}
+            if emails
+            else {}
+        )
+        seen_ids: dict[str, int] = {}
+        seen_emails: dict[str, int] = {}
+        inserts: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
+        new_names: list[tuple[RowResult, dict[str, Any]]] = []
+        now = utc_now()
+        label = self.report.label
+        for result in chunk:
+            data = result.data
+            assert data is not None
+            key_id, key_email = data.id, data.email
+            duplicate_of = (seen_ids.get(key_id) if key_id else None) or (
+                seen_emails.get(key_email) if key_email else None
+            )
+            if duplicate_of is not None:
+                self.reject(result, f"duplicate of {label} {duplicate_of} (same id or email)", "email")
+                continue
+            existing = by_id.get(key_id) if key_id else None
+            if existing is None and key_id is None and key_email:
+                existing = by_email.get(key_email)
+            if key_id and existing is None and key_email and key_email in by_email:
+                other = by_email[key_email].id
+                self.reject(
+                    result, f"{key_email} already belongs to prospect {other!r}, not {key_id!r}", "email"
+                )
+                continue
+            if existing is not None and existing.last_import_id == self.report.import_id:
+                self.reject(
+                    result, f"duplicate: an earlier {label} of this file has the same id or email", "email"
+                )
+                continue
+            if key_id:
+                seen_ids[key_id] = result.line
+            if key_email:
+                seen_emails[key_email] = result.line
+            if existing is None:
+                if "name" not in result.provided:
+                    self.reject(result, "required for a new prospect", "name")
+                    continue
+                if data.sales_status == "closed_won":
+                    self.reject(
+                        result, "closed_won comes from winning the deal (leadline deals won)", "sales_status"
+                    )
+                    continue
+                new_names.append((result, self._new_row(data, result.provided, now)))
+            else:
+                self._update(existing, result, entries, now)
+        taken: set[str] = {row["id"] for _, row in new_names if row["id"]}
+        bases = {slugify(result.data.name) for result, row in new_names if result.data and not row["id"]}
+        used = set(session.scalars(select(Prospect.id).where(Prospect.id.in_(bases)))) if bases else set()
+        for result, row in new_names:
+            data = result.data
+            assert data is not None
+            if not row["id"]:
+                base = slugify(data.name)
+                row["id"] = (
+                    base
+                    if base not in used and base not in taken
+                    else unique_id(session, data.name, taken=taken)
+                )
+            taken.add(row["id"])
+            inserts.append(row)
+            entries.append(
+                activity.row(
+                    row["id"], "imported", "created",
+                    {"file": self.source_name, label: result.line, "importId": self.report.import_id},
+                    actor=self.actor, at=now,
+                )
+            )  # fmt: skip
+            self.report.created += 1
+            self.report.note({"action": "create", "id": row["id"], "name": row["name"]})
+        if self.untouched:
+            # Mark unchanged rows as seen by this import (duplicate detection) without
+            # moving their updated_at: nothing about them changed.
+            session.execute(
+                sql_update(Prospect)
+                .where(Prospect.id.in_(self.untouched))
+                .values(last_import_id=self.report.import_id, updated_at=Prospect.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+            self.untouched = []
+        if inserts:
+            session.execute(insert(self.table), inserts)
+        if entries:
+            session.execute(insert(self.activities), entries)
+        session.flush()
+
+    def _new_row(self, data: ProspectCreate, provided: frozenset[str], now: datetime) -> dict[str, Any]:
+        row = data.model_dump()
+        row.update(
+            last_contact_at=None, next_follow_up_at=None, emails_sent_count=0, emails_opened_count=0,
+            calls_scheduled_count=0, calls_completed_count=0, close_date=None, lost_reason=None,
+            source=f"import:{self.source_name}"[:200], last_import_id=self.report.import_id,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        return row
+
+    def _update(
+        self, prospect: Prospect, result: RowResult, entries: list[dict[str, Any]], now: datetime
+    ) -> None:
+        data = result.data
+        assert data is not None
+        wanted = {
+            name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"
+        }
+        stage = wanted.pop("sales_status", None)
+        if "email" in wanted and wanted["email"] != prospect.email:
+            other = find_by_email(self.session, wanted["email"])
+            if other is not None and other.id != prospect.id:
+                self.reject(result, f"{wanted['email']} already belongs to prospect {other.id!r}", "email")
+                return
+        if stage is not None and stage != prospect.sales_status and stage == "closed_won":
+            self.reject(result, "closed_won comes from winning the deal (leadline deals won)", "sales_status")
+            return
+        diff = _apply(prospect, wanted)
+        label = self.report.label
+        if diff:
+            entries.append(
+                activity.row(
+                    prospect.id, "updated", "imported",
+                    {"changes": diff, "file": self.source_name, label: result.line},
+                    actor=self.actor, at=now,
+                )
+            )  # fmt: skip
+        moved = False
+        if stage is not None and stage != prospect.sales_status:
+            _set_stage(self.session, prospect, stage, actor=self.actor, manual=True, reason="import", at=now)
+            moved = True
+        if diff or moved:
+            prospect.last_import_id = self.report.import_id
+            self.report.updated += 1
+            self.report.note({"action": "update", "id": prospect.id, "changes": diff})
+        else:
+            self.untouched.append(prospect.id)
+            self.report.unchanged += 1
+
+
+__all__ = [
+    "DuplicateProspect",
+    "ImportFileError",
+    "ImportRejected",
+    "ImportReport",
+    "ProspectNotFound",
+    "StageMoveNotAllowed",
+]

@@ -1,0 +1,209 @@
+"""Test fixtures: a clean real database per test (SQLite and PostgreSQL), the CLI, the API.
+
+PostgreSQL tests skip with a reason when no server answers, except under CI=true where
+they fail: CI must run them (.ci/run starts the server).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from leadline import clock
+from leadline.config import Settings, get_settings
+from leadline.db import Base, dispose_engines, import_all_models
+
+import_all_models()
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get(
+    "LEADLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LEADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:
+        return f"PostgreSQL at {PG_ADMIN_URL} is not reachable ({type(error).__name__}); start it to run these tests"
+    return None
+
+
+def require_service(reason: str | None) -> None:
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must run this test, but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per worker; each test gets a copy."""
+    from leadline.migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "leadline.db"
+    settings = Settings(database_url=f"sqlite:///{path}", data_dir=folder)
+    upgrade(settings)
+    dispose_engines()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database for this worker, migrated once; tests truncate it."""
+    require_service(_postgres_reason())
+    from leadline.migrate import upgrade
+
+    name = f"leadline_test_{_worker()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(Settings(database_url=url))
+    dispose_engines()
+    yield url
+    dispose_engines()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test runs once on SQLite and once on PostgreSQL, on a clean database."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "data" / "leadline.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """For tests about SQLite itself (the fast CLI path, backups)."""
+    target = tmp_path / "data" / "leadline.db"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+def _settings_for(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    env = {
+        "LEADLINE_DATABASE_URL": url,
+        "LEADLINE_DATA_DIR": str(data),
+        "LEADLINE_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "LEADLINE_TIMEZONE": "America/Chicago",
+        "LEADLINE_SENDER_ADDRESS": "Leadline Demo, 100 Congress Ave, Austin, TX 78701",
+    }
+    for key in list(os.environ):
+        if key.upper().startswith("LEADLINE_") and not key.upper().startswith("LEADLINE_TEST_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    yield _settings_for(db_url, tmp_path, monkeypatch)
+    get_settings.cache_clear()
+    dispose_engines()
+    clock.set_frozen(None)
+
+
+@pytest.fixture
+def sqlite_settings(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    yield _settings_for(sqlite_url, tmp_path, monkeypatch)
+    get_settings.cache_clear()
+    dispose_engines()
+    clock.set_frozen(None)
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.stdout)
+
+
+class Cli:
+    """Runs ``leadline`` in-process through Typer's runner (output captured)."""
+
+    def __call__(self, *args: str, input: str | None = None) -> CliResult:
+        from typer.testing import CliRunner
+
+        from leadline.cli import app
+
+        get_settings.cache_clear()
+        runner = CliRunner()
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli(settings: Settings) -> Cli:
+    return Cli()
+
+
+def run_leadline(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The installed entry point in a subprocess (what a user types)."""
+    exe = Path(sys.executable).with_name("leadline")
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[object]:
+    from fastapi.testclient import TestClient
+
+    from leadline.app import create_app
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,52 @@
+"""Builders for test data and helpers to check that nothing changed."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy import text
+
+from leadline.db import Base, unit_of_work
+from leadline.prospects import service as prospects
+from leadline.prospects.schemas import ProspectCreate, ProspectRead
+
+_numbers = itertools.count(1)
+
+
+def make_prospect(**overrides: Any) -> ProspectRead:
+    """A prospect made through the service (so the timeline is right), committed."""
+    n = next(_numbers)
+    values: dict[str, Any] = {
+        "name": f"Test Plumbing {n}",
+        "trade": "plumbing",
+        "contact_name": "Pat Doe",
+        "email": f"owner{n}@testplumbing{n}.com",
+        "city": "Austin",
+        "state": "TX",
+        "tier": 1,
+        "grid_health": 48,
+        "critical_gaps": 3,
+        "gaps": ["No online booking", "Fewer than 20 Google reviews"],
+        "top_competitor": "Summit Plumbing",
+        "competitor_health": 80,
+    }
+    values.update(overrides)
+    with unit_of_work() as session:
+        prospect = prospects.create(session, ProspectCreate.model_validate(values), actor="test")
+        return ProspectRead.model_validate(prospect)
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to compare before and after a refused change."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    with unit_of_work(readonly=True) as session:
+        for table in Base.metadata.sorted_tables:
+            rows = session.execute(text(f"SELECT * FROM {table.name}")).all()
+            found[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+    return found
+
+
+def count(table: str) -> int:
+    with unit_of_work(readonly=True) as session:
+        return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())

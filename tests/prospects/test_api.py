@@ -1,0 +1,171 @@
+"""`/api/prospects` through a real ASGI client, on both databases."""
+
+from __future__ import annotations
+
+import io
+
+from tests.factories import count, make_prospect, snapshot
+
+
+class TestList:
+    def test_pages_with_cursor_cover_everything_once(self, client):
+        for n in range(7):
+            make_prospect(name=f"Biz {n}", email=f"b{n}@x.com", grid_health=n * 10)
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 3, "sort": "-grid_health"} | ({"cursor": cursor} if cursor else {})
+            body = client.get("/api/prospects", params=params).json()
+            assert body["total"] == 7
+            seen += [p["gridHealth"] for p in body["items"]]
+            cursor = body["nextCursor"]
+            if not cursor:
+                break
+        assert seen == [60, 50, 40, 30, 20, 10, 0]
+
+    def test_page_numbers(self, client):
+        for n in range(5):
+            make_prospect(name=f"Biz {n}", email=f"b{n}@x.com")
+        body = client.get("/api/prospects", params={"limit": 2, "page": 3, "sort": "name"}).json()
+        assert [p["name"] for p in body["items"]] == ["Biz 4"]
+        assert body["total"] == 5 and body["page"] == 3
+
+    def test_filters(self, client):
+        make_prospect(email="a@x.com", tier=1, trade="plumbing", grid_health=30, do_not_contact=True)
+        make_prospect(email="b@x.com", tier=2, trade="hvac", grid_health=70)
+
+        def ids(**params):
+            return [p["email"] for p in client.get("/api/prospects", params=params).json()["items"]]
+
+        assert ids(tier=1) == ["a@x.com"]
+        assert ids(trade="HVAC") == ["b@x.com"]
+        assert ids(doNotContact="true") == ["a@x.com"]
+        assert ids(gridHealthMin=50) == ["b@x.com"]
+        assert ids(search="B@X") == ["b@x.com"]
+
+    def test_bad_parameters_name_the_field(self, client):
+        response = client.get("/api/prospects", params={"tier": 9})
+        assert response.status_code == 422 and response.json()["field"] == "tier"
+        response = client.get("/api/prospects", params={"cursor": "garbage"})
+        assert response.status_code == 422 and response.json()["field"] == "cursor"
+        response = client.get("/api/prospects", params={"status": "won"})
+        assert response.status_code == 422 and response.json()["field"] == "status"
+
+
+class TestOne:
+    def test_read_and_timeline(self, client):
+        p = make_prospect(name="Royal Plumbing Co", email="d@royal.com")
+        body = client.get(f"/api/prospects/{p.id}").json()
+        assert (
+            body["id"] == "royal_plumbing_co"
+            and body["salesStatus"] == "new"
+            and body["emailsSentCount"] == 0
+        )
+        assert [e["type"] for e in client.get(f"/api/prospects/{p.id}/timeline").json()] == ["created"]
+
+    def test_not_found(self, client):
+        response = client.get("/api/prospects/nobody")
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found", "message": "prospectId: no prospect with id 'nobody'",
+                                   "field": "prospectId"}  # fmt: skip
+
+    def test_create(self, client):
+        response = client.post(
+            "/api/prospects",
+            json={
+                "name": "Royal Plumbing Co",
+                "email": "D@Royal.com",
+                "gridHealth": 48,
+                "tier": 1,
+                "gaps": ["No booking"],
+            },
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["id"] == "royal_plumbing_co" and response.json()["email"] == "d@royal.com"
+
+    def test_create_refuses_bad_input_and_changes_nothing(self, client):
+        make_prospect(email="taken@x.com")
+        before = snapshot()
+        bad = [
+            ({"email": "x@y.com"}, 422, "name"),
+            ({"name": "X", "tier": 0}, 422, "tier"),
+            ({"name": "X", "gridHealth": "lots"}, 422, "gridHealth"),
+            ({"name": "X", "favouriteColour": "blue"}, 422, "favouriteColour"),
+            ({"name": "X", "email": "TAKEN@x.com"}, 409, "email"),
+            ({"name": "X", "salesStatus": "closed_won"}, 409, "salesStatus"),
+        ]
+        for body, status, field in bad:
+            response = client.post("/api/prospects", json=body)
+            assert response.status_code == status, (body, response.text)
+            assert response.json()["field"] == field, (body, response.json())
+        response = client.post(
+            "/api/prospects", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422
+        assert snapshot() == before
+
+    def test_patch(self, client):
+        p = make_prospect(tier=3)
+        response = client.patch(f"/api/prospects/{p.id}", json={"tier": 1, "notes": "Owner prefers texts"})
+        assert response.status_code == 200 and response.json()["tier"] == 1
+        before = snapshot()
+        response = client.patch(f"/api/prospects/{p.id}", json={"website": "no site"})
+        assert response.status_code == 422 and response.json()["field"] == "website"
+        assert snapshot() == before
+
+    def test_patch_stage_is_a_recorded_manual_move(self, client):
+        p = make_prospect()
+        response = client.patch(
+            f"/api/prospects/{p.id}", json={"salesStatus": "interested", "stageReason": "expo"}
+        )
+        assert response.status_code == 200
+        timeline = client.get(f"/api/prospects/{p.id}/timeline").json()
+        assert timeline[-1]["type"] == "stage_change" and timeline[-1]["details"]["reason"] == "expo"
+
+    def test_stage_endpoint(self, client):
+        p = make_prospect()
+        response = client.post(
+            f"/api/prospects/{p.id}/stage", json={"stage": "closed_lost", "reason": "no budget"}
+        )
+        assert response.status_code == 200 and response.json()["lostReason"] == "no budget"
+
+
+class TestFiles:
+    def test_import_dry_run_then_real(self, client):
+        csv = b"Company,Email,Tier\nRoyal Plumbing Co,d@royal.com,1\nBad,not-an-email,1\n"
+        files = {"file": ("p.csv", io.BytesIO(csv), "text/csv")}
+        dry = client.post("/api/prospects/import", params={"dryRun": "true"}, files=files).json()
+        assert (dry["created"], dry["rejected"], dry["dryRun"]) == (1, 1, True)
+        assert dry["errors"][0]["line"] == 3 and dry["errors"][0]["column"] == "Email"
+        assert count("prospects") == 0
+        files = {"file": ("p.csv", io.BytesIO(csv), "text/csv")}
+        refused = client.post("/api/prospects/import", files=files)
+        assert refused.status_code == 422 and count("prospects") == 0
+        files = {"file": ("p.csv", io.BytesIO(csv), "text/csv")}
+        done = client.post("/api/prospects/import", params={"skipInvalid": "true"}, files=files).json()
+        assert done["created"] == 1 and count("prospects") == 1
+
+    def test_export_csv(self, client):
+        make_prospect(name="=cmd|' /C calc'!A0", email="a@x.com")
+        response = client.get("/api/prospects/export", params={"format": "csv"})
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        assert "'=cmd|" in response.text
+
+
+class TestService:
+    def test_health_and_docs(self, client):
+        assert client.get("/healthz").json()["status"] == "ok"
+        assert client.get("/openapi.json").json()["info"]["title"] == "Leadline"
+        assert client.get("/docs").status_code == 200
+
+    def test_database_down_is_503(self, settings, tmp_path):
+        from fastapi.testclient import TestClient
+
+        from leadline.app import create_app
+        from leadline.config import Settings
+
+        down = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none", data_dir=tmp_path)
+        with TestClient(create_app(down), raise_server_exceptions=False) as client:
+            assert client.get("/healthz").status_code == 503
+            response = client.get("/api/prospects")
+            assert response.status_code == 503 and response.json()["error"] == "unavailable"
+            assert response.headers["retry-after"] == "30"

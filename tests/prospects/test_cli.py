@@ -1,0 +1,136 @@
+"""`leadline prospects list|show|add|update|stage` as a user types them."""
+
+from __future__ import annotations
+
+import json
+
+from leadline.db import unit_of_work
+from leadline.prospects import service
+from tests.conftest import run_leadline
+from tests.factories import count, make_prospect, snapshot
+
+
+class TestList:
+    def test_table_and_json(self, cli):
+        make_prospect(name="Royal Plumbing Co", email="d@royal.com", tier=1)
+        make_prospect(name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac")
+        table = cli("prospects", "list")
+        assert table.exit_code == 0
+        assert "royal_plumbing_co" in table.stdout and "Summit HVAC" in table.stdout
+        assert "1-2 of 2 prospects" in table.stdout
+        data = cli("prospects", "list", "--tier", "2", "--json").json
+        assert [p["id"] for p in data] == ["summit_hvac"]
+        assert {"salesStatus", "gridHealth", "emailsSentCount"} <= set(data[0])
+
+    def test_filters_and_limit(self, cli):
+        for n in range(5):
+            make_prospect(name=f"Plumber {n}", email=f"p{n}@x.com", trade="plumbing")
+        make_prospect(name="Roofer", email="r@x.com", trade="roofing")
+        assert len(cli("prospects", "list", "--trade", "Plumbing", "--limit", "3", "--json").json) == 3
+        assert [p["name"] for p in cli("prospects", "list", "--search", "roof", "--json").json] == ["Roofer"]
+        assert cli("prospects", "list", "--status", "new", "--json").json.__len__() == 6
+        assert cli("prospects", "list", "--status", "replied", "--json").json == []
+
+    def test_bad_option_is_refused(self, cli):
+        result = cli("prospects", "list", "--tier", "9")
+        assert result.exit_code == 2
+        assert "--tier" in result.stderr
+
+
+class TestShow:
+    def test_every_field_and_the_timeline(self, cli):
+        p = make_prospect(name="Royal Plumbing Co", email="d@royal.com")
+        with unit_of_work() as session:
+            service.move_stage(session, p.id, "contacted", reason="called their office", actor="cli:ann")
+        out = cli("prospects", "show", p.id).stdout
+        for text in ("Royal Plumbing Co", "grid_health", "48", "Timeline", "created", "new -> contacted",
+                     "called their office", "cli:ann"):  # fmt: skip
+            assert text in out, text
+        data = cli("prospects", "show", p.id, "--json").json
+        assert [e["type"] for e in data["timeline"]] == ["created", "stage_change"]
+
+    def test_unknown_id(self, cli):
+        result = cli("prospects", "show", "nobody")
+        assert result.exit_code == 1
+        assert result.stderr.strip() == "error: prospectId: no prospect with id 'nobody'"
+
+
+class TestEdit:
+    def test_add(self, cli):
+        result = cli(
+            "prospects", "add", "--name", "Royal Plumbing Co", "--email", "D@Royal.com", "--tier", "1"
+        )
+        assert result.exit_code == 0 and "Added royal_plumbing_co" in result.stdout
+        assert count("prospects") == 1
+
+    def test_update_with_validation(self, cli):
+        p = make_prospect(tier=2)
+        assert cli("prospects", "update", p.id, "--tier", "1", "--grid-health", "55").exit_code == 0
+        data = cli("prospects", "show", p.id, "--json").json
+        assert (data["tier"], data["gridHealth"]) == (1, 55.0)
+        before = snapshot()
+        result = cli("prospects", "update", p.id, "--grid-health", "150")
+        assert result.exit_code == 1
+        assert result.stderr.strip() == "error: grid-health: must be between 0 and 100"
+        assert snapshot() == before
+
+    def test_clear(self, cli):
+        p = make_prospect(phone="(512) 555-0100")
+        assert cli("prospects", "update", p.id, "--clear", "phone").exit_code == 0
+        assert cli("prospects", "show", p.id, "--json").json["phone"] is None
+
+    def test_nothing_to_change(self, cli):
+        p = make_prospect()
+        result = cli("prospects", "update", p.id)
+        assert result.exit_code == 1 and "nothing to change" in result.stderr
+
+    def test_stage_move_needs_a_reason_and_respects_rules(self, cli):
+        p = make_prospect()
+        assert cli("prospects", "stage", p.id, "interested").exit_code == 2  # --reason is required
+        ok = cli("prospects", "stage", p.id, "interested", "--reason", "met at the expo")
+        assert ok.exit_code == 0 and "is now interested" in ok.stdout
+        before = snapshot()
+        refused = cli("prospects", "stage", p.id, "closed_won", "--reason", "signed")
+        assert refused.exit_code == 1 and "no customer record" in refused.stderr
+        assert snapshot() == before
+
+
+class TestSetup:
+    def test_commands_need_a_database(self, settings, tmp_path):
+        env = {"LEADLINE_DATABASE_URL": f"sqlite:///{tmp_path}/missing/leadline.db"}
+        result = run_leadline("prospects", "show", "x", env=env)
+        assert result.returncode == 1
+        assert "no database at" in result.stderr and "leadline init" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_init_is_idempotent(self, settings, tmp_path):
+        env = {
+            "LEADLINE_DATABASE_URL": f"sqlite:///{tmp_path}/new/leadline.db",
+            "LEADLINE_DATA_DIR": str(tmp_path / "new"),
+        }
+        first = run_leadline("init", env=env)
+        assert first.returncode == 0 and "schema empty ->" in first.stdout
+        again = run_leadline("init", env=env)
+        assert again.returncode == 0 and "is ready (schema" in again.stdout
+
+    def test_config_masks_secrets_and_warns(self, cli, monkeypatch):
+        monkeypatch.setenv("LEADLINE_SENDGRID_API_KEY", "SG.very-secret")
+        monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_VERIFY", "false")
+        monkeypatch.setenv("LEADLINE_DATABASE_URL", "postgresql://leadline:hunter2@db.internal/leadline")
+        result = cli("config")
+        assert "SG.very-secret" not in result.stdout and "hunter2" not in result.stdout
+        assert "postgresql+psycopg://leadline:********@db.internal/leadline" in result.stdout
+        assert "verification is OFF" in result.stderr
+        data = cli("config", "--json").json
+        assert data["settings"]["LEADLINE_SENDGRID_API_KEY"] == "********"
+
+    def test_bad_configuration_is_one_line(self, settings, tmp_path):
+        result = run_leadline("prospects", "show", "x", env={"LEADLINE_TIMEZONE": "Mars/Base"})
+        assert result.returncode == 1
+        assert "unknown time zone 'Mars/Base'" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_dotenv_file_is_read(self, settings, tmp_path):
+        (tmp_path / ".env").write_text("LEADLINE_DAILY_SEND_LIMIT=7\n")
+        result = run_leadline("config", "--json", cwd=tmp_path)
+        assert json.loads(result.stdout)["settings"]["LEADLINE_DAILY_SEND_LIMIT"] == "7"

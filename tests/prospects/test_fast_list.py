@@ -1,0 +1,66 @@
+"""The fast `prospects list` path prints exactly what the full CLI and the API say."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leadline.prospects import listing
+from tests.conftest import run_leadline
+from tests.factories import make_prospect
+
+CASES = [
+    [],
+    ["--json"],
+    ["--tier", "1", "--json"],
+    ["--status", "new", "--limit", "2"],
+    ["--sort", "-grid_health", "--json"],
+    ["--search", "roy", "--trade", "plumbing"],
+    ["--page", "2", "--limit", "1", "--json"],
+]
+
+
+@pytest.fixture
+def filled(sqlite_settings):
+    make_prospect(name="Royal Plumbing Co", email="d@royal.com", tier=1, grid_health=48)
+    make_prospect(name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac", grid_health=61)
+    make_prospect(name="Bright Spark", email="j@spark.com", tier=3, trade="electrical", grid_health=None)
+    return sqlite_settings
+
+
+@pytest.mark.parametrize("args", CASES)
+def test_fast_path_prints_what_the_full_cli_prints(filled, args, monkeypatch):
+    fast = run_leadline("prospects", "list", *args)
+    monkeypatch.setenv("LEADLINE_FAST_CLI", "0")
+    full = run_leadline("prospects", "list", *args, env={"LEADLINE_FAST_CLI": "0"})
+    assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
+    assert fast.stdout == full.stdout
+    assert fast.stdout.strip()
+
+
+def test_json_equals_the_api(filled, client):
+    fast = json.loads(run_leadline("prospects", "list", "--json", "--limit", "50").stdout)
+    assert fast == client.get("/api/prospects", params={"limit": 50}).json()["items"]
+
+
+def test_old_schema_falls_back_to_the_full_cli_message(filled):
+    import sqlite3
+
+    path = filled.database_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0000'")
+    result = run_leadline("prospects", "list")
+    assert result.returncode == 1
+    assert "run `leadline db upgrade`" in result.stderr
+
+
+def test_options_match_the_typer_command():
+    from typer.main import get_command
+
+    from leadline.cli import app
+
+    command = get_command(app).commands["prospects"].commands["list"]  # type: ignore[attr-defined]
+    typer_options = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+    fast_options = {opt for action in listing.parser()._actions for opt in action.option_strings}
+    assert fast_options == typer_options - {"--help", "-h"}
