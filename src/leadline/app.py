@@ -16,7 +16,7 @@ from leadline import __version__
 from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
-from leadline.schemas import field_errors, one_line
+from leadline.schemas import field_errors, one_line, plain_message
 
 log = logging.getLogger("leadline")
 
@@ -59,12 +59,9 @@ def install_error_handlers(app: FastAPI) -> None:
         for item in error.errors():
             loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path", "header")]
             name = ".".join(loc) or "body"
-            message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
-            if item.get("type") == "extra_forbidden":
-                message = "unknown field"
             if item.get("type") == "json_invalid":
-                name, message = "body", "is not valid JSON"
-            errors.append({"field": name, "message": message})
+                name = "body"
+            errors.append({"field": name, "message": plain_message(item)})
         return error_response(
             422, "invalid", one_line(errors), field=errors[0]["field"] if errors else None, errors=errors
         )

@@ -8,22 +8,17 @@ import threading
 import time
 import unicodedata
 
+# base32 in Crockford's alphabet (no I, L, O, U): sortable, readable, case-insensitive;
+# encoded ten bits (two characters) at a time.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
 _lock = threading.Lock()
 _last_ms = 0
 _last_rand = 0
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_CROCKFORD[rem])
-    return "".join(reversed(chars))
-
-
 def new_id(prefix: str) -> str:
-    """``prefix_`` + a 26-character ULID: 48 bits of milliseconds, then 80 random bits.
+    """``prefix_`` + 26 characters: 48 bits of milliseconds, then 80 random bits, in base32.
 
     Ids made in one process are strictly increasing, so they sort by creation time
     even within one millisecond.
@@ -37,7 +32,8 @@ def new_id(prefix: str) -> str:
         else:
             rand = int.from_bytes(os.urandom(10), "big") >> 1  # leave room to count up
         _last_ms, _last_rand = ms, rand
-    return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+    value = (ms << 80) | rand  # 128 bits -> 13 pairs of 5-bit characters (130 bits)
+    return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in range(120, -10, -10)])
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -45,10 +41,13 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 def slugify(text: str, *, max_length: int = 60) -> str:
     """``Royal Plumbing Co`` -> ``royal_plumbing_co``; accents folded, never empty."""
-    folded = "".join(
-        ch if ord(ch) < 128 else "" if unicodedata.category(ch) == "Mn" else " "
-        for ch in unicodedata.normalize("NFKD", text)
-    )
+    if text.isascii():
+        folded = text
+    else:
+        folded = "".join(
+            ch if ord(ch) < 128 else "" if unicodedata.category(ch) == "Mn" else " "
+            for ch in unicodedata.normalize("NFKD", text)
+        )
     slug = _NON_ALNUM.sub("_", folded.lower()).strip("_")
     slug = slug[:max_length].rstrip("_")
     return slug or "prospect"

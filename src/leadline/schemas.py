@@ -51,19 +51,56 @@ class ErrorBody(ApiModel):
     errors: list[dict[str, str]] = []
 
 
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def plain_message(item: Any) -> str:
+    """One Pydantic error item in plain words (the same wording in the CLI and the API)."""
+    kind = item.get("type", "")
+    ctx = item.get("ctx") or {}
+    value = item.get("input")
+    shown = repr(value) if isinstance(value, str | int | float) else "the value"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "is required"
+    if kind in ("int_parsing", "float_parsing", "int_type", "float_type", "finite_number"):
+        return f"{shown} is not a number" if kind != "finite_number" else "must be a finite number"
+    if kind == "int_from_float":
+        return f"{shown} is not a whole number"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be at least {_num(ctx.get('ge', ctx.get('gt')))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be at most {_num(ctx.get('le', ctx.get('lt')))}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return (
+            "must not be empty"
+            if ctx.get("min_length") == 1
+            else f"must be at least {ctx.get('min_length')} characters"
+        )
+    if kind == "bool_parsing":
+        return f"{shown} is not true or false"
+    if kind == "string_type" and value is None:
+        return "must not be empty"
+    if kind == "json_invalid":
+        return "is not valid JSON"
+    message = str(item.get("msg", "invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return message
+
+
 def field_errors(error: ValidationError, *, camel: bool = True) -> list[dict[str, str]]:
     """Turn a Pydantic error into ``[{"field": "gridHealth", "message": "..."}]``."""
     found = []
     for item in error.errors(include_url=False):
         loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
         name = ".".join(to_camel(part) if camel else part for part in loc) or "input"
-        message = str(item.get("msg", "invalid"))
-        for prefix in ("Value error, ", "Assertion failed, "):
-            if message.startswith(prefix):
-                message = message[len(prefix) :]
-        if item.get("type") == "extra_forbidden":
-            message = "unknown field"
-        found.append({"field": name, "message": message})
+        found.append({"field": name, "message": plain_message(item)})
     return found
 
 

@@ -71,7 +71,7 @@ class TestEdit:
         before = snapshot()
         result = cli("prospects", "update", p.id, "--grid-health", "150")
         assert result.exit_code == 1
-        assert result.stderr.strip() == "error: grid-health: must be between 0 and 100"
+        assert result.stderr.strip() == "error: grid-health: must be at most 100"
         assert snapshot() == before
 
     def test_clear(self, cli):

@@ -138,7 +138,7 @@ def demo(
         bool, typer.Option("--if-empty", help="Load only into an empty database; otherwise do nothing.")
     ] = False,
 ) -> None:
-    """Load the demo: 340 researched trade businesses and the seed's first week of outreach."""
+    """Load the demo: 340 researched trade businesses (the seed's Week 1 research)."""
     from leadline.config import get_settings
     from leadline.demo import load_demo
     from leadline.migrate import upgrade

@@ -239,11 +239,32 @@ def suggestions(unknown: list[str]) -> str:
     return ", ".join(hints)
 
 
-@dataclass
 class RawRow:
-    line: int  # CSV: the line the record starts on; JSON: the item's position (1-based)
-    values: dict[str, Any]  # field -> raw value, blanks removed
-    source: dict[str, Any]  # the row as read, for the rejects file
+    """One record as read: ``values`` maps fields to raw values (blanks removed)."""
+
+    __slots__ = ("_cells", "_headers", "_source", "line", "values")
+
+    def __init__(
+        self,
+        line: int,
+        values: dict[str, Any],
+        source: dict[str, Any] | None = None,
+        *,
+        headers: list[str] | None = None,
+        cells: list[str] | None = None,
+    ) -> None:
+        self.line = line  # CSV: the line the record starts on; JSON: the item's position (1-based)
+        self.values = values
+        self._source = source
+        self._headers = headers
+        self._cells = cells
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """The row as read, for the rejects file (built only when needed)."""
+        if self._source is None:
+            self._source = dict(zip(self._headers or [], self._cells or [], strict=False))
+        return self._source
 
 
 @dataclass
@@ -252,7 +273,11 @@ class RowResult:
     data: ProspectCreate | None
     provided: frozenset[str]
     errors: list[dict[str, str]]
-    source: dict[str, Any]
+    raw: RawRow
+
+    @property
+    def source(self) -> dict[str, Any]:
+        return self.raw.source
 
 
 class ProspectFile:
@@ -357,6 +382,9 @@ class ProspectFile:
         self.columns = columns = map_columns(headers)
         self._check_unknown(columns)
         width = len(headers)
+        # (cell index, field) for the mapped columns, and the first/last name cells.
+        plan = [(headers.index(h), target) for h, target in columns.fields.items()]
+        names = [headers.index(c) for c in (columns.first_name, columns.last_name) if c]
         start = reader.line_num + 1
         while True:
             try:
@@ -368,15 +396,24 @@ class ProspectFile:
             line, start = start, reader.line_num + 1
             if not cells or all(not c.strip() for c in cells):
                 continue
-            source = dict(zip(headers, cells, strict=False))
             if len(cells) != width:
                 yield RawRow(
                     line,
                     {"__error__": f"has {len(cells)} cells but the header has {width} columns"},
-                    source,
+                    headers=headers,
+                    cells=cells,
                 )
                 continue
-            yield RawRow(line, self._values(columns, source, csv_cells=True), source)
+            values: dict[str, Any] = {}
+            for index, target in plan:
+                value = cells[index].strip()
+                if value:
+                    values[target] = undo_neutralise(value) if value[0] == "'" else value
+            if names and "contact_name" not in values:
+                joined = " ".join(part for part in (cells[i].strip() for i in names) if part)
+                if joined:
+                    values["contact_name"] = joined
+            yield RawRow(line, values, headers=headers, cells=cells)
 
     def _check_unknown(self, columns: ColumnMap) -> None:
         if columns.unknown and not self.ignore_unknown:
@@ -385,14 +422,12 @@ class ProspectFile:
                 "--ignore-unknown-columns to import the rest without them"
             )
 
-    def _values(self, columns: ColumnMap, source: dict[str, Any], *, csv_cells: bool) -> dict[str, Any]:
+    def _values(self, columns: ColumnMap, source: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for header, target in columns.fields.items():
             value = source.get(header)
             if isinstance(value, str):
                 value = value.strip()
-                if csv_cells:
-                    value = undo_neutralise(value)
                 if not value:
                     continue
             elif value is None:
@@ -454,7 +489,7 @@ class ProspectFile:
                 cache[keys] = columns
                 if self.columns is None:
                     self.columns = columns
-            yield RawRow(number, self._values(columns, item, csv_cells=False), item)
+            yield RawRow(number, self._values(columns, item), item)
 
 
 def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
@@ -466,7 +501,7 @@ def validate(raw: RawRow, columns: ColumnMap | None) -> RowResult:
     """Check one row against the prospect rules. ``data`` is None when it is bad."""
     if "__error__" in raw.values:
         return RowResult(
-            raw.line, None, frozenset(), [{"field": "", "message": raw.values["__error__"]}], raw.source
+            raw.line, None, frozenset(), [{"field": "", "message": raw.values["__error__"]}], raw
         )
     values = raw.values
     try:
@@ -475,5 +510,5 @@ def validate(raw: RawRow, columns: ColumnMap | None) -> RowResult:
         problems = field_errors(error, camel=False)
         for problem in problems:
             problem["column"] = columns.source_of(problem["field"]) if columns else problem["field"]
-        return RowResult(raw.line, None, frozenset(), problems, raw.source)
-    return RowResult(raw.line, data, frozenset(values), [], raw.source)
+        return RowResult(raw.line, None, frozenset(), problems, raw)
+    return RowResult(raw.line, data, frozenset(values), [], raw)

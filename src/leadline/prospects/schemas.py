@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from leadline.schemas import ApiModel, InputModel
 
@@ -26,6 +24,9 @@ EMAIL_RE = re.compile(
     r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
 )
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,79}$")
+# http(s), a host with at least one dot (letters of any script, digits, hyphens), an optional
+# port, then anything without spaces.
+_URL_RE = re.compile(r"^https?://(?:[\w-]+\.)+[\w-]{2,}\.?(?::\d{1,5})?(?:[/?#]\S*)?$", re.IGNORECASE)
 _PHONE_OK = re.compile(r"^[0-9+().\-\s/]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?$", re.IGNORECASE)
 
 
@@ -55,7 +56,7 @@ def _phone(value: Any) -> Any:
         value = str(int(value))
     if not isinstance(value, str):
         raise ValueError("must be text")
-    digits = sum(ch.isdigit() for ch in value)
+    digits = sum(map(str.isdigit, value))
     if not _PHONE_OK.match(value) or digits < 7 or digits > 20:
         raise ValueError(f"{value!r} is not a phone number")
     return value
@@ -68,18 +69,9 @@ def _website(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be text")
     url = value if "://" in value else f"https://{value}"
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or "." not in host or " " in url or len(url) > 500:
+    if len(url) > 500 or not _URL_RE.match(url):
         raise ValueError(f"{value!r} is not a website address")
     return url
-
-
-def _trade(value: Any) -> Any:
-    value = _blank_to_none(value)
-    if isinstance(value, str):
-        return " ".join(value.lower().split())
-    return value
 
 
 def _zone(value: Any) -> Any:
@@ -106,49 +98,22 @@ def _gaps(value: Any) -> Any:
             except json.JSONDecodeError:
                 raise ValueError("is not a JSON list") from None
         else:
-            return [part.strip() for part in re.split(r"[;\n|]", text) if part.strip()]
+            parts = text.split(";") if "\n" not in text and "|" not in text else re.split(r"[;\n|]", text)
+            return [part for part in map(str.strip, parts) if part]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValueError("must be a list of text")
     return [item.strip() for item in value if item.strip()]
 
 
-def _number(*, whole: bool, low: float | None, high: float | None, percent: bool = False) -> Any:
-    """A numeric field that accepts numbers and numeric text, with a plain-words error."""
-
-    def check(value: Any) -> Any:
-        value = _blank_to_none(value)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            raise ValueError("must be a number")
-        if isinstance(value, str):
-            text = value[:-1].strip() if percent and value.endswith("%") else value
-            try:
-                number = float(text)
-            except ValueError:
-                raise ValueError(f"{value!r} is not a number") from None
-        elif isinstance(value, int | float):
-            number = float(value)
-        else:
-            raise ValueError("must be a number")
-        if not math.isfinite(number):
-            raise ValueError("must be a finite number")
-        if whole and not number.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        if (low is not None and number < low) or (high is not None and number > high):
-            if low is not None and high is not None:
-                raise ValueError(f"must be between {low:g} and {high:g}")
-            raise ValueError(f"must be at least {low:g}")
-        return int(number) if whole else number
-
-    return check
-
-
 def _tier(value: Any) -> Any:
-    checked = _number(whole=True, low=None, high=None)(value)
-    if checked is not None and checked not in (1, 2, 3):
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value not in (1, 2, 3):
         raise ValueError("must be 1, 2 or 3")
-    return checked
+    return int(value)
 
 
 def _slug(value: Any) -> Any:
@@ -163,29 +128,52 @@ def _slug(value: Any) -> Any:
 Email = Annotated[str | None, BeforeValidator(_email)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
 Website = Annotated[str | None, BeforeValidator(_website)]
-Trade = Annotated[str | None, BeforeValidator(_trade), Field(max_length=80)]
 ZoneName = Annotated[str | None, BeforeValidator(_zone)]
-Health = Annotated[float | None, BeforeValidator(_number(whole=False, low=0, high=100, percent=True))]
-Tier = Annotated[int, BeforeValidator(_tier)]
-Count = Annotated[int | None, BeforeValidator(_number(whole=True, low=0, high=None))]
-Money = Annotated[float | None, BeforeValidator(_number(whole=False, low=0, high=None))]
 Gaps = Annotated[list[str], BeforeValidator(_gaps)]
-ShortText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=200)]
-LongText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=20000)]
 Slug = Annotated[str | None, BeforeValidator(_slug)]
-Name = Annotated[str, BeforeValidator(_blank_to_none), Field(min_length=1, max_length=200)]
+Tier = Annotated[int, BeforeValidator(_tier)]
+# Checked by Pydantic itself (fast); text arrives stripped, blanks as None, "48%" as "48"
+# (see _ProspectFields._normalise), and errors are put in plain words by schemas.field_errors.
+Trade = Annotated[str | None, Field(max_length=80)]
+Health = Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
+Count = Annotated[int | None, Field(ge=0)]
+Money = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
+ShortText = Annotated[str | None, Field(max_length=200)]
+LongText = Annotated[str | None, Field(max_length=20000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+_PERCENT_KEYS = frozenset({"grid_health", "competitor_health", "gridHealth", "competitorHealth"})
 
 
 class _ProspectFields(InputModel):
     """Fields a person may set, on create and on update."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        """One pass over the input: strip text, blanks mean "not given", "48%" means 48."""
+        if not isinstance(data, dict):
+            return data
+        clean: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    value = None
+                elif key == "trade":
+                    value = " ".join(value.lower().split())
+                elif key in _PERCENT_KEYS and value.endswith("%"):
+                    value = value[:-1].rstrip()
+            clean[key] = value
+        return clean
 
     trade: Trade = None
     contact_name: ShortText = None
     email: Email = None
     phone: Phone = None
     website: Website = None
-    city: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=120)] = None
-    state: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=120)] = None
+    city: Annotated[str | None, Field(max_length=120)] = None
+    state: Annotated[str | None, Field(max_length=120)] = None
     timezone: ZoneName = None
     grid_health: Health = None
     critical_gaps: Count = None

@@ -8,17 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
-from leadline.db import Base
+from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id, slugify
 from leadline.prospects import queries
@@ -459,18 +460,13 @@ class _ChunkWriter:
             else:
                 self._update(existing, result, entries, now)
         taken: set[str] = {row["id"] for _, row in new_names if row["id"]}
-        bases = {slugify(result.data.name) for result, row in new_names if result.data and not row["id"]}
+        slugs = [None if row["id"] else slugify(row["name"]) for _, row in new_names]
+        bases = {slug for slug in slugs if slug}
         used = set(session.scalars(select(Prospect.id).where(Prospect.id.in_(bases)))) if bases else set()
-        for result, row in new_names:
-            data = result.data
-            assert data is not None
-            if not row["id"]:
-                base = slugify(data.name)
-                row["id"] = (
-                    base
-                    if base not in used and base not in taken
-                    else unique_id(session, data.name, taken=taken)
-                )
+        for (result, row), base in zip(new_names, slugs, strict=True):
+            if base is not None:
+                fresh = base not in used and base not in taken
+                row["id"] = base if fresh else unique_id(session, row["name"], taken=taken)
             taken.add(row["id"])
             inserts.append(row)
             entries.append(
@@ -492,14 +488,14 @@ class _ChunkWriter:
                 .execution_options(synchronize_session=False)
             )
             self.untouched = []
-        if inserts:
-            session.execute(insert(self.table), inserts)
-        if entries:
-            session.execute(insert(self.activities), entries)
+        inserts.sort(key=itemgetter("id"))  # neighbouring keys: fewer index pages touched
+        entries.sort(key=itemgetter("prospect_id"))
+        bulk_insert(session, self.table, inserts)
+        bulk_insert(session, self.activities, entries)
         session.flush()
 
     def _new_row(self, data: ProspectCreate, provided: frozenset[str], now: datetime) -> dict[str, Any]:
-        row = data.model_dump()
+        row = dict(data.__dict__)
         row.update(
             last_contact_at=None, next_follow_up_at=None, emails_sent_count=0, emails_opened_count=0,
             calls_scheduled_count=0, calls_completed_count=0, close_date=None, lost_reason=None,

@@ -1,0 +1,50 @@
+"""Helpers shared by the benchmarks: a fresh migrated database, timing, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "_work"
+LEADLINE = str(Path(sys.executable).with_name("leadline"))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def fresh_sqlite(name: str) -> tuple[str, dict[str, str]]:
+    """A migrated SQLite database in benchmarks/_work; returns (path, env for leadline)."""
+    folder = WORK / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "leadline.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    env = {**os.environ, "LEADLINE_DATABASE_URL": f"sqlite:///{path}", "LEADLINE_DATA_DIR": str(folder)}
+    subprocess.run([LEADLINE, "init"], env=env, check=True, capture_output=True)
+    return str(path), env
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def median_of(runs: int, fn: Callable[[], object]) -> float:
+    return statistics.median(timed(fn) for _ in range(runs))
