@@ -34,7 +34,11 @@ TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    """Names this checkout's pytest worker, so two checkouts on one server never share databases."""
+    import hashlib
+
+    checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:6]
+    return f"{checkout}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _postgres_reason() -> str | None:

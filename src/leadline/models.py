@@ -3,8 +3,17 @@
 from leadline.activity.models import OutreachActivity
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
-from leadline.emails.models import EmailActivity
+from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import Prospect
 
-__all__ = ["CallActivity", "Customer", "EmailActivity", "GeneratedPost", "OutreachActivity", "Prospect"]
+__all__ = [
+    "CallActivity",
+    "Customer",
+    "DailySendCount",
+    "EmailActivity",
+    "GeneratedPost",
+    "OutreachActivity",
+    "Prospect",
+    "Suppression",
+]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
@@ -79,3 +79,34 @@ class EmailActivity(Base):
     spam_reported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+SUPPRESSION_REASONS = ("hard_bounce", "spam_report", "unsubscribe", "group_unsubscribe", "manual", "invalid")
+
+
+class Suppression(Base):
+    """An address Leadline must never email again (until a person lifts it)."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('hard_bounce','spam_report','unsubscribe','group_unsubscribe','manual','invalid')",
+            name="reason_known",
+        ),
+    )
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-case
+    reason: Mapped[str] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    email_activity_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class DailySendCount(Base):
+    """How many emails were claimed for sending on a day (in the configured zone): the cap."""
+
+    __tablename__ = "daily_send_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(default=0)
