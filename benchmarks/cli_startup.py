@@ -45,9 +45,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"median of {args.runs} runs each")
     print(f'floor  python -c "import sqlite3":          {f:6.1f} ms')
-    print(
-        f"leadline prospects list --limit 10:         {ours:6.1f} ms  ({ours / f:.1f}x the floor; goal <= 10x)"
-    )
+    print(f"leadline prospects list --limit 10:         {ours:6.1f} ms  ({ours / f:.1f}x the floor; goal <= 10x)")
     print(f"  same command through the full Typer CLI:  {typer_path:6.1f} ms  ({typer_path / f:.1f}x)")
 
 

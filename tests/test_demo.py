@@ -12,7 +12,7 @@ from leadline.prospects.models import Prospect
 from tests.factories import count
 
 
-def test_demo_loads_340_realistic_prospects(cli):
+def test_demo_loads_340_realistic_prospects(cli, tmp_path):
     result = cli("demo")
     assert result.exit_code == 0, result.stderr
     assert "Imported 340 researched prospects" in result.stdout
@@ -34,12 +34,14 @@ def test_demo_loads_340_realistic_prospects(cli):
     royal = next(p for p in people if p.id == "royal_plumbing_co")
     assert (royal.contact_name, royal.grid_health, royal.tier) == ("Daniel Reyes", 48, 1)
     # Tier 1 is the weakest online: the biggest opportunity, analysed first.
-    mean = {
-        t: sum(p.grid_health or 0 for p in people if p.tier == t) / n
-        for t, n in ((1, 25), (2, 100), (3, 215))
-    }
+    mean = {t: sum(p.grid_health or 0 for p in people if p.tier == t) / n for t, n in ((1, 25), (2, 100), (3, 215))}
     assert mean[1] < mean[2] < mean[3]
     assert count("outreach_activities") >= 340
+    # Week 1: pain_point to the 25 tier-1 prospects, through the outbox, on the demo week's Monday.
+    sent = cli("emails", "list", "--limit", "100", "--json").json
+    assert len(sent) == 25 and {e["template"] for e in sent} == {"pain_point"}
+    assert {e["prospectId"] for e in sent} == {p.id for p in people if p.tier == 1}
+    assert len(list((tmp_path / "data" / "outbox").glob("*.eml"))) == 25
 
 
 def test_demo_refuses_to_load_twice_unless_asked(cli):

@@ -82,9 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
             403: "forbidden",
             413: "too_large",
         }.get(error.status_code, "error")
-        return error_response(
-            error.status_code, code, str(error.detail), headers=getattr(error, "headers", None)
-        )
+        return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -114,9 +112,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
+    from leadline.emails.api import router as emails_router
+    from leadline.emails.unsubscribe import router as unsubscribe_router
     from leadline.health import router as health_router
     from leadline.prospects.api import router as prospects_router
 
     app.include_router(health_router)
     app.include_router(prospects_router)
+    app.include_router(emails_router)
+    app.include_router(unsubscribe_router)
     return app

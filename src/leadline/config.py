@@ -72,18 +72,14 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Folder for the SQLite file, outbox and job queue.")
     database_url: str = Field("", description="SQLAlchemy URL; default: a SQLite file in data_dir.")
     timezone: str = Field("UTC", description="Time zone for showing times, weeks and business days.")
-    base_url: str = Field(
-        "http://127.0.0.1:8000", description="Public URL of this server, used in links in emails."
-    )
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server, used in links in emails.")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: SecretStr | None = Field(
         None, description="Signs unsubscribe links and sessions; generated into data_dir when unset."
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    fast_cli: bool = Field(
-        True, description="Answer `prospects list` on SQLite without loading the full CLI."
-    )
+    fast_cli: bool = Field(True, description="Answer `prospects list` on SQLite without loading the full CLI.")
 
     # --- email -------------------------------------------------------------------------
     email_backend: Literal["outbox", "smtp", "sendgrid"] = "outbox"
@@ -91,23 +87,20 @@ class Settings(BaseSettings):
     templates_dir: Path | None = Field(None, description="Your own email templates; override built-ins.")
     sender_name: str = "Leadline"
     sender_email: str = "sales@example.com"
-    sender_address: str = Field(
-        "", description="Postal address printed in every email's footer (anti-spam law)."
-    )
+    sender_address: str = Field("", description="Postal address printed in every email's footer (anti-spam law).")
     daily_send_limit: int = Field(50, ge=0, description="Emails sent per day, across every process.")
     sendgrid_api_key: SecretStr | None = None
     sendgrid_api_url: str = "https://api.sendgrid.com"
     sendgrid_timeout_seconds: float = Field(10.0, gt=0)
-    sendgrid_max_retries: int = Field(3, ge=0)
+    sendgrid_max_retries: int = Field(3, ge=0, description="Retries on 429, 5xx and failed connections.")
+    sendgrid_retry_delay_seconds: float = Field(1.0, ge=0, description="First backoff delay; doubles each retry.")
     smtp_host: str = "localhost"
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
-    reply_domain: str | None = Field(
-        None, description="Inbound Parse domain for per-email Reply-To addresses."
-    )
+    reply_domain: str | None = Field(None, description="Inbound Parse domain for per-email Reply-To addresses.")
 
     # --- webhooks ----------------------------------------------------------------------
     sendgrid_webhook_public_key: Annotated[list[str], NoDecode] = Field(
@@ -152,9 +145,7 @@ class Settings(BaseSettings):
 
     # --- web ---------------------------------------------------------------------------
     session_max_age_seconds: int = Field(14 * 24 * 3600, gt=0)
-    cookie_secure: bool | None = Field(
-        None, description="Secure cookies; default: on when base_url is https."
-    )
+    cookie_secure: bool | None = Field(None, description="Secure cookies; default: on when base_url is https.")
     login_max_failures: int = Field(5, ge=1)
     login_lockout_seconds: int = Field(900, ge=1)
 
@@ -169,9 +160,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name such as Europe/London)"
-            ) from None
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
         return value
 
     @model_validator(mode="after")
@@ -237,9 +226,7 @@ class Settings(BaseSettings):
             elif name == "slack_webhook_url":
                 shown = "********"
             elif isinstance(value, list):
-                shown = ", ".join(
-                    (v[:12] + "…") if name == "sendgrid_webhook_public_key" else str(v) for v in value
-                )
+                shown = ", ".join((v[:12] + "…") if name == "sendgrid_webhook_public_key" else str(v) for v in value)
             elif isinstance(value, dict):
                 shown = "; ".join(f"{k}={v}" for k, v in value.items())
             else:
@@ -258,8 +245,7 @@ class Settings(BaseSettings):
             )
         elif not self.sendgrid_webhook_public_key:
             found.append(
-                "No LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY: /webhooks/sendgrid refuses every post "
-                "until it is set."
+                "No LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY: /webhooks/sendgrid refuses every post until it is set."
             )
         if self.email_backend == "sendgrid" and self.sendgrid_api_key is None:
             found.append("LEADLINE_EMAIL_BACKEND=sendgrid but LEADLINE_SENDGRID_API_KEY is not set.")

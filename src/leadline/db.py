@@ -204,9 +204,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     dialect = connection.dialect.name
     # Columns that are NULL in every row are left out: fewer values to bind per row.
-    names = [
-        name for name in rows[0] if not (table.c[name].nullable and all(row[name] is None for row in rows))
-    ]
+    names = [name for name in rows[0] if not (table.c[name].nullable and all(row[name] is None for row in rows))]
     marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(names))
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
     convert = [
@@ -236,9 +234,7 @@ def _driver_value(kind: Any, dialect: str) -> Callable[[Any], Any] | None:
             def sqlite_time(value: datetime) -> str:
                 if value is not last[0]:  # rows of one import share their timestamps
                     last[0] = value
-                    last[1] = (
-                        value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
-                    )
+                    last[1] = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
                 return str(last[1])
 
             return sqlite_time
@@ -254,6 +250,17 @@ def _driver_value(kind: Any, dialect: str) -> Callable[[Any], Any] | None:
     except NotImplementedError:
         return None
     return int if dialect == "sqlite" and python_type is bool else None
+
+
+def insert_ignore(session: Session, model: Any, values: dict[str, Any], keys: list[str]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, on SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -25,9 +25,7 @@ def csv_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         items = [str(item) for item in value]
-        if any(sep in item for item in items for sep in (";", "|", "\n")) or any(
-            i.startswith("[") for i in items
-        ):
+        if any(sep in item for item in items for sep in (";", "|", "\n")) or any(i.startswith("[") for i in items):
             return neutralise(json.dumps(items, ensure_ascii=False))  # the importer reads JSON lists too
         return neutralise("; ".join(items))
     if isinstance(value, dict):

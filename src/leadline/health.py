@@ -21,7 +21,5 @@ def healthz(request: Request) -> JSONResponse:
     except Exception as error:
         if not is_unavailable(error):
             raise
-        return JSONResponse(
-            {"status": "unavailable", "database": "down", "version": __version__}, status_code=503
-        )
+        return JSONResponse({"status": "unavailable", "database": "down", "version": __version__}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok", "version": __version__})

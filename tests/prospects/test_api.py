@@ -55,11 +55,7 @@ class TestOne:
     def test_read_and_timeline(self, client):
         p = make_prospect(name="Royal Plumbing Co", email="d@royal.com")
         body = client.get(f"/api/prospects/{p.id}").json()
-        assert (
-            body["id"] == "royal_plumbing_co"
-            and body["salesStatus"] == "new"
-            and body["emailsSentCount"] == 0
-        )
+        assert body["id"] == "royal_plumbing_co" and body["salesStatus"] == "new" and body["emailsSentCount"] == 0
         assert [e["type"] for e in client.get(f"/api/prospects/{p.id}/timeline").json()] == ["created"]
 
     def test_not_found(self, client):
@@ -97,9 +93,7 @@ class TestOne:
             response = client.post("/api/prospects", json=body)
             assert response.status_code == status, (body, response.text)
             assert response.json()["field"] == field, (body, response.json())
-        response = client.post(
-            "/api/prospects", content=b"{not json", headers={"content-type": "application/json"}
-        )
+        response = client.post("/api/prospects", content=b"{not json", headers={"content-type": "application/json"})
         assert response.status_code == 422
         assert snapshot() == before
 
@@ -114,18 +108,14 @@ class TestOne:
 
     def test_patch_stage_is_a_recorded_manual_move(self, client):
         p = make_prospect()
-        response = client.patch(
-            f"/api/prospects/{p.id}", json={"salesStatus": "interested", "stageReason": "expo"}
-        )
+        response = client.patch(f"/api/prospects/{p.id}", json={"salesStatus": "interested", "stageReason": "expo"})
         assert response.status_code == 200
         timeline = client.get(f"/api/prospects/{p.id}/timeline").json()
         assert timeline[-1]["type"] == "stage_change" and timeline[-1]["details"]["reason"] == "expo"
 
     def test_stage_endpoint(self, client):
         p = make_prospect()
-        response = client.post(
-            f"/api/prospects/{p.id}/stage", json={"stage": "closed_lost", "reason": "no budget"}
-        )
+        response = client.post(f"/api/prospects/{p.id}/stage", json={"stage": "closed_lost", "reason": "no budget"})
         assert response.status_code == 200 and response.json()["lostReason"] == "no budget"
 
 

@@ -57,9 +57,7 @@ class TestShow:
 
 class TestEdit:
     def test_add(self, cli):
-        result = cli(
-            "prospects", "add", "--name", "Royal Plumbing Co", "--email", "D@Royal.com", "--tier", "1"
-        )
+        result = cli("prospects", "add", "--name", "Royal Plumbing Co", "--email", "D@Royal.com", "--tier", "1")
         assert result.exit_code == 0 and "Added royal_plumbing_co" in result.stdout
         assert count("prospects") == 1
 

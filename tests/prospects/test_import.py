@@ -116,9 +116,7 @@ class TestImportGood:
         result = cli("prospects", "import", str(write(tmp_path, "p.csv", text)))
         assert result.exit_code == 1
         assert "line 3" in result.stderr and "duplicate" in result.stderr
-        result = cli(
-            "prospects", "import", str(write(tmp_path, "q.csv", "email,tier\nDANIEL@royalplumbingco.com,1\n"))
-        )
+        result = cli("prospects", "import", str(write(tmp_path, "q.csv", "email,tier\nDANIEL@royalplumbingco.com,1\n")))
         assert result.exit_code == 0, result.stderr
         assert prospects_by_id()["royal_plumbing_co"].tier == 1
         assert count("prospects") == 1
@@ -144,8 +142,7 @@ class TestImportBad:
 
     def test_every_bad_row_is_listed_and_nothing_is_written(self, cli, tmp_path):
         text = (
-            GOOD
-            + "Bad One,,not-an-email,,,Austin,Plumbing,7,48,1,,,\nBad Two,,x@y.com,,,Austin,Roofing,2,lots,1,,,\n"
+            GOOD + "Bad One,,not-an-email,,,Austin,Plumbing,7,48,1,,,\nBad Two,,x@y.com,,,Austin,Roofing,2,lots,1,,,\n"
         )
         err = self._refused(cli, write(tmp_path, "p.csv", text))
         assert "2 bad rows in p.csv; nothing was imported" in err
@@ -223,9 +220,7 @@ class TestImportBad:
 
 class TestExport:
     def test_csv_is_safe_for_spreadsheets_and_round_trips(self, cli, tmp_path):
-        make_prospect(
-            name='=HYPERLINK("http://evil")', email="a@a.com", notes="+1 call back", phone="+1 512 555 0100"
-        )
+        make_prospect(name='=HYPERLINK("http://evil")', email="a@a.com", notes="+1 call back", phone="+1 512 555 0100")
         make_prospect(name="Plain Co", email="b@b.com", gaps=["a; b? no", "c"])
         out = tmp_path / "out.csv"
         result = cli("prospects", "export", "--format", "csv", "--output", str(out))

@@ -18,9 +18,7 @@ def describe(type: str, status: str, details: dict[str, Any]) -> str:
         return line
     if type == "updated":
         changes = details.get("changes") or {}
-        return ", ".join(
-            f"{name}: {_short(old, 20)!s} -> {_short(new, 20)!s}" for name, (old, new) in changes.items()
-        )
+        return ", ".join(f"{name}: {_short(old, 20)!s} -> {_short(new, 20)!s}" for name, (old, new) in changes.items())
     if type in ("created", "imported"):
         source = details.get("file") or details.get("source") or ""
         return f"from {source}" if source else ""

@@ -74,9 +74,7 @@ def update_status(session: Session, activity_id: str | None, status: str, **deta
         entry.details = {**entry.details, **details}
 
 
-def for_prospect(
-    session: Session, prospect_id: str, *, limit: int | None = None
-) -> Sequence[OutreachActivity]:
+def for_prospect(session: Session, prospect_id: str, *, limit: int | None = None) -> Sequence[OutreachActivity]:
     query = (
         select(OutreachActivity)
         .where(OutreachActivity.prospect_id == prospect_id)

@@ -27,9 +27,7 @@ class CallActivity(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     prospect_id: Mapped[str] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
-    outreach_activity_id: Mapped[str | None] = mapped_column(
-        ForeignKey("outreach_activities.id", ondelete="SET NULL")
-    )
+    outreach_activity_id: Mapped[str | None] = mapped_column(ForeignKey("outreach_activities.id", ondelete="SET NULL"))
     scheduled_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     duration: Mapped[int | None]  # seconds

@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 
 from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
+from leadline.emails.cli import app as emails_app
+from leadline.emails.cli import suppressions_app, templates_app
 from leadline.prospects.cli import app as prospects_app
 
 app = typer.Typer(
@@ -23,6 +25,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(prospects_app, name="prospects")
+app.add_typer(emails_app, name="emails")
+app.add_typer(templates_app, name="templates")
+app.add_typer(suppressions_app, name="suppressions")
 
 
 @app.callback()
@@ -52,10 +57,7 @@ def require_database() -> None:
             abort(f"the database at {mask_url(settings.database_url)} is empty; run `leadline init`")
         current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if current != SCHEMA_HEAD:
-        abort(
-            f"the database schema is at {current} but this Leadline needs {SCHEMA_HEAD}; "
-            "run `leadline db upgrade`"
-        )
+        abort(f"the database schema is at {current} but this Leadline needs {SCHEMA_HEAD}; run `leadline db upgrade`")
 
 
 @app.command()
@@ -86,9 +88,7 @@ def db_upgrade(
 
     with cli_errors():
         before, after = upgrade(get_settings(), revision)
-    typer.echo(
-        f"Schema {before or 'empty'} -> {after}." if before != after else f"Schema already at {after}."
-    )
+    typer.echo(f"Schema {before or 'empty'} -> {after}." if before != after else f"Schema already at {after}.")
 
 
 @db_app.command("current")
@@ -131,14 +131,12 @@ def show_config(
 
 @app.command()
 def demo(
-    reset: Annotated[
-        bool, typer.Option("--reset", help="Delete everything first, then load the demo.")
-    ] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Delete everything first, then load the demo.")] = False,
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Load only into an empty database; otherwise do nothing.")
     ] = False,
 ) -> None:
-    """Load the demo: 340 researched trade businesses (the seed's Week 1 research)."""
+    """Load the demo: 340 researched trade businesses and the seed's Week 1 emails (through the outbox)."""
     from leadline.config import get_settings
     from leadline.demo import load_demo
     from leadline.migrate import upgrade

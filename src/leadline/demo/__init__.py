@@ -39,9 +39,7 @@ Step = Callable[[DemoContext], None]
 def demo_week_monday(settings: Settings, now: datetime | None = None) -> datetime:
     """Monday 00:00 (local) of the ISO week before the current one."""
     local_now = (now or clock.utc_now()).astimezone(settings.zone)
-    this_monday = (local_now - timedelta(days=local_now.weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
+    this_monday = (local_now - timedelta(days=local_now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     return this_monday - timedelta(days=7)
 
 
@@ -60,7 +58,29 @@ def import_research(context: DemoContext) -> None:
     context.notes.append(f"Imported {report.created} researched prospects from {path}.")
 
 
-STEPS: list[Step] = [import_research]
+def send_week_one(context: DemoContext) -> None:
+    """Monday 08:30: the seed's first send, pain_point to the 25 tier-1 prospects, through the outbox."""
+    from leadline.emails.backends.outbox import OutboxBackend
+    from leadline.emails.sending import send
+    from leadline.prospects.queries import Filters
+
+    clock.set_frozen(context.at(0, 8, 30))
+    report = send(
+        context.settings,
+        "pain_point",
+        actor="demo",
+        filters=Filters(status="new", tier=1),
+        limit=25,
+        backend=OutboxBackend(context.settings),
+    )
+    context.shared["week_one_emails"] = [o.email_id for o in report.outcomes if o.status == "sent"]
+    context.notes.append(
+        f"Sent {report.count('sent')} pain_point emails to the tier-1 prospects; they are .eml files in "
+        f"{context.settings.outbox_path}."
+    )
+
+
+STEPS: list[Step] = [import_research, send_week_one]
 
 
 def reset_database(settings: Settings) -> None:

@@ -42,9 +42,7 @@ class EmailActivity(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     prospect_id: Mapped[str] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
-    outreach_activity_id: Mapped[str | None] = mapped_column(
-        ForeignKey("outreach_activities.id", ondelete="SET NULL")
-    )
+    outreach_activity_id: Mapped[str | None] = mapped_column(ForeignKey("outreach_activities.id", ondelete="SET NULL"))
     sendgrid_id: Mapped[str | None] = mapped_column(String(100), index=True)
     message_id: Mapped[str | None] = mapped_column(String(300), unique=True)
     email_type: Mapped[str] = mapped_column(String(40))

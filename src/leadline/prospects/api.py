@@ -99,12 +99,8 @@ def list_prospects(
     owner: OwnerQ = None,
     sort: SortParam = "created",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=500, description="nextCursor of the previous page.")
-    ] = None,
-    page: Annotated[
-        int | None, Query(ge=1, le=1_000_000, description="Page number, instead of a cursor.")
-    ] = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="nextCursor of the previous page.")] = None,
+    page: Annotated[int | None, Query(ge=1, le=1_000_000, description="Page number, instead of a cursor.")] = None,
 ) -> Any:
     filters = _filters(status, tier, trade, search, do_not_contact, grid_health_min, grid_health_max, owner)
     result = service.search(session, filters, sort=sort, limit=limit, cursor=cursor, page=page)
@@ -200,8 +196,6 @@ def update_prospect(prospect_id: str, body: ProspectUpdate, session: DbSession, 
     return service.update(session, prospect_id, body, actor=actor)
 
 
-@router.post(
-    "/{prospect_id}/stage", response_model=ProspectRead, summary="Move a prospect to a stage by hand"
-)
+@router.post("/{prospect_id}/stage", response_model=ProspectRead, summary="Move a prospect to a stage by hand")
 def move_stage(prospect_id: str, body: StageMove, session: DbSession, actor: Actor) -> Any:
     return service.move_stage(session, prospect_id, body.stage, reason=body.reason, actor=actor)

@@ -24,17 +24,13 @@ TradeOpt = Annotated[str | None, typer.Option(help="Trade, e.g. plumbing.")]
 SearchOpt = Annotated[str | None, typer.Option(help="Text in the name, id, email, city or contact.")]
 DncOpt = Annotated[
     bool | None,
-    typer.Option(
-        "--do-not-contact/--contactable", help="Only prospects marked do-not-contact, or only the others."
-    ),
+    typer.Option("--do-not-contact/--contactable", help="Only prospects marked do-not-contact, or only the others."),
 ]
 SortOpt = Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts descending.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _filters(
-    status: str | None, tier: int | None, trade: str | None, search: str | None, dnc: bool | None
-) -> Any:
+def _filters(status: str | None, tier: int | None, trade: str | None, search: str | None, dnc: bool | None) -> Any:
     from leadline.prospects.queries import Filters
 
     return Filters(status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc)
@@ -130,9 +126,7 @@ def _print_prospect(detail: Any) -> None:
 @app.command("add")
 def add(
     name: Annotated[str, typer.Option(help="Business name.")],
-    prospect_id: Annotated[
-        str | None, typer.Option("--id", help="Id; made from the name when not given.")
-    ] = None,
+    prospect_id: Annotated[str | None, typer.Option("--id", help="Id; made from the name when not given.")] = None,
     trade: Annotated[str | None, typer.Option(help="Trade, e.g. plumbing, hvac, roofing.")] = None,
     contact_name: Annotated[str | None, typer.Option(help="The person to talk to.")] = None,
     email: Annotated[str | None, typer.Option(help="Email address.")] = None,
@@ -148,9 +142,7 @@ def add(
     critical_gaps: Annotated[str | None, typer.Option(help="Number of critical gaps found.")] = None,
     gaps: Annotated[str | None, typer.Option(help="Gaps separated by ;")] = None,
     top_competitor: Annotated[str | None, typer.Option(help="Strongest local competitor.")] = None,
-    competitor_health: Annotated[
-        str | None, typer.Option(help="The competitor's grid health, 0-100.")
-    ] = None,
+    competitor_health: Annotated[str | None, typer.Option(help="The competitor's grid health, 0-100.")] = None,
     deal_value: Annotated[str | None, typer.Option(help="Estimated monthly value if won.")] = None,
     owner: Annotated[str | None, typer.Option(help="Email of the salesperson who owns it.")] = None,
     notes: Annotated[str | None, typer.Option(help="Free-text notes.")] = None,
@@ -203,22 +195,16 @@ def update(
     critical_gaps: Annotated[str | None, typer.Option(help="Number of critical gaps found.")] = None,
     gaps: Annotated[str | None, typer.Option(help="Gaps separated by ;")] = None,
     top_competitor: Annotated[str | None, typer.Option(help="Strongest local competitor.")] = None,
-    competitor_health: Annotated[
-        str | None, typer.Option(help="The competitor's grid health, 0-100.")
-    ] = None,
+    competitor_health: Annotated[str | None, typer.Option(help="The competitor's grid health, 0-100.")] = None,
     status: Annotated[str | None, typer.Option(help="Research status: active, inactive or archived.")] = None,
     deal_value: Annotated[str | None, typer.Option(help="Estimated monthly value if won.")] = None,
     do_not_contact: Annotated[
         bool | None, typer.Option("--do-not-contact/--contactable", help="Mark or unmark do-not-contact.")
     ] = None,
-    do_not_contact_reason: Annotated[
-        str | None, typer.Option(help="Why the prospect must not be contacted.")
-    ] = None,
+    do_not_contact_reason: Annotated[str | None, typer.Option(help="Why the prospect must not be contacted.")] = None,
     owner: Annotated[str | None, typer.Option(help="Email of the salesperson who owns it.")] = None,
     notes: Annotated[str | None, typer.Option(help="Free-text notes.")] = None,
-    clear: Annotated[
-        list[str] | None, typer.Option(help="Empty a field, e.g. --clear phone (repeatable).")
-    ] = None,
+    clear: Annotated[list[str] | None, typer.Option(help="Empty a field, e.g. --clear phone (repeatable).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Edit fields of a prospect, with the same checks as import and the API."""
@@ -278,9 +264,7 @@ def import_(
         bool,
         typer.Option("--skip-invalid", help="Import the good rows; write the bad ones to FILE.rejected.csv."),
     ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
     ignore_unknown_columns: Annotated[
         bool, typer.Option("--ignore-unknown-columns", help="Import known columns and skip the others.")
     ] = False,
@@ -317,9 +301,7 @@ def import_(
         if rejects:
             rejects.close()
     if as_json:
-        print_json(
-            {**report.__dict__, "dryRun": dry_run, "rejectsFile": str(rejects.path) if rejects else None}
-        )
+        print_json({**report.__dict__, "dryRun": dry_run, "rejectsFile": str(rejects.path) if rejects else None})
         return
     verb = "Would import" if dry_run else "Imported"
     typer.echo(
@@ -407,9 +389,7 @@ class _RejectsFile:
         for column in self._columns:
             value = result.source.get(column)
             cells.append(
-                neutralise(
-                    value if isinstance(value, str) else json.dumps(value) if value is not None else ""
-                )
+                neutralise(value if isinstance(value, str) else json.dumps(value) if value is not None else "")
             )
         self._writer.writerow([result.line, neutralise(reason), *cells])
 
@@ -449,9 +429,7 @@ def _progress_for(file: Path) -> _Progress | None:
 @app.command("export")
 def export(
     fmt: Annotated[Literal["csv", "json"], typer.Option("--format", help="File format.")] = "csv",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     status: StageOpt = None,
     tier: TierOpt = None,
     trade: TradeOpt = None,

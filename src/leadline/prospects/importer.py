@@ -455,9 +455,7 @@ class ProspectFile:
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as error:
-                raise ImportFileError(
-                    f"line {number} of {self.path.name} is not valid JSON: {error.msg}"
-                ) from None
+                raise ImportFileError(f"line {number} of {self.path.name} is not valid JSON: {error.msg}") from None
 
     def _json_rows(self) -> Iterator[RawRow]:
         return self._object_rows(self._json_objects())
@@ -500,9 +498,7 @@ def _chain(first: list[str], rest: Iterator[str]) -> Iterator[str]:
 def validate(raw: RawRow, columns: ColumnMap | None) -> RowResult:
     """Check one row against the prospect rules. ``data`` is None when it is bad."""
     if "__error__" in raw.values:
-        return RowResult(
-            raw.line, None, frozenset(), [{"field": "", "message": raw.values["__error__"]}], raw
-        )
+        return RowResult(raw.line, None, frozenset(), [{"field": "", "message": raw.values["__error__"]}], raw)
     values = raw.values
     try:
         data = ProspectCreate.model_validate({"name": values.get("name") or "?", **values})

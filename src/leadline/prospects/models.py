@@ -16,9 +16,7 @@ class Prospect(Base):
     __tablename__ = "prospects"
     __table_args__ = (
         CheckConstraint("tier IN (1, 2, 3)", name="tier_range"),
-        CheckConstraint(
-            "grid_health IS NULL OR (grid_health >= 0 AND grid_health <= 100)", name="grid_health_range"
-        ),
+        CheckConstraint("grid_health IS NULL OR (grid_health >= 0 AND grid_health <= 100)", name="grid_health_range"),
         CheckConstraint(
             "competitor_health IS NULL OR (competitor_health >= 0 AND competitor_health <= 100)",
             name="competitor_health_range",

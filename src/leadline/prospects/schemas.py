@@ -12,9 +12,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from leadline.schemas import ApiModel, InputModel
 
-Stage = Literal[
-    "new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"
-]
+Stage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
 ResearchStatus = Literal["active", "inactive", "archived"]
 
 # The WHATWG "valid e-mail address" syntax (what browsers check for <input type=email>),
@@ -206,9 +204,7 @@ class ProspectUpdate(_ProspectFields):
     status: ResearchStatus | None = None  # type: ignore[assignment]
     do_not_contact: bool | None = None  # type: ignore[assignment]
     sales_status: Stage | None = None
-    stage_reason: ShortText = Field(
-        None, description="Why the stage was changed by hand (kept in the timeline)."
-    )
+    stage_reason: ShortText = Field(None, description="Why the stage was changed by hand (kept in the timeline).")
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set if name != "stage_reason"}

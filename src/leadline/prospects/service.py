@@ -94,9 +94,7 @@ def search(
     return ProspectPage(items=rows, total=total, limit=limit, next_cursor=next_cursor, page=page)
 
 
-def export_rows(
-    session: Session, filters: queries.Filters, *, sort: str = "created"
-) -> Iterator[dict[str, Any]]:
+def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:
     """Every matching prospect as a plain row, streamed (flat memory on any size)."""
     query = _build(session, filters, sort=sort, limit=None, cursor=None, page=None)
     result = session.connection().execution_options(stream_results=True, yield_per=1000)
@@ -145,8 +143,7 @@ def create(session: Session, data: ProspectCreate, *, actor: str, source: str | 
         raise DuplicateProspect(f"a prospect with id {data.id!r} already exists", field="id")
     if data.sales_status == "closed_won":
         raise StageMoveNotAllowed(
-            "a prospect becomes closed_won when its deal is won (leadline deals won), which makes its "
-            "customer record",
+            "a prospect becomes closed_won when its deal is won (leadline deals won), which makes its customer record",
             field="salesStatus",
         )
     _check_email_free(session, data.email, owner_id=None)
@@ -320,12 +317,8 @@ class ImportRejected(Invalid):
 
     def __init__(self, report: ImportReport) -> None:
         super().__init__(
-            f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {report.file}; "
-            "nothing was imported",
-            errors=[
-                {"field": e.get("column") or e.get("field", ""), "message": e["message"]}
-                for e in report.errors
-            ],
+            f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {report.file}; nothing was imported",
+            errors=[{"field": e.get("column") or e.get("field", ""), "message": e["message"]} for e in report.errors],
         )
         self.report = report
 
@@ -404,13 +397,9 @@ class _ChunkWriter:
         session = self.session
         ids = {r.data.id for r in chunk if r.data and r.data.id}
         emails = {r.data.email for r in chunk if r.data and r.data.email}
-        by_id = (
-            {p.id: p for p in session.scalars(select(Prospect).where(Prospect.id.in_(ids)))} if ids else {}
-        )
+        by_id = {p.id: p for p in session.scalars(select(Prospect).where(Prospect.id.in_(ids)))} if ids else {}
         by_email = (
-            {p.email: p for p in session.scalars(select(Prospect).where(Prospect.email.in_(emails)))}
-            if emails
-            else {}
+            {p.email: p for p in session.scalars(select(Prospect).where(Prospect.email.in_(emails)))} if emails else {}
         )
         seen_ids: dict[str, int] = {}
         seen_emails: dict[str, int] = {}
@@ -434,14 +423,10 @@ class _ChunkWriter:
                 existing = by_email.get(key_email)
             if key_id and existing is None and key_email and key_email in by_email:
                 other = by_email[key_email].id
-                self.reject(
-                    result, f"{key_email} already belongs to prospect {other!r}, not {key_id!r}", "email"
-                )
+                self.reject(result, f"{key_email} already belongs to prospect {other!r}, not {key_id!r}", "email")
                 continue
             if existing is not None and existing.last_import_id == self.report.import_id:
-                self.reject(
-                    result, f"duplicate: an earlier {label} of this file has the same id or email", "email"
-                )
+                self.reject(result, f"duplicate: an earlier {label} of this file has the same id or email", "email")
                 continue
             if key_id:
                 seen_ids[key_id] = result.line
@@ -452,9 +437,7 @@ class _ChunkWriter:
                     self.reject(result, "required for a new prospect", "name")
                     continue
                 if data.sales_status == "closed_won":
-                    self.reject(
-                        result, "closed_won comes from winning the deal (leadline deals won)", "sales_status"
-                    )
+                    self.reject(result, "closed_won comes from winning the deal (leadline deals won)", "sales_status")
                     continue
                 new_names.append((result, self._new_row(data, result.provided, now)))
             else:
@@ -504,14 +487,10 @@ class _ChunkWriter:
         )  # fmt: skip
         return row
 
-    def _update(
-        self, prospect: Prospect, result: RowResult, entries: list[dict[str, Any]], now: datetime
-    ) -> None:
+    def _update(self, prospect: Prospect, result: RowResult, entries: list[dict[str, Any]], now: datetime) -> None:
         data = result.data
         assert data is not None
-        wanted = {
-            name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"
-        }
+        wanted = {name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"}
         stage = wanted.pop("sales_status", None)
         if "email" in wanted and wanted["email"] != prospect.email:
             other = find_by_email(self.session, wanted["email"])

@@ -218,9 +218,7 @@ def upgrade() -> None:
             "status IN ('scheduled','completed','cancelled','no_show')",
             name=op.f("ck_call_activities_status_known"),
         ),
-        sa.CheckConstraint(
-            "duration IS NULL OR duration >= 0", name=op.f("ck_call_activities_duration_positive")
-        ),
+        sa.CheckConstraint("duration IS NULL OR duration >= 0", name=op.f("ck_call_activities_duration_positive")),
         sa.ForeignKeyConstraint(
             ["outreach_activity_id"],
             ["outreach_activities.id"],
@@ -239,9 +237,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_call_activities_prospect_id_scheduled_at", ["prospect_id", "scheduled_at"], unique=False
         )
-        batch_op.create_index(
-            "ix_call_activities_status_scheduled_at", ["status", "scheduled_at"], unique=False
-        )
+        batch_op.create_index("ix_call_activities_status_scheduled_at", ["status", "scheduled_at"], unique=False)
 
     op.create_table(
         "email_activities",
@@ -302,9 +298,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id", name=op.f("uq_email_activities_message_id")),
     )
     with op.batch_alter_table("email_activities", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_email_activities_prospect_id_created_at", ["prospect_id", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_email_activities_prospect_id_created_at", ["prospect_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_email_activities_sendgrid_id"), ["sendgrid_id"], unique=False)
         batch_op.create_index("ix_email_activities_sent_at", ["sent_at"], unique=False)
         batch_op.create_index("ix_email_activities_status", ["status"], unique=False)

@@ -1,0 +1,347 @@
+"""``leadline emails|templates|suppressions ...``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.emails.schemas import EmailStatus
+from leadline.prospects.schemas import Stage
+
+app = typer.Typer(help="Emails: send, list, show, log replies.", no_args_is_help=True)
+templates_app = typer.Typer(help="Email templates: list, show, preview.", no_args_is_help=True)
+suppressions_app = typer.Typer(help="Addresses Leadline never emails.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("send")
+def send(
+    template: Annotated[str, typer.Option(help="Template name, e.g. pain_point (see `leadline templates list`).")],
+    prospect: Annotated[list[str] | None, typer.Option("--prospect", "-p", help="A prospect id (repeatable).")] = None,
+    status: Annotated[Stage | None, typer.Option(help="Select prospects in this stage.")] = None,
+    tier: Annotated[int | None, typer.Option(min=1, max=3, help="Select prospects of this tier.")] = None,
+    trade: Annotated[str | None, typer.Option(help="Select prospects of this trade.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (needed with a selection).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; send nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Send a template a prospect already got.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a template to prospects, by id or by selection (guardrails skip who must not get it)."""
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.emails.sending import send as send_batch
+    from leadline.prospects.queries import Filters
+
+    selection = status is not None or tier is not None or trade is not None
+    if prospect and selection:
+        abort("give --prospect, or a selection (--status/--tier/--trade), not both")
+    if not prospect and not selection:
+        abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
+    require_database()
+    settings = get_settings()
+    filters = Filters(status=status, tier=tier, trade=trade) if selection else None
+    progress = None if (dry_run or as_json or not sys.stderr.isatty()) else _Progress()
+    with cli_errors():
+        try:
+            report = send_batch(
+                settings, template, actor=actor(), prospect_ids=prospect, filters=filters, limit=limit,
+                force=force, dry_run=dry_run, on_progress=progress.update if progress else None,
+            )  # fmt: skip
+        finally:
+            if progress:
+                progress.stop()
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print_report(report)
+    if report.stopped:
+        abort(report.stopped)
+    if not dry_run and not report.count("sent") and report.outcomes:
+        raise typer.Exit(1)  # nothing went out: say so in the exit status too
+
+
+def _print_report(report: Any) -> None:
+    rows = [
+        (o.status, o.prospect_id, o.to_email or "", o.subject or o.detail or "", o.email_id or "")
+        for o in report.outcomes
+        if o.status != "skipped"
+    ]
+    if rows:
+        print_table(["Status", "Prospect", "Email", "Subject / detail", "Email id"], rows)
+    skipped = [o for o in report.outcomes if o.status == "skipped"]
+    for o in skipped:
+        typer.echo(f"skipped {o.prospect_id}: {o.detail}")
+    if report.dry_run:
+        typer.echo(
+            f"Dry run: {report.count('planned')} would be sent with {report.template} through the "
+            f"{report.backend} backend, {len(skipped)} skipped; {report.cap_left} left in today's cap. "
+            "Nothing was sent."
+        )
+        return
+    typer.echo(
+        f"{report.count('sent')} sent, {report.count('failed')} failed, {report.count('unknown')} unknown, "
+        f"{len(skipped)} skipped ({report.template}, {report.backend} backend)."
+    )
+    if report.count("unknown"):
+        typer.echo("Check the unknown ones: `leadline emails list --status unknown`, then `leadline emails resolve`.")
+
+
+class _Progress:
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn("sending"), BarColumn(), MofNCompleteColumn(), transient=True)
+        self._task = self._progress.add_task("send", total=None)
+        self._progress.start()
+
+    def update(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from leadline.config import get_settings
+    from leadline.timeparse import parse_local
+
+    return parse_local(value, get_settings().zone, field="since")
+
+
+@app.command("list")
+def list_emails(
+    status: Annotated[EmailStatus | None, typer.Option(help="Only emails in this state.")] = None,
+    since: Annotated[str | None, typer.Option(help="Sent on or after this date/time (local), e.g. 2025-11-17.")] = None,
+    template: Annotated[str | None, typer.Option(help="Only this template.")] = None,
+    prospect: Annotated[str | None, typer.Option(help="Only this prospect.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List emails, newest first (the seed's `list:emails --status opened`)."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+    from leadline.emails.schemas import EmailRead
+
+    require_database()
+    with cli_errors():
+        moment = _parse_since(since)
+        with unit_of_work(readonly=True) as session:
+            page = service.search(
+                session, status=status, since=moment, template=template, prospect_id=prospect, limit=limit
+            )
+            items = [EmailRead.model_validate(e) for e in page.items]
+    if as_json:
+        print_json([i.dump() for i in items])
+        return
+    print_table(
+        ["Id", "Prospect", "To", "Template", "Status", "Sent", "Opened", "Clicks", "Replied"],
+        (
+            (e.id, e.prospect_id, e.to_email, e.template, e.status, local(e.sent_at), local(e.opened_at),
+             e.click_count or "", local(e.replied_at))
+            for e in items
+        ),
+        footer=f"{len(items)} email(s)" + (" (more: raise --limit)" if page.next_cursor else ""),
+    )  # fmt: skip
+
+
+@app.command("show")
+def show(
+    email_id: Annotated[str, typer.Argument(help="The email's id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show an email as it was sent, what happened to it, and the prospect's timeline for it."""
+    from leadline.activity.render import describe
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+    from leadline.emails.schemas import EmailDetail
+    from leadline.prospects import service as prospects
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        email = EmailDetail.model_validate(service.get(session, email_id))
+        entries = [
+            e for e in prospects.timeline(session, email.prospect_id) if (e.details or {}).get("emailId") == email_id
+        ]
+    if as_json:
+        print_json(email.dump() | {"timeline": [{"type": e.type, "status": e.status, "details": e.details,
+                                                 "createdAt": e.created_at} for e in entries]})  # fmt: skip
+        return
+    print_fields(
+        [("status", email.status), ("to", email.to_email), ("from", email.from_email), ("subject", email.subject),
+         ("template", email.template), ("message id", email.message_id), ("sendgrid id", email.sendgrid_id),
+         ("sent", local(email.sent_at)), ("delivered", local(email.delivered_at)), ("opened", local(email.opened_at)),
+         ("opens", f"{email.open_count} ({email.machine_open_count} by machines)"),
+         ("clicks", email.click_count), ("replied", local(email.replied_at)), ("bounced", email.bounce_reason),
+         ("error", email.error)],
+        title=f"Email {email.id} to {email.prospect_id}",
+    )  # fmt: skip
+    typer.echo("\n" + email.body_text)
+    if email.reply_text:
+        typer.echo("Reply:\n" + email.reply_text)
+    print_table(
+        ["When", "What", "Details"],
+        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details)) for e in entries),
+        title="Timeline",
+    )
+
+
+@app.command("reply")
+def reply(
+    email_id: Annotated[str, typer.Argument(help="The email that was answered.")],
+    text: Annotated[str, typer.Option(help="What they wrote.")],
+) -> None:
+    """Log a reply that came in another way (phone, another inbox): email and prospect become replied."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        email = service.record_reply(session, email_id, text, actor=actor())
+        prospect_id = email.prospect_id
+    typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
+
+
+@app.command("resolve")
+def resolve(
+    email_id: Annotated[str, typer.Argument(help="An email in status unknown.")],
+    sent: Annotated[bool, typer.Option("--sent/--not-sent", help="What you found: it went out, or it did not.")] = ...,  # type: ignore[assignment]
+) -> None:
+    """Settle an email whose outcome was unknown, after checking (e.g. in SendGrid's activity feed)."""
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        email = service.resolve(session, get_settings(), email_id, sent=sent, actor=actor())
+        state = email.status
+    typer.echo(f"{email_id} is now {state}.")
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+@templates_app.command("list")
+def templates_list(as_json: JsonOpt = False) -> None:
+    """List templates (yours override built-ins of the same name)."""
+    from leadline.config import get_settings
+    from leadline.emails import templates
+
+    settings = get_settings()
+    with cli_errors():
+        found = [templates.load(settings, name) for name in templates.names(settings)]
+    if as_json:
+        print_json([{"name": t.name, "type": t.email_type, "subject": t.subject, "source": t.source} for t in found])
+        return
+    print_table(["Name", "Type", "Subject", "From"], ((t.name, t.email_type, t.subject, t.source) for t in found))
+
+
+@templates_app.command("show")
+def templates_show(name: Annotated[str, typer.Argument(help="Template name.")], as_json: JsonOpt = False) -> None:
+    """Print a template's source and the merge fields it uses."""
+    from leadline.config import get_settings
+    from leadline.emails import templates
+
+    with cli_errors():
+        template = templates.load(get_settings(), name)
+    if as_json:
+        print_json({"name": template.name, "type": template.email_type, "subject": template.subject,
+                    "body": template.body, "html": template.html, "source": template.source,
+                    "fields": sorted(template.fields)})  # fmt: skip
+        return
+    typer.echo(f"# {template.name} ({template.source}), type {template.email_type}")
+    typer.echo(f"Subject: {template.subject}\n")
+    typer.echo(template.body)
+    typer.echo("Merge fields: " + ", ".join(f"{f} ({templates.MERGE_FIELDS[f]})" for f in sorted(template.fields)))
+
+
+@templates_app.command("preview")
+def templates_preview(
+    name: Annotated[str, typer.Argument(help="Template name.")],
+    prospect: Annotated[str, typer.Option(help="Fill it in for this prospect.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a template filled in for one prospect, exactly as it would be sent (without the footer)."""
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.emails import templates
+    from leadline.prospects import service as prospects
+
+    require_database()
+    settings = get_settings()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        template = templates.load(settings, name)
+        target = prospects.get(session, prospect)
+        rendered = templates.render(template, target, settings)
+        to = target.email
+    if as_json:
+        print_json({"template": name, "prospectId": prospect, "toEmail": to, "subject": rendered.subject,
+                    "text": rendered.text, "html": rendered.html})  # fmt: skip
+        return
+    typer.echo(f"To: {to or '(no email address)'}\nSubject: {rendered.subject}\n\n{rendered.text}")
+
+
+# --- suppressions ----------------------------------------------------------------------------
+
+
+@suppressions_app.command("add")
+def suppressions_add(
+    email: Annotated[str, typer.Argument(help="The address to block.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+) -> None:
+    """Never email this address (added by hand; lift it with `suppressions remove`)."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        new = service.suppress(session, email, "manual", source="cli", actor=actor(), note=note)
+    typer.echo(f"{email.strip().lower()} is suppressed." if new else f"{email.strip().lower()} was already suppressed.")
+
+
+@suppressions_app.command("list")
+def suppressions_list(as_json: JsonOpt = False) -> None:
+    """List suppressed addresses, newest first."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+    from leadline.emails.schemas import SuppressionRead
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        rows = [SuppressionRead.model_validate(s) for s in service.suppressions(session)]
+    if as_json:
+        print_json([r.dump() for r in rows])
+        return
+    print_table(
+        ["Email", "Reason", "Source", "Since", "Note"],
+        ((r.email, r.reason, r.source, local(r.created_at), r.note or "") for r in rows),
+        footer=f"{len(rows)} suppressed",
+    )
+
+
+@suppressions_app.command("remove")
+def suppressions_remove(email: Annotated[str, typer.Argument(help="The address to allow again.")]) -> None:
+    """Allow an address again (the prospect stays do-not-contact until you change that too)."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        row = service.lift_suppression(session, email, actor=actor())
+        was = row.reason
+    typer.echo(f"{email.strip().lower()} may be emailed again (it was suppressed for {was.replace('_', ' ')}).")

@@ -1,0 +1,124 @@
+"""The outgoing message: body with the legal footer, headers, and its MIME form."""
+
+from __future__ import annotations
+
+import html as html_lib
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from leadline.config import Settings
+
+SMTP_POLICY = SMTP.clone(max_line_length=998)
+
+
+@dataclass
+class Outgoing:
+    """Everything a backend needs to send one email."""
+
+    email_id: str
+    to_email: str
+    to_name: str | None
+    from_email: str
+    from_name: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    template: str
+    unsubscribe_url: str
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    date: datetime | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Extra headers (beyond From/To/Subject/Reply-To) every backend sets."""
+        found = {
+            "List-Unsubscribe": f"<{self.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        if self.in_reply_to:
+            found["In-Reply-To"] = self.in_reply_to
+            found["References"] = " ".join(self.references or [self.in_reply_to])
+        return found
+
+    def mime(self) -> EmailMessage:
+        # Long header values (the unsubscribe URL) are folded, never turned into encoded-words.
+        message = EmailMessage(policy=SMTP_POLICY)
+        message["From"] = formataddr((self.from_name, self.from_email))
+        message["To"] = formataddr((self.to_name or "", self.to_email))
+        message["Subject"] = self.subject
+        message["Message-ID"] = self.message_id
+        if self.date is not None:
+            message["Date"] = format_datetime(self.date)
+        if self.reply_to:
+            message["Reply-To"] = self.reply_to
+        for name, value in self.headers().items():
+            message[name] = value
+        message["X-Leadline-Email-Id"] = self.email_id
+        message.set_content(self.text)
+        message.add_alternative(self.html, subtype="html")
+        return message
+
+
+def _serializer(settings: Settings) -> URLSafeSerializer:
+    return URLSafeSerializer(settings.secret(), salt="leadline.unsubscribe")
+
+
+def unsubscribe_token(settings: Settings, email_id: str) -> str:
+    """A signed, unguessable token naming the email (and so the address) to unsubscribe."""
+    return str(_serializer(settings).dumps(email_id))
+
+
+def read_unsubscribe_token(settings: Settings, token: str) -> str | None:
+    try:
+        value = _serializer(settings).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def unsubscribe_url(settings: Settings, email_id: str) -> str:
+    return f"{settings.base_url}/unsubscribe/{unsubscribe_token(settings, email_id)}"
+
+
+def footer_text(settings: Settings, url: str) -> str:
+    lines = ["", "--", settings.sender_name]
+    if settings.sender_address:
+        lines.append(settings.sender_address)
+    lines.append(f"Not interested? Unsubscribe with one click: {url}")
+    return "\n".join(lines) + "\n"
+
+
+def footer_html(settings: Settings, url: str) -> str:
+    address = f"<br>{html_lib.escape(settings.sender_address)}" if settings.sender_address else ""
+    return (
+        '<p style="color:#666;font-size:12px;margin-top:24px">'
+        f"{html_lib.escape(settings.sender_name)}{address}<br>"
+        f'Not interested? <a href="{html_lib.escape(url)}">Unsubscribe</a> with one click.</p>'
+    )
+
+
+def text_to_html(text: str) -> str:
+    """An HTML part made from the plain text (open tracking needs one)."""
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    inner = "".join("<p>" + html_lib.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
+    return f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.5">{inner}</div>'
+
+
+def with_footer(settings: Settings, url: str, text: str, html: str | None) -> tuple[str, str]:
+    body_html = html if html else text_to_html(text)
+    if "</body>" in body_html:
+        body_html = body_html.replace("</body>", footer_html(settings, url) + "</body>", 1)
+    else:
+        body_html = body_html + footer_html(settings, url)
+    return text.rstrip("\n") + "\n" + footer_text(settings, url), body_html
+
+
+def sender_domain(settings: Settings) -> str:
+    return settings.sender_email.rsplit("@", 1)[-1] or "leadline.invalid"

@@ -1,0 +1,118 @@
+"""Email shapes on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from leadline.prospects.schemas import Stage
+from leadline.schemas import ApiModel, InputModel
+
+EmailStatus = Literal[
+    "scheduled", "pending", "sending", "unknown", "sent", "delivered", "opened", "clicked", "replied",
+    "bounced", "failed", "cancelled",
+]  # fmt: skip
+
+
+class EmailRead(ApiModel):
+    id: str
+    prospect_id: str
+    outreach_activity_id: str | None
+    sendgrid_id: str | None
+    message_id: str | None
+    email_type: str
+    template: str
+    subject: str
+    to_email: str
+    from_email: str
+    reply_to: str | None
+    status: EmailStatus
+    error: str | None
+    backend: str | None
+    in_reply_to: str | None
+    scheduled_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    open_count: int
+    machine_open_count: int
+    clicked_at: datetime | None
+    click_count: int
+    replied_at: datetime | None
+    reply_text: str | None
+    bounced_at: datetime | None
+    bounce_reason: str | None
+    bounce_type: str | None
+    created_at: datetime
+
+
+class EmailDetail(EmailRead):
+    body_text: str
+    body_html: str | None
+
+
+class SendRequest(InputModel):
+    """Either ``prospectIds`` or a selection (``status``/``tier``/``trade`` with ``limit``)."""
+
+    template: Annotated[str, Field(min_length=1, max_length=100)]
+    prospect_ids: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
+    status: Stage | None = None
+    tier: Annotated[int | None, Field(ge=1, le=3)] = None
+    trade: Annotated[str | None, Field(max_length=80)] = None
+    limit: Annotated[int | None, Field(ge=1, le=10_000)] = None
+    dry_run: bool = False
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SendRequest:
+        selection = self.status is not None or self.tier is not None or self.trade is not None
+        if self.prospect_ids and selection:
+            raise ValueError("give prospectIds or a selection (status, tier, trade), not both")
+        if not self.prospect_ids and not selection:
+            raise ValueError("give prospectIds, or a selection such as status=new with a limit")
+        if selection and self.limit is None:
+            raise ValueError("a selection needs a limit")
+        return self
+
+
+class ReplyRequest(InputModel):
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class ResolveRequest(InputModel):
+    outcome: Literal["sent", "not_sent"]
+
+
+class SuppressionRead(ApiModel):
+    email: str
+    reason: str
+    source: str
+    note: str | None
+    email_activity_id: str | None
+    created_at: datetime
+
+
+class SuppressionCreate(InputModel):
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+    note: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class TemplateRead(ApiModel):
+    name: str
+    email_type: str
+    subject: str
+    body: str
+    html: str | None
+    source: str
+    fields: list[str]
+
+
+class PreviewRead(ApiModel):
+    template: str
+    prospect_id: str
+    to_email: str | None
+    subject: str
+    text: str
+    html: str | None

@@ -1,0 +1,220 @@
+"""Sending a batch: plan, then for each message claim -> backend -> record.
+
+This is the one place (besides the worker's jobs) that opens several units of work in
+a row, because a send spans them by nature:
+
+1. **claim** (one transaction): guardrails checked again, one send taken from today's
+   cap, the email row written with status ``sending``. Committed before anything leaves.
+2. **send**: the backend is called outside any transaction.
+3. **record** (one transaction): the outcome together with its effects - ``sent`` with
+   the timeline entry, the stage move and the counters; or ``failed`` (the cap slot is
+   given back); or ``unknown`` when the outcome cannot be known.
+
+A crash between 1 and 3 leaves the row ``sending``; the next run marks such rows
+``unknown`` after ten minutes. Nothing is ever sent twice by Leadline itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.emails import service
+from leadline.emails.backends import AuthFailed, Backend, Rejected, Unknown, get_backend
+from leadline.errors import LeadlineError
+from leadline.prospects.queries import Filters
+
+
+class SendingStopped(LeadlineError):
+    """The backend refused our credentials: the rest of the run was not attempted."""
+
+    status_code = 502
+    code = "backend_refused"
+
+
+@dataclass
+class Outcome:
+    prospect_id: str
+    name: str
+    to_email: str | None
+    status: str  # sent | failed | unknown | skipped | planned
+    email_id: str | None = None
+    subject: str | None = None
+    detail: str | None = None
+    code: str | None = None
+
+
+@dataclass
+class SendReport:
+    template: str
+    dry_run: bool
+    backend: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: str | None = None
+    cap_left: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "template": self.template,
+            "dryRun": self.dry_run,
+            "backend": self.backend,
+            "sent": self.count("sent"),
+            "planned": self.count("planned"),
+            "failed": self.count("failed"),
+            "unknown": self.count("unknown"),
+            "skipped": self.count("skipped"),
+            "capLeft": self.cap_left,
+            "stopped": self.stopped,
+            "results": [
+                {
+                    "prospectId": o.prospect_id, "name": o.name, "email": o.to_email, "status": o.status,
+                    "emailId": o.email_id, "subject": o.subject, "detail": o.detail, "code": o.code,
+                }
+                for o in self.outcomes
+            ],
+        }  # fmt: skip
+
+
+def check_sender(settings: Settings, backend: str) -> None:
+    """Real email needs a real sender and the postal address anti-spam law asks for."""
+    if backend == "outbox":
+        return
+    if not settings.sender_address.strip():
+        raise SendingStopped(
+            "set LEADLINE_SENDER_ADDRESS (your postal address): commercial email must carry it; nothing was sent"
+        )
+    if settings.sender_email.endswith("@example.com"):
+        raise SendingStopped("set LEADLINE_SENDER_EMAIL to your own address; nothing was sent")
+
+
+def mark_stale_sends(settings: Settings, *, actor: str) -> int:
+    """Sends left ``sending`` by a process that died become ``unknown`` (to be checked)."""
+    with unit_of_work(settings) as session:
+        stale = service.stale_sends(session)
+        for email_id in stale:
+            service.record_unknown(
+                session, email_id, "the sending process stopped before it learned the outcome", actor=actor
+            )
+    return len(stale)
+
+
+def send(
+    settings: Settings,
+    template: str,
+    *,
+    actor: str,
+    prospect_ids: Sequence[str] | None = None,
+    filters: Filters | None = None,
+    limit: int | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    backend: Backend | None = None,
+    extra: dict[str, Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> SendReport:
+    """Send ``template`` to the chosen prospects; a dry run only plans."""
+    if not dry_run:
+        check_sender(settings, backend.name if backend else settings.email_backend)
+    mark_stale_sends(settings, actor=actor)
+    with unit_of_work(settings, readonly=True) as session:
+        planned = service.plan(
+            session, settings, template, prospect_ids=prospect_ids, filters=filters, limit=limit, force=force,
+            extra=extra,
+        )  # fmt: skip
+    backend_name = backend.name if backend else settings.email_backend
+    report = SendReport(template=template, dry_run=dry_run, backend=backend_name, cap_left=planned.cap_left)
+    for skip in planned.skipped:
+        report.outcomes.append(
+            Outcome(skip.prospect_id, skip.name, skip.email, "skipped", detail=skip.reason, code=skip.code)
+        )
+    if dry_run:
+        for item in planned.items:
+            report.outcomes.append(Outcome(item.prospect_id, item.name, item.to_email, "planned", subject=item.subject))
+        return report
+    if not planned.items:
+        return report
+    own_backend = backend is None
+    try:
+        chosen = backend or get_backend(settings)
+    except AuthFailed as error:
+        raise SendingStopped(f"{error.message}; nothing was sent") from None
+    try:
+        for done, item in enumerate(planned.items, start=1):
+            report.outcomes.append(deliver(settings, chosen, planned.template, item, force=force, actor=actor))
+            if report.outcomes[-1].code == "auth":
+                report.stopped = report.outcomes[-1].detail
+                for rest in planned.items[done:]:
+                    report.outcomes.append(
+                        Outcome(rest.prospect_id, rest.name, rest.to_email, "skipped",
+                                detail="not attempted: the backend refused our credentials", code="stopped")
+                    )  # fmt: skip
+                break
+            if on_progress:
+                on_progress(done, len(planned.items))
+    finally:
+        if own_backend:
+            chosen.close()
+    return report
+
+
+def deliver(
+    settings: Settings,
+    backend: Backend,
+    template: Any,
+    item: service.Planned,
+    *,
+    force: bool,
+    actor: str,
+    in_reply_to: str | None = None,
+    thread_root_id: str | None = None,
+) -> Outcome:
+    """Claim, send and record one message."""
+    with unit_of_work(settings) as session:
+        email, skipped = service.claim(
+            session, settings, item, template, force=force, actor=actor, in_reply_to=in_reply_to,
+            thread_root_id=thread_root_id,
+        )  # fmt: skip
+        if email is None:
+            assert skipped is not None
+            return Outcome(
+                item.prospect_id,
+                item.name,
+                item.to_email,
+                "skipped",
+                detail=skipped.reason,
+                code=skipped.code,
+            )
+        message = service.outgoing(settings, email, item.to_name)
+        email_id = email.id
+    try:
+        accepted = backend.send(message)
+    except AuthFailed as error:
+        with unit_of_work(settings) as session:
+            service.record_failed(session, settings, email_id, error.message, actor=actor)
+        return Outcome(
+            item.prospect_id,
+            item.name,
+            item.to_email,
+            "failed",
+            email_id,
+            item.subject,
+            error.message,
+            "auth",
+        )
+    except Rejected as error:
+        with unit_of_work(settings) as session:
+            service.record_failed(session, settings, email_id, error.message, actor=actor)
+        return Outcome(item.prospect_id, item.name, item.to_email, "failed", email_id, item.subject, error.message)
+    except Unknown as error:
+        with unit_of_work(settings) as session:
+            service.record_unknown(session, email_id, error.message, actor=actor)
+        return Outcome(item.prospect_id, item.name, item.to_email, "unknown", email_id, item.subject, error.message)
+    with unit_of_work(settings) as session:
+        service.record_sent(session, email_id, backend=backend.name, provider_id=accepted.provider_id, actor=actor)
+    return Outcome(item.prospect_id, item.name, item.to_email, "sent", email_id, item.subject)

@@ -1,0 +1,575 @@
+"""Email rules: who may be emailed, claiming a send, recording its outcome, replies.
+
+Services never commit. Sending spans several transactions on purpose (claim, talk to
+the backend, record the outcome); that choreography lives in ``emails/sending.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from leadline.activity import service as activity
+from leadline.clock import utc_now
+from leadline.config import Settings
+from leadline.emails import templates
+from leadline.emails.message import Outgoing, sender_domain, unsubscribe_url, with_footer
+from leadline.emails.models import DailySendCount, EmailActivity, Suppression
+from leadline.errors import Conflict, Invalid, NotFound
+from leadline.ids import new_id
+from leadline.prospects import service as prospects
+from leadline.prospects.models import Prospect
+from leadline.prospects.queries import Filters
+
+#: Statuses of an email that went out (what emailsSentCount counts).
+SENT_STATES = ("sent", "delivered", "opened", "clicked", "replied", "bounced")
+#: An email in one of these does not stop the same template being sent again.
+RETRYABLE_STATES = ("failed", "cancelled")
+#: How long a claimed send may stay "sending" before a crash is assumed.
+STALE_AFTER = timedelta(minutes=10)
+
+
+class EmailNotFound(NotFound):
+    pass
+
+
+# --- suppressions ----------------------------------------------------------------------------
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+def suppression_for(session: Session, address: str | None) -> Suppression | None:
+    if not address:
+        return None
+    return session.get(Suppression, normalise_address(address))
+
+
+def suppress(
+    session: Session,
+    address: str,
+    reason: str,
+    *,
+    source: str,
+    actor: str,
+    note: str | None = None,
+    email_id: str | None = None,
+    at: datetime | None = None,
+) -> bool:
+    """Never email ``address`` again. True if it was not suppressed before.
+
+    Prospects with that address are marked do-not-contact, unless a person added the
+    suppression by hand (then only the address is blocked).
+    """
+    from leadline.emails.models import SUPPRESSION_REASONS
+
+    key = normalise_address(address)
+    if reason not in SUPPRESSION_REASONS:
+        raise Invalid(f"reason must be one of {', '.join(SUPPRESSION_REASONS)}", field="reason")
+    if not prospects_schemas_email_ok(key):
+        raise Invalid(f"{address!r} is not a valid email address", field="email")
+    existing = session.get(Suppression, key)
+    if existing is None:
+        session.add(
+            Suppression(
+                email=key, reason=reason, source=source[:200], note=note, email_activity_id=email_id,
+                created_at=at or utc_now(),
+            )
+        )  # fmt: skip
+    for prospect in session.scalars(select(Prospect).where(Prospect.email == key)):
+        activity.record(
+            session, prospect.id, "suppression", "added",
+            {"email": key, "reason": reason, "source": source, "note": note, "emailId": email_id},
+            actor=actor, at=at,
+        )  # fmt: skip
+        if reason != "manual":
+            prospects.set_do_not_contact(session, prospect, _dnc_reason(reason), actor=actor)
+    session.flush()
+    return existing is None
+
+
+def _dnc_reason(reason: str) -> str:
+    return {
+        "hard_bounce": "the address bounced",
+        "spam_report": "reported our email as spam",
+        "unsubscribe": "unsubscribed",
+        "group_unsubscribe": "unsubscribed",
+        "invalid": "invalid address",
+    }.get(reason, reason)
+
+
+def prospects_schemas_email_ok(address: str) -> bool:
+    from leadline.prospects.schemas import EMAIL_RE
+
+    return bool(EMAIL_RE.match(address))
+
+
+def lift_suppression(session: Session, address: str, *, actor: str, reason: str | None = None) -> Suppression:
+    """Allow ``address`` again (a person decided, or SendGrid reported a resubscribe)."""
+    key = normalise_address(address)
+    row = session.get(Suppression, key)
+    if row is None:
+        raise NotFound(f"{key} is not suppressed", field="email")
+    session.delete(row)
+    for prospect in session.scalars(select(Prospect).where(Prospect.email == key)):
+        activity.record(
+            session, prospect.id, "suppression", "lifted",
+            {"email": key, "was": row.reason, "reason": reason}, actor=actor,
+        )  # fmt: skip
+    session.flush()
+    return row
+
+
+def suppressions(session: Session) -> Sequence[Suppression]:
+    return session.scalars(select(Suppression).order_by(Suppression.created_at.desc(), Suppression.email)).all()
+
+
+# --- the daily cap ---------------------------------------------------------------------------
+
+
+def _today(settings: Settings, at: datetime | None = None) -> date:
+    return (at or utc_now()).astimezone(settings.zone).date()
+
+
+def sent_today(session: Session, settings: Settings) -> int:
+    row = session.get(DailySendCount, _today(settings))
+    return row.sent if row else 0
+
+
+def reserve_quota(session: Session, settings: Settings, day: date) -> bool:
+    """Take one send from ``day``'s cap, atomically across processes. False when it is used up."""
+    from leadline.db import insert_ignore
+
+    session.execute(insert_ignore(session, DailySendCount, {"day": day, "sent": 0}, ["day"]))
+    taken = session.execute(
+        update(DailySendCount)
+        .where(DailySendCount.day == day, DailySendCount.sent < settings.daily_send_limit)
+        .values(sent=DailySendCount.sent + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+
+def release_quota(session: Session, day: date) -> None:
+    session.execute(
+        update(DailySendCount)
+        .where(DailySendCount.day == day, DailySendCount.sent > 0)
+        .values(sent=DailySendCount.sent - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+@dataclass
+class Planned:
+    prospect_id: str
+    name: str
+    to_email: str
+    to_name: str | None
+    subject: str
+    text: str
+    html: str | None
+
+
+@dataclass
+class Skipped:
+    prospect_id: str
+    name: str
+    email: str | None
+    reason: str
+    code: str
+
+
+@dataclass
+class Plan:
+    template: templates.EmailTemplate
+    items: list[Planned] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    cap_left: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def why_not(session: Session, prospect: Prospect, template_name: str, *, force: bool) -> Skipped | None:
+    """The guardrail that stops ``prospect`` getting ``template_name``, or None."""
+
+    def skip(code: str, reason: str) -> Skipped:
+        return Skipped(prospect.id, prospect.name, prospect.email, reason, code)
+
+    if not prospect.email:
+        return skip("no_email", "has no email address")
+    if prospect.do_not_contact:
+        return skip(
+            "do_not_contact",
+            f"is marked do-not-contact ({prospect.do_not_contact_reason or 'no reason given'})",
+        )
+    blocked = suppression_for(session, prospect.email)
+    if blocked is not None:
+        when = blocked.created_at.date().isoformat()
+        return skip("suppressed", f"{prospect.email} is suppressed ({blocked.reason.replace('_', ' ')}, {when})")
+    if not force:
+        earlier = session.scalar(
+            select(EmailActivity)
+            .where(
+                EmailActivity.prospect_id == prospect.id,
+                EmailActivity.template == template_name,
+                EmailActivity.status.not_in(RETRYABLE_STATES),
+            )
+            .limit(1)
+        )
+        if earlier is not None:
+            when = (earlier.sent_at or earlier.created_at).date().isoformat()
+            return skip("already_sent", f"already got {template_name} ({earlier.id}, {when}); --force sends it again")
+    return None
+
+
+def plan(
+    session: Session,
+    settings: Settings,
+    template_name: str,
+    *,
+    prospect_ids: Sequence[str] | None = None,
+    filters: Filters | None = None,
+    limit: int | None = None,
+    force: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> Plan:
+    """Who would get what. Every message is rendered here, so a missing merge field stops
+    the whole run before anything is sent; guardrails skip prospects with a reason."""
+    template = templates.load(settings, template_name)
+    result = Plan(template=template, extra=dict(extra or {}))
+    if prospect_ids:
+        candidates = [prospects.get(session, pid) for pid in dict.fromkeys(prospect_ids)]
+    elif filters is not None:
+        if limit is None:
+            raise Invalid("give --limit with a selection (at most how many to send)", field="limit")
+        candidates = _select(session, filters)
+    else:
+        raise Invalid(
+            "choose prospects: --prospect ID, or a selection such as --status new --limit 25",
+            field="prospectIds",
+        )
+    left = max(0, settings.daily_send_limit - sent_today(session, settings))
+    result.cap_left = left
+    missing: list[templates.MissingMergeField] = []
+    for prospect in candidates:
+        if limit is not None and len(result.items) >= limit:
+            break
+        blocked = why_not(session, prospect, template_name, force=force)
+        if blocked is not None:
+            result.skipped.append(blocked)
+            continue
+        try:
+            rendered = templates.render(template, prospect, settings, result.extra)
+        except templates.MissingMergeField as error:
+            missing.append(error)
+            continue
+        if len(result.items) >= left:
+            result.skipped.append(
+                Skipped(prospect.id, prospect.name, prospect.email,
+                        f"over the daily cap of {settings.daily_send_limit} (LEADLINE_DAILY_SEND_LIMIT)", "cap")
+            )  # fmt: skip
+            continue
+        assert prospect.email is not None
+        result.items.append(
+            Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name, rendered.subject,
+                    rendered.text, rendered.html)
+        )  # fmt: skip
+    if missing:
+        raise Invalid(
+            "; ".join(m.message for m in missing[:20])
+            + (f" (and {len(missing) - 20} more)" if len(missing) > 20 else "")
+            + "; nothing was sent",
+            field=missing[0].field_name,
+            errors=[{"field": m.field_name, "message": m.message, "prospectId": m.prospect_id} for m in missing],
+        )  # fmt: skip
+    return result
+
+
+def _select(session: Session, filters: Filters) -> list[Prospect]:
+    """Prospects matching ``filters``, biggest opportunity first (tier, then weakest grid health)."""
+    from sqlalchemy import text
+
+    from leadline.prospects import queries
+
+    where, params = queries.where_clause(filters)
+    sql = f"SELECT * FROM prospects{where} ORDER BY tier, COALESCE(grid_health, 101), id"
+    return list(session.scalars(select(Prospect).from_statement(text(sql).bindparams(**params))))
+
+
+# --- claiming and recording ------------------------------------------------------------------
+
+
+def claim(
+    session: Session,
+    settings: Settings,
+    item: Planned,
+    template: templates.EmailTemplate,
+    *,
+    force: bool,
+    actor: str,
+    in_reply_to: str | None = None,
+    thread_root_id: str | None = None,
+) -> tuple[EmailActivity | None, Skipped | None]:
+    """Record that ``item`` is about to be sent (status ``sending``) and take one send from
+    today's cap. Guardrails are checked again: they may have changed since the plan."""
+    prospect = prospects.get(session, item.prospect_id, for_update=True)
+    blocked = why_not(session, prospect, template.name, force=force)
+    if blocked is not None:
+        return None, blocked
+    now = utc_now()
+    if not reserve_quota(session, settings, _today(settings, now)):
+        return None, Skipped(prospect.id, prospect.name, prospect.email,
+                             f"the daily cap of {settings.daily_send_limit} is used up", "cap")  # fmt: skip
+    email_id = new_id("email")
+    url = unsubscribe_url(settings, email_id)
+    text, html = with_footer(settings, url, item.text, item.html)
+    reply_to = f"reply+{email_id}@{settings.reply_domain}" if settings.reply_domain else None
+    email = EmailActivity(
+        id=email_id, prospect_id=prospect.id, message_id=f"<{email_id}@{sender_domain(settings)}>",
+        email_type=template.email_type, template=template.name, subject=item.subject,
+        to_email=item.to_email, from_email=settings.sender_email, reply_to=reply_to, body_text=text,
+        body_html=html, in_reply_to=in_reply_to, thread_root_id=thread_root_id or email_id,
+        backend=None, status="sending", send_attempted_at=now, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(email)
+    session.flush()
+    return email, None
+
+
+def outgoing(settings: Settings, email: EmailActivity, to_name: str | None) -> Outgoing:
+    """The message a backend sends for a claimed email (headers, footer, threading)."""
+    references = [email.in_reply_to] if email.in_reply_to else []
+    return Outgoing(
+        email_id=email.id, to_email=email.to_email, to_name=to_name, from_email=email.from_email,
+        from_name=settings.sender_name, subject=email.subject, text=email.body_text, html=email.body_html or "",
+        message_id=email.message_id or f"<{email.id}@{sender_domain(settings)}>", template=email.template,
+        unsubscribe_url=unsubscribe_url(settings, email.id), reply_to=email.reply_to,
+        in_reply_to=email.in_reply_to, references=references, date=email.send_attempted_at,
+    )  # fmt: skip
+
+
+def get(session: Session, email_id: str, *, for_update: bool = False) -> EmailActivity:
+    query = select(EmailActivity).where(EmailActivity.id == email_id)
+    if for_update:
+        query = query.with_for_update()
+    email = session.scalar(query)
+    if email is None:
+        raise EmailNotFound(f"no email with id {email_id!r}", field="emailId")
+    return email
+
+
+def recount(session: Session, prospect_id: str) -> None:
+    """Set the prospect's email counters from the email rows (never a blind +1)."""
+    session.flush()
+    sent = session.scalar(
+        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.status.in_(SENT_STATES))
+    )
+    opened = session.scalar(
+        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.opened_at.is_not(None))
+    )
+    session.execute(
+        update(Prospect)
+        .where(Prospect.id == prospect_id)
+        .values(emails_sent_count=sent or 0, emails_opened_count=opened or 0)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def touch_contact(prospect: Prospect, at: datetime) -> None:
+    """lastContactAt only ever moves forward."""
+    if prospect.last_contact_at is None or prospect.last_contact_at < at:
+        prospect.last_contact_at = at
+
+
+def record_sent(
+    session: Session,
+    email_id: str,
+    *,
+    backend: str,
+    provider_id: str | None,
+    actor: str,
+    at: datetime | None = None,
+) -> EmailActivity:
+    """The backend took the message: timeline, stage new -> contacted, counters, together."""
+    email = get(session, email_id, for_update=True)
+    if email.status not in ("sending", "unknown"):
+        return email  # recorded already (a retried job, or a webhook got there first)
+    moment = at or utc_now()
+    email.status = "sent"
+    email.backend = backend
+    email.sendgrid_id = provider_id or email.sendgrid_id
+    email.sent_at = email.sent_at or moment
+    email.error = None
+    entry = activity.record(
+        session, email.prospect_id, "email", "sent",
+        {"emailId": email.id, "template": email.template, "subject": email.subject, "to": email.to_email,
+         "sentAt": email.sent_at.isoformat(), "sendgridId": email.sendgrid_id, "backend": backend},
+        actor=actor, at=email.sent_at,
+    )  # fmt: skip
+    session.flush()
+    email.outreach_activity_id = entry.id
+    prospect = prospects.get(session, email.prospect_id, for_update=True)
+    prospects.advance(session, prospect, "contacted", actor=actor, cause={"emailId": email.id}, at=email.sent_at)
+    touch_contact(prospect, email.sent_at)
+    recount(session, prospect.id)
+    return email
+
+
+def record_failed(session: Session, settings: Settings, email_id: str, reason: str, *, actor: str) -> EmailActivity:
+    """Definitely not sent: keep why, and give the send back to today's cap."""
+    email = get(session, email_id, for_update=True)
+    if email.status not in ("sending", "unknown", "scheduled", "pending"):
+        return email
+    was_claimed = email.status in ("sending", "unknown")
+    email.status = "failed"
+    email.error = reason
+    email.failed_at = utc_now()
+    if was_claimed and email.send_attempted_at is not None:
+        release_quota(session, _today(settings, email.send_attempted_at))
+    activity.record(
+        session, email.prospect_id, "email", "failed",
+        {"emailId": email.id, "template": email.template, "subject": email.subject, "error": reason},
+        actor=actor,
+    )  # fmt: skip
+    return email
+
+
+def record_unknown(session: Session, email_id: str, reason: str, *, actor: str) -> EmailActivity:
+    """Maybe sent. Shown for a person to check (``leadline emails list --status unknown``); never resent."""
+    email = get(session, email_id, for_update=True)
+    if email.status != "sending":
+        return email
+    email.status = "unknown"
+    email.error = reason
+    activity.record(
+        session, email.prospect_id, "email", "unknown",
+        {"emailId": email.id, "template": email.template, "subject": email.subject, "error": reason},
+        actor=actor,
+    )  # fmt: skip
+    return email
+
+
+def resolve(session: Session, settings: Settings, email_id: str, *, sent: bool, actor: str) -> EmailActivity:
+    """A person checked an ``unknown`` email: it went out, or it did not."""
+    email = get(session, email_id, for_update=True)
+    if email.status != "unknown":
+        raise Conflict(f"{email_id} is {email.status}, not unknown; only unknown emails are resolved", field="emailId")
+    if sent:
+        return record_sent(
+            session, email_id, backend=email.backend or "unknown", provider_id=email.sendgrid_id,
+            actor=actor, at=email.send_attempted_at,
+        )  # fmt: skip
+    return record_failed(session, settings, email_id, "checked by a person: it was not sent", actor=actor)
+
+
+def stale_sends(session: Session) -> list[str]:
+    """Ids of sends claimed so long ago that the process that claimed them must have died."""
+    cutoff = utc_now() - STALE_AFTER
+    return list(
+        session.scalars(
+            select(EmailActivity.id).where(EmailActivity.status == "sending", EmailActivity.send_attempted_at < cutoff)
+        )
+    )
+
+
+def record_reply(
+    session: Session,
+    email_id: str,
+    text: str,
+    *,
+    actor: str,
+    at: datetime | None = None,
+    source: str = "manual",
+) -> EmailActivity:
+    """A reply to ``email_id`` (logged by hand, or from Inbound Parse): replied, prospect replied."""
+    body = (text or "").strip()
+    if not body:
+        raise Invalid("the reply text is empty", field="text")
+    email = get(session, email_id, for_update=True)
+    if email.status not in SENT_STATES:
+        raise Conflict(f"{email_id} was not sent ({email.status}); a reply needs a sent email", field="emailId")
+    moment = at or utc_now()
+    first = email.replied_at is None
+    if first or moment < (email.replied_at or moment):
+        email.replied_at = moment
+    email.reply_text = body if first else email.reply_text
+    if email.status not in ("bounced",):
+        email.status = "replied"
+    activity.record(
+        session, email.prospect_id, "reply", "received",
+        {"emailId": email.id, "text": body[:2000], "source": source, "subject": email.subject},
+        actor=actor, at=moment,
+    )  # fmt: skip
+    if email.outreach_activity_id:
+        activity.update_status(session, email.outreach_activity_id, "replied", repliedAt=moment.isoformat())
+    prospect = prospects.get(session, email.prospect_id, for_update=True)
+    prospects.advance(session, prospect, "replied", actor=actor, cause={"emailId": email.id}, at=moment)
+    touch_contact(prospect, moment)
+    recount(session, prospect.id)
+    return email
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass
+class EmailPage:
+    items: list[EmailActivity]
+    next_cursor: str | None
+
+
+def search(
+    session: Session,
+    *,
+    status: str | None = None,
+    since: datetime | None = None,
+    template: str | None = None,
+    prospect_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> EmailPage:
+    """Newest first; ``since`` compares with when the email was sent (or created, if not sent)."""
+    query = select(EmailActivity)
+    if status:
+        query = query.where(EmailActivity.status == status)
+    if template:
+        query = query.where(EmailActivity.template == template)
+    if prospect_id:
+        query = query.where(EmailActivity.prospect_id == prospect_id)
+    if since is not None:
+        query = query.where(func.coalesce(EmailActivity.sent_at, EmailActivity.created_at) >= since)
+    if cursor:
+        created, last_id = _read_cursor(cursor)
+        query = query.where(
+            (EmailActivity.created_at < created)
+            | ((EmailActivity.created_at == created) & (EmailActivity.id < last_id))
+        )
+    rows = list(
+        session.scalars(query.order_by(EmailActivity.created_at.desc(), EmailActivity.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EmailPage(rows, _make_cursor(rows[-1]) if more and rows else None)
+
+
+def _make_cursor(email: EmailActivity) -> str:
+    raw = json.dumps([email.created_at.isoformat(), email.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), str(last_id)
+    except (ValueError, TypeError):
+        raise Invalid("is not a cursor this server made", field="cursor") from None

@@ -1,0 +1,1 @@
+"""The browser shell: server-rendered pages (Jinja2, autoescaped) and vendored static files."""
