@@ -116,9 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from leadline.emails.unsubscribe import router as unsubscribe_router
     from leadline.health import router as health_router
     from leadline.prospects.api import router as prospects_router
+    from leadline.webhooks.api import router as webhooks_router
 
     app.include_router(health_router)
     app.include_router(prospects_router)
     app.include_router(emails_router)
     app.include_router(unsubscribe_router)
+    app.include_router(webhooks_router)
     return app

@@ -191,13 +191,14 @@ def _drop_callbacks(session: Session) -> None:
     session.info.pop("after_commit", None)
 
 
-def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], *, or_ignore: bool = False) -> None:
     """INSERT many rows with one driver-level executemany.
 
     For imports of hundreds of thousands of rows. SQLAlchemy's per-value type processing
     costs more than the insert itself there, so the values are turned into what the
     driver wants once per column kind: UTC times as SQLAlchemy stores them, JSON, booleans.
-    Every row must have the same keys.
+    Every row must have the same keys. ``or_ignore`` (SQLite only) skips rows that break
+    a unique constraint.
     """
     if not rows:
         return
@@ -206,7 +207,8 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     # Columns that are NULL in every row are left out: fewer values to bind per row.
     names = [name for name in rows[0] if not (table.c[name].nullable and all(row[name] is None for row in rows))]
     marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(names))
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    verb = "INSERT OR IGNORE" if or_ignore and dialect == "sqlite" else "INSERT"
+    sql = f"{verb} INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
     convert = [
         (index, converter)
         for index, name in enumerate(names)

@@ -4,8 +4,10 @@ from leadline.activity.models import OutreachActivity
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
+from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import Prospect
+from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 __all__ = [
     "CallActivity",
@@ -13,7 +15,11 @@ __all__ = [
     "DailySendCount",
     "EmailActivity",
     "GeneratedPost",
+    "InboundMessage",
+    "Notification",
     "OutreachActivity",
     "Prospect",
     "Suppression",
+    "WebhookBatch",
+    "WebhookEvent",
 ]

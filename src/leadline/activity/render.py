@@ -23,6 +23,18 @@ def describe(type: str, status: str, details: dict[str, Any]) -> str:
         source = details.get("file") or details.get("source") or ""
         return f"from {source}" if source else ""
     if type == "email":
+        event = details.get("event")
+        if event == "open":
+            return "opened" + (" (by a machine: mail privacy prefetch)" if details.get("machine") else "")
+        if event == "click":
+            return f"clicked {_short(details.get('url') or '', 70)}"
+        if event in ("bounce", "dropped", "deferred"):
+            kind = f" ({details['bounceType']})" if details.get("bounceType") else ""
+            return _short(f"{event}{kind}: {details.get('reason') or details.get('response') or ''}", 90)
+        if event:
+            return str(event)
+        if details.get("error"):
+            return _short(f"{details.get('template') or ''}: {details['error']}", 90)
         parts = [details.get("template") or "", _short(details.get("subject") or "", 60)]
         return " · ".join(p for p in parts if p)
     if type == "call":

@@ -14,6 +14,8 @@ from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import suppressions_app, templates_app
 from leadline.prospects.cli import app as prospects_app
+from leadline.webhooks.cli import app as webhooks_app
+from leadline.webhooks.cli import inbound_app
 
 app = typer.Typer(
     name="leadline",
@@ -28,6 +30,8 @@ app.add_typer(prospects_app, name="prospects")
 app.add_typer(emails_app, name="emails")
 app.add_typer(templates_app, name="templates")
 app.add_typer(suppressions_app, name="suppressions")
+app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(inbound_app, name="inbound")
 
 
 @app.callback()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -77,13 +77,14 @@ def suppress(
     if not prospects_schemas_email_ok(key):
         raise Invalid(f"{address!r} is not a valid email address", field="email")
     existing = session.get(Suppression, key)
-    if existing is None:
-        session.add(
-            Suppression(
-                email=key, reason=reason, source=source[:200], note=note, email_activity_id=email_id,
-                created_at=at or utc_now(),
-            )
-        )  # fmt: skip
+    if existing is not None:
+        return False
+    session.add(
+        Suppression(
+            email=key, reason=reason, source=source[:200], note=note, email_activity_id=email_id,
+            created_at=at or utc_now(),
+        )
+    )  # fmt: skip
     for prospect in session.scalars(select(Prospect).where(Prospect.email == key)):
         activity.record(
             session, prospect.id, "suppression", "added",
@@ -93,7 +94,7 @@ def suppress(
         if reason != "manual":
             prospects.set_do_not_contact(session, prospect, _dnc_reason(reason), actor=actor)
     session.flush()
-    return existing is None
+    return True
 
 
 def _dnc_reason(reason: str) -> str:
@@ -101,7 +102,7 @@ def _dnc_reason(reason: str) -> str:
         "hard_bounce": "the address bounced",
         "spam_report": "reported our email as spam",
         "unsubscribe": "unsubscribed",
-        "group_unsubscribe": "unsubscribed",
+        "group_unsubscribe": "unsubscribed from the email group",
         "invalid": "invalid address",
     }.get(reason, reason)
 
@@ -126,6 +127,47 @@ def lift_suppression(session: Session, address: str, *, actor: str, reason: str 
         )  # fmt: skip
     session.flush()
     return row
+
+
+EVENT_SOURCE = "sendgrid events"
+
+
+def suppress_from_events(
+    session: Session, address: str, reason: str, *, at: datetime, email_id: str | None, actor: str
+) -> None:
+    """What SendGrid's events say, made true: the same result whatever order they came in.
+
+    The first time, this is :func:`suppress`. Later events can only change the recorded
+    reason of a suppression they made (the earliest event wins), never a person's one.
+    """
+    key = normalise_address(address)
+    existing = session.get(Suppression, key)
+    if existing is None:
+        suppress(session, key, reason, source=EVENT_SOURCE, actor=actor, email_id=email_id, at=at)
+        return
+    if existing.source != EVENT_SOURCE or (existing.reason, existing.created_at) == (reason, at):
+        return
+    old = existing.reason
+    existing.reason, existing.created_at, existing.email_activity_id = reason, at, email_id
+    for prospect in session.scalars(select(Prospect).where(Prospect.email == key)):
+        if prospect.do_not_contact and prospect.do_not_contact_reason == _dnc_reason(old):
+            prospect.do_not_contact_reason = _dnc_reason(reason)
+
+
+def lift_event_suppression(session: Session, address: str, reason: str, *, actor: str) -> bool:
+    """SendGrid says the address opted back in: lift a suppression of that kind (never a
+    person's), and the do-not-contact mark it caused."""
+    key = normalise_address(address)
+    row = session.get(Suppression, key)
+    if row is None or row.reason != reason or row.source != EVENT_SOURCE:
+        return False
+    lift_suppression(session, key, actor=actor, reason="resubscribed")
+    for prospect in session.scalars(select(Prospect).where(Prospect.email == key)):
+        if prospect.do_not_contact and prospect.do_not_contact_reason == _dnc_reason(reason):
+            prospect.do_not_contact = False
+            prospect.do_not_contact_reason = None
+            activity.record(session, prospect.id, "do_not_contact", "lifted", {"reason": "resubscribed"}, actor=actor)
+    return True
 
 
 def suppressions(session: Session) -> Sequence[Suppression]:
@@ -370,19 +412,117 @@ def get(session: Session, email_id: str, *, for_update: bool = False) -> EmailAc
 
 def recount(session: Session, prospect_id: str) -> None:
     """Set the prospect's email counters from the email rows (never a blind +1)."""
+    recount_many(session, [prospect_id])
+
+
+def recount_many(session: Session, prospect_ids: Iterable[str]) -> None:
+    """emailsSentCount = emails the backend accepted (sentAt set); emailsOpenedCount = emails opened."""
+    ids = sorted(set(prospect_ids))
+    if not ids:
+        return
     session.flush()
-    sent = session.scalar(
-        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.status.in_(SENT_STATES))
+    counts = {pid: (0, 0) for pid in ids}
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        rows = session.execute(
+            select(
+                EmailActivity.prospect_id,
+                func.count(EmailActivity.sent_at),
+                func.count(EmailActivity.opened_at),
+            )
+            .where(EmailActivity.prospect_id.in_(part))
+            .group_by(EmailActivity.prospect_id)
+        )
+        for pid, sent, opened in rows:
+            counts[pid] = (int(sent), int(opened))
+    for prospect in session.scalars(select(Prospect).where(Prospect.id.in_(ids))):
+        sent, opened = counts[prospect.id]
+        if (prospect.emails_sent_count, prospect.emails_opened_count) != (sent, opened):
+            prospect.emails_sent_count, prospect.emails_opened_count = sent, opened
+
+
+@dataclass
+class KnownEmails:
+    by_id: set[str]
+    by_sendgrid_id: dict[str, list[tuple[str, str]]]  # X-Message-Id -> [(email id, address)]
+
+
+def find_for_events(session: Session, *, ids: set[str], sendgrid_ids: set[str]) -> KnownEmails:
+    """Which of these ids exist, and which emails carry these X-Message-Ids (for matching events)."""
+    found = KnownEmails(set(), {})
+    if ids:
+        found.by_id = set(session.scalars(select(EmailActivity.id).where(EmailActivity.id.in_(ids))))
+    if sendgrid_ids:
+        rows = session.execute(
+            select(EmailActivity.sendgrid_id, EmailActivity.id, EmailActivity.to_email).where(
+                EmailActivity.sendgrid_id.in_(sendgrid_ids)
+            )
+        )
+        for sendgrid_id, email_id, address in rows:
+            if sendgrid_id:
+                found.by_sendgrid_id.setdefault(sendgrid_id, []).append((email_id, address))
+    return found
+
+
+def find_by_message_ids(session: Session, message_ids: Sequence[str]) -> str | None:
+    """The newest email whose Message-ID is one of ``message_ids`` (In-Reply-To / References)."""
+    ids = [m.strip() for m in message_ids if m.strip()][:50]
+    if not ids:
+        return None
+    return session.scalar(
+        select(EmailActivity.id).where(EmailActivity.message_id.in_(ids)).order_by(EmailActivity.created_at.desc())
     )
-    opened = session.scalar(
-        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.opened_at.is_not(None))
+
+
+def latest_sent_to(session: Session, address: str) -> str | None:
+    """The last email that went to ``address`` (a reply's sender), if any."""
+    return session.scalar(
+        select(EmailActivity.id)
+        .where(EmailActivity.to_email == normalise_address(address), EmailActivity.sent_at.is_not(None))
+        .order_by(EmailActivity.sent_at.desc(), EmailActivity.id.desc())
+        .limit(1)
     )
-    session.execute(
-        update(Prospect)
-        .where(Prospect.id == prospect_id)
-        .values(emails_sent_count=sent or 0, emails_opened_count=opened or 0)
-        .execution_options(synchronize_session="fetch")
+
+
+EVENT_FIELDS = (
+    "delivered_at", "opened_at", "open_count", "machine_open_count", "clicked_at", "click_count", "bounced_at",
+    "bounce_reason", "bounce_type", "spam_reported_at", "unsubscribed_at",
+)  # fmt: skip
+
+
+def set_event_state(session: Session, email: EmailActivity, state: dict[str, Any]) -> bool:
+    """Put what the email's events add up to on the email. True if its status changed."""
+    for name in EVENT_FIELDS:
+        if getattr(email, name) != state[name]:
+            setattr(email, name, state[name])
+    if "failed_at" in state:  # SendGrid dropped it: the earliest drop explains why
+        email.failed_at = state["failed_at"]
+        email.error = state["error"]
+    changed = bool(email.status != state["status"])
+    email.status = state["status"]
+    return changed
+
+
+def sync_timeline_status(session: Session, email: EmailActivity) -> None:
+    """The email's own timeline entry shows where the email got to (sent -> opened -> replied)."""
+    activity.update_status(session, email.outreach_activity_id, email.status)
+
+
+def sent_for_simulation(session: Session) -> list[Any]:
+    """Sent emails with what an event simulator needs to know about each."""
+    from leadline.webhooks.simulate import SentEmail
+
+    rows = session.execute(
+        select(EmailActivity, Prospect.contact_name)
+        .join(Prospect, Prospect.id == EmailActivity.prospect_id)
+        .where(EmailActivity.sent_at.is_not(None))
+        .order_by(EmailActivity.sent_at, EmailActivity.id)
     )
+    return [
+        SentEmail(e.id, e.to_email, name, e.subject, e.template, e.message_id, e.sendgrid_id, e.sent_at, e.prospect_id)
+        for e, name in rows
+        if e.sent_at is not None
+    ]
 
 
 def touch_contact(prospect: Prospect, at: datetime) -> None:
@@ -503,8 +643,7 @@ def record_reply(
     if first or moment < (email.replied_at or moment):
         email.replied_at = moment
     email.reply_text = body if first else email.reply_text
-    if email.status not in ("bounced",):
-        email.status = "replied"
+    email.status = "replied"  # the highest state: a person answered
     activity.record(
         session, email.prospect_id, "reply", "received",
         {"emailId": email.id, "text": body[:2000], "source": source, "subject": email.subject},

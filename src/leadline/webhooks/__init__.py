@@ -1,0 +1,1 @@
+"""SendGrid's Event Webhook and Inbound Parse: stored raw first, deduplicated, then applied."""

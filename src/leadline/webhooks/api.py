@@ -1,0 +1,154 @@
+"""``POST /webhooks/sendgrid`` (Event Webhook) and ``/webhooks/sendgrid/inbound`` (Inbound Parse).
+
+Both answer 2xx only after what they received is committed to the database, and 5xx
+when it could not be (SendGrid then retries; for Inbound Parse only a 5xx is retried,
+a 4xx silently drops the mail, so 4xx is kept for posts that are not SendGrid's).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.webhooks import service
+from leadline.webhooks.events import BadEvent, parse_batch
+from leadline.webhooks.security import inbound_token_ok, trusted_keys
+from leadline.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, too_old, verify
+
+router = APIRouter(tags=["webhooks"])
+log = logging.getLogger("leadline.webhooks")
+
+
+def _refuse(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str, int]:
+    """Commit the raw events first (that is what the 2xx promises), then apply the new ones."""
+    with unit_of_work(settings) as session:
+        result = service.ingest(session, items)
+    applied = {"applied": 0, "unmatched": 0, "failed": 0}
+    if result.new_ids:
+        try:
+            with unit_of_work(settings) as session:
+                report = service.apply(session, result.new_ids)
+            applied = {"applied": report.applied, "unmatched": report.unmatched, "failed": report.failed}
+        except Exception:  # stored already; the sweep (or `leadline webhooks replay`) applies them later
+            log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)
+    return {"received": result.received, "new": len(result.new_ids), "duplicates": result.duplicates, **applied}
+
+
+@router.post("/webhooks/sendgrid", summary="SendGrid Event Webhook (signed)")
+async def sendgrid_events(request: Request) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    try:
+        body = await read_body(request, settings.webhook_max_body_bytes)
+    except TooLarge:
+        return _refuse(413, "too_large", f"the body is larger than {settings.webhook_max_body_bytes:,} bytes")
+    if settings.sendgrid_webhook_verify:
+        keys = trusted_keys(settings)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        if not keys:
+            return _refuse(
+                401, "unauthorized", "no verification key is configured (LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY)"
+            )
+        if not signature or not timestamp:
+            return _refuse(401, "unauthorized", f"missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER}")
+        if too_old(timestamp, settings.sendgrid_webhook_max_age_seconds):
+            return _refuse(403, "forbidden", "the signature timestamp is too old")
+        if not verify(keys, signature, timestamp, body):
+            return _refuse(403, "forbidden", "the signature does not match the body")
+    try:
+        items = parse_batch(body)
+    except BadEvent as error:
+        return _refuse(400, "invalid", str(error))
+    counts = await run_in_threadpool(store_and_apply, settings, items)
+    return JSONResponse(counts)
+
+
+def _inbound_authorised(request: Request, token: str | None) -> bool:
+    settings: Settings = request.app.state.settings
+    if token is not None:
+        return inbound_token_ok(settings, token)
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return False
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    _, _, password = decoded.partition(":")
+    return inbound_token_ok(settings, password)
+
+
+async def _inbound(request: Request, token: str | None) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    if not _inbound_authorised(request, token):
+        headers = {"WWW-Authenticate": 'Basic realm="leadline inbound"'} if token is None else None
+        response = _refuse(401 if token is None else 403, "unauthorized", "wrong or missing inbound secret")
+        if headers:
+            response.headers.update(headers)
+        return response
+    try:
+        body = await read_body(request, settings.inbound_max_body_bytes)
+    except TooLarge:
+        return _refuse(413, "too_large", f"the message is larger than {settings.inbound_max_body_bytes:,} bytes")
+    from leadline.webhooks.inbound import NotAParsePost, parse_post
+
+    try:
+        parsed = await run_in_threadpool(parse_post, request.headers.get("content-type", ""), body)
+    except NotAParsePost as error:
+        return _refuse(400, "invalid", str(error))
+
+    def store() -> service.InboundResult:
+        with unit_of_work(settings) as session:
+            return service.receive_reply(session, settings, parsed)
+
+    result = await run_in_threadpool(store)
+    return JSONResponse(
+        {
+            "id": result.id,
+            "status": result.status,
+            "emailId": result.email_id,
+            "prospectId": result.prospect_id,
+            "duplicate": result.duplicate,
+        }
+    )
+
+
+@router.post("/webhooks/sendgrid/inbound/{token}", summary="SendGrid Inbound Parse (secret in the path)")
+async def inbound_with_token(request: Request, token: str) -> JSONResponse:
+    return await _inbound(request, token)
+
+
+@router.post("/webhooks/sendgrid/inbound", summary="SendGrid Inbound Parse (secret as basic-auth password)")
+async def inbound_with_basic_auth(request: Request) -> JSONResponse:
+    return await _inbound(request, None)

@@ -1,0 +1,266 @@
+"""``leadline webhooks ...`` and ``leadline inbound ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+
+app = typer.Typer(
+    help="SendGrid's Event Webhook and Inbound Parse: stats, replay, import, simulate.", no_args_is_help=True
+)
+inbound_app = typer.Typer(help="Replies that came in through Inbound Parse.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("stats")
+def stats(as_json: JsonOpt = False) -> None:
+    """Events received, applied, duplicates, unmatched, failed; replies by status."""
+    from sqlalchemy import func, select
+
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.webhooks import service
+    from leadline.webhooks.models import InboundMessage
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        found = service.stats(session)
+        replies = dict(
+            session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all()
+        )
+    data = {
+        "batches": found.batches, "received": found.received, "stored": found.stored, "duplicates": found.duplicates,
+        "applied": found.applied, "unmatched": found.unmatched, "ignored": found.ignored, "failed": found.failed,
+        "waiting": found.waiting, "lastReceivedAt": found.last_received_at, "byType": found.by_type, "replies": replies,
+    }  # fmt: skip
+    if as_json:
+        print_json(data)
+        return
+    print_fields(
+        [("batches", found.batches), ("events received", found.received), ("stored (unique)", found.stored),
+         ("duplicates", found.duplicates), ("applied", found.applied), ("unmatched", found.unmatched),
+         ("ignored (no email)", found.ignored), ("failed", found.failed), ("waiting", found.waiting),
+         ("last received", local(found.last_received_at)),
+         ("by type", ", ".join(f"{k} {v}" for k, v in found.by_type.items())),
+         ("replies", ", ".join(f"{k} {v}" for k, v in sorted(replies.items())) or "none")],
+        title="SendGrid webhooks",
+    )  # fmt: skip
+
+
+@app.command("replay")
+def replay(
+    failed: Annotated[bool, typer.Option("--failed", help="Events that failed to apply.")] = False,
+    unmatched: Annotated[bool, typer.Option("--unmatched", help="Events and replies not matched to an email.")] = False,
+) -> None:
+    """Apply stored events again (after a fix, or after the emails they belong to were imported)."""
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.webhooks import service
+
+    require_database()
+    statuses = ["received"] + (["failed"] if failed else []) + (["unmatched"] if unmatched else [])
+    if not failed and not unmatched:
+        statuses = ["received", "failed", "unmatched"]
+    totals = {"applied": 0, "unmatched": 0, "failed": 0}
+    with cli_errors():
+        with unit_of_work(readonly=True) as session:
+            ids = service.pending_ids(session, statuses=statuses, limit=10_000_000)
+        for start in range(0, len(ids), 1000):
+            with unit_of_work() as session:
+                service.reset_for_replay(session, ids[start : start + 1000])
+                report = service.apply(session, ids[start : start + 1000], actor=f"replay:{actor()}")
+            totals["applied"] += report.applied
+            totals["unmatched"] += report.unmatched
+            totals["failed"] += report.failed
+        matched = 0
+        if unmatched or not failed:
+            with unit_of_work() as session:
+                matched = service.retry_unmatched_replies(session, get_settings(), actor=f"replay:{actor()}")
+    typer.echo(
+        f"Applied {totals['applied']} events; {totals['unmatched']} still unmatched, {totals['failed']} failed. "
+        f"Matched {matched} waiting replies."
+    )
+
+
+@app.command("import")
+def import_events(
+    file: Annotated[Path, typer.Argument(help="Events exported from SendGrid: a JSON array or JSON lines.")],
+) -> None:
+    """Feed events from a file through the same path as the webhook (duplicates are recognised)."""
+    import json
+
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.webhooks import service
+
+    require_database()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        abort(f"cannot read {file}: {error}")
+    try:
+        data = (
+            json.loads(text)
+            if text.lstrip().startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    except json.JSONDecodeError as error:
+        abort(f"{file.name} is not JSON or JSON lines: {error.msg} (line {error.lineno})")
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        abort(f"{file.name} must hold event objects (a JSON array, or one object per line)")
+    received = new = applied = unmatched = 0
+    with cli_errors():
+        for start in range(0, len(data), 1000):
+            with unit_of_work() as session:
+                result = service.ingest(session, data[start : start + 1000], source="sendgrid")
+            with unit_of_work() as session:
+                report = service.apply(session, result.new_ids, actor="import")
+            received += result.received
+            new += len(result.new_ids)
+            applied += report.applied
+            unmatched += report.unmatched
+    typer.echo(f"Imported {received} events from {file.name}: {new} new, {received - new} duplicates, "
+               f"{applied} applied, {unmatched} unmatched.")  # fmt: skip
+
+
+@app.command("urls")
+def urls() -> None:
+    """The URLs to paste into SendGrid (Event Webhook and Inbound Parse)."""
+    from leadline.config import get_settings
+    from leadline.webhooks.security import event_webhook_url, inbound_token, inbound_url
+
+    settings = get_settings()
+    credentials = f"://leadline:{inbound_token(settings)}@"
+    basic = settings.base_url.replace("://", credentials, 1) + "/webhooks/sendgrid/inbound"
+    print_fields(
+        [("Event Webhook", event_webhook_url(settings)),
+         ("Inbound Parse", inbound_url(settings)),
+         ("Inbound Parse (basic auth)", basic)],
+        title="Paste these into SendGrid (keep the inbound one secret)",
+    )  # fmt: skip
+
+
+@app.command("simulate")
+def simulate(
+    url: Annotated[str | None, typer.Option(help="The running Leadline (default LEADLINE_BASE_URL).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10000, help="Events per signed POST.")] = 100,
+    profile: Annotated[
+        Literal["week"],
+        typer.Option(
+            help="week: the seed's week (25 sent -> 24 delivered, 1 bounced, 8 opened, 3 clicked, 2 replied)."
+        ),
+    ] = "week",
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same stream).")] = 47,
+    replies: Annotated[
+        bool, typer.Option("--replies/--no-replies", help="Also post the replies through Inbound Parse.")
+    ] = True,
+) -> None:
+    """Post a realistic, signed stream of SendGrid events for the sent emails to a running server."""
+    import httpx
+
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.emails import service as emails
+    from leadline.webhooks.security import inbound_url, simulator_key
+    from leadline.webhooks.simulate import post_events, post_reply, seed_week
+
+    require_database()
+    settings = get_settings()
+    base = (url or settings.base_url).rstrip("/")
+    key = simulator_key(settings, create=True)
+    assert key is not None
+    with cli_errors():
+        with unit_of_work(readonly=True) as session:
+            sent = emails.sent_for_simulation(session)
+        if not sent:
+            abort("no sent emails to simulate events for; send some first (leadline emails send ...)")
+        stream = seed_week(sent, seed=seed)
+        try:
+            with httpx.Client(timeout=60) as client:
+                answers = post_events(client, f"{base}/webhooks/sendgrid", stream.events, key, batch_size=batch_size)
+                posted_replies = [
+                    post_reply(client, inbound_url(settings).replace(settings.base_url, base, 1), reply,
+                               sender_email=settings.sender_email)
+                    for reply in (stream.replies if replies else [])
+                ]  # fmt: skip
+        except httpx.HTTPStatusError as error:
+            abort(f"the server answered {error.response.status_code}: {error.response.text[:300]}")
+        except httpx.HTTPError as error:
+            abort(f"cannot reach {base}: {error}")
+    new = sum(a["new"] for a in answers)
+    typer.echo(f"Posted {len(stream.events)} events in {len(answers)} signed batches to {base}: {new} new; "
+               f"{len(posted_replies)} replies through Inbound Parse.")  # fmt: skip
+
+
+@inbound_app.command("list")
+def inbound_list(
+    status: Annotated[
+        Literal["matched", "unmatched", "auto_reply"] | None, typer.Option(help="Only replies in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replies received, newest first (`--status unmatched`: the unmatched inbox)."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.webhooks import service
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        rows = [
+            {
+                "id": r.id,
+                "status": r.status,
+                "from": r.from_address,
+                "subject": r.subject,
+                "text": r.reply_text,
+                "emailId": r.email_activity_id,
+                "prospectId": r.prospect_id,
+                "matchedBy": r.matched_by,
+                "receivedAt": r.received_at,
+            }
+            for r in service.replies(session, status=status, limit=limit)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ["Id", "Received", "From", "Status", "Prospect", "Reply"],
+        (
+            (
+                r["id"],
+                local(r["receivedAt"]),
+                r["from"],
+                r["status"],
+                r["prospectId"] or "",
+                " ".join(str(r["text"]).split())[:60],
+            )
+            for r in rows
+        ),
+        footer=f"{len(rows)} replies",
+    )
+
+
+@inbound_app.command("assign")
+def inbound_assign(
+    inbound_id: Annotated[str, typer.Argument(help="An unmatched reply's id.")],
+    email: Annotated[str, typer.Option(help="The email it answers.")],
+) -> None:
+    """Say which email an unmatched reply answers: it is applied as that email's reply."""
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.webhooks import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        row = service.assign_reply(session, get_settings(), inbound_id, email, actor=actor())
+        prospect = row.prospect_id
+    typer.echo(f"{inbound_id} is now the reply to {email} ({prospect}).")

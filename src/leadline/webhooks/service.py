@@ -1,0 +1,466 @@
+"""Storing SendGrid's events, then applying them to emails, prospects and the timeline.
+
+``ingest`` stores a batch (new events only, by ``(source, sg_event_id)``) and is what
+the endpoint commits before it answers. ``apply`` works on stored events: it matches
+each to its email, recomputes the email's state from *all* of its events
+(``events.email_state``), writes a timeline entry per new event, updates suppressions
+and counters, and raises notifications. Applying is idempotent: an event is applied
+once (``applied_at``) and a recomputation from the same set gives the same state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from leadline.clock import utc_now
+from leadline.db import Base, bulk_insert
+from leadline.emails import service as emails
+from leadline.ids import new_id
+from leadline.notify import service as notify
+from leadline.webhooks import events as ev
+from leadline.webhooks.models import WebhookBatch, WebhookEvent
+
+SOURCE = "sendgrid"
+
+
+@dataclass
+class IngestResult:
+    batch_id: str
+    received: int
+    new_ids: list[str]
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - len(self.new_ids)
+
+
+def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURCE) -> IngestResult:
+    """Store a batch of raw events. Duplicates (same ``sg_event_id``) are recognised and skipped."""
+    batch_id = new_id("whb")
+    now = utc_now()
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key = ev.event_key(item)
+        if key in rows:
+            continue  # the same event twice in one batch
+        rows[key] = {
+            "id": new_id("evt"),
+            "source": source,
+            "event_id": key,
+            "event_type": ev.event_type(item),
+            "email": ev.address(item),
+            "occurred_at": ev.occurred_at(item, now),
+            "payload": item,
+            "email_activity_id": None,
+            "status": "received",
+            "error": None,
+            "batch_id": batch_id,
+            "received_at": now,
+            "applied_at": None,
+        }
+    if rows:
+        table = Base.metadata.tables["webhook_events"]
+        _insert_new(session, table, list(rows.values()))
+    new_ids = list(session.scalars(select(WebhookEvent.id).where(WebhookEvent.batch_id == batch_id)))
+    session.add(
+        WebhookBatch(
+            id=batch_id, source=source, events=len(items), new_events=len(new_ids),
+            duplicates=len(items) - len(new_ids), received_at=now,
+        )
+    )  # fmt: skip
+    return IngestResult(batch_id=batch_id, received=len(items), new_ids=new_ids)
+
+
+def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT (source, event_id) DO NOTHING for many rows at once."""
+    if session.get_bind().dialect.name == "sqlite":
+        bulk_insert(session, table, rows, or_ignore=True)
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=["source", "event_id"]), rows)
+
+
+# --- applying --------------------------------------------------------------------------------
+
+
+@dataclass
+class ApplyReport:
+    applied: int = 0
+    unmatched: int = 0
+    ignored: int = 0
+    failed: int = 0
+    emails: set[str] = field(default_factory=set)
+
+
+def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:sendgrid") -> ApplyReport:
+    """Apply stored events that are not applied yet (others in ``event_ids`` are left alone)."""
+    report = ApplyReport()
+    if not event_ids:
+        return report
+    query = select(WebhookEvent).where(WebhookEvent.id.in_(list(event_ids)), WebhookEvent.applied_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # another process is applying these
+    rows = list(session.scalars(query.order_by(WebhookEvent.occurred_at, WebhookEvent.id)))
+    _match(session, rows)
+    by_email: dict[str, list[WebhookEvent]] = defaultdict(list)
+    now = utc_now()
+    for row in rows:
+        if row.email_activity_id is not None:
+            by_email[row.email_activity_id].append(row)
+        elif row.email is None and row.event_type not in ev.KNOWN_TYPES - {"account_status_change"}:
+            row.status = "ignored"  # account events and the like: kept, nothing to apply to
+            row.applied_at = now
+            report.ignored += 1
+        else:
+            row.status = "unmatched"
+            report.unmatched += 1
+    prospects: set[str] = set()
+    for email_id in sorted(by_email):
+        new_rows = by_email[email_id]
+        try:
+            with session.begin_nested():
+                prospect_id = _apply_email(session, email_id, new_rows, actor=actor)
+        except Exception as error:  # keep it for replay; the rest of the batch goes on
+            for row in new_rows:
+                row.status = "failed"
+                row.error = f"{type(error).__name__}: {error}"[:2000]
+            report.failed += len(new_rows)
+            continue
+        prospects.add(prospect_id)
+        report.applied += len(new_rows)
+        report.emails.add(email_id)
+    emails.recount_many(session, prospects)
+    session.flush()
+    return report
+
+
+def _match(session: Session, rows: Iterable[WebhookEvent]) -> None:
+    """Find each event's email: our id in custom_args first, else the X-Message-Id prefix and address."""
+    pending = [row for row in rows if row.email_activity_id is None]
+    if not pending:
+        return
+    ids = {ev.our_email_id(row.payload) for row in pending} - {None}
+    prefixes = {ev.message_prefix(row.payload) for row in pending if not ev.our_email_id(row.payload)} - {None}
+    known = emails.find_for_events(session, ids=ids, sendgrid_ids=prefixes)  # type: ignore[arg-type]
+    for row in pending:
+        our = ev.our_email_id(row.payload)
+        if our and our in known.by_id:
+            row.email_activity_id = our
+            continue
+        prefix = ev.message_prefix(row.payload)
+        if prefix:
+            candidates = known.by_sendgrid_id.get(prefix, [])
+            match = [c for c in candidates if row.email is None or c[1] == row.email]
+            if len(match) == 1:
+                row.email_activity_id = match[0][0]
+
+
+def _apply_email(session: Session, email_id: str, new_rows: list[WebhookEvent], *, actor: str) -> str:
+    """Recompute one email from all its events; timeline, suppressions, notifications for the new ones."""
+    email = emails.get(session, email_id, for_update=True)
+    now = utc_now()
+    if email.status in ("sending", "unknown") and any(
+        r.event_type in ev.DELIVERY_TYPES | ev.ENGAGEMENT_TYPES for r in new_rows
+    ):
+        # SendGrid has it, so it was sent: settle an unknown outcome.
+        first = min(r.occurred_at for r in new_rows)
+        emails.record_sent(
+            session, email_id, backend=email.backend or "sendgrid", provider_id=ev.message_prefix(new_rows[0].payload),
+            actor=actor, at=min(first, email.send_attempted_at or first),
+        )  # fmt: skip
+    stored = list(
+        session.execute(
+            select(
+                WebhookEvent.event_id, WebhookEvent.event_type, WebhookEvent.occurred_at, WebhookEvent.payload
+            ).where(WebhookEvent.email_activity_id == email_id, WebhookEvent.status != "failed")
+        )
+    )
+    seen = [ev.Seen(key, kind, at, payload) for key, kind, at, payload in stored]
+    state = ev.email_state(seen, replied=email.replied_at is not None, base_status=_base(email.status))
+    changed = emails.set_event_state(session, email, state)
+    for row in new_rows:
+        row.status = "applied"
+        row.applied_at = now
+        row.error = None
+    _timeline(session, email, new_rows, actor=actor)
+    _address_effects(session, email, new_rows, actor=actor)
+    _notifications(session, email, new_rows)
+    if changed:
+        emails.sync_timeline_status(session, email)
+    return email.prospect_id
+
+
+def _base(status: str) -> str:
+    """The status an email has before any event counts (what sending left)."""
+    if status in ("sending", "unknown", "failed", "cancelled", "scheduled", "pending"):
+        return status
+    return "sent"
+
+
+def _timeline(session: Session, email: Any, rows: list[WebhookEvent], *, actor: str) -> None:
+    entries = []
+    for row in rows:
+        if row.event_type == "processed":
+            continue  # "sent" is already on the timeline
+        payload = row.payload
+        details: dict[str, Any] = {"emailId": email.id, "event": row.event_type, "eventId": row.event_id}
+        for key, name in (("reason", "reason"), ("url", "url"), ("type", "bounceType"), ("response", "response"),
+                          ("attempt", "attempt"), ("asm_group_id", "groupId")):  # fmt: skip
+            if payload.get(key) not in (None, ""):
+                details[name] = payload[key] if not isinstance(payload[key], str) else payload[key][:500]
+        if row.event_type == "open":
+            details["machine"] = ev.is_machine_open(payload)
+        entries.append(
+            {"id": new_id("act"), "prospect_id": email.prospect_id, "type": "email", "status": row.event_type,
+             "details": details, "actor": actor, "created_at": row.occurred_at, "updated_at": row.occurred_at}
+        )  # fmt: skip
+    bulk_insert(session, Base.metadata.tables["outreach_activities"], entries)
+
+
+def _address_effects(session: Session, email: Any, rows: list[WebhookEvent], *, actor: str) -> None:
+    kinds = {"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe", "group_resubscribe"}
+    if not any(row.event_type in kinds for row in rows):
+        return
+    address = email.to_email
+    stored = session.execute(
+        select(WebhookEvent.event_id, WebhookEvent.event_type, WebhookEvent.occurred_at, WebhookEvent.payload).where(
+            WebhookEvent.email == address, WebhookEvent.event_type.in_(kinds), WebhookEvent.status != "failed"
+        )
+    )
+    verdict = ev.address_verdict([ev.Seen(k, t, at, p) for k, t, at, p in stored])
+    if verdict is None:
+        return
+    if verdict.suppressed and verdict.reason and verdict.event:
+        emails.suppress_from_events(
+            session, address, verdict.reason, at=verdict.event.at, email_id=email.id, actor=actor
+        )
+    elif not verdict.suppressed:
+        emails.lift_event_suppression(session, address, "group_unsubscribe", actor=actor)
+
+
+def _notifications(session: Session, email: Any, rows: list[WebhookEvent]) -> None:
+    for row in rows:
+        if row.event_type == "bounce":
+            kind = ev.bounce_kind(row.payload)
+            reason = ev.text(row.payload, "reason", 300) or "no reason given"
+            notify.raise_event(
+                session, "bounce", f"bounce:{email.id}",
+                f"{'Bounced' if kind == 'bounce' else 'Blocked'}: {email.to_email}",
+                body=f"{email.subject}\n{reason}", prospect_id=email.prospect_id,
+                payload={"emailId": email.id, "bounceType": kind, "reason": reason},
+            )  # fmt: skip
+        elif row.event_type == "spamreport":
+            notify.raise_event(
+                session, "spam_report", f"spam:{email.id}", f"Spam report from {email.to_email}",
+                body=email.subject, prospect_id=email.prospect_id, payload={"emailId": email.id},
+            )  # fmt: skip
+
+
+# --- replay, stats ---------------------------------------------------------------------------
+
+
+def pending_ids(
+    session: Session, *, statuses: Sequence[str], older_than: timedelta | None = None, limit: int = 1000
+) -> list[str]:
+    query = select(WebhookEvent.id).where(WebhookEvent.status.in_(list(statuses)), WebhookEvent.applied_at.is_(None))
+    if older_than is not None:
+        query = query.where(WebhookEvent.received_at < utc_now() - older_than)
+    return list(session.scalars(query.order_by(WebhookEvent.received_at, WebhookEvent.id).limit(limit)))
+
+
+def reset_for_replay(session: Session, ids: Sequence[str]) -> None:
+    """Failed and unmatched events get another go: forget the failed match, keep the event."""
+    session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id.in_(list(ids)), WebhookEvent.applied_at.is_(None))
+        .values(status="received", error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass
+class Stats:
+    batches: int
+    received: int
+    stored: int
+    duplicates: int
+    applied: int
+    unmatched: int
+    ignored: int
+    failed: int
+    waiting: int
+    last_received_at: datetime | None
+    by_type: dict[str, int]
+
+
+def stats(session: Session) -> Stats:
+    batches, received, duplicates, last = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(WebhookBatch.events), 0),
+            func.coalesce(func.sum(WebhookBatch.duplicates), 0), func.max(WebhookBatch.received_at),
+        )
+    ).one()  # fmt: skip
+    by_status = dict(session.execute(select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)).all())
+    by_type = dict(
+        session.execute(
+            select(WebhookEvent.event_type, func.count())
+            .group_by(WebhookEvent.event_type)
+            .order_by(WebhookEvent.event_type)
+        ).all()
+    )
+    return Stats(
+        batches=batches, received=int(received), stored=sum(by_status.values()), duplicates=int(duplicates),
+        applied=by_status.get("applied", 0), unmatched=by_status.get("unmatched", 0),
+        ignored=by_status.get("ignored", 0), failed=by_status.get("failed", 0),
+        waiting=by_status.get("received", 0), last_received_at=last, by_type=by_type,
+    )  # fmt: skip
+
+
+def events_for_email(session: Session, email_id: str) -> list[WebhookEvent]:
+    return list(
+        session.scalars(
+            select(WebhookEvent)
+            .where(WebhookEvent.email_activity_id == email_id)
+            .order_by(WebhookEvent.occurred_at, WebhookEvent.id)
+        )
+    )
+
+
+# --- inbound replies -------------------------------------------------------------------------
+
+
+@dataclass
+class InboundResult:
+    id: str
+    status: str
+    email_id: str | None
+    prospect_id: str | None
+    duplicate: bool = False
+
+
+def receive_reply(session: Session, settings: Any, parsed: Any, *, actor: str = "inbound") -> InboundResult:
+    """Store an Inbound Parse reply (once, by Message-ID), match it to the email it answers, apply it."""
+    from leadline.webhooks.models import InboundMessage
+
+    existing = session.scalar(select(InboundMessage).where(InboundMessage.message_key == parsed.message_key))
+    if existing is not None:
+        return InboundResult(existing.id, existing.status, existing.email_activity_id, existing.prospect_id, True)
+    row = InboundMessage(
+        id=new_id("inb"), message_key=parsed.message_key, from_address=parsed.from_address,
+        from_name=parsed.from_name, to_addresses=parsed.to_addresses, subject=parsed.subject,
+        reply_text=parsed.reply_text, full_text=parsed.text, html=parsed.html, headers=parsed.headers,
+        in_reply_to=" ".join(parsed.in_reply_to) or None, attachments=parsed.attachments, raw_mode=parsed.raw_mode,
+        auto_reply=parsed.auto_reply, status="unmatched", received_at=utc_now(),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    _match_and_apply_reply(session, settings, row, actor=actor)
+    return InboundResult(row.id, row.status, row.email_activity_id, row.prospect_id)
+
+
+def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: str) -> None:
+    email_id, how = _match_reply(session, settings, row)
+    if email_id is None:
+        row.status = "unmatched"
+        return
+    email = emails.get(session, email_id)
+    row.email_activity_id = email_id
+    row.prospect_id = email.prospect_id
+    row.matched_by = how
+    if row.auto_reply:
+        row.status = "auto_reply"
+        from leadline.activity import service as activity
+
+        activity.record(
+            session, email.prospect_id, "auto_reply", "received",
+            {"emailId": email_id, "subject": row.subject, "text": row.reply_text[:500], "inboundId": row.id},
+            actor=actor, at=row.received_at,
+        )  # fmt: skip
+        return
+    emails.record_reply(session, email_id, row.reply_text or row.full_text or "(empty reply)", actor=actor,
+                        at=row.received_at, source="inbound")  # fmt: skip
+    row.status = "matched"
+    first_lines = "\n".join((row.reply_text or "").strip().splitlines()[:3])
+    notify.raise_event(
+        session, "reply_received", f"reply:{row.id}", f"{row.from_name or row.from_address} replied",
+        body=first_lines, prospect_id=email.prospect_id,
+        payload={"emailId": email_id, "inboundId": row.id, "from": row.from_address, "subject": row.subject},
+    )  # fmt: skip
+
+
+def _match_reply(session: Session, settings: Any, row: Any) -> tuple[str | None, str | None]:
+    from leadline.webhooks.inbound import EMAIL_ID_RE
+
+    domain = (settings.reply_domain or "").lower()
+    if domain:
+        for address in row.to_addresses:
+            local, _, host = address.partition("@")
+            if host == domain and local.startswith("reply+"):
+                token = local[len("reply+") :]
+                found = emails.find_for_events(session, ids={"email_" + token.removeprefix("email_").upper()},
+                                               sendgrid_ids=set())  # fmt: skip
+                if found.by_id:
+                    return next(iter(found.by_id)), "reply_to"
+    references = (row.in_reply_to or "").split()
+    if references:
+        by_message_id = emails.find_by_message_ids(session, references)
+        if by_message_id:
+            return by_message_id, "in_reply_to"
+        candidates = {m for ref in references for m in EMAIL_ID_RE.findall(ref)}
+        if candidates:
+            found = emails.find_for_events(session, ids=candidates, sendgrid_ids=set())
+            if found.by_id:
+                return sorted(found.by_id)[-1], "in_reply_to"
+    if row.from_address:
+        latest = emails.latest_sent_to(session, row.from_address)
+        if latest is not None:
+            return latest, "sender"
+    return None, None
+
+
+def retry_unmatched_replies(session: Session, settings: Any, *, actor: str = "inbound") -> int:
+    """Match replies kept in the unmatched inbox again (after the email they answer was imported)."""
+    from leadline.webhooks.models import InboundMessage
+
+    matched = 0
+    for row in session.scalars(select(InboundMessage).where(InboundMessage.status == "unmatched")):
+        _match_and_apply_reply(session, settings, row, actor=actor)
+        matched += row.status != "unmatched"
+    return matched
+
+
+def assign_reply(session: Session, settings: Any, inbound_id: str, email_id: str, *, actor: str) -> Any:
+    """A person says which email an unmatched reply answers."""
+    from leadline.errors import Conflict, NotFound
+    from leadline.webhooks.models import InboundMessage
+
+    row = session.get(InboundMessage, inbound_id)
+    if row is None:
+        raise NotFound(f"no inbound reply with id {inbound_id!r}", field="inboundId")
+    if row.status != "unmatched":
+        raise Conflict(f"{inbound_id} is already {row.status}", field="inboundId")
+    email = emails.get(session, email_id)
+    row.email_activity_id = email_id
+    row.prospect_id = email.prospect_id
+    row.matched_by = "person"
+    emails.record_reply(session, email_id, row.reply_text or row.full_text, actor=actor, at=row.received_at,
+                        source="inbound")  # fmt: skip
+    row.status = "matched"
+    return row
+
+
+def replies(session: Session, *, status: str | None = None, limit: int = 50) -> list[Any]:
+    from leadline.webhooks.models import InboundMessage
+
+    query = select(InboundMessage).order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(InboundMessage.status == status)
+    return list(session.scalars(query))

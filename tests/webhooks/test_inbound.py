@@ -1,0 +1,203 @@
+"""POST /webhooks/sendgrid/inbound: replies in SendGrid's default and raw modes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import pytest
+
+from leadline.webhooks.security import inbound_token
+from tests.factories import count, snapshot
+from tests.webhooks.conftest import email, send_to
+
+BOUNDARY = "xYzZY"
+
+
+def form(fields: dict[str, bytes | str], files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[bytes, str]:
+    """A multipart/form-data body the way SendGrid builds it."""
+    parts = []
+    for name, value in fields.items():
+        data = value.encode() if isinstance(value, str) else value
+        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + data + b"\r\n")
+    for name, (filename, data, kind) in (files or {}).items():
+        parts.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {kind}\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
+    return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode(), f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def default_mode(target, text: str | bytes, *, extra_headers: str = "", charset: str = "UTF-8",
+                 html: str | None = None, sender: str | None = None, message_id: str | None = None) -> tuple[bytes, str]:  # fmt: skip
+    sender = sender or target.to_email
+    headers = (
+        f"Message-ID: {message_id or make_msgid()}\nFrom: Daniel <{sender}>\nTo: sales@example.com\n"
+        f"Subject: Re: {target.subject}\nIn-Reply-To: {target.message_id}\nReferences: {target.message_id}\n"
+        + extra_headers
+    )
+    fields: dict[str, bytes | str] = {
+        "headers": headers, "from": f"Daniel <{sender}>", "to": "sales@example.com",
+        "subject": f"Re: {target.subject}", "envelope": json.dumps({"to": ["sales@example.com"], "from": sender}),
+        "charsets": json.dumps({"to": "UTF-8", "subject": "UTF-8", "from": "UTF-8", "text": charset, "html": charset}),
+        "SPF": "pass", "attachments": "0",
+    }  # fmt: skip
+    if text is not None:
+        fields["text"] = text
+    if html is not None:
+        fields["html"] = html.encode(charset)
+    return form(fields)
+
+
+def post(hook, body_and_type, *, token: str | None = None):
+    body, content_type = body_and_type
+    url = f"/webhooks/sendgrid/inbound/{token if token is not None else inbound_token(hook.settings)}"
+    return hook.client.post(url, content=body, headers={"content-type": content_type})
+
+
+QUOTED = "Interested! Can we talk this week?\n\nOn Mon, Nov 17, 2025 at 8:30 AM Dana <dana@x.com> wrote:\n> Hi Daniel,\n> our offer\n"
+
+
+def test_a_reply_is_matched_through_in_reply_to_and_applied(hook, cli):
+    (target,) = send_to(1)
+    response = post(hook, default_mode(target, QUOTED))
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "matched" and response.json()["emailId"] == target.id
+    row = email(target.id)
+    assert (row.status, row.reply_text) == ("replied", "Interested! Can we talk this week?")
+    prospect = cli("prospects", "show", target.prospect_id, "--json").json
+    assert prospect["salesStatus"] == "replied" and prospect["lastContactAt"] is not None
+    assert count("notifications") == 1
+
+
+def test_the_same_reply_twice_is_applied_once(hook):
+    (target,) = send_to(1)
+    message = default_mode(target, QUOTED, message_id="<same@mail.example>")
+    assert post(hook, message).json()["duplicate"] is False
+    again = post(hook, message)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert count("inbound_messages") == 1 and count("notifications") == 1
+
+
+def test_raw_mode(hook):
+    (target,) = send_to(1)
+    message = EmailMessage()
+    message["From"] = f"Daniel <{target.to_email}>"
+    message["To"] = "sales@example.com"
+    message["Subject"] = f"Re: {target.subject}"
+    message["Message-ID"] = make_msgid()
+    message["In-Reply-To"] = target.message_id
+    message.set_content("Yes, call me tomorrow.\n\n> quoted line\n")
+    message.add_attachment(b"%PDF-1.4 ...", maintype="application", subtype="pdf", filename="invoice.pdf")
+    body = form({"email": message.as_bytes(), "to": "sales@example.com", "from": target.to_email,
+                 "envelope": json.dumps({"to": ["sales@example.com"], "from": target.to_email})})  # fmt: skip
+    response = post(hook, body)
+    assert response.status_code == 200 and response.json()["status"] == "matched"
+    assert email(target.id).reply_text == "Yes, call me tomorrow."
+
+
+def test_per_email_reply_to_address(hook, settings, monkeypatch):
+    from leadline.config import get_settings
+
+    monkeypatch.setenv("LEADLINE_REPLY_DOMAIN", "parse.gridline.example")
+    get_settings.cache_clear()
+    (target,) = send_to(1)
+    assert target.reply_to == f"reply+{target.id}@parse.gridline.example"
+    from fastapi.testclient import TestClient
+
+    from leadline.app import create_app
+
+    body = form({"headers": "Message-ID: <r1@x>\nFrom: someone@else.com\n", "text": "Sure.",
+                 "from": "someone@else.com", "to": target.reply_to,
+                 "envelope": json.dumps({"to": [target.reply_to], "from": "someone@else.com"})})  # fmt: skip
+    with TestClient(create_app(get_settings())) as client:
+        response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(get_settings())}", content=body[0],
+                               headers={"content-type": body[1]})  # fmt: skip
+    assert response.json()["emailId"] == target.id and response.json()["status"] == "matched"
+
+
+def test_fallback_to_the_sender_address(hook):
+    (target,) = send_to(1)
+    body = form({"headers": "Message-ID: <r2@x>\n", "text": "Who is this?", "from": target.to_email,
+                 "to": "sales@example.com"})  # fmt: skip
+    assert post(hook, body).json()["emailId"] == target.id
+
+
+def test_replies_from_strangers_wait_in_the_unmatched_inbox(hook, cli):
+    body = form({"headers": "Message-ID: <r3@x>\n", "text": "Please remove me", "from": "nobody@nowhere.com",
+                 "to": "sales@example.com"})  # fmt: skip
+    response = post(hook, body)
+    assert response.status_code == 200 and response.json()["status"] == "unmatched"
+    listed = cli("inbound", "list", "--status", "unmatched", "--json").json
+    assert listed[0]["from"] == "nobody@nowhere.com"
+    (target,) = send_to(1)
+    assigned = cli("inbound", "assign", listed[0]["id"], "--email", target.id)
+    assert assigned.exit_code == 0 and email(target.id).status == "replied"
+
+
+def test_an_auto_reply_is_recorded_but_not_a_reply(hook, cli):
+    (target,) = send_to(1)
+    body = default_mode(target, "I am out of the office until Monday.", extra_headers="Auto-Submitted: auto-replied\n")
+    response = post(hook, body)
+    assert response.json()["status"] == "auto_reply"
+    assert email(target.id).status == "sent"
+    prospect = cli("prospects", "show", target.prospect_id, "--json").json
+    assert prospect["salesStatus"] == "contacted"
+    assert prospect["timeline"][-1]["type"] == "auto_reply"
+
+
+def test_non_utf8_charsets(hook):
+    (target,) = send_to(1)
+    text = "Très intéressé, appelez-moi jeudi. Grüße".encode("iso-8859-1")
+    assert post(hook, default_mode(target, text, charset="iso-8859-1")).status_code == 200
+    assert email(target.id).reply_text == "Très intéressé, appelez-moi jeudi. Grüße"
+
+
+def test_html_only_reply_is_stored_as_text(hook, cli):
+    (target,) = send_to(1)
+    html = "<div>Sounds good <b>Friday</b><script>alert('x')</script></div><div><br></div><p>&lt;Daniel&gt;</p>"
+    assert post(hook, default_mode(target, None, html=html)).status_code == 200
+    reply = email(target.id).reply_text
+    assert "Sounds good Friday" in reply and "<Daniel>" in reply and "alert" not in reply
+
+
+def test_attachments_and_a_huge_reply(hook):
+    (target,) = send_to(1)
+    huge = "All good. " + "x" * 400_000
+    body = form({"headers": f"Message-ID: <big@x>\nIn-Reply-To: {target.message_id}\n", "text": huge,
+                 "from": target.to_email, "to": "sales@example.com", "attachments": "1",
+                 "attachment-info": json.dumps({"attachment1": {"filename": "photo.jpg", "type": "image/jpeg"}})},
+                files={"attachment1": ("photo.jpg", b"\xff\xd8\xff" + b"\0" * 2000, "image/jpeg")})  # fmt: skip
+    response = post(hook, body)
+    assert response.status_code == 200 and response.json()["status"] == "matched"
+    assert email(target.id).reply_text.startswith("All good.")
+    assert len(email(target.id).reply_text) < 250_000
+
+
+def test_the_secret_protects_it(hook):
+    (target,) = send_to(1)
+    before = snapshot()
+    assert post(hook, default_mode(target, QUOTED), token="wrong").status_code == 403
+    body, content_type = default_mode(target, QUOTED)
+    plain = hook.client.post("/webhooks/sendgrid/inbound", content=body, headers={"content-type": content_type})
+    assert plain.status_code == 401
+    bad = base64.b64encode(b"leadline:nope").decode()
+    assert hook.client.post("/webhooks/sendgrid/inbound", content=body,
+                            headers={"content-type": content_type, "authorization": f"Basic {bad}"}).status_code == 401  # fmt: skip
+    assert snapshot() == before
+    good = base64.b64encode(f"leadline:{inbound_token(hook.settings)}".encode()).decode()
+    ok = hook.client.post("/webhooks/sendgrid/inbound", content=body,
+                          headers={"content-type": content_type, "authorization": f"Basic {good}"})  # fmt: skip
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+def test_not_a_parse_post_is_400(hook, content_type):
+    before = snapshot()
+    response = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=b"{}",
+                                headers={"content-type": content_type})  # fmt: skip
+    assert response.status_code == 400 and snapshot() == before
