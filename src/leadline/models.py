@@ -6,6 +6,7 @@ from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import Prospect
+from leadline.tasks.models import Task
 
 __all__ = [
     "CallActivity",
@@ -16,4 +17,5 @@ __all__ = [
     "OutreachActivity",
     "Prospect",
     "Suppression",
+    "Task",
 ]
