@@ -10,8 +10,14 @@ from typing import Annotated
 
 import typer
 
+from leadline.calls.cli import app as calls_app
+from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
+from leadline.customers.cli import app as customers_app
+from leadline.deals.cli import app as deals_app
 from leadline.prospects.cli import app as prospects_app
+from leadline.tasks.cli import app as tasks_app
+from leadline.tasks.cli import today as today_command
 
 app = typer.Typer(
     name="leadline",
@@ -23,6 +29,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(prospects_app, name="prospects")
+app.add_typer(calls_app, name="calls")
+app.add_typer(deals_app, name="deals")
+app.add_typer(customers_app, name="customers")
+app.add_typer(tasks_app, name="tasks")
+app.command("today")(today_command)
+app.command("objections")(objections_command)
 
 
 @app.callback()
