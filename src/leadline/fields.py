@@ -49,7 +49,7 @@ When = Annotated[datetime, BeforeValidator(parse_when)]
 Moment = Annotated[datetime | date, BeforeValidator(parse_moment)]
 #: Seconds: 1500, "25m", "1h30m", "90s", "25:00"; 0 to 12 hours.
 Duration = Annotated[int, BeforeValidator(parse_duration), Field(ge=0, le=12 * 3600)]
-WebUrl = Annotated[str | None, BeforeValidator(_url), Field(max_length=1000)]
+WebUrl = Annotated[str | None, BeforeValidator(_url)]  # _url checks the length
 Objections = Annotated[
     list[Annotated[str, Field(max_length=500)]], BeforeValidator(_text_list), Field(max_length=50)
 ]

@@ -36,13 +36,14 @@ def list_customers(
         print_json(result.dump())
         return
     active = sum(1 for c in items if c.status == "active")
+    plural = "" if len(items) == 1 else "s"
     print_table(
         ["Id", "Company", "Contact", "Service", ("Monthly fee", "right"), "Status", "Since",
          ("Grid health", "right"), ("Leads", "right")],
         ((c.id, c.company_name, c.contact_name, c.service_type, f"{c.monthly_fee:,.2f}", c.status,
           local(c.start_date, "%Y-%m-%d"), _health(c.initial_grid_health, c.current_grid_health),
           c.leads_generated) for c in items),
-        footer=f"{len(items)} customer{'' if len(items) == 1 else 's'}, {active} active · MRR {result.mrr:,.2f}",
+        footer=f"{len(items)} customer{plural}, {active} active · MRR {result.mrr:,.2f}",
     )  # fmt: skip
 
 

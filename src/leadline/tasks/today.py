@@ -23,8 +23,9 @@ from leadline.tasks.schemas import TodayCall, TodayFollowUp, TodayRead, TodayRep
 from leadline.times import local_day_bounds
 
 # The one cross-domain read of this module (like analytics/): a read-only query over the
-# emails domain's table, because the emails service has no "unanswered replies" question
-# to ask. It writes nothing.
+# emails domain's table, joined with prospects (stage) and call_activities (a call booked),
+# because no service can answer "which replies are still waiting" on its own. It writes
+# nothing.
 UNANSWERED_REPLIES = text(
     """
     SELECT e.id, e.prospect_id, e.subject, e.replied_at, e.reply_text,
