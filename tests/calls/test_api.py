@@ -118,6 +118,7 @@ class TestBadInput:
             ({"outcome": "closed_won"}, 422, "serviceType"),
             ({"outcome": "closed_won", "serviceType": "seo", "monthlyFee": 10}, 422, "serviceType"),
             ({}, 422, "scheduledAt"),
+            ({"duration": 1500, "notes": "no outcome"}, 422, "outcome"),
         ],
     )
     def test_refused_naming_the_field_and_nothing_changes(self, client, body, status, field):

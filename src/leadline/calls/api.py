@@ -35,6 +35,15 @@ _BODY_SCHEMA = {
 }
 
 
+#: Fields only a logged call has: a body with one of them (and no scheduledAt) is a log, so a
+#: missing outcome is reported as such.
+_LOG_ONLY = {f.alias or name for name, f in CallLog.model_fields.items()} - {
+    "prospectId",
+    "scheduledAt",
+    "notes",
+}
+
+
 @calls_router.get("", response_model=Page[CallRead], summary="List calls")
 def list_calls(
     session: ReadSession,
@@ -67,7 +76,7 @@ def create_call(
     session: DbSession,
     actor: Actor,
 ) -> Any:
-    if "outcome" in body:
+    if "outcome" in body or ("scheduledAt" not in body and _LOG_ONLY & set(body)):
         logged = service.log(session, CallLog.model_validate(body), actor=actor)
         return service.logged_read(session, logged)
     call = service.book(session, CallBook.model_validate(body), actor=actor)

@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 
 Outcome = Literal["interested", "not_interested", "follow_up", "proposal_sent", "closed_won"]
+Service = Literal["grid_health_analysis", "content_generation", "paid_ads"]
 ListStatus = Literal["pending", "overdue", "completed", "cancelled", "no_show"]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 CallId = Annotated[str, typer.Argument(help="The call's id (call_...).")]
@@ -180,7 +181,7 @@ def log(
         str | None, typer.Option(help="Outcome not_interested: why (default: the objections).")
     ] = None,
     service_type: Annotated[
-        str | None,
+        Service | None,
         typer.Option(
             "--service", help="Outcome closed_won: grid_health_analysis, content_generation or paid_ads."
         ),

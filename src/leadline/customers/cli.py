@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 
 Status = Literal["active", "paused", "churned"]
+Service = Literal["grid_health_analysis", "content_generation", "paid_ads"]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 CustomerArg = Annotated[str, typer.Argument(help="The customer's id (cus_...) or its prospect's id.")]
 
@@ -89,7 +90,7 @@ def update(
     impressions_generated: Annotated[str | None, typer.Option(help="Impressions generated so far.")] = None,
     leads_generated: Annotated[str | None, typer.Option(help="Leads generated so far.")] = None,
     monthly_fee: Annotated[str | None, typer.Option(help="Monthly fee.")] = None,
-    service_type: Annotated[str | None, typer.Option("--service", help="The service sold.")] = None,
+    service_type: Annotated[Service | None, typer.Option("--service", help="The service sold.")] = None,
     start_date: Annotated[str | None, typer.Option("--start", help="Service start date.")] = None,
     company_name: Annotated[str | None, typer.Option(help="Company name.")] = None,
     contact_name: Annotated[str | None, typer.Option(help="Contact name.")] = None,
