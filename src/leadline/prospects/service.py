@@ -304,7 +304,6 @@ def close_lost(
     if prospect.sales_status == "closed_lost":
         raise StageMoveNotAllowed(f"{prospect.id} is already closed_lost", field="prospectId")
     _set_stage(session, prospect, "closed_lost", actor=actor, manual=manual, reason=reason, cause=cause)
-    prospect.close_date = utc_now()
 
 
 def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, actor: str) -> None:
@@ -318,7 +317,6 @@ def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, act
         raise Invalid(f"reopen to an open stage, not {stage!r}", field="stage")
     _set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
     prospect.lost_reason = None
-    prospect.close_date = None
 
 
 def record_call_stats(
