@@ -167,7 +167,10 @@ def log(
     next_steps: Annotated[str | None, typer.Option(help="The next step; becomes a task.")] = None,
     next_step_due: Annotated[
         str | None,
-        typer.Option(help="When the next step is due (a date means 09:00); default: 2 business days."),
+        typer.Option(
+            help="When the next step is due (a date means 09:00); "
+            "default: LEADLINE_NEXT_STEP_BUSINESS_DAYS working days later."
+        ),
     ] = None,
     follow_up: Annotated[
         str | None,
