@@ -112,15 +112,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
+    from leadline.calls.api import router as calls_router
+    from leadline.customers.api import router as customers_router
+    from leadline.deals.api import router as deals_router
     from leadline.emails.api import router as emails_router
     from leadline.emails.unsubscribe import router as unsubscribe_router
     from leadline.health import router as health_router
     from leadline.prospects.api import router as prospects_router
+    from leadline.tasks.api import router as tasks_router
     from leadline.webhooks.api import router as webhooks_router
 
     app.include_router(health_router)
     app.include_router(prospects_router)
     app.include_router(emails_router)
+    app.include_router(calls_router)
+    app.include_router(deals_router)
+    app.include_router(customers_router)
+    app.include_router(tasks_router)
     app.include_router(unsubscribe_router)
     app.include_router(webhooks_router)
     return app

@@ -7,6 +7,7 @@ from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import Prospect
+from leadline.tasks.models import Task
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "OutreachActivity",
     "Prospect",
     "Suppression",
+    "Task",
     "WebhookBatch",
     "WebhookEvent",
 ]

@@ -10,6 +10,76 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _when(value: Any) -> str:
+    """An ISO time from a timeline entry, in the configured zone: ``Fri 2025-11-21 15:00``."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:
+        return str(value)
+    from leadline.config import get_settings
+
+    return moment.astimezone(get_settings().zone).strftime("%a %Y-%m-%d %H:%M")
+
+
+def _money(value: Any) -> str:
+    return f"{value:,.0f}" if isinstance(value, int | float) and float(value).is_integer() else f"{value}"
+
+
+def _call(status: str, details: dict[str, Any]) -> str:
+    when = _when(details["scheduledAt"]) if details.get("scheduledAt") else ""
+    reason = f" ({_short(details['reason'], 60)})" if details.get("reason") else ""
+    if status == "scheduled":
+        return f"booked for {when}"
+    if status == "rescheduled":
+        return f"moved from {_when(details.get('from'))} to {when}{reason}"
+    if status == "cancelled":
+        return f"call of {when} cancelled{reason}"
+    if status == "no_show":
+        return f"no-show for the call of {when}"
+    if status == "edited":
+        return "changed " + ", ".join(details.get("changes") or {})
+    parts = [str(details.get("outcome") or status)]
+    seconds = details.get("durationSeconds")
+    if isinstance(seconds, int):
+        minutes, secs = divmod(seconds, 60)
+        parts.append(f"{minutes} min" + (f" {secs} s" if secs else ""))
+    if details.get("objections"):
+        parts.append("objections: " + "; ".join(map(str, details["objections"])))
+    if details.get("nextSteps"):
+        parts.append("next: " + _short(details["nextSteps"], 60))
+    if details.get("notes"):
+        parts.append(_short(details["notes"], 80))
+    return " · ".join(parts)
+
+
+def _deal(status: str, details: dict[str, Any]) -> str:
+    if status == "won":
+        return f"{details.get('serviceType')} at {_money(details.get('monthlyFee'))}/month"
+    if status == "reopened":
+        return f"back to {details.get('to')} ({_short(details.get('reason') or '', 60)})"
+    return _short(details.get("reason") or "", 80)
+
+
+def _customer(status: str, details: dict[str, Any]) -> str:
+    if status == "created":
+        fee = _money(details.get("monthlyFee"))
+        line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}/month"
+        if details.get("startDate"):
+            line += f" from {_when(details['startDate'])[:14]}"
+        return line
+    if status == "updated":
+        changes = details.get("changes") or {}
+        return ", ".join(f"{name}: {_short(old, 20)!s} -> {_short(new, 20)!s}" for name, (old, new) in changes.items())
+    line = f"{details.get('from')} -> {details.get('to')}"
+    if details.get("reason"):
+        line += f" ({_short(details['reason'], 60)})"
+    return line
+
+
 def describe(type: str, status: str, details: dict[str, Any]) -> str:
     if type == "stage_change":
         line = f"{details.get('from')} -> {details.get('to')}"
@@ -38,14 +108,16 @@ def describe(type: str, status: str, details: dict[str, Any]) -> str:
         parts = [details.get("template") or "", _short(details.get("subject") or "", 60)]
         return " · ".join(p for p in parts if p)
     if type == "call":
-        parts = []
-        if details.get("outcome"):
-            parts.append(str(details["outcome"]))
-        if details.get("objections"):
-            parts.append("objections: " + ", ".join(map(str, details["objections"])))
-        if details.get("scheduledAt"):
-            parts.append(f"at {details['scheduledAt']}")
-        return "; ".join(parts)
+        return _call(status, details)
+    if type == "task":
+        line = _short(details.get("title") or "", 60)
+        if status == "created" and details.get("dueAt"):
+            line += f", due {_when(details['dueAt'])}"
+        return line
+    if type == "deal":
+        return _deal(status, details)
+    if type == "customer":
+        return _customer(status, details)
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
     keys = ("reason", "note", "text", "summary", "title")

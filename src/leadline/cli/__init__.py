@@ -10,10 +10,16 @@ from typing import Annotated
 
 import typer
 
+from leadline.calls.cli import app as calls_app
+from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
+from leadline.customers.cli import app as customers_app
+from leadline.deals.cli import app as deals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import suppressions_app, templates_app
 from leadline.prospects.cli import app as prospects_app
+from leadline.tasks.cli import app as tasks_app
+from leadline.tasks.cli import today as today_command
 from leadline.webhooks.cli import app as webhooks_app
 from leadline.webhooks.cli import inbound_app
 
@@ -32,6 +38,12 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(inbound_app, name="inbound")
+app.add_typer(calls_app, name="calls")
+app.add_typer(deals_app, name="deals")
+app.add_typer(customers_app, name="customers")
+app.add_typer(tasks_app, name="tasks")
+app.command("today")(today_command)
+app.command("objections")(objections_command)
 
 
 @app.callback()

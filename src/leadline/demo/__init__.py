@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from leadline import clock
 from leadline.config import Settings
 from leadline.db import Base, import_all_models, unit_of_work
+from leadline.demo.calls import calls_and_a_deal
 
 
 @dataclass
@@ -162,3 +163,7 @@ def load_demo(settings: Settings, *, reset: bool = False, if_empty: bool = False
     week = context.monday.isocalendar()
     context.notes.append(f"The demo's week is {week.year}-W{week.week:02d} (last week).")
     return context.notes
+
+
+# Calls, objections and a won deal, after the research and the emails (issue 5).
+STEPS.append(calls_and_a_deal)

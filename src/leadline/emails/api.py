@@ -59,9 +59,9 @@ def list_emails(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Any:
     if since is not None and since.tzinfo is None:
-        from leadline.timeparse import local_to_utc
+        from leadline.times import to_utc
 
-        since = local_to_utc(since, settings.zone, field="since")
+        since = to_utc(since, settings.zone, field="since")
     page = service.search(
         session,
         status=status,

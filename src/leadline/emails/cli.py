@@ -110,9 +110,9 @@ def _parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
     from leadline.config import get_settings
-    from leadline.timeparse import parse_local
+    from leadline.times import parse_since
 
-    return parse_local(value, get_settings().zone, field="since")
+    return parse_since(value, get_settings().zone)
 
 
 @app.command("list")

@@ -269,6 +269,95 @@ def _set_stage(
     activity.record(session, prospect.id, "stage_change", stage, details, actor=actor, at=at)
 
 
+def close_won(
+    session: Session,
+    prospect: Prospect,
+    *,
+    close_date: datetime,
+    deal_value: float,
+    reason: str,
+    actor: str,
+) -> None:
+    """The deal-won stage move (deals service): the customer record must exist already."""
+    move_stage(session, prospect.id, "closed_won", reason=reason, actor=actor)
+    prospect.close_date = close_date
+    prospect.deal_value = deal_value
+
+
+def close_lost(
+    session: Session,
+    prospect: Prospect,
+    *,
+    reason: str,
+    actor: str,
+    manual: bool = True,
+    cause: dict[str, Any] | None = None,
+) -> None:
+    """Lose the deal: closed_lost with the reason, from any open stage (`deals lost`, a call)."""
+    if prospect.sales_status == "closed_won":
+        raise StageMoveNotAllowed(
+            f"{prospect.id} is closed_won (a customer); churn the customer instead", field="prospectId"
+        )
+    if prospect.sales_status == "closed_lost":
+        raise StageMoveNotAllowed(f"{prospect.id} is already closed_lost", field="prospectId")
+    _set_stage(session, prospect, "closed_lost", actor=actor, manual=manual, reason=reason, cause=cause)
+
+
+def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, actor: str) -> None:
+    """Reopen a lost deal: back to an open stage; the lost reason stays in the timeline."""
+    if prospect.sales_status != "closed_lost":
+        raise StageMoveNotAllowed(
+            f"{prospect.id} is {prospect.sales_status}; only a closed_lost deal can be reopened",
+            field="prospectId",
+        )
+    if stage in ("closed_won", "closed_lost") or stage not in STAGES:
+        raise Invalid(f"reopen to an open stage, not {stage!r}", field="stage")
+    _set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
+    prospect.lost_reason = None
+
+
+def record_call_stats(
+    session: Session,
+    prospect: Prospect,
+    *,
+    scheduled: int,
+    completed: int,
+    next_follow_up_at: datetime | None,
+    last_contact_at: datetime | None,
+) -> None:
+    """Store the call counters recounted by the calls service; last contact never moves back."""
+    prospect.calls_scheduled_count = scheduled
+    prospect.calls_completed_count = completed
+    prospect.next_follow_up_at = next_follow_up_at
+    if last_contact_at is not None and (prospect.last_contact_at is None or last_contact_at > prospect.last_contact_at):
+        prospect.last_contact_at = last_contact_at
+
+
+def get_many(session: Session, ids: set[str] | list[str]) -> dict[str, Prospect]:
+    """Prospects by id (missing ids are left out)."""
+    wanted = sorted(set(ids))
+    found: dict[str, Prospect] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update({p.id: p for p in session.scalars(select(Prospect).where(Prospect.id.in_(chunk)))})
+    return found
+
+
+def follow_ups_due(session: Session, *, before: datetime, limit: int = 200) -> list[Prospect]:
+    """Open prospects whose next follow-up date has passed, earliest first."""
+    query = (
+        select(Prospect)
+        .where(
+            Prospect.next_follow_up_at.is_not(None),
+            Prospect.next_follow_up_at < before,
+            Prospect.sales_status.not_in(("closed_won", "closed_lost")),
+        )
+        .order_by(Prospect.next_follow_up_at, Prospect.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def set_do_not_contact(session: Session, prospect: Prospect, reason: str, *, actor: str) -> bool:
     """Mark a prospect do-not-contact (a hard bounce, spam report, unsubscribe). True if newly marked."""
     if prospect.do_not_contact:

@@ -1,0 +1,639 @@
+"""Calls: book, reschedule, cancel, no-show and log, with each outcome's effect on the pipeline.
+
+Rules (docs/architecture.md, "Calls and deals"):
+
+* a call is ``scheduled`` (booked, outcome ``pending``) until it is ``completed`` (logged),
+  ``cancelled`` or marked ``no_show``; a call logged with nothing booked is created completed;
+* outcomes: interested -> stage interested; follow_up -> interested plus a follow-up date;
+  proposal_sent -> proposal; closed_won -> the deal-won flow (customer record, closed_won);
+  not_interested -> closed_lost with the reason. Automatic moves only go forward;
+* the prospect's call counters are recounted from the call rows in the same transaction:
+  ``callsScheduledCount`` = calls not cancelled (booked, logged or missed),
+  ``callsCompletedCount`` = calls logged; ``nextFollowUpAt`` = the earliest pending call or
+  open task; ``lastContactAt`` = the latest logged call (it never moves backwards).
+
+Services never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadline.activity import service as activity
+from leadline.calls.models import CallActivity
+from leadline.calls.objections import OTHER, categorize_all, label
+from leadline.calls.schemas import (
+    CallBook,
+    CallEdit,
+    CallLog,
+    CallLogged,
+    CallRead,
+    ObjectionCategory,
+    Reschedule,
+)
+from leadline.clock import utc_now
+from leadline.config import get_settings
+from leadline.errors import Conflict, Invalid, NotFound
+from leadline.ids import new_id
+from leadline.prospects import service as prospects
+from leadline.tasks import service as tasks
+from leadline.times import add_business_days, due_moment, iso, local_day_bounds, local_text, to_utc
+
+if TYPE_CHECKING:
+    from leadline.customers.models import Customer
+    from leadline.prospects.models import Prospect
+    from leadline.tasks.models import Task
+
+#: Stage each outcome moves the prospect to (forward only); closed_won / not_interested
+#: go through the deals service instead.
+OUTCOME_STAGE = {"interested": "interested", "follow_up": "interested", "proposal_sent": "proposal"}
+#: Outcomes that always make a next-step task; the others only when next steps are given.
+TASK_OUTCOMES = ("interested", "follow_up", "proposal_sent")
+DEAL_FIELDS = ("service_type", "monthly_fee", "start_date", "signed_at", "contract_url")
+DEFAULT_LENGTH = timedelta(minutes=30)
+
+
+class CallNotFound(NotFound):
+    pass
+
+
+class CallStateConflict(Conflict):
+    pass
+
+
+@dataclass
+class Logged:
+    call: CallActivity
+    prospect: Prospect
+    task: Task | None
+    customer: Customer | None
+
+
+def _zone() -> ZoneInfo:
+    return get_settings().zone
+
+
+def _person(prospect: Prospect) -> str:
+    return f"{prospect.contact_name} ({prospect.name})" if prospect.contact_name else prospect.name
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get(session: Session, call_id: str, *, for_update: bool = False) -> CallActivity:
+    query = select(CallActivity).where(CallActivity.id == call_id)
+    if for_update:
+        query = query.with_for_update()
+    call = session.scalar(query)
+    if call is None:
+        raise CallNotFound(f"no call with id {call_id!r}", field="callId")
+    return call
+
+
+def _locked(session: Session, call_id: str) -> tuple[CallActivity, Prospect]:
+    """The call and its prospect, locked prospect first (the order every writer uses)."""
+    call = get(session, call_id)
+    prospect = prospects.get(session, call.prospect_id, for_update=True)
+    return get(session, call_id, for_update=True), prospect
+
+
+def search(
+    session: Session,
+    *,
+    status: str | None = None,
+    today: bool = False,
+    prospect_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[CallActivity], int]:
+    """Calls by time (earliest first), and how many match."""
+    now = utc_now()
+    conditions: list[Any] = []
+    if status in ("pending", "overdue"):
+        conditions.append(CallActivity.status == "scheduled")
+        if status == "overdue":
+            conditions.append(CallActivity.scheduled_at < now)
+    elif status is not None:
+        conditions.append(CallActivity.status == status)
+    if today:
+        start, end = local_day_bounds(now, _zone())
+        conditions += [CallActivity.scheduled_at >= start, CallActivity.scheduled_at < end]
+    if prospect_id is not None:
+        conditions.append(CallActivity.prospect_id == prospect_id)
+    total = session.scalar(select(func.count()).select_from(CallActivity).where(*conditions)) or 0
+    query = (
+        select(CallActivity)
+        .where(*conditions)
+        .order_by(CallActivity.scheduled_at, CallActivity.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return session.scalars(query).all(), int(total)
+
+
+def due_today(session: Session) -> Sequence[CallActivity]:
+    """Pending calls booked before the end of today (local), overdue ones included."""
+    end = local_day_bounds(utc_now(), _zone())[1]
+    query = (
+        select(CallActivity)
+        .where(CallActivity.status == "scheduled", CallActivity.scheduled_at < end)
+        .order_by(CallActivity.scheduled_at, CallActivity.id)
+    )
+    return session.scalars(query).all()
+
+
+def pending_prospect_ids(session: Session) -> set[str]:
+    query = select(CallActivity.prospect_id).where(CallActivity.status == "scheduled").distinct()
+    return set(session.scalars(query))
+
+
+def past_objections(session: Session, prospect_ids: set[str]) -> dict[str, list[str]]:
+    """Objections raised on each prospect's logged calls, oldest first, without repeats."""
+    found: dict[str, list[str]] = {pid: [] for pid in prospect_ids}
+    if not prospect_ids:
+        return found
+    query = (
+        select(CallActivity.prospect_id, CallActivity.objections)
+        .where(CallActivity.prospect_id.in_(sorted(prospect_ids)), CallActivity.status == "completed")
+        .order_by(CallActivity.completed_at, CallActivity.id)
+    )
+    for prospect_id, objections in session.execute(query):
+        for text in objections or []:
+            if text not in found[prospect_id]:
+                found[prospect_id].append(text)
+    return found
+
+
+def read(session: Session, calls: Sequence[CallActivity]) -> list[CallRead]:
+    """Calls as they go on the wire, with their prospect's name."""
+    names = prospects.get_many(session, {c.prospect_id for c in calls})
+    out = []
+    for call in calls:
+        item = CallRead.model_validate(call)
+        found = names.get(call.prospect_id)
+        item.prospect_name = found.name if found else None
+        out.append(item)
+    return out
+
+
+def logged_read(session: Session, result: Logged) -> CallLogged:
+    base = read(session, [result.call])[0]
+    task = tasks.read(session, [result.task])[0] if result.task is not None else None
+    return CallLogged(
+        **base.model_dump(),
+        sales_status=result.prospect.sales_status,
+        task=task,
+        customer_id=result.customer.id if result.customer is not None else None,
+    )
+
+
+# --- counters --------------------------------------------------------------------------------
+
+
+def recount(session: Session, prospect: Prospect) -> None:
+    """Recompute the prospect's call counters and follow-up date from the rows (never +1)."""
+    by_status = dict(
+        session.execute(
+            select(CallActivity.status, func.count())
+            .where(CallActivity.prospect_id == prospect.id)
+            .group_by(CallActivity.status)
+        ).all()
+    )
+    scheduled = sum(int(n) for status, n in by_status.items() if status != "cancelled")
+    completed = int(by_status.get("completed", 0))
+    next_call = session.scalar(
+        select(func.min(CallActivity.scheduled_at)).where(
+            CallActivity.prospect_id == prospect.id, CallActivity.status == "scheduled"
+        )
+    )
+    last_call = session.scalar(
+        select(func.max(CallActivity.completed_at)).where(
+            CallActivity.prospect_id == prospect.id, CallActivity.status == "completed"
+        )
+    )
+    next_task = tasks.earliest_open_due(session, prospect.id)
+    upcoming = [moment for moment in (next_call, next_task) if moment is not None]
+    prospects.record_call_stats(
+        session,
+        prospect,
+        scheduled=scheduled,
+        completed=completed,
+        next_follow_up_at=min(upcoming) if upcoming else None,
+        last_contact_at=last_call,
+    )
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+
+def _future(value: datetime, *, field: str) -> datetime:
+    moment = to_utc(value, _zone(), field=field)
+    if moment <= utc_now():
+        raise Invalid(f"{local_text(moment, _zone())} is in the past; a call is booked for a time to come", field=field)
+    return moment
+
+
+def book(session: Session, data: CallBook, *, actor: str) -> CallActivity:
+    """Book a call: pending, the prospect moves to scheduled, its follow-up date is the call."""
+    prospect = prospects.get(session, data.prospect_id, for_update=True)
+    at = _future(data.scheduled_at, field="scheduledAt")
+    now = utc_now()
+    details: dict[str, Any] = {"scheduledAt": iso(at)}
+    if data.notes:
+        details["notes"] = data.notes
+    entry = activity.record(session, prospect.id, "call", "scheduled", details, actor=actor)
+    session.flush()
+    call = CallActivity(
+        id=new_id("call"),
+        prospect_id=prospect.id,
+        outreach_activity_id=entry.id,
+        scheduled_at=at,
+        status="scheduled",
+        outcome="pending",
+        notes=data.notes,
+        objections=[],
+        objection_categories=[],
+        ics_sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(call)
+    session.flush()
+    entry.details = {"callId": call.id, **details}
+    prospects.advance(session, prospect, "scheduled", actor=actor, cause={"callId": call.id})
+    recount(session, prospect)
+    return call
+
+
+def _require(call: CallActivity, *states: str, doing: str) -> None:
+    if call.status not in states:
+        raise CallStateConflict(
+            f"call {call.id} is {call.status.replace('_', '-')}; only a "
+            f"{' or '.join(s.replace('scheduled', 'booked').replace('_', '-') for s in states)} "
+            f"call can be {doing}",
+            field="callId",
+        )
+
+
+def reschedule(session: Session, call_id: str, data: Reschedule, *, actor: str) -> CallActivity:
+    """Move a booked (or missed) call to a new time: same calendar event, next SEQUENCE."""
+    call, prospect = _locked(session, call_id)
+    _require(call, "scheduled", "no_show", doing="rescheduled")
+    at = _future(data.scheduled_at, field="scheduledAt")
+    if call.status == "scheduled" and at == call.scheduled_at:
+        raise Invalid("is the time the call is booked for already", field="scheduledAt")
+    before, was = call.scheduled_at, call.status
+    call.scheduled_at = at
+    call.status = "scheduled"
+    call.ics_sequence += 1
+    call.updated_at = utc_now()
+    details: dict[str, Any] = {"callId": call.id, "from": iso(before), "scheduledAt": iso(at)}
+    if was == "no_show":
+        details["afterNoShow"] = True
+    if data.reason:
+        details["reason"] = data.reason
+    activity.record(session, prospect.id, "call", "rescheduled", details, actor=actor)
+    recount(session, prospect)
+    return call
+
+
+def cancel(session: Session, call_id: str, *, reason: str | None, actor: str) -> CallActivity:
+    call, prospect = _locked(session, call_id)
+    _require(call, "scheduled", doing="cancelled")
+    call.status = "cancelled"
+    call.cancel_reason = reason
+    call.ics_sequence += 1
+    call.updated_at = utc_now()
+    details: dict[str, Any] = {"callId": call.id, "scheduledAt": iso(call.scheduled_at)}
+    if reason:
+        details["reason"] = reason
+    activity.record(session, prospect.id, "call", "cancelled", details, actor=actor)
+    recount(session, prospect)
+    return call
+
+
+def no_show(session: Session, call_id: str, *, notes: str | None, actor: str) -> tuple[CallActivity, Task]:
+    """The prospect missed the call: recorded, and a task to reschedule it, due now."""
+    call, prospect = _locked(session, call_id)
+    _require(call, "scheduled", doing="marked no-show")
+    now = utc_now()
+    if call.scheduled_at is not None and call.scheduled_at > now:
+        raise CallStateConflict(
+            f"call {call.id} is booked for {local_text(call.scheduled_at, _zone())}, still to come",
+            field="callId",
+        )
+    call.status = "no_show"
+    call.ics_sequence += 1
+    call.updated_at = now
+    if notes:
+        call.notes = f"{call.notes}\n{notes}" if call.notes else notes
+    details: dict[str, Any] = {"callId": call.id, "scheduledAt": iso(call.scheduled_at)}
+    if notes:
+        details["notes"] = notes
+    activity.record(session, prospect.id, "call", "no_show", details, actor=actor)
+    task = tasks.add(
+        session,
+        prospect,
+        title=f"Reschedule the missed call with {_person(prospect)}",
+        due_at=now,
+        kind="follow_up",
+        call_id=call.id,
+        actor=actor,
+    )
+    recount(session, prospect)
+    return call, task
+
+
+# --- logging ---------------------------------------------------------------------------------
+
+
+def _earliest_pending(session: Session, prospect_id: str) -> CallActivity | None:
+    query = (
+        select(CallActivity)
+        .where(CallActivity.prospect_id == prospect_id, CallActivity.status == "scheduled")
+        .order_by(CallActivity.scheduled_at, CallActivity.id)
+        .limit(1)
+        .with_for_update()
+    )
+    return session.scalar(query)
+
+
+def _check_outcome_fields(data: CallLog, prospect: Prospect) -> None:
+    given = data.model_fields_set
+    outcome = data.outcome
+    if "follow_up_at" in given and data.follow_up_at is not None and outcome != "follow_up":
+        raise Invalid("is only for outcome follow_up", field="followUpAt")
+    if data.follow_up_at is not None and data.next_step_due is not None and data.follow_up_at != data.next_step_due:
+        raise Invalid("give followUpAt or nextStepDue, not two different dates", field="followUpAt")
+    if data.lost_reason and outcome != "not_interested":
+        raise Invalid("is only for outcome not_interested", field="lostReason")
+    for name in DEAL_FIELDS:
+        if getattr(data, name) is not None and outcome != "closed_won":
+            raise Invalid("is only for outcome closed_won", field=_camel(name))
+    if outcome == "closed_won":
+        if data.service_type is None:
+            raise Invalid(
+                "is required for outcome closed_won (grid_health_analysis, content_generation or paid_ads)",
+                field="serviceType",
+            )
+        if data.monthly_fee is None and prospect.deal_value is None:
+            raise Invalid("is required for outcome closed_won (the prospect has no dealValue)", field="monthlyFee")
+
+
+def log(session: Session, data: CallLog, *, actor: str) -> Logged:
+    """Log a call (the seed's ``create:call``) and apply its outcome to the pipeline."""
+    zone = _zone()
+    settings = get_settings()
+    if data.call_id is not None:
+        call, prospect = _locked(session, data.call_id)
+        if data.prospect_id is not None and data.prospect_id != call.prospect_id:
+            raise Invalid(f"call {call.id} is with {call.prospect_id}, not {data.prospect_id}", field="prospectId")
+        _require(call, "scheduled", doing="logged")
+        booked: CallActivity | None = call
+    elif data.prospect_id is not None:
+        prospect = prospects.get(session, data.prospect_id, for_update=True)
+        booked = _earliest_pending(session, prospect.id)
+    else:
+        raise Invalid("is required (or give callId)", field="prospectId")
+    _check_outcome_fields(data, prospect)
+    now = utc_now()
+    completed_at = to_utc(data.completed_at, zone, field="completedAt") if data.completed_at else now
+    if completed_at > now:
+        raise Invalid("is in the future; log a call once it has happened", field="completedAt")
+    started = to_utc(data.scheduled_at, zone, field="scheduledAt") if data.scheduled_at else None
+    if started is not None and started > completed_at:
+        raise Invalid("is after completedAt", field="scheduledAt")
+    # The next-step task's due date, checked before anything is written.
+    make_task = data.outcome in TASK_OUTCOMES or bool(data.next_steps) or data.next_step_due is not None
+    due_at = None
+    if make_task:
+        wanted = data.next_step_due or data.follow_up_at
+        if wanted is not None:
+            field = "nextStepDue" if data.next_step_due is not None else "followUpAt"
+            due_at = due_moment(wanted, zone, field=field)
+            if due_at < completed_at:
+                raise Invalid("is before the call", field=field)
+        else:
+            day = add_business_days(completed_at.astimezone(zone).date(), settings.next_step_business_days)
+            due_at = due_moment(day, zone, field="nextStepDue")
+
+    categories = categorize_all(data.objections, settings.objection_categories)
+    if booked is None:
+        start = started or completed_at - timedelta(seconds=data.duration or 0)
+        call = CallActivity(
+            id=new_id("call"),
+            prospect_id=prospect.id,
+            scheduled_at=start,
+            ics_sequence=0,
+            created_at=now,
+        )
+        session.add(call)
+    else:
+        call = booked
+        if started is not None:
+            call.scheduled_at = started
+        call.ics_sequence += 1
+    call.status = "completed"
+    call.outcome = data.outcome
+    call.completed_at = completed_at
+    call.duration = data.duration
+    call.notes = _join_notes(booked.notes if booked else None, data.notes)
+    call.objections = list(data.objections)
+    call.objection_categories = categories
+    call.next_steps = data.next_steps
+    call.recording_url = data.recording_url
+    call.updated_at = now
+    session.flush()
+
+    details: dict[str, Any] = {
+        "callId": call.id,
+        "outcome": data.outcome,
+        "booked": booked is not None,
+        "scheduledAt": iso(call.scheduled_at),
+        "completedAt": iso(completed_at),
+    }
+    optional = {
+        "durationSeconds": data.duration,
+        "objections": list(data.objections) or None,
+        "objectionCategories": categories or None,
+        "notes": data.notes,
+        "nextSteps": data.next_steps,
+        "recordingUrl": data.recording_url,
+    }
+    details.update({k: v for k, v in optional.items() if v is not None})
+    entry = activity.record(session, prospect.id, "call", "completed", details, actor=actor)
+    if call.outreach_activity_id is None:
+        session.flush()
+        call.outreach_activity_id = entry.id
+
+    cause = {"callId": call.id, "outcome": data.outcome}
+    customer = _apply_outcome(session, data, prospect, call, cause=cause, actor=actor)
+    task = None
+    if make_task and due_at is not None:
+        task = tasks.add(
+            session,
+            prospect,
+            title=data.next_steps or f"Follow up with {_person(prospect)}",
+            due_at=due_at,
+            kind="follow_up" if data.outcome == "follow_up" else "next_step",
+            call_id=call.id,
+            actor=actor,
+        )
+    recount(session, prospect)
+    session.flush()
+    return Logged(call=call, prospect=prospect, task=task, customer=customer)
+
+
+def _apply_outcome(
+    session: Session,
+    data: CallLog,
+    prospect: Prospect,
+    call: CallActivity,
+    *,
+    cause: dict[str, Any],
+    actor: str,
+) -> Customer | None:
+    from leadline.deals import service as deals
+
+    outcome = data.outcome
+    if outcome in OUTCOME_STAGE:
+        prospects.advance(session, prospect, OUTCOME_STAGE[outcome], actor=actor, cause=cause)
+        return None
+    if outcome == "not_interested":
+        if prospect.sales_status in ("closed_won", "closed_lost"):
+            return None  # a closed deal stays as it is; the call is recorded all the same
+        reason = data.lost_reason or "; ".join(data.objections) or "not interested (call)"
+        deals.lost(session, prospect.id, reason=reason, actor=actor, cause=cause)
+        return None
+    from leadline.deals.schemas import DealWon
+
+    fee = data.monthly_fee if data.monthly_fee is not None else prospect.deal_value
+    won = DealWon.model_validate(
+        {
+            "prospect_id": prospect.id,
+            "service_type": data.service_type,
+            "monthly_fee": fee,
+            "start_date": data.start_date,
+            "signed_at": data.signed_at or call.completed_at,
+            "contract_url": data.contract_url,
+        }
+    )
+    _, customer = deals.won(session, won, actor=actor, cause=cause)
+    return customer
+
+
+def _join_notes(before: str | None, added: str | None) -> str | None:
+    if before and added and added != before:
+        return f"{before}\n{added}"
+    return added or before
+
+
+# --- editing (PATCH) -------------------------------------------------------------------------
+
+EDITABLE = ("duration", "notes", "objections", "next_steps", "recording_url")
+
+
+def edit(session: Session, call_id: str, data: CallEdit, *, actor: str) -> Logged:
+    """Complete a booked call (``outcome`` given) or fix a logged one."""
+    given = data.given()
+    call = get(session, call_id)
+    if call.status == "scheduled" and data.outcome is not None:
+        values = {name: value for name, value in given.items() if name != "outcome"}
+        log_data = CallLog.model_validate({**values, "call_id": call.id, "outcome": data.outcome})
+        return log(session, log_data, actor=actor)
+    call, prospect = _locked(session, call_id)
+    if call.status == "scheduled":
+        allowed: tuple[str, ...] = ("notes",)
+        hint = "before the call is logged only notes can change; give outcome to log it"
+    elif call.status == "completed":
+        allowed = EDITABLE
+        hint = "a logged call's outcome, dates and deal terms cannot change"
+        if data.outcome is not None and data.outcome != call.outcome:
+            raise CallStateConflict(
+                f"call {call.id} was logged as {call.outcome}; {hint} (log another call instead)",
+                field="outcome",
+            )
+    else:
+        raise CallStateConflict(f"call {call.id} is {call.status.replace('_', '-')}", field="callId")
+    for name in given:
+        if name not in allowed and name != "outcome":
+            raise Invalid(hint, field=_camel(name))
+    diff: dict[str, list[Any]] = {}
+    for name in allowed:
+        if name not in given:
+            continue
+        value = given[name] if name != "objections" else list(given[name] or [])
+        if getattr(call, name) != value:
+            diff[_camel(name)] = [getattr(call, name), value]
+            setattr(call, name, value)
+    if "objections" in diff:
+        call.objection_categories = categorize_all(call.objections, get_settings().objection_categories)
+    if not diff:
+        raise Invalid("nothing to change", field="body")
+    call.updated_at = utc_now()
+    activity.record(session, prospect.id, "call", "edited", {"callId": call.id, "changes": diff}, actor=actor)
+    session.flush()
+    return Logged(call=call, prospect=prospect, task=tasks.for_call(session, call.id), customer=None)
+
+
+# --- objections ------------------------------------------------------------------------------
+
+
+def objection_summary(session: Session, *, examples: int = 3) -> tuple[list[ObjectionCategory], int]:
+    """Categories with how often they came up and recent examples; and the number of calls."""
+    rows = session.execute(
+        select(CallActivity.objections, CallActivity.objection_categories)
+        .where(CallActivity.status == "completed")
+        .order_by(CallActivity.completed_at.desc(), CallActivity.id.desc())
+    ).all()
+    counts: dict[str, int] = {}
+    samples: dict[str, list[str]] = {}
+    calls = 0
+    for objections, categories in rows:
+        if not objections:
+            continue
+        calls += 1
+        cats = list(categories or [])
+        for index, text in enumerate(objections):
+            category = cats[index] if index < len(cats) else OTHER
+            counts[category] = counts.get(category, 0) + 1
+            seen = samples.setdefault(category, [])
+            if len(seen) < examples and text not in seen:
+                seen.append(text)
+    total = sum(counts.values())
+    order = [*get_settings().objection_categories, OTHER]
+    ranked = sorted(counts, key=lambda c: (-counts[c], order.index(c) if c in order else len(order), c))
+    return [
+        ObjectionCategory(category=c, label=label(c), count=counts[c], share=counts[c] / total, examples=samples[c])
+        for c in ranked
+    ], calls
+
+
+def recategorize(session: Session) -> int:
+    """Map every logged objection again with the current keyword map; returns calls changed."""
+    categories = get_settings().objection_categories
+    changed = 0
+    for call in session.scalars(select(CallActivity).where(CallActivity.status == "completed")):
+        if not call.objections:
+            continue
+        fresh = categorize_all(call.objections, categories)
+        if fresh != list(call.objection_categories or []):
+            call.objection_categories = fresh
+            changed += 1
+    session.flush()
+    return changed
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+__all__ = ["CallNotFound", "CallStateConflict", "Logged"]

@@ -1,0 +1,56 @@
+"""``/api/customers``: list (with MRR), read, edit, pause, churn, reactivate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from leadline.customers import service
+from leadline.customers.schemas import (
+    CustomerList,
+    CustomerRead,
+    CustomerStatus,
+    CustomerUpdate,
+    StatusChange,
+)
+from leadline.deps import Actor, DbSession, ReadSession
+
+router = APIRouter(prefix="/api/customers", tags=["customers"])
+
+
+@router.get("", response_model=CustomerList, summary="List customers, with MRR")
+def list_customers(session: ReadSession, status: Annotated[CustomerStatus | None, Query()] = None) -> Any:
+    items = service.search(session, status=status)
+    return CustomerList(
+        items=[CustomerRead.model_validate(c) for c in items], total=len(items), mrr=service.mrr(session)
+    )
+
+
+@router.get("/{customer_id}", response_model=CustomerRead, summary="Read a customer (by id or prospect id)")
+def get_customer(customer_id: str, session: ReadSession) -> Any:
+    return service.get(session, customer_id)
+
+
+@router.patch("/{customer_id}", response_model=CustomerRead, summary="Edit a customer")
+def update_customer(customer_id: str, body: CustomerUpdate, session: DbSession, actor: Actor) -> Any:
+    return service.update(session, customer_id, body, actor=actor)
+
+
+def _status_route(action: str, summary: str) -> None:
+    def change(
+        customer_id: str,
+        session: DbSession,
+        actor: Actor,
+        body: Annotated[StatusChange | None, Body()] = None,
+    ) -> Any:
+        reason = body.reason if body else None
+        return service.change_status(session, customer_id, action, reason=reason, actor=actor)
+
+    change.__name__ = f"{action}_customer"
+    router.post(f"/{{customer_id}}/{action}", response_model=CustomerRead, summary=summary)(change)
+
+
+_status_route("pause", "Pause a customer")
+_status_route("churn", "Churn a customer")
+_status_route("reactivate", "Reactivate a paused or churned customer")

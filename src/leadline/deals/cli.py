@@ -1,0 +1,96 @@
+"""``leadline deals ...``: won, lost, reopen."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from leadline.cli._out import actor, cli_errors, print_json
+
+app = typer.Typer(help="Deals: win (makes the customer), lose, reopen a lost one.", no_args_is_help=True)
+
+Service = Literal["grid_health_analysis", "content_generation", "paid_ads"]
+OpenStage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal"]
+ProspectOpt = Annotated[str, typer.Option("--prospect", help="The prospect's id.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command("won")
+def won(
+    prospect: ProspectOpt,
+    service_type: Annotated[Service, typer.Option("--service", help="The service sold.")],
+    monthly_fee: Annotated[str, typer.Option(help="Monthly fee, e.g. 2400.")],
+    start: Annotated[str | None, typer.Option(help="Service start date; default: the signing day.")] = None,
+    contract_url: Annotated[str | None, typer.Option(help="Link to the signed contract.")] = None,
+    signed_at: Annotated[str | None, typer.Option(help="When the contract was signed; default: now.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Notes on the customer.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Win the deal: the customer record is made from the prospect; the prospect is closed_won."""
+    from leadline.cli import require_database
+    from leadline.customers.schemas import CustomerRead
+    from leadline.db import unit_of_work
+    from leadline.deals import service
+    from leadline.deals.schemas import DealWon
+
+    values = {
+        "prospect_id": prospect, "service_type": service_type, "monthly_fee": monthly_fee,
+        "start_date": start, "contract_url": contract_url, "signed_at": signed_at, "notes": notes,
+    }  # fmt: skip
+    require_database()
+    with cli_errors():
+        data = DealWon.model_validate({k: v for k, v in values.items() if v is not None})
+        with unit_of_work() as session:
+            _, customer = service.won(session, data, actor=actor())
+            result = CustomerRead.model_validate(customer)
+    if as_json:
+        print_json(result.dump())
+        return
+    typer.echo(
+        f"Deal won: {result.company_name} is customer {result.id} "
+        f"({result.service_type}, {result.monthly_fee:,.0f}/month); {prospect} is closed_won."
+    )
+
+
+@app.command("lost")
+def lost(
+    prospect: ProspectOpt,
+    reason: Annotated[str, typer.Option(help="Why the deal was lost.")],
+) -> None:
+    """Lose the deal: the prospect moves to closed_lost with the reason."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.deals import service
+    from leadline.deals.schemas import DealLost
+
+    require_database()
+    with cli_errors():
+        data = DealLost.model_validate({"prospect_id": prospect, "reason": reason})
+        with unit_of_work() as session:
+            service.lost(session, data.prospect_id, reason=data.reason, actor=actor())
+    typer.echo(f"Deal lost: {prospect} is closed_lost ({data.reason}).")
+
+
+@app.command("reopen")
+def reopen(
+    prospect: ProspectOpt,
+    reason: Annotated[str, typer.Option(help="Why it is open again.")],
+    stage: Annotated[
+        OpenStage | None, typer.Option(help="Stage to reopen to; default: the stage it was lost from.")
+    ] = None,
+) -> None:
+    """Reopen a lost deal (the only way back from closed_lost besides a manual stage move)."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.deals import service
+    from leadline.deals.schemas import DealReopen
+
+    require_database()
+    with cli_errors():
+        data = DealReopen.model_validate({"prospect_id": prospect, "reason": reason, "stage": stage})
+        with unit_of_work() as session:
+            moved = service.reopen(
+                session, data.prospect_id, reason=data.reason, stage=data.stage, actor=actor()
+            ).sales_status
+    typer.echo(f"Deal reopened: {prospect} is {moved}.")

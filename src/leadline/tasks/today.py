@@ -1,0 +1,118 @@
+"""`leadline today` / ``GET /api/today``: what to do today, in the configured time zone.
+
+* calls booked for today (and earlier ones not logged yet, marked overdue), with the
+  prospect's phone, grid health and the objections raised on earlier calls;
+* overdue follow-ups: open prospects whose next follow-up date has passed, no call booked;
+* tasks due today or overdue;
+* replies not answered yet: a reply arrived, the prospect is still in stage ``replied``,
+  and no call was booked nor email sent to them since.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from leadline.calls import service as calls
+from leadline.clock import utc_now
+from leadline.config import get_settings
+from leadline.db import UTCDateTime
+from leadline.prospects import service as prospects
+from leadline.tasks import service as tasks
+from leadline.tasks.schemas import TodayCall, TodayFollowUp, TodayRead, TodayReply
+from leadline.times import local_day_bounds
+
+# The one cross-domain read of this module (like analytics/): a read-only query over the
+# emails domain's table, joined with prospects (stage) and call_activities (a call booked),
+# because no service can answer "which replies are still waiting" on its own. It writes
+# nothing.
+UNANSWERED_REPLIES = text(
+    """
+    SELECT e.id, e.prospect_id, e.subject, e.replied_at, e.reply_text,
+           p.name, p.contact_name, p.phone
+    FROM email_activities e
+    JOIN prospects p ON p.id = e.prospect_id
+    WHERE e.replied_at IS NOT NULL
+      AND p.sales_status = 'replied'
+      AND NOT EXISTS (
+          SELECT 1 FROM call_activities c
+          WHERE c.prospect_id = e.prospect_id AND c.status <> 'cancelled'
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM email_activities later
+          WHERE later.prospect_id = e.prospect_id AND later.sent_at > e.replied_at
+      )
+    ORDER BY e.replied_at DESC, e.id DESC
+    LIMIT 500
+    """
+).columns(replied_at=UTCDateTime())
+
+
+def build(session: Session) -> TodayRead:
+    settings = get_settings()
+    zone = settings.zone
+    now = utc_now()
+    start, _ = local_day_bounds(now, zone)
+
+    due_calls = calls.due_today(session)
+    booked = calls.pending_prospect_ids(session)
+    overdue = [p for p in prospects.follow_ups_due(session, before=now) if p.id not in booked]
+    people = prospects.get_many(session, {c.prospect_id for c in due_calls})
+    objections = calls.past_objections(session, set(people))
+    call_items = []
+    for call in due_calls:
+        prospect = people[call.prospect_id]
+        assert call.scheduled_at is not None
+        call_items.append(
+            TodayCall(
+                call_id=call.id,
+                prospect_id=prospect.id,
+                prospect_name=prospect.name,
+                contact_name=prospect.contact_name,
+                phone=prospect.phone,
+                grid_health=prospect.grid_health,
+                sales_status=prospect.sales_status,
+                scheduled_at=call.scheduled_at,
+                overdue=call.scheduled_at < start,
+                notes=call.notes,
+                past_objections=objections.get(prospect.id, []),
+            )
+        )
+    replies: list[TodayReply] = []
+    seen: set[str] = set()
+    for row in session.execute(UNANSWERED_REPLIES).mappings():
+        if row["prospect_id"] in seen:
+            continue  # the latest reply of each prospect
+        seen.add(row["prospect_id"])
+        replies.append(
+            TodayReply(
+                prospect_id=row["prospect_id"],
+                prospect_name=row["name"],
+                contact_name=row["contact_name"],
+                phone=row["phone"],
+                email_id=row["id"],
+                subject=row["subject"],
+                replied_at=row["replied_at"],
+                reply_text=row["reply_text"],
+            )
+        )
+    replies.reverse()  # oldest waiting first
+    return TodayRead(
+        date=now.astimezone(zone).date().isoformat(),
+        timezone=settings.timezone,
+        calls=call_items,
+        overdue_follow_ups=[
+            TodayFollowUp(
+                prospect_id=p.id,
+                prospect_name=p.name,
+                phone=p.phone,
+                sales_status=p.sales_status,
+                next_follow_up_at=p.next_follow_up_at,
+                last_contact_at=p.last_contact_at,
+            )
+            for p in overdue
+            if p.next_follow_up_at is not None
+        ],
+        tasks=tasks.read(session, tasks.search(session, state="open", due="today")),
+        replies=replies,
+    )

@@ -1,0 +1,152 @@
+"""Tasks (list, add, done) and `leadline today` / GET /api/today."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadline.db import unit_of_work
+from leadline.emails.models import EmailActivity
+from leadline.prospects import service as prospects
+from tests.calls.helpers import book, entries, freeze, local, log, prospect
+from tests.factories import make_prospect, snapshot
+
+
+def email(prospect_id: str, *, sent: str, replied: str | None = None, reply: str | None = None) -> None:
+    """An email row as the emails domain would leave it (only its state matters here)."""
+    with unit_of_work() as session:
+        p = prospects.get(session, prospect_id)
+        session.add(
+            EmailActivity(
+                id=f"em_{prospect_id}_{sent[-5:].replace(':', '')}", prospect_id=prospect_id,
+                email_type="pain_point", template="pain_point", subject=f"{p.name}: your opportunity",
+                to_email=p.email or "x@example.com", from_email="sales@example.com",
+                status="replied" if replied else "sent", sent_at=local(sent),
+                replied_at=local(replied) if replied else None, reply_text=reply,
+            )
+        )  # fmt: skip
+
+
+class TestTasks:
+    def test_add_list_done_and_the_follow_up_date(self, cli):
+        freeze("2025-11-18 09:00")
+        p = make_prospect(name="Royal Plumbing Co")
+        added = cli(
+            "tasks",
+            "add",
+            "--title",
+            "Send case studies",
+            "--prospect",
+            p.id,
+            "--due",
+            "2025-11-20",
+            "--json",
+        )
+        assert added.exit_code == 0, added.stderr
+        task = added.json
+        assert (task["kind"], task["dueAt"], task["prospectName"]) == (
+            "manual",
+            "2025-11-20T15:00:00Z",
+            "Royal Plumbing Co",
+        )
+        assert prospect(p.id).next_follow_up_at == local("2025-11-20 09:00")
+        mine = cli("tasks", "add", "--title", "Order business cards", "--json").json
+        assert mine["prospectId"] is None and mine["dueAt"] == "2025-11-18T15:00:00Z"  # due now
+        listing = cli("tasks", "list").stdout
+        assert "Send case studies" in listing and "Order business cards" in listing and "2 tasks" in listing
+        assert [t["id"] for t in cli("tasks", "list", "--prospect", p.id, "--json").json] == [task["id"]]
+        done = cli("tasks", "done", task["id"])
+        assert done.exit_code == 0 and "Done: Send case studies." in done.stdout
+        assert prospect(p.id).next_follow_up_at is None
+        assert [e["status"] for e in entries(p.id, "task")] == ["created", "done"]
+        assert [t["id"] for t in cli("tasks", "list", "--state", "done", "--json").json] == [task["id"]]
+        before = snapshot()
+        again = cli("tasks", "done", task["id"])
+        assert again.exit_code == 1 and "was already done" in again.stderr
+        assert snapshot() == before
+
+    def test_due_filters(self, cli):
+        freeze("2025-11-18 09:00")
+        cli("tasks", "add", "--title", "yesterday", "--due", "2025-11-17 10:00")
+        cli("tasks", "add", "--title", "tonight", "--due", "2025-11-18 22:00")
+        cli("tasks", "add", "--title", "friday", "--due", "2025-11-21")
+        titles = lambda *a: [t["title"] for t in cli("tasks", "list", *a, "--json").json]  # noqa: E731
+        assert titles("--due", "overdue") == ["yesterday"]
+        assert titles("--due", "today") == ["yesterday", "tonight"]
+        assert titles() == ["yesterday", "tonight", "friday"]
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--title", ""], "error: title: must not be empty"),
+            (["--title", "x", "--due", "someday"], "error: due: 'someday' is not a date"),
+            (["--title", "x", "--prospect", "nobody"], "error: prospectId: no prospect with id 'nobody'"),
+            (["--title", "x", "--due", "2026-03-08 02:30"], "error: due: 2026-03-08 02:30 does not exist"),
+        ],
+    )
+    def test_bad_input_changes_nothing(self, cli, args, message):
+        make_prospect()
+        before = snapshot()
+        result = cli("tasks", "add", *args)
+        assert result.exit_code == 1 and result.stderr.startswith(message), result.stderr
+        assert snapshot() == before
+
+    def test_api(self, client):
+        freeze("2025-11-18 09:00")
+        p = make_prospect()
+        created = client.post("/api/tasks", json={"title": "Call back", "prospectId": p.id, "due": "2025-11-19 14:00"})
+        assert created.status_code == 201, created.text
+        task = created.json()
+        assert task["dueAt"] == "2025-11-19T20:00:00Z"
+        assert [t["id"] for t in client.get("/api/tasks").json()] == [task["id"]]
+        assert client.get("/api/tasks", params={"due": "today"}).json() == []
+        done = client.post(f"/api/tasks/{task['id']}/done")
+        assert done.status_code == 200 and done.json()["doneAt"] == "2025-11-18T15:00:00Z"
+        assert client.post(f"/api/tasks/{task['id']}/done").status_code == 409
+        assert client.post("/api/tasks/task_nope/done").json()["field"] == "taskId"
+        bad = client.post("/api/tasks", json={"title": "x", "due": "soon"})
+        assert bad.status_code == 422 and bad.json()["field"] == "due"
+
+
+class TestToday:
+    def test_every_section(self, cli, client):
+        freeze("2025-11-17 10:00")
+        royal = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142",
+                              grid_health=48, sales_status="replied")  # fmt: skip
+        log(royal.id, "follow_up", objections=["How much will this cost?"], follow_up_at="2025-11-18 08:00")
+        book(royal.id, "2025-11-18 15:00")
+        quiet = make_prospect(name="Quiet HVAC")
+        log(quiet.id, "interested", next_step_due="2025-11-17 12:00")  # overdue tomorrow, no call booked
+        waiting = make_prospect(name="Waiting Roofing", contact_name="Ann Lee", sales_status="replied")
+        email(waiting.id, sent="2025-11-14 08:30", replied="2025-11-14 14:00", reply="Interested! Friday?")
+        answered = make_prospect(name="Answered Electric", sales_status="replied")
+        email(answered.id, sent="2025-11-14 08:30", replied="2025-11-14 14:00")
+        email(answered.id, sent="2025-11-15 09:00")  # we wrote back
+        freeze("2025-11-18 09:00")
+
+        day = cli("today", "--json").json
+        assert day["date"] == "2025-11-18" and day["timezone"] == "America/Chicago"
+        assert [(c["prospectName"], c["scheduledAt"], c["overdue"]) for c in day["calls"]] == [
+            ("Royal Plumbing Co", "2025-11-18T21:00:00Z", False)
+        ]
+        call = day["calls"][0]
+        assert (call["phone"], call["gridHealth"], call["pastObjections"]) == (
+            "(512) 555-0142", 48, ["How much will this cost?"],
+        )  # fmt: skip
+        assert [f["prospectName"] for f in day["overdueFollowUps"]] == ["Quiet HVAC"]
+        assert [t["prospectName"] for t in day["tasks"]] == ["Quiet HVAC", "Royal Plumbing Co"]
+        assert [(r["prospectName"], r["replyText"]) for r in day["replies"]] == [
+            ("Waiting Roofing", "Interested! Friday?")
+        ]
+        assert client.get("/api/today").json() == day
+
+        text = cli("today").stdout
+        for line in ("Today, 2025-11-18 (America/Chicago)", "Calls", "15:00", "Royal Plumbing Co (Daniel Reyes)",
+                     "How much will this cost?", "Overdue follow-ups", "Quiet HVAC", "Tasks", "(overdue)",
+                     "Replies to answer", "Waiting Roofing", "Interested! Friday?"):  # fmt: skip
+            assert line in text, line
+
+    def test_an_empty_day(self, cli):
+        text = cli("today").stdout
+        for line in ("Calls: none booked for today", "Overdue follow-ups: none", "Tasks: none due",
+                     "Replies to answer: none"):  # fmt: skip
+            assert line in text
