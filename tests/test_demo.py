@@ -42,6 +42,17 @@ def test_demo_loads_340_realistic_prospects(cli, tmp_path):
     assert len(sent) == 25 and {e["template"] for e in sent} == {"pain_point"}
     assert {e["prospectId"] for e in sent} == {p.id for p in people if p.tier == 1}
     assert len(list((tmp_path / "data" / "outbox").glob("*.eml"))) == 25
+    # The rest of the week, through the signed webhook and Inbound Parse (the seed's numbers).
+    sent = cli("emails", "list", "--limit", "100", "--json").json
+    assert sum(e["deliveredAt"] is not None for e in sent) == 24
+    assert [e["status"] for e in sent].count("bounced") == 1
+    assert sum(e["openedAt"] is not None for e in sent) == 8
+    assert sum(e["clickCount"] > 0 for e in sent) == 3
+    assert sorted(e["prospectId"] for e in sent if e["repliedAt"]) == sorted(
+        [e["prospectId"] for e in sent if e["status"] == "replied"]
+    )
+    assert len([e for e in sent if e["repliedAt"]]) == 2
+    assert "royal_plumbing_co" in {e["prospectId"] for e in sent if e["repliedAt"]}
 
 
 def test_demo_refuses_to_load_twice_unless_asked(cli):

@@ -110,7 +110,9 @@ class Settings(BaseSettings):
     sendgrid_webhook_max_age_seconds: int = Field(
         0, ge=0, description="Reject signatures older than this (0: no age limit; dedup stops replays)."
     )
-    inbound_secret: SecretStr | None = Field(None, description="Secret guarding the Inbound Parse URL.")
+    inbound_secret: SecretStr | None = Field(
+        None, description="Secret in the Inbound Parse URL; default: derived from the secret key."
+    )
     webhook_max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
     inbound_max_body_bytes: int = Field(40 * 1024 * 1024, gt=0)
 
@@ -249,8 +251,11 @@ class Settings(BaseSettings):
             )
         if self.email_backend == "sendgrid" and self.sendgrid_api_key is None:
             found.append("LEADLINE_EMAIL_BACKEND=sendgrid but LEADLINE_SENDGRID_API_KEY is not set.")
-        if self.inbound_secret is None:
-            found.append("No LEADLINE_INBOUND_SECRET: the Inbound Parse endpoint refuses every post.")
+        if (self.data_dir / "webhook-simulator.pem").is_file():
+            found.append(
+                f"The webhook simulator's key ({self.data_dir / 'webhook-simulator.pem'}) is trusted for "
+                "/webhooks/sendgrid; delete it on a production server."
+            )
         if not self.sender_address:
             found.append("No LEADLINE_SENDER_ADDRESS: commercial email must carry a postal address.")
         return found

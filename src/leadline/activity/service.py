@@ -74,6 +74,14 @@ def update_status(session: Session, activity_id: str | None, status: str, **deta
         entry.details = {**entry.details, **details}
 
 
+def update_statuses(session: Session, statuses: dict[str, str]) -> None:
+    """Set the status of many timeline entries at once ({activity id: status})."""
+    ids = sorted(statuses)
+    for start in range(0, len(ids), 500):
+        for entry in session.scalars(select(OutreachActivity).where(OutreachActivity.id.in_(ids[start : start + 500]))):
+            entry.status = statuses[entry.id]
+
+
 def for_prospect(session: Session, prospect_id: str, *, limit: int | None = None) -> Sequence[OutreachActivity]:
     query = (
         select(OutreachActivity)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from leadline.clock import utc_now
@@ -67,7 +67,8 @@ def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURC
         }
     if rows:
         table = Base.metadata.tables["webhook_events"]
-        _insert_new(session, table, list(rows.values()))
+        # One order for every writer: two batches sharing events then never wait on each other in a cycle.
+        _insert_new(session, table, [rows[key] for key in sorted(rows)])
     new_ids = list(session.scalars(select(WebhookEvent.id).where(WebhookEvent.batch_id == batch_id)))
     session.add(
         WebhookBatch(
@@ -100,49 +101,95 @@ class ApplyReport:
     emails: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Pending:
+    """A stored event on its way to being applied (a plain row: this path handles thousands a second)."""
+
+    id: str
+    event_id: str
+    event_type: str
+    email: str | None
+    occurred_at: datetime
+    payload: dict[str, Any]
+    email_activity_id: str | None
+    newly_matched: bool = False
+
+
 def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:sendgrid") -> ApplyReport:
     """Apply stored events that are not applied yet (others in ``event_ids`` are left alone)."""
     report = ApplyReport()
     if not event_ids:
         return report
-    query = select(WebhookEvent).where(WebhookEvent.id.in_(list(event_ids)), WebhookEvent.applied_at.is_(None))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # another process is applying these
-    rows = list(session.scalars(query.order_by(WebhookEvent.occurred_at, WebhookEvent.id)))
+    rows = _load_pending(session, event_ids)
     _match(session, rows)
-    by_email: dict[str, list[WebhookEvent]] = defaultdict(list)
-    now = utc_now()
+    by_email: dict[str, list[_Pending]] = defaultdict(list)
+    unmatched, ignored = [], []
     for row in rows:
         if row.email_activity_id is not None:
             by_email[row.email_activity_id].append(row)
         elif row.email is None and row.event_type not in ev.KNOWN_TYPES - {"account_status_change"}:
-            row.status = "ignored"  # account events and the like: kept, nothing to apply to
-            row.applied_at = now
-            report.ignored += 1
+            ignored.append(row.id)  # account events and the like: kept, nothing to apply them to
         else:
-            row.status = "unmatched"
-            report.unmatched += 1
+            unmatched.append(row.id)
+    _set_status(session, ignored, "ignored", applied=True)
+    _set_status(session, unmatched, "unmatched", applied=False)
+    report.ignored, report.unmatched = len(ignored), len(unmatched)
     prospects: set[str] = set()
-    for email_id in sorted(by_email):
-        new_rows = by_email[email_id]
+    if by_email:
         try:
             with session.begin_nested():
-                prospect_id = _apply_email(session, email_id, new_rows, actor=actor)
-        except Exception as error:  # keep it for replay; the rest of the batch goes on
-            for row in new_rows:
-                row.status = "failed"
-                row.error = f"{type(error).__name__}: {error}"[:2000]
-            report.failed += len(new_rows)
-            continue
-        prospects.add(prospect_id)
-        report.applied += len(new_rows)
-        report.emails.add(email_id)
+                prospects = _apply_emails(session, by_email, actor=actor)
+            report.applied += sum(len(rows) for rows in by_email.values())
+            report.emails |= set(by_email)
+        except Exception:
+            # Something in this batch cannot be applied: go email by email, keep the rest.
+            for email_id in sorted(by_email):
+                new_rows = by_email[email_id]
+                try:
+                    with session.begin_nested():
+                        prospects |= _apply_emails(session, {email_id: new_rows}, actor=actor)
+                except Exception as error:  # kept for replay (`leadline webhooks replay --failed`)
+                    _set_status(session, [r.id for r in new_rows], "failed", applied=False,
+                                error=f"{type(error).__name__}: {error}"[:2000])  # fmt: skip
+                    report.failed += len(new_rows)
+                    continue
+                report.applied += len(new_rows)
+                report.emails.add(email_id)
     emails.recount_many(session, prospects)
-    session.flush()
     return report
 
 
-def _match(session: Session, rows: Iterable[WebhookEvent]) -> None:
+def _load_pending(session: Session, event_ids: Sequence[str]) -> list[_Pending]:
+    table = Base.metadata.tables["webhook_events"]
+    found: list[_Pending] = []
+    ordered = sorted(set(event_ids))
+    for start in range(0, len(ordered), 1000):
+        query = (
+            select(table.c.id, table.c.event_id, table.c.event_type, table.c.email, table.c.occurred_at,
+                   table.c.payload, table.c.email_activity_id)
+            .where(table.c.id.in_(ordered[start : start + 1000]), table.c.applied_at.is_(None))
+            .order_by(table.c.id)
+        )  # fmt: skip
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)  # another process is applying these
+        found += [_Pending(*row) for row in session.execute(query)]
+    found.sort(key=lambda r: (r.occurred_at, r.id))
+    return found
+
+
+def _set_status(session: Session, ids: Sequence[str], status: str, *, applied: bool, error: str | None = None) -> None:
+    if not ids:
+        return
+    table = Base.metadata.tables["webhook_events"]
+    for start in range(0, len(ids), 1000):
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(list(ids[start : start + 1000])))
+            .values(status=status, error=error, applied_at=utc_now() if applied else None)
+        )
+
+
+def _match(session: Session, rows: Iterable[_Pending]) -> None:
     """Find each event's email: our id in custom_args first, else the X-Message-Id prefix and address."""
     pending = [row for row in rows if row.email_activity_id is None]
     if not pending:
@@ -153,49 +200,74 @@ def _match(session: Session, rows: Iterable[WebhookEvent]) -> None:
     for row in pending:
         our = ev.our_email_id(row.payload)
         if our and our in known.by_id:
-            row.email_activity_id = our
+            row.email_activity_id, row.newly_matched = our, True
             continue
         prefix = ev.message_prefix(row.payload)
         if prefix:
             candidates = known.by_sendgrid_id.get(prefix, [])
             match = [c for c in candidates if row.email is None or c[1] == row.email]
             if len(match) == 1:
-                row.email_activity_id = match[0][0]
+                row.email_activity_id, row.newly_matched = match[0][0], True
 
 
-def _apply_email(session: Session, email_id: str, new_rows: list[WebhookEvent], *, actor: str) -> str:
-    """Recompute one email from all its events; timeline, suppressions, notifications for the new ones."""
-    email = emails.get(session, email_id, for_update=True)
+def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, actor: str) -> set[str]:
+    """Recompute each email from all its events; timeline, suppressions, notifications for the new ones.
+
+    Batch-shaped: one query locks the emails, one marks the events, one loads the emails'
+    events, one writes the new states, one the timeline, whatever the number of emails.
+    Returns the prospects touched.
+    """
+    ids = sorted(by_email)
     now = utc_now()
-    if email.status in ("sending", "unknown") and any(
-        r.event_type in ev.DELIVERY_TYPES | ev.ENGAGEMENT_TYPES for r in new_rows
-    ):
-        # SendGrid has it, so it was sent: settle an unknown outcome.
-        first = min(r.occurred_at for r in new_rows)
-        emails.record_sent(
-            session, email_id, backend=email.backend or "sendgrid", provider_id=ev.message_prefix(new_rows[0].payload),
-            actor=actor, at=min(first, email.send_attempted_at or first),
-        )  # fmt: skip
-    stored = list(
-        session.execute(
-            select(
-                WebhookEvent.event_id, WebhookEvent.event_type, WebhookEvent.occurred_at, WebhookEvent.payload
-            ).where(WebhookEvent.email_activity_id == email_id, WebhookEvent.status != "failed")
-        )
+    table = Base.metadata.tables["webhook_events"]
+    targets = emails.event_targets(session, ids)  # locked in id order: no deadlocks
+    for email_id in ids:
+        target, new_rows = targets[email_id], by_email[email_id]
+        if target.status in ("sending", "unknown") and any(
+            r.event_type in ev.DELIVERY_TYPES | ev.ENGAGEMENT_TYPES for r in new_rows
+        ):
+            # SendGrid has it, so it was sent: settle an unknown outcome.
+            first = min(r.occurred_at for r in new_rows)
+            emails.record_sent(
+                session, email_id, backend=target.backend or "sendgrid",
+                provider_id=ev.message_prefix(new_rows[0].payload), actor=actor,
+                at=min(first, target.send_attempted_at or first),
+            )  # fmt: skip
+            targets.update(emails.event_targets(session, [email_id]))
+    marks = [{"b_id": r.id, "b_email": email_id} for email_id in ids for r in by_email[email_id]]
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(email_activity_id=bindparam("b_email"), status="applied", applied_at=now, error=None),
+        marks,
     )
-    seen = [ev.Seen(key, kind, at, payload) for key, kind, at, payload in stored]
-    state = ev.email_state(seen, replied=email.replied_at is not None, base_status=_base(email.status))
-    changed = emails.set_event_state(session, email, state)
-    for row in new_rows:
-        row.status = "applied"
-        row.applied_at = now
-        row.error = None
-    _timeline(session, email, new_rows, actor=actor)
-    _address_effects(session, email, new_rows, actor=actor)
-    _notifications(session, email, new_rows)
-    if changed:
-        emails.sync_timeline_status(session, email)
-    return email.prospect_id
+    seen: dict[str, list[ev.Seen]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(table.c.email_activity_id, table.c.event_id, table.c.event_type, table.c.occurred_at,
+                   table.c.payload)
+            .where(table.c.email_activity_id.in_(ids[start : start + 500]), table.c.status != "failed")
+        )  # fmt: skip
+        for email_id, key, kind, at, payload in rows:
+            seen[email_id].append(ev.Seen(key, kind, at, payload))
+    states = {
+        email_id: ev.email_state(
+            seen[email_id],
+            replied=targets[email_id].replied_at is not None,
+            base_status=_base(targets[email_id].status),
+        )
+        for email_id in ids
+    }
+    moved = emails.write_event_states(session, targets, states)
+    entries: list[dict[str, Any]] = []
+    for email_id in ids:
+        target, new_rows = targets[email_id], by_email[email_id]
+        entries += _timeline(target, new_rows, actor=actor)
+        _address_effects(session, target, new_rows, actor=actor)
+        _notifications(session, target, new_rows)
+    bulk_insert(session, Base.metadata.tables["outreach_activities"], entries)
+    emails.sync_timeline_statuses(session, moved)
+    return {target.prospect_id for target in targets.values()}
 
 
 def _base(status: str) -> str:
@@ -205,8 +277,8 @@ def _base(status: str) -> str:
     return "sent"
 
 
-def _timeline(session: Session, email: Any, rows: list[WebhookEvent], *, actor: str) -> None:
-    entries = []
+def _timeline(email: Any, rows: list[_Pending], *, actor: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
     for row in rows:
         if row.event_type == "processed":
             continue  # "sent" is already on the timeline
@@ -222,10 +294,10 @@ def _timeline(session: Session, email: Any, rows: list[WebhookEvent], *, actor: 
             {"id": new_id("act"), "prospect_id": email.prospect_id, "type": "email", "status": row.event_type,
              "details": details, "actor": actor, "created_at": row.occurred_at, "updated_at": row.occurred_at}
         )  # fmt: skip
-    bulk_insert(session, Base.metadata.tables["outreach_activities"], entries)
+    return entries
 
 
-def _address_effects(session: Session, email: Any, rows: list[WebhookEvent], *, actor: str) -> None:
+def _address_effects(session: Session, email: Any, rows: list[_Pending], *, actor: str) -> None:
     kinds = {"bounce", "dropped", "spamreport", "unsubscribe", "group_unsubscribe", "group_resubscribe"}
     if not any(row.event_type in kinds for row in rows):
         return
@@ -246,7 +318,7 @@ def _address_effects(session: Session, email: Any, rows: list[WebhookEvent], *, 
         emails.lift_event_suppression(session, address, "group_unsubscribe", actor=actor)
 
 
-def _notifications(session: Session, email: Any, rows: list[WebhookEvent]) -> None:
+def _notifications(session: Session, email: Any, rows: list[_Pending]) -> None:
     for row in rows:
         if row.event_type == "bounce":
             kind = ev.bounce_kind(row.payload)
