@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from leadline.calls.api import router as calls_router
     from leadline.customers.api import router as customers_router
+    from leadline.deals.api import proposals_router
     from leadline.deals.api import router as deals_router
     from leadline.emails.api import router as emails_router
     from leadline.emails.unsubscribe import router as unsubscribe_router
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(emails_router)
     app.include_router(calls_router)
     app.include_router(deals_router)
+    app.include_router(proposals_router)
     app.include_router(customers_router)
     app.include_router(tasks_router)
     app.include_router(unsubscribe_router)

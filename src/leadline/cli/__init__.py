@@ -15,6 +15,7 @@ from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
 from leadline.customers.cli import app as customers_app
 from leadline.deals.cli import app as deals_app
+from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import suppressions_app, templates_app
 from leadline.prospects.cli import app as prospects_app
@@ -40,6 +41,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(inbound_app, name="inbound")
 app.add_typer(calls_app, name="calls")
 app.add_typer(deals_app, name="deals")
+app.add_typer(proposals_app, name="proposals")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.command("today")(today_command)

@@ -1,14 +1,16 @@
-"""``/api/deals``: won (makes the customer record), lost, reopen."""
+"""``/api/deals``: won (makes the customer record), lost, reopen; ``/api/proposals``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import Field
 
 from leadline.deals import service
 from leadline.deals.schemas import DealLost, DealReopen, DealResult, DealWon
-from leadline.deps import Actor, DbSession
+from leadline.deps import Actor, CurrentSettings, DbSession
+from leadline.schemas import ApiModel, InputModel
 
 router = APIRouter(prefix="/api/deals", tags=["deals"])
 
@@ -29,3 +31,36 @@ def deal_lost(body: DealLost, session: DbSession, actor: Actor) -> Any:
 def deal_reopen(body: DealReopen, session: DbSession, actor: Actor) -> Any:
     prospect = service.reopen(session, body.prospect_id, reason=body.reason, stage=body.stage, actor=actor)
     return DealResult(prospect_id=prospect.id, sales_status=prospect.sales_status)
+
+
+class ProposalSend(InputModel):
+    prospect_id: Annotated[str, Field(min_length=1, max_length=80)]
+    value: Annotated[float, Field(gt=0, le=10_000_000, allow_inf_nan=False)]
+    template: Annotated[str, Field(min_length=1, max_length=100)] = "proposal"
+    force: bool = False
+    dry_run: bool = False
+
+
+class ProposalRead(ApiModel):
+    prospect_id: str
+    email_id: str | None
+    value: float
+    status: str
+    subject: str | None
+    sales_status: str
+
+
+proposals_router = APIRouter(prefix="/api/proposals", tags=["deals"])
+
+
+@proposals_router.post("", response_model=ProposalRead, summary="Email a proposal; record the value; move to proposal")
+async def send_proposal(body: ProposalSend, settings: CurrentSettings, actor: Actor) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    from leadline.deals.proposals import send_proposal as send
+
+    result = await run_in_threadpool(
+        send, settings, body.prospect_id, body.value, actor=actor, template=body.template, force=body.force,
+        dry_run=body.dry_run,
+    )  # fmt: skip
+    return ProposalRead(**result.__dict__)

@@ -94,3 +94,36 @@ def reopen(
                 session, data.prospect_id, reason=data.reason, stage=data.stage, actor=actor()
             ).sales_status
     typer.echo(f"Deal reopened: {prospect} is {moved}.")
+
+
+proposals_app = typer.Typer(help="Proposals: email one, record the deal value, move to proposal.", no_args_is_help=True)
+
+
+@proposals_app.command("send")
+def proposals_send(
+    prospect: ProspectOpt,
+    value: Annotated[float, typer.Option(help="Monthly value proposed, e.g. 2400.")],
+    template: Annotated[str, typer.Option(help="The email template.")] = "proposal",
+    force: Annotated[bool, typer.Option("--force", help="Send although this template went to them before.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the email; send nothing, change nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Send the proposal email; the deal value is recorded and the prospect moves to proposal."""
+    from leadline.cli import require_database
+    from leadline.config import get_settings
+    from leadline.deals.proposals import send_proposal
+
+    require_database()
+    with cli_errors():
+        result = send_proposal(
+            get_settings(), prospect, value, actor=actor(), template=template, force=force, dry_run=dry_run
+        )
+    if as_json:
+        print_json(result.__dict__)
+        return
+    if dry_run:
+        typer.echo(f"Dry run: would send {template} to {prospect}: {result.subject}. Nothing was sent.")
+        return
+    typer.echo(
+        f"Proposal sent to {prospect} ({result.email_id}): {value:,.0f}/month; {prospect} is now {result.sales_status}."
+    )

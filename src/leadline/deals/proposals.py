@@ -1,0 +1,89 @@
+"""Proposals: the proposal email sent through the email code, then the deal's value and stage.
+
+Like any send this spans transactions (claim, backend, record; see emails/sending.py),
+so this module opens its own units of work. Only a proposal that went out moves the
+prospect to ``proposal`` and records the deal value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from leadline.activity import service as activity
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.emails.backends import Backend
+from leadline.errors import Conflict, Invalid, LeadlineError
+from leadline.prospects import service as prospects
+
+
+class ProposalNotSent(LeadlineError):
+    status_code = 409
+    code = "not_sent"
+
+
+@dataclass
+class ProposalResult:
+    prospect_id: str
+    email_id: str | None
+    value: float
+    status: str  # sent | planned
+    subject: str | None
+    sales_status: str
+
+
+def send_proposal(
+    settings: Settings,
+    prospect_id: str,
+    value: float,
+    *,
+    actor: str,
+    template: str = "proposal",
+    force: bool = False,
+    dry_run: bool = False,
+    backend: Backend | None = None,
+) -> ProposalResult:
+    """Email the proposal for ``value`` a month; when it went out, record the value and move to proposal."""
+    from leadline.emails.sending import send
+
+    if not value > 0:
+        raise Invalid("must be more than 0", field="value")
+    with unit_of_work(settings, readonly=True) as session:
+        prospect = prospects.get(session, prospect_id)
+        if prospect.sales_status in ("closed_won", "closed_lost"):
+            raise Conflict(
+                f"{prospect_id} is {prospect.sales_status}; a proposal needs an open deal", field="prospectId"
+            )
+    report = send(
+        settings, template, actor=actor, prospect_ids=[prospect_id], force=force, dry_run=dry_run,
+        backend=backend, extra={"proposalValue": f"{value:,.0f}", "dealValue": f"{value:,.0f}"},
+    )  # fmt: skip
+    outcome = report.outcomes[0]
+    if dry_run:
+        return ProposalResult(prospect_id, None, value, "planned", outcome.subject, prospect.sales_status)
+    if outcome.status != "sent":
+        detail = outcome.detail or outcome.status
+        if outcome.status == "unknown":
+            detail += (
+                f"; check it, then `leadline emails resolve {outcome.email_id} --sent` and "
+                f"`leadline prospects stage {prospect_id} proposal --reason 'proposal sent'`"
+            )
+        raise ProposalNotSent(f"the proposal to {prospect_id} was not sent: {detail}", field="prospectId")
+    assert outcome.email_id is not None
+    with unit_of_work(settings) as session:
+        moved = record(session, prospect_id, value, email_id=outcome.email_id, template=template, actor=actor)
+    return ProposalResult(prospect_id, outcome.email_id, value, "sent", outcome.subject, moved)
+
+
+def record(session: Session, prospect_id: str, value: float, *, email_id: str, template: str, actor: str) -> str:
+    """A proposal went out: the deal's value, the stage (forward only), the timeline."""
+    prospect = prospects.get(session, prospect_id, for_update=True)
+    before = prospect.deal_value
+    prospect.deal_value = value
+    details: dict[str, Any] = {"emailId": email_id, "value": value, "template": template, "previousValue": before}
+    activity.record(session, prospect.id, "proposal", "sent", details, actor=actor)
+    prospects.advance(session, prospect, "proposal", actor=actor, cause={"emailId": email_id, "proposal": True})
+    return prospect.sales_status
