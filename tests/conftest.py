@@ -50,6 +50,23 @@ def _postgres_reason() -> str | None:
     return None
 
 
+def redis_reason() -> str | None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as error:
+        return f"Redis at {REDIS_URL} is not reachable ({type(error).__name__}); start it to run these tests"
+    return None
+
+
+def redis_url_for_worker() -> str:
+    """A Redis database of its own for this pytest worker (gw0 -> 12, gw1 -> 13, ...)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw3")
+    number = 12 + int(worker.removeprefix("gw") or 0) % 4
+    return REDIS_URL.rsplit("/", 1)[0] + f"/{number}"
+
+
 def require_service(reason: str | None) -> None:
     if reason is None:
         return

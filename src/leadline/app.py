@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -99,9 +101,26 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal", f"unexpected server error (reference {reference})")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
+    """The application; with ``worker`` it also runs the job worker in this process (``leadline serve``)."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        if worker:
+            from leadline.jobs import EmbeddedWorker
+
+            embedded = EmbeddedWorker(settings)
+            embedded.start()
+        try:
+            yield
+        finally:
+            if embedded is not None:
+                embedded.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Leadline",
         version=__version__,
         description=DESCRIPTION,
@@ -119,7 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from leadline.emails.api import router as emails_router
     from leadline.emails.unsubscribe import router as unsubscribe_router
     from leadline.health import router as health_router
+    from leadline.notify.api import router as notifications_router
     from leadline.prospects.api import router as prospects_router
+    from leadline.sequences.api import router as sequences_router
     from leadline.tasks.api import router as tasks_router
     from leadline.webhooks.api import router as webhooks_router
 
@@ -131,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(proposals_router)
     app.include_router(customers_router)
     app.include_router(tasks_router)
+    app.include_router(sequences_router)
+    app.include_router(notifications_router)
     app.include_router(unsubscribe_router)
     app.include_router(webhooks_router)
     return app

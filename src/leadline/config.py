@@ -122,10 +122,10 @@ class Settings(BaseSettings):
     worker_threads: int = Field(2, ge=1)
     slack_webhook_url: SecretStr | None = None
     notify_email: str | None = Field(None, description="Also email notifications to this address.")
-    send_window_start: str = "08:00"
-    send_window_end: str = "17:00"
+    send_window_start: str = Field("08:00", description="Sequences send from this local time (prospect's zone).")
+    send_window_end: str = Field("17:00", description="...until this local time.")
     send_window_days: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="...on these days."
     )
     call_reminder_minutes: int = Field(15, ge=0)
     sequence_steps: str = Field("follow_up_1:3d,follow_up_2:4d", description="Default follow-up steps.")
@@ -155,6 +155,26 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("send_window_start", "send_window_end")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        from datetime import time
+
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day like 08:00") from None
+        return value
+
+    @field_validator("send_window_days")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        known = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        bad = [d for d in value if d[:3].lower() not in known]
+        if bad or not value:
+            raise ValueError(f"days must be among {', '.join(known)} (got {', '.join(bad) or 'none'})")
+        return [d[:3].lower() for d in value]
 
     @field_validator("timezone")
     @classmethod

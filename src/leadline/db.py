@@ -160,6 +160,7 @@ def unit_of_work(settings: Settings | None = None, *, readonly: bool = False) ->
     (this is how jobs are queued: never for work that was rolled back).
     """
     with get_sessionmaker(settings, readonly=readonly)() as session:
+        session.info["settings"] = settings or get_settings()
         try:
             yield session
             if session.info.get("rollback_only"):

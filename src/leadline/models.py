@@ -7,6 +7,7 @@ from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import Prospect
+from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.tasks.models import Task
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
@@ -20,6 +21,8 @@ __all__ = [
     "Notification",
     "OutreachActivity",
     "Prospect",
+    "Sequence",
+    "SequenceEnrollment",
     "Suppression",
     "Task",
     "WebhookBatch",

@@ -18,7 +18,9 @@ from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import suppressions_app, templates_app
+from leadline.notify.cli import notifications_app, notify_app
 from leadline.prospects.cli import app as prospects_app
+from leadline.sequences.cli import app as sequences_app
 from leadline.tasks.cli import app as tasks_app
 from leadline.tasks.cli import today as today_command
 from leadline.webhooks.cli import app as webhooks_app
@@ -39,6 +41,9 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(inbound_app, name="inbound")
+app.add_typer(sequences_app, name="sequences")
+app.add_typer(notify_app, name="notify")
+app.add_typer(notifications_app, name="notifications")
 app.add_typer(calls_app, name="calls")
 app.add_typer(deals_app, name="deals")
 app.add_typer(proposals_app, name="proposals")
@@ -181,8 +186,10 @@ def serve(
 
     require_database()
     settings = get_settings()
-    application = create_app(settings)
-    typer.echo(f"Leadline on http://{host or settings.host}:{port or settings.port}  (Ctrl+C stops)")
+    application = create_app(settings, worker=settings.embedded_worker)
+    queue = "Redis" if settings.redis_url else "its SQLite queue"
+    worker = f"; the job worker runs inside it ({queue})" if settings.embedded_worker else ""
+    typer.echo(f"Leadline on http://{host or settings.host}:{port or settings.port}{worker}  (Ctrl+C stops)")
     uvicorn.run(
         application,
         host=host or settings.host,
@@ -192,6 +199,26 @@ def serve(
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command()
+def worker(
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Worker threads (default LEADLINE_WORKER_THREADS).")
+    ] = None,
+    periodic: Annotated[
+        bool, typer.Option("--periodic/--no-periodic", help="Also run the every-minute sweeps (default on).")
+    ] = True,
+) -> None:
+    """Run background jobs: sequences, scheduled sends, reminders, notifications, webhook sweeps."""
+    from leadline import jobs
+    from leadline.config import get_settings, mask_url
+
+    require_database()
+    settings = get_settings()
+    queue = mask_url(settings.redis_url) if settings.redis_url else str(settings.data_dir / "jobs.db")
+    typer.echo(f"Leadline worker on {queue} (Ctrl+C stops)")
+    jobs.consumer(settings, threads=threads, periodic=periodic).run()
 
 
 @app.command()
