@@ -54,7 +54,10 @@ def send_to(n: int, **prospect: Any) -> list[EmailActivity]:
     ids = []
     for _ in range(n):
         number = next(_ids)
-        ids.append(make_prospect(name=f"Hook Biz {number}", email=f"owner{number}@hookbiz{number}.com", **prospect).id)
+        values = {"name": f"Hook Biz {number}", "email": f"owner{number}@hookbiz{number}.com", **prospect}
+        if n > 1 and "name" in prospect:
+            values["name"] = f"{prospect['name']} {number}"
+        ids.append(make_prospect(**values).id)
     report = send(get_settings(), "pain_point", actor="test", prospect_ids=ids)
     assert report.count("sent") == n, report.as_dict()
     return emails_of(ids)

@@ -40,9 +40,12 @@ async def send_emails(body: SendRequest, settings: CurrentSettings, actor: Actor
 
     selection = body.status is not None or body.tier is not None or body.trade is not None
     filters = Filters(status=body.status, tier=body.tier, trade=body.trade) if selection else None
+    from leadline.times import to_utc
+
+    at = to_utc(body.at, settings.zone, field="at") if body.at else None
     report = await run_in_threadpool(
         send, settings, body.template, actor=actor, prospect_ids=body.prospect_ids or None, filters=filters,
-        limit=body.limit, force=body.force, dry_run=body.dry_run,
+        limit=body.limit, force=body.force, dry_run=body.dry_run, at=at,
     )  # fmt: skip
     return report.as_dict()
 
@@ -82,6 +85,11 @@ def get_email(email_id: str, session: ReadSession) -> Any:
 @router.post("/api/emails/{email_id}/reply", response_model=EmailRead, summary="Log a reply received another way")
 def log_reply(email_id: str, body: ReplyRequest, session: DbSession, actor: Actor) -> Any:
     return service.record_reply(session, email_id, body.text, actor=actor)
+
+
+@router.post("/api/emails/{email_id}/cancel", response_model=EmailRead, summary="Cancel a scheduled email")
+def cancel(email_id: str, session: DbSession, actor: Actor) -> Any:
+    return service.cancel(session, email_id, actor=actor)
 
 
 @router.post("/api/emails/{email_id}/resolve", response_model=EmailRead, summary="Settle an email in status unknown")

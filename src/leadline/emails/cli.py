@@ -29,6 +29,9 @@ def send(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many (needed with a selection).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; send nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Send a template a prospect already got.")] = False,
+    at: Annotated[
+        str | None, typer.Option(help="Send later, at this local time (e.g. 2025-11-17 08:30); the worker sends it.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send a template to prospects, by id or by selection (guardrails skip who must not get it)."""
@@ -47,10 +50,11 @@ def send(
     filters = Filters(status=status, tier=tier, trade=trade) if selection else None
     progress = None if (dry_run or as_json or not sys.stderr.isatty()) else _Progress()
     with cli_errors():
+        when = _parse_since(at) if at else None
         try:
             report = send_batch(
                 settings, template, actor=actor(), prospect_ids=prospect, filters=filters, limit=limit,
-                force=force, dry_run=dry_run, on_progress=progress.update if progress else None,
+                force=force, dry_run=dry_run, on_progress=progress.update if progress else None, at=when,
             )  # fmt: skip
         finally:
             if progress:
@@ -61,7 +65,7 @@ def send(
         _print_report(report)
     if report.stopped:
         abort(report.stopped)
-    if not dry_run and not report.count("sent") and report.outcomes:
+    if not dry_run and not report.count("sent") and not report.count("scheduled") and report.outcomes:
         raise typer.Exit(1)  # nothing went out: say so in the exit status too
 
 
@@ -82,6 +86,10 @@ def _print_report(report: Any) -> None:
             f"{report.backend} backend, {len(skipped)} skipped; {report.cap_left} left in today's cap. "
             "Nothing was sent."
         )
+        return
+    if report.count("scheduled"):
+        typer.echo(f"{report.count('scheduled')} scheduled, {len(skipped)} skipped ({report.template}); "
+                   "a running `leadline serve` or `leadline worker` sends them on time.")  # fmt: skip
         return
     typer.echo(
         f"{report.count('sent')} sent, {report.count('failed')} failed, {report.count('unknown')} unknown, "
@@ -209,6 +217,19 @@ def reply(
         email = service.record_reply(session, email_id, text, actor=actor())
         prospect_id = email.prospect_id
     typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
+
+
+@app.command("cancel")
+def cancel(email_id: Annotated[str, typer.Argument(help="A scheduled email.")]) -> None:
+    """Cancel a scheduled email before it goes out."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.emails import service
+
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        service.cancel(session, email_id, actor=actor())
+    typer.echo(f"{email_id} is cancelled.")
 
 
 @app.command("resolve")

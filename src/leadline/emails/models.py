@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
@@ -38,6 +38,9 @@ class EmailActivity(Base):
         Index("ix_email_activities_sent_at", "sent_at"),
         Index("ix_email_activities_status", "status"),
         Index("ix_email_activities_to_email", "to_email"),
+        Index("ix_email_activities_status_scheduled_at", "status", "scheduled_at"),
+        # A sequence step is sent at most once, whatever the number of workers.
+        UniqueConstraint("sequence_enrollment_id", "sequence_step"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -56,6 +59,9 @@ class EmailActivity(Base):
     thread_root_id: Mapped[str | None] = mapped_column(String(40))
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
     backend: Mapped[str | None] = mapped_column(String(20))
+    forced: Mapped[bool] = mapped_column(default=False)  # sent with --force (same template again)
+    sequence_enrollment_id: Mapped[str | None] = mapped_column(String(40))
+    sequence_step: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(20), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
     scheduled_at: Mapped[datetime | None]

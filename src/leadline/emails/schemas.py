@@ -64,6 +64,7 @@ class SendRequest(InputModel):
     limit: Annotated[int | None, Field(ge=1, le=10_000)] = None
     dry_run: bool = False
     force: bool = False
+    at: datetime | None = Field(None, description="Send later, at this time (local time if no offset).")
 
     @model_validator(mode="after")
     def _one_way(self) -> SendRequest:

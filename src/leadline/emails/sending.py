@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service
 from leadline.emails.backends import AuthFailed, Backend, Rejected, Unknown, get_backend
-from leadline.errors import LeadlineError
+from leadline.errors import Invalid, LeadlineError
+from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
 
 
@@ -65,6 +68,7 @@ class SendReport:
             "dryRun": self.dry_run,
             "backend": self.backend,
             "sent": self.count("sent"),
+            "scheduled": self.count("scheduled"),
             "planned": self.count("planned"),
             "failed": self.count("failed"),
             "unknown": self.count("unknown"),
@@ -117,15 +121,18 @@ def send(
     backend: Backend | None = None,
     extra: dict[str, Any] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    at: datetime | None = None,
 ) -> SendReport:
-    """Send ``template`` to the chosen prospects; a dry run only plans."""
+    """Send ``template`` to the chosen prospects (at ``at``, by the worker, if given); a dry run only plans."""
+    if at is not None and at <= utc_now():
+        raise Invalid("is not in the future; leave it out to send now", field="at")
     if not dry_run:
         check_sender(settings, backend.name if backend else settings.email_backend)
     mark_stale_sends(settings, actor=actor)
     with unit_of_work(settings, readonly=True) as session:
         planned = service.plan(
             session, settings, template, prospect_ids=prospect_ids, filters=filters, limit=limit, force=force,
-            extra=extra,
+            extra=extra, check_cap=at is None,
         )  # fmt: skip
     backend_name = backend.name if backend else settings.email_backend
     report = SendReport(template=template, dry_run=dry_run, backend=backend_name, cap_left=planned.cap_left)
@@ -138,6 +145,15 @@ def send(
             report.outcomes.append(Outcome(item.prospect_id, item.name, item.to_email, "planned", subject=item.subject))
         return report
     if not planned.items:
+        return report
+    if at is not None:  # the worker sends them then (emails.send_scheduled), with the guardrails and the cap
+        with unit_of_work(settings) as session:
+            for item in planned.items:
+                email = service.schedule(session, settings, item, planned.template, at, force=force, actor=actor)
+                report.outcomes.append(
+                    Outcome(item.prospect_id, item.name, item.to_email, "scheduled", email.id, item.subject,
+                            detail=f"at {at.isoformat()}")
+                )  # fmt: skip
         return report
     own_backend = backend is None
     try:
@@ -173,48 +189,62 @@ def deliver(
     actor: str,
     in_reply_to: str | None = None,
     thread_root_id: str | None = None,
+    sequence: tuple[str, int] | None = None,
 ) -> Outcome:
     """Claim, send and record one message."""
     with unit_of_work(settings) as session:
         email, skipped = service.claim(
             session, settings, item, template, force=force, actor=actor, in_reply_to=in_reply_to,
-            thread_root_id=thread_root_id,
+            thread_root_id=thread_root_id, sequence=sequence,
         )  # fmt: skip
         if email is None:
             assert skipped is not None
             return Outcome(
-                item.prospect_id,
-                item.name,
-                item.to_email,
-                "skipped",
-                detail=skipped.reason,
-                code=skipped.code,
+                item.prospect_id, item.name, item.to_email, "skipped", detail=skipped.reason, code=skipped.code
             )
         message = service.outgoing(settings, email, item.to_name)
-        email_id = email.id
+    return send_claimed(settings, backend, message, prospect_id=item.prospect_id, name=item.name, actor=actor)
+
+
+def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, actor: str) -> Outcome | None:
+    """Send a scheduled email whose time has come (None: someone else took it or it was cancelled)."""
+    with unit_of_work(settings) as session:
+        email, skipped = service.claim_scheduled(session, settings, email_id)
+        if skipped is not None:
+            if skipped.code == "cap":
+                service.postpone(session, settings, email_id)
+                return Outcome(skipped.prospect_id, skipped.name, skipped.email, "skipped", email_id,
+                               detail=skipped.reason + "; moved to the next sending day", code="cap")  # fmt: skip
+            service.record_failed(session, settings, email_id, f"not sent: {skipped.reason}", actor=actor)
+            return Outcome(skipped.prospect_id, skipped.name, skipped.email, "skipped", email_id,
+                           detail=skipped.reason, code=skipped.code)  # fmt: skip
+        if email is None:
+            return None
+        prospect = prospects.get(session, email.prospect_id)
+        message = service.outgoing(settings, email, prospect.contact_name)
+        name = prospect.name
+    return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
+
+
+def send_claimed(
+    settings: Settings, backend: Backend, message: Any, *, prospect_id: str, name: str, actor: str
+) -> Outcome:
+    """Hand a claimed message to the backend and record what happened (see the module notes)."""
+    email_id, to, subject = message.email_id, message.to_email, message.subject
     try:
         accepted = backend.send(message)
     except AuthFailed as error:
         with unit_of_work(settings) as session:
             service.record_failed(session, settings, email_id, error.message, actor=actor)
-        return Outcome(
-            item.prospect_id,
-            item.name,
-            item.to_email,
-            "failed",
-            email_id,
-            item.subject,
-            error.message,
-            "auth",
-        )
+        return Outcome(prospect_id, name, to, "failed", email_id, subject, error.message, "auth")
     except Rejected as error:
         with unit_of_work(settings) as session:
             service.record_failed(session, settings, email_id, error.message, actor=actor)
-        return Outcome(item.prospect_id, item.name, item.to_email, "failed", email_id, item.subject, error.message)
+        return Outcome(prospect_id, name, to, "failed", email_id, subject, error.message)
     except Unknown as error:
         with unit_of_work(settings) as session:
             service.record_unknown(session, email_id, error.message, actor=actor)
-        return Outcome(item.prospect_id, item.name, item.to_email, "unknown", email_id, item.subject, error.message)
+        return Outcome(prospect_id, name, to, "unknown", email_id, subject, error.message)
     with unit_of_work(settings) as session:
         service.record_sent(session, email_id, backend=backend.name, provider_id=accepted.provider_id, actor=actor)
-    return Outcome(item.prospect_id, item.name, item.to_email, "sent", email_id, item.subject)
+    return Outcome(prospect_id, name, to, "sent", email_id, subject)

@@ -93,6 +93,7 @@ def suppress(
         )  # fmt: skip
         if reason != "manual":
             prospects.set_do_not_contact(session, prospect, _dnc_reason(reason), actor=actor)
+        prospects.stop_sequences(session, prospect.id, f"the address is suppressed ({reason})", actor=actor)
     session.flush()
     return True
 
@@ -241,7 +242,9 @@ class Plan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def why_not(session: Session, prospect: Prospect, template_name: str, *, force: bool) -> Skipped | None:
+def why_not(
+    session: Session, prospect: Prospect, template_name: str, *, force: bool, exclude_email_id: str | None = None
+) -> Skipped | None:
     """The guardrail that stops ``prospect`` getting ``template_name``, or None."""
 
     def skip(code: str, reason: str) -> Skipped:
@@ -265,6 +268,7 @@ def why_not(session: Session, prospect: Prospect, template_name: str, *, force: 
                 EmailActivity.prospect_id == prospect.id,
                 EmailActivity.template == template_name,
                 EmailActivity.status.not_in(RETRYABLE_STATES),
+                EmailActivity.id != (exclude_email_id or ""),
             )
             .limit(1)
         )
@@ -284,6 +288,7 @@ def plan(
     limit: int | None = None,
     force: bool = False,
     extra: dict[str, Any] | None = None,
+    check_cap: bool = True,
 ) -> Plan:
     """Who would get what. Every message is rendered here, so a missing merge field stops
     the whole run before anything is sent; guardrails skip prospects with a reason."""
@@ -315,7 +320,7 @@ def plan(
         except templates.MissingMergeField as error:
             missing.append(error)
             continue
-        if len(result.items) >= left:
+        if check_cap and len(result.items) >= left:
             result.skipped.append(
                 Skipped(prospect.id, prospect.name, prospect.email,
                         f"over the daily cap of {settings.daily_send_limit} (LEADLINE_DAILY_SEND_LIMIT)", "cap")
@@ -361,17 +366,18 @@ def claim(
     actor: str,
     in_reply_to: str | None = None,
     thread_root_id: str | None = None,
+    sequence: tuple[str, int] | None = None,
 ) -> tuple[EmailActivity | None, Skipped | None]:
     """Record that ``item`` is about to be sent (status ``sending``) and take one send from
-    today's cap. Guardrails are checked again: they may have changed since the plan."""
+    today's cap. Guardrails are checked again: they may have changed since the plan. A
+    sequence step (``sequence`` = (enrollment id, step)) can be claimed only once."""
+    from sqlalchemy.exc import IntegrityError
+
     prospect = prospects.get(session, item.prospect_id, for_update=True)
-    blocked = why_not(session, prospect, template.name, force=force)
+    blocked = _guard(session, settings, prospect, template.name, force=force)
     if blocked is not None:
         return None, blocked
     now = utc_now()
-    if not reserve_quota(session, settings, _today(settings, now)):
-        return None, Skipped(prospect.id, prospect.name, prospect.email,
-                             f"the daily cap of {settings.daily_send_limit} is used up", "cap")  # fmt: skip
     email_id = new_id("email")
     url = unsubscribe_url(settings, email_id)
     text, html = with_footer(settings, url, item.text, item.html)
@@ -381,11 +387,138 @@ def claim(
         email_type=template.email_type, template=template.name, subject=item.subject,
         to_email=item.to_email, from_email=settings.sender_email, reply_to=reply_to, body_text=text,
         body_html=html, in_reply_to=in_reply_to, thread_root_id=thread_root_id or email_id,
-        backend=None, status="sending", send_attempted_at=now, created_at=now, updated_at=now,
+        backend=None, status="sending", send_attempted_at=now, created_at=now, updated_at=now, forced=force,
+        sequence_enrollment_id=sequence[0] if sequence else None, sequence_step=sequence[1] if sequence else None,
+    )  # fmt: skip
+    try:
+        with session.begin_nested():
+            session.add(email)
+            session.flush()
+    except IntegrityError:
+        release_quota(session, _today(settings, now))
+        return None, Skipped(prospect.id, prospect.name, prospect.email,
+                             "this sequence step was already claimed by another worker", "claimed")  # fmt: skip
+    return email, None
+
+
+def _guard(
+    session: Session, settings: Settings, prospect: Prospect, template: str, *, force: bool,
+    exclude_email_id: str | None = None,
+) -> Skipped | None:  # fmt: skip
+    """Guardrails, then one send from today's cap."""
+    blocked = why_not(session, prospect, template, force=force, exclude_email_id=exclude_email_id)
+    if blocked is not None:
+        return blocked
+    if not reserve_quota(session, settings, _today(settings)):
+        return Skipped(prospect.id, prospect.name, prospect.email,
+                       f"the daily cap of {settings.daily_send_limit} is used up", "cap")  # fmt: skip
+    return None
+
+
+def schedule(
+    session: Session,
+    settings: Settings,
+    item: Planned,
+    template: templates.EmailTemplate,
+    at: datetime,
+    *,
+    force: bool,
+    actor: str,
+) -> EmailActivity:
+    """An email to be sent at ``at`` (the worker claims it then, with the guardrails and the cap)."""
+    now = utc_now()
+    email_id = new_id("email")
+    url = unsubscribe_url(settings, email_id)
+    text, html = with_footer(settings, url, item.text, item.html)
+    reply_to = f"reply+{email_id}@{settings.reply_domain}" if settings.reply_domain else None
+    email = EmailActivity(
+        id=email_id, prospect_id=item.prospect_id, message_id=f"<{email_id}@{sender_domain(settings)}>",
+        email_type=template.email_type, template=template.name, subject=item.subject, to_email=item.to_email,
+        from_email=settings.sender_email, reply_to=reply_to, body_text=text, body_html=html,
+        thread_root_id=email_id, status="scheduled", scheduled_at=at, forced=force, created_at=now, updated_at=now,
     )  # fmt: skip
     session.add(email)
+    activity.record(
+        session, item.prospect_id, "email", "scheduled",
+        {"emailId": email_id, "template": template.name, "subject": item.subject, "scheduledAt": at.isoformat()},
+        actor=actor,
+    )  # fmt: skip
     session.flush()
+    from leadline import jobs
+
+    jobs.defer(session, "emails.send_scheduled", delay=at - now)
+    return email
+
+
+def claim_scheduled(session: Session, settings: Settings, email_id: str) -> tuple[EmailActivity | None, Skipped | None]:
+    """Take a scheduled email whose time has come: ``scheduled`` -> ``sending``, once."""
+    email = get(session, email_id, for_update=True)
+    if email.status != "scheduled":
+        return None, None  # another worker took it, or a person cancelled it
+    prospect = prospects.get(session, email.prospect_id, for_update=True)
+    blocked = _guard(session, settings, prospect, email.template, force=email.forced, exclude_email_id=email.id)
+    if blocked is not None:
+        return None, blocked
+    now = utc_now()
+    email.status = "sending"
+    email.send_attempted_at = now
+    email.updated_at = now
     return email, None
+
+
+def postpone(session: Session, settings: Settings, email_id: str) -> datetime:
+    """The cap is used up today: the scheduled email waits for the next sending day's window."""
+    from leadline.sequences.windows import next_day_start
+
+    email = get(session, email_id, for_update=True)
+    email.scheduled_at = next_day_start(settings, settings.zone, utc_now())
+    return email.scheduled_at
+
+
+def due_scheduled(session: Session, *, limit: int = 200) -> list[str]:
+    return list(
+        session.scalars(
+            select(EmailActivity.id)
+            .where(EmailActivity.status == "scheduled", EmailActivity.scheduled_at <= utc_now())
+            .order_by(EmailActivity.scheduled_at, EmailActivity.id)
+            .limit(limit)
+        )
+    )
+
+
+def for_sequence_step(session: Session, enrollment_id: str, step: int) -> EmailActivity | None:
+    return session.scalar(
+        select(EmailActivity).where(
+            EmailActivity.sequence_enrollment_id == enrollment_id, EmailActivity.sequence_step == step
+        )
+    )
+
+
+@dataclass
+class SinceFacts:
+    replied: bool
+    bounced: bool
+
+
+def since(session: Session, prospect_id: str, moment: datetime) -> SinceFacts:
+    """Did the prospect reply, or did an email to them bounce, since ``moment``?"""
+    replied = session.scalar(
+        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.replied_at >= moment)
+    )
+    bounced = session.scalar(
+        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.bounced_at >= moment)
+    )
+    return SinceFacts(replied=bool(replied), bounced=bool(bounced))
+
+
+def cancel(session: Session, email_id: str, *, actor: str) -> EmailActivity:
+    email = get(session, email_id, for_update=True)
+    if email.status != "scheduled":
+        raise Conflict(f"{email_id} is {email.status}; only a scheduled email can be cancelled", field="emailId")
+    email.status = "cancelled"
+    activity.record(session, email.prospect_id, "email", "cancelled", {"emailId": email.id,
+                    "template": email.template}, actor=actor)  # fmt: skip
+    return email
 
 
 def outgoing(settings: Settings, email: EmailActivity, to_name: str | None) -> Outgoing:
@@ -724,6 +857,7 @@ def record_reply(
     prospects.advance(session, prospect, "replied", actor=actor, cause={"emailId": email.id}, at=moment)
     touch_contact(prospect, moment)
     recount(session, prospect.id)
+    prospects.stop_sequences(session, prospect.id, "replied", actor=actor)
     return email
 
 

@@ -321,6 +321,9 @@ def _address_effects(session: Session, email: Any, rows: list[_Pending], *, acto
 def _notifications(session: Session, email: Any, rows: list[_Pending]) -> None:
     for row in rows:
         if row.event_type == "bounce":
+            from leadline.prospects import service as prospects
+
+            prospects.stop_sequences(session, email.prospect_id, "bounced", actor="webhook:sendgrid")
             kind = ev.bounce_kind(row.payload)
             reason = ev.text(row.payload, "reason", 300) or "no reason given"
             notify.raise_event(
@@ -461,9 +464,13 @@ def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: 
                         at=row.received_at, source="inbound")  # fmt: skip
     row.status = "matched"
     first_lines = "\n".join((row.reply_text or "").strip().splitlines()[:3])
+    from leadline.prospects import service as prospects
+
+    who = prospects.get(session, email.prospect_id).name
+    sender = row.from_name or row.from_address
     notify.raise_event(
-        session, "reply_received", f"reply:{row.id}", f"{row.from_name or row.from_address} replied",
-        body=first_lines, prospect_id=email.prospect_id,
+        session, "reply_received", f"reply:{row.id}", f"{who} replied",
+        body=f"{first_lines}\n— {sender}, to “{email.subject}”", prospect_id=email.prospect_id,
         payload={"emailId": email_id, "inboundId": row.id, "from": row.from_address, "subject": row.subject},
     )  # fmt: skip
 

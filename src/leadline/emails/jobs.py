@@ -1,0 +1,31 @@
+"""Email jobs: scheduled sends whose time has come; sends left in flight by a dead process."""
+
+from __future__ import annotations
+
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.emails import service
+from leadline.emails.backends import get_backend
+from leadline.emails.sending import deliver_scheduled, mark_stale_sends
+from leadline.jobs import Periodic, job
+
+ACTOR = "worker:emails"
+
+
+@job("emails.send_scheduled", periodic=Periodic("emails.send_scheduled", every_minutes=1))
+def send_scheduled(settings: Settings) -> None:
+    with unit_of_work(settings, readonly=True) as session:
+        due = service.due_scheduled(session)
+    if not due:
+        return
+    backend = get_backend(settings)
+    try:
+        for email_id in due:
+            deliver_scheduled(settings, backend, email_id, actor=ACTOR)
+    finally:
+        backend.close()
+
+
+@job("emails.mark_stale", periodic=Periodic("emails.mark_stale", every_minutes=5))
+def mark_stale(settings: Settings) -> None:
+    mark_stale_sends(settings, actor=ACTOR)
