@@ -42,6 +42,7 @@ from leadline.clock import utc_now
 from leadline.config import get_settings
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id
+from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.tasks import service as tasks
 from leadline.times import add_business_days, due_moment, iso, local_day_bounds, local_text, to_utc
@@ -147,6 +148,18 @@ def due_today(session: Session) -> Sequence[CallActivity]:
         .order_by(CallActivity.scheduled_at, CallActivity.id)
     )
     return session.scalars(query).all()
+
+
+def booked_since(session: Session, prospect_id: str, moment: datetime) -> bool:
+    """Was a call booked (or logged) with this prospect since ``moment``, and not cancelled?"""
+    found = session.scalar(
+        select(func.count()).where(
+            CallActivity.prospect_id == prospect_id,
+            CallActivity.created_at >= moment,
+            CallActivity.status != "cancelled",
+        )
+    )
+    return bool(found)
 
 
 def pending_prospect_ids(session: Session) -> set[str]:
@@ -269,6 +282,12 @@ def book(session: Session, data: CallBook, *, actor: str) -> CallActivity:
     entry.details = {"callId": call.id, **details}
     prospects.advance(session, prospect, "scheduled", actor=actor, cause={"callId": call.id})
     recount(session, prospect)
+    prospects.stop_sequences(session, prospect.id, "call booked", actor=actor)
+    notify.raise_event(
+        session, "call_booked", f"call_booked:{call.id}", f"Call booked: {_person(prospect)}",
+        body=f"{local_text(at, _zone())}" + (f"\n{data.notes}" if data.notes else ""), prospect_id=prospect.id,
+        payload={"callId": call.id, "scheduledAt": iso(at)},
+    )  # fmt: skip
     return call
 
 
@@ -487,6 +506,13 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
             actor=actor,
         )
     recount(session, prospect)
+    minutes = f", {round((data.duration or 0) / 60)} min" if data.duration else ""
+    objections = f"\nObjections: {'; '.join(data.objections)}" if data.objections else ""
+    notify.raise_event(
+        session, "call_logged", f"call_logged:{call.id}", f"Call logged: {_person(prospect)} ({data.outcome}{minutes})",
+        body=(data.notes or "") + objections + (f"\nNext: {data.next_steps}" if data.next_steps else ""),
+        prospect_id=prospect.id, payload={"callId": call.id, "outcome": data.outcome},
+    )  # fmt: skip
     session.flush()
     return Logged(call=call, prospect=prospect, task=task, customer=customer)
 

@@ -14,6 +14,7 @@ from leadline.clock import utc_now
 from leadline.customers import service as customers
 from leadline.deals.schemas import DealWon
 from leadline.errors import Conflict, Invalid
+from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.times import iso
 
@@ -79,6 +80,11 @@ def won(
         actor=actor,
     )
     entry.details = {**details, "customerId": customer.id}
+    notify.raise_event(
+        session, "deal_won", f"deal_won:{customer.id}", f"Deal won: {prospect.name}",
+        body=f"{data.service_type.replace('_', ' ')}, {data.monthly_fee:,.0f}/month", prospect_id=prospect.id,
+        payload={"customerId": customer.id, "monthlyFee": data.monthly_fee},
+    )  # fmt: skip
     prospects.close_won(
         session,
         prospect,
@@ -116,7 +122,11 @@ def lost(
     details: dict[str, Any] = {"reason": reason, "from": prospect.sales_status}
     if cause:
         details["cause"] = cause
-    activity.record(session, prospect.id, "deal", "lost", details, actor=actor)
+    entry = activity.record(session, prospect.id, "deal", "lost", details, actor=actor)
+    notify.raise_event(
+        session, "deal_lost", f"deal_lost:{entry.id}", f"Deal lost: {prospect.name}", body=reason,
+        prospect_id=prospect.id, payload={"reason": reason},
+    )  # fmt: skip
     prospects.close_lost(session, prospect, reason=reason, actor=actor, manual=cause is None, cause=cause)
     session.flush()
     return prospect

@@ -183,6 +183,8 @@ def update(session: Session, prospect_id: str, changes: ProspectUpdate, *, actor
     diff = _apply(prospect, wanted)
     if diff:
         activity.record(session, prospect.id, "updated", "updated", {"changes": diff}, actor=actor)
+        if "doNotContact" in diff and prospect.do_not_contact:
+            stop_sequences(session, prospect.id, "marked do-not-contact by hand", actor=actor)
     if stage is not None and stage != prospect.sales_status:
         move_stage(session, prospect.id, stage, reason=changes.stage_reason or "edited", actor=actor)
     session.flush()
@@ -267,6 +269,8 @@ def _set_stage(
     if cause:
         details["cause"] = cause
     activity.record(session, prospect.id, "stage_change", stage, details, actor=actor, at=at)
+    if stage in ("closed_won", "closed_lost"):
+        stop_sequences(session, prospect.id, f"closed ({stage})", actor=actor)
 
 
 def close_won(
@@ -365,7 +369,15 @@ def set_do_not_contact(session: Session, prospect: Prospect, reason: str, *, act
     prospect.do_not_contact = True
     prospect.do_not_contact_reason = reason
     activity.record(session, prospect.id, "do_not_contact", "set", {"reason": reason}, actor=actor)
+    stop_sequences(session, prospect.id, f"do-not-contact ({reason})", actor=actor)
     return True
+
+
+def stop_sequences(session: Session, prospect_id: str, reason: str, *, actor: str) -> None:
+    """No more automatic emails for this prospect (closed, do-not-contact ...)."""
+    from leadline.sequences import service as sequences
+
+    sequences.stop_for_prospect(session, prospect_id, reason, actor=actor)
 
 
 # --- import ----------------------------------------------------------------------------------

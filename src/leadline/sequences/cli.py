@@ -1,0 +1,146 @@
+"""``leadline sequences start|stop|status``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from leadline.cli._out import abort, actor, cli_errors, local, print_json, print_table
+from leadline.prospects.schemas import Stage
+
+app = typer.Typer(help="Follow-up sequences: the first email now, follow-ups until they reply.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("start")
+def start(
+    template: Annotated[str, typer.Option(help="The first email's template, e.g. pain_point.")],
+    prospect: Annotated[list[str] | None, typer.Option("--prospect", "-p", help="A prospect id (repeatable).")] = None,
+    status: Annotated[Stage | None, typer.Option(help="Select prospects in this stage.")] = None,
+    tier: Annotated[int | None, typer.Option(min=1, max=3, help="Select prospects of this tier.")] = None,
+    trade: Annotated[str | None, typer.Option(help="Select prospects of this trade.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (needed with a selection).")] = None,
+    steps: Annotated[
+        str | None, typer.Option(help="Follow-ups as TEMPLATE:DELAY, e.g. follow_up_1:3d,follow_up_2:4d.")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="Send the first email at this local time instead of now.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would be enrolled; change nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
+    from leadline.cli import require_database
+    from leadline.clock import utc_now
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.prospects.queries import Filters
+    from leadline.sequences import running, service
+    from leadline.times import parse_since
+
+    selection = status is not None or tier is not None or trade is not None
+    if prospect and selection:
+        abort("give --prospect, or a selection (--status/--tier/--trade), not both")
+    if not prospect and not selection:
+        abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
+    require_database()
+    settings = get_settings()
+    with cli_errors():
+        parsed = service.parse_steps(steps if steps is not None else settings.sequence_steps)
+        when = parse_since(at, settings.zone, field="at") if at else None
+        with unit_of_work() as session:
+            sequence, plan = service.start(
+                session, settings, template, steps=parsed, actor=actor(), prospect_ids=prospect,
+                filters=Filters(status=status, tier=tier, trade=trade) if selection else None, limit=limit,
+                at=when, dry_run=dry_run,
+            )  # fmt: skip
+            sequence_id = sequence.id if sequence else None
+            ids = [e.id for e in service.status(session) if sequence and e.sequence_id == sequence.id]
+        if sequence_id and when is None:  # the first emails go now, from this process
+            running.run_due(settings, only=ids, actor=actor())
+        sent_now = waiting = 0
+        if sequence_id:
+            with unit_of_work(readonly=True) as session:
+                rows = [e for e in service.status(session, include_ended=True) if e.sequence_id == sequence_id]
+            sent_now = sum(1 for e in rows if e.step > 0)
+            waiting = sum(
+                1
+                for e in rows
+                if e.step == 0 and e.status == "active" and e.next_send_at and e.next_send_at > utc_now()
+            )
+    data = {
+        "sequenceId": sequence_id, "dryRun": dry_run,
+        "steps": [s["template"] for s in plan.sequence_steps],
+        "enrolled": [{"prospectId": p, "name": n} for p, n in plan.enrolled],
+        "skipped": [{"prospectId": s.prospect_id, "reason": s.reason, "code": s.code} for s in plan.skipped],
+        "firstEmailsSent": sent_now,
+    }  # fmt: skip
+    if as_json:
+        print_json(data)
+        return
+    for skip in plan.skipped:
+        typer.echo(f"skipped {skip.prospect_id}: {skip.reason}")
+    steps_text = " -> ".join(data["steps"])  # type: ignore[arg-type]
+    if dry_run:
+        typer.echo(f"Dry run: would enrol {len(plan.enrolled)} prospects in {steps_text}. Nothing was started.")
+        return
+    if sequence_id is None:
+        abort("nobody could be enrolled")
+    first = f"{sent_now} first emails sent now" if when is None else f"first emails at {at}"
+    typer.echo(f"Started {sequence_id} ({steps_text}) for {len(plan.enrolled)} prospects; {first}.")
+    if when is None and waiting:
+        typer.echo(f"{waiting} wait for their sending window (LEADLINE_SEND_WINDOW_*) or tomorrow's cap.")
+
+
+@app.command("stop")
+def stop(
+    prospect: Annotated[str | None, typer.Option(help="Stop this prospect's sequence.")] = None,
+    stop_all: Annotated[bool, typer.Option("--all", help="Stop every active sequence.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (kept on the timeline).")] = None,
+) -> None:
+    """Stop sequences by hand: one prospect's, or all of them."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.sequences import service
+
+    if (prospect is None) == (not stop_all):
+        abort("give --prospect ID or --all")
+    require_database()
+    with cli_errors(), unit_of_work() as session:
+        count = service.stop(session, actor=actor(), prospect_id=prospect, everything=stop_all, reason=reason)
+    typer.echo(f"Stopped {count} sequence{'s' if count != 1 else ''}.")
+
+
+@app.command("status")
+def status(
+    include_ended: Annotated[bool, typer.Option("--all", help="Also completed and stopped ones.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each sequence enrollment: its step, the next send time, or why it stopped."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.sequences import service
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        rows = service.status(session, include_ended=include_ended)
+    if as_json:
+        print_json([
+            {"id": r.id, "sequenceId": r.sequence_id, "prospectId": r.prospect_id, "name": r.prospect_name,
+             "status": r.status, "step": r.step, "steps": r.steps, "nextSendAt": r.next_send_at,
+             "stopReason": r.stop_reason, "lastEmailId": r.last_email_id, "lastSentAt": r.last_sent_at}
+            for r in rows
+        ])  # fmt: skip
+        return
+
+    def step(r: Any) -> str:
+        index = min(r.step, len(r.steps) - 1)
+        return f"{index + 1}/{len(r.steps)} {r.steps[index]}"
+
+    def when(r: Any) -> str:
+        return local(r.next_send_at) or ("(sending now)" if r.status == "active" else "")
+
+    print_table(
+        ["Prospect", "Sequence", "Step", "Next send", "Status", "Why stopped"],
+        ((r.prospect_id, r.sequence_id, step(r), when(r), r.status, r.stop_reason or "") for r in rows),
+        footer=f"{len(rows)} enrollment(s)",
+    )

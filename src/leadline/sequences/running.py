@@ -1,0 +1,227 @@
+"""Sending due sequence steps. Opens its own units of work (like emails/sending.py).
+
+Per enrollment:
+
+1. take it (one transaction): only one worker wins a due step (``next_send_at`` is set to
+   NULL while it is in flight); stop it if something says so; outside the prospect's
+   sending window, move it to the window's next opening;
+2. deliver the step through emails/sending.py: the email row is unique per (enrollment,
+   step), so a step is sent at most once whatever happens;
+3. record (one transaction): the next step's time, or completed; a full cap moves the
+   step to the next sending day.
+
+:func:`reconcile` repairs steps left in flight by a process that died between 1 and 3.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from leadline.clock import utc_now
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.emails import service as emails
+from leadline.emails import templates
+from leadline.emails.backends import Backend, get_backend
+from leadline.emails.sending import Outcome, deliver
+from leadline.errors import LeadlineError
+from leadline.prospects import service as prospects
+from leadline.sequences import service
+from leadline.sequences.models import Sequence, SequenceEnrollment
+from leadline.sequences.windows import next_day_start, next_window_start, zone_for
+
+log = logging.getLogger("leadline.sequences")
+ACTOR = "worker:sequences"
+IN_FLIGHT_GRACE = timedelta(minutes=10)
+
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    stopped: int = 0
+    waiting: int = 0
+    completed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def due_ids(settings: Settings, *, only: list[str] | None = None, limit: int = 500) -> list[str]:
+    with unit_of_work(settings, readonly=True) as session:
+        query = (
+            select(SequenceEnrollment.id)
+            .where(SequenceEnrollment.status == "active", SequenceEnrollment.next_send_at <= utc_now())
+            .order_by(SequenceEnrollment.next_send_at, SequenceEnrollment.id)
+            .limit(limit)
+        )
+        if only is not None:
+            query = query.where(SequenceEnrollment.id.in_(only))
+        return list(session.scalars(query))
+
+
+def run_due(
+    settings: Settings, *, only: list[str] | None = None, backend: Backend | None = None, actor: str = ACTOR
+) -> RunReport:
+    """Send every step that is due now (inside its window and the cap)."""
+    report = RunReport()
+    ids = due_ids(settings, only=only)
+    if not ids:
+        return report
+    own = backend is None
+    chosen = backend or get_backend(settings)
+    try:
+        for enrollment_id in ids:
+            try:
+                step_one(settings, chosen, enrollment_id, report, actor=actor)
+            except LeadlineError as error:  # one prospect's problem must not stop the others
+                log.warning("sequence step for %s not sent: %s", enrollment_id, error)
+    finally:
+        if own:
+            chosen.close()
+    return report
+
+
+def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: RunReport, *, actor: str) -> None:
+    now = utc_now()
+    with unit_of_work(settings) as session:
+        taken = session.execute(
+            update(SequenceEnrollment)
+            .where(
+                SequenceEnrollment.id == enrollment_id,
+                SequenceEnrollment.status == "active",
+                SequenceEnrollment.next_send_at <= now,
+            )
+            .values(next_send_at=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            return  # another worker has it, or it was stopped
+        enrollment = session.get(SequenceEnrollment, enrollment_id)
+        assert enrollment is not None
+        sequence = session.get(Sequence, enrollment.sequence_id)
+        assert sequence is not None
+        prospect = prospects.get(session, enrollment.prospect_id)
+        reason = service.stop_reason(session, enrollment, prospect)
+        if reason is not None:
+            service._stop(session, enrollment, reason, actor=actor)
+            report.stopped += 1
+            return
+        zone = zone_for(settings, prospect.timezone)
+        opening = next_window_start(settings, zone, now)
+        if opening > now:
+            enrollment.next_send_at = opening
+            report.waiting += 1
+            _wake_at(session, opening - now)
+            return
+        step = sequence.steps[enrollment.step]
+        template = templates.load(settings, str(step["template"]))
+        try:
+            plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
+        except templates.MissingMergeField as error:
+            service._stop(session, enrollment, error.message, actor=actor)
+            report.stopped += 1
+            return
+        item = plan.items[0] if plan.items else None
+        in_reply_to, root = enrollment.thread_message_id, enrollment.thread_root_email_id
+        step_index = enrollment.step
+    if item is None:  # the cap (planning saw it) or a guardrail
+        skipped = plan.skipped[0]
+        _after_skip(settings, enrollment_id, skipped.code, skipped.reason, zone, actor=actor, report=report)
+        return
+    outcome = deliver(
+        settings, backend, template, item, force=True, actor=actor, in_reply_to=in_reply_to, thread_root_id=root,
+        sequence=(enrollment_id, step_index),
+    )  # fmt: skip
+    report.outcomes.append(outcome)
+    if outcome.status == "skipped":
+        _after_skip(settings, enrollment_id, outcome.code or "", outcome.detail or "", zone, actor=actor, report=report)
+        return
+    with unit_of_work(settings) as session:
+        _advance(session, settings, enrollment_id, outcome.email_id, outcome.status, outcome.detail, actor=actor)
+    report.sent += outcome.status == "sent"
+
+
+def _after_skip(
+    settings: Settings, enrollment_id: str, code: str, reason: str, zone: ZoneInfo, *, actor: str, report: RunReport
+) -> None:
+    with unit_of_work(settings) as session:
+        enrollment = session.get(SequenceEnrollment, enrollment_id, with_for_update=True)
+        if enrollment is None or enrollment.status != "active" or enrollment.next_send_at is not None:
+            return
+        if code == "cap":  # today's sends are used up: the next sending day's window
+            enrollment.next_send_at = next_day_start(settings, zone, utc_now())
+            report.waiting += 1
+        elif code == "claimed":
+            return  # another worker is sending this very step
+        else:
+            service._stop(session, enrollment, reason, actor=actor)
+            report.stopped += 1
+
+
+def _advance(
+    session: Session, settings: Settings, enrollment_id: str, email_id: str | None, status: str, detail: str | None,
+    *, actor: str,
+) -> None:  # fmt: skip
+    enrollment = session.get(SequenceEnrollment, enrollment_id, with_for_update=True)
+    if enrollment is None or enrollment.status != "active" or enrollment.next_send_at is not None:
+        return
+    sequence = session.get(Sequence, enrollment.sequence_id)
+    assert sequence is not None
+    if status != "sent":
+        why = "the send failed" if status == "failed" else "the send's outcome is unknown"
+        service._stop(session, enrollment, f"{why}: {detail or ''} ({email_id})".strip(), actor=actor)
+        return
+    email = emails.get(session, email_id or "")
+    sent_at = email.sent_at or utc_now()
+    if enrollment.step == 0:
+        enrollment.thread_message_id = email.message_id
+        enrollment.thread_root_email_id = email.id
+    enrollment.last_email_id = email.id
+    enrollment.last_sent_at = sent_at
+    enrollment.step += 1
+    enrollment.updated_at = utc_now()
+    if enrollment.step >= len(sequence.steps):
+        enrollment.status = "completed"
+        return
+    delay = timedelta(seconds=int(sequence.steps[enrollment.step]["delaySeconds"]))
+    enrollment.next_send_at = sent_at + delay
+    _wake_at(session, enrollment.next_send_at - utc_now())
+
+
+def _wake_at(session: Session, delay: timedelta) -> None:
+    from leadline import jobs
+
+    jobs.defer(session, "sequences.run_due", delay=delay)
+
+
+def reconcile(settings: Settings, *, actor: str = ACTOR) -> int:
+    """Steps left in flight by a process that died: find the step's email and go on from there."""
+    cutoff = utc_now() - IN_FLIGHT_GRACE
+    repaired = 0
+    with unit_of_work(settings) as session:
+        stuck = list(
+            session.scalars(
+                select(SequenceEnrollment)
+                .where(
+                    SequenceEnrollment.status == "active",
+                    SequenceEnrollment.next_send_at.is_(None),
+                    SequenceEnrollment.updated_at < cutoff,
+                )
+                .with_for_update()
+            )
+        )
+        for enrollment in stuck:
+            email = emails.for_sequence_step(session, enrollment.id, enrollment.step)
+            if email is None:
+                enrollment.next_send_at = utc_now()  # never claimed: try the step again
+            elif email.status == "sending":
+                continue  # emails/sending marks it unknown after ten minutes; then we go on
+            else:
+                state = "sent" if email.sent_at is not None else email.status
+                _advance(session, settings, enrollment.id, email.id, state, email.error, actor=actor)
+            repaired += 1
+    return repaired
