@@ -16,7 +16,7 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint("status IN ('pending','sent','failed','recorded')", name="status_known"),
+        CheckConstraint("status IN ('pending','sending','sent','failed','recorded')", name="status_known"),
         Index("ix_notifications_status_created_at", "status", "created_at"),
     )
 
@@ -29,6 +29,9 @@ class Notification(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    channels: Mapped[list[str]] = mapped_column(default=list)  # where it was delivered
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None]

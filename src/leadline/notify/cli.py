@@ -1,0 +1,71 @@
+"""``leadline notify test`` and ``leadline notifications list``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import typer
+
+from leadline.cli._out import abort, cli_errors, local, print_json, print_table
+
+notify_app = typer.Typer(help="Notifications: send a test to the configured channels.", no_args_is_help=True)
+notifications_app = typer.Typer(help="Notifications raised (replies, bounces, calls, deals...).", no_args_is_help=True)
+
+
+@notify_app.command("test")
+def test() -> None:
+    """Send a test notification now to Slack (LEADLINE_SLACK_WEBHOOK_URL) and/or LEADLINE_NOTIFY_EMAIL."""
+    from leadline.cli import require_database
+    from leadline.clock import utc_now
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.notify import delivery, service
+
+    require_database()
+    settings = get_settings()
+    with cli_errors():
+        with unit_of_work() as session:
+            key = f"test:{utc_now().isoformat()}"
+            service.raise_event(session, "test", key, "Leadline test notification",
+                                body="If you can read this, notifications reach you.")  # fmt: skip
+            row = service.search(session, kind="test", limit=1)[0]
+            notification_id = row.id
+        result = delivery.deliver(settings, notification_id, quick_retries=0)
+    if result is None or result.status == "recorded":
+        typer.echo("No channel is configured (LEADLINE_SLACK_WEBHOOK_URL, LEADLINE_NOTIFY_EMAIL); "
+                   "the test was recorded: `leadline notifications list`.")  # fmt: skip
+        return
+    if result.status != "sent":
+        abort(f"the test did not get through: {result.error} (delivered to: {', '.join(result.channels) or 'none'})")
+    typer.echo(f"Test notification sent to {', '.join(result.channels)}.")
+
+
+@notifications_app.command("list")
+def list_notifications(
+    status: Annotated[
+        Literal["pending", "sending", "sent", "failed", "recorded"] | None, typer.Option(help="Only in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Notifications, newest first, with where each was delivered."""
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.notify import service
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        rows: list[dict[str, Any]] = [
+            {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "status": n.status,
+             "channels": n.channels, "attempts": n.attempts, "prospectId": n.prospect_id, "createdAt": n.created_at,
+             "sentAt": n.sent_at, "error": n.last_error}
+            for n in service.search(session, status=status, limit=limit)
+        ]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    print_table(
+        ["When", "Kind", "Title", "Status", "Channels"],
+        ((local(r["createdAt"]), r["kind"], r["title"], r["status"], ", ".join(r["channels"])) for r in rows),
+        footer=f"{len(rows)} notification(s)",
+    )

@@ -1,0 +1,17 @@
+"""Notification jobs: deliver one (queued after commit), and the sweep that finds the rest."""
+
+from __future__ import annotations
+
+from leadline.config import Settings
+from leadline.jobs import Periodic, job
+from leadline.notify import delivery
+
+
+@job("notify.deliver")
+def deliver(settings: Settings, notification_id: str) -> None:
+    delivery.deliver(settings, notification_id)
+
+
+@job("notify.sweep", periodic=Periodic("notify.sweep", every_minutes=1))
+def sweep(settings: Settings) -> None:
+    delivery.sweep(settings)
