@@ -121,10 +121,18 @@ def _make_huey(settings: Settings) -> Any:
 def _periodic(huey: Any, settings: Settings, name: str, schedule: Any) -> None:
     from huey.exceptions import TaskLockedException
 
+    # Every consumer's scheduler queues each periodic job, so on Redis a lock (which expires,
+    # should its holder be killed) lets one run at a time. Huey's SQLite storage has no
+    # expiring locks, and a lock left by a killed worker would stop the sweep for good, so
+    # there the runs may overlap: every job claims its work in the database and is safe so.
+    lock = huey.lock_task(f"leadline.lock.{name}", ttl=600) if settings.redis_url else None
+
     def periodic_job() -> None:
-        # One run at a time across every worker; a run that finds nothing to do is cheap.
+        if lock is None:
+            REGISTRY[name](settings)
+            return
         try:
-            with huey.lock_task(f"leadline.lock.{name}", ttl=600):
+            with lock:
                 REGISTRY[name](settings)
         except TaskLockedException:
             log.debug("periodic %s is already running elsewhere", name)

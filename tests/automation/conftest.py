@@ -38,4 +38,5 @@ def monday(settings) -> Iterator[datetime]:
     clock.set_frozen(None)
 
 
+from tests.emails.conftest import fake_sendgrid  # noqa: E402,F401  (the local SendGrid)
 from tests.webhooks.conftest import hook  # noqa: E402,F401  (the signed-webhook client fixture)

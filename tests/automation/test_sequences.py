@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from leadline import clock, jobs
@@ -30,7 +31,7 @@ def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, i
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "10",
                  "--steps", "follow_up_1:3d,follow_up_2:4d")  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert "for 3 prospects; 3 first emails sent now" in result.stdout
+    assert "for 3 prospects.\n3 emails sent now; 0 waiting" in result.stdout
     assert len(outbox_messages(settings)) == 3
     clock.set_frozen(monday + timedelta(days=2, hours=23))
     tick()
@@ -94,7 +95,7 @@ def test_the_sending_window_is_the_prospects(cli, settings, immediate):
     clock.set_frozen(clock.utc_now().replace(year=2025, month=11, day=22, hour=16, minute=0, second=0, microsecond=0))
     person = make_prospect(timezone="America/Los_Angeles")
     result = cli("sequences", "start", "--template", "pain_point", "-p", person.id)
-    assert "1 wait for their sending window" in result.stdout
+    assert "for 1 prospect.\n0 emails sent now; 1 waiting for their time, sending window" in result.stdout
     row = enrollments(cli)[person.id]
     assert row["nextSendAt"] == "2025-11-24T16:00:00Z"  # Monday 08:00 in Los Angeles
     assert outbox_messages(settings) == []
@@ -155,3 +156,46 @@ def test_api(client, immediate, monday, settings):
     assert rows[0]["prospectId"] == people[0].id and rows[0]["step"] == 1
     assert client.post("/api/sequences", json={"template": "pain_point"}).status_code == 422
     assert client.post("/api/sequences/stop", json={"all": True}).json() == {"stopped": 1}
+
+
+def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settings, slack, immediate, hook):
+    """The issue's scenario on the demo's data: the tier-1 prospects who got pain_point last week
+    and did not answer get follow_up_1 in that thread once the clock passes the delay, then
+    follow_up_2; whoever replies meanwhile is stopped, and Slack hears about it once."""
+    from datetime import UTC, datetime
+
+    clock.set_frozen(datetime(2026, 11, 27, 3, 0, tzinfo=UTC))  # a Friday, before the working day
+    try:
+        assert cli("demo").exit_code == 0
+        started = cli("sequences", "start", "--template", "pain_point", "--tier", "1", "--limit", "25")
+        assert started.exit_code == 0, started.stderr
+        assert "for 20 prospects; 20 already got pain_point and go on from follow_up_1" in started.stdout
+        assert "0 emails sent now; 20 waiting" in started.stdout  # night in every US time zone
+        for who, why in (("royal_plumbing_co", "replied"), ("kansas_city_electrical_contractors", "closed"),
+                         ("evergreen_plumbing_co", "do-not-contact")):  # fmt: skip
+            assert re.search(rf"skipped {who}: .*{why}", started.stdout), started.stdout
+        before = len(outbox_messages(settings))
+        clock.set_frozen(datetime(2026, 11, 27, 16, 30, tzinfo=UTC))  # 08:30 on the west coast
+        tick()
+        messages = outbox_messages(settings)[before:]
+        assert len(messages) == 20 and {m["Subject"][:4] for m in messages} == {"Re: "}
+        firsts = {e["id"]: e for e in cli("emails", "list", "--template", "pain_point", "--limit", "50", "--json").json}
+        follow_ups = cli("emails", "list", "--template", "follow_up_1", "--limit", "50", "--json").json
+        assert all(e["inReplyTo"] == firsts[e["threadRootId"]]["messageId"] for e in follow_ups)
+        replier = next(e for e in follow_ups if e["prospectId"] == "hughes_plumbing")
+        slack.posts.clear()
+        body, content_type = default_mode(email(replier["id"]), "Thursday works, call me.")
+        answer = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
+                                  headers={"content-type": content_type})  # fmt: skip
+        assert answer.json()["status"] == "matched"
+        assert slack.titles() == ["Hughes Plumbing replied"]
+        clock.set_frozen(datetime(2026, 12, 1, 16, 30, tzinfo=UTC))  # four days after follow_up_1
+        tick()
+        seconds = cli("emails", "list", "--template", "follow_up_2", "--limit", "50", "--json").json
+        assert len(seconds) == 19 and "hughes_plumbing" not in {e["prospectId"] for e in seconds}
+        rows = enrollments(cli)
+        assert (rows["hughes_plumbing"]["status"], rows["hughes_plumbing"]["stopReason"]) == ("stopped", "replied")
+        assert sum(r["status"] == "completed" for r in rows.values()) == 19
+        assert slack.titles() == ["Hughes Plumbing replied"]
+    finally:
+        clock.set_frozen(None)

@@ -4,12 +4,14 @@ delay passes, stop for whoever replied, and Slack gets each reply notification o
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,63 @@ def _up(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fake_sendgrid, env, settings):
+    """kill -9 a worker while SendGrid is answering; a second worker sends the rest, and the one
+    the first worker had in flight is not sent again: it becomes 'unknown' and its sequence stops
+    with that reason, so a person can check it."""
+    from leadline import clock
+    from leadline.emails.backends.sendgrid import CUSTOM_ARG
+    from leadline.emails.sending import mark_stale_sends
+    from leadline.sequences import running
+
+    environment = {**os.environ, "LEADLINE_SENDGRID_TIMEOUT_SECONDS": "10"}
+    fake_sendgrid.latency = 1.0
+    people = [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(5)]
+    soon = (clock.utc_now() + timedelta(seconds=2)).isoformat()
+    result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "5", "--at", soon)
+    assert result.exit_code == 0, result.stderr
+    first = start(["worker", "--threads", "1"], environment)
+    try:
+        assert wait_for(lambda: len(fake_sendgrid.requests) >= 2, 60), stop([first])
+        time.sleep(0.3)  # the second request is on the wire, its answer (1 s) not yet back
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+        killed_at = len(fake_sendgrid.requests)
+        second = start(["worker", "--threads", "1"], environment)
+
+        def settled() -> bool:
+            statuses = _statuses()
+            return len(statuses) == 5 and statuses.count("sent") + statuses.count("sending") == 5
+
+        settled_in_time = wait_for(settled, 90)
+    finally:
+        logs = stop([p for p in (first, locals().get("second")) if p is not None])
+    assert settled_in_time, f"{_statuses()}\n{logs}"
+    sent_ids = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]
+    assert len(sent_ids) == len(set(sent_ids)), f"an email reached SendGrid twice\n{logs}"
+    assert killed_at == 2 and len(sent_ids) == 5  # the in-flight one reached SendGrid once, never again
+    statuses = _statuses()
+    assert statuses.count("sent") == 4 and statuses.count("sending") == 1, statuses
+    # Ten minutes on, the sweeps settle the one the dead worker left in flight.
+    clock.set_frozen(clock.utc_now() + timedelta(minutes=11))
+    try:
+        assert mark_stale_sends(get_settings(), actor="test") == 1
+        running.reconcile(get_settings())
+    finally:
+        clock.set_frozen(None)
+    rows = {r["prospectId"]: r for r in cli("sequences", "status", "--all", "--json").json}
+    assert len(rows) == len(people)
+    (stuck,) = [r for r in rows.values() if r["status"] == "stopped"]
+    assert "outcome is unknown" in stuck["stopReason"]
+    assert sorted(_statuses()) == ["sent"] * 4 + ["unknown"]
+    going = [r for r in rows.values() if r["status"] != "stopped"]
+    assert len(going) == 4
+    assert {(r["status"], r["step"]) for r in going} == {("active", 1)}  # the first email out, follow-ups to come
+
+
+def _statuses() -> list[str]:
+    with unit_of_work(readonly=True) as session:
+        return list(session.scalars(select(EmailActivity.status)).all())

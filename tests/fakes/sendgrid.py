@@ -104,6 +104,7 @@ class FakeSendGrid:
     requests: list[Recorded] = field(default_factory=list)
     script: deque[str | tuple[int, Any]] = field(default_factory=deque)
     hang_seconds: float = 5.0
+    latency: float = 0.0  # seconds each accepted request takes (after it is recorded)
 
     def __post_init__(self) -> None:
         fake = self
@@ -119,6 +120,8 @@ class FakeSendGrid:
                 body = self.rfile.read(length)
                 fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 action = fake.script.popleft() if fake.script else "accept"
+                if fake.latency:
+                    time.sleep(fake.latency)
                 if action == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)

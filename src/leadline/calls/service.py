@@ -162,6 +162,12 @@ def booked_since(session: Session, prospect_id: str, moment: datetime) -> bool:
     return bool(found)
 
 
+def has_pending(session: Session, prospect_id: str) -> bool:
+    """Is a call with this prospect booked and not yet held?"""
+    query = select(CallActivity.id).where(CallActivity.prospect_id == prospect_id, CallActivity.status == "scheduled")
+    return session.scalar(query.limit(1)) is not None
+
+
 def pending_prospect_ids(session: Session) -> set[str]:
     query = select(CallActivity.prospect_id).where(CallActivity.status == "scheduled").distinct()
     return set(session.scalars(query))

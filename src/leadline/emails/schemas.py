@@ -32,6 +32,7 @@ class EmailRead(ApiModel):
     error: str | None
     backend: str | None
     in_reply_to: str | None
+    thread_root_id: str | None
     scheduled_at: datetime | None
     sent_at: datetime | None
     delivered_at: datetime | None

@@ -500,6 +500,21 @@ class SinceFacts:
     bounced: bool
 
 
+def first_sent(session: Session, prospect_id: str, template_name: str) -> EmailActivity | None:
+    """The first email of ``template_name`` that went out to the prospect, if any."""
+    return session.scalar(
+        select(EmailActivity)
+        .where(
+            EmailActivity.prospect_id == prospect_id,
+            EmailActivity.template == template_name,
+            EmailActivity.sent_at.is_not(None),
+            EmailActivity.status.in_(SENT_STATES),
+        )
+        .order_by(EmailActivity.sent_at)
+        .limit(1)
+    )
+
+
 def since(session: Session, prospect_id: str, moment: datetime) -> SinceFacts:
     """Did the prospect reply, or did an email to them bounce, since ``moment``?"""
     replied = session.scalar(

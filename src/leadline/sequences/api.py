@@ -82,7 +82,7 @@ def start(body: SequenceStart, session: DbSession, settings: CurrentSettings, ac
     return StartResult(
         sequence_id=sequence.id if sequence else None, dry_run=body.dry_run,
         steps=[s["template"] for s in plan.sequence_steps],
-        enrolled=[{"prospectId": p, "name": n} for p, n in plan.enrolled],
+        enrolled=[{"prospectId": p, "name": n, "firstStep": plan.first_step(p)} for p, n in plan.enrolled],
         skipped=[{"prospectId": s.prospect_id, "reason": s.reason, "code": s.code} for s in plan.skipped],
     )  # fmt: skip
 

@@ -55,24 +55,26 @@ def start(
             )  # fmt: skip
             sequence_id = sequence.id if sequence else None
             ids = [e.id for e in service.status(session) if sequence and e.sequence_id == sequence.id]
-        if sequence_id and when is None:  # the first emails go now, from this process
-            running.run_due(settings, only=ids, actor=actor())
         sent_now = waiting = 0
-        if sequence_id:
+        if sequence_id:  # what is due now goes now, from this process; the worker sends the rest
+            running.run_due(settings, only=ids, actor=actor())
             with unit_of_work(readonly=True) as session:
-                rows = [e for e in service.status(session, include_ended=True) if e.sequence_id == sequence_id]
-            sent_now = sum(1 for e in rows if e.step > 0)
-            waiting = sum(
+                rows = [e for e in service.status(session) if e.sequence_id == sequence_id]
+                sent_now = service.sent_count(session, sequence_id)
+            waiting = sum(  # whose first send in this sequence waits (its window, the cap, or --at)
                 1
                 for e in rows
-                if e.step == 0 and e.status == "active" and e.next_send_at and e.next_send_at > utc_now()
+                if e.step == (1 if e.prospect_id in plan.continuing else 0)
+                and e.next_send_at
+                and e.next_send_at > utc_now()
             )
     data = {
         "sequenceId": sequence_id, "dryRun": dry_run,
         "steps": [s["template"] for s in plan.sequence_steps],
-        "enrolled": [{"prospectId": p, "name": n} for p, n in plan.enrolled],
+        "enrolled": [{"prospectId": p, "name": n, "firstStep": plan.first_step(p)} for p, n in plan.enrolled],
         "skipped": [{"prospectId": s.prospect_id, "reason": s.reason, "code": s.code} for s in plan.skipped],
-        "firstEmailsSent": sent_now,
+        "sentNow": sent_now,
+        "waiting": waiting,
     }  # fmt: skip
     if as_json:
         print_json(data)
@@ -80,15 +82,24 @@ def start(
     for skip in plan.skipped:
         typer.echo(f"skipped {skip.prospect_id}: {skip.reason}")
     steps_text = " -> ".join(data["steps"])  # type: ignore[arg-type]
+    joined = ""
+    if plan.continuing:
+        names = plan.sequence_steps
+        joined = (f"; {len(plan.continuing)} already got {names[0]['template']} and go on from "
+                  f"{names[1]['template']}, in that thread")  # fmt: skip
     if dry_run:
-        typer.echo(f"Dry run: would enrol {len(plan.enrolled)} prospects in {steps_text}. Nothing was started.")
+        enrol = _prospects(len(plan.enrolled))
+        typer.echo(f"Dry run: would enrol {enrol} in {steps_text}{joined}. Nothing was started.")
         return
     if sequence_id is None:
         abort("nobody could be enrolled")
-    first = f"{sent_now} first emails sent now" if when is None else f"first emails at {at}"
-    typer.echo(f"Started {sequence_id} ({steps_text}) for {len(plan.enrolled)} prospects; {first}.")
-    if when is None and waiting:
-        typer.echo(f"{waiting} wait for their sending window (LEADLINE_SEND_WINDOW_*) or tomorrow's cap.")
+    typer.echo(f"Started {sequence_id} ({steps_text}) for {_prospects(len(plan.enrolled))}{joined}.")
+    typer.echo(f"{sent_now} emails sent now; {waiting} waiting for their time, sending window or tomorrow's cap "
+               "(`leadline sequences status` shows when each goes).")  # fmt: skip
+
+
+def _prospects(n: int) -> str:
+    return f"{n} prospect{'' if n == 1 else 's'}"
 
 
 @app.command("stop")

@@ -22,6 +22,7 @@ from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import service as emails
 from leadline.emails import templates
+from leadline.emails.models import EmailActivity
 from leadline.errors import Invalid, NotFound
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
@@ -52,7 +53,12 @@ def parse_steps(text: str) -> list[dict[str, Any]]:
 class StartPlan:
     sequence_steps: list[dict[str, Any]]
     enrolled: list[tuple[str, str]] = field(default_factory=list)  # (prospect id, name)
+    continuing: list[str] = field(default_factory=list)  # of those, who already got the first email
     skipped: list[emails.Skipped] = field(default_factory=list)
+
+    def first_step(self, prospect_id: str) -> str:
+        """The template this prospect gets first."""
+        return str(self.sequence_steps[1 if prospect_id in self.continuing else 0]["template"])
 
 
 def start(
@@ -70,8 +76,11 @@ def start(
 ) -> tuple[Sequence | None, StartPlan]:
     """Enrol prospects: the first email at ``at`` (or now), each next step after its delay.
 
-    Every template of every step is filled in for every prospect first: a missing merge
-    field stops the whole start before anything is written.
+    A prospect who already got the first template (sent by hand, or by the demo's week)
+    and has not replied, bounced, booked a call or been closed since, joins at the first
+    follow-up, in that email's thread, due its delay after that email. Every template of
+    every step is filled in for every prospect first: a missing merge field stops the
+    whole start before anything is written.
     """
     all_steps = [{"template": template, "delaySeconds": 0}, *steps]
     loaded = {s["template"]: templates.load(settings, s["template"]) for s in all_steps}
@@ -89,11 +98,25 @@ def start(
         force=False,
         check_cap=False,
     )
-    result = StartPlan(sequence_steps=all_steps, skipped=list(plan.skipped))
+    result = StartPlan(sequence_steps=all_steps)
+    earlier: dict[str, EmailActivity] = {}
+    for skip in plan.skipped:
+        joined = _joins_later(session, skip, template) if steps else None
+        if isinstance(joined, EmailActivity):
+            earlier[skip.prospect_id] = joined
+        else:
+            result.skipped.append(joined or skip)
+    candidates = [item.prospect_id for item in plan.items] + list(earlier)
+    if limit is not None:
+        candidates = candidates[:limit]
     missing: list[templates.MissingMergeField] = []
     chosen = []
-    for item in plan.items:
-        prospect = prospects.get(session, item.prospect_id)
+    for prospect_id in candidates:
+        prospect = prospects.get(session, prospect_id)
+        closed = _not_startable(session, prospect)
+        if closed is not None:
+            result.skipped.append(emails.Skipped(prospect.id, prospect.name, prospect.email, closed, "not_startable"))
+            continue
         busy = active_enrollment(session, prospect.id)
         if busy is not None:
             result.skipped.append(
@@ -119,6 +142,7 @@ def start(
             errors=[{"field": m.field_name, "message": m.message, "prospectId": m.prospect_id} for m in missing],
         )
     result.enrolled = chosen
+    result.continuing = [pid for pid, _ in chosen if pid in earlier]
     if dry_run or not chosen:
         return None, result
     sequence = Sequence(
@@ -127,23 +151,77 @@ def start(
     )  # fmt: skip
     session.add(sequence)
     session.flush()
+    soonest = None
     for prospect_id, _ in chosen:
-        session.add(
-            SequenceEnrollment(
-                id=new_id("enr"), sequence_id=sequence.id, prospect_id=prospect_id, step=0, next_send_at=first,
-                status="active", created_at=now, updated_at=now,
-            )
+        enrollment = SequenceEnrollment(
+            id=new_id("enr"), sequence_id=sequence.id, prospect_id=prospect_id, step=0, next_send_at=first,
+            status="active", created_at=now, updated_at=now,
         )  # fmt: skip
+        root = earlier.get(prospect_id)
+        if root is not None:  # the first email is already out: go on from it, in its thread
+            assert root.sent_at is not None
+            enrollment.step = 1
+            enrollment.thread_message_id = root.message_id
+            enrollment.thread_root_email_id = enrollment.last_email_id = root.id
+            enrollment.last_sent_at = root.sent_at
+            enrollment.next_send_at = max(first, root.sent_at + timedelta(seconds=int(steps[0]["delaySeconds"])))
+        session.add(enrollment)
+        assert enrollment.next_send_at is not None
+        soonest = min(soonest or enrollment.next_send_at, enrollment.next_send_at)
         activity.record(
             session, prospect_id, "sequence", "started",
-            {"sequenceId": sequence.id, "steps": [s["template"] for s in all_steps], "firstAt": first.isoformat()},
+            {"sequenceId": sequence.id, "steps": [s["template"] for s in all_steps],
+             "firstAt": enrollment.next_send_at.isoformat(), "continuesFrom": root.id if root else None},
             actor=actor,
         )  # fmt: skip
     session.flush()
     from leadline import jobs
 
-    jobs.defer(session, "sequences.run_due", delay=first - now)
+    assert soonest is not None
+    jobs.defer(session, "sequences.run_due", delay=soonest - now)
     return sequence, result
+
+
+def _not_startable(session: Session, prospect: Prospect) -> str | None:
+    """A closed prospect, or one with a call booked, is past cold follow-ups."""
+    if prospect.sales_status in ("closed_won", "closed_lost"):
+        return f"is closed ({prospect.sales_status})"
+    from leadline.calls import service as calls
+
+    if calls.has_pending(session, prospect.id):
+        return "has a call booked"
+    return None
+
+
+def _joins_later(session: Session, skip: emails.Skipped, template: str) -> EmailActivity | emails.Skipped | None:
+    """For a prospect skipped because they already got ``template``: the email to go on from,
+    or why they may not go on (a reply, a bounce since), or None (skipped for another reason)."""
+    if skip.code != "already_sent":
+        return None
+    root = emails.first_sent(session, skip.prospect_id, template)
+    if root is None or root.sent_at is None:
+        return None
+    prospect = prospects.get(session, skip.prospect_id)
+    reason = _reason_to_stop(session, prospect, root.sent_at)
+    if reason is not None:
+        return emails.Skipped(prospect.id, prospect.name, prospect.email,
+                              f"already got {template} ({root.id}); since then: {reason}", "not_startable")  # fmt: skip
+    return root
+
+
+def sent_count(session: Session, sequence_id: str) -> int:
+    """How many of the sequence's emails have gone out."""
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(EmailActivity)
+            .join(SequenceEnrollment, SequenceEnrollment.id == EmailActivity.sequence_enrollment_id)
+            .where(SequenceEnrollment.sequence_id == sequence_id, EmailActivity.status.in_(emails.SENT_STATES))
+        )
+        or 0
+    )
 
 
 def active_enrollment(session: Session, prospect_id: str) -> SequenceEnrollment | None:
@@ -202,20 +280,28 @@ def stop(
 
 def stop_reason(session: Session, enrollment: SequenceEnrollment, prospect: Prospect) -> str | None:
     """Why this prospect must not get the next step, if anything says so (checked before each send)."""
+    since = enrollment.created_at
+    if enrollment.step > 0 and enrollment.last_sent_at is not None and enrollment.thread_root_email_id:
+        root = emails.get(session, enrollment.thread_root_email_id)
+        since = min(since, root.sent_at or since)  # joined after its first email: since that email
+    return _reason_to_stop(session, prospect, since)
+
+
+def _reason_to_stop(session: Session, prospect: Prospect, since: datetime) -> str | None:
     if prospect.sales_status in ("closed_won", "closed_lost"):
         return f"closed ({prospect.sales_status})"
     if prospect.do_not_contact:
         return f"do-not-contact ({prospect.do_not_contact_reason or 'no reason given'})"
     if prospect.email and emails.suppression_for(session, prospect.email) is not None:
         return "the address is suppressed"
-    facts = emails.since(session, prospect.id, enrollment.created_at)
+    facts = emails.since(session, prospect.id, since)
     if facts.replied:
         return "replied"
     if facts.bounced:
         return "bounced"
     from leadline.calls import service as calls
 
-    if calls.booked_since(session, prospect.id, enrollment.created_at):
+    if calls.booked_since(session, prospect.id, since):
         return "call booked"
     return None
 
