@@ -59,3 +59,49 @@ def test_make_run_recipe_serves_the_demo(tmp_path):
         os.killpg(process.pid, 15)
         output = process.communicate(timeout=30)[0]
     assert "Imported 340 researched prospects" in output
+
+
+def tour_commands() -> list[list[str]]:
+    """Every `leadline ...` line of the README's tour, continuation lines joined, comments and
+    redirections dropped, lines with a placeholder (EMAIL_ID) left out."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    tour = readme[readme.index("## A tour") : readme.index("## Documentation")]
+    commands = []
+    for block in re.findall(r"```\n(.*?)```", tour, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            if not line.startswith("leadline "):
+                continue
+            words = shlex.split(line, comments=True)
+            if ">" in words:
+                words = words[: words.index(">")]
+            if any(re.fullmatch(r"[A-Z][A-Z_]+", w) for w in words):
+                continue
+            commands.append(words[1:])
+    return commands
+
+
+def test_every_command_of_the_tour_works_on_the_demo(cli, tmp_path, monkeypatch):
+    """The tour is run as written, in order, on the demo `make run` loads (the clock held at
+    the day the README's dates were written for)."""
+    from datetime import UTC, datetime
+
+    from leadline import clock
+
+    commands = tour_commands()
+    assert len(commands) >= 25 and ["sequences", "status"] in commands
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-research.csv").write_text(
+        "Company,Email,Trade,City\nNorth Star HVAC,jo@northstarhvac.com,hvac,Waco\n"
+    )
+    clock.set_frozen(datetime(2026, 11, 27, 16, 0, tzinfo=UTC))
+    try:
+        assert cli("demo").exit_code == 0
+        for words in commands:
+            result = cli(*words)
+            assert result.exit_code == 0, f"leadline {' '.join(words)}\n{result.stdout}\n{result.stderr}"
+            assert "Traceback" not in result.stdout + result.stderr
+    finally:
+        clock.set_frozen(None)
+    assert (tmp_path / "prospects.csv").stat().st_size > 10_000
