@@ -132,3 +132,13 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     from leadline.config import get_settings
 
     return value.astimezone(get_settings().zone).strftime(fmt)
+
+
+def check_selection(prospect: list[str] | None, status: object, tier: object, trade: object) -> bool:
+    """Prospects are chosen by id or by a selection, not both and not neither; True for a selection."""
+    selection = status is not None or tier is not None or trade is not None
+    if prospect and selection:
+        abort("give --prospect, or a selection (--status/--tier/--trade), not both")
+    if not prospect and not selection:
+        abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
+    return selection

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.cli._out import abort, actor, check_selection, cli_errors, local, print_fields, print_json, print_table
 from leadline.emails.schemas import EmailStatus
 from leadline.prospects.schemas import Stage
 
@@ -40,11 +40,7 @@ def send(
     from leadline.emails.sending import send as send_batch
     from leadline.prospects.queries import Filters
 
-    selection = status is not None or tier is not None or trade is not None
-    if prospect and selection:
-        abort("give --prospect, or a selection (--status/--tier/--trade), not both")
-    if not prospect and not selection:
-        abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
+    selection = check_selection(prospect, status, tier, trade)
     require_database()
     settings = get_settings()
     filters = Filters(status=status, tier=tier, trade=trade) if selection else None

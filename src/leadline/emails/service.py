@@ -378,16 +378,9 @@ def claim(
     if blocked is not None:
         return None, blocked
     now = utc_now()
-    email_id = new_id("email")
-    url = unsubscribe_url(settings, email_id)
-    text, html = with_footer(settings, url, item.text, item.html)
-    reply_to = f"reply+{email_id}@{settings.reply_domain}" if settings.reply_domain else None
-    email = EmailActivity(
-        id=email_id, prospect_id=prospect.id, message_id=f"<{email_id}@{sender_domain(settings)}>",
-        email_type=template.email_type, template=template.name, subject=item.subject,
-        to_email=item.to_email, from_email=settings.sender_email, reply_to=reply_to, body_text=text,
-        body_html=html, in_reply_to=in_reply_to, thread_root_id=thread_root_id or email_id,
-        backend=None, status="sending", send_attempted_at=now, created_at=now, updated_at=now, forced=force,
+    email = _new_email(
+        settings, item, template, status="sending", force=force, now=now, in_reply_to=in_reply_to,
+        thread_root_id=thread_root_id, send_attempted_at=now,
         sequence_enrollment_id=sequence[0] if sequence else None, sequence_step=sequence[1] if sequence else None,
     )  # fmt: skip
     try:
@@ -415,6 +408,29 @@ def _guard(
     return None
 
 
+def _new_email(
+    settings: Settings,
+    item: Planned,
+    template: templates.EmailTemplate,
+    *,
+    status: str,
+    force: bool,
+    now: datetime,
+    thread_root_id: str | None = None,
+    **fields: Any,
+) -> EmailActivity:
+    """The row for an email about to go out (or scheduled): footer, reply address, Message-ID, thread."""
+    email_id = new_id("email")
+    text, html = with_footer(settings, unsubscribe_url(settings, email_id), item.text, item.html)
+    return EmailActivity(
+        id=email_id, prospect_id=item.prospect_id, message_id=f"<{email_id}@{sender_domain(settings)}>",
+        email_type=template.email_type, template=template.name, subject=item.subject, to_email=item.to_email,
+        from_email=settings.sender_email, body_text=text, body_html=html, thread_root_id=thread_root_id or email_id,
+        reply_to=f"reply+{email_id}@{settings.reply_domain}" if settings.reply_domain else None,
+        status=status, forced=force, created_at=now, updated_at=now, **fields,
+    )  # fmt: skip
+
+
 def schedule(
     session: Session,
     settings: Settings,
@@ -427,16 +443,8 @@ def schedule(
 ) -> EmailActivity:
     """An email to be sent at ``at`` (the worker claims it then, with the guardrails and the cap)."""
     now = utc_now()
-    email_id = new_id("email")
-    url = unsubscribe_url(settings, email_id)
-    text, html = with_footer(settings, url, item.text, item.html)
-    reply_to = f"reply+{email_id}@{settings.reply_domain}" if settings.reply_domain else None
-    email = EmailActivity(
-        id=email_id, prospect_id=item.prospect_id, message_id=f"<{email_id}@{sender_domain(settings)}>",
-        email_type=template.email_type, template=template.name, subject=item.subject, to_email=item.to_email,
-        from_email=settings.sender_email, reply_to=reply_to, body_text=text, body_html=html,
-        thread_root_id=email_id, status="scheduled", scheduled_at=at, forced=force, created_at=now, updated_at=now,
-    )  # fmt: skip
+    email = _new_email(settings, item, template, status="scheduled", force=force, now=now, scheduled_at=at)
+    email_id = email.id
     session.add(email)
     activity.record(
         session, item.prospect_id, "email", "scheduled",

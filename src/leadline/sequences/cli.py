@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_json, print_table
+from leadline.cli._out import abort, actor, check_selection, cli_errors, local, print_json, print_table
 from leadline.prospects.schemas import Stage
 
 app = typer.Typer(help="Follow-up sequences: the first email now, follow-ups until they reply.", no_args_is_help=True)
@@ -37,11 +37,7 @@ def start(
     from leadline.sequences import running, service
     from leadline.times import parse_since
 
-    selection = status is not None or tier is not None or trade is not None
-    if prospect and selection:
-        abort("give --prospect, or a selection (--status/--tier/--trade), not both")
-    if not prospect and not selection:
-        abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
+    selection = check_selection(prospect, status, tier, trade)
     require_database()
     settings = get_settings()
     with cli_errors():
