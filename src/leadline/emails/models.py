@@ -38,6 +38,22 @@ class EmailActivity(Base):
         Index("ix_email_activities_sent_at", "sent_at"),
         Index("ix_email_activities_status", "status"),
         Index("ix_email_activities_to_email", "to_email"),
+        # analytics: the week's delivery and engagement figures read from this index alone
+        Index(
+            "ix_email_activities_week",
+            "sent_at",
+            "status",
+            "delivered_at",
+            "bounced_at",
+            "opened_at",
+            "open_count",
+            "machine_open_count",
+            "click_count",
+            "replied_at",
+            "template",
+            "prospect_id",
+        ),
+        Index("ix_email_activities_replied_at_prospect_id", "replied_at", "prospect_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
