@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
+    from leadline.analytics.api import router as analytics_router
     from leadline.calls.api import router as calls_router
     from leadline.customers.api import router as customers_router
     from leadline.deals.api import router as deals_router
@@ -131,4 +132,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_router)
     app.include_router(unsubscribe_router)
     app.include_router(webhooks_router)
+    app.include_router(analytics_router)
     return app
