@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import TextClause, bindparam, text
 
@@ -417,14 +416,11 @@ def grid_band_sql(column: str = "p.grid_health") -> str:
     return f"CASE WHEN {column} IS NULL THEN 'unknown' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
 
 
-GROUPS = {"trade": "COALESCE(p.trade, '')", "tier": "p.tier", "grid_health": grid_band_sql()}
-
-
-def conversion_rows(connection: Connectable, dialect: Dialect, by: str) -> list[dict[str, Any]]:
-    """Per group (trade, tier or grid-health band): prospects and how many reached each stage."""
-    group = GROUPS[by]
+def conversion_rows(connection: Connectable, dialect: Dialect) -> list[dict[str, Any]]:
+    """Per (trade, tier, grid-health band): prospects and how many reached each stage, in one
+    pass over the prospects (the service adds them up by trade, by tier and by band)."""
     sql = f"""
-SELECT g AS grp, count(*) AS prospects,
+SELECT trade, tier, band, count(*) AS prospects,
        SUM(CASE WHEN reach >= 1 THEN 1 ELSE 0 END) AS contacted,
        SUM(CASE WHEN reach >= 2 THEN 1 ELSE 0 END) AS replied,
        SUM(CASE WHEN reach >= 3 THEN 1 ELSE 0 END) AS scheduled,
@@ -432,14 +428,13 @@ SELECT g AS grp, count(*) AS prospects,
        SUM(CASE WHEN reach >= 5 THEN 1 ELSE 0 END) AS proposal,
        SUM(CASE WHEN reach >= 6 THEN 1 ELSE 0 END) AS won
 FROM (
-    SELECT {group} AS g, {reach_expression()} AS reach
+    SELECT COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band, {reach_expression()} AS reach
     FROM prospects p LEFT JOIN ({lost_reach_sql(dialect)}) AS l ON l.id = p.id
 ) AS reached
-GROUP BY g
-ORDER BY prospects DESC, g
+GROUP BY trade, tier, band
 """
     return [
-        {key: (value if key == "grp" else int(value or 0)) for key, value in row.items()}
+        {key: (value if key in ("trade", "band") else int(value or 0)) for key, value in row.items()}
         for row in connection.execute(text(sql)).mappings()
     ]
 
@@ -456,12 +451,24 @@ DELAY_BUCKETS: tuple[tuple[str, float | None], ...] = (
 )
 
 
+def _replied(since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any], list[str]]:
+    """Replied emails sent in [since, until)."""
+    where, params, names = _period("e.sent_at", since, until)
+    return f"e.replied_at IS NOT NULL AND {where}", params, names
+
+
+def _replies_table(dialect: Dialect) -> str:
+    """``email_activities e``, read through the replies index on SQLite: without statistics its
+    planner would walk the sent_at index over every email instead of the replied ones only."""
+    return "email_activities e" + (" INDEXED BY ix_email_activities_replies" if dialect.is_sqlite else "")
+
+
 def reply_delays(
     connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None
 ) -> tuple[dict[str, Any], list[int]]:
     """Time from send to reply over replied emails sent in [since, until): count, mean, and how
     many fell in each of :data:`DELAY_BUCKETS` (seconds)."""
-    where, params, names = _period("e.sent_at", since, until)
+    where, params, names = _replied(since, until)
     delay = dialect.seconds_between("e.sent_at", "e.replied_at")
     lowers = [0.0] + [float(upper) for _, upper in DELAY_BUCKETS if upper is not None]
     buckets = ", ".join(
@@ -470,108 +477,57 @@ def reply_delays(
         for index, (lower, (_, upper)) in enumerate(zip(lowers, DELAY_BUCKETS, strict=True))
     )
     sql = (
-        f"SELECT count(*) AS n, AVG(d) AS mean, MIN(d) AS least, MAX(d) AS most, {buckets}"
-        f" FROM (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d FROM email_activities e"
-        f" WHERE {where} AND e.replied_at IS NOT NULL) AS delays"
+        f"SELECT count(*) AS n, AVG(d) AS mean, {buckets}"
+        f" FROM (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d FROM {_replies_table(dialect)}"
+        f" WHERE {where}) AS delays"
     )
     row = connection.execute(_times(sql, *names), params).mappings().one()
     counts = [int(row[f"b{i}"] or 0) for i in range(len(DELAY_BUCKETS))]
-    return {"n": int(row["n"] or 0), "mean": row["mean"], "least": row["least"], "most": row["most"]}, counts
+    return {"n": int(row["n"] or 0), "mean": row["mean"]}, counts
 
 
-def delay_at_rank(
-    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None, offset: int
-) -> float | None:
-    """The reply delay (seconds) at 0-based position ``offset`` in ascending order (nearest rank)."""
-    where, params, names = _period("e.sent_at", since, until)
+def delays_at_ranks(
+    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None, ranks: Sequence[int]
+) -> dict[int, float]:
+    """The reply delays (seconds) at these 1-based positions of the ascending order (one sort)."""
+    if not ranks:
+        return {}
+    where, params, names = _replied(since, until)
     delay = dialect.seconds_between("e.sent_at", "e.replied_at")
     sql = (
-        f"SELECT {delay} AS d FROM email_activities e WHERE {where} AND e.replied_at IS NOT NULL"
-        " ORDER BY d LIMIT 1 OFFSET :offset"
+        "SELECT position, d FROM ("
+        f"SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS position FROM (SELECT {delay} AS d"
+        f" FROM {_replies_table(dialect)} WHERE {where}) AS delays) AS ordered WHERE position IN :ranks"
     )
-    value = connection.execute(_times(sql, *names), {**params, "offset": offset}).scalar()
-    return None if value is None else max(0.0, float(value))
+    statement = _times(sql, *names).bindparams(bindparam("ranks", expanding=True))
+    rows = connection.execute(statement, {**params, "ranks": sorted(set(ranks))})
+    return {int(position): max(0.0, float(value)) for position, value in rows}
 
 
-def send_range(
-    connection: Connectable, since: datetime | None, until: datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    where, params, names = _period("sent_at", since, until)
-    statement = _times(
-        f"SELECT min(sent_at) AS first, max(sent_at) AS last FROM email_activities WHERE {where}", *names
-    )
-    row = connection.execute(statement.columns(first=UTCDateTime(), last=UTCDateTime()), params).one()
-    return row[0], row[1]
+def send_buckets(
+    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None
+) -> list[tuple[datetime, int, int]]:
+    """(start of a UTC quarter hour, emails sent in it, of which replied) over [since, until).
 
-
-def offset_segments(zone: ZoneInfo, first: datetime, last: datetime) -> list[tuple[datetime | None, int]]:
-    """[(from, UTC offset in seconds)] covering [first, last]: the first entry's ``from`` is None,
-    each later one starts at a transition of ``zone`` (found to the second)."""
-
-    def offset(moment: datetime) -> int:
-        value = moment.astimezone(zone).utcoffset()
-        return int(value.total_seconds()) if value is not None else 0
-
-    segments: list[tuple[datetime | None, int]] = [(None, offset(first))]
-    current = first
-    step = timedelta(days=1)
-    while current < last:
-        nxt = min(current + step, last)
-        if offset(nxt) != segments[-1][1]:
-            low, high = current, nxt  # offset(low) is the old one, offset(high) the new one
-            while (high - low) > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                if offset(middle) == segments[-1][1]:
-                    low = middle
-                else:
-                    high = middle
-            high = high.replace(microsecond=0) + (timedelta(seconds=1) if high.microsecond else timedelta(0))
-            segments.append((high, offset(high)))
-            current = high
-        else:
-            current = nxt
-    return segments
-
-
-def send_slots(
-    connection: Connectable,
-    dialect: Dialect,
-    zone: ZoneInfo,
-    since: datetime | None,
-    until: datetime | None,
-) -> list[tuple[int, int, int, int]]:
-    """(ISO weekday 1-7, local hour 0-23, sent, replied) for emails sent in [since, until),
-    by the local time they were sent."""
+    Every time-zone offset in use is a whole number of quarter hours, so each bucket lies in
+    one local hour of any zone; the service puts each in its local weekday and hour.
+    """
     where, params, names = _period("e.sent_at", since, until)
     if dialect.is_sqlite:
-        first, last = send_range(connection, since, until)
-        if first is None or last is None:
-            return []
-        segments = offset_segments(zone, first, last + timedelta(seconds=1))
-        whens = []
-        for index, (_, seconds) in enumerate(segments):
-            params[f"m{index}"] = f"{seconds:+d} seconds"
-            if index + 1 < len(segments):
-                params[f"t{index + 1}"] = segments[index + 1][0]
-                names.append(f"t{index + 1}")
-                whens.append(f"WHEN e.sent_at < :t{index + 1} THEN :m{index}")
-        shift = f"CASE {' '.join(whens)} ELSE :m{len(segments) - 1} END" if whens else ":m0"
-        # Whole seconds: SQLite's date functions round to milliseconds (23:59:59.9999 would be 00:00).
-        stamp = "substr(e.sent_at, 1, 19)"
-        weekday = f"CAST(strftime('%w', {stamp}, {shift}) AS INTEGER)"
-        hour = f"CAST(strftime('%H', {stamp}, {shift}) AS INTEGER)"
+        bucket = "substr(e.sent_at, 1, 14) || (CAST(substr(e.sent_at, 15, 2) AS INTEGER) / 15)"
     else:
-        params["zone"] = zone.key
-        weekday = "CAST(EXTRACT(ISODOW FROM (e.sent_at AT TIME ZONE :zone)) AS INTEGER)"
-        hour = "CAST(EXTRACT(HOUR FROM (e.sent_at AT TIME ZONE :zone)) AS INTEGER)"
-    sql = (
-        f"SELECT {weekday} AS weekday, {hour} AS hour, count(*) AS sent, count(e.replied_at) AS replied"
-        f" FROM email_activities e WHERE {where} GROUP BY 1, 2"
-    )
+        bucket = "date_bin('15 minutes', e.sent_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    sql = f"SELECT {bucket} AS b, count(*) AS sent, count(e.replied_at) AS replied FROM email_activities e"
+    sql += f" WHERE {where} GROUP BY 1"
     found = []
-    for day, hour_value, sent, replied in connection.execute(_times(sql, *names), params):
-        iso_day = int(day) if not dialect.is_sqlite else (int(day) or 7)  # SQLite %w: 0 is Sunday
-        found.append((iso_day, int(hour_value), int(sent), int(replied)))
+    for value, sent, replied in connection.execute(_times(sql, *names), params):
+        if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:' and the quarter, 0-3
+            moment = datetime.fromisoformat(value[:13] + ":00").replace(tzinfo=UTC) + timedelta(
+                minutes=15 * int(value[14:])
+            )
+        else:
+            moment = value.astimezone(UTC)
+        found.append((moment, int(sent), int(replied)))
     return found
 
 

@@ -294,9 +294,16 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
     env.filters.update(
         pct=pct, interval=interval, points=points, number=number, money=money, signed=signed,
-        line_value=line_value, line_change=line_change, line_target=line_target,
+        line_value=line_value, line_change=line_change, line_target=line_target, local_day=local_day,
     )  # fmt: skip
     return env
+
+
+def local_day(moment: datetime | None, zone: str = "UTC") -> str:
+    if moment is None:
+        return "ever"
+    day = moment.astimezone(ZoneInfo(zone)).date()
+    return f"{day.day} {day:%b %Y}"
 
 
 def report_html(data: WeeklyReport) -> str:

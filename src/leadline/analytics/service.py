@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import text
@@ -67,6 +67,8 @@ FUNNEL: tuple[tuple[str, str, str, int], ...] = (
 STAGE_LABELS = {stage: label for stage, label, _, _ in FUNNEL}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 DEFAULT_CARDS = 3
+#: The weekly report's "what works" tables cover the sends of this many weeks, ending with its week.
+REPORT_WEEKS = 13
 MAX_CARDS = 50
 
 
@@ -375,20 +377,33 @@ def weekly_report(
         days=days,
         pipeline=funnel(session).stages(),
         templates=by_template,
-        what_works=what_works(session, settings=settings, until=week.end),
+        what_works=what_works(
+            session, settings=settings, since=_weeks_before(week, REPORT_WEEKS - 1).start, until=week.end
+        ),
     )
 
 
 # --- what works ----------------------------------------------------------------------------------
 
 
-def what_works(session: Session, *, settings: Settings | None = None, until: datetime | None = None) -> WhatWorks:
+def _weeks_before(week: Week, count: int) -> Week:
+    return week_of(week.monday - timedelta(weeks=count), week.zone)
+
+
+def what_works(
+    session: Session,
+    *,
+    settings: Settings | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> WhatWorks:
+    """Every "what works" table; templates and timing over the emails sent in [since, until)."""
     settings = settings or get_settings()
     return WhatWorks(
-        templates=template_performance(session, until=until),
+        templates=template_performance(session, since=since, until=until),
         objections=objection_table(session, settings=settings),
         conversion=conversion(session),
-        timing=timing(session, settings=settings, until=until),
+        timing=timing(session, settings=settings, since=since, until=until),
         forecast=forecast(session, settings=settings),
     )
 
@@ -514,15 +529,26 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
 
 def conversion(session: Session) -> Conversion:
     """How far prospects got, by trade, tier and grid-health band (the funnel's rules)."""
-    dialect = q.dialect_of(session)
-    trades = [_conversion_row(r["grp"] or "(no trade)", r) for r in q.conversion_rows(session, dialect, "trade")]
-    tiers = sorted(q.conversion_rows(session, dialect, "tier"), key=lambda r: int(r["grp"]))
+    rows = q.conversion_rows(session, q.dialect_of(session))
+    keys = ("prospects", "contacted", "replied", "scheduled", "called", "proposal", "won")
+
+    def by(column: str) -> dict[Any, dict[str, Any]]:
+        groups: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            totals = groups.setdefault(row[column], dict.fromkeys(keys, 0))
+            for key in keys:
+                totals[key] += row[key]
+        return groups
+
+    trades = sorted(by("trade").items(), key=lambda item: (-item[1]["prospects"], item[0]))
     bands_order = [label for label, _ in q.GRID_BANDS] + ["unknown"]
-    bands = sorted(q.conversion_rows(session, dialect, "grid_health"), key=lambda r: bands_order.index(r["grp"]))
     return Conversion(
-        by_trade=trades,
-        by_tier=[_conversion_row(f"Tier {r['grp']}", r) for r in tiers],
-        by_grid_health=[_conversion_row(str(r["grp"]), r) for r in bands],
+        by_trade=[_conversion_row(name or "(no trade)", totals) for name, totals in trades],
+        by_tier=[_conversion_row(f"Tier {tier}", totals) for tier, totals in sorted(by("tier").items())],
+        by_grid_health=[
+            _conversion_row(band, totals)
+            for band, totals in sorted(by("band").items(), key=lambda item: bands_order.index(item[0]))
+        ],
     )
 
 
@@ -539,19 +565,20 @@ def timing(
     dialect = q.dialect_of(session)
     summary, counts = q.reply_delays(session, dialect, since, until)
     n = summary["n"]
+    quantiles = (0.25, 0.5, 0.75, 0.9)
+    ranks = {fraction: max(1, math.ceil(fraction * n)) for fraction in quantiles}  # nearest rank
+    found = q.delays_at_ranks(session, dialect, since, until, list(ranks.values()) if n else [])
 
     def hours_at(fraction: float) -> float | None:
-        if not n:
-            return None
-        rank = max(1, math.ceil(fraction * n))  # nearest rank, 1-based
-        value = q.delay_at_rank(session, dialect, since, until, rank - 1)
+        value = found.get(ranks[fraction])
         return None if value is None else value / 3600
 
-    slots = q.send_slots(session, dialect, settings.zone, since, until)
     by_day: dict[int, list[int]] = {}
     by_hour: dict[int, list[int]] = {}
-    for weekday, hour, sent, replied in slots:
-        for bucket, key in ((by_day, weekday), (by_hour, hour)):
+    zone = settings.zone
+    for moment, sent, replied in q.send_buckets(session, dialect, since, until):
+        there = moment.astimezone(zone)
+        for bucket, key in ((by_day, there.isoweekday()), (by_hour, there.hour)):
             totals = bucket.setdefault(key, [0, 0])
             totals[0] += sent
             totals[1] += replied

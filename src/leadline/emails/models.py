@@ -53,7 +53,8 @@ class EmailActivity(Base):
             "template",
             "prospect_id",
         ),
-        Index("ix_email_activities_replied_at_prospect_id", "replied_at", "prospect_id"),
+        # analytics: replies by time, with what reply timing and the prospect cards need
+        Index("ix_email_activities_replies", "replied_at", "prospect_id", "sent_at", "template"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

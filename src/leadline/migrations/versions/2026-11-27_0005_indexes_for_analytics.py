@@ -21,7 +21,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_call_activities_created_at", ["created_at"], unique=False)
 
     with op.batch_alter_table("email_activities", schema=None) as batch_op:
-        batch_op.create_index("ix_email_activities_replied_at_prospect_id", ["replied_at", "prospect_id"], unique=False)
+        batch_op.create_index(
+            "ix_email_activities_replies", ["replied_at", "prospect_id", "sent_at", "template"], unique=False
+        )
         batch_op.create_index(
             "ix_email_activities_week",
             [
@@ -52,7 +54,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("email_activities", schema=None) as batch_op:
         batch_op.drop_index("ix_email_activities_week")
-        batch_op.drop_index("ix_email_activities_replied_at_prospect_id")
+        batch_op.drop_index("ix_email_activities_replies")
 
     with op.batch_alter_table("call_activities", schema=None) as batch_op:
         batch_op.drop_index("ix_call_activities_created_at")
