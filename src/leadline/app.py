@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.state.settings = settings
     install_error_handlers(app)
 
+    from leadline.analytics.api import router as analytics_router
     from leadline.calls.api import router as calls_router
     from leadline.customers.api import router as customers_router
     from leadline.deals.api import proposals_router
@@ -156,4 +157,5 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(notifications_router)
     app.include_router(unsubscribe_router)
     app.include_router(webhooks_router)
+    app.include_router(analytics_router)
     return app

@@ -20,7 +20,11 @@ class OutreachActivity(Base):
     """
 
     __tablename__ = "outreach_activities"
-    __table_args__ = (Index("ix_outreach_activities_prospect_id_created_at", "prospect_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_outreach_activities_prospect_id_created_at", "prospect_id", "created_at"),
+        # analytics: how far each lost prospect got, from its stage changes, without opening them
+        Index("ix_outreach_activities_prospect_id_type_status", "prospect_id", "type", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     prospect_id: Mapped[str] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))

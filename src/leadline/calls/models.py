@@ -23,6 +23,9 @@ class CallActivity(Base):
         CheckConstraint("duration IS NULL OR duration >= 0", name="duration_positive"),
         Index("ix_call_activities_prospect_id_scheduled_at", "prospect_id", "scheduled_at"),
         Index("ix_call_activities_status_scheduled_at", "status", "scheduled_at"),
+        # analytics: calls booked and calls held in a week
+        Index("ix_call_activities_created_at", "created_at"),
+        Index("ix_call_activities_completed_at", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from leadline.analytics.cli import analytics_app, export_app, report_app
+from leadline.analytics.cli import dashboard as dashboard_command
 from leadline.calls.cli import app as calls_app
 from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
@@ -51,6 +53,10 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.command("today")(today_command)
 app.command("objections")(objections_command)
+app.command("dashboard")(dashboard_command)
+app.add_typer(report_app, name="report")
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(export_app, name="export")
 
 
 @app.callback()

@@ -41,6 +41,23 @@ class EmailActivity(Base):
         Index("ix_email_activities_status_scheduled_at", "status", "scheduled_at"),
         # A sequence step is sent at most once, whatever the number of workers.
         UniqueConstraint("sequence_enrollment_id", "sequence_step"),
+        # analytics: the week's delivery and engagement figures read from this index alone
+        Index(
+            "ix_email_activities_week",
+            "sent_at",
+            "status",
+            "delivered_at",
+            "bounced_at",
+            "opened_at",
+            "open_count",
+            "machine_open_count",
+            "click_count",
+            "replied_at",
+            "template",
+            "prospect_id",
+        ),
+        # analytics: replies by time, with what reply timing and the prospect cards need
+        Index("ix_email_activities_replies", "replied_at", "prospect_id", "sent_at", "template"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

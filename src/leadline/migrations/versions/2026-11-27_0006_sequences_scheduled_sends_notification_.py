@@ -1,7 +1,7 @@
 """sequences, scheduled sends, notification delivery
 
 Revision ID: 0006
-Revises: 0004 (0005 is reserved for the analytics indexes)
+Revises: 0005
 Create Date: 2026-11-27
 
 Follow-up sequences and their enrollments; emails remember the sequence step they were
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import leadline.db
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

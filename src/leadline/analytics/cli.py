@@ -1,0 +1,347 @@
+"""``leadline dashboard``, ``leadline report week``, ``leadline analytics ...`` and ``leadline export ...``."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+
+import typer
+
+from leadline.cli._out import cli_errors, print_json, print_table
+from leadline.prospects.schemas import SortKey, Stage
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from leadline.analytics.schemas import ConversionRow, SlotRate
+
+T = TypeVar("T")
+
+report_app = typer.Typer(help="Reports: the weekly sales report (text, JSON, CSV or a self-contained HTML file).",
+                         no_args_is_help=True)  # fmt: skip
+analytics_app = typer.Typer(
+    help="What works: templates, objections, conversion by group, reply timing, forecast.", no_args_is_help=True
+)
+export_app = typer.Typer(help="Export prospects, emails, calls or customers as CSV (safe for spreadsheets) or JSON.",
+                         no_args_is_help=True)  # fmt: skip
+
+WEEK_HELP = "ISO week like 2025-W47, or 'this' (default) or 'last'; in LEADLINE_TIMEZONE."
+WeekOpt = Annotated[str | None, typer.Option("--week", help=WEEK_HELP)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+SinceOpt = Annotated[str | None, typer.Option(help="Only emails sent on or after this local date (2025-11-01).")]
+UntilOpt = Annotated[str | None, typer.Option(help="Only emails sent before this local date.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
+
+
+def _read(work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one read-only unit of work (one consistent snapshot) after checking the database."""
+    from leadline.analytics.service import snapshot
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        snapshot(session)
+        return work(session)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[Any]:
+    if path is None:
+        yield sys.stdout
+        return
+    with cli_errors(), path.open("w", newline="", encoding="utf-8") as handle:
+        yield handle
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+def dashboard(
+    week: WeekOpt = None,
+    cards: Annotated[int, typer.Option(min=0, max=50, help="How many prospect cards to show.")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """The seed's WEEK N SALES METRICS: prospects, outreach, engagement, calls, pipeline, key metrics."""
+    from leadline.analytics import service
+    from leadline.analytics.render import dashboard_text
+
+    with cli_errors():
+        chosen = service.resolve_week(week)
+    data = _read(lambda session: service.dashboard(session, chosen, cards=cards))
+    if as_json:
+        print_json(data.dump())
+    else:
+        typer.echo(dashboard_text(data), nl=False)
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+@report_app.command("week")
+def report_week(
+    week: WeekOpt = None,
+    fmt: Annotated[Literal["text", "json", "csv", "html"], typer.Option("--format", help="Output format.")] = "text",
+    output: OutputOpt = None,
+) -> None:
+    """The seed's WEEK SALES REPORT: the week against the one before, next week's targets; HTML adds charts."""
+    from leadline.analytics import render, service
+
+    with cli_errors():
+        chosen = service.resolve_week(week)
+    data = _read(lambda session: service.weekly_report(session, chosen))
+    if fmt == "json":
+        import json
+
+        text = json.dumps(data.dump(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = {"text": render.report_text, "csv": render.report_csv, "html": render.report_html}[fmt](data)
+    with _output(output) as handle:
+        handle.write(text)
+    if output is not None:
+        typer.echo(f"Wrote the {data.week.label} report ({fmt}) to {output}.")
+
+
+# --- what works ----------------------------------------------------------------------------------
+
+
+def _period(since: str | None, until: str | None) -> tuple[Any, Any]:
+    from leadline.analytics import service
+
+    with cli_errors():
+        return service.parse_day(since, field="since"), service.parse_day(until, field="until")
+
+
+@analytics_app.command("templates")
+def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt = False) -> None:
+    """Template performance: sent, delivered, human opens, clicks, replies, calls booked, with 95% intervals."""
+    from leadline.analytics import service
+    from leadline.analytics.render import interval, number
+
+    start, end = _period(since, until)
+    data = _read(lambda session: service.template_performance(session, since=start, until=end))
+    if as_json:
+        print_json(data.dump())
+        return
+    print_table(
+        ["Template", ("Sent", "right"), ("Delivered", "right"), ("Human opens", "right"), ("Clicks", "right"),
+         ("Replies", "right"), ("Calls booked", "right"), "Note"],
+        ((r.template, number(r.sent), interval(r.delivered), interval(r.human_opened), interval(r.clicked),
+          f"{r.replied.count} · {interval(r.replied)}", f"{r.calls_booked.count} · {interval(r.calls_booked)}",
+          r.note) for r in data.rows),
+        footer="Rates per email sent, with 95% Wilson intervals; compared with the best reply rate (z-test).",
+    )  # fmt: skip
+    for note in data.notes:
+        typer.echo(note)
+
+
+@analytics_app.command("objections")
+def objections(as_json: JsonOpt = False) -> None:
+    """Objections ranked by how many logged calls raised them, with the win rate of those deals."""
+    from leadline.analytics import service
+    from leadline.analytics.render import interval, pct
+
+    data = _read(lambda session: service.objection_table(session))
+    if as_json:
+        print_json(data.dump())
+        return
+    print_table(
+        ["Objection", ("Calls", "right"), ("Share", "right"), ("Won", "right"), ("Lost", "right"),
+         ("Open", "right"), ("Win rate", "right")],
+        ((r.label, r.calls, pct(r.share), r.won, r.lost, r.open, interval(r.win_rate)) for r in data.rows),
+        footer=f"{data.calls_with_objections} logged calls with objections; win rate = won / (won + lost)."
+        if data.rows else "No objections logged yet.",
+    )  # fmt: skip
+
+
+ByOpt = Literal["trade", "tier", "grid-health", "all"]
+
+
+@analytics_app.command("conversion")
+def conversion(
+    by: Annotated[ByOpt, typer.Option(help="Group by trade, tier, grid-health band, or all three.")] = "all",
+    as_json: JsonOpt = False,
+) -> None:
+    """How far prospects got, by trade, tier and grid-health band (rates out of those contacted)."""
+    from leadline.analytics import service
+
+    data = _read(service.conversion)
+    groups = {"trade": data.by_trade, "tier": data.by_tier, "grid-health": data.by_grid_health}
+    chosen = groups if by == "all" else {by: groups[by]}
+    if as_json:
+        print_json({key.replace("-h", "H"): [row.dump() for row in rows] for key, rows in chosen.items()})
+        return
+    for index, (key, rows) in enumerate(chosen.items()):
+        if index:
+            typer.echo("")
+        _conversion_table(key, rows)
+
+
+def _conversion_table(key: str, rows: list[ConversionRow]) -> None:
+    from leadline.analytics.render import interval, number
+
+    print_table(
+        [key.replace("-", " ").capitalize(), ("Prospects", "right"), ("Contacted", "right"), ("Replied", "right"),
+         ("Call booked", "right"), ("Won", "right"), ("Reply rate", "right"), ("Call rate", "right"),
+         ("Win rate", "right")],
+        ((r.group, number(r.prospects), number(r.contacted), number(r.replied), number(r.scheduled), number(r.won),
+          interval(r.reply_rate), interval(r.call_rate), interval(r.win_rate)) for r in rows),
+        title=f"Conversion by {key.replace('-', ' ')}",
+    )  # fmt: skip
+
+
+@analytics_app.command("timing")
+def timing(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt = False) -> None:
+    """Time from send to reply, and reply rate by the weekday and hour of sending (local time)."""
+    from leadline.analytics import service
+    from leadline.analytics.render import number, pct
+
+    start, end = _period(since, until)
+    data = _read(lambda session: service.timing(session, since=start, until=end))
+    if as_json:
+        print_json(data.dump())
+        return
+    if data.replies:
+        typer.echo(
+            f"{data.replies} replies. Send to reply: median {number(data.median_hours)} h, middle half "
+            f"{number(data.p25_hours)}-{number(data.p75_hours)} h, 90% within {number(data.p90_hours)} h, "
+            f"mean {number(data.mean_hours)} h."
+        )
+        print_table([b.label for b in data.buckets], [[f"{b.count} ({pct(b.share)})" for b in data.buckets]])
+    else:
+        typer.echo("No replies yet.")
+    for name, rows in (("Weekday sent", data.by_weekday), (f"Hour sent ({data.timezone})", data.by_hour)):
+        typer.echo("")
+        _slot_table(name, rows)
+
+
+def _slot_table(name: str, rows: list[SlotRate]) -> None:
+    from leadline.analytics.render import interval, number
+
+    print_table(
+        [name, ("Sent", "right"), ("Replies", "right"), ("Reply rate", "right")],
+        ((r.label, number(r.sent), number(r.replied.count), interval(r.replied)) for r in rows),
+        footer=None if rows else "No emails sent.",
+    )
+
+
+@analytics_app.command("forecast")
+def forecast(as_json: JsonOpt = False) -> None:
+    """Open pipeline value weighted by stage probability (expected new MRR), and current MRR."""
+    from leadline.analytics import service
+    from leadline.analytics.render import money, number, pct
+
+    data = _read(service.forecast)
+    if as_json:
+        print_json(data.dump())
+        return
+    print_table(
+        ["Stage", ("Prospects", "right"), ("With value", "right"), ("Value/month", "right"),
+         ("Probability", "right"), ("Weighted", "right")],
+        ((s.label, number(s.prospects), number(s.with_value), money(s.value), pct(s.probability), money(s.weighted))
+         for s in data.stages),
+    )  # fmt: skip
+    typer.echo(
+        f"Open pipeline: {money(data.open_pipeline_value)}/month · expected new MRR: {money(data.expected_new_mrr)}"
+        f" · current MRR: {money(data.current_mrr)} ({data.active_customers} active"
+        f" customer{'s' if data.active_customers != 1 else ''})"
+        f" · projected MRR: {money(data.projected_mrr)}"
+    )
+    if data.open_without_value:
+        typer.echo(f"{data.open_without_value} open prospects have no deal value (they add nothing).")
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+FormatOpt = Annotated[Literal["csv", "json"], typer.Option("--format", help="File format.")]
+ProspectOpt = Annotated[str | None, typer.Option("--prospect", help="Only this prospect's records.")]
+
+
+def _export(kind: str, fmt: str, output: Path | None, filters: Any) -> None:
+    from leadline.analytics import service
+    from leadline.cli import require_database
+    from leadline.db import unit_of_work
+    from leadline.exports import write_csv, write_json
+
+    require_database()
+    with cli_errors(), unit_of_work(readonly=True) as session:
+        columns, records = service.export(session, kind, filters)
+        first = next(records, None)  # bad filters are refused before a file is made
+        rows = itertools.chain([first] if first is not None else [], records)
+        with _output(output) as handle:
+            count = write_csv(rows, handle, columns=columns) if fmt == "csv" else write_json(rows, handle)
+    if output is not None:
+        typer.echo(f"Exported {count} {kind} to {output}.")
+
+
+@export_app.command("prospects")
+def export_prospects(
+    fmt: FormatOpt = "csv",
+    output: OutputOpt = None,
+    status: Annotated[Stage | None, typer.Option(help="Sales stage.")] = None,
+    tier: Annotated[int | None, typer.Option(min=1, max=3, help="Tier 1, 2 or 3.")] = None,
+    trade: Annotated[str | None, typer.Option(help="Trade, e.g. plumbing.")] = None,
+    search: Annotated[str | None, typer.Option(help="Text in the name, id, email, city or contact.")] = None,
+    do_not_contact: Annotated[
+        bool | None,
+        typer.Option("--do-not-contact/--contactable", help="Only prospects marked do-not-contact, or the others."),
+    ] = None,
+    sort: Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts descending.")] = "created",
+) -> None:
+    """Prospects (the same file as `leadline prospects export`; re-importable)."""
+    from leadline.analytics.service import ExportFilters
+
+    filters = ExportFilters(status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
+                            sort=sort)  # fmt: skip
+    _export("prospects", fmt, output, filters)
+
+
+def _dated(since: str | None, until: str | None, **values: Any) -> Any:
+    from leadline.analytics.service import ExportFilters
+
+    start, end = _period(since, until)
+    return ExportFilters(since=start, until=end, **values)
+
+
+@export_app.command("emails")
+def export_emails(
+    fmt: FormatOpt = "csv",
+    output: OutputOpt = None,
+    status: Annotated[str | None, typer.Option(help="Email status, e.g. replied or bounced.")] = None,
+    template: Annotated[str | None, typer.Option(help="Template name, e.g. pain_point.")] = None,
+    prospect: ProspectOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """Emails sent and their delivery and engagement (bodies left out)."""
+    _export("emails", fmt, output, _dated(since, until, status=status, template=template, prospect_id=prospect))
+
+
+@export_app.command("calls")
+def export_calls(
+    fmt: FormatOpt = "csv",
+    output: OutputOpt = None,
+    status: Annotated[str | None, typer.Option(help="scheduled, completed, cancelled or no_show.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Call outcome, e.g. interested.")] = None,
+    prospect: ProspectOpt = None,
+    since: Annotated[str | None, typer.Option(help="Only calls booked for this local date or later.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only calls booked for before this local date.")] = None,
+) -> None:
+    """Calls with their objections and outcomes."""
+    _export("calls", fmt, output, _dated(since, until, status=status, outcome=outcome, prospect_id=prospect))
+
+
+@export_app.command("customers")
+def export_customers(
+    fmt: FormatOpt = "csv",
+    output: OutputOpt = None,
+    status: Annotated[str | None, typer.Option(help="active, paused or churned.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only customers signed on or after this local date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only customers signed before this local date.")] = None,
+) -> None:
+    """Customers (won deals) with their monthly fees."""
+    _export("customers", fmt, output, _dated(since, until, status=status))

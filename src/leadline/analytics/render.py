@@ -1,0 +1,339 @@
+"""How the dashboard and the weekly report look: the seed's text blocks, CSV, and a self-contained
+HTML report (inline CSS and inline SVG charts: it opens offline, nothing is fetched).
+
+Presentation only: the figures come from :mod:`leadline.analytics.service`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from leadline.analytics.schemas import Dashboard, KeyMetric, ProspectCard, Rate, ReportLine, WeeklyReport
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+def pct(value: float | None) -> str:
+    """0.32 -> ``32%``; 0.2333 -> ``23.3%``; None -> ``n/a``."""
+    if value is None:
+        return "n/a"
+    shown = f"{value * 100:.1f}".rstrip("0").rstrip(".")
+    return f"{shown}%"
+
+
+def rate_pct(rate: Rate) -> str:
+    return pct(rate.rate)
+
+
+def interval(rate: Rate) -> str:
+    """``12% (7–19%)``: the rate and its 95% Wilson interval."""
+    if rate.rate is None:
+        return "n/a"
+    if rate.low is None or rate.high is None:
+        return pct(rate.rate)
+    return f"{pct(rate.rate)} ({pct(rate.low).rstrip('%')}–{pct(rate.high)})"
+
+
+def points(change: float | None) -> str:
+    """A change of a rate, in percentage points: ``+4 pts``."""
+    if change is None:
+        return "n/a"
+    shown = f"{change * 100:+.1f}".rstrip("0").rstrip(".")
+    return "±0 pts" if shown in ("+0", "-0") else f"{shown} pts"
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def signed(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "±0"
+    return ("+" if value > 0 else "-") + number(abs(value))
+
+
+def minutes(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    whole = round(value)
+    return f"{whole} min" if whole == 1 else f"{whole} mins"
+
+
+def clock_text(moment: datetime) -> str:
+    return f"{moment.strftime('%I').lstrip('0')}:{moment:%M} {moment:%p}"
+
+
+def when(moment: datetime | None, now: datetime, zone: ZoneInfo) -> str:
+    """``Today at 2:00 PM``, ``Yesterday at ...``, ``Friday at 3:00 PM`` (the coming week),
+    otherwise ``Fri 21 Nov at 3:00 PM`` (with the year when it is not this year's)."""
+    if moment is None:
+        return "none"
+    local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    day = local.date()
+    at = clock_text(local)
+    if day == today:
+        return f"Today at {at}"
+    if day == today - timedelta(days=1):
+        return f"Yesterday at {at}"
+    if day == today + timedelta(days=1):
+        return f"Tomorrow at {at}"
+    if today < day <= today + timedelta(days=6):
+        return f"{local:%A} at {at}"
+    year = f" {local.year}" if local.year != today.year else ""
+    return f"{local:%a} {local.day} {local:%b}{year} at {at}"
+
+
+# --- the dashboard -------------------------------------------------------------------------------
+
+
+def title(kind: str, week_number: int | None, label: str) -> str:
+    return f"WEEK {week_number} {kind}" if week_number else f"{label} {kind}"
+
+
+def _with_pct(count: int, rate: Rate, words: str = "") -> str:
+    suffix = f" {words}" if words else ""
+    return f"{count} ({rate_pct(rate)}{suffix})" if rate.total else f"{count}"
+
+
+def dashboard_text(data: Dashboard) -> str:
+    week, out, eng, calls = data.week, data.outreach, data.engagement, data.calls
+    zone = ZoneInfo(week.timezone)
+    lines = [
+        title("SALES METRICS", week.number, week.label),
+        f"{week.label} · {week.span} · {week.timezone}",
+        "",
+        f"Total Prospects: {data.prospects.total:,}",
+        f"├─ Tier-1 (analyzed first): {data.prospects.tier1:,}",
+        f"├─ Tier-2: {data.prospects.tier2:,}",
+        f"└─ Tier-3: {data.prospects.tier3:,}",
+        "",
+        "OUTREACH STATUS:",
+        f"├─ Emails Sent: {out.sent:,} (this week)",
+        f"│  ├─ Delivered: {_with_pct(out.delivered.count, out.delivered)}",
+        f"│  ├─ Bounced: {_with_pct(out.bounced.count, out.bounced)}",
+        f"│  └─ Failed: {out.failed.count if not out.failed.count else _with_pct(out.failed.count, out.failed)}",
+        "│",
+        "├─ Email Engagement:",
+        f"│  ├─ Opened: {_with_pct(eng.opened.count, eng.opened, 'open rate')}",
+        f"│  │  └─ Human opens: {_with_pct(eng.human_opened.count, eng.human_opened, 'human open rate')}"
+        f"; {eng.machine_only_opened} opened only by machines (Apple Mail Privacy Protection),"
+        f" {eng.machine_opens} machine open{'s' if eng.machine_opens != 1 else ''} left out",
+        f"│  ├─ Clicked: {_with_pct(eng.clicked.count, eng.clicked, 'click rate')}",
+        f"│  └─ Replied: {_with_pct(eng.replied.count, eng.replied, 'reply rate')}",
+        "│",
+        f"├─ Calls Scheduled: {calls.scheduled}",
+        f"├─ Calls Completed: {calls.completed}"
+        + (f" (avg duration: {minutes(calls.average_duration_minutes)})" if calls.completed else ""),
+        f"└─ Calls Pending: {calls.pending}",
+        "",
+        "SALES PIPELINE:",
+    ]
+    for index, stage in enumerate(data.pipeline):
+        branch = "└─" if index == len(data.pipeline) - 1 else "├─"
+        lines.append(f"{branch} {stage.label} ({stage.description}): {stage.count:,}")
+    lines += ["", "ENGAGEMENT BY PROSPECT:"]
+    if not data.cards:
+        lines.append("(no prospect activity this week)")
+    bodies = [(card.name, _card_body(card, data.generated_at, zone)) for card in data.cards]
+    width = max([40] + [len(text) + 2 for name, body in bodies for text in [name, *body]])
+    for name, body in bodies:
+        lines += _card(name, body, width)
+    lines += ["", "KEY METRICS:"]
+    for index, metric in enumerate(data.key_metrics):
+        branch = "└─" if index == len(data.key_metrics) - 1 else "├─"
+        lines.append(f"{branch} {_metric(metric, data)}")
+    return "\n".join(lines) + "\n"
+
+
+def _card_body(card: ProspectCard, now: datetime, zone: ZoneInfo) -> list[str]:
+    status = {"closed_won": "customer", "closed_lost": "lost"}.get(card.status, "if closed")
+    value = f"{money(card.value_per_month)}/month ({status})" if card.value_per_month is not None else "not set"
+    return [
+        f"Status: {card.status}",
+        f"Emails sent: {card.emails_sent}",
+        f"Emails opened: {card.emails_opened}",
+        f"Last contact: {when(card.last_contact_at, now, zone)}",
+        f"Next follow-up: {when(card.next_follow_up_at, now, zone)}",
+        f"Objections: {', '.join(card.objections) if card.objections else 'none'}",
+        f"Value: {value}",
+    ]
+
+
+def _card(name: str, body: list[str], width: int) -> list[str]:
+    """A box like the seed's, ``width`` characters inside."""
+    rule = "─" * (width + 1)
+    return [
+        f"┌{rule}┐",
+        f"│ {name.ljust(width)}│",
+        f"├{rule}┤",
+        *(f"│ {text.ljust(width)}│" for text in body),
+        f"└{rule}┘",
+    ]
+
+
+def _metric(metric: KeyMetric, data: Dashboard) -> str:
+    verdict = "" if metric.on_target is None else ("on track" if metric.on_target else "below target")
+    if metric.key == "send_rate":
+        shown = "n/a (no working day yet)" if metric.value is None else f"{number(metric.value)}/day"
+        target = f"target {number(metric.target)}/day"
+        return f"{metric.label}: {shown} ({target}{': ' + verdict if verdict else ''})"
+    target = f"target {pct(metric.target)}"
+    tail = f" ({target}{': ' + verdict if verdict else ''})"
+    if metric.key == "call_conversion":
+        return (
+            f"{metric.label}: {pct(metric.value)} of replies → calls ({number(metric.count)}/{number(metric.total)})"
+            + tail
+        )
+    if metric.key == "deal_conversion":
+        return (
+            f"{metric.label}: {pct(metric.value)} of contacted prospects won "
+            f"({number(metric.count)}/{number(metric.total)})" + tail
+        )
+    if metric.key == "open_rate":
+        human = data.engagement.human_opened
+        return f"{metric.label}: {pct(metric.value)} (human {rate_pct(human)})" + tail
+    return f"{metric.label}: {pct(metric.value)}" + tail
+
+
+# --- the weekly report ---------------------------------------------------------------------------
+
+
+def line_value(line: ReportLine) -> str:
+    if line.kind == "rate":
+        return pct(line.value)
+    if line.kind == "money":
+        return money(line.value)
+    return number(line.value)
+
+
+def line_change(line: ReportLine) -> str:
+    if line.change is None:
+        return "n/a"
+    return points(line.change) if line.kind == "rate" else signed(line.change)
+
+
+def line_target(line: ReportLine) -> str:
+    if line.target is None:
+        return ""
+    return pct(line.target) if line.kind == "rate" else number(line.target)
+
+
+def report_text(data: WeeklyReport) -> str:
+    week = data.week
+    lines = [
+        title("SALES REPORT", week.number, week.label),
+        f"{week.label} · {week.span} · {week.timezone} · compared with {data.previous_week}",
+    ]
+    for line in data.lines:
+        notes = [f"{line_change(line)} vs last week"]
+        if line.target is not None:
+            notes.append(("target " if line.kind == "rate" else "goal ") + line_target(line))
+        lines.append(f"{line.label}: {line_value(line)} ({'; '.join(notes)})")
+    goals = data.next_week
+    lines.append(
+        f"Next Week Target ({data.next_week_label}): {goals.emails} emails, {goals.calls} call"
+        f"{'s' if goals.calls != 1 else ''}, {goals.deals} deal{'s' if goals.deals != 1 else ''}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def report_csv(data: WeeklyReport) -> str:
+    """The report's lines as CSV (one row per figure)."""
+    from leadline.exports import neutralise
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["week", "metric", "label", "value", "previous", "change", "target"])
+    for line in data.lines:
+        writer.writerow(
+            [data.week.label, line.key, neutralise(line.label), _raw(line.value), _raw(line.previous),
+             _raw(line.change), _raw(line.target)]
+        )  # fmt: skip
+    goals = data.next_week
+    for key, value in (("next_week_emails", goals.emails), ("next_week_calls", goals.calls),
+                       ("next_week_deals", goals.deals)):  # fmt: skip
+        writer.writerow([data.next_week_label, key, key.replace("_", " ").capitalize(), value, "", "", ""])
+    return buffer.getvalue()
+
+
+def _raw(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+
+
+@cache
+def environment() -> Environment:
+    """Jinja2 over web/templates with autoescape on (text from outside is always escaped)."""
+    from pathlib import Path
+
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    import leadline.web
+
+    templates = Path(leadline.web.__file__).parent / "templates"  # the pages' folder (web/render.py)
+    env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
+    env.filters.update(
+        pct=pct, interval=interval, points=points, number=number, money=money, signed=signed,
+        line_value=line_value, line_change=line_change, line_target=line_target, local_day=local_day,
+    )  # fmt: skip
+    return env
+
+
+def local_day(moment: datetime | None, zone: str = "UTC") -> str:
+    if moment is None:
+        return "ever"
+    day = moment.astimezone(ZoneInfo(zone)).date()
+    return f"{day.day} {day:%b %Y}"
+
+
+def report_html(data: WeeklyReport) -> str:
+    """The weekly report as one self-contained HTML file (inline CSS and SVG; no network)."""
+    return environment().get_template("reports/week.html").render(report=data, charts=charts(data))
+
+
+def charts(data: WeeklyReport) -> dict[str, Any]:
+    """Geometry for the report's three SVG charts (bars as numbers; the template draws them)."""
+    funnel = [(s.label, s.description, s.count) for s in data.pipeline]
+    widest = max((count for _, _, count in funnel), default=0) or 1
+    funnel_bars = [
+        {"label": f"{label} ({description})", "count": count, "width": round(count / widest * 360, 1)}
+        for label, description, count in funnel
+    ]
+    tallest = max([d.sent for d in data.days] + [d.replies for d in data.days] + [1])
+    days = [
+        {
+            "label": f"{d.weekday[:3]} {d.day.day}",
+            "sent": d.sent,
+            "replies": d.replies,
+            "sent_height": round(d.sent / tallest * 160, 1),
+            "reply_height": round(d.replies / tallest * 160, 1),
+        }
+        for d in data.days
+    ]
+    most = max([t.replied for t in data.templates] + [1])
+    templates = [
+        {"label": t.template, "replied": t.replied, "sent": t.sent, "rate": t.reply_rate,
+         "width": round(t.replied / most * 300, 1)}
+        for t in data.templates
+    ]  # fmt: skip
+    return {"funnel": funnel_bars, "days": days, "day_scale": tallest, "templates": templates}

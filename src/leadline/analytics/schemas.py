@@ -1,0 +1,290 @@
+"""What the dashboard, the weekly report and the "what works" tables look like on the wire (camelCase).
+
+Rates are fractions (0.32 for 32%), ``None`` when there is nothing to divide by. Every
+figure is computed from the records when asked for; nothing here is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from leadline.schemas import ApiModel
+
+
+class Rate(ApiModel):
+    """``count`` out of ``total``; ``low``/``high``: the 95% Wilson interval of the rate."""
+
+    count: int
+    total: int
+    rate: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+class WeekInfo(ApiModel):
+    label: str  # 2025-W47
+    number: int | None  # week of the business: week 1 holds the first email ever sent
+    start: datetime
+    end: datetime
+    first_day: date
+    last_day: date
+    timezone: str
+    span: str
+    is_current: bool
+
+
+class ProspectTotals(ApiModel):
+    total: int
+    tier1: int
+    tier2: int
+    tier3: int
+
+
+class Outreach(ApiModel):
+    sent: int
+    delivered: Rate
+    bounced: Rate
+    failed: Rate
+
+
+class Engagement(ApiModel):
+    opened: Rate
+    human_opened: Rate
+    machine_only_opened: int
+    machine_opens: int
+    clicked: Rate
+    replied: Rate
+
+
+class CallFigures(ApiModel):
+    scheduled: int
+    completed: int
+    pending: int
+    no_show: int
+    average_duration_seconds: float | None
+    average_duration_minutes: float | None
+
+
+class PipelineStage(ApiModel):
+    stage: str
+    label: str
+    description: str
+    count: int
+
+
+class ProspectCard(ApiModel):
+    id: str
+    name: str
+    status: str
+    emails_sent: int
+    emails_opened: int
+    last_contact_at: datetime | None
+    next_follow_up_at: datetime | None
+    objections: list[str]
+    value_per_month: float | None
+    replies_this_week: int
+    calls_booked_this_week: int
+    calls_held_this_week: int
+    opens_this_week: int
+
+
+class KeyMetric(ApiModel):
+    key: str
+    label: str
+    value: float | None
+    count: float
+    total: float
+    target: float
+    on_target: bool | None
+    unit: str  # "per_day" or "rate"
+
+
+class Dashboard(ApiModel):
+    week: WeekInfo
+    generated_at: datetime
+    prospects: ProspectTotals
+    outreach: Outreach
+    engagement: Engagement
+    calls: CallFigures
+    deals_won: int
+    new_mrr: float
+    pipeline: list[PipelineStage]
+    cards: list[ProspectCard]
+    key_metrics: list[KeyMetric]
+    working_days: int
+
+
+# --- the weekly report ---------------------------------------------------------------------------
+
+
+class ReportLine(ApiModel):
+    key: str
+    label: str
+    kind: str  # "count" or "rate"
+    value: float | None
+    previous: float | None
+    change: float | None  # count: difference; rate: difference in percentage points / 100
+    target: float | None
+
+
+class DayFigures(ApiModel):
+    day: date
+    weekday: str
+    sent: int
+    replies: int
+
+
+class TemplateWeek(ApiModel):
+    template: str
+    sent: int
+    replied: int
+    reply_rate: float | None
+
+
+class NextWeekTargets(ApiModel):
+    emails: int
+    calls: int
+    deals: int
+
+
+class WeeklyReport(ApiModel):
+    week: WeekInfo
+    previous_week: str
+    generated_at: datetime
+    lines: list[ReportLine]
+    next_week: NextWeekTargets
+    next_week_label: str
+    days: list[DayFigures]
+    pipeline: list[PipelineStage]
+    templates: list[TemplateWeek]
+    what_works: WhatWorks
+
+
+# --- what works ----------------------------------------------------------------------------------
+
+
+class TemplateRow(ApiModel):
+    template: str
+    sent: int
+    delivered: Rate
+    human_opened: Rate
+    clicked: Rate
+    replied: Rate
+    calls_booked: Rate
+    note: str
+
+
+class TemplateComparison(ApiModel):
+    template: str
+    against: str
+    metric: str  # "reply" or "human_open"
+    verdict: str  # significant | not_significant | too_small
+    difference: float | None
+    p_value: float | None
+    note: str
+
+
+class TemplatePerformance(ApiModel):
+    since: datetime | None
+    until: datetime | None
+    rows: list[TemplateRow]
+    comparisons: list[TemplateComparison]
+    notes: list[str]
+
+
+class ObjectionRow(ApiModel):
+    category: str
+    label: str
+    calls: int
+    mentions: int
+    share: float | None  # of logged calls with any objection
+    prospects: int
+    won: int
+    lost: int
+    open: int
+    win_rate: Rate  # won out of won + lost (deals decided)
+
+
+class ObjectionTable(ApiModel):
+    calls_with_objections: int
+    rows: list[ObjectionRow]
+
+
+class ConversionRow(ApiModel):
+    group: str
+    prospects: int
+    contacted: int
+    replied: int
+    scheduled: int
+    called: int
+    proposal: int
+    won: int
+    reply_rate: Rate  # replied / contacted
+    call_rate: Rate  # scheduled / contacted
+    win_rate: Rate  # won / contacted
+
+
+class Conversion(ApiModel):
+    by_trade: list[ConversionRow]
+    by_tier: list[ConversionRow]
+    by_grid_health: list[ConversionRow]
+
+
+class DelayBucket(ApiModel):
+    label: str
+    count: int
+    share: float | None
+
+
+class SlotRate(ApiModel):
+    key: int  # ISO weekday 1-7, or hour 0-23
+    label: str
+    sent: int
+    replied: Rate
+
+
+class Timing(ApiModel):
+    since: datetime | None
+    until: datetime | None
+    replies: int
+    mean_hours: float | None
+    median_hours: float | None
+    p25_hours: float | None
+    p75_hours: float | None
+    p90_hours: float | None
+    buckets: list[DelayBucket]
+    by_weekday: list[SlotRate]
+    by_hour: list[SlotRate]
+    timezone: str
+
+
+class ForecastStage(ApiModel):
+    stage: str
+    label: str
+    prospects: int
+    with_value: int
+    value: float
+    probability: float
+    weighted: float
+
+
+class Forecast(ApiModel):
+    stages: list[ForecastStage]
+    open_pipeline_value: float
+    expected_new_mrr: float
+    open_without_value: int
+    current_mrr: float
+    paused_mrr: float
+    active_customers: int
+    projected_mrr: float
+
+
+class WhatWorks(ApiModel):
+    templates: TemplatePerformance
+    objections: ObjectionTable
+    conversion: Conversion
+    timing: Timing
+    forecast: Forecast
+
+
+WeeklyReport.model_rebuild()

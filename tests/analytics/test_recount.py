@@ -1,0 +1,338 @@
+"""Every number equals a direct count over the activity tables: random rows are written, the
+expected figures are computed here in plain Python from those same rows, and the dashboard,
+the report and the "what works" tables must agree (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from leadline.activity.models import OutreachActivity
+from leadline.analytics import service
+from leadline.analytics.queries import DELAY_BUCKETS
+from leadline.calls.models import CallActivity
+from leadline.customers.models import Customer
+from leadline.db import unit_of_work
+from leadline.emails.models import EmailActivity
+from leadline.prospects.models import Prospect
+from tests.analytics.conftest import (
+    ZONE,
+    add_rows,
+    call_row,
+    customer_row,
+    email_row,
+    prospect_row,
+    stage_row,
+)
+
+BANDS = [("0-19", 20), ("20-39", 40), ("40-59", 60), ("60-79", 80), ("80-100", None)]
+STAGES = ["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
+RANK = {"new": 0, "contacted": 1, "replied": 2, "scheduled": 3, "interested": 4, "proposal": 5, "closed_won": 6}
+CATEGORIES = ["price", "timeline", "proof", "trust", "other"]
+TEMPLATES = ["pain_point", "follow_up_1", "solution"]
+WEEK = "2025-W45"  # Mon 3 Nov 2025 (the day after the DST change) to Sun 9 Nov
+
+
+def generate(rng: random.Random, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
+    span = (end - start) + timedelta(days=16)
+    origin = start - timedelta(days=8)
+
+    def moment() -> datetime:
+        return origin + timedelta(seconds=rng.randrange(int(span.total_seconds())), microseconds=rng.randrange(10**6))
+
+    prospects = []
+    for index in range(70):
+        status = rng.choice(STAGES)
+        prospects.append(
+            prospect_row(
+                tier=rng.choice([1, 2, 2, 3, 3, 3]),
+                trade=rng.choice(["plumbing", "hvac", "roofing", None]),
+                grid_health=rng.choice([None, rng.uniform(0, 100), 20.0, 39.99, 80.0]),
+                sales_status=status,
+                emails_sent_count=rng.choice([0, 0, 1, 2]),
+                deal_value=rng.choice([None, 1000.0, 1500.0, 2400.0, 750.5]),
+                id=f"r{index:03d}",
+            )
+        )
+    ids = [p["id"] for p in prospects]
+    stages = []
+    for p in prospects:
+        for _ in range(rng.choice([0, 0, 1, 2, 3]) if p["sales_status"] == "closed_lost" else rng.choice([0, 1])):
+            stages.append(stage_row(p["id"], rng.choice(STAGES), rng.choice(STAGES), moment()))
+    emails = []
+    edges = [start, end - timedelta(microseconds=1), end, start - timedelta(microseconds=1)]
+    for index in range(260):
+        sent_at = edges[index] if index < len(edges) else (moment() if rng.random() > 0.05 else None)
+        values: dict[str, Any] = {"template": rng.choice(TEMPLATES)}
+        if sent_at is not None:
+            if rng.random() < 0.75:
+                values["delivered_at"] = sent_at + timedelta(seconds=30)
+            roll = rng.random()
+            if roll < 0.06:
+                values.update(status="bounced", bounced_at=sent_at + timedelta(seconds=20))
+            elif roll < 0.10:
+                values.update(status="failed", failed_at=sent_at + timedelta(seconds=5))
+            opens = rng.choice([0, 0, 0, 1, 1, 2, 3])
+            machine = rng.randint(0, opens)
+            clicks = rng.choice([0, 0, 0, 0, 1, 2]) if opens or rng.random() < 0.1 else 0
+            values.update(open_count=opens, machine_open_count=machine, click_count=clicks)
+            if opens or clicks:
+                values["opened_at"] = sent_at + timedelta(hours=rng.uniform(0.1, 30))
+            if clicks:
+                values["clicked_at"] = values["opened_at"]
+            if rng.random() < 0.15:
+                delay = rng.choice([rng.randint(60, 3000), rng.randint(3700, 80000), rng.randint(90000, 900000)])
+                values["replied_at"] = sent_at + timedelta(seconds=delay + 0.5)
+                values["status"] = "replied"
+        emails.append(email_row(rng.choice(ids), sent_at, **values))
+    calls = []
+    for _ in range(50):
+        created = moment()
+        status = rng.choice(["scheduled", "completed", "completed", "cancelled", "no_show"])
+        values = {"status": status}
+        if status == "completed":
+            cats = rng.sample(CATEGORIES, rng.randint(0, 3))
+            values.update(
+                completed_at=created + timedelta(hours=rng.uniform(1, 100)),
+                outcome=rng.choice(["interested", "not_interested", "follow_up", "proposal_sent"]),
+                duration=rng.choice([None, 600, 1500, 1799]),
+                objection_categories=cats,
+                objections=[f"said {c}" for c in cats],
+            )
+        calls.append(call_row(rng.choice(ids), created, **values))
+    customers = [
+        customer_row(
+            p["id"], moment(), rng.choice([900.0, 2400.0]), rng.choice(["active", "active", "paused", "churned"])
+        )
+        for p in prospects
+        if p["sales_status"] == "closed_won"
+    ]
+    return {"prospects": prospects, "stages": stages, "emails": emails, "calls": calls, "customers": customers}
+
+
+def store(data: dict[str, list[dict[str, Any]]]) -> None:
+    add_rows(Prospect.__table__, data["prospects"])
+    add_rows(OutreachActivity.__table__, data["stages"])
+    add_rows(EmailActivity.__table__, data["emails"])
+    add_rows(CallActivity.__table__, data["calls"])
+    add_rows(Customer.__table__, data["customers"])
+
+
+def inside(value: datetime | None, start: datetime, end: datetime) -> bool:
+    return value is not None and start <= value < end
+
+
+def reach(p: dict[str, Any], stages: list[dict[str, Any]]) -> int:
+    if p["sales_status"] != "closed_lost":
+        return RANK[p["sales_status"]]
+    best = 1 if p["emails_sent_count"] > 0 else 0
+    mine = [entry["details"] for entry in stages if entry["prospect_id"] == p["id"]]
+    for entry in mine:
+        best = max(best, min(RANK.get(entry["to"], 0), 5))
+    if all(entry["to"] == "closed_lost" for entry in mine):  # only moves to closed_lost: where from?
+        for entry in mine:
+            best = max(best, min(RANK.get(entry["from"], 0), 5))
+    return best
+
+
+@pytest.mark.parametrize("seed", [7, 2025])
+def test_every_number_is_a_recount(settings, seed):
+    week = service.resolve_week(WEEK, settings)
+    start, end = week.start, week.end
+    data = generate(random.Random(seed), start, end)
+    store(data)
+    P, E, C, S = data["prospects"], data["emails"], data["calls"], data["stages"]
+    now = end + timedelta(days=3)
+    with unit_of_work(readonly=True) as session:
+        board = service.dashboard(session, week, cards=5, now=now)
+        report = service.weekly_report(session, week, now=now)
+        templates = service.template_performance(session)
+        conversion = service.conversion(session)
+        objections = service.objection_table(session)
+        forecast = service.forecast(session)
+        timing = service.timing(session)
+
+    # prospects and the funnel
+    assert board.prospects.total == len(P)
+    assert (board.prospects.tier1, board.prospects.tier2, board.prospects.tier3) == tuple(
+        sum(1 for p in P if p["tier"] == t) for t in (1, 2, 3)
+    )
+    reached = {p["id"]: reach(p, S) for p in P}
+    expected_funnel = [len(P) - sum(1 for r in reached.values() if r >= 1)] + [
+        sum(1 for r in reached.values() if r >= k) for k in range(1, 7)
+    ]
+    assert [s.count for s in board.pipeline] == expected_funnel
+    assert board.pipeline[0].count + board.pipeline[1].count == len(P)
+
+    # the week's emails, whatever time their events came
+    sent = [e for e in E if inside(e["sent_at"], start, end)]
+    assert board.outreach.sent == len(sent)
+    assert board.outreach.delivered.count == sum(1 for e in sent if e.get("delivered_at"))
+    assert board.outreach.bounced.count == sum(1 for e in sent if e.get("bounced_at"))
+    assert board.outreach.failed.count == sum(1 for e in sent if e["status"] == "failed")
+    opened = [e for e in sent if e.get("opened_at")]
+    human = [e for e in opened if e["open_count"] - e["machine_open_count"] > 0 or e["click_count"] > 0]
+    eng = board.engagement
+    assert (eng.opened.count, eng.human_opened.count) == (len(opened), len(human))
+    assert eng.machine_only_opened == len(opened) - len(human)
+    assert eng.machine_opens == sum(e["machine_open_count"] for e in sent)
+    assert eng.clicked.count == sum(1 for e in sent if e["click_count"] > 0)
+    replied = [e for e in sent if e.get("replied_at")]
+    assert eng.replied.count == len(replied)
+    if sent:
+        assert eng.opened.rate == pytest.approx(len(opened) / len(sent))
+
+    # calls
+    booked = [c for c in C if inside(c["created_at"], start, end) and c["status"] != "cancelled"]
+    held = [c for c in C if c["status"] == "completed" and inside(c.get("completed_at"), start, end)]
+    assert board.calls.scheduled == len(booked)
+    assert board.calls.pending == sum(1 for c in booked if c["status"] == "scheduled")
+    assert board.calls.no_show == sum(1 for c in booked if c["status"] == "no_show")
+    assert board.calls.completed == len(held)
+    timed = [c["duration"] for c in held if c.get("duration") is not None]
+    assert board.calls.average_duration_seconds == (pytest.approx(sum(timed) / len(timed)) if timed else None)
+
+    # key metrics
+    metrics = {m.key: m for m in board.key_metrics}
+    assert (metrics["send_rate"].count, metrics["send_rate"].total) == (len(sent), 5)
+    converted = sum(
+        1 for e in replied
+        if any(c["prospect_id"] == e["prospect_id"] and c["status"] != "cancelled" and c["created_at"] >= e["sent_at"]
+               for c in C)
+    )  # fmt: skip
+    assert (metrics["call_conversion"].count, metrics["call_conversion"].total) == (converted, len(replied))
+    assert (metrics["deal_conversion"].count, metrics["deal_conversion"].total) == (
+        expected_funnel[6],
+        expected_funnel[1],
+    )
+    won = [c for c in data["customers"] if inside(c["signed_at"], start, end)]
+    assert (board.deals_won, board.new_mrr) == (len(won), pytest.approx(sum(c["monthly_fee"] for c in won)))
+
+    # the most active prospects
+    activity: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for e in E:
+        if inside(e.get("replied_at"), start, end):
+            activity[e["prospect_id"]][0] += 1
+    for c in booked:
+        activity[c["prospect_id"]][1] += 1
+    for c in held:
+        activity[c["prospect_id"]][1] += 1
+    opens = Counter(e["prospect_id"] for e in opened)
+    ranked = sorted(activity, key=lambda pid: (-activity[pid][0], -activity[pid][1], -opens[pid], pid))[:5]
+    if len(ranked) < 5:
+        ranked += [pid for pid in sorted(opens, key=lambda pid: (-opens[pid], pid)) if pid not in ranked][
+            : 5 - len(ranked)
+        ]
+    assert [card.id for card in board.cards] == ranked
+
+    # the report: this week against the one before
+    before_start, before_end = week.previous().start, week.previous().end
+    lines = {line.key: line for line in report.lines}
+    assert lines["emails_sent"].value == len(sent)
+    assert lines["emails_sent"].previous == sum(1 for e in E if inside(e["sent_at"], before_start, before_end))
+    bounds = week.day_starts()
+    assert [d.sent for d in report.days] == [
+        sum(1 for e in E if inside(e["sent_at"], bounds[i], bounds[i + 1])) for i in range(7)
+    ]
+    assert [d.replies for d in report.days] == [
+        sum(1 for e in E if inside(e.get("replied_at"), bounds[i], bounds[i + 1])) for i in range(7)
+    ]
+
+    # templates, over every email sent
+    ever = [e for e in E if e["sent_at"] is not None]
+    for row in templates.rows:
+        mine = [e for e in ever if e["template"] == row.template]
+        assert row.sent == len(mine)
+        assert row.delivered.count == sum(1 for e in mine if e.get("delivered_at"))
+        assert row.human_opened.count == sum(
+            1 for e in mine if e.get("opened_at") and (e["open_count"] > e["machine_open_count"] or e["click_count"])
+        )
+        assert row.clicked.count == sum(1 for e in mine if e["click_count"] > 0)
+        assert row.replied.count == sum(1 for e in mine if e.get("replied_at"))
+        assert row.calls_booked.count == sum(
+            1 for e in mine if e.get("replied_at") and any(
+                c["prospect_id"] == e["prospect_id"] and c["status"] != "cancelled" and c["created_at"] >= e["sent_at"]
+                for c in C)
+        )  # fmt: skip
+        low, high = row.replied.low, row.replied.high
+        assert low is not None and high is not None and low <= row.replied.rate <= high
+    assert {r.template for r in templates.rows} == {e["template"] for e in ever}
+
+    # conversion by tier
+    for row in conversion.by_tier:
+        tier = int(row.group.split()[1])
+        mine = [reached[p["id"]] for p in P if p["tier"] == tier]
+        assert (row.prospects, row.contacted, row.replied, row.won) == (
+            len(mine), sum(r >= 1 for r in mine), sum(r >= 2 for r in mine), sum(r >= 6 for r in mine),
+        )  # fmt: skip
+
+    def band(value: float | None) -> str:
+        if value is None:
+            return "unknown"
+        return next((name for name, upper in BANDS if upper is None or value < upper), "80-100")
+
+    assert {r.group: (r.prospects, r.won) for r in conversion.by_grid_health} == {
+        name: (
+            sum(1 for p in P if band(p["grid_health"]) == name),
+            sum(1 for p in P if band(p["grid_health"]) == name and reached[p["id"]] >= 6),
+        )
+        for name in {band(p["grid_health"]) for p in P}
+    }
+    assert sum(r.prospects for r in conversion.by_trade) == len(P)
+
+    # objections
+    status_of = {p["id"]: p["sales_status"] for p in P}
+    logged = [c for c in C if c["status"] == "completed"]
+    assert objections.calls_with_objections == sum(1 for c in logged if c["objection_categories"])
+    for row in objections.rows:
+        raising = [c for c in logged if row.category in c["objection_categories"]]
+        people = {c["prospect_id"] for c in raising}
+        assert (row.calls, row.mentions, row.prospects) == (
+            len(raising), sum(c["objection_categories"].count(row.category) for c in raising), len(people),
+        )  # fmt: skip
+        assert row.won == sum(1 for pid in people if status_of[pid] == "closed_won")
+        assert row.lost == sum(1 for pid in people if status_of[pid] == "closed_lost")
+
+    # forecast
+    probabilities = settings.stage_probabilities
+    for stage in forecast.stages:
+        mine = [p for p in P if p["sales_status"] == stage.stage]
+        assert (stage.prospects, stage.with_value) == (len(mine), sum(1 for p in mine if p["deal_value"] is not None))
+        assert stage.value == pytest.approx(sum(p["deal_value"] or 0 for p in mine))
+        assert stage.weighted == pytest.approx(stage.value * probabilities[stage.stage])
+    active = [c for c in data["customers"] if c["status"] == "active"]
+    assert forecast.current_mrr == pytest.approx(sum(c["monthly_fee"] for c in active))
+    assert forecast.active_customers == len(active)
+
+    # timing
+    delays = sorted((e["replied_at"] - e["sent_at"]).total_seconds() for e in ever if e.get("replied_at"))
+    assert timing.replies == len(delays)
+    if delays:
+        assert timing.median_hours == pytest.approx(delays[math.ceil(0.5 * len(delays)) - 1] / 3600, abs=1e-3)
+        assert timing.p90_hours == pytest.approx(delays[math.ceil(0.9 * len(delays)) - 1] / 3600, abs=1e-3)
+        lowers = [0.0] + [float(u) for _, u in DELAY_BUCKETS if u is not None]
+        uppers = [u for _, u in DELAY_BUCKETS]
+        assert [b.count for b in timing.buckets] == [
+            sum(1 for d in delays if d >= lo and (hi is None or d < hi)) for lo, hi in zip(lowers, uppers, strict=True)
+        ]
+    slots: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for e in ever:
+        there = e["sent_at"].astimezone(ZONE)
+        slots[(there.isoweekday(), there.hour)][0] += 1
+        slots[(there.isoweekday(), there.hour)][1] += 1 if e.get("replied_at") else 0
+    by_day = {r.key: (r.sent, r.replied.count) for r in timing.by_weekday}
+    assert by_day == {
+        d: (sum(v[0] for k, v in slots.items() if k[0] == d), sum(v[1] for k, v in slots.items() if k[0] == d))
+        for d in {k[0] for k in slots}
+    }
+    by_hour = {r.key: (r.sent, r.replied.count) for r in timing.by_hour}
+    assert by_hour == {
+        h: (sum(v[0] for k, v in slots.items() if k[1] == h), sum(v[1] for k, v in slots.items() if k[1] == h))
+        for h in {k[1] for k in slots}
+    }
+    assert all(isinstance(v, datetime) for v in (start, end)) and start.tzinfo is UTC
