@@ -133,7 +133,8 @@ def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt =
         ((r.template, number(r.sent), interval(r.delivered), interval(r.human_opened), interval(r.clicked),
           f"{r.replied.count} · {interval(r.replied)}", f"{r.calls_booked.count} · {interval(r.calls_booked)}",
           r.note) for r in data.rows),
-        footer="Rates per email sent, with 95% Wilson intervals; compared with the best reply rate (z-test).",
+        footer="Rates per email sent, with 95% Wilson intervals; compared with the best reply rate (z-test)."
+        if data.rows else None,
     )  # fmt: skip
     for note in data.notes:
         typer.echo(note)
