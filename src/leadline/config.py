@@ -128,6 +128,8 @@ class Settings(BaseSettings):
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="...on these days."
     )
     call_reminder_minutes: int = Field(15, ge=0)
+    weekly_digest: bool = Field(True, description="Post last week's numbers every Monday morning.")
+    digest_hour: int = Field(8, ge=0, le=23, description="The Monday digest goes out from this local hour.")
     sequence_steps: str = Field("follow_up_1:3d,follow_up_2:4d", description="Default follow-up steps.")
 
     # --- sales rules -------------------------------------------------------------------

@@ -61,6 +61,7 @@ def job(name: str, *, periodic: Periodic | None = None) -> Callable[[JobFunction
 
 def import_all() -> None:
     """Every domain's jobs module, so the registry is complete (worker and server call this)."""
+    import leadline.analytics.jobs
     import leadline.emails.jobs
     import leadline.notify.jobs
     import leadline.sequences.jobs
