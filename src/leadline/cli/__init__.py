@@ -6,6 +6,7 @@ Heavy modules are imported inside the commands so that ``leadline --help`` stays
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -225,6 +226,41 @@ def worker(
     queue = mask_url(settings.redis_url) if settings.redis_url else str(settings.data_dir / "jobs.db")
     typer.echo(f"Leadline worker on {queue} (Ctrl+C stops)")
     jobs.consumer(settings, threads=threads, periodic=periodic).run()
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup.", dir_okay=False)],
+    force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
+) -> None:
+    """Write a consistent copy of the database to FILE, while Leadline runs (SQLite; pg_dump on PostgreSQL)."""
+    from leadline import backup as backups
+    from leadline.config import get_settings
+
+    require_database()
+    with cli_errors():
+        result = backups.backup(get_settings(), file, force=force)
+    schema = f", schema {result.revision}" if result.revision else ""
+    typer.echo(f"Backed up to {result.path} ({result.size:,} bytes{schema}).")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file made by `leadline backup`.", dir_okay=False)],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask: replace the database's contents.")] = False,
+) -> None:
+    """Replace the database's contents with a backup (the current database is saved beside it first)."""
+    from leadline import backup as backups
+    from leadline.config import get_settings, mask_url
+
+    settings = get_settings()
+    if not yes and not typer.confirm(f"Replace everything in {mask_url(settings.database_url)} with {file}?"):
+        abort("nothing was restored")
+    with cli_errors():
+        result = backups.restore(settings, file)
+    typer.echo(f"Restored {file} into {mask_url(settings.database_url)}.")
+    if result.saved_current:
+        typer.echo(f"The database as it was is saved in {result.saved_current}.")
 
 
 @app.command()
