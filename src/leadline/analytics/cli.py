@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
-from leadline.cli._out import cli_errors, print_json, print_table
+from leadline.cli._out import abort, cli_errors, print_json, print_table
 from leadline.prospects.schemas import SortKey, Stage
 
 if TYPE_CHECKING:
@@ -26,8 +26,38 @@ report_app = typer.Typer(help="Reports: the weekly sales report (text, JSON, CSV
 analytics_app = typer.Typer(
     help="What works: templates, objections, conversion by group, reply timing, forecast.", no_args_is_help=True
 )
-export_app = typer.Typer(help="Export prospects, emails, calls or customers as CSV (safe for spreadsheets) or JSON.",
-                         no_args_is_help=True)  # fmt: skip
+export_app = typer.Typer(
+    help="Export prospects, emails, calls or customers as CSV (safe for spreadsheets) or JSON; "
+    "or the whole database with --all.",
+    invoke_without_command=True,
+)
+
+
+@export_app.callback()
+def export_everything(
+    context: typer.Context,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every table, to move to another database (`leadline import --all`).")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="With --all: the file (.jsonl or .jsonl.gz).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --all: replace the file if it exists.")] = False,
+) -> None:
+    """Export data: one kind as CSV/JSON (a subcommand), or the whole database (--all -o FILE)."""
+    if context.invoked_subcommand is not None:
+        if everything:
+            abort("--all exports everything; leave out the subcommand")
+        return
+    if not everything:
+        typer.echo(context.get_help())
+        raise typer.Exit(0)
+    if output is None:
+        abort("give --output FILE (the whole database goes to one file)")
+    from leadline.cli.transfer import export_all
+
+    export_all(output, force=force)
+
 
 WEEK_HELP = "ISO week like 2025-W47, or 'this' (default) or 'last'; in LEADLINE_TIMEZONE."
 WeekOpt = Annotated[str | None, typer.Option("--week", help=WEEK_HELP)]

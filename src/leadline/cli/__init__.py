@@ -228,6 +228,19 @@ def worker(
     jobs.consumer(settings, threads=threads, periodic=periodic).run()
 
 
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A file made by `leadline export --all`.", dir_okay=False)],
+    everything: Annotated[bool, typer.Option("--all", help="Import a whole-database export.")] = False,
+) -> None:
+    """Load a whole-database export (`leadline export --all`) into a new, empty database."""
+    if not everything:
+        abort("give --all to load a whole-database export; prospects alone: `leadline prospects import FILE`")
+    from leadline.cli.transfer import import_all
+
+    import_all(file)
+
+
 @app.command()
 def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the backup.", dir_okay=False)],

@@ -1,0 +1,171 @@
+"""``leadline export --all`` / ``leadline import --all``: a whole database, between SQLite and PostgreSQL.
+
+The file is JSON lines: a header (format, Leadline version, schema revision, tables),
+then for each table a line naming it and its columns, and one line per row (a JSON array
+in column order). Times are ISO 8601 in UTC, dates ISO dates, JSON columns as they are;
+every row is read in primary-key order, so the same data gives the same file on either
+database. Rows are streamed both ways: memory stays flat whatever the size.
+
+An import goes into a freshly initialised, empty database of the same schema, in one
+transaction (all or nothing), parents before children.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Date, Table, func, select
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from leadline import __version__
+from leadline.db import Base, UTCDateTime
+from leadline.errors import Conflict, Invalid
+
+FORMAT = "leadline-export"
+BATCH = 1000
+
+
+def tables() -> list[Table]:
+    import leadline.models  # noqa: F401  (every model on Base.metadata)
+
+    return list(Base.metadata.sorted_tables)
+
+
+def _encoder(table: Table) -> list[Any]:
+    def plain(value: Any) -> Any:
+        return value
+
+    def moment(value: datetime | date | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return [moment if isinstance(c.type, UTCDateTime | Date) else plain for c in table.columns]
+
+
+def _decoder(table: Table) -> list[Any]:
+    def plain(value: Any) -> Any:
+        return value
+
+    def when(value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    def day(value: str | None) -> date | None:
+        return None if value is None else date.fromisoformat(value)
+
+    return [when if isinstance(c.type, UTCDateTime) else day if isinstance(c.type, Date) else plain
+            for c in table.columns]  # fmt: skip
+
+
+@dataclass
+class Report:
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def export_all(session: Session, out: IO[str], *, revision: str | None) -> Report:
+    report = Report()
+    every = tables()
+    header = {"format": FORMAT, "version": 1, "leadline": __version__, "schema": revision,
+              "tables": [t.name for t in every]}  # fmt: skip
+    out.write(json.dumps(header) + "\n")
+    for table in every:
+        out.write(json.dumps({"table": table.name, "columns": [c.name for c in table.columns]}) + "\n")
+        encode = _encoder(table)
+        query = select(table).order_by(*table.primary_key.columns).execution_options(yield_per=BATCH)
+        count = 0
+        for row in session.execute(query):
+            out.write(json.dumps([f(v) for f, v in zip(encode, row, strict=True)], sort_keys=True) + "\n")
+            count += 1
+        report.rows[table.name] = count
+    return report
+
+
+def _lines(source: IO[str]) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError:
+            raise Invalid(f"line {number} is not JSON", field="file") from None
+
+
+def import_all(session: Session, source: IO[str], *, revision: str | None) -> Report:
+    lines = _lines(source)
+    first = next(lines, None)
+    if first is None or not isinstance(first[1], dict) or first[1].get("format") != FORMAT:
+        raise Invalid("not a `leadline export --all` file (its first line says what it is)", field="file")
+    header = first[1]
+    if header.get("schema") != revision:
+        raise Invalid(
+            f"the export is of schema {header.get('schema')} and this database is at {revision}; "
+            "export and import with the same version of Leadline",
+            field="file",
+        )
+    known = {t.name: t for t in tables()}
+    for existing in known.values():
+        if session.scalar(select(func.count()).select_from(existing)):
+            raise Conflict(
+                f"the database is not empty ({existing.name} has rows); import --all goes into a new, "
+                "empty database (`leadline init` on a new LEADLINE_DATABASE_URL)",
+                field="databaseUrl",
+            )
+    report = Report()
+    table: Table | None = None
+    decode: list[Any] = []
+    batch: list[dict[str, Any]] = []
+    names: list[str] = []
+
+    def flush() -> None:
+        if table is not None and batch:
+            try:
+                session.execute(table.insert(), batch)
+            except (IntegrityError, DataError) as error:
+                reason = str(error.orig).strip().splitlines()[0]
+                raise Invalid(f"rows of {table.name} break a rule of the schema: {reason}", field="file") from None
+            batch.clear()
+
+    for number, item in lines:
+        if isinstance(item, dict):
+            flush()
+            name = item.get("table")
+            if name not in known:
+                raise Invalid(f"line {number}: unknown table {name!r}", field="file")
+            table = known[name]
+            names = list(item.get("columns") or [])
+            if names != [c.name for c in table.columns]:
+                raise Invalid(f"line {number}: the columns of {name} do not match this schema", field="file")
+            decode = _decoder(table)
+            report.rows[name] = 0
+            continue
+        if table is None or not isinstance(item, list) or len(item) != len(names):
+            raise Invalid(f"line {number}: a row that does not fit its table", field="file")
+        try:
+            batch.append({n: f(v) for n, f, v in zip(names, decode, item, strict=True)})
+        except (TypeError, ValueError) as error:
+            raise Invalid(f"line {number}: {error}", field="file") from None
+        report.rows[table.name] += 1
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    missing = [name for name in known if name not in report.rows]
+    if missing:
+        raise Invalid(f"the file ends before table {missing[0]}: it is cut short", field="file")
+    return report
+
+
+def open_text(path: Path, mode: str, *, gz: bool | None = None) -> IO[str]:
+    """Plain or gzip (``.gz``, or ``gz=True``) JSON lines."""
+    import gzip
+
+    if gz if gz is not None else path.suffix == ".gz":
+        return gzip.open(path, mode + "t", encoding="utf-8")  # type: ignore[return-value]
+    return path.open(mode, encoding="utf-8")
