@@ -201,10 +201,32 @@ def address_verdict(events: list[Seen]) -> AddressVerdict | None:
     return None
 
 
+def storable(value: Any) -> Any:
+    """``value`` with every string made storable in any database: PostgreSQL refuses NUL in
+    text and JSON, and no driver can encode a lone surrogate (JSON may carry both)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(str(key)): storable(item) for key, item in value.items()}
+    return value
+
+
 def parse_batch(body: bytes) -> list[dict[str, Any]]:
     """A webhook body must be a JSON array of objects; anything else is refused whole."""
+
+    def not_json(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON value")
+
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=not_json)  # strict JSON: no NaN or Infinity
     except (ValueError, UnicodeDecodeError) as error:
         raise BadEvent(f"the body is not JSON ({error})") from None
     if not isinstance(data, list):
@@ -212,4 +234,4 @@ def parse_batch(body: bytes) -> list[dict[str, Any]]:
     for index, item in enumerate(data):
         if not isinstance(item, dict):
             raise BadEvent(f"item {index} of the array is not an object")
-    return data
+    return [storable(item) for item in data]

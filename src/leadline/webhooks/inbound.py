@@ -23,6 +23,8 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
+from leadline.webhooks.events import storable
+
 MAX_TEXT = 200_000  # characters of a reply kept; the rest is cut with a note
 EMAIL_ID_RE = re.compile(r"email_[0-9A-HJKMNP-TV-Z]{26}")
 AUTO_SUBJECT = re.compile(
@@ -85,7 +87,7 @@ def parse_post(content_type: str, body: bytes) -> ParsedReply:
 
 
 def _utf8(data: bytes | None) -> str:
-    return (data or b"").decode("utf-8", "replace")
+    return storable((data or b"").decode("utf-8", "replace"))  # type: ignore[no-any-return]
 
 
 def _charset(charsets: dict[str, Any], key: str) -> str:
@@ -104,9 +106,9 @@ def _from_fields(fields: dict[str, bytes], files: list[str]) -> ParsedReply:
             charsets = {}
     except ValueError:
         charsets = {}
-    text = fields.get("text", b"").decode(_charset(charsets, "text"), "replace")
+    text = storable(fields.get("text", b"").decode(_charset(charsets, "text"), "replace"))
     html_bytes = fields.get("html")
-    html = html_bytes.decode(_charset(charsets, "html"), "replace") if html_bytes is not None else None
+    html = storable(html_bytes.decode(_charset(charsets, "html"), "replace")) if html_bytes is not None else None
     header_block = _utf8(fields.get("headers"))
     headers = HeaderParser(policy=policy.compat32).parsestr(header_block) if header_block else Message()
     if not text.strip() and html:
@@ -155,7 +157,7 @@ def _content(part: Any) -> str:
         return str(part.get_content())
     except (LookupError, ValueError, KeyError):
         payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+        return storable(payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload))  # type: ignore[no-any-return]
 
 
 def _address(value: Any) -> tuple[str | None, str | None]:
