@@ -10,9 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -218,11 +220,84 @@ def run_leadline(
     )  # fmt: skip
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def make_token(settings: Settings, *, scope: str = "write", name: str | None = None) -> str:
+    """A new API token (what ``leadline tokens create`` prints)."""
+    from leadline.auth import service
+    from leadline.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        _, raw = service.create_token(session, name or f"test-{uuid.uuid4().hex[:8]}", scope, "tests")
+    return raw
+
+
+def make_user(settings: Settings, email: str = "admin@example.com", role: str = "admin",
+              password: str = PASSWORD) -> str:  # fmt: skip
+    from leadline.auth import service
+    from leadline.db import unit_of_work
+
+    with unit_of_work(settings) as session:
+        service.add_user(session, email, role, password)
+    return email
+
+
+def sign_in(test_client: Any, email: str, password: str = PASSWORD) -> str:
+    """Sign in through the sign-in form like a browser; returns the session's CSRF token."""
+    import re
+
+    form = test_client.get("/login")
+    login_csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert login_csrf, form.text
+    response = test_client.post("/login", data={"email": email, "password": password,
+                                                "csrf_token": login_csrf.group(1)}, follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303, response.text
+    return session_csrf(test_client)
+
+
+def session_csrf(test_client: Any) -> str:
+    from leadline.auth import service
+    from leadline.auth.deps import SESSION_COOKIE
+    from leadline.auth.models import WebSession
+    from leadline.db import unit_of_work
+
+    with unit_of_work(test_client.app.state.settings, readonly=True) as session:
+        web = session.get(WebSession, service.digest(test_client.cookies.get(SESSION_COOKIE)))
+        assert web is not None
+        return web.csrf_token
+
+
 @pytest.fixture
-def client(settings: Settings) -> Iterator[object]:
+def anon_client(settings: Settings) -> Iterator[Any]:
+    """No credentials at all."""
     from fastapi.testclient import TestClient
 
     from leadline.app import create_app
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Any]:
+    """The API as a script with a write token sees it."""
+    from fastapi.testclient import TestClient
+
+    from leadline.app import create_app
+
+    headers = {"Authorization": f"Bearer {make_token(settings)}"}
+    with TestClient(create_app(settings), raise_server_exceptions=False, headers=headers) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def page_client(settings: Settings) -> Iterator[Any]:
+    """A browser signed in as an admin; ``page_client.csrf`` is its session's CSRF token."""
+    from fastapi.testclient import TestClient
+
+    from leadline.app import create_app
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        test_client.csrf = sign_in(test_client, make_user(settings))
         yield test_client

@@ -53,12 +53,22 @@ def test_make_run_recipe_serves_the_demo(tmp_path):
                 time.sleep(0.5)
         else:
             pytest.fail("the server did not come up")
-        body = httpx.get(f"http://127.0.0.1:{port}/api/prospects", params={"limit": 1}, timeout=5).json()
+        # Signed in with the demo's printed credentials, the browser sees the demo's prospects.
+        password = (tmp_path / "data" / "demo-password").read_text().strip()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as browser:
+            assert browser.get("/api/prospects").status_code == 401
+            form = browser.get("/login").text
+            login_csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+            signed_in = browser.post("/login", data={"email": "demo@leadline.local", "password": password,
+                                                     "csrf_token": login_csrf})  # fmt: skip
+            assert signed_in.status_code in (200, 303), signed_in.text
+            body = browser.get("/api/prospects", params={"limit": 1}).json()
         assert body["total"] == 340
     finally:
         os.killpg(process.pid, 15)
         output = process.communicate(timeout=30)[0]
     assert "Imported 340 researched prospects" in output
+    assert f"as demo@leadline.local with the password {password}" in output
 
 
 def tour_commands() -> list[list[str]]:

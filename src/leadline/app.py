@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadline import __version__
+from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
 from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
@@ -86,6 +87,15 @@ def install_error_handlers(app: FastAPI) -> None:
         }.get(error.status_code, "error")
         return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
 
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, error: SignInRequired) -> Response:
+        target = sign_in_url(error.next_path)
+        if request.headers.get("hx-request"):
+            # HTMX follows HX-Redirect with a full page load (a 303 would be swapped into the page).
+            return error_response(401, "unauthorized", "your session has ended; sign in again",
+                                  headers={"HX-Redirect": target})  # fmt: skip
+        return RedirectResponse(target, status_code=303)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         if is_unavailable(error):
@@ -132,6 +142,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     install_error_handlers(app)
 
     from leadline.analytics.api import router as analytics_router
+    from leadline.auth.api import router as auth_router
+    from leadline.auth.pages import router as auth_pages
     from leadline.calls.api import router as calls_router
     from leadline.customers.api import router as customers_router
     from leadline.deals.api import proposals_router
@@ -145,17 +157,14 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     from leadline.tasks.api import router as tasks_router
     from leadline.webhooks.api import router as webhooks_router
 
+    # Open: health checks, the unsubscribe page, webhooks (signed or secret URL) and signing in.
     app.include_router(health_router)
-    app.include_router(prospects_router)
-    app.include_router(emails_router)
-    app.include_router(calls_router)
-    app.include_router(deals_router)
-    app.include_router(proposals_router)
-    app.include_router(customers_router)
-    app.include_router(tasks_router)
-    app.include_router(sequences_router)
-    app.include_router(notifications_router)
     app.include_router(unsubscribe_router)
     app.include_router(webhooks_router)
-    app.include_router(analytics_router)
+    app.include_router(auth_pages)
+    # Everything under /api/ needs a token or a signed-in session (writes: write rights + CSRF).
+    guarded = [Depends(api_principal)]
+    for router in (prospects_router, emails_router, calls_router, deals_router, proposals_router, customers_router,
+                   tasks_router, sequences_router, notifications_router, analytics_router, auth_router):  # fmt: skip
+        app.include_router(router, dependencies=guarded)
     return app

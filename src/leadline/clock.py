@@ -29,6 +29,11 @@ def freeze(at: datetime) -> Iterator[None]:
         _frozen = previous
 
 
+def frozen_at() -> datetime | None:
+    """The frozen "now", if a test or a simulation froze the clock."""
+    return _frozen
+
+
 def set_frozen(at: datetime | None) -> None:
     """Freeze (or, with None, unfreeze) the clock without a context manager."""
     global _frozen

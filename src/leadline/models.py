@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place for Alembic and for ``Base.metadata``."""
 
 from leadline.activity.models import OutreachActivity
+from leadline.auth.models import ApiToken, LoginThrottle, User, WebSession
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
@@ -12,12 +13,14 @@ from leadline.tasks.models import Task
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 __all__ = [
+    "ApiToken",
     "CallActivity",
     "Customer",
     "DailySendCount",
     "EmailActivity",
     "GeneratedPost",
     "InboundMessage",
+    "LoginThrottle",
     "Notification",
     "OutreachActivity",
     "Prospect",
@@ -25,6 +28,8 @@ __all__ = [
     "SequenceEnrollment",
     "Suppression",
     "Task",
+    "User",
+    "WebSession",
     "WebhookBatch",
     "WebhookEvent",
 ]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from leadline.db import unit_of_work
@@ -225,7 +227,13 @@ class TestDemo:
         assert (royal["duration"], royal["outcome"], royal["nextSteps"]) == (1500, "interested", SEED_NEXT)
         assert royal["objections"] == SEED_OBJECTIONS
         pending = next(c for c in calls if c["status"] == "scheduled")
-        assert cli("calls", "show", pending["id"]).stdout.count("Fri ") == 1
+        # Booked for the next working day at 15:00 (local), whatever day the test runs on.
+        from leadline.config import get_settings
+        from leadline.times import add_business_days
+
+        zone = get_settings().zone
+        upcoming = add_business_days(datetime.now(zone).date(), 1)
+        assert f"{upcoming:%a %Y-%m-%d} 15:00" in cli("calls", "show", pending["id"]).stdout
         customers = cli("customers", "list", "--json").json
         assert customers["total"] == 1 and customers["mrr"] == 2400
         assert customers["items"][0]["serviceType"] == "grid_health_analysis"

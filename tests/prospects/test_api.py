@@ -156,6 +156,6 @@ class TestService:
         down = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none", data_dir=tmp_path)
         with TestClient(create_app(down), raise_server_exceptions=False) as client:
             assert client.get("/healthz").status_code == 503
-            response = client.get("/api/prospects")
+            response = client.get("/api/prospects", headers={"Authorization": "Bearer ll_any"})
             assert response.status_code == 503 and response.json()["error"] == "unavailable"
             assert response.headers["retry-after"] == "30"

@@ -13,6 +13,7 @@ import typer
 
 from leadline.analytics.cli import analytics_app, export_app, report_app
 from leadline.analytics.cli import dashboard as dashboard_command
+from leadline.auth.cli import tokens_app, users_app
 from leadline.calls.cli import app as calls_app
 from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table
@@ -58,6 +59,8 @@ app.command("dashboard")(dashboard_command)
 app.add_typer(report_app, name="report")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 
 @app.callback()

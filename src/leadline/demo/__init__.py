@@ -28,6 +28,7 @@ class DemoContext:
     settings: Settings
     monday: datetime  # 00:00 on the Monday of the demo's week, in the configured zone
     notes: list[str] = field(default_factory=list)
+    started_at: datetime = field(default_factory=clock.utc_now)  # "now" when the demo began
     shared: dict[str, object] = field(default_factory=dict)
 
     def at(self, day: int, hour: int, minute: int = 0) -> datetime:
@@ -150,19 +151,51 @@ def load_demo(settings: Settings, *, reset: bool = False, if_empty: bool = False
         existing = session.scalar(select(func.count()).select_from(Prospect)) or 0
     if existing and not reset:
         if if_empty:
-            return [f"The database already has {existing} prospects; the demo was not loaded again."]
+            return [f"The database already has {existing} prospects; the demo was not loaded again.",
+                    *demo_user(settings)]  # fmt: skip
         raise Conflict(f"the database already has {existing} prospects; use --reset to replace everything")
     if reset:
         reset_database(settings)
     context = DemoContext(settings=settings, monday=demo_week_monday(settings))
+    frozen = clock.frozen_at()  # the steps move the clock through the week; put it back after
     try:
         for step in STEPS:
             step(context)
     finally:
-        clock.set_frozen(None)
+        clock.set_frozen(frozen)
     week = context.monday.isocalendar()
     context.notes.append(f"The demo's week is {week.year}-W{week.week:02d} (last week).")
-    return context.notes
+    return context.notes + demo_user(settings)
+
+
+DEMO_EMAIL = "demo@leadline.local"
+
+
+def demo_user(settings: Settings) -> list[str]:
+    """The demo's admin account. Its password is random, made once and kept in data_dir (mode 600)
+    so that every ``make run`` can print it again; ``leadline users set-password`` changes it."""
+    import secrets
+
+    from leadline.auth import service
+    from leadline.auth.models import User
+
+    path = settings.data_dir / "demo-password"
+    if path.exists():
+        password = path.read_text().strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        path.touch(mode=0o600)
+        path.write_text(password + "\n")
+    with unit_of_work(settings) as session:
+        user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
+        if user is None:
+            service.add_user(session, DEMO_EMAIL, "admin", password)
+        elif not user.password_hash:
+            service.set_password(session, user, password)
+        elif not service.password_matches(user, password):
+            return [f"Sign in at {settings.base_url}/login as {DEMO_EMAIL} (its password was changed; "
+                    f"`leadline users set-password {DEMO_EMAIL}` sets a new one)."]  # fmt: skip
+    return [f"Sign in at {settings.base_url}/login as {DEMO_EMAIL} with the password {password}"]
 
 
 # Calls, objections and a won deal, after the research and the emails (issue 5).

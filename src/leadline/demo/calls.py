@@ -66,7 +66,7 @@ def calls_and_a_deal(context: DemoContext) -> None:
     # The call still to come is on the next working day at 15:00 (after the real now),
     # so a new user sees it coming up in `leadline today` and on the calendar.
     zone = context.settings.zone
-    upcoming = add_business_days(datetime.now(zone).date(), 1)
+    upcoming = add_business_days(context.started_at.astimezone(zone).date(), 1)
     upcoming_at = datetime.combine(upcoming, time(15, 0), tzinfo=zone)
 
     # Wednesday afternoon: calls booked for Thursday, and the next one.

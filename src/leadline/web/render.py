@@ -14,4 +14,9 @@ pages = Jinja2Templates(directory=str(TEMPLATES))
 
 
 def page(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
-    return pages.TemplateResponse(request, name, context or {}, status_code=status_code)
+    """Render a template; every page also gets ``principal`` (who is signed in, or None) and
+    ``csrf_token`` (to put in forms as ``csrf_token`` and in HTMX requests as ``X-CSRF-Token``)."""
+    principal = getattr(request.state, "principal", None)
+    values = {"principal": principal, "csrf_token": getattr(principal, "csrf_token", None) or ""}
+    values.update(context or {})
+    return pages.TemplateResponse(request, name, values, status_code=status_code)

@@ -1,0 +1,307 @@
+"""Users, passwords, sign-in throttling, browser sessions and API tokens.
+
+Secrets that let someone in (session cookies, API tokens, set-password links) are random
+values of 256 bits; only their SHA-256 is stored. Passwords are hashed with Argon2id.
+Like every service, nothing here commits: the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from leadline.auth.models import ROLES, SCOPES, ApiToken, LoginThrottle, User, WebSession
+from leadline.clock import utc_now
+from leadline.config import Settings
+from leadline.db import insert_ignore
+from leadline.errors import Conflict, Invalid, NotFound
+from leadline.ids import new_id
+
+MIN_PASSWORD = 10
+SET_PASSWORD_HOURS = 72
+TOKEN_PREFIX = "ll_"  # noqa: S105 (not a secret: marks Leadline tokens)
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so that a wrong address takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalise_email(value: str) -> str:
+    email = value.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 254:
+        raise Invalid(f"not an e-mail address: {value!r}", field="email")
+    return email
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise Invalid(f"unknown role {role!r}: use one of {', '.join(ROLES)}", field="role")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"the password must have at least {MIN_PASSWORD} characters", field="password")
+    if len(password) > 1024:
+        raise Invalid("the password is longer than 1024 characters", field="password")
+    return password
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def get_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound(f"no user {email!r}", field="email")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def add_user(session: Session, email: str, role: str, password: str | None = None) -> User:
+    """A new user, with a password, or (``password=None``) waiting for a set-password link."""
+    email = normalise_email(email)
+    check_role(role)
+    if password is not None:
+        check_password(password)
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user {email} already exists", field="email")
+    user = User(id=new_id("usr"), email=email, role=role,
+                password_hash=_hasher.hash(password) if password is not None else None)  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    user.password_hash = _hasher.hash(check_password(password))
+    user.set_password_hash = None
+    user.set_password_expires_at = None
+    # A new password signs every browser out.
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == user.email))
+
+
+def set_password_link(session: Session, settings: Settings, user: User) -> str:
+    """A one-time link (valid for three days) at which the user chooses a password."""
+    raw = secrets.token_urlsafe(32)
+    user.set_password_hash = digest(raw)
+    user.set_password_expires_at = utc_now() + timedelta(hours=SET_PASSWORD_HOURS)
+    return f"{settings.base_url}/set-password?token={raw}"
+
+
+def user_for_link(session: Session, raw: str) -> User:
+    user = session.scalar(select(User).where(User.set_password_hash == digest(raw))) if raw else None
+    if user is None or user.set_password_expires_at is None or user.set_password_expires_at <= utc_now():
+        raise Invalid("this set-password link is not valid (used or expired); ask an admin for a new one",
+                      field="token")  # fmt: skip
+    return user
+
+
+def change_role(session: Session, email: str, role: str) -> User:
+    user = get_user(session, email)
+    check_role(role)
+    if user.role == "admin" and role != "admin":
+        _keep_an_admin(session, user)
+    user.role = role
+    return user
+
+
+def remove_user(session: Session, email: str) -> User:
+    user = get_user(session, email)
+    if user.role == "admin":
+        _keep_an_admin(session, user)
+    session.delete(user)
+    session.flush()
+    return user
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    others = session.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.id != user.id))
+    if not others:
+        raise Conflict(f"{user.email} is the last admin; make someone else admin first", field="email")
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+@dataclass
+class SignIn:
+    """What a sign-in attempt came to. Failures are recorded, so the caller commits either way."""
+
+    user: User | None
+    error: str = ""
+    retry_after: int = 0  # seconds; set when throttled or locked
+
+
+def _wait_after(failures: int) -> float:
+    """Seconds to wait before the next try: none for the first two mistakes, then 1, 2, 4... (at most 30)."""
+    return 0.0 if failures < 2 else float(min(30, 2 ** (failures - 2)))
+
+
+def sign_in(session: Session, settings: Settings, email: str, password: str) -> SignIn:
+    now = utc_now()
+    email = email.strip().lower()[:254]
+    throttle = session.get(LoginThrottle, email)
+    if throttle is not None:
+        if throttle.locked_until is not None and throttle.locked_until > now:
+            wait = math.ceil((throttle.locked_until - now).total_seconds())
+            return SignIn(None, f"too many failed sign-ins: locked; try again in {_duration(wait)}", wait)
+        if throttle.last_failure_at is not None:
+            ready = throttle.last_failure_at + timedelta(seconds=_wait_after(throttle.failures))
+            if ready > now:
+                wait = math.ceil((ready - now).total_seconds())
+                return SignIn(None, f"too many failed sign-ins: try again in {_duration(wait)}", wait)
+    user = session.scalar(select(User).where(User.email == email)) if email else None
+    if user is not None and user.password_hash and user.disabled_at is None and _verify(user.password_hash, password):
+        if throttle is not None:
+            session.delete(throttle)
+        user.last_login_at = now
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+        return SignIn(user)
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+    if email:
+        _record_failure(session, settings, email, now)
+    return SignIn(None, "wrong e-mail address or password")
+
+
+def password_matches(user: User, password: str) -> bool:
+    return bool(user.password_hash) and _verify(user.password_hash or "", password)
+
+
+def _verify(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _record_failure(session: Session, settings: Settings, email: str, now: datetime) -> None:
+    # One atomic UPDATE, so that attempts in several processes at once all count.
+    session.execute(insert_ignore(session, LoginThrottle, {"email": email, "failures": 0}, ["email"]))
+    session.execute(
+        update(LoginThrottle).where(LoginThrottle.email == email)
+        .values(failures=LoginThrottle.failures + 1, last_failure_at=now)
+    )  # fmt: skip
+    lock_until = now + timedelta(seconds=settings.login_lockout_seconds)
+    session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.email == email, LoginThrottle.failures >= settings.login_max_failures)
+        .values(locked_until=lock_until, failures=0)
+    )  # fmt: skip
+    session.expire_all()
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} s"
+    return f"{math.ceil(seconds / 60)} min"
+
+
+# --- browser sessions -------------------------------------------------------------------------
+
+
+def start_session(session: Session, settings: Settings, user: User, user_agent: str = "") -> str:
+    """Record a signed-in browser; returns the cookie value (shown to nobody else)."""
+    raw = secrets.token_urlsafe(32)
+    now = utc_now()
+    session.add(WebSession(id_hash=digest(raw), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+                           user_agent=user_agent[:300], created_at=now, last_seen_at=now,
+                           expires_at=now + timedelta(seconds=settings.session_max_age_seconds)))  # fmt: skip
+    # Sessions that ran out are cleared as others begin.
+    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    return raw
+
+
+def find_session(session: Session, raw: str) -> tuple[WebSession, User] | None:
+    if not raw:
+        return None
+    row = session.execute(
+        select(WebSession, User).join(User, User.id == WebSession.user_id).where(WebSession.id_hash == digest(raw))
+    ).first()
+    if row is None:
+        return None
+    web, user = row
+    if web.expires_at <= utc_now() or user.disabled_at is not None:
+        return None
+    return web, user
+
+
+def end_session(session: Session, raw: str) -> None:
+    if raw:
+        session.execute(delete(WebSession).where(WebSession.id_hash == digest(raw)))
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def create_token(session: Session, name: str, scope: str, created_by: str) -> tuple[ApiToken, str]:
+    """A new token; returns the row and the token itself, which is not stored and cannot be shown again."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("a token needs a name of 1 to 100 characters", field="name")
+    if scope not in SCOPES:
+        raise Invalid(f"unknown scope {scope!r}: use read or write", field="scope")
+    taken = session.scalar(select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None)))
+    if taken is not None:
+        raise Conflict(f"a token named {name!r} exists; revoke it or choose another name", field="name")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(id=new_id("tok"), name=name, scope=scope, token_hash=digest(raw), prefix=raw[:9],
+                     created_by=created_by)  # fmt: skip
+    session.add(token)
+    session.flush()
+    return token, raw
+
+
+def list_tokens(session: Session, *, include_revoked: bool = False) -> list[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.created_at)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return list(session.scalars(query))
+
+
+def revoke_token(session: Session, id_or_name: str) -> ApiToken:
+    token = session.get(ApiToken, id_or_name) or session.scalar(
+        select(ApiToken).where(ApiToken.name == id_or_name, ApiToken.revoked_at.is_(None))
+    )
+    if token is None or token.revoked_at is not None:
+        raise NotFound(f"no active token {id_or_name!r} (see `leadline tokens list`)", field="token")
+    token.revoked_at = utc_now()
+    return token
+
+
+def find_token(session: Session, raw: str) -> ApiToken | None:
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
+    if token is None or token.revoked_at is not None:
+        return None
+    return token
+
+
+def touch_token(session: Session, token_id: str) -> None:
+    """Note when a token was last used (at most once a minute, to keep reads from writing)."""
+    now = utc_now()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .where((ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now - timedelta(minutes=1)))
+        .values(last_used_at=now)
+    )
