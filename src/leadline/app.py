@@ -6,11 +6,13 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,6 +22,9 @@ from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
 from leadline.schemas import field_errors, one_line, plain_message
+from leadline.web.security import SecurityHeaders
+
+STATIC = Path(__file__).parent / "web" / "static"
 
 log = logging.getLogger("leadline")
 
@@ -140,6 +145,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     from leadline.analytics.api import router as analytics_router
     from leadline.auth.api import router as auth_router
@@ -155,6 +162,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     from leadline.prospects.api import router as prospects_router
     from leadline.sequences.api import router as sequences_router
     from leadline.tasks.api import router as tasks_router
+    from leadline.web.pages import router as pages_router
     from leadline.webhooks.api import router as webhooks_router
 
     # Open: health checks, the unsubscribe page, webhooks (signed or secret URL) and signing in.
@@ -167,4 +175,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     for router in (prospects_router, emails_router, calls_router, deals_router, proposals_router, customers_router,
                    tasks_router, sequences_router, notifications_router, analytics_router, auth_router):  # fmt: skip
         app.include_router(router, dependencies=guarded)
+    # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
+    app.include_router(pages_router)
     return app

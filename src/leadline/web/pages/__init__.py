@@ -1,0 +1,11 @@
+"""The web app's pages: thin shells over the same services as the CLI and the API.
+
+Each module has a ``router``; every page route depends on ``PageUser`` (read) or
+``PageWriter``/``PageAdmin`` (change), so an anonymous browser is sent to the sign-in page.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
