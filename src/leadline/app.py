@@ -21,7 +21,7 @@ from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
 from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
-from leadline.schemas import field_errors, one_line, plain_message
+from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     from leadline.analytics.api import router as analytics_router
     from leadline.auth.api import router as auth_router
     from leadline.auth.pages import router as auth_pages
+    from leadline.calls.api import calendar_router
     from leadline.calls.api import router as calls_router
     from leadline.customers.api import router as customers_router
     from leadline.deals.api import proposals_router
@@ -165,16 +166,25 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     from leadline.web.pages import router as pages_router
     from leadline.webhooks.api import router as webhooks_router
 
-    # Open: health checks, the unsubscribe page, webhooks (signed or secret URL) and signing in.
+    errors: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": text}
+        for status, text in ((400, "Bad request"), (401, "No credentials, or not valid ones"),
+                             (403, "Not allowed for this role, scope, or without the CSRF token"),
+                             (404, "Not found"), (409, "Conflicts with the current state"),
+                             (413, "Too large"), (422, "Invalid input: the field is named"),
+                             (503, "The database or a remote service is unavailable; retry"))
+    }  # fmt: skip
+    # Open: health checks, the unsubscribe page, webhooks (signed or secret URL), signing in, the calendar feed.
     app.include_router(health_router)
     app.include_router(unsubscribe_router)
-    app.include_router(webhooks_router)
+    app.include_router(webhooks_router, responses=errors)
     app.include_router(auth_pages)
+    app.include_router(calendar_router, responses=errors)  # a secret URL for calendar apps
     # Everything under /api/ needs a token or a signed-in session (writes: write rights + CSRF).
     guarded = [Depends(api_principal)]
     for router in (prospects_router, emails_router, calls_router, deals_router, proposals_router, customers_router,
                    tasks_router, sequences_router, notifications_router, analytics_router, auth_router):  # fmt: skip
-        app.include_router(router, dependencies=guarded)
+        app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router)
     return app

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from leadline.auth import service
@@ -45,7 +46,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """The name written in timelines and audit entries."""
-        return self.name if self.kind == "session" else f"token:{self.name}"
+        return f"user:{self.name}" if self.kind == "session" else f"token:{self.name}"
 
 
 class SignInRequired(Exception):
@@ -109,7 +110,17 @@ async def check_csrf(request: Request, principal: Principal) -> None:
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
 
 
-async def api_principal(request: Request) -> Principal:
+# Declared for the OpenAPI document (the "Authorize" button of /docs); resolve() does the checking.
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `leadline tokens create`.")
+cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                             description="A signed-in browser; writes also need the X-CSRF-Token header.")  # fmt: skip
+
+
+async def api_principal(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+    _cookie: Annotated[str | None, Depends(cookie_scheme)] = None,
+) -> Principal:
     """Any signed-in user or valid token; writes need write rights (and CSRF for sessions)."""
     principal = await run_in_threadpool(resolve, request)
     if principal is None:

@@ -143,4 +143,5 @@ def calendar_feed(token: str, session: ReadSession, settings: CurrentSettings) -
 router = APIRouter()
 router.include_router(calls_router)
 router.include_router(objections_router)
-router.include_router(calendar_router)
+# The calendar feed is not under /api/: calendar apps cannot send a token header, so the
+# secret in its URL is its protection (included without the API's sign-in requirement).

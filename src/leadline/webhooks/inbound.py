@@ -204,7 +204,8 @@ def _reply(
     }
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + f"\n[... cut: the reply was {len(text):,} characters]"
-    return ParsedReply(
+    # Every string made storable (no NUL, no lone surrogate), whichever MIME part it came from.
+    fields = dict(
         message_key=key,
         from_address=(from_address or "").strip().lower() or None,
         from_name=(from_name or "").strip() or None,
@@ -218,6 +219,7 @@ def _reply(
         raw_mode=raw,
         auto_reply=is_auto_reply(headers, subject),
     )
+    return ParsedReply(**storable(fields))
 
 
 def is_auto_reply(headers: Message, subject: str | None) -> bool:
