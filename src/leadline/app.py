@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     from leadline.sequences.api import router as sequences_router
     from leadline.tasks.api import router as tasks_router
     from leadline.web.pages import router as pages_router
+    from leadline.webhooks.admin_api import router as webhooks_admin_router
     from leadline.webhooks.api import router as webhooks_router
 
     errors: dict[int | str, dict[str, Any]] = {
@@ -183,7 +184,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     # Everything under /api/ needs a token or a signed-in session (writes: write rights + CSRF).
     guarded = [Depends(api_principal)]
     for router in (prospects_router, emails_router, calls_router, deals_router, proposals_router, customers_router,
-                   tasks_router, sequences_router, notifications_router, analytics_router, auth_router):  # fmt: skip
+                   tasks_router, sequences_router, notifications_router, analytics_router, auth_router,
+                   webhooks_admin_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router)

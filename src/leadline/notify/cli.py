@@ -16,21 +16,12 @@ notifications_app = typer.Typer(help="Notifications raised (replies, bounces, ca
 def test() -> None:
     """Send a test notification now to Slack (LEADLINE_SLACK_WEBHOOK_URL) and/or LEADLINE_NOTIFY_EMAIL."""
     from leadline.cli import require_database
-    from leadline.clock import utc_now
     from leadline.config import get_settings
-    from leadline.db import unit_of_work
-    from leadline.notify import delivery, service
+    from leadline.notify import delivery
 
     require_database()
-    settings = get_settings()
     with cli_errors():
-        with unit_of_work() as session:
-            key = f"test:{utc_now().isoformat()}"
-            service.raise_event(session, "test", key, "Leadline test notification",
-                                body="If you can read this, notifications reach you.")  # fmt: skip
-            row = service.search(session, kind="test", limit=1)[0]
-            notification_id = row.id
-        result = delivery.deliver(settings, notification_id, quick_retries=0)
+        result = delivery.send_test(get_settings())
     if result is None or result.status == "recorded":
         typer.echo("No channel is configured (LEADLINE_SLACK_WEBHOOK_URL, LEADLINE_NOTIFY_EMAIL); "
                    "the test was recorded: `leadline notifications list`.")  # fmt: skip

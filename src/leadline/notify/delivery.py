@@ -163,3 +163,15 @@ def sweep(settings: Settings) -> int:
     for notification_id in due:
         delivered += deliver(settings, notification_id) is not None
     return delivered
+
+
+def send_test(settings: Settings) -> Delivery | None:
+    """A test notification, raised and delivered now (``leadline notify test``, ``POST /api/notify/test``)."""
+    from leadline.notify import service
+
+    with unit_of_work(settings) as session:
+        key = f"test:{utc_now().isoformat()}"
+        service.raise_event(session, "test", key, "Leadline test notification",
+                            body="If you can read this, notifications reach you.")  # fmt: skip
+        notification_id = service.search(session, kind="test", limit=1)[0].id
+    return deliver(settings, notification_id, quick_retries=0)

@@ -20,24 +20,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command("stats")
 def stats(as_json: JsonOpt = False) -> None:
     """Events received, applied, duplicates, unmatched, failed; replies by status."""
-    from sqlalchemy import func, select
-
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
-    from leadline.webhooks.models import InboundMessage
 
     require_database()
     with cli_errors(), unit_of_work(readonly=True) as session:
         found = service.stats(session)
-        replies = dict(
-            session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all()
-        )
-    data = {
-        "batches": found.batches, "received": found.received, "stored": found.stored, "duplicates": found.duplicates,
-        "applied": found.applied, "unmatched": found.unmatched, "ignored": found.ignored, "failed": found.failed,
-        "waiting": found.waiting, "lastReceivedAt": found.last_received_at, "byType": found.by_type, "replies": replies,
-    }  # fmt: skip
+        data = service.stats_summary(session, found)
+    replies = data["replies"]
     if as_json:
         print_json(data)
         return
@@ -60,31 +51,14 @@ def replay(
     """Apply stored events again (after a fix, or after the emails they belong to were imported)."""
     from leadline.cli import require_database
     from leadline.config import get_settings
-    from leadline.db import unit_of_work
-    from leadline.webhooks import service
+    from leadline.webhooks.replay import replay as replay_events
 
     require_database()
-    statuses = ["received"] + (["failed"] if failed else []) + (["unmatched"] if unmatched else [])
-    if not failed and not unmatched:
-        statuses = ["received", "failed", "unmatched"]
-    totals = {"applied": 0, "unmatched": 0, "failed": 0}
     with cli_errors():
-        with unit_of_work(readonly=True) as session:
-            ids = service.pending_ids(session, statuses=statuses, limit=10_000_000)
-        for start in range(0, len(ids), 1000):
-            with unit_of_work() as session:
-                service.reset_for_replay(session, ids[start : start + 1000])
-                report = service.apply(session, ids[start : start + 1000], actor=f"replay:{actor()}")
-            totals["applied"] += report.applied
-            totals["unmatched"] += report.unmatched
-            totals["failed"] += report.failed
-        matched = 0
-        if unmatched or not failed:
-            with unit_of_work() as session:
-                matched = service.retry_unmatched_replies(session, get_settings(), actor=f"replay:{actor()}")
+        totals = replay_events(get_settings(), failed=failed, unmatched=unmatched, actor=actor())
     typer.echo(
         f"Applied {totals['applied']} events; {totals['unmatched']} still unmatched, {totals['failed']} failed. "
-        f"Matched {matched} waiting replies."
+        f"Matched {totals['matchedReplies']} waiting replies."
     )
 
 
@@ -133,15 +107,13 @@ def import_events(
 def urls() -> None:
     """The URLs to paste into SendGrid (Event Webhook and Inbound Parse)."""
     from leadline.config import get_settings
-    from leadline.webhooks.security import event_webhook_url, inbound_token, inbound_url
+    from leadline.webhooks.security import webhook_urls
 
-    settings = get_settings()
-    credentials = f"://leadline:{inbound_token(settings)}@"
-    basic = settings.base_url.replace("://", credentials, 1) + "/webhooks/sendgrid/inbound"
+    found = webhook_urls(get_settings())
     print_fields(
-        [("Event Webhook", event_webhook_url(settings)),
-         ("Inbound Parse", inbound_url(settings)),
-         ("Inbound Parse (basic auth)", basic)],
+        [("Event Webhook", found["eventWebhook"]),
+         ("Inbound Parse", found["inboundParse"]),
+         ("Inbound Parse (basic auth)", found["inboundParseBasicAuth"])],
         title="Paste these into SendGrid (keep the inbound one secret)",
     )  # fmt: skip
 

@@ -62,3 +62,13 @@ def event_webhook_url(settings: Settings) -> str:
 
 def inbound_url(settings: Settings) -> str:
     return f"{settings.base_url}/webhooks/sendgrid/inbound/{inbound_token(settings)}"
+
+
+def webhook_urls(settings: Settings) -> dict[str, str]:
+    """The URLs to paste into SendGrid (the inbound ones carry the secret)."""
+    credentials = f"://leadline:{inbound_token(settings)}@"
+    return {
+        "eventWebhook": event_webhook_url(settings),
+        "inboundParse": inbound_url(settings),
+        "inboundParseBasicAuth": settings.base_url.replace("://", credentials, 1) + "/webhooks/sendgrid/inbound",
+    }

@@ -376,6 +376,20 @@ class Stats:
     by_type: dict[str, int]
 
 
+def stats_summary(session: Session, found: Stats | None = None) -> dict[str, Any]:
+    """The figures of ``leadline webhooks stats --json`` and ``GET /api/webhooks/stats``."""
+    from leadline.webhooks.models import InboundMessage
+
+    found = found or stats(session)
+    replies = dict(session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all())
+    return {
+        "batches": found.batches, "received": found.received, "stored": found.stored, "duplicates": found.duplicates,
+        "applied": found.applied, "unmatched": found.unmatched, "ignored": found.ignored, "failed": found.failed,
+        "waiting": found.waiting, "lastReceivedAt": found.last_received_at, "byType": found.by_type,
+        "replies": {str(k): int(v) for k, v in replies.items()},
+    }  # fmt: skip
+
+
 def stats(session: Session) -> Stats:
     batches, received, duplicates, last = session.execute(
         select(

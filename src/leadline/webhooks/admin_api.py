@@ -1,0 +1,128 @@
+"""The CLI's webhook and inbox commands over HTTP: ``/api/webhooks/...``, ``/api/inbound``,
+``/api/calendar`` and ``/api/notify/test`` (under the API's sign-in requirement)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from leadline.auth.deps import ApiAdmin
+from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
+from leadline.schemas import ApiModel, InputModel
+from leadline.webhooks import service
+
+router = APIRouter(tags=["webhooks"])
+
+
+class WebhookStats(ApiModel):
+    batches: int
+    received: int
+    stored: int
+    duplicates: int
+    applied: int
+    unmatched: int
+    ignored: int
+    failed: int
+    waiting: int
+    last_received_at: datetime | None
+    by_type: dict[str, int]
+    replies: dict[str, int]
+
+
+class ReplayRequest(InputModel):
+    failed: bool = Field(False, description="Events that failed to apply.")
+    unmatched: bool = Field(False, description="Events and replies not matched to an email.")
+
+
+class ReplayResult(ApiModel):
+    applied: int
+    unmatched: int
+    failed: int
+    matched_replies: int
+
+
+class WebhookUrls(ApiModel):
+    event_webhook: str
+    inbound_parse: str
+    inbound_parse_basic_auth: str
+
+
+class InboundRead(ApiModel):
+    id: str
+    status: str
+    from_address: str | None
+    subject: str | None
+    reply_text: str | None
+    email_activity_id: str | None
+    prospect_id: str | None
+    matched_by: str | None
+    auto_reply: bool
+    received_at: datetime
+
+
+class Assign(InputModel):
+    email_id: str = Field(min_length=1, max_length=40, description="The email the reply answers.")
+
+
+class CalendarUrl(ApiModel):
+    url: str
+
+
+class NotifyTest(ApiModel):
+    status: str
+    channels: list[str]
+    error: str | None
+
+
+@router.get("/api/webhooks/stats", response_model=WebhookStats, summary="Events received, applied, duplicates...")
+def webhook_stats(session: ReadSession) -> Any:
+    return service.stats_summary(session)
+
+
+@router.post("/api/webhooks/replay", response_model=ReplayResult, summary="Apply stored events again")
+def webhook_replay(settings: CurrentSettings, actor: Actor, body: ReplayRequest | None = None) -> Any:
+    from leadline.webhooks.replay import replay
+
+    chosen = body or ReplayRequest()
+    return replay(settings, failed=chosen.failed, unmatched=chosen.unmatched, actor=actor)
+
+
+@router.get("/api/webhooks/urls", response_model=WebhookUrls, summary="The URLs to paste into SendGrid (admins)")
+def webhook_urls(settings: CurrentSettings, _: ApiAdmin) -> Any:
+    from leadline.webhooks.security import webhook_urls as urls
+
+    return urls(settings)
+
+
+@router.get("/api/inbound", response_model=list[InboundRead], summary="Replies received, newest first")
+def inbound_list(
+    session: ReadSession,
+    status: Literal["matched", "unmatched", "auto_reply"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Any:
+    return service.replies(session, status=status, limit=limit)
+
+
+@router.post("/api/inbound/{inbound_id}/assign", response_model=InboundRead, summary="Say which email a reply answers")
+def inbound_assign(inbound_id: str, body: Assign, session: DbSession, settings: CurrentSettings, actor: Actor) -> Any:
+    return service.assign_reply(session, settings, inbound_id, body.email_id, actor=actor)
+
+
+@router.get("/api/calendar", response_model=CalendarUrl, summary="The secret URL of the booked calls' calendar feed")
+def calendar_url(settings: CurrentSettings) -> Any:
+    from leadline.calls import calendar
+
+    return {"url": calendar.url(settings)}
+
+
+@router.post("/api/notify/test", response_model=NotifyTest, summary="Send a test notification to the channels set")
+def notify_test(settings: CurrentSettings) -> Any:
+    from leadline.notify.delivery import send_test
+
+    result = send_test(settings)
+    if result is None:
+        return {"status": "recorded", "channels": [], "error": None}
+    return {"status": result.status, "channels": result.channels, "error": result.error}

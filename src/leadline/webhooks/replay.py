@@ -1,0 +1,32 @@
+"""Apply stored events again, in batches of their own transactions (``leadline webhooks replay``
+and ``POST /api/webhooks/replay``)."""
+
+from __future__ import annotations
+
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.webhooks import service
+
+BATCH = 1000
+
+
+def replay(settings: Settings, *, failed: bool, unmatched: bool, actor: str) -> dict[str, int]:
+    """Events still waiting, and (by choice) failed and unmatched ones, applied again; with
+    ``unmatched`` (or no choice) waiting replies are matched again too."""
+    statuses = ["received"] + (["failed"] if failed else []) + (["unmatched"] if unmatched else [])
+    if not failed and not unmatched:
+        statuses = ["received", "failed", "unmatched"]
+    totals = {"applied": 0, "unmatched": 0, "failed": 0, "matchedReplies": 0}
+    with unit_of_work(settings, readonly=True) as session:
+        ids = service.pending_ids(session, statuses=statuses, limit=10_000_000)
+    for start in range(0, len(ids), BATCH):
+        with unit_of_work(settings) as session:
+            service.reset_for_replay(session, ids[start : start + BATCH])
+            report = service.apply(session, ids[start : start + BATCH], actor=f"replay:{actor}")
+        totals["applied"] += report.applied
+        totals["unmatched"] += report.unmatched
+        totals["failed"] += report.failed
+    if unmatched or not failed:
+        with unit_of_work(settings) as session:
+            totals["matchedReplies"] = service.retry_unmatched_replies(session, settings, actor=f"replay:{actor}")
+    return totals

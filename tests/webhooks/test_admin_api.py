@@ -1,0 +1,65 @@
+"""The webhook and inbox commands of the CLI, over the API: stats, replay, URLs, the unmatched
+inbox and assigning a reply, the calendar URL, a test notification."""
+
+from __future__ import annotations
+
+from tests.conftest import make_token, make_user, sign_in
+from tests.factories import snapshot
+from tests.webhooks.conftest import email, send_to
+from tests.webhooks.test_inbound import form, post
+
+
+def bearer(settings, scope="write"):
+    return {"Authorization": f"Bearer {make_token(settings, scope=scope)}"}
+
+
+def test_an_unmatched_reply_is_listed_and_assigned_over_the_api(hook):
+    headers = bearer(hook.settings)
+    body = form({"headers": "Message-ID: <api-r1@x>\n", "text": "<script>alert(1)</script> call me",
+                 "from": "stranger@nowhere.com", "to": "sales@example.com"})  # fmt: skip
+    assert post(hook, body).json()["status"] == "unmatched"
+    listed = hook.client.get("/api/inbound", params={"status": "unmatched"}, headers=headers).json()
+    assert [(r["fromAddress"], r["replyText"]) for r in listed] == [
+        ("stranger@nowhere.com", "<script>alert(1)</script> call me")
+    ]
+    (target,) = send_to(1)
+    before = snapshot()
+    missing = hook.client.post(f"/api/inbound/{listed[0]['id']}/assign", json={"emailId": "email_nope"},
+                               headers=headers)  # fmt: skip
+    assert missing.status_code == 404 and snapshot() == before
+    assigned = hook.client.post(f"/api/inbound/{listed[0]['id']}/assign", json={"emailId": target.id},
+                                headers=headers)  # fmt: skip
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["status"] == "matched" and email(target.id).status == "replied"
+    stats = hook.client.get("/api/webhooks/stats", headers=headers).json()
+    assert stats["replies"] == {"matched": 1}
+
+
+def test_replay_and_stats(hook):
+    headers = bearer(hook.settings)
+    result = hook.client.post("/api/webhooks/replay", json={"failed": True}, headers=headers)
+    assert result.status_code == 200 and result.json() == {"applied": 0, "unmatched": 0, "failed": 0,
+                                                           "matchedReplies": 0}  # fmt: skip
+    read_only = bearer(hook.settings, "read")
+    assert hook.client.post("/api/webhooks/replay", headers=read_only).status_code == 403
+    assert hook.client.get("/api/webhooks/stats", headers=read_only).json()["received"] == 0
+
+
+def test_the_sendgrid_urls_are_for_signed_in_admins_only(hook, cli):
+    refused = hook.client.get("/api/webhooks/urls", headers=bearer(hook.settings))
+    assert refused.status_code == 403
+    printed = cli("webhooks", "urls").stdout
+    sign_in(hook.client, make_user(hook.settings))
+    urls = hook.client.get("/api/webhooks/urls").json()
+    assert urls["eventWebhook"].endswith("/webhooks/sendgrid") and urls["inboundParse"] in printed
+
+
+def test_calendar_url_and_a_test_notification(hook):
+    headers = bearer(hook.settings)
+    url = hook.client.get("/api/calendar", headers=headers).json()["url"]
+    feed = hook.client.get(url.removeprefix(hook.settings.base_url))
+    assert feed.status_code == 200 and feed.text.startswith("BEGIN:VCALENDAR")
+    sent = hook.client.post("/api/notify/test", headers=headers)
+    assert sent.status_code == 200 and sent.json()["status"] == "recorded"
+    listed = hook.client.get("/api/notifications", headers=headers).json()
+    assert [(n["title"], n["status"]) for n in listed] == [("Leadline test notification", "recorded")]
