@@ -412,7 +412,13 @@ def main() -> None:
     if args.setup in ("sqlite", "both"):
         results.append(("SQLite, one leadline serve", *setup_sqlite(args, key)))
     if args.setup in ("postgres", "both"):
-        results.append(("PostgreSQL 15, two leadline serve", *setup_postgres(args, key)))
+        import psycopg
+
+        try:
+            results.append(("PostgreSQL, two leadline serve", *setup_postgres(args, key)))
+        except psycopg.OperationalError as error:
+            first = str(error).strip().splitlines()[0]
+            sys.exit(f"error: PostgreSQL (LEADLINE_TEST_POSTGRES_URL) is not reachable: {first}")
     for name, result, floor in results:
         report(name, result, floor)
 
