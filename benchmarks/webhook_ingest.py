@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _common import LEADLINE, fresh_sqlite, machine
+from _common import LEADLINE, WORK, fresh_sqlite, machine
 from leadline.ids import new_id
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import frame, signed_headers
@@ -194,101 +194,118 @@ def run_leadline(env: dict[str, str], batches: list[list[dict[str, Any]]], key: 
         server.wait(timeout=30)
 
 
-def postgres(batches: list[list[dict[str, Any]]], count: int, key: ec.EllipticCurvePrivateKey) -> tuple[float, float]:
+def load_postgres(url: str, count: int) -> None:
+    """The same prospects and sent emails as ``load_sqlite``, into a migrated PostgreSQL database."""
+    import psycopg
+
+    prospects, emails = seed_rows(count)
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO prospects (id, name, email, tier, gaps, status, sales_status, emails_sent_count, "
+            "emails_opened_count, calls_scheduled_count, calls_completed_count, do_not_contact, created_at, "
+            "updated_at) VALUES (%s, %s, %s, %s, '[]', 'active', 'contacted', 1, 0, 0, 0, false, %s, %s)",
+            [(*p[:4], SENT_AT, SENT_AT) for p in prospects],
+        )
+        cur.executemany(
+            "INSERT INTO email_activities (id, prospect_id, email_type, template, subject, to_email, from_email, "
+            "body_text, status, open_count, machine_open_count, click_count, sent_at, created_at, updated_at) "
+            "VALUES (%s, %s, 'pain_point', 'pain_point', 'Hello', %s, 'd@g.example', 'Hi', 'sent', 0, 0, 0, %s, %s, %s)",
+            [(*e[:3], SENT_AT, SENT_AT, SENT_AT) for e in emails],
+        )
+
+
+def floor_postgres(url: str, batches: list[list[dict[str, Any]]]) -> float:
+    """The same writes as ``floor_sqlite`` with psycopg executemany, one transaction per batch."""
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for events in batches:
+            now = datetime.now(UTC)
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO webhook_events (id, source, event_id, event_type, email, occurred_at, payload, "
+                    "email_activity_id, status, batch_id, received_at, applied_at) VALUES (%s, 'sendgrid', %s, "
+                    "%s, %s, %s, %s, %s, 'applied', 'b', %s, %s) ON CONFLICT DO NOTHING",
+                    [
+                        (
+                            new_id("evt"),
+                            e["sg_event_id"],
+                            e["event"],
+                            e["email"],
+                            datetime.fromtimestamp(e["timestamp"], UTC),
+                            Jsonb(e),
+                            e["leadline_email_id"],
+                            now,
+                            now,
+                        )
+                        for e in events
+                    ],
+                )
+                cur.executemany(
+                    "UPDATE email_activities SET status = %s, delivered_at = COALESCE(delivered_at, %s), "
+                    "opened_at = COALESCE(opened_at, %s), open_count = open_count + %s, "
+                    "click_count = click_count + %s WHERE id = %s",
+                    [
+                        (
+                            STATUS[e["event"]],
+                            now,
+                            now if e["event"] != "delivered" else None,
+                            int(e["event"] == "open"),
+                            int(e["event"] == "click"),
+                            e["leadline_email_id"],
+                        )
+                        for e in events
+                    ],
+                )
+                cur.executemany(
+                    "INSERT INTO outreach_activities (id, prospect_id, type, status, details, actor, created_at, "
+                    "updated_at) VALUES (%s, %s, 'email', %s, %s, 'webhook', %s, %s)",
+                    [
+                        (
+                            new_id("act"),
+                            "bench_shop_" + e["email"][5:].split("@")[0],
+                            e["event"],
+                            Jsonb({"emailId": e["leadline_email_id"], "event": e["event"]}),
+                            now,
+                            now,
+                        )
+                        for e in events
+                    ],
+                )
+                cur.executemany(
+                    "UPDATE prospects SET emails_opened_count = 1 WHERE id = %s",
+                    [("bench_shop_" + e["email"][5:].split("@")[0],) for e in events if e["event"] != "delivered"],
+                )
+        return time.perf_counter() - start
+
+
+def fresh_postgres(name: str, env_extra: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """A new, migrated PostgreSQL database ``name``; returns (psycopg URL, env for leadline)."""
     import psycopg
 
     admin = os.environ.get("LEADLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test").replace(
         "+psycopg", ""
     )
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    folder = WORK / name
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "LEADLINE_DATABASE_URL": url, "LEADLINE_DATA_DIR": str(folder), **(env_extra or {})}
+    subprocess.run([LEADLINE, "init"], env=env, check=True, capture_output=True)
+    return url, env
+
+
+def postgres(batches: list[list[dict[str, Any]]], count: int, key: ec.EllipticCurvePrivateKey) -> tuple[float, float]:
     results = []
     for name in ("leadline_bench_floor", "leadline_bench_app"):
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = admin.rsplit("/", 1)[0] + f"/{name}"
-        env = {**os.environ, "LEADLINE_DATABASE_URL": url, "LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key_text(key)}
-        subprocess.run([LEADLINE, "init"], env=env, check=True, capture_output=True)
-        prospects, emails = seed_rows(count)
-        with psycopg.connect(url) as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO prospects (id, name, email, tier, gaps, status, sales_status, emails_sent_count, "
-                "emails_opened_count, calls_scheduled_count, calls_completed_count, do_not_contact, created_at, "
-                "updated_at) VALUES (%s, %s, %s, %s, '[]', 'active', 'contacted', 1, 0, 0, 0, false, %s, %s)",
-                [(*p[:4], SENT_AT, SENT_AT) for p in prospects],
-            )
-            cur.executemany(
-                "INSERT INTO email_activities (id, prospect_id, email_type, template, subject, to_email, from_email, "
-                "body_text, status, open_count, machine_open_count, click_count, sent_at, created_at, updated_at) "
-                "VALUES (%s, %s, 'pain_point', 'pain_point', 'Hello', %s, 'd@g.example', 'Hi', 'sent', 0, 0, 0, %s, %s, %s)",
-                [(*e[:3], SENT_AT, SENT_AT, SENT_AT) for e in emails],
-            )
+        url, env = fresh_postgres(name, {"LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key_text(key)})
+        load_postgres(url, count)
         if name.endswith("floor"):
-            from psycopg.types.json import Jsonb
-
-            with psycopg.connect(url) as conn:
-                start = time.perf_counter()
-                for events in batches:
-                    now = datetime.now(UTC)
-                    with conn.transaction(), conn.cursor() as cur:
-                        cur.executemany(
-                            "INSERT INTO webhook_events (id, source, event_id, event_type, email, occurred_at, payload, "
-                            "email_activity_id, status, batch_id, received_at, applied_at) VALUES (%s, 'sendgrid', %s, "
-                            "%s, %s, %s, %s, %s, 'applied', 'b', %s, %s) ON CONFLICT DO NOTHING",
-                            [
-                                (
-                                    new_id("evt"),
-                                    e["sg_event_id"],
-                                    e["event"],
-                                    e["email"],
-                                    datetime.fromtimestamp(e["timestamp"], UTC),
-                                    Jsonb(e),
-                                    e["leadline_email_id"],
-                                    now,
-                                    now,
-                                )
-                                for e in events
-                            ],
-                        )
-                        cur.executemany(
-                            "UPDATE email_activities SET status = %s, delivered_at = COALESCE(delivered_at, %s), "
-                            "opened_at = COALESCE(opened_at, %s), open_count = open_count + %s, "
-                            "click_count = click_count + %s WHERE id = %s",
-                            [
-                                (
-                                    STATUS[e["event"]],
-                                    now,
-                                    now if e["event"] != "delivered" else None,
-                                    int(e["event"] == "open"),
-                                    int(e["event"] == "click"),
-                                    e["leadline_email_id"],
-                                )
-                                for e in events
-                            ],
-                        )
-                        cur.executemany(
-                            "INSERT INTO outreach_activities (id, prospect_id, type, status, details, actor, created_at, "
-                            "updated_at) VALUES (%s, %s, 'email', %s, %s, 'webhook', %s, %s)",
-                            [
-                                (
-                                    new_id("act"),
-                                    "bench_shop_" + e["email"][5:].split("@")[0],
-                                    e["event"],
-                                    Jsonb({"emailId": e["leadline_email_id"], "event": e["event"]}),
-                                    now,
-                                    now,
-                                )
-                                for e in events
-                            ],
-                        )
-                        cur.executemany(
-                            "UPDATE prospects SET emails_opened_count = 1 WHERE id = %s",
-                            [
-                                ("bench_shop_" + e["email"][5:].split("@")[0],)
-                                for e in events
-                                if e["event"] != "delivered"
-                            ],
-                        )
-                results.append(time.perf_counter() - start)
+            results.append(floor_postgres(url, batches))
         else:
             results.append(run_leadline(env, batches, key))
     return results[0], results[1]

@@ -110,6 +110,7 @@ def _make_huey(settings: Settings) -> Any:
         REGISTRY[name](settings, *args)
 
     huey._leadline_job = huey.task(name="leadline.job", retries=3, retry_delay=10)(leadline_job)
+    huey._leadline_periodic = {}
     for item in PERIODIC:
         if item.at_hour is not None:
             schedule = _local_crontab(settings, item)
@@ -119,6 +120,43 @@ def _make_huey(settings: Settings) -> Any:
     return huey
 
 
+class RedisLock:
+    """A lock on Redis that expires, should its holder be killed (``SET NX EX``: any Redis version).
+
+    Huey's own ``lock_task(ttl=...)`` needs hash-field expiry (Redis 7.4+); on older servers
+    every locked periodic job failed, so no sweep ever ran on Redis 7.0 (Debian 12's).
+    """
+
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def __init__(self, connection: Any, key: str, ttl: int) -> None:
+        self.connection, self.key, self.ttl = connection, key, ttl
+        self.token: str | None = None
+
+    def __enter__(self) -> RedisLock:
+        from uuid import uuid4
+
+        from huey.exceptions import TaskLockedException
+
+        token = uuid4().hex
+        if not self.connection.set(self.key, token, nx=True, ex=self.ttl):
+            raise TaskLockedException(f"unable to acquire lock {self.key}")
+        self.token = token
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # Only our own lock: after a run longer than the ttl, another worker may hold it now.
+        if self.token is not None:
+            self.connection.eval(self._RELEASE, 1, self.key, self.token)
+            self.token = None
+
+
+def periodic_lock(huey: Any, settings: Settings, name: str) -> RedisLock | None:
+    if not settings.redis_url:
+        return None
+    return RedisLock(huey.storage.conn, f"{huey.name}.leadline.lock.{name}", ttl=600)
+
+
 def _periodic(huey: Any, settings: Settings, name: str, schedule: Any) -> None:
     from huey.exceptions import TaskLockedException
 
@@ -126,9 +164,8 @@ def _periodic(huey: Any, settings: Settings, name: str, schedule: Any) -> None:
     # should its holder be killed) lets one run at a time. Huey's SQLite storage has no
     # expiring locks, and a lock left by a killed worker would stop the sweep for good, so
     # there the runs may overlap: every job claims its work in the database and is safe so.
-    lock = huey.lock_task(f"leadline.lock.{name}", ttl=600) if settings.redis_url else None
-
     def periodic_job() -> None:
+        lock = periodic_lock(huey, settings, name)  # one per run: the worker threads share this function
         if lock is None:
             REGISTRY[name](settings)
             return
@@ -138,7 +175,7 @@ def _periodic(huey: Any, settings: Settings, name: str, schedule: Any) -> None:
         except TaskLockedException:
             log.debug("periodic %s is already running elsewhere", name)
 
-    huey.periodic_task(schedule, name=f"leadline.periodic.{name}")(periodic_job)
+    huey._leadline_periodic[name] = huey.periodic_task(schedule, name=f"leadline.periodic.{name}")(periodic_job)
 
 
 def _local_crontab(settings: Settings, item: Periodic) -> Any:

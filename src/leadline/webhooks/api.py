@@ -51,14 +51,16 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str, int]:
-    """Commit the raw events first (that is what the 2xx promises), then apply the new ones."""
+    """Commit the raw events first (that is what the 2xx promises), then apply the new ones, and
+    those an earlier delivery of them stored but did not get to apply (apply skips any that
+    another process is applying or has applied)."""
     with unit_of_work(settings) as session:
         result = service.ingest(session, items)
     applied = {"applied": 0, "unmatched": 0, "failed": 0}
-    if result.new_ids:
+    if result.to_apply:
         try:
             with unit_of_work(settings) as session:
-                report = service.apply(session, result.new_ids)
+                report = service.apply(session, result.to_apply)
             applied = {"applied": report.applied, "unmatched": report.unmatched, "failed": report.failed}
         except Exception:  # stored already; the sweep (or `leadline webhooks replay`) applies them later
             log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)

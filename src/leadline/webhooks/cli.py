@@ -94,7 +94,7 @@ def import_events(
             with unit_of_work() as session:
                 result = service.ingest(session, data[start : start + 1000], source="sendgrid")
             with unit_of_work() as session:
-                report = service.apply(session, result.new_ids, actor="import")
+                report = service.apply(session, result.to_apply, actor="import")
             received += result.received
             new += len(result.new_ids)
             applied += report.applied

@@ -35,6 +35,14 @@ class IngestResult:
     batch_id: str
     received: int
     new_ids: list[str]
+    #: Events of this batch stored by an earlier delivery but never applied (the process that
+    #: stored them died, or its database went away, before it applied them): SendGrid's retry
+    #: applies them now rather than leaving them to the sweep.
+    unapplied_ids: list[str] = field(default_factory=list)
+
+    @property
+    def to_apply(self) -> list[str]:
+        return self.new_ids + self.unapplied_ids
 
     @property
     def duplicates(self) -> int:
@@ -70,13 +78,24 @@ def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURC
         # One order for every writer: two batches sharing events then never wait on each other in a cycle.
         _insert_new(session, table, [rows[key] for key in sorted(rows)])
     new_ids = list(session.scalars(select(WebhookEvent.id).where(WebhookEvent.batch_id == batch_id)))
+    unapplied: list[str] = []
+    if len(new_ids) < len(rows):
+        keys = sorted(rows)
+        for start in range(0, len(keys), 1000):
+            unapplied += session.scalars(
+                select(WebhookEvent.id).where(
+                    WebhookEvent.source == source, WebhookEvent.event_id.in_(keys[start : start + 1000]),
+                    WebhookEvent.batch_id != batch_id, WebhookEvent.status == "received",
+                    WebhookEvent.applied_at.is_(None),
+                )
+            )  # fmt: skip
     session.add(
         WebhookBatch(
             id=batch_id, source=source, events=len(items), new_events=len(new_ids),
             duplicates=len(items) - len(new_ids), received_at=now,
         )
     )  # fmt: skip
-    return IngestResult(batch_id=batch_id, received=len(items), new_ids=new_ids)
+    return IngestResult(batch_id=batch_id, received=len(items), new_ids=new_ids, unapplied_ids=unapplied)
 
 
 def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:

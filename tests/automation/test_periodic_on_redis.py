@@ -1,0 +1,60 @@
+"""The every-minute sweeps on Redis: one worker at a time runs each, and they do run.
+
+Huey's own expiring lock needs Redis 7.4+; on Redis 7.0 (Debian 12's) every locked
+periodic job failed, so on Redis no sweep ever ran. Leadline's lock is plain SET NX EX.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from huey.exceptions import TaskLockedException
+from sqlalchemy import select
+
+from leadline import clock, jobs
+from leadline.config import get_settings
+from leadline.db import unit_of_work
+from leadline.webhooks import service
+from leadline.webhooks.models import WebhookEvent
+from tests.conftest import require_service
+from tests.processes import private_redis, redis_server_reason
+from tests.webhooks.conftest import event, send_to
+
+
+@pytest.fixture
+def redis_settings(settings, monkeypatch):
+    require_service(redis_server_reason())
+    with private_redis() as redis:
+        monkeypatch.setenv("LEADLINE_REDIS_URL", redis.url)
+        get_settings.cache_clear()
+        yield get_settings()
+    jobs._hueys.pop(redis.url, None)
+
+
+@pytest.mark.redis
+def test_one_runner_at_a_time_and_the_lock_expires(redis_settings):
+    huey = jobs.get_huey(redis_settings)
+    first = jobs.periodic_lock(huey, redis_settings, "webhooks.sweep")
+    with first:
+        with pytest.raises(TaskLockedException), jobs.periodic_lock(huey, redis_settings, "webhooks.sweep"):
+            pass
+        assert 0 < huey.storage.conn.ttl(first.key) <= 600  # a killed holder frees it within ten minutes
+        with jobs.periodic_lock(huey, redis_settings, "notify.sweep"):  # another job is not held up
+            pass
+    assert huey.storage.conn.get(first.key) is None
+    with jobs.periodic_lock(huey, redis_settings, "webhooks.sweep"):
+        pass
+
+
+@pytest.mark.redis
+def test_the_webhook_sweep_runs_on_redis_and_applies_what_was_left(redis_settings):
+    (target,) = send_to(1)
+    with unit_of_work() as session:  # stored, but the process died before applying it
+        stored = service.ingest(session, [event(target, "delivered")])
+    clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
+    huey = jobs.get_huey(redis_settings)
+    huey.execute(huey._leadline_periodic["webhooks.sweep"].s())
+    with unit_of_work(readonly=True) as session:
+        status = session.scalar(select(WebhookEvent.status).where(WebhookEvent.id == stored.new_ids[0]))
+    assert status == "applied"
