@@ -209,7 +209,8 @@ def test_nginx_accepts_the_sample_config(tmp_path):
 
 
 def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=180, check=False)
+    result = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=180, check=False,
+                            stdin=subprocess.DEVNULL)  # fmt: skip
     if check:
         assert result.returncode == 0, f"leadline {' '.join(args)}: {result.stderr}{result.stdout}"
     return result
@@ -261,7 +262,17 @@ def test_the_deployment_doc_step_by_step(tmp_path):
             config = run(env, "config")
             assert "no LEADLINE_SENDER_ADDRESS" not in config.stderr
 
-            # Step 4: two web servers and two workers, as their units start them.
+            # Step 4: the first admin (no terminal here: a set-password link) and an API token.
+            added = run(env, "users", "add", "you@example.com", "--role", "admin").stdout
+            link = re.search(r"(/set-password\?token=\S+)", added)
+            assert link and "Added you@example.com (admin)" in added
+            token = re.search(
+                r"(ll_\S+)", run(env, "tokens", "create", "--name", "reporting", "--scope", "write").stdout
+            )
+            assert token
+            api = {"Authorization": f"Bearer {token.group(1)}"}
+
+            # Step 5: two web servers and two workers, as their units start them.
             ports = [free_port(), free_port()]
             for port in ports:
                 procs.append(Proc(command_line(web, str(port)), env, tmp_path / f"web-{port}.log"))
@@ -274,7 +285,7 @@ def test_the_deployment_doc_step_by_step(tmp_path):
             assert wait_for(lambda: all("Leadline worker on" in p.output() for p in procs[2:]), 60)
             assert not any("Traceback" in p.output() for p in procs), [p.tail() for p in procs]
 
-            # Step 5: the URLs for SendGrid; an email goes out and SendGrid's events come back.
+            # Step 7: the URLs for SendGrid; an email goes out and SendGrid's events come back.
             shown = run(env, "webhooks", "urls").stdout
             events_url = re.search(r"Event Webhook\s+(\S+)", shown)
             inbound = re.search(r"Inbound Parse\s+(\S+/inbound/\S+)", shown)
@@ -285,11 +296,11 @@ def test_the_deployment_doc_step_by_step(tmp_path):
                 "name": "Royal Plumbing", "email": "owner@royalplumbing.example", "trade": "plumbing", "tier": 1,
                 "contactName": "Pat Doe", "city": "Austin", "gridHealth": 48, "criticalGaps": 3,
                 "gaps": ["No online booking"], "topCompetitor": "Summit Plumbing", "competitorHealth": 80,
-            })  # fmt: skip
+            }, headers=api)  # fmt: skip
             assert created.status_code == 201, created.text
             prospect = created.json()["id"]
             run(env, "emails", "send", "--template", "pain_point", "--prospect", prospect)
-            (sent,) = httpx.get(f"{urls[1]}/api/emails", params={"prospectId": prospect}).json()["items"]
+            (sent,) = httpx.get(f"{urls[1]}/api/emails", params={"prospectId": prospect}, headers=api).json()["items"]
             when = int(dt.datetime.now(dt.UTC).timestamp())
             batch = [
                 {"email": sent["toEmail"], "event": kind, "timestamp": when + n, "sg_event_id": f"deploy-{kind}",
@@ -300,7 +311,7 @@ def test_the_deployment_doc_step_by_step(tmp_path):
             for url in urls:  # SendGrid's retry of the same batch, to the other server: applied once
                 answer = httpx.post(f"{url}{events_path}", content=body, headers=signed_headers(key, body))
                 assert answer.status_code == 200, answer.text
-            email = httpx.get(f"{urls[0]}/api/emails/{sent['id']}").json()
+            email = httpx.get(f"{urls[0]}/api/emails/{sent['id']}", headers=api).json()
             assert (email["status"], email["openCount"]) == ("opened", 1)
             mail = SentEmail(sent["id"], sent["toEmail"], None, sent["subject"], "pain_point", sent.get("messageId"),
                              None, dt.datetime.now(dt.UTC), prospect)  # fmt: skip
@@ -310,7 +321,7 @@ def test_the_deployment_doc_step_by_step(tmp_path):
             replied = httpx.post(f"{urls[1]}{inbound_path}", content=form, headers={"content-type": content_type})
             assert replied.status_code == 200 and replied.json()["status"] == "matched", replied.text
 
-            # The same through nginx and TLS, when nginx is here to try it.
+            # Step 6: the same through nginx and TLS, when nginx is here to try it.
             if nginx_reason() is None:
                 https_port = free_port()
                 main = nginx_setup(tmp_path / "nginx", upstreams=ports, http_port=free_port(), https_port=https_port)
@@ -325,7 +336,7 @@ def test_the_deployment_doc_step_by_step(tmp_path):
                     again = client.post(f"{front}{events_path}", content=body, headers=signed_headers(key, body))
                     assert again.status_code == 200 and again.json()["duplicates"] == 3, again.text
 
-            # Step 6: an upgrade, here with nothing new to apply.
+            # Step 8: an upgrade, here with nothing new to apply.
             for proc in procs[2:4]:
                 assert stopped_cleanly(proc, worker), proc.tail()
             assert "is ready (schema" in run(env, "init").stdout
@@ -334,20 +345,21 @@ def test_the_deployment_doc_step_by_step(tmp_path):
             assert wait_for(lambda: all("Leadline worker on" in p.output() for p in procs[2:4]), 60)
             time.sleep(1)  # their consumers are running
 
-            # Step 7: a backup, then a restore that takes back what came after it.
+            # Step 9: a backup, then a restore that takes back what came after it.
             backup = tmp_path / "backups" / "leadline.dump"
             backup.parent.mkdir()
             assert "Backed up to" in run(env, "backup", str(backup)).stdout
-            later = httpx.post(f"{urls[0]}/api/prospects", json={"name": "Late Roofing", "email": "a@lateroof.example"})
+            later = httpx.post(f"{urls[0]}/api/prospects", json={"name": "Late Roofing", "email": "a@lateroof.example"},
+                               headers=api)  # fmt: skip
             assert later.status_code == 201
             for proc in procs[2:4]:
                 assert stopped_cleanly(proc, worker), proc.tail()
             assert "Restored" in run(env, "restore", str(backup), "--yes").stdout
-            ids = {p["id"] for p in httpx.get(f"{urls[1]}/api/prospects").json()["items"]}
+            ids = {p["id"] for p in httpx.get(f"{urls[1]}/api/prospects", headers=api).json()["items"]}
             assert ids == {prospect}
-            assert httpx.get(f"{urls[0]}/api/emails/{sent['id']}").json()["status"] == "replied"
+            assert httpx.get(f"{urls[0]}/api/emails/{sent['id']}", headers=api).json()["status"] == "replied"
 
-            # Step 8: stop, as systemd does.
+            # Stop, as systemd does.
             for proc in procs[:2]:
                 assert stopped_cleanly(proc, web), proc.tail()
                 assert "Application shutdown complete" in proc.output()

@@ -29,6 +29,7 @@ from leadline.sequences.models import SequenceEnrollment
 from leadline.webhooks import events as ev
 from leadline.webhooks.models import WebhookEvent
 from leadline.webhooks.simulate import frame, signed_headers
+from tests.conftest import make_token
 from tests.factories import make_prospect
 from tests.processes import free_port, start_server, start_worker, stop_all, wait_for
 from tests.webhooks.conftest import event, send_to
@@ -36,9 +37,12 @@ from tests.webhooks.conftest import event, send_to
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("processes")]
 
 
+_TOKEN: dict[str, str] = {}
+
+
 def api_headers() -> dict[str, str]:
-    # Returns {} while /api/ has no authentication; the lead makes it return a Bearer token when merging.
-    return {}
+    """A write token's header (made at the start of the test, in the database the processes share)."""
+    return {"Authorization": f"Bearer {_TOKEN['value']}"}
 
 
 def engagement(target: EmailActivity, rng: random.Random) -> list[dict[str, Any]]:
@@ -63,6 +67,7 @@ def test_two_servers_two_workers_under_load_count_everything_once(
     settings, redis, signing_key, fake_sendgrid, cli, env, tmp_path
 ):
     rng = random.Random(9)
+    _TOKEN["value"] = make_token(settings, name="load")
     contacted = send_to(40)  # emailed before the load starts (through the local SendGrid)
     followed = [make_prospect(name=f"Seq Shop {n}", email=f"seq{n}@seqshop{n}.com", tier=2) for n in range(12)]
     ports = [free_port(), free_port()]
