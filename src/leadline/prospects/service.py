@@ -94,6 +94,15 @@ def search(
     return ProspectPage(items=rows, total=total, limit=limit, next_cursor=next_cursor, page=page)
 
 
+def trades(session: Session, *, limit: int = 200) -> list[str]:
+    """The trades in use, alphabetically (read from the trade index: cheap at any size)."""
+    rows = session.execute(
+        text("SELECT DISTINCT trade FROM prospects WHERE trade IS NOT NULL ORDER BY trade LIMIT :limit"),
+        {"limit": limit},
+    )
+    return [str(row[0]) for row in rows]
+
+
 def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:
     """Every matching prospect as a plain row, streamed (flat memory on any size)."""
     query = _build(session, filters, sort=sort, limit=None, cursor=None, page=None)
