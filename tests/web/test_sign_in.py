@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import make_user
+from tests.conftest import Cli, make_user
 from tests.web.conftest import shoot, sign_in
 
 
@@ -27,8 +27,8 @@ def test_wrong_password_says_so_and_the_right_one_signs_in_and_out(page, live):
     assert "/login" in page.url
 
 
-def test_the_demo_user_signs_in_with_the_printed_password(page, live, cli):
-    printed = cli("demo").stdout
+def test_the_demo_user_signs_in_with_the_printed_password(page, live):
+    printed = Cli()("demo").stdout  # on the live server's database (the `cli` fixture would bring PostgreSQL too)
     password = printed.rsplit("with the password ", 1)[1].split()[0]
     sign_in(page, "demo@leadline.local", password)
     assert page.url.rstrip("/") == live.url

@@ -270,7 +270,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         booked, _ = calls.search(session, prospect_id=prospect_id, limit=100)
         made = posts.for_prospect(session, prospect_id)
         customer = customers.for_prospect(session, prospect_id)
-        record = prospect.as_dict()
+        record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
     from leadline.activity.render import describe
 
