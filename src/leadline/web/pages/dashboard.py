@@ -33,7 +33,7 @@ router = APIRouter()
 POLL_SECONDS = 3
 CARDS = 6
 _CACHE_SIZE = 32
-_cache: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
+_cache: OrderedDict[tuple[str, str, str, str], dict[str, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 WeekQ = Annotated[str | None, Query(max_length=20)]
@@ -51,7 +51,7 @@ def figures(settings: Settings, week: Week) -> dict[str, Any]:
     with unit_of_work(settings, readonly=True) as session:
         service.snapshot(session)
         current = service.data_version(session)
-        key = (week.label, current, minute)
+        key = (settings.database_url, week.label, current, minute)
         with _cache_lock:
             cached = _cache.get(key)
         if cached is not None:
