@@ -271,3 +271,15 @@ def test_an_unusable_file_is_refused_in_one_line(page_client):
         assert response.status_code == 422, name
         assert message in response.text, (name, response.text[-1500:])
     assert snapshot() == before
+
+
+def test_a_filtered_total_is_counted_up_to_a_limit(page_client, monkeypatch):
+    from leadline.web.pages import prospects as page
+
+    for n in range(4):
+        make_prospect(name=f"Counted Plumbing {n}", tier=2, email=None)
+    make_prospect(name="Other Tier", tier=1, email=None)
+    assert "4 shown of 4" in page_client.get("/prospects?tier=2").text
+    monkeypatch.setattr(page, "COUNT_LIMIT", 3)
+    assert "4 shown of 3+" in page_client.get("/prospects?tier=2").text
+    assert "5 shown of 5" in page_client.get("/prospects").text  # unfiltered: counted from an index, exactly

@@ -35,6 +35,8 @@ from leadline.web.render import page
 router = APIRouter()
 
 PAGE_SIZE = 50
+#: A filtered total is counted up to here ("10,000+" beyond): counting reads every matching row.
+COUNT_LIMIT = 10_000
 SORTS = {"name": "Name", "tier": "Tier", "grid_health": "Grid", "created": "Added", "updated": "Updated"}
 UPLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
@@ -99,14 +101,16 @@ def _list_state(request: Request) -> ListState:
 def _table(settings: Settings, state: ListState) -> dict[str, Any]:
     with unit_of_work(settings, readonly=True) as session:
         try:
-            found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, cursor=state.cursor)
+            found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, cursor=state.cursor,
+                                     count_limit=COUNT_LIMIT)  # fmt: skip
         except LeadlineError as error:  # a cursor this server did not make
             state.error = explain(error)
             state.cursor = None
-            found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE)
+            found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, count_limit=COUNT_LIMIT)
         trades = prospects.trades(session)
         rows = [p.as_dict() for p in found.items]
-    return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades}
+    return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades,
+            "count_limit": COUNT_LIMIT if state.filters != queries.Filters() else None}  # fmt: skip
 
 
 @router.get("/prospects")
