@@ -261,7 +261,7 @@ def test_import_previews_without_writing_then_imports_on_confirm(page_client, se
     assert again.status_code == 404 and count("prospects") == 2
 
 
-def test_an_unusable_file_is_refused_in_one_line(page_client):
+def test_an_unusable_file_is_refused_in_one_line(page_client, settings):
     before = snapshot()
     for name, body, message in (("notes.pdf", b"%PDF", "file: &#39;notes.pdf&#39; is not a .csv"),
                                 ("empty.csv", b"", "file: is empty"),
@@ -271,6 +271,7 @@ def test_an_unusable_file_is_refused_in_one_line(page_client):
         assert response.status_code == 422, name
         assert message in response.text, (name, response.text[-1500:])
     assert snapshot() == before
+    assert list((settings.data_dir / "uploads").glob("*")) == []  # nothing kept
 
 
 def test_a_filtered_total_is_counted_up_to_a_limit(page_client, monkeypatch):

@@ -203,6 +203,7 @@ async def import_upload(request: Request, principal: PageWriter) -> Response:
     form = await request.form()
     upload = form.get("file")
     ignore_unknown = form.get("ignore_unknown") == "on"
+    token: str | None = None
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise FormError("file", "file: choose a CSV file to import")
@@ -213,7 +214,7 @@ async def import_upload(request: Request, principal: PageWriter) -> Response:
         )
     except (FormError, ImportFileError, LeadlineError) as error:
         problem = explain(error)
-        if isinstance(error, ImportFileError) and "token" in locals():
+        if token is not None:  # a file that cannot be imported is not kept
             shutil.rmtree(_uploads(settings) / token, ignore_errors=True)
         return page(request, "app/prospects/import.html", {"error": problem, "ignore_unknown": ignore_unknown}, 422)
     return page(request, "app/prospects/import_preview.html", {"report": report, "token": token})
