@@ -284,3 +284,21 @@ def test_a_filtered_total_is_counted_up_to_a_limit(page_client, monkeypatch):
     monkeypatch.setattr(page, "COUNT_LIMIT", 3)
     assert "4 shown of 3+" in page_client.get("/prospects?tier=2").text
     assert "5 shown of 5" in page_client.get("/prospects").text  # unfiltered: counted from an index, exactly
+
+
+def test_a_preview_nobody_confirmed_is_deleted_after_a_day(page_client, settings):
+    import os
+    import time
+
+    response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                                files={"file": ("leads.csv", CSV, "text/csv")})  # fmt: skip
+    old = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+    folder = settings.data_dir / "uploads" / old
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(folder, (day_ago, day_ago))
+    page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                     files={"file": ("more.csv", CSV, "text/csv")})  # fmt: skip
+    assert not folder.exists()
+    assert len(list((settings.data_dir / "uploads").iterdir())) == 1
+    gone = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": old})
+    assert gone.status_code == 404

@@ -39,6 +39,7 @@ PAGE_SIZE = 50
 COUNT_LIMIT = 10_000
 SORTS = {"name": "Name", "tier": "Tier", "grid_health": "Grid", "created": "Added", "updated": "Updated"}
 UPLOAD_LIMIT = 20 * 1024 * 1024
+UPLOAD_KEEP_SECONDS = 24 * 3600
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 
 
@@ -142,7 +143,21 @@ def _owner(principal: Principal) -> str:
     return hashlib.sha256((principal.csrf_token or "").encode()).hexdigest()
 
 
+def _forget_stale_uploads(settings: Settings, now: float | None = None) -> None:
+    """Previews nobody confirmed are deleted after a day."""
+    import time
+
+    cutoff = (now if now is not None else time.time()) - UPLOAD_KEEP_SECONDS
+    for folder in _uploads(settings).iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def _keep_upload(settings: Settings, principal: Principal, upload: UploadFile, ignore_unknown: bool) -> str:
+    _forget_stale_uploads(settings)
     name = Path(upload.filename or "upload.csv").name
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
