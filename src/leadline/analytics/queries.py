@@ -560,3 +560,23 @@ def stream(connection: Any, statement: Any, params: dict[str, Any]) -> Iterator[
     result = connection.execution_options(stream_results=True, yield_per=1000).execute(statement, params)
     for row in result.mappings():
         yield dict(row)
+
+
+# --- the live dashboard's change check -----------------------------------------------------------
+
+#: Tables whose newest row (ids sort by creation time, see leadline.ids) or newest change moves
+#: when something the dashboard counts happens: a webhook event is stored and applied (a timeline
+#: entry), an email is sent, a call is booked or logged (a timeline entry), a deal is won (a
+#: customer), a prospect is added. Each is one step down a primary-key or time index.
+VERSION_SQL = (
+    "SELECT (SELECT max(id) FROM outreach_activities), (SELECT max(id) FROM email_activities),"
+    " (SELECT max(id) FROM call_activities), (SELECT max(completed_at) FROM call_activities),"
+    " (SELECT max(id) FROM customers), (SELECT max(created_at) FROM prospects),"
+    " (SELECT max(received_at) FROM webhook_events WHERE status = 'applied')"
+)
+
+
+def data_version(connection: Connectable) -> tuple[Any, ...]:
+    """A few index-only maxima that change whenever the dashboard's figures may have changed."""
+    row = connection.execute(text(VERSION_SQL)).one()
+    return tuple(row)

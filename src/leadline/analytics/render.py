@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from leadline.analytics.schemas import Dashboard, KeyMetric, ProspectCard, Rate, ReportLine, WeeklyReport
+from leadline.analytics.schemas import (
+    Dashboard,
+    DayFigures,
+    KeyMetric,
+    PipelineStage,
+    ProspectCard,
+    Rate,
+    ReportLine,
+    TemplateWeek,
+    WeeklyReport,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -313,14 +324,21 @@ def report_html(data: WeeklyReport) -> str:
 
 def charts(data: WeeklyReport) -> dict[str, Any]:
     """Geometry for the report's three SVG charts (bars as numbers; the template draws them)."""
-    funnel = [(s.label, s.description, s.count) for s in data.pipeline]
+    return chart_geometry(data.pipeline, data.days, data.templates)
+
+
+def chart_geometry(
+    pipeline: Sequence[PipelineStage], days: Sequence[DayFigures], by_template: Sequence[TemplateWeek]
+) -> dict[str, Any]:
+    """The funnel, the days and the templates as bars (the report's and the dashboard page's charts)."""
+    funnel = [(s.label, s.description, s.count) for s in pipeline]
     widest = max((count for _, _, count in funnel), default=0) or 1
     funnel_bars = [
         {"label": f"{label} ({description})", "count": count, "width": round(count / widest * 360, 1)}
         for label, description, count in funnel
     ]
-    tallest = max([d.sent for d in data.days] + [d.replies for d in data.days] + [1])
-    days = [
+    tallest = max([d.sent for d in days] + [d.replies for d in days] + [1])
+    day_bars = [
         {
             "label": f"{d.weekday[:3]} {d.day.day}",
             "sent": d.sent,
@@ -328,12 +346,12 @@ def charts(data: WeeklyReport) -> dict[str, Any]:
             "sent_height": round(d.sent / tallest * 160, 1),
             "reply_height": round(d.replies / tallest * 160, 1),
         }
-        for d in data.days
+        for d in days
     ]
-    most = max([t.replied for t in data.templates] + [1])
+    most = max([t.replied for t in by_template] + [1])
     templates = [
         {"label": t.template, "replied": t.replied, "sent": t.sent, "rate": t.reply_rate,
          "width": round(t.replied / most * 300, 1)}
-        for t in data.templates
+        for t in by_template
     ]  # fmt: skip
-    return {"funnel": funnel_bars, "days": days, "day_scale": tallest, "templates": templates}
+    return {"funnel": funnel_bars, "days": day_bars, "day_scale": tallest, "templates": templates}

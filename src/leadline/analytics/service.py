@@ -353,18 +353,8 @@ def weekly_report(
         line("deals_closed", "Deals Closed", "count", this.deals, before.deals, settings.weekly_deal_goal),
         line("new_mrr", "New MRR", "money", this.new_mrr, before.new_mrr, None),
     ]  # fmt: skip
-    bounds = week.day_starts()
-    sent_days = q.per_day(session, "sent_at", bounds)
-    reply_days = q.per_day(session, "replied_at", bounds)
-    days = [
-        DayFigures(day=day, weekday=WEEKDAYS[index], sent=sent_days[index], replies=reply_days[index])
-        for index, day in enumerate(week.days)
-    ]
-    by_template = [
-        TemplateWeek(template=row["template"], sent=row["sent"], replied=row["replied"],
-                     reply_rate=ratio(row["replied"], row["sent"]))
-        for row in q.template_rows(session, week.start, week.end)
-    ]  # fmt: skip
+    days = week_days(session, week)
+    by_template = week_templates(session, week)
     return WeeklyReport(
         week=week_info(session, week, now),
         previous_week=week.previous().label,
@@ -381,6 +371,44 @@ def weekly_report(
             session, settings=settings, since=_weeks_before(week, REPORT_WEEKS - 1).start, until=week.end
         ),
     )
+
+
+def week_days(session: Session, week: Week) -> list[DayFigures]:
+    """Emails sent and replies received on each day of ``week`` (local days)."""
+    bounds = week.day_starts()
+    sent_days = q.per_day(session, "sent_at", bounds)
+    reply_days = q.per_day(session, "replied_at", bounds)
+    return [
+        DayFigures(day=day, weekday=WEEKDAYS[index], sent=sent_days[index], replies=reply_days[index])
+        for index, day in enumerate(week.days)
+    ]
+
+
+def week_templates(session: Session, week: Week) -> list[TemplateWeek]:
+    """Each template's sends in ``week`` and the replies they got."""
+    return [
+        TemplateWeek(template=row["template"], sent=row["sent"], replied=row["replied"],
+                     reply_rate=row["replied"] / row["sent"] if row["sent"] else None)
+        for row in q.template_rows(session, week.start, week.end)
+    ]  # fmt: skip
+
+
+def current_mrr(session: Session) -> tuple[float, int]:
+    """(monthly recurring revenue of the active customers, how many there are)."""
+    fees = {status: (n, total) for status, n, total in q.customer_fees(session)}
+    n, total = fees.get("active", (0, 0.0))
+    return total, n
+
+
+def data_version(session: Session) -> str:
+    """A short text that changes whenever the dashboard's figures may have changed (new timeline
+    entries, webhook events applied, emails, calls, customers, prospects). Cheap at any size: a
+    handful of index lookups, so a page may ask for it every few seconds. Deleting a prospect
+    whose rows are not the newest is not noticed until something else changes."""
+    import hashlib
+
+    raw = "|".join("" if value is None else str(value) for value in q.data_version(session))
+    return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
 
 
 # --- what works ----------------------------------------------------------------------------------

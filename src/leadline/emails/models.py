@@ -35,6 +35,8 @@ class EmailActivity(Base):
             name="status_known",
         ),
         Index("ix_email_activities_prospect_id_created_at", "prospect_id", "created_at"),
+        # the email list: newest first by (created_at, id), keyset paging
+        Index("ix_email_activities_created_at_id", "created_at", "id"),
         Index("ix_email_activities_sent_at", "sent_at"),
         Index("ix_email_activities_status", "status"),
         Index("ix_email_activities_to_email", "to_email"),

@@ -81,17 +81,37 @@ def search(
     limit: int = 50,
     cursor: str | None = None,
     page: int | None = None,
+    count_limit: int | None = None,
 ) -> ProspectPage:
-    """One page of prospects matching ``filters``, with the total count."""
+    """One page of prospects matching ``filters``, with the total count.
+
+    With ``count_limit`` counting stops there (the total is then at most ``count_limit + 1``,
+    meaning "more than count_limit"): a filtered count reads every matching row, which a page
+    that only says "10,000+" need not pay for at a million prospects.
+    """
     query = _build(session, filters, sort=sort, limit=limit, cursor=cursor, page=page, peek=True)
     rows = list(session.scalars(select(Prospect).from_statement(text(query.sql).bindparams(**query.params))))
-    total = int(session.execute(text(query.count_sql), query.count_params).scalar_one())
+    count_sql, count_params = query.count_sql, dict(query.count_params)
+    if count_limit is not None and count_params:  # no filter: count(*) reads only an index anyway
+        where = count_sql[len("SELECT count(*) FROM prospects") :]
+        count_sql = f"SELECT count(*) FROM (SELECT 1 FROM prospects{where} LIMIT :count_cap) AS capped"
+        count_params["count_cap"] = count_limit + 1
+    total = int(session.execute(text(count_sql), count_params).scalar_one())
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows and page is None:
         next_cursor = queries.encode_cursor(rows[-1].as_dict(), sort)
     return ProspectPage(items=rows, total=total, limit=limit, next_cursor=next_cursor, page=page)
+
+
+def trades(session: Session, *, limit: int = 200) -> list[str]:
+    """The trades in use, alphabetically (read from the trade index: cheap at any size)."""
+    rows = session.execute(
+        text("SELECT DISTINCT trade FROM prospects WHERE trade IS NOT NULL ORDER BY trade LIMIT :limit"),
+        {"limit": limit},
+    )
+    return [str(row[0]) for row in rows]
 
 
 def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:

@@ -9,3 +9,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
+
+from leadline.web.pages import dashboard, emails, prospects  # noqa: E402
+
+router.include_router(dashboard.router)
+router.include_router(prospects.router)
+router.include_router(emails.router)

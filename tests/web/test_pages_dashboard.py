@@ -1,0 +1,88 @@
+"""The dashboard page, its week picker, and the cheap "anything changed?" poll."""
+
+from __future__ import annotations
+
+import re
+
+from leadline.analytics import service as analytics
+from leadline.calls import service as calls
+from leadline.calls.schemas import CallLog
+from leadline.db import unit_of_work
+from leadline.emails import service as emails
+from tests.factories import make_prospect
+from tests.web.signed_in import send_email
+
+
+def metric(html: str, name: str) -> str:
+    found = re.search(rf'data-metric="{name}">([^<]*)<', html)
+    assert found, name
+    return found.group(1)
+
+
+def version_of(html: str) -> str:
+    found = re.search(r'data-version="([0-9a-f]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_the_dashboard_shows_the_weeks_figures(page_client):
+    pid = make_prospect(name="Dash Plumbing").id
+    send_email(pid)
+    html = page_client.get("/").text
+    assert metric(html, "prospects") == "1" and metric(html, "sent") == "1"
+    assert metric(html, "opened") == "0%" and metric(html, "calls-completed") == "0"
+    assert "Sales pipeline" in html and 'class="chart"' in html
+    assert 'hx-trigger="every 3s"' in html
+    last = page_client.get("/?week=last").text  # nothing was sent last week
+    assert metric(last, "sent") == "0"
+
+
+def test_a_bad_week_is_one_line_naming_the_field(page_client):
+    response = page_client.get("/?week=someday")
+    assert response.status_code == 422
+    flash = re.findall(r'<p class="flash bad" role="status">([^<]*)</p>', response.text)
+    assert len(flash) == 1 and flash[0].startswith("week:")
+    assert 'data-metric="sent"' in response.text  # this week is shown instead
+
+
+def test_the_poll_answers_204_until_something_changes(page_client):
+    pid = make_prospect(name="Poll Heating").id
+    email_id = send_email(pid)
+    shown = version_of(page_client.get("/").text)
+    quiet = page_client.get(f"/dashboard/live?v={shown}")
+    assert quiet.status_code == 204 and quiet.content == b""
+    assert page_client.get(f"/dashboard/live?v={shown}").status_code == 204
+
+    with unit_of_work() as session:  # a reply arrives
+        emails.record_reply(session, email_id, "Sounds good, call me", actor="test")
+    changed = page_client.get(f"/dashboard/live?v={shown}")
+    assert changed.status_code == 200 and "<html" not in changed.text
+    assert metric(changed.text, "replied") == "100%"
+    newer = version_of(changed.text)
+    assert newer != shown and page_client.get(f"/dashboard/live?v={newer}").status_code == 204
+
+    with unit_of_work() as session:  # a call is logged
+        calls.log(session, CallLog.model_validate({"prospectId": pid, "outcome": "interested", "duration": "20m"}),
+                  actor="test")  # fmt: skip
+    logged = page_client.get(f"/dashboard/live?v={newer}")
+    assert logged.status_code == 200 and metric(logged.text, "calls-completed") == "1"
+
+
+def test_the_data_version_moves_with_every_kind_of_change(settings):
+    def version() -> str:
+        with unit_of_work(readonly=True) as session:
+            return analytics.data_version(session)
+
+    first = version()
+    assert version() == first  # reading changes nothing
+    pid = make_prospect(name="Version Roofing").id
+    second = version()
+    assert second != first
+    send_email(pid)
+    third = version()
+    assert third != second
+    with unit_of_work() as session:
+        from leadline.prospects import service as prospects
+
+        prospects.move_stage(session, pid, "interested", reason="by hand", actor="test")
+    assert version() != third

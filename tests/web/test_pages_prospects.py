@@ -1,0 +1,304 @@
+"""The prospects table, the CSV import and a prospect's page over HTTP."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from leadline.activity.models import OutreachActivity
+from leadline.calls.models import CallActivity
+from leadline.clock import utc_now
+from leadline.config import get_settings
+from leadline.customers.models import Customer
+from leadline.db import unit_of_work
+from leadline.emails.models import EmailActivity
+from leadline.prospects.models import Prospect
+from tests.emails.conftest import outbox_messages
+from tests.factories import count, make_prospect, snapshot
+from tests.web.signed_in import send_email, signed_in
+
+
+def names(html: str) -> list[str]:
+    return re.findall(r'<td><a href="/prospects/[^"]+">([^<]+)</a>', html)
+
+
+def prospect(pid: str) -> Prospect:
+    with unit_of_work(readonly=True) as session:
+        found = session.get(Prospect, pid)
+        assert found is not None
+        return found
+
+
+def error_line(html: str) -> list[str]:
+    return re.findall(r'class="field-error"[^>]*>([^<]*)<', html)
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def test_filters_search_and_sorting_are_plain_get_parameters(page_client):
+    make_prospect(name="Alpha Roofing", trade="roofing", tier=1, grid_health=30)
+    make_prospect(name="Bravo Plumbing", trade="plumbing", tier=2, grid_health=60, city="Dallas")
+    make_prospect(name="Charlie Plumbing", trade="plumbing", tier=1, grid_health=90, do_not_contact=True)
+    get = page_client.get
+    assert names(get("/prospects?sort=name").text) == ["Alpha Roofing", "Bravo Plumbing", "Charlie Plumbing"]
+    assert names(get("/prospects?sort=-name").text) == ["Charlie Plumbing", "Bravo Plumbing", "Alpha Roofing"]
+    assert names(get("/prospects?sort=grid_health").text) == ["Alpha Roofing", "Bravo Plumbing", "Charlie Plumbing"]
+    assert names(get("/prospects?tier=1&sort=name").text) == ["Alpha Roofing", "Charlie Plumbing"]
+    assert names(get("/prospects?trade=plumbing&sort=name").text) == ["Bravo Plumbing", "Charlie Plumbing"]
+    assert names(get("/prospects?search=dallas").text) == ["Bravo Plumbing"]
+    assert names(get("/prospects?dnc=yes").text) == ["Charlie Plumbing"]
+    assert names(get("/prospects?dnc=no&sort=name").text) == ["Alpha Roofing", "Bravo Plumbing"]
+    assert names(get("/prospects?grid_min=50&grid_max=70").text) == ["Bravo Plumbing"]
+    assert names(get("/prospects?stage=contacted").text) == []
+    assert "No prospects match." in get("/prospects?stage=contacted").text
+    # Sorting links keep the filters and flip the direction.
+    assert 'href="/prospects?tier=1&amp;sort=-name"' in get("/prospects?tier=1&sort=name").text
+
+
+def test_htmx_gets_only_the_table(page_client):
+    make_prospect(name="Fragment Heating")
+    response = page_client.get("/prospects?search=fragment", headers={"HX-Request": "true", "HX-Target": "results"})
+    assert response.status_code == 200
+    assert "<html" not in response.text and "Fragment Heating" in response.text
+    assert 'id="sort-input"' in response.text  # the filter form's sort follows the table
+
+
+def test_a_bad_filter_says_which_one_in_one_line(page_client):
+    make_prospect(name="Still Listed")
+    for query, message in (("tier=9", "tier: must be 1, 2 or 3"), ("stage=won", "stage: &#39;won&#39; is not a stage"),
+                           ("grid_min=abc", "grid_min: &#39;abc&#39; is not a number"),
+                           ("sort=colour", "sort: must be one of")):  # fmt: skip
+        response = page_client.get(f"/prospects?{query}")
+        assert response.status_code == 422, query
+        assert message in response.text, query
+        assert "Still Listed" in response.text  # the unfiltered table is still there
+    response = page_client.get("/prospects?cursor=not-a-cursor")
+    assert "cursor: is not a cursor this server made" in response.text
+
+
+def test_keyset_paging_walks_every_prospect_once(page_client, settings):
+    for n in range(57):
+        make_prospect(name=f"Paged Co {n:03d}", email=None)
+    seen: list[str] = []
+    url = "/prospects?sort=name"
+    pages = 0
+    while url:
+        html = page_client.get(url).text
+        seen += names(html)
+        pages += 1
+        found = re.search(r'<a class="button secondary" rel="next" href="([^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    assert pages == 2
+    assert seen == [f"Paged Co {n:03d}" for n in range(57)]
+    assert "50 shown of 57" in page_client.get("/prospects").text
+
+
+# --- a prospect's page -------------------------------------------------------------------------
+
+
+def test_a_script_in_a_name_or_a_reply_is_shown_as_text(page_client):
+    pid = make_prospect(name="<script>alert('name')</script> Plumbing").id
+    email_id = send_email(pid)
+    from leadline.emails import service as emails
+
+    with unit_of_work() as session:
+        emails.record_reply(session, email_id, "<b>Yes</b> <script>alert('reply')</script>\n<img src=x onerror=alert(1)>",
+                            actor="test")  # fmt: skip
+    for url in (f"/prospects/{pid}", "/prospects", "/emails", "/"):
+        html = page_client.get(url).text
+        assert "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;" in html, url
+        assert "<script>alert" not in html, url
+    detail = page_client.get(f"/prospects/{pid}").text
+    assert "&lt;b&gt;Yes&lt;/b&gt; &lt;script&gt;alert(&#39;reply&#39;)&lt;/script&gt;" in detail
+    assert "<img src=x" not in detail and "<b>Yes</b>" not in detail
+
+
+def test_edit_saves_the_fields_and_records_who(page_client):
+    pid = make_prospect(name="Edit Me Plumbing", tier=3).id
+    form = {"csrf_token": page_client.csrf, "name": "Edited Plumbing", "tier": "1", "status": "active",
+            "grid_health": "55%", "gaps": "No booking\nNo reviews", "trade": "Plumbing", "email": "new@edited.com", "contact_name": ""}  # fmt: skip
+    response = page_client.post(f"/prospects/{pid}/edit", data=form, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/prospects/{pid}?done=saved"
+    saved = prospect(pid)
+    assert (saved.name, saved.tier, saved.grid_health, saved.gaps) == (
+        "Edited Plumbing",
+        1,
+        55,
+        ["No booking", "No reviews"],
+    )
+    assert saved.contact_name is None  # a blank field clears it, like the API's null
+    assert saved.city == "Austin"  # a field the form did not send is left alone
+    assert "Saved." in page_client.get(f"/prospects/{pid}?done=saved").text
+    with unit_of_work(readonly=True) as session:
+        entry = session.scalars(select(OutreachActivity).where(OutreachActivity.type == "updated")).one()
+    assert entry.actor == "admin@example.com"
+
+
+def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
+    pid = make_prospect(name="Careful Plumbing").id
+    other = make_prospect(name="Other Plumbing", email="taken@other.com").id
+    base = {"csrf_token": page_client.csrf, "name": "Careful Plumbing", "tier": "1", "status": "active"}
+    cases = [
+        (f"/prospects/{pid}/edit", {**base, "grid_health": "200"}, "gridHealth: must be at most 100"),
+        (f"/prospects/{pid}/edit", {**base, "name": ""}, "name: cannot be empty"),
+        (f"/prospects/{pid}/edit", {**base, "tier": "7"}, "tier: must be 1, 2 or 3"),
+        (f"/prospects/{pid}/edit", {**base, "email": "not an address"}, "email:"),
+        (f"/prospects/{pid}/edit", {**base, "email": "taken@other.com"}, f"email: taken@other.com already belongs to prospect &#39;{other}&#39;"),
+        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduled_at": "2020-01-01T10:00"}, "scheduledAt:"),
+        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduled_at": "next tuesday-ish"}, "scheduledAt:"),
+        (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "interested", "duration": "forever"}, "duration:"),
+        (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "delighted"}, "outcome:"),
+        (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "lots"}, "value: &#39;lots&#39; is not a number"),
+        (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "0"}, "value: must be more than 0"),
+        (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "replied", "reason": ""}, "reason:"),
+        (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "closed_won", "reason": "yes"}, "stage:"),
+        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "service_type": "paid_ads", "monthly_fee": "-5"}, "monthlyFee: must be at least 0"),
+        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "service_type": "gardening", "monthly_fee": "5"}, "serviceType:"),
+        (f"/prospects/{pid}/lost", {"csrf_token": page_client.csrf, "reason": "  "}, "reason: must not be empty"),
+        (f"/prospects/{pid}/email", {"csrf_token": page_client.csrf, "template": "no_such"}, "template: no template &#39;no_such&#39;"),
+    ]  # fmt: skip
+    before = snapshot()
+    for url, form, message in cases:
+        response = page_client.post(url, data=form)
+        assert 400 <= response.status_code < 500, (url, form, response.status_code)
+        lines = error_line(response.text) or re.findall(r'class="errors" role="alert">([^<]*)<', response.text)
+        assert len(lines) == 1 and lines[0].startswith(message), (form, lines)
+        assert "\n" not in lines[0]
+    assert snapshot() == before
+    assert outbox_messages(get_settings()) == []
+
+
+def test_the_email_preview_is_the_template_filled_in_for_this_prospect(page_client):
+    pid = make_prospect(name="Preview Roofing", trade="roofing", contact_name="Jo Smith").id
+    response = page_client.get(f"/prospects/{pid}/email-preview?template=pain_point")
+    assert response.status_code == 200 and "<html" not in response.text
+    assert "Preview Roofing" in response.text and "Hi Jo" in response.text
+    assert "no template" in page_client.get(f"/prospects/{pid}/email-preview?template=nope").text
+
+
+def test_actions_go_through_the_services(page_client, settings):
+    pid = make_prospect(name="Action Plumbing", email="owner@action-plumbing.com").id
+    csrf = page_client.csrf
+
+    def post(path: str, **form: str) -> None:
+        response = page_client.post(
+            f"/prospects/{pid}/{path}", data={"csrf_token": csrf, **form}, follow_redirects=False
+        )
+        assert response.status_code == 303, (path, response.text[:500])
+
+    post("email", template="pain_point")
+    assert [m["To"].addresses[0].addr_spec for m in outbox_messages(settings)] == ["owner@action-plumbing.com"]
+    assert prospect(pid).sales_status == "contacted"
+    when = (utc_now() + timedelta(days=3)).astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
+    post("calls/book", scheduled_at=when, notes="Discovery")
+    assert prospect(pid).sales_status == "scheduled"
+    post(
+        "calls/log", outcome="interested", duration="25m", objections="price\ntiming, trust", next_steps="send proposal"
+    )
+    with unit_of_work(readonly=True) as session:
+        call = session.scalars(select(CallActivity)).one()
+    assert call.status == "completed" and call.duration == 1500 and call.objections == ["price", "timing", "trust"]
+    post("proposal", value="1,200")
+    assert (prospect(pid).sales_status, prospect(pid).deal_value) == ("proposal", 1200)
+    post("stage", stage="interested", reason="they want to think")
+    assert prospect(pid).sales_status == "interested"
+    post("won", service_type="grid_health_analysis", monthly_fee="1500")
+    assert prospect(pid).sales_status == "closed_won" and count("customers") == 1
+    with unit_of_work(readonly=True) as session:
+        assert session.scalars(select(Customer.monthly_fee)).one() == 1500
+        actors = set(session.scalars(select(OutreachActivity.actor).where(OutreachActivity.prospect_id == pid)))
+        assert "admin@example.com" in actors
+        assert session.scalars(select(EmailActivity.status)).all() == ["sent", "sent"]
+    page = page_client.get(f"/prospects/{pid}").text
+    assert "price; timing; trust" in page and "they want to think" in page
+
+    lost = make_prospect(name="Lost Plumbing").id
+    response = page_client.post(f"/prospects/{lost}/lost", data={"csrf_token": csrf, "reason": "went with a cousin"})
+    assert response.status_code == 200 and "The deal is marked lost." in response.text
+    assert prospect(lost).sales_status == "closed_lost" and prospect(lost).lost_reason == "went with a cousin"
+
+
+def test_an_unknown_prospect_is_a_404(page_client):
+    assert page_client.get("/prospects/nobody_here").status_code == 404
+
+
+# --- import ------------------------------------------------------------------------------------
+
+CSV = b"Company,Trade,Email,Tier\nGood One,plumbing,a@good-one.com,1\nBad Row,plumbing,nope,2\nGood Two,hvac,b@good-two.com,3\n"
+
+
+def test_import_previews_without_writing_then_imports_on_confirm(page_client, settings):
+    before = snapshot()
+    response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                                files={"file": ("leads.csv", CSV, "text/csv")})  # fmt: skip
+    assert response.status_code == 200, response.text[:500]
+    html = response.text
+    assert re.search(r"<td>Company</td><td><code>name</code></td>", html)
+    assert re.search(r"<td>Email</td><td><code>email</code></td>", html)
+    assert re.search(r'<tr class="rejected"><td class="num">3</td><td>Email</td><td>[^<]*nope', html)
+    assert 'data-count="created">2<' in html
+    assert snapshot() == before  # the preview is a dry run
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert (settings.data_dir / "uploads" / token).is_dir()  # kept server-side until confirmed
+
+    with signed_in(settings, "member", "other@example.com") as other:  # bound to the session that uploaded it
+        before = snapshot()
+        refused = other.post("/prospects/import/confirm", data={"csrf_token": other.csrf, "token": token})
+        assert refused.status_code == 404
+        assert snapshot() == before
+
+    done = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": token})
+    assert done.status_code == 200
+    assert "Imported: 2 new, 0 updated, 0 unchanged, 1 rejected, of 3 rows." in done.text
+    with unit_of_work(readonly=True) as session:
+        assert sorted(session.scalars(select(Prospect.name))) == ["Good One", "Good Two"]
+        assert set(session.scalars(select(OutreachActivity.actor))) == {"admin@example.com"}
+    assert not (settings.data_dir / "uploads" / token).exists()
+    again = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": token})
+    assert again.status_code == 404 and count("prospects") == 2
+
+
+def test_an_unusable_file_is_refused_in_one_line(page_client, settings):
+    before = snapshot()
+    for name, body, message in (("notes.pdf", b"%PDF", "file: &#39;notes.pdf&#39; is not a .csv"),
+                                ("empty.csv", b"", "file: is empty"),
+                                ("odd.csv", b"Colour,Shape\nred,round\n", "no column names the prospect")):  # fmt: skip
+        response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                                    files={"file": (name, body, "text/csv")})  # fmt: skip
+        assert response.status_code == 422, name
+        assert message in response.text, (name, response.text[-1500:])
+    assert snapshot() == before
+    assert list((settings.data_dir / "uploads").glob("*")) == []  # nothing kept
+
+
+def test_a_filtered_total_is_counted_up_to_a_limit(page_client, monkeypatch):
+    from leadline.web.pages import prospects as page
+
+    for n in range(4):
+        make_prospect(name=f"Counted Plumbing {n}", tier=2, email=None)
+    make_prospect(name="Other Tier", tier=1, email=None)
+    assert "4 shown of 4" in page_client.get("/prospects?tier=2").text
+    monkeypatch.setattr(page, "COUNT_LIMIT", 3)
+    assert "4 shown of 3+" in page_client.get("/prospects?tier=2").text
+    assert "5 shown of 5" in page_client.get("/prospects").text  # unfiltered: counted from an index, exactly
+
+
+def test_a_preview_nobody_confirmed_is_deleted_after_a_day(page_client, settings):
+    import os
+    import time
+
+    response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                                files={"file": ("leads.csv", CSV, "text/csv")})  # fmt: skip
+    old = re.search(r'name="token" value="([^"]+)"', response.text).group(1)
+    folder = settings.data_dir / "uploads" / old
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(folder, (day_ago, day_ago))
+    page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                     files={"file": ("more.csv", CSV, "text/csv")})  # fmt: skip
+    assert not folder.exists()
+    assert len(list((settings.data_dir / "uploads").iterdir())) == 1
+    gone = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": old})
+    assert gone.status_code == 404
