@@ -134,7 +134,7 @@ def test_edit_saves_the_fields_and_records_who(page_client):
     assert "Saved." in page_client.get(f"/prospects/{pid}?done=saved").text
     with unit_of_work(readonly=True) as session:
         entry = session.scalars(select(OutreachActivity).where(OutreachActivity.type == "updated")).one()
-    assert entry.actor == "admin@example.com"
+    assert entry.actor == "user:admin@example.com"
 
 
 def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
@@ -210,7 +210,7 @@ def test_actions_go_through_the_services(page_client, settings):
     with unit_of_work(readonly=True) as session:
         assert session.scalars(select(Customer.monthly_fee)).one() == 1500
         actors = set(session.scalars(select(OutreachActivity.actor).where(OutreachActivity.prospect_id == pid)))
-        assert "admin@example.com" in actors
+        assert "user:admin@example.com" in actors
         assert session.scalars(select(EmailActivity.status)).all() == ["sent", "sent"]
     page = page_client.get(f"/prospects/{pid}").text
     assert "price; timing; trust" in page and "they want to think" in page
@@ -255,7 +255,7 @@ def test_import_previews_without_writing_then_imports_on_confirm(page_client, se
     assert "Imported: 2 new, 0 updated, 0 unchanged, 1 rejected, of 3 rows." in done.text
     with unit_of_work(readonly=True) as session:
         assert sorted(session.scalars(select(Prospect.name))) == ["Good One", "Good Two"]
-        assert set(session.scalars(select(OutreachActivity.actor))) == {"admin@example.com"}
+        assert set(session.scalars(select(OutreachActivity.actor))) == {"user:admin@example.com"}
     assert not (settings.data_dir / "uploads" / token).exists()
     again = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": token})
     assert again.status_code == 404 and count("prospects") == 2
