@@ -9,3 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
+
+# Board, calls, customers, reports and settings (web2).
+from leadline.web.pages import board  # noqa: E402
+
+router.include_router(board.router)
