@@ -55,7 +55,8 @@ def make_customer(prospect_id: str, *, fee: float = 2400) -> str:
 
     with unit_of_work() as session:
         _, customer = service.won(
-            session, DealWon(prospect_id=prospect_id, service_type="grid_health_analysis", monthly_fee=fee),
+            session,
+            DealWon(prospect_id=prospect_id, service_type="grid_health_analysis", monthly_fee=fee),
             actor="test",
         )
         return customer.id

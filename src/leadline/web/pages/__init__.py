@@ -11,6 +11,7 @@ from fastapi import APIRouter
 router = APIRouter(include_in_schema=False)
 
 # Board, calls, customers, reports and settings (web2).
-from leadline.web.pages import board  # noqa: E402
+from leadline.web.pages import board, calls  # noqa: E402
 
 router.include_router(board.router)
+router.include_router(calls.router)
