@@ -11,9 +11,10 @@ from fastapi import APIRouter
 router = APIRouter(include_in_schema=False)
 
 # Board, calls, customers, reports and settings (web2).
-from leadline.web.pages import board, calls, customers, reports  # noqa: E402
+from leadline.web.pages import board, calls, customers, reports, settings  # noqa: E402
 
 router.include_router(board.router)
 router.include_router(calls.router)
 router.include_router(customers.router)
 router.include_router(reports.router)
+router.include_router(settings.router)
