@@ -45,7 +45,7 @@ def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(setti
     assert "Royal Plumbing Co" in proposal and "Baker Roofing" in proposal and "Hughes HVAC" not in proposal
     assert "roofing · tier 2" in proposal
     # The forecast's weights: proposal 60% of 3,400 = 2,040 a month.
-    assert "3,400/mo" in proposal and "<strong data-weighted>2,040</strong>" in proposal
+    assert "$3,400/mo" in proposal and "<strong data-weighted>$2,040</strong>" in proposal
     assert "Hughes HVAC" in column(html, "new")
     movable = 'draggable="true"' in html and 'action="/board/move"' in html
     assert movable == (role != "viewer")

@@ -5,6 +5,8 @@
 (function () {
   "use strict";
   var dragged = null; // {card, list, next}
+  // With this script a choice in the Move-to menu moves at once: the Move buttons are for browsers without it.
+  document.documentElement.classList.add("js-board");
 
   function board() { return document.getElementById("board"); }
 
