@@ -139,3 +139,24 @@ def test_a_long_column_is_capped_with_a_link_to_the_prospects_list(page_client, 
     assert html.count('class="board-card"') == 2
     assert '<a href="/prospects?stage=contacted">and 3 more</a>' in html
     assert '<span class="badge" data-count>5</span>' in html
+
+
+def test_tier_one_cards_come_first_and_an_unknown_stage_is_refused(page_client):
+    from leadline.db import unit_of_work
+    from leadline.errors import Invalid
+    from leadline.prospects import service
+
+    for name, tier in (("Third", 3), ("First", 1), ("Second", 2)):
+        make_prospect(name=f"{name} Plumbing", tier=tier)
+    html = column(page_client.get("/board").text, "new")
+    assert html.index("First Plumbing") < html.index("Second Plumbing") < html.index("Third Plumbing")
+    with unit_of_work(readonly=True) as session:
+        with pytest.raises(Invalid):
+            service.in_stage(session, "won", limit=5)
+        assert service.in_stage(session, "new", limit=1)[1] == 3
+
+
+def test_a_move_after_the_session_ended_asks_the_script_to_sign_in_again(anon_client):
+    response = anon_client.post("/board/move", data={"prospect_id": "x", "stage": "new"},
+                                headers={**FRAGMENT, "HX-Request": "true"})  # fmt: skip
+    assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")

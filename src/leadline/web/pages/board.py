@@ -20,7 +20,6 @@ from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
-from leadline.prospects.queries import Filters
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.web.pages._pagekit import settings_of
 from leadline.web.render import page
@@ -55,12 +54,12 @@ def board_columns(request: Request, *, cap: int | None = None) -> list[Column]:
         analytics.snapshot(session)
         forecast = {s.stage: s for s in analytics.forecast(session, settings=settings).stages}
         for stage in STAGES:
-            found = prospects.search(session, Filters(status=stage), sort="-updated", limit=cap)
-            column = Column(stage=stage, label=STAGE_LABELS[stage], total=found.total)
+            items, total = prospects.in_stage(session, stage, limit=cap)
+            column = Column(stage=stage, label=STAGE_LABELS[stage], total=total)
             column.cards = [
                 {"id": p.id, "name": p.name, "trade": p.trade, "tier": p.tier, "value": p.deal_value,
                  "dnc": p.do_not_contact}
-                for p in found.items
+                for p in items
             ]  # fmt: skip
             weights = forecast.get(stage)
             if weights is not None:

@@ -21,7 +21,6 @@ from leadline.calls.schemas import OUTCOMES, CallBook, CallLog, Reschedule
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
-from leadline.prospects.queries import Filters
 from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, lines, settings_of
 from leadline.web.render import page
 
@@ -56,9 +55,8 @@ def _query(tab: str) -> dict[str, Any]:
 def _suggestions(session: Any) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for stage in SUGGEST_STAGES:
-        for prospect in prospects.search(session, Filters(status=stage), sort="name", limit=100).items:
-            found.append((prospect.id, prospect.name))
-    return found
+        found += [(p.id, p.name) for p in prospects.in_stage(session, stage, limit=100)[0]]
+    return sorted(found, key=lambda item: item[1].lower())
 
 
 def _calls_page(
