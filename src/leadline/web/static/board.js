@@ -44,6 +44,7 @@
       headers: {
         "X-CSRF-Token": window.leadline ? window.leadline.csrf() : "",
         "X-Leadline-Fragment": "1",
+        "HX-Request": "true", // an ended session then answers 401 with HX-Redirect, not the sign-in page
         "Content-Type": "application/x-www-form-urlencoded"
       },
       body: body.toString()
@@ -56,8 +57,11 @@
         if (current) { current.outerHTML = result.text; }
         return;
       }
-      var redirect = response.headers.get("HX-Redirect");
-      if (redirect) { window.location.href = redirect; return; }
+      if (response.status === 401 && response.headers.get("HX-Redirect")) {
+        // The session ended: sign in again, then come back to the board.
+        window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+        return;
+      }
       var message = "The move failed (" + response.status + ")";
       try { message = JSON.parse(result.text).message || message; } catch (e) { /* not JSON */ }
       putBack(origin);
