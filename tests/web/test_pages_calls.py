@@ -171,3 +171,25 @@ def test_call_notes_and_objections_with_markup_are_shown_as_text(page_client):
 def test_an_unknown_call_is_a_404_page(page_client):
     response = page_client.get("/calls/call_nothing")
     assert response.status_code == 404 and "no call with id" in response.text
+
+
+def test_a_booked_call_is_logged_from_its_own_page(settings, page_client):
+    first = make_prospect(name="Royal Plumbing Co")
+    earlier = book_call(first.id, days=-0.02)
+    chosen = book_call(first.id, days=-0.01)
+    page = page_client.get(f"/calls/{chosen}").text
+    assert f'<input type="hidden" name="callId" value="{chosen}">' in page
+    before = snapshot()
+    refused = page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "callId": chosen,
+                                                   "outcome": "follow_up", "lostReason": "price"})  # fmt: skip
+    assert refused.status_code == 422 and "<h1>Call with" in refused.text  # the call's page again
+    assert error_line(refused.text) == "lostReason: is only for outcome not_interested"
+    assert snapshot() == before
+    logged = page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "callId": chosen,
+                                                  "outcome": "follow_up", "followUpAt": "2099-01-05"},
+                              follow_redirects=False)  # fmt: skip
+    assert logged.status_code == 303 and logged.headers["location"] == f"/calls/{chosen}?done=logged"
+    assert read_call(chosen)["status"] == "completed" and read_call(earlier)["status"] == "scheduled"
+    with client_as(settings, "viewer") as viewer:
+        seen = viewer.get(f"/calls/{earlier}").text
+    assert "Royal Plumbing Co" in seen and 'action="/calls/log"' not in seen and "/reschedule" not in seen
