@@ -113,14 +113,19 @@ def search(
     prospect_id: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    newest_first: bool = False,
 ) -> tuple[Sequence[CallActivity], int]:
-    """Calls by time (earliest first), and how many match."""
+    """Calls by time (earliest first, or latest first), and how many match.
+
+    ``upcoming``: pending and still to come (``overdue``: pending and its time has passed)."""
     now = utc_now()
     conditions: list[Any] = []
-    if status in ("pending", "overdue"):
+    if status in ("pending", "overdue", "upcoming"):
         conditions.append(CallActivity.status == "scheduled")
         if status == "overdue":
             conditions.append(CallActivity.scheduled_at < now)
+        elif status == "upcoming":
+            conditions.append(CallActivity.scheduled_at >= now)
     elif status is not None:
         conditions.append(CallActivity.status == status)
     if today:
@@ -132,10 +137,11 @@ def search(
     query = (
         select(CallActivity)
         .where(*conditions)
-        .order_by(CallActivity.scheduled_at, CallActivity.id)
+        .order_by(*((CallActivity.scheduled_at.desc(), CallActivity.id.desc()) if newest_first
+                    else (CallActivity.scheduled_at, CallActivity.id)))
         .limit(limit)
         .offset(offset)
-    )
+    )  # fmt: skip
     return session.scalars(query).all(), int(total)
 
 

@@ -12,7 +12,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -112,6 +112,19 @@ def trades(session: Session, *, limit: int = 200) -> list[str]:
         {"limit": limit},
     )
     return [str(row[0]) for row in rows]
+
+
+def in_stage(session: Session, stage: str, *, limit: int) -> tuple[list[Prospect], int]:
+    """Up to ``limit`` prospects in ``stage``, tier 1 first, and how many there are (the board).
+
+    Ordered by tier alone, so the ``(sales_status, tier)`` index gives the rows in order without a
+    sort: a few milliseconds per stage at half a million prospects, where a tie-break costs a sort."""
+    if stage not in STAGES:
+        raise Invalid(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}", field="stage")
+    rows = list(session.scalars(select(Prospect).where(Prospect.sales_status == stage).order_by(Prospect.tier)
+                                .limit(limit)))  # fmt: skip
+    total = session.scalar(select(func.count()).select_from(Prospect).where(Prospect.sales_status == stage))
+    return rows, int(total or 0)
 
 
 def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:

@@ -15,3 +15,13 @@ from leadline.web.pages import dashboard, emails, prospects  # noqa: E402
 router.include_router(dashboard.router)
 router.include_router(prospects.router)
 router.include_router(emails.router)
+
+# Board, calls, customers, reports and settings (web2).
+
+from leadline.web.pages import board, calls, customers, reports, settings  # noqa: E402
+
+router.include_router(board.router)
+router.include_router(calls.router)
+router.include_router(customers.router)
+router.include_router(reports.router)
+router.include_router(settings.router)

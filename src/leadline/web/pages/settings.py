@@ -1,0 +1,192 @@
+"""``/settings``: integration status and the SendGrid URLs (everyone reads), users and API tokens
+(admins manage; the same ``auth.service`` functions as ``leadline users ...`` / ``leadline tokens ...``
+and ``/api/users`` / ``/api/tokens``).
+
+No secret's value is ever on this page: the SendGrid API key, the Slack webhook URL, the SMTP
+password and the secret key are shown as "set" or "not set". The one exception is the Inbound
+Parse URL, which *is* its secret and must be pasted into SendGrid: only admins see it. A new API
+token and a new user's set-password link are shown once, on the page that answers the POST
+(never in a URL, never stored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from leadline.auth import service
+from leadline.auth.deps import PageAdmin, PageUser, Principal
+from leadline.auth.models import ROLES, SCOPES
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.errors import Invalid, LeadlineError
+from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, settings_of
+from leadline.web.render import page
+from leadline.webhooks.security import event_webhook_url, inbound_url, simulator_key_path
+
+router = APIRouter(include_in_schema=False)
+
+DONE = {"role": "Role changed.", "removed": "User removed.", "revoked": "Token revoked."}
+
+
+@dataclass
+class Status:
+    name: str
+    state: str  # shown text: never a secret's value
+    ok: bool
+    note: str = ""
+
+
+def _secret_set(value: Any) -> bool:
+    return value is not None and bool(value.get_secret_value())
+
+
+def integration_status(settings: Settings) -> list[Status]:
+    backend = settings.email_backend
+    key_set = _secret_set(settings.sendgrid_api_key)
+    keys = len(settings.sendgrid_webhook_public_key)
+    verify_note = "LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY"
+    if not settings.sendgrid_webhook_verify:
+        verify_note += "; verification is OFF (LEADLINE_SENDGRID_WEBHOOK_VERIFY)"
+    if simulator_key_path(settings).is_file():
+        verify_note += "; the local simulator's key is trusted too"
+    return [
+        Status("Email backend", backend, True,
+               {"outbox": f"writes .eml files to {settings.outbox_path}", "smtp": f"SMTP via {settings.smtp_host}",
+                "sendgrid": "SendGrid Mail Send API"}[backend]),
+        Status("SendGrid API key", "set" if key_set else "not set", key_set or backend != "sendgrid",
+               "LEADLINE_SENDGRID_API_KEY" + ("" if key_set or backend != "sendgrid" else ": needed to send")),
+        Status("Event Webhook verification key", f"set ({keys} key{'s' if keys != 1 else ''})" if keys else "not set",
+               bool(keys) and settings.sendgrid_webhook_verify, verify_note),
+        Status("Inbound Parse secret", "set" if _secret_set(settings.inbound_secret) else "derived from the secret key",
+               True, "LEADLINE_INBOUND_SECRET"),
+        Status("Reply domain", settings.reply_domain or "not set", bool(settings.reply_domain),
+               "LEADLINE_REPLY_DOMAIN: per-email Reply-To addresses"),
+        Status("Slack webhook", "set" if _secret_set(settings.slack_webhook_url) else "not set",
+               _secret_set(settings.slack_webhook_url), "LEADLINE_SLACK_WEBHOOK_URL"),
+        Status("Notification email", settings.notify_email or "not set", bool(settings.notify_email),
+               "LEADLINE_NOTIFY_EMAIL"),
+        Status("Sender", f"{settings.sender_name} <{settings.sender_email}>", bool(settings.sender_address),
+               "postal address " + ("set" if settings.sender_address else "not set: LEADLINE_SENDER_ADDRESS")),
+        Status("Base URL", settings.base_url, settings.base_url.startswith("https://"),
+               "LEADLINE_BASE_URL" + ("" if settings.base_url.startswith("https://") else ": SendGrid needs HTTPS")),
+    ]  # fmt: skip
+
+
+def _settings_page(request: Request, principal: Principal, *, flash: str = "", kind: str = "ok", form: str = "",
+                   values: dict[str, str] | None = None, errors: FormErrors | None = None,
+                   created_token: str = "", created_link: str = "", created_email: str = "") -> Response:  # fmt: skip
+    settings = settings_of(request)
+    context: dict[str, Any] = {
+        "statuses": integration_status(settings), "event_url": event_webhook_url(settings),
+        "inbound_url": inbound_url(settings) if principal.is_admin else "", "is_admin": principal.is_admin,
+        "flash": flash, "flash_kind": kind, "form": form, "values": values or {}, "errors": errors,
+        "roles": ROLES, "scopes": SCOPES, "created_token": created_token, "created_link": created_link,
+        "created_email": created_email, "users": [], "tokens": [],
+    }  # fmt: skip
+    if principal.is_admin:
+        with unit_of_work(settings, readonly=True) as session:
+            context["users"] = [
+                {"email": u.email, "role": u.role, "has_password": bool(u.password_hash),
+                 "last_login_at": u.last_login_at, "created_at": u.created_at}
+                for u in service.list_users(session)
+            ]  # fmt: skip
+            context["tokens"] = list(service.list_tokens(session))
+    response = page(request, "app/settings/index.html", context, errors.status if errors else 200)
+    if created_token or created_link:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/settings")
+def settings_view(request: Request, principal: PageUser, done: str = "") -> Response:
+    return _settings_page(request, principal, flash=DONE.get(done, ""))
+
+
+def _done(code: str) -> RedirectResponse:
+    return RedirectResponse(f"/settings?done={code}", status_code=303)
+
+
+@router.post("/settings/users")
+async def add_user(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_add_user, request, principal, await form_values(request))
+
+
+def _add_user(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    settings = settings_of(request)
+    try:
+        with unit_of_work(settings) as session:
+            user = service.add_user(session, values.get("email", ""), values.get("role", "member"))
+            link = service.set_password_link(session, settings, user)
+            email = user.email
+    except LeadlineError as error:
+        return _settings_page(request, principal, form="user", values=values, errors=errors_of(error))
+    return _settings_page(request, principal, flash=f"Added {email}.", created_link=link, created_email=email)
+
+
+@router.post("/settings/users/role")
+async def change_role(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_change_role, request, principal, await form_values(request))
+
+
+def _change_role(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    try:
+        with unit_of_work(settings_of(request)) as session:
+            service.change_role(session, values.get("email", ""), values.get("role", ""))
+    except LeadlineError as error:
+        problems = errors_of(error)
+        return _settings_page(request, principal, flash=problems.line, kind="bad", errors=problems, form="users")
+    return _done("role")
+
+
+@router.post("/settings/users/remove")
+async def remove_user(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_remove_user, request, principal, await form_values(request))
+
+
+def _remove_user(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    try:
+        with unit_of_work(settings_of(request)) as session:
+            service.remove_user(session, values.get("email", ""))
+    except LeadlineError as error:
+        problems = errors_of(error)
+        return _settings_page(request, principal, flash=problems.line, kind="bad", errors=problems, form="users")
+    return _done("removed")
+
+
+@router.post("/settings/tokens")
+async def create_token(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_create_token, request, principal, await form_values(request))
+
+
+def _create_token(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    try:
+        with unit_of_work(settings_of(request)) as session:
+            token, raw = service.create_token(session, values.get("name", ""), values.get("scope", "read"),
+                                              principal.actor)  # fmt: skip
+            name = token.name
+    except LeadlineError as error:
+        return _settings_page(request, principal, form="token", values=values, errors=errors_of(error))
+    return _settings_page(request, principal, flash=f"Token {name!r} created.", created_token=raw)
+
+
+@router.post("/settings/tokens/revoke")
+async def revoke_token(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_revoke_token, request, principal, await form_values(request))
+
+
+def _revoke_token(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    try:
+        token_id = values.get("id", "")
+        if not token_id:
+            raise Invalid("is required", field="token")
+        with unit_of_work(settings_of(request)) as session:
+            service.revoke_token(session, token_id)
+    except LeadlineError as error:
+        problems = errors_of(error)
+        return _settings_page(request, principal, flash=problems.line, kind="bad", errors=problems, form="tokens")
+    return _done("revoked")

@@ -1,0 +1,55 @@
+"""Customers, reports and settings in a real browser (and a screenshot of each)."""
+
+from __future__ import annotations
+
+from tests.factories import make_prospect
+from tests.web.conftest import shoot
+from tests.web.web2_clients import book_call, make_customer
+
+
+def test_customers_and_reports(admin_page, live):
+    royal = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Royal", deal_value=2400)
+    customer = make_customer(royal.id, fee=2400)
+    make_customer(make_prospect(name="Summit Electric").id, fee=1500)
+    make_prospect(name="Baker Roofing", deal_value=1800, sales_status="proposal")
+    book_call(make_prospect(name="Hughes HVAC", sales_status="replied").id, days=1)
+    tab = admin_page
+    tab.goto("/customers")
+    assert tab.locator("#mrr").inner_text() == "$3,900"
+    shoot(tab, "customers")
+    tab.get_by_role("link", name="Royal Plumbing Co").click()
+    tab.wait_for_url(f"**/customers/{customer}")
+    tab.locator("#edit-form").get_by_label("Slack channel").fill("#royal-plumbing")
+    tab.locator("#edit-form").get_by_role("button", name="Save").click()
+    tab.wait_for_url(f"**/customers/{customer}?done=saved")
+    assert "#royal-plumbing" in tab.locator("main").inner_text()
+    tab.locator("#status").get_by_role("button", name="Pause").click()
+    tab.wait_for_url(f"**/customers/{customer}?done=pause")
+    assert tab.get_by_role("heading", level=1).inner_text().endswith("paused")
+    shoot(tab, "customer")
+    tab.goto("/reports")
+    assert "sales report" in tab.get_by_role("heading", level=1).nth(1).inner_text()
+    shoot(tab, "reports")
+    tab.get_by_role("link", name="Forecast").click()
+    assert (
+        "Expected new MRR" in tab.locator(".report").inner_text()
+        or "expected new MRR" in tab.locator(".report").inner_text()
+    )
+
+
+def test_settings_create_a_token_and_see_it_once(admin_page, live):
+    tab = admin_page
+    tab.goto("/settings")
+    tab.get_by_text("Create a token", exact=True).click()
+    tab.get_by_label("Name").fill("zapier")
+    tab.get_by_label("Scope").select_option("write")
+    tab.get_by_role("button", name="Create token").click()
+    token = tab.locator("#token-value").inner_text()
+    assert token.startswith("ll_")
+    shoot(tab, "settings")
+    tab.goto("/settings")
+    assert token not in tab.content()
+    assert tab.locator('tr[data-token="zapier"]').count() == 1
+    import httpx
+
+    assert httpx.get(f"{live.url}/api/me", headers={"Authorization": f"Bearer {token}"}).json()["name"] == "zapier"

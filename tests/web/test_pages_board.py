@@ -1,0 +1,162 @@
+"""The pipeline board (/board) over HTTP: columns, weighted values, moves through the service."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from leadline.prospects.stages import STAGE_LABELS, STAGES
+from tests.factories import make_prospect, snapshot
+from tests.web.web2_clients import ROLES, client_as, stage_of
+
+FRAGMENT = {"X-Leadline-Fragment": "1"}
+
+
+def column(html: str, stage: str) -> str:
+    """The HTML of one column of the board."""
+    found = re.search(rf'<section class="board-col" data-stage="{stage}".*?</section>', html, re.S)
+    assert found, f"no column {stage}"
+    return found.group(0)
+
+
+def timeline_moves(prospect_id: str) -> list[tuple[str, dict, str]]:
+    from leadline.db import unit_of_work
+    from leadline.prospects import service
+
+    with unit_of_work(readonly=True) as session:
+        return [(e.status, dict(e.details), e.actor) for e in service.timeline(session, prospect_id)
+                if e.type == "stage_change"]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(settings, role):
+    make_prospect(name="Royal Plumbing Co", trade="plumbing", tier=1, deal_value=2400, sales_status="proposal")
+    make_prospect(name="Baker Roofing", trade="roofing", tier=2, deal_value=1000, sales_status="proposal")
+    make_prospect(name="Hughes HVAC", trade="hvac", tier=3)
+    with client_as(settings, role) as browser:
+        response = browser.get("/board")
+    assert response.status_code == 200
+    html = response.text
+    assert [m for m in re.findall(r'<section class="board-col" data-stage="([a-z_]+)"', html)] == list(STAGES)
+    for stage in STAGES:
+        assert STAGE_LABELS[stage] in column(html, stage)
+    proposal = column(html, "proposal")
+    assert "Royal Plumbing Co" in proposal and "Baker Roofing" in proposal and "Hughes HVAC" not in proposal
+    assert "roofing · tier 2" in proposal
+    # The forecast's weights: proposal 60% of 3,400 = 2,040 a month.
+    assert "$3,400/mo" in proposal and "<strong data-weighted>$2,040</strong>" in proposal
+    assert "Hughes HVAC" in column(html, "new")
+    movable = 'draggable="true"' in html and 'action="/board/move"' in html
+    assert movable == (role != "viewer")
+
+
+def test_anonymous_is_sent_to_sign_in(anon_client):
+    response = anon_client.get("/board", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/board"
+
+
+def test_a_move_goes_through_the_service_with_the_user_as_actor(page_client):
+    prospect = make_prospect(name="Royal Plumbing Co")
+    response = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied"},
+                                headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
+    assert response.status_code == 200
+    assert stage_of(prospect.id) == "replied"
+    assert f'id="card-{prospect.id}"' in column(response.text, "replied")
+    assert "Royal Plumbing Co moved to Replied." in response.text
+    assert timeline_moves(prospect.id)[-1] == (
+        "replied", {"from": "new", "to": "replied", "manual": True, "reason": "moved on the board"}, "admin@example.com"
+    )  # fmt: skip
+
+
+def test_the_move_form_works_without_javascript(page_client):
+    prospect = make_prospect(name="Royal Plumbing Co")
+    response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospect_id": prospect.id,
+                                                     "stage": "closed_lost"})  # fmt: skip
+    assert response.status_code == 200 and "<h1>Pipeline board</h1>" in response.text
+    assert stage_of(prospect.id) == "closed_lost"
+
+
+def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothing(page_client):
+    prospect = make_prospect(name="Royal Plumbing Co", sales_status="proposal")
+    before = snapshot()
+    response = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "closed_won"},
+                                headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
+    assert response.status_code == 409
+    message = response.json()["message"]
+    assert message.startswith(f"stage: {prospect.id} has no customer record; win the deal with `leadline deals won")
+    assert "\n" not in message
+    assert snapshot() == before
+    # Without JavaScript: the board again, with the same line.
+    page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospect_id": prospect.id,
+                                                          "stage": "closed_won"})  # fmt: skip
+    assert page_response.status_code == 409 and "has no customer record" in page_response.text
+    assert snapshot() == before
+
+
+def test_an_unknown_stage_or_prospect_names_the_field(page_client):
+    prospect = make_prospect()
+    before = snapshot()
+    headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
+    bad_stage = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "won"}, headers=headers)
+    assert bad_stage.status_code == 422 and bad_stage.json()["field"] == "stage"
+    missing = page_client.post("/board/move", data={"prospect_id": "nobody", "stage": "replied"}, headers=headers)
+    assert missing.status_code == 404 and missing.json()["field"] == "prospectId"
+    assert snapshot() == before
+
+
+def test_a_viewer_may_not_move_and_a_post_without_csrf_is_refused(settings, page_client):
+    prospect = make_prospect()
+    before = snapshot()
+    with client_as(settings, "viewer") as viewer:
+        refused = viewer.post("/board/move", data={"csrf_token": viewer.csrf, "prospect_id": prospect.id,
+                                                   "stage": "replied"})  # fmt: skip
+    assert refused.status_code == 403
+    no_token = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied"})
+    assert no_token.status_code == 403 and "CSRF" in no_token.json()["message"]
+    wrong = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied", "csrf_token": "x"})
+    assert wrong.status_code == 403
+    assert stage_of(prospect.id) == "new"
+    # A viewer session exists now; nothing else changed.
+    after = snapshot()
+    assert after["prospects"] == before["prospects"] and after["outreach_activities"] == before["outreach_activities"]
+
+
+def test_a_name_with_markup_is_shown_as_text(page_client):
+    make_prospect(name="<script>alert(1)</script> Plumbing", trade="<b>pipes</b>")
+    html = page_client.get("/board").text
+    assert "<script>alert(1)</script>" not in html and "<b>pipes</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Plumbing" in html and "&lt;b&gt;pipes&lt;/b&gt;" in html
+
+
+def test_a_long_column_is_capped_with_a_link_to_the_prospects_list(page_client, monkeypatch):
+    from leadline.web.pages import board
+
+    monkeypatch.setattr(board, "CARDS_PER_COLUMN", 2)
+    for n in range(5):
+        make_prospect(name=f"Plumber {n}", sales_status="contacted")
+    html = column(page_client.get("/board").text, "contacted")
+    assert html.count('class="board-card"') == 2
+    assert '<a href="/prospects?stage=contacted">and 3 more</a>' in html
+    assert '<span class="badge" data-count>5</span>' in html
+
+
+def test_tier_one_cards_come_first_and_an_unknown_stage_is_refused(page_client):
+    from leadline.db import unit_of_work
+    from leadline.errors import Invalid
+    from leadline.prospects import service
+
+    for name, tier in (("Third", 3), ("First", 1), ("Second", 2)):
+        make_prospect(name=f"{name} Plumbing", tier=tier)
+    html = column(page_client.get("/board").text, "new")
+    assert html.index("First Plumbing") < html.index("Second Plumbing") < html.index("Third Plumbing")
+    with unit_of_work(readonly=True) as session:
+        with pytest.raises(Invalid):
+            service.in_stage(session, "won", limit=5)
+        assert service.in_stage(session, "new", limit=1)[1] == 3
+
+
+def test_a_move_after_the_session_ended_asks_the_script_to_sign_in_again(anon_client):
+    response = anon_client.post("/board/move", data={"prospect_id": "x", "stage": "new"},
+                                headers={**FRAGMENT, "HX-Request": "true"})  # fmt: skip
+    assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")
