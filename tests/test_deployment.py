@@ -179,6 +179,14 @@ def test_the_environment_file_names_real_settings_only():
     ).secure_cookies
 
 
+def test_a_shell_reads_the_environment_file_as_systemd_does():
+    """docs/deployment.md runs `leadline` by hand with `set -a; . /etc/leadline/leadline.env`."""
+    script = f"set -a; . '{ENV_FILE}'; set +a; env -0"
+    shown = subprocess.run(["sh", "-c", script], capture_output=True, check=True, env={"PATH": os.environ["PATH"]})
+    values = dict(item.split("=", 1) for item in shown.stdout.decode().split("\0") if item.startswith("LEADLINE_"))
+    assert values == read_env_file(ENV_FILE)
+
+
 def test_the_units_use_the_environment_file_and_stop_gently():
     web, worker = read_unit(UNITS / "leadline-web@.service"), read_unit(UNITS / "leadline-worker@.service")
     for unit in (web, worker):
