@@ -65,7 +65,7 @@ def test_a_move_goes_through_the_service_with_the_user_as_actor(page_client):
     assert f'id="card-{prospect.id}"' in column(response.text, "replied")
     assert "Royal Plumbing Co moved to Replied." in response.text
     assert timeline_moves(prospect.id)[-1] == (
-        "replied", {"from": "new", "to": "replied", "manual": True, "reason": "moved on the board"}, "admin@example.com"
+        "replied", {"from": "new", "to": "replied", "manual": True, "reason": "moved on the board"}, "user:admin@example.com"
     )  # fmt: skip
 
 

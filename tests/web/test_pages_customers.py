@@ -79,7 +79,7 @@ def test_editing_goes_through_the_service_and_lands_on_the_timeline(page_client)
     assert (row["monthly_fee"], row["slack_channel"], row["leads_generated"]) == (2600, "#royal", 12)
     page = page_client.get(response.headers["location"]).text
     assert "Saved." in page and "$2,600" in page
-    changed = re.search(r"· updated \(([^)]*)\) <span class=\"muted small\">by admin@example.com", page).group(1)
+    changed = re.search(r"· updated \(([^)]*)\) <span class=\"muted small\">by user:admin@example.com", page).group(1)
     assert sorted(changed.split(", ")) == ["leadsGenerated", "monthlyFee", "slackChannel"]
 
 

@@ -22,6 +22,8 @@ class WebhookEvent(Base):
         Index("ix_webhook_events_email_activity_id", "email_activity_id"),
         Index("ix_webhook_events_status_received_at", "status", "received_at"),
         Index("ix_webhook_events_batch_id", "batch_id"),
+        # An address's bounce/unsubscribe history, read for every such event (not a table scan).
+        Index("ix_webhook_events_email_event_type", "email", "event_type"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
