@@ -22,7 +22,7 @@ from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
-from leadline.web.security import SecurityHeaders
+from leadline.web.security import SecurityHeaders, redact_access_log
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -52,9 +52,33 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+_PAGE_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
+                409: "Changed meanwhile", 413: "Too large", 422: "Not understood"}  # fmt: skip
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, a webhook or an HTMX fragment) gets an HTML error."""
+    path = request.url.path
+    if path.startswith(("/api/", "/webhooks/", "/calendar/", "/static/")) or request.headers.get("hx-request"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    from leadline.web.render import page
+
+    back = request.headers.get("referer") or "/"
+    if not back.startswith(str(request.base_url)) and not back.startswith("/"):
+        back = "/"
+    title = _PAGE_TITLES.get(status, "Something went wrong")
+    return page(request, "public/error.html", {"title": title, "message": message, "back": back}, status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LeadlineError)
-    async def _domain(_: Request, error: LeadlineError) -> JSONResponse:
+    async def _domain(request: Request, error: LeadlineError) -> Response:
+        if _wants_page(request) and error.status_code in _PAGE_TITLES:
+            return error_page(request, error.status_code, str(error))
         errors = getattr(error, "errors", None) or None
         headers = {"Retry-After": "30"} if error.status_code == 503 else None
         return error_response(
@@ -62,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _request(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _request(request: Request, error: RequestValidationError) -> Response:
         errors = []
         for item in error.errors():
             loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path", "header")]
@@ -70,6 +94,8 @@ def install_error_handlers(app: FastAPI) -> None:
             if item.get("type") == "json_invalid":
                 name = "body"
             errors.append({"field": name, "message": plain_message(item)})
+        if _wants_page(request):
+            return error_page(request, 422, one_line(errors))
         return error_response(
             422, "invalid", one_line(errors), field=errors[0]["field"] if errors else None, errors=errors
         )
@@ -82,7 +108,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         code = {
             404: "not_found",
             405: "method_not_allowed",
@@ -90,6 +116,8 @@ def install_error_handlers(app: FastAPI) -> None:
             403: "forbidden",
             413: "too_large",
         }.get(error.status_code, "error")
+        if _wants_page(request) and error.status_code in _PAGE_TITLES:
+            return error_page(request, error.status_code, str(error.detail))
         return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(SignInRequired)
@@ -122,6 +150,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        redact_access_log()
         embedded = None
         if worker:
             from leadline.jobs import EmbeddedWorker

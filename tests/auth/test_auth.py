@@ -251,6 +251,42 @@ class TestThrottling:
         with unit_of_work(readonly=True) as session:
             assert session.get(LoginThrottle, "admin@example.com").failures == 2
 
+    def test_attempts_at_the_same_moment_cannot_slip_past_the_count(self, settings):
+        """Eight tries at once (eight browsers, one address): the first two are checked, the rest wait,
+        as if they had come one after another."""
+        import threading
+
+        from fastapi.testclient import TestClient
+
+        from leadline.app import create_app
+
+        make_user(settings)
+        clock.set_frozen(clock.utc_now())
+        clients = [TestClient(create_app(settings)) for _ in range(8)]
+        forms = []
+        for one in clients:
+            page = one.get("/login")
+            forms.append(re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1))
+        start = threading.Barrier(len(clients))
+        codes: list[int] = []
+
+        def attempt(index: int) -> None:
+            start.wait()
+            answer = clients[index].post("/login", data={"csrf_token": forms[index], "email": "admin@example.com",
+                                                         "password": "wrong"}, follow_redirects=False)  # fmt: skip
+            codes.append(answer.status_code)
+
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in range(len(clients))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for one in clients:
+            one.close()
+        assert sorted(codes) == [401, 401] + [429] * 6
+        with unit_of_work(readonly=True) as session:
+            assert session.get(LoginThrottle, "admin@example.com").failures == 2
+
     def test_unknown_addresses_get_the_same_answer(self, settings, anon_client):
         make_user(settings)
         unknown = login_form(anon_client, email="nobody@example.com", password="whatever")

@@ -82,3 +82,22 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(page_clien
             assert response.status_code == 403, path
             assert "CSRF" in response.json()["message"]
     assert snapshot() == before
+
+
+def test_a_browser_gets_error_pages_and_the_api_json(settings, anon_client, page_client):
+    """Pages answer a browser's bad request with an HTML page (one line, a way back); the API and
+    HTMX requests keep the JSON error."""
+    from tests.conftest import make_user, sign_in
+
+    html = {"accept": "text/html,application/xhtml+xml"}
+    missing = page_client.get("/prospects/no_such_shop", headers=html)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "no_such_shop" in missing.text and "Traceback" not in missing.text
+    bad = page_client.get("/calls?page=x", headers=html)
+    assert bad.status_code == 422 and "<h1>Not understood</h1>" in bad.text
+    sign_in(anon_client, make_user(settings, "viewer@example.com", "viewer"))
+    forbidden = anon_client.get("/prospects/import", headers=html)
+    assert forbidden.status_code == 403 and "<h1>Not allowed</h1>" in forbidden.text
+    assert page_client.get("/api/prospects/no_such_shop", headers=html).json()["error"] == "not_found"
+    fragment = page_client.get("/prospects/no_such_shop", headers={**html, "HX-Request": "true"})
+    assert fragment.json()["error"] == "not_found"

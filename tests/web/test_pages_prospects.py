@@ -302,3 +302,26 @@ def test_a_preview_nobody_confirmed_is_deleted_after_a_day(page_client, settings
     assert len(list((settings.data_dir / "uploads").iterdir())) == 1
     gone = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": old})
     assert gone.status_code == 404
+
+
+def test_saving_an_old_form_does_not_undo_a_change_made_meanwhile(page_client):
+    """A bounce marks the prospect do-not-contact while its page is open: saving the page's form
+    (which sends every field) is refused instead of silently clearing the flag."""
+    import re
+
+    from leadline.prospects import service as prospects_service
+
+    pid = make_prospect(name="Open Page Plumbing").id
+    shown = page_client.get(f"/prospects/{pid}").text
+    version = re.search(r'name="version" value="([^"]+)"', shown).group(1)
+    with unit_of_work() as session:
+        prospects_service.set_do_not_contact(session, prospects_service.get(session, pid), "bounced", actor="webhook")
+    form = {"csrf_token": page_client.csrf, "version": version, "name": "Open Page Plumbing", "tier": "2",
+            "status": "active"}  # fmt: skip
+    refused = page_client.post(f"/prospects/{pid}/edit", data=form, follow_redirects=False)
+    assert refused.status_code == 409 and "changed since you opened the page" in refused.text
+    assert prospect(pid).do_not_contact and prospect(pid).tier != 2
+    fresh = re.search(r'name="version" value="([^"]+)"', page_client.get(f"/prospects/{pid}").text).group(1)
+    saved = page_client.post(f"/prospects/{pid}/edit", data={**form, "version": fresh, "do_not_contact": "on"},
+                             follow_redirects=False)  # fmt: skip
+    assert saved.status_code == 303 and prospect(pid).tier == 2 and prospect(pid).do_not_contact

@@ -35,13 +35,14 @@ def test_an_unmatched_reply_is_listed_and_assigned_over_the_api(hook):
     assert stats["replies"] == {"matched": 1}
 
 
-def test_replay_and_stats(hook):
+def test_replay_is_for_admins_and_stats_for_everyone(hook):
     headers = bearer(hook.settings)
-    result = hook.client.post("/api/webhooks/replay", json={"failed": True}, headers=headers)
+    assert hook.client.post("/api/webhooks/replay", json={"failed": True}, headers=headers).status_code == 403
+    csrf = sign_in(hook.client, make_user(hook.settings))
+    result = hook.client.post("/api/webhooks/replay", json={"failed": True}, headers={"X-CSRF-Token": csrf})
     assert result.status_code == 200 and result.json() == {"applied": 0, "unmatched": 0, "failed": 0,
                                                            "matchedReplies": 0}  # fmt: skip
     read_only = bearer(hook.settings, "read")
-    assert hook.client.post("/api/webhooks/replay", headers=read_only).status_code == 403
     assert hook.client.get("/api/webhooks/stats", headers=read_only).json()["received"] == 0
 
 
@@ -54,9 +55,11 @@ def test_the_sendgrid_urls_are_for_signed_in_admins_only(hook, cli):
     assert urls["eventWebhook"].endswith("/webhooks/sendgrid") and urls["inboundParse"] in printed
 
 
-def test_calendar_url_and_a_test_notification(hook):
+def test_calendar_url_for_admins_and_a_test_notification(hook):
     headers = bearer(hook.settings)
-    url = hook.client.get("/api/calendar", headers=headers).json()["url"]
+    assert hook.client.get("/api/calendar", headers=headers).status_code == 403  # a secret URL: admins only
+    sign_in(hook.client, make_user(hook.settings))
+    url = hook.client.get("/api/calendar").json()["url"]
     feed = hook.client.get(url.removeprefix(hook.settings.base_url))
     assert feed.status_code == 200 and feed.text.startswith("BEGIN:VCALENDAR")
     sent = hook.client.post("/api/notify/test", headers=headers)

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from leadline.auth import service
 from leadline.auth.deps import SESSION_COOKIE, PageUser, resolve
 from leadline.auth.models import User
+from leadline.auth.signin import sign_in
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.web.render import page
@@ -92,15 +93,12 @@ def login(
     if not _login_csrf_ok(request, csrf_token):
         return _login_page(request, next_path=next_path, email=email, status_code=403,
                            error="The form had expired; please sign in again.")  # fmt: skip
-    settings = request.app.state.settings
-    with unit_of_work(settings) as session:
-        result = service.sign_in(session, settings, email, password)
-        user_id = result.user.id if result.user is not None else None
-    if user_id is None:
+    result = sign_in(request.app.state.settings, email, password)
+    if result.user_id is None:
         status = 429 if result.retry_after else 401
         return _login_page(request, next_path=next_path, email=email, error=result.error, status_code=status,
                            retry_after=result.retry_after)  # fmt: skip
-    return _signed_in(request, user_id, next_path)
+    return _signed_in(request, result.user_id, next_path)
 
 
 @router.post("/logout")

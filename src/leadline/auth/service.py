@@ -12,6 +12,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -141,12 +142,12 @@ def _keep_an_admin(session: Session, user: User) -> None:
 
 
 @dataclass
-class SignIn:
-    """What a sign-in attempt came to. Failures are recorded, so the caller commits either way."""
+class Attempt:
+    """Whether a sign-in attempt may check its password now; if not, for how long and why."""
 
-    user: User | None
+    allowed: bool
     error: str = ""
-    retry_after: int = 0  # seconds; set when throttled or locked
+    retry_after: int = 0  # seconds
 
 
 def _wait_after(failures: int) -> float:
@@ -154,32 +155,66 @@ def _wait_after(failures: int) -> float:
     return 0.0 if failures < 2 else float(min(30, 2 ** (failures - 2)))
 
 
-def sign_in(session: Session, settings: Settings, email: str, password: str) -> SignIn:
-    now = utc_now()
-    email = email.strip().lower()[:254]
-    throttle = session.get(LoginThrottle, email)
-    if throttle is not None:
-        if throttle.locked_until is not None and throttle.locked_until > now:
-            wait = math.ceil((throttle.locked_until - now).total_seconds())
-            return SignIn(None, f"too many failed sign-ins: locked; try again in {_duration(wait)}", wait)
-        if throttle.last_failure_at is not None:
-            ready = throttle.last_failure_at + timedelta(seconds=_wait_after(throttle.failures))
-            if ready > now:
-                wait = math.ceil((ready - now).total_seconds())
-                return SignIn(None, f"too many failed sign-ins: try again in {_duration(wait)}", wait)
-    user = session.scalar(select(User).where(User.email == email)) if email else None
-    if user is not None and user.password_hash and user.disabled_at is None and _verify(user.password_hash, password):
-        if throttle is not None:
-            session.delete(throttle)
-        user.last_login_at = now
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        return SignIn(user)
-    if user is None:
-        _verify(_DUMMY_HASH, password)
-    if email:
-        _record_failure(session, settings, email, now)
-    return SignIn(None, "wrong e-mail address or password")
+def take_attempt(session: Session, settings: Settings, email: str, now: datetime) -> Attempt:
+    """Count a sign-in attempt for ``email`` *before* its password is checked, unless the address
+    must wait or is locked. One conditional UPDATE, so that attempts arriving at once in several
+    processes are counted one after another: none slips past the wait or the lock."""
+    session.execute(insert_ignore(session, LoginThrottle, {"email": email, "failures": 0}, ["email"]))
+    counted = session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.email == email)
+        .where(LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now))
+        .values(failures=LoginThrottle.failures + 1, last_failure_at=now)
+        .returning(LoginThrottle.failures)
+    ).scalar_one_or_none()
+    if counted is None:
+        row = session.execute(select(LoginThrottle.failures, LoginThrottle.locked_until)
+                              .where(LoginThrottle.email == email)).one()  # fmt: skip
+        wait = max(1, math.ceil((row.locked_until - now).total_seconds()))
+        if row.failures == 0:  # the long lock (the count starts again after it)
+            return Attempt(False, f"too many failed sign-ins: locked; try again in {_duration(wait)}", wait)
+        return Attempt(False, f"too many failed sign-ins: try again in {_duration(wait)}", wait)
+    if counted >= settings.login_max_failures:
+        lock = timedelta(seconds=settings.login_lockout_seconds)
+        values: dict[str, Any] = {"locked_until": now + lock, "failures": 0}
+    else:
+        wait_for = _wait_after(counted)
+        values = {"locked_until": now + timedelta(seconds=wait_for) if wait_for else None}
+    session.execute(update(LoginThrottle).where(LoginThrottle.email == email).values(**values))
+    if secrets.randbelow(100) == 0:  # now and then, forget addresses nobody tried for a day
+        session.execute(delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < now - timedelta(days=1),
+            LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now),
+        ))  # fmt: skip
+    return Attempt(True)
+
+
+def password_hash_for(session: Session, email: str) -> tuple[str, str] | None:
+    """(user id, password hash) of a user who may sign in with a password, else None."""
+    row = session.execute(
+        select(User.id, User.password_hash).where(User.email == email, User.disabled_at.is_(None))
+    ).first()
+    if row is None or not row.password_hash:
+        return None
+    return str(row.id), str(row.password_hash)
+
+
+def check_password_hash(hashed: str | None, password: str) -> bool:
+    """Argon2 verification; with no hash, a dummy one is checked so that every answer takes as long."""
+    matched = _verify(hashed or _DUMMY_HASH, password)
+    return matched and hashed is not None
+
+
+def signed_in(session: Session, user_id: str, password: str, now: datetime) -> User:
+    """After a right password: the address's count is cleared, the login noted, the hash renewed if due."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None or not user.password_hash:
+        raise NotFound("this user no longer exists", field="email")
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == user.email))
+    user.last_login_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
 
 
 def password_matches(user: User, password: str) -> bool:
@@ -191,22 +226,6 @@ def _verify(hashed: str, password: str) -> bool:
         return _hasher.verify(hashed, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-
-
-def _record_failure(session: Session, settings: Settings, email: str, now: datetime) -> None:
-    # One atomic UPDATE, so that attempts in several processes at once all count.
-    session.execute(insert_ignore(session, LoginThrottle, {"email": email, "failures": 0}, ["email"]))
-    session.execute(
-        update(LoginThrottle).where(LoginThrottle.email == email)
-        .values(failures=LoginThrottle.failures + 1, last_failure_at=now)
-    )  # fmt: skip
-    lock_until = now + timedelta(seconds=settings.login_lockout_seconds)
-    session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.email == email, LoginThrottle.failures >= settings.login_max_failures)
-        .values(locked_until=lock_until, failures=0)
-    )  # fmt: skip
-    session.expire_all()
 
 
 def _duration(seconds: int) -> str:

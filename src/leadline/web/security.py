@@ -7,6 +7,9 @@ escaping failed somewhere. Pages may not be framed (click-jacking).
 
 from __future__ import annotations
 
+import logging
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -41,3 +44,37 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_SECRETS_IN_PATHS = [
+    (re.compile(r"([?&](?:token|secret)=)[^&\s]+"), r"\1[redacted]"),
+    (re.compile(r"(/webhooks/sendgrid/inbound/)[^/?\s]+"), r"\1[redacted]"),
+    (re.compile(r"(/calendar/)[^/?\s]+?(\.ics)"), r"\1[redacted]\2"),
+    (re.compile(r"(/unsubscribe/)[^/?\s]+"), r"\1[redacted]"),
+    (re.compile(r"(/set-password\?token=)[^&\s]+"), r"\1[redacted]"),
+]
+
+
+def redact(path: str) -> str:
+    """A request path with the secrets some URLs carry (set-password links, the inbound and
+    calendar URLs, unsubscribe tokens) replaced, for logs."""
+    for pattern, replacement in _SECRETS_IN_PATHS:
+        path = pattern.sub(replacement, path)
+    return path
+
+
+class RedactSecrets(logging.Filter):
+    """Keeps secrets in URLs out of uvicorn's access log (journald, files, log shippers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact(args[2]), *args[3:])
+        return True
+
+
+def redact_access_log() -> None:
+    """Install the filter on uvicorn's access logger (after uvicorn has configured logging)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())

@@ -82,8 +82,8 @@ def webhook_stats(session: ReadSession) -> Any:
     return service.stats_summary(session)
 
 
-@router.post("/api/webhooks/replay", response_model=ReplayResult, summary="Apply stored events again")
-def webhook_replay(settings: CurrentSettings, actor: Actor, body: ReplayRequest | None = None) -> Any:
+@router.post("/api/webhooks/replay", response_model=ReplayResult, summary="Apply stored events again (admins)")
+def webhook_replay(settings: CurrentSettings, actor: Actor, _: ApiAdmin, body: ReplayRequest | None = None) -> Any:
     from leadline.webhooks.replay import replay
 
     chosen = body or ReplayRequest()
@@ -111,8 +111,10 @@ def inbound_assign(inbound_id: str, body: Assign, session: DbSession, settings: 
     return service.assign_reply(session, settings, inbound_id, body.email_id, actor=actor)
 
 
-@router.get("/api/calendar", response_model=CalendarUrl, summary="The secret URL of the booked calls' calendar feed")
-def calendar_url(settings: CurrentSettings) -> Any:
+@router.get(
+    "/api/calendar", response_model=CalendarUrl, summary="The secret URL of the booked calls' calendar feed (admins)"
+)
+def calendar_url(settings: CurrentSettings, _: ApiAdmin) -> Any:
     from leadline.calls import calendar
 
     return {"url": calendar.url(settings)}
