@@ -202,8 +202,15 @@ def create(session: Session, data: ProspectCreate, *, actor: str, source: str | 
     return prospect
 
 
-def update(session: Session, prospect_id: str, changes: ProspectUpdate, *, actor: str) -> Prospect:
+def update(
+    session: Session, prospect_id: str, changes: ProspectUpdate, *, actor: str, seen_version: str | None = None
+) -> Prospect:
+    """Apply ``changes``. With ``seen_version`` (the ``updated_at`` the editor was shown, ISO format),
+    refuse if the prospect changed since: a form that sends every field would silently undo that
+    change (a bounce marking it do-not-contact, a colleague's edit)."""
     prospect = get(session, prospect_id, for_update=True)
+    if seen_version and prospect.updated_at.isoformat() != seen_version:
+        raise Conflict("this prospect changed since you opened the page; reload it to see the changes, then edit again")
     wanted = changes.changes()
     stage = wanted.pop("sales_status", None)
     for required in ("name", "tier", "status", "do_not_contact"):

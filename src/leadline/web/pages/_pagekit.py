@@ -2,8 +2,8 @@
 
 * ``form_values``: a submitted form as a dict, blanks dropped (blank = "not given");
 * ``errors_of``: a domain error or a Pydantic error as ``{field: message}`` plus one line;
-* Jinja filters for pages (``local_dt``, ``local_date``, ``duration``, ``money``, ``pct``...), registered once on the
-  pages' environment.
+* Jinja filters for dates and durations (``local_dt``, ``local_date``, ``duration``), registered on the
+  pages' environment beside ``_common``'s number formats.
 
 Every page calls the same service functions as the CLI and the API; a refused change is caught
 *outside* its unit of work, so the transaction has rolled back and nothing changed.
@@ -118,14 +118,12 @@ def duration(seconds: int | None) -> str:
 
 
 def _register() -> None:
+    """This module's own filters; the report's number formats (``money``, ``pct``...) are registered
+    once by ``_common``, imported here so that they are there whichever page module loads first."""
     from leadline.analytics import render
+    from leadline.web.pages import _common  # noqa: F401  (registers the shared filters)
 
-    pages.env.filters.update(
-        local_dt=local_dt, local_date=local_date, duration=duration, pct=render.pct, interval=render.interval,
-        points=render.points, number=render.number, money=render.money, signed=render.signed,
-        line_value=render.line_value, line_change=render.line_change, line_target=render.line_target,
-        local_day=render.local_day,
-    )  # fmt: skip
+    pages.env.filters.update(local_dt=local_dt, local_date=local_date, duration=duration, local_day=render.local_day)
 
 
 _register()

@@ -24,7 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.config import Settings
 from leadline.db import rollback_only, unit_of_work
-from leadline.errors import Conflict, LeadlineError
+from leadline.errors import LeadlineError
 from leadline.prospects import queries
 from leadline.prospects import service as prospects
 from leadline.prospects.importer import ImportFileError
@@ -363,13 +363,7 @@ async def edit(request: Request, prospect_id: str, principal: PageWriter) -> Res
     def work() -> None:
         changes = ProspectUpdate.model_validate(values)
         with unit_of_work(settings) as session:
-            # The form sends every field: if the prospect changed since the page was shown (a bounce
-            # marked it do-not-contact, a colleague saved), saving would silently undo that.
-            current = prospects.get(session, prospect_id, for_update=True)
-            if version and current.updated_at.isoformat() != version:
-                raise Conflict("this prospect changed since you opened the page; reload it to see the changes, "
-                               "then edit again")  # fmt: skip
-            prospects.update(session, prospect_id, changes, actor=principal.actor)
+            prospects.update(session, prospect_id, changes, actor=principal.actor, seen_version=version)
 
     return await _act(request, prospect_id, "edit", work, form, "saved")
 
