@@ -1,0 +1,373 @@
+"""Every command of the CLI tree, run once as a real process on the demo, SQLite and PostgreSQL.
+
+In-process CLI tests share one interpreter in which every model is already imported; a fresh
+process imports only what its command needs, which is how `leadline tasks add` once failed
+(a foreign key to a table no imported module had defined). Each command here gets a read and,
+where it has one, a write, and must exit as listed without an "unexpected" error. A command
+added to the tree without a line here fails `test_every_command_is_listed`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import PG_ADMIN_URL, require_service, run_leadline
+from tests.processes import EXE, free_port, wait_for
+
+
+@dataclass(frozen=True)
+class Run:
+    args: tuple[str, ...]
+    code: int = 0  # 1: a refusal the demo's state calls for, with its one-line error
+
+
+def run(*args: str, code: int = 0) -> Run:
+    return Run(args, code)
+
+
+# {name} placeholders are filled from the database just before the command runs (see IDS).
+GROUPS: dict[str, list[Run]] = {
+    "prospects": [
+        run("prospects", "list", "--json", "--limit", "5"),
+        run("prospects", "show", "royal_plumbing_co", "--json"),
+        run("prospects", "add", "--name", "Fresh Process Plumbing", "--email", "owner@freshprocess.example"),
+        run("prospects", "update", "royal_plumbing_co", "--notes", "Owner prefers texts"),
+        run("prospects", "stage", "reyes_tree_service", "interested", "--reason", "met at the trade show"),
+        run("prospects", "export", "--format", "csv", "-o", "{tmp}/prospects.csv"),
+        run("prospects", "import", "{tmp}/prospects.csv", "--dry-run"),
+        run("prospects", "import", "{tmp}/prospects.csv"),
+    ],
+    "emails": [
+        run("templates", "list", "--json"),
+        run("templates", "show", "pain_point"),
+        run("templates", "preview", "pain_point", "--prospect", "royal_plumbing_co"),
+        run("emails", "list", "--json"),
+        run("emails", "show", "{email}", "--json"),
+        run("emails", "send", "--template", "solution", "--prospect", "royal_plumbing_co"),
+        run("emails", "send", "--template", "solution", "--prospect", "baker_roofing_co", "--at", "2099-01-05 08:30"),
+        run("emails", "cancel", "{scheduled_email}"),
+        run("emails", "reply", "{email}", "--text", "Interested, call me Friday"),
+        run("emails", "resolve", "{email}", "--sent", code=1),  # only an email in status unknown
+        run("suppressions", "add", "someone@example.com"),
+        run("suppressions", "list", "--json"),
+        run("suppressions", "remove", "someone@example.com"),
+    ],
+    "webhooks": [
+        run("webhooks", "urls"),
+        run("webhooks", "stats", "--json"),
+        run("webhooks", "import", "{tmp}/events.json"),
+        run("webhooks", "replay"),
+        run("webhooks", "simulate", "--url", "{server}", "--no-replies"),
+        run("inbound", "list", "--json"),
+        run("inbound", "assign", "{inbound}", "--email", "{email}", code=1),  # refused: matched already
+    ],
+    "sequences": [
+        run("sequences", "start", "--template", "pain_point", "--tier", "1", "--limit", "2"),
+        run("sequences", "status", "--json"),
+        run("sequences", "stop", "--all", "--reason", "process test"),
+        run("notifications", "list", "--json"),
+        run("notify", "test"),  # no channel configured: it says so and records the test
+    ],
+    "calls": [
+        run("calls", "list", "--json"),
+        run("calls", "show", "{call}", "--json"),
+        run("calls", "ics", "-o", "{tmp}/calls.ics"),
+        run("calls", "schedule", "--prospect", "hughes_plumbing", "--at", "2099-01-02 15:00"),
+        run("calls", "reschedule", "{pending_call}", "--at", "2099-01-03 15:00"),
+        run("calls", "no-show", "{pending_call}", code=1),  # refused: the call is still to come
+        run("calls", "schedule", "--prospect", "hughes_plumbing", "--at", "2099-01-04 15:00"),
+        run("calls", "cancel", "{pending_call}"),
+        run(
+            "calls", "log", "--prospect", "hughes_plumbing", "--outcome", "interested", "--objections", "cost,timeline"
+        ),
+        run("objections", "--json"),
+    ],
+    "deals": [
+        run("proposals", "send", "--prospect", "royal_plumbing_co", "--value", "2400"),
+        run(
+            "deals",
+            "won",
+            "--prospect",
+            "royal_plumbing_co",
+            "--service",
+            "grid_health_analysis",
+            "--monthly-fee",
+            "2400",
+        ),
+        run("deals", "lost", "--prospect", "hughes_plumbing", "--reason", "went with a competitor"),
+        run("deals", "reopen", "--prospect", "hughes_plumbing", "--reason", "called back"),
+        run("customers", "list", "--json"),
+        run("customers", "show", "{customer}", "--json"),
+        run("customers", "update", "{customer}", "--leads-generated", "5"),
+        run("customers", "pause", "{customer}", "--reason", "winter"),
+        run("customers", "reactivate", "{customer}"),
+        run("customers", "churn", "{customer}", "--reason", "closed the business"),
+    ],
+    "tasks": [
+        run("tasks", "list", "--json"),
+        run("tasks", "add", "--title", "Call back", "--prospect", "royal_plumbing_co"),
+        run("tasks", "done", "{task}"),
+        run("today", "--json"),
+    ],
+    "analytics": [
+        run("dashboard", "--json"),
+        run("report", "week", "--format", "json"),
+        run("analytics", "conversion", "--json"),
+        run("analytics", "forecast", "--json"),
+        run("analytics", "objections", "--json"),
+        run("analytics", "templates", "--json"),
+        run("analytics", "timing", "--json"),
+        run("export", "prospects", "-o", "{tmp}/p.csv"),
+        run("export", "emails", "-o", "{tmp}/e.csv"),
+        run("export", "calls", "-o", "{tmp}/c.csv"),
+        run("export", "customers", "-o", "{tmp}/cu.csv"),
+    ],
+    "admin": [
+        run("version"),
+        run("config"),
+        run("db", "current"),
+        run("db", "upgrade"),
+        run("init"),
+        run("demo", "--if-empty"),
+        run("users", "add", "ann@example.com", "--role", "member", "--link"),
+        run("users", "list", "--json"),
+        run("users", "role", "ann@example.com", "viewer"),
+        run("users", "set-password", "ann@example.com", "--link"),
+        run("users", "remove", "ann@example.com"),
+        run("tokens", "create", "--name", "process-test", "--scope", "read"),
+        run("tokens", "list", "--json"),
+        run("tokens", "revoke", "process-test"),
+        run("export", "--all", "-o", "{tmp}/all.jsonl"),
+        run("import", "{tmp}/all.jsonl", "--all", code=1),  # refused: the database is not empty
+        run("backup", "{tmp}/backup.db", code=-1),  # SQLite: a file; PostgreSQL: see BACKUP_CODE
+        run("worker"),  # started, then stopped
+    ],
+}
+SERVE = run("serve")  # run by the webhooks group, which posts to it
+BACKUP_CODE = {"sqlite": 0, "postgresql": 1}  # PostgreSQL backups are pg_dump's: one line says so
+STOPPED = (0, -signal.SIGTERM)  # uvicorn shuts down gracefully, then re-raises the signal it caught
+# `restore` replaces the whole database: it runs on SQLite after `backup` (see test_restore).
+
+
+def _query(url: str, sql: str) -> str:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            value = connection.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+    assert value is not None, sql
+    return str(value)
+
+
+IDS: dict[str, str] = {
+    "email": "SELECT id FROM email_activities WHERE status = 'delivered' ORDER BY id LIMIT 1",
+    "scheduled_email": "SELECT id FROM email_activities WHERE status = 'scheduled' ORDER BY id DESC LIMIT 1",
+    "inbound": "SELECT id FROM inbound_messages ORDER BY id LIMIT 1",
+    "call": "SELECT id FROM call_activities ORDER BY id LIMIT 1",
+    "pending_call": "SELECT id FROM call_activities WHERE completed_at IS NULL AND outcome = 'pending' "
+    "AND scheduled_at > CURRENT_TIMESTAMP ORDER BY id DESC LIMIT 1",
+    "customer": "SELECT id FROM customers ORDER BY id LIMIT 1",
+    "task": "SELECT id FROM tasks WHERE done_at IS NULL ORDER BY id LIMIT 1",
+}
+
+
+def every_command() -> set[str]:
+    import typer.main
+
+    from leadline.cli import app
+
+    found: set[str] = set()
+
+    def walk(command: object, path: tuple[str, ...]) -> None:
+        subs = getattr(command, "commands", None)
+        if subs is None:
+            found.add(" ".join(path))
+            return
+        for name, sub in subs.items():
+            walk(sub, (*path, name))
+
+    walk(typer.main.get_command(app), ())
+    return found
+
+
+def _name(args: tuple[str, ...]) -> str:
+    words = [a for a in args if not a.startswith("-") and "{" not in a]
+    return " ".join(words[:2]) if " ".join(words[:2]) in every_command() else words[0]
+
+
+def test_every_command_is_listed() -> None:
+    listed = {_name(r.args) for runs in GROUPS.values() for r in runs} | {"serve", "restore"}
+    assert every_command() - listed == set(), "add a line for each new command to GROUPS"
+
+
+# --- the demo, once per worker, copied for each group ------------------------------------------
+
+
+def _demo_env(url: str, data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLINE_") or k.startswith("LEADLINE_TEST_")}
+    env.update(
+        LEADLINE_DATABASE_URL=url,
+        LEADLINE_DATA_DIR=str(data),
+        LEADLINE_SECRET_KEY="process-test-secret-" + "x" * 32,
+        LEADLINE_TIMEZONE="America/Chicago",
+        LEADLINE_SENDER_ADDRESS="Leadline Demo, 100 Congress Ave, Austin, TX 78701",
+        LEADLINE_EMAIL_BACKEND="outbox",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli-demo")
+    env = _demo_env(f"sqlite:///{folder / 'leadline.db'}", folder)
+    for args in (["init"], ["demo"]):
+        done = run_leadline(*args, env=env, cwd=folder)
+        assert done.returncode == 0, done.stderr
+    return folder / "leadline.db"
+
+
+@pytest.fixture(scope="session")
+def demo_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.conftest import _postgres_reason, _worker
+
+    require_service(_postgres_reason())
+    name = f"leadline_clidemo_{_worker()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    folder = tmp_path_factory.mktemp("cli-demo-pg")
+    env = _demo_env(url, folder)
+    for args in (["init"], ["demo"]):
+        done = run_leadline(*args, env=env, cwd=folder)
+        assert done.returncode == 0, done.stderr
+    yield name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy (the demo's last writes may still be in its WAL file)."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(kind, URL) of a fresh copy of the demo database."""
+    if request.param == "sqlite":
+        _copy_sqlite(request.getfixturevalue("demo_sqlite"), tmp_path / "leadline.db")
+        yield "sqlite", f"sqlite:///{tmp_path / 'leadline.db'}"
+        return
+    template: str = request.getfixturevalue("demo_postgres")
+    name = f"{template}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield "postgresql", make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+# --- running the commands ----------------------------------------------------------------------
+
+
+def _check(done: subprocess.CompletedProcess[str], args: list[str], code: int) -> None:
+    said = done.stdout + done.stderr
+    assert "unexpected" not in said and "Traceback" not in said, f"{args}: {said[-2000:]}"
+    assert done.returncode == code, f"{args} exited {done.returncode} (wanted {code}): {said[-2000:]}"
+    if code:
+        errors = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1 and errors[0].startswith("error:"), f"{args}: {done.stderr}"
+
+
+def _until_stopped(args: list[str], env: dict[str, str], cwd: Path, ready: Callable[[], bool]) -> None:
+    """A long-running command: started, ready within 60 s, stopped with SIGTERM, exits cleanly."""
+    log = cwd / f"{args[0]}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([EXE, *args], env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            assert wait_for(lambda: process.poll() is None and ready(), timeout=60), log.read_text()[-2000:]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=30)
+    said = log.read_text()
+    assert code in STOPPED and "Traceback" not in said, said[-2000:]
+
+
+def _events(path: Path, email_id: str) -> None:
+    import json
+
+    path.write_text(json.dumps([{
+        "email": "someone@example.com", "event": "open", "timestamp": int(time.time()) - 60,
+        "sg_event_id": f"process-test-{uuid.uuid4().hex}", "leadline_email_id": email_id,
+    }]))  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_each_command_in_a_fresh_process(group: str, demo: tuple[str, str], tmp_path: Path) -> None:
+    kind, url = demo
+    data = tmp_path / "data"
+    data.mkdir()
+    env = _demo_env(url, data)
+    server: subprocess.Popen[bytes] | None = None
+    port = free_port()
+    try:
+        for step in GROUPS[group]:
+            fill = {"tmp": str(tmp_path), "server": f"http://127.0.0.1:{port}"}
+            for key, sql in IDS.items():
+                if any("{" + key + "}" in a for a in step.args):
+                    fill[key] = _query(url, sql)
+            args = [a.format(**fill) for a in step.args]
+            if args[0] == "webhooks" and args[1] == "import":
+                _events(Path(args[2]), _query(url, IDS["email"]))
+            if args[:2] == ["webhooks", "simulate"] and server is None:
+                server = subprocess.Popen([EXE, "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                assert wait_for(lambda: _healthy(port), timeout=60)
+            if args == ["worker"]:
+                _until_stopped(args, env, tmp_path, lambda: True)
+                continue
+            code = BACKUP_CODE[kind] if step.code == -1 else step.code
+            _check(run_leadline(*args, env=env, cwd=tmp_path), args, code)
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=30) in STOPPED
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.slow
+def test_restore_in_a_fresh_process(demo_sqlite: Path, tmp_path: Path) -> None:
+    _copy_sqlite(demo_sqlite, tmp_path / "leadline.db")
+    env = _demo_env(f"sqlite:///{tmp_path / 'leadline.db'}", tmp_path)
+    _check(run_leadline("backup", str(tmp_path / "b.db"), env=env, cwd=tmp_path), ["backup"], 0)
+    _check(run_leadline("restore", str(tmp_path / "b.db"), "--yes", env=env, cwd=tmp_path), ["restore"], 0)
+    _check(run_leadline("prospects", "show", "royal_plumbing_co", env=env, cwd=tmp_path), ["show"], 0)
