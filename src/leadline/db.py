@@ -164,18 +164,23 @@ def unit_of_work(settings: Settings | None = None, *, readonly: bool = False) ->
     """
     with get_sessionmaker(settings, readonly=readonly)() as session:
         session.info["settings"] = settings or get_settings()
+        session.info["readonly"] = readonly
         try:
             yield session
+            committed = False
             if session.info.get("rollback_only"):
                 session.rollback()
             elif not readonly:
                 session.commit()
+                committed = True
             # A read-only unit ends when the session closes: the transaction is released
             # and loaded objects stay readable (a rollback would expire them).
         except BaseException:
             session.rollback()
             raise
     callbacks: list[Callable[[], None]] = session.info.pop("after_commit", [])
+    if not committed:
+        return  # a dry run or a read-only unit (which refuses after-commit work) never commits
     for callback in callbacks:
         callback()
 
@@ -186,7 +191,12 @@ def rollback_only(session: Session) -> None:
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` after the unit of work that owns ``session`` has committed."""
+    """Run ``callback`` after the unit of work that owns ``session`` has committed.
+
+    A read-only unit of work never commits: asking it for after-commit work is a bug, refused here.
+    """
+    if session.info.get("readonly"):
+        raise RuntimeError("a read-only unit of work never commits: it cannot run after-commit work")
     session.info.setdefault("after_commit", []).append(callback)
 
 
