@@ -185,6 +185,14 @@ def unit_of_work(settings: Settings | None = None, *, readonly: bool = False) ->
         callback()
 
 
+def settings_of(session: Session) -> Settings:
+    """The settings of the unit of work that owns ``session`` (services read these, never a global)."""
+    settings = session.info.get("settings")
+    if not isinstance(settings, Settings):
+        raise RuntimeError("this session was not opened by unit_of_work(): it carries no settings")
+    return settings
+
+
 def rollback_only(session: Session) -> None:
     """Make the unit of work that owns ``session`` roll back instead of committing (dry runs)."""
     session.info["rollback_only"] = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 
@@ -10,7 +11,7 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _when(value: Any) -> str:
+def _when(value: Any, zone: tzinfo) -> str:
     """An ISO time from a timeline entry, in the configured zone: ``Fri 2025-11-21 15:00``."""
     from datetime import datetime
 
@@ -20,22 +21,20 @@ def _when(value: Any) -> str:
         return str(value)
     if moment.tzinfo is None:
         return str(value)
-    from leadline.config import get_settings
-
-    return moment.astimezone(get_settings().zone).strftime("%a %Y-%m-%d %H:%M")
+    return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
 
 
 def _money(value: Any) -> str:
     return f"{value:,.0f}" if isinstance(value, int | float) and float(value).is_integer() else f"{value}"
 
 
-def _call(status: str, details: dict[str, Any]) -> str:
-    when = _when(details["scheduledAt"]) if details.get("scheduledAt") else ""
+def _call(status: str, details: dict[str, Any], zone: tzinfo) -> str:
+    when = _when(details["scheduledAt"], zone) if details.get("scheduledAt") else ""
     reason = f" ({_short(details['reason'], 60)})" if details.get("reason") else ""
     if status == "scheduled":
         return f"booked for {when}"
     if status == "rescheduled":
-        return f"moved from {_when(details.get('from'))} to {when}{reason}"
+        return f"moved from {_when(details.get('from'), zone)} to {when}{reason}"
     if status == "cancelled":
         return f"call of {when} cancelled{reason}"
     if status == "no_show":
@@ -64,12 +63,12 @@ def _deal(status: str, details: dict[str, Any]) -> str:
     return _short(details.get("reason") or "", 80)
 
 
-def _customer(status: str, details: dict[str, Any]) -> str:
+def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
     if status == "created":
         fee = _money(details.get("monthlyFee"))
         line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}/month"
         if details.get("startDate"):
-            line += f" from {_when(details['startDate'])[:14]}"
+            line += f" from {_when(details['startDate'], zone)[:14]}"
         return line
     if status == "updated":
         changes = details.get("changes") or {}
@@ -80,7 +79,7 @@ def _customer(status: str, details: dict[str, Any]) -> str:
     return line
 
 
-def describe(type: str, status: str, details: dict[str, Any]) -> str:
+def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -> str:
     if type == "stage_change":
         line = f"{details.get('from')} -> {details.get('to')}"
         if details.get("reason"):
@@ -108,16 +107,16 @@ def describe(type: str, status: str, details: dict[str, Any]) -> str:
         parts = [details.get("template") or "", _short(details.get("subject") or "", 60)]
         return " · ".join(p for p in parts if p)
     if type == "call":
-        return _call(status, details)
+        return _call(status, details, zone)
     if type == "task":
         line = _short(details.get("title") or "", 60)
         if status == "created" and details.get("dueAt"):
-            line += f", due {_when(details['dueAt'])}"
+            line += f", due {_when(details['dueAt'], zone)}"
         return line
     if type == "deal":
         return _deal(status, details)
     if type == "customer":
-        return _customer(status, details)
+        return _customer(status, details, zone)
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
     keys = ("reason", "note", "text", "summary", "title")

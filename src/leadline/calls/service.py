@@ -39,7 +39,7 @@ from leadline.calls.schemas import (
     Reschedule,
 )
 from leadline.clock import utc_now
-from leadline.config import get_settings
+from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id
 from leadline.notify import service as notify
@@ -77,8 +77,8 @@ class Logged:
     customer: Customer | None
 
 
-def _zone() -> ZoneInfo:
-    return get_settings().zone
+def _zone(session: Session) -> ZoneInfo:
+    return settings_of(session).zone
 
 
 def _person(prospect: Prospect) -> str:
@@ -129,7 +129,7 @@ def search(
     elif status is not None:
         conditions.append(CallActivity.status == status)
     if today:
-        start, end = local_day_bounds(now, _zone())
+        start, end = local_day_bounds(now, _zone(session))
         conditions += [CallActivity.scheduled_at >= start, CallActivity.scheduled_at < end]
     if prospect_id is not None:
         conditions.append(CallActivity.prospect_id == prospect_id)
@@ -147,7 +147,7 @@ def search(
 
 def due_today(session: Session) -> Sequence[CallActivity]:
     """Pending calls booked before the end of today (local), overdue ones included."""
-    end = local_day_bounds(utc_now(), _zone())[1]
+    end = local_day_bounds(utc_now(), _zone(session))[1]
     query = (
         select(CallActivity)
         .where(CallActivity.status == "scheduled", CallActivity.scheduled_at < end)
@@ -258,17 +258,19 @@ def recount(session: Session, prospect: Prospect) -> None:
 # --- booking ---------------------------------------------------------------------------------
 
 
-def _future(value: datetime, *, field: str) -> datetime:
-    moment = to_utc(value, _zone(), field=field)
+def _future(session: Session, value: datetime, *, field: str) -> datetime:
+    moment = to_utc(value, _zone(session), field=field)
     if moment <= utc_now():
-        raise Invalid(f"{local_text(moment, _zone())} is in the past; a call is booked for a time to come", field=field)
+        raise Invalid(
+            f"{local_text(moment, _zone(session))} is in the past; a call is booked for a time to come", field=field
+        )
     return moment
 
 
 def book(session: Session, data: CallBook, *, actor: str) -> CallActivity:
     """Book a call: pending, the prospect moves to scheduled, its follow-up date is the call."""
     prospect = prospects.get(session, data.prospect_id, for_update=True)
-    at = _future(data.scheduled_at, field="scheduledAt")
+    at = _future(session, data.scheduled_at, field="scheduledAt")
     now = utc_now()
     details: dict[str, Any] = {"scheduledAt": iso(at)}
     if data.notes:
@@ -297,7 +299,7 @@ def book(session: Session, data: CallBook, *, actor: str) -> CallActivity:
     prospects.stop_sequences(session, prospect.id, "call booked", actor=actor)
     notify.raise_event(
         session, "call_booked", f"call_booked:{call.id}", f"Call booked: {_person(prospect)}",
-        body=f"{local_text(at, _zone())}" + (f"\n{data.notes}" if data.notes else ""), prospect_id=prospect.id,
+        body=f"{local_text(at, _zone(session))}" + (f"\n{data.notes}" if data.notes else ""), prospect_id=prospect.id,
         payload={"callId": call.id, "scheduledAt": iso(at)},
     )  # fmt: skip
     return call
@@ -317,7 +319,7 @@ def reschedule(session: Session, call_id: str, data: Reschedule, *, actor: str) 
     """Move a booked (or missed) call to a new time: same calendar event, next SEQUENCE."""
     call, prospect = _locked(session, call_id)
     _require(call, "scheduled", "no_show", doing="rescheduled")
-    at = _future(data.scheduled_at, field="scheduledAt")
+    at = _future(session, data.scheduled_at, field="scheduledAt")
     if call.status == "scheduled" and at == call.scheduled_at:
         raise Invalid("is the time the call is booked for already", field="scheduledAt")
     before, was = call.scheduled_at, call.status
@@ -357,7 +359,7 @@ def no_show(session: Session, call_id: str, *, notes: str | None, actor: str) ->
     now = utc_now()
     if call.scheduled_at is not None and call.scheduled_at > now:
         raise CallStateConflict(
-            f"call {call.id} is booked for {local_text(call.scheduled_at, _zone())}, still to come",
+            f"call {call.id} is booked for {local_text(call.scheduled_at, _zone(session))}, still to come",
             field="callId",
         )
     call.status = "no_show"
@@ -420,8 +422,8 @@ def _check_outcome_fields(data: CallLog, prospect: Prospect) -> None:
 
 def log(session: Session, data: CallLog, *, actor: str) -> Logged:
     """Log a call (the seed's ``create:call``) and apply its outcome to the pipeline."""
-    zone = _zone()
-    settings = get_settings()
+    zone = _zone(session)
+    settings = settings_of(session)
     if data.call_id is not None:
         call, prospect = _locked(session, data.call_id)
         if data.prospect_id is not None and data.prospect_id != call.prospect_id:
@@ -612,7 +614,7 @@ def edit(session: Session, call_id: str, data: CallEdit, *, actor: str) -> Logge
             diff[_camel(name)] = [getattr(call, name), value]
             setattr(call, name, value)
     if "objections" in diff:
-        call.objection_categories = categorize_all(call.objections, get_settings().objection_categories)
+        call.objection_categories = categorize_all(call.objections, settings_of(session).objection_categories)
     if not diff:
         raise Invalid("nothing to change", field="body")
     call.updated_at = utc_now()
@@ -646,7 +648,7 @@ def objection_summary(session: Session, *, examples: int = 3) -> tuple[list[Obje
             if len(seen) < examples and text not in seen:
                 seen.append(text)
     total = sum(counts.values())
-    order = [*get_settings().objection_categories, OTHER]
+    order = [*settings_of(session).objection_categories, OTHER]
     ranked = sorted(counts, key=lambda c: (-counts[c], order.index(c) if c in order else len(order), c))
     return [
         ObjectionCategory(category=c, label=label(c), count=counts[c], share=counts[c] / total, examples=samples[c])
@@ -656,7 +658,7 @@ def objection_summary(session: Session, *, examples: int = 3) -> tuple[list[Obje
 
 def recategorize(session: Session) -> int:
     """Map every logged objection again with the current keyword map; returns calls changed."""
-    categories = get_settings().objection_categories
+    categories = settings_of(session).objection_categories
     changed = 0
     for call in session.scalars(select(CallActivity).where(CallActivity.status == "completed")):
         if not call.objections:

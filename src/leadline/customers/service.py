@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.config import get_settings
 from leadline.customers.models import Customer
 from leadline.customers.schemas import REQUIRED_FIELDS, CustomerUpdate
+from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
@@ -64,9 +64,9 @@ def mrr(session: Session) -> float:
     return float(total or 0.0)
 
 
-def day_start(value: date | datetime, *, field: str) -> datetime:
+def day_start(session: Session, value: date | datetime, *, field: str) -> datetime:
     """A date (midnight, local) or a date and time, as UTC."""
-    zone = get_settings().zone
+    zone = settings_of(session).zone
     if isinstance(value, datetime):
         return to_utc(value, zone, field=field)
     return start_of_day(value, zone)
@@ -140,7 +140,7 @@ def update(session: Session, ref: str, changes: CustomerUpdate, *, actor: str) -
         if name in wanted and wanted[name] is None:
             raise Invalid("cannot be empty", field=_camel(name))
     if "start_date" in wanted:
-        wanted["start_date"] = day_start(wanted["start_date"], field="startDate")
+        wanted["start_date"] = day_start(session, wanted["start_date"], field="startDate")
     diff: dict[str, list[Any]] = {}
     for name, value in wanted.items():
         old = getattr(customer, name)

@@ -54,10 +54,10 @@ def won(
             field="prospectId",
         )
     now = utc_now()
-    signed_at = customers.day_start(data.signed_at, field="signedAt") if data.signed_at else now
+    signed_at = customers.day_start(session, data.signed_at, field="signedAt") if data.signed_at else now
     if signed_at > now:
         raise Invalid("is in the future; a deal is won once the contract is signed", field="signedAt")
-    start = customers.day_start(data.start_date, field="startDate") if data.start_date else signed_at
+    start = customers.day_start(session, data.start_date, field="startDate") if data.start_date else signed_at
     details: dict[str, Any] = {
         "serviceType": data.service_type,
         "monthlyFee": data.monthly_fee,

@@ -163,6 +163,9 @@ def show(
 ) -> None:
     """Show an email as it was sent, what happened to it, and the prospect's timeline for it."""
     from leadline.activity.render import describe
+    from leadline.config import get_settings
+
+    zone = get_settings().zone
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
@@ -193,7 +196,14 @@ def show(
         typer.echo("Reply:\n" + email.reply_text)
     print_table(
         ["When", "What", "Details"],
-        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details)) for e in entries),
+        (
+            (
+                local(e.created_at),
+                f"{e.type}: {e.status}",
+                describe(e.type, e.status, e.details, zone=zone),
+            )
+            for e in entries
+        ),
         title="Timeline",
     )
 

@@ -99,6 +99,9 @@ def show(
 
 def _print_prospect(detail: Any) -> None:
     from leadline.activity.render import describe
+    from leadline.config import get_settings
+
+    zone = get_settings().zone
 
     data = detail.model_dump()
     timeline = data.pop("timeline")
@@ -113,7 +116,7 @@ def _print_prospect(detail: Any) -> None:
     typer.echo("")
     print_table(
         ["When", "What", "Details", "By"],
-        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details), e.actor)
+        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details, zone=zone), e.actor)
          for e in detail.timeline),
         title="Timeline",
         footer=None if timeline else "no activity yet",

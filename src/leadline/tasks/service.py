@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.config import get_settings
+from leadline.db import settings_of
 from leadline.errors import Conflict, NotFound
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
@@ -49,7 +49,7 @@ def get(session: Session, task_id: str, *, for_update: bool = False) -> Task:
 def create(session: Session, data: TaskCreate, *, actor: str) -> Task:
     """A task added by hand (``leadline tasks add``, ``POST /api/tasks``)."""
     prospect = prospects.get(session, data.prospect_id, for_update=True) if data.prospect_id else None
-    due_at = due_moment(data.due, get_settings().zone, field="due") if data.due else utc_now()
+    due_at = due_moment(data.due, settings_of(session).zone, field="due") if data.due else utc_now()
     task = add(session, prospect, title=data.title, due_at=due_at, kind="manual", notes=data.notes, actor=actor)
     if prospect is not None:
         _recount(session, prospect)
@@ -129,7 +129,7 @@ def search(
         query = query.where(Task.prospect_id == prospect_id)
     now = utc_now()
     if due == "today":
-        query = query.where(Task.due_at < local_day_bounds(now, get_settings().zone)[1])
+        query = query.where(Task.due_at < local_day_bounds(now, settings_of(session).zone)[1])
     elif due == "overdue":
         query = query.where(Task.due_at < now)
     return session.scalars(query).all()

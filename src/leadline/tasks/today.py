@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadline.calls import service as calls
 from leadline.clock import utc_now
-from leadline.config import get_settings
-from leadline.db import UTCDateTime
+from leadline.db import UTCDateTime, settings_of
 from leadline.prospects import service as prospects
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import TodayCall, TodayFollowUp, TodayRead, TodayReply
@@ -49,7 +48,7 @@ UNANSWERED_REPLIES = text(
 
 
 def build(session: Session) -> TodayRead:
-    settings = get_settings()
+    settings = settings_of(session)
     zone = settings.zone
     now = utc_now()
     start, _ = local_day_bounds(now, zone)

@@ -296,7 +296,9 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
 
     return {
         "p": record,
-        "timeline": [{"entry": e, "text": describe(e.type, e.status, e.details or {})} for e in timeline],
+        "timeline": [
+            {"entry": e, "text": describe(e.type, e.status, e.details or {}, zone=settings.zone)} for e in timeline
+        ],
         "emails": sent,
         "calls": list(booked),
         "posts": list(made),
