@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         redact_access_log()
         embedded = None
         if worker:
-            from leadline.jobs import EmbeddedWorker
+            from leadline.worker import EmbeddedWorker
 
             embedded = EmbeddedWorker(settings)
             embedded.start()

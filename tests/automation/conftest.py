@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadline import clock, jobs
+from leadline import clock, jobs  # worker: every job registered
 from leadline.config import get_settings
 from tests.fakes.slack import FakeSlack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from leadline import clock, jobs
+from leadline import clock, worker
 from leadline.config import get_settings
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -13,7 +13,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 
 def run_digest_at(moment: datetime) -> None:
     clock.set_frozen(moment)
-    jobs.run(get_settings(), "analytics.weekly_digest")
+    worker.run(get_settings(), "analytics.weekly_digest")
 
 
 def test_monday_morning_brings_last_weeks_numbers_once(cli, slack, immediate, monkeypatch):

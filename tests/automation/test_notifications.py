@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from leadline import clock, jobs
+from leadline import clock, worker
 from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.notify import delivery, service
@@ -138,14 +138,14 @@ def test_reminders_before_calls_and_for_tasks(cli, slack, settings, immediate):
     cli("tasks", "add", "--prospect", p.id, "--title", "Send the ROI sheet", "--due",
         (start + timedelta(minutes=30)).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"))  # fmt: skip
     slack.posts.clear()
-    jobs.run(get_settings(), "reminders.run")
+    worker.run(get_settings(), "reminders.run")
     assert slack.posts == []  # nothing due yet
     clock.set_frozen(start + timedelta(minutes=31))
-    jobs.run(get_settings(), "reminders.run")
+    worker.run(get_settings(), "reminders.run")
     assert slack.titles() == ["Task due: Send the ROI sheet"]
     clock.set_frozen(at - timedelta(minutes=14))
-    jobs.run(get_settings(), "reminders.run")
-    jobs.run(get_settings(), "reminders.run")
+    worker.run(get_settings(), "reminders.run")
+    worker.run(get_settings(), "reminders.run")
     assert (
         slack.titles()[-1]
         == "Call with Bright Spark in 14 min (" + at.astimezone(settings.zone).strftime("%H:%M") + ")"
@@ -162,11 +162,11 @@ def test_scheduled_sends_wait_for_their_time(cli, settings, immediate):
     assert result.exit_code == 0 and "1 scheduled" in result.stdout
     (row,) = cli("emails", "list", "--json").json
     assert row["status"] == "scheduled" and outbox_messages(settings) == []
-    jobs.run(get_settings(), "emails.send_scheduled")
+    worker.run(get_settings(), "emails.send_scheduled")
     assert outbox_messages(settings) == []
     clock.set_frozen(clock.utc_now() + timedelta(hours=3, minutes=1))
-    jobs.run(get_settings(), "emails.send_scheduled")
-    jobs.run(get_settings(), "emails.send_scheduled")
+    worker.run(get_settings(), "emails.send_scheduled")
+    worker.run(get_settings(), "emails.send_scheduled")
     assert len(outbox_messages(settings)) == 1
     assert cli("emails", "show", row["id"], "--json").json["status"] == "sent"
     clock.set_frozen(None)

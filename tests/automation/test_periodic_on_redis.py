@@ -12,7 +12,7 @@ import pytest
 from huey.exceptions import TaskLockedException
 from sqlalchemy import select
 
-from leadline import clock, jobs
+from leadline import clock, jobs, worker
 from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.webhooks import service
@@ -34,16 +34,16 @@ def redis_settings(settings, monkeypatch):
 
 @pytest.mark.redis
 def test_one_runner_at_a_time_and_the_lock_expires(redis_settings):
-    huey = jobs.get_huey(redis_settings)
-    first = jobs.periodic_lock(huey, redis_settings, "webhooks.sweep")
+    huey = worker.scheduled_huey(redis_settings)
+    first = worker.periodic_lock(huey, redis_settings, "webhooks.sweep")
     with first:
-        with pytest.raises(TaskLockedException), jobs.periodic_lock(huey, redis_settings, "webhooks.sweep"):
+        with pytest.raises(TaskLockedException), worker.periodic_lock(huey, redis_settings, "webhooks.sweep"):
             pass
         assert 0 < huey.storage.conn.ttl(first.key) <= 600  # a killed holder frees it within ten minutes
-        with jobs.periodic_lock(huey, redis_settings, "notify.sweep"):  # another job is not held up
+        with worker.periodic_lock(huey, redis_settings, "notify.sweep"):  # another job is not held up
             pass
     assert huey.storage.conn.get(first.key) is None
-    with jobs.periodic_lock(huey, redis_settings, "webhooks.sweep"):
+    with worker.periodic_lock(huey, redis_settings, "webhooks.sweep"):
         pass
 
 
@@ -53,7 +53,7 @@ def test_the_webhook_sweep_runs_on_redis_and_applies_what_was_left(redis_setting
     with unit_of_work() as session:  # stored, but the process died before applying it
         stored = service.ingest(session, [event(target, "delivered")])
     clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
-    huey = jobs.get_huey(redis_settings)
+    huey = worker.scheduled_huey(redis_settings)
     huey.execute(huey._leadline_periodic["webhooks.sweep"].s())
     with unit_of_work(readonly=True) as session:
         status = session.scalar(select(WebhookEvent.status).where(WebhookEvent.id == stored.new_ids[0]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from leadline import clock, jobs
+from leadline import clock, worker
 from leadline.config import get_settings
 from leadline.webhooks.security import inbound_token
 from tests.emails.conftest import outbox_messages
@@ -15,7 +15,7 @@ from tests.webhooks.test_inbound import default_mode
 
 
 def tick() -> None:
-    jobs.run(get_settings(), "sequences.run_due")
+    worker.run(get_settings(), "sequences.run_due")
 
 
 def three(**overrides):

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from leadline import clock, jobs
+from leadline import clock, worker
 from leadline.activity.models import OutreachActivity
 from leadline.config import get_settings
 from leadline.db import dispose_engines, unit_of_work
@@ -206,7 +206,7 @@ def test_postgres_stopped_and_started_while_batches_arrive(tmp_path, monkeypatch
             # Events stored and acknowledged just before their apply lost the database: the
             # sweep (every minute, for events received over a minute ago) applies them.
             clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
-            jobs.run(get_settings(), "webhooks.sweep")
+            worker.run(get_settings(), "webhooks.sweep")
             clock.set_frozen(None)
             check_exactly_once(unique)
         finally:

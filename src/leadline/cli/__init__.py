@@ -221,14 +221,14 @@ def worker(
     ] = True,
 ) -> None:
     """Run background jobs: sequences, scheduled sends, reminders, notifications, webhook sweeps."""
-    from leadline import jobs
+    from leadline import worker as jobs_worker
     from leadline.config import get_settings, mask_url
 
     require_database()
     settings = get_settings()
     queue = mask_url(settings.redis_url) if settings.redis_url else str(settings.data_dir / "jobs.db")
     typer.echo(f"Leadline worker on {queue} (Ctrl+C stops)")
-    jobs.consumer(settings, threads=threads, periodic=periodic).run()
+    jobs_worker.consumer(settings, threads=threads, periodic=periodic).run()
 
 
 @app.command("import")
