@@ -22,6 +22,7 @@ from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
+from leadline.web.limits import install as install_body_limits
 from leadline.web.security import SecurityHeaders, redact_access_log
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_body_limits(app, settings)  # before SecurityHeaders, so it runs inside it
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -113,8 +113,21 @@ class Settings(BaseSettings):
     inbound_secret: SecretStr | None = Field(
         None, description="Secret in the Inbound Parse URL; default: derived from the secret key."
     )
-    webhook_max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
-    inbound_max_body_bytes: int = Field(40 * 1024 * 1024, gt=0)
+    webhook_max_body_bytes: int = Field(8 * 1024 * 1024, gt=0, description="Largest Event Webhook post (413 above).")
+    inbound_max_body_bytes: int = Field(
+        40 * 1024 * 1024, gt=0, description="Largest Inbound Parse post: a whole email with attachments."
+    )
+
+    # --- request bodies (web/limits.py; the webhooks' own limits are above) ----------------
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest request body of any route without a limit of its own (413 above)."
+    )
+    import_max_body_bytes: int = Field(
+        21 * 1024 * 1024, gt=0, description="Largest prospect file upload (import page and API), form included."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request body that sends nothing for this long is refused (408)."
+    )
 
     # --- automation --------------------------------------------------------------------
     redis_url: str | None = Field(None, description="Redis for the job queue; default: a SQLite queue.")

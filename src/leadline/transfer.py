@@ -23,9 +23,10 @@ from sqlalchemy import Date, Table, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from leadline import __version__
+from leadline import __version__, jsonin
 from leadline.db import Base, UTCDateTime
 from leadline.errors import Conflict, Invalid
+from leadline.jsonin import MAX_DEPTH
 
 FORMAT = "leadline-export"
 BATCH = 1000
@@ -88,13 +89,23 @@ def export_all(session: Session, out: IO[str], *, revision: str | None) -> Repor
     return report
 
 
+# A row is an array whose JSON columns hold what Leadline stored: outside JSON taken at most
+# MAX_DEPTH levels deep (webhook events), so one level more than that.
+ROW_DEPTH = MAX_DEPTH + 1
+
+
 def _lines(source: IO[str]) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(source, start=1):
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except ValueError:
+            yield number, jsonin.loads(line, max_depth=ROW_DEPTH)
+        except jsonin.TooDeep:
+            raise Invalid(
+                f"line {number} is nested deeper than a row of an export can be ({MAX_DEPTH} levels inside the row)",
+                field="file",
+            ) from None
+        except jsonin.NotJson:
             raise Invalid(f"line {number} is not JSON", field="file") from None
 
 

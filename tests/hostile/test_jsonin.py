@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadline.jsonin import MAX_DEPTH, NotJson, TooDeep, check_depth, depth_step, loads
@@ -45,6 +45,7 @@ def test_streaming_depth_matches() -> None:
 
 
 @given(st.recursive(st.none() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
+@settings(suppress_health_check=[HealthCheck.too_slow])  # generating nested values is slow on a busy machine
 def test_check_depth_agrees_with_a_recursive_count(value: object) -> None:
     def depth(item: object) -> int:
         if isinstance(item, dict):

@@ -44,3 +44,56 @@ def test_the_csv_importer_takes_any_file(cli, tmp_path, header, rows, raw):
     if result.exit_code == 1:
         assert result.stderr.strip(), "a refusal says why"
         assert snapshot() == before  # refused: nothing written
+
+
+# --- JSON: any nesting, any shape ------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 200) | st.text(max_size=10) | st.sampled_from(["Royal", "a@b.co"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(COLUMNS) | st.text(max_size=6), inner,
+                                                                  max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _wrap(value: object, depth: int, kind: str) -> str:
+    """``value`` under ``depth`` more levels of arrays or objects, as JSON text (no recursion)."""
+    import json
+
+    opening, closing = ("[", "]") if kind == "array" else ('{"name": ', "}")
+    return opening * depth + json.dumps(value) + closing * depth
+
+
+@given(
+    items=st.lists(json_values, max_size=4),
+    deep=st.none() | st.tuples(st.integers(0, 3), st.integers(0, 3_000), st.sampled_from(["array", "object"])),
+    lines=st.booleans(),
+    top=st.sampled_from(["array", "object", "scalar"]),
+)
+@FUZZ
+def test_the_json_importers_take_any_nesting(cli, tmp_path, items, deep, lines, top):
+    """Any JSON (nested up to thousands of levels, top level of any kind) gives an import or a
+    one-line refusal that names the item or line, never a traceback; a refusal writes nothing."""
+    import json
+
+    texts = [json.dumps(item) for item in items]
+    if deep is not None:
+        at, depth, kind = deep
+        texts.insert(min(at, len(texts)), _wrap({"name": "Deep"}, depth, kind))
+    if lines:
+        target = tmp_path / "fuzz.jsonl"
+        target.write_text("".join(text + "\n" for text in texts))
+    else:
+        target = tmp_path / "fuzz.json"
+        body = "[" + ", ".join(texts) + "]"
+        target.write_text(body if top == "array" else texts[0] if texts and top == "scalar" else '{"name": "Top"}')
+    before = snapshot()
+    result = cli("prospects", "import", str(target))
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code == 1:
+        assert result.stderr.strip(), "a refusal says why"
+        assert snapshot() == before
+    if deep is not None and deep[1] > 40 and (lines or top == "array"):  # deeper than the limit: refused
+        assert result.exit_code == 1 and "nested deeper than 32 levels" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and ("line " if lines else "item ") in result.stderr

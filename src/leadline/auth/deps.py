@@ -116,18 +116,33 @@ cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                              description="A signed-in browser; writes also need the X-CSRF-Token header.")  # fmt: skip
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def api_gate(request: Request) -> Principal:
+    """What an ``/api/`` request must pass before its body is read (web/limits.py runs it first, so
+    a stranger's body is neither read nor parsed): a principal (else 401) and, to change anything,
+    write rights and, for a session, the CSRF header (403). A form body may carry the CSRF token
+    instead of the header; :func:`api_principal` checks that one once the form is read."""
+    principal = await run_in_threadpool(resolve, request)  # the token or session lookup: off the event loop
+    if principal is None:
+        raise _unauthorized("sign in, or send an API token: Authorization: Bearer <token>")
+    if request.method not in SAFE_METHODS:
+        if not principal.can_write:
+            raise HTTPException(403, f"{principal.actor} may only read ({principal.role})")
+        if not request.headers.get("content-type", "").startswith(FORM_TYPES):
+            await check_csrf(request, principal)
+    return principal
+
+
 async def api_principal(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
     _cookie: Annotated[str | None, Depends(cookie_scheme)] = None,
 ) -> Principal:
     """Any signed-in user or valid token; writes need write rights (and CSRF for sessions)."""
-    principal = await run_in_threadpool(resolve, request)
-    if principal is None:
-        raise _unauthorized("sign in, or send an API token: Authorization: Bearer <token>")
+    principal = await api_gate(request)  # resolved once per request: the second call reads request.state
     if request.method not in SAFE_METHODS:
-        if not principal.can_write:
-            raise HTTPException(403, f"{principal.actor} may only read ({principal.role})")
         await check_csrf(request, principal)
     return principal
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
+from leadline import jsonin
 from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.config import Settings
@@ -934,7 +935,7 @@ def _make_cursor(email: EmailActivity) -> str:
 
 def _read_cursor(cursor: str) -> tuple[datetime, str]:
     try:
-        created, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created, last_id = jsonin.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), max_depth=1)
         return datetime.fromisoformat(created), str(last_id)
     except (ValueError, TypeError):
         raise Invalid("is not a cursor this server made", field="cursor") from None

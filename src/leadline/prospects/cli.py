@@ -262,7 +262,9 @@ def stage(
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="A .csv, .json (array of objects) or .jsonl file.")],
+    file: Annotated[
+        Path, typer.Argument(help="A .csv, .json (array of objects) or .jsonl file; JSON nested at most 32 levels.")
+    ],
     skip_invalid: Annotated[
         bool,
         typer.Option("--skip-invalid", help="Import the good rows; write the bad ones to FILE.rejected.csv."),

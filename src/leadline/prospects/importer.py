@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -18,7 +17,9 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from leadline import jsonin
 from leadline.errors import Invalid
+from leadline.jsonin import MAX_DEPTH, TooDeep, depth_step
 from leadline.prospects.schemas import ProspectCreate
 from leadline.schemas import field_errors
 
@@ -440,9 +441,41 @@ class ProspectFile:
                 values["contact_name"] = joined
         return values
 
+    def _check_json(self) -> None:
+        """A first pass over a .json file: its top level is an array, nested at most ``MAX_DEPTH`` deep.
+
+        ijson's ``items`` (and ``parse``) build a path for every level, which costs the square of
+        the depth before anything can stop it (40 KB of ``[`` took 1 GB); ``basic_parse`` keeps
+        no path, so counting levels from its events stops a deep file at the limit, in bounded
+        memory. The second pass (``items``) then reads only files known to be shallow."""
+        import ijson
+
+        try:
+            events = ijson.basic_parse(self._binary)
+            first = next(events, None)
+            if first is None or first[0] != "start_array":
+                raise ImportFileError(
+                    f"{self.path.name}: a .json file must hold an array of objects, one per prospect "
+                    "([{...}, {...}]); JSON lines (.jsonl) hold one object per line"
+                )
+            depth, item = 1, 0
+            for event, _ in events:
+                if depth == 1 and event != "end_array":
+                    item += 1  # an element of the top array starts
+                depth = depth_step(event, depth)
+        except TooDeep:
+            raise ImportFileError(
+                f"item {item} of {self.path.name} is nested deeper than {MAX_DEPTH} levels of arrays and objects"
+            ) from None
+        except ijson.JSONError as error:
+            raise ImportFileError(f"{self.path.name} is not valid JSON: {error}") from None
+        finally:
+            self._binary.seek(0)
+
     def _json_objects(self) -> Iterator[tuple[int, Any]]:
         import ijson
 
+        self._check_json()
         try:
             yield from enumerate(ijson.items(self._binary, "item", use_float=True), start=1)
         except ijson.JSONError as error:
@@ -453,9 +486,13 @@ class ProspectFile:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ImportFileError(f"line {number} of {self.path.name} is not valid JSON: {error.msg}") from None
+                yield number, jsonin.loads(line)
+            except jsonin.TooDeep:
+                raise ImportFileError(
+                    f"line {number} of {self.path.name} is nested deeper than {MAX_DEPTH} levels of arrays and objects"
+                ) from None
+            except jsonin.NotJson as error:
+                raise ImportFileError(f"line {number} of {self.path.name} is {error}") from None
 
     def _json_rows(self) -> Iterator[RawRow]:
         return self._object_rows(self._json_objects())

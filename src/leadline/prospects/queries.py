@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from leadline import jsonin
+
 #: Columns of the prospects table, in the order ``SELECT *`` returns them.
 COLUMNS: tuple[str, ...] = (
     "id", "name", "trade", "contact_name", "email", "phone", "website", "city", "state", "timezone",
@@ -207,7 +209,7 @@ def encode_cursor(row: dict[str, Any], sort: str) -> str:
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        stored_sort, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        stored_sort, value, last_id = jsonin.loads(base64.urlsafe_b64decode(padded.encode()), max_depth=1)
     except (ValueError, TypeError, binascii.Error):
         raise QueryError("cursor", "is not a cursor this server made") from None
     if stored_sort != sort:

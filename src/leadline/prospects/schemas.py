@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from leadline import jsonin
 from leadline.schemas import ApiModel, InputModel
 
 Stage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
@@ -92,8 +92,10 @@ def _gaps(value: Any) -> Any:
             return []
         if text.startswith("["):
             try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
+                value = jsonin.loads(text, max_depth=1)  # a list of text: one level
+            except jsonin.TooDeep:
+                raise ValueError("must be a list of text") from None
+            except jsonin.NotJson:
                 raise ValueError("is not a JSON list") from None
         else:
             parts = text.split(";") if "\n" not in text and "|" not in text else re.split(r"[;\n|]", text)

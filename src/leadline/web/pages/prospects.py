@@ -38,7 +38,6 @@ PAGE_SIZE = 50
 #: A filtered total is counted up to here ("10,000+" beyond): counting reads every matching row.
 COUNT_LIMIT = 10_000
 SORTS = {"name": "Name", "tier": "Tier", "grid_health": "Grid", "created": "Added", "updated": "Updated"}
-UPLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_KEEP_SECONDS = 24 * 3600
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson")
 
@@ -171,10 +170,10 @@ def _keep_upload(settings: Settings, principal: Principal, upload: UploadFile, i
     with target.open("wb") as handle:
         while chunk := upload.file.read(1024 * 1024):
             size += len(chunk)
-            if size > UPLOAD_LIMIT:
+            if size > settings.import_max_body_bytes:  # web/limits.py refuses a larger body before this
                 handle.close()
                 shutil.rmtree(folder, ignore_errors=True)
-                raise FormError("file", f"file: larger than {UPLOAD_LIMIT // (1024 * 1024)} MB")
+                raise FormError("file", f"file: larger than {settings.import_max_body_bytes:,} bytes")
             handle.write(chunk)
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
