@@ -308,8 +308,8 @@ class Rendered:
 def render(template: EmailTemplate, prospect: Any, settings: Settings, extra: dict[str, Any] | None = None) -> Rendered:
     """Fill ``template`` for ``prospect``. Raises MissingMergeField or TemplateError."""
     subject_t, body_t, html_t = template.compiled()
-    context = merge_fields(prospect, settings, extra)
     try:
+        context = merge_fields(prospect, settings, extra)  # a stored value of an unexpected kind fails here
         subject = " ".join(subject_t.render(context).split())
         text = body_t.render(context)
         html = html_t.render(context) if html_t is not None else None
