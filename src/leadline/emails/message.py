@@ -6,9 +6,10 @@ import html as html_lib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -56,8 +57,10 @@ class Outgoing:
     def mime(self) -> EmailMessage:
         # Long header values (the unsubscribe URL) are folded, never turned into encoded-words.
         message = EmailMessage(policy=SMTP_POLICY)
-        message["From"] = formataddr((self.from_name, self.from_email))
-        message["To"] = formataddr((self.to_name or "", self.to_email))
+        # Address objects, not formatted strings: a name that is not ASCII and holds "(" or ";" is
+        # then encoded whole, where a re-parsed string would be folded into a header no parser reads.
+        message["From"] = Address(display_name=self.from_name, addr_spec=self.from_email)
+        message["To"] = Address(display_name=self.to_name or "", addr_spec=self.to_email)
         message["Subject"] = self.subject
         message["Message-ID"] = self.message_id
         if self.date is not None:

@@ -346,7 +346,9 @@ def plan(
         except templates.MissingMergeField as error:
             missing.append(error)
             continue
-        except templates.TemplateError as error:
+        except templates.TemplateForbidden:
+            raise  # a hostile template: the whole run is refused, nothing is written
+        except templates.TemplateError as error:  # this prospect's values trip the template: fails alone
             stand_in = Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name,
                                template.subject[:MAX_SUBJECT], "", None)  # fmt: skip
             result.failed.append(Unbuilt(prospect.id, prospect.name, prospect.email, error.message, stand_in))

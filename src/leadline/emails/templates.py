@@ -68,6 +68,10 @@ class TemplateError(Invalid):
     """A template that cannot be used: bad syntax, a forbidden operation, an unknown field."""
 
 
+class TemplateForbidden(TemplateError):
+    """The template tried something the sandbox forbids: refused for every prospect alike."""
+
+
 class MissingMergeField(Invalid):
     """A prospect lacks a field the template needs."""
 
@@ -316,7 +320,7 @@ def render(template: EmailTemplate, prospect: Any, settings: Settings, extra: di
     except _MissingPrinted as missing:
         raise MissingMergeField(template.name, missing.name, prospect.id) from None
     except SecurityError as error:
-        raise TemplateError(
+        raise TemplateForbidden(
             f"{template.name!r} tried something the sandbox forbids: {error}", field="template"
         ) from None
     except UndefinedError as error:
