@@ -67,7 +67,7 @@ def send(
 
 def _print_report(report: Any) -> None:
     rows = [
-        (o.status, o.prospect_id, o.to_email or "", o.subject or o.detail or "", o.email_id or "")
+        (o.status, o.prospect_id, o.to_email or "", _subject_or_detail(o), o.email_id or "")
         for o in report.outcomes
         if o.status != "skipped"
     ]
@@ -79,12 +79,13 @@ def _print_report(report: Any) -> None:
     if report.dry_run:
         typer.echo(
             f"Dry run: {report.count('planned')} would be sent with {report.template} through the "
-            f"{report.backend} backend, {len(skipped)} skipped; {report.cap_left} left in today's cap. "
-            "Nothing was sent."
+            f"{report.backend} backend, {report.count('failed')} would fail, {len(skipped)} skipped; "
+            f"{report.cap_left} left in today's cap. Nothing was sent."
         )
         return
     if report.count("scheduled"):
-        typer.echo(f"{report.count('scheduled')} scheduled, {len(skipped)} skipped ({report.template}); "
+        typer.echo(f"{report.count('scheduled')} scheduled, {report.count('failed')} failed, {len(skipped)} "
+                   f"skipped ({report.template}); "
                    "a running `leadline serve` or `leadline worker` sends them on time.")  # fmt: skip
         return
     typer.echo(
@@ -93,6 +94,13 @@ def _print_report(report: Any) -> None:
     )
     if report.count("unknown"):
         typer.echo("Check the unknown ones: `leadline emails list --status unknown`, then `leadline emails resolve`.")
+
+
+def _subject_or_detail(outcome: Any) -> str:
+    """Why a failed one failed; the subject of the others."""
+    if outcome.status == "failed" and outcome.detail:
+        return str(outcome.detail)
+    return str(outcome.subject or outcome.detail or "")
 
 
 class _Progress:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service
@@ -10,6 +14,7 @@ from leadline.emails.sending import deliver_scheduled, mark_stale_sends
 from leadline.jobs import Periodic, job
 
 ACTOR = "worker:emails"
+log = logging.getLogger("leadline.emails")
 
 
 @job("emails.send_scheduled", periodic=Periodic("emails.send_scheduled", every_minutes=1))
@@ -21,7 +26,12 @@ def send_scheduled(settings: Settings) -> None:
     backend = get_backend(settings)
     try:
         for email_id in due:
-            deliver_scheduled(settings, backend, email_id, actor=ACTOR)
+            try:
+                deliver_scheduled(settings, backend, email_id, actor=ACTOR)
+            except SQLAlchemyError:
+                raise  # the database is away: the job runs again next minute
+            except Exception:  # one email's problem must not stop the others (a stale claim is settled later)
+                log.exception("scheduled email %s not sent", email_id)
     finally:
         backend.close()
 

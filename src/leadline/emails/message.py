@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import html as html_lib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from leadline.config import Settings
 
 SMTP_POLICY = SMTP.clone(max_line_length=998)
+#: What a header value may not hold: a line break would start a header of its own, and NUL and
+#: the other control characters are refused by mail servers (a tab is ordinary white space).
+HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: Longest subject the email row holds.
+MAX_SUBJECT = 500
 
 
 @dataclass
@@ -50,8 +57,10 @@ class Outgoing:
     def mime(self) -> EmailMessage:
         # Long header values (the unsubscribe URL) are folded, never turned into encoded-words.
         message = EmailMessage(policy=SMTP_POLICY)
-        message["From"] = formataddr((self.from_name, self.from_email))
-        message["To"] = formataddr((self.to_name or "", self.to_email))
+        # Address objects, not formatted strings: a name that is not ASCII and holds "(" or ";" is
+        # then encoded whole, where a re-parsed string would be folded into a header no parser reads.
+        message["From"] = Address(display_name=self.from_name, addr_spec=self.from_email)
+        message["To"] = Address(display_name=self.to_name or "", addr_spec=self.to_email)
         message["Subject"] = self.subject
         message["Message-ID"] = self.message_id
         if self.date is not None:
@@ -64,6 +73,45 @@ class Outgoing:
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
         return message
+
+
+def problem(message: Outgoing) -> str | None:
+    """Why ``message`` cannot be sent as it stands (None: it can), in words a person can act on.
+
+    Every backend sends only a message that passes, so a bad stored value (a contact name with a
+    line break, an address that cannot be encoded) fails that one message, before anything is
+    claimed or written, and never reaches a header."""
+    headers = (
+        ("contact name", message.to_name), ("email address", message.to_email), ("subject", message.subject),
+        ("sender name", message.from_name), ("sender address", message.from_email),
+        ("reply-to address", message.reply_to),
+    )  # fmt: skip
+    for label, value in headers:
+        found = HEADER_CONTROL.search(value or "")
+        if found:
+            what = "a line break" if found.group() in "\r\n" else f"a control character (U+{ord(found.group()):04X})"
+            return f"the {label} {shown(value or '')} contains {what}"
+    if len(message.subject) > MAX_SUBJECT:
+        return f"the subject is {len(message.subject)} characters long; at most {MAX_SUBJECT}"
+    for label, value in (("text", message.text), ("HTML", message.html)):
+        if "\x00" in value:
+            return f"the message {label} contains a NUL character"
+    try:
+        message.mime().as_bytes()
+    except Exception as error:  # whatever the email package refuses, say what it said
+        return f"cannot build the message: {shown(str(error), quote=False)}"
+    return None
+
+
+def shown(value: str, *, limit: int = 80, quote: bool = True) -> str:
+    """``value`` safe to print on one line: control characters and line separators escaped, at most
+    ``limit`` characters."""
+    text = _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], value)
+    text = text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    return f"'{text}'" if quote else text
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 def _serializer(settings: Settings) -> URLSafeSerializer:

@@ -3,8 +3,10 @@
 This is the one place (besides the worker's jobs) that opens several units of work in
 a row, because a send spans them by nature:
 
-1. **claim** (one transaction): guardrails checked again, one send taken from today's
-   cap, the email row written with status ``sending``. Committed before anything leaves.
+1. **claim** (one transaction): guardrails checked again, the message built, one send
+   taken from today's cap, the email row written with status ``sending``. Committed before
+   anything leaves. A message that cannot be built is written ``failed`` with the reason
+   instead, and takes nothing from the cap.
 2. **send**: the backend is called outside any transaction.
 3. **record** (one transaction): the outcome together with its effects - ``sent`` with
    the timeline entry, the stage move and the counters; or ``failed`` (the cap slot is
@@ -12,10 +14,16 @@ a row, because a send spans them by nature:
 
 A crash between 1 and 3 leaves the row ``sending``; the next run marks such rows
 ``unknown`` after ten minutes. Nothing is ever sent twice by Leadline itself.
+
+One bad message fails alone: a message that cannot be built (a template error for that
+prospect, a line break or NUL in a header, an address that cannot be encoded) or that the
+backend refuses is recorded ``failed`` with its reason, and the rest of the batch goes on.
+The dry run builds every message too, so it reports the same failures.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +37,8 @@ from leadline.emails.backends import AuthFailed, Backend, Rejected, Unknown, get
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
+
+log = logging.getLogger("leadline.emails")
 
 
 class SendingStopped(LeadlineError):
@@ -141,12 +151,18 @@ def send(
             Outcome(skip.prospect_id, skip.name, skip.email, "skipped", detail=skip.reason, code=skip.code)
         )
     if dry_run:
+        for failure in planned.failed:
+            report.outcomes.append(
+                Outcome(failure.prospect_id, failure.name, failure.email, "failed", subject=failure.item.subject,
+                        detail=failure.reason, code=failure.code)
+            )  # fmt: skip
         for item in planned.items:
             report.outcomes.append(Outcome(item.prospect_id, item.name, item.to_email, "planned", subject=item.subject))
         return report
-    if not planned.items:
+    if not planned.items and not planned.failed:
         return report
     if at is not None:  # the worker sends them then (emails.send_scheduled), with the guardrails and the cap
+        record_unbuilt(settings, planned, report, force=force, actor=actor)
         with unit_of_work(settings) as session:
             for item in planned.items:
                 email = service.schedule(session, settings, item, planned.template, at, force=force, actor=actor)
@@ -161,6 +177,7 @@ def send(
     except AuthFailed as error:
         raise SendingStopped(f"{error.message}; nothing was sent") from None
     try:
+        record_unbuilt(settings, planned, report, force=force, actor=actor)
         for done, item in enumerate(planned.items, start=1):
             report.outcomes.append(deliver(settings, chosen, planned.template, item, force=force, actor=actor))
             if report.outcomes[-1].code == "auth":
@@ -179,9 +196,18 @@ def send(
     return report
 
 
+def record_unbuilt(settings: Settings, planned: service.Plan, report: SendReport, *, force: bool, actor: str) -> None:
+    """The messages that cannot be built are recorded ``failed`` (each in its own transaction), and nothing leaves."""
+    for failure in planned.failed:
+        report.outcomes.append(
+            deliver(settings, None, planned.template, failure.item, force=force, actor=actor,
+                    unbuildable=failure.reason)
+        )  # fmt: skip
+
+
 def deliver(
     settings: Settings,
-    backend: Backend,
+    backend: Backend | None,
     template: Any,
     item: service.Planned,
     *,
@@ -190,26 +216,36 @@ def deliver(
     in_reply_to: str | None = None,
     thread_root_id: str | None = None,
     sequence: tuple[str, int] | None = None,
+    unbuildable: str | None = None,
 ) -> Outcome:
-    """Claim, send and record one message."""
+    """Claim, send and record one message (``unbuildable``: only record why it cannot be sent)."""
     with unit_of_work(settings) as session:
         email, skipped = service.claim(
             session, settings, item, template, force=force, actor=actor, in_reply_to=in_reply_to,
-            thread_root_id=thread_root_id, sequence=sequence,
+            thread_root_id=thread_root_id, sequence=sequence, unbuildable=unbuildable,
         )  # fmt: skip
         if email is None:
             assert skipped is not None
             return Outcome(
                 item.prospect_id, item.name, item.to_email, "skipped", detail=skipped.reason, code=skipped.code
             )
+        if email.status == "failed":
+            return _unbuilt(email, item.name)
         message = service.outgoing(settings, email, item.to_name)
+    assert backend is not None, "a message that can be built needs a backend"
     return send_claimed(settings, backend, message, prospect_id=item.prospect_id, name=item.name, actor=actor)
+
+
+def _unbuilt(email: Any, name: str) -> Outcome:
+    log.warning("email %s to %s not sent: %s", email.id, email.prospect_id, email.error)
+    return Outcome(email.prospect_id, name, email.to_email, "failed", email.id, email.subject, email.error,
+                   "unbuildable")  # fmt: skip
 
 
 def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, actor: str) -> Outcome | None:
     """Send a scheduled email whose time has come (None: someone else took it or it was cancelled)."""
     with unit_of_work(settings) as session:
-        email, skipped = service.claim_scheduled(session, settings, email_id)
+        email, skipped = service.claim_scheduled(session, settings, email_id, actor=actor)
         if skipped is not None:
             if skipped.code == "cap":
                 service.postpone(session, settings, email_id)
@@ -221,6 +257,8 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
         if email is None:
             return None
         prospect = prospects.get(session, email.prospect_id)
+        if email.status == "failed":
+            return _unbuilt(email, prospect.name)
         message = service.outgoing(settings, email, prospect.contact_name)
         name = prospect.name
     return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
@@ -245,6 +283,12 @@ def send_claimed(
         with unit_of_work(settings) as session:
             service.record_unknown(session, email_id, error.message, actor=actor)
         return Outcome(prospect_id, name, to, "unknown", email_id, subject, error.message)
+    except Exception as error:  # a backend's own bug: it may have got as far as sending, so never resent
+        log.exception("the %s backend failed on email %s", backend.name, email_id)
+        reason = f"the {backend.name} backend failed ({type(error).__name__}); it may have been sent"
+        with unit_of_work(settings) as session:
+            service.record_unknown(session, email_id, reason, actor=actor)
+        return Outcome(prospect_id, name, to, "unknown", email_id, subject, reason)
     with unit_of_work(settings) as session:
         service.record_sent(session, email_id, backend=backend.name, provider_id=accepted.provider_id, actor=actor)
     return Outcome(prospect_id, name, to, "sent", email_id, subject)

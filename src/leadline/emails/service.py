@@ -21,7 +21,16 @@ from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import templates
-from leadline.emails.message import Outgoing, sender_domain, unsubscribe_url, with_footer
+from leadline.emails.message import (
+    HEADER_CONTROL,
+    MAX_SUBJECT,
+    Outgoing,
+    problem,
+    sender_domain,
+    shown,
+    unsubscribe_url,
+    with_footer,
+)
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id
@@ -235,10 +244,24 @@ class Skipped:
 
 
 @dataclass
+class Unbuilt:
+    """A message that cannot be built for this prospect (a template error, a bad stored value):
+    it fails alone, recorded as a failed email, and takes nothing from the cap."""
+
+    prospect_id: str
+    name: str
+    email: str | None
+    reason: str
+    item: Planned  # what was rendered (the template's own subject and no body when rendering failed)
+    code: str = "unbuildable"
+
+
+@dataclass
 class Plan:
     template: templates.EmailTemplate
     items: list[Planned] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    failed: list[Unbuilt] = field(default_factory=list)
     cap_left: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -291,8 +314,10 @@ def plan(
     extra: dict[str, Any] | None = None,
     check_cap: bool = True,
 ) -> Plan:
-    """Who would get what. Every message is rendered here, so a missing merge field stops
-    the whole run before anything is sent; guardrails skip prospects with a reason."""
+    """Who would get what. Every message is rendered and built here, so a missing merge field
+    stops the whole run before anything is sent; guardrails skip prospects with a reason; a
+    message that cannot be built (a template error for this prospect, a line break in a
+    header) is in ``failed`` with its reason, and the others go on."""
     template = templates.load(settings, template_name)
     result = Plan(template=template, extra=dict(extra or {}))
     if prospect_ids:
@@ -316,10 +341,25 @@ def plan(
         if blocked is not None:
             result.skipped.append(blocked)
             continue
+        assert prospect.email is not None
         try:
             rendered = templates.render(template, prospect, settings, result.extra)
         except templates.MissingMergeField as error:
             missing.append(error)
+            continue
+        except templates.TemplateForbidden:
+            raise  # a hostile template: the whole run is refused, nothing is written
+        except templates.TemplateError as error:  # this prospect's values trip the template: fails alone
+            stand_in = Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name,
+                               template.subject[:MAX_SUBJECT], "", None)  # fmt: skip
+            result.failed.append(Unbuilt(prospect.id, prospect.name, prospect.email, error.message, stand_in))
+            continue
+        item = Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name, rendered.subject,
+                       rendered.text, rendered.html)  # fmt: skip
+        draft = _new_email(settings, item, template, status="sending", force=force, now=utc_now())
+        why = unsendable(settings, draft, item.to_name)
+        if why is not None:
+            result.failed.append(Unbuilt(prospect.id, prospect.name, prospect.email, why, item))
             continue
         if check_cap and len(result.items) >= left:
             result.skipped.append(
@@ -327,11 +367,7 @@ def plan(
                         f"over the daily cap of {settings.daily_send_limit} (LEADLINE_DAILY_SEND_LIMIT)", "cap")
             )  # fmt: skip
             continue
-        assert prospect.email is not None
-        result.items.append(
-            Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name, rendered.subject,
-                    rendered.text, rendered.html)
-        )  # fmt: skip
+        result.items.append(item)
     if missing:
         raise Invalid(
             "; ".join(m.message for m in missing[:20])
@@ -368,14 +404,18 @@ def claim(
     in_reply_to: str | None = None,
     thread_root_id: str | None = None,
     sequence: tuple[str, int] | None = None,
+    unbuildable: str | None = None,
 ) -> tuple[EmailActivity | None, Skipped | None]:
     """Record that ``item`` is about to be sent (status ``sending``) and take one send from
     today's cap. Guardrails are checked again: they may have changed since the plan. A
-    sequence step (``sequence`` = (enrollment id, step)) can be claimed only once."""
+    sequence step (``sequence`` = (enrollment id, step)) can be claimed only once.
+
+    The message is built first: one that cannot be (``unbuildable`` says why, or building it
+    fails now) is recorded ``failed`` with the reason and takes nothing from the cap."""
     from sqlalchemy.exc import IntegrityError
 
     prospect = prospects.get(session, item.prospect_id, for_update=True)
-    blocked = _guard(session, settings, prospect, template.name, force=force)
+    blocked = why_not(session, prospect, template.name, force=force)
     if blocked is not None:
         return None, blocked
     now = utc_now()
@@ -384,25 +424,43 @@ def claim(
         thread_root_id=thread_root_id, send_attempted_at=now,
         sequence_enrollment_id=sequence[0] if sequence else None, sequence_step=sequence[1] if sequence else None,
     )  # fmt: skip
+    why = unbuildable or unsendable(settings, email, item.to_name)
+    if why is not None:
+        email.status, email.error, email.failed_at, email.send_attempted_at = "failed", why, now, None
+        # kept as it was, as far as the columns allow (NUL is no text to PostgreSQL)
+        email.subject = email.subject[:MAX_SUBJECT].replace("\x00", "\ufffd")
+        email.body_text = email.body_text.replace("\x00", "\ufffd")
+        email.body_html = (email.body_html or "").replace("\x00", "\ufffd") or None
+    else:
+        full = _take_slot(session, settings, prospect)
+        if full is not None:
+            return None, full
     try:
         with session.begin_nested():
             session.add(email)
             session.flush()
     except IntegrityError:
-        release_quota(session, _today(settings, now))
+        if why is None:
+            release_quota(session, _today(settings, now))
         return None, Skipped(prospect.id, prospect.name, prospect.email,
                              "this sequence step was already claimed by another worker", "claimed")  # fmt: skip
+    if why is not None:
+        _record_failure(session, email, why, actor=actor)
     return email, None
 
 
-def _guard(
-    session: Session, settings: Settings, prospect: Prospect, template: str, *, force: bool,
-    exclude_email_id: str | None = None,
-) -> Skipped | None:  # fmt: skip
-    """Guardrails, then one send from today's cap."""
-    blocked = why_not(session, prospect, template, force=force, exclude_email_id=exclude_email_id)
-    if blocked is not None:
-        return blocked
+def unsendable(settings: Settings, email: EmailActivity, to_name: str | None) -> str | None:
+    """Why the message for ``email`` cannot be sent as it stands (None: it can). See message.problem."""
+    from leadline.prospects.schemas import EMAIL_RE
+
+    address = email.to_email
+    if not HEADER_CONTROL.search(address) and (len(address) > 320 or not EMAIL_RE.fullmatch(address)):
+        return f"the email address {shown(address)} is not a valid address"
+    return problem(outgoing(settings, email, to_name))
+
+
+def _take_slot(session: Session, settings: Settings, prospect: Prospect) -> Skipped | None:
+    """One send from today's cap, or why there is none."""
     if not reserve_quota(session, settings, _today(settings)):
         return Skipped(prospect.id, prospect.name, prospect.email,
                        f"the daily cap of {settings.daily_send_limit} is used up", "cap")  # fmt: skip
@@ -459,15 +517,25 @@ def schedule(
     return email
 
 
-def claim_scheduled(session: Session, settings: Settings, email_id: str) -> tuple[EmailActivity | None, Skipped | None]:
-    """Take a scheduled email whose time has come: ``scheduled`` -> ``sending``, once."""
+def claim_scheduled(
+    session: Session, settings: Settings, email_id: str, *, actor: str
+) -> tuple[EmailActivity | None, Skipped | None]:
+    """Take a scheduled email whose time has come: ``scheduled`` -> ``sending``, once. One whose
+    message cannot be built now (the contact name changed since) is ``failed`` with the reason,
+    taking nothing from the cap."""
     email = get(session, email_id, for_update=True)
     if email.status != "scheduled":
         return None, None  # another worker took it, or a person cancelled it
     prospect = prospects.get(session, email.prospect_id, for_update=True)
-    blocked = _guard(session, settings, prospect, email.template, force=email.forced, exclude_email_id=email.id)
+    blocked = why_not(session, prospect, email.template, force=email.forced, exclude_email_id=email.id)
     if blocked is not None:
         return None, blocked
+    why = unsendable(settings, email, prospect.contact_name)
+    if why is not None:
+        return record_failed(session, settings, email.id, why, actor=actor), None
+    full = _take_slot(session, settings, prospect)
+    if full is not None:
+        return None, full
     now = utc_now()
     email.status = "sending"
     email.send_attempted_at = now
@@ -802,12 +870,16 @@ def record_failed(session: Session, settings: Settings, email_id: str, reason: s
     email.failed_at = utc_now()
     if was_claimed and email.send_attempted_at is not None:
         release_quota(session, _today(settings, email.send_attempted_at))
+    _record_failure(session, email, reason, actor=actor)
+    return email
+
+
+def _record_failure(session: Session, email: EmailActivity, reason: str, *, actor: str) -> None:
     activity.record(
         session, email.prospect_id, "email", "failed",
         {"emailId": email.id, "template": email.template, "subject": email.subject, "error": reason},
         actor=actor,
     )  # fmt: skip
-    return email
 
 
 def record_unknown(session: Session, email_id: str, reason: str, *, actor: str) -> EmailActivity:

@@ -68,6 +68,10 @@ class TemplateError(Invalid):
     """A template that cannot be used: bad syntax, a forbidden operation, an unknown field."""
 
 
+class TemplateForbidden(TemplateError):
+    """The template tried something the sandbox forbids: refused for every prospect alike."""
+
+
 class MissingMergeField(Invalid):
     """A prospect lacks a field the template needs."""
 
@@ -308,15 +312,15 @@ class Rendered:
 def render(template: EmailTemplate, prospect: Any, settings: Settings, extra: dict[str, Any] | None = None) -> Rendered:
     """Fill ``template`` for ``prospect``. Raises MissingMergeField or TemplateError."""
     subject_t, body_t, html_t = template.compiled()
-    context = merge_fields(prospect, settings, extra)
     try:
+        context = merge_fields(prospect, settings, extra)  # a stored value of an unexpected kind fails here
         subject = " ".join(subject_t.render(context).split())
         text = body_t.render(context)
         html = html_t.render(context) if html_t is not None else None
     except _MissingPrinted as missing:
         raise MissingMergeField(template.name, missing.name, prospect.id) from None
     except SecurityError as error:
-        raise TemplateError(
+        raise TemplateForbidden(
             f"{template.name!r} tried something the sandbox forbids: {error}", field="template"
         ) from None
     except UndefinedError as error:

@@ -21,6 +21,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from leadline.clock import utc_now
@@ -79,6 +80,10 @@ def run_due(
                 step_one(settings, chosen, enrollment_id, report, actor=actor)
             except LeadlineError as error:  # one prospect's problem must not stop the others
                 log.warning("sequence step for %s not sent: %s", enrollment_id, error)
+            except SQLAlchemyError:
+                raise  # the database is away: the job runs again next minute (reconcile repairs the step)
+            except Exception:  # nor may a bug that one prospect's data trips (reconcile retries the step)
+                log.exception("sequence step for %s not sent", enrollment_id)
     finally:
         if own:
             chosen.close()
@@ -125,7 +130,8 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
             service._stop(session, enrollment, error.message, actor=actor)
             report.stopped += 1
             return
-        item = plan.items[0] if plan.items else None
+        failure = plan.failed[0] if plan.failed else None  # its message cannot be built: recorded failed
+        item = plan.items[0] if plan.items else failure.item if failure else None
         in_reply_to, root = enrollment.thread_message_id, enrollment.thread_root_email_id
         step_index = enrollment.step
     if item is None:  # the cap (planning saw it) or a guardrail
@@ -134,7 +140,7 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         return
     outcome = deliver(
         settings, backend, template, item, force=True, actor=actor, in_reply_to=in_reply_to, thread_root_id=root,
-        sequence=(enrollment_id, step_index),
+        sequence=(enrollment_id, step_index), unbuildable=failure.reason if failure else None,
     )  # fmt: skip
     report.outcomes.append(outcome)
     if outcome.status == "skipped":

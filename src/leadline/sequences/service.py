@@ -106,6 +106,9 @@ def start(
             earlier[skip.prospect_id] = joined
         else:
             result.skipped.append(joined or skip)
+    for failure in plan.failed:  # its first message cannot be built (a bad stored value): not enrolled
+        result.skipped.append(emails.Skipped(failure.prospect_id, failure.name, failure.email, failure.reason,
+                                             failure.code))  # fmt: skip
     candidates = [item.prospect_id for item in plan.items] + list(earlier)
     if limit is not None:
         candidates = candidates[:limit]

@@ -19,7 +19,7 @@ import httpx
 
 from leadline.config import Settings
 from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown
-from leadline.emails.message import Outgoing
+from leadline.emails.message import Outgoing, problem
 
 CUSTOM_ARG = "leadline_email_id"
 
@@ -87,6 +87,9 @@ class SendGridBackend:
         )
 
     def send(self, message: Outgoing) -> Accepted:
+        why = problem(message)  # the same rule for every backend: never a header with a line break
+        if why is not None:
+            raise Rejected(why)
         body = payload(message)
         attempt = 0
         while True:

@@ -7,7 +7,7 @@ import ssl
 
 from leadline.config import Settings
 from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown
-from leadline.emails.message import Outgoing
+from leadline.emails.message import Outgoing, problem
 
 
 class SmtpBackend:
@@ -44,9 +44,13 @@ class SmtpBackend:
         return client
 
     def send(self, message: Outgoing) -> Accepted:
+        why = problem(message)  # before connecting: a message that cannot be built is refused here
+        if why is not None:
+            raise Rejected(why)
+        mime = message.mime()
         client = self._connect()
         try:
-            refused = client.send_message(message.mime())
+            refused = client.send_message(mime)
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
             raise Rejected(f"the SMTP server refused {message.to_email}: {code} {_decode(reason)}") from None
@@ -54,6 +58,10 @@ class SmtpBackend:
             raise Rejected(f"the SMTP server refused the message: {error.smtp_code} {_text(error)}") from None
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
             raise Unknown(f"the SMTP connection broke while sending: {error}") from None
+        except smtplib.SMTPNotSupportedError as error:  # e.g. an address that needs SMTPUTF8
+            raise Rejected(f"the SMTP server cannot take this message: {error}") from None
+        except smtplib.SMTPResponseException as error:  # any other refusal: the message was not taken
+            raise Rejected(f"the SMTP server refused the message: {error.smtp_code} {_text(error)}") from None
         finally:
             try:
                 client.quit()
