@@ -25,6 +25,7 @@ from leadline.config import Settings, get_settings
 from leadline.db import Base, dispose_engines, import_all_models
 
 import_all_models()
+pytest_plugins = ["tests.collected"]  # counts collected against ran; under CI=true they must match
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get("LEADLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

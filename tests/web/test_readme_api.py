@@ -9,10 +9,8 @@ import re
 import shutil
 import subprocess
 
-import pytest
-
 from leadline.demo import load_demo
-from tests.conftest import ROOT, make_token
+from tests.conftest import ROOT, make_token, require_service
 
 
 def curl_lines() -> list[str]:
@@ -21,8 +19,7 @@ def curl_lines() -> list[str]:
 
 
 def test_the_readme_curl_examples_work(live):
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+    require_service(None if shutil.which("curl") else "curl is not installed")
     load_demo(live.settings)
     lines = curl_lines()
     assert len(lines) >= 2 and all("$TOKEN" in line for line in lines)
