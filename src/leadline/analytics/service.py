@@ -53,6 +53,7 @@ from leadline.analytics.weeks import Week, parse_week, week_of, working_days_ela
 from leadline.clock import utc_now
 from leadline.config import Settings, get_settings
 from leadline.errors import Invalid
+from leadline.names import camel
 
 #: The funnel lines: (stage, label, what it means, rank reached).
 FUNNEL: tuple[tuple[str, str, str, int], ...] = (
@@ -711,20 +712,15 @@ EXPORT_ONLY_FOR: dict[str, tuple[str, ...]] = {
 EXPORT_TIME_COLUMN = {"emails": "sent_at", "calls": "scheduled_at", "customers": "signed_at"}
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def export(session: Session, kind: str, filters: ExportFilters) -> tuple[list[str], Iterator[dict[str, Any]]]:
     """(columns, records) of an export; records are camelCase JSON-ready dicts, streamed."""
     _period(filters.since, filters.until)
     for name, kinds in EXPORT_ONLY_FOR.items():
         if getattr(filters, name) not in (None, "created") and kind not in kinds:
-            raise Invalid(f"is not a filter of {kind} (only of {' and '.join(kinds)})", field=_camel(name))
+            raise Invalid(f"is not a filter of {kind} (only of {' and '.join(kinds)})", field=camel(name))
     if kind == "prospects":
         from leadline.prospects import service as prospects
-        from leadline.prospects.listing import EXPORT_COLUMNS, row_to_json
+        from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
         from leadline.prospects.queries import Filters
 
         chosen = Filters(
@@ -782,12 +778,12 @@ def _export_table(session: Session, kind: str, filters: ExportFilters) -> tuple[
         statement = statement.where(when < filters.until)
     order = (table.c.signed_at, table.c.id) if kind == "customers" else (table.c.created_at, table.c.id)
     statement = statement.order_by(*order)
-    names = [_camel(c.name) for c in columns]
+    names = [camel(c.name) for c in columns]
 
     def records() -> Iterator[dict[str, Any]]:
         connection = session.connection()
         for row in q.stream(connection, statement, {}):
-            yield {_camel(key): _plain(value) for key, value in row.items()}
+            yield {camel(key): _plain(value) for key, value in row.items()}
 
     return names, records()
 

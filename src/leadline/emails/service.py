@@ -802,10 +802,23 @@ def sync_timeline_statuses(session: Session, moved: Sequence[EventTarget]) -> No
     activity.update_statuses(session, {e.outreach_activity_id: e.status for e in moved if e.outreach_activity_id})
 
 
-def sent_for_simulation(session: Session) -> list[Any]:
-    """Sent emails with what an event simulator needs to know about each."""
-    from leadline.webhooks.simulate import SentEmail
+@dataclass
+class SentEmail:
+    """A sent email with what an event simulator needs to know about it."""
 
+    id: str
+    to_email: str
+    to_name: str | None
+    subject: str
+    template: str
+    message_id: str | None
+    sendgrid_id: str | None
+    sent_at: datetime
+    prospect_id: str
+
+
+def sent_for_simulation(session: Session) -> list[SentEmail]:
+    """Sent emails with what an event simulator needs to know about each."""
     rows = session.execute(
         select(EmailActivity, Prospect.contact_name)
         .join(Prospect, Prospect.id == EmailActivity.prospect_id)

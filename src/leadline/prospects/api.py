@@ -131,7 +131,7 @@ def export_prospects(
 ) -> StreamingResponse:
     from leadline.db import unit_of_work
     from leadline.exports import iter_csv, iter_json
-    from leadline.prospects.listing import EXPORT_COLUMNS, row_to_json
+    from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
     filters = _filters(status, tier, trade, search, do_not_contact, None, None, None)
 

@@ -447,7 +447,7 @@ def export(
     from leadline.db import unit_of_work
     from leadline.exports import write_csv, write_json
     from leadline.prospects import service
-    from leadline.prospects.listing import EXPORT_COLUMNS, row_to_json
+    from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
     require_database()
     filters = _filters(status, tier, trade, search, do_not_contact)

@@ -14,11 +14,11 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from leadline.prospects import queries
+from leadline.prospects.columns import as_time, row_to_json
 from leadline.prospects.stages import STAGES
 
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
@@ -30,45 +30,6 @@ TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "
     "emails_opened_count, last_contact_at, do_not_contact"
 )
-
-
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-EXPORT_COLUMNS = tuple(camel(c) for c in queries.COLUMNS if c not in queries.PRIVATE_COLUMNS)
-
-
-def _as_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _iso(value: Any) -> str | None:
-    moment = _as_time(value)
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def row_to_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A prospects row as the API's camelCase JSON (the same as ``ProspectRead``)."""
-    out: dict[str, Any] = {}
-    for column in queries.COLUMNS:
-        if column in queries.PRIVATE_COLUMNS:
-            continue
-        value = row.get(column)
-        if column in queries.TIME_COLUMNS:
-            value = _iso(value)
-        elif column in queries.JSON_COLUMNS:
-            value = json.loads(value) if isinstance(value, str) else (value or [])
-        elif column in queries.BOOL_COLUMNS:
-            value = bool(value)
-        out[camel(column)] = value
-    return out
 
 
 class _Refused(Exception):
@@ -145,7 +106,7 @@ def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Names
     ):  # fmt: skip
         table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for row in rows:
-        last = _as_time(row["last_contact_at"])
+        last = as_time(row["last_contact_at"])
         stage = str(row["sales_status"])
         if row["do_not_contact"]:
             stage += " [red](dnc)[/red]"

@@ -22,9 +22,9 @@ from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id, slugify
+from leadline.names import camel
 from leadline.prospects import queries
 from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult, validate
-from leadline.prospects.listing import camel
 from leadline.prospects.models import Prospect
 from leadline.prospects.schemas import ProspectCreate, ProspectUpdate
 from leadline.prospects.stages import STAGES, is_forward

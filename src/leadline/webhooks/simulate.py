@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from leadline.emails.service import SentEmail
 from leadline.webhooks.events import CUSTOM_ARG
 from leadline.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -37,19 +38,6 @@ REPLIES = [
     "We get most of our work from referrals but I'd like to see the report.",
     "Who is Summit ahead of us on? Send me the side-by-side.",
 ]
-
-
-@dataclass
-class SentEmail:
-    id: str
-    to_email: str
-    to_name: str | None
-    subject: str
-    template: str
-    message_id: str | None
-    sendgrid_id: str | None
-    sent_at: datetime
-    prospect_id: str
 
 
 @dataclass
