@@ -62,7 +62,7 @@ def send_proposal(
         backend=backend, extra={"proposalValue": f"{value:,.0f}", "dealValue": f"{value:,.0f}"},
     )  # fmt: skip
     outcome = report.outcomes[0]
-    if dry_run:
+    if dry_run and outcome.status != "failed":
         return ProposalResult(prospect_id, None, value, "planned", outcome.subject, prospect.sales_status)
     if outcome.status != "sent":
         detail = outcome.detail or outcome.status
