@@ -41,6 +41,7 @@ services:
 lint:
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy
