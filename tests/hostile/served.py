@@ -35,6 +35,7 @@ class Served:
     port: int
     settings: Settings
     token: str
+    read_token: str
     user: str
 
     @property
@@ -112,12 +113,12 @@ def serve(tmp: Path, template: Path, **env: str) -> Iterator[Served]:
         patch.chdir(tmp)
         get_settings.cache_clear()
         settings = get_settings()
-        token = make_token(settings)
+        token, read_token = make_token(settings), make_token(settings, scope="read")
         user = make_user(settings, "admin@example.com", "admin")
         port = free_port()
         proc = start_server(dict(os.environ), port, tmp)
         try:
-            yield Served(proc, port, settings, token, user)
+            yield Served(proc, port, settings, token, read_token, user)
         finally:
             stop_all([proc])
             get_settings.cache_clear()

@@ -124,7 +124,10 @@ async def api_gate(request: Request) -> Principal:
     a stranger's body is neither read nor parsed): a principal (else 401) and, to change anything,
     write rights and, for a session, the CSRF header (403). A form body may carry the CSRF token
     instead of the header; :func:`api_principal` checks that one once the form is read."""
-    principal = await run_in_threadpool(resolve, request)  # the token or session lookup: off the event loop
+    if hasattr(request.state, "principal"):  # resolved already (web/limits.py ran this gate)
+        principal: Principal | None = request.state.principal
+    else:
+        principal = await run_in_threadpool(resolve, request)  # the token or session lookup: off the event loop
     if principal is None:
         raise _unauthorized("sign in, or send an API token: Authorization: Bearer <token>")
     if request.method not in SAFE_METHODS:

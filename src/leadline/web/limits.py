@@ -128,7 +128,8 @@ class BodyLimits:
             except HTTPException as error:
                 await _answer(scope, receive, send, error)
                 return
-        check_json = api and _is_json(headers.get("content-type"))
+        content_type = headers.get("content-type")
+        check_json = api and (content_type is None or _is_json(content_type))  # older FastAPI: no type is JSON
         body = _Body(receive, limit, setting, self.settings.body_timeout_seconds, check_json=check_json)
         started = False
 
