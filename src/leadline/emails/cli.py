@@ -207,9 +207,11 @@ def reply(
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
+    from leadline.emails.schemas import ReplyRequest
 
     require_database()
     with cli_errors(), unit_of_work() as session:
+        text = ReplyRequest.model_validate({"text": text}).text
         email = service.record_reply(session, email_id, text, actor=actor())
         prospect_id = email.prospect_id
     typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
@@ -322,10 +324,12 @@ def suppressions_add(
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
+    from leadline.emails.schemas import SuppressionCreate
 
     require_database()
     with cli_errors(), unit_of_work() as session:
-        new = service.suppress(session, email, "manual", source="cli", actor=actor(), note=note)
+        given = SuppressionCreate.model_validate({"email": email, "note": note})
+        new = service.suppress(session, given.email, "manual", source="cli", actor=actor(), note=given.note)
     typer.echo(f"{email.strip().lower()} is suppressed." if new else f"{email.strip().lower()} was already suppressed.")
 
 
