@@ -33,6 +33,9 @@ DESCRIPTION = """
 Leadline's REST API. JSON uses the seed's camelCase field names (`salesStatus`,
 `gridHealth`, `emailsSentCount`, ...). Every error has the same shape:
 `{"error": "<code>", "message": "<one line>", "field": "<the field to blame>", "errors": [...]}`.
+Text is one line without control characters (a NUL anywhere, a line break in a name: 422
+naming the field); notes and reply bodies keep their line breaks and lose other control
+characters; whole numbers fit a 32-bit integer column.
 """
 
 

@@ -26,7 +26,9 @@ def send(
     status: Annotated[Stage | None, typer.Option(help="Select prospects in this stage.")] = None,
     tier: Annotated[int | None, typer.Option(min=1, max=3, help="Select prospects of this tier.")] = None,
     trade: Annotated[str | None, typer.Option(help="Select prospects of this trade.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (needed with a selection).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=10_000, help="At most this many (needed with a selection).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; send nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Send a template a prospect already got.")] = False,
     at: Annotated[
@@ -125,7 +127,7 @@ def list_emails(
     since: Annotated[str | None, typer.Option(help="Sent on or after this date/time (local), e.g. 2025-11-17.")] = None,
     template: Annotated[str | None, typer.Option(help="Only this template.")] = None,
     prospect: Annotated[str | None, typer.Option(help="Only this prospect.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List emails, newest first (the seed's `list:emails --status opened`)."""

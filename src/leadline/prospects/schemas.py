@@ -133,7 +133,7 @@ Website = Annotated[str | None, BeforeValidator(_website)]
 ZoneName = Annotated[str | None, BeforeValidator(_zone)]
 Gaps = Annotated[list[str], TextLines, BeforeValidator(_gaps)]
 Slug = Annotated[str | None, BeforeValidator(_slug)]
-Tier = Annotated[int, BeforeValidator(_tier)]
+Tier = Annotated[int, BeforeValidator(_tier), Field(ge=1, le=3)]
 # Checked by Pydantic itself (fast); text arrives stripped, blanks as None, "48%" as "48"
 # (see _ProspectFields._normalise), and errors are put in plain words by schemas.field_errors.
 Trade = Annotated[str | None, Field(max_length=80)]
