@@ -20,6 +20,7 @@ from leadline import __version__
 from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
 from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
+from leadline.deps import text_rule
 from leadline.errors import LeadlineError
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.web.limits import install as install_body_limits
@@ -33,6 +34,9 @@ DESCRIPTION = """
 Leadline's REST API. JSON uses the seed's camelCase field names (`salesStatus`,
 `gridHealth`, `emailsSentCount`, ...). Every error has the same shape:
 `{"error": "<code>", "message": "<one line>", "field": "<the field to blame>", "errors": [...]}`.
+Text is one line without control characters (a NUL anywhere, a line break in a name: 422
+naming the field); notes and reply bodies keep their line breaks and lose other control
+characters; whole numbers fit a 32-bit integer column.
 """
 
 
@@ -206,18 +210,20 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                              (413, "Too large"), (422, "Invalid input: the field is named"),
                              (503, "The database or a remote service is unavailable; retry"))
     }  # fmt: skip
+    # The stored-text rule for path and query parameters and posted forms (webhooks: see webhooks/api.py).
+    checked = [Depends(text_rule)]
     # Open: health checks, the unsubscribe page, webhooks (signed or secret URL), signing in, the calendar feed.
     app.include_router(health_router)
-    app.include_router(unsubscribe_router)
+    app.include_router(unsubscribe_router, dependencies=checked)
     app.include_router(webhooks_router, responses=errors)
-    app.include_router(auth_pages)
-    app.include_router(calendar_router, responses=errors)  # a secret URL for calendar apps
+    app.include_router(auth_pages, dependencies=checked)
+    app.include_router(calendar_router, responses=errors, dependencies=checked)  # a secret URL for calendar apps
     # Everything under /api/ needs a token or a signed-in session (writes: write rights + CSRF).
-    guarded = [Depends(api_principal)]
+    guarded = [Depends(api_principal), *checked]
     for router in (prospects_router, emails_router, calls_router, deals_router, proposals_router, customers_router,
                    tasks_router, sequences_router, notifications_router, analytics_router, auth_router,
                    webhooks_admin_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
-    app.include_router(pages_router)
+    app.include_router(pages_router, dependencies=checked)
     return app

@@ -6,10 +6,44 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from leadline.config import Settings
 from leadline.db import unit_of_work
+from leadline.fields import text_problem
+
+#: The longest path or query parameter taken (ids, e-mail addresses, searches and cursors are far shorter).
+MAX_PARAM_CHARS = 2000
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def text_rule(request: Request) -> None:
+    """The stored-text rule (:mod:`leadline.fields`) for what no input schema reads whole: every path and
+    query parameter is one line of at most :data:`MAX_PARAM_CHARS` characters, and every field of a posted
+    form (a page's; an upload's file name) holds no control character but line breaks and tabs (the
+    schemas and services then refuse line breaks in one-line fields). A 422 naming the parameter."""
+    errors: list[dict[str, object]] = []
+
+    def refuse(where: str, name: str, problem: str, value: str) -> None:
+        errors.append({"type": "stored_text", "loc": (where, name if name.isprintable() else where),
+                       "msg": problem, "input": value})  # fmt: skip
+
+    params = [("path", n, v) for n, v in request.path_params.items() if isinstance(v, str)]
+    for where, name, value in params + [("query", n, v) for n, v in request.query_params.multi_items()]:
+        if problem := text_problem(name) or text_problem(value):
+            refuse(where, name, problem, value)
+        elif len(value) > MAX_PARAM_CHARS:
+            refuse(where, name, f"must be at most {MAX_PARAM_CHARS} characters", value)
+    if not errors and request.method == "POST" and request.headers.get("content-type", "").startswith(_FORMS):
+        for name, item in (await request.form()).multi_items():
+            if isinstance(item, str):
+                if problem := text_problem(name) or text_problem(item, "lines"):
+                    refuse("body", name, problem, item)
+            elif item.filename and (problem := text_problem(item.filename)):
+                refuse("body", name, f"its file name {problem}", item.filename)
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def get_settings_dep(request: Request) -> Settings:

@@ -1,14 +1,163 @@
-"""Pydantic field types shared by calls, deals, customers and tasks (one wording everywhere)."""
+"""Pydantic field types shared by every input schema (one wording everywhere).
+
+The stored-text rule (docs/architecture.md, "Stored text"): no text Leadline stores or looks up holds a
+control character (NUL included: PostgreSQL refuses it in text) or an unpaired surrogate (not UTF-8).
+One-line fields (names, subjects, ids, emails, reasons, ...: every ``str`` of an
+:class:`~leadline.schemas.InputModel` unless marked otherwise) refuse them, line breaks included; free
+text (:data:`FreeText`: notes, reply bodies) keeps its line breaks and tabs and loses the rest; lists typed
+in a textarea (:data:`TextLines`: gaps, objections) keep line breaks as separators. Whole numbers are
+bounded by what their columns hold (PostgreSQL ``INTEGER``: 32 bits).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
+from leadline.errors import Invalid
 from leadline.times import parse_duration, parse_moment, parse_when
+
+# --- stored text ---------------------------------------------------------------------------------
+
+TextKind = Literal["line", "free", "lines"]
+
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and lone surrogates.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# The same, but tab, line feed and carriage return are allowed (free text, lists typed one per line).
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def _described(char: str) -> str:
+    if char == "\x00":
+        return "must not contain a NUL character"
+    if char in _LINE_BREAKS:
+        return "must be one line (no line breaks)"
+    if "\ud800" <= char <= "\udfff":
+        return f"is not valid text (a lone surrogate U+{ord(char):04X})"
+    if char == "\t":
+        return "must not contain a tab"
+    return f"must not contain control characters (U+{ord(char):04X})"
+
+
+def text_problem(value: str, kind: TextKind = "line") -> str | None:
+    """What is wrong with ``value`` under the stored-text rule, in plain words; None when it is fine.
+
+    Free text is never wrong (:func:`clean_text` removes what it may not hold)."""
+    if kind == "free":
+        return None
+    found = (_NOT_ONE_LINE if kind == "line" else _NOT_TEXT).search(value)
+    return _described(found.group()) if found else None
+
+
+def clean_text(value: str) -> str:
+    """Free text as stored: CR LF and lone CR become LF; other controls and lone surrogates go."""
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _NOT_TEXT.sub("", value) if _NOT_TEXT.search(value) else value
+
+
+def require_one_line(value: str, field: str) -> str:
+    """For services that take plain text from a shell: ``value`` if it is one line, else Invalid naming ``field``."""
+    if problem := text_problem(value):
+        raise Invalid(problem, field=field)
+    return value
+
+
+def text_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("stored_text", message)
+
+
+def _one_line(value: Any) -> Any:
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise text_error(problem)
+    return value
+
+
+def _free(value: Any) -> Any:
+    return clean_text(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Marks a field's kind of text for :class:`~leadline.schemas.InputModel` (one-line unless marked)."""
+
+    kind: TextKind
+
+
+#: One line of text: no control characters, no line breaks (the default for an InputModel's ``str``).
+#: Use it where there is no InputModel: query and form parameters.
+OneLine = Annotated[str, TextRule("line"), AfterValidator(_one_line)]
+#: Free text (notes, reply bodies): line breaks and tabs kept, CR LF made LF, other controls removed.
+FreeText = Annotated[str, TextRule("free"), BeforeValidator(_free)]
+#: Marks a list typed one item per line (a textarea): its text and items may hold line breaks (the
+#: field's own validator splits or joins them), no other control characters.
+TextLines = TextRule("lines")
+
+
+def _rule_in(annotation: Any) -> TextRule | None:
+    for part in getattr(annotation, "__metadata__", ()):
+        if isinstance(part, TextRule):
+            return part
+    for arg in get_args(annotation):
+        found = arg if isinstance(arg, TextRule) else _rule_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def text_kinds(fields: dict[str, FieldInfo]) -> dict[str, TextKind]:
+    """Each field's kind of text, by name and by alias (the fields not listed are one-line)."""
+    kinds: dict[str, TextKind] = {}
+    for name, info in fields.items():
+        rule = next((m for m in info.metadata if isinstance(m, TextRule)), None) or _rule_in(info.annotation)
+        if rule is not None and rule.kind != "line":
+            kinds[name] = rule.kind
+            if info.alias:
+                kinds[info.alias] = rule.kind
+    return kinds
+
+
+def with_text_rule(title: str, kinds: dict[str, TextKind], data: dict[Any, Any]) -> dict[Any, Any]:
+    """``data`` (a model's raw input) under the stored-text rule: free text cleaned, and every other text
+    (list items included) refused with an error naming its field when it breaks the rule."""
+    texts = [value for value in data.values() if type(value) is str]
+    if len(texts) == len(data) and not _NOT_ONE_LINE.search("".join(texts)):
+        return data  # the usual case (an import's row): nothing to clean or refuse, one search
+    errors: list[Any] = []
+    cleaned: dict[Any, Any] | None = None
+    for key, value in data.items():
+        kind = kinds.get(key, "line")
+        if isinstance(value, str):
+            if kind == "free":
+                text = clean_text(value)
+                if text is not value:
+                    cleaned = cleaned if cleaned is not None else dict(data)
+                    cleaned[key] = text
+            elif problem := text_problem(value, kind):
+                errors.append({"type": text_error(problem), "loc": (key,), "input": value})
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, str) and (problem := text_problem(item, "lines" if kind == "lines" else "line")):
+                    errors.append({"type": text_error(problem), "loc": (key, index), "input": item})
+                    break
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)
+    return cleaned if cleaned is not None else data
+
+
+# --- whole numbers: what their columns hold ------------------------------------------------------
+
+#: PostgreSQL ``INTEGER`` (SQLAlchemy ``Integer``), the type of every whole-number column a person sets
+#: (SQLite's hold 64 bits: the smaller is the rule). Every ``int`` of an input schema is bounded inside it.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 
 _URL_RE = re.compile(r"^https?://(?:[\w-]+\.)+[\w-]{2,}\.?(?::\d{1,5})?(?:[/?#]\S*)?$", re.IGNORECASE)
 
@@ -50,6 +199,9 @@ Moment = Annotated[datetime | date, BeforeValidator(parse_moment)]
 #: Seconds: 1500, "25m", "1h30m", "90s", "25:00"; 0 to 12 hours.
 Duration = Annotated[int, BeforeValidator(parse_duration), Field(ge=0, le=12 * 3600)]
 WebUrl = Annotated[str | None, BeforeValidator(_url)]  # _url checks the length
-Objections = Annotated[list[Annotated[str, Field(max_length=500)]], BeforeValidator(_text_list), Field(max_length=50)]
+Objections = Annotated[
+    list[Annotated[str, Field(max_length=500)]], TextLines, BeforeValidator(_text_list), Field(max_length=50)
+]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
-LongText = Annotated[str | None, Field(max_length=20000)]
+#: Notes and other free text: up to 20,000 characters, line breaks kept (see :data:`FreeText`).
+LongText = Annotated[FreeText | None, Field(max_length=20000)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
+
+from leadline.fields import TextKind, text_kinds, with_text_rule
 
 T = TypeVar("T")
 
@@ -26,7 +28,9 @@ class ApiModel(BaseModel):
 
 
 class InputModel(ApiModel):
-    """Request bodies: unknown fields are an error, not silently dropped."""
+    """Request bodies (and the CLI's, the pages' and the importer's input): unknown fields are an
+    error, not silently dropped; text follows the stored-text rule (:mod:`leadline.fields`): every
+    text field is one line unless typed ``FreeText`` (or marked ``TextLines``)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,
@@ -34,6 +38,25 @@ class InputModel(ApiModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
+    _text_kinds: ClassVar[dict[str, TextKind]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._text_kinds = text_kinds(cls.model_fields)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_text(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return cls._prepare(with_text_rule(cls.__name__, cls._text_kinds, data))
+
+    @classmethod
+    def _prepare(cls, data: dict[Any, Any]) -> Any:
+        """Override to normalise the raw input once it has passed the stored-text rule (a model's own
+        ``mode="before"`` validator would run before the rule)."""
+        return data
 
 
 class Page(ApiModel, Generic[T]):
@@ -52,7 +75,11 @@ class ErrorBody(ApiModel):
 
 
 def _num(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, int | float) else str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        value = int(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def plain_message(item: Any) -> str:

@@ -20,6 +20,7 @@ from leadline.auth.models import User
 from leadline.auth.signin import sign_in
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
+from leadline.fields import OneLine
 from leadline.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -84,7 +85,7 @@ async def login_form(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(
     request: Request,
-    email: Annotated[str, Form(max_length=254)] = "",
+    email: Annotated[OneLine, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",

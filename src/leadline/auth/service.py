@@ -24,6 +24,7 @@ from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import insert_ignore
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.fields import require_one_line, text_problem
 from leadline.ids import new_id
 
 MIN_PASSWORD = 10
@@ -41,7 +42,7 @@ def digest(secret: str) -> str:
 def normalise_email(value: str) -> str:
     email = value.strip().lower()
     local, _, domain = email.partition("@")
-    if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 254:
+    if not local or "." not in domain or any(c.isspace() for c in email) or len(email) > 254 or text_problem(email):
         raise Invalid(f"not an e-mail address: {value!r}", field="email")
     return email
 
@@ -273,7 +274,7 @@ def end_session(session: Session, raw: str) -> None:
 
 def create_token(session: Session, name: str, scope: str, created_by: str) -> tuple[ApiToken, str]:
     """A new token; returns the row and the token itself, which is not stored and cannot be shown again."""
-    name = name.strip()
+    name = require_one_line(name.strip(), "name")
     if not name or len(name) > 100:
         raise Invalid("a token needs a name of 1 to 100 characters", field="name")
     if scope not in SCOPES:

@@ -241,7 +241,7 @@ def list_calls(
     ] = None,
     today: Annotated[bool, typer.Option("--today", help="Only calls booked for today.")] = False,
     prospect: Annotated[str | None, typer.Option("--prospect", help="Only this prospect's calls.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List calls by time (the seed's list:calls --status pending)."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from leadline.customers.schemas import Fee, ServiceType
-from leadline.fields import Duration, LongText, Moment, Objections, WebUrl, When
+from leadline.fields import Duration, FreeText, LongText, Moment, Objections, WebUrl, When
 from leadline.schemas import ApiModel, InputModel
 from leadline.tasks.schemas import TaskRead
 
@@ -19,7 +19,7 @@ CallStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
 CallListStatus = Literal["pending", "overdue", "completed", "cancelled", "no_show"]
 ProspectRef = Annotated[str, Field(min_length=1, max_length=80)]
 Reason = Annotated[str | None, Field(max_length=500)]
-NextSteps = Annotated[str | None, Field(max_length=1000)]
+NextSteps = Annotated[FreeText | None, Field(max_length=1000)]
 
 
 class CallBook(InputModel):
@@ -87,7 +87,7 @@ class Cancel(InputModel):
 
 
 class NoShow(InputModel):
-    notes: Reason = None
+    notes: Annotated[FreeText | None, Field(max_length=500)] = None
 
 
 class CallRead(ApiModel):

@@ -41,6 +41,7 @@ from leadline.calls.schemas import (
 from leadline.clock import utc_now
 from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.fields import clean_text, require_one_line
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
@@ -338,6 +339,8 @@ def reschedule(session: Session, call_id: str, data: Reschedule, *, actor: str) 
 
 
 def cancel(session: Session, call_id: str, *, reason: str | None, actor: str) -> CallActivity:
+    if reason is not None:
+        require_one_line(reason, "reason")
     call, prospect = _locked(session, call_id)
     _require(call, "scheduled", doing="cancelled")
     call.status = "cancelled"
@@ -354,6 +357,7 @@ def cancel(session: Session, call_id: str, *, reason: str | None, actor: str) ->
 
 def no_show(session: Session, call_id: str, *, notes: str | None, actor: str) -> tuple[CallActivity, Task]:
     """The prospect missed the call: recorded, and a task to reschedule it, due now."""
+    notes = clean_text(notes) if notes is not None else None
     call, prospect = _locked(session, call_id)
     _require(call, "scheduled", doing="marked no-show")
     now = utc_now()

@@ -186,7 +186,7 @@ def demo(
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default LEADLINE_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default LEADLINE_PORT).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default LEADLINE_PORT).")] = None,
 ) -> None:
     """Start the web server: the API, the web app, webhooks."""
     import uvicorn

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from leadline.fields import LongText, Moment, WebUrl
+from leadline.fields import INT32_MAX, LongText, Moment, WebUrl
 from leadline.prospects.schemas import Email, Phone, Website
 from leadline.schemas import ApiModel, InputModel
 
@@ -15,7 +15,7 @@ ServiceType = Literal["grid_health_analysis", "content_generation", "paid_ads"]
 CustomerStatus = Literal["active", "paused", "churned"]
 Fee = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
 Health = Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
-Count = Annotated[int | None, Field(ge=0)]
+Count = Annotated[int | None, Field(ge=0, le=INT32_MAX)]
 Short = Annotated[str | None, Field(max_length=200)]
 
 

@@ -19,6 +19,7 @@ from leadline.customers.models import Customer
 from leadline.customers.schemas import REQUIRED_FIELDS, CustomerUpdate
 from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.fields import require_one_line
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
 from leadline.times import iso, start_of_day, to_utc
@@ -172,6 +173,8 @@ _DONE = {"pause": "paused", "churn": "churned", "reactivate": "reactivated"}
 
 def change_status(session: Session, ref: str, action: str, *, reason: str | None, actor: str) -> Customer:
     """pause | churn | reactivate, recorded on the prospect's timeline."""
+    if reason is not None:
+        require_one_line(reason, "reason")
     allowed, target = _MOVES[action]
     customer = get(session, ref, for_update=True)
     if customer.status not in allowed:

@@ -14,6 +14,7 @@ from leadline.clock import utc_now
 from leadline.customers import service as customers
 from leadline.deals.schemas import DealWon
 from leadline.errors import Conflict, Invalid
+from leadline.fields import require_one_line
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.times import iso
@@ -106,6 +107,7 @@ def lost(
     cause: dict[str, Any] | None = None,
 ) -> Prospect:
     """Lose the deal: closed_lost with the reason (refused for a customer, or a deal lost already)."""
+    require_one_line(reason, "reason")
     prospect = prospects.get(session, prospect_id, for_update=True)
     reason = " ".join(reason.split())
     if not reason:
@@ -134,6 +136,7 @@ def lost(
 
 def reopen(session: Session, prospect_id: str, *, reason: str, stage: str | None = None, actor: str) -> Prospect:
     """Reopen a lost deal, back to ``stage`` (default: the stage it was lost from)."""
+    require_one_line(reason, "reason")
     prospect = prospects.get(session, prospect_id, for_update=True)
     if prospect.sales_status != "closed_lost":
         raise DealClosed(

@@ -26,7 +26,9 @@ def send(
     status: Annotated[Stage | None, typer.Option(help="Select prospects in this stage.")] = None,
     tier: Annotated[int | None, typer.Option(min=1, max=3, help="Select prospects of this tier.")] = None,
     trade: Annotated[str | None, typer.Option(help="Select prospects of this trade.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (needed with a selection).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=10_000, help="At most this many (needed with a selection).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would get what; send nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Send a template a prospect already got.")] = False,
     at: Annotated[
@@ -133,7 +135,7 @@ def list_emails(
     since: Annotated[str | None, typer.Option(help="Sent on or after this date/time (local), e.g. 2025-11-17.")] = None,
     template: Annotated[str | None, typer.Option(help="Only this template.")] = None,
     prospect: Annotated[str | None, typer.Option(help="Only this prospect.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List emails, newest first (the seed's `list:emails --status opened`)."""
@@ -225,9 +227,11 @@ def reply(
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
+    from leadline.emails.schemas import ReplyRequest
 
     require_database()
     with cli_errors(), unit_of_work() as session:
+        text = ReplyRequest.model_validate({"text": text}).text
         email = service.record_reply(session, email_id, text, actor=actor())
         prospect_id = email.prospect_id
     typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
@@ -340,10 +344,12 @@ def suppressions_add(
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
+    from leadline.emails.schemas import SuppressionCreate
 
     require_database()
     with cli_errors(), unit_of_work() as session:
-        new = service.suppress(session, email, "manual", source="cli", actor=actor(), note=note)
+        given = SuppressionCreate.model_validate({"email": email, "note": note})
+        new = service.suppress(session, given.email, "manual", source="cli", actor=actor(), note=given.note)
     typer.echo(f"{email.strip().lower()} is suppressed." if new else f"{email.strip().lower()} was already suppressed.")
 
 

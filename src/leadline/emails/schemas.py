@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from leadline.fields import FreeText
 from leadline.prospects.schemas import Stage
 from leadline.schemas import ApiModel, InputModel
 
@@ -80,7 +81,7 @@ class SendRequest(InputModel):
 
 
 class ReplyRequest(InputModel):
-    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+    text: Annotated[FreeText, Field(min_length=1, max_length=100_000)]
 
 
 class ResolveRequest(InputModel):
@@ -98,7 +99,7 @@ class SuppressionRead(ApiModel):
 
 class SuppressionCreate(InputModel):
     email: Annotated[str, Field(min_length=3, max_length=320)]
-    note: Annotated[str | None, Field(max_length=1000)] = None
+    note: Annotated[FreeText | None, Field(max_length=1000)] = None
 
 
 class TemplateRead(ApiModel):

@@ -36,7 +36,7 @@ def list_notifications(
     status: Annotated[
         Literal["pending", "sending", "sent", "failed", "recorded"] | None, typer.Option(help="Only in this state.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Notifications, newest first, with where each was delivered."""

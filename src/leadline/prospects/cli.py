@@ -44,8 +44,8 @@ def list_prospects(
     search: SearchOpt = None,
     do_not_contact: DncOpt = None,
     sort: SortOpt = "created",
-    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 20,
-    page: Annotated[int | None, typer.Option(min=1, help="Page number (with --limit).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 20,
+    page: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Page number (with --limit).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List prospects (the seed's `list:prospects --status new --limit 10`)."""

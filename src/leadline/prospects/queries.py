@@ -45,6 +45,10 @@ SORT_CHOICES = tuple(name for key in SORTS for name in (key, f"-{key}"))
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
+#: The largest page size and page number taken (their product stays well inside a 64-bit OFFSET).
+MAX_ROWS = 1_000_000
+
+
 class QueryError(ValueError):
     """A filter or cursor that cannot be used; ``field`` names the culprit."""
 
@@ -129,10 +133,10 @@ def build(
     """
     if sort not in SORT_CHOICES:
         raise QueryError("sort", f"must be one of {', '.join(SORT_CHOICES)}")
-    if limit is not None and limit < 1:
-        raise QueryError("limit", "must be at least 1")
-    if page is not None and page < 1:
-        raise QueryError("page", "must be at least 1")
+    if limit is not None and not 1 <= limit <= MAX_ROWS:
+        raise QueryError("limit", "must be at least 1" if limit < 1 else f"must be at most {MAX_ROWS}")
+    if page is not None and not 1 <= page <= MAX_ROWS:
+        raise QueryError("page", "must be at least 1" if page < 1 else f"must be at most {MAX_ROWS}")
     if cursor and page:
         raise QueryError("cursor", "use either cursor or page, not both")
     descending = sort.startswith("-")

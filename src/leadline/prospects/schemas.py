@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field
 
 from leadline import jsonin
+from leadline.fields import INT32_MAX, LongText, TextLines
 from leadline.schemas import ApiModel, InputModel
 
 Stage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
@@ -102,7 +103,10 @@ def _gaps(value: Any) -> Any:
             return [part for part in map(str.strip, parts) if part]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValueError("must be a list of text")
-    return [item.strip() for item in value if item.strip()]
+    items = [item.strip() for item in value if item.strip()]
+    if any("\n" in item or "\r" in item for item in items):
+        raise ValueError("each gap must be one line")
+    return items
 
 
 def _tier(value: Any) -> Any:
@@ -129,17 +133,16 @@ Email = Annotated[str | None, BeforeValidator(_email)]
 Phone = Annotated[str | None, BeforeValidator(_phone)]
 Website = Annotated[str | None, BeforeValidator(_website)]
 ZoneName = Annotated[str | None, BeforeValidator(_zone)]
-Gaps = Annotated[list[str], BeforeValidator(_gaps)]
+Gaps = Annotated[list[str], TextLines, BeforeValidator(_gaps)]
 Slug = Annotated[str | None, BeforeValidator(_slug)]
-Tier = Annotated[int, BeforeValidator(_tier)]
+Tier = Annotated[int, BeforeValidator(_tier), Field(ge=1, le=3)]
 # Checked by Pydantic itself (fast); text arrives stripped, blanks as None, "48%" as "48"
 # (see _ProspectFields._normalise), and errors are put in plain words by schemas.field_errors.
 Trade = Annotated[str | None, Field(max_length=80)]
 Health = Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
-Count = Annotated[int | None, Field(ge=0)]
-Money = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int | None, Field(ge=0, le=INT32_MAX)]
+Money = Annotated[float | None, Field(ge=0, le=10_000_000, allow_inf_nan=False)]  # as a customer's monthly fee
 ShortText = Annotated[str | None, Field(max_length=200)]
-LongText = Annotated[str | None, Field(max_length=20000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 _PERCENT_KEYS = frozenset({"grid_health", "competitor_health", "gridHealth", "competitorHealth"})
@@ -148,12 +151,9 @@ _PERCENT_KEYS = frozenset({"grid_health", "competitor_health", "gridHealth", "co
 class _ProspectFields(InputModel):
     """Fields a person may set, on create and on update."""
 
-    @model_validator(mode="before")
     @classmethod
-    def _normalise(cls, data: Any) -> Any:
+    def _prepare(cls, data: dict[Any, Any]) -> Any:
         """One pass over the input: strip text, blanks mean "not given", "48%" means 48."""
-        if not isinstance(data, dict):
-            return data
         clean: dict[str, Any] = {}
         for key, value in data.items():
             if isinstance(value, str):

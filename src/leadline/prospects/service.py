@@ -21,6 +21,7 @@ from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.fields import require_one_line
 from leadline.ids import new_id, slugify
 from leadline.names import camel
 from leadline.prospects import queries
@@ -248,6 +249,8 @@ def _plain(value: Any) -> Any:
 
 def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str | None, actor: str) -> Prospect:
     """A move made by a person: any stage, recorded with who and why, impossible ones refused."""
+    if reason is not None:
+        require_one_line(reason, "reason")
     if stage not in STAGES:
         raise Invalid(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}", field="stage")
     prospect = get(session, prospect_id, for_update=True)
@@ -459,7 +462,10 @@ class ImportRejected(Invalid):
     def __init__(self, report: ImportReport) -> None:
         super().__init__(
             f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {report.file}; nothing was imported",
-            errors=[{"field": e.get("column") or e.get("field", ""), "message": e["message"]} for e in report.errors],
+            errors=[
+                {"field": e.get("column") or e.get("field", ""), "line": str(e["line"]), "message": e["message"]}
+                for e in report.errors
+            ],
         )
         self.report = report
 

@@ -20,7 +20,9 @@ def start(
     status: Annotated[Stage | None, typer.Option(help="Select prospects in this stage.")] = None,
     tier: Annotated[int | None, typer.Option(min=1, max=3, help="Select prospects of this tier.")] = None,
     trade: Annotated[str | None, typer.Option(help="Select prospects of this trade.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many (needed with a selection).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, max=10_000, help="At most this many (needed with a selection).")
+    ] = None,
     steps: Annotated[
         str | None, typer.Option(help="Follow-ups as TEMPLATE:DELAY, e.g. follow_up_1:3d,follow_up_2:4d.")
     ] = None,

@@ -24,6 +24,7 @@ from leadline.emails import service as emails
 from leadline.emails import templates
 from leadline.emails.models import EmailActivity
 from leadline.errors import Invalid, NotFound
+from leadline.fields import require_one_line
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
@@ -263,6 +264,8 @@ def stop(
     session: Session, *, actor: str, prospect_id: str | None = None, everything: bool = False, reason: str | None = None
 ) -> int:
     """Stop by hand: one prospect's sequences, or every active one."""
+    if reason is not None:
+        require_one_line(reason, "reason")
     if prospect_id is None and not everything:
         raise Invalid("give a prospect, or stop them all", field="prospectId")
     why = f"stopped by hand{': ' + reason if reason else ''}"

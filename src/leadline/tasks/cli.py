@@ -24,7 +24,7 @@ def list_tasks(
         Literal["today", "overdue"] | None, typer.Option(help="Only due today (overdue included) or overdue.")
     ] = None,
     prospect: Annotated[str | None, typer.Option("--prospect", help="Only this prospect's tasks.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many to show.")] = 200,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, soonest due first."""

@@ -176,7 +176,7 @@ def inbound_list(
     status: Annotated[
         Literal["matched", "unmatched", "auto_reply"] | None, typer.Option(help="Only replies in this state.")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """Replies received, newest first (`--status unmatched`: the unmatched inbox)."""
