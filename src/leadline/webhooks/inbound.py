@@ -36,7 +36,7 @@ from leadline.webhooks.mailtext import MAX_HTML, MAX_TEXT, extract_reply, html_t
 EMAIL_ID_RE = re.compile(r"email_[0-9A-HJKMNP-TV-Z]{26}")
 MAX_PARTS = 500  # parts in a form, or in a raw message
 MAX_BOUNDARIES = 50  # multipart levels and siblings declared in a raw message
-LINE_BUDGET = 2_000_000  # lines of a raw message times its multipart levels the parser may read
+LINE_BUDGET = 1_000_000  # lines of a raw message times the boundaries it declares, read at most
 HEADER_CHARS = 2_000  # of any one header value
 HEADER_BLOCK_BYTES = 1_000_000  # of the header block
 ADDRESS_CHARS = 10_000  # of a To/Cc list
@@ -340,7 +340,23 @@ def _within_budget(raw: bytes) -> bytes:
     allowed = LINE_BUDGET // max(1, boundaries)
     if raw.count(b"\n") <= allowed:
         return raw
-    return raw[:allowed]  # (at most as many lines as bytes: the top, where the text parts are)
+    return raw[: _after_line(raw, allowed)]  # the top, where the text parts are
+
+
+def _after_line(data: bytes, lines: int) -> int:
+    """Where line number ``lines`` of ``data`` ends (it has more), in a few passes of bytes.count."""
+    block, start, seen = 1 << 20, 0, 0
+    while seen + data.count(b"\n", start, start + block) < lines:
+        seen += data.count(b"\n", start, start + block)
+        start += block
+    low, high = start, min(start + block, len(data))  # the line ends in data[low:high]
+    while low < high:
+        middle = (low + high) // 2
+        if seen + data.count(b"\n", start, middle + 1) < lines:
+            low = middle + 1
+        else:
+            high = middle
+    return low + 1
 
 
 def _parse_message(raw: bytes) -> Message:

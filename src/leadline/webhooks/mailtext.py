@@ -27,7 +27,7 @@ from email.message import Message
 from typing import Any
 
 MAX_TEXT = 200_000  # characters of a reply kept; the rest is cut with a note
-MAX_HTML = 500_000  # characters of HTML read for an HTML-only reply
+MAX_HTML = 300_000  # characters of HTML read for an HTML-only reply
 REPLY_HEAD_CHARS = 20_000
 REPLY_HEAD_LINES = 400
 REPLY_LINE_CHARS = 1_000
@@ -116,29 +116,47 @@ def extract_reply(text: str) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """Readable text from an HTML-only reply (it is stored as text, never shown as HTML)."""
+    """Readable text from an HTML-only reply (it is stored as text, never shown as HTML).
+
+    libxml2 reads it in pieces and the tree is walked in Python, so the GIL is let go often."""
     import lxml.etree
-    import lxml.html
 
     data = html[:MAX_HTML].encode("utf-8", "replace")
     if not data.strip():
         return ""
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    parser = lxml.etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
     try:
-        root = lxml.html.document_fromstring(data, parser=parser)
-    except (lxml.etree.ParserError, ValueError):
+        for start in range(0, len(data), HTML_CHUNK):
+            parser.feed(data[start : start + HTML_CHUNK])
+        root = parser.close()
+    except lxml.etree.LxmlError:
         return ""
-    for element in list(root.iter("script", "style", "head", "title", "template")):
-        element.drop_tree()
-    for element in root.iter(*_BLOCKS):
-        element.tail = "\n" + (element.tail or "")
-        if element.tag != "br":
-            element.text = "\n" + (element.text or "")
-    return "\n".join(normalised_lines(root.text_content()))
+    if root is None:
+        return ""
+    parts: list[str] = []
+    hidden = 0
+    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _HIDDEN:
+                hidden += 1
+            elif not hidden:
+                parts.append("\n" if tag in _BLOCKS else "")
+                parts.append(element.text or "")
+            continue
+        if tag in _HIDDEN:
+            hidden -= 1
+        elif not hidden and tag in _BLOCKS:
+            parts.append("\n")
+        if not hidden and element is not root:
+            parts.append(element.tail or "")
+    return "\n".join(normalised_lines("".join(parts)))
 
 
-_BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul", "ol",
-           "pre", "hr", "dd", "dt", "section", "article", "header", "footer", "address")  # fmt: skip
+HTML_CHUNK = 16_384
+_HIDDEN = frozenset({"script", "style", "head", "title", "template"})
+_BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "table", "ul",
+                     "ol", "pre", "hr", "dd", "dt", "section", "article", "header", "footer", "address"})  # fmt: skip
 
 
 def is_auto_reply(headers: Message, subject: str | None) -> bool:
