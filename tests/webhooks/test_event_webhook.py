@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
 from leadline.db import unit_of_work
-from leadline.webhooks.models import WebhookEvent
+from leadline.webhooks.models import WebhookBatch, WebhookEvent
 from leadline.webhooks.simulate import frame, signed_headers
 from tests.factories import count, snapshot
 from tests.webhooks.conftest import email, event, send_to
@@ -48,12 +48,27 @@ class TestProtection:
         assert hook.raw(body, bad).status_code == 403
         assert snapshot() == before
 
-    def test_not_a_json_array_of_objects_is_400_and_stored_nowhere(self, hook):
+    def test_a_signed_post_that_is_not_events_is_kept_raw_and_applies_nothing(self, hook, cli):
+        """SendGrid would retry a 5xx for a day and a 4xx loses it: a signed post that is not a JSON
+        array of objects is answered 200, kept as it came for a person, and changes nothing else."""
+        bodies = (b"{not json", b'{"event": "open"}', b"[1, 2]", b'["open"]', "[é]".encode("latin-1"),
+                  b"[" * 480 + b"]" * 480, b'[{"event": NaN}]')  # fmt: skip
         before = snapshot()
-        for body in (b"{not json", b'{"event": "open"}', b"[1, 2]", b'["open"]', "[é]".encode("latin-1")):
+        for body in bodies:
             response = hook.raw(body, signed_headers(hook.key, body))
-            assert response.status_code == 400, body
-        assert snapshot() == before
+            assert response.status_code == 200, body
+            assert response.json()["received"] == 0 and response.json()["unreadable"].startswith("whb_")
+        after = snapshot()
+        assert {t: rows for t, rows in after.items() if t != "webhook_batches"} == {
+            t: rows for t, rows in before.items() if t != "webhook_batches"
+        }
+        with unit_of_work(readonly=True) as session:
+            kept = session.execute(select(WebhookBatch.raw, WebhookBatch.error, WebhookBatch.events)).all()
+        assert sorted(raw for raw, _, _ in kept) == sorted(bodies)
+        assert all(error and "\n" not in error and events == 0 for _, error, events in kept)
+        stats = cli("webhooks", "stats", "--json").json
+        assert stats["unreadable"] == {"eventWebhook": len(bodies), "inboundParse": 0}
+        assert stats["stored"] == 0
 
     def test_too_large_is_413(self, hook, monkeypatch, settings):
         from fastapi.testclient import TestClient

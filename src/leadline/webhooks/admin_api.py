@@ -30,6 +30,9 @@ class WebhookStats(ApiModel):
     last_received_at: datetime | None
     by_type: dict[str, int]
     replies: dict[str, int]
+    unreadable: dict[str, int] = Field(
+        description="Posts kept raw because they could not be read: eventWebhook and inboundParse."
+    )
 
 
 class ReplayRequest(InputModel):
@@ -60,6 +63,8 @@ class InboundRead(ApiModel):
     prospect_id: str | None
     matched_by: str | None
     auto_reply: bool
+    sender_verified: bool
+    error: str | None = Field(description="Why a post could not be read (status failed; it is kept raw).")
     received_at: datetime
 
 
@@ -100,7 +105,7 @@ def webhook_urls(settings: CurrentSettings, _: ApiAdmin) -> Any:
 @router.get("/api/inbound", response_model=list[InboundRead], summary="Replies received, newest first")
 def inbound_list(
     session: ReadSession,
-    status: Literal["matched", "unmatched", "auto_reply"] | None = None,
+    status: Literal["matched", "unmatched", "auto_reply", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Any:
     return service.replies(session, status=status, limit=limit)

@@ -2,7 +2,11 @@
 
 Both answer 2xx only after what they received is committed to the database, and 5xx
 when it could not be (SendGrid then retries; for Inbound Parse only a 5xx is retried,
-a 4xx silently drops the mail, so 4xx is kept for posts that are not SendGrid's).
+a 4xx silently drops the mail, so 4xx is kept for posts that are not SendGrid's: a wrong
+signature or secret, a body over the limit). A post that passed those checks but cannot be
+read (not JSON events, not a readable reply) is stored as it came, answered 2xx, logged in
+one line and counted by ``leadline webhooks stats``: a 5xx for its content would only make
+SendGrid send it again for days. Parsing runs in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from leadline.config import Settings
-from leadline.db import unit_of_work
+from leadline.db import is_unavailable, unit_of_work
 from leadline.webhooks import service
 from leadline.webhooks.events import BadEvent, parse_batch
 from leadline.webhooks.security import inbound_token_ok, trusted_keys
@@ -89,11 +93,28 @@ async def sendgrid_events(request: Request) -> JSONResponse:
         if not verify(keys, signature, timestamp, body):
             return _refuse(403, "forbidden", "the signature does not match the body")
     try:
-        items = parse_batch(body)
+        items = await run_in_threadpool(parse_batch, body)
     except BadEvent as error:
-        return _refuse(400, "invalid", str(error))
-    counts = await run_in_threadpool(store_and_apply, settings, items)
+        return JSONResponse(await run_in_threadpool(_keep_unreadable_events, settings, body, str(error)))
+    try:
+        counts = await run_in_threadpool(store_and_apply, settings, items)
+    except Exception as error:
+        if is_unavailable(error):
+            raise  # the database is away: 503, SendGrid retries
+        return JSONResponse(await run_in_threadpool(_keep_unreadable_events, settings, body, _line(error)))
     return JSONResponse(counts)
+
+
+def _line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:300]
+
+
+def _keep_unreadable_events(settings: Settings, body: bytes, reason: str) -> dict[str, Any]:
+    with unit_of_work(settings) as session:
+        batch_id = service.store_unreadable_events(session, body, reason)
+    log.warning("Event Webhook post of %d bytes not understood (%s); stored raw as %s", len(body), reason, batch_id)
+    return {"received": 0, "new": 0, "duplicates": 0, "applied": 0, "unmatched": 0, "failed": 0,
+            "unreadable": batch_id}  # fmt: skip
 
 
 def _inbound_authorised(request: Request, token: str | None) -> bool:
@@ -123,18 +144,28 @@ async def _inbound(request: Request, token: str | None) -> JSONResponse:
         body = await read_body(request, settings.inbound_max_body_bytes)
     except TooLarge:
         return _refuse(413, "too_large", f"the message is larger than {settings.inbound_max_body_bytes:,} bytes")
-    from leadline.webhooks.inbound import NotAParsePost, parse_post
+    from leadline.webhooks.inbound import parse_post
 
+    content_type = request.headers.get("content-type", "")
     try:
-        parsed = await run_in_threadpool(parse_post, request.headers.get("content-type", ""), body)
-    except NotAParsePost as error:
-        return _refuse(400, "invalid", str(error))
+        parsed = await run_in_threadpool(parse_post, content_type, body)
+    except Exception as error:  # whatever the post holds, it is kept for a person, never a 5xx
+        return await run_in_threadpool(_keep_unreadable_reply, settings, content_type, body, _line(error))
 
     def store() -> service.InboundResult:
         with unit_of_work(settings) as session:
             return service.receive_reply(session, settings, parsed)
 
-    result = await run_in_threadpool(store)
+    try:
+        result = await run_in_threadpool(store)
+    except Exception as error:
+        if is_unavailable(error):
+            raise  # the database is away: 503, SendGrid retries
+        return await run_in_threadpool(_keep_unreadable_reply, settings, content_type, body, _line(error))
+    return _inbound_answer(result)
+
+
+def _inbound_answer(result: service.InboundResult) -> JSONResponse:
     return JSONResponse(
         {
             "id": result.id,
@@ -144,6 +175,13 @@ async def _inbound(request: Request, token: str | None) -> JSONResponse:
             "duplicate": result.duplicate,
         }
     )
+
+
+def _keep_unreadable_reply(settings: Settings, content_type: str, body: bytes, reason: str) -> JSONResponse:
+    with unit_of_work(settings) as session:
+        result = service.store_unreadable_reply(session, content_type, body, reason)
+    log.warning("Inbound Parse post of %d bytes not understood (%s); stored raw as %s", len(body), reason, result.id)
+    return _inbound_answer(result)
 
 
 @router.post("/webhooks/sendgrid/inbound/{token}", summary="SendGrid Inbound Parse (secret in the path)")

@@ -19,7 +19,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 @app.command("stats")
 def stats(as_json: JsonOpt = False) -> None:
-    """Events received, applied, duplicates, unmatched, failed; replies by status."""
+    """Events received, applied, duplicates, unmatched, failed; replies by status; posts not understood."""
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
@@ -38,7 +38,9 @@ def stats(as_json: JsonOpt = False) -> None:
          ("ignored (no email)", found.ignored), ("failed", found.failed), ("waiting", found.waiting),
          ("last received", local(found.last_received_at)),
          ("by type", ", ".join(f"{k} {v}" for k, v in found.by_type.items())),
-         ("replies", ", ".join(f"{k} {v}" for k, v in sorted(replies.items())) or "none")],
+         ("replies", ", ".join(f"{k} {v}" for k, v in sorted(replies.items())) or "none"),
+         ("not understood (kept raw)", f"{data['unreadable']['eventWebhook']} Event Webhook posts, "
+                                       f"{data['unreadable']['inboundParse']} Inbound Parse posts")],
         title="SendGrid webhooks",
     )  # fmt: skip
 
@@ -174,12 +176,14 @@ def simulate(
 @inbound_app.command("list")
 def inbound_list(
     status: Annotated[
-        Literal["matched", "unmatched", "auto_reply"] | None, typer.Option(help="Only replies in this state.")
+        Literal["matched", "unmatched", "auto_reply", "failed"] | None,
+        typer.Option(help="Only replies in this state (failed: posts that could not be read, kept raw)."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replies received, newest first (`--status unmatched`: the unmatched inbox)."""
+    """Replies received, newest first (`--status unmatched`: the unmatched inbox; `--status failed`: posts
+    that could not be read, kept as they came)."""
     from leadline.cli import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
@@ -196,6 +200,8 @@ def inbound_list(
                 "emailId": r.email_activity_id,
                 "prospectId": r.prospect_id,
                 "matchedBy": r.matched_by,
+                "senderVerified": r.sender_verified,
+                "error": r.error,
                 "receivedAt": r.received_at,
             }
             for r in service.replies(session, status=status, limit=limit)
@@ -212,7 +218,7 @@ def inbound_list(
                 r["from"],
                 r["status"],
                 r["prospectId"] or "",
-                " ".join(str(r["text"]).split())[:60],
+                " ".join(str(r["error"] or r["text"]).split())[:60],
             )
             for r in rows
         ),

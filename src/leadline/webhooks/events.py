@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from leadline import jsonin
+
 CUSTOM_ARG = "leadline_email_id"
 
 DELIVERY_TYPES = frozenset({"processed", "dropped", "delivered", "deferred", "bounce"})
@@ -201,34 +203,55 @@ def address_verdict(events: list[Seen]) -> AddressVerdict | None:
     return None
 
 
-def storable(value: Any) -> Any:
-    """``value`` with every string made storable in any database: PostgreSQL refuses NUL in
-    text and JSON, and no driver can encode a lone surrogate (JSON may carry both)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            value = value.replace("\x00", "\ufffd")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            value = value.encode("utf-8", "replace").decode("utf-8")
-        return value
-    if isinstance(value, list):
-        return [storable(item) for item in value]
-    if isinstance(value, dict):
-        return {storable(str(key)): storable(item) for key, item in value.items()}
+def _storable_text(value: str) -> str:
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
     return value
 
 
+def storable(value: Any) -> Any:
+    """``value`` with every string made storable in any database: PostgreSQL refuses NUL in
+    text and JSON, and no driver can encode a lone surrogate (JSON may carry both).
+
+    A copy made without recursion (an explicit stack), so no nesting can exhaust the stack;
+    what arrives from outside is already refused past ``leadline.jsonin.MAX_DEPTH`` levels."""
+    if isinstance(value, str):
+        return _storable_text(value)
+    if not isinstance(value, list | dict):
+        return value
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(value, root, 0)]  # (source, parent copy, key in it)
+    while stack:
+        item, parent, key = stack.pop()
+        if isinstance(item, str):
+            parent[key] = _storable_text(item)
+        elif isinstance(item, list):
+            copy: Any = [None] * len(item)
+            parent[key] = copy
+            stack.extend((child, copy, index) for index, child in enumerate(item))
+        elif isinstance(item, dict):
+            copy = {}
+            parent[key] = copy
+            for name, child in item.items():
+                name = _storable_text(str(name))
+                copy[name] = None  # keeps the order of the keys
+                stack.append((child, copy, name))
+        else:
+            parent[key] = item
+    return root[0]
+
+
 def parse_batch(body: bytes) -> list[dict[str, Any]]:
-    """A webhook body must be a JSON array of objects; anything else is refused whole."""
-
-    def not_json(name: str) -> Any:
-        raise ValueError(f"{name} is not a JSON value")
-
+    """A webhook body must be a JSON array of objects (strict JSON, at most
+    ``jsonin.MAX_DEPTH`` levels deep); anything else is refused whole."""
     try:
-        data = json.loads(body, parse_constant=not_json)  # strict JSON: no NaN or Infinity
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadEvent(f"the body is not JSON ({error})") from None
+        data = jsonin.loads(body)
+    except jsonin.NotJson as error:
+        raise BadEvent(f"the body is {error}") from None
     if not isinstance(data, list):
         raise BadEvent("the body must be a JSON array of events")
     for index, item in enumerate(data):

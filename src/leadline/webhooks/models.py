@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
@@ -52,13 +52,19 @@ class WebhookBatch(Base):
     new_events: Mapped[int]
     duplicates: Mapped[int]
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
+    #: A post that could not be read as events: why, and its body as it came (nothing applied).
+    error: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 INBOUND_STATES = ("matched", "unmatched", "auto_reply", "duplicate", "failed")
 
 
 class InboundMessage(Base):
-    """A reply that came through Inbound Parse. The HTML is kept as text, never rendered."""
+    """A reply that came through Inbound Parse. The HTML is kept as text, never rendered.
+
+    A post that could not be read is kept too, as it came (``raw``, its content type in
+    ``headers``), with status ``failed`` and the reason in ``error``: nothing is applied."""
 
     __tablename__ = "inbound_messages"
     __table_args__ = (
@@ -80,6 +86,10 @@ class InboundMessage(Base):
     attachments: Mapped[list[str]] = mapped_column(default=list)
     raw_mode: Mapped[bool] = mapped_column(default=False)
     auto_reply: Mapped[bool] = mapped_column(default=False)
+    #: SendGrid reported SPF or DKIM pass for the sender's domain: only then may the sender's
+    #: address alone match the reply to an email (docs/sendgrid.md, "Which email a reply answers").
+    sender_verified: Mapped[bool] = mapped_column(default=False)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     matched_by: Mapped[str | None] = mapped_column(String(30))
     email_activity_id: Mapped[str | None] = mapped_column(String(40), index=True)
     prospect_id: Mapped[str | None] = mapped_column(String(80))

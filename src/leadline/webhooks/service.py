@@ -10,6 +10,7 @@ once (``applied_at``) and a recomputation from the same set gives the same state
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from leadline.webhooks import events as ev
 from leadline.webhooks.models import WebhookBatch, WebhookEvent
 
 SOURCE = "sendgrid"
+LEADLINE_MESSAGE_ID = re.compile(r"<(email_[0-9A-HJKMNP-TV-Z]{26})@[^<>@\s]+>")
 
 
 @dataclass
@@ -401,11 +403,16 @@ def stats_summary(session: Session, found: Stats | None = None) -> dict[str, Any
 
     found = found or stats(session)
     replies = dict(session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all())
+    unreadable_events = session.scalar(select(func.count()).where(WebhookBatch.error.is_not(None))) or 0
+    unreadable_replies = session.scalar(
+        select(func.count()).where(InboundMessage.status == "failed", InboundMessage.raw.is_not(None))
+    )
     return {
         "batches": found.batches, "received": found.received, "stored": found.stored, "duplicates": found.duplicates,
         "applied": found.applied, "unmatched": found.unmatched, "ignored": found.ignored, "failed": found.failed,
         "waiting": found.waiting, "lastReceivedAt": found.last_received_at, "byType": found.by_type,
         "replies": {str(k): int(v) for k, v in replies.items()},
+        "unreadable": {"eventWebhook": int(unreadable_events), "inboundParse": int(unreadable_replies or 0)},
     }  # fmt: skip
 
 
@@ -466,7 +473,8 @@ def receive_reply(session: Session, settings: Any, parsed: Any, *, actor: str = 
         from_name=parsed.from_name, to_addresses=parsed.to_addresses, subject=parsed.subject,
         reply_text=parsed.reply_text, full_text=parsed.text, html=parsed.html, headers=parsed.headers,
         in_reply_to=" ".join(parsed.in_reply_to) or None, attachments=parsed.attachments, raw_mode=parsed.raw_mode,
-        auto_reply=parsed.auto_reply, status="unmatched", received_at=utc_now(),
+        auto_reply=parsed.auto_reply, sender_verified=parsed.sender_verified, status="unmatched",
+        received_at=utc_now(),
     )  # fmt: skip
     session.add(row)
     session.flush()
@@ -475,11 +483,16 @@ def receive_reply(session: Session, settings: Any, parsed: Any, *, actor: str = 
 
 
 def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: str) -> None:
+    from leadline.errors import Conflict, Invalid
+
     email_id, how = _match_reply(session, settings, row)
     if email_id is None:
         row.status = "unmatched"
         return
     email = emails.get(session, email_id)
+    if email.status not in emails.SENT_STATES:
+        row.status = "unmatched"  # it names an email that never went out: a person decides
+        return
     row.email_activity_id = email_id
     row.prospect_id = email.prospect_id
     row.matched_by = how
@@ -493,8 +506,13 @@ def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: 
             actor=actor, at=row.received_at,
         )  # fmt: skip
         return
-    emails.record_reply(session, email_id, row.reply_text or row.full_text or "(empty reply)", actor=actor,
-                        at=row.received_at, source="inbound")  # fmt: skip
+    try:
+        with session.begin_nested():
+            emails.record_reply(session, email_id, row.reply_text or row.full_text or "(empty reply)", actor=actor,
+                                at=row.received_at, source="inbound")  # fmt: skip
+    except (Conflict, Invalid):
+        row.status, row.email_activity_id, row.prospect_id, row.matched_by = "unmatched", None, None, None
+        return
     row.status = "matched"
     first_lines = "\n".join((row.reply_text or "").strip().splitlines()[:3])
     from leadline.prospects import service as prospects
@@ -509,8 +527,10 @@ def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: 
 
 
 def _match_reply(session: Session, settings: Any, row: Any) -> tuple[str | None, str | None]:
-    from leadline.webhooks.inbound import EMAIL_ID_RE
-
+    """The email a reply answers, by what only its recipient knows (what Leadline put in the
+    message: its own Reply-To address, its Message-ID in In-Reply-To/References), else by the
+    sender's address when SendGrid saw SPF or DKIM pass for the sender's domain. Anything
+    else is for a person (the unmatched inbox): a From line alone is easy to forge."""
     domain = (settings.reply_domain or "").lower()
     if domain:
         for address in row.to_addresses:
@@ -526,12 +546,13 @@ def _match_reply(session: Session, settings: Any, row: Any) -> tuple[str | None,
         by_message_id = emails.find_by_message_ids(session, references)
         if by_message_id:
             return by_message_id, "in_reply_to"
-        candidates = {m for ref in references for m in EMAIL_ID_RE.findall(ref)}
+        # Leadline's own Message-ID shape, <email_...@domain>, for emails stored without one.
+        candidates = {m.group(1) for ref in references if (m := LEADLINE_MESSAGE_ID.fullmatch(ref))}
         if candidates:
             found = emails.find_for_events(session, ids=candidates, sendgrid_ids=set())
             if found.by_id:
                 return sorted(found.by_id)[-1], "in_reply_to"
-    if row.from_address:
+    if row.from_address and row.sender_verified:
         latest = emails.latest_sent_to(session, row.from_address)
         if latest is not None:
             return latest, "sender"
@@ -576,3 +597,36 @@ def replies(session: Session, *, status: str | None = None, limit: int = 50) -> 
     if status:
         query = query.where(InboundMessage.status == status)
     return list(session.scalars(query))
+
+
+# --- posts that could not be read ------------------------------------------------------------
+
+
+def store_unreadable_events(session: Session, body: bytes, error: str, *, source: str = SOURCE) -> str:
+    """An Event Webhook post that is not a batch of events, kept as it came (nothing applied)."""
+    batch_id = new_id("whb")
+    session.add(
+        WebhookBatch(id=batch_id, source=source, events=0, new_events=0, duplicates=0, received_at=utc_now(),
+                     error=error[:2000], raw=body)
+    )  # fmt: skip
+    return batch_id
+
+
+def store_unreadable_reply(session: Session, content_type: str, body: bytes, error: str) -> InboundResult:
+    """An Inbound Parse post that could not be read as a reply, kept as it came (once: the same
+    bytes again are a duplicate), status ``failed``, for a person (``leadline inbound list``)."""
+    import hashlib
+
+    from leadline.webhooks.models import InboundMessage
+
+    key = "raw:sha256:" + hashlib.sha256(body).hexdigest()
+    existing = session.scalar(select(InboundMessage).where(InboundMessage.message_key == key))
+    if existing is not None:
+        return InboundResult(existing.id, existing.status, None, None, True)
+    row = InboundMessage(
+        id=new_id("inb"), message_key=key, to_addresses=[], reply_text="", full_text="", html=None,
+        headers={"Content-Type": ev.storable(content_type[:1000])}, attachments=[], raw_mode=False, auto_reply=False,
+        sender_verified=False, status="failed", error=ev.storable(error[:2000]), raw=body, received_at=utc_now(),
+    )  # fmt: skip
+    session.add(row)
+    return InboundResult(row.id, row.status, None, None)
