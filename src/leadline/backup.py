@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from leadline.config import Settings
+from leadline.config import Settings, create_private
 from leadline.errors import Conflict, Invalid
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -97,6 +97,7 @@ def backup(settings: Settings, target: Path, *, force: bool = False) -> Result:
     path = _sqlite_path(settings)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    create_private(partial)  # a backup is the whole database: 0600 from its first byte
     try:
         if path is None:
             url, env = _libpq(settings)
@@ -141,6 +142,7 @@ def restore(settings: Settings, source: Path) -> Result:
         if path.exists():
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             saved = path.with_name(f"{path.name}.before-restore-{stamp}")
+            create_private(saved)
             _copy_sqlite(path, saved)
         dispose_engines()
         _copy_sqlite(source, path)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from leadline.clock import utc_now
-from leadline.config import Settings
+from leadline.config import PRIVATE_FILE, Settings, private_folder
 from leadline.emails.backends import Accepted, Rejected
 from leadline.emails.message import Outgoing
 
@@ -22,8 +22,10 @@ class OutboxBackend:
         target = self.folder / f"{moment:%Y%m%d-%H%M%S}-{message.email_id}.eml"
         partial = target.with_suffix(".eml.part")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with partial.open("wb") as handle:
+            private_folder(self.folder)
+            # 0600: a message holds a prospect's address and an unsubscribe link.
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            with os.fdopen(descriptor, "wb") as handle:
                 handle.write(message.mime().as_bytes())
                 handle.flush()
                 os.fsync(handle.fileno())
