@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from leadline import __version__, redaction
 from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
@@ -22,7 +23,7 @@ from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
 from leadline.errors import LeadlineError
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
-from leadline.web.security import SecurityHeaders, redact, redact_access_log
+from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -88,6 +89,13 @@ def _answer(request: Request, status: int, code: str, message: str, *, field: st
     return error_response(status, code, message, field=field, errors=errors, headers=headers)
 
 
+def error_for(scope: Scope, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """For ASGI middleware that refuses a request before any route runs (a body too large, a stalled
+    body): the answer the handlers below give (an HTML page for a browser, else the API's JSON error),
+    with the security headers."""
+    return with_security_headers(_answer(Request(scope), status, code, message, headers=headers))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LeadlineError)
     async def _domain(request: Request, error: LeadlineError) -> Response:
@@ -137,14 +145,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
+        # Runs outside the middleware (Starlette's outermost layer): the security headers are added here.
         if is_unavailable(error):
             log.warning("database unavailable on %s %s: %s", request.method, redact(request.url.path), error)
-            return _answer(request, 503, "unavailable", "the database is unavailable; try again shortly",
-                           headers={"Retry-After": "30"})  # fmt: skip
+            return with_security_headers(_answer(request, 503, "unavailable",
+                                                 "the database is unavailable; try again shortly",
+                                                 headers={"Retry-After": "30"}))  # fmt: skip
         reference = uuid.uuid4().hex[:12]
         # The path as redacted for the access log: the inbound and calendar URLs carry their secret.
         log.exception("unexpected error %s on %s %s", reference, request.method, redact(request.url.path))
-        return _answer(request, 500, "internal", f"unexpected server error (reference {reference})")
+        return with_security_headers(
+            _answer(request, 500, "internal", f"unexpected server error (reference {reference})")
+        )
 
 
 SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"

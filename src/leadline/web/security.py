@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadline.redaction import redact_path
@@ -45,6 +46,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def with_security_headers(response: Response) -> Response:
+    """The headers above on a response made outside the middleware (the handler of unexpected
+    errors runs in Starlette's outermost layer)."""
+    for name, value in [*HEADERS, (b"content-security-policy", CSP.encode())]:
+        response.headers.setdefault(name.decode(), value.decode())
+    return response
 
 
 def redact(path: str) -> str:
