@@ -39,17 +39,17 @@ MIN_SECRET = 6  # shorter values would redact ordinary words
 # Paths whose next segments are a secret (compared decoded, lower-cased, with "//" as "/").
 _SECRET_PATHS = ("/webhooks/sendgrid/inbound/", "/calendar/", "/unsubscribe/")
 # Query parameters that hold a secret.
-_SECRET_PARAMETER = re.compile(r"(?:token|secret|pass|key|auth|sig)", re.IGNORECASE)
+_SECRET_PARAMETER = re.compile(r"(?:token|secret|pass|key|auth|sig|session|cookie)", re.IGNORECASE)
 # The same, inside any text (a log message, an exception): cut the rest of the URL.
 _SECRET_PATH_IN_TEXT = re.compile(
     r"((?:/|%2f)+(?:webhooks(?:/|%2f)+sendgrid(?:/|%2f)+inbound|calendar|unsubscribe)(?:/|%2f)+)[^\s\"'<>?#]+",
     re.IGNORECASE,
 )
 _SECRET_QUERY_IN_TEXT = re.compile(
-    r"([?&;][^=&;#\s\"'<>]*(?:token|secret|pass|key|auth|sig)[^=&;#\s\"'<>]*=)[^&;#\s\"'<>]+", re.IGNORECASE
+    rf"([?&;][^=&;#\s\"'<>]*{_SECRET_PARAMETER.pattern}[^=&;#\s\"'<>]*=)[^&;#\s\"'<>]+", re.IGNORECASE
 )
 # scheme://user:PASSWORD@ in any text, up to the last "@" of the URL.
-_URL_PASSWORD_IN_TEXT = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@?#\"'<>]*:)[^\s\"'<>]*@", re.IGNORECASE)
+_URL_PASSWORD_IN_TEXT = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@?#\"'<>]*:)(?!\*{8}@)[^\s\"'<>]*@", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
