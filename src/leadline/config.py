@@ -330,8 +330,9 @@ def private_folder(path: Path, *, tighten: bool = False) -> Path:
 
 def create_private(path: Path) -> None:
     """Create ``path`` empty with mode 0600 unless it exists (SQLite then keeps that mode, and gives
-    it to the file's -wal and -shm companions)."""
-    with contextlib.suppress(FileExistsError):
+    it to the file's -wal and -shm companions). A folder we may not write to is left for the tool
+    that writes the file to report."""
+    with contextlib.suppress(OSError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
