@@ -200,6 +200,12 @@ def test_the_units_use_the_environment_file_and_stop_gently():
     assert worker["KillSignal"] == "SIGINT"  # Huey's graceful stop: a send in hand finishes
 
 
+def test_the_units_keep_what_leadline_writes_private():
+    """UMask=0077: the database, the queue, the outbox and backups are the leadline user's alone."""
+    for name in ("leadline-web@.service", "leadline-worker@.service"):
+        assert read_unit(UNITS / name)["UMask"] == "0077", name
+
+
 def test_systemd_accepts_the_units(tmp_path):
     require_service(None if shutil.which("systemd-analyze") else "systemd-analyze is not installed")
     for path in UNITS.iterdir():  # Leadline is not in /opt here: point at this checkout's, as installed

@@ -6,10 +6,14 @@ leadline/prospects/listing.py); everything else goes to the Typer application.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Whatever Leadline writes (the database and its -wal/-shm, the job queue, the outbox, backups,
+    # exports, the secret key) is readable by its own user only: docs/configuration.md.
+    os.umask(0o077)
     args = sys.argv[1:] if argv is None else argv
     if args[:2] == ["prospects", "list"]:
         from leadline.prospects.listing import fast_main

@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
-from leadline import __version__
+from leadline import __version__, redaction
 from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
 from leadline.config import Settings, get_settings
 from leadline.db import is_unavailable
@@ -24,7 +25,7 @@ from leadline.deps import text_rule
 from leadline.errors import LeadlineError
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.web.limits import install as install_body_limits
-from leadline.web.security import SecurityHeaders, redact_access_log
+from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -57,8 +58,9 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-_PAGE_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Not allowed here",
-                409: "Changed meanwhile", 413: "Too large", 422: "Not understood"}  # fmt: skip
+_PAGE_TITLES = {400: "Bad request", 401: "Sign-in needed", 403: "Not allowed", 404: "Not found",
+                405: "Not allowed here", 409: "Changed meanwhile", 413: "Too large", 422: "Not understood",
+                429: "Too many tries", 500: "Something went wrong", 503: "Try again shortly"}  # fmt: skip
 
 
 def _wants_page(request: Request) -> bool:
@@ -69,26 +71,43 @@ def _wants_page(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     from leadline.web.render import page
 
     back = request.headers.get("referer") or "/"
     if not back.startswith(str(request.base_url)) and not back.startswith("/"):
         back = "/"
     title = _PAGE_TITLES.get(status, "Something went wrong")
-    return page(request, "public/error.html", {"title": title, "message": message, "back": back}, status)
+    response = page(request, "public/error.html", {"title": title, "message": message, "back": back}, status)
+    response.headers.update(headers or {})
+    return response
+
+
+def _answer(request: Request, status: int, code: str, message: str, *, field: str | None = None,
+            errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The error as an HTML page for a browser asking for a page, else as the API's JSON."""
+    if _wants_page(request):
+        try:
+            return error_page(request, status, message, headers)
+        except Exception:  # a page that cannot be drawn must not hide the error itself
+            log.exception("could not draw the error page for %s", status)
+    return error_response(status, code, message, field=field, errors=errors, headers=headers)
+
+
+def error_for(scope: Scope, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """For ASGI middleware that refuses a request before any route runs (a body too large, a stalled
+    body): the answer the handlers below give (an HTML page for a browser, else the API's JSON error),
+    with the security headers."""
+    return with_security_headers(_answer(Request(scope), status, code, message, headers=headers))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LeadlineError)
     async def _domain(request: Request, error: LeadlineError) -> Response:
-        if _wants_page(request) and error.status_code in _PAGE_TITLES:
-            return error_page(request, error.status_code, str(error))
         errors = getattr(error, "errors", None) or None
         headers = {"Retry-After": "30"} if error.status_code == 503 else None
-        return error_response(
-            error.status_code, error.code, str(error), field=error.field, errors=errors, headers=headers
-        )
+        return _answer(request, error.status_code, error.code, str(error), field=error.field, errors=errors,
+                       headers=headers)  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def _request(request: Request, error: RequestValidationError) -> Response:
@@ -99,18 +118,14 @@ def install_error_handlers(app: FastAPI) -> None:
             if item.get("type") == "json_invalid":
                 name = "body"
             errors.append({"field": name, "message": plain_message(item)})
-        if _wants_page(request):
-            return error_page(request, 422, one_line(errors))
-        return error_response(
-            422, "invalid", one_line(errors), field=errors[0]["field"] if errors else None, errors=errors
-        )
+        field = errors[0]["field"] if errors else None
+        return _answer(request, 422, "invalid", one_line(errors), field=field, errors=errors)
 
     @app.exception_handler(ValidationError)
-    async def _model(_: Request, error: ValidationError) -> JSONResponse:
+    async def _model(request: Request, error: ValidationError) -> Response:
         errors = field_errors(error)
-        return error_response(
-            422, "invalid", one_line(errors), field=errors[0]["field"] if errors else None, errors=errors
-        )
+        field = errors[0]["field"] if errors else None
+        return _answer(request, 422, "invalid", one_line(errors), field=field, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
@@ -121,9 +136,8 @@ def install_error_handlers(app: FastAPI) -> None:
             403: "forbidden",
             413: "too_large",
         }.get(error.status_code, "error")
-        if _wants_page(request) and error.status_code in _PAGE_TITLES:
-            return error_page(request, error.status_code, str(error.detail))
-        return error_response(error.status_code, code, str(error.detail), headers=getattr(error, "headers", None))
+        headers = getattr(error, "headers", None)
+        return _answer(request, error.status_code, code, str(error.detail), headers=headers)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, error: SignInRequired) -> Response:
@@ -135,18 +149,35 @@ def install_error_handlers(app: FastAPI) -> None:
         return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
+        # Runs outside the middleware (Starlette's outermost layer): the security headers are added here.
         if is_unavailable(error):
-            log.warning("database unavailable: %s", error)
-            return error_response(
-                503,
-                "unavailable",
-                "the database is unavailable; try again shortly",
-                headers={"Retry-After": "30"},
-            )
+            log.warning("database unavailable on %s %s: %s", request.method, redact(request.url.path), error)
+            return with_security_headers(_answer(request, 503, "unavailable",
+                                                 "the database is unavailable; try again shortly",
+                                                 headers={"Retry-After": "30"}))  # fmt: skip
         reference = uuid.uuid4().hex[:12]
-        log.exception("unexpected error %s on %s %s", reference, request.method, request.url.path)
-        return error_response(500, "internal", f"unexpected server error (reference {reference})")
+        # The path as redacted for the access log: the inbound and calendar URLs carry their secret.
+        log.exception("unexpected error %s on %s %s", reference, request.method, redact(request.url.path))
+        return with_security_headers(
+            _answer(request, 500, "internal", f"unexpected server error (reference {reference})")
+        )
+
+
+SWAGGER_UI = "/static/vendor/swagger-ui-5.35.0"
+
+
+def install_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the vendored files, started by a static script (the CSP allows no
+    inline script and no other site), reading ``/openapi.json``."""
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui(request: Request) -> Response:
+        from leadline.web.render import pages
+
+        context = {"title": app.title, "openapi_url": app.openapi_url, "css_url": f"{SWAGGER_UI}/swagger-ui.css",
+                   "js_url": f"{SWAGGER_UI}/swagger-ui-bundle.js", "init_url": "/static/swagger-init.js"}  # fmt: skip
+        return pages.TemplateResponse(request, "docs/swagger.html", context)
 
 
 def create_app(settings: Settings | None = None, *, worker: bool = False) -> FastAPI:
@@ -156,6 +187,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         redact_access_log()
+        redaction.install(settings)
         embedded = None
         if worker:
             from leadline.worker import EmbeddedWorker
@@ -173,12 +205,13 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         title="Leadline",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # install_docs: Swagger UI from vendored files
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app)
     install_body_limits(app, settings)  # before SecurityHeaders, so it runs inside it
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

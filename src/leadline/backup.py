@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from leadline.config import Settings
+from leadline.config import Settings, create_private
 from leadline.errors import Conflict, Invalid
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -80,9 +80,12 @@ def _check_sqlite_file(path: Path) -> str:
     return revision
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
+def _copy_sqlite(source: Path, target: Path, *, standalone: bool = False) -> None:
+    """Copy with SQLite's online backup; ``standalone``: the copy is one file (no -wal/-shm beside it)."""
     with sqlite3.connect(source, timeout=30) as src, sqlite3.connect(target, timeout=30) as dst:
         src.backup(dst, pages=1024)
+        if standalone:
+            dst.execute("PRAGMA journal_mode = DELETE")
     src.close()
     dst.close()
 
@@ -97,6 +100,7 @@ def backup(settings: Settings, target: Path, *, force: bool = False) -> Result:
     path = _sqlite_path(settings)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    create_private(partial)  # a backup is the whole database: 0600 from its first byte
     try:
         if path is None:
             url, env = _libpq(settings)
@@ -105,7 +109,7 @@ def backup(settings: Settings, target: Path, *, force: bool = False) -> Result:
         else:
             if not path.exists():
                 raise Invalid(f"{path} does not exist; run `leadline init` first", field="databaseUrl")
-            _copy_sqlite(path, partial)
+            _copy_sqlite(path, partial, standalone=True)
             revision = _check_sqlite_file(partial)
         partial.replace(target)
     finally:
@@ -141,7 +145,8 @@ def restore(settings: Settings, source: Path) -> Result:
         if path.exists():
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             saved = path.with_name(f"{path.name}.before-restore-{stamp}")
-            _copy_sqlite(path, saved)
+            create_private(saved)
+            _copy_sqlite(path, saved, standalone=True)
         dispose_engines()
         _copy_sqlite(source, path)
     dispose_engines()

@@ -6,6 +6,9 @@ the object down; tests build their own :class:`Settings`.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import secrets
 from functools import cache
 from pathlib import Path
@@ -238,38 +241,25 @@ class Settings(BaseSettings):
         try:
             return path.read_text().strip()
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.ensure_data_dir()
             value = secrets.token_urlsafe(48)
-            # Create exclusively so two processes starting at once agree on one key.
+            # Create exclusively (two processes starting at once agree on one key), readable by us only.
             try:
-                with path.open("x") as handle:
-                    handle.write(value)
-                path.chmod(0o600)
+                write_private(path, value.encode(), exclusive=True)
             except FileExistsError:
                 return path.read_text().strip()
             return value
 
+    def ensure_data_dir(self) -> Path:
+        """The data folder, created if missing, private to the user Leadline runs as (mode 0700)."""
+        return private_folder(self.data_dir, tighten=True)
+
     def described(self) -> list[tuple[str, str, str]]:
-        """(name, value, source) rows for ``leadline config``; secrets masked."""
+        """(name, value, source) rows for ``leadline config``; secrets masked (see :func:`shown`)."""
         rows = []
         for name, info in type(self).model_fields.items():
-            value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                shown = "********" if value.get_secret_value() else ""
-            elif value is None:
-                shown = ""
-            elif name == "database_url":
-                shown = mask_url(str(value))
-            elif name == "slack_webhook_url":
-                shown = "********"
-            elif isinstance(value, list):
-                shown = ", ".join((v[:12] + "…") if name == "sendgrid_webhook_public_key" else str(v) for v in value)
-            elif isinstance(value, dict):
-                shown = "; ".join(f"{k}={v}" for k, v in value.items())
-            else:
-                shown = str(value)
-            source = "env" if name in self.model_fields_set else "default"
-            rows.append((f"LEADLINE_{name.upper()}", shown, source if info is not None else ""))
+            source = ("env" if name in self.model_fields_set else "default") if info is not None else ""
+            rows.append((f"LEADLINE_{name.upper()}", shown(name, getattr(self, name)), source))
         return rows
 
     def warnings(self) -> list[str]:
@@ -296,15 +286,76 @@ class Settings(BaseSettings):
         return found
 
 
-def mask_url(url: str) -> str:
-    """Hide the password in a database or Redis URL."""
-    if "://" not in url or "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    creds, host = rest.rsplit("@", 1)
-    if ":" in creds:
-        creds = creds.split(":", 1)[0] + ":********"
-    return f"{scheme}://{creds}@{host}"
+# scheme://user:PASSWORD@host: the password runs to the last "@" (never shows a part of one with an "@" in it).
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@?#\s]*:)(.*)@", re.IGNORECASE | re.DOTALL)
+# ?password=... &sslpassword=... &token=... &api_key=... in a URL's query.
+_URL_SECRET_QUERY = re.compile(r"([?&;][^=&;#]*(?:pass|secret|token|key|auth|sig)[^=&;#]*=)[^&;#]*", re.IGNORECASE)
+_URL_START = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#]*", re.IGNORECASE)
+MASK = "********"
+
+
+def mask_url(url: str, *, secret_path: bool = False) -> str:
+    """A URL fit to show: its password, and any password, token or key in its query, replaced by
+    ``********``. With ``secret_path`` (a Slack incoming-webhook URL is its own secret) only the
+    scheme and host are left. Used by ``leadline config``, the Settings page and every CLI message."""
+    masked = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", url, count=1)
+    if secret_path:
+        start = _URL_START.match(masked)
+        return f"{start.group(0)}/{MASK}" if start else MASK
+    return _URL_SECRET_QUERY.sub(rf"\g<1>{MASK}", masked)
+
+
+def shown(name: str, value: Any) -> str:
+    """A setting's value as ``leadline config`` and the Settings page show it: secrets as ``********``
+    (a secret URL as its scheme and host), the password of every URL masked, lists and maps on one line."""
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        if not secret:
+            return ""
+        return mask_url(secret, secret_path=True) if "://" in secret else MASK
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        if name == "sendgrid_webhook_public_key":
+            return ", ".join(str(v)[:12] + "…" for v in value)
+        return ", ".join(shown(name, v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={v}" for k, v in value.items())
+    text = str(value)
+    return mask_url(text) if "://" in text else text
+
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def private_folder(path: Path, *, tighten: bool = False) -> Path:
+    """Make ``path`` (and any missing parents) a folder only its owner can enter (0700). With
+    ``tighten``, an existing folder of ours that others may enter is changed to 0700 too (the data
+    folder: the database, the job queue, the outbox and the secret key live there)."""
+    path.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+    if tighten:
+        info = path.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            path.chmod(PRIVATE_FOLDER)
+    return path
+
+
+def create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite then keeps that mode, and gives
+    it to the file's -wal and -shm companions). A folder we may not write to is left for the tool
+    that writes the file to report."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
+def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to a file created 0600 (readable by its owner only), whatever the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    descriptor = os.open(path, flags, PRIVATE_FILE)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    path.chmod(PRIVATE_FILE)  # an existing file keeps its mode through O_TRUNC
 
 
 @cache

@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from operator import itemgetter
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -100,15 +101,30 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """A new engine for ``url`` with Leadline's settings for its dialect."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            from pathlib import Path
+def _private_sqlite_file(engine: Engine, path: Path) -> None:
+    """The file's folder now (0700 if new), the file itself 0600 just before SQLite would create it."""
+    from leadline.config import create_private, private_folder
 
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
+
+    @event.listens_for(engine, "do_connect")
+    def _create(*_: Any) -> None:
+        create_private(path)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A new engine for ``url`` with Leadline's settings for its dialect.
+
+    Statements that fail are logged and raised without their parameters (``hide_parameters``):
+    they can hold passwords' digests, tokens' digests, e-mail addresses and message bodies.
+    A SQLite file Leadline creates is readable by its owner only (0600, and so are its -wal and -shm).
+    """
+    kwargs.setdefault("hide_parameters", True)
+    if url.startswith("sqlite"):
+        database = make_url(url).database or ""
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _private_sqlite_file(engine, Path(database))
         _sqlite_setup(engine)
         return engine
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

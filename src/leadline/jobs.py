@@ -93,7 +93,10 @@ def _make_huey(settings: Settings) -> Any:
     if settings.redis_url:
         huey = RedisHuey("leadline", url=settings.redis_url, results=False, utc=True)
     else:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        from leadline.config import create_private
+
+        settings.ensure_data_dir()
+        create_private(settings.data_dir / "jobs.db")  # 0600, and so its -wal and -shm
         huey = SqliteHuey("leadline", filename=str(settings.data_dir / "jobs.db"), results=False, utc=True)
 
     def leadline_job(name: str, args: list[Any]) -> None:

@@ -101,7 +101,7 @@ def init() -> None:
 
     settings = get_settings()
     with cli_errors():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_data_dir()
         settings.secret()
         before, after = upgrade(settings)
     where = mask_url(settings.database_url)
@@ -176,7 +176,7 @@ def demo(
 
     settings = get_settings()
     with cli_errors():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_data_dir()
         upgrade(settings)
         summary = load_demo(settings, reset=reset, if_empty=if_empty)
     for line in summary:
@@ -221,11 +221,13 @@ def worker(
     ] = True,
 ) -> None:
     """Run background jobs: sequences, scheduled sends, reminders, notifications, webhook sweeps."""
+    from leadline import redaction
     from leadline import worker as jobs_worker
     from leadline.config import get_settings, mask_url
 
     require_database()
     settings = get_settings()
+    redaction.install(settings)
     queue = mask_url(settings.redis_url) if settings.redis_url else str(settings.data_dir / "jobs.db")
     typer.echo(f"Leadline worker on {queue} (Ctrl+C stops)")
     jobs_worker.consumer(settings, threads=threads, periodic=periodic).run()

@@ -25,9 +25,21 @@ def console(*, stderr: bool = False) -> Console:
 
 
 def abort(message: str, code: int = 1) -> NoReturn:
-    """Print ``error: message`` on stderr and exit non-zero. One line, no traceback."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` on stderr and exit non-zero. One line, no traceback, no secret."""
+    typer.echo(f"error: {_redacted(message)}", err=True)
     raise typer.Exit(code)
+
+
+def _redacted(message: str) -> str:
+    """The message without this installation's secrets (an exception's text may hold a URL)."""
+    import contextlib
+
+    from leadline import redaction
+    from leadline.config import get_settings
+
+    with contextlib.suppress(Exception):  # a configuration that does not load has no secrets to know yet
+        redaction.remember(get_settings())
+    return redaction.redact_text(message)
 
 
 def warn(message: str) -> None:

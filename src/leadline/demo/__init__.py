@@ -18,7 +18,7 @@ from typing import cast
 from sqlalchemy import func, select
 
 from leadline import clock
-from leadline.config import Settings
+from leadline.config import Settings, private_folder, write_private
 from leadline.db import Base, import_all_models, unit_of_work
 from leadline.demo.calls import calls_and_a_deal
 
@@ -51,10 +51,9 @@ def import_research(context: DemoContext) -> None:
     from leadline.demo.data import generate
     from leadline.prospects import service as prospects
 
-    folder = context.settings.data_dir / "demo"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(context.settings.data_dir / "demo")
     path = folder / "research.json"
-    path.write_text(json.dumps([p.as_row() for p in generate()], indent=1))
+    write_private(path, json.dumps([p.as_row() for p in generate()], indent=1).encode())
     clock.set_frozen(context.at(-3, 16))  # the Friday before: research done
     with unit_of_work(context.settings) as session:
         report = prospects.import_file(session, path, actor="demo")
@@ -184,8 +183,7 @@ def demo_user(settings: Settings) -> list[str]:
         password = path.read_text().strip()
     else:
         password = secrets.token_urlsafe(12)
-        path.touch(mode=0o600)
-        path.write_text(password + "\n")
+        write_private(path, (password + "\n").encode())
     with unit_of_work(settings) as session:
         user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
         if user is None:

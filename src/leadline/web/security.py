@@ -2,15 +2,18 @@
 
 The Content-Security-Policy allows scripts and styles from this site only (plus inline
 ``style=`` attributes for chart bars), so an injected ``<script>`` would not run even if
-escaping failed somewhere. Pages may not be framed (click-jacking).
+escaping failed somewhere. Pages may not be framed (click-jacking). /docs too: its Swagger UI
+is vendored under /static/vendor/ and started by /static/swagger-init.js, no inline script.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leadline.redaction import redact_path
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -31,14 +34,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope.get("path", "") in ("/docs", "/docs/oauth2-redirect")  # Swagger UI loads its own scripts
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name for name, _ in headers}
                 headers += [(name, value) for name, value in HEADERS if name not in names]
-                if not docs and b"content-security-policy" not in names:
+                if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", CSP.encode()))
                 message["headers"] = headers
             await send(message)
@@ -46,21 +48,19 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-_SECRETS_IN_PATHS = [
-    (re.compile(r"([?&](?:token|secret)=)[^&\s]+"), r"\1[redacted]"),
-    (re.compile(r"(/webhooks/sendgrid/inbound/)[^/?\s]+"), r"\1[redacted]"),
-    (re.compile(r"(/calendar/)[^/?\s]+?(\.ics)"), r"\1[redacted]\2"),
-    (re.compile(r"(/unsubscribe/)[^/?\s]+"), r"\1[redacted]"),
-    (re.compile(r"(/set-password\?token=)[^&\s]+"), r"\1[redacted]"),
-]
+def with_security_headers(response: Response) -> Response:
+    """The headers above on a response made outside the middleware (the handler of unexpected
+    errors runs in Starlette's outermost layer)."""
+    for name, value in [*HEADERS, (b"content-security-policy", CSP.encode())]:
+        response.headers.setdefault(name.decode(), value.decode())
+    return response
 
 
 def redact(path: str) -> str:
     """A request path with the secrets some URLs carry (set-password links, the inbound and
-    calendar URLs, unsubscribe tokens) replaced, for logs."""
-    for pattern, replacement in _SECRETS_IN_PATHS:
-        path = pattern.sub(replacement, path)
-    return path
+    calendar URLs, unsubscribe tokens) replaced, for logs: checked on the path as sent and
+    decoded, so no percent-encoding or letter case gets a secret past (leadline/redaction.py)."""
+    return redact_path(path)
 
 
 class RedactSecrets(logging.Filter):

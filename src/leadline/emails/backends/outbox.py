@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from leadline.clock import utc_now
-from leadline.config import Settings
+from leadline.config import Settings, private_folder
 from leadline.emails.backends import Accepted, Rejected
 from leadline.emails.message import Outgoing, problem, shown
 
@@ -32,7 +32,8 @@ class OutboxBackend:
         moment = message.date or utc_now()
         target = self.folder / f"{moment:%Y%m%d-%H%M%S}-{message.email_id}.eml"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)
+            # mkstemp makes the file 0600: a message holds a prospect's address and an unsubscribe link.
             handle, name = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.", suffix=".part")
             partial = Path(name)
             try:

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from leadline.auth.deps import PageUser, PageWriter, Principal
-from leadline.config import Settings
+from leadline.config import Settings, private_folder
 from leadline.db import rollback_only, unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import queries
@@ -132,9 +132,7 @@ async def prospect_list(request: Request, principal: PageUser) -> Response:
 
 
 def _uploads(settings: Settings) -> Path:
-    folder = Path(settings.data_dir) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(settings.data_dir) / "uploads")
 
 
 def _owner(principal: Principal) -> str:
@@ -164,7 +162,7 @@ def _keep_upload(settings: Settings, principal: Principal, upload: UploadFile, i
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in Path(name).stem)[:80] or "upload"
     token = secrets.token_urlsafe(18)
     folder = _uploads(settings) / token
-    folder.mkdir()
+    folder.mkdir(mode=0o700)
     target = folder / (stem + suffix)
     size = 0
     with target.open("wb") as handle:

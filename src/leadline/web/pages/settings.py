@@ -3,7 +3,8 @@
 and ``/api/users`` / ``/api/tokens``).
 
 No secret's value is ever on this page: the SendGrid API key, the Slack webhook URL, the SMTP
-password and the secret key are shown as "set" or "not set". The one exception is the Inbound
+password and the secret key are shown as "set" or "not set"; the database and Redis URLs with
+their passwords masked (``config.shown``, as ``leadline config`` shows them). The one exception is the Inbound
 Parse URL, which *is* its secret and must be pasted into SendGrid: only admins see it. A new API
 token and a new user's set-password link are shown once, on the page that answers the POST
 (never in a URL, never stored).
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from leadline.auth import service
 from leadline.auth.deps import PageAdmin, PageUser, Principal
 from leadline.auth.models import ROLES, SCOPES
-from leadline.config import Settings
+from leadline.config import Settings, shown
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, settings_of
@@ -72,6 +73,9 @@ def integration_status(settings: Settings) -> list[Status]:
                "LEADLINE_NOTIFY_EMAIL"),
         Status("Sender", f"{settings.sender_name} <{settings.sender_email}>", bool(settings.sender_address),
                "postal address " + ("set" if settings.sender_address else "not set: LEADLINE_SENDER_ADDRESS")),
+        Status("Database", shown("database_url", settings.database_url), True, "LEADLINE_DATABASE_URL"),
+        Status("Job queue", shown("redis_url", settings.redis_url) if settings.redis_url else "SQLite (jobs.db)", True,
+               "LEADLINE_REDIS_URL"),
         Status("Base URL", settings.base_url, settings.base_url.startswith("https://"),
                "LEADLINE_BASE_URL" + ("" if settings.base_url.startswith("https://") else ": SendGrid needs HTTPS")),
     ]  # fmt: skip
