@@ -108,7 +108,7 @@ def _make_huey(settings: Settings) -> Any:
 
 
 def set_immediate(on: bool) -> None:
-    """Run deferred jobs at once, in this thread, after commit (tests; the worker's registry must be loaded)."""
+    """Run deferred jobs at once (use ``leadline.worker.set_immediate``, where every job is registered)."""
     _immediate["on"] = on
 
 

@@ -12,6 +12,7 @@ transaction (all or nothing), parents before children.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Date, Table, func, select
+from sqlalchemy import Date, LargeBinary, Table, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,11 @@ def _encoder(table: Table) -> list[Any]:
     def moment(value: datetime | date | None) -> str | None:
         return None if value is None else value.isoformat()
 
-    return [moment if isinstance(c.type, UTCDateTime | Date) else plain for c in table.columns]
+    def raw(value: bytes | None) -> str | None:  # bytes (a webhook post kept as received) as base64
+        return None if value is None else base64.b64encode(value).decode("ascii")
+
+    return [moment if isinstance(c.type, UTCDateTime | Date) else raw if isinstance(c.type, LargeBinary) else plain
+            for c in table.columns]  # fmt: skip
 
 
 def _decoder(table: Table) -> list[Any]:
@@ -58,8 +63,11 @@ def _decoder(table: Table) -> list[Any]:
     def day(value: str | None) -> date | None:
         return None if value is None else date.fromisoformat(value)
 
-    return [when if isinstance(c.type, UTCDateTime) else day if isinstance(c.type, Date) else plain
-            for c in table.columns]  # fmt: skip
+    def raw(value: str | None) -> bytes | None:
+        return None if value is None else base64.b64decode(value, validate=True)
+
+    return [when if isinstance(c.type, UTCDateTime) else day if isinstance(c.type, Date)
+            else raw if isinstance(c.type, LargeBinary) else plain for c in table.columns]  # fmt: skip
 
 
 @dataclass

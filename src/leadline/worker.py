@@ -16,10 +16,16 @@ import leadline.notify.jobs
 import leadline.sequences.jobs
 import leadline.tasks.jobs
 import leadline.webhooks.jobs  # noqa: F401  (each registers its jobs)
+from leadline import jobs
 from leadline.config import Settings
 from leadline.jobs import PERIODIC, REGISTRY, Periodic, get_huey, run_registered
 
 log = logging.getLogger("leadline.worker")
+
+
+def set_immediate(on: bool) -> None:
+    """Run deferred jobs at once, in this thread, after commit (tests): here every job is registered."""
+    jobs.set_immediate(on)
 
 
 def run(settings: Settings, name: str, *args: Any) -> Any:

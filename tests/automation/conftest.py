@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leadline import clock, jobs  # worker: every job registered
+from leadline import clock, worker
 from leadline.config import get_settings
 from tests.fakes.slack import FakeSlack
 
@@ -26,9 +26,9 @@ def slack(settings, monkeypatch) -> Iterator[FakeSlack]:
 @pytest.fixture
 def immediate(settings) -> Iterator[None]:
     """Deferred jobs run right after their transaction commits (Huey's queue is not involved)."""
-    jobs.set_immediate(True)
+    worker.set_immediate(True)
     yield
-    jobs.set_immediate(False)
+    worker.set_immediate(False)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from leadline import clock, jobs
+from leadline import clock, worker
 from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails.backends import Rejected
@@ -151,7 +151,7 @@ def test_a_scheduled_email_whose_contact_changed_fails_alone_at_its_time(cli, se
     )
     corrupt(people[1], contact_name="Pat\nDoe")
     clock.set_frozen(clock.utc_now() + timedelta(hours=1, minutes=1))
-    jobs.run(get_settings(), "emails.send_scheduled")
+    worker.run(get_settings(), "emails.send_scheduled")
     found = statuses()
     assert found[people[0]][0] == found[people[2]][0] == "sent"
     assert found[people[1]] == ("failed", "the contact name 'Pat\\nDoe' contains a line break")

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from leadline import clock, jobs
+from leadline import clock, worker
 from leadline.config import get_settings
 from leadline.webhooks.inbound import parse_post
 from leadline.webhooks.mailtext import extract_reply, html_to_text
@@ -192,9 +192,9 @@ def monday(settings):
     from tests.automation.conftest import MONDAY_9AM
 
     clock.set_frozen(MONDAY_9AM)
-    jobs.set_immediate(True)
+    worker.set_immediate(True)
     yield MONDAY_9AM
-    jobs.set_immediate(False)
+    worker.set_immediate(False)
     clock.set_frozen(None)
 
 
@@ -231,7 +231,7 @@ def test_a_forged_reply_from_a_prospects_address_moves_nothing(hook, cli, monday
     (waiting,) = cli("inbound", "list", "--status", "unmatched", "--json").json
     assert waiting["from"] == person.email and waiting["senderVerified"] is False
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    jobs.run(get_settings(), "sequences.run_due")
+    worker.run(get_settings(), "sequences.run_due")
     assert len(cli("emails", "list", "--prospect", person.id, "--json").json) == 2  # the follow-up went out
 
 
