@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -100,15 +101,20 @@ def _probe(base: str, headers: dict[str, str], seconds: float) -> list[float]:
     return samples
 
 
-def _during_attack(base: str, headers: dict[str, str], env: dict[str, str], forms: str) -> tuple[list[float], Any]:
-    """Probe GET /api/me while an attacker process sends waves of 150 sign-ins; returns both sides' figures."""
+def _during_attack(base: str, headers: dict[str, str], env: dict[str, str], forms: str,
+                   meanwhile: Callable[[], Any] = lambda: None) -> tuple[list[float], Any, Any]:  # fmt: skip
+    """Probe GET /api/me (and run ``meanwhile``) while an attacker process sends waves of 150
+    sign-ins; returns the probe's latencies, the attacker's figures and what ``meanwhile`` returned."""
     attacker = subprocess.Popen([sys.executable, __file__, base, str(ATTACKERS), "2", forms], stdout=subprocess.PIPE,
                                 text=True, env=env)  # fmt: skip
     assert attacker.stdout is not None
     assert attacker.stdout.readline().strip() == "attacking"
-    samples = _probe(base, headers, 4)
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(meanwhile)
+        samples = _probe(base, headers, 4)
+        result = other.result(timeout=180)
     out, _ = attacker.communicate(timeout=180)
-    return samples, json.loads(out)
+    return samples, json.loads(out), result
 
 
 @pytest.mark.slow
@@ -116,26 +122,39 @@ def _during_attack(base: str, headers: dict[str, str], env: dict[str, str], form
 def test_150_parallel_wrong_sign_ins_add_little_to_other_requests(sqlite_settings, tmp_path):
     """Before: each waiting sign-in held one of the 40 request threads; 150 of them delayed an API
     call by 20 s (on this shared machine, past 120 s). Now the wait holds no thread."""
-    from tests.conftest import make_token
+    from tests.conftest import make_token, make_user
     from tests.processes import free_port, start_server, stop_all
 
     token = make_token(sqlite_settings)
+    ann = make_user(sqlite_settings, "ann@example.com", "admin")
     env = {**os.environ, "LEADLINE_LOG_LEVEL": "warning"}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(env, port, tmp_path)
     headers = {"Authorization": f"Bearer {token}"}
+    anns = httpx.Client(base_url=base, timeout=120)
+    assert try_password(anns, ann, PASSWORD).status_code == 303  # her browser is known to her account
+
+    def ann_signs_in() -> tuple[int, float]:
+        time.sleep(0.2)  # in the middle of the first wave
+        anns.cookies.delete("leadline_session")
+        started = time.perf_counter()
+        return try_password(anns, ann, PASSWORD).status_code, time.perf_counter() - started
+
     try:
         _probe(base, headers, 0.5)  # warm up
         quiet = _probe(base, headers, 3)
-        flood, refused = _during_attack(base, headers, env, "expired")
-        attacked, attack = _during_attack(base, headers, env, "valid")
+        flood, refused, _ = _during_attack(base, headers, env, "expired")
+        attacked, attack, (ann_status, ann_took) = _during_attack(base, headers, env, "valid", ann_signs_in)
         assert proc.popen.poll() is None, proc.tail()
     finally:
+        anns.close()
         log = stop_all([proc])
     ms = {name: round(_p99(samples) * 1000) for name, samples in
           {"quiet": quiet, "150 expired forms": flood, "150 wrong sign-ins": attacked}.items()}  # fmt: skip
-    print(f"\nGET /api/me p99 (ms): {ms}; expired forms: {refused}; wrong sign-ins: {attack}")
+    print(f"\nGET /api/me p99 (ms): {ms}; expired forms: {refused}; wrong sign-ins: {attack}; "
+          f"meanwhile a known browser signed in in {ann_took * 1000:.0f} ms")  # fmt: skip
+    assert ann_status == 303  # the queue was full, but her browser has a lane of its own
     assert set(refused["codes"]) == {"403"}
     assert set(attack["codes"]) <= {"401", "429"}, (attack, log)
     # The queue is short: most of a wave is refused at once, twelve are checked (and wrong).
