@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(None, description="Secure cookies; default: on when base_url is https.")
     login_max_failures: int = Field(5, ge=1)
     login_lockout_seconds: int = Field(900, ge=1)
+    login_account_max_failures: int = Field(
+        50, ge=1, description="Failed sign-ins to one account, from all new browsers, that lock it for them."
+    )
 
     @field_validator("sendgrid_webhook_public_key", "send_window_days", mode="before")
     @classmethod

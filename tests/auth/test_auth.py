@@ -58,6 +58,7 @@ class TestUsersCli:
             (["users", "add", "a@example.com", "--password-stdin"], "short", "at least 10 characters"),
             (["users", "add", "a@example.com", "--role", "boss", "--link"], None, "boss"),
             (["users", "role", "nobody@example.com", "viewer"], None, "no user"),
+            (["users", "unlock", "nobody@example.com"], None, "no user"),
             (["users", "remove", "admin@example.com"], None, "last admin"),
             (["users", "role", "admin@example.com", "member"], None, "last admin"),
             (["users", "add", "ADMIN@example.com", "--link"], None, "already exists"),
@@ -249,7 +250,7 @@ class TestThrottling:
             assert login_form(other, email="admin@example.com", password="wrong").status_code == 401
             assert login_form(other, email="admin@example.com", password=PASSWORD).status_code == 429
         with unit_of_work(readonly=True) as session:
-            assert session.get(LoginThrottle, "admin@example.com").failures == 2
+            assert session.get(LoginThrottle, ("admin@example.com", "testclient")).failures == 2
 
     def test_attempts_at_the_same_moment_cannot_slip_past_the_count(self, settings):
         """Eight tries at once (eight browsers, one address): the first two are checked, the rest wait,
@@ -285,7 +286,81 @@ class TestThrottling:
             one.close()
         assert sorted(codes) == [401, 401] + [429] * 6
         with unit_of_work(readonly=True) as session:
-            assert session.get(LoginThrottle, "admin@example.com").failures == 2
+            assert session.get(LoginThrottle, ("admin@example.com", "testclient")).failures == 2
+
+    def test_a_stranger_locks_out_only_their_own_address(self, settings, anon_client):
+        from fastapi.testclient import TestClient
+
+        from leadline.app import create_app
+
+        make_user(settings)
+        clock.set_frozen(clock.utc_now())
+        with TestClient(create_app(settings), client=("198.51.100.9", 4711)) as stranger:
+            for _ in range(settings.login_max_failures):
+                assert login_form(stranger, email="admin@example.com", password="wrong").status_code == 401
+                clock.set_frozen(clock.utc_now() + timedelta(seconds=31))
+            locked = login_form(stranger, email="admin@example.com", password=PASSWORD)
+            assert locked.status_code == 429 and "locked" in locked.text
+        with TestClient(create_app(settings), client=("203.0.113.7", 4711)) as owner:
+            assert login_form(owner, email="admin@example.com", password=PASSWORD).status_code == 303
+        with unit_of_work(readonly=True) as session:
+            rows = session.execute(select(LoginThrottle.client, LoginThrottle.failures)).all()
+        assert [tuple(row) for row in rows] == [("198.51.100.9", 0)]  # the stranger's lock stays
+
+    def test_many_addresses_lock_new_browsers_but_not_one_that_signed_in_before(self, settings):
+        from fastapi.testclient import TestClient
+
+        from leadline.app import create_app
+
+        make_user(settings)
+        make_user(settings, "bo@example.com", "member")
+        settings.login_account_max_failures = 3
+        clock.set_frozen(clock.utc_now())
+
+        def browser(address: str) -> TestClient:
+            return TestClient(create_app(settings), client=(address, 4711))
+
+        with browser("203.0.113.7") as home, browser("192.0.2.9") as bos:
+            assert login_form(home, email="admin@example.com", password=PASSWORD).status_code == 303
+            assert login_form(bos, email="bo@example.com", password=PASSWORD).status_code == 303
+            device, bos_device = home.cookies.get("leadline_device"), bos.cookies.get("leadline_device")
+        assert device and bos_device
+        for n in range(4):
+            with browser(f"198.51.100.{n}") as stranger:
+                expected = 401 if n < 3 else 429  # the third mistake locks the account for new browsers
+                assert login_form(stranger, email="admin@example.com", password="wrong").status_code == expected
+
+        def not_counts() -> dict[str, object]:
+            return {table: rows for table, rows in snapshot().items() if table != "login_throttle"}
+
+        before = not_counts()
+        with browser("192.0.2.1") as new:
+            refused = login_form(new, email="admin@example.com", password=PASSWORD)
+            assert refused.status_code == 429 and "locked for new browsers" in refused.text
+            assert int(refused.headers["retry-after"]) == settings.login_lockout_seconds
+            # Neither a made-up cookie nor one of another account makes a browser known.
+            for cookie in (device[:-4] + "AAAA", bos_device):
+                new.cookies.set("leadline_device", cookie, path="/login")
+                assert login_form(new, email="admin@example.com", password=PASSWORD).status_code == 429
+        assert not_counts() == before
+        # The browser that signed in before gets in, from anywhere.
+        with browser("192.0.2.44") as travelling:
+            travelling.cookies.set("leadline_device", device, path="/login")
+            assert login_form(travelling, email="admin@example.com", password=PASSWORD).status_code == 303
+        # The lock on new browsers ends on time.
+        clock.set_frozen(clock.utc_now() + timedelta(seconds=settings.login_lockout_seconds))
+        with browser("192.0.2.1") as new:
+            assert login_form(new, email="admin@example.com", password=PASSWORD).status_code == 303
+
+    def test_a_full_queue_refuses_at_once_and_counts_nothing(self, settings, anon_client, monkeypatch):
+        from leadline.auth import signin
+
+        make_user(settings)
+        monkeypatch.setattr(signin._strangers, "limit", 0)
+        busy = login_form(anon_client, email="admin@example.com", password=PASSWORD)
+        assert busy.status_code == 429 and busy.headers["retry-after"] == "2"
+        assert "too many sign-ins at once" in busy.text
+        assert count("login_throttle") == 0 and count("web_sessions") == 0
 
     def test_unknown_addresses_get_the_same_answer(self, settings, anon_client):
         make_user(settings)
@@ -293,6 +368,43 @@ class TestThrottling:
         wrong = login_form(anon_client, email="admin@example.com", password="whatever")
         assert unknown.status_code == wrong.status_code == 401
         assert "wrong e-mail address or password" in unknown.text and "wrong e-mail address or password" in wrong.text
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::9", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+        (None, "unknown"),
+    ],
+)
+def test_client_key(host, key):
+    from leadline.auth.service import client_key
+
+    assert client_key(host) == key
+
+
+class TestUnlock:
+    def test_the_admin_sees_and_clears_a_lock(self, cli, settings, anon_client):
+        make_user(settings)
+        clock.set_frozen(clock.utc_now())
+        for _ in range(settings.login_max_failures):
+            login_form(anon_client, email="admin@example.com", password="wrong")
+            clock.set_frozen(clock.utc_now() + timedelta(seconds=31))
+        assert login_form(anon_client, email="admin@example.com", password=PASSWORD).status_code == 429
+        (row,) = cli("users", "list", "--json").json
+        assert row["lockedUntil"] and row["lockedAddresses"] == 1 and not row["lockedForNewBrowsers"]
+        assert "locked for 1 address(es) until" in cli("users", "list").stdout
+        result = cli("users", "unlock", "Admin@Example.com")
+        assert result.exit_code == 0 and "Unlocked admin@example.com: 1 lock(s) ended" in result.stdout
+        assert count("login_throttle") == 0
+        assert cli("users", "list", "--json").json[0]["lockedUntil"] is None
+        assert login_form(anon_client, email="admin@example.com", password=PASSWORD).status_code == 303
+        again = cli("users", "unlock", "admin@example.com")
+        assert again.exit_code == 0 and "it was not locked" in again.stdout
 
 
 def test_sessions_and_tokens_are_stored_as_hashes(settings, page_client):

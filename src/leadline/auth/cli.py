@@ -118,28 +118,56 @@ def remove(email: Annotated[str, typer.Argument(help="The user's e-mail address.
     typer.echo(f"Removed {email}.")
 
 
-@users_app.command("list")
-def list_users(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Users and their roles."""
+@users_app.command("unlock")
+def unlock(email: Annotated[str, typer.Argument(help="The user's e-mail address.")]) -> None:
+    """Let a user sign in again at once: forget their failed sign-ins, from every address."""
     from leadline.auth import service
     from leadline.cli import require_database
     from leadline.db import unit_of_work
 
     require_database()
+    with cli_errors(), unit_of_work() as session:
+        email, ended = service.unlock(session, email)
+    locks = f"{ended} lock(s) ended" if ended else "it was not locked"
+    typer.echo(f"Unlocked {email}: {locks}; its failed sign-ins are forgotten.")
+
+
+def _lock_text(state: Any) -> str:
+    """What `users list` shows of a user's sign-in locks."""
+    if state is None:
+        return ""
+    who = [*(["new browsers"] if state.account else []), *([f"{state.clients} address(es)"] if state.clients else [])]
+    return f"locked for {' and '.join(who)} until {local(state.until)}"
+
+
+@users_app.command("list")
+def list_users(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Users, their roles, and whether failed sign-ins have locked them out (`leadline users unlock`)."""
+    from leadline.auth import service
+    from leadline.cli import require_database
+    from leadline.clock import utc_now
+    from leadline.db import unit_of_work
+
+    require_database()
     with cli_errors(), unit_of_work(readonly=True) as session:
-        rows: list[dict[str, Any]] = [
-            {"email": u.email, "role": u.role, "hasPassword": bool(u.password_hash), "lastLoginAt": u.last_login_at,
-             "createdAt": u.created_at}
-            for u in service.list_users(session)
-        ]  # fmt: skip
+        locks = service.lock_states(session, utc_now())
+        rows: list[dict[str, Any]] = []
+        for u in service.list_users(session):
+            lock = locks.get(u.email)
+            rows.append({"email": u.email, "role": u.role, "hasPassword": bool(u.password_hash),
+                         "lastLoginAt": u.last_login_at, "createdAt": u.created_at,
+                         "lockedUntil": lock.until if lock else None,
+                         "lockedForNewBrowsers": bool(lock and lock.account),
+                         "lockedAddresses": lock.clients if lock else 0})  # fmt: skip
     if as_json:
         print_json(rows)
         return
     print_table(
-        ["E-mail", "Role", "Password", "Last sign-in"],
-        ((r["email"], r["role"], "set" if r["hasPassword"] else "link sent", local(r["lastLoginAt"])) for r in rows),
+        ["E-mail", "Role", "Password", "Last sign-in", "Sign-in lock"],
+        ((r["email"], r["role"], "set" if r["hasPassword"] else "link sent", local(r["lastLoginAt"]),
+          _lock_text(locks.get(r["email"]))) for r in rows),
         footer=f"{len(rows)} user(s)",
-    )
+    )  # fmt: skip
 
 
 @tokens_app.command("create")

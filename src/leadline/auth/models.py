@@ -64,11 +64,15 @@ class ApiToken(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per e-mail address, shared by every process through the database."""
+    """Failed sign-ins, shared by every process through the database. One row per e-mail address
+    and client (``client``: an IPv4 address, an IPv6 /64 network, or ``device:<id>`` for a
+    browser that signed in to this account before), and one per e-mail address with
+    ``client = '*'``: the ceiling across every client that is not a known browser."""
 
     __tablename__ = "login_throttle"
 
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]

@@ -16,8 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.auth import service
 from leadline.auth.deps import SESSION_COOKIE, PageUser, resolve
-from leadline.auth.models import User
-from leadline.auth.signin import sign_in
+from leadline.auth.signin import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, known_device, sign_in
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.fields import OneLine
@@ -61,15 +60,15 @@ def _login_csrf_ok(request: Request, sent: str) -> bool:
     return bool(cookie) and hmac.compare_digest(cookie, sent)
 
 
-def _signed_in(request: Request, user_id: str, next_path: str) -> Response:
+def _signed_in(request: Request, session_cookie: str, device: str, next_path: str) -> Response:
+    """Where a browser goes once signed in, with its session cookie and the cookie that makes it
+    known to the account (it then keeps getting in while strangers are locked out: docs/access.md)."""
     settings = request.app.state.settings
-    with unit_of_work(settings) as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        raw = service.start_session(session, settings, user, request.headers.get("user-agent", ""))
     response = RedirectResponse(safe_next(next_path), status_code=303)
-    response.set_cookie(SESSION_COOKIE, raw, max_age=settings.session_max_age_seconds, httponly=True,
+    response.set_cookie(SESSION_COOKIE, session_cookie, max_age=settings.session_max_age_seconds, httponly=True,
                         samesite="lax", secure=settings.secure_cookies, path="/")  # fmt: skip
+    response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_DAYS * 86400, httponly=True, samesite="strict",
+                        secure=settings.secure_cookies, path="/login")  # fmt: skip
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
@@ -83,23 +82,27 @@ async def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     email: Annotated[OneLine, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    # Async: the attempt waits for its turn in the sign-in pool without holding a request thread.
     next_path = safe_next(next)
     if not _login_csrf_ok(request, csrf_token):
         return _login_page(request, next_path=next_path, email=email, status_code=403,
                            error="The form had expired; please sign in again.")  # fmt: skip
-    result = sign_in(request.app.state.settings, email, password)
+    client = service.client_key(request.client.host if request.client else None)
+    result = await sign_in(request.app.state.settings, email, password, client=client,
+                           device=request.cookies.get(DEVICE_COOKIE, ""),
+                           user_agent=request.headers.get("user-agent", ""))  # fmt: skip
     if result.user_id is None:
         status = 429 if result.retry_after else 401
         return _login_page(request, next_path=next_path, email=email, error=result.error, status_code=status,
                            retry_after=result.retry_after)  # fmt: skip
-    return _signed_in(request, result.user_id, next_path)
+    return _signed_in(request, result.session_cookie, result.device_cookie, next_path)
 
 
 @router.post("/logout")
@@ -141,11 +144,14 @@ def set_password(
         return _set_password_page(request, token, error="The form had expired; please try again.", status_code=403)
     if password != confirm:
         return _set_password_page(request, token, error="The two passwords differ.", status_code=422)
+    settings = request.app.state.settings
     try:
-        with unit_of_work(request.app.state.settings) as session:
+        with unit_of_work(settings) as session:
             user = service.user_for_link(session, token)
             service.set_password(session, user, password)
-            user_id = user.id
+            raw = service.start_session(session, settings, user, request.headers.get("user-agent", ""))
+            device = known_device(settings, request.cookies.get(DEVICE_COOKIE, ""), user.email)
+            device_value = device_cookie(settings, user.email, device)
     except LeadlineError as problem:
         return _set_password_page(request, token, error=str(problem), status_code=problem.status_code)
-    return _signed_in(request, user_id, "/")
+    return _signed_in(request, raw, device_value, "/")

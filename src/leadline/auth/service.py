@@ -8,6 +8,7 @@ Like every service, nothing here commits: the caller's unit of work does.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import secrets
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ def set_password(session: Session, user: User, password: str) -> None:
     user.set_password_expires_at = None
     # A new password signs every browser out.
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    session.execute(delete(LoginThrottle).where(LoginThrottle.email == user.email))
+    _forget_failures(session, user.email)
 
 
 def set_password_link(session: Session, settings: Settings, user: User) -> str:
@@ -142,6 +143,9 @@ def _keep_an_admin(session: Session, user: User) -> None:
 # --- signing in -------------------------------------------------------------------------------
 
 
+ACCOUNT = "*"  # the client of an account's own row: its failures from every browser not known to it
+
+
 @dataclass
 class Attempt:
     """Whether a sign-in attempt may check its password now; if not, for how long and why."""
@@ -151,43 +155,131 @@ class Attempt:
     retry_after: int = 0  # seconds
 
 
+@dataclass
+class LockState:
+    """Sign-in locks in force on one e-mail address (short waits between tries are not locks)."""
+
+    until: datetime  # when the last of them ends
+    account: bool  # locked for every browser that has not signed in to it before
+    clients: int  # addresses (or known browsers) locked out on their own
+
+
+def client_key(host: str | None) -> str:
+    """The throttle's name for a client address: the address, or for IPv6 its /64 network (one
+    subscriber usually holds a whole /64, so counting single IPv6 addresses would slow no one)."""
+    try:
+        address = ipaddress.ip_address((host or "").strip())
+    except ValueError:
+        return (host or "unknown").strip()[:60] or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _wait_after(failures: int) -> float:
     """Seconds to wait before the next try: none for the first two mistakes, then 1, 2, 4... (at most 30)."""
     return 0.0 if failures < 2 else float(min(30, 2 ** (failures - 2)))
 
 
-def take_attempt(session: Session, settings: Settings, email: str, now: datetime) -> Attempt:
-    """Count a sign-in attempt for ``email`` *before* its password is checked, unless the address
-    must wait or is locked. One conditional UPDATE, so that attempts arriving at once in several
-    processes are counted one after another: none slips past the wait or the lock."""
-    session.execute(insert_ignore(session, LoginThrottle, {"email": email, "failures": 0}, ["email"]))
-    counted = session.execute(
+def _count(session: Session, email: str, client: str, now: datetime) -> int | None:
+    """Count one attempt on the row (email, client) unless it must wait or is locked: one conditional
+    UPDATE, so attempts arriving at once in several processes are counted one after another."""
+    session.execute(insert_ignore(session, LoginThrottle, {"email": email, "client": client, "failures": 0},
+                                  ["email", "client"]))  # fmt: skip
+    counted: int | None = session.execute(
         update(LoginThrottle)
-        .where(LoginThrottle.email == email)
+        .where(LoginThrottle.email == email, LoginThrottle.client == client)
         .where(LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now))
         .values(failures=LoginThrottle.failures + 1, last_failure_at=now)
         .returning(LoginThrottle.failures)
     ).scalar_one_or_none()
+    return counted
+
+
+def _row(email: str, client: str) -> Any:
+    return update(LoginThrottle).where(LoginThrottle.email == email, LoginThrottle.client == client)
+
+
+def _refused(session: Session, email: str, client: str, now: datetime) -> Attempt:
+    row = session.execute(select(LoginThrottle.failures, LoginThrottle.locked_until)
+                          .where(LoginThrottle.email == email, LoginThrottle.client == client)).one()  # fmt: skip
+    wait = max(1, math.ceil((row.locked_until - now).total_seconds()))
+    if client == ACCOUNT:
+        message = (f"too many failed sign-ins to this account from elsewhere: locked for new browsers; "
+                   f"try again in {_duration(wait)}, or from a browser that signed in here before")  # fmt: skip
+        return Attempt(False, message, wait)
+    if row.failures == 0:  # the long lock (the count starts again after it)
+        return Attempt(False, f"too many failed sign-ins: locked; try again in {_duration(wait)}", wait)
+    return Attempt(False, f"too many failed sign-ins: try again in {_duration(wait)}", wait)
+
+
+def take_attempt(
+    session: Session, settings: Settings, email: str, client: str, now: datetime, *, known_browser: bool = False
+) -> Attempt:
+    """Count a sign-in attempt *before* its password is checked, unless it must wait or is locked.
+
+    Two counts: one per e-mail address and client (an address, or a browser that signed in to this
+    account before: ``device:<id>``), which slows then locks that client alone; and, for clients
+    that are not a known browser, one per e-mail address (``client='*'``), a much higher ceiling
+    that locks the account for every new browser. So a stranger locks out only themself, many
+    strangers lock out only new browsers, and a user's own browser keeps getting in."""
+    if secrets.randbelow(100) == 0:  # now and then (and before taking any row), forget counts idle for a day
+        session.execute(delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at.is_(None) | (LoginThrottle.last_failure_at < now - timedelta(days=1)),
+            LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now),
+        ))  # fmt: skip
+    counted = _count(session, email, client, now)
     if counted is None:
-        row = session.execute(select(LoginThrottle.failures, LoginThrottle.locked_until)
-                              .where(LoginThrottle.email == email)).one()  # fmt: skip
-        wait = max(1, math.ceil((row.locked_until - now).total_seconds()))
-        if row.failures == 0:  # the long lock (the count starts again after it)
-            return Attempt(False, f"too many failed sign-ins: locked; try again in {_duration(wait)}", wait)
-        return Attempt(False, f"too many failed sign-ins: try again in {_duration(wait)}", wait)
+        return _refused(session, email, client, now)
+    if not known_browser:
+        total = _count(session, email, ACCOUNT, now)
+        if total is None:  # the account is locked for new browsers: this attempt is not checked, nor counted
+            session.execute(_row(email, client).values(failures=LoginThrottle.failures - 1))
+            return _refused(session, email, ACCOUNT, now)
+        if total >= settings.login_account_max_failures:
+            lock = now + timedelta(seconds=settings.login_lockout_seconds)
+            session.execute(_row(email, ACCOUNT).values(locked_until=lock, failures=0))
     if counted >= settings.login_max_failures:
-        lock = timedelta(seconds=settings.login_lockout_seconds)
-        values: dict[str, Any] = {"locked_until": now + lock, "failures": 0}
+        values: dict[str, Any] = {"locked_until": now + timedelta(seconds=settings.login_lockout_seconds),
+                                  "failures": 0}  # fmt: skip
     else:
         wait_for = _wait_after(counted)
         values = {"locked_until": now + timedelta(seconds=wait_for) if wait_for else None}
-    session.execute(update(LoginThrottle).where(LoginThrottle.email == email).values(**values))
-    if secrets.randbelow(100) == 0:  # now and then, forget addresses nobody tried for a day
-        session.execute(delete(LoginThrottle).where(
-            LoginThrottle.last_failure_at < now - timedelta(days=1),
-            LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now),
-        ))  # fmt: skip
+    session.execute(_row(email, client).values(**values))
     return Attempt(True)
+
+
+def lock_states(session: Session, now: datetime, email: str | None = None) -> dict[str, LockState]:
+    """Sign-in locks in force, by e-mail address."""
+    query = select(LoginThrottle.email, LoginThrottle.client, LoginThrottle.locked_until).where(
+        LoginThrottle.failures == 0, LoginThrottle.locked_until > now
+    )
+    rows = session.execute(query if email is None else query.where(LoginThrottle.email == email)).all()
+    states: dict[str, LockState] = {}
+    for row in rows:
+        state = states.setdefault(row.email, LockState(row.locked_until, False, 0))
+        state.until = max(state.until, row.locked_until)
+        if row.client == ACCOUNT:
+            state.account = True
+        else:
+            state.clients += 1
+    return states
+
+
+def unlock(session: Session, email: str) -> tuple[str, int]:
+    """Forget every failed sign-in to a user's account, from every client: their address and how many locks ended."""
+    user = get_user(session, email)
+    state = lock_states(session, utc_now(), user.email).get(user.email)
+    _forget_failures(session, user.email)
+    return user.email, (state.clients + int(state.account)) if state else 0
+
+
+def _forget_failures(session: Session, email: str) -> None:
+    # The clients' rows first, then the account's: the order in which attempts lock them.
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email, LoginThrottle.client != ACCOUNT))
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == email, LoginThrottle.client == ACCOUNT))
 
 
 def password_hash_for(session: Session, email: str) -> tuple[str, str] | None:
@@ -206,12 +298,18 @@ def check_password_hash(hashed: str | None, password: str) -> bool:
     return matched and hashed is not None
 
 
-def signed_in(session: Session, user_id: str, password: str, now: datetime) -> User:
-    """After a right password: the address's count is cleared, the login noted, the hash renewed if due."""
+def signed_in(session: Session, user_id: str, client: str, password: str, now: datetime) -> User:
+    """After a right password: this client's count is cleared, and the account's (a lock in force
+    on new browsers stays until it ends); the login is noted, the hash renewed if due."""
     user = session.get(User, user_id)
     if user is None or user.disabled_at is not None or not user.password_hash:
         raise NotFound("this user no longer exists", field="email")
-    session.execute(delete(LoginThrottle).where(LoginThrottle.email == user.email))
+    session.execute(delete(LoginThrottle).where(LoginThrottle.email == user.email, LoginThrottle.client == client))
+    session.execute(_row(user.email, ACCOUNT).values(failures=0))
+    session.execute(delete(LoginThrottle).where(
+        LoginThrottle.email == user.email, LoginThrottle.client == ACCOUNT,
+        LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now),
+    ))  # fmt: skip
     user.last_login_at = now
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
