@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session
 
 from leadline.config import Settings
@@ -20,7 +21,8 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 async def text_rule(request: Request) -> None:
     """The stored-text rule (:mod:`leadline.fields`) for what no input schema reads whole: every path and
-    query parameter is one line of at most :data:`MAX_PARAM_CHARS` characters, and every field of a posted
+    query parameter is one line of at most :data:`MAX_PARAM_CHARS` characters (a path parameter is named in
+    the API's camelCase, as the not-found errors name it), and every field of a posted
     form (a page's; an upload's file name) holds no control character but line breaks and tabs (the
     schemas and services then refuse line breaks in one-line fields). A 422 naming the parameter."""
     errors: list[dict[str, object]] = []
@@ -29,7 +31,7 @@ async def text_rule(request: Request) -> None:
         errors.append({"type": "stored_text", "loc": (where, name if name.isprintable() else where),
                        "msg": problem, "input": value})  # fmt: skip
 
-    params = [("path", n, v) for n, v in request.path_params.items() if isinstance(v, str)]
+    params = [("path", to_camel(n), v) for n, v in request.path_params.items() if isinstance(v, str)]
     for where, name, value in params + [("query", n, v) for n, v in request.query_params.multi_items()]:
         if problem := text_problem(name) or text_problem(value):
             refuse(where, name, problem, value)
