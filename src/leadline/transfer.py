@@ -2,7 +2,8 @@
 
 The file is JSON lines: a header (format, Leadline version, schema revision, tables),
 then for each table a line naming it and its columns, and one line per row (a JSON array
-in column order). Times are ISO 8601 in UTC, dates ISO dates, JSON columns as they are;
+in column order). Times are ISO 8601 in UTC, dates ISO dates, raw bytes (the webhook posts kept
+as they came) base64, JSON columns as they are;
 every row is read in primary-key order, so the same data gives the same file on either
 database. Rows are streamed both ways: memory stays flat whatever the size.
 
@@ -12,6 +13,7 @@ transaction (all or nothing), parents before children.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Date, Table, func, select
+from sqlalchemy import Date, LargeBinary, Table, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,7 +47,11 @@ def _encoder(table: Table) -> list[Any]:
     def moment(value: datetime | date | None) -> str | None:
         return None if value is None else value.isoformat()
 
-    return [moment if isinstance(c.type, UTCDateTime | Date) else plain for c in table.columns]
+    def raw(value: bytes | None) -> str | None:
+        return None if value is None else base64.b64encode(value).decode("ascii")
+
+    return [moment if isinstance(c.type, UTCDateTime | Date) else raw if isinstance(c.type, LargeBinary) else plain
+            for c in table.columns]  # fmt: skip
 
 
 def _decoder(table: Table) -> list[Any]:
@@ -58,8 +64,11 @@ def _decoder(table: Table) -> list[Any]:
     def day(value: str | None) -> date | None:
         return None if value is None else date.fromisoformat(value)
 
-    return [when if isinstance(c.type, UTCDateTime) else day if isinstance(c.type, Date) else plain
-            for c in table.columns]  # fmt: skip
+    def raw(value: str | None) -> bytes | None:
+        return None if value is None else base64.b64decode(value, validate=True)
+
+    return [when if isinstance(c.type, UTCDateTime) else day if isinstance(c.type, Date)
+            else raw if isinstance(c.type, LargeBinary) else plain for c in table.columns]  # fmt: skip
 
 
 @dataclass
