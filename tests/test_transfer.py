@@ -19,8 +19,11 @@ def same_json(tables: dict[str, list[tuple[str, ...]]]) -> dict[str, list[tuple[
 
     def one(shown: str) -> str:
         value = ast.literal_eval(shown) if shown.startswith("'") else None
-        if isinstance(value, str) and value[:1] in "{[":
-            return json.dumps(json.loads(value), sort_keys=True)
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                return json.dumps(json.loads(value), sort_keys=True)
+            except ValueError:  # text that only starts like JSON
+                return shown
         return shown
 
     return {name: sorted(tuple(map(one, row)) for row in rows) for name, rows in tables.items()}

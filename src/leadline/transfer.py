@@ -2,7 +2,8 @@
 
 The file is JSON lines: a header (format, Leadline version, schema revision, tables),
 then for each table a line naming it and its columns, and one line per row (a JSON array
-in column order). Times are ISO 8601 in UTC, dates ISO dates, JSON columns as they are;
+in column order). Times are ISO 8601 in UTC, dates ISO dates, raw bytes (the webhook posts kept
+as they came) base64, JSON columns as they are;
 every row is read in primary-key order, so the same data gives the same file on either
 database. Rows are streamed both ways: memory stays flat whatever the size.
 
