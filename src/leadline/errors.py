@@ -47,24 +47,3 @@ class Invalid(LeadlineError):
 class Conflict(LeadlineError):
     status_code = 409
     code = "conflict"
-
-
-class Suppressed(Conflict):
-    code = "suppressed"
-
-
-class Forbidden(LeadlineError):
-    status_code = 403
-    code = "forbidden"
-
-
-class Unauthorized(LeadlineError):
-    status_code = 401
-    code = "unauthorized"
-
-
-class Transient(LeadlineError):
-    """A failure that may go away when tried again (a remote 5xx, a timeout, a locked database)."""
-
-    status_code = 503
-    code = "unavailable"
