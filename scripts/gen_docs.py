@@ -18,7 +18,7 @@ START, END = "<!-- generated: start -->", "<!-- generated: end -->"
 def cli_reference() -> str:
     from typer.main import get_command
 
-    from leadline.cli import app
+    from leadline.cli.main import app
 
     lines: list[str] = []
 

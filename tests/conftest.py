@@ -197,7 +197,7 @@ class Cli:
     def __call__(self, *args: str, input: str | None = None) -> CliResult:
         from typer.testing import CliRunner
 
-        from leadline.cli import app
+        from leadline.cli.main import app
 
         get_settings.cache_clear()
         runner = CliRunner()

@@ -145,6 +145,7 @@ GROUPS: dict[str, list[Run]] = {
         run("users", "list", "--json"),
         run("users", "role", "ann@example.com", "viewer"),
         run("users", "set-password", "ann@example.com", "--link"),
+        run("users", "unlock", "ann@example.com"),
         run("users", "remove", "ann@example.com"),
         run("tokens", "create", "--name", "process-test", "--scope", "read"),
         run("tokens", "list", "--json"),
@@ -187,7 +188,7 @@ IDS: dict[str, str] = {
 def every_command() -> set[str]:
     import typer.main
 
-    from leadline.cli import app
+    from leadline.cli.main import app
 
     found: set[str] = set()
 

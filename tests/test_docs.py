@@ -18,7 +18,7 @@ def test_generated_reference_is_current():
 def test_every_command_has_help():
     from typer.main import get_command
 
-    from leadline.cli import app
+    from leadline.cli.main import app
 
     def walk(command, path):
         for name, sub in getattr(command, "commands", {}).items():

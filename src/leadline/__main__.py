@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         code = fast_main(args[2:])
         if code is not None:
             return code
-    from leadline.cli import run
+    from leadline.cli.main import run
 
     return run(args)
 

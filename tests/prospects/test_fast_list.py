@@ -58,7 +58,7 @@ def test_old_schema_falls_back_to_the_full_cli_message(filled):
 def test_options_match_the_typer_command():
     from typer.main import get_command
 
-    from leadline.cli import app
+    from leadline.cli.main import app
 
     command = get_command(app).commands["prospects"].commands["list"]  # type: ignore[attr-defined]
     typer_options = {opt for param in command.params for opt in param.opts + param.secondary_opts}

@@ -70,7 +70,7 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write he
 def _read(work: Callable[[Session], T]) -> T:
     """Run ``work`` in one read-only unit of work (one consistent snapshot) after checking the database."""
     from leadline.analytics.service import snapshot
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
@@ -294,7 +294,7 @@ ProspectOpt = Annotated[str | None, typer.Option("--prospect", help="Only this p
 
 def _export(kind: str, fmt: str, output: Path | None, filters: Any) -> None:
     from leadline.analytics import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.exports import write_csv, write_json
 

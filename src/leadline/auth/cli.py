@@ -41,7 +41,7 @@ def add(
 ) -> None:
     """Add a user. Asks for a password, or prints a one-time set-password link (valid 3 days)."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
 
@@ -67,7 +67,7 @@ def set_password(
 ) -> None:
     """Set a user's password (which signs them out everywhere), or print a new set-password link."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
 
@@ -95,7 +95,7 @@ def role(
 ) -> None:
     """Change what a user may do."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
@@ -109,7 +109,7 @@ def role(
 def remove(email: Annotated[str, typer.Argument(help="The user's e-mail address.")]) -> None:
     """Remove a user (and sign them out)."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
@@ -122,7 +122,7 @@ def remove(email: Annotated[str, typer.Argument(help="The user's e-mail address.
 def unlock(email: Annotated[str, typer.Argument(help="The user's e-mail address.")]) -> None:
     """Let a user sign in again at once: forget their failed sign-ins, from every address."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
@@ -144,7 +144,7 @@ def _lock_text(state: Any) -> str:
 def list_users(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Users, their roles, and whether failed sign-ins have locked them out (`leadline users unlock`)."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.clock import utc_now
     from leadline.db import unit_of_work
 
@@ -178,7 +178,7 @@ def create(
 ) -> None:
     """Create an API token. It is shown once: only its hash is stored."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
@@ -199,7 +199,7 @@ def list_tokens(
 ) -> None:
     """API tokens (never the tokens themselves: their first characters)."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
@@ -234,7 +234,7 @@ def list_tokens(
 def revoke(token: Annotated[str, typer.Argument(help="The token's id or name.")]) -> None:
     """Revoke a token: it stops working at once, in every process."""
     from leadline.auth import service
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()

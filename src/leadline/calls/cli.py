@@ -41,7 +41,7 @@ def schedule(
     """Book a call: the prospect moves to scheduled; the call goes into the calendar feed."""
     from leadline.calls import service
     from leadline.calls.schemas import CallBook
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service as prospects
 
@@ -133,7 +133,7 @@ def no_show(
 
 
 def _need_db() -> None:
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
 
     require_database()
 

@@ -1,4 +1,7 @@
-"""Output and error helpers shared by every CLI command."""
+"""What every CLI command shares: output, errors, and the check that the database is ready.
+
+The domain CLIs import this module; the root (``leadline.cli.main``) imports the domain CLIs:
+the imports run one way (an import contract holds it)."""
 
 from __future__ import annotations
 
@@ -154,3 +157,26 @@ def check_selection(prospect: list[str] | None, status: object, tier: object, tr
     if not prospect and not selection:
         abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
     return selection
+
+
+def require_database() -> None:
+    """Stop with a clear message unless the database exists and its schema is current."""
+    from sqlalchemy import inspect, text
+
+    from leadline.config import get_settings, mask_url
+    from leadline.db import get_engine
+    from leadline.prospects.listing import SCHEMA_HEAD, sqlite_path
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        from pathlib import Path
+
+        path = sqlite_path({"LEADLINE_DATABASE_URL": settings.database_url})
+        if path and not Path(path).is_file():
+            abort(f"no database at {path}; run `leadline init` first")
+    with cli_errors(), get_engine(settings).connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            abort(f"the database at {mask_url(settings.database_url)} is empty; run `leadline init`")
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if current != SCHEMA_HEAD:
+        abort(f"the database schema is at {current} but this Leadline needs {SCHEMA_HEAD}; run `leadline db upgrade`")

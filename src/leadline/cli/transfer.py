@@ -11,7 +11,7 @@ from leadline.cli._out import abort, cli_errors
 
 def export_all(output: Path, *, force: bool) -> None:
     from leadline import transfer
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import get_engine, unit_of_work
     from leadline.migrate import current_revision
@@ -38,7 +38,7 @@ def export_all(output: Path, *, force: bool) -> None:
 
 def import_all(source: Path) -> None:
     from leadline import transfer
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings, mask_url
     from leadline.db import get_engine, unit_of_work
     from leadline.migrate import current_revision

@@ -24,7 +24,7 @@ def list_customers(
     as_json: JsonOpt = False,
 ) -> None:
     """List customers; the footer shows MRR (the sum of active monthly fees)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.customers import service
     from leadline.customers.schemas import CustomerList, CustomerRead
     from leadline.db import unit_of_work
@@ -59,7 +59,7 @@ def _health(initial: float | None, current: float | None) -> str:
 @app.command("show")
 def show(customer: CustomerArg, as_json: JsonOpt = False) -> None:
     """Show every field of a customer."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.customers import service
     from leadline.customers.schemas import CustomerRead
     from leadline.db import unit_of_work
@@ -105,7 +105,7 @@ def update(
     as_json: JsonOpt = False,
 ) -> None:
     """Edit a customer: results (grid health, impressions, leads), fee, contract, contacts."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.customers import service
     from leadline.customers.schemas import CustomerRead, CustomerUpdate
     from leadline.db import unit_of_work
@@ -131,7 +131,7 @@ def _status_command(action: str, doc: str) -> None:
         reason: Annotated[str | None, typer.Option(help="Why (kept in the timeline).")] = None,
         as_json: JsonOpt = False,
     ) -> None:
-        from leadline.cli import require_database
+        from leadline.cli._out import require_database
         from leadline.customers import service
         from leadline.customers.schemas import CustomerRead, StatusChange
         from leadline.db import unit_of_work

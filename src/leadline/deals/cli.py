@@ -28,7 +28,7 @@ def won(
     as_json: JsonOpt = False,
 ) -> None:
     """Win the deal: the customer record is made from the prospect; the prospect is closed_won."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.customers.schemas import CustomerRead
     from leadline.db import unit_of_work
     from leadline.deals import service
@@ -59,7 +59,7 @@ def lost(
     reason: Annotated[str, typer.Option(help="Why the deal was lost.")],
 ) -> None:
     """Lose the deal: the prospect moves to closed_lost with the reason."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.deals import service
     from leadline.deals.schemas import DealLost
@@ -81,7 +81,7 @@ def reopen(
     ] = None,
 ) -> None:
     """Reopen a lost deal (the only way back from closed_lost besides a manual stage move)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.deals import service
     from leadline.deals.schemas import DealReopen
@@ -109,7 +109,7 @@ def proposals_send(
     as_json: JsonOpt = False,
 ) -> None:
     """Send the proposal email; the deal value is recorded and the prospect moves to proposal."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.deals.proposals import send_proposal
 

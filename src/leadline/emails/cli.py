@@ -37,7 +37,7 @@ def send(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a template to prospects, by id or by selection (guardrails skip who must not get it)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.emails.sending import send as send_batch
     from leadline.prospects.queries import Filters
@@ -139,7 +139,7 @@ def list_emails(
     as_json: JsonOpt = False,
 ) -> None:
     """List emails, newest first (the seed's `list:emails --status opened`)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import EmailRead
@@ -176,7 +176,7 @@ def show(
     from leadline.config import get_settings
 
     zone = get_settings().zone
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import EmailDetail
@@ -224,7 +224,7 @@ def reply(
     text: Annotated[str, typer.Option(help="What they wrote.")],
 ) -> None:
     """Log a reply that came in another way (phone, another inbox): email and prospect become replied."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import ReplyRequest
@@ -240,7 +240,7 @@ def reply(
 @app.command("cancel")
 def cancel(email_id: Annotated[str, typer.Argument(help="A scheduled email.")]) -> None:
     """Cancel a scheduled email before it goes out."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
 
@@ -256,7 +256,7 @@ def resolve(
     sent: Annotated[bool, typer.Option("--sent/--not-sent", help="What you found: it went out, or it did not.")] = ...,  # type: ignore[assignment]
 ) -> None:
     """Settle an email whose outcome was unknown, after checking (e.g. in SendGrid's activity feed)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails import service
@@ -312,7 +312,7 @@ def templates_preview(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a template filled in for one prospect, exactly as it would be sent (without the footer)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails import templates
@@ -341,7 +341,7 @@ def suppressions_add(
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
     """Never email this address (added by hand; lift it with `suppressions remove`)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import SuppressionCreate
@@ -356,7 +356,7 @@ def suppressions_add(
 @suppressions_app.command("list")
 def suppressions_list(as_json: JsonOpt = False) -> None:
     """List suppressed addresses, newest first."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import SuppressionRead
@@ -377,7 +377,7 @@ def suppressions_list(as_json: JsonOpt = False) -> None:
 @suppressions_app.command("remove")
 def suppressions_remove(email: Annotated[str, typer.Argument(help="The address to allow again.")]) -> None:
     """Allow an address again (the prospect stays do-not-contact until you change that too)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
 

@@ -15,7 +15,7 @@ notifications_app = typer.Typer(help="Notifications raised (replies, bounces, ca
 @notify_app.command("test")
 def test() -> None:
     """Send a test notification now to Slack (LEADLINE_SLACK_WEBHOOK_URL) and/or LEADLINE_NOTIFY_EMAIL."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.notify import delivery
 
@@ -40,7 +40,7 @@ def list_notifications(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Notifications, newest first, with where each was delivered."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.notify import service
 

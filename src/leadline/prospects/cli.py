@@ -53,7 +53,7 @@ def list_prospects(
 
     from sqlalchemy import text
 
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import get_engine
     from leadline.prospects.listing import run
@@ -80,7 +80,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show every field of a prospect and its whole timeline."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service
     from leadline.prospects.schemas import ActivityRead, ProspectDetail
@@ -153,7 +153,7 @@ def add(
 ) -> None:
     """Add one prospect."""
     given = {k: v for k, v in locals().items() if v is not None and k not in ("as_json", "prospect_id")}
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service
     from leadline.prospects.schemas import ProspectCreate, ProspectRead
@@ -211,7 +211,7 @@ def update(
     as_json: JsonOpt = False,
 ) -> None:
     """Edit fields of a prospect, with the same checks as import and the API."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service
     from leadline.prospects.schemas import ProspectRead, ProspectUpdate
@@ -246,7 +246,7 @@ def stage(
     reason: Annotated[str, typer.Option(help="Why (kept in the timeline).")],
 ) -> None:
     """Move a prospect to another stage by hand; recorded with who and why."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service
 
@@ -276,7 +276,7 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Import prospects from CSV or JSON; re-importing updates (match on id, else email)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import rollback_only, unit_of_work
     from leadline.prospects import service
 
@@ -443,7 +443,7 @@ def export(
     sort: SortOpt = "created",
 ) -> None:
     """Export prospects as CSV (safe for spreadsheets, re-importable) or JSON."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.exports import write_csv, write_json
     from leadline.prospects import service

@@ -31,7 +31,7 @@ def start(
     as_json: JsonOpt = False,
 ) -> None:
     """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.clock import utc_now
     from leadline.config import get_settings
     from leadline.db import unit_of_work
@@ -107,7 +107,7 @@ def stop(
     reason: Annotated[str | None, typer.Option(help="Why (kept on the timeline).")] = None,
 ) -> None:
     """Stop sequences by hand: one prospect's, or all of them."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.sequences import service
 
@@ -125,7 +125,7 @@ def status(
     as_json: JsonOpt = False,
 ) -> None:
     """Each sequence enrollment: its step, the next send time, or why it stopped."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.sequences import service
 

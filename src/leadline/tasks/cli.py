@@ -28,7 +28,7 @@ def list_tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks, soonest due first."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.tasks import service
 
@@ -71,7 +71,7 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a task (it counts towards the prospect's next follow-up date)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.tasks import service
     from leadline.tasks.schemas import TaskCreate
@@ -94,7 +94,7 @@ def done(
     as_json: JsonOpt = False,
 ) -> None:
     """Mark a task done."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.tasks import service
 
@@ -109,7 +109,7 @@ def done(
 
 def today(as_json: JsonOpt = False) -> None:
     """What to do today: calls, overdue follow-ups, tasks due and replies to answer."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.tasks.today import build
 

@@ -20,7 +20,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command("stats")
 def stats(as_json: JsonOpt = False) -> None:
     """Events received, applied, duplicates, unmatched, failed; replies by status; posts not understood."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
 
@@ -51,7 +51,7 @@ def replay(
     unmatched: Annotated[bool, typer.Option("--unmatched", help="Events and replies not matched to an email.")] = False,
 ) -> None:
     """Apply stored events again (after a fix, or after the emails they belong to were imported)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.webhooks.replay import replay as replay_events
 
@@ -71,7 +71,7 @@ def import_events(
     """Feed events from a file through the same path as the webhook (duplicates are recognised)."""
     import json
 
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
 
@@ -138,7 +138,7 @@ def simulate(
     """Post a realistic, signed stream of SendGrid events for the sent emails to a running server."""
     import httpx
 
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails import service as emails
@@ -184,7 +184,7 @@ def inbound_list(
 ) -> None:
     """Replies received, newest first (`--status unmatched`: the unmatched inbox; `--status failed`: posts
     that could not be read, kept as they came)."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
 
@@ -232,7 +232,7 @@ def inbound_assign(
     email: Annotated[str, typer.Option(help="The email it answers.")],
 ) -> None:
     """Say which email an unmatched reply answers: it is applied as that email's reply."""
-    from leadline.cli import require_database
+    from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.webhooks import service
