@@ -365,16 +365,13 @@ def test_the_cli_refuses_in_one_line(settings: Any, tmp_path: Path) -> None:
     result = run_leadline("prospects", "add", "--name", "Bad\x01Name")
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "name: must not contain control characters (U+0001)" in result.stderr
-    result = run_leadline("prospects", "add", "--name", "Big Plumbing", "--critical-gaps", str(HUGE))
-    assert result.returncode == 1 and "critical-gaps: must be at most 2147483647" in result.stderr, result.stderr
     result = run_leadline("prospects", "stage", "royal", "contacted", "--reason", "called\nagain")
     assert result.returncode == 1 and "reason: must be one line" in result.stderr, result.stderr
-    result = run_leadline("tasks", "add", "--title", "call\rback")
-    assert result.returncode == 1 and "title: must be one line" in result.stderr, result.stderr
     result = run_leadline("prospects", "list", "--limit", str(HUGE))  # the fast path on SQLite
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert snapshot() == before
-    # A NUL cannot be an argument (the kernel refuses it); through a file it is refused per row, below.
+    # A NUL cannot be an argument (the kernel refuses it); through a file it is refused per row, and an
+    # out-of-range number too (below).
 
 
 def _import_file(tmp_path: Path) -> Path:
