@@ -10,6 +10,7 @@ person, log one line, and apply nothing it should not.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -281,16 +282,22 @@ def test_the_server_keeps_answering_while_it_reads_pathological_posts(sqlite_set
 
     try:
         with httpx.Client(timeout=10) as client:
-            for _ in range(5):  # warm: connections, imports, the compiled patterns
+            for _ in range(5):  # warm: connections, the database
                 client.get(f"{base}/healthz")
+            ordinary, kind = form({**STRANGER, "headers": "Message-ID: <warm@x>\n", "text": "Fine, thanks."})
+            assert client.post(inbound, content=ordinary, headers={"content-type": kind}).status_code == 200
             sender = threading.Thread(target=send_all)
-            sender.start()
-            while not done.is_set():
-                started = time.perf_counter()
-                assert client.get(f"{base}/healthz").status_code == 200
-                latencies.append(time.perf_counter() - started)
-                time.sleep(0.02)
-            sender.join()
+            gc.disable()  # this process's own collections would show up as the server's latency
+            try:
+                sender.start()
+                while not done.is_set():
+                    started = time.perf_counter()
+                    assert client.get(f"{base}/healthz").status_code == 200
+                    latencies.append(time.perf_counter() - started)
+                    time.sleep(0.02)
+                sender.join()
+            finally:
+                gc.enable()
             nested = b"[" * 480 + b"]" * 480
             deep = httpx.post(f"{base}/webhooks/sendgrid", content=nested, headers=signed_headers(key, nested))
     finally:
@@ -303,11 +310,12 @@ def test_the_server_keeps_answering_while_it_reads_pathological_posts(sqlite_set
     print(f"\n/healthz during {len(posts)} pathological posts: {len(latencies)} probes, median {median * 1000:.0f} ms, "
           f"p90 {p90 * 1000:.0f} ms, worst {worst * 1000:.0f} ms; the posts took "
           f"{', '.join(f'{s:.2f}' for _, s in answers)} s")  # fmt: skip
-    # Parsing that held the GIL stalled /healthz for the whole parse (16 s and more before). What is
-    # left is the machine's own scheduling: the same spikes come with trivial posts on a busy machine,
-    # so the 100 ms bound is asserted on nine probes in ten, and the worst one is kept far below a parse.
-    assert p90 < 0.1, f"/healthz p90 {p90 * 1000:.0f} ms while the posts were read"
-    assert worst < 1.0, f"/healthz took {worst * 1000:.0f} ms while the posts were read"
-    assert "Traceback" not in output, output[-3000:]
+    # Parsing that held the GIL stalled /healthz for the whole parse (16 s and more before). What
+    # can be left is the machine's scheduling (2 cores shared with other test runs): one probe
+    # over 100 ms is tolerated, none over half a second.
+    assert len([t for t in latencies if t >= 0.1]) <= 1, f"/healthz p90 {p90 * 1000:.0f} ms, worst {worst * 1000:.0f}"
+    assert worst < 0.5, f"/healthz took {worst * 1000:.0f} ms while the posts were read"
+    serving = output.split("Shutting down")[0]
+    assert "Traceback" not in serving, serving[-3000:]
     assert output.count("not understood") == 2, output[-3000:]  # the nested raw message and the deep body
     assert inbound_token(sqlite_settings) not in output.replace("[redacted]", "")

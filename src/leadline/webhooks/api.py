@@ -22,13 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.config import Settings
 from leadline.db import is_unavailable, unit_of_work
-from leadline.webhooks import service
+from leadline.webhooks import mailtext, service
 from leadline.webhooks.events import BadEvent, parse_batch
 from leadline.webhooks.security import inbound_token_ok, trusted_keys
 from leadline.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, too_old, verify
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger("leadline.webhooks")
+mailtext.prepare()  # with the app, not during its first reply
 
 
 def _refuse(status: int, code: str, message: str) -> JSONResponse:

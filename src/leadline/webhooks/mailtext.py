@@ -83,6 +83,14 @@ def _quote_header() -> Any:
     return regex.compile(pattern, regex.MULTILINE | regex.IGNORECASE | regex.V0)
 
 
+def prepare() -> None:
+    """Import and compile what reading a reply needs (about 0.4 s holding the GIL), so that the
+    server does it while it starts rather than in the middle of its first reply."""
+    import lxml.etree  # noqa: F401
+
+    _quote_header()
+
+
 def quote_header_at(text: str) -> int | None:
     """Where the first quote header in ``text`` starts (None: none found in time)."""
     try:
