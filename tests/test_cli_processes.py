@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_ADMIN_URL, require_service, run_leadline
+from tests.conftest import PG_ADMIN_URL, postgres_database, run_leadline
 from tests.processes import EXE, free_port, wait_for
 
 
@@ -242,24 +242,14 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.conftest import _postgres_reason, _worker
-
-    require_service(_postgres_reason())
-    name = f"leadline_clidemo_{_worker()}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    folder = tmp_path_factory.mktemp("cli-demo-pg")
-    env = _demo_env(url, folder)
-    for args in (["init"], ["demo"]):
-        done = run_leadline(*args, env=env, cwd=folder)
-        assert done.returncode == 0, done.stderr
-    yield name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    """The demo on PostgreSQL, once per worker: the template each test's database is made from."""
+    with postgres_database("leadline_clidemo") as url:
+        folder = tmp_path_factory.mktemp("cli-demo-pg")
+        env = _demo_env(url, folder)
+        for args in (["init"], ["demo"]):
+            done = run_leadline(*args, env=env, cwd=folder)
+            assert done.returncode == 0, done.stderr
+        yield str(make_url(url).database)
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
