@@ -188,20 +188,28 @@ def test_no_secret_reaches_a_log_line_a_cli_message_or_an_error_page(tmp_path):
             keep(web.get(f"/no/such/page?api_key={api_token}&password={secrets['Redis password']}"))
             keep(api.post("/api/prospects", json={"name": "x" * 300, "tier": "high"}))  # 422
 
-            # --- signing in: wrong passwords, then a session used where it should not be -----------------
+            # --- signing in (first, before the mistakes slow that address down), then wrong passwords --------
             login = web.get("/login")
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
-            for email, password in (("admin@example.com", secrets["a password tried at sign-in"]),
-                                    ("nobody@example.com", secrets["a password tried at sign-in"]),
-                                    ("admin@example.com", "")):  # fmt: skip
-                keep(web.post("/login", data={"email": email, "password": password, "csrf_token": csrf}))
-            keep(web.post("/login", data={"email": "admin@example.com", "password": secrets["the admin's password"]}))
             signed = web.post("/login", data={"email": "admin@example.com", "password": secrets["the admin's password"],
                                               "csrf_token": csrf})  # fmt: skip
             assert signed.status_code == 303, signed.text
             session_cookie = web.cookies.get("leadline_session")
             assert session_cookie
             secrets["session cookie"] = session_cookie
+            stranger = httpx.Client(base_url=base, timeout=60, limits=fresh)
+            login = stranger.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)  # type: ignore[union-attr]
+            for email, password in (("admin@example.com", secrets["a password tried at sign-in"]),
+                                    ("nobody@example.com", secrets["a password tried at sign-in"]),
+                                    ("admin@example.com", "")):  # fmt: skip
+                keep(stranger.post("/login", data={"email": email, "password": password, "csrf_token": csrf}))
+            keep(
+                stranger.post(
+                    "/login", data={"email": "admin@example.com", "password": secrets["the admin's password"]}
+                )
+            )
+            # ... and a session used where it should not be
             keep(web.get("/no/such/page", headers={"Accept": "text/html"}))
             shown = web.get("/settings")  # the admin's Settings page: the URLs masked, the secrets "set"
             assert "postgresql+psycopg://postgres:********@" in shown.text and "redis://:********@" in shown.text
