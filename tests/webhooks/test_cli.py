@@ -62,6 +62,23 @@ def test_import_json_and_json_lines(hook, cli, tmp_path):
     assert result.exit_code == 1 and "not JSON" in result.stderr
 
 
+def test_import_refuses_deep_nesting_in_one_line(hook, cli, tmp_path):
+    """A file nested far deeper than JSON's limit: a one-line error naming the line, nothing stored."""
+    from leadline.jsonin import MAX_DEPTH
+    from tests.factories import snapshot
+
+    before = snapshot()
+    array = tmp_path / "deep.json"
+    array.write_text("[" + "[" * 100_000 + "]" * 100_000 + "]")
+    lines = tmp_path / "deep.jsonl"
+    lines.write_text('{"event": "open"}\n{"x": ' + "[" * 480 + "]" * 480 + "}\n")
+    for path, where in ((array, "deep.json is"), (lines, "deep.jsonl, line 2:")):
+        result = cli("webhooks", "import", str(path))
+        assert result.exit_code == 1 and where in result.stderr and f"deeper than {MAX_DEPTH}" in result.stderr
+        assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert snapshot() == before
+
+
 def test_simulate_posts_a_signed_week_to_a_running_server(settings, cli):
     from leadline.app import create_app
     from leadline.config import get_settings

@@ -257,3 +257,43 @@ def test_a_post_that_is_not_a_reply_is_kept_raw_for_a_person(hook, cli, content_
     assert cli("webhooks", "stats", "--json").json["unreadable"] == {"eventWebhook": 0, "inboundParse": 1}
     assigned = cli("inbound", "assign", listed["id"], "--email", "email_X")
     assert assigned.exit_code != 0
+
+
+def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, cli, monkeypatch, caplog):
+    """Only a failure to store at all is a 5xx: when storing the parsed reply fails for its
+    content, the post is kept as it came, with the reason's first line (no SQL, no traceback)."""
+    from leadline.webhooks import service
+
+    def refuse(*args, **kwargs):
+        raise ValueError("this reply cannot be stored\n[SQL: INSERT ...]\n[parameters: ('secret',)]")
+
+    monkeypatch.setattr(service, "receive_reply", refuse)
+    (target,) = send_to(1)
+    before = snapshot()
+    with caplog.at_level("WARNING", logger="leadline"):
+        response = post(hook, default_mode(target, QUOTED))
+    assert response.status_code == 200 and response.json()["status"] == "failed"
+    (line,) = [r for r in caplog.records if r.name.startswith("leadline")]
+    assert line.exc_info is None and "cannot be stored" in line.getMessage() and "SQL" not in line.getMessage()
+    after = snapshot()
+    assert {t: r for t, r in after.items() if t != "inbound_messages"} == {
+        t: r for t, r in before.items() if t != "inbound_messages"
+    }
+    assert email(target.id).status == "sent"
+
+
+@pytest.mark.parametrize("body", [None, b"not a form"])
+def test_database_down_is_503_whatever_the_post(hook, tmp_path, body):
+    from fastapi.testclient import TestClient
+
+    from leadline.app import create_app
+    from leadline.config import Settings
+
+    down = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none", data_dir=tmp_path,
+                    inbound_secret="s" * 32)  # fmt: skip
+    (target,) = send_to(1)
+    content, content_type = default_mode(target, QUOTED) if body is None else (body, "multipart/form-data; boundary=x")
+    with TestClient(create_app(down), raise_server_exceptions=False) as client:
+        response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(down)}", content=content,
+                               headers={"content-type": content_type})  # fmt: skip
+    assert response.status_code == 503, response.text

@@ -107,7 +107,10 @@ async def sendgrid_events(request: Request) -> JSONResponse:
 
 
 def _line(error: BaseException) -> str:
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:300]
+    """An error in one short line: its first line only (a database error's next lines carry
+    the statement and its parameters, which stay out of the log)."""
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {' '.join(first.split())}"[:300]
 
 
 def _keep_unreadable_events(settings: Settings, body: bytes, reason: str) -> dict[str, Any]:

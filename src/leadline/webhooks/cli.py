@@ -69,27 +69,33 @@ def import_events(
     file: Annotated[Path, typer.Argument(help="Events exported from SendGrid: a JSON array or JSON lines.")],
 ) -> None:
     """Feed events from a file through the same path as the webhook (duplicates are recognised)."""
-    import json
-
+    from leadline import jsonin
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
+    from leadline.webhooks.events import storable
 
     require_database()
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         abort(f"cannot read {file}: {error}")
-    try:
-        data = (
-            json.loads(text)
-            if text.lstrip().startswith("[")
-            else [json.loads(line) for line in text.splitlines() if line.strip()]
-        )
-    except json.JSONDecodeError as error:
-        abort(f"{file.name} is not JSON or JSON lines: {error.msg} (line {error.lineno})")
+    if text.lstrip().startswith("["):
+        try:
+            data = jsonin.loads(text)
+        except jsonin.NotJson as error:
+            abort(f"{file.name} is {error}")
+    else:
+        data = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    data.append(jsonin.loads(line))
+                except jsonin.NotJson as error:
+                    abort(f"{file.name}, line {number}: {error}")
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         abort(f"{file.name} must hold event objects (a JSON array, or one object per line)")
+    data = [storable(item) for item in data]
     received = new = applied = unmatched = 0
     with cli_errors():
         for start in range(0, len(data), 1000):

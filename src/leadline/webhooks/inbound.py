@@ -309,8 +309,8 @@ def _from_raw(fields: dict[str, bytes]) -> ParsedReply:
             plain = part
         elif kind == "text/html" and rich is None:
             rich = part
-    text = _content(plain)[: MAX_TEXT + 1] if plain is not None else ""
-    html = _content(rich)[:MAX_HTML] if rich is not None else None
+    text = _content(plain, 4 * MAX_TEXT + 16) if plain is not None else ""
+    html = _content(rich, 4 * MAX_HTML)[:MAX_HTML] if rich is not None else None
     if not text.strip() and html:
         text = html_to_text(html)
     from_name, from_address = _sender(header_text(message.get("From")))
@@ -384,9 +384,10 @@ def _filename(part: Message) -> str | None:
     return str(name) if name else None
 
 
-def _content(part: Message) -> str:
+def _content(part: Message, limit: int) -> str:
+    """A text part's content, decoded from at most ``limit`` bytes."""
     payload = part.get_payload(decode=True)
-    data = payload if isinstance(payload, bytes) else b""
+    data = payload[:limit] if isinstance(payload, bytes) else b""
     try:
         charset = part.get_content_charset()
     except Exception:  # a malformed parameter list: read as UTF-8

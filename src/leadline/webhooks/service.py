@@ -607,7 +607,7 @@ def store_unreadable_events(session: Session, body: bytes, error: str, *, source
     batch_id = new_id("whb")
     session.add(
         WebhookBatch(id=batch_id, source=source, events=0, new_events=0, duplicates=0, received_at=utc_now(),
-                     error=error[:2000], raw=body)
+                     error=ev.storable(error[:2000]), raw=body)
     )  # fmt: skip
     return batch_id
 
