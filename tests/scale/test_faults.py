@@ -226,7 +226,9 @@ def test_redis_stopped_while_jobs_are_queued_the_work_is_done_when_it_is_back(
         assert wait_for(lambda: len(fake_sendgrid.requests) >= 5, 30), stop_all(workers)
         # The follow-ups are queued in Redis, due in 8 s. Redis goes away, and its queue with it.
         redis.stop()
-        later = (clock.utc_now() + timedelta(seconds=3)).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+        later = clock.utc_now() + timedelta(
+            seconds=20
+        )  # in the future however slow the CLI starts.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
         scheduled = cli(
             "emails", "send", "--template", "solution", "--prospect", people[0].id, "--force", "--at", later
         )
