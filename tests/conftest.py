@@ -311,3 +311,18 @@ def page_client(settings: Settings) -> Iterator[Any]:
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         test_client.csrf = sign_in(test_client, make_user(settings))
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Chromium, once per worker, for every browser test (one Playwright per process: a second
+    one started beside it refuses to run)."""
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    require_service(None if Path(CHROMIUM).exists() else f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

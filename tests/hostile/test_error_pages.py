@@ -22,7 +22,7 @@ from tests.factories import make_prospect
 from tests.web import conftest as web
 from tests.web.conftest import LiveServer
 
-live, browser = web.live, web.browser  # the browser tests' fixtures: a live server and Chromium
+live = web.live  # the browser tests' live server (Chromium is the suite's one `browser` fixture)
 
 # What Chromium sends for a page.
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"}

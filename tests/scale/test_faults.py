@@ -213,6 +213,11 @@ def test_postgres_stopped_and_started_while_batches_arrive(tmp_path, monkeypatch
             dispose_engines()
 
 
+def _statuses() -> Counter[str]:
+    with unit_of_work(readonly=True) as session:
+        return Counter(session.scalars(select(EmailActivity.status)))
+
+
 @pytest.mark.redis
 def test_redis_stopped_while_jobs_are_queued_the_work_is_done_when_it_is_back(
     settings, redis, fake_sendgrid, cli, env, tmp_path
@@ -237,7 +242,7 @@ def test_redis_stopped_while_jobs_are_queued_the_work_is_done_when_it_is_back(
         assert all(w.popen.poll() is None for w in workers), stop_all(workers)  # they wait for Redis, alive
         redis.start()  # empty: nothing that was queued is there any more
         done = wait_for(lambda: len(fake_sendgrid.requests) >= 11, 100, 0.5)
-        time.sleep(1)
+        wait_for(lambda: _statuses() == {"sent": 11}, 30, 0.5)  # the last send is recorded, not in hand
     finally:
         logs = stop_all(workers)
     sent = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from leadline.config import Settings
-from tests.conftest import PASSWORD, ROOT, make_user, require_service
+from tests.conftest import PASSWORD, ROOT, make_user
 
 CHROMIUM = os.environ.get("LEADLINE_TEST_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -59,17 +59,6 @@ def live(sqlite_settings: Settings) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    require_service(None if Path(CHROMIUM).exists() else f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
