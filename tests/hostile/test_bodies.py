@@ -96,7 +96,9 @@ def _stall(server: Served, path: str, headers: dict[str, str]) -> tuple[float, b
     sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b'{"name": "')
     answer = sock.recv(65536)
     seconds = time.perf_counter() - started
-    after = sock.recv(100)  # the server closed the connection
+    while chunk := sock.recv(65536):  # the head and the body may come in separate segments
+        answer += chunk
+    after = sock.recv(100)  # the server closed the connection (a timeout here raises)
     sock.close()
     return seconds, answer, after
 
