@@ -2,7 +2,9 @@
 and one prospect's page with its history and the actions a salesperson takes.
 
 Every action calls the same service function as the CLI and the API, with the signed-in user
-as the actor; a refused input is shown as one line naming the field, and nothing is changed.
+as the actor; a refused form is shown again as typed, with every problem beside its input and
+in one line at its top (``forms``), and nothing is changed. "Book a call" and "log a call" are the
+calls page's forms and handlers (``calls.book_from_form``, ``calls.log_from_form``).
 """
 
 from __future__ import annotations
