@@ -76,11 +76,6 @@ def errors_of(error: Exception) -> FormErrors:
     raise error
 
 
-def lines(text: str | None) -> list[str]:
-    """A textarea with one item per line (objections) as a list; blank lines dropped."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 # --- filters -----------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from leadline.calls.schemas import OUTCOMES, CallBook, CallLog, Reschedule
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
-from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, lines, settings_of
+from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, settings_of
 from leadline.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -132,9 +132,7 @@ def call_detail(request: Request, principal: PageUser, call_id: str, done: str =
 
 
 def _log_data(values: dict[str, str]) -> CallLog:
-    data: dict[str, Any] = dict(values)
-    data["objections"] = lines(values.get("objections"))
-    return CallLog.model_validate(data)
+    return CallLog.model_validate(values)  # objections: text, parsed by the schema (calls.objections.parse)
 
 
 @router.post("/calls/log")
