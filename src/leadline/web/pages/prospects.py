@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -28,6 +29,7 @@ from leadline.errors import LeadlineError
 from leadline.prospects import queries
 from leadline.prospects import service as prospects
 from leadline.prospects.importer import ImportFileError
+from leadline.prospects.schemas import ProspectFilter
 from leadline.prospects.stages import STAGES
 from leadline.web.pages._common import FormError, explain, text_values
 from leadline.web.render import page
@@ -56,36 +58,23 @@ class ListState:
     error: FormError | None = None
 
 
+#: The table's filter inputs -> the filter schema's fields (the one rule of the API and the CLI).
+FILTER_INPUTS = {"stage": "status", "tier": "tier", "trade": "trade", "search": "search", "grid_min": "grid_health_min",
+                 "grid_max": "grid_health_max", "dnc": "do_not_contact"}  # fmt: skip
+
+
 def _list_state(request: Request) -> ListState:
     given = {k: v.strip() for k, v in request.query_params.items() if k != "cursor" and v.strip()}
     state = ListState(params=given)
-    filters = state.filters
     try:
-        if "stage" in given:
-            if given["stage"] not in STAGES:
-                raise FormError("stage", f"stage: {given['stage']!r} is not a stage")
-            filters.status = given["stage"]
-        if "tier" in given:
-            if given["tier"] not in ("1", "2", "3"):
-                raise FormError("tier", "tier: must be 1, 2 or 3")
-            filters.tier = int(given["tier"])
-        if "trade" in given:
-            filters.trade = given["trade"][:80]
-        if "search" in given:
-            filters.search = given["search"][:200]
-        for name, attr in (("grid_min", "grid_health_min"), ("grid_max", "grid_health_max")):
-            if name in given:
-                try:
-                    value = float(given[name])
-                except ValueError:
-                    raise FormError(name, f"{name}: {given[name]!r} is not a number") from None
-                if not 0 <= value <= 100:
-                    raise FormError(name, f"{name}: must be between 0 and 100")
-                setattr(filters, attr, value)
-        if "dnc" in given:
-            if given["dnc"] not in ("yes", "no"):
-                raise FormError("dnc", "dnc: must be yes or no")
-            filters.do_not_contact = given["dnc"] == "yes"
+        try:
+            chosen = ProspectFilter.model_validate({FILTER_INPUTS[k]: given[k] for k in FILTER_INPUTS if k in given})
+        except ValidationError as error:
+            found = explain(error)
+            name = next((k for k, v in FILTER_INPUTS.items() if v == found.field), found.field)
+            _, _, message = found.message.partition(": ")
+            raise FormError(name, f"{name}: {message}") from None
+        state.filters = chosen.query()
         sort = given.get("sort", "created")
         if sort not in queries.SORT_CHOICES:
             raise FormError("sort", f"sort: must be one of {', '.join(queries.SORT_CHOICES)}")
@@ -438,9 +427,7 @@ async def log_call(request: Request, prospect_id: str, principal: PageWriter) ->
     form = await request.form()
     values: dict[str, Any] = text_values(form, "outcome", "duration", "objections", "next_steps", "notes",
                                          "lost_reason", "follow_up_at", "service_type", "monthly_fee")  # fmt: skip
-    values = {k: v for k, v in values.items() if v.strip()}
-    if "objections" in values:  # one per line or comma-separated
-        values["objections"] = [part for line in values["objections"].splitlines() for part in line.split(",")]
+    values = {k: v for k, v in values.items() if v.strip()}  # objections: parsed by the schema (CallLog)
 
     def work() -> None:
         data = CallLog.model_validate({"prospect_id": prospect_id, **values})
@@ -473,13 +460,9 @@ async def move_stage(request: Request, prospect_id: str, principal: PageWriter) 
     settings: Settings = request.app.state.settings
     form = await request.form()
     stage = str(form.get("stage") or "")
-    reason = " ".join(str(form.get("reason") or "").split())
+    reason = str(form.get("reason") or "")
 
-    def work() -> None:
-        if not reason:
-            raise FormError("reason", "reason: say why (it is kept in the timeline)")
-        if len(reason) > 500:
-            raise FormError("reason", "reason: must be at most 500 characters")
+    def work() -> None:  # the service checks the move (prospects.schemas.StageMove)
         with unit_of_work(settings) as session:
             prospects.move_stage(session, prospect_id, stage, reason=reason, actor=principal.actor)
 
