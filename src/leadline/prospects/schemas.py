@@ -147,6 +147,18 @@ Money = Annotated[float | None, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
 ShortText = Annotated[str | None, Field(max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
+
+def _stage(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() and value.strip() not in STAGES:
+        raise ValueError(f"{value.strip()!r} is not a stage")
+    return value
+
+
+#: A stage named by a person (a filter, a selection, a move): "'won' is not a stage" when it is not one.
+StageName = Annotated[Stage, BeforeValidator(_stage)]
+#: Why a stage was changed by hand: required, one line, at most 500 characters (kept in the timeline).
+StageReason = Annotated[str, Field(min_length=1, max_length=500)]
+
 _PERCENT_KEYS = frozenset({"grid_health", "competitor_health", "gridHealth", "competitorHealth"})
 
 
@@ -208,7 +220,9 @@ class ProspectUpdate(_ProspectFields):
     status: ResearchStatus | None = None  # type: ignore[assignment]
     do_not_contact: bool | None = None  # type: ignore[assignment]
     sales_status: Stage | None = None
-    stage_reason: ShortText = Field(None, description="Why the stage was changed by hand (kept in the timeline).")
+    stage_reason: StageReason | None = Field(
+        None, description="Why the stage was changed by hand (kept in the timeline)."
+    )
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set if name != "stage_reason"}
@@ -277,18 +291,6 @@ SortKey = Literal[
     "updated",
     "-updated",
 ]
-
-
-def _stage(value: Any) -> Any:
-    if isinstance(value, str) and value.strip() and value.strip() not in STAGES:
-        raise ValueError(f"{value.strip()!r} is not a stage")
-    return value
-
-
-#: A stage named by a person (a filter, a selection, a move): "'won' is not a stage" when it is not one.
-StageName = Annotated[Stage, BeforeValidator(_stage)]
-#: Why a stage was changed by hand: required, one line, at most 500 characters (kept in the timeline).
-StageReason = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class StageMove(InputModel):
