@@ -174,24 +174,6 @@ def _url(value: Any) -> Any:
     return value
 
 
-def _text_list(value: Any) -> Any:
-    """A list of short texts; text is split on commas (``"cost,timeline"``); blanks dropped."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        value = value.split(",")
-    if isinstance(value, list | tuple):
-        items = []
-        for item in value:
-            if not isinstance(item, str):
-                raise ValueError("must be a list of text")
-            text = " ".join(item.split())
-            if text:
-                items.append(text)
-        return items
-    return value
-
-
 #: A moment: ISO date and time (wall-clock in the configured zone unless it has an offset).
 When = Annotated[datetime, BeforeValidator(parse_when)]
 #: A due date: a date alone (09:00 local) or a date and time.
@@ -199,9 +181,6 @@ Moment = Annotated[datetime | date, BeforeValidator(parse_moment)]
 #: Seconds: 1500, "25m", "1h30m", "90s", "25:00"; 0 to 12 hours.
 Duration = Annotated[int, BeforeValidator(parse_duration), Field(ge=0, le=12 * 3600)]
 WebUrl = Annotated[str | None, BeforeValidator(_url)]  # _url checks the length
-Objections = Annotated[
-    list[Annotated[str, Field(max_length=500)]], TextLines, BeforeValidator(_text_list), Field(max_length=50)
-]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 #: Notes and other free text: up to 20,000 characters, line breaks kept (see :data:`FreeText`).
 LongText = Annotated[FreeText | None, Field(max_length=20000)]

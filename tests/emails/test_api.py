@@ -24,8 +24,8 @@ def test_send_refuses_bad_input_and_changes_nothing(client):
     make_prospect()
     before = snapshot()
     cases = [
-        ({"template": "pain_point"}, "body"),
-        ({"template": "pain_point", "status": "new"}, "body"),
+        ({"template": "pain_point"}, "prospectIds"),  # the one selection rule names the field (issue 14)
+        ({"template": "pain_point", "status": "new"}, "limit"),
         ({"template": "pain_point", "status": "won", "limit": 1}, "status"),
         ({"template": "pain_point", "prospectIds": ["nobody"]}, "prospectId"),
         ({"template": "nope", "status": "new", "limit": 1}, "template"),

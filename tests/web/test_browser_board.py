@@ -1,4 +1,5 @@
-"""The pipeline board in a real browser: drag and drop, the Move-to menu, a refused move."""
+"""The pipeline board in a real browser: drag and drop, the Move-to menu, the reason asked for each
+move, a refused move."""
 
 from __future__ import annotations
 
@@ -9,8 +10,24 @@ from tests.web.conftest import shoot, sign_in
 from tests.web.helpers import make_customer, stage_of
 
 
+def timeline_reasons(prospect_id: str) -> list[str]:
+    from leadline.db import unit_of_work
+    from leadline.prospects import service
+
+    with unit_of_work(readonly=True) as session:
+        return [e.details.get("reason") for e in service.timeline(session, prospect_id) if e.type == "stage_change"]
+
+
 def column(tab: Any, stage: str) -> Any:
     return tab.locator(f'.board-col[data-stage="{stage}"]')
+
+
+def say_why(tab: Any, reason: str) -> None:
+    """The dialog every move opens: why (the service requires a reason, kept in the timeline)."""
+    dialog = tab.locator("#move-dialog")
+    dialog.wait_for(state="visible")
+    tab.get_by_label("Why? (kept in the timeline)").fill(reason)
+    dialog.get_by_role("button", name="Move").click()
 
 
 def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, live, browser):
@@ -24,15 +41,33 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     tab.goto("/board")
     shoot(tab, "board")
 
-    # Drag Royal (new) onto the Replied column: the server moves it, the board comes back.
+    # Drag Royal (new) onto the Replied column: the dialog asks why, the server moves it, the board comes back.
     tab.locator(f"#card-{royal.id}").drag_to(column(tab, "replied"))
+    assert tab.locator("#move-dialog-title").inner_text() == "Move Royal Plumbing Co to Replied"
+    shoot(tab, "board-why")
+    say_why(tab, "answered the first email")
     column(tab, "replied").locator(f"#card-{royal.id}").wait_for()
     assert tab.get_by_role("status").inner_text() == "Royal Plumbing Co moved to Replied."
     assert stage_of(royal.id) == "replied"
+    assert timeline_reasons(royal.id)[-1] == "answered the first email"
+
+    # Cancelling the dialog moves nothing and puts the card back; no reason at all is refused by the server.
+    tab.locator(f"#card-{hughes.id}").drag_to(column(tab, "proposal"))
+    tab.locator("#move-cancel").click()
+    assert column(tab, "contacted").locator(f"#card-{hughes.id}").count() == 1
+    tab.locator(f"#card-{hughes.id}").drag_to(column(tab, "proposal"))
+    say_why(tab, "")
+    alert = tab.locator("#errors")
+    alert.wait_for(state="visible")
+    assert alert.inner_text() == "reason: must not be empty"
+    assert column(tab, "contacted").locator(f"#card-{hughes.id}").count() == 1
+    assert stage_of(hughes.id) == "contacted"
 
     # Closed won needs a customer record: refused with the service's line, and the card goes back.
     tab.locator(f"#card-{baker.id}").drag_to(column(tab, "closed_won"))
+    say_why(tab, "signed")
     alert = tab.locator("#errors")
+    tab.wait_for_function("document.getElementById('errors').textContent.startsWith('stage:')")
     alert.wait_for(state="visible")
     assert alert.inner_text().startswith(f"stage: {baker.id} has no customer record")
     assert column(tab, "proposal").locator(f"#card-{baker.id}").count() == 1
@@ -41,6 +76,7 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
 
     # The keyboard / phone way: the card's Move-to menu.
     tab.get_by_label("Move Hughes HVAC to").select_option("scheduled")
+    say_why(tab, "booked a call by phone")
     column(tab, "scheduled").locator(f"#card-{hughes.id}").wait_for()
     assert stage_of(hughes.id) == "scheduled"
     assert tab.locator("#errors").is_hidden()

@@ -58,21 +58,23 @@ def test_anonymous_is_sent_to_sign_in(anon_client):
 
 def test_a_move_goes_through_the_service_with_the_user_as_actor(page_client):
     prospect = make_prospect(name="Royal Plumbing Co")
-    response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied"},
+    response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied",
+                                                     "reason": "answered the pain-point email"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 200
     assert stage_of(prospect.id) == "replied"
     assert f'id="card-{prospect.id}"' in column(response.text, "replied")
     assert "Royal Plumbing Co moved to Replied." in response.text
     assert timeline_moves(prospect.id)[-1] == (
-        "replied", {"from": "new", "to": "replied", "manual": True, "reason": "moved on the board"}, "user:admin@example.com"
+        "replied", {"from": "new", "to": "replied", "manual": True, "reason": "answered the pain-point email"},
+        "user:admin@example.com"
     )  # fmt: skip
 
 
 def test_the_move_form_works_without_javascript(page_client):
     prospect = make_prospect(name="Royal Plumbing Co")
     response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
-                                                     "stage": "closed_lost"})  # fmt: skip
+                                                     "stage": "closed_lost", "reason": "went with a competitor"})  # fmt: skip
     assert response.status_code == 200 and "<h1>Pipeline board</h1>" in response.text
     assert stage_of(prospect.id) == "closed_lost"
 
@@ -80,7 +82,7 @@ def test_the_move_form_works_without_javascript(page_client):
 def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothing(page_client):
     prospect = make_prospect(name="Royal Plumbing Co", sales_status="proposal")
     before = snapshot()
-    response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "closed_won"},
+    response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "closed_won", "reason": "x"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 409
     message = response.json()["message"]
@@ -89,8 +91,26 @@ def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothin
     assert snapshot() == before
     # Without JavaScript: the board again, with the same line.
     page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
-                                                          "stage": "closed_won"})  # fmt: skip
+                                                          "stage": "closed_won", "reason": "x"})  # fmt: skip
     assert page_response.status_code == 409 and "has no customer record" in page_response.text
+    assert snapshot() == before
+
+
+def test_a_move_needs_the_reason_the_user_gives(page_client):
+    """Issue 14: the board used to default the reason to "moved on the board"; the service now refuses
+    a move without one, from the board as from every other shell (tests/test_one_rule.py)."""
+    prospect = make_prospect()
+    before = snapshot()
+    headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
+    for reason in ("", "   ", "x" * 501):
+        refused = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied",
+                                                        "reason": reason}, headers=headers)  # fmt: skip
+        assert refused.status_code == 422 and refused.json()["field"] == "reason", reason
+        assert refused.json()["message"].startswith("reason: must")
+    no_script = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospect_id": prospect.id,
+                                                      "stage": "replied"})  # fmt: skip
+    assert no_script.status_code == 422 and "reason: must not be empty" in no_script.text
+    assert 'name="reason"' in page_client.get("/board").text
     assert snapshot() == before
 
 
@@ -98,9 +118,11 @@ def test_an_unknown_stage_or_prospect_names_the_field(page_client):
     prospect = make_prospect()
     before = snapshot()
     headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
-    bad_stage = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "won"}, headers=headers)
+    bad_stage = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "won", "reason": "x"},
+                                 headers=headers)  # fmt: skip
     assert bad_stage.status_code == 422 and bad_stage.json()["field"] == "stage"
-    missing = page_client.post("/board/move", data={"prospectId": "nobody", "stage": "replied"}, headers=headers)
+    missing = page_client.post("/board/move", data={"prospectId": "nobody", "stage": "replied", "reason": "x"},
+                               headers=headers)  # fmt: skip
     assert missing.status_code == 404 and missing.json()["field"] == "prospectId"
     assert snapshot() == before
 

@@ -153,7 +153,7 @@ def log(
         str | None, typer.Option("--call", help="The booked call to log; default: the earliest booked one.")
     ] = None,
     objections: Annotated[
-        str | None, typer.Option(help='Objections as said, separated by commas: "cost,timeline".')
+        str | None, typer.Option(help='Objections as said, separated by commas or line breaks: "cost,timeline".')
     ] = None,
     objection: Annotated[list[str] | None, typer.Option(help="One objection (repeatable; may contain commas).")] = None,
     notes: Annotated[str | None, typer.Option(help="What was discussed.")] = None,
@@ -192,10 +192,11 @@ def log(
     Completes the prospect's earliest booked call, or creates one if none is booked.
     """
     from leadline.calls import service
+    from leadline.calls.objections import parse as parse_objections
     from leadline.calls.schemas import CallLog
     from leadline.db import unit_of_work
 
-    said = [part for part in (objections or "").split(",")] + list(objection or [])
+    said = [*parse_objections(objections), *(objection or [])]  # the schema drops repeats
     values: dict[str, Any] = {
         "prospect_id": prospect, "call_id": call, "outcome": outcome, "objections": said, "notes": notes,
         "duration": duration, "next_steps": next_steps, "next_step_due": next_step_due,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
+from leadline.calls.objections import parse as parse_objections
 from leadline.customers.schemas import Fee, ServiceType
-from leadline.fields import Duration, FreeText, LongText, Moment, Objections, WebUrl, When
+from leadline.fields import Duration, FreeText, LongText, Moment, TextLines, WebUrl, When
 from leadline.schemas import ApiModel, InputModel
 from leadline.tasks.schemas import TaskRead
 
@@ -20,6 +21,11 @@ CallListStatus = Literal["pending", "overdue", "completed", "cancelled", "no_sho
 ProspectRef = Annotated[str, Field(min_length=1, max_length=80)]
 Reason = Annotated[str | None, Field(max_length=500)]
 NextSteps = Annotated[FreeText | None, Field(max_length=1000)]
+#: Objections as said: text is split on commas and line breaks, a list's items are one each
+#: (:func:`leadline.calls.objections.parse`, the one parser); at most 50, each one line of at most 500.
+Objections = Annotated[
+    list[Annotated[str, Field(max_length=500)]], TextLines, BeforeValidator(parse_objections), Field(max_length=50)
+]
 
 
 class CallBook(InputModel):

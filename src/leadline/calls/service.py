@@ -554,6 +554,8 @@ def _apply_outcome(
         if prospect.sales_status in ("closed_won", "closed_lost"):
             return None  # a closed deal stays as it is; the call is recorded all the same
         reason = data.lost_reason or "; ".join(data.objections) or "not interested (call)"
+        if len(reason) > 500:  # the objections, joined: a stage move's reason is at most 500 characters
+            reason = reason[:499].rstrip() + "…"
         deals.lost(session, prospect.id, reason=reason, actor=actor, cause=cause)
         return None
     from leadline.deals.schemas import DealWon

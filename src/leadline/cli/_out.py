@@ -17,6 +17,8 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from leadline.prospects.schemas import Selection
+
 DEBUG = {"on": False}
 
 
@@ -149,14 +151,23 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(get_settings().zone).strftime(fmt)
 
 
-def check_selection(prospect: list[str] | None, status: object, tier: object, trade: object) -> bool:
-    """Prospects are chosen by id or by a selection, not both and not neither; True for a selection."""
-    selection = status is not None or tier is not None or trade is not None
-    if prospect and selection:
-        abort("give --prospect, or a selection (--status/--tier/--trade), not both")
-    if not prospect and not selection:
-        abort("choose prospects: --prospect ID (repeatable), or a selection such as --status new --limit 25")
-    return selection
+def check_selection(
+    prospect: list[str] | None, status: str | None, tier: int | None, trade: str | None, limit: int | None
+) -> Selection:
+    """Prospects chosen by id (``--prospect``) or by a selection (``--status/--tier/--trade`` with
+    ``--limit``): the one rule, :class:`~leadline.prospects.schemas.Selection`; a refusal is one line
+    naming the option."""
+    from pydantic import ValidationError
+
+    from leadline.prospects.schemas import Selection
+    from leadline.schemas import field_errors
+
+    try:
+        return Selection(prospect_ids=prospect or [], status=status, tier=tier, trade=trade, limit=limit)
+    except ValidationError as error:
+        options = {"prospect_ids": "prospect"}
+        abort("; ".join(f"--{options.get(e['field'], e['field']).replace('_', '-')}: {e['message']}"
+                        for e in field_errors(error, camel=False)))  # fmt: skip
 
 
 def require_database() -> None:

@@ -36,15 +36,11 @@ class EmailPageRead(ApiModel):
 @router.post("/api/emails/send", summary="Send a template to prospects (or plan it with dryRun)")
 async def send_emails(body: SendRequest, settings: CurrentSettings, actor: Actor) -> dict[str, Any]:
     from leadline.emails.sending import send
-    from leadline.prospects.queries import Filters
-
-    selection = body.status is not None or body.tier is not None or body.trade is not None
-    filters = Filters(status=body.status, tier=body.tier, trade=body.trade) if selection else None
     from leadline.times import to_utc
 
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
     report = await run_in_threadpool(
-        send, settings, body.template, actor=actor, prospect_ids=body.prospect_ids or None, filters=filters,
+        send, settings, body.template, actor=actor, prospect_ids=body.prospect_ids or None, filters=body.filters(),
         limit=body.limit, force=body.force, dry_run=body.dry_run, at=at,
     )  # fmt: skip
     return report.as_dict()

@@ -40,19 +40,18 @@ def send(
     from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.emails.sending import send as send_batch
-    from leadline.prospects.queries import Filters
 
-    selection = check_selection(prospect, status, tier, trade)
+    chosen = check_selection(prospect, status, tier, trade, limit)
     require_database()
     settings = get_settings()
-    filters = Filters(status=status, tier=tier, trade=trade) if selection else None
     progress = None if (dry_run or as_json or not sys.stderr.isatty()) else _Progress()
     with cli_errors():
         when = _parse_since(at) if at else None
         try:
             report = send_batch(
-                settings, template, actor=actor(), prospect_ids=prospect, filters=filters, limit=limit,
-                force=force, dry_run=dry_run, on_progress=progress.update if progress else None, at=when,
+                settings, template, actor=actor(), prospect_ids=chosen.prospect_ids or None, filters=chosen.filters(),
+                limit=chosen.limit, force=force, dry_run=dry_run, on_progress=progress.update if progress else None,
+                at=when,
             )  # fmt: skip
         finally:
             if progress:

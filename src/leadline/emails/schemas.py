@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from leadline.fields import FreeText
-from leadline.prospects.schemas import Stage
+from leadline.prospects.schemas import Selection
 from leadline.schemas import ApiModel, InputModel
 
 EmailStatus = Literal[
@@ -55,29 +55,14 @@ class EmailDetail(EmailRead):
     body_html: str | None
 
 
-class SendRequest(InputModel):
-    """Either ``prospectIds`` or a selection (``status``/``tier``/``trade`` with ``limit``)."""
+class SendRequest(Selection):
+    """Either ``prospectIds`` or a selection (``status``/``tier``/``trade`` with ``limit``): the one
+    rule of :class:`~leadline.prospects.schemas.Selection`."""
 
     template: Annotated[str, Field(min_length=1, max_length=100)]
-    prospect_ids: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
-    status: Stage | None = None
-    tier: Annotated[int | None, Field(ge=1, le=3)] = None
-    trade: Annotated[str | None, Field(max_length=80)] = None
-    limit: Annotated[int | None, Field(ge=1, le=10_000)] = None
     dry_run: bool = False
     force: bool = False
     at: datetime | None = Field(None, description="Send later, at this time (local time if no offset).")
-
-    @model_validator(mode="after")
-    def _one_way(self) -> SendRequest:
-        selection = self.status is not None or self.tier is not None or self.trade is not None
-        if self.prospect_ids and selection:
-            raise ValueError("give prospectIds or a selection (status, tier, trade), not both")
-        if not self.prospect_ids and not selection:
-            raise ValueError("give prospectIds, or a selection such as status=new with a limit")
-        if selection and self.limit is None:
-            raise ValueError("a selection needs a limit")
-        return self
 
 
 class ReplyRequest(InputModel):

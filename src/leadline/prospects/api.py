@@ -9,19 +9,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import Field
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.prospects import service
-from leadline.prospects.queries import SORT_CHOICES, Filters
+from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
     ActivityRead,
     ProspectCreate,
+    ProspectFilter,
     ProspectRead,
     ProspectUpdate,
-    Stage,
+    StageMove,
 )
-from leadline.schemas import ApiModel, InputModel, Page
+from leadline.schemas import ApiModel, Page
 
 router = APIRouter(prefix="/api/prospects", tags=["prospects"])
 
@@ -40,11 +40,6 @@ SortParam = Literal[
 assert set(SortParam.__args__) == set(SORT_CHOICES)  # type: ignore[attr-defined]
 
 
-class StageMove(InputModel):
-    stage: Stage
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
-
-
 class ImportResult(ApiModel):
     import_id: str
     file: str
@@ -60,50 +55,20 @@ class ImportResult(ApiModel):
     dry_run: bool
 
 
-def _filters(
-    status: Stage | None,
-    tier: int | None,
-    trade: str | None,
-    search: str | None,
-    do_not_contact: bool | None,
-    grid_health_min: float | None,
-    grid_health_max: float | None,
-    owner: str | None,
-) -> Filters:
-    return Filters(
-        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
-        grid_health_min=grid_health_min, grid_health_max=grid_health_max, owner=owner,
-    )  # fmt: skip
-
-
-StatusQ = Annotated[Stage | None, Query(description="Sales stage.")]
-TierQ = Annotated[int | None, Query(ge=1, le=3)]
-TradeQ = Annotated[str | None, Query(max_length=80)]
-SearchQ = Annotated[str | None, Query(max_length=200, description="Text in name, id, email, city, contact.")]
-DncQ = Annotated[bool | None, Query(alias="doNotContact")]
-GminQ = Annotated[float | None, Query(alias="gridHealthMin", ge=0, le=100)]
-GmaxQ = Annotated[float | None, Query(alias="gridHealthMax", ge=0, le=100)]
-OwnerQ = Annotated[str | None, Query(max_length=320)]
+#: The filters, read from the query string by the one filter schema (the CLI and the pages use it too).
+FilterQ = Annotated[ProspectFilter, Query()]
 
 
 @router.get("", response_model=Page[ProspectRead], summary="List prospects")
 def list_prospects(
     session: ReadSession,
-    status: StatusQ = None,
-    tier: TierQ = None,
-    trade: TradeQ = None,
-    search: SearchQ = None,
-    do_not_contact: DncQ = None,
-    grid_health_min: GminQ = None,
-    grid_health_max: GmaxQ = None,
-    owner: OwnerQ = None,
+    filters: FilterQ,
     sort: SortParam = "created",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, description="nextCursor of the previous page.")] = None,
     page: Annotated[int | None, Query(ge=1, le=1_000_000, description="Page number, instead of a cursor.")] = None,
 ) -> Any:
-    filters = _filters(status, tier, trade, search, do_not_contact, grid_health_min, grid_health_max, owner)
-    result = service.search(session, filters, sort=sort, limit=limit, cursor=cursor, page=page)
+    result = service.search(session, filters.query(), sort=sort, limit=limit, cursor=cursor, page=page)
     return Page[ProspectRead](
         items=[ProspectRead.model_validate(p) for p in result.items],
         total=result.total,
@@ -121,24 +86,18 @@ def list_prospects(
 )
 def export_prospects(
     settings: CurrentSettings,
+    filters: FilterQ,
     format: Literal["csv", "json"] = "csv",
-    status: StatusQ = None,
-    tier: TierQ = None,
-    trade: TradeQ = None,
-    search: SearchQ = None,
-    do_not_contact: DncQ = None,
     sort: SortParam = "created",
 ) -> StreamingResponse:
     from leadline.db import unit_of_work
     from leadline.exports import iter_csv, iter_json
     from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
-    filters = _filters(status, tier, trade, search, do_not_contact, None, None, None)
-
     def chunks() -> Iterator[str]:
         # Its own read transaction: the rows stream while the response is being sent.
         with unit_of_work(settings, readonly=True) as session:
-            records = (row_to_json(row) for row in service.export_rows(session, filters, sort=sort))
+            records = (row_to_json(row) for row in service.export_rows(session, filters.query(), sort=sort))
             yield from iter_csv(records, list(EXPORT_COLUMNS)) if format == "csv" else iter_json(records)
 
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"

@@ -31,9 +31,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def _filters(status: str | None, tier: int | None, trade: str | None, search: str | None, dnc: bool | None) -> Any:
-    from leadline.prospects.queries import Filters
+    """The filter options through the one filter schema (the API's and the page's); a refusal is one line."""
+    from leadline.prospects.schemas import ProspectFilter
 
-    return Filters(status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc)
+    with cli_errors():
+        return ProspectFilter(status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc).query()
 
 
 @app.command("list")
@@ -58,6 +60,7 @@ def list_prospects(
     from leadline.db import get_engine
     from leadline.prospects.listing import run
 
+    filters = _filters(status, tier, trade, search, do_not_contact)
     require_database()
     settings = get_settings()
     options = argparse.Namespace(
@@ -70,7 +73,7 @@ def list_prospects(
         def fetch(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
             return [dict(row._mapping) for row in connection.execute(text(sql), params)]
 
-        code = run(options, fetch, dialect=engine.dialect.name, zone_name=settings.timezone)
+        code = run(options, fetch, filters, dialect=engine.dialect.name, zone_name=settings.timezone)
     raise typer.Exit(code)
 
 
@@ -449,8 +452,8 @@ def export(
     from leadline.prospects import service
     from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
-    require_database()
     filters = _filters(status, tier, trade, search, do_not_contact)
+    require_database()
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         with cli_errors(), unit_of_work(readonly=True) as session:

@@ -2,7 +2,9 @@
 
 This module imports only the standard library (and Rich, to draw the table). The
 console-script entry point routes ``prospects list`` here before Typer, Pydantic or
-SQLAlchemy are imported; on a SQLite database it reads with bare ``sqlite3``. The Typer
+SQLAlchemy are imported; on a SQLite database it reads with bare ``sqlite3``. Filters, when
+given, are checked by the one filter schema (``prospects.schemas.ProspectFilter``, imported only
+then), and a refused one goes to Typer, which says what is wrong. The Typer
 command of the same name (used for ``--help`` and for PostgreSQL) calls :func:`run` too,
 with rows fetched through SQLAlchemy, so both paths print the same thing.
 """
@@ -60,15 +62,9 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(options: argparse.Namespace, fetch: Fetch, *, dialect: str, zone_name: str) -> int:
-    """Print one page of prospects. ``fetch(sql, params)`` returns rows as dicts."""
-    filters = queries.Filters(
-        status=options.status,
-        tier=options.tier,
-        trade=options.trade,
-        search=options.search,
-        do_not_contact=options.do_not_contact,
-    )
+def run(options: argparse.Namespace, fetch: Fetch, filters: queries.Filters, *, dialect: str, zone_name: str) -> int:
+    """Print one page of prospects. ``fetch(sql, params)`` returns rows as dicts; ``filters`` have passed
+    the filter schema (``prospects.schemas.ProspectFilter``)."""
     try:
         query = queries.build(
             filters,
@@ -165,6 +161,26 @@ def sqlite_path(env: dict[str, str]) -> str | None:
     return None
 
 
+def checked_filters(options: argparse.Namespace) -> queries.Filters | None:
+    """The filters given, checked by the one filter schema (the API's); None when it refuses them.
+
+    No filter, no check: the schema (Pydantic) is imported only when there is something to check."""
+    given = {
+        "status": options.status, "tier": options.tier, "trade": options.trade, "search": options.search,
+        "do_not_contact": options.do_not_contact,
+    }  # fmt: skip
+    if all(value is None for value in given.values()):
+        return queries.Filters()
+    from pydantic import ValidationError
+
+    from leadline.prospects.schemas import ProspectFilter
+
+    try:
+        return ProspectFilter.model_validate(given).query()
+    except ValidationError:
+        return None
+
+
 def fast_main(argv: list[str]) -> int | None:
     """Run ``prospects list`` on bare sqlite3; None means "let the full CLI handle it"."""
     if any(arg in ("-h", "--help") for arg in argv):
@@ -185,6 +201,9 @@ def fast_main(argv: list[str]) -> int | None:
         return None  # let Typer explain the mistake
     if unknown:
         return None
+    filters = checked_filters(options)
+    if filters is None:
+        return None  # let Typer say what is wrong with them
     zone_name = env.get("LEADLINE_TIMEZONE") or "UTC"
     try:
         from zoneinfo import ZoneInfo
@@ -209,6 +228,6 @@ def fast_main(argv: list[str]) -> int | None:
         return [dict(row) for row in connection.execute(sql, params)]
 
     try:
-        return run(options, fetch, dialect="sqlite", zone_name=zone_name)
+        return run(options, fetch, filters, dialect="sqlite", zone_name=zone_name)
     finally:
         connection.close()

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from leadline import jsonin
 from leadline.fields import INT32_MAX, LongText, TextLines
+from leadline.prospects.queries import Filters
+from leadline.prospects.stages import STAGES
 from leadline.schemas import ApiModel, InputModel
 
 Stage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
@@ -145,6 +147,18 @@ Money = Annotated[float | None, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
 ShortText = Annotated[str | None, Field(max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
+
+def _stage(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() and value.strip() not in STAGES:
+        raise ValueError(f"{value.strip()!r} is not a stage")
+    return value
+
+
+#: A stage named by a person (a filter, a selection, a move): "'won' is not a stage" when it is not one.
+StageName = Annotated[Stage, BeforeValidator(_stage)]
+#: Why a stage was changed by hand: required, one line, at most 500 characters (kept in the timeline).
+StageReason = Annotated[str, Field(min_length=1, max_length=500)]
+
 _PERCENT_KEYS = frozenset({"grid_health", "competitor_health", "gridHealth", "competitorHealth"})
 
 
@@ -206,7 +220,9 @@ class ProspectUpdate(_ProspectFields):
     status: ResearchStatus | None = None  # type: ignore[assignment]
     do_not_contact: bool | None = None  # type: ignore[assignment]
     sales_status: Stage | None = None
-    stage_reason: ShortText = Field(None, description="Why the stage was changed by hand (kept in the timeline).")
+    stage_reason: StageReason | None = Field(
+        None, description="Why the stage was changed by hand (kept in the timeline)."
+    )
 
     def changes(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.model_fields_set if name != "stage_reason"}
@@ -277,14 +293,98 @@ SortKey = Literal[
 ]
 
 
-class ProspectFilter(ApiModel):
-    """Filters shared by ``prospects list``, ``prospects export`` and ``GET /api/prospects``."""
+class StageMove(InputModel):
+    """A move made by a person: the stage and why. ``prospects.service.move_stage`` checks every move
+    with it, whoever asks (the API, the CLI, the prospect page, the board, deals, customers, calls)."""
 
-    status: Stage | None = None
-    tier: Annotated[int | None, Field(ge=1, le=3)] = None
-    trade: str | None = None
-    search: Annotated[str | None, Field(max_length=200)] = None
+    stage: StageName
+    reason: StageReason
+
+
+class ProspectFilter(InputModel):
+    """The prospect-list filters: the one rule for ``GET /api/prospects`` and its export, ``prospects
+    list`` and ``prospects export``, and the prospects page (which names its inputs differently)."""
+
+    model_config = ConfigDict(extra="ignore")  # the API reads it from the query, beside sort and paging
+
+    status: StageName | None = Field(None, description="Sales stage.")
+    tier: Annotated[Tier | None, Field(description="Tier 1, 2 or 3.")] = None
+    trade: Annotated[str | None, Field(max_length=80)] = None
+    search: Annotated[str | None, Field(max_length=200, description="Text in name, id, email, city, contact.")] = None
     do_not_contact: bool | None = None
-    grid_health_min: Annotated[float | None, Field(ge=0, le=100)] = None
-    grid_health_max: Annotated[float | None, Field(ge=0, le=100)] = None
-    owner: str | None = None
+    grid_health_min: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
+    grid_health_max: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
+    owner: Annotated[str | None, Field(max_length=320)] = None
+
+    @classmethod
+    def _prepare(cls, data: dict[Any, Any]) -> Any:
+        return _without_blanks(data)
+
+    def query(self) -> Filters:
+        """The filters for :mod:`leadline.prospects.queries` (the SQL)."""
+        return Filters(**self.model_dump())
+
+
+#: The most prospects one batch (a send, a sequence) may name, or select.
+SELECTION_MAX_IDS = 1000
+SELECTION_MAX = 10_000
+
+
+ProspectIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=80)]], Field(max_length=SELECTION_MAX_IDS)]
+
+
+class Selection(InputModel):
+    """Which prospects a batch is for (``emails send``, ``sequences start``): ids, or a selection
+    (``status``/``tier``/``trade``) with a ``limit``; not both, not neither. The one rule for the CLI,
+    the API and the services behind them."""
+
+    status: StageName | None = None
+    tier: Tier | None = None
+    trade: Annotated[str | None, Field(max_length=80)] = None
+    prospect_ids: ProspectIds = Field(default_factory=list)
+    limit: Annotated[int | None, Field(ge=1, le=SELECTION_MAX)] = None
+
+    @classmethod
+    def _prepare(cls, data: dict[Any, Any]) -> Any:
+        data = _without_blanks(data, ("status", "tier", "trade"))
+        for name, alias, empty in (("prospect_ids", "prospectIds", []), ("limit", "limit", None)):
+            if name not in data and alias not in data:
+                data[alias] = empty  # given, not defaulted: an error names the field as the API spells it
+        return data
+
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None and _selects(info.data) and info.data.get("prospect_ids") == []:
+            raise ValueError("a selection (status, tier, trade) needs a limit: at most how many")
+        return value
+
+    @field_validator("prospect_ids")
+    @classmethod
+    def _one_way(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        selects = _selects(info.data)
+        if value and selects:
+            raise ValueError("give prospect ids or a selection (status, tier, trade), not both")
+        if not value and not selects and not ({"status", "tier", "trade"} - set(info.data)):
+            raise ValueError("choose prospects: their ids, or a selection such as status new with a limit")
+        return list(dict.fromkeys(value))
+
+    @property
+    def is_selection(self) -> bool:
+        return _selects(self.__dict__)
+
+    def filters(self) -> Filters | None:
+        """The selection's filters; None when prospects are chosen by id."""
+        return Filters(status=self.status, tier=self.tier, trade=self.trade) if self.is_selection else None
+
+
+def _without_blanks(data: dict[Any, Any], keys: tuple[str, ...] | None = None) -> dict[Any, Any]:
+    """Blank text means "not given" (an empty input of a form, ``?trade=``, ``--trade ""``)."""
+    return {
+        key: value for key, value in data.items()
+        if not (isinstance(value, str) and not value.strip() and (keys is None or key in keys))
+    }  # fmt: skip
+
+
+def _selects(values: dict[str, Any]) -> bool:
+    return any(values.get(name) is not None for name in ("status", "tier", "trade"))

@@ -21,13 +21,12 @@ from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid, NotFound
-from leadline.fields import require_one_line
 from leadline.ids import new_id, slugify
 from leadline.names import camel
 from leadline.prospects import queries
 from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult, validate
 from leadline.prospects.models import Prospect
-from leadline.prospects.schemas import ProspectCreate, ProspectUpdate
+from leadline.prospects.schemas import ProspectCreate, ProspectUpdate, StageMove
 from leadline.prospects.stages import STAGES, is_forward
 
 
@@ -247,12 +246,14 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str | None, actor: str) -> Prospect:
-    """A move made by a person: any stage, recorded with who and why, impossible ones refused."""
-    if reason is not None:
-        require_one_line(reason, "reason")
-    if stage not in STAGES:
-        raise Invalid(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}", field="stage")
+def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, actor: str) -> Prospect:
+    """A move made by a person: any stage, recorded with who and why, impossible ones refused.
+
+    Every caller's move is checked with :class:`~leadline.prospects.schemas.StageMove` (the reason is
+    required, one line, at most 500 characters), so the API, the CLI, the pages and the services that
+    move a prospect (deals, customers) refuse the same input with the same words."""
+    move = StageMove.model_validate({"stage": stage, "reason": reason})
+    stage, reason = move.stage, move.reason
     prospect = get(session, prospect_id, for_update=True)
     current = prospect.sales_status
     if stage == current:
@@ -341,6 +342,7 @@ def close_lost(
     cause: dict[str, Any] | None = None,
 ) -> None:
     """Lose the deal: closed_lost with the reason, from any open stage (`deals lost`, a call)."""
+    reason = StageMove.model_validate({"stage": "closed_lost", "reason": reason}).reason
     if prospect.sales_status == "closed_won":
         raise StageMoveNotAllowed(
             f"{prospect.id} is closed_won (a customer); churn the customer instead", field="prospectId"

@@ -1,4 +1,4 @@
-"""``/api/sequences``: start, stop, status (the worker sends the steps)."""
+"""``/api/sequences``: start (the steps due now are sent at once, the worker sends the rest), stop, status."""
 
 from __future__ import annotations
 
@@ -6,36 +6,24 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
-from leadline.prospects.queries import Filters
-from leadline.prospects.schemas import Stage
+from leadline.prospects.schemas import Selection
 from leadline.schemas import ApiModel, InputModel
 from leadline.sequences import service
 
 router = APIRouter(prefix="/api/sequences", tags=["sequences"])
 
 
-class SequenceStart(InputModel):
+class SequenceStart(Selection):
+    """``prospectIds``, or a selection (``status``/``tier``/``trade`` with ``limit``): the one rule of
+    :class:`~leadline.prospects.schemas.Selection`."""
+
     template: Annotated[str, Field(min_length=1, max_length=100)]
     steps: Annotated[str | None, Field(max_length=1000, description="e.g. follow_up_1:3d,follow_up_2:4d")] = None
-    prospect_ids: Annotated[list[str], Field(max_length=1000)] = Field(default_factory=list)
-    status: Stage | None = None
-    tier: Annotated[int | None, Field(ge=1, le=3)] = None
-    trade: Annotated[str | None, Field(max_length=80)] = None
-    limit: Annotated[int | None, Field(ge=1, le=10_000)] = None
     at: datetime | None = Field(None, description="When the first emails go (default: now).")
     dry_run: bool = False
-
-    @model_validator(mode="after")
-    def _one_way(self) -> SequenceStart:
-        selection = self.status is not None or self.tier is not None or self.trade is not None
-        if bool(self.prospect_ids) == selection:
-            raise ValueError("give prospectIds, or a selection (status, tier, trade) with a limit")
-        if selection and self.limit is None:
-            raise ValueError("a selection needs a limit")
-        return self
 
 
 class EnrollmentRead(ApiModel):
@@ -59,6 +47,8 @@ class StartResult(ApiModel):
     steps: list[str]
     enrolled: list[dict[str, str]]
     skipped: list[dict[str, str]]
+    sent_now: int = Field(description="Emails sent by the start itself (those due now).")
+    waiting: int = Field(description="Prospects whose first email waits: its time, their sending window, the cap.")
 
 
 class StopRequest(InputModel):
@@ -68,23 +58,15 @@ class StopRequest(InputModel):
 
 
 @router.post("", response_model=StartResult, status_code=201, summary="Start a follow-up sequence")
-def start(body: SequenceStart, session: DbSession, settings: CurrentSettings, actor: Actor) -> Any:
+def start(body: SequenceStart, settings: CurrentSettings, actor: Actor) -> Any:
+    """Enrols the prospects and sends the emails due now, as ``leadline sequences start`` does."""
+    from leadline.sequences import running
     from leadline.times import to_utc
 
-    selection = body.status is not None or body.tier is not None or body.trade is not None
-    steps = service.parse_steps(body.steps if body.steps is not None else settings.sequence_steps)
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
-    sequence, plan = service.start(
-        session, settings, body.template, steps=steps, actor=actor, prospect_ids=body.prospect_ids or None,
-        filters=Filters(status=body.status, tier=body.tier, trade=body.trade) if selection else None,
-        limit=body.limit, at=at, dry_run=body.dry_run,
-    )  # fmt: skip
-    return StartResult(
-        sequence_id=sequence.id if sequence else None, dry_run=body.dry_run,
-        steps=[s["template"] for s in plan.sequence_steps],
-        enrolled=[{"prospectId": p, "name": n, "firstStep": plan.first_step(p)} for p, n in plan.enrolled],
-        skipped=[{"prospectId": s.prospect_id, "reason": s.reason, "code": s.code} for s in plan.skipped],
-    )  # fmt: skip
+    started = running.start(settings, body.template, chosen=body, steps=body.steps, at=at, dry_run=body.dry_run,
+                            actor=actor)  # fmt: skip
+    return started.as_dict()
 
 
 @router.get("/status", response_model=list[EnrollmentRead], summary="Sequence enrollments and their next step")

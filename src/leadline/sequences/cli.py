@@ -32,54 +32,25 @@ def start(
 ) -> None:
     """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
     from leadline.cli._out import require_database
-    from leadline.clock import utc_now
     from leadline.config import get_settings
-    from leadline.db import unit_of_work
-    from leadline.prospects.queries import Filters
-    from leadline.sequences import running, service
+    from leadline.sequences import running
     from leadline.times import parse_since
 
-    selection = check_selection(prospect, status, tier, trade)
+    chosen = check_selection(prospect, status, tier, trade, limit)
     require_database()
     settings = get_settings()
     with cli_errors():
-        parsed = service.parse_steps(steps if steps is not None else settings.sequence_steps)
         when = parse_since(at, settings.zone, field="at") if at else None
-        with unit_of_work() as session:
-            sequence, plan = service.start(
-                session, settings, template, steps=parsed, actor=actor(), prospect_ids=prospect,
-                filters=Filters(status=status, tier=tier, trade=trade) if selection else None, limit=limit,
-                at=when, dry_run=dry_run,
-            )  # fmt: skip
-            sequence_id = sequence.id if sequence else None
-            ids = [e.id for e in service.status(session) if sequence and e.sequence_id == sequence.id]
-        sent_now = waiting = 0
-        if sequence_id:  # what is due now goes now, from this process; the worker sends the rest
-            running.run_due(settings, only=ids, actor=actor())
-            with unit_of_work(readonly=True) as session:
-                rows = [e for e in service.status(session) if e.sequence_id == sequence_id]
-                sent_now = service.sent_count(session, sequence_id)
-            waiting = sum(  # whose first send in this sequence waits (its window, the cap, or --at)
-                1
-                for e in rows
-                if e.step == (1 if e.prospect_id in plan.continuing else 0)
-                and e.next_send_at
-                and e.next_send_at > utc_now()
-            )
-    data = {
-        "sequenceId": sequence_id, "dryRun": dry_run,
-        "steps": [s["template"] for s in plan.sequence_steps],
-        "enrolled": [{"prospectId": p, "name": n, "firstStep": plan.first_step(p)} for p, n in plan.enrolled],
-        "skipped": [{"prospectId": s.prospect_id, "reason": s.reason, "code": s.code} for s in plan.skipped],
-        "sentNow": sent_now,
-        "waiting": waiting,
-    }  # fmt: skip
+        started = running.start(settings, template, chosen=chosen, steps=steps, at=when, dry_run=dry_run,
+                                actor=actor())  # fmt: skip
+    plan, sequence_id = started.plan, started.sequence_id
+    data = started.as_dict()
     if as_json:
         print_json(data)
         return
     for skip in plan.skipped:
         typer.echo(f"skipped {skip.prospect_id}: {skip.reason}")
-    steps_text = " -> ".join(data["steps"])  # type: ignore[arg-type]
+    steps_text = " -> ".join(data["steps"])
     joined = ""
     if plan.continuing:
         names = plan.sequence_steps
@@ -92,8 +63,8 @@ def start(
     if sequence_id is None:
         abort("nobody could be enrolled")
     typer.echo(f"Started {sequence_id} ({steps_text}) for {_prospects(len(plan.enrolled))}{joined}.")
-    typer.echo(f"{sent_now} emails sent now; {waiting} waiting for their time, sending window or tomorrow's cap "
-               "(`leadline sequences status` shows when each goes).")  # fmt: skip
+    typer.echo(f"{started.sent_now} emails sent now; {started.waiting} waiting for their time, sending window or "
+               "tomorrow's cap (`leadline sequences status` shows when each goes).")  # fmt: skip
 
 
 def _prospects(n: int) -> str:

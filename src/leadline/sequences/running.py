@@ -1,4 +1,8 @@
-"""Sending due sequence steps. Opens its own units of work (like emails/sending.py).
+"""Starting sequences and sending their due steps. Opens its own units of work (like emails/sending.py).
+
+:func:`start` is the one way a sequence starts, from the CLI and the API alike: enrol (one
+transaction), then send the steps due now from the caller's process, as ``emails send`` does; the
+worker sends the rest at their time (the start queued it).
 
 Per enrollment:
 
@@ -17,7 +21,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -33,6 +38,7 @@ from leadline.emails.backends import Backend, get_backend
 from leadline.emails.sending import Outcome, deliver
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
+from leadline.prospects.schemas import Selection
 from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.sequences.windows import next_day_start, next_window_start, zone_for
@@ -49,6 +55,65 @@ class RunReport:
     waiting: int = 0
     completed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
+
+
+@dataclass
+class Started:
+    """What :func:`start` did: the sequence (None for a dry run or when nobody could be enrolled), who
+    was enrolled and skipped, how many emails went out now and how many first sends wait."""
+
+    sequence_id: str | None
+    plan: service.StartPlan
+    dry_run: bool
+    sent_now: int = 0
+    waiting: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "sequenceId": self.sequence_id, "dryRun": self.dry_run,
+            "steps": [s["template"] for s in plan.sequence_steps],
+            "enrolled": [{"prospectId": p, "name": n, "firstStep": plan.first_step(p)} for p, n in plan.enrolled],
+            "skipped": [{"prospectId": s.prospect_id, "reason": s.reason, "code": s.code} for s in plan.skipped],
+            "sentNow": self.sent_now, "waiting": self.waiting,
+        }  # fmt: skip
+
+
+def start(
+    settings: Settings,
+    template: str,
+    *,
+    chosen: Selection,
+    steps: str | None,
+    at: datetime | None,
+    dry_run: bool,
+    actor: str,
+) -> Started:
+    """Start a sequence (``leadline sequences start``, ``POST /api/sequences``): each prospect gets the
+    first email now (or at ``at``), then each step after its delay. ``steps`` is the follow-ups as text
+    (``follow_up_1:3d,...``; default: the ``sequence_steps`` setting)."""
+    parsed = service.parse_steps(steps if steps is not None else settings.sequence_steps)
+    with unit_of_work(settings) as session:
+        sequence, plan = service.start(
+            session, settings, template, steps=parsed, actor=actor, prospect_ids=chosen.prospect_ids or None,
+            filters=chosen.filters(), limit=chosen.limit, at=at, dry_run=dry_run,
+        )  # fmt: skip
+        sequence_id = sequence.id if sequence else None
+        ids = [e.id for e in service.status(session) if e.sequence_id == sequence_id]
+    started = Started(sequence_id, plan, dry_run)
+    if sequence_id is None:
+        return started
+    run_due(settings, only=ids, actor=actor)  # what is due now goes now; the worker sends the rest
+    with unit_of_work(settings, readonly=True) as session:
+        rows = [e for e in service.status(session) if e.sequence_id == sequence_id]
+        started.sent_now = service.sent_count(session, sequence_id)
+    now = utc_now()
+    started.waiting = sum(  # whose first send in this sequence waits (its window, the cap, or ``at``)
+        1
+        for e in rows
+        if e.step == (1 if e.prospect_id in plan.continuing else 0) and e.next_send_at and e.next_send_at > now
+    )
+    return started
 
 
 def due_ids(settings: Settings, *, only: list[str] | None = None, limit: int = 500) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
 from leadline.analytics import service as analytics
 from leadline.auth.deps import PageUser, PageWriter, Principal
@@ -21,6 +22,7 @@ from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import STAGE_LABELS, STAGES
+from leadline.web.pages.forms import errors_of
 from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -85,18 +87,19 @@ def move(
     principal: PageWriter,
     prospect_id: Annotated[str, Form(alias="prospectId", max_length=80)] = "",
     stage: Annotated[str, Form(max_length=40)] = "",
-    reason: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form()] = "",
 ) -> Response:
     fragment = request.headers.get(FRAGMENT_HEADER) == "1"
-    try:
+    try:  # the service checks the move (prospects.schemas.StageMove: the reason the user gave is required)
         with unit_of_work(settings_of(request)) as session:
-            moved = prospects.move_stage(session, prospect_id, stage, reason=reason.strip() or "moved on the board",
-                                         actor=principal.actor)  # fmt: skip
+            moved = prospects.move_stage(session, prospect_id, stage, reason=reason, actor=principal.actor)
             message = f"{moved.name} moved to {STAGE_LABELS[moved.sales_status]}."
-    except LeadlineError as error:
+    except (LeadlineError, ValidationError) as error:
         # Refused: the unit of work rolled back; the card goes back where it was.
+        problem = errors_of(error)
+        field = next(iter(problem.fields), None)
         if fragment:
-            return JSONResponse({"error": error.code, "message": str(error), "field": error.field},
-                                status_code=error.status_code)  # fmt: skip
-        return _board(request, principal, flash=str(error), kind="bad", status=error.status_code)
+            code = error.code if isinstance(error, LeadlineError) else "invalid"
+            return JSONResponse({"error": code, "message": problem.line, "field": field}, status_code=problem.status)
+        return _board(request, principal, flash=problem.line, kind="bad", status=problem.status)
     return _board(request, principal, flash=message, fragment=fragment)

@@ -26,7 +26,7 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
-from leadline.web.pages.forms import FormErrors, errors_of, lines, read_form
+from leadline.web.pages.forms import FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -137,9 +137,7 @@ def call_detail(request: Request, principal: PageUser, call_id: str, done: str =
 
 
 def _log_data(values: dict[str, str]) -> CallLog:
-    data: dict[str, Any] = dict(values)
-    data["objections"] = lines(values.get("objections"))
-    return CallLog.model_validate(data)
+    return CallLog.model_validate(values)  # objections: text, parsed by the schema (calls.objections.parse)
 
 
 def log_from_form(settings: Settings, principal: Principal, values: dict[str, str]) -> tuple[str, FormErrors | None]:

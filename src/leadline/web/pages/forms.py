@@ -90,8 +90,3 @@ def errors_of(error: Exception) -> FormErrors:
         if name:
             found.fields.setdefault(name, str(problem["message"]))
     return found
-
-
-def lines(text: str | None) -> list[str]:
-    """A textarea with one item per line (objections) as a list; blank lines dropped."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]

@@ -28,9 +28,11 @@ from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.config import Settings, private_folder
 from leadline.db import rollback_only, unit_of_work
 from leadline.errors import LeadlineError
+from leadline.names import camel
 from leadline.prospects import queries
 from leadline.prospects import service as prospects
 from leadline.prospects.importer import ImportFileError
+from leadline.prospects.schemas import ProspectFilter
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, read_form
@@ -60,36 +62,24 @@ class ListState:
     error: FormErrors | None = None
 
 
+#: The table's filter inputs -> the filter schema's fields (the one rule of the API and the CLI).
+FILTER_INPUTS = {"stage": "status", "tier": "tier", "trade": "trade", "search": "search", "grid_min": "grid_health_min",
+                 "grid_max": "grid_health_max", "dnc": "do_not_contact"}  # fmt: skip
+
+
 def _list_state(request: Request) -> ListState:
     given = {k: v.strip() for k, v in request.query_params.items() if k != "cursor" and v.strip()}
     state = ListState(params=given)
-    filters = state.filters
     try:
-        if "stage" in given:
-            if given["stage"] not in STAGES:
-                raise FormError("stage", f"stage: {given['stage']!r} is not a stage")
-            filters.status = given["stage"]
-        if "tier" in given:
-            if given["tier"] not in ("1", "2", "3"):
-                raise FormError("tier", "tier: must be 1, 2 or 3")
-            filters.tier = int(given["tier"])
-        if "trade" in given:
-            filters.trade = given["trade"][:80]
-        if "search" in given:
-            filters.search = given["search"][:200]
-        for name, attr in (("grid_min", "grid_health_min"), ("grid_max", "grid_health_max")):
-            if name in given:
-                try:
-                    value = float(given[name])
-                except ValueError:
-                    raise FormError(name, f"{name}: {given[name]!r} is not a number") from None
-                if not 0 <= value <= 100:
-                    raise FormError(name, f"{name}: must be between 0 and 100")
-                setattr(filters, attr, value)
-        if "dnc" in given:
-            if given["dnc"] not in ("yes", "no"):
-                raise FormError("dnc", "dnc: must be yes or no")
-            filters.do_not_contact = given["dnc"] == "yes"
+        try:
+            chosen = ProspectFilter.model_validate({FILTER_INPUTS[k]: given[k] for k in FILTER_INPUTS if k in given})
+        except ValidationError as error:
+            found = errors_of(error)
+            field_name, message = next(iter(found.fields.items()), ("", found.line))
+            inputs = {camel(v): k for k, v in FILTER_INPUTS.items()} | {v: k for k, v in FILTER_INPUTS.items()}
+            name = inputs.get(field_name, field_name or "search")
+            raise FormError(name, message) from None
+        state.filters = chosen.query()
         sort = given.get("sort", "created")
         if sort not in queries.SORT_CHOICES:
             raise FormError("sort", f"sort: must be one of {', '.join(queries.SORT_CHOICES)}")
@@ -478,13 +468,9 @@ async def move_stage(request: Request, prospect_id: str, principal: PageWriter) 
     settings = settings_of(request)
     values = await read_form(request)
     stage = values.get("stage", "")
-    reason = " ".join(values.get("reason", "").split())
+    reason = values.get("reason", "")
 
-    def work() -> None:
-        if not reason:
-            raise FormError("reason", "reason: say why (it is kept in the timeline)")
-        if len(reason) > 500:
-            raise FormError("reason", "reason: must be at most 500 characters")
+    def work() -> None:  # the service checks the move (prospects.schemas.StageMove)
         with unit_of_work(settings) as session:
             prospects.move_stage(session, prospect_id, stage, reason=reason, actor=principal.actor)
 

@@ -1,7 +1,8 @@
 // The pipeline board (/board): drag a card to another column (HTML5 drag and drop), or pick a
-// stage in the card's "Move to" menu (keyboard, phone). Either way the move is posted to
-// /board/move, which calls the same service as `leadline prospects stage`; the board that comes
-// back replaces this one. A refused move puts the card back and shows the server's one line.
+// stage in the card's "Move to" menu (keyboard, phone). Either way a dialog asks why, and the move
+// is posted to /board/move, which calls the same service as `leadline prospects stage` (the reason
+// is required there); the board that comes back replaces this one. A refused move puts the card
+// back and shows the server's one line; cancelling the dialog puts it back and sends nothing.
 (function () {
   "use strict";
   var dragged = null; // {card, list, next}
@@ -32,12 +33,58 @@
     if (select) { select.value = ""; }
   }
 
-  function move(id, stage, origin) {
+  var asking = null; // {id, stage, origin} while the dialog asks why
+
+  function labelOf(stage) {
+    var heading = document.getElementById("col-" + stage);
+    return heading ? heading.firstChild.textContent.trim() : stage;
+  }
+
+  function ask(id, stage, origin) {
+    var dialog = document.getElementById("move-dialog");
+    if (!dialog || !dialog.showModal) { move(id, stage, origin, ""); return; }
+    var name = origin.card.querySelector(".board-card-name");
+    document.getElementById("move-dialog-title").textContent =
+      "Move " + (name ? name.textContent : id) + " to " + labelOf(stage);
+    var input = document.getElementById("move-reason");
+    input.value = "";
+    asking = { id: id, stage: stage, origin: origin };
+    dialog.showModal();
+    input.focus();
+  }
+
+  function answered(go) {
+    var dialog = document.getElementById("move-dialog");
+    var pending = asking;
+    asking = null;
+    if (dialog && dialog.open) { dialog.close(); }
+    if (!pending) { return; }
+    if (go) {
+      move(pending.id, pending.stage, pending.origin, document.getElementById("move-reason").value);
+    } else {
+      putBack(pending.origin);
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (event.target.id !== "move-dialog-form") { return; }
+    event.preventDefault();
+    answered(true);
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.id === "move-cancel") { answered(false); }
+  });
+  document.addEventListener("close", function (event) { // Escape closes the dialog: nothing moves
+    if (event.target.id === "move-dialog") { answered(false); }
+  }, true);
+
+  function move(id, stage, origin, reason) {
     clearError();
     origin.card.classList.add("is-moving");
     var body = new URLSearchParams();
     body.set("prospectId", id);
     body.set("stage", stage);
+    body.set("reason", reason);
     fetch("/board/move", {
       method: "POST",
       credentials: "same-origin",
@@ -120,7 +167,7 @@
     if (stage === origin.card.getAttribute("data-stage")) { return; }
     var list = column.querySelector(".board-cards");
     if (list) { list.insertBefore(origin.card, list.firstChild); } // where it will be, until the server says no
-    move(origin.card.getAttribute("data-id"), stage, origin);
+    ask(origin.card.getAttribute("data-id"), stage, origin);
   });
 
   // The "Move to" menu: a choice moves at once (the Move button is for browsers without script).
@@ -128,6 +175,6 @@
     var select = event.target;
     if (!select.classList || !select.classList.contains("move-to") || !select.value) { return; }
     var card = select.closest(".board-card");
-    if (card) { move(card.getAttribute("data-id"), select.value, originOf(card)); }
+    if (card) { ask(card.getAttribute("data-id"), select.value, originOf(card)); }
   });
 })();
