@@ -6,7 +6,8 @@ import gc
 import tracemalloc
 from datetime import timedelta
 
-from leadline.analytics import service
+from leadline.analytics.service import common
+from leadline.analytics.service import dashboard as figures
 from leadline.calls.models import CallActivity
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -32,12 +33,12 @@ def grow_to(emails: int, have: int) -> None:
 
 
 def peak(settings) -> int:
-    week = service.resolve_week(WEEK, settings)
+    week = common.resolve_week(WEEK, settings)
     gc.collect()
     tracemalloc.start()
     try:
-        with unit_of_work(readonly=True) as session:
-            board = service.dashboard(session, week, cards=5, now=week.end)
+        with unit_of_work(settings, readonly=True) as session:
+            board = figures.dashboard(session, week, settings=settings, cards=5, now=week.end)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

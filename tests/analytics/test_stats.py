@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from leadline.analytics import service
+from leadline.analytics.service import what_works
 from leadline.analytics.stats import compare, normal_two_sided_p, wilson
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -56,7 +56,7 @@ def test_template_notes(settings):
         rows.append(email_row(people[index]["id"], start, template="competitor_threat"))
     add_rows(EmailActivity.__table__, rows)
     with unit_of_work(readonly=True) as session:
-        table = service.template_performance(session)
+        table = what_works.template_performance(session)
     notes = {row.template: row.note for row in table.rows}
     assert notes["pain_point"] == "best reply rate"
     assert notes["solution"].startswith("reply rate significantly lower than pain_point (p = ")
