@@ -19,12 +19,12 @@ from typing import Any, Protocol
 from sqlalchemy import TextClause, bindparam, text
 
 from leadline.db import UTCDateTime
+from leadline.prospects.stages import OPEN_STAGES, RANK
 
 #: Position on the road to a sale, as the funnel counts it (closed_lost: see LOST_REACH_SQL).
-REACH = {"new": 0, "contacted": 1, "replied": 2, "scheduled": 3, "interested": 4, "proposal": 5, "closed_won": 6}
+REACH = RANK
 #: A lost prospect's furthest stage is capped at proposal: "Closed" counts customers only.
 LOST_CAP = REACH["proposal"]
-OPEN_STAGES = ("new", "contacted", "replied", "scheduled", "interested", "proposal")
 
 
 class Connectable(Protocol):

@@ -45,6 +45,7 @@ from leadline.fields import clean_text, require_one_line
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
+from leadline.prospects.stages import CLOSED_STAGES
 from leadline.tasks import service as tasks
 from leadline.times import add_business_days, due_moment, iso, local_day_bounds, local_text, to_utc
 
@@ -551,7 +552,7 @@ def _apply_outcome(
         prospects.advance(session, prospect, OUTCOME_STAGE[outcome], actor=actor, cause=cause)
         return None
     if outcome == "not_interested":
-        if prospect.sales_status in ("closed_won", "closed_lost"):
+        if prospect.sales_status in CLOSED_STAGES:
             return None  # a closed deal stays as it is; the call is recorded all the same
         reason = data.lost_reason or "; ".join(data.objections) or "not interested (call)"
         deals.lost(session, prospect.id, reason=reason, actor=actor, cause=cause)

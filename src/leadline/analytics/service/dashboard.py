@@ -26,18 +26,21 @@ from leadline.analytics.weeks import Week, week_of, working_days_elapsed
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.errors import Invalid
+from leadline.prospects.stages import LOST, RANK, STAGE_TABLE, WON
 
-#: The funnel lines: (stage, label, what it means, rank reached).
-FUNNEL: tuple[tuple[str, str, str, int], ...] = (
-    ("new", "New", "not contacted", 0),
-    ("contacted", "Contacted", "email sent", 1),
-    ("replied", "Replied", "replied to email", 2),
-    ("scheduled", "Scheduled", "call booked", 3),
-    ("interested", "Called", "completed", 4),
-    ("proposal", "Proposal", "sent proposal", 5),
-    ("closed_won", "Closed", "customers", 6),
+#: What each funnel line counts, in the seed's words. closed_lost has no line of its own: a lost
+#: prospect counts on the lines it reached (queries.LOST_REACH_SQL).
+_MEANING = {
+    "new": "not contacted", "contacted": "email sent", "replied": "replied to email", "scheduled": "call booked",
+    "interested": "completed", "proposal": "sent proposal", WON: "customers",
+}  # fmt: skip
+#: The funnel lines: (stage, label, what it means, rank reached), from the stage table. The last
+#: line counts customers; the seed's dashboard calls it "Closed (customers)".
+FUNNEL: tuple[tuple[str, str, str, int], ...] = tuple(
+    (stage.name, "Closed" if stage.name == WON else stage.label, _MEANING[stage.name], stage.order)
+    for stage in STAGE_TABLE
+    if stage.name in _MEANING
 )
-STAGE_LABELS = {stage: label for stage, label, _, _ in FUNNEL}
 DEFAULT_CARDS = 3
 MAX_CARDS = 50
 
@@ -69,7 +72,7 @@ class FunnelCounts:
     reached: list[int]  # reached[k]: prospects that reached rank k or beyond
 
     def stages(self) -> list[PipelineStage]:
-        contacted = self.reached[1]
+        contacted = self.reached[RANK["contacted"]]
         lines = []
         for stage, label, description, rank in FUNNEL:
             count = self.total - contacted if rank == 0 else self.reached[rank]
@@ -86,7 +89,7 @@ def funnel(session: Session) -> FunnelCounts:
     for status, tier, n in q.prospect_counts(session):
         total += n
         tiers[tier] = tiers.get(tier, 0) + n
-        if status != "closed_lost":
+        if status != LOST:
             by_rank[q.REACH.get(status, 0)] += n
     for rank, n in q.lost_reach(session, dialect).items():
         by_rank[rank] += n
@@ -114,7 +117,7 @@ def dashboard(
     won, new_mrr = q.deals_won(session, start, end)
     sent = emails["sent"]
     days = working_days_elapsed(week, now)
-    contacted, closed = counts.reached[1], counts.reached[6]
+    contacted, closed = counts.reached[RANK["contacted"]], counts.reached[RANK[WON]]
 
     def metric(key: str, label: str, count: float, total: float, target: float, unit: str = "rate") -> KeyMetric:
         value = count / total if total else None

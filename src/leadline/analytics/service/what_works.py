@@ -26,9 +26,9 @@ from leadline.analytics.schemas import (
     WhatWorks,
 )
 from leadline.analytics.service.common import WEEKDAYS, check_period, make_rate
-from leadline.analytics.service.dashboard import STAGE_LABELS
 from leadline.analytics.stats import MIN_SAMPLE, compare
 from leadline.config import Settings
+from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS
 
 
 def what_works(
@@ -252,7 +252,7 @@ def forecast(session: Session, *, settings: Settings) -> Forecast:
     new MRR; current MRR from active customers."""
     found = {stage: (n, valued, total) for stage, n, valued, total in q.pipeline_values(session)}
     stages = []
-    for stage in q.OPEN_STAGES:
+    for stage in OPEN_STAGES:
         n, valued, total = found.get(stage, (0, 0, 0.0))
         probability = float(settings.stage_probabilities.get(stage, 0.0))
         stages.append(
