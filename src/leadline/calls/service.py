@@ -43,6 +43,7 @@ from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.fields import clean_text, require_one_line
 from leadline.ids import new_id
+from leadline.names import camel
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
@@ -414,7 +415,7 @@ def _check_outcome_fields(data: CallLog, prospect: Prospect) -> None:
         raise Invalid("is only for outcome not_interested", field="lostReason")
     for name in DEAL_FIELDS:
         if getattr(data, name) is not None and outcome != "closed_won":
-            raise Invalid("is only for outcome closed_won", field=_camel(name))
+            raise Invalid("is only for outcome closed_won", field=camel(name))
     if outcome == "closed_won":
         if data.service_type is None:
             raise Invalid(
@@ -609,14 +610,14 @@ def edit(session: Session, call_id: str, data: CallEdit, *, actor: str) -> Logge
         raise CallStateConflict(f"call {call.id} is {call.status.replace('_', '-')}", field="callId")
     for name in given:
         if name not in allowed and name != "outcome":
-            raise Invalid(hint, field=_camel(name))
+            raise Invalid(hint, field=camel(name))
     diff: dict[str, list[Any]] = {}
     for name in allowed:
         if name not in given:
             continue
         value = given[name] if name != "objections" else list(given[name] or [])
         if getattr(call, name) != value:
-            diff[_camel(name)] = [getattr(call, name), value]
+            diff[camel(name)] = [getattr(call, name), value]
             setattr(call, name, value)
     if "objections" in diff:
         call.objection_categories = categorize_all(call.objections, settings_of(session).objection_categories)
@@ -674,11 +675,6 @@ def recategorize(session: Session) -> int:
             changed += 1
     session.flush()
     return changed
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 __all__ = ["CallNotFound", "CallStateConflict", "Logged"]
