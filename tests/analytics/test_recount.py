@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from leadline.activity.models import OutreachActivity
-from leadline.analytics.queries import DELAY_BUCKETS
+from leadline.analytics.queries.what_works import DELAY_BUCKETS
 from leadline.analytics.service import common, what_works
 from leadline.analytics.service import dashboard as figures
 from leadline.analytics.service import report as weekly

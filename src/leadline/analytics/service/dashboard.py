@@ -9,7 +9,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadline.analytics import queries as q
+from leadline.analytics.queries import common as qc
+from leadline.analytics.queries import dashboard as qd
+from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import (
     CallFigures,
     Dashboard,
@@ -46,7 +48,7 @@ MAX_CARDS = 50
 
 
 def week_info(session: Session, week: Week, now: datetime) -> WeekInfo:
-    first = q.first_send(session)
+    first = qd.first_send(session)
     number = None
     if first is not None:
         first_week = week_of(first, week.zone)
@@ -82,16 +84,16 @@ class FunnelCounts:
 
 def funnel(session: Session) -> FunnelCounts:
     """Totals, tiers and the cumulative funnel: two aggregate queries."""
-    dialect = q.dialect_of(session)
-    by_rank = [0] * (max(q.REACH.values()) + 1)
+    dialect = qc.dialect_of(session)
+    by_rank = [0] * (max(qc.REACH.values()) + 1)
     tiers: dict[int, int] = {}
     total = 0
-    for status, tier, n in q.prospect_counts(session):
+    for status, tier, n in qd.prospect_counts(session):
         total += n
         tiers[tier] = tiers.get(tier, 0) + n
         if status != LOST:
-            by_rank[q.REACH.get(status, 0)] += n
-    for rank, n in q.lost_reach(session, dialect).items():
+            by_rank[qc.REACH.get(status, 0)] += n
+    for rank, n in qd.lost_reach(session, dialect).items():
         by_rank[rank] += n
     reached = [sum(by_rank[rank:]) for rank in range(len(by_rank))]
     return FunnelCounts(total=total, tiers=tiers, reached=reached)
@@ -111,10 +113,10 @@ def dashboard(
         raise Invalid(f"must be between 0 and {MAX_CARDS}", field="cards")
     start, end = week.start, week.end
     counts = funnel(session)
-    emails = q.week_emails(session, start, end)
-    calls = q.week_calls(session, start, end)
-    converted = q.replies_with_call(session, start, end)
-    won, new_mrr = q.deals_won(session, start, end)
+    emails = qd.week_emails(session, start, end)
+    calls = qd.week_calls(session, start, end)
+    converted = qd.replies_with_call(session, start, end)
+    won, new_mrr = qd.deals_won(session, start, end)
     sent = emails["sent"]
     days = working_days_elapsed(week, now)
     contacted, closed = counts.reached[RANK["contacted"]], counts.reached[RANK[WON]]
@@ -175,10 +177,10 @@ def dashboard(
 def prospect_cards(session: Session, week: Week, limit: int, settings: Settings) -> list[ProspectCard]:
     from leadline.calls.objections import label
 
-    active = q.active_prospects(session, week.start, week.end, limit)
+    active = qd.active_prospects(session, week.start, week.end, limit)
     ids = [a.prospect_id for a in active]
-    found = q.card_prospects(session, ids)
-    objections = q.card_objections(session, ids)
+    found = qd.card_prospects(session, ids)
+    objections = qd.card_objections(session, ids)
     cards = []
     for item in active:
         row = found.get(item.prospect_id)
@@ -214,7 +216,7 @@ def prospect_cards(session: Session, week: Week, limit: int, settings: Settings)
 
 def current_mrr(session: Session) -> tuple[float, int]:
     """(monthly recurring revenue of the active customers, how many there are)."""
-    fees = {status: (n, total) for status, n, total in q.customer_fees(session)}
+    fees = {status: (n, total) for status, n, total in qw.customer_fees(session)}
     n, total = fees.get("active", (0, 0.0))
     return total, n
 
@@ -226,5 +228,5 @@ def data_version(session: Session) -> str:
     whose rows are not the newest is not noticed until something else changes."""
     import hashlib
 
-    raw = "|".join("" if value is None else str(value) for value in q.data_version(session))
+    raw = "|".join("" if value is None else str(value) for value in qd.data_version(session))
     return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()

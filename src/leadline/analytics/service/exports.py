@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from leadline.analytics import queries as q
+from leadline.analytics.queries import common as qc
 from leadline.analytics.service.common import check_period
 from leadline.errors import Invalid
 from leadline.names import camel
@@ -127,7 +127,7 @@ def _export_table(session: Session, kind: str, filters: ExportFilters) -> tuple[
 
     def records() -> Iterator[dict[str, Any]]:
         connection = session.connection()
-        for row in q.stream(connection, statement, {}):
+        for row in qc.stream(connection, statement, {}):
             yield {camel(key): _plain(value) for key, value in row.items()}
 
     return names, records()

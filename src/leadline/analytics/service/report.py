@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadline.analytics import queries as q
+from leadline.analytics.queries import dashboard as qd
+from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import DayFigures, NextWeekTargets, ReportLine, TemplateWeek, WeeklyReport
 from leadline.analytics.service.common import WEEKDAYS
 from leadline.analytics.service.dashboard import funnel, week_info
@@ -34,9 +35,9 @@ class WeekFigures:
 
 
 def week_figures(session: Session, week: Week) -> WeekFigures:
-    emails = q.week_emails(session, week.start, week.end)
-    calls = q.week_calls(session, week.start, week.end)
-    won, mrr = q.deals_won(session, week.start, week.end)
+    emails = qd.week_emails(session, week.start, week.end)
+    calls = qd.week_calls(session, week.start, week.end)
+    won, mrr = qd.deals_won(session, week.start, week.end)
     return WeekFigures(
         sent=emails["sent"],
         opened=emails["opened"],
@@ -99,8 +100,8 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
 def week_days(session: Session, week: Week) -> list[DayFigures]:
     """Emails sent and replies received on each day of ``week`` (local days)."""
     bounds = week.day_starts()
-    sent_days = q.per_day(session, "sent_at", bounds)
-    reply_days = q.per_day(session, "replied_at", bounds)
+    sent_days = qd.per_day(session, "sent_at", bounds)
+    reply_days = qd.per_day(session, "replied_at", bounds)
     return [
         DayFigures(day=day, weekday=WEEKDAYS[index], sent=sent_days[index], replies=reply_days[index])
         for index, day in enumerate(week.days)
@@ -112,5 +113,5 @@ def week_templates(session: Session, week: Week) -> list[TemplateWeek]:
     return [
         TemplateWeek(template=row["template"], sent=row["sent"], replied=row["replied"],
                      reply_rate=row["replied"] / row["sent"] if row["sent"] else None)
-        for row in q.template_rows(session, week.start, week.end)
+        for row in qw.template_rows(session, week.start, week.end)
     ]  # fmt: skip

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadline.analytics import queries as q
+from leadline.analytics.queries import common as qc
+from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import (
     Conversion,
     ConversionRow,
@@ -54,7 +55,7 @@ def template_performance(
     """Each template's delivery, human opens, clicks, replies and calls booked, per email sent,
     with 95% Wilson intervals; every template compared with the best one by reply rate."""
     check_period(since, until)
-    raw = q.template_rows(session, since, until)
+    raw = qw.template_rows(session, since, until)
     rows: dict[str, TemplateRow] = {}
     for row in raw:
         sent = row["sent"]
@@ -126,7 +127,7 @@ def objection_table(session: Session, *, settings: Settings) -> ObjectionTable:
     (prospects) where each came up: won out of won + lost."""
     from leadline.calls.objections import OTHER, label
 
-    with_objections, raw = q.objection_rows(session, q.dialect_of(session))
+    with_objections, raw = qw.objection_rows(session, qc.dialect_of(session))
     order = [*settings.objection_categories, OTHER]
     rows = []
     for row in raw:
@@ -168,7 +169,7 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
 
 def conversion(session: Session) -> Conversion:
     """How far prospects got, by trade, tier and grid-health band (the funnel's rules)."""
-    rows = q.conversion_rows(session, q.dialect_of(session))
+    rows = qw.conversion_rows(session, qc.dialect_of(session))
     keys = ("prospects", "contacted", "replied", "scheduled", "called", "proposal", "won")
 
     def by(column: str) -> dict[Any, dict[str, Any]]:
@@ -180,7 +181,7 @@ def conversion(session: Session) -> Conversion:
         return groups
 
     trades = sorted(by("trade").items(), key=lambda item: (-item[1]["prospects"], item[0]))
-    bands_order = [label for label, _ in q.GRID_BANDS] + ["unknown"]
+    bands_order = [label for label, _ in qw.GRID_BANDS] + ["unknown"]
     return Conversion(
         by_trade=[_conversion_row(name or "(no trade)", totals) for name, totals in trades],
         by_tier=[_conversion_row(f"Tier {tier}", totals) for tier, totals in sorted(by("tier").items())],
@@ -200,12 +201,12 @@ def timing(
 ) -> Timing:
     """Time from send to reply, and reply rate by the weekday and hour (local) of sending."""
     check_period(since, until)
-    dialect = q.dialect_of(session)
-    summary, counts = q.reply_delays(session, dialect, since, until)
+    dialect = qc.dialect_of(session)
+    summary, counts = qw.reply_delays(session, dialect, since, until)
     n = summary["n"]
     quantiles = (0.25, 0.5, 0.75, 0.9)
     ranks = {fraction: max(1, math.ceil(fraction * n)) for fraction in quantiles}  # nearest rank
-    found = q.delays_at_ranks(session, dialect, since, until, list(ranks.values()) if n else [])
+    found = qw.delays_at_ranks(session, dialect, since, until, list(ranks.values()) if n else [])
 
     def hours_at(fraction: float) -> float | None:
         value = found.get(ranks[fraction])
@@ -214,7 +215,7 @@ def timing(
     by_day: dict[int, list[int]] = {}
     by_hour: dict[int, list[int]] = {}
     zone = settings.zone
-    for moment, sent, replied in q.send_buckets(session, dialect, since, until):
+    for moment, sent, replied in qw.send_buckets(session, dialect, since, until):
         there = moment.astimezone(zone)
         for bucket, key in ((by_day, there.isoweekday()), (by_hour, there.hour)):
             totals = bucket.setdefault(key, [0, 0])
@@ -231,7 +232,7 @@ def timing(
         p90_hours=hours_at(0.9),
         buckets=[
             DelayBucket(label=label, count=count, share=count / n if n else None)
-            for (label, _), count in zip(q.DELAY_BUCKETS, counts, strict=True)
+            for (label, _), count in zip(qw.DELAY_BUCKETS, counts, strict=True)
         ],
         by_weekday=[
             SlotRate(key=day, label=WEEKDAYS[day - 1], sent=by_day[day][0],
@@ -250,7 +251,7 @@ def timing(
 def forecast(session: Session, *, settings: Settings) -> Forecast:
     """Open pipeline value weighted by stage probability (LEADLINE_STAGE_PROBABILITIES) = expected
     new MRR; current MRR from active customers."""
-    found = {stage: (n, valued, total) for stage, n, valued, total in q.pipeline_values(session)}
+    found = {stage: (n, valued, total) for stage, n, valued, total in qw.pipeline_values(session)}
     stages = []
     for stage in OPEN_STAGES:
         n, valued, total = found.get(stage, (0, 0, 0.0))
@@ -261,7 +262,7 @@ def forecast(session: Session, *, settings: Settings) -> Forecast:
                 probability=probability, weighted=total * probability,
             )
         )  # fmt: skip
-    fees = {status: (n, total) for status, n, total in q.customer_fees(session)}
+    fees = {status: (n, total) for status, n, total in qw.customer_fees(session)}
     current = fees.get("active", (0, 0.0))
     expected = sum(s.weighted for s in stages)
     return Forecast(
