@@ -18,6 +18,7 @@ from leadline.analytics.service import common, what_works
 from leadline.analytics.service import dashboard as figures
 from leadline.analytics.service import report as weekly
 from leadline.calls.models import CallActivity
+from leadline.config import Settings
 from leadline.customers.models import Customer
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -117,12 +118,12 @@ def generate(rng: random.Random, start: datetime, end: datetime) -> dict[str, li
     return {"prospects": prospects, "stages": stages, "emails": emails, "calls": calls, "customers": customers}
 
 
-def store(data: dict[str, list[dict[str, Any]]]) -> None:
-    add_rows(Prospect.__table__, data["prospects"])
-    add_rows(OutreachActivity.__table__, data["stages"])
-    add_rows(EmailActivity.__table__, data["emails"])
-    add_rows(CallActivity.__table__, data["calls"])
-    add_rows(Customer.__table__, data["customers"])
+def store(settings: Settings, data: dict[str, list[dict[str, Any]]]) -> None:
+    add_rows(settings, Prospect.__table__, data["prospects"])
+    add_rows(settings, OutreachActivity.__table__, data["stages"])
+    add_rows(settings, EmailActivity.__table__, data["emails"])
+    add_rows(settings, CallActivity.__table__, data["calls"])
+    add_rows(settings, Customer.__table__, data["customers"])
 
 
 def inside(value: datetime | None, start: datetime, end: datetime) -> bool:
@@ -147,7 +148,7 @@ def test_every_number_is_a_recount(settings, seed):
     week = common.resolve_week(WEEK, settings)
     start, end = week.start, week.end
     data = generate(random.Random(seed), start, end)
-    store(data)
+    store(settings, data)
     P, E, C, S = data["prospects"], data["emails"], data["calls"], data["stages"]
     now = end + timedelta(days=3)
     with unit_of_work(settings, readonly=True) as session:

@@ -43,7 +43,7 @@ def test_compare():
 
 def test_template_notes(settings):
     people = [prospect_row() for _ in range(40)]
-    add_rows(Prospect.__table__, people)
+    add_rows(settings, Prospect.__table__, people)
     start = local("2025-11-03 09:00")
     rows = []
     for index in range(200):
@@ -54,8 +54,8 @@ def test_template_notes(settings):
                               replied_at=sent + timedelta(hours=2) if index < 10 else None))  # fmt: skip
     for index in range(12):
         rows.append(email_row(people[index]["id"], start, template="competitor_threat"))
-    add_rows(EmailActivity.__table__, rows)
-    with unit_of_work(readonly=True) as session:
+    add_rows(settings, EmailActivity.__table__, rows)
+    with unit_of_work(settings, readonly=True) as session:
         table = what_works.template_performance(session)
     notes = {row.template: row.note for row in table.rows}
     assert notes["pain_point"] == "best reply rate"

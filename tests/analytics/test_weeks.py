@@ -64,15 +64,15 @@ class TestParsing:
 class TestCountedInTheLocalWeek:
     def test_a_send_at_sunday_2330_local_belongs_to_that_week(self, settings):
         p = prospect_row()
-        add_rows(Prospect.__table__, [p])
+        add_rows(settings, Prospect.__table__, [p])
         moments = {
             "sunday_late": local("2025-11-23 23:30"),  # Monday 05:30 UTC: still 2025-W47
             "monday_midnight": local("2025-11-24 00:00"),  # 2025-W48
             "monday_first": local("2025-11-17 00:00"),  # 2025-W47
             "sunday_before": local("2025-11-16 23:59:59"),  # 2025-W46
         }
-        add_rows(EmailActivity.__table__, [email_row(p["id"], at) for at in moments.values()])
-        with unit_of_work(readonly=True) as session:
+        add_rows(settings, EmailActivity.__table__, [email_row(p["id"], at) for at in moments.values()])
+        with unit_of_work(settings, readonly=True) as session:
             counts = {
                 label: figures.dashboard(
                     session, common.resolve_week(label, settings), settings=settings, now=NOW
@@ -85,12 +85,12 @@ class TestCountedInTheLocalWeek:
 
     def test_days_of_a_dst_week(self, settings):
         p = prospect_row()
-        add_rows(Prospect.__table__, [p])
+        add_rows(settings, Prospect.__table__, [p])
         # Sunday 2 November 2025, 23:30 CST (after the change) and 00:30 CDT (before it).
-        add_rows(EmailActivity.__table__, [email_row(p["id"], local("2025-11-02 23:30")),
+        add_rows(settings, EmailActivity.__table__, [email_row(p["id"], local("2025-11-02 23:30")),
                                            email_row(p["id"], local("2025-11-02 00:30")),
                                            email_row(p["id"], local("2025-11-01 23:30"))])  # fmt: skip
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             week = report.weekly_report(session, common.resolve_week("2025-W44", settings), settings=settings, now=NOW)
             timing = what_works.timing(session, settings=settings)
         assert [d.sent for d in week.days] == [0, 0, 0, 0, 0, 1, 2]
