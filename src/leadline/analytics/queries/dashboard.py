@@ -3,6 +3,7 @@ active prospects' cards, sends and replies per day, and the live page's data ver
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,8 +172,6 @@ def card_objections(connection: Connectable, ids: Sequence[str]) -> dict[str, li
     """(objections, categories) of each prospect's logged calls, oldest first."""
     if not ids:
         return {}
-    import json
-
     statement = text(
         "SELECT prospect_id, objections, objection_categories FROM call_activities"
         " WHERE prospect_id IN :ids AND status = 'completed' ORDER BY completed_at, id"

@@ -4,6 +4,7 @@ page's data version and current MRR."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from leadline.analytics.schemas import (
 )
 from leadline.analytics.service.common import make_rate
 from leadline.analytics.weeks import Week, week_of, working_days_elapsed
+from leadline.calls.objections import label as objection_label
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.errors import Invalid
@@ -175,8 +177,6 @@ def dashboard(
 
 
 def prospect_cards(session: Session, week: Week, limit: int, settings: Settings) -> list[ProspectCard]:
-    from leadline.calls.objections import label
-
     active = qd.active_prospects(session, week.start, week.end, limit)
     ids = [a.prospect_id for a in active]
     found = qd.card_prospects(session, ids)
@@ -190,7 +190,7 @@ def prospect_cards(session: Session, week: Week, limit: int, settings: Settings)
         for texts, categories in objections.get(item.prospect_id, []):
             for index, words in enumerate(texts):
                 known = index < len(categories) and categories[index] != "other"
-                name = label(categories[index]) if known else words
+                name = objection_label(categories[index]) if known else words
                 if name not in said:
                     said.append(name)
         value = row["deal_value"]
@@ -226,7 +226,5 @@ def data_version(session: Session) -> str:
     entries, webhook events applied, emails, calls, customers, prospects). Cheap at any size: a
     handful of index lookups, so a page may ask for it every few seconds. Deleting a prospect
     whose rows are not the newest is not noticed until something else changes."""
-    import hashlib
-
     raw = "|".join("" if value is None else str(value) for value in qd.data_version(session))
     return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()

@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadline.analytics.queries import common as qc
 from leadline.analytics.service.common import check_period
+from leadline.calls.models import CALL_OUTCOMES, CALL_STATUSES, CallActivity
+from leadline.customers.models import CUSTOMER_STATUSES, Customer
+from leadline.emails.models import EMAIL_STATUSES, EmailActivity
 from leadline.errors import Invalid
 from leadline.names import camel
+from leadline.prospects import service as prospects
+from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
+from leadline.prospects.queries import Filters
+from leadline.times import iso
 
 ExportKind = Literal["prospects", "emails", "calls", "customers"]
 EXPORT_KINDS: tuple[ExportKind, ...] = ("prospects", "emails", "calls", "customers")
@@ -64,10 +72,6 @@ def export(session: Session, kind: str, filters: ExportFilters) -> tuple[list[st
         if getattr(filters, name) not in (None, "created") and kind not in kinds:
             raise Invalid(f"is not a filter of {kind} (only of {' and '.join(kinds)})", field=camel(name))
     if kind == "prospects":
-        from leadline.prospects import service as prospects
-        from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
-        from leadline.prospects.queries import Filters
-
         chosen = Filters(
             status=filters.status, tier=filters.tier, trade=filters.trade, search=filters.search,
             do_not_contact=filters.do_not_contact,
@@ -78,17 +82,11 @@ def export(session: Session, kind: str, filters: ExportFilters) -> tuple[list[st
         raise Invalid(f"must be one of {', '.join(EXPORT_KINDS)}", field="kind")
     _check_choice(filters.status, _statuses(kind), "status")
     if kind == "calls":
-        from leadline.calls.models import CALL_OUTCOMES
-
         _check_choice(filters.outcome, CALL_OUTCOMES, "outcome")
     return _export_table(session, kind, filters)
 
 
 def _statuses(kind: str) -> tuple[str, ...]:
-    from leadline.calls.models import CALL_STATUSES
-    from leadline.customers.models import CUSTOMER_STATUSES
-    from leadline.emails.models import EMAIL_STATUSES
-
     return {"emails": EMAIL_STATUSES, "calls": CALL_STATUSES, "customers": CUSTOMER_STATUSES}[kind]
 
 
@@ -98,12 +96,6 @@ def _check_choice(value: str | None, choices: tuple[str, ...], field: str) -> No
 
 
 def _export_table(session: Session, kind: str, filters: ExportFilters) -> tuple[list[str], Iterator[dict[str, Any]]]:
-    from sqlalchemy import select
-
-    from leadline.calls.models import CallActivity
-    from leadline.customers.models import Customer
-    from leadline.emails.models import EmailActivity
-
     model: Any = {"emails": EmailActivity, "calls": CallActivity, "customers": Customer}[kind]
     table = model.__table__
     columns = [c for c in table.columns if c.name not in EXPORT_SKIPPED[kind]]
@@ -135,8 +127,6 @@ def _export_table(session: Session, kind: str, filters: ExportFilters) -> tuple[
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        from leadline.times import iso
-
         return iso(value)
     if isinstance(value, date):
         return value.isoformat()

@@ -28,6 +28,8 @@ from leadline.analytics.schemas import (
 )
 from leadline.analytics.service.common import WEEKDAYS, check_period, make_rate
 from leadline.analytics.stats import MIN_SAMPLE, compare
+from leadline.calls.objections import OTHER
+from leadline.calls.objections import label as objection_label
 from leadline.config import Settings
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS
 
@@ -125,8 +127,6 @@ def _verdict_note(verdict: str, difference: float | None, leader: str, reason: s
 def objection_table(session: Session, *, settings: Settings) -> ObjectionTable:
     """Objection categories by how many logged calls raised them, with the win rate of the deals
     (prospects) where each came up: won out of won + lost."""
-    from leadline.calls.objections import OTHER, label
-
     with_objections, raw = qw.objection_rows(session, qc.dialect_of(session))
     order = [*settings.objection_categories, OTHER]
     rows = []
@@ -135,7 +135,7 @@ def objection_table(session: Session, *, settings: Settings) -> ObjectionTable:
         rows.append(
             ObjectionRow(
                 category=str(row["category"]),
-                label=label(str(row["category"])),
+                label=objection_label(str(row["category"])),
                 calls=int(row["calls"]),
                 mentions=int(row["mentions"]),
                 share=int(row["calls"]) / with_objections if with_objections else None,
