@@ -12,7 +12,7 @@ from sqlalchemy import TextClause, bindparam, text
 from leadline.db import UTCDateTime
 from leadline.prospects.stages import RANK
 
-#: Position on the road to a sale, as the funnel counts it (closed_lost: see LOST_REACH_SQL).
+#: Position on the road to a sale, as the funnel counts it (closed_lost: see lost_reach_sql).
 REACH = RANK
 #: A lost prospect's furthest stage is capped at proposal: "Closed" counts customers only.
 LOST_CAP = REACH["proposal"]

@@ -33,7 +33,7 @@ from leadline.errors import Invalid
 from leadline.prospects.stages import LOST, RANK, STAGE_TABLE, WON
 
 #: What each funnel line counts, in the seed's words. closed_lost has no line of its own: a lost
-#: prospect counts on the lines it reached (queries.LOST_REACH_SQL).
+#: prospect counts on the lines it reached (queries.common.lost_reach_sql).
 _MEANING = {
     "new": "not contacted", "contacted": "email sent", "replied": "replied to email", "scheduled": "call booked",
     "interested": "completed", "proposal": "sent proposal", WON: "customers",
