@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,15 +337,30 @@ def client(settings: Settings) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page_client(settings: Settings) -> Iterator[Any]:
-    """A browser signed in as an admin; ``page_client.csrf`` is its session's CSRF token."""
+def signed_in(settings: Settings) -> Iterator[Callable[..., Any]]:
+    """The one way a test gets a browser signed in: ``signed_in("viewer")`` is a client signed in as a
+    new user with that role (``viewer@example.com``; ``email=`` to choose), through the sign-in form;
+    its ``.csrf`` is its session's CSRF token. Each call makes a new client (its own cookies), of an
+    app over the test's settings or over ``app_settings`` (the same database, other configuration)."""
     from fastapi.testclient import TestClient
 
     from leadline.app import create_app
 
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        test_client.csrf = sign_in(test_client, make_user(settings))
-        yield test_client
+    with ExitStack() as clients:
+
+        def sign_in_as(role: str = "admin", email: str | None = None, *, app_settings: Settings | None = None) -> Any:
+            app = create_app(app_settings or settings)
+            test_client = clients.enter_context(TestClient(app, raise_server_exceptions=False))
+            test_client.csrf = sign_in(test_client, make_user(settings, email or f"{role}@example.com", role))
+            return test_client
+
+        yield sign_in_as
+
+
+@pytest.fixture
+def page_client(signed_in: Callable[..., Any]) -> Any:
+    """``signed_in("admin")``: the admin most page tests act as (admin@example.com)."""
+    return signed_in("admin")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.factories import make_prospect
 from tests.web.conftest import shoot, sign_in
-from tests.web.web2_clients import make_customer, stage_of
+from tests.web.helpers import make_customer, stage_of
 
 
 def column(tab: Any, stage: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.factories import make_prospect
 from tests.web.conftest import shoot, sign_in
-from tests.web.web2_clients import book_call, stage_of
+from tests.web.helpers import book_call, stage_of
 
 
 def test_log_a_call_through_the_form(admin_page, live, browser):

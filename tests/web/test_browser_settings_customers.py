@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.factories import make_prospect
 from tests.web.conftest import shoot
-from tests.web.web2_clients import book_call, make_customer
+from tests.web.helpers import book_call, make_customer
 
 
 def test_customers_and_reports(admin_page, live):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_prospect, snapshot
-from tests.web.signed_in import signed_in
 
 READ_PAGES = ["/", "/dashboard/live", "/prospects", "/prospects?tier=1&sort=-name", "/prospects/{id}",
               "/prospects/{id}/email-preview?template=pain_point", "/emails", "/emails?status=sent"]  # fmt: skip
@@ -41,15 +40,15 @@ def test_an_htmx_poll_without_a_session_is_told_to_reload_the_sign_in_page(anon_
 
 
 @pytest.mark.parametrize("role", ["admin", "member", "viewer"])
-def test_every_page_renders_for_each_role(settings, role):
+def test_every_page_renders_for_each_role(signed_in, role):
     pid = make_prospect(name="Role Plumbing").id
-    with signed_in(settings, role) as client:
-        for path in READ_PAGES:
-            response = client.get(path.format(id=pid))
-            assert response.status_code == 200, (path, response.text[:300])
-        detail = client.get(f"/prospects/{pid}").text
-        import_page = client.get("/prospects/import")
-        listing = client.get("/prospects").text
+    client = signed_in(role)
+    for path in READ_PAGES:
+        response = client.get(path.format(id=pid))
+        assert response.status_code == 200, (path, response.text[:300])
+    detail = client.get(f"/prospects/{pid}").text
+    import_page = client.get("/prospects/import")
+    listing = client.get("/prospects").text
     assert "Role Plumbing" in detail and "Role Plumbing" in listing
     if role == "viewer":  # sees everything, but no action forms
         assert import_page.status_code == 403
@@ -61,15 +60,15 @@ def test_every_page_renders_for_each_role(settings, role):
             assert f'action="/prospects/{pid}/{action}"' in detail
 
 
-def test_a_viewer_may_not_post_anything(settings):
+def test_a_viewer_may_not_post_anything(signed_in):
     pid = make_prospect().id
-    with signed_in(settings, "viewer") as client:
-        before = snapshot()
-        for path in POSTS:
-            response = client.post(path.format(id=pid), data={**FORM, "csrf_token": client.csrf})
-            assert response.status_code == 403, path
-            assert "viewer" in response.json()["message"]
-        assert snapshot() == before
+    client = signed_in("viewer")
+    before = snapshot()
+    for path in POSTS:
+        response = client.post(path.format(id=pid), data={**FORM, "csrf_token": client.csrf})
+        assert response.status_code == 403, path
+        assert "viewer" in response.json()["message"]
+    assert snapshot() == before
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(page_client):

@@ -8,7 +8,7 @@ import pytest
 
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from tests.factories import make_prospect, snapshot
-from tests.web.web2_clients import ROLES, client_as, stage_of
+from tests.web.helpers import ROLES, stage_of
 
 FRAGMENT = {"X-Leadline-Fragment": "1"}
 
@@ -30,12 +30,12 @@ def timeline_moves(prospect_id: str) -> list[tuple[str, dict, str]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(settings, role):
+def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(signed_in, role):
     make_prospect(name="Royal Plumbing Co", trade="plumbing", tier=1, deal_value=2400, sales_status="proposal")
     make_prospect(name="Baker Roofing", trade="roofing", tier=2, deal_value=1000, sales_status="proposal")
     make_prospect(name="Hughes HVAC", trade="hvac", tier=3)
-    with client_as(settings, role) as browser:
-        response = browser.get("/board")
+    browser = signed_in(role)
+    response = browser.get("/board")
     assert response.status_code == 200
     html = response.text
     assert [m for m in re.findall(r'<section class="board-col" data-stage="([a-z_]+)"', html)] == list(STAGES)
@@ -58,7 +58,7 @@ def test_anonymous_is_sent_to_sign_in(anon_client):
 
 def test_a_move_goes_through_the_service_with_the_user_as_actor(page_client):
     prospect = make_prospect(name="Royal Plumbing Co")
-    response = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied"},
+    response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 200
     assert stage_of(prospect.id) == "replied"
@@ -71,7 +71,7 @@ def test_a_move_goes_through_the_service_with_the_user_as_actor(page_client):
 
 def test_the_move_form_works_without_javascript(page_client):
     prospect = make_prospect(name="Royal Plumbing Co")
-    response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospect_id": prospect.id,
+    response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                      "stage": "closed_lost"})  # fmt: skip
     assert response.status_code == 200 and "<h1>Pipeline board</h1>" in response.text
     assert stage_of(prospect.id) == "closed_lost"
@@ -80,7 +80,7 @@ def test_the_move_form_works_without_javascript(page_client):
 def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothing(page_client):
     prospect = make_prospect(name="Royal Plumbing Co", sales_status="proposal")
     before = snapshot()
-    response = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "closed_won"},
+    response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "closed_won"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 409
     message = response.json()["message"]
@@ -88,7 +88,7 @@ def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothin
     assert "\n" not in message
     assert snapshot() == before
     # Without JavaScript: the board again, with the same line.
-    page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospect_id": prospect.id,
+    page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                           "stage": "closed_won"})  # fmt: skip
     assert page_response.status_code == 409 and "has no customer record" in page_response.text
     assert snapshot() == before
@@ -98,23 +98,23 @@ def test_an_unknown_stage_or_prospect_names_the_field(page_client):
     prospect = make_prospect()
     before = snapshot()
     headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
-    bad_stage = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "won"}, headers=headers)
+    bad_stage = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "won"}, headers=headers)
     assert bad_stage.status_code == 422 and bad_stage.json()["field"] == "stage"
-    missing = page_client.post("/board/move", data={"prospect_id": "nobody", "stage": "replied"}, headers=headers)
+    missing = page_client.post("/board/move", data={"prospectId": "nobody", "stage": "replied"}, headers=headers)
     assert missing.status_code == 404 and missing.json()["field"] == "prospectId"
     assert snapshot() == before
 
 
-def test_a_viewer_may_not_move_and_a_post_without_csrf_is_refused(settings, page_client):
+def test_a_viewer_may_not_move_and_a_post_without_csrf_is_refused(signed_in, page_client):
     prospect = make_prospect()
     before = snapshot()
-    with client_as(settings, "viewer") as viewer:
-        refused = viewer.post("/board/move", data={"csrf_token": viewer.csrf, "prospect_id": prospect.id,
-                                                   "stage": "replied"})  # fmt: skip
+    viewer = signed_in("viewer")
+    refused = viewer.post("/board/move", data={"csrf_token": viewer.csrf, "prospectId": prospect.id,
+                                               "stage": "replied"})  # fmt: skip
     assert refused.status_code == 403
-    no_token = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied"})
+    no_token = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied"})
     assert no_token.status_code == 403 and "CSRF" in no_token.json()["message"]
-    wrong = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied", "csrf_token": "x"})
+    wrong = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied", "csrf_token": "x"})
     assert wrong.status_code == 403
     assert stage_of(prospect.id) == "new"
     # A viewer session exists now; nothing else changed.
@@ -157,6 +157,6 @@ def test_tier_one_cards_come_first_and_an_unknown_stage_is_refused(page_client):
 
 
 def test_a_move_after_the_session_ended_asks_the_script_to_sign_in_again(anon_client):
-    response = anon_client.post("/board/move", data={"prospect_id": "x", "stage": "new"},
+    response = anon_client.post("/board/move", data={"prospectId": "x", "stage": "new"},
                                 headers={**FRAGMENT, "HX-Request": "true"})  # fmt: skip
     assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import count, make_prospect, snapshot
-from tests.web.web2_clients import ROLES, book_call, client_as, error_line, stage_of
+from tests.web.helpers import ROLES, book_call, error_line, stage_of
 
 
 def section(html: str) -> str:
@@ -25,13 +25,13 @@ def read_call(call_id: str) -> dict:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_lists_show_each_call_where_it_belongs_for_every_role(settings, role):
+def test_the_lists_show_each_call_where_it_belongs_for_every_role(signed_in, role):
     overdue = make_prospect(name="Overdue Plumbing")
     upcoming = make_prospect(name="Upcoming Roofing")
     book_call(overdue.id, days=-0.001)  # a minute and a half ago: today (or just before), overdue
     book_call(upcoming.id, days=3)
-    with client_as(settings, role) as browser:
-        lists = {tab: browser.get(f"/calls?tab={tab}") for tab in ("today", "upcoming", "overdue", "completed")}
+    browser = signed_in(role)
+    lists = {tab: browser.get(f"/calls?tab={tab}") for tab in ("today", "upcoming", "overdue", "completed")}
     assert all(r.status_code == 200 for r in lists.values())
     assert "Overdue Plumbing" in section(lists["overdue"].text)
     assert "Upcoming Roofing" not in section(lists["overdue"].text)
@@ -136,7 +136,7 @@ def test_a_missed_call_is_marked_no_show_with_a_task(page_client):
     assert "Marked as a no-show" in page_client.get(response.headers["location"]).text
 
 
-def test_a_viewer_gets_403_on_every_post_and_no_csrf_token_is_403(settings, page_client):
+def test_a_viewer_gets_403_on_every_post_and_no_csrf_token_is_403(signed_in, page_client):
     prospect = make_prospect()
     call_id = book_call(prospect.id, days=1)
     before = snapshot()
@@ -144,9 +144,9 @@ def test_a_viewer_gets_403_on_every_post_and_no_csrf_token_is_403(settings, page
              ("/calls/book", {"prospectId": prospect.id, "scheduledAt": "2099-01-01T10:00"}),
              (f"/calls/{call_id}/reschedule", {"scheduledAt": "2099-01-01T10:00"}),
              (f"/calls/{call_id}/cancel", {}), (f"/calls/{call_id}/no-show", {})]  # fmt: skip
-    with client_as(settings, "viewer") as viewer:
-        for path, data in posts:
-            assert viewer.post(path, data={**data, "csrf_token": viewer.csrf}).status_code == 403, path
+    viewer = signed_in("viewer")
+    for path, data in posts:
+        assert viewer.post(path, data={**data, "csrf_token": viewer.csrf}).status_code == 403, path
     for path, data in posts:
         assert page_client.post(path, data=data).status_code == 403, path
     after = snapshot()
@@ -173,7 +173,7 @@ def test_an_unknown_call_is_a_404_page(page_client):
     assert response.status_code == 404 and "no call with id" in response.text
 
 
-def test_a_booked_call_is_logged_from_its_own_page(settings, page_client):
+def test_a_booked_call_is_logged_from_its_own_page(signed_in, page_client):
     first = make_prospect(name="Royal Plumbing Co")
     earlier = book_call(first.id, days=-0.02)
     chosen = book_call(first.id, days=-0.01)
@@ -190,6 +190,6 @@ def test_a_booked_call_is_logged_from_its_own_page(settings, page_client):
                               follow_redirects=False)  # fmt: skip
     assert logged.status_code == 303 and logged.headers["location"] == f"/calls/{chosen}?done=logged"
     assert read_call(chosen)["status"] == "completed" and read_call(earlier)["status"] == "scheduled"
-    with client_as(settings, "viewer") as viewer:
-        seen = viewer.get(f"/calls/{earlier}").text
+    viewer = signed_in("viewer")
+    seen = viewer.get(f"/calls/{earlier}").text
     assert "Royal Plumbing Co" in seen and 'action="/calls/log"' not in seen and "/reschedule" not in seen

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import make_prospect, snapshot
-from tests.web.web2_clients import ROLES, client_as, error_line, make_customer
+from tests.web.helpers import ROLES, error_line, make_customer
 
 
 def customer_row(customer_id: str) -> dict:
@@ -38,16 +38,16 @@ def edit_form(html: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_list_shows_mrr_and_status_for_every_role(settings, role):
+def test_the_list_shows_mrr_and_status_for_every_role(signed_in, role):
     royal = make_customer(make_prospect(name="Royal Plumbing Co").id, fee=2400)
     make_customer(make_prospect(name="Baker Roofing").id, fee=1200)
-    with client_as(settings, role) as browser:
-        if role != "viewer":
-            assert browser.post(f"/customers/{royal}/pause", data={"csrf_token": browser.csrf},
-                                follow_redirects=False).status_code == 303  # fmt: skip
-        listing = browser.get("/customers")
-        paused = browser.get("/customers?status=paused")
-        detail = browser.get(f"/customers/{royal}")
+    browser = signed_in(role)
+    if role != "viewer":
+        assert browser.post(f"/customers/{royal}/pause", data={"csrf_token": browser.csrf},
+                            follow_redirects=False).status_code == 303  # fmt: skip
+    listing = browser.get("/customers")
+    paused = browser.get("/customers?status=paused")
+    detail = browser.get(f"/customers/{royal}")
     assert listing.status_code == paused.status_code == detail.status_code == 200
     expected_mrr = "$1,200" if role != "viewer" else "$3,600"
     assert f'<div class="value" id="mrr">{expected_mrr}</div>' in listing.text
@@ -115,13 +115,13 @@ def test_status_changes_follow_the_service_rules(page_client):
     assert back.status_code == 303 and customer_row(customer_id)["status"] == "active"
 
 
-def test_a_viewer_gets_403_and_a_post_without_csrf_is_refused(settings, page_client):
+def test_a_viewer_gets_403_and_a_post_without_csrf_is_refused(signed_in, page_client):
     customer_id = make_customer(make_prospect().id)
     form = edit_form(page_client.get(f"/customers/{customer_id}").text)
     before = snapshot()
-    with client_as(settings, "viewer") as viewer:
-        assert viewer.post(f"/customers/{customer_id}", data={**form, "csrf_token": viewer.csrf}).status_code == 403
-        assert viewer.post(f"/customers/{customer_id}/churn", data={"csrf_token": viewer.csrf}).status_code == 403
+    viewer = signed_in("viewer")
+    assert viewer.post(f"/customers/{customer_id}", data={**form, "csrf_token": viewer.csrf}).status_code == 403
+    assert viewer.post(f"/customers/{customer_id}/churn", data={"csrf_token": viewer.csrf}).status_code == 403
     no_csrf = {k: v for k, v in form.items() if k != "csrf_token"}
     assert page_client.post(f"/customers/{customer_id}", data={**no_csrf, "monthlyFee": "1"}).status_code == 403
     assert page_client.post(f"/customers/{customer_id}/churn", data={}).status_code == 403

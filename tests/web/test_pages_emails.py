@@ -7,7 +7,7 @@ import re
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from tests.factories import make_prospect
-from tests.web.signed_in import send_email
+from tests.web.helpers import send_email
 
 
 def rows(html: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from leadline.emails.models import EmailActivity
 from leadline.prospects.models import Prospect
 from tests.emails.conftest import outbox_messages
 from tests.factories import count, make_prospect, snapshot
-from tests.web.signed_in import send_email, signed_in
+from tests.web.helpers import error_line, field_errors, send_email
 
 
 def names(html: str) -> list[str]:
@@ -29,10 +30,6 @@ def prospect(pid: str) -> Prospect:
         found = session.get(Prospect, pid)
         assert found is not None
         return found
-
-
-def error_line(html: str) -> list[str]:
-    return re.findall(r'class="field-error"[^>]*>([^<]*)<', html)
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -119,7 +116,7 @@ def test_a_script_in_a_name_or_a_reply_is_shown_as_text(page_client):
 def test_edit_saves_the_fields_and_records_who(page_client):
     pid = make_prospect(name="Edit Me Plumbing", tier=3).id
     form = {"csrf_token": page_client.csrf, "name": "Edited Plumbing", "tier": "1", "status": "active",
-            "grid_health": "55%", "gaps": "No booking\nNo reviews", "trade": "Plumbing", "email": "new@edited.com", "contact_name": ""}  # fmt: skip
+            "gridHealth": "55%", "gaps": "No booking\nNo reviews", "trade": "Plumbing", "email": "new@edited.com", "contactName": ""}  # fmt: skip
     response = page_client.post(f"/prospects/{pid}/edit", data=form, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/prospects/{pid}?done=saved"
     saved = prospect(pid)
@@ -142,21 +139,21 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
     other = make_prospect(name="Other Plumbing", email="taken@other.com").id
     base = {"csrf_token": page_client.csrf, "name": "Careful Plumbing", "tier": "1", "status": "active"}
     cases = [
-        (f"/prospects/{pid}/edit", {**base, "grid_health": "200"}, "gridHealth: must be at most 100"),
+        (f"/prospects/{pid}/edit", {**base, "gridHealth": "200"}, "gridHealth: must be at most 100"),
         (f"/prospects/{pid}/edit", {**base, "name": ""}, "name: cannot be empty"),
         (f"/prospects/{pid}/edit", {**base, "tier": "7"}, "tier: must be 1, 2 or 3"),
         (f"/prospects/{pid}/edit", {**base, "email": "not an address"}, "email:"),
         (f"/prospects/{pid}/edit", {**base, "email": "taken@other.com"}, f"email: taken@other.com already belongs to prospect &#39;{other}&#39;"),
-        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduled_at": "2020-01-01T10:00"}, "scheduledAt:"),
-        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduled_at": "next tuesday-ish"}, "scheduledAt:"),
+        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduledAt": "2020-01-01T10:00"}, "scheduledAt:"),
+        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduledAt": "next tuesday-ish"}, "scheduledAt:"),
         (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "interested", "duration": "forever"}, "duration:"),
         (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "delighted"}, "outcome:"),
         (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "lots"}, "value: &#39;lots&#39; is not a number"),
         (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "0"}, "value: must be more than 0"),
         (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "replied", "reason": ""}, "reason:"),
         (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "closed_won", "reason": "yes"}, "stage:"),
-        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "service_type": "paid_ads", "monthly_fee": "-5"}, "monthlyFee: must be at least 0"),
-        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "service_type": "gardening", "monthly_fee": "5"}, "serviceType:"),
+        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "serviceType": "paid_ads", "monthlyFee": "-5"}, "monthlyFee: must be at least 0"),
+        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "serviceType": "gardening", "monthlyFee": "5"}, "serviceType:"),
         (f"/prospects/{pid}/lost", {"csrf_token": page_client.csrf, "reason": "  "}, "reason: must not be empty"),
         (f"/prospects/{pid}/email", {"csrf_token": page_client.csrf, "template": "no_such"}, "template: no template &#39;no_such&#39;"),
     ]  # fmt: skip
@@ -164,9 +161,10 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
     for url, form, message in cases:
         response = page_client.post(url, data=form)
         assert 400 <= response.status_code < 500, (url, form, response.status_code)
-        lines = error_line(response.text) or re.findall(r'class="errors" role="alert">([^<]*)<', response.text)
-        assert len(lines) == 1 and lines[0].startswith(message), (form, lines)
-        assert "\n" not in lines[0]
+        line = error_line(response.text)
+        assert line.startswith(html.unescape(message)) and "\n" not in line, (form, line)
+        field = message.split(":")[0]
+        assert list(field_errors(response.text)) == [field], (form, field_errors(response.text))  # beside its input
     assert snapshot() == before
     assert outbox_messages(get_settings()) == []
 
@@ -193,10 +191,10 @@ def test_actions_go_through_the_services(page_client, settings):
     assert [m["To"].addresses[0].addr_spec for m in outbox_messages(settings)] == ["owner@action-plumbing.com"]
     assert prospect(pid).sales_status == "contacted"
     when = (utc_now() + timedelta(days=3)).astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
-    post("calls/book", scheduled_at=when, notes="Discovery")
+    post("calls/book", scheduledAt=when, notes="Discovery")
     assert prospect(pid).sales_status == "scheduled"
     post(
-        "calls/log", outcome="interested", duration="25m", objections="price\ntiming, trust", next_steps="send proposal"
+        "calls/log", outcome="interested", duration="25m", objections="price\ntiming\ntrust", nextSteps="send proposal"
     )
     with unit_of_work(readonly=True) as session:
         call = session.scalars(select(CallActivity)).one()
@@ -205,7 +203,7 @@ def test_actions_go_through_the_services(page_client, settings):
     assert (prospect(pid).sales_status, prospect(pid).deal_value) == ("proposal", 1200)
     post("stage", stage="interested", reason="they want to think")
     assert prospect(pid).sales_status == "interested"
-    post("won", service_type="grid_health_analysis", monthly_fee="1500")
+    post("won", serviceType="grid_health_analysis", monthlyFee="1500")
     assert prospect(pid).sales_status == "closed_won" and count("customers") == 1
     with unit_of_work(readonly=True) as session:
         assert session.scalars(select(Customer.monthly_fee)).one() == 1500
@@ -230,7 +228,7 @@ def test_an_unknown_prospect_is_a_404(page_client):
 CSV = b"Company,Trade,Email,Tier\nGood One,plumbing,a@good-one.com,1\nBad Row,plumbing,nope,2\nGood Two,hvac,b@good-two.com,3\n"
 
 
-def test_import_previews_without_writing_then_imports_on_confirm(page_client, settings):
+def test_import_previews_without_writing_then_imports_on_confirm(signed_in, page_client, settings):
     before = snapshot()
     response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
                                 files={"file": ("leads.csv", CSV, "text/csv")})  # fmt: skip
@@ -244,11 +242,11 @@ def test_import_previews_without_writing_then_imports_on_confirm(page_client, se
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
     assert (settings.data_dir / "uploads" / token).is_dir()  # kept server-side until confirmed
 
-    with signed_in(settings, "member", "other@example.com") as other:  # bound to the session that uploaded it
-        before = snapshot()
-        refused = other.post("/prospects/import/confirm", data={"csrf_token": other.csrf, "token": token})
-        assert refused.status_code == 404
-        assert snapshot() == before
+    other = signed_in("member", "other@example.com")  # bound to the session that uploaded it
+    before = snapshot()
+    refused = other.post("/prospects/import/confirm", data={"csrf_token": other.csrf, "token": token})
+    assert refused.status_code == 404
+    assert snapshot() == before
 
     done = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": token})
     assert done.status_code == 200
@@ -322,6 +320,43 @@ def test_saving_an_old_form_does_not_undo_a_change_made_meanwhile(page_client):
     assert refused.status_code == 409 and "changed since you opened the page" in refused.text
     assert prospect(pid).do_not_contact and prospect(pid).tier != 2
     fresh = re.search(r'name="version" value="([^"]+)"', page_client.get(f"/prospects/{pid}").text).group(1)
-    saved = page_client.post(f"/prospects/{pid}/edit", data={**form, "version": fresh, "do_not_contact": "on"},
+    saved = page_client.post(f"/prospects/{pid}/edit", data={**form, "version": fresh, "doNotContact": "on"},
                              follow_redirects=False)  # fmt: skip
     assert saved.status_code == 303 and prospect(pid).tier == 2 and prospect(pid).do_not_contact
+
+
+def test_every_problem_of_a_form_is_shown_at_once(page_client):
+    pid = make_prospect(name="Twice Wrong Plumbing").id
+    before = snapshot()
+    form = {"csrf_token": page_client.csrf, "name": "Twice Wrong Plumbing", "status": "active",
+            "gridHealth": "200", "tier": "7", "notes": "kept as typed"}  # fmt: skip
+    response = page_client.post(f"/prospects/{pid}/edit", data=form)
+    assert response.status_code == 422
+    line = error_line(response.text)
+    assert "gridHealth: must be at most 100" in line and "tier: must be 1, 2 or 3" in line and "\n" not in line
+    assert sorted(field_errors(response.text)) == ["gridHealth", "tier"]
+    assert ">kept as typed</textarea>" in response.text
+    assert snapshot() == before
+
+
+def form_inputs(html: str, form_id: str) -> list[str]:
+    form = re.search(rf'<form [^>]*id="{form_id}">(.*?)</form>', html, re.S)
+    assert form, form_id
+    return re.findall(r'<(?:input|select|textarea) [^>]*?name="(\w+)"', form.group(1))
+
+
+def test_book_and_log_are_the_same_forms_as_on_the_calls_page(page_client):
+    pid = make_prospect(name="Same Form Roofing").id
+    here = page_client.get(f"/prospects/{pid}").text
+    calls = page_client.get("/calls").text
+    for form_id in ("book-form", "log-form"):
+        # The same inputs, but for the prospect, which the prospect's page fills in.
+        assert form_inputs(here, form_id) == [n for n in form_inputs(calls, form_id) if n != "prospectId"], form_id
+    assert f'action="/prospects/{pid}/calls/book"' in here and f'action="/prospects/{pid}/calls/log"' in here
+    before = snapshot()
+    refused = page_client.post(f"/prospects/{pid}/calls/log", data={"csrf_token": page_client.csrf,
+                               "outcome": "delighted", "duration": "forever", "notes": "kept as typed"})  # fmt: skip
+    assert refused.status_code == 422 and "<h1>Same Form Roofing" in refused.text  # the prospect's page again
+    assert sorted(field_errors(refused.text)) == ["duration", "outcome"]
+    assert ">kept as typed</textarea>" in refused.text
+    assert snapshot() == before

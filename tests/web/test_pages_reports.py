@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.factories import make_prospect
-from tests.web.web2_clients import ROLES, client_as, error_line
+from tests.web.helpers import ROLES, error_line
 
 
 def log_call(prospect_id: str, objections: list[str]) -> None:
@@ -21,11 +21,11 @@ def log_call(prospect_id: str, objections: list[str]) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_view_renders_for_every_role(settings, role):
+def test_every_view_renders_for_every_role(signed_in, role):
     make_prospect(name="Royal Plumbing Co", deal_value=2400, sales_status="proposal")
-    with client_as(settings, role) as browser:
-        week = browser.get("/reports?view=week&week=2026-W48")
-        others = [browser.get(f"/reports?view={v}") for v in ("templates", "objections", "forecast")]
+    browser = signed_in(role)
+    week = browser.get("/reports?view=week&week=2026-W48")
+    others = [browser.get(f"/reports?view={v}") for v in ("templates", "objections", "forecast")]
     assert week.status_code == 200 and all(r.status_code == 200 for r in others)
     assert "2026-W48 sales report" in week.text or "sales report" in week.text
     assert 'value="2026-W48"' in week.text

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from leadline.config import Settings
-from tests.conftest import make_user, sign_in
+from tests.conftest import make_user
 from tests.factories import snapshot
-from tests.web.web2_clients import ROLES, client_as, error_line
+from tests.web.helpers import ROLES, error_line
 
 SECRETS = {
     "sendgrid_api_key": "SG.very-secret-api-key-value-123",
@@ -24,22 +21,14 @@ SECRETS = {
 }
 
 
-@contextmanager
-def configured(settings: Settings, role: str) -> Iterator[Any]:
-    """A client of an app whose settings hold secrets, signed in with ``role``."""
-    from fastapi.testclient import TestClient
-
-    from leadline.app import create_app
-
-    changed = settings.model_copy(update={
+def configured(settings: Settings) -> Settings:
+    """The test's settings with secrets in them (the same database)."""
+    return settings.model_copy(update={
         **{name: SecretStr(value) for name, value in SECRETS.items()},
         "email_backend": "sendgrid", "notify_email": "boss@example.com",
         "sendgrid_webhook_public_key": ["MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEpublickey"],
         "base_url": "https://crm.example.com", "cookie_secure": False,  # the test client speaks plain http
     })  # fmt: skip
-    with TestClient(create_app(changed), raise_server_exceptions=False) as test_client:
-        test_client.csrf = sign_in(test_client, make_user(settings, f"{role}-cfg@example.com", role))
-        yield test_client
 
 
 def new_token(html: str) -> str:
@@ -49,9 +38,8 @@ def new_token(html: str) -> str:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_status_and_urls_for_everyone_and_no_secret_ever(settings, role):
-    with configured(settings, role) as browser:
-        response = browser.get("/settings")
+def test_status_and_urls_for_everyone_and_no_secret_ever(settings, signed_in, role):
+    response = signed_in(role, app_settings=configured(settings)).get("/settings")
     assert response.status_code == 200
     html = response.text
     for name in ("sendgrid_api_key", "slack_webhook_url", "smtp_password"):
@@ -149,7 +137,7 @@ def test_users_added_with_a_link_role_changed_removed_and_the_last_admin_kept(se
 
 
 @pytest.mark.parametrize("role", ["member", "viewer"])
-def test_management_is_for_admins_and_needs_the_csrf_token(settings, page_client, role):
+def test_management_is_for_admins_and_needs_the_csrf_token(settings, signed_in, page_client, role):
     make_user(settings, "other@example.com", "member")
     before = snapshot()
     posts = [("/settings/tokens", {"name": "mine", "scope": "write"}),
@@ -157,10 +145,10 @@ def test_management_is_for_admins_and_needs_the_csrf_token(settings, page_client
              ("/settings/users", {"email": "x@example.com", "role": "admin"}),
              ("/settings/users/role", {"email": "other@example.com", "role": "admin"}),
              ("/settings/users/remove", {"email": "other@example.com"})]  # fmt: skip
-    with client_as(settings, role) as browser:
-        for path, data in posts:
-            response = browser.post(path, data={**data, "csrf_token": browser.csrf})
-            assert response.status_code == 403, path
+    browser = signed_in(role)
+    for path, data in posts:
+        response = browser.post(path, data={**data, "csrf_token": browser.csrf})
+        assert response.status_code == 403, path
     for path, data in posts:
         assert page_client.post(path, data=data).status_code == 403, path
     after = snapshot()

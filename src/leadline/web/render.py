@@ -1,16 +1,39 @@
-"""One Jinja2 environment for every page (autoescape on: text from outside is always escaped)."""
+"""One Jinja2 environment for every page (autoescape on: text from outside is always escaped),
+its filters and globals (registered here, once), and the one way a page reaches the app's settings.
+
+Times: a stored UTC moment is shown in the configured zone with ``local_dt`` (``full``:
+``Tue 2 Dec 2026 15:00``; ``short``: ``2 Dec 15:00``; ``time``: ``15:00:03``; ``input``: the value of an
+``<input type="datetime-local">``), a day with ``local_date`` (``full``: ``2 Dec 2026``; ``input``:
+``2026-12-02``); none is shown as "—". ``local_day`` is the weekly report's own (that template is
+also rendered outside a request, by ``analytics.render``).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from leadline.analytics import render as numbers
+from leadline.config import Settings
+from leadline.prospects.stages import STAGE_LABELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 pages = Jinja2Templates(directory=str(TEMPLATES))
+NONE = "—"
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings of the app serving ``request`` (``create_app(settings)``): the one way pages read them."""
+    found: Settings = request.app.state.settings
+    return found
 
 
 def page(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
@@ -20,3 +43,67 @@ def page(request: Request, name: str, context: dict[str, Any] | None = None, sta
     values = {"principal": principal, "csrf_token": getattr(principal, "csrf_token", None) or ""}
     values.update(context or {})
     return pages.TemplateResponse(request, name, values, status_code=status_code)
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def _local(context: Context, moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # stored naive (SQLite): UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(settings_of(context["request"]).zone)
+
+
+@pass_context
+def local_dt(context: Context, moment: datetime | None, style: str = "full") -> str:
+    """A UTC moment in the configured zone: ``Tue 2 Dec 2026 15:00`` (see the module's docstring)."""
+    if moment is None:
+        return NONE
+    local = _local(context, moment)
+    if style == "input":
+        return local.strftime("%Y-%m-%dT%H:%M")
+    if style == "time":
+        return local.strftime("%H:%M:%S")
+    if style == "short":
+        return f"{local.day} {local:%b %H:%M}"
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+@pass_context
+def local_date(context: Context, moment: datetime | date | None, style: str = "full") -> str:
+    """A day (a moment's day in the configured zone): ``2 Dec 2026``, or ``2026-12-02`` for an input."""
+    if moment is None:
+        return NONE
+    if isinstance(moment, datetime):
+        moment = _local(context, moment).date()
+    if style == "input":
+        return moment.isoformat()
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def duration(seconds: int | None) -> str:
+    """A call's length (seconds) as ``25 min`` or ``1 h 05 min``."""
+    if seconds is None:
+        return NONE
+    whole = round(seconds / 60)
+    return f"{whole} min" if whole < 60 else f"{whole // 60} h {whole % 60:02d} min"
+
+
+def stage_label(stage: str | None) -> str:
+    return STAGE_LABELS.get(stage or "", stage or "")
+
+
+def query(params: dict[str, Any], **changes: Any) -> str:
+    """``?a=1&b=2`` from ``params`` with ``changes`` applied (None or "" drops a key)."""
+    merged = {**params, **changes}
+    kept = {key: value for key, value in merged.items() if value not in (None, "")}
+    return "?" + urlencode(kept) if kept else "?"
+
+
+pages.env.filters.update(
+    number=numbers.number, pct=numbers.pct, money=numbers.money, signed=numbers.signed, points=numbers.points,
+    minutes=numbers.minutes, interval=numbers.interval, line_value=numbers.line_value,
+    line_change=numbers.line_change, line_target=numbers.line_target, local_day=numbers.local_day,
+    local_dt=local_dt, local_date=local_date, duration=duration, stage_label=stage_label,
+)  # fmt: skip
+pages.env.globals.update(query=query, STAGE_LABELS=STAGE_LABELS)

@@ -22,8 +22,7 @@ from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import STAGE_LABELS, STAGES
-from leadline.web.pages._pagekit import settings_of
-from leadline.web.render import page
+from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -85,7 +84,7 @@ def board(request: Request, principal: PageUser) -> Response:
 def move(
     request: Request,
     principal: PageWriter,
-    prospect_id: Annotated[str, Form(max_length=80)] = "",
+    prospect_id: Annotated[str, Form(alias="prospectId", max_length=80)] = "",
     stage: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:

@@ -2,8 +2,12 @@
 
 Every form goes to the calls service the CLI (``leadline calls ...``) and the API
 (``/api/calls``) use, with the same schemas (``CallLog``, ``CallBook``, ``Reschedule``), so the
-errors name the same fields. Form inputs carry the API's camelCase names, so a field error lands
-beside its input. A refused form is shown again, as typed, and nothing was written.
+errors name the same fields (inputs carry the API's names: ``forms``). A refused form is shown
+again, as typed, and nothing was written.
+
+"Log a call" and "book a call" are one form each (``templates/app/calls/_log_form.html`` and
+``_book_form.html``) and one handler each (``log_from_form``, ``book_from_form``), also used by a
+prospect's page, which posts the same forms with the prospect filled in.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.calls import service
 from leadline.calls.schemas import OUTCOMES, CallBook, CallLog, Reschedule
+from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
-from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, lines, settings_of
-from leadline.web.render import page
+from leadline.web.pages.forms import FormErrors, errors_of, lines, read_form
+from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -137,20 +142,36 @@ def _log_data(values: dict[str, str]) -> CallLog:
     return CallLog.model_validate(data)
 
 
+def log_from_form(settings: Settings, principal: Principal, values: dict[str, str]) -> tuple[str, FormErrors | None]:
+    """Log the call a "log a call" form describes: the logged call's id, or the form's errors."""
+    try:
+        data = _log_data(values)
+        with unit_of_work(settings) as session:
+            return service.log(session, data, actor=principal.actor).call.id, None
+    except (LeadlineError, ValidationError) as error:
+        return "", errors_of(error)
+
+
+def book_from_form(settings: Settings, principal: Principal, values: dict[str, str]) -> FormErrors | None:
+    """Book the call a "book a call" form describes; the form's errors when refused."""
+    try:
+        data = CallBook.model_validate(values)
+        with unit_of_work(settings) as session:
+            service.book(session, data, actor=principal.actor)
+    except (LeadlineError, ValidationError) as error:
+        return errors_of(error)
+    return None
+
+
 @router.post("/calls/log")
 async def log_call(request: Request, principal: PageWriter) -> Response:
-    return await run_in_threadpool(_log, request, principal, await form_values(request))
+    return await run_in_threadpool(_log, request, principal, await read_form(request))
 
 
 def _log(request: Request, principal: Principal, values: dict[str, str]) -> Response:
     call_id = values.get("callId")
-    try:
-        data = _log_data(values)
-        with unit_of_work(settings_of(request)) as session:
-            logged = service.log(session, data, actor=principal.actor)
-            done_id = logged.call.id
-    except (LeadlineError, ValidationError) as error:
-        problems = errors_of(error)
+    done_id, problems = log_from_form(settings_of(request), principal, values)
+    if problems:
         if call_id and "callId" not in problems.fields:
             try:
                 return _call_page(request, principal, call_id, form="log", values=values, errors=problems)
@@ -164,21 +185,18 @@ def _log(request: Request, principal: Principal, values: dict[str, str]) -> Resp
 
 @router.post("/calls/book")
 async def book_call(request: Request, principal: PageWriter) -> Response:
-    return await run_in_threadpool(_book, request, principal, await form_values(request))
+    return await run_in_threadpool(_book, request, principal, await read_form(request))
 
 
 def _book(request: Request, principal: Principal, values: dict[str, str]) -> Response:
-    try:
-        data = CallBook.model_validate(values)
-        with unit_of_work(settings_of(request)) as session:
-            service.book(session, data, actor=principal.actor)
-    except (LeadlineError, ValidationError) as error:
-        return _calls_page(request, principal, tab="upcoming", form="book", values=values, errors=errors_of(error))
+    problems = book_from_form(settings_of(request), principal, values)
+    if problems:
+        return _calls_page(request, principal, tab="upcoming", form="book", values=values, errors=problems)
     return _done("/calls?tab=upcoming", "booked")
 
 
 async def _call_action(request: Request, principal: Principal, call_id: str, form: str) -> Response:
-    return await run_in_threadpool(_act, request, principal, call_id, form, await form_values(request))
+    return await run_in_threadpool(_act, request, principal, call_id, form, await read_form(request))
 
 
 def _act(request: Request, principal: Principal, call_id: str, form: str, values: dict[str, str]) -> Response:

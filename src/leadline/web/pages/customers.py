@@ -21,8 +21,8 @@ from leadline.customers.schemas import CustomerRead, CustomerUpdate
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
-from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, settings_of
-from leadline.web.render import page
+from leadline.web.pages.forms import FormErrors, errors_of, read_form
+from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,7 +104,7 @@ def customer_detail(request: Request, principal: PageUser, ref: str, done: str =
 
 @router.post("/customers/{ref}")
 async def edit_customer(request: Request, principal: PageWriter, ref: str) -> Response:
-    values = await form_values(request, keep_blank=EDITABLE)
+    values = await read_form(request, keep_blank=EDITABLE)
     return await run_in_threadpool(_edit, request, principal, ref, values)
 
 
@@ -129,7 +129,7 @@ def _edit(request: Request, principal: Principal, ref: str, values: dict[str, st
 
 @router.post("/customers/{ref}/{action}")
 async def change_status(request: Request, principal: PageWriter, ref: str, action: str) -> Response:
-    values = await form_values(request)
+    values = await read_form(request)
     return await run_in_threadpool(_status, request, principal, ref, action, values)
 
 

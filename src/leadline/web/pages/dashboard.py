@@ -26,8 +26,8 @@ from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
-from leadline.web.pages._common import explain
-from leadline.web.render import page
+from leadline.web.pages.forms import errors_of
+from leadline.web.render import page, settings_of
 
 router = APIRouter()
 
@@ -85,12 +85,12 @@ def _week(settings: Settings, text: str | None) -> tuple[Week, str]:
     try:
         return common.resolve_week(text, settings), ""
     except LeadlineError as error:
-        return common.resolve_week(None, settings), explain(error).message
+        return common.resolve_week(None, settings), errors_of(error).line
 
 
 @router.get("/")
 async def dashboard(request: Request, principal: PageUser, week: WeekQ = None) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     chosen, error = _week(settings, week)
     context = await run_in_threadpool(figures, settings, chosen)
     context |= {
@@ -108,7 +108,7 @@ async def live(
     request: Request, principal: PageUser, week: WeekQ = None, v: Annotated[str, Query(max_length=40)] = ""
 ) -> Response:
     """The dashboard's figures when they changed since version ``v``; otherwise 204 (nothing to swap)."""
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     chosen, error = _week(settings, week)
     if error:
         return Response(status_code=204)

@@ -2,7 +2,9 @@
 and one prospect's page with its history and the actions a salesperson takes.
 
 Every action calls the same service function as the CLI and the API, with the signed-in user
-as the actor; a refused input is shown as one line naming the field, and nothing is changed.
+as the actor; a refused form is shown again as typed, with every problem beside its input and
+in one line at its top (``forms``), and nothing is changed. "Book a call" and "log a call" are the
+calls page's forms and handlers (``calls.book_from_form``, ``calls.log_from_form``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.config import Settings, private_folder
@@ -28,9 +31,10 @@ from leadline.errors import LeadlineError
 from leadline.prospects import queries
 from leadline.prospects import service as prospects
 from leadline.prospects.importer import ImportFileError
-from leadline.prospects.stages import STAGES
-from leadline.web.pages._common import FormError, explain, text_values
-from leadline.web.render import page
+from leadline.prospects.stages import STAGE_LABELS, STAGES
+from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
+from leadline.web.pages.forms import FormError, FormErrors, errors_of, read_form
+from leadline.web.render import page, settings_of
 
 router = APIRouter()
 
@@ -53,7 +57,7 @@ class ListState:
     filters: queries.Filters = field(default_factory=queries.Filters)
     sort: str = "created"
     cursor: str | None = None
-    error: FormError | None = None
+    error: FormErrors | None = None
 
 
 def _list_state(request: Request) -> ListState:
@@ -92,7 +96,7 @@ def _list_state(request: Request) -> ListState:
         state.sort = sort
         state.cursor = (request.query_params.get("cursor") or "").strip()[:500] or None
     except FormError as error:
-        state.error = error
+        state.error = errors_of(error)
         state.filters = queries.Filters()
         state.sort, state.cursor = "created", None
     return state
@@ -104,7 +108,7 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
             found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, cursor=state.cursor,
                                      count_limit=COUNT_LIMIT)  # fmt: skip
         except LeadlineError as error:  # a cursor this server did not make
-            state.error = explain(error)
+            state.error = errors_of(error)
             state.cursor = None
             found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, count_limit=COUNT_LIMIT)
         trades = prospects.trades(session)
@@ -115,12 +119,12 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
 
 @router.get("/prospects")
 async def prospect_list(request: Request, principal: PageUser) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     state = _list_state(request)
     context = await run_in_threadpool(_table, settings, state)
     context |= {
         "params": state.params, "sort": state.sort, "cursor": state.cursor, "sorts": SORTS, "stages": STAGES,
-        "error": state.error,
+        "errors": state.error,
     }  # fmt: skip
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
         # 200 even for a refused filter: htmx swaps only successful answers, and the error is in the table.
@@ -211,10 +215,10 @@ async def import_form(request: Request, principal: PageWriter) -> Response:
 @router.post("/prospects/import")
 async def import_upload(request: Request, principal: PageWriter) -> Response:
     """Keep the file server-side and show what importing it would do (a dry run of the same import)."""
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    upload = form.get("file")
-    ignore_unknown = form.get("ignore_unknown") == "on"
+    settings = settings_of(request)
+    values = await read_form(request)
+    upload = (await request.form()).get("file")
+    ignore_unknown = values.get("ignoreUnknown") == "on"
     token: str | None = None
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -224,19 +228,18 @@ async def import_upload(request: Request, principal: PageWriter) -> Response:
         report = await run_in_threadpool(
             _run_import, settings, path, actor=principal.actor, dry_run=True, ignore_unknown=ignore_unknown
         )
-    except (FormError, ImportFileError, LeadlineError) as error:
-        problem = explain(error)
+    except (ImportFileError, LeadlineError) as error:
+        problems = errors_of(error)
         if token is not None:  # a file that cannot be imported is not kept
             shutil.rmtree(_uploads(settings) / token, ignore_errors=True)
-        return page(request, "app/prospects/import.html", {"error": problem, "ignore_unknown": ignore_unknown}, 422)
+        return page(request, "app/prospects/import.html", {"errors": problems, "values": values}, 422)
     return page(request, "app/prospects/import_preview.html", {"report": report, "token": token})
 
 
 @router.post("/prospects/import/confirm")
 async def import_confirm(request: Request, principal: PageWriter) -> Response:
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    token = str(form.get("token") or "")
+    settings = settings_of(request)
+    token = (await read_form(request)).get("token", "")
     path, meta = _find_upload(settings, principal, token)
     try:
         report = await run_in_threadpool(
@@ -248,17 +251,18 @@ async def import_confirm(request: Request, principal: PageWriter) -> Response:
             ignore_unknown=bool(meta["ignoreUnknown"]),
         )
     except LeadlineError as error:
-        return page(request, "app/prospects/import.html", {"error": explain(error)}, 422)
+        return page(request, "app/prospects/import.html", {"errors": errors_of(error)}, 422)
     shutil.rmtree(path.parent, ignore_errors=True)
     return page(request, "app/prospects/import_done.html", {"report": report})
 
 
 # --- one prospect ------------------------------------------------------------------------------
 
+#: The edit form's inputs (ProspectUpdate's fields, as the API names them); a blank one clears the field.
 EDIT_FIELDS = (
-    "name", "trade", "contact_name", "email", "phone", "website", "city", "state", "timezone", "tier",
-    "grid_health", "critical_gaps", "gaps", "top_competitor", "competitor_health", "status", "deal_value",
-    "do_not_contact_reason", "owner", "notes",
+    "name", "trade", "contactName", "email", "phone", "website", "city", "state", "timezone", "tier",
+    "gridHealth", "criticalGaps", "gaps", "topCompetitor", "competitorHealth", "status", "dealValue",
+    "doNotContactReason", "owner", "notes",
 )  # fmt: skip
 
 DONE = {
@@ -290,9 +294,11 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
     from leadline.activity.render import describe
+    from leadline.calls.schemas import OUTCOMES
 
     return {
         "p": record,
+        "shown": _shown(record),
         "timeline": [
             {"entry": e, "text": describe(e.type, e.status, e.details or {}, zone=settings.zone)} for e in timeline
         ],
@@ -300,22 +306,37 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "calls": list(booked),
         "posts": list(made),
         "customer": customer,
-        "templates": names,
-        "stages": STAGES,
+        "template_choices": [(name, name) for name in names],
+        "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
+        "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
+        "service_types": SERVICE_TYPES,
     }
 
 
+def _shown(record: dict[str, Any]) -> dict[str, str]:
+    """The edit form's inputs filled in from the stored record."""
+    from pydantic.alias_generators import to_snake
+
+    shown = {}
+    for name in (*EDIT_FIELDS, "doNotContact"):
+        value = record.get(to_snake(name))
+        if name == "gaps":
+            value = "\n".join(value or [])
+        elif name == "doNotContact":
+            value = "on" if value else ""
+        shown[name] = "" if value is None else str(value)
+    return shown
+
+
 async def _show(request: Request, prospect_id: str, *, status: int = 200, **extra: Any) -> Response:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     try:
         context = await run_in_threadpool(_detail, settings, prospect_id)
     except LeadlineError as error:
         raise HTTPException(error.status_code, str(error)) from None
     done = request.query_params.get("done", "")
-    if done in DONE and "error" not in extra:
+    if done in DONE and "errors" not in extra:
         context |= {"flash": DONE[done]}
-    if "error" in extra:
-        context |= {"flash": extra["error"].message, "flash_kind": "bad"}
     context |= extra
     return page(request, "app/prospects/detail.html", context, status_code=status)
 
@@ -331,40 +352,39 @@ def _done(prospect_id: str, what: str) -> Response:
     return RedirectResponse(f"/prospects/{quote(prospect_id)}?done={what}", status_code=303)
 
 
-async def _act(request: Request, prospect_id: str, form_name: str, work: Any, form: FormData, done: str) -> Response:
+async def _act(request: Request, prospect_id: str, form_name: str, work: Any, values: dict[str, str],
+               done: str) -> Response:  # fmt: skip
     """Run ``work()`` (a service call in its own unit of work); on a refusal show the page again
-    with the one-line error beside the form's field (the unit of work rolled back: nothing changed)."""
+    with the form as typed and its errors (the unit of work rolled back: nothing changed)."""
     try:
         await run_in_threadpool(work)
-    except HTTPException:
-        raise
-    except Exception as error:
-        problem = explain(error)
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        return await _show(request, prospect_id, status=_status(error), error=problem, form=form_name, values=values)
+    except (LeadlineError, ValidationError) as error:
+        return await _refused(request, prospect_id, form_name, values, errors_of(error))
     return _done(prospect_id, done)
 
 
-def _status(error: Exception) -> int:
-    return int(getattr(error, "status_code", 422)) if isinstance(error, LeadlineError) else 422
+async def _refused(request: Request, prospect_id: str, form_name: str, values: dict[str, str],
+                   errors: FormErrors) -> Response:  # fmt: skip
+    return await _show(request, prospect_id, status=errors.status, errors=errors, form=form_name, values=values)
 
 
 @router.post("/prospects/{prospect_id}/edit")
 async def edit(request: Request, prospect_id: str, principal: PageWriter) -> Response:
     from leadline.prospects.schemas import ProspectUpdate
 
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    values: dict[str, Any] = text_values(form, *EDIT_FIELDS)
-    values["do_not_contact"] = form.get("do_not_contact") == "on"
-    version = str(form.get("version") or "")
+    settings = settings_of(request)
+    values = await read_form(request, keep_blank=EDIT_FIELDS)
+    given: dict[str, Any] = {name: values[name] for name in EDIT_FIELDS if name in values}
+    given["doNotContact"] = values.get("doNotContact") == "on"
+    values.setdefault("doNotContact", "")  # an unticked box is not sent: shown unticked again if refused
+    version = values.get("version", "")
 
     def work() -> None:
-        changes = ProspectUpdate.model_validate(values)
+        changes = ProspectUpdate.model_validate(given)
         with unit_of_work(settings) as session:
             prospects.update(session, prospect_id, changes, actor=principal.actor, seen_version=version)
 
-    return await _act(request, prospect_id, "edit", work, form, "saved")
+    return await _act(request, prospect_id, "edit", work, values, "saved")
 
 
 @router.get("/prospects/{prospect_id}/email-preview")
@@ -374,7 +394,7 @@ async def email_preview(
     """A template filled in for this prospect (what the send button would send)."""
     from leadline.emails import templates
 
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
 
     def render() -> dict[str, Any]:
         with unit_of_work(settings, readonly=True) as session:
@@ -388,7 +408,7 @@ async def email_preview(
     try:
         preview = await run_in_threadpool(render)
     except LeadlineError as error:
-        return page(request, "app/prospects/_email_preview.html", {"preview": None, "error": explain(error)})
+        return page(request, "app/prospects/_email_preview.html", {"preview": None, "errors": errors_of(error)})
     return page(request, "app/prospects/_email_preview.html", {"preview": preview})
 
 
@@ -396,9 +416,9 @@ async def email_preview(
 async def send_email(request: Request, prospect_id: str, principal: PageWriter) -> Response:
     from leadline.emails.sending import send
 
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    template = str(form.get("template") or "")
+    settings = settings_of(request)
+    values = await read_form(request)
+    template = values.get("template", "")
 
     def work() -> None:
         if not template:
@@ -409,54 +429,39 @@ async def send_email(request: Request, prospect_id: str, principal: PageWriter) 
             detail = (outcome.detail or outcome.status) if outcome else "nothing to send"
             raise FormError("template", f"template: not sent: {detail}")
 
-    return await _act(request, prospect_id, "email", work, form, "sent")
+    return await _act(request, prospect_id, "email", work, values, "sent")
 
 
 @router.post("/prospects/{prospect_id}/calls/book")
 async def book_call(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.calls import service as calls
-    from leadline.calls.schemas import CallBook
-
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    values = text_values(form, "scheduled_at", "notes")
-
-    def work() -> None:
-        data = CallBook.model_validate({"prospect_id": prospect_id, **values})
-        with unit_of_work(settings) as session:
-            calls.book(session, data, actor=principal.actor)
-
-    return await _act(request, prospect_id, "book", work, form, "booked")
+    """The calls page's "book a call" (``calls.book_from_form``) with this prospect."""
+    values = await read_form(request)
+    given = {**values, "prospectId": prospect_id}
+    problems = await run_in_threadpool(book_from_form, settings_of(request), principal, given)
+    if problems:
+        return await _refused(request, prospect_id, "book", values, problems)
+    return _done(prospect_id, "booked")
 
 
 @router.post("/prospects/{prospect_id}/calls/log")
 async def log_call(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.calls import service as calls
-    from leadline.calls.schemas import CallLog
-
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    values: dict[str, Any] = text_values(form, "outcome", "duration", "objections", "next_steps", "notes",
-                                         "lost_reason", "follow_up_at", "service_type", "monthly_fee")  # fmt: skip
-    values = {k: v for k, v in values.items() if v.strip()}
-    if "objections" in values:  # one per line or comma-separated
-        values["objections"] = [part for line in values["objections"].splitlines() for part in line.split(",")]
-
-    def work() -> None:
-        data = CallLog.model_validate({"prospect_id": prospect_id, **values})
-        with unit_of_work(settings) as session:
-            calls.log(session, data, actor=principal.actor)
-
-    return await _act(request, prospect_id, "log", work, form, "logged")
+    """The calls page's "log a call" (``calls.log_from_form``) with this prospect."""
+    values = await read_form(request)
+    values.pop("callId", None)
+    _, problems = await run_in_threadpool(log_from_form, settings_of(request), principal,
+                                          {**values, "prospectId": prospect_id})  # fmt: skip
+    if problems:
+        return await _refused(request, prospect_id, "log", values, problems)
+    return _done(prospect_id, "logged")
 
 
 @router.post("/prospects/{prospect_id}/proposal")
 async def send_proposal(request: Request, prospect_id: str, principal: PageWriter) -> Response:
     from leadline.deals.proposals import send_proposal as propose
 
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    raw = str(form.get("value") or "").strip()
+    settings = settings_of(request)
+    values = await read_form(request)
+    raw = values.get("value", "")
 
     def work() -> None:
         try:
@@ -465,15 +470,15 @@ async def send_proposal(request: Request, prospect_id: str, principal: PageWrite
             raise FormError("value", f"value: {raw!r} is not a number" if raw else "value: is required") from None
         propose(settings, prospect_id, value, actor=principal.actor)
 
-    return await _act(request, prospect_id, "proposal", work, form, "proposal")
+    return await _act(request, prospect_id, "proposal", work, values, "proposal")
 
 
 @router.post("/prospects/{prospect_id}/stage")
 async def move_stage(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    stage = str(form.get("stage") or "")
-    reason = " ".join(str(form.get("reason") or "").split())
+    settings = settings_of(request)
+    values = await read_form(request)
+    stage = values.get("stage", "")
+    reason = " ".join(values.get("reason", "").split())
 
     def work() -> None:
         if not reason:
@@ -483,7 +488,7 @@ async def move_stage(request: Request, prospect_id: str, principal: PageWriter) 
         with unit_of_work(settings) as session:
             prospects.move_stage(session, prospect_id, stage, reason=reason, actor=principal.actor)
 
-    return await _act(request, prospect_id, "stage", work, form, "stage")
+    return await _act(request, prospect_id, "stage", work, values, "stage")
 
 
 @router.post("/prospects/{prospect_id}/won")
@@ -491,26 +496,25 @@ async def deal_won(request: Request, prospect_id: str, principal: PageWriter) ->
     from leadline.deals import service as deals
     from leadline.deals.schemas import DealWon
 
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    values = {k: v for k, v in text_values(form, "service_type", "monthly_fee", "start_date", "contract_url",
-                                            "notes").items() if v.strip()}  # fmt: skip
+    settings = settings_of(request)
+    values = await read_form(request)
+    given = {k: v for k, v in values.items() if k in ("serviceType", "monthlyFee", "startDate", "contractUrl", "notes")}
 
     def work() -> None:
-        data = DealWon.model_validate({"prospect_id": prospect_id, **values})
+        data = DealWon.model_validate({"prospectId": prospect_id, **given})
         with unit_of_work(settings) as session:
             deals.won(session, data, actor=principal.actor)
 
-    return await _act(request, prospect_id, "won", work, form, "won")
+    return await _act(request, prospect_id, "won", work, values, "won")
 
 
 @router.post("/prospects/{prospect_id}/lost")
 async def deal_lost(request: Request, prospect_id: str, principal: PageWriter) -> Response:
     from leadline.deals import service as deals
 
-    settings: Settings = request.app.state.settings
-    form = await request.form()
-    reason = str(form.get("reason") or "")
+    settings = settings_of(request)
+    values = await read_form(request)
+    reason = values.get("reason", "")
 
     def work() -> None:
         if len(reason) > 500:
@@ -518,4 +522,4 @@ async def deal_lost(request: Request, prospect_id: str, principal: PageWriter) -
         with unit_of_work(settings) as session:
             deals.lost(session, prospect_id, reason=reason, actor=principal.actor)
 
-    return await _act(request, prospect_id, "lost", work, form, "lost")
+    return await _act(request, prospect_id, "lost", work, values, "lost")

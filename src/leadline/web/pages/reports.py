@@ -19,8 +19,8 @@ from leadline.analytics.service import report as weekly
 from leadline.auth.deps import PageUser
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
-from leadline.web.pages._pagekit import settings_of
-from leadline.web.render import page
+from leadline.web.pages.forms import errors_of
+from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +41,7 @@ def reports(
     settings = settings_of(request)
     view = view if view in dict(VIEWS) else "week"
     context: dict[str, Any] = {"views": VIEWS, "view": view, "week_text": week, "since": since, "until": until,
-                               "error": "", "error_field": ""}  # fmt: skip
+                               "errors": None}  # fmt: skip
     status = 200
     try:
         with unit_of_work(settings, readonly=True) as session:
@@ -60,6 +60,6 @@ def reports(
             else:
                 context["forecast"] = what_works.forecast(session, settings=settings)
     except LeadlineError as error:
-        context.update(error=str(error), error_field=error.field or "")
+        context["errors"] = errors_of(error)
         status = error.status_code
     return page(request, "app/reports/index.html", context, status)

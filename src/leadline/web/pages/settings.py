@@ -25,8 +25,8 @@ from leadline.auth.models import ROLES, SCOPES
 from leadline.config import Settings, shown
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
-from leadline.web.pages._pagekit import FormErrors, errors_of, form_values, settings_of
-from leadline.web.render import page
+from leadline.web.pages.forms import FormErrors, errors_of, read_form
+from leadline.web.render import page, settings_of
 from leadline.webhooks.security import event_webhook_url, inbound_url, simulator_key_path
 
 router = APIRouter(include_in_schema=False)
@@ -117,7 +117,7 @@ def _done(code: str) -> RedirectResponse:
 
 @router.post("/settings/users")
 async def add_user(request: Request, principal: PageAdmin) -> Response:
-    return await run_in_threadpool(_add_user, request, principal, await form_values(request))
+    return await run_in_threadpool(_add_user, request, principal, await read_form(request))
 
 
 def _add_user(request: Request, principal: Principal, values: dict[str, str]) -> Response:
@@ -134,7 +134,7 @@ def _add_user(request: Request, principal: Principal, values: dict[str, str]) ->
 
 @router.post("/settings/users/role")
 async def change_role(request: Request, principal: PageAdmin) -> Response:
-    return await run_in_threadpool(_change_role, request, principal, await form_values(request))
+    return await run_in_threadpool(_change_role, request, principal, await read_form(request))
 
 
 def _change_role(request: Request, principal: Principal, values: dict[str, str]) -> Response:
@@ -149,7 +149,7 @@ def _change_role(request: Request, principal: Principal, values: dict[str, str])
 
 @router.post("/settings/users/remove")
 async def remove_user(request: Request, principal: PageAdmin) -> Response:
-    return await run_in_threadpool(_remove_user, request, principal, await form_values(request))
+    return await run_in_threadpool(_remove_user, request, principal, await read_form(request))
 
 
 def _remove_user(request: Request, principal: Principal, values: dict[str, str]) -> Response:
@@ -164,7 +164,7 @@ def _remove_user(request: Request, principal: Principal, values: dict[str, str])
 
 @router.post("/settings/tokens")
 async def create_token(request: Request, principal: PageAdmin) -> Response:
-    return await run_in_threadpool(_create_token, request, principal, await form_values(request))
+    return await run_in_threadpool(_create_token, request, principal, await read_form(request))
 
 
 def _create_token(request: Request, principal: Principal, values: dict[str, str]) -> Response:
@@ -180,7 +180,7 @@ def _create_token(request: Request, principal: Principal, values: dict[str, str]
 
 @router.post("/settings/tokens/revoke")
 async def revoke_token(request: Request, principal: PageAdmin) -> Response:
-    return await run_in_threadpool(_revoke_token, request, principal, await form_values(request))
+    return await run_in_threadpool(_revoke_token, request, principal, await read_form(request))
 
 
 def _revoke_token(request: Request, principal: Principal, values: dict[str, str]) -> Response:

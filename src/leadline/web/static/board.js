@@ -36,7 +36,7 @@
     clearError();
     origin.card.classList.add("is-moving");
     var body = new URLSearchParams();
-    body.set("prospect_id", id);
+    body.set("prospectId", id);
     body.set("stage", stage);
     fetch("/board/move", {
       method: "POST",

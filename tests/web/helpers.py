@@ -1,30 +1,41 @@
-"""Helpers for the board, calls, customers, reports and settings page tests: a signed-in client per
-role, and records made through the services (as the CLI would make them)."""
+"""What the page tests share besides the ``signed_in`` fixture (tests/conftest.py): records made
+through the services, as the CLI makes them, and the error line a refused form shows."""
 
 from __future__ import annotations
 
+import html as html_lib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
-
-from leadline.config import Settings
-from tests.conftest import make_user, sign_in
 
 ROLES = ("admin", "member", "viewer")
 
 
-@contextmanager
-def client_as(settings: Settings, role: str) -> Iterator[Any]:
-    """A browser signed in as a new user with ``role``; ``.csrf`` is its session's CSRF token."""
-    from fastapi.testclient import TestClient
+def error_line(html: str) -> str:
+    """The one line at the top of a refused form (every problem of the form), unescaped."""
+    found = re.search(r'<p class="errors" role="alert"[^>]*>(.*?)</p>', html, re.S)
+    assert found, "no error line on the page"
+    return html_lib.unescape(found.group(1)).strip()
 
-    from leadline.app import create_app
 
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        test_client.csrf = sign_in(test_client, make_user(settings, f"{role}-user@example.com", role))
-        yield test_client
+def field_errors(html: str) -> dict[str, str]:
+    """Each input's error, shown beside it: ``{input name: message}``, unescaped."""
+    found = re.findall(r'<span class="field-error" id="err-([\w]+)">([^<]*)</span>', html)
+    return {name: html_lib.unescape(message) for name, message in found}
+
+
+def send_email(prospect_id: str) -> str:
+    """Send pain_point to the prospect through the outbox (the CLI's path); the email's id."""
+    from sqlalchemy import select
+
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.emails.models import EmailActivity
+    from leadline.emails.sending import send
+
+    report = send(get_settings(), "pain_point", actor="test", prospect_ids=[prospect_id])
+    assert report.count("sent") == 1, report.as_dict()
+    with unit_of_work(readonly=True) as session:
+        return str(session.scalars(select(EmailActivity.id).where(EmailActivity.prospect_id == prospect_id)).one())
 
 
 def book_call(prospect_id: str, *, days: float = 2, notes: str | None = None) -> str:
@@ -68,12 +79,3 @@ def stage_of(prospect_id: str) -> str:
 
     with unit_of_work(readonly=True) as session:
         return service.get(session, prospect_id).sales_status
-
-
-def error_line(html: str) -> str:
-    """The one-line error a refused form shows (role=alert), unescaped."""
-    import html as html_lib
-
-    found = re.search(r'<p class="errors" role="alert"[^>]*>(.*?)</p>', html, re.S)
-    assert found, "no error line on the page"
-    return html_lib.unescape(found.group(1)).strip()
