@@ -7,5 +7,5 @@ database; rows are never loaded into Python to be counted). Nothing here writes.
 
 Every function takes a SQLAlchemy ``Connection`` (or ``Session``) and returns plain numbers.
 SQLite and PostgreSQL share the SQL except for JSON access and local-time arithmetic,
-which :class:`Dialect` spells for each.
+which :class:`.common.Dialect` spells for each.
 """
