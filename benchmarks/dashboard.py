@@ -6,7 +6,7 @@ sent on working days over 52 weeks (delivered, bounced, failed, opened, machine-
 clicks, replies; realistic text and HTML bodies), calls with objections, customers, and the
 stage-change timeline the funnel reads. The same rows are then copied into PostgreSQL.
 
-Then, on each database, in the same run: ``analytics.service.dashboard(...)`` for last week
+Then, on each database, in the same run: ``analytics.service.dashboard.dashboard(...)`` for last week
 (the whole dashboard: totals, outreach, engagement, calls, funnel, prospect cards, key
 metrics) against the same figures computed by hand-written SQL through the bare driver
 (``sqlite3`` / ``psycopg``); median of several warm runs each, plus the first (cold) run.
@@ -476,19 +476,21 @@ def measure(url: str, runs: int, label: str) -> dict[str, Any]:
     """Time Leadline's dashboard and the hand-written floor on the database at ``url``."""
     os.environ["LEADLINE_DATABASE_URL"] = url
     os.environ["LEADLINE_TIMEZONE"] = "America/Chicago"
-    from leadline.analytics import service
+    from leadline.analytics.service import common, report, what_works
+    from leadline.analytics.service import dashboard as figures
+    from leadline.analytics.weeks import weeks_before
     from leadline.config import get_settings
     from leadline.db import dispose_engines, unit_of_work
 
     get_settings.cache_clear()
     dispose_engines()
     settings = get_settings()
-    week = service.resolve_week("last", settings)
+    week = common.resolve_week("last", settings)
 
     def leadline() -> Any:
         with unit_of_work(settings, readonly=True) as session:
-            service.snapshot(session)
-            return service.dashboard(session, week, settings=settings)
+            common.snapshot(session)
+            return figures.dashboard(session, week, settings=settings)
 
     if url.startswith("sqlite"):
         connection = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
@@ -536,24 +538,26 @@ def measure(url: str, runs: int, label: str) -> dict[str, Any]:
 
     def once(work: Callable[[Any], Any]) -> float:
         with unit_of_work(settings, readonly=True) as session:
-            service.snapshot(session)
+            common.snapshot(session)
             start = time.perf_counter()
             work(session)
             return time.perf_counter() - start
 
-    quarter = service.resolve_week("last", settings)
-    since = service._weeks_before(quarter, service.REPORT_WEEKS - 1).start
+    quarter = common.resolve_week("last", settings)
+    since = weeks_before(quarter, report.REPORT_WEEKS - 1).start
     others = {
-        "weekly report (all of it)": once(lambda session: service.weekly_report(session, week, settings=settings)),
-        "templates, 13 weeks": once(lambda session: service.template_performance(session, since=since, until=week.end)),
-        "templates, all time": once(lambda session: service.template_performance(session)),
-        "objections": once(lambda session: service.objection_table(session, settings=settings)),
-        "conversion": once(service.conversion),
-        "timing, 13 weeks": once(
-            lambda session: service.timing(session, settings=settings, since=since, until=week.end)
+        "weekly report (all of it)": once(lambda session: report.weekly_report(session, week, settings=settings)),
+        "templates, 13 weeks": once(
+            lambda session: what_works.template_performance(session, since=since, until=week.end)
         ),
-        "timing, all time": once(lambda session: service.timing(session, settings=settings)),
-        "forecast": once(lambda session: service.forecast(session, settings=settings)),
+        "templates, all time": once(lambda session: what_works.template_performance(session)),
+        "objections": once(lambda session: what_works.objection_table(session, settings=settings)),
+        "conversion": once(what_works.conversion),
+        "timing, 13 weeks": once(
+            lambda session: what_works.timing(session, settings=settings, since=since, until=week.end)
+        ),
+        "timing, all time": once(lambda session: what_works.timing(session, settings=settings)),
+        "forecast": once(lambda session: what_works.forecast(session, settings=settings)),
     }
     dispose_engines()
     floor_median, leadline_median = statistics.median(floor_times), statistics.median(leadline_times)

@@ -151,24 +151,49 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     return f"sqlite:///{target}"
 
 
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+TEST_ZONE = "America/Chicago"
+TEST_SENDER_ADDRESS = "Leadline Demo, 100 Congress Ave, Austin, TX 78701"
+
+
+def make_settings(url: str, data: Path, **changes: Any) -> Settings:
+    """The tests' settings, built directly (no environment, no .env file)."""
+    values: dict[str, Any] = {
+        "database_url": url, "data_dir": data, "secret_key": TEST_SECRET_KEY, "timezone": TEST_ZONE,
+        "sender_address": TEST_SENDER_ADDRESS,
+    }  # fmt: skip
+    return Settings(**(values | changes), _env_file=None)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment under which a shell (the CLI, a worker process) reads ``settings``: the
+    values :func:`make_settings` chooses."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    return {
+        "LEADLINE_DATABASE_URL": settings.database_url, "LEADLINE_DATA_DIR": str(settings.data_dir),
+        "LEADLINE_SECRET_KEY": secret, "LEADLINE_TIMEZONE": settings.timezone,
+        "LEADLINE_SENDER_ADDRESS": settings.sender_address,
+    }  # fmt: skip
+
+
 def _settings_for(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The test's settings, built directly. They are also exported to the environment, for what
+    still reads it rather than taking settings: the CLI's commands (a shell: ``get_settings()``),
+    CLI and worker processes started with ``run_leadline`` and friends, the tests that call
+    ``unit_of_work()`` without settings, and the tests that change one setting with
+    ``monkeypatch.setenv`` + ``get_settings.cache_clear()``."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
-    env = {
-        "LEADLINE_DATABASE_URL": url,
-        "LEADLINE_DATA_DIR": str(data),
-        "LEADLINE_SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "LEADLINE_TIMEZONE": "America/Chicago",
-        "LEADLINE_SENDER_ADDRESS": "Leadline Demo, 100 Congress Ave, Austin, TX 78701",
-    }
+    settings = make_settings(url, data)
     for key in list(os.environ):
         if key.upper().startswith("LEADLINE_") and not key.upper().startswith("LEADLINE_TEST_"):
             monkeypatch.delenv(key)
-    for key, value in env.items():
+    for key, value in settings_env(settings).items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     get_settings.cache_clear()
-    return get_settings()
+    assert get_settings() == settings, "the environment must say what the settings say"
+    return settings
 
 
 @pytest.fixture
@@ -201,16 +226,26 @@ class CliResult:
 
 
 class Cli:
-    """Runs ``leadline`` in-process through Typer's runner (output captured)."""
+    """Runs ``leadline`` in-process through Typer's runner (output captured).
+
+    ``Cli(settings)`` runs each command under the environment that says ``settings``
+    (:func:`settings_env`), whatever the process's is; ``Cli()`` reads the process's."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
 
     def __call__(self, *args: str, input: str | None = None) -> CliResult:
         from typer.testing import CliRunner
 
         from leadline.cli.main import app
 
+        env = settings_env(self.settings) if self.settings is not None else None
         get_settings.cache_clear()
-        runner = CliRunner()
-        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        try:
+            runner = CliRunner()
+            result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+        finally:
+            get_settings.cache_clear()  # the next reader sees the process's environment again
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
 

@@ -1,5 +1,6 @@
 """Settings travel with the unit of work: two apps built with different settings in one process
-each honour their own (a 15:00 booking is 15:00 in each app's zone), whatever the environment says."""
+each honour their own (a 15:00 booking is 15:00 in each app's zone), whatever the environment says;
+and the CLI honours the settings it is run with."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from leadline.app import create_app
 from leadline.calls.models import CallActivity
 from leadline.config import Settings
 from leadline.db import unit_of_work
-from tests.conftest import make_token
+from tests.conftest import Cli, make_token
 from tests.factories import make_prospect
 
 
@@ -35,3 +36,19 @@ def test_two_apps_book_the_same_local_time_in_their_own_zones(settings: Settings
         stored = {c.id: c.scheduled_at for c in session.scalars(select(CallActivity))}
     assert stored[booked["chicago"]] == datetime(2099, 6, 1, 20, 0, tzinfo=UTC)  # 15:00 CDT
     assert stored[booked["paris"]] == datetime(2099, 6, 1, 13, 0, tzinfo=UTC)  # 15:00 CEST
+
+
+def test_the_cli_books_in_the_zone_of_the_settings_it_runs_with(settings: Settings) -> None:
+    prospect = make_prospect().id
+    paris = settings.model_copy(update={"timezone": "Europe/Paris"})
+    expected = {"paris": "2099-06-01T13:00:00Z", "chicago": "2099-06-01T20:00:00Z"}  # 15:00 CEST, 15:00 CDT
+    booked: dict[str, str] = {}
+    for name, chosen in (("paris", paris), ("chicago", settings)):
+        result = Cli(chosen)("calls", "schedule", "--prospect", prospect, "--at", "2099-06-01 15:00", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert result.json["scheduledAt"] == expected[name]
+        booked[name] = result.json["id"]
+    with unit_of_work(settings, readonly=True) as session:
+        stored = {c.id: c.scheduled_at for c in session.scalars(select(CallActivity))}
+    assert stored[booked["paris"]] == datetime(2099, 6, 1, 13, 0, tzinfo=UTC)
+    assert stored[booked["chicago"]] == datetime(2099, 6, 1, 20, 0, tzinfo=UTC)

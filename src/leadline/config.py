@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from leadline.prospects.stages import DEFAULT_PROBABILITIES
+
 DEFAULT_OBJECTION_CATEGORIES: dict[str, list[str]] = {
     "price": ["cost", "price", "expensive", "afford", "budget", "how much", "fee", "money", "cheap"],
     "timeline": ["timeline", "how long", "when", "time frame", "timeframe", "too soon", "next year", "later"],
@@ -26,17 +28,6 @@ DEFAULT_OBJECTION_CATEGORIES: dict[str, list[str]] = {
     "has_provider": ["already have", "already use", "agency", "provider", "nephew", "in-house", "someone"],
     "no_time": ["busy", "no time", "don't have time", "swamped", "not now"],
     "needs_to_think": ["think about", "think it over", "talk to", "partner", "wife", "husband", "consider"],
-}
-
-DEFAULT_STAGE_PROBABILITIES: dict[str, float] = {
-    "new": 0.0,
-    "contacted": 0.02,
-    "replied": 0.10,
-    "scheduled": 0.20,
-    "interested": 0.35,
-    "proposal": 0.60,
-    "closed_won": 1.0,
-    "closed_lost": 0.0,
 }
 
 
@@ -152,7 +143,7 @@ class Settings(BaseSettings):
     objection_categories: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_OBJECTION_CATEGORIES.items()}
     )
-    stage_probabilities: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_STAGE_PROBABILITIES))
+    stage_probabilities: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PROBABILITIES))
     next_step_business_days: int = Field(2, ge=0)
     weekly_email_goal: int = Field(50, ge=0)
     weekly_call_goal: int = Field(3, ge=0)

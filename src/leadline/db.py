@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
@@ -135,9 +135,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **options)
 
 
-def get_engine(settings: Settings | None = None) -> Engine:
-    """The shared engine for the configured database (one per URL per process)."""
-    url = (settings or get_settings()).database_url
+def get_engine(settings: Settings) -> Engine:
+    """The shared engine for ``settings``' database (one per URL per process)."""
+    url = settings.database_url
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
@@ -156,8 +156,7 @@ def dispose_engines() -> None:
 _sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
 
 
-def get_sessionmaker(settings: Settings | None = None, *, readonly: bool = False) -> sessionmaker[Session]:
-    settings = settings or get_settings()
+def get_sessionmaker(settings: Settings, *, readonly: bool = False) -> sessionmaker[Session]:
     key = (settings.database_url, readonly)
     maker = _sessionmakers.get(key)
     if maker is None:
@@ -177,9 +176,15 @@ def unit_of_work(settings: Settings | None = None, *, readonly: bool = False) ->
 
     Callbacks registered with :func:`after_commit` run only once the commit succeeded
     (this is how jobs are queued: never for work that was rolled back).
+
+    ``settings`` are kept in the session for the services (:func:`settings_of`). The app, its
+    pages, the jobs and the flows always pass theirs; only the CLI's commands, a shell whose
+    settings are the process environment's, leave them out and get ``get_settings()``.
     """
+    if settings is None:
+        settings = get_settings()  # the CLI shell only (see above)
     with get_sessionmaker(settings, readonly=readonly)() as session:
-        session.info["settings"] = settings or get_settings()
+        session.info["settings"] = settings
         session.info["readonly"] = readonly
         try:
             yield session
@@ -312,7 +317,3 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, OperationalError):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
-
-
-def local_date(value: datetime, settings: Settings | None = None) -> date:
-    return value.astimezone((settings or get_settings()).zone).date()

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic.alias_generators import to_camel
 from sqlalchemy.orm import Session
 
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.fields import text_problem
+from leadline.names import camel
 
 #: The longest path or query parameter taken (ids, e-mail addresses, searches and cursors are far shorter).
 MAX_PARAM_CHARS = 2000
@@ -31,7 +31,7 @@ async def text_rule(request: Request) -> None:
         errors.append({"type": "stored_text", "loc": (where, name if name.isprintable() else where),
                        "msg": problem, "input": value})  # fmt: skip
 
-    params = [("path", to_camel(n), v) for n, v in request.path_params.items() if isinstance(v, str)]
+    params = [("path", camel(n), v) for n, v in request.path_params.items() if isinstance(v, str)]
     for where, name, value in params + [("query", n, v) for n, v in request.query_params.multi_items()]:
         if problem := text_problem(name) or text_problem(value):
             refuse(where, name, problem, value)

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
 
 from leadline.fields import TextKind, text_kinds, with_text_rule
+from leadline.names import camel as to_camel
 
 T = TypeVar("T")
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from leadline import clock
+from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.ids import new_id
 from tests.webhooks.conftest import hook  # noqa: F401  (the signed-webhook fixture)
@@ -45,7 +46,7 @@ def play_seed_week(hook: Any, settings: Any) -> dict[str, Any]:  # noqa: F811
     import_research(context)
     send_week_one(context)
     week_one = set(context.shared["week_one_emails"])  # type: ignore[arg-type]
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         sent = [e for e in emails.sent_for_simulation(session) if e.id in week_one]
     stream = seed_week(sent, repliers=["royal_plumbing_co"])
     replies = sorted(stream.replies, key=lambda r: r.at)
@@ -76,11 +77,11 @@ def play_seed_week(hook: Any, settings: Any) -> dict[str, Any]:  # noqa: F811
     first, second = repliers
 
     clock.set_frozen(local("2025-11-19 16:00"))  # Wednesday: both calls booked
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         calls.book(session, CallBook(prospect_id=first, scheduled_at=local("2025-11-20 14:00")), actor="test")
         calls.book(session, CallBook(prospect_id=second, scheduled_at=local("2025-11-21 15:00")), actor="test")
     clock.set_frozen(local("2025-11-20 14:25"))  # Thursday: the first call held, 25 minutes
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         calls.log(
             session,
             CallLog.model_validate(
@@ -103,12 +104,12 @@ def seed_week(hook, settings):  # noqa: F811
 _numbers = itertools.count(1)
 
 
-def add_rows(table: Any, rows: list[dict[str, Any]]) -> None:
+def add_rows(settings: Settings, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT rows (missing keys are NULL, or the column's default)."""
     if rows:
         keys = {key for row in rows for key in row}
         filled = [{key: row.get(key) for key in keys} for row in rows]
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             session.execute(insert(table), filled)
 
 

@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 
 from leadline.activity.models import OutreachActivity
-from leadline.analytics import service
-from leadline.analytics.queries import DELAY_BUCKETS
+from leadline.analytics.queries.what_works import DELAY_BUCKETS
+from leadline.analytics.service import common, what_works
+from leadline.analytics.service import dashboard as figures
+from leadline.analytics.service import report as weekly
 from leadline.calls.models import CallActivity
+from leadline.config import Settings
 from leadline.customers.models import Customer
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -115,12 +118,12 @@ def generate(rng: random.Random, start: datetime, end: datetime) -> dict[str, li
     return {"prospects": prospects, "stages": stages, "emails": emails, "calls": calls, "customers": customers}
 
 
-def store(data: dict[str, list[dict[str, Any]]]) -> None:
-    add_rows(Prospect.__table__, data["prospects"])
-    add_rows(OutreachActivity.__table__, data["stages"])
-    add_rows(EmailActivity.__table__, data["emails"])
-    add_rows(CallActivity.__table__, data["calls"])
-    add_rows(Customer.__table__, data["customers"])
+def store(settings: Settings, data: dict[str, list[dict[str, Any]]]) -> None:
+    add_rows(settings, Prospect.__table__, data["prospects"])
+    add_rows(settings, OutreachActivity.__table__, data["stages"])
+    add_rows(settings, EmailActivity.__table__, data["emails"])
+    add_rows(settings, CallActivity.__table__, data["calls"])
+    add_rows(settings, Customer.__table__, data["customers"])
 
 
 def inside(value: datetime | None, start: datetime, end: datetime) -> bool:
@@ -142,20 +145,20 @@ def reach(p: dict[str, Any], stages: list[dict[str, Any]]) -> int:
 
 @pytest.mark.parametrize("seed", [7, 2025])
 def test_every_number_is_a_recount(settings, seed):
-    week = service.resolve_week(WEEK, settings)
+    week = common.resolve_week(WEEK, settings)
     start, end = week.start, week.end
     data = generate(random.Random(seed), start, end)
-    store(data)
+    store(settings, data)
     P, E, C, S = data["prospects"], data["emails"], data["calls"], data["stages"]
     now = end + timedelta(days=3)
-    with unit_of_work(readonly=True) as session:
-        board = service.dashboard(session, week, cards=5, now=now)
-        report = service.weekly_report(session, week, now=now)
-        templates = service.template_performance(session)
-        conversion = service.conversion(session)
-        objections = service.objection_table(session)
-        forecast = service.forecast(session)
-        timing = service.timing(session)
+    with unit_of_work(settings, readonly=True) as session:
+        board = figures.dashboard(session, week, settings=settings, cards=5, now=now)
+        report = weekly.weekly_report(session, week, settings=settings, now=now)
+        templates = what_works.template_performance(session)
+        conversion = what_works.conversion(session)
+        objections = what_works.objection_table(session, settings=settings)
+        forecast = what_works.forecast(session, settings=settings)
+        timing = what_works.timing(session, settings=settings)
 
     # prospects and the funnel
     assert board.prospects.total == len(P)

@@ -161,14 +161,14 @@ class _Links(HTMLParser):
         self.text.append(data)
 
 
-def test_the_html_report_is_self_contained_and_escaped(demo, tmp_path):
+def test_the_html_report_is_self_contained_and_escaped(demo, settings, tmp_path):
     cli = demo
     other = cli("report", "week", "--week", "last", "--format", "html", "-o", str(tmp_path / "demo.html"))
     assert other.exit_code == 0
     demo_page = (tmp_path / "demo.html").read_text()
     assert "Week 1 sales report" in demo_page and "Replies by template" in demo_page
     prospect = make_prospect(name="Evil <b>Co</b>")
-    add_rows(EmailActivity.__table__, [email_row(prospect.id, local("2025-11-17 09:00"),
+    add_rows(settings, EmailActivity.__table__, [email_row(prospect.id, local("2025-11-17 09:00"),
                                                  template='<script>alert("x")</script>')])  # fmt: skip
     target = tmp_path / "week.html"
     assert cli("report", "week", "--week", "2025-W47", "--format", "html", "-o", str(target)).exit_code == 0
@@ -183,12 +183,12 @@ def test_the_html_report_is_self_contained_and_escaped(demo, tmp_path):
     assert '<script>alert("x")</script>' in "".join(parser.text)  # shown as text
 
 
-def test_exports_are_safe_for_spreadsheets(cli, tmp_path):
+def test_exports_are_safe_for_spreadsheets(cli, settings, tmp_path):
     from leadline.db import unit_of_work
     from leadline.emails.models import EmailActivity as Email
 
     evil = make_prospect(name='=HYPERLINK("http://evil.example","click")', trade="plumbing")
-    add_rows(Email.__table__, [email_row(evil.id, local("2025-11-17 09:00"), subject="+cmd|' /C calc'!A0",
+    add_rows(settings, Email.__table__, [email_row(evil.id, local("2025-11-17 09:00"), subject="+cmd|' /C calc'!A0",
                                          reply_text="@SUM(1+1)")])  # fmt: skip
     ours = tmp_path / "ours.csv"
     theirs = tmp_path / "theirs.csv"
@@ -206,6 +206,6 @@ def test_exports_are_safe_for_spreadsheets(cli, tmp_path):
                              "--until", "2025-11-18").stdout)  # fmt: skip
     assert [e["subject"] for e in as_json] == ["+cmd|' /C calc'!A0"]  # JSON keeps the text as it is
     assert json.loads(cli("export", "emails", "--format", "json", "--since", "2025-11-18").stdout) == []
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         assert session.query(Email).count() == 1
     assert Path(ours).read_text().startswith("id,name,")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from leadline.analytics import service
+from leadline.analytics.service import what_works
 from leadline.analytics.stats import compare, normal_two_sided_p, wilson
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -43,7 +43,7 @@ def test_compare():
 
 def test_template_notes(settings):
     people = [prospect_row() for _ in range(40)]
-    add_rows(Prospect.__table__, people)
+    add_rows(settings, Prospect.__table__, people)
     start = local("2025-11-03 09:00")
     rows = []
     for index in range(200):
@@ -54,9 +54,9 @@ def test_template_notes(settings):
                               replied_at=sent + timedelta(hours=2) if index < 10 else None))  # fmt: skip
     for index in range(12):
         rows.append(email_row(people[index]["id"], start, template="competitor_threat"))
-    add_rows(EmailActivity.__table__, rows)
-    with unit_of_work(readonly=True) as session:
-        table = service.template_performance(session)
+    add_rows(settings, EmailActivity.__table__, rows)
+    with unit_of_work(settings, readonly=True) as session:
+        table = what_works.template_performance(session)
     notes = {row.template: row.note for row in table.rows}
     assert notes["pain_point"] == "best reply rate"
     assert notes["solution"].startswith("reply rate significantly lower than pain_point (p = ")

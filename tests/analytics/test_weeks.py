@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from leadline.analytics import service
+from leadline.analytics.service import common, report, what_works
+from leadline.analytics.service import dashboard as figures
 from leadline.analytics.weeks import parse_week, week_of, working_days_elapsed
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -63,33 +64,35 @@ class TestParsing:
 class TestCountedInTheLocalWeek:
     def test_a_send_at_sunday_2330_local_belongs_to_that_week(self, settings):
         p = prospect_row()
-        add_rows(Prospect.__table__, [p])
+        add_rows(settings, Prospect.__table__, [p])
         moments = {
             "sunday_late": local("2025-11-23 23:30"),  # Monday 05:30 UTC: still 2025-W47
             "monday_midnight": local("2025-11-24 00:00"),  # 2025-W48
             "monday_first": local("2025-11-17 00:00"),  # 2025-W47
             "sunday_before": local("2025-11-16 23:59:59"),  # 2025-W46
         }
-        add_rows(EmailActivity.__table__, [email_row(p["id"], at) for at in moments.values()])
-        with unit_of_work(readonly=True) as session:
+        add_rows(settings, EmailActivity.__table__, [email_row(p["id"], at) for at in moments.values()])
+        with unit_of_work(settings, readonly=True) as session:
             counts = {
-                label: service.dashboard(session, service.resolve_week(label, settings), now=NOW).outreach.sent
+                label: figures.dashboard(
+                    session, common.resolve_week(label, settings), settings=settings, now=NOW
+                ).outreach.sent
                 for label in ("2025-W46", "2025-W47", "2025-W48")
             }
-            report = service.weekly_report(session, service.resolve_week("2025-W47", settings), now=NOW)
+            week = report.weekly_report(session, common.resolve_week("2025-W47", settings), settings=settings, now=NOW)
         assert counts == {"2025-W46": 1, "2025-W47": 2, "2025-W48": 1}
-        assert [d.sent for d in report.days] == [1, 0, 0, 0, 0, 0, 1]  # Monday 00:00 and Sunday 23:30
+        assert [d.sent for d in week.days] == [1, 0, 0, 0, 0, 0, 1]  # Monday 00:00 and Sunday 23:30
 
     def test_days_of_a_dst_week(self, settings):
         p = prospect_row()
-        add_rows(Prospect.__table__, [p])
+        add_rows(settings, Prospect.__table__, [p])
         # Sunday 2 November 2025, 23:30 CST (after the change) and 00:30 CDT (before it).
-        add_rows(EmailActivity.__table__, [email_row(p["id"], local("2025-11-02 23:30")),
+        add_rows(settings, EmailActivity.__table__, [email_row(p["id"], local("2025-11-02 23:30")),
                                            email_row(p["id"], local("2025-11-02 00:30")),
                                            email_row(p["id"], local("2025-11-01 23:30"))])  # fmt: skip
-        with unit_of_work(readonly=True) as session:
-            report = service.weekly_report(session, service.resolve_week("2025-W44", settings), now=NOW)
-            timing = service.timing(session)
-        assert [d.sent for d in report.days] == [0, 0, 0, 0, 0, 1, 2]
+        with unit_of_work(settings, readonly=True) as session:
+            week = report.weekly_report(session, common.resolve_week("2025-W44", settings), settings=settings, now=NOW)
+            timing = what_works.timing(session, settings=settings)
+        assert [d.sent for d in week.days] == [0, 0, 0, 0, 0, 1, 2]
         assert {(r.key, r.sent) for r in timing.by_weekday} == {(6, 1), (7, 2)}
         assert {(r.key, r.sent) for r in timing.by_hour} == {(0, 1), (23, 2)}

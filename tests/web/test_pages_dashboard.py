@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from leadline.analytics import service as analytics
+from leadline.analytics.service import dashboard as analytics
 from leadline.calls import service as calls
 from leadline.calls.schemas import CallLog
 from leadline.db import unit_of_work

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from leadline.analytics import service
 from leadline.analytics.schemas import (
     Conversion,
     Dashboard,
@@ -21,6 +20,9 @@ from leadline.analytics.schemas import (
     Timing,
     WeeklyReport,
 )
+from leadline.analytics.service import common, exports, what_works
+from leadline.analytics.service import dashboard as figures
+from leadline.analytics.service import report as weekly
 from leadline.deps import CurrentSettings, ReadSession
 from leadline.prospects.schemas import Stage
 
@@ -39,11 +41,11 @@ def get_dashboard(
     session: ReadSession,
     settings: CurrentSettings,
     week: WeekQ = None,
-    cards: Annotated[int, Query(ge=0, le=service.MAX_CARDS, description="How many prospect cards.")] = 3,
+    cards: Annotated[int, Query(ge=0, le=figures.MAX_CARDS, description="How many prospect cards.")] = 3,
 ) -> Any:
-    chosen = service.resolve_week(week, settings)
-    service.snapshot(session)
-    return service.dashboard(session, chosen, settings=settings, cards=cards)
+    chosen = common.resolve_week(week, settings)
+    common.snapshot(session)
+    return figures.dashboard(session, chosen, settings=settings, cards=cards)
 
 
 @router.get(
@@ -60,9 +62,9 @@ def get_weekly_report(
 ) -> Any:
     from leadline.analytics import render
 
-    chosen = service.resolve_week(week, settings)
-    service.snapshot(session)
-    report = service.weekly_report(session, chosen, settings=settings)
+    chosen = common.resolve_week(week, settings)
+    common.snapshot(session)
+    report = weekly.weekly_report(session, chosen, settings=settings)
     name = f"leadline-report-{report.week.label}"
     if format == "csv":
         return Response(
@@ -75,39 +77,39 @@ def get_weekly_report(
 
 
 def _period(since: str | None, until: str | None, settings: Any) -> tuple[datetime | None, datetime | None]:
-    return service.parse_day(since, settings, field="since"), service.parse_day(until, settings, field="until")
+    return common.parse_day(since, settings, field="since"), common.parse_day(until, settings, field="until")
 
 
 @router.get("/api/analytics/templates", response_model=TemplatePerformance, summary="Template performance")
 def get_templates(session: ReadSession, settings: CurrentSettings, since: SinceQ = None, until: UntilQ = None) -> Any:
     start, end = _period(since, until, settings)
-    service.snapshot(session)
-    return service.template_performance(session, since=start, until=end)
+    common.snapshot(session)
+    return what_works.template_performance(session, since=start, until=end)
 
 
 @router.get("/api/analytics/objections", response_model=ObjectionTable, summary="Objections and their win rates")
 def get_objections(session: ReadSession, settings: CurrentSettings) -> Any:
-    service.snapshot(session)
-    return service.objection_table(session, settings=settings)
+    common.snapshot(session)
+    return what_works.objection_table(session, settings=settings)
 
 
 @router.get("/api/analytics/conversion", response_model=Conversion, summary="Conversion by trade, tier, grid health")
 def get_conversion(session: ReadSession) -> Any:
-    service.snapshot(session)
-    return service.conversion(session)
+    common.snapshot(session)
+    return what_works.conversion(session)
 
 
 @router.get("/api/analytics/timing", response_model=Timing, summary="Reply timing and reply rate by send time")
 def get_timing(session: ReadSession, settings: CurrentSettings, since: SinceQ = None, until: UntilQ = None) -> Any:
     start, end = _period(since, until, settings)
-    service.snapshot(session)
-    return service.timing(session, settings=settings, since=start, until=end)
+    common.snapshot(session)
+    return what_works.timing(session, settings=settings, since=start, until=end)
 
 
 @router.get("/api/analytics/forecast", response_model=Forecast, summary="Weighted pipeline and MRR")
 def get_forecast(session: ReadSession, settings: CurrentSettings) -> Any:
-    service.snapshot(session)
-    return service.forecast(session, settings=settings)
+    common.snapshot(session)
+    return what_works.forecast(session, settings=settings)
 
 
 @router.get(
@@ -139,7 +141,7 @@ def export(
     if kind == "prospects" and status is not None and status not in Stage.__args__:  # type: ignore[attr-defined]
         raise Invalid(f"{status!r} is not a stage", field="status")
     start, end = _period(since, until, settings)
-    filters = service.ExportFilters(
+    filters = exports.ExportFilters(
         status=status, tier=tier, trade=trade, search=search, prospect_id=prospect_id, template=template,
         outcome=outcome, since=start, until=end,
     )  # fmt: skip
@@ -148,7 +150,7 @@ def export(
     stack = ExitStack()
     session = stack.enter_context(unit_of_work(settings, readonly=True))
     try:
-        columns, records = service.export(session, kind, filters)
+        columns, records = exports.export(session, kind, filters)
         first = next(records, None)
     except BaseException:
         stack.close()

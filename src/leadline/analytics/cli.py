@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from leadline.analytics.schemas import ConversionRow, SlotRate
+    from leadline.config import Settings
 
 T = TypeVar("T")
 
@@ -67,16 +68,24 @@ UntilOpt = Annotated[str | None, typer.Option(help="Only emails sent before this
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")]
 
 
-def _read(work: Callable[[Session], T]) -> T:
+def _settings() -> Settings:
+    """The CLI's settings (the environment's); every service call below is given these."""
+    from leadline.config import get_settings
+
+    return get_settings()
+
+
+def _read(work: Callable[[Session, Settings], T]) -> T:
     """Run ``work`` in one read-only unit of work (one consistent snapshot) after checking the database."""
-    from leadline.analytics.service import snapshot
+    from leadline.analytics.service.common import snapshot
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    settings = _settings()
+    with cli_errors(), unit_of_work(settings, readonly=True) as session:
         snapshot(session)
-        return work(session)
+        return work(session, settings)
 
 
 @contextmanager
@@ -97,12 +106,13 @@ def dashboard(
     as_json: JsonOpt = False,
 ) -> None:
     """The seed's WEEK N SALES METRICS: prospects, outreach, engagement, calls, pipeline, key metrics."""
-    from leadline.analytics import service
     from leadline.analytics.render import dashboard_text
+    from leadline.analytics.service import dashboard as figures
+    from leadline.analytics.service.common import resolve_week
 
     with cli_errors():
-        chosen = service.resolve_week(week)
-    data = _read(lambda session: service.dashboard(session, chosen, cards=cards))
+        chosen = resolve_week(week, _settings())
+    data = _read(lambda session, settings: figures.dashboard(session, chosen, settings=settings, cards=cards))
     if as_json:
         print_json(data.dump())
     else:
@@ -119,11 +129,13 @@ def report_week(
     output: OutputOpt = None,
 ) -> None:
     """The seed's WEEK SALES REPORT: the week against the one before, next week's targets; HTML adds charts."""
-    from leadline.analytics import render, service
+    from leadline.analytics import render
+    from leadline.analytics.service.common import resolve_week
+    from leadline.analytics.service.report import weekly_report
 
     with cli_errors():
-        chosen = service.resolve_week(week)
-    data = _read(lambda session: service.weekly_report(session, chosen))
+        chosen = resolve_week(week, _settings())
+    data = _read(lambda session, settings: weekly_report(session, chosen, settings=settings))
     if fmt == "json":
         import json
 
@@ -140,20 +152,21 @@ def report_week(
 
 
 def _period(since: str | None, until: str | None) -> tuple[Any, Any]:
-    from leadline.analytics import service
+    from leadline.analytics.service.common import parse_day
 
+    settings = _settings()
     with cli_errors():
-        return service.parse_day(since, field="since"), service.parse_day(until, field="until")
+        return parse_day(since, settings, field="since"), parse_day(until, settings, field="until")
 
 
 @analytics_app.command("templates")
 def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt = False) -> None:
     """Template performance: sent, delivered, human opens, clicks, replies, calls booked, with 95% intervals."""
-    from leadline.analytics import service
     from leadline.analytics.render import interval, number
+    from leadline.analytics.service.what_works import template_performance
 
     start, end = _period(since, until)
-    data = _read(lambda session: service.template_performance(session, since=start, until=end))
+    data = _read(lambda session, _: template_performance(session, since=start, until=end))
     if as_json:
         print_json(data.dump())
         return
@@ -173,10 +186,10 @@ def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt =
 @analytics_app.command("objections")
 def objections(as_json: JsonOpt = False) -> None:
     """Objections ranked by how many logged calls raised them, with the win rate of those deals."""
-    from leadline.analytics import service
     from leadline.analytics.render import interval, pct
+    from leadline.analytics.service.what_works import objection_table
 
-    data = _read(lambda session: service.objection_table(session))
+    data = _read(lambda session, settings: objection_table(session, settings=settings))
     if as_json:
         print_json(data.dump())
         return
@@ -198,9 +211,9 @@ def conversion(
     as_json: JsonOpt = False,
 ) -> None:
     """How far prospects got, by trade, tier and grid-health band (rates out of those contacted)."""
-    from leadline.analytics import service
+    from leadline.analytics.service.what_works import conversion as by_group
 
-    data = _read(service.conversion)
+    data = _read(lambda session, _: by_group(session))
     groups = {"trade": data.by_trade, "tier": data.by_tier, "grid-health": data.by_grid_health}
     chosen = groups if by == "all" else {by: groups[by]}
     if as_json:
@@ -228,11 +241,11 @@ def _conversion_table(key: str, rows: list[ConversionRow]) -> None:
 @analytics_app.command("timing")
 def timing(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt = False) -> None:
     """Time from send to reply, and reply rate by the weekday and hour of sending (local time)."""
-    from leadline.analytics import service
     from leadline.analytics.render import number, pct
+    from leadline.analytics.service.what_works import timing as reply_timing
 
     start, end = _period(since, until)
-    data = _read(lambda session: service.timing(session, since=start, until=end))
+    data = _read(lambda session, settings: reply_timing(session, settings=settings, since=start, until=end))
     if as_json:
         print_json(data.dump())
         return
@@ -263,10 +276,10 @@ def _slot_table(name: str, rows: list[SlotRate]) -> None:
 @analytics_app.command("forecast")
 def forecast(as_json: JsonOpt = False) -> None:
     """Open pipeline value weighted by stage probability (expected new MRR), and current MRR."""
-    from leadline.analytics import service
     from leadline.analytics.render import money, number, pct
+    from leadline.analytics.service.what_works import forecast as weighted
 
-    data = _read(service.forecast)
+    data = _read(lambda session, settings: weighted(session, settings=settings))
     if as_json:
         print_json(data.dump())
         return
@@ -293,14 +306,14 @@ ProspectOpt = Annotated[str | None, typer.Option("--prospect", help="Only this p
 
 
 def _export(kind: str, fmt: str, output: Path | None, filters: Any) -> None:
-    from leadline.analytics import service
+    from leadline.analytics.service.exports import export
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.exports import write_csv, write_json
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
-        columns, records = service.export(session, kind, filters)
+    with cli_errors(), unit_of_work(_settings(), readonly=True) as session:
+        columns, records = export(session, kind, filters)
         first = next(records, None)  # bad filters are refused before a file is made
         rows = itertools.chain([first] if first is not None else [], records)
         with _output(output) as handle:
@@ -324,7 +337,7 @@ def export_prospects(
     sort: Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts descending.")] = "created",
 ) -> None:
     """Prospects (the same file as `leadline prospects export`; re-importable)."""
-    from leadline.analytics.service import ExportFilters
+    from leadline.analytics.service.exports import ExportFilters
 
     filters = ExportFilters(status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
                             sort=sort)  # fmt: skip
@@ -332,7 +345,7 @@ def export_prospects(
 
 
 def _dated(since: str | None, until: str | None, **values: Any) -> Any:
-    from leadline.analytics.service import ExportFilters
+    from leadline.analytics.service.exports import ExportFilters
 
     start, end = _period(since, until)
     return ExportFilters(since=start, until=end, **values)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from leadline.analytics import render, service
+from leadline.analytics import render
+from leadline.analytics.service.common import resolve_week, snapshot
+from leadline.analytics.service.report import weekly_report
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
@@ -28,9 +30,9 @@ def raise_digest(settings: Settings, *, now: datetime | None = None) -> bool:
     """Raise last week's digest (True if it was new)."""
     now = now or utc_now()
     with unit_of_work(settings) as session:
-        service.snapshot(session)
-        week = service.resolve_week("last", settings, now=now)
-        report = service.weekly_report(session, week, settings=settings, now=now)
+        snapshot(session)
+        week = resolve_week("last", settings, now=now)
+        report = weekly_report(session, week, settings=settings, now=now)
         figures = {line.key: line for line in report.lines}
 
         def shown(key: str, one: str, many: str) -> str:

@@ -106,3 +106,8 @@ def working_days_elapsed(week: Week, now: datetime) -> int:
         return 0
     today = now.astimezone(week.zone).date()
     return sum(1 for day in week.days[:5] if day <= today)
+
+
+def weeks_before(week: Week, count: int) -> Week:
+    """The week ``count`` weeks before ``week`` (in its zone)."""
+    return week_of(week.monday - timedelta(weeks=count), week.zone)

@@ -1,5 +1,5 @@
-"""``/api/calls`` (book, log, complete, reschedule, cancel, no-show, list), ``/api/objections``
-and the calendar feed ``/calendar/{token}.ics``."""
+"""``/api/calls`` (book, log, complete, reschedule, cancel, no-show, list), ``/api/objections``,
+``/api/calendar`` (the feed's secret URL, for admins) and the calendar feed ``/calendar/{token}.ics``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
+from leadline.auth.deps import ApiAdmin
 from leadline.calls import service
 from leadline.calls.schemas import (
     CallBook,
@@ -21,11 +22,12 @@ from leadline.calls.schemas import (
     Reschedule,
 )
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
-from leadline.schemas import Page
+from leadline.schemas import ApiModel, Page
 
 calls_router = APIRouter(prefix="/api/calls", tags=["calls"])
 objections_router = APIRouter(prefix="/api/objections", tags=["calls"])
 calendar_router = APIRouter(tags=["calls"])
+calendar_url_router = APIRouter(prefix="/api/calendar", tags=["calls"])
 
 _BODY_SCHEMA = {
     "oneOf": [
@@ -140,8 +142,22 @@ def calendar_feed(token: str, session: ReadSession, settings: CurrentSettings) -
     )
 
 
+class CalendarUrl(ApiModel):
+    url: str
+
+
+@calendar_url_router.get(
+    "", response_model=CalendarUrl, summary="The secret URL of the booked calls' calendar feed (admins)"
+)
+def calendar_url(settings: CurrentSettings, _: ApiAdmin) -> Any:
+    from leadline.calls import calendar
+
+    return {"url": calendar.url(settings)}
+
+
 router = APIRouter()
 router.include_router(calls_router)
 router.include_router(objections_router)
+router.include_router(calendar_url_router)
 # The calendar feed is not under /api/: calendar apps cannot send a token header, so the
 # secret in its URL is its protection (included without the API's sign-in requirement).

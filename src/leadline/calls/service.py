@@ -43,8 +43,10 @@ from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.fields import clean_text, require_one_line
 from leadline.ids import new_id
+from leadline.names import camel
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
+from leadline.prospects.stages import CLOSED_STAGES
 from leadline.tasks import service as tasks
 from leadline.times import add_business_days, due_moment, iso, local_day_bounds, local_text, to_utc
 
@@ -413,7 +415,7 @@ def _check_outcome_fields(data: CallLog, prospect: Prospect) -> None:
         raise Invalid("is only for outcome not_interested", field="lostReason")
     for name in DEAL_FIELDS:
         if getattr(data, name) is not None and outcome != "closed_won":
-            raise Invalid("is only for outcome closed_won", field=_camel(name))
+            raise Invalid("is only for outcome closed_won", field=camel(name))
     if outcome == "closed_won":
         if data.service_type is None:
             raise Invalid(
@@ -551,7 +553,7 @@ def _apply_outcome(
         prospects.advance(session, prospect, OUTCOME_STAGE[outcome], actor=actor, cause=cause)
         return None
     if outcome == "not_interested":
-        if prospect.sales_status in ("closed_won", "closed_lost"):
+        if prospect.sales_status in CLOSED_STAGES:
             return None  # a closed deal stays as it is; the call is recorded all the same
         reason = data.lost_reason or "; ".join(data.objections) or "not interested (call)"
         if len(reason) > 500:  # the objections, joined: a stage move's reason is at most 500 characters
@@ -610,14 +612,14 @@ def edit(session: Session, call_id: str, data: CallEdit, *, actor: str) -> Logge
         raise CallStateConflict(f"call {call.id} is {call.status.replace('_', '-')}", field="callId")
     for name in given:
         if name not in allowed and name != "outcome":
-            raise Invalid(hint, field=_camel(name))
+            raise Invalid(hint, field=camel(name))
     diff: dict[str, list[Any]] = {}
     for name in allowed:
         if name not in given:
             continue
         value = given[name] if name != "objections" else list(given[name] or [])
         if getattr(call, name) != value:
-            diff[_camel(name)] = [getattr(call, name), value]
+            diff[camel(name)] = [getattr(call, name), value]
             setattr(call, name, value)
     if "objections" in diff:
         call.objection_categories = categorize_all(call.objections, settings_of(session).objection_categories)
@@ -675,11 +677,6 @@ def recategorize(session: Session) -> int:
             changed += 1
     session.flush()
     return changed
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 __all__ = ["CallNotFound", "CallStateConflict", "Logged"]

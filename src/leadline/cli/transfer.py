@@ -25,7 +25,7 @@ def export_all(output: Path, *, force: bool) -> None:
     partial = output.with_name(output.name + ".partial")
     try:
         with cli_errors(), unit_of_work(settings, readonly=True) as session:
-            from leadline.analytics.service import snapshot
+            from leadline.analytics.service.common import snapshot
 
             snapshot(session)  # one consistent moment on PostgreSQL too
             with transfer.open_text(partial, "w", gz=output.suffix == ".gz") as out:

@@ -21,6 +21,7 @@ from leadline.db import settings_of
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.fields import require_one_line
 from leadline.ids import new_id
+from leadline.names import camel
 from leadline.prospects import service as prospects
 from leadline.times import iso, start_of_day, to_utc
 
@@ -139,14 +140,14 @@ def update(session: Session, ref: str, changes: CustomerUpdate, *, actor: str) -
         raise Invalid("nothing to change", field="body")
     for name in REQUIRED_FIELDS:
         if name in wanted and wanted[name] is None:
-            raise Invalid("cannot be empty", field=_camel(name))
+            raise Invalid("cannot be empty", field=camel(name))
     if "start_date" in wanted:
         wanted["start_date"] = day_start(session, wanted["start_date"], field="startDate")
     diff: dict[str, list[Any]] = {}
     for name, value in wanted.items():
         old = getattr(customer, name)
         if old != value:
-            diff[_camel(name)] = [_plain(old), _plain(value)]
+            diff[camel(name)] = [_plain(old), _plain(value)]
             setattr(customer, name, value)
     if diff:
         customer.updated_at = utc_now()
@@ -201,11 +202,6 @@ def change_status(session: Session, ref: str, action: str, *, reason: str | None
             prospects.move_stage(session, prospect.id, "closed_won", reason="customer reactivated", actor=actor)
     session.flush()
     return customer
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _plain(value: Any) -> Any:

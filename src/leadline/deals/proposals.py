@@ -18,6 +18,7 @@ from leadline.db import unit_of_work
 from leadline.emails.backends import Backend
 from leadline.errors import Conflict, Invalid, LeadlineError
 from leadline.prospects import service as prospects
+from leadline.prospects.stages import CLOSED_STAGES
 
 
 class ProposalNotSent(LeadlineError):
@@ -53,7 +54,7 @@ def send_proposal(
         raise Invalid("must be more than 0", field="value")
     with unit_of_work(settings, readonly=True) as session:
         prospect = prospects.get(session, prospect_id)
-        if prospect.sales_status in ("closed_won", "closed_lost"):
+        if prospect.sales_status in CLOSED_STAGES:
             raise Conflict(
                 f"{prospect_id} is {prospect.sales_status}; a proposal needs an open deal", field="prospectId"
             )

@@ -17,6 +17,7 @@ from leadline.errors import Conflict, Invalid
 from leadline.fields import require_one_line
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
+from leadline.prospects.stages import CLOSED_STAGES
 from leadline.times import iso
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _stage_before_lost(session: Session, prospect_id: str) -> str:
     for entry in reversed(activity.for_prospect(session, prospect_id)):
         if entry.type == "stage_change" and entry.details.get("to") == "closed_lost":
             before = entry.details.get("from")
-            if isinstance(before, str) and before not in ("closed_won", "closed_lost"):
+            if isinstance(before, str) and before not in CLOSED_STAGES:
                 return before
             break
     return "interested"

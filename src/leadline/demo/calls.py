@@ -28,11 +28,12 @@ def _pick(context: DemoContext) -> list[str]:
     other tier-1 prospects from the weakest grid health up."""
     from leadline.prospects import service as prospects
     from leadline.prospects.queries import Filters
+    from leadline.prospects.stages import CLOSED_STAGES
 
     replied = context.shared.get("replied_ids")
     with unit_of_work(context.settings, readonly=True) as session:
         tier1 = prospects.search(session, Filters(tier=1), sort="grid_health", limit=100).items
-        open_ids = [p.id for p in tier1 if p.sales_status not in ("closed_won", "closed_lost")]
+        open_ids = [p.id for p in tier1 if p.sales_status not in CLOSED_STAGES]
     order = [ROYAL]
     if isinstance(replied, list | tuple):
         order += [str(i) for i in replied]

@@ -1,4 +1,4 @@
-"""``/api/notifications``."""
+"""``/api/notifications`` and ``/api/notify/test``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from leadline.deps import ReadSession
+from leadline.deps import CurrentSettings, ReadSession
 from leadline.notify import service
 from leadline.schemas import ApiModel
 
-router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+notifications_router = APIRouter(prefix="/api/notifications", tags=["notifications"])
+notify_router = APIRouter(prefix="/api/notify", tags=["notifications"])
 
 
 class NotificationRead(ApiModel):
@@ -28,10 +29,31 @@ class NotificationRead(ApiModel):
     sent_at: datetime | None
 
 
-@router.get("", response_model=list[NotificationRead], summary="Notifications, newest first")
+@notifications_router.get("", response_model=list[NotificationRead], summary="Notifications, newest first")
 def list_notifications(
     session: ReadSession,
     status: Literal["pending", "sending", "sent", "failed", "recorded"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     return service.search(session, status=status, limit=limit)
+
+
+class NotifyTest(ApiModel):
+    status: str
+    channels: list[str]
+    error: str | None
+
+
+@notify_router.post("/test", response_model=NotifyTest, summary="Send a test notification to the channels set")
+def notify_test(settings: CurrentSettings) -> Any:
+    from leadline.notify.delivery import send_test
+
+    result = send_test(settings)
+    if result is None:
+        return {"status": "recorded", "channels": [], "error": None}
+    return {"status": result.status, "channels": result.channels, "error": result.error}
+
+
+router = APIRouter()
+router.include_router(notifications_router)
+router.include_router(notify_router)

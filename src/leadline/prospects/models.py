@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
 from leadline.db import Base
+from leadline.prospects.stages import STAGES
 
 
 class Prospect(Base):
@@ -22,8 +23,7 @@ class Prospect(Base):
             name="competitor_health_range",
         ),
         CheckConstraint(
-            "sales_status IN ('new','contacted','replied','scheduled','interested','proposal',"
-            "'closed_won','closed_lost')",
+            "sales_status IN (" + ",".join(f"'{stage}'" for stage in STAGES) + ")",
             name="sales_status_known",
         ),
         Index("ix_prospects_sales_status_tier", "sales_status", "tier"),

@@ -27,7 +27,7 @@ from leadline.prospects import queries
 from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult, validate
 from leadline.prospects.models import Prospect
 from leadline.prospects.schemas import ProspectCreate, ProspectUpdate, StageMove
-from leadline.prospects.stages import STAGES, is_forward
+from leadline.prospects.stages import CLOSED_STAGES, STAGES, is_forward
 
 
 class ProspectNotFound(NotFound):
@@ -313,7 +313,7 @@ def _set_stage(
     if cause:
         details["cause"] = cause
     activity.record(session, prospect.id, "stage_change", stage, details, actor=actor, at=at)
-    if stage in ("closed_won", "closed_lost"):
+    if stage in CLOSED_STAGES:
         stop_sequences(session, prospect.id, f"closed ({stage})", actor=actor)
 
 
@@ -359,7 +359,7 @@ def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, act
             f"{prospect.id} is {prospect.sales_status}; only a closed_lost deal can be reopened",
             field="prospectId",
         )
-    if stage in ("closed_won", "closed_lost") or stage not in STAGES:
+    if stage in CLOSED_STAGES or stage not in STAGES:
         raise Invalid(f"reopen to an open stage, not {stage!r}", field="stage")
     _set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
     prospect.lost_reason = None
@@ -399,7 +399,7 @@ def follow_ups_due(session: Session, *, before: datetime, limit: int = 200) -> l
         .where(
             Prospect.next_follow_up_at.is_not(None),
             Prospect.next_follow_up_at < before,
-            Prospect.sales_status.not_in(("closed_won", "closed_lost")),
+            Prospect.sales_status.not_in(CLOSED_STAGES),
         )
         .order_by(Prospect.next_follow_up_at, Prospect.id)
         .limit(limit)

@@ -29,6 +29,7 @@ from leadline.ids import new_id
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.prospects.queries import Filters
+from leadline.prospects.stages import CLOSED_STAGES
 from leadline.sequences.models import Sequence, SequenceEnrollment
 
 _STEP = re.compile(r"^\s*([a-z0-9][a-z0-9_-]*)\s*:\s*(\d+(?:\.\d+)?)\s*([dhms])\s*$")
@@ -188,7 +189,7 @@ def start(
 
 def _not_startable(session: Session, prospect: Prospect) -> str | None:
     """A closed prospect, or one with a call booked, is past cold follow-ups."""
-    if prospect.sales_status in ("closed_won", "closed_lost"):
+    if prospect.sales_status in CLOSED_STAGES:
         return f"is closed ({prospect.sales_status})"
     from leadline.calls import service as calls
 
@@ -294,7 +295,7 @@ def stop_reason(session: Session, enrollment: SequenceEnrollment, prospect: Pros
 
 
 def _reason_to_stop(session: Session, prospect: Prospect, since: datetime) -> str | None:
-    if prospect.sales_status in ("closed_won", "closed_lost"):
+    if prospect.sales_status in CLOSED_STAGES:
         return f"closed ({prospect.sales_status})"
     if prospect.do_not_contact:
         return f"do-not-contact ({prospect.do_not_contact_reason or 'no reason given'})"

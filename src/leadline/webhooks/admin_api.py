@@ -1,5 +1,5 @@
-"""The CLI's webhook and inbox commands over HTTP: ``/api/webhooks/...``, ``/api/inbound``,
-``/api/calendar`` and ``/api/notify/test`` (under the API's sign-in requirement)."""
+"""The CLI's webhook and inbox commands over HTTP: ``/api/webhooks/...`` and ``/api/inbound``
+(under the API's sign-in requirement)."""
 
 from __future__ import annotations
 
@@ -72,16 +72,6 @@ class Assign(InputModel):
     email_id: str = Field(min_length=1, max_length=40, description="The email the reply answers.")
 
 
-class CalendarUrl(ApiModel):
-    url: str
-
-
-class NotifyTest(ApiModel):
-    status: str
-    channels: list[str]
-    error: str | None
-
-
 @router.get("/api/webhooks/stats", response_model=WebhookStats, summary="Events received, applied, duplicates...")
 def webhook_stats(session: ReadSession) -> Any:
     return service.stats_summary(session)
@@ -114,22 +104,3 @@ def inbound_list(
 @router.post("/api/inbound/{inbound_id}/assign", response_model=InboundRead, summary="Say which email a reply answers")
 def inbound_assign(inbound_id: str, body: Assign, session: DbSession, settings: CurrentSettings, actor: Actor) -> Any:
     return service.assign_reply(session, settings, inbound_id, body.email_id, actor=actor)
-
-
-@router.get(
-    "/api/calendar", response_model=CalendarUrl, summary="The secret URL of the booked calls' calendar feed (admins)"
-)
-def calendar_url(settings: CurrentSettings, _: ApiAdmin) -> Any:
-    from leadline.calls import calendar
-
-    return {"url": calendar.url(settings)}
-
-
-@router.post("/api/notify/test", response_model=NotifyTest, summary="Send a test notification to the channels set")
-def notify_test(settings: CurrentSettings) -> Any:
-    from leadline.notify.delivery import send_test
-
-    result = send_test(settings)
-    if result is None:
-        return {"status": "recorded", "channels": [], "error": None}
-    return {"status": result.status, "channels": result.channels, "error": result.error}

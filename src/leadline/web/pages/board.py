@@ -16,7 +16,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from leadline.analytics import service as analytics
+from leadline.analytics.service.common import snapshot
+from leadline.analytics.service.what_works import forecast as weighted
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
@@ -52,8 +53,8 @@ def board_columns(request: Request, *, cap: int | None = None) -> list[Column]:
     cap = cap or CARDS_PER_COLUMN
     columns = []
     with unit_of_work(settings, readonly=True) as session:
-        analytics.snapshot(session)
-        forecast = {s.stage: s for s in analytics.forecast(session, settings=settings).stages}
+        snapshot(session)
+        forecast = {s.stage: s for s in weighted(session, settings=settings).stages}
         for stage in STAGES:
             items, total = prospects.in_stage(session, stage, limit=cap)
             column = Column(stage=stage, label=STAGE_LABELS[stage], total=total)

@@ -17,7 +17,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from leadline.analytics import render, service
+from leadline.analytics import render
+from leadline.analytics.service import common, report
+from leadline.analytics.service import dashboard as service
 from leadline.analytics.weeks import Week
 from leadline.auth.deps import PageUser
 from leadline.clock import utc_now
@@ -41,7 +43,7 @@ WeekQ = Annotated[str | None, Query(max_length=20)]
 
 def version(settings: Settings) -> str:
     with unit_of_work(settings, readonly=True) as session:
-        service.snapshot(session)
+        common.snapshot(session)
         return service.data_version(session)
 
 
@@ -49,7 +51,7 @@ def figures(settings: Settings, week: Week) -> dict[str, Any]:
     """Everything the dashboard shows for ``week``, read in one snapshot, with its data version."""
     minute = utc_now().strftime("%Y-%m-%dT%H:%M")
     with unit_of_work(settings, readonly=True) as session:
-        service.snapshot(session)
+        common.snapshot(session)
         current = service.data_version(session)
         key = (settings.database_url, week.label, current, minute)
         with _cache_lock:
@@ -57,8 +59,8 @@ def figures(settings: Settings, week: Week) -> dict[str, Any]:
         if cached is not None:
             return cached
         data = service.dashboard(session, week, settings=settings, cards=CARDS)
-        days = service.week_days(session, week)
-        templates = service.week_templates(session, week)
+        days = report.week_days(session, week)
+        templates = report.week_templates(session, week)
         mrr, customers = service.current_mrr(session)
     proposals = sum(t.sent for t in templates if t.template == "proposal")
     result = {
@@ -81,9 +83,9 @@ def figures(settings: Settings, week: Week) -> dict[str, Any]:
 def _week(settings: Settings, text: str | None) -> tuple[Week, str]:
     """The chosen week, or this week and a one-line error when the text is not a week."""
     try:
-        return service.resolve_week(text, settings), ""
+        return common.resolve_week(text, settings), ""
     except LeadlineError as error:
-        return service.resolve_week(None, settings), errors_of(error).line
+        return common.resolve_week(None, settings), errors_of(error).line
 
 
 @router.get("/")

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from leadline.analytics import render
-from leadline.analytics import service as analytics
+from leadline.analytics.service import common, what_works
+from leadline.analytics.service import report as weekly
 from leadline.auth.deps import PageUser
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
@@ -44,20 +45,20 @@ def reports(
     status = 200
     try:
         with unit_of_work(settings, readonly=True) as session:
-            analytics.snapshot(session)
+            common.snapshot(session)
             if view == "week":
-                chosen = analytics.resolve_week(week or None, settings)
-                report = analytics.weekly_report(session, chosen, settings=settings)
+                chosen = common.resolve_week(week or None, settings)
+                report = weekly.weekly_report(session, chosen, settings=settings)
                 context.update(report=report, charts=render.charts(report), chosen=chosen,
                                previous=chosen.previous().label, following=chosen.next().label)  # fmt: skip
             elif view == "templates":
-                start = analytics.parse_day(since, settings, field="since")
-                end = analytics.parse_day(until, settings, field="until")
-                context["templates"] = analytics.template_performance(session, since=start, until=end)
+                start = common.parse_day(since, settings, field="since")
+                end = common.parse_day(until, settings, field="until")
+                context["templates"] = what_works.template_performance(session, since=start, until=end)
             elif view == "objections":
-                context["objections"] = analytics.objection_table(session, settings=settings)
+                context["objections"] = what_works.objection_table(session, settings=settings)
             else:
-                context["forecast"] = analytics.forecast(session, settings=settings)
+                context["forecast"] = what_works.forecast(session, settings=settings)
     except LeadlineError as error:
         context["errors"] = errors_of(error)
         status = error.status_code

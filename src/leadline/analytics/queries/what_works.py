@@ -1,0 +1,240 @@
+"""The "what works" SQL: templates, objections, conversion by group, reply timing, and the open
+pipeline's values with the customers' fees (the forecast)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, text
+
+from leadline.analytics.queries.common import (
+    Connectable,
+    Dialect,
+    bind_times,
+    lost_reach_sql,
+    reach_expression,
+)
+from leadline.prospects.stages import OPEN_STAGES
+
+# --- what works: templates -----------------------------------------------------------------------
+
+
+def _period(column: str, since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any], list[str]]:
+    parts = [f"{column} IS NOT NULL"]
+    params: dict[str, Any] = {}
+    names = []
+    if since is not None:
+        parts.append(f"{column} >= :since")
+        params["since"] = since
+        names.append("since")
+    if until is not None:
+        parts.append(f"{column} < :until")
+        params["until"] = until
+        names.append("until")
+    return " AND ".join(parts), params, names
+
+
+def template_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+    """Per template, over emails sent in [since, until): sent, delivered, human opened, clicked,
+    replied, and replies followed by a booked call."""
+    where, params, names = _period("e.sent_at", since, until)
+    sql = f"""
+SELECT e.template AS template,
+       count(*) AS sent,
+       count(e.delivered_at) AS delivered,
+       SUM(CASE WHEN e.opened_at IS NOT NULL AND (e.open_count - e.machine_open_count > 0 OR e.click_count > 0)
+                THEN 1 ELSE 0 END) AS human_opened,
+       count(e.opened_at) AS opened,
+       SUM(CASE WHEN e.click_count > 0 THEN 1 ELSE 0 END) AS clicked,
+       count(e.replied_at) AS replied,
+       SUM(CASE WHEN e.replied_at IS NOT NULL AND EXISTS (
+                SELECT 1 FROM call_activities c
+                WHERE c.prospect_id = e.prospect_id AND c.status <> 'cancelled' AND c.created_at >= e.sent_at)
+            THEN 1 ELSE 0 END) AS calls_booked
+FROM email_activities e
+WHERE {where}
+GROUP BY e.template
+ORDER BY sent DESC, template
+"""
+    return [
+        {key: (value if key == "template" else int(value or 0)) for key, value in row.items()}
+        for row in connection.execute(bind_times(sql, *names), params).mappings()
+    ]
+
+
+# --- what works: objections ----------------------------------------------------------------------
+
+
+def objection_rows(connection: Connectable, dialect: Dialect) -> tuple[int, list[dict[str, Any]]]:
+    """Per objection category on logged calls: calls and mentions, and the deals (prospects)
+    where it was raised by their state now: won, lost, still open."""
+    join = dialect.json_array_join("c.objection_categories", "cat")
+    sql = f"""
+SELECT cat.value AS category,
+       count(DISTINCT c.id) AS calls,
+       count(*) AS mentions,
+       count(DISTINCT c.prospect_id) AS prospects,
+       count(DISTINCT CASE WHEN p.sales_status = 'closed_won' THEN p.id END) AS won,
+       count(DISTINCT CASE WHEN p.sales_status = 'closed_lost' THEN p.id END) AS lost
+FROM call_activities c
+{join}
+JOIN prospects p ON p.id = c.prospect_id
+WHERE c.status = 'completed'
+GROUP BY cat.value
+"""
+    rows = [dict(row) for row in connection.execute(text(sql)).mappings()]
+    with_objections = connection.execute(
+        text(
+            "SELECT count(*) FROM call_activities c WHERE c.status = 'completed'"
+            f" AND {dialect.json_array_length('c.objection_categories')} > 0"
+        )
+    ).scalar_one()
+    return int(with_objections or 0), rows
+
+
+# --- what works: conversion by group -------------------------------------------------------------
+
+GRID_BANDS = (("0-19", 20), ("20-39", 40), ("40-59", 60), ("60-79", 80), ("80-100", None))
+
+
+def grid_band_sql(column: str = "p.grid_health") -> str:
+    whens = " ".join(f"WHEN {column} < {upper} THEN '{label}'" for label, upper in GRID_BANDS if upper is not None)
+    return f"CASE WHEN {column} IS NULL THEN 'unknown' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
+
+
+def conversion_rows(connection: Connectable, dialect: Dialect) -> list[dict[str, Any]]:
+    """Per (trade, tier, grid-health band): prospects and how many reached each stage, in one
+    pass over the prospects (the service adds them up by trade, by tier and by band)."""
+    sql = f"""
+SELECT trade, tier, band, count(*) AS prospects,
+       SUM(CASE WHEN reach >= 1 THEN 1 ELSE 0 END) AS contacted,
+       SUM(CASE WHEN reach >= 2 THEN 1 ELSE 0 END) AS replied,
+       SUM(CASE WHEN reach >= 3 THEN 1 ELSE 0 END) AS scheduled,
+       SUM(CASE WHEN reach >= 4 THEN 1 ELSE 0 END) AS called,
+       SUM(CASE WHEN reach >= 5 THEN 1 ELSE 0 END) AS proposal,
+       SUM(CASE WHEN reach >= 6 THEN 1 ELSE 0 END) AS won
+FROM (
+    SELECT COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band, {reach_expression()} AS reach
+    FROM prospects p LEFT JOIN ({lost_reach_sql(dialect)}) AS l ON l.id = p.id
+) AS reached
+GROUP BY trade, tier, band
+"""
+    return [
+        {key: (value if key in ("trade", "band") else int(value or 0)) for key, value in row.items()}
+        for row in connection.execute(text(sql)).mappings()
+    ]
+
+
+# --- what works: timing --------------------------------------------------------------------------
+
+DELAY_BUCKETS: tuple[tuple[str, float | None], ...] = (
+    ("under 1 hour", 3600),
+    ("1-4 hours", 4 * 3600),
+    ("4-24 hours", 24 * 3600),
+    ("1-3 days", 3 * 86400),
+    ("3-7 days", 7 * 86400),
+    ("7 days or more", None),
+)
+
+
+def _replied(since: datetime | None, until: datetime | None) -> tuple[str, dict[str, Any], list[str]]:
+    """Replied emails sent in [since, until)."""
+    where, params, names = _period("e.sent_at", since, until)
+    return f"e.replied_at IS NOT NULL AND {where}", params, names
+
+
+def _replies_table(dialect: Dialect) -> str:
+    """``email_activities e``, read through the replies index on SQLite: without statistics its
+    planner would walk the sent_at index over every email instead of the replied ones only."""
+    return "email_activities e" + (" INDEXED BY ix_email_activities_replies" if dialect.is_sqlite else "")
+
+
+def reply_delays(
+    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None
+) -> tuple[dict[str, Any], list[int]]:
+    """Time from send to reply over replied emails sent in [since, until): count, mean, and how
+    many fell in each of :data:`DELAY_BUCKETS` (seconds)."""
+    where, params, names = _replied(since, until)
+    delay = dialect.seconds_between("e.sent_at", "e.replied_at")
+    lowers = [0.0] + [float(upper) for _, upper in DELAY_BUCKETS if upper is not None]
+    buckets = ", ".join(
+        f"SUM(CASE WHEN d >= {lower:g}{f' AND d < {upper:g}' if upper is not None else ''} THEN 1 ELSE 0 END)"
+        f" AS b{index}"
+        for index, (lower, (_, upper)) in enumerate(zip(lowers, DELAY_BUCKETS, strict=True))
+    )
+    sql = (
+        f"SELECT count(*) AS n, AVG(d) AS mean, {buckets}"
+        f" FROM (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d FROM {_replies_table(dialect)}"
+        f" WHERE {where}) AS delays"
+    )
+    row = connection.execute(bind_times(sql, *names), params).mappings().one()
+    counts = [int(row[f"b{i}"] or 0) for i in range(len(DELAY_BUCKETS))]
+    return {"n": int(row["n"] or 0), "mean": row["mean"]}, counts
+
+
+def delays_at_ranks(
+    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None, ranks: Sequence[int]
+) -> dict[int, float]:
+    """The reply delays (seconds) at these 1-based positions of the ascending order (one sort)."""
+    if not ranks:
+        return {}
+    where, params, names = _replied(since, until)
+    delay = dialect.seconds_between("e.sent_at", "e.replied_at")
+    sql = (
+        "SELECT position, d FROM ("
+        f"SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS position FROM (SELECT {delay} AS d"
+        f" FROM {_replies_table(dialect)} WHERE {where}) AS delays) AS ordered WHERE position IN :ranks"
+    )
+    statement = bind_times(sql, *names).bindparams(bindparam("ranks", expanding=True))
+    rows = connection.execute(statement, {**params, "ranks": sorted(set(ranks))})
+    return {int(position): max(0.0, float(value)) for position, value in rows}
+
+
+def send_buckets(
+    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None
+) -> list[tuple[datetime, int, int]]:
+    """(start of a UTC quarter hour, emails sent in it, of which replied) over [since, until).
+
+    Every time-zone offset in use is a whole number of quarter hours, so each bucket lies in
+    one local hour of any zone; the service puts each in its local weekday and hour.
+    """
+    where, params, names = _period("e.sent_at", since, until)
+    if dialect.is_sqlite:
+        bucket = "substr(e.sent_at, 1, 14) || (CAST(substr(e.sent_at, 15, 2) AS INTEGER) / 15)"
+    else:
+        bucket = "date_bin('15 minutes', e.sent_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+    sql = f"SELECT {bucket} AS b, count(*) AS sent, count(e.replied_at) AS replied FROM email_activities e"
+    sql += f" WHERE {where} GROUP BY 1"
+    found = []
+    for value, sent, replied in connection.execute(bind_times(sql, *names), params):
+        if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:' and the quarter, 0-3
+            moment = datetime.fromisoformat(value[:13] + ":00").replace(tzinfo=UTC) + timedelta(
+                minutes=15 * int(value[14:])
+            )
+        else:
+            moment = value.astimezone(UTC)
+        found.append((moment, int(sent), int(replied)))
+    return found
+
+
+# --- forecast ------------------------------------------------------------------------------------
+
+
+def pipeline_values(connection: Connectable) -> list[tuple[str, int, int, float]]:
+    """(stage, prospects, prospects with a deal value, sum of deal values) for the open stages."""
+    statement = text(
+        "SELECT sales_status, count(*), count(deal_value), SUM(deal_value) FROM prospects"
+        " WHERE sales_status IN :stages GROUP BY sales_status"
+    ).bindparams(bindparam("stages", expanding=True))
+    return [
+        (str(stage), int(n), int(valued), float(total or 0))
+        for stage, n, valued, total in connection.execute(statement, {"stages": list(OPEN_STAGES)})
+    ]
+
+
+def customer_fees(connection: Connectable) -> list[tuple[str, int, float]]:
+    """(status, customers, sum of monthly fees)."""
+    rows = connection.execute(text("SELECT status, count(*), SUM(monthly_fee) FROM customers GROUP BY status"))
+    return [(str(status), int(n), float(total or 0)) for status, n, total in rows]

@@ -1,0 +1,65 @@
+"""What every analytics service shares: rates with their intervals, the week and day a shell asked
+for (in the settings' zone), one snapshot per read, and the period check."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from leadline.analytics.schemas import Rate
+from leadline.analytics.stats import wilson
+from leadline.analytics.weeks import Week, parse_week
+from leadline.clock import utc_now
+from leadline.config import Settings
+from leadline.errors import Invalid
+from leadline.times import start_of_day
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def make_rate(count: int, total: int, *, interval: bool = False) -> Rate:
+    bounds = wilson(count, total) if interval else None
+    return Rate(
+        count=count,
+        total=total,
+        rate=(count / total) if total else None,
+        low=bounds[0] if bounds else None,
+        high=bounds[1] if bounds else None,
+    )
+
+
+def resolve_week(text: str | None, settings: Settings, *, now: datetime | None = None) -> Week:
+    """``2025-W47``, ``this`` (or nothing) or ``last``, in the configured zone."""
+    return parse_week(text, settings.zone, now or utc_now())
+
+
+def parse_day(text: str | None, settings: Settings, *, field: str) -> datetime | None:
+    """A local date (``2025-11-17``) as the UTC instant its day starts; None for nothing."""
+    if text is None or not text.strip():
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid(f"{text!r} is not a date like 2025-11-17", field=field) from None
+    return start_of_day(day, settings.zone)
+
+
+def snapshot(session: Session) -> None:
+    """Make every query of this (read-only) unit of work see one snapshot of the database.
+
+    SQLite's deferred read transaction already does; PostgreSQL needs REPEATABLE READ, set
+    before the first query (afterwards the transaction's level can no longer change). JIT
+    compilation is switched off for the transaction: on these aggregates it costs several
+    times the milliseconds the queries take (PostgreSQL compiles anything its planner
+    thinks costly, which a million rows are).
+    """
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def check_period(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and since >= until:
+        raise Invalid("must be after since", field="until")

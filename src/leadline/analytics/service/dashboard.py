@@ -1,0 +1,230 @@
+"""The seed's dashboard ("WEEK N SALES METRICS"): the funnel, the week's outreach, engagement and
+calls, the key metrics against their targets, and the most active prospects' cards; with the live
+page's data version and current MRR."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadline.analytics.queries import common as qc
+from leadline.analytics.queries import dashboard as qd
+from leadline.analytics.queries import what_works as qw
+from leadline.analytics.schemas import (
+    CallFigures,
+    Dashboard,
+    Engagement,
+    KeyMetric,
+    Outreach,
+    PipelineStage,
+    ProspectCard,
+    ProspectTotals,
+    WeekInfo,
+)
+from leadline.analytics.service.common import make_rate
+from leadline.analytics.weeks import Week, week_of, working_days_elapsed
+from leadline.calls.objections import label as objection_label
+from leadline.clock import utc_now
+from leadline.config import Settings
+from leadline.errors import Invalid
+from leadline.prospects.stages import LOST, RANK, STAGE_TABLE, WON
+
+#: What each funnel line counts, in the seed's words. closed_lost has no line of its own: a lost
+#: prospect counts on the lines it reached (queries.common.lost_reach_sql).
+_MEANING = {
+    "new": "not contacted", "contacted": "email sent", "replied": "replied to email", "scheduled": "call booked",
+    "interested": "completed", "proposal": "sent proposal", WON: "customers",
+}  # fmt: skip
+#: The funnel lines: (stage, label, what it means, rank reached), from the stage table. The last
+#: line counts customers; the seed's dashboard calls it "Closed (customers)".
+FUNNEL: tuple[tuple[str, str, str, int], ...] = tuple(
+    (stage.name, "Closed" if stage.name == WON else stage.label, _MEANING[stage.name], stage.order)
+    for stage in STAGE_TABLE
+    if stage.name in _MEANING
+)
+DEFAULT_CARDS = 3
+MAX_CARDS = 50
+
+
+def week_info(session: Session, week: Week, now: datetime) -> WeekInfo:
+    first = qd.first_send(session)
+    number = None
+    if first is not None:
+        first_week = week_of(first, week.zone)
+        if week.monday >= first_week.monday:
+            number = (week.monday - first_week.monday).days // 7 + 1
+    return WeekInfo(
+        label=week.label,
+        number=number,
+        start=week.start,
+        end=week.end,
+        first_day=week.monday,
+        last_day=week.days[-1],
+        timezone=week.zone.key,
+        span=week.span_text(),
+        is_current=week.contains(now),
+    )
+
+
+@dataclass
+class FunnelCounts:
+    total: int
+    tiers: dict[int, int]
+    reached: list[int]  # reached[k]: prospects that reached rank k or beyond
+
+    def stages(self) -> list[PipelineStage]:
+        contacted = self.reached[RANK["contacted"]]
+        lines = []
+        for stage, label, description, rank in FUNNEL:
+            count = self.total - contacted if rank == 0 else self.reached[rank]
+            lines.append(PipelineStage(stage=stage, label=label, description=description, count=count))
+        return lines
+
+
+def funnel(session: Session) -> FunnelCounts:
+    """Totals, tiers and the cumulative funnel: two aggregate queries."""
+    dialect = qc.dialect_of(session)
+    by_rank = [0] * (max(qc.REACH.values()) + 1)
+    tiers: dict[int, int] = {}
+    total = 0
+    for status, tier, n in qd.prospect_counts(session):
+        total += n
+        tiers[tier] = tiers.get(tier, 0) + n
+        if status != LOST:
+            by_rank[qc.REACH.get(status, 0)] += n
+    for rank, n in qd.lost_reach(session, dialect).items():
+        by_rank[rank] += n
+    reached = [sum(by_rank[rank:]) for rank in range(len(by_rank))]
+    return FunnelCounts(total=total, tiers=tiers, reached=reached)
+
+
+def dashboard(
+    session: Session,
+    week: Week,
+    *,
+    settings: Settings,
+    cards: int = DEFAULT_CARDS,
+    now: datetime | None = None,
+) -> Dashboard:
+    """The seed's "WEEK N SALES METRICS" block for ``week``."""
+    now = now or utc_now()
+    if not 0 <= cards <= MAX_CARDS:
+        raise Invalid(f"must be between 0 and {MAX_CARDS}", field="cards")
+    start, end = week.start, week.end
+    counts = funnel(session)
+    emails = qd.week_emails(session, start, end)
+    calls = qd.week_calls(session, start, end)
+    converted = qd.replies_with_call(session, start, end)
+    won, new_mrr = qd.deals_won(session, start, end)
+    sent = emails["sent"]
+    days = working_days_elapsed(week, now)
+    contacted, closed = counts.reached[RANK["contacted"]], counts.reached[RANK[WON]]
+
+    def metric(key: str, label: str, count: float, total: float, target: float, unit: str = "rate") -> KeyMetric:
+        value = count / total if total else None
+        return KeyMetric(
+            key=key, label=label, value=value, count=count, total=total, target=target,
+            on_target=None if value is None else value >= target, unit=unit,
+        )  # fmt: skip
+
+    return Dashboard(
+        week=week_info(session, week, now),
+        generated_at=now,
+        prospects=ProspectTotals(
+            total=counts.total,
+            tier1=counts.tiers.get(1, 0),
+            tier2=counts.tiers.get(2, 0),
+            tier3=counts.tiers.get(3, 0),
+        ),
+        outreach=Outreach(
+            sent=sent,
+            delivered=make_rate(emails["delivered"], sent, interval=True),
+            bounced=make_rate(emails["bounced"], sent, interval=True),
+            failed=make_rate(emails["failed"], sent, interval=True),
+        ),
+        engagement=Engagement(
+            opened=make_rate(emails["opened"], sent, interval=True),
+            human_opened=make_rate(emails["human_opened"], sent, interval=True),
+            machine_only_opened=emails["opened"] - emails["human_opened"],
+            machine_opens=emails["machine_opens"],
+            clicked=make_rate(emails["clicked"], sent, interval=True),
+            replied=make_rate(emails["replied"], sent, interval=True),
+        ),
+        calls=CallFigures(
+            scheduled=calls["scheduled"],
+            completed=calls["completed"],
+            pending=calls["pending"],
+            no_show=calls["no_show"],
+            average_duration_seconds=calls["seconds"] / calls["timed"] if calls["timed"] else None,
+            average_duration_minutes=calls["seconds"] / calls["timed"] / 60 if calls["timed"] else None,
+        ),
+        deals_won=won,
+        new_mrr=new_mrr,
+        pipeline=counts.stages(),
+        cards=prospect_cards(session, week, cards, settings),
+        key_metrics=[
+            metric("send_rate", "Email send rate", sent, days, settings.target_sends_per_day, "per_day"),
+            metric("open_rate", "Email open rate", emails["opened"], sent, settings.target_open_rate),
+            metric("reply_rate", "Email reply rate", emails["replied"], sent, settings.target_reply_rate),
+            metric("call_conversion", "Call conversion", converted, emails["replied"], settings.target_call_conversion),
+            metric("deal_conversion", "Deal conversion", closed, contacted, settings.target_deal_conversion),
+        ],
+        working_days=days,
+    )
+
+
+def prospect_cards(session: Session, week: Week, limit: int, settings: Settings) -> list[ProspectCard]:
+    active = qd.active_prospects(session, week.start, week.end, limit)
+    ids = [a.prospect_id for a in active]
+    found = qd.card_prospects(session, ids)
+    objections = qd.card_objections(session, ids)
+    cards = []
+    for item in active:
+        row = found.get(item.prospect_id)
+        if row is None:
+            continue
+        said: list[str] = []
+        for texts, categories in objections.get(item.prospect_id, []):
+            for index, words in enumerate(texts):
+                known = index < len(categories) and categories[index] != "other"
+                name = objection_label(categories[index]) if known else words
+                if name not in said:
+                    said.append(name)
+        value = row["deal_value"]
+        cards.append(
+            ProspectCard(
+                id=item.prospect_id,
+                name=row["name"],
+                status=row["sales_status"],
+                emails_sent=int(row["emails_sent_count"] or 0),
+                emails_opened=int(row["emails_opened_count"] or 0),
+                last_contact_at=row["last_contact_at"],
+                next_follow_up_at=row["next_follow_up_at"],
+                objections=said,
+                value_per_month=float(value) if value is not None else None,
+                replies_this_week=item.replies,
+                calls_booked_this_week=item.booked,
+                calls_held_this_week=item.held,
+                opens_this_week=item.opens,
+            )
+        )
+    return cards
+
+
+def current_mrr(session: Session) -> tuple[float, int]:
+    """(monthly recurring revenue of the active customers, how many there are)."""
+    fees = {status: (n, total) for status, n, total in qw.customer_fees(session)}
+    n, total = fees.get("active", (0, 0.0))
+    return total, n
+
+
+def data_version(session: Session) -> str:
+    """A short text that changes whenever the dashboard's figures may have changed (new timeline
+    entries, webhook events applied, emails, calls, customers, prospects). Cheap at any size: a
+    handful of index lookups, so a page may ask for it every few seconds. Deleting a prospect
+    whose rows are not the newest is not noticed until something else changes."""
+    raw = "|".join("" if value is None else str(value) for value in qd.data_version(session))
+    return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
