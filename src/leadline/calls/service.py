@@ -45,6 +45,7 @@ from leadline.fields import clean_text, require_one_line
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
+from leadline.sequences import stops as sequences
 from leadline.tasks import service as tasks
 from leadline.times import add_business_days, due_moment, iso, local_day_bounds, local_text, to_utc
 
@@ -234,24 +235,17 @@ def recount(session: Session, prospect: Prospect) -> None:
     )
     scheduled = sum(int(n) for status, n in by_status.items() if status != "cancelled")
     completed = int(by_status.get("completed", 0))
-    next_call = session.scalar(
-        select(func.min(CallActivity.scheduled_at)).where(
-            CallActivity.prospect_id == prospect.id, CallActivity.status == "scheduled"
-        )
-    )
     last_call = session.scalar(
         select(func.max(CallActivity.completed_at)).where(
             CallActivity.prospect_id == prospect.id, CallActivity.status == "completed"
         )
     )
-    next_task = tasks.earliest_open_due(session, prospect.id)
-    upcoming = [moment for moment in (next_call, next_task) if moment is not None]
     prospects.record_call_stats(
         session,
         prospect,
         scheduled=scheduled,
         completed=completed,
-        next_follow_up_at=min(upcoming) if upcoming else None,
+        next_follow_up_at=tasks.next_follow_up(session, prospect.id),
         last_contact_at=last_call,
     )
 
@@ -297,7 +291,7 @@ def book(session: Session, data: CallBook, *, actor: str) -> CallActivity:
     entry.details = {"callId": call.id, **details}
     prospects.advance(session, prospect, "scheduled", actor=actor, cause={"callId": call.id})
     recount(session, prospect)
-    prospects.stop_sequences(session, prospect.id, "call booked", actor=actor)
+    sequences.stop_for_prospect(session, prospect.id, "call booked", actor=actor)
     notify.raise_event(
         session, "call_booked", f"call_booked:{call.id}", f"Call booked: {_person(prospect)}",
         body=f"{local_text(at, _zone(session))}" + (f"\n{data.notes}" if data.notes else ""), prospect_id=prospect.id,
