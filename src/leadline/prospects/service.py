@@ -30,7 +30,7 @@ from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult
 from leadline.prospects.models import Prospect
 from leadline.prospects.schemas import ProspectCreate, ProspectUpdate
 from leadline.prospects.stages import STAGES, is_forward
-from leadline.sequences import stops as sequences
+from leadline.sequences.stops import stop_for_prospect as stop_sequences
 
 
 class ProspectNotFound(NotFound):
@@ -227,7 +227,7 @@ def update(
     if diff:
         activity.record(session, prospect.id, "updated", "updated", {"changes": diff}, actor=actor)
         if "doNotContact" in diff and prospect.do_not_contact:
-            sequences.stop_for_prospect(session, prospect.id, "marked do-not-contact by hand", actor=actor)
+            stop_sequences(session, prospect.id, "marked do-not-contact by hand", actor=actor)
     if stage is not None and stage != prospect.sales_status:
         move_stage(session, prospect.id, stage, reason=changes.stage_reason or "edited", actor=actor)
     session.flush()
@@ -313,7 +313,7 @@ def _set_stage(
         details["cause"] = cause
     activity.record(session, prospect.id, "stage_change", stage, details, actor=actor, at=at)
     if stage in ("closed_won", "closed_lost"):
-        sequences.stop_for_prospect(session, prospect.id, f"closed ({stage})", actor=actor)
+        stop_sequences(session, prospect.id, f"closed ({stage})", actor=actor)
 
 
 def close_won(
@@ -448,7 +448,7 @@ def set_do_not_contact(session: Session, prospect: Prospect, reason: str, *, act
     prospect.do_not_contact = True
     prospect.do_not_contact_reason = reason
     activity.record(session, prospect.id, "do_not_contact", "set", {"reason": reason}, actor=actor)
-    sequences.stop_for_prospect(session, prospect.id, f"do-not-contact ({reason})", actor=actor)
+    stop_sequences(session, prospect.id, f"do-not-contact ({reason})", actor=actor)
     return True
 
 
