@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
+from leadline.db import Base
 from leadline.emails.reading import EmailNotFound
 
 EVENT_FIELDS = (
@@ -23,8 +24,6 @@ EVENT_FIELDS = (
 
 
 def _table(name: str) -> Table:
-    from leadline.db import Base
-
     return Base.metadata.tables[name]
 
 
@@ -73,8 +72,6 @@ def write_event_states(
 ) -> list[EventTarget]:
     """Put what each email's events add up to on it (one statement for all). Returns those whose
     status changed."""
-    from sqlalchemy import bindparam
-
     table = _table("email_activities")
     rows, moved = [], []
     for email_id, state in states.items():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from leadline.clock import utc_now
@@ -31,9 +31,11 @@ from leadline.emails.reading import RETRYABLE_STATES
 from leadline.emails.suppressions import suppression_for
 from leadline.errors import Invalid
 from leadline.ids import new_id
+from leadline.prospects import queries
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.prospects.queries import Filters
+from leadline.prospects.schemas import EMAIL_RE
 
 
 @dataclass
@@ -194,10 +196,6 @@ def plan(
 
 def _select(session: Session, filters: Filters) -> list[Prospect]:
     """Prospects matching ``filters``, biggest opportunity first (tier, then weakest grid health)."""
-    from sqlalchemy import text
-
-    from leadline.prospects import queries
-
     where, params = queries.where_clause(filters)
     sql = f"SELECT * FROM prospects{where} ORDER BY tier, COALESCE(grid_health, 101), id"
     return list(session.scalars(select(Prospect).from_statement(text(sql).bindparams(**params))))
@@ -205,8 +203,6 @@ def _select(session: Session, filters: Filters) -> list[Prospect]:
 
 def unsendable(settings: Settings, email: EmailActivity, to_name: str | None) -> str | None:
     """Why the message for ``email`` cannot be sent as it stands (None: it can). See message.problem."""
-    from leadline.prospects.schemas import EMAIL_RE
-
     address = email.to_email
     if not HEADER_CONTROL.search(address) and (len(address) > 320 or not EMAIL_RE.fullmatch(address)):
         return f"the email address {shown(address)} is not a valid address"

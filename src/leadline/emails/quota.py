@@ -10,22 +10,22 @@ from sqlalchemy.orm import Session
 
 from leadline.clock import utc_now
 from leadline.config import Settings
+from leadline.db import insert_ignore
 from leadline.emails.models import DailySendCount
 
 
-def today(settings: Settings, at: datetime | None = None) -> date:
+def local_day(settings: Settings, at: datetime | None = None) -> date:
+    """The sending day (in the configured time zone) of ``at``, now by default: the cap is per day."""
     return (at or utc_now()).astimezone(settings.zone).date()
 
 
 def sent_today(session: Session, settings: Settings) -> int:
-    row = session.get(DailySendCount, today(settings))
+    row = session.get(DailySendCount, local_day(settings))
     return row.sent if row else 0
 
 
 def reserve_quota(session: Session, settings: Settings, day: date) -> bool:
     """Take one send from ``day``'s cap, atomically across processes. False when it is used up."""
-    from leadline.db import insert_ignore
-
     session.execute(insert_ignore(session, DailySendCount, {"day": day, "sent": 0}, ["day"]))
     taken = session.execute(
         update(DailySendCount)

@@ -10,8 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from leadline import jobs
 from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.config import Settings
@@ -19,12 +21,13 @@ from leadline.emails import templates
 from leadline.emails.message import MAX_SUBJECT
 from leadline.emails.models import EmailActivity
 from leadline.emails.planning import Planned, Skipped, new_email, unsendable, why_not
-from leadline.emails.quota import release_quota, reserve_quota, today
+from leadline.emails.quota import local_day, release_quota, reserve_quota
 from leadline.emails.reading import SENT_STATES, get
 from leadline.errors import Conflict, Invalid
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.sequences import stops as sequences
+from leadline.sequences.windows import next_day_start
 
 
 def claim(
@@ -46,8 +49,6 @@ def claim(
 
     The message is built first: one that cannot be (``unbuildable`` says why, or building it
     fails now) is recorded ``failed`` with the reason and takes nothing from the cap."""
-    from sqlalchemy.exc import IntegrityError
-
     prospect = prospects.get(session, item.prospect_id, for_update=True)
     blocked = why_not(session, prospect, template.name, force=force)
     if blocked is not None:
@@ -75,7 +76,7 @@ def claim(
             session.flush()
     except IntegrityError:
         if why is None:
-            release_quota(session, today(settings, now))
+            release_quota(session, local_day(settings, now))
         return None, Skipped(prospect.id, prospect.name, prospect.email,
                              "this sequence step was already claimed by another worker", "claimed")  # fmt: skip
     if why is not None:
@@ -85,7 +86,7 @@ def claim(
 
 def _take_slot(session: Session, settings: Settings, prospect: Prospect) -> Skipped | None:
     """One send from today's cap, or why there is none."""
-    if not reserve_quota(session, settings, today(settings)):
+    if not reserve_quota(session, settings, local_day(settings)):
         return Skipped(prospect.id, prospect.name, prospect.email,
                        f"the daily cap of {settings.daily_send_limit} is used up", "cap")  # fmt: skip
     return None
@@ -112,8 +113,6 @@ def schedule(
         actor=actor,
     )  # fmt: skip
     session.flush()
-    from leadline import jobs
-
     jobs.defer(session, "emails.send_scheduled", delay=at - now)
     return email
 
@@ -146,8 +145,6 @@ def claim_scheduled(
 
 def postpone(session: Session, settings: Settings, email_id: str) -> datetime:
     """The cap is used up today: the scheduled email waits for the next sending day's window."""
-    from leadline.sequences.windows import next_day_start
-
     email = get(session, email_id, for_update=True)
     email.scheduled_at = next_day_start(settings, settings.zone, utc_now())
     return email.scheduled_at
@@ -232,7 +229,7 @@ def record_failed(session: Session, settings: Settings, email_id: str, reason: s
     email.error = reason
     email.failed_at = utc_now()
     if was_claimed and email.send_attempted_at is not None:
-        release_quota(session, today(settings, email.send_attempted_at))
+        release_quota(session, local_day(settings, email.send_attempted_at))
     _record_failure(session, email, reason, actor=actor)
     return email
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.emails.models import Suppression
+from leadline.emails.models import SUPPRESSION_REASONS, Suppression
 from leadline.errors import Invalid, NotFound
 from leadline.prospects import service as prospects
+from leadline.prospects.schemas import EMAIL_RE
 from leadline.sequences import stops as sequences
 
 
@@ -46,8 +47,6 @@ def suppress(
     Prospects with that address are marked do-not-contact, unless a person added the
     suppression by hand (then only the address is blocked).
     """
-    from leadline.emails.models import SUPPRESSION_REASONS
-
     key = normalise_address(address)
     if reason not in SUPPRESSION_REASONS:
         raise Invalid(f"reason must be one of {', '.join(SUPPRESSION_REASONS)}", field="reason")
@@ -86,8 +85,6 @@ def _dnc_reason(reason: str) -> str:
 
 
 def prospects_schemas_email_ok(address: str) -> bool:
-    from leadline.prospects.schemas import EMAIL_RE
-
     return bool(EMAIL_RE.match(address))
 
 

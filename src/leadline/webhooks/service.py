@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
@@ -106,8 +107,6 @@ def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     if session.get_bind().dialect.name == "sqlite":
         bulk_insert(session, table, rows, or_ignore=True)
         return
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
     session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=["source", "event_id"]), rows)
 
 
