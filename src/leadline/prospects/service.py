@@ -12,13 +12,14 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
+from leadline.customers import lookup as customers
 from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id, slugify
@@ -28,6 +29,7 @@ from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult
 from leadline.prospects.models import Prospect
 from leadline.prospects.schemas import ProspectCreate, ProspectUpdate, StageMove
 from leadline.prospects.stages import CLOSED_STAGES, STAGES, is_forward
+from leadline.sequences.stops import stop_for_prospect as stop_sequences
 
 
 class ProspectNotFound(NotFound):
@@ -258,8 +260,6 @@ def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, a
     current = prospect.sales_status
     if stage == current:
         raise StageMoveNotAllowed(f"{prospect.id} is already in stage {stage}", field="stage")
-    from leadline.customers import service as customers
-
     customer = customers.for_prospect(session, prospect.id)
     if stage == "closed_won" and customer is None:
         raise StageMoveNotAllowed(
@@ -377,9 +377,45 @@ def record_call_stats(
     """Store the call counters recounted by the calls service; last contact never moves back."""
     prospect.calls_scheduled_count = scheduled
     prospect.calls_completed_count = completed
-    prospect.next_follow_up_at = next_follow_up_at
-    if last_contact_at is not None and (prospect.last_contact_at is None or last_contact_at > prospect.last_contact_at):
-        prospect.last_contact_at = last_contact_at
+    set_next_follow_up(prospect, next_follow_up_at)
+    if last_contact_at is not None:
+        touch_contact(prospect, last_contact_at)
+
+
+# --- counters: the prospects domain owns them; other domains hand in what they counted ----------
+
+
+def touch_contact(prospect: Prospect, at: datetime) -> None:
+    """Contact at ``at`` (an email sent, a reply, a call held): lastContactAt only moves forward,
+    so an older event arriving late never moves it back."""
+    if prospect.last_contact_at is None or prospect.last_contact_at < at:
+        prospect.last_contact_at = at
+
+
+def set_next_follow_up(prospect: Prospect, at: datetime | None) -> None:
+    """The earliest booked call or open task (recounted by calls and tasks), or none."""
+    prospect.next_follow_up_at = at
+
+
+def set_email_counts(session: Session, counts: dict[str, tuple[int, int]]) -> None:
+    """Store emailsSentCount and emailsOpenedCount, recounted by the emails service from its rows
+    ({prospect id: (sent, opened)}): one statement for many prospects, touching only those
+    whose counters change."""
+    if not counts:
+        return
+    table = Base.metadata.tables["prospects"]
+    rows = [{"b_id": pid, "b_sent": sent, "b_opened": opened} for pid, (sent, opened) in sorted(counts.items())]
+    session.execute(
+        sql_update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .where(
+            (table.c.emails_sent_count != bindparam("b_sent")) | (table.c.emails_opened_count != bindparam("b_opened"))
+        )
+        .values(emails_sent_count=bindparam("b_sent"), emails_opened_count=bindparam("b_opened")),
+        rows,
+        execution_options={"synchronize_session": False},
+    )
+    session.expire_all()
 
 
 def get_many(session: Session, ids: set[str] | list[str]) -> dict[str, Prospect]:
@@ -418,11 +454,27 @@ def set_do_not_contact(session: Session, prospect: Prospect, reason: str, *, act
     return True
 
 
-def stop_sequences(session: Session, prospect_id: str, reason: str, *, actor: str) -> None:
-    """No more automatic emails for this prospect (closed, do-not-contact ...)."""
-    from leadline.sequences import service as sequences
+def restate_do_not_contact(prospect: Prospect, was: str, reason: str) -> None:
+    """The cause of a do-not-contact mark turned out to be another (SendGrid's earliest event
+    wins): a mark made for ``was`` now says ``reason``; a mark made for anything else stays."""
+    if prospect.do_not_contact and prospect.do_not_contact_reason == was:
+        prospect.do_not_contact_reason = reason
 
-    sequences.stop_for_prospect(session, prospect_id, reason, actor=actor)
+
+def lift_do_not_contact(session: Session, prospect: Prospect, was: str, *, why: str, actor: str) -> bool:
+    """Lift a do-not-contact mark made for ``was`` (the address opted back in); a mark made for
+    another reason, a person's one included, stays. True if lifted."""
+    if not prospect.do_not_contact or prospect.do_not_contact_reason != was:
+        return False
+    prospect.do_not_contact = False
+    prospect.do_not_contact_reason = None
+    activity.record(session, prospect.id, "do_not_contact", "lifted", {"reason": why}, actor=actor)
+    return True
+
+
+def with_email(session: Session, address: str) -> list[Prospect]:
+    """The prospects whose email is ``address`` (already normalised)."""
+    return list(session.scalars(select(Prospect).where(Prospect.email == address)))
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -533,7 +585,6 @@ class _ChunkWriter:
         self.on_reject = on_reject
         self.table = Table("prospects", Base.metadata)
         self.untouched: list[str] = []
-        self.activities = Table("outreach_activities", Base.metadata)
 
     def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
         if message is not None:
@@ -623,7 +674,7 @@ class _ChunkWriter:
         inserts.sort(key=itemgetter("id"))  # neighbouring keys: fewer index pages touched
         entries.sort(key=itemgetter("prospect_id"))
         bulk_insert(session, self.table, inserts)
-        bulk_insert(session, self.activities, entries)
+        activity.record_many(session, entries)
         session.flush()
 
     def _new_row(self, data: ProspectCreate, provided: frozenset[str], now: datetime) -> dict[str, Any]:

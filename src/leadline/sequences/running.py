@@ -41,6 +41,7 @@ from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
 from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
+from leadline.sequences.stops import stop_enrollment
 from leadline.sequences.windows import next_day_start, next_window_start, zone_for
 
 log = logging.getLogger("leadline.sequences")
@@ -177,7 +178,7 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         prospect = prospects.get(session, enrollment.prospect_id)
         reason = service.stop_reason(session, enrollment, prospect)
         if reason is not None:
-            service._stop(session, enrollment, reason, actor=actor)
+            stop_enrollment(session, enrollment, reason, actor=actor)
             report.stopped += 1
             return
         zone = zone_for(settings, prospect.timezone)
@@ -192,7 +193,7 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         try:
             plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
         except templates.MissingMergeField as error:
-            service._stop(session, enrollment, error.message, actor=actor)
+            stop_enrollment(session, enrollment, error.message, actor=actor)
             report.stopped += 1
             return
         failure = plan.failed[0] if plan.failed else None  # its message cannot be built: recorded failed
@@ -229,7 +230,7 @@ def _after_skip(
         elif code == "claimed":
             return  # another worker is sending this very step
         else:
-            service._stop(session, enrollment, reason, actor=actor)
+            stop_enrollment(session, enrollment, reason, actor=actor)
             report.stopped += 1
 
 
@@ -244,7 +245,7 @@ def _advance(
     assert sequence is not None
     if status != "sent":
         why = "the send failed" if status == "failed" else "the send's outcome is unknown"
-        service._stop(session, enrollment, f"{why}: {detail or ''} ({email_id})".strip(), actor=actor)
+        stop_enrollment(session, enrollment, f"{why}: {detail or ''} ({email_id})".strip(), actor=actor)
         return
     email = emails.get(session, email_id or "")
     sent_at = email.sent_at or utc_now()

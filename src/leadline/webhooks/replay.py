@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from leadline.config import Settings
 from leadline.db import unit_of_work
-from leadline.webhooks import service
+from leadline.webhooks import replies, service
 
 BATCH = 1000
 
@@ -28,5 +28,5 @@ def replay(settings: Settings, *, failed: bool, unmatched: bool, actor: str) -> 
         totals["failed"] += report.failed
     if unmatched or not failed:
         with unit_of_work(settings) as session:
-            totals["matchedReplies"] = service.retry_unmatched_replies(session, settings, actor=f"replay:{actor}")
+            totals["matchedReplies"] = replies.retry_unmatched_replies(session, settings, actor=f"replay:{actor}")
     return totals

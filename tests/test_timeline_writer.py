@@ -1,0 +1,50 @@
+"""The one timeline writer: ``activity.record`` for one entry, ``activity.record_many`` for many
+(webhook batches, imports) in one executemany; both write the same entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from leadline.activity import service as activity
+from leadline.db import unit_of_work
+from tests.factories import make_prospect, snapshot
+
+T0 = datetime(2025, 11, 18, 15, 0, tzinfo=UTC)
+
+
+def entries(prospect_id: str) -> list[tuple[object, ...]]:
+    with unit_of_work(readonly=True) as session:
+        return [
+            (e.type, e.status, e.details, e.actor, e.created_at, e.updated_at)
+            for e in activity.for_prospect(session, prospect_id)
+            if e.type != "created"
+        ]
+
+
+def test_many_entries_are_the_entries_one_at_a_time(settings):
+    one, many = make_prospect(), make_prospect()
+    wanted = [
+        ("email", "open", {"emailId": "email_1", "machine": False}, "webhook:sendgrid", T0),
+        ("email", "click", {"emailId": "email_1", "url": "https://x.test"}, "webhook:sendgrid", T0 + timedelta(1)),
+        ("imported", "created", {"file": "a.csv", "line": 2}, "cli:pat", T0 + timedelta(2)),
+    ]
+    with unit_of_work() as session:
+        for kind, status, details, actor, at in wanted:
+            activity.record(session, one.id, kind, status, details, actor=actor, at=at)
+        activity.record_many(
+            session,
+            [
+                activity.row(many.id, kind, status, details, actor=actor, at=at)
+                for kind, status, details, actor, at in wanted
+            ],
+        )
+    assert entries(many.id) == entries(one.id)
+    assert [e[:2] for e in entries(many.id)] == [("email", "open"), ("email", "click"), ("imported", "created")]
+
+
+def test_nothing_to_record_writes_nothing(settings):
+    make_prospect()
+    before = snapshot()
+    with unit_of_work() as session:
+        activity.record_many(session, [])
+    assert snapshot() == before
