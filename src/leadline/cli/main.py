@@ -16,7 +16,7 @@ from leadline.analytics.cli import dashboard as dashboard_command
 from leadline.auth.cli import tokens_app, users_app
 from leadline.calls.cli import app as calls_app
 from leadline.calls.cli import objections as objections_command
-from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table, require_database
+from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table, require_database, warn
 from leadline.customers.cli import app as customers_app
 from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
@@ -228,7 +228,7 @@ def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the backup.", dir_okay=False)],
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
 ) -> None:
-    """Write a consistent copy of the database to FILE, while Leadline runs (SQLite; pg_dump on PostgreSQL)."""
+    """Write the database and the secret key to one file (0600), while Leadline runs (pg_dump on PostgreSQL)."""
     from leadline import backup as backups
     from leadline.config import get_settings
 
@@ -237,6 +237,7 @@ def backup(
         result = backups.backup(get_settings(), file, force=force)
     schema = f", schema {result.revision}" if result.revision else ""
     typer.echo(f"Backed up to {result.path} ({result.size:,} bytes{schema}).")
+    typer.echo("It holds the secret key that signs links and URLs: keep it as safe as the server.")
 
 
 @app.command()
@@ -244,7 +245,7 @@ def restore(
     file: Annotated[Path, typer.Argument(help="A file made by `leadline backup`.", dir_okay=False)],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask: replace the database's contents.")] = False,
 ) -> None:
-    """Replace the database's contents with a backup (the current database is saved beside it first)."""
+    """Replace the database and the secret key with a backup's (the current ones are saved beside them first)."""
     from leadline import backup as backups
     from leadline.config import get_settings, mask_url
 
@@ -256,6 +257,8 @@ def restore(
     typer.echo(f"Restored {file} into {mask_url(settings.database_url)}.")
     if result.saved_current:
         typer.echo(f"The database as it was is saved in {result.saved_current}.")
+    for message in result.warnings:
+        warn(message)
 
 
 @app.command()
