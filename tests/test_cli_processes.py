@@ -153,6 +153,7 @@ GROUPS: dict[str, list[Run]] = {
         run("export", "--all", "-o", "{tmp}/all.jsonl"),
         run("import", "{tmp}/all.jsonl", "--all", code=1),  # refused: the database is not empty
         run("backup", "{tmp}/backup.db"),
+        run("doctor", "--json"),
         run("worker"),  # started, then stopped
     ],
 }

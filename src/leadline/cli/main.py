@@ -16,7 +16,16 @@ from leadline.analytics.cli import dashboard as dashboard_command
 from leadline.auth.cli import tokens_app, users_app
 from leadline.calls.cli import app as calls_app
 from leadline.calls.cli import objections as objections_command
-from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table, require_database, warn
+from leadline.cli._out import (
+    DEBUG,
+    abort,
+    cli_errors,
+    print_fields,
+    print_json,
+    print_table,
+    require_database,
+    warn,
+)
 from leadline.customers.cli import app as customers_app
 from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
@@ -259,6 +268,42 @@ def restore(
         typer.echo(f"The database as it was is saved in {result.saved_current}.")
     for message in result.warnings:
         warn(message)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (what /healthz answers).")] = False,
+) -> None:
+    """Check what /healthz checks (database, writes, queue, worker); exit 1 when degraded, 2 when down."""
+    from leadline.config import get_settings, mask_url
+    from leadline.health import check
+
+    settings = get_settings()
+    report = check(settings)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        queue = report.queue
+        if queue.get("state") == "ok":
+            queue_line = f"ok ({queue['kind']}): {queue['pending']} waiting, {queue['scheduled']} scheduled"
+        else:
+            queue_line = f"{queue.get('state', 'unknown')} ({queue.get('kind', '?')})"
+        worker = report.worker
+        if worker.get("lastHeartbeat"):
+            worker_line = (f"{worker['state']}: last heartbeat {worker['ageSeconds']} s ago "
+                           f"(pid {worker.get('pid')} on {worker.get('host')})")  # fmt: skip
+        else:
+            worker_line = f"{worker.get('state', 'unknown')}: no heartbeat from a worker on this queue"
+        database = f"{report.database} ({mask_url(settings.database_url)}, schema {report.schema or '?'})"
+        print_fields(
+            [("database", database), ("writes", report.writes), ("queue", queue_line), ("worker", worker_line),
+             ("checked in", f"{report.took_ms:.0f} ms")],
+            title=f"Leadline {report.as_dict()['version']}: {report.status}",
+        )  # fmt: skip
+        for problem in report.problems:
+            typer.echo(f"problem: {problem}")
+    if report.status != "ok":
+        raise typer.Exit(2 if report.status == "down" else 1)
 
 
 @app.command()
