@@ -110,6 +110,46 @@ def db_upgrade(
     typer.echo(f"Schema {before or 'empty'} -> {after}." if before != after else f"Schema already at {after}.")
 
 
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="The revision to go back to (see `leadline db current`).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask; also go ahead when the downgrade drops tables or columns.")
+    ] = False,
+) -> None:
+    """Undo migrations down to REVISION, after a backup; asks first, refuses to drop data without --yes."""
+    from datetime import UTC, datetime
+
+    from leadline import backup as backups
+    from leadline.config import get_settings, private_folder
+    from leadline.migrate import downgrade, downgrade_steps
+
+    settings = get_settings()
+    with cli_errors():
+        before, steps = downgrade_steps(settings, revision)
+    typer.echo(f"Going back from schema {before} to {revision} undoes:")
+    for step in steps:
+        lost = f"  (drops {', '.join(step.drops)})" if step.drops else ""
+        typer.echo(f"  {step.revision}  {step.title}{lost}")
+    lossy = [f"{step.revision}: {', '.join(step.drops)}" for step in steps if step.drops]
+    if lossy and not yes:
+        abort(
+            "this downgrade drops tables or columns and their data ("
+            + "; ".join(lossy)
+            + "); nothing was changed. Give --yes to go ahead (a backup is taken first)"
+        )
+    if not yes and not typer.confirm(f"Downgrade the database to {revision}? A backup is taken first."):
+        abort("nothing was changed")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = private_folder(settings.ensure_data_dir() / "backups")
+    target = folder / f"leadline-{before}-before-downgrade-to-{revision}-{stamp}.backup"
+    with cli_errors():
+        saved = backups.backup(settings, target)
+        typer.echo(f"Backed up to {saved.path} ({saved.size:,} bytes); `leadline restore` brings it back.")
+        done_before, after = downgrade(settings, revision)
+    typer.echo(f"Schema {done_before} -> {after or 'empty'}.")
+
+
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database and the one this Leadline needs."""
