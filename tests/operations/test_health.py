@@ -184,3 +184,30 @@ def test_database_down_is_503_and_doctor_exits_2(tmp_path):
     env = leadline_env(tmp_path / "data", "postgresql+psycopg://postgres@127.0.0.1:1/none")
     doctor = run_leadline("doctor", env=env)
     assert doctor.returncode == 2 and "down" in doctor.stdout and "Traceback" not in doctor.stderr
+
+
+@pytest.mark.postgres
+def test_a_read_only_postgresql_is_degraded(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from leadline.db import dispose_engines
+    from leadline.migrate import upgrade
+    from tests.conftest import PG_ADMIN_URL, postgres_database
+
+    with postgres_database("ops_health_ro") as url:
+        settings = Settings(database_url=url, data_dir=tmp_path / "data")
+        upgrade(settings)
+        dispose_engines()
+        with TestClient(create_app(settings)) as client:
+            assert client.get("/healthz").json()["status"] == "ok"
+        name = url.rsplit("/", 1)[1]
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        admin.dispose()
+        dispose_engines()  # new connections, which take the database's new default
+        with TestClient(create_app(settings)) as client:
+            answer = client.get("/healthz")
+        dispose_engines()
+    body = answer.json()
+    assert answer.status_code == 200 and body["status"] == "degraded" and body["writes"] == "read-only", body

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
-import sqlite3
 import subprocess
 import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
 from leadline.clock import utc_now
 from leadline.emails import sending
+from tests.conftest import postgres_database
 from tests.operations.conftest import leadline_env, ok
 from tests.processes import EXE, wait_for
 
@@ -39,16 +43,35 @@ STALL = textwrap.dedent(
 )
 
 
-def _status(db: Path) -> list[tuple[str, str, str | None]]:
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT id, status, error FROM email_activities ORDER BY created_at").fetchall()
-    connection.close()
-    return rows
+def _engine(data: Path, url: str | None) -> Engine:
+    return create_engine(url or f"sqlite:///{data / 'leadline.db'}")
 
 
-def test_kill_during_an_outbox_write_leaves_nothing_and_the_email_fails(tmp_path: Path) -> None:
+def _status(engine: Engine) -> list[tuple[str, str, str | None]]:
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, status, error FROM email_activities ORDER BY created_at"))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _age_claims(engine: Engine) -> None:
+    """Eleven minutes pass (the time after which a claim counts as abandoned)."""
+    then = datetime.now(UTC) - timedelta(minutes=11)
+    value = then.replace(tzinfo=None).isoformat(" ") if engine.dialect.name == "sqlite" else then
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE email_activities SET send_attempted_at = :t"), {"t": value})
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_kill_during_an_outbox_write_leaves_nothing_and_the_email_fails(tmp_path: Path, database: str) -> None:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(postgres_database("ops_outbox_kill")) if database == "postgresql" else None
+        _kill_during_write(tmp_path, url)
+
+
+def _kill_during_write(tmp_path: Path, url: str | None) -> None:
     data = tmp_path / "data"
-    env = leadline_env(data)
+    env = leadline_env(data, url)
+    engine = _engine(data, url)
     ok(env, "init")
     ok(env, "prospects", "add", *PROSPECT)
     hook = tmp_path / "hook"
@@ -70,16 +93,14 @@ def test_kill_during_an_outbox_write_leaves_nothing_and_the_email_fails(tmp_path
     outbox = data / "outbox"
     left = sorted(p.name for p in outbox.iterdir())
     assert left == [], left  # no .eml.part, no 0-byte file, no half message
-    [(email_id, status, _)] = _status(data / "leadline.db")
+    [(email_id, status, _)] = _status(engine)
     assert status == "sending"
 
     # Ten minutes later (the time after which a claim counts as abandoned), the next run settles it.
-    with sqlite3.connect(data / "leadline.db") as connection:
-        aged = (datetime.now(UTC) - timedelta(minutes=11)).replace(tzinfo=None).isoformat(" ")
-        connection.execute("UPDATE email_activities SET send_attempted_at = ?", (aged,))
-    connection.close()
+    _age_claims(engine)
     again = ok(env, "emails", "send", "--template", "solution", "--prospect", "killed_plumbing")
-    rows = dict((i, (s, e)) for i, s, e in _status(data / "leadline.db"))
+    rows = {i: (s, e) for i, s, e in _status(engine)}
+    engine.dispose()
     assert rows[email_id][0] == "failed", rows
     assert "before the message was written to the outbox" in str(rows[email_id][1])
     assert "unknown" not in {s for s, _ in rows.values()}
