@@ -62,12 +62,13 @@ def test_a_held_write_lock_is_degraded_and_answered_fast(sqlite_settings):
     body = answer.json()
     assert answer.status_code == 200 and body["status"] == "degraded" and body["writes"] == "locked", body
     assert "locked out" in body["problems"][0]
-    assert took < health.PROBE_WAIT + 0.5, took
+    assert took < health.PROBE_WAIT + 1.5, took  # was 13 s behind an import, or 503 after 30 s
     assert strict.status_code == 503 and strict.headers["retry-after"] == "30"
 
 
 def test_healthz_behind_a_writer_on_a_real_server(tmp_path):
-    """The server as a process, a writer holding the lock for 5 s: every probe answers in under a second."""
+    """The server as a process, a writer holding the lock for 5 s: every probe answers in about half a
+    second (the probe's wait; under 2 s even on a busy CI machine), where it took 13 s or 30 s."""
     data = tmp_path / "data"
     env = leadline_env(data)
     ok(env, "init")
@@ -88,7 +89,7 @@ def test_healthz_behind_a_writer_on_a_real_server(tmp_path):
         server.stop(signal.SIGTERM)
     print(f"\n/healthz with the write lock held: {len(times)} probes, slowest {max(times) * 1000:.0f} ms")
     assert states == {(200, "degraded", "locked")}
-    assert max(times) < 1.0, times
+    assert max(times) < 2.0, times
     assert doctor.returncode == 1 and "locked out" in doctor.stdout, doctor.stdout + doctor.stderr
     assert after["status"] == "ok", after
     assert "Traceback" not in server.output()
