@@ -229,8 +229,9 @@ def _queue_and_worker(settings: Settings, report: Report) -> None:
     except Exception as error:
         report.queue = {"state": "down", "kind": where}
         report.worker = {"state": "unknown", "lastHeartbeat": None}
+        why = _line(error).rstrip(".")
         report.problems.append(
-            f"the job queue ({where}) cannot be reached: {_line(error)}; jobs wait, the sweeps catch up later"
+            f"the job queue ({where}) cannot be reached: {why}; jobs wait, the sweeps catch up later"
         )
         return
     beat = _decode(raw) if raw is not EmptyData else None
