@@ -212,3 +212,13 @@ def test_a_read_only_postgresql_is_degraded(tmp_path):
         dispose_engines()
     body = answer.json()
     assert answer.status_code == 200 and body["status"] == "degraded" and body["writes"] == "read-only", body
+
+
+def test_an_unreachable_queue_is_degraded(sqlite_settings):
+    away = sqlite_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    started = time.monotonic()
+    report = health.check(away)
+    assert time.monotonic() - started < 2
+    assert report.status == "degraded" and report.queue == {"state": "down", "kind": "Redis"}
+    assert report.problems[0].startswith("the job queue (Redis) cannot be reached")
+    assert report.database == "ok" and report.writes == "ok"
