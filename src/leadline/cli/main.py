@@ -299,7 +299,9 @@ def restore(
     from leadline.config import get_settings, mask_url
 
     settings = get_settings()
-    if not yes and not typer.confirm(f"Replace everything in {mask_url(settings.database_url)} with {file}?"):
+    if not yes and not typer.confirm(
+        f"Replace everything in {mask_url(settings.database_url)}, and the secret key, with {file}?"
+    ):
         abort("nothing was restored")
     with cli_errors():
         result = backups.restore(settings, file)
