@@ -68,10 +68,12 @@ class Report:
             return "down"
         return "degraded" if self.problems else "ok"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, public: bool = False) -> dict[str, Any]:
+        """``public``: for /healthz, which anyone may read: without the worker's host name and pid."""
+        worker = {k: v for k, v in self.worker.items() if k not in ("host", "pid")} if public else self.worker
         return {
             "status": self.status, "database": self.database, "writes": self.writes, "schema": self.schema,
-            "queue": self.queue, "worker": self.worker, "problems": self.problems, "version": __version__,
+            "queue": self.queue, "worker": worker, "problems": self.problems, "version": __version__,
             "tookMs": round(self.took_ms, 1),
         }  # fmt: skip
 
@@ -297,4 +299,4 @@ def healthz(request: Request, strict: bool = False) -> JSONResponse:
     report = check(request.app.state.settings)
     failing = report.status == "down" or (strict and report.status != "ok")
     headers = {"Retry-After": "30", "Cache-Control": "no-store"} if failing else {"Cache-Control": "no-store"}
-    return JSONResponse(report.as_dict(), status_code=503 if failing else 200, headers=headers)
+    return JSONResponse(report.as_dict(public=True), status_code=503 if failing else 200, headers=headers)
