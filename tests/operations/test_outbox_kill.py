@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from leadline.clock import utc_now
-from leadline.emails import sending
+from leadline.emails import flows
 from tests.conftest import postgres_database
 from tests.operations.conftest import leadline_env, ok
 from tests.processes import EXE, wait_for
@@ -144,11 +144,11 @@ def test_stale_outbox_sends_are_settled_by_their_file(sqlite_settings, monkeypat
     clock.set_frozen(utc_now() + timedelta(minutes=11))
     try:
         newer = _claim(settings, make_prospect(name="Newer", email="d@newer.example").id)  # still in flight
-        assert sending.mark_stale_sends(settings, actor="test") == 3
+        assert flows.mark_stale_sends(settings, actor="test") == 3
         monkeypatch.setattr(settings, "email_backend", "smtp")
         elsewhere = _claim(settings, make_prospect(name="Smtp", email="e@smtp.example").id)
         clock.set_frozen(utc_now() + timedelta(minutes=11))
-        assert sending.mark_stale_sends(settings, actor="test") == 2
+        assert flows.mark_stale_sends(settings, actor="test") == 2
     finally:
         clock.set_frozen(None)
     with unit_of_work(settings, readonly=True) as session:

@@ -9,7 +9,7 @@ from leadline.activity import service as activity
 from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
-from leadline.emails.sending import send
+from leadline.emails.flows import send
 from leadline.prospects import service
 from tests.factories import make_prospect, snapshot
 

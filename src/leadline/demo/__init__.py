@@ -63,7 +63,7 @@ def import_research(context: DemoContext) -> None:
 def send_week_one(context: DemoContext) -> None:
     """Monday 08:30: the seed's first send, pain_point to the 25 tier-1 prospects, through the outbox."""
     from leadline.emails.backends.outbox import OutboxBackend
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
     from leadline.prospects.queries import Filters
 
     clock.set_frozen(context.at(0, 8, 30))

@@ -2,7 +2,7 @@
 the cap), scheduling, and recording what happened (sent, failed, unknown, a reply), with
 the timeline entry, the stage move and the prospect's counters in the same transaction.
 
-Talking to the backend between the claim and the record is ``emails/sending.py``'s work."""
+Talking to the backend between the claim and the record is ``emails/flows.py``'s work."""
 
 from __future__ import annotations
 

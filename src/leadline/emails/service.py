@@ -10,7 +10,7 @@ in one module per section.
 * ``reading``: one email, a page of them, and the facts sequences and webhooks ask about.
 
 Services never commit. Sending spans several transactions on purpose (claim, talk to
-the backend, record the outcome); that choreography lives in ``emails/sending.py``.
+the backend, record the outcome); that choreography lives in ``emails/flows.py``.
 """
 
 from __future__ import annotations

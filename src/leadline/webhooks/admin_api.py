@@ -79,7 +79,7 @@ def webhook_stats(session: ReadSession) -> Any:
 
 @router.post("/api/webhooks/replay", response_model=ReplayResult, summary="Apply stored events again (admins)")
 def webhook_replay(settings: CurrentSettings, actor: Actor, _: ApiAdmin, body: ReplayRequest | None = None) -> Any:
-    from leadline.webhooks.replay import replay
+    from leadline.webhooks.flows import replay
 
     chosen = body or ReplayRequest()
     return replay(settings, failed=chosen.failed, unmatched=chosen.unmatched, actor=actor)

@@ -53,7 +53,7 @@ def replay(
     """Apply stored events again (after a fix, or after the emails they belong to were imported)."""
     from leadline.cli._out import require_database
     from leadline.config import get_settings
-    from leadline.webhooks.replay import replay as replay_events
+    from leadline.webhooks.flows import replay as replay_events
 
     require_database()
     with cli_errors():

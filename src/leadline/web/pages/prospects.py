@@ -404,7 +404,7 @@ async def email_preview(
 
 @router.post("/prospects/{prospect_id}/email")
 async def send_email(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
 
     settings = settings_of(request)
     values = await read_form(request)
@@ -447,7 +447,7 @@ async def log_call(request: Request, prospect_id: str, principal: PageWriter) ->
 
 @router.post("/prospects/{prospect_id}/proposal")
 async def send_proposal(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.deals.proposals import send_proposal as propose
+    from leadline.deals.flows import send_proposal as propose
 
     settings = settings_of(request)
     values = await read_form(request)

@@ -1,4 +1,4 @@
-"""Starting sequences and sending their due steps. Opens its own units of work (like emails/sending.py).
+"""Starting sequences and sending their due steps. Opens its own units of work (like emails/flows.py).
 
 :func:`start` is the one way a sequence starts, from the CLI and the API alike: enrol (one
 transaction), then send the steps due now from the caller's process, as ``emails send`` does; the
@@ -9,12 +9,15 @@ Per enrollment:
 1. take it (one transaction): only one worker wins a due step (``next_send_at`` is set to
    NULL while it is in flight); stop it if something says so; outside the prospect's
    sending window, move it to the window's next opening;
-2. deliver the step through emails/sending.py: the email row is unique per (enrollment,
+2. deliver the step through emails/flows.py: the email row is unique per (enrollment,
    step), so a step is sent at most once whatever happens;
 3. record (one transaction): the next step's time, or completed; a full cap moves the
    step to the next sending day.
 
 :func:`reconcile` repairs steps left in flight by a process that died between 1 and 3.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from leadline.emails import templates
 from leadline.emails.backends import Backend, get_backend
-from leadline.emails.sending import Outcome, deliver
+from leadline.emails.flows import Outcome, deliver
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection

@@ -19,6 +19,9 @@ One bad message fails alone: a message that cannot be built (a template error fo
 prospect, a line break or NUL in a header, an address that cannot be encoded) or that the
 backend refuses is recorded ``failed`` with its reason, and the rest of the batch goes on.
 The dry run builds every message too, so it reports the same failures.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Apply stored events again, in batches of their own transactions (``leadline webhooks replay``
-and ``POST /api/webhooks/replay``)."""
+and ``POST /api/webhooks/replay``).
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
+"""
 
 from __future__ import annotations
 
