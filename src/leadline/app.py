@@ -20,14 +20,34 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
 from leadline import __version__, redaction
+from leadline.analytics.api import router as analytics_router
+from leadline.auth.api import router as auth_router
 from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
+from leadline.auth.pages import router as auth_pages
+from leadline.calls.api import calendar_router
+from leadline.calls.api import router as calls_router
 from leadline.config import Settings, get_settings
+from leadline.customers.api import router as customers_router
 from leadline.db import is_unavailable
+from leadline.deals.api import proposals_router
+from leadline.deals.api import router as deals_router
 from leadline.deps import text_rule
+from leadline.emails.api import router as emails_router
+from leadline.emails.unsubscribe import router as unsubscribe_router
 from leadline.errors import LeadlineError
+from leadline.health import router as health_router
+from leadline.notify.api import router as notifications_router
+from leadline.prospects.api import router as prospects_router
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
+from leadline.sequences.api import router as sequences_router
+from leadline.tasks.api import router as tasks_router
 from leadline.web.limits import install as install_body_limits
+from leadline.web.pages import router as pages_router
+from leadline.web.render import page, pages
 from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
+from leadline.webhooks.admin_api import router as webhooks_admin_router
+from leadline.webhooks.api import router as webhooks_router
+from leadline.worker import EmbeddedWorker
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -74,8 +94,6 @@ def _wants_page(request: Request) -> bool:
 
 
 def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    from leadline.web.render import page
-
     back = request.headers.get("referer") or "/"
     if not back.startswith(str(request.base_url)) and not back.startswith("/"):
         back = "/"
@@ -190,8 +208,6 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui(request: Request) -> Response:
-        from leadline.web.render import pages
-
         context = {"title": app.title, "openapi_url": app.openapi_url, "css_url": f"{SWAGGER_UI}/swagger-ui.css",
                    "js_url": f"{SWAGGER_UI}/swagger-ui-bundle.js", "init_url": "/static/swagger-init.js"}  # fmt: skip
         return pages.TemplateResponse(request, "docs/swagger.html", context)
@@ -207,8 +223,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
         redaction.install(settings)
         embedded = None
         if worker:
-            from leadline.worker import EmbeddedWorker
-
             embedded = EmbeddedWorker(settings)
             embedded.start()
         try:
@@ -232,25 +246,6 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     install_body_limits(app, settings)  # before SecurityHeaders, so it runs inside it
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    from leadline.analytics.api import router as analytics_router
-    from leadline.auth.api import router as auth_router
-    from leadline.auth.pages import router as auth_pages
-    from leadline.calls.api import calendar_router
-    from leadline.calls.api import router as calls_router
-    from leadline.customers.api import router as customers_router
-    from leadline.deals.api import proposals_router
-    from leadline.deals.api import router as deals_router
-    from leadline.emails.api import router as emails_router
-    from leadline.emails.unsubscribe import router as unsubscribe_router
-    from leadline.health import router as health_router
-    from leadline.notify.api import router as notifications_router
-    from leadline.prospects.api import router as prospects_router
-    from leadline.sequences.api import router as sequences_router
-    from leadline.tasks.api import router as tasks_router
-    from leadline.web.pages import router as pages_router
-    from leadline.webhooks.admin_api import router as webhooks_admin_router
-    from leadline.webhooks.api import router as webhooks_router
 
     errors: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorBody, "description": text}

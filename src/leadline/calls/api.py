@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from leadline.auth.deps import ApiAdmin
-from leadline.calls import service
+from leadline.calls import calendar, service
 from leadline.calls.schemas import (
     CallBook,
     CallEdit,
@@ -22,6 +22,7 @@ from leadline.calls.schemas import (
     Reschedule,
 )
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
+from leadline.prospects import service as prospects
 from leadline.schemas import ApiModel, Page
 
 calls_router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -84,8 +85,6 @@ def create_call(
 
 
 def _as_logged(session: Any, call: Any) -> CallLogged:
-    from leadline.prospects import service as prospects
-
     prospect = prospects.get(session, call.prospect_id)
     return service.logged_read(session, service.Logged(call=call, prospect=prospect, task=None, customer=None))
 
@@ -114,7 +113,6 @@ def cancel_call(call_id: str, session: DbSession, actor: Actor, body: Annotated[
 @calls_router.post("/{call_id}/no-show", response_model=CallLogged, summary="The prospect missed the call")
 def no_show_call(call_id: str, session: DbSession, actor: Actor, body: Annotated[NoShow | None, Body()] = None) -> Any:
     call, task = service.no_show(session, call_id, notes=body.notes if body else None, actor=actor)
-    from leadline.prospects import service as prospects
 
     prospect = prospects.get(session, call.prospect_id)
     return service.logged_read(session, service.Logged(call=call, prospect=prospect, task=task, customer=None))
@@ -132,8 +130,6 @@ def list_objections(session: ReadSession) -> Any:
     responses={200: {"content": {"text/calendar": {}}}, 404: {"description": "Wrong token"}},
 )
 def calendar_feed(token: str, session: ReadSession, settings: CurrentSettings) -> Response:
-    from leadline.calls import calendar
-
     calendar.check(settings, token)
     return Response(
         calendar.feed(session, settings),
@@ -150,8 +146,6 @@ class CalendarUrl(ApiModel):
     "", response_model=CalendarUrl, summary="The secret URL of the booked calls' calendar feed (admins)"
 )
 def calendar_url(settings: CurrentSettings, _: ApiAdmin) -> Any:
-    from leadline.calls import calendar
-
     return {"url": calendar.url(settings)}
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from leadline.deals import service
+from leadline.deals.flows import send_proposal as send
 from leadline.deals.schemas import DealLost, DealReopen, DealResult, DealWon
 from leadline.deps import Actor, CurrentSettings, DbSession
 from leadline.schemas import ApiModel, InputModel
@@ -56,8 +57,6 @@ proposals_router = APIRouter(prefix="/api/proposals", tags=["deals"])
 @proposals_router.post("", response_model=ProposalRead, summary="Email a proposal; record the value; move to proposal")
 async def send_proposal(body: ProposalSend, settings: CurrentSettings, actor: Actor) -> Any:
     from starlette.concurrency import run_in_threadpool
-
-    from leadline.deals.flows import send_proposal as send
 
     result = await run_in_threadpool(
         send, settings, body.prospect_id, body.value, actor=actor, template=body.template, force=body.force,

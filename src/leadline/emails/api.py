@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.emails import service, templates
+from leadline.emails.flows import send
 from leadline.emails.schemas import (
     EmailDetail,
     EmailRead,
@@ -24,6 +25,7 @@ from leadline.emails.schemas import (
 )
 from leadline.prospects import service as prospects
 from leadline.schemas import ApiModel
+from leadline.times import to_utc
 
 router = APIRouter(tags=["emails"])
 
@@ -35,9 +37,6 @@ class EmailPageRead(ApiModel):
 
 @router.post("/api/emails/send", summary="Send a template to prospects (or plan it with dryRun)")
 async def send_emails(body: SendRequest, settings: CurrentSettings, actor: Actor) -> dict[str, Any]:
-    from leadline.emails.flows import send
-    from leadline.times import to_utc
-
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
     report = await run_in_threadpool(
         send, settings, body.template, actor=actor, prospect_ids=body.prospect_ids or None, filters=body.filters(),
@@ -58,8 +57,6 @@ def list_emails(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Any:
     if since is not None and since.tzinfo is None:
-        from leadline.times import to_utc
-
         since = to_utc(since, settings.zone, field="since")
     page = service.search(
         session,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from leadline.deps import CurrentSettings, ReadSession
 from leadline.notify import service
+from leadline.notify.flows import send_test
 from leadline.schemas import ApiModel
 
 notifications_router = APIRouter(prefix="/api/notifications", tags=["notifications"])
@@ -46,8 +47,6 @@ class NotifyTest(ApiModel):
 
 @notify_router.post("/test", response_model=NotifyTest, summary="Send a test notification to the channels set")
 def notify_test(settings: CurrentSettings) -> Any:
-    from leadline.notify.flows import send_test
-
     result = send_test(settings)
     if result is None:
         return {"status": "recorded", "channels": [], "error": None}

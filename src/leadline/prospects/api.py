@@ -10,8 +10,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
+from leadline.db import rollback_only, unit_of_work
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
+from leadline.exports import iter_csv, iter_json
 from leadline.prospects import imports, service
+from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
     ActivityRead,
@@ -90,10 +93,6 @@ def export_prospects(
     format: Literal["csv", "json"] = "csv",
     sort: SortParam = "created",
 ) -> StreamingResponse:
-    from leadline.db import unit_of_work
-    from leadline.exports import iter_csv, iter_json
-    from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
-
     def chunks() -> Iterator[str]:
         # Its own read transaction: the rows stream while the response is being sent.
         with unit_of_work(settings, readonly=True) as session:
@@ -116,8 +115,6 @@ def import_prospects(
     skip_invalid: Annotated[bool, Query(alias="skipInvalid")] = False,
     ignore_unknown_columns: Annotated[bool, Query(alias="ignoreUnknownColumns")] = False,
 ) -> Any:
-    from leadline.db import rollback_only
-
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
     if suffix not in (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"):
         suffix = ".csv"

@@ -11,7 +11,8 @@ from pydantic import Field
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.prospects.schemas import Selection
 from leadline.schemas import ApiModel, InputModel
-from leadline.sequences import service
+from leadline.sequences import flows, service
+from leadline.times import to_utc
 
 router = APIRouter(prefix="/api/sequences", tags=["sequences"])
 
@@ -60,8 +61,6 @@ class StopRequest(InputModel):
 @router.post("", response_model=StartResult, status_code=201, summary="Start a follow-up sequence")
 def start(body: SequenceStart, settings: CurrentSettings, actor: Actor) -> Any:
     """Enrols the prospects and sends the emails due now, as ``leadline sequences start`` does."""
-    from leadline.sequences import flows
-    from leadline.times import to_utc
 
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
     started = flows.start(settings, body.template, chosen=body, steps=body.steps, at=at, dry_run=body.dry_run,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from leadline.deps import Actor, DbSession, ReadSession
 from leadline.tasks import service
 from leadline.tasks.schemas import TaskCreate, TaskDue, TaskRead, TaskState, TodayRead
+from leadline.tasks.today import build
 
 tasks_router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 today_router = APIRouter(prefix="/api/today", tags=["tasks"])
@@ -38,8 +39,6 @@ def task_done(task_id: str, session: DbSession, actor: Actor) -> Any:
 
 @today_router.get("", response_model=TodayRead, summary="What to do today")
 def today(session: ReadSession) -> Any:
-    from leadline.tasks.today import build
-
     return build(session)
 
 

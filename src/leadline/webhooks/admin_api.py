@@ -13,6 +13,8 @@ from leadline.auth.deps import ApiAdmin
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.schemas import ApiModel, InputModel
 from leadline.webhooks import replies, service
+from leadline.webhooks.flows import replay
+from leadline.webhooks.security import webhook_urls as urls
 
 router = APIRouter(tags=["webhooks"])
 
@@ -79,16 +81,12 @@ def webhook_stats(session: ReadSession) -> Any:
 
 @router.post("/api/webhooks/replay", response_model=ReplayResult, summary="Apply stored events again (admins)")
 def webhook_replay(settings: CurrentSettings, actor: Actor, _: ApiAdmin, body: ReplayRequest | None = None) -> Any:
-    from leadline.webhooks.flows import replay
-
     chosen = body or ReplayRequest()
     return replay(settings, failed=chosen.failed, unmatched=chosen.unmatched, actor=actor)
 
 
 @router.get("/api/webhooks/urls", response_model=WebhookUrls, summary="The URLs to paste into SendGrid (admins)")
 def webhook_urls(settings: CurrentSettings, _: ApiAdmin) -> Any:
-    from leadline.webhooks.security import webhook_urls as urls
-
     return urls(settings)
 
 

@@ -24,6 +24,7 @@ from leadline.config import Settings
 from leadline.db import is_unavailable, unit_of_work
 from leadline.webhooks import mailtext, replies, service
 from leadline.webhooks.events import BadEvent, parse_batch
+from leadline.webhooks.inbound import parse_post
 from leadline.webhooks.security import inbound_token_ok, trusted_keys
 from leadline.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, too_old, verify
 
@@ -148,7 +149,6 @@ async def _inbound(request: Request, token: str | None) -> JSONResponse:
         body = await read_body(request, settings.inbound_max_body_bytes)
     except TooLarge:
         return _refuse(413, "too_large", f"the message is larger than {settings.inbound_max_body_bytes:,} bytes")
-    from leadline.webhooks.inbound import parse_post
 
     content_type = request.headers.get("content-type", "")
     try:

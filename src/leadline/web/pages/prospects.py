@@ -24,15 +24,26 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from leadline.activity.render import describe
 from leadline.auth.deps import PageUser, PageWriter, Principal
+from leadline.calls import service as calls
+from leadline.calls.schemas import OUTCOMES
 from leadline.config import Settings, private_folder
+from leadline.customers import service as customers
 from leadline.db import rollback_only, unit_of_work
+from leadline.deals import service as deals
+from leadline.deals.flows import send_proposal as propose
+from leadline.deals.schemas import DealWon
+from leadline.emails import service as emails
+from leadline.emails import templates
+from leadline.emails.flows import send
 from leadline.errors import LeadlineError
 from leadline.names import camel
+from leadline.posts import service as posts
 from leadline.prospects import imports, queries
 from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
-from leadline.prospects.schemas import ProspectFilter
+from leadline.prospects.schemas import ProspectFilter, ProspectUpdate
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, read_form
@@ -268,12 +279,6 @@ DONE = {
 
 
 def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
-    from leadline.calls import service as calls
-    from leadline.customers import service as customers
-    from leadline.emails import service as emails
-    from leadline.emails import templates
-    from leadline.posts import service as posts
-
     with unit_of_work(settings, readonly=True) as session:
         prospect = prospects.get(session, prospect_id)
         timeline = list(reversed(prospects.timeline(session, prospect_id)))
@@ -283,8 +288,6 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         customer = customers.for_prospect(session, prospect_id)
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
-    from leadline.activity.render import describe
-    from leadline.calls.schemas import OUTCOMES
 
     return {
         "p": record,
@@ -360,8 +363,6 @@ async def _refused(request: Request, prospect_id: str, form_name: str, values: d
 
 @router.post("/prospects/{prospect_id}/edit")
 async def edit(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.prospects.schemas import ProspectUpdate
-
     settings = settings_of(request)
     values = await read_form(request, keep_blank=EDIT_FIELDS)
     given: dict[str, Any] = {name: values[name] for name in EDIT_FIELDS if name in values}
@@ -382,7 +383,6 @@ async def email_preview(
     request: Request, prospect_id: str, principal: PageUser, template: Annotated[str, Query(max_length=100)] = ""
 ) -> Response:
     """A template filled in for this prospect (what the send button would send)."""
-    from leadline.emails import templates
 
     settings = settings_of(request)
 
@@ -404,8 +404,6 @@ async def email_preview(
 
 @router.post("/prospects/{prospect_id}/email")
 async def send_email(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.emails.flows import send
-
     settings = settings_of(request)
     values = await read_form(request)
     template = values.get("template", "")
@@ -447,8 +445,6 @@ async def log_call(request: Request, prospect_id: str, principal: PageWriter) ->
 
 @router.post("/prospects/{prospect_id}/proposal")
 async def send_proposal(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.deals.flows import send_proposal as propose
-
     settings = settings_of(request)
     values = await read_form(request)
     raw = values.get("value", "")
@@ -479,9 +475,6 @@ async def move_stage(request: Request, prospect_id: str, principal: PageWriter) 
 
 @router.post("/prospects/{prospect_id}/won")
 async def deal_won(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.deals import service as deals
-    from leadline.deals.schemas import DealWon
-
     settings = settings_of(request)
     values = await read_form(request)
     given = {k: v for k, v in values.items() if k in ("serviceType", "monthlyFee", "startDate", "contractUrl", "notes")}
@@ -496,8 +489,6 @@ async def deal_won(request: Request, prospect_id: str, principal: PageWriter) ->
 
 @router.post("/prospects/{prospect_id}/lost")
 async def deal_lost(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.deals import service as deals
-
     settings = settings_of(request)
     values = await read_form(request)
     reason = values.get("reason", "")
