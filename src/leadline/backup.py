@@ -46,8 +46,11 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from leadline import __version__
 from leadline.config import Settings, create_private, private_folder, write_private
+from leadline.db import dispose_engines, get_engine
 from leadline.errors import Conflict, Invalid
+from leadline.migrate import MIGRATIONS, current_revision, head_revision, upgrade
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 FORMAT = "leadline-backup"
@@ -155,9 +158,6 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _pg_revision(settings: Settings) -> str | None:
-    from leadline.db import get_engine
-    from leadline.migrate import current_revision
-
     return current_revision(get_engine(settings))
 
 
@@ -206,8 +206,6 @@ def backup(settings: Settings, target: Path, *, force: bool = False) -> Result:
 
 
 def _leadline_version() -> str:
-    from leadline import __version__
-
     return __version__
 
 
@@ -297,9 +295,6 @@ def _json_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name
 
 
 def restore(settings: Settings, source: Path) -> Result:
-    from leadline.db import dispose_engines
-    from leadline.migrate import upgrade
-
     if not source.is_file():
         raise Invalid(f"{source} does not exist", field="file")
     path = _sqlite_path(settings)
@@ -377,8 +372,6 @@ def _put_keys_back(settings: Settings, keys: dict[str, Any]) -> list[str]:
 
 
 def _check_known(source: Path, revision: str) -> None:
-    from leadline.migrate import head_revision
-
     if revision not in _known_revisions():
         raise Invalid(
             f"{source} has schema {revision}, which this version of Leadline does not know "
@@ -390,8 +383,6 @@ def _check_known(source: Path, revision: str) -> None:
 def _known_revisions() -> set[str]:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
-
-    from leadline.migrate import MIGRATIONS
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

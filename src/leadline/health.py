@@ -41,6 +41,9 @@ from fastapi.responses import JSONResponse
 
 from leadline import __version__
 from leadline.config import Settings
+from leadline.db import get_engine
+from leadline.jobs import get_huey
+from leadline.migrate import head_revision
 
 log = logging.getLogger("leadline.health")
 router = APIRouter(tags=["health"])
@@ -103,8 +106,6 @@ def check(settings: Settings) -> Report:
 
 @cache
 def _head() -> str | None:
-    from leadline.migrate import head_revision
-
     return head_revision()  # reads every migration file: once per process
 
 
@@ -189,8 +190,6 @@ def _write_failure(report: Report, message: str) -> None:
 def _through_engine(settings: Settings, report: Report) -> None:
     from sqlalchemy import text
 
-    from leadline.db import get_engine
-
     engine = get_engine(settings)
     if engine.dialect.name == "sqlite":
         engine = engine.execution_options(sqlite_begin="DEFERRED")  # a read takes no write lock
@@ -215,8 +214,6 @@ def _postgres(settings: Settings, report: Report) -> None:
 
 def _queue_and_worker(settings: Settings, report: Report) -> None:
     from huey.constants import EmptyData
-
-    from leadline.jobs import get_huey
 
     where = "Redis" if settings.redis_url else "SQLite"
     if not settings.redis_url and not (settings.data_dir / "jobs.db").is_file():

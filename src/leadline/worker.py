@@ -18,6 +18,7 @@ import leadline.tasks.jobs
 import leadline.webhooks.jobs  # noqa: F401  (each registers its jobs)
 from leadline import jobs
 from leadline.config import Settings
+from leadline.health import start_heartbeat
 from leadline.jobs import PERIODIC, REGISTRY, Periodic, get_huey, run_registered
 
 log = logging.getLogger("leadline.worker")
@@ -129,8 +130,6 @@ def consumer(settings: Settings, *, threads: int | None = None, periodic: bool =
     import threading
 
     from huey.consumer import Consumer
-
-    from leadline.health import start_heartbeat
 
     class BeatingConsumer(Consumer):  # type: ignore[misc]
         """Writes a heartbeat to the queue while it runs (/healthz and `leadline doctor` read it)."""

@@ -62,6 +62,8 @@ from leadline.calls.schemas import (
 )
 from leadline.clock import utc_now
 from leadline.db import settings_of
+from leadline.deals import service as deals
+from leadline.deals.schemas import DealWon
 from leadline.errors import Invalid
 from leadline.ids import new_id
 from leadline.names import camel
@@ -260,8 +262,6 @@ def _apply_outcome(
     cause: dict[str, Any],
     actor: str,
 ) -> Customer | None:
-    from leadline.deals import service as deals
-
     outcome = data.outcome
     if outcome in OUTCOME_STAGE:
         prospects.advance(session, prospect, OUTCOME_STAGE[outcome], actor=actor, cause=cause)
@@ -274,7 +274,6 @@ def _apply_outcome(
             reason = reason[:499].rstrip() + "…"
         deals.lost(session, prospect.id, reason=reason, actor=actor, cause=cause)
         return None
-    from leadline.deals.schemas import DealWon
 
     fee = data.monthly_fee if data.monthly_fee is not None else prospect.deal_value
     won = DealWon.model_validate(

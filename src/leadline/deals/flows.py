@@ -19,6 +19,7 @@ from leadline.activity import service as activity
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails.backends import Backend
+from leadline.emails.flows import send
 from leadline.errors import Conflict, Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
@@ -51,7 +52,6 @@ def send_proposal(
     backend: Backend | None = None,
 ) -> ProposalResult:
     """Email the proposal for ``value`` a month; when it went out, record the value and move to proposal."""
-    from leadline.emails.flows import send
 
     if not value > 0:
         raise Invalid("must be more than 0", field="value")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from leadline.clock import utc_now
 from leadline.db import unit_of_work
 from leadline.emails import service
 from leadline.emails.message import read_unsubscribe_token
@@ -54,8 +55,6 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
         )
         email = service.get(session, email_id, for_update=True)
         if email.unsubscribed_at is None:
-            from leadline.clock import utc_now
-
             email.unsubscribed_at = utc_now()
     return page(
         request,

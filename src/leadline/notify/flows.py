@@ -18,9 +18,13 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select, update
 
+from leadline import jobs
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
+from leadline.emails.backends import get_backend
+from leadline.emails.message import Outgoing, text_to_html
+from leadline.notify import service
 from leadline.notify.models import Notification
 from leadline.notify.slack import SlackError, blocks, post
 
@@ -113,17 +117,12 @@ def _finish(
         if status == "sent":
             row.sent_at = utc_now()
         if retry_in is not None:
-            from leadline import jobs
-
             jobs.defer(session, "notify.deliver", notification_id, delay=retry_in)
     return Delivery(notification_id, status, done, error)
 
 
 def _email(settings: Settings, notification_id: str, title: str, body: str, link: str | None) -> None:
     from email.utils import make_msgid
-
-    from leadline.emails.backends import get_backend
-    from leadline.emails.message import Outgoing, text_to_html
 
     assert settings.notify_email is not None
     text = body + (f"\n\n{link}" if link else "") + "\n"
@@ -170,7 +169,6 @@ def sweep(settings: Settings) -> int:
 
 def send_test(settings: Settings) -> Delivery | None:
     """A test notification, raised and delivered now (``leadline notify test``, ``POST /api/notify/test``)."""
-    from leadline.notify import service
 
     with unit_of_work(settings) as session:
         key = f"test:{utc_now().isoformat()}"

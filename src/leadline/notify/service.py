@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadline import jobs
 from leadline.clock import utc_now
 from leadline.db import insert_ignore
 from leadline.ids import new_id
@@ -44,7 +45,6 @@ def raise_event(
     )  # fmt: skip
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
-    from leadline import jobs
 
     jobs.defer(session, "notify.deliver", notification_id)
     return True

@@ -32,6 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from leadline import jobs
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
@@ -268,8 +269,6 @@ def _advance(
 
 
 def _wake_at(session: Session, delay: timedelta) -> None:
-    from leadline import jobs
-
     jobs.defer(session, "sequences.run_due", delay=delay)
 
 

@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadline import jobs
 from leadline.activity import service as activity
+from leadline.calls import service as calls
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import service as emails
@@ -181,7 +183,6 @@ def start(
             actor=actor,
         )  # fmt: skip
     session.flush()
-    from leadline import jobs
 
     assert soonest is not None
     jobs.defer(session, "sequences.run_due", delay=soonest - now)
@@ -192,7 +193,6 @@ def _not_startable(session: Session, prospect: Prospect) -> str | None:
     """A closed prospect, or one with a call booked, is past cold follow-ups."""
     if prospect.sales_status in CLOSED_STAGES:
         return f"is closed ({prospect.sales_status})"
-    from leadline.calls import service as calls
 
     if calls.has_pending(session, prospect.id):
         return "has a call booked"
@@ -283,7 +283,6 @@ def _reason_to_stop(session: Session, prospect: Prospect, since: datetime) -> st
         return "replied"
     if facts.bounced:
         return "bounced"
-    from leadline.calls import service as calls
 
     if calls.booked_since(session, prospect.id, since):
         return "call booked"
