@@ -44,6 +44,12 @@ class Dialect:
         """A top-level key of a JSON object column, as text."""
         return f"json_extract({column}, '$.{key}')" if self.is_sqlite else f"({column} ->> '{key}')"
 
+    def json_true(self, column: str, key: str) -> str:
+        """A condition: a top-level key of a JSON object column is ``true``."""
+        if self.is_sqlite:
+            return f"json_extract({column}, '$.{key}') = 1"
+        return f"({column} ->> '{key}') = 'true'"
+
     def json_array_join(self, column: str, alias: str) -> str:
         """A join producing one row per element of a JSON array of strings (``alias.value``)."""
         if self.is_sqlite:
