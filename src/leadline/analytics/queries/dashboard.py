@@ -190,10 +190,14 @@ SELECT p.id AS id,
             UNION ALL SELECT c.completed_at FROM call_activities c
              WHERE c.prospect_id = p.id AND c.status = 'completed' AND c.completed_at < :end
         ) AS contacts) AS last_contact_at,
-       (SELECT min(c.scheduled_at) FROM call_activities c
-         WHERE c.prospect_id = p.id AND c.created_at < :end AND c.scheduled_at >= :end
-           AND NOT (c.status IN ('cancelled', 'no_show') AND c.updated_at < :end)
-           AND NOT (c.status = 'completed' AND c.completed_at < :end)) AS next_follow_up_at
+       (SELECT min(t) FROM (
+            SELECT c.scheduled_at AS t FROM call_activities c
+             WHERE c.prospect_id = p.id AND c.created_at < :end AND c.scheduled_at >= :end
+               AND NOT (c.status IN ('cancelled', 'no_show') AND c.updated_at < :end)
+               AND NOT (c.status = 'completed' AND c.completed_at < :end)
+            UNION ALL SELECT k.due_at FROM tasks k
+             WHERE k.prospect_id = p.id AND k.created_at < :end AND (k.done_at IS NULL OR k.done_at >= :end)
+        ) AS upcoming) AS next_follow_up_at
 FROM prospects p WHERE p.id IN :ids
 """
 
@@ -201,7 +205,7 @@ FROM prospects p WHERE p.id IN :ids
 def card_prospects_as_of(connection: Connectable, ids: Sequence[str], end: datetime) -> dict[str, dict[str, Any]]:
     """The cards' changing fields as they stood at ``end`` (a past week): the stage of the last stage
     change before it, the emails sent and opened by then, the last contact (an email sent, a reply,
-    a call held) and the next booked call after it."""
+    a call held) and the next follow-up (the earliest call booked for after it, or task open then)."""
     if not ids:
         return {}
     statement = (
