@@ -33,7 +33,7 @@ THIS_WEEKS_REPLY = "Thanks for following up. Yes, the reviews thing has been bug
 
 def _repliers(context: DemoContext) -> list[str]:
     replied = cast(list[str], context.shared.get("replied_ids") or [])
-    return [ROYAL] + [pid for pid in replied if pid != ROYAL][:1]
+    return [ROYAL, *[pid for pid in replied if pid != ROYAL][:1]]
 
 
 def week_one_calls(context: DemoContext) -> None:
@@ -53,10 +53,11 @@ def week_one_calls(context: DemoContext) -> None:
 
     clock.set_frozen(at(2, 16))
     with unit_of_work(context.settings) as session:
-        calls.book(session, CallBook(prospect_id=royal, scheduled_at=at(4, 15),
-                                     notes="Daniel replied: interested, wants to discuss on Friday."), actor=ACTOR)
-        calls.book(session, CallBook(prospect_id=other, scheduled_at=upcoming_at,
-                                     notes="Replied asking about cost; call booked."), actor=ACTOR)  # fmt: skip
+        for prospect_id, when, notes in (
+            (royal, at(4, 15), "Daniel replied: interested, wants to discuss on Friday."),
+            (other, upcoming_at, "Replied asking about cost; call booked."),
+        ):
+            calls.book(session, CallBook(prospect_id=prospect_id, scheduled_at=when, notes=notes), actor=ACTOR)
     # The seed's example call (CallActivity "call_001"): Friday 15:00, 25 minutes.
     clock.set_frozen(at(4, 15, 25))
     with unit_of_work(context.settings) as session:
