@@ -7,8 +7,9 @@ is the seed's example (Friday 15:00, 25 minutes, objections cost and timeline, i
 demo runs, at 15:00, so it is still to come. That is the seed's block: Calls Scheduled 2,
 Completed 1 (25 min), Pending 1; funnel 315 / 25 / 2 / 2 / 1.
 
-This week (:func:`this_week`): follow-ups to those who opened and did not reply, another reply,
-a call booked and held with that prospect, Royal's proposal and the won deal (grid health
+This week (:func:`this_week`): the follow-up sequence for the tier-1 prospects (follow_up_1 in
+each thread, sent by the worker's job inside each prospect's window), a reply from one who
+opened, a call booked and held with that prospect, the proposal and the won deal (grid health
 analysis, 2,400/month), so the dashboard a newcomer opens first, the board and the customers
 page have something in them. Every moment of this week is before the demo runs.
 """
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 ROYAL = "royal_plumbing_co"
 ACTOR = "demo"
 #: The reply a follow-up gets this week (logged as `leadline emails reply` would).
-THIS_WEEKS_REPLY = "Thanks for following up. Yes, the reviews thing has been bugging us. Can you call me Tuesday?"
+THIS_WEEKS_REPLY = "Thanks for following up. Yes, the reviews thing has been bugging us. Can you call me?"
 
 
 def _repliers(context: DemoContext) -> list[str]:
@@ -91,7 +92,10 @@ def this_week_moments(context: DemoContext, count: int) -> list[datetime]:
 
 
 def this_week(context: DemoContext) -> None:
-    """Follow-ups, another reply, a call, Royal's proposal and the won deal, before now."""
+    """The follow-up sequence, a reply from one who opened, a call with them ending in a proposal,
+    the proposal and the won deal; all before now. Royal Plumbing Co stays where Week 1 left it
+    (called, its next step "Send ROI proposal + case studies" open), the other replier's call is
+    still to come."""
     from leadline.calls import service as calls
     from leadline.calls.schemas import CallBook, CallLog
     from leadline.deals import service as deals
@@ -100,64 +104,77 @@ def this_week(context: DemoContext) -> None:
     from leadline.emails import service as emails
     from leadline.emails.backends.outbox import OutboxBackend
     from leadline.emails.models import EmailActivity
-    from leadline.emails.sending import send
+    from leadline.prospects.schemas import Selection
+    from leadline.sequences import running
+    from leadline.tasks import service as tasks
 
     settings = context.settings
     week_one = set(cast(list[str], context.shared.get("week_one_emails") or []))
-    with unit_of_work(settings, readonly=True) as session:
-        sent = [session.get(EmailActivity, email_id) for email_id in sorted(week_one)]
-        # Those who opened the first email and neither replied nor bounced: a follow-up each.
-        quiet = sorted(e.prospect_id for e in sent if e and e.opened_at and not e.replied_at and not e.bounced_at)
-    if not quiet:
-        context.notes.append("Nobody to follow up this week.")
-        return
     follow_up, replied, booked, held, proposal, signed = this_week_moments(context, 6)
     backend = OutboxBackend(settings)
 
+    # Monday: the follow-up sequence for the tier-1 prospects (`leadline sequences start --template
+    # pain_point --tier 1 --limit 25`): those who already got pain_point go on from follow_up_1, in
+    # that thread; the worker's job sends what is due inside each prospect's sending window.
     clock.set_frozen(follow_up)
-    report = send(settings, "follow_up_1", actor=ACTOR, prospect_ids=quiet, backend=backend)
-    followed = [o for o in report.outcomes if o.status == "sent" and o.email_id]
-
-    replier = None
-    if followed:
-        clock.set_frozen(replied)
-        first = followed[0]
-        assert first.email_id is not None
-        with unit_of_work(settings) as session:
-            emails.record_reply(session, first.email_id, THIS_WEEKS_REPLY, actor=ACTOR)
-        replier = first.prospect_id
-        clock.set_frozen(booked)
-        with unit_of_work(settings) as session:
-            when = booked + (held - booked) / 2  # booked for a time to come, held by the time it is logged
-            calls.book(session, CallBook(prospect_id=replier, scheduled_at=when), actor=ACTOR)
-        clock.set_frozen(held)
-        with unit_of_work(settings) as session:
-            calls.log(
-                session,
-                CallLog.model_validate(
-                    {"prospect_id": replier, "outcome": "follow_up", "duration": "20m",
-                     "objections": ["Do you have case studies?"],
-                     "notes": "Wants to see results from another plumber first.",
-                     "next_steps": "Send two case studies"}
-                ),
-                actor=ACTOR,
-            )  # fmt: skip
-
+    started = running.start(
+        settings, "pain_point", chosen=Selection(tier=1, limit=25), steps=None, at=None, dry_run=False, actor=ACTOR
+    )
+    running.run_due(settings, backend=backend, actor=ACTOR)
+    with unit_of_work(settings, readonly=True) as session:
+        firsts = {e.prospect_id: e for e in (session.get(EmailActivity, i) for i in sorted(week_one)) if e}
+        follow_ups = {
+            e.prospect_id: e.id
+            for e in session.query(EmailActivity).filter(EmailActivity.template == "follow_up_1")
+            if e.sent_at is not None
+        }
+    # The one who answers: who opened the first email without replying, the first of them who got
+    # the follow-up (or, when the sending window had not opened yet, to the first email itself).
+    openers = sorted(p for p, e in firsts.items() if e.opened_at and not e.replied_at and not e.bounced_at)
+    if not openers:
+        context.notes.append("Nobody to hear back from this week.")
+        return
+    winner = next((p for p in openers if p in follow_ups), openers[0])
+    answered = follow_ups.get(winner, firsts[winner].id)
+    clock.set_frozen(replied)
+    with unit_of_work(settings) as session:
+        emails.record_reply(session, answered, THIS_WEEKS_REPLY, actor=ACTOR)
+    clock.set_frozen(booked)
+    with unit_of_work(settings) as session:
+        when = booked + (held - booked) / 2  # booked for a time to come, held by the time it is logged
+        calls.book(session, CallBook(prospect_id=winner, scheduled_at=when), actor=ACTOR)
+    clock.set_frozen(held)
+    with unit_of_work(settings) as session:
+        task = calls.log(
+            session,
+            CallLog.model_validate(
+                {"prospect_id": winner, "outcome": "proposal_sent", "duration": "35m",
+                 "objections": ["Is there a long contract?", "What results have businesses like mine seen?"],
+                 "notes": "Ready to go if the numbers work. Wants the proposal today.",
+                 "next_steps": "Send the proposal and the contract"}
+            ),
+            actor=ACTOR,
+        ).task  # fmt: skip
+        task_id = task.id if task else None
     clock.set_frozen(proposal)
-    send_proposal(settings, ROYAL, 2400, actor=ACTOR, backend=backend)
+    send_proposal(settings, winner, 2400, actor=ACTOR, backend=backend)
+    if task_id is not None:
+        with unit_of_work(settings) as session:
+            tasks.done(session, task_id, actor=ACTOR)
     clock.set_frozen(signed)
     with unit_of_work(settings) as session:
         _, customer = deals.won(
             session,
             DealWon(
-                prospect_id=ROYAL, service_type="grid_health_analysis", monthly_fee=2400, signed_at=signed,
-                start_date=signed, contract_url=f"https://contracts.example.com/{ROYAL}.pdf",
+                prospect_id=winner, service_type="grid_health_analysis", monthly_fee=2400, signed_at=signed,
+                start_date=signed, contract_url=f"https://contracts.example.com/{winner}.pdf",
             ),
             actor=ACTOR,
         )  # fmt: skip
         company = customer.company_name
+    context.shared["winner"] = winner
     context.notes.append(
-        f"This week: {len(followed)} follow-ups to those who opened, "
-        + (f"a reply from {replier} and a 20-minute call with them, " if replier else "")
-        + f"the proposal to {ROYAL} and a won deal: {company}, grid health analysis at 2,400/month."
+        f"This week: the follow-up sequence for tier 1 ({len(started.plan.continuing)} go on from follow_up_1; "
+        f"{len(follow_ups)} sent so far); {winner} replied, a 35-minute call, the proposal, and a won deal: "
+        f"{company}, grid health analysis at 2,400/month."
     )
