@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import text
+
 from leadline.analytics.queries.common import REACH, Connectable, Dialect, bind_times, one_row
 
 #: Each stage's real event, as a query for the prospects that did it before ``:end`` (one
@@ -24,9 +26,15 @@ EVENT_SQL: dict[str, str] = {
 
 
 def totals(connection: Connectable, end: datetime) -> dict[int, int]:
-    """Prospects added before ``end``, by tier."""
-    statement = bind_times("SELECT tier, count(*) AS n FROM prospects WHERE created_at < :end GROUP BY tier", "end")
-    return {int(tier): int(n) for tier, n in connection.execute(statement, {"end": end})}
+    """Prospects added before ``end``, by tier: all of them (from the (sales_status, tier) index)
+    less those added since (a range of the created_at index: few for a recent week)."""
+    found: dict[int, int] = {}
+    for tier, n in connection.execute(text("SELECT tier, count(*) AS n FROM prospects GROUP BY tier")):
+        found[int(tier)] = int(n)
+    since = bind_times("SELECT tier, count(*) AS n FROM prospects WHERE created_at >= :end GROUP BY tier", "end")
+    for tier, n in connection.execute(since, {"end": end}):
+        found[int(tier)] -= int(n)
+    return {tier: n for tier, n in found.items() if n}
 
 
 def did(connection: Connectable, end: datetime) -> dict[str, int]:
