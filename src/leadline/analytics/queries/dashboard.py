@@ -1,5 +1,5 @@
-"""The dashboard's SQL: prospects by stage and tier, the week's emails, calls and deals, the most
-active prospects' cards, sends and replies per day, and the live page's data version."""
+"""The dashboard's SQL: the week's emails, calls and deals (as of the week's end), the most active
+prospects' cards, sends and replies per day, and the live page's data version. The funnel: :mod:`.funnel`."""
 
 from __future__ import annotations
 
@@ -11,24 +11,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 
-from leadline.analytics.queries.common import Connectable, Dialect, bind_times, lost_reach_sql, one_row
+from leadline.analytics.queries.common import Connectable, bind_times, one_row
 from leadline.db import UTCDateTime
 
 # --- the dashboard -------------------------------------------------------------------------------
-
-
-def prospect_counts(connection: Connectable) -> list[tuple[str, int, int]]:
-    """(sales_status, tier, prospects): one pass over the (sales_status, tier) index."""
-    rows = connection.execute(
-        text("SELECT sales_status, tier, count(*) AS n FROM prospects GROUP BY sales_status, tier")
-    )
-    return [(str(status), int(tier), int(n)) for status, tier, n in rows]
-
-
-def lost_reach(connection: Connectable, dialect: Dialect) -> dict[int, int]:
-    """How many closed_lost prospects reached each rank before they were lost."""
-    rows = connection.execute(text(f"SELECT reached, count(*) FROM ({lost_reach_sql(dialect)}) AS r GROUP BY reached"))
-    return {int(reached): int(n) for reached, n in rows}
 
 
 #: The week's emails (sent in [start, end)) and what happened to them by ``end``: a past week
