@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import random
+import re
 import sqlite3
 import statistics
 import sys
@@ -357,39 +358,41 @@ def first_call(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-RANKS = (
-    "CASE {e} WHEN 'contacted' THEN 1 WHEN 'replied' THEN 2 WHEN 'scheduled' THEN 3 WHEN 'interested' THEN 4 "
-    "WHEN 'proposal' THEN 5 WHEN 'closed_won' THEN 5 ELSE 0 END"
-)
+#: The funnel's events (analytics.service.funnel): who did each before the week's end.
+EVENTS = {
+    "contacted": "SELECT prospect_id FROM email_activities WHERE sent_at < {end}",
+    "replied": "SELECT prospect_id FROM email_activities WHERE replied_at < {end}",
+    "scheduled": "SELECT prospect_id FROM call_activities WHERE created_at < {end}",
+    "interested": "SELECT prospect_id FROM call_activities WHERE status = 'completed' AND completed_at < {end}",
+    "proposal": "SELECT prospect_id FROM outreach_activities WHERE type = 'proposal' AND created_at < {end} UNION ALL "
+                "SELECT prospect_id FROM call_activities WHERE outcome = 'proposal_sent' AND status = 'completed' "
+                "AND completed_at < {end}",
+    "closed_won": "SELECT prospect_id FROM customers WHERE signed_at < {end}",
+}  # fmt: skip
 FLOOR_SQL = {
-    "prospects": "SELECT sales_status, tier, count(*) FROM prospects GROUP BY sales_status, tier",
-    "lost": f"""
-        SELECT CASE WHEN e >= t AND e >= f THEN e WHEN t >= f THEN t ELSE f END AS reached, count(*) FROM (
-          SELECT e, t, CASE WHEN moves > 0 THEN 0
-                            ELSE COALESCE((SELECT MAX({RANKS.format(e="{from_}")}) FROM outreach_activities f
-                                           WHERE f.prospect_id = x.id AND f.type = 'stage_change'
-                                             AND f.status = 'closed_lost'), 0) END AS f
-          FROM (SELECT p.id, MAX(CASE WHEN p.emails_sent_count > 0 THEN 1 ELSE 0 END) AS e,
-                       MAX(COALESCE({RANKS.format(e="a.status")}, 0)) AS t,
-                       SUM(CASE WHEN a.status <> 'closed_lost' THEN 1 ELSE 0 END) AS moves
-                FROM prospects p
-                LEFT JOIN outreach_activities a ON a.prospect_id = p.id AND a.type = 'stage_change'
-                WHERE p.sales_status = 'closed_lost' GROUP BY p.id) AS x) AS r
-        GROUP BY 1""",
+    "prospects": "SELECT tier, count(*) FROM prospects WHERE created_at < {end} GROUP BY tier",
+    **{f"did_{stage}": f"SELECT count(DISTINCT x.prospect_id) FROM ({sql}) AS x" for stage, sql in EVENTS.items()},
     "emails": """
-        SELECT count(*), count(delivered_at), count(bounced_at), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END),
-               count(opened_at), SUM(CASE WHEN opened_at IS NOT NULL AND (open_count > machine_open_count
-                 OR click_count > 0) THEN 1 ELSE 0 END),
-               SUM(machine_open_count), SUM(CASE WHEN click_count > 0 THEN 1 ELSE 0 END), count(replied_at)
+        SELECT count(*), SUM(CASE WHEN delivered_at < {end} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN bounced_at < {end} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN status = 'failed' AND (failed_at IS NULL OR failed_at < {end}) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN opened_at < {end} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN opened_at < {end} AND (open_count > machine_open_count OR click_count > 0)
+                   THEN 1 ELSE 0 END),
+               SUM(CASE WHEN opened_at < {end} THEN machine_open_count ELSE 0 END),
+               SUM(CASE WHEN click_count > 0 AND (clicked_at IS NULL OR clicked_at < {end}) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN replied_at < {end} THEN 1 ELSE 0 END)
         FROM email_activities WHERE sent_at >= {start} AND sent_at < {end}""",
     "converted": """
         SELECT count(*) FROM email_activities e WHERE e.sent_at >= {start} AND e.sent_at < {end}
-          AND e.replied_at IS NOT NULL AND EXISTS (SELECT 1 FROM call_activities c WHERE c.prospect_id = e.prospect_id
-          AND c.status <> 'cancelled' AND c.created_at >= e.sent_at)""",
+          AND e.replied_at < {end} AND EXISTS (SELECT 1 FROM call_activities c WHERE c.prospect_id = e.prospect_id
+          AND c.created_at >= e.sent_at AND c.created_at < {end} AND NOT (c.status = 'cancelled' AND c.updated_at < {end}))""",
     "calls_booked": """
-        SELECT count(*), SUM(CASE WHEN status = 'scheduled' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN status = 'no_show' THEN 1 ELSE 0 END) FROM call_activities
-        WHERE created_at >= {start} AND created_at < {end} AND status <> 'cancelled'""",
+        SELECT count(*),
+               SUM(CASE WHEN NOT (status IN ('cancelled', 'no_show') AND updated_at < {end})
+                         AND NOT (status = 'completed' AND completed_at < {end}) THEN 1 ELSE 0 END),
+               SUM(CASE WHEN status = 'no_show' AND updated_at < {end} THEN 1 ELSE 0 END) FROM call_activities
+        WHERE created_at >= {start} AND created_at < {end} AND NOT (status = 'cancelled' AND updated_at < {end})""",
     "calls_held": """
         SELECT SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END),
                SUM(CASE WHEN status = 'completed' THEN duration END),
@@ -421,41 +424,38 @@ def floor_figures(execute: Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]
     """The dashboard's figures, by hand: the queries above through the bare driver, and the
     little arithmetic on top (the same counts, not the formatting)."""
     mark = "?" if dialect == "sqlite" else "%s"
-    from_ = "json_extract(f.details, '$.from')" if dialect == "sqlite" else "(f.details ->> 'from')"
-    week = (start, end)
 
-    def run(name: str, params: tuple[Any, ...] = (), **extra: str) -> list[tuple[Any, ...]]:
-        sql = FLOOR_SQL[name].replace("{from_}", from_).format(start=mark, end=mark, **extra)
-        return execute(sql, params)
+    def run(name: str, ids: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        sql = FLOOR_SQL[name]
+        params: list[Any] = []
+        for token in re.findall(r"\{(start|end|ids)\}", sql):
+            params.extend(ids if token == "ids" else [start if token == "start" else end])
+        sql = sql.replace("{start}", mark).replace("{end}", mark).replace("{ids}", ", ".join([mark] * len(ids)))
+        return execute(sql, tuple(params))
 
-    by_rank = [0] * 7
-    total, tiers = 0, [0, 0, 0, 0]
-    for status, tier, n in run("prospects"):
-        total += n
+    tiers = [0, 0, 0, 0]
+    for tier, n in run("prospects"):
         tiers[tier] += n
-        if status != "closed_lost":
-            by_rank[RANK[status]] += n
-    for reached, n in run("lost"):
-        by_rank[reached] += n
-    reached = [sum(by_rank[k:]) for k in range(7)]
-    sent, delivered, bounced, failed, opened, human, machine, clicked, replied = run("emails", week)[0]
-    converted = run("converted", week)[0][0]
-    booked, pending, no_show = run("calls_booked", week)[0]
-    held, seconds, timed = run("calls_held", week)[0]
+    total = sum(tiers)
+    did = [run(f"did_{stage}")[0][0] for stage in EVENTS]
+    sent, delivered, bounced, failed, opened, human, machine, clicked, replied = run("emails")[0]
+    converted = run("converted")[0][0]
+    booked, pending, no_show = run("calls_booked")[0]
+    held, seconds, timed = run("calls_held")[0]
     held = held or 0
-    won, _ = run("deals", week)[0]
+    won, _ = run("deals")[0]
     run("first")
-    cards = run("cards", week * 4)
-    ids = [row[0] for row in cards]
+    cards = run("cards")
+    ids = tuple(row[0] for row in cards)
     if ids:
-        marks = ", ".join([mark] * len(ids))
-        run("card_rows", tuple(ids), ids=marks)
-        run("card_calls", tuple(ids), ids=marks)
+        run("card_rows", ids)
+        run("card_calls", ids)
     return {
-        "total": total, "tiers": tiers[1:], "funnel": [total - reached[1], *reached[1:]],
-        "emails": [sent, delivered, bounced, failed or 0, opened, human or 0, machine or 0, clicked or 0, replied],
+        "total": total, "tiers": tiers[1:], "funnel": [total - did[0], *did],
+        "emails": [sent, delivered or 0, bounced or 0, failed or 0, opened or 0, human or 0, machine or 0,
+                   clicked or 0, replied or 0],
         "converted": converted, "calls": [booked, pending or 0, no_show or 0, held],
-        "seconds": float(seconds or 0) / timed if timed else None, "won": won, "cards": ids,
+        "seconds": float(seconds or 0) / timed if timed else None, "won": won, "cards": list(ids),
     }  # fmt: skip
 
 

@@ -74,7 +74,8 @@ GROUPS: dict[str, list[Run]] = {
         run("inbound", "assign", "{inbound}", "--email", "{email}", code=1),  # refused: matched already
     ],
     "sequences": [
-        run("sequences", "start", "--template", "pain_point", "--tier", "1", "--limit", "2"),
+        # Tier 2: the demo enrolls tier 1 in its follow-ups itself (issue 15).
+        run("sequences", "start", "--template", "pain_point", "--tier", "2", "--limit", "2"),
         run("sequences", "status", "--json"),
         run("sequences", "stop", "--all", "--reason", "process test"),
         run("notifications", "list", "--json"),

@@ -67,6 +67,7 @@ def generate(rng: random.Random, start: datetime, end: datetime) -> dict[str, li
     for p in prospects:
         for _ in range(rng.choice([0, 0, 1, 2, 3]) if p["sales_status"] == "closed_lost" else rng.choice([0, 1])):
             stages.append(stage_row(p["id"], rng.choice(STAGES), rng.choice(STAGES), moment()))
+            stages[-1]["details"]["manual"] = rng.random() < 0.5  # a move by hand, or by an event
     emails = []
     edges = [start, end - timedelta(microseconds=1), end, start - timedelta(microseconds=1)]
     for index in range(260):
@@ -130,17 +131,41 @@ def inside(value: datetime | None, start: datetime, end: datetime) -> bool:
     return value is not None and start <= value < end
 
 
-def reach(p: dict[str, Any], stages: list[dict[str, Any]]) -> int:
-    if p["sales_status"] != "closed_lost":
-        return RANK[p["sales_status"]]
-    best = 1 if p["emails_sent_count"] > 0 else 0
-    mine = [entry["details"] for entry in stages if entry["prospect_id"] == p["id"]]
-    for entry in mine:
-        best = max(best, min(RANK.get(entry["to"], 0), 5))
-    if all(entry["to"] == "closed_lost" for entry in mine):  # only moves to closed_lost: where from?
-        for entry in mine:
-            best = max(best, min(RANK.get(entry["from"], 0), 5))
-    return best
+def events_before(data: dict[str, list[dict[str, Any]]], end: datetime) -> dict[str, set[str]]:
+    """Stage -> the prospects who did its real event before ``end`` (analytics.service.funnel)."""
+    E, C = data["emails"], data["calls"]
+    before = lambda value: value is not None and value < end  # noqa: E731
+    return {
+        "contacted": {e["prospect_id"] for e in E if before(e["sent_at"])},
+        "replied": {e["prospect_id"] for e in E if before(e.get("replied_at"))},
+        "scheduled": {c["prospect_id"] for c in C if before(c["created_at"])},
+        "interested": {c["prospect_id"] for c in C if c["status"] == "completed" and before(c.get("completed_at"))},
+        "proposal": {
+            c["prospect_id"] for c in C
+            if c["status"] == "completed" and c.get("outcome") == "proposal_sent" and before(c.get("completed_at"))
+        },
+        "closed_won": {c["prospect_id"] for c in data["customers"] if before(c["signed_at"])},
+    }  # fmt: skip
+
+
+def funnel_as_of(data: dict[str, list[dict[str, Any]]], end: datetime) -> tuple[int, dict[str, int], dict[str, int]]:
+    """(prospects, stage -> prospects who did its real event, stage -> moved there by hand without
+    it), everything before ``end``: the funnel's definition (analytics.service.funnel) in Python."""
+    did = events_before(data, end)
+
+    def before(value: datetime | None) -> bool:
+        return value is not None and value < end
+
+    hand: dict[str, int] = {}
+    for entry in data["stages"]:
+        if entry["details"].get("manual") and before(entry["created_at"]):
+            pid = entry["prospect_id"]
+            hand[pid] = max(hand.get(pid, 0), RANK.get(entry["details"]["to"], 0))
+    by_hand = {
+        stage: sum(1 for pid, rank in hand.items() if RANK[stage] <= rank and pid not in did[stage]) for stage in did
+    }
+    total = sum(1 for p in data["prospects"] if before(p["created_at"]))
+    return total, {stage: len(ids) for stage, ids in did.items()}, by_hand
 
 
 @pytest.mark.parametrize("seed", [7, 2025])
@@ -149,7 +174,7 @@ def test_every_number_is_a_recount(settings, seed):
     start, end = week.start, week.end
     data = generate(random.Random(seed), start, end)
     store(settings, data)
-    P, E, C, S = data["prospects"], data["emails"], data["calls"], data["stages"]
+    P, E, C = data["prospects"], data["emails"], data["calls"]
     now = end + timedelta(days=3)
     with unit_of_work(settings, readonly=True) as session:
         board = figures.dashboard(session, week, settings=settings, cards=5, now=now)
@@ -165,37 +190,52 @@ def test_every_number_is_a_recount(settings, seed):
     assert (board.prospects.tier1, board.prospects.tier2, board.prospects.tier3) == tuple(
         sum(1 for p in P if p["tier"] == t) for t in (1, 2, 3)
     )
-    reached = {p["id"]: reach(p, S) for p in P}
-    expected_funnel = [len(P) - sum(1 for r in reached.values() if r >= 1)] + [
-        sum(1 for r in reached.values() if r >= k) for k in range(1, 7)
-    ]
+    total, did, by_hand = funnel_as_of(data, end)
+    expected_funnel = [total - did["contacted"]] + [did[stage] for stage in STAGES[1:7]]
     assert [s.count for s in board.pipeline] == expected_funnel
+    assert [s.moved_by_hand for s in board.pipeline] == [0] + [by_hand[stage] for stage in STAGES[1:7]]
     assert board.pipeline[0].count + board.pipeline[1].count == len(P)
+    assert sum(by_hand.values()) > 0  # the data has prospects moved by hand past events they did not do
+    assert [s.count for s in report.pipeline] == expected_funnel
 
-    # the week's emails, whatever time their events came
+    # the week's emails and what happened to them by the week's end
+    def by_end(value: datetime | None) -> bool:
+        return value is not None and value < end
+
     sent = [e for e in E if inside(e["sent_at"], start, end)]
     assert board.outreach.sent == len(sent)
-    assert board.outreach.delivered.count == sum(1 for e in sent if e.get("delivered_at"))
-    assert board.outreach.bounced.count == sum(1 for e in sent if e.get("bounced_at"))
+    assert board.outreach.delivered.count == sum(1 for e in sent if by_end(e.get("delivered_at")))
+    assert board.outreach.bounced.count == sum(1 for e in sent if by_end(e.get("bounced_at")))
     assert board.outreach.failed.count == sum(1 for e in sent if e["status"] == "failed")
-    opened = [e for e in sent if e.get("opened_at")]
+    opened = [e for e in sent if by_end(e.get("opened_at"))]
     human = [e for e in opened if e["open_count"] - e["machine_open_count"] > 0 or e["click_count"] > 0]
     eng = board.engagement
     assert (eng.opened.count, eng.human_opened.count) == (len(opened), len(human))
     assert eng.machine_only_opened == len(opened) - len(human)
-    assert eng.machine_opens == sum(e["machine_open_count"] for e in sent)
-    assert eng.clicked.count == sum(1 for e in sent if e["click_count"] > 0)
-    replied = [e for e in sent if e.get("replied_at")]
+    assert eng.machine_opens == sum(e["machine_open_count"] for e in opened)
+    assert eng.clicked.count == sum(
+        1 for e in sent if e["click_count"] > 0 and (e.get("clicked_at") is None or by_end(e["clicked_at"]))
+    )
+    replied = [e for e in sent if by_end(e.get("replied_at"))]
+    assert len(opened) < sum(1 for e in sent if e.get("opened_at"))  # some opens came after the week
     assert eng.replied.count == len(replied)
     if sent:
         assert eng.opened.rate == pytest.approx(len(opened) / len(sent))
 
-    # calls
-    booked = [c for c in C if inside(c["created_at"], start, end) and c["status"] != "cancelled"]
+    # calls, as they stood at the week's end
+    def gone(c: dict[str, Any]) -> bool:  # cancelled or missed before the week ended
+        return c["status"] in ("cancelled", "no_show") and c["updated_at"] < end
+
+    booked = [
+        c for c in C
+        if inside(c["created_at"], start, end) and not (c["status"] == "cancelled" and c["updated_at"] < end)
+    ]  # fmt: skip
     held = [c for c in C if c["status"] == "completed" and inside(c.get("completed_at"), start, end)]
     assert board.calls.scheduled == len(booked)
-    assert board.calls.pending == sum(1 for c in booked if c["status"] == "scheduled")
-    assert board.calls.no_show == sum(1 for c in booked if c["status"] == "no_show")
+    assert board.calls.pending == sum(
+        1 for c in booked if not gone(c) and not (c["status"] == "completed" and by_end(c.get("completed_at")))
+    )
+    assert board.calls.no_show == sum(1 for c in booked if c["status"] == "no_show" and c["updated_at"] < end)
     assert board.calls.completed == len(held)
     timed = [c["duration"] for c in held if c.get("duration") is not None]
     assert board.calls.average_duration_seconds == (pytest.approx(sum(timed) / len(timed)) if timed else None)
@@ -205,8 +245,8 @@ def test_every_number_is_a_recount(settings, seed):
     assert (metrics["send_rate"].count, metrics["send_rate"].total) == (len(sent), 5)
     converted = sum(
         1 for e in replied
-        if any(c["prospect_id"] == e["prospect_id"] and c["status"] != "cancelled" and c["created_at"] >= e["sent_at"]
-               for c in C)
+        if any(c["prospect_id"] == e["prospect_id"] and e["sent_at"] <= c["created_at"] < end
+               and not (c["status"] == "cancelled" and c["updated_at"] < end) for c in C)
     )  # fmt: skip
     assert (metrics["call_conversion"].count, metrics["call_conversion"].total) == (converted, len(replied))
     assert (metrics["deal_conversion"].count, metrics["deal_conversion"].total) == (
@@ -266,12 +306,16 @@ def test_every_number_is_a_recount(settings, seed):
         assert low is not None and high is not None and low <= row.replied.rate <= high
     assert {r.template for r in templates.rows} == {e["template"] for e in ever}
 
-    # conversion by tier
+    # conversion by tier: each stage by its real event (the funnel's definition), all time
+    did_ever = events_before(data, datetime(9999, 1, 1, tzinfo=UTC))
+    for stage in ("replied", "scheduled", "closed_won"):  # counted among the contacted (rates over them)
+        did_ever[stage] &= did_ever["contacted"]
     for row in conversion.by_tier:
         tier = int(row.group.split()[1])
-        mine = [reached[p["id"]] for p in P if p["tier"] == tier]
-        assert (row.prospects, row.contacted, row.replied, row.won) == (
-            len(mine), sum(r >= 1 for r in mine), sum(r >= 2 for r in mine), sum(r >= 6 for r in mine),
+        mine = [p["id"] for p in P if p["tier"] == tier]
+        assert (row.prospects, row.contacted, row.replied, row.scheduled, row.won) == (
+            len(mine), *(sum(pid in did_ever[stage] for pid in mine) for stage in ("contacted", "replied", "scheduled",
+                                                                               "closed_won")),
         )  # fmt: skip
 
     def band(value: float | None) -> str:
@@ -282,7 +326,7 @@ def test_every_number_is_a_recount(settings, seed):
     assert {r.group: (r.prospects, r.won) for r in conversion.by_grid_health} == {
         name: (
             sum(1 for p in P if band(p["grid_health"]) == name),
-            sum(1 for p in P if band(p["grid_health"]) == name and reached[p["id"]] >= 6),
+            sum(1 for p in P if band(p["grid_health"]) == name and p["id"] in did_ever["closed_won"]),
         )
         for name in {band(p["grid_health"]) for p in P}
     }

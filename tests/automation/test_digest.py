@@ -27,7 +27,8 @@ def test_monday_morning_brings_last_weeks_numbers_once(cli, slack, immediate, mo
         assert slack.titles() == []
         run_digest_at(datetime(2025, 11, 24, 8, 0, tzinfo=CHICAGO))
         (title,) = slack.titles()
-        assert title == "Week 2025-W47: 25 emails sent, 8% replied, 4 calls booked, 1 deal won"
+        # The demo's week is the seed's Week 1 (issue 15): 2 calls booked, no deal yet.
+        assert title == "Week 2025-W47: 25 emails sent, 8% replied, 2 calls booked, 0 deals won"
         text = str(slack.posts[0]["blocks"])
         assert "Emails Sent: 25" in text and "Next Week Target (2025-W48)" in text
         run_digest_at(datetime(2025, 11, 24, 8, 15, tzinfo=CHICAGO))  # every quarter hour, never twice

@@ -158,9 +158,7 @@ def dashboard_text(data: Dashboard) -> str:
         "",
         "SALES PIPELINE:",
     ]
-    for index, stage in enumerate(data.pipeline):
-        branch = "└─" if index == len(data.pipeline) - 1 else "├─"
-        lines.append(f"{branch} {stage.label} ({stage.description}): {stage.count:,}")
+    lines += pipeline_lines(data.pipeline, data.pipeline_definition)
     lines += ["", "ENGAGEMENT BY PROSPECT:"]
     if not data.cards:
         lines.append("(no prospect activity this week)")
@@ -173,6 +171,19 @@ def dashboard_text(data: Dashboard) -> str:
         branch = "└─" if index == len(data.key_metrics) - 1 else "├─"
         lines.append(f"{branch} {_metric(metric, data)}")
     return "\n".join(lines) + "\n"
+
+
+def pipeline_lines(pipeline: Sequence[PipelineStage], definition: str) -> list[str]:
+    """The funnel's lines (with those moved by hand shown apart), then what it counts."""
+    lines = []
+    for index, stage in enumerate(pipeline):
+        branch = "└─" if index == len(pipeline) - 1 else "├─"
+        lines.append(f"{branch} {stage.label} ({stage.description}): {stage.count:,}{_by_hand(stage)}")
+    return [*lines, f"({definition})"]
+
+
+def _by_hand(stage: PipelineStage) -> str:
+    return f" (+{stage.moved_by_hand:,} moved by hand, not counted)" if stage.moved_by_hand else ""
 
 
 def _card_body(card: ProspectCard, now: datetime, zone: ZoneInfo) -> list[str]:
@@ -264,6 +275,7 @@ def report_text(data: WeeklyReport) -> str:
         f"Next Week Target ({data.next_week_label}): {goals.emails} emails, {goals.calls} call"
         f"{'s' if goals.calls != 1 else ''}, {goals.deals} deal{'s' if goals.deals != 1 else ''}"
     )
+    lines += ["", "SALES PIPELINE:", *pipeline_lines(data.pipeline, data.pipeline_definition)]
     return "\n".join(lines) + "\n"
 
 
@@ -331,12 +343,12 @@ def chart_geometry(
     pipeline: Sequence[PipelineStage], days: Sequence[DayFigures], by_template: Sequence[TemplateWeek]
 ) -> dict[str, Any]:
     """The funnel, the days and the templates as bars (the report's and the dashboard page's charts)."""
-    funnel = [(s.label, s.description, s.count) for s in pipeline]
-    widest = max((count for _, _, count in funnel), default=0) or 1
+    widest = max((s.count for s in pipeline), default=0) or 1
     funnel_bars = [
-        {"label": f"{label} ({description})", "count": count, "width": round(count / widest * 360, 1)}
-        for label, description, count in funnel
-    ]
+        {"label": f"{s.label} ({s.description})", "count": s.count, "width": round(s.count / widest * 360, 1),
+         "moved_by_hand": s.moved_by_hand}
+        for s in pipeline
+    ]  # fmt: skip
     tallest = max([d.sent for d in days] + [d.replies for d in days] + [1])
     day_bars = [
         {

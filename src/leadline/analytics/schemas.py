@@ -69,7 +69,10 @@ class PipelineStage(ApiModel):
     stage: str
     label: str
     description: str
+    #: Prospects who did this stage's real event by the week's end (service.funnel).
     count: int
+    #: Prospects moved to this stage (or past it) by hand without doing it: not in ``count``.
+    moved_by_hand: int = 0
 
 
 class ProspectCard(ApiModel):
@@ -109,6 +112,8 @@ class Dashboard(ApiModel):
     deals_won: int
     new_mrr: float
     pipeline: list[PipelineStage]
+    #: What the funnel counts, in a sentence (service.funnel.STATEMENT).
+    pipeline_definition: str
     cards: list[ProspectCard]
     key_metrics: list[KeyMetric]
     working_days: int
@@ -156,6 +161,7 @@ class WeeklyReport(ApiModel):
     next_week_label: str
     days: list[DayFigures]
     pipeline: list[PipelineStage]
+    pipeline_definition: str
     templates: list[TemplateWeek]
     what_works: WhatWorks
 

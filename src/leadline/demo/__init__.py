@@ -4,7 +4,10 @@ The demo is a list of steps played in order with the clock set to the moment eac
 step happens. Step one imports the research (340 prospects) through the importer;
 later steps send the week's emails, play SendGrid's events through the signed
 webhook, book and log calls and win a deal, each through the services a user's
-command would call. The demo's week is last ISO week, so everything in it is past.
+command would call. The demo's week (the seed's Week 1) is last ISO week, so everything in it
+is past: its dashboard prints the seed's block figure for figure and, read as of its end, never
+changes. The rest of the story (follow-ups, another reply, a call, a proposal, a won deal)
+happens this week, before the demo runs: see :mod:`leadline.demo.calls`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy import func, select
 from leadline import clock
 from leadline.config import Settings, private_folder, write_private
 from leadline.db import Base, import_all_models, unit_of_work
-from leadline.demo.calls import calls_and_a_deal
+from leadline.demo.calls import this_week, week_one_calls
 
 
 @dataclass
@@ -163,7 +166,10 @@ def load_demo(settings: Settings, *, reset: bool = False, if_empty: bool = False
     finally:
         clock.set_frozen(frozen)
     week = context.monday.isocalendar()
-    context.notes.append(f"The demo's week is {week.year}-W{week.week:02d} (last week).")
+    context.notes.append(
+        f"The seed's Week 1 is {week.year}-W{week.week:02d} (last week): "
+        f"`leadline dashboard --week last`; this week goes on from there."
+    )
     return context.notes + demo_user(settings)
 
 
@@ -196,5 +202,5 @@ def demo_user(settings: Settings) -> list[str]:
     return [f"Sign in at {settings.base_url}/login as {DEMO_EMAIL} with the password {password}"]
 
 
-# Calls, objections and a won deal, after the research and the emails (issue 5).
-STEPS.append(calls_and_a_deal)
+# Week 1's calls, then this week's story (issue 15: the demo is the seed's Week 1, exactly).
+STEPS += [week_one_calls, this_week]

@@ -1,16 +1,23 @@
 """The demo's calls and deal: the seed's flow from CALL SCHEDULED to "Customer becomes active".
 
-Through the services a user's commands call, with the clock at each moment of the demo week:
-four tier-1 prospects get a call booked; Royal Plumbing Co's call is the seed's example
-(25 minutes, three objections, interested, "Send ROI proposal + case studies"); one call
-goes to a proposal and then a won deal (grid health analysis, 2,400/month); one prospect
-says no; one call is left booked for the next working day at 15:00.
+Last week (the seed's Week 1), through the services a user's commands call, with the clock at
+each moment: the two prospects who replied get a call booked on Wednesday; Royal Plumbing Co's
+is the seed's example (Friday 15:00, 25 minutes, objections cost and timeline, interested,
+"Send ROI proposal + case studies"); the other is booked for the next working day after the
+demo runs, at 15:00, so it is still to come. That is the seed's block: Calls Scheduled 2,
+Completed 1 (25 min), Pending 1; funnel 315 / 25 / 2 / 2 / 1.
+
+This week (:func:`this_week`): the follow-up sequence for the tier-1 prospects (follow_up_1 in
+each thread, sent by the worker's job inside each prospect's window), a reply from one who
+opened, a call booked and held with that prospect, the proposal and the won deal (grid health
+analysis, 2,400/month), so the dashboard a newcomer opens first, the board and the customers
+page have something in them. Every moment of this week is before the demo runs.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
-from typing import TYPE_CHECKING
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, cast
 
 from leadline import clock
 from leadline.db import unit_of_work
@@ -21,112 +28,153 @@ if TYPE_CHECKING:
 
 ROYAL = "royal_plumbing_co"
 ACTOR = "demo"
+#: The reply a follow-up gets this week (logged as `leadline emails reply` would).
+THIS_WEEKS_REPLY = "Thanks for following up. Yes, the reviews thing has been bugging us. Can you call me?"
 
 
-def _pick(context: DemoContext) -> list[str]:
-    """Royal Plumbing Co, then the replied prospects (when the email steps made some), then the
-    other tier-1 prospects from the weakest grid health up."""
-    from leadline.prospects import service as prospects
-    from leadline.prospects.queries import Filters
-    from leadline.prospects.stages import CLOSED_STAGES
-
-    replied = context.shared.get("replied_ids")
-    with unit_of_work(context.settings, readonly=True) as session:
-        tier1 = prospects.search(session, Filters(tier=1), sort="grid_health", limit=100).items
-        open_ids = [p.id for p in tier1 if p.sales_status not in CLOSED_STAGES]
-    order = [ROYAL]
-    if isinstance(replied, list | tuple):
-        order += [str(i) for i in replied]
-    order += open_ids
-    picked: list[str] = []
-    for prospect_id in order:
-        if prospect_id not in picked and prospect_id in open_ids:
-            picked.append(prospect_id)
-    return picked[:4]
+def _repliers(context: DemoContext) -> list[str]:
+    replied = cast(list[str], context.shared.get("replied_ids") or [])
+    return [ROYAL, *[pid for pid in replied if pid != ROYAL][:1]]
 
 
-def calls_and_a_deal(context: DemoContext) -> None:
+def week_one_calls(context: DemoContext) -> None:
+    """Wednesday: a call booked with each of the week's two repliers; Friday: Royal's call held."""
     from leadline.calls import service as calls
     from leadline.calls.schemas import CallBook, CallLog
-    from leadline.deals import service as deals
-    from leadline.deals.schemas import DealWon
-    from leadline.tasks import service as tasks
 
-    picked = _pick(context)
-    if len(picked) < 4:
-        context.notes.append("Not enough open tier-1 prospects for the demo's calls; none booked.")
+    repliers = _repliers(context)
+    if len(repliers) < 2:
+        context.notes.append("Fewer than two replies in the demo's week; no calls booked.")
         return
-    royal, pending, winner, loser = picked
+    royal, other = repliers
     at = context.at
-
-    def book(prospect_id: str, day: int, hour: int, notes: str | None = None, when: datetime | None = None) -> str:
-        with unit_of_work(context.settings) as session:
-            data = CallBook(prospect_id=prospect_id, scheduled_at=when or at(day, hour), notes=notes)
-            return calls.book(session, data, actor=ACTOR).id
-
-    # The call still to come is on the next working day at 15:00 (after the real now),
-    # so a new user sees it coming up in `leadline today` and on the calendar.
     zone = context.settings.zone
     upcoming = add_business_days(context.started_at.astimezone(zone).date(), 1)
     upcoming_at = datetime.combine(upcoming, time(15, 0), tzinfo=zone)
 
-    # Wednesday afternoon: calls booked for Thursday, and the next one.
     clock.set_frozen(at(2, 16))
-    book(royal, 3, 15, "Daniel replied to the pain-point email; wants to talk this week.")
-    book(pending, 0, 0, "Replied asking about cost; call booked for the next working day.", when=upcoming_at)
-    book(winner, 3, 10)
-    book(loser, 3, 11)
-
-    def log(day: int, hour: int, minute: int, **values: object) -> str | None:
-        clock.set_frozen(at(day, hour, minute))
-        with unit_of_work(context.settings) as session:
-            task = calls.log(session, CallLog.model_validate(values), actor=ACTOR).task
-            return task.id if task else None
-
-    proposal_task = log(
-        3, 10, 40, prospect_id=winner, outcome="proposal_sent", duration="35m",
-        objections=["Is there a long contract?", "What results have businesses like mine seen?"],
-        notes="Ready to go if the numbers work. Wants the proposal today.",
-        next_steps="Send the proposal and the contract",
-    )  # fmt: skip
-    log(
-        3, 11, 20, prospect_id=loser, outcome="not_interested", duration="12m",
-        objections=["We already have an agency doing our marketing"],
-        notes="Happy with their agency; try again next year.",
-    )  # fmt: skip
-    # The seed's example call (CallActivity "call_001").
-    log(
-        3, 15, 25, prospect_id=royal, outcome="interested", duration="25m",
-        objections=["How much will this cost?", "Do you have case studies?", "What's the timeline?"],
-        notes="Daniel was very interested. Grid health 48% is major pain point.",
-        next_steps="Send ROI proposal + case studies",
-    )  # fmt: skip
-
-    # Thursday afternoon: the proposal went out.
-    clock.set_frozen(at(3, 16, 30))
-    if proposal_task is not None:
-        with unit_of_work(context.settings) as session:
-            tasks.done(session, proposal_task, actor=ACTOR)
-
-    # Friday morning: the contract comes back signed; the customer becomes active.
-    clock.set_frozen(at(4, 11))
     with unit_of_work(context.settings) as session:
+        for prospect_id, when, notes in (
+            (royal, at(4, 15), "Daniel replied: interested, wants to discuss on Friday."),
+            (other, upcoming_at, "Replied asking about cost; call booked."),
+        ):
+            calls.book(session, CallBook(prospect_id=prospect_id, scheduled_at=when, notes=notes), actor=ACTOR)
+    # The seed's example call (CallActivity "call_001"): Friday 15:00, 25 minutes.
+    clock.set_frozen(at(4, 15, 25))
+    with unit_of_work(context.settings) as session:
+        calls.log(
+            session,
+            CallLog.model_validate(
+                {"prospect_id": royal, "outcome": "interested", "duration": "25m",
+                 "objections": ["How much will this cost?", "What's the timeline?"],
+                 "notes": "Daniel was very interested. Grid health 48% is major pain point.",
+                 "next_steps": "Send ROI proposal + case studies"}
+            ),
+            actor=ACTOR,
+        )  # fmt: skip
+    context.shared["pending_call"] = (other, upcoming_at)
+    context.notes.append(
+        f"Booked calls with the two who replied and held one (the seed's example, 25 minutes, with {royal}); "
+        f"1 call still booked ({other}, {upcoming_at:%a %Y-%m-%d %H:%M})."
+    )
+
+
+def this_week_moments(context: DemoContext, count: int) -> list[datetime]:
+    """``count`` moments of the current week, in order, all before the demo began: working-day
+    mornings and afternoons when that much of the week has gone, else spread over what has."""
+    now = context.started_at
+    monday = context.monday + timedelta(days=7)
+    preferred = [monday + timedelta(days=index // 2, hours=(10 if index % 2 == 0 else 14)) for index in range(count)]
+    if preferred[-1] < now - timedelta(minutes=1):
+        return preferred
+    span = max(now - monday, timedelta(seconds=count + 1))
+    return [monday + span * (index + 1) / (count + 1) for index in range(count)]
+
+
+def this_week(context: DemoContext) -> None:
+    """The follow-up sequence, a reply from one who opened, a call with them ending in a proposal,
+    the proposal and the won deal; all before now. Royal Plumbing Co stays where Week 1 left it
+    (called, its next step "Send ROI proposal + case studies" open), the other replier's call is
+    still to come."""
+    from leadline.calls import service as calls
+    from leadline.calls.schemas import CallBook, CallLog
+    from leadline.deals import service as deals
+    from leadline.deals.proposals import send_proposal
+    from leadline.deals.schemas import DealWon
+    from leadline.emails import service as emails
+    from leadline.emails.backends.outbox import OutboxBackend
+    from leadline.emails.models import EmailActivity
+    from leadline.prospects.schemas import Selection
+    from leadline.sequences import running
+    from leadline.tasks import service as tasks
+
+    settings = context.settings
+    week_one = set(cast(list[str], context.shared.get("week_one_emails") or []))
+    follow_up, replied, booked, held, proposal, signed = this_week_moments(context, 6)
+    backend = OutboxBackend(settings)
+
+    # Monday: the follow-up sequence for the tier-1 prospects (`leadline sequences start --template
+    # pain_point --tier 1 --limit 25`): those who already got pain_point go on from follow_up_1, in
+    # that thread; the worker's job sends what is due inside each prospect's sending window.
+    clock.set_frozen(follow_up)
+    started = running.start(
+        settings, "pain_point", chosen=Selection(tier=1, limit=25), steps=None, at=None, dry_run=False, actor=ACTOR
+    )
+    running.run_due(settings, backend=backend, actor=ACTOR)
+    with unit_of_work(settings, readonly=True) as session:
+        firsts = {e.prospect_id: e for e in (session.get(EmailActivity, i) for i in sorted(week_one)) if e}
+        follow_ups = {
+            e.prospect_id: e.id
+            for e in session.query(EmailActivity).filter(EmailActivity.template == "follow_up_1")
+            if e.sent_at is not None
+        }
+    # The one who answers: who opened the first email without replying, the first of them who got
+    # the follow-up (or, when the sending window had not opened yet, to the first email itself).
+    openers = sorted(p for p, e in firsts.items() if e.opened_at and not e.replied_at and not e.bounced_at)
+    if not openers:
+        context.notes.append("Nobody to hear back from this week.")
+        return
+    winner = next((p for p in openers if p in follow_ups), openers[0])
+    answered = follow_ups.get(winner, firsts[winner].id)
+    clock.set_frozen(replied)
+    with unit_of_work(settings) as session:
+        emails.record_reply(session, answered, THIS_WEEKS_REPLY, actor=ACTOR)
+    clock.set_frozen(booked)
+    with unit_of_work(settings) as session:
+        when = booked + (held - booked) / 2  # booked for a time to come, held by the time it is logged
+        calls.book(session, CallBook(prospect_id=winner, scheduled_at=when), actor=ACTOR)
+    clock.set_frozen(held)
+    with unit_of_work(settings) as session:
+        task = calls.log(
+            session,
+            CallLog.model_validate(
+                {"prospect_id": winner, "outcome": "proposal_sent", "duration": "35m",
+                 "objections": ["Is there a long contract?", "What results have businesses like mine seen?"],
+                 "notes": "Ready to go if the numbers work. Wants the proposal today.",
+                 "next_steps": "Send the proposal and the contract"}
+            ),
+            actor=ACTOR,
+        ).task  # fmt: skip
+        task_id = task.id if task else None
+    clock.set_frozen(proposal)
+    send_proposal(settings, winner, 2400, actor=ACTOR, backend=backend)
+    if task_id is not None:
+        with unit_of_work(settings) as session:
+            tasks.done(session, task_id, actor=ACTOR)
+    clock.set_frozen(signed)
+    with unit_of_work(settings) as session:
         _, customer = deals.won(
             session,
             DealWon(
-                prospect_id=winner,
-                service_type="grid_health_analysis",
-                monthly_fee=2400,
-                signed_at=at(4, 11),
-                start_date=at(7, 0).date(),
-                contract_url=f"https://contracts.example.com/{winner}.pdf",
+                prospect_id=winner, service_type="grid_health_analysis", monthly_fee=2400, signed_at=signed,
+                start_date=signed, contract_url=f"https://contracts.example.com/{winner}.pdf",
             ),
             actor=ACTOR,
-        )
+        )  # fmt: skip
         company = customer.company_name
-    context.shared["call_prospect_ids"] = picked
+    context.shared["winner"] = winner
     context.notes.append(
-        f"Booked 4 calls with tier-1 prospects and logged 3 (the seed's example with {royal}); "
-        f"won 1 deal: {company}, grid health analysis at 2,400/month; "
-        f"1 call still booked ({pending}, {upcoming_at:%a %Y-%m-%d %H:%M})."
+        f"This week: the follow-up sequence for tier 1 ({len(started.plan.continuing)} go on from follow_up_1; "
+        f"{len(follow_ups)} sent so far); {winner} replied, a 35-minute call, the proposal, and a won deal: "
+        f"{company}, grid health analysis at 2,400/month."
     )

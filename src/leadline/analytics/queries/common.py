@@ -1,5 +1,5 @@
-"""What the analytics queries share: the funnel's ranks as SQL, the dialect's spellings (JSON
-access, time arithmetic), binding UTC instants, and streaming rows."""
+"""What the analytics queries share: the stages' ranks, the dialect's spellings (JSON access, time
+arithmetic), binding UTC instants, and streaming rows."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from sqlalchemy import TextClause, bindparam, text
 from leadline.db import UTCDateTime
 from leadline.prospects.stages import RANK
 
-#: Position on the road to a sale, as the funnel counts it (closed_lost: see lost_reach_sql).
+#: Position on the road to a sale (closed_lost has none): the funnel's moves by hand are ranked by it.
 REACH = RANK
-#: A lost prospect's furthest stage is capped at proposal: "Closed" counts customers only.
-LOST_CAP = REACH["proposal"]
 
 
 class Connectable(Protocol):
@@ -44,6 +42,12 @@ class Dialect:
         """A top-level key of a JSON object column, as text."""
         return f"json_extract({column}, '$.{key}')" if self.is_sqlite else f"({column} ->> '{key}')"
 
+    def json_true(self, column: str, key: str) -> str:
+        """A condition: a top-level key of a JSON object column is ``true``."""
+        if self.is_sqlite:
+            return f"json_extract({column}, '$.{key}') = 1"
+        return f"({column} ->> '{key}') = 'true'"
+
     def json_array_join(self, column: str, alias: str) -> str:
         """A join producing one row per element of a JSON array of strings (``alias.value``)."""
         if self.is_sqlite:
@@ -62,62 +66,6 @@ class Dialect:
 def dialect_of(connection: Any) -> Dialect:
     bind = connection.get_bind() if hasattr(connection, "get_bind") else connection
     return Dialect(bind.dialect.name)
-
-
-def _rank_case(expression: str, *, cap: int | None = None) -> str:
-    parts = " ".join(
-        f"WHEN '{stage}' THEN {min(rank, cap) if cap is not None else rank}"
-        for stage, rank in REACH.items()
-        if rank > 0
-    )
-    return f"CASE {expression} {parts} ELSE 0 END"
-
-
-def lost_reach_sql(dialect: Dialect) -> str:
-    """One row per closed_lost prospect: ``id`` and ``reached``, the furthest stage (rank) it
-    reached before it was lost, capped at proposal. The highest of:
-
-    * every stage its stage changes (the timeline) moved it to;
-    * "contacted" when an email was sent to it;
-    * when it has no stage change but its moves to closed_lost (a prospect imported at a stage
-      and lost from there), the stage it was lost from (the ``from`` of those moves).
-
-    The stage changes are read from the (prospect_id, type, status) index alone; an entry is
-    opened for its ``from`` only in the last case (otherwise that stage is the ``to`` of an
-    earlier change already).
-    """
-    came_from = _rank_case(dialect.json_text("f.details", "from"), cap=LOST_CAP)
-    went_to = _rank_case("a.status", cap=LOST_CAP)
-    moves = (
-        "SELECT p.id AS id,"
-        " MAX(CASE WHEN p.emails_sent_count > 0 THEN 1 ELSE 0 END) AS by_email,"
-        f" MAX(COALESCE({went_to}, 0)) AS by_to,"
-        " SUM(CASE WHEN a.status IS NOT NULL AND a.status <> 'closed_lost' THEN 1 ELSE 0 END) AS moves"
-        " FROM prospects p"
-        " LEFT JOIN outreach_activities a ON a.prospect_id = p.id AND a.type = 'stage_change'"
-        " WHERE p.sales_status = 'closed_lost'"
-        " GROUP BY p.id"
-    )
-    lost_from = (
-        f"SELECT MAX({came_from}) FROM outreach_activities f"
-        " WHERE f.prospect_id = lost_moves.id AND f.type = 'stage_change' AND f.status = 'closed_lost'"
-    )
-    with_from = (
-        "SELECT id, by_email, by_to,"
-        f" CASE WHEN moves = 0 THEN COALESCE(({lost_from}), 0) ELSE 0 END AS by_from"
-        f" FROM ({moves}) AS lost_moves"
-    )
-    return (
-        "SELECT id, CASE WHEN by_email >= by_to AND by_email >= by_from THEN by_email"
-        " WHEN by_to >= by_from THEN by_to ELSE by_from END AS reached"
-        f" FROM ({with_from}) AS lost_rows"
-    )
-
-
-def reach_expression(lost_alias: str = "l") -> str:
-    """A prospect's funnel rank from ``p.sales_status`` (and, when lost, ``<lost_alias>.reached``)."""
-    whens = " ".join(f"WHEN '{stage}' THEN {rank}" for stage, rank in REACH.items())
-    return f"CASE p.sales_status {whens} WHEN 'closed_lost' THEN COALESCE({lost_alias}.reached, 0) ELSE 0 END"
 
 
 def stream(connection: Any, statement: Any, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""The dashboard's SQL: prospects by stage and tier, the week's emails, calls and deals, the most
-active prospects' cards, sends and replies per day, and the live page's data version."""
+"""The dashboard's SQL: the week's emails, calls and deals (as of the week's end), the most active
+prospects' cards, sends and replies per day, and the live page's data version. The funnel: :mod:`.funnel`."""
 
 from __future__ import annotations
 
@@ -11,77 +11,70 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 
-from leadline.analytics.queries.common import Connectable, Dialect, bind_times, lost_reach_sql, one_row
+from leadline.analytics.queries.common import Connectable, bind_times, one_row
 from leadline.db import UTCDateTime
 
 # --- the dashboard -------------------------------------------------------------------------------
 
 
-def prospect_counts(connection: Connectable) -> list[tuple[str, int, int]]:
-    """(sales_status, tier, prospects): one pass over the (sales_status, tier) index."""
-    rows = connection.execute(
-        text("SELECT sales_status, tier, count(*) AS n FROM prospects GROUP BY sales_status, tier")
-    )
-    return [(str(status), int(tier), int(n)) for status, tier, n in rows]
-
-
-def lost_reach(connection: Connectable, dialect: Dialect) -> dict[int, int]:
-    """How many closed_lost prospects reached each rank before they were lost."""
-    rows = connection.execute(text(f"SELECT reached, count(*) FROM ({lost_reach_sql(dialect)}) AS r GROUP BY reached"))
-    return {int(reached): int(n) for reached, n in rows}
-
-
+#: The week's emails (sent in [start, end)) and what happened to them by ``end``: a past week
+#: reads as of its end, so later events never change it.
 WEEK_EMAILS_SQL = """
 SELECT count(*) AS sent,
-       count(delivered_at) AS delivered,
-       count(bounced_at) AS bounced,
-       SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-       count(opened_at) AS opened,
-       SUM(CASE WHEN opened_at IS NOT NULL AND (open_count - machine_open_count > 0 OR click_count > 0)
+       SUM(CASE WHEN delivered_at < :end THEN 1 ELSE 0 END) AS delivered,
+       SUM(CASE WHEN bounced_at < :end THEN 1 ELSE 0 END) AS bounced,
+       SUM(CASE WHEN status = 'failed' AND (failed_at IS NULL OR failed_at < :end) THEN 1 ELSE 0 END) AS failed,
+       SUM(CASE WHEN opened_at < :end THEN 1 ELSE 0 END) AS opened,
+       SUM(CASE WHEN opened_at < :end AND (open_count - machine_open_count > 0 OR click_count > 0)
                 THEN 1 ELSE 0 END) AS human_opened,
-       SUM(machine_open_count) AS machine_opens,
-       SUM(CASE WHEN click_count > 0 THEN 1 ELSE 0 END) AS clicked,
-       count(replied_at) AS replied
+       SUM(CASE WHEN opened_at < :end THEN machine_open_count ELSE 0 END) AS machine_opens,
+       SUM(CASE WHEN click_count > 0 AND (clicked_at IS NULL OR clicked_at < :end) THEN 1 ELSE 0 END) AS clicked,
+       SUM(CASE WHEN replied_at < :end THEN 1 ELSE 0 END) AS replied
 FROM email_activities
 WHERE sent_at >= :start AND sent_at < :end
 """
 
 
 def week_emails(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
-    """Delivery and engagement of the emails sent in [start, end), whenever the events came."""
+    """Delivery and engagement of the emails sent in [start, end), as of ``end``."""
     row = one_row(connection, bind_times(WEEK_EMAILS_SQL, "start", "end"), {"start": start, "end": end})
     return {key: int(value) for key, value in row.items()}
 
 
 REPLIES_WITH_CALL_SQL = """
 SELECT count(*) FROM email_activities e
-WHERE e.sent_at >= :start AND e.sent_at < :end AND e.replied_at IS NOT NULL
+WHERE e.sent_at >= :start AND e.sent_at < :end AND e.replied_at < :end
   AND EXISTS (SELECT 1 FROM call_activities c
-              WHERE c.prospect_id = e.prospect_id AND c.status <> 'cancelled' AND c.created_at >= e.sent_at)
+              WHERE c.prospect_id = e.prospect_id AND c.created_at >= e.sent_at AND c.created_at < :end
+                AND NOT (c.status = 'cancelled' AND c.updated_at < :end))
 """
 
 
 def replies_with_call(connection: Connectable, start: datetime, end: datetime) -> int:
-    """Replied emails (sent in [start, end)) whose prospect had a call booked after the email went out."""
+    """Replied emails (sent in [start, end)) whose prospect had a call booked after the email went out,
+    as of ``end`` (a call cancelled before ``end`` does not count)."""
     statement = bind_times(REPLIES_WITH_CALL_SQL, "start", "end")
     return int(connection.execute(statement, {"start": start, "end": end}).scalar_one() or 0)
 
 
+#: The week's calls as of its end. A call's status is its latest; a cancelled or missed call's
+#: ``updated_at`` is when that happened (nothing edits it afterwards), so a call cancelled or
+#: marked missed after ``end`` still counts as booked and pending for the week.
 WEEK_CALLS_SQL = """
-SELECT SUM(CASE WHEN created_at >= :start AND created_at < :end AND status <> 'cancelled' THEN 1 ELSE 0 END)
-           AS scheduled,
-       SUM(CASE WHEN created_at >= :start AND created_at < :end AND status = 'scheduled' THEN 1 ELSE 0 END)
-           AS pending,
-       SUM(CASE WHEN created_at >= :start AND created_at < :end AND status = 'no_show' THEN 1 ELSE 0 END)
-           AS no_show,
-       SUM(CASE WHEN status = 'completed' AND completed_at >= :start AND completed_at < :end THEN 1 ELSE 0 END)
-           AS completed,
-       SUM(CASE WHEN status = 'completed' AND completed_at >= :start AND completed_at < :end
-                AND duration IS NOT NULL THEN 1 ELSE 0 END) AS timed,
-       SUM(CASE WHEN status = 'completed' AND completed_at >= :start AND completed_at < :end
-                THEN duration ELSE 0 END) AS seconds
-FROM call_activities
-WHERE (created_at >= :start AND created_at < :end) OR (completed_at >= :start AND completed_at < :end)
+SELECT SUM(CASE WHEN booked = 1 AND NOT (status = 'cancelled' AND updated_at < :end) THEN 1 ELSE 0 END) AS scheduled,
+       SUM(CASE WHEN booked = 1 AND NOT (status IN ('cancelled', 'no_show') AND updated_at < :end)
+                AND NOT (status = 'completed' AND completed_at < :end) THEN 1 ELSE 0 END) AS pending,
+       SUM(CASE WHEN booked = 1 AND status = 'no_show' AND updated_at < :end THEN 1 ELSE 0 END) AS no_show,
+       SUM(CASE WHEN held = 1 THEN 1 ELSE 0 END) AS completed,
+       SUM(CASE WHEN held = 1 AND duration IS NOT NULL THEN 1 ELSE 0 END) AS timed,
+       SUM(CASE WHEN held = 1 THEN duration ELSE 0 END) AS seconds
+FROM (
+    SELECT status, updated_at, completed_at, duration,
+           CASE WHEN created_at >= :start AND created_at < :end THEN 1 ELSE 0 END AS booked,
+           CASE WHEN status = 'completed' AND completed_at >= :start AND completed_at < :end THEN 1 ELSE 0 END AS held
+    FROM call_activities
+    WHERE (created_at >= :start AND created_at < :end) OR (completed_at >= :start AND completed_at < :end)
+) AS week_calls
 """
 
 
@@ -168,16 +161,61 @@ def card_prospects(connection: Connectable, ids: Sequence[str]) -> dict[str, dic
     return {str(row["id"]): dict(row) for row in connection.execute(statement, {"ids": list(ids)}).mappings()}
 
 
-def card_objections(connection: Connectable, ids: Sequence[str]) -> dict[str, list[tuple[list[str], list[str]]]]:
-    """(objections, categories) of each prospect's logged calls, oldest first."""
+CARD_AS_OF_SQL = """
+SELECT p.id AS id,
+       (SELECT a.status FROM outreach_activities a
+         WHERE a.prospect_id = p.id AND a.type = 'stage_change' AND a.created_at < :end
+         ORDER BY a.created_at DESC, a.id DESC LIMIT 1) AS sales_status,
+       (SELECT count(*) FROM email_activities e WHERE e.prospect_id = p.id AND e.sent_at < :end)
+           AS emails_sent_count,
+       (SELECT count(*) FROM email_activities e WHERE e.prospect_id = p.id AND e.sent_at < :end
+           AND e.opened_at < :end) AS emails_opened_count,
+       (SELECT max(t) FROM (
+            SELECT e.sent_at AS t FROM email_activities e WHERE e.prospect_id = p.id AND e.sent_at < :end
+            UNION ALL SELECT e.replied_at FROM email_activities e WHERE e.prospect_id = p.id AND e.replied_at < :end
+            UNION ALL SELECT c.completed_at FROM call_activities c
+             WHERE c.prospect_id = p.id AND c.status = 'completed' AND c.completed_at < :end
+        ) AS contacts) AS last_contact_at,
+       (SELECT min(t) FROM (
+            SELECT c.scheduled_at AS t FROM call_activities c
+             WHERE c.prospect_id = p.id AND c.created_at < :end AND c.scheduled_at >= :end
+               AND NOT (c.status IN ('cancelled', 'no_show') AND c.updated_at < :end)
+               AND NOT (c.status = 'completed' AND c.completed_at < :end)
+            UNION ALL SELECT k.due_at FROM tasks k
+             WHERE k.prospect_id = p.id AND k.created_at < :end AND (k.done_at IS NULL OR k.done_at >= :end)
+        ) AS upcoming) AS next_follow_up_at
+FROM prospects p WHERE p.id IN :ids
+"""
+
+
+def card_prospects_as_of(connection: Connectable, ids: Sequence[str], end: datetime) -> dict[str, dict[str, Any]]:
+    """The cards' changing fields as they stood at ``end`` (a past week): the stage of the last stage
+    change before it, the emails sent and opened by then, the last contact (an email sent, a reply,
+    a call held) and the next follow-up (the earliest call booked for after it, or task open then)."""
     if not ids:
         return {}
-    statement = text(
+    statement = (
+        bind_times(CARD_AS_OF_SQL, "end")
+        .bindparams(bindparam("ids", expanding=True))
+        .columns(last_contact_at=UTCDateTime(), next_follow_up_at=UTCDateTime())
+    )
+    rows = connection.execute(statement, {"ids": list(ids), "end": end}).mappings()
+    return {str(row["id"]): dict(row) for row in rows}
+
+
+def card_objections(
+    connection: Connectable, ids: Sequence[str], end: datetime
+) -> dict[str, list[tuple[list[str], list[str]]]]:
+    """(objections, categories) of each prospect's calls logged before ``end``, oldest first."""
+    if not ids:
+        return {}
+    statement = bind_times(
         "SELECT prospect_id, objections, objection_categories FROM call_activities"
-        " WHERE prospect_id IN :ids AND status = 'completed' ORDER BY completed_at, id"
+        " WHERE prospect_id IN :ids AND status = 'completed' AND completed_at < :end ORDER BY completed_at, id",
+        "end",
     ).bindparams(bindparam("ids", expanding=True))
     found: dict[str, list[tuple[list[str], list[str]]]] = {}
-    for prospect_id, objections, categories in connection.execute(statement, {"ids": list(ids)}):
+    for prospect_id, objections, categories in connection.execute(statement, {"ids": list(ids), "end": end}):
         said = json.loads(objections) if isinstance(objections, str) else list(objections or [])
         cats = json.loads(categories) if isinstance(categories, str) else list(categories or [])
         found.setdefault(str(prospect_id), []).append(([str(s) for s in said], [str(c) for c in cats]))

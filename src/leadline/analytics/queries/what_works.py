@@ -9,13 +9,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 
-from leadline.analytics.queries.common import (
-    Connectable,
-    Dialect,
-    bind_times,
-    lost_reach_sql,
-    reach_expression,
-)
+from leadline.analytics.queries.common import Connectable, Dialect, bind_times
+from leadline.analytics.queries.funnel import EVENT_SQL
 from leadline.prospects.stages import OPEN_STAGES
 
 # --- what works: templates -----------------------------------------------------------------------
@@ -104,27 +99,45 @@ def grid_band_sql(column: str = "p.grid_health") -> str:
     return f"CASE WHEN {column} IS NULL THEN 'unknown' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
 
 
-def conversion_rows(connection: Connectable, dialect: Dialect) -> list[dict[str, Any]]:
-    """Per (trade, tier, grid-health band): prospects and how many reached each stage, in one
-    pass over the prospects (the service adds them up by trade, by tier and by band)."""
-    sql = f"""
-SELECT trade, tier, band, count(*) AS prospects,
-       SUM(CASE WHEN reach >= 1 THEN 1 ELSE 0 END) AS contacted,
-       SUM(CASE WHEN reach >= 2 THEN 1 ELSE 0 END) AS replied,
-       SUM(CASE WHEN reach >= 3 THEN 1 ELSE 0 END) AS scheduled,
-       SUM(CASE WHEN reach >= 4 THEN 1 ELSE 0 END) AS called,
-       SUM(CASE WHEN reach >= 5 THEN 1 ELSE 0 END) AS proposal,
-       SUM(CASE WHEN reach >= 6 THEN 1 ELSE 0 END) AS won
-FROM (
-    SELECT COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band, {reach_expression()} AS reach
-    FROM prospects p LEFT JOIN ({lost_reach_sql(dialect)}) AS l ON l.id = p.id
-) AS reached
-GROUP BY trade, tier, band
+#: The conversion table's columns and the funnel stage whose event each counts.
+CONVERSION_STAGES = {"contacted": "contacted", "replied": "replied", "scheduled": "scheduled", "called": "interested",
+                     "proposal": "proposal", "won": "closed_won"}  # fmt: skip
+
+
+def conversion_rows(connection: Connectable, end: datetime) -> list[dict[str, Any]]:
+    """Per (trade, tier, grid-health band): prospects, how many were contacted before ``end`` and,
+    of those, how many did each later stage's real event before it (the funnel's events,
+    :mod:`.funnel`). Two passes: the prospects by group, and the events grouped by prospect joined
+    to their prospect by its key (the service adds them up by trade, by tier and by band)."""
+    group = f"COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band"
+    counts = f"SELECT {group}, count(*) AS prospects FROM prospects p WHERE p.created_at < :end GROUP BY 1, 2, 3"
+    events = " UNION ALL ".join(
+        f"SELECT x.prospect_id AS prospect_id, '{name}' AS stage FROM ({EVENT_SQL[stage]}) AS x"
+        for name, stage in CONVERSION_STAGES.items()
+    )
+    flags = ", ".join(f"MAX(CASE WHEN stage = '{name}' THEN 1 ELSE 0 END) AS did_{name}" for name in CONVERSION_STAGES)
+    # Later stages are counted among the contacted: the rates are over them.
+    sums = ", ".join(
+        f"SUM(ev.did_{name}) AS {name}" if name == "contacted" else f"SUM(ev.did_contacted * ev.did_{name}) AS {name}"
+        for name in CONVERSION_STAGES
+    )
+    did = f"""
+SELECT {group}, {sums}
+FROM (SELECT prospect_id, {flags} FROM ({events}) AS e GROUP BY prospect_id) AS ev
+JOIN prospects p ON p.id = ev.prospect_id
+WHERE p.created_at < :end
+GROUP BY 1, 2, 3
 """
-    return [
-        {key: (value if key in ("trade", "band") else int(value or 0)) for key, value in row.items()}
-        for row in connection.execute(text(sql)).mappings()
-    ]
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in connection.execute(bind_times(counts, "end"), {"end": end}).mappings():
+        key = (row["trade"], int(row["tier"]), row["band"])
+        found[key] = {"trade": key[0], "tier": key[1], "band": key[2], "prospects": int(row["prospects"])}
+        found[key].update(dict.fromkeys(CONVERSION_STAGES, 0))
+    for row in connection.execute(bind_times(did, "end"), {"end": end}).mappings():
+        key = (row["trade"], int(row["tier"]), row["band"])
+        if key in found:
+            found[key].update({name: int(row[name] or 0) for name in CONVERSION_STAGES})
+    return list(found.values())
 
 
 # --- what works: timing --------------------------------------------------------------------------

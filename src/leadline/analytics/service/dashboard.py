@@ -5,12 +5,10 @@ page's data version and current MRR."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadline.analytics.queries import common as qc
 from leadline.analytics.queries import dashboard as qd
 from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import (
@@ -19,32 +17,19 @@ from leadline.analytics.schemas import (
     Engagement,
     KeyMetric,
     Outreach,
-    PipelineStage,
     ProspectCard,
     ProspectTotals,
     WeekInfo,
 )
 from leadline.analytics.service.common import make_rate
+from leadline.analytics.service.funnel import FUNNEL as FUNNEL  # the funnel's lines, for older imports
+from leadline.analytics.service.funnel import STATEMENT, funnel
 from leadline.analytics.weeks import Week, week_of, working_days_elapsed
 from leadline.calls.objections import label as objection_label
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.errors import Invalid
-from leadline.prospects.stages import LOST, RANK, STAGE_TABLE, WON
 
-#: What each funnel line counts, in the seed's words. closed_lost has no line of its own: a lost
-#: prospect counts on the lines it reached (queries.common.lost_reach_sql).
-_MEANING = {
-    "new": "not contacted", "contacted": "email sent", "replied": "replied to email", "scheduled": "call booked",
-    "interested": "completed", "proposal": "sent proposal", WON: "customers",
-}  # fmt: skip
-#: The funnel lines: (stage, label, what it means, rank reached), from the stage table. The last
-#: line counts customers; the seed's dashboard calls it "Closed (customers)".
-FUNNEL: tuple[tuple[str, str, str, int], ...] = tuple(
-    (stage.name, "Closed" if stage.name == WON else stage.label, _MEANING[stage.name], stage.order)
-    for stage in STAGE_TABLE
-    if stage.name in _MEANING
-)
 DEFAULT_CARDS = 3
 MAX_CARDS = 50
 
@@ -69,38 +54,6 @@ def week_info(session: Session, week: Week, now: datetime) -> WeekInfo:
     )
 
 
-@dataclass
-class FunnelCounts:
-    total: int
-    tiers: dict[int, int]
-    reached: list[int]  # reached[k]: prospects that reached rank k or beyond
-
-    def stages(self) -> list[PipelineStage]:
-        contacted = self.reached[RANK["contacted"]]
-        lines = []
-        for stage, label, description, rank in FUNNEL:
-            count = self.total - contacted if rank == 0 else self.reached[rank]
-            lines.append(PipelineStage(stage=stage, label=label, description=description, count=count))
-        return lines
-
-
-def funnel(session: Session) -> FunnelCounts:
-    """Totals, tiers and the cumulative funnel: two aggregate queries."""
-    dialect = qc.dialect_of(session)
-    by_rank = [0] * (max(qc.REACH.values()) + 1)
-    tiers: dict[int, int] = {}
-    total = 0
-    for status, tier, n in qd.prospect_counts(session):
-        total += n
-        tiers[tier] = tiers.get(tier, 0) + n
-        if status != LOST:
-            by_rank[qc.REACH.get(status, 0)] += n
-    for rank, n in qd.lost_reach(session, dialect).items():
-        by_rank[rank] += n
-    reached = [sum(by_rank[rank:]) for rank in range(len(by_rank))]
-    return FunnelCounts(total=total, tiers=tiers, reached=reached)
-
-
 def dashboard(
     session: Session,
     week: Week,
@@ -114,14 +67,14 @@ def dashboard(
     if not 0 <= cards <= MAX_CARDS:
         raise Invalid(f"must be between 0 and {MAX_CARDS}", field="cards")
     start, end = week.start, week.end
-    counts = funnel(session)
+    counts = funnel(session, end)
     emails = qd.week_emails(session, start, end)
     calls = qd.week_calls(session, start, end)
     converted = qd.replies_with_call(session, start, end)
     won, new_mrr = qd.deals_won(session, start, end)
     sent = emails["sent"]
     days = working_days_elapsed(week, now)
-    contacted, closed = counts.reached[RANK["contacted"]], counts.reached[RANK[WON]]
+    contacted, closed = counts.contacted, counts.won
 
     def metric(key: str, label: str, count: float, total: float, target: float, unit: str = "rate") -> KeyMetric:
         value = count / total if total else None
@@ -164,7 +117,8 @@ def dashboard(
         deals_won=won,
         new_mrr=new_mrr,
         pipeline=counts.stages(),
-        cards=prospect_cards(session, week, cards, settings),
+        pipeline_definition=STATEMENT,
+        cards=prospect_cards(session, week, cards, settings, now=now),
         key_metrics=[
             metric("send_rate", "Email send rate", sent, days, settings.target_sends_per_day, "per_day"),
             metric("open_rate", "Email open rate", emails["opened"], sent, settings.target_open_rate),
@@ -176,11 +130,19 @@ def dashboard(
     )
 
 
-def prospect_cards(session: Session, week: Week, limit: int, settings: Settings) -> list[ProspectCard]:
+def prospect_cards(
+    session: Session, week: Week, limit: int, settings: Settings, *, now: datetime | None = None
+) -> list[ProspectCard]:
+    """The week's most active prospects; a past week's cards as they stood at its end."""
+    now = now or utc_now()
     active = qd.active_prospects(session, week.start, week.end, limit)
     ids = [a.prospect_id for a in active]
     found = qd.card_prospects(session, ids)
-    objections = qd.card_objections(session, ids)
+    if week.end <= now:
+        for prospect_id, then in qd.card_prospects_as_of(session, ids, week.end).items():
+            if prospect_id in found:
+                found[prospect_id].update({k: v for k, v in then.items() if k != "sales_status" or v is not None})
+    objections = qd.card_objections(session, ids, week.end)
     cards = []
     for item in active:
         row = found.get(item.prospect_id)

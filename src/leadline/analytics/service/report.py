@@ -12,7 +12,8 @@ from leadline.analytics.queries import dashboard as qd
 from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import DayFigures, NextWeekTargets, ReportLine, TemplateWeek, WeeklyReport
 from leadline.analytics.service.common import WEEKDAYS
-from leadline.analytics.service.dashboard import funnel, week_info
+from leadline.analytics.service.dashboard import week_info
+from leadline.analytics.service.funnel import STATEMENT, funnel
 from leadline.analytics.service.what_works import what_works
 from leadline.analytics.weeks import Week, weeks_before
 from leadline.clock import utc_now
@@ -89,7 +90,8 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
         ),
         next_week_label=week.next().label,
         days=days,
-        pipeline=funnel(session).stages(),
+        pipeline=funnel(session, week.end).stages(),
+        pipeline_definition=STATEMENT,
         templates=by_template,
         what_works=what_works(
             session, settings=settings, since=weeks_before(week, REPORT_WEEKS - 1).start, until=week.end

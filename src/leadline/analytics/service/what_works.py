@@ -30,6 +30,7 @@ from leadline.analytics.service.common import WEEKDAYS, check_period, make_rate
 from leadline.analytics.stats import MIN_SAMPLE, compare
 from leadline.calls.objections import OTHER
 from leadline.calls.objections import label as objection_label
+from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS
 
@@ -45,7 +46,7 @@ def what_works(
     return WhatWorks(
         templates=template_performance(session, since=since, until=until),
         objections=objection_table(session, settings=settings),
-        conversion=conversion(session),
+        conversion=conversion(session, until=until),
         timing=timing(session, settings=settings, since=since, until=until),
         forecast=forecast(session, settings=settings),
     )
@@ -167,9 +168,10 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
     )
 
 
-def conversion(session: Session) -> Conversion:
-    """How far prospects got, by trade, tier and grid-health band (the funnel's rules)."""
-    rows = qw.conversion_rows(session, qc.dialect_of(session))
+def conversion(session: Session, *, until: datetime | None = None) -> Conversion:
+    """How far prospects got by ``until`` (default: now), by trade, tier and grid-health band: the
+    funnel's definition (service.funnel), each stage counted by its real event."""
+    rows = qw.conversion_rows(session, until or utc_now())
     keys = ("prospects", "contacted", "replied", "scheduled", "called", "proposal", "won")
 
     def by(column: str) -> dict[Any, dict[str, Any]]:

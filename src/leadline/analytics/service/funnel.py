@@ -1,0 +1,85 @@
+"""The funnel (the dashboard's SALES PIPELINE), defined once for the dashboard, the weekly report,
+the API, the web pages and the CLI.
+
+Each line counts the prospects who did that stage's real event by the end of the week shown:
+Contacted = an email was sent to them; Replied = they replied to an email (a reply received or
+logged); Scheduled = a call was booked with them; Called = a call with them was completed;
+Proposal = a proposal was sent (by email, or a call logged as "proposal sent"); Closed = they
+signed (a customer record). New counts everyone else: New + Contacted = all prospects. A
+prospect moved to a stage (or past it) by hand, without that event, is not counted on that
+line: the line shows them apart as "moved by hand". closed_lost has no line: a lost prospect
+counts on the lines whose events it did. Everything is read as of the week's end, so a past
+week's funnel never changes afterwards. The board shows current stages instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from leadline.analytics.queries import common as qc
+from leadline.analytics.queries import funnel as qf
+from leadline.analytics.schemas import PipelineStage
+from leadline.prospects.stages import RANK, STAGE_TABLE, WON
+
+#: The definition in a sentence, shown beside the funnel wherever it is drawn.
+STATEMENT = (
+    "Each line counts prospects who did it by the week's end: email sent, replied to an email, "
+    "call booked, call completed, proposal sent, signed; New = not contacted. "
+    "Prospects moved there by hand are shown apart, not counted."
+)
+
+#: What each funnel line counts, in the seed's words. closed_lost has no line of its own.
+_MEANING = {
+    "new": "not contacted", "contacted": "email sent", "replied": "replied to email", "scheduled": "call booked",
+    "interested": "completed", "proposal": "sent proposal", WON: "customers",
+}  # fmt: skip
+#: The funnel lines: (stage, label, what it means, rank), from the stage table. The last line
+#: counts customers; the seed's dashboard calls it "Closed (customers)".
+FUNNEL: tuple[tuple[str, str, str, int], ...] = tuple(
+    (stage.name, "Closed" if stage.name == WON else stage.label, _MEANING[stage.name], stage.order)
+    for stage in STAGE_TABLE
+    if stage.name in _MEANING
+)
+
+
+@dataclass
+class FunnelCounts:
+    total: int
+    tiers: dict[int, int]
+    did: dict[str, int]  # stage -> prospects who did its real event
+    by_hand: dict[str, int]  # stage -> prospects moved to it (or past it) by hand without doing it
+
+    @property
+    def contacted(self) -> int:
+        return self.did["contacted"]
+
+    @property
+    def won(self) -> int:
+        return self.did[WON]
+
+    def stages(self) -> list[PipelineStage]:
+        lines = []
+        for stage, label, description, _rank in FUNNEL:
+            count = self.total - self.contacted if stage == "new" else self.did[stage]
+            lines.append(
+                PipelineStage(
+                    stage=stage, label=label, description=description, count=count,
+                    moved_by_hand=self.by_hand.get(stage, 0),
+                )
+            )  # fmt: skip
+        return lines
+
+
+def funnel(session: Session, end: datetime) -> FunnelCounts:
+    """The funnel as of ``end`` (the end of the week shown): three aggregate queries."""
+    tiers = qf.totals(session, end)
+    did = qf.did(session, end)
+    by_hand = dict.fromkeys(qf.EVENT_SQL, 0)
+    for hand_rank, done in qf.moved_by_hand(session, qc.dialect_of(session), end):
+        for stage in qf.EVENT_SQL:
+            if RANK[stage] <= hand_rank and not done[stage]:
+                by_hand[stage] += 1
+    return FunnelCounts(total=sum(tiers.values()), tiers=tiers, did=did, by_hand=by_hand)
