@@ -99,13 +99,13 @@ def this_week(context: DemoContext) -> None:
     from leadline.calls import service as calls
     from leadline.calls.schemas import CallBook, CallLog
     from leadline.deals import service as deals
-    from leadline.deals.proposals import send_proposal
+    from leadline.deals.flows import send_proposal
     from leadline.deals.schemas import DealWon
     from leadline.emails import service as emails
     from leadline.emails.backends.outbox import OutboxBackend
     from leadline.emails.models import EmailActivity
     from leadline.prospects.schemas import Selection
-    from leadline.sequences import running
+    from leadline.sequences import flows as sequence_flows
     from leadline.tasks import service as tasks
 
     settings = context.settings
@@ -117,10 +117,10 @@ def this_week(context: DemoContext) -> None:
     # pain_point --tier 1 --limit 25`): those who already got pain_point go on from follow_up_1, in
     # that thread; the worker's job sends what is due inside each prospect's sending window.
     clock.set_frozen(follow_up)
-    started = running.start(
+    started = sequence_flows.start(
         settings, "pain_point", chosen=Selection(tier=1, limit=25), steps=None, at=None, dry_run=False, actor=ACTOR
     )
-    running.run_due(settings, backend=backend, actor=ACTOR)
+    sequence_flows.run_due(settings, backend=backend, actor=ACTOR)
     with unit_of_work(settings, readonly=True) as session:
         firsts = {e.prospect_id: e for e in (session.get(EmailActivity, i) for i in sorted(week_one)) if e}
         follow_ups = {

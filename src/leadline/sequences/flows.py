@@ -293,7 +293,7 @@ def reconcile(settings: Settings, *, actor: str = ACTOR) -> int:
             if email is None:
                 enrollment.next_send_at = utc_now()  # never claimed: try the step again
             elif email.status == "sending":
-                continue  # emails/sending marks it unknown after ten minutes; then we go on
+                continue  # emails/flows.py marks it unknown after ten minutes; then we go on
             else:
                 state = "sent" if email.sent_at is not None else email.status
                 _advance(session, settings, enrollment.id, email.id, state, email.error, actor=actor)

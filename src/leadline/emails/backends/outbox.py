@@ -8,7 +8,7 @@ by a killed process is removed when its send is settled (:meth:`OutboxBackend.wr
 
 Because the file is the message, the outbox can say afterwards whether a send went out: a
 send whose process died is ``sent`` when its file exists and ``failed`` (it may be sent again)
-when it does not, never ``unknown`` (see ``emails.sending.mark_stale_sends``).
+when it does not, never ``unknown`` (see ``emails.flows.mark_stale_sends``).
 """
 
 from __future__ import annotations
