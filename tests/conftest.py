@@ -165,15 +165,31 @@ def make_settings(url: str, data: Path, **changes: Any) -> Settings:
     return Settings(**(values | changes), _env_file=None)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment under which a shell (the CLI, a worker process) reads ``settings``: the
-    values :func:`make_settings` chooses."""
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
-    return {
-        "LEADLINE_DATABASE_URL": settings.database_url, "LEADLINE_DATA_DIR": str(settings.data_dir),
-        "LEADLINE_SECRET_KEY": secret, "LEADLINE_TIMEZONE": settings.timezone,
-        "LEADLINE_SENDER_ADDRESS": settings.sender_address,
-    }  # fmt: skip
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment under which a shell (the CLI, a server or worker process) reads ``settings``:
+    the settings :func:`make_settings` chooses and every other one that is not its default, as
+    ``LEADLINE_*`` variables (``extra`` adds variables)."""
+    import json
+
+    from pydantic import SecretStr
+
+    always = {"database_url", "data_dir", "secret_key", "timezone", "sender_address"}
+    env: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        default = field.get_default(call_default_factory=True)
+        if name == "outbox_dir":
+            default = settings.data_dir / "outbox"
+        if value is None or (name not in always and value == default):
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        env[f"LEADLINE_{name.upper()}"] = str(value)
+    return env | extra
 
 
 def _settings_for(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -251,7 +267,7 @@ class Cli:
 
 @pytest.fixture
 def cli(settings: Settings) -> Cli:
-    return Cli()
+    return Cli(settings)
 
 
 def run_leadline(

@@ -13,8 +13,8 @@ from tests.factories import count, make_prospect, snapshot
 
 def test_backup_and_restore_round_trip(cli, settings, tmp_path):
     for n in range(5):
-        make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com")
-    before = snapshot()
+        make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com")
+    before = snapshot(settings)
     target = tmp_path / "leadline-backup.db"
     if not settings.database_url.startswith("sqlite"):
         target = tmp_path / "leadline.dump"
@@ -22,10 +22,10 @@ def test_backup_and_restore_round_trip(cli, settings, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"Backed up to {target}")
     cli("prospects", "add", "--name", "Later Shop", "--email", "later@shop.com")
-    assert count("prospects") == 6
+    assert count(settings, "prospects") == 6
     restored = cli("restore", str(target), "--yes")
     assert restored.exit_code == 0, restored.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before
     again = cli("backup", str(target))
     assert again.exit_code == 1 and "exists; give --force" in again.stderr
 
@@ -35,13 +35,13 @@ def test_backup_of_sqlite_is_consistent_while_it_is_written(sqlite_settings, tmp
     one moment, whole pairs only, and passes SQLite's integrity check."""
     cli = Cli()
     for n in range(2000):  # enough pages that the copy takes several steps
-        make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", notes="x" * 2000)
+        make_prospect(sqlite_settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", notes="x" * 2000)
     stop = threading.Event()
 
     def write() -> None:
         n = 1000
         while not stop.is_set():
-            make_prospect(name=f"Busy {n}", email=f"b{n}@busy{n}.com")
+            make_prospect(sqlite_settings, name=f"Busy {n}", email=f"b{n}@busy{n}.com")
             n += 1
 
     writer = threading.Thread(target=write)
@@ -61,8 +61,8 @@ def test_backup_of_sqlite_is_consistent_while_it_is_written(sqlite_settings, tmp
 
 def test_restore_refuses_what_is_not_a_leadline_backup(sqlite_settings, tmp_path):
     cli = Cli()
-    make_prospect(name="Kept Shop", email="kept@shop.com")
-    before = snapshot()
+    make_prospect(sqlite_settings, name="Kept Shop", email="kept@shop.com")
+    before = snapshot(sqlite_settings)
     junk = tmp_path / "junk.db"
     junk.write_text("not a database")
     other = tmp_path / "other.db"
@@ -75,5 +75,5 @@ def test_restore_refuses_what_is_not_a_leadline_backup(sqlite_settings, tmp_path
         result = cli("restore", str(path), "--yes")
         assert result.exit_code == 1 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
-    assert snapshot() == before
+    assert snapshot(sqlite_settings) == before
     assert not list(Path(get_settings().data_dir).glob("*.before-restore-*"))

@@ -48,19 +48,19 @@ def test_a_whole_database_goes_to_postgresql_and_back_unchanged(sqlite_settings,
     result = cli("export", "--all", "-o", str(from_sqlite))
     assert result.exit_code == 0, result.stderr
     assert "tables to" in result.stdout
-    on_sqlite = snapshot()
+    on_sqlite = snapshot(sqlite_settings)
     truncate_postgres(pg_url)
     use(pg_url, monkeypatch)
     loaded = cli("import", "--all", str(from_sqlite))
     assert loaded.exit_code == 0, loaded.stderr
-    assert count("prospects") == 340 and count("sequence_enrollments") == 5
+    assert count(sqlite_settings, "prospects") == 340 and count(sqlite_settings, "sequence_enrollments") == 5
     from_postgres = tmp_path / "from-postgres.jsonl.gz"
     assert cli("export", "--all", "-o", str(from_postgres)).exit_code == 0
     sqlite_again = tmp_path / "again.db"
     use(f"sqlite:///{sqlite_again}", monkeypatch)
     assert cli("init").exit_code == 0
     assert cli("import", "--all", str(from_postgres)).exit_code == 0
-    assert same_json(snapshot()) == same_json(on_sqlite)  # every row of every table, as it was
+    assert same_json(snapshot(sqlite_settings)) == same_json(on_sqlite)  # every row of every table, as it was
     back = tmp_path / "back.jsonl"
     assert cli("export", "--all", "-o", str(back)).exit_code == 0
     assert back.read_bytes() == from_sqlite.read_bytes()  # the same file whichever database it came from
@@ -75,10 +75,10 @@ def test_import_refuses_bad_files_and_databases_that_are_not_empty(sqlite_settin
     assert cli("export", "--all", "-o", str(good)).exit_code == 0
     again = cli("export", "--all", "-o", str(good))
     assert again.exit_code == 1 and "exists; give --force" in again.stderr
-    before = snapshot()
+    before = snapshot(sqlite_settings)
     busy = cli("import", "--all", str(good))
     assert busy.exit_code == 1 and "the database is not empty" in busy.stderr
-    assert snapshot() == before
+    assert snapshot(sqlite_settings) == before
     use(f"sqlite:///{tmp_path / 'empty.db'}", monkeypatch)
     assert cli("init").exit_code == 0
     lines = good.read_text().splitlines(keepends=True)
@@ -97,6 +97,8 @@ def test_import_refuses_bad_files_and_databases_that_are_not_empty(sqlite_settin
         result = cli("import", "--all", str(path))
         assert result.exit_code == 1 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
-        assert count("prospects") == 0 and count("outreach_activities") == 0  # all or nothing
+        assert (
+            count(sqlite_settings, "prospects") == 0 and count(sqlite_settings, "outreach_activities") == 0
+        )  # all or nothing
     plain = cli("import", str(good))
     assert plain.exit_code == 1 and "give --all" in plain.stderr

@@ -21,7 +21,7 @@ def notifications(cli, **filters) -> list[dict]:
 
 
 def test_a_reply_reaches_slack_once_with_block_kit(cli, slack, hook, immediate):
-    (target,) = send_to(1, name="Royal Plumbing Co", contact_name="Daniel Reyes")
+    (target,) = send_to(hook.settings, 1, name="Royal Plumbing Co", contact_name="Daniel Reyes")
     body = default_mode(target, "Interested! Can we talk this week?\n\nOn Mon wrote:\n> hi", message_id="<r@x>")
     post(hook, body)
     post(hook, body)  # SendGrid retries: the same reply again
@@ -39,7 +39,7 @@ def test_a_reply_reaches_slack_once_with_block_kit(cli, slack, hook, immediate):
 def test_calls_deals_and_bounces_notify(cli, slack, hook, immediate):
     from tests.webhooks.conftest import event
 
-    p = make_prospect(name="Summit HVAC")
+    p = make_prospect(hook.settings, name="Summit HVAC")
     clock.set_frozen(clock.utc_now())
     cli(
         "calls",
@@ -51,7 +51,7 @@ def test_calls_deals_and_bounces_notify(cli, slack, hook, immediate):
     )
     cli("calls", "log", "--prospect", p.id, "--outcome", "interested", "--objections", "cost", "--duration", "20m")
     cli("deals", "won", "--prospect", p.id, "--service", "paid_ads", "--monthly-fee", "1500")
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     hook.post([event(target, "bounce", type="bounce", reason="550 no such user")])
     titles = slack.titles()
     assert any(t.startswith("Call booked: ") for t in titles)
@@ -63,7 +63,7 @@ def test_calls_deals_and_bounces_notify(cli, slack, hook, immediate):
 
 def test_slack_errors_are_retried_later_and_never_doubled(cli, slack, settings):
     slack.script.extend([(500, "internal_error", {}), (500, "internal_error", {}), (500, "internal_error", {})])
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         service.raise_event(session, "test", "t1", "Hello")
         notification_id = service.search(session, limit=1)[0].id
     result = delivery.deliver(get_settings(), notification_id, quick_retries=2)
@@ -78,7 +78,7 @@ def test_slack_errors_are_retried_later_and_never_doubled(cli, slack, settings):
 
 def test_permanent_errors_and_unknown_outcomes_are_not_retried(cli, slack, settings):
     slack.script.extend([(404, "no_service", {}), "hang"])
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         service.raise_event(session, "test", "a", "First")
         service.raise_event(session, "test", "b", "Second")
     for row in reversed(notifications(cli)):
@@ -90,7 +90,7 @@ def test_permanent_errors_and_unknown_outcomes_are_not_retried(cli, slack, setti
 
 
 def test_two_workers_never_post_the_same_notification_twice(slack, settings):
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         for n in range(10):
             service.raise_event(session, "test", f"k{n}", f"Message {n}")
     settings_now = get_settings()
@@ -103,7 +103,7 @@ def test_two_workers_never_post_the_same_notification_twice(slack, settings):
 
 
 def test_without_a_channel_notifications_are_recorded(cli, settings, immediate):
-    p = make_prospect()
+    p = make_prospect(settings)
     cli("deals", "lost", "--prospect", p.id, "--reason", "went with a cousin")
     (row,) = notifications(cli)
     assert (row["kind"], row["status"], row["channels"]) == ("deal_lost", "recorded", [])
@@ -123,14 +123,14 @@ def test_notify_test(cli, slack):
 def test_notifications_by_email_too(cli, settings, monkeypatch, immediate):
     monkeypatch.setenv("LEADLINE_NOTIFY_EMAIL", "owner@gridline.example")
     get_settings.cache_clear()
-    p = make_prospect(name="Apex Roofing")
+    p = make_prospect(settings, name="Apex Roofing")
     cli("deals", "won", "--prospect", p.id, "--service", "paid_ads", "--monthly-fee", "900")
     (message,) = outbox_messages(settings)
     assert message["To"] == "owner@gridline.example" and message["Subject"] == "[Leadline] Deal won: Apex Roofing"
 
 
 def test_reminders_before_calls_and_for_tasks(cli, slack, settings, immediate):
-    p = make_prospect(name="Bright Spark", contact_name="Ann Lee", phone="(512) 555-0100")
+    p = make_prospect(settings, name="Bright Spark", contact_name="Ann Lee", phone="(512) 555-0100")
     start = clock.utc_now().replace(second=0, microsecond=0)
     clock.set_frozen(start)
     at = start + timedelta(hours=2)
@@ -155,7 +155,7 @@ def test_reminders_before_calls_and_for_tasks(cli, slack, settings, immediate):
 
 
 def test_scheduled_sends_wait_for_their_time(cli, settings, immediate):
-    p = make_prospect()
+    p = make_prospect(settings)
     clock.set_frozen(clock.utc_now().replace(second=0, microsecond=0))
     later = (clock.utc_now() + timedelta(hours=3)).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
     result = cli("emails", "send", "--template", "pain_point", "-p", p.id, "--at", later)
@@ -173,14 +173,14 @@ def test_scheduled_sends_wait_for_their_time(cli, settings, immediate):
 
 
 def test_scheduled_sends_can_be_cancelled_and_must_be_in_the_future(cli, settings, immediate):
-    p = make_prospect()
+    p = make_prospect(settings)
     later = (clock.utc_now() + timedelta(days=1)).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
     cli("emails", "send", "--template", "pain_point", "-p", p.id, "--at", later)
     email_id = cli("emails", "list", "--json").json[0]["id"]
     assert cli("emails", "cancel", email_id).exit_code == 0
     assert cli("emails", "cancel", email_id).exit_code == 1
-    before = snapshot()
+    before = snapshot(settings)
     past = cli("emails", "send", "--template", "solution", "-p", p.id, "--at", "2020-01-01 08:00")
     assert past.exit_code == 1 and "not in the future" in past.stderr
-    assert snapshot() == before
-    assert email(email_id).status == "cancelled"
+    assert snapshot(settings) == before
+    assert email(settings, email_id).status == "cancelled"

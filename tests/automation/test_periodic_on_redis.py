@@ -48,13 +48,13 @@ def test_one_runner_at_a_time_and_the_lock_expires(redis_settings):
 
 
 @pytest.mark.redis
-def test_the_webhook_sweep_runs_on_redis_and_applies_what_was_left(redis_settings):
-    (target,) = send_to(1)
-    with unit_of_work() as session:  # stored, but the process died before applying it
+def test_the_webhook_sweep_runs_on_redis_and_applies_what_was_left(settings, redis_settings):
+    (target,) = send_to(settings, 1)
+    with unit_of_work(settings) as session:  # stored, but the process died before applying it
         stored = service.ingest(session, [event(target, "delivered")])
     clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
     huey = worker.scheduled_huey(redis_settings)
     huey.execute(huey._leadline_periodic["webhooks.sweep"].s())
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         status = session.scalar(select(WebhookEvent.status).where(WebhookEvent.id == stored.new_ids[0]))
     assert status == "applied"

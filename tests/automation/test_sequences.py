@@ -18,8 +18,8 @@ def tick() -> None:
     worker.run(get_settings(), "sequences.run_due")
 
 
-def three(**overrides):
-    return [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1, **overrides) for n in range(3)]
+def three(settings, **overrides):
+    return [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1, **overrides) for n in range(3)]
 
 
 def enrollments(cli) -> dict[str, dict]:
@@ -27,7 +27,7 @@ def enrollments(cli) -> dict[str, dict]:
 
 
 def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, immediate, monday):
-    three()
+    three(settings)
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "10",
                  "--steps", "follow_up_1:3d,follow_up_2:4d")  # fmt: skip
     assert result.exit_code == 0, result.stderr
@@ -56,11 +56,11 @@ def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, i
 
 
 def test_a_reply_through_inbound_parse_stops_it(cli, settings, immediate, monday, hook):
-    people = three()
+    people = three(settings)
     cli("sequences", "start", "--template", "pain_point", "-p", people[0].id, "-p", people[1].id,
         "--steps", "follow_up_1:3d")  # fmt: skip
     first = cli("emails", "list", "--prospect", people[0].id, "--json").json[0]
-    body, content_type = default_mode(email(first["id"]), "Yes, call me.")
+    body, content_type = default_mode(email(settings, first["id"]), "Yes, call me.")
     response = hook.client.post(
         "/webhooks/sendgrid/inbound/" + inbound_token(hook.settings),
         content=body,
@@ -76,15 +76,15 @@ def test_a_reply_through_inbound_parse_stops_it(cli, settings, immediate, monday
 
 
 def test_a_bounce_stops_it(cli, settings, immediate, monday, hook):
-    (person,) = three()[:1]
+    (person,) = three(settings)[:1]
     cli("sequences", "start", "--template", "pain_point", "-p", person.id, "--steps", "follow_up_1:3d")
-    first = email(cli("emails", "list", "--json").json[0]["id"])
+    first = email(settings, cli("emails", "list", "--json").json[0]["id"])
     hook.post([event(first, "bounce", type="blocked", reason="554 blocked")])
     assert enrollments(cli)[person.id]["stopReason"] == "bounced"
 
 
-def test_a_booked_call_stops_it(cli, immediate, monday):
-    person = make_prospect()
+def test_a_booked_call_stops_it(settings, cli, immediate, monday):
+    person = make_prospect(settings)
     cli("sequences", "start", "--template", "pain_point", "-p", person.id)
     cli("calls", "schedule", "--prospect", person.id, "--at", "2025-11-19 15:00")
     assert enrollments(cli)[person.id]["stopReason"] == "call booked"
@@ -93,7 +93,7 @@ def test_a_booked_call_stops_it(cli, immediate, monday):
 def test_the_sending_window_is_the_prospects(cli, settings, immediate):
     # Saturday 10:00 in Chicago: nothing goes out until Monday 08:00 in the prospect's own zone.
     clock.set_frozen(clock.utc_now().replace(year=2025, month=11, day=22, hour=16, minute=0, second=0, microsecond=0))
-    person = make_prospect(timezone="America/Los_Angeles")
+    person = make_prospect(settings, timezone="America/Los_Angeles")
     result = cli("sequences", "start", "--template", "pain_point", "-p", person.id)
     assert "for 1 prospect.\n0 emails sent now; 1 waiting for their time, sending window" in result.stdout
     row = enrollments(cli)[person.id]
@@ -108,7 +108,7 @@ def test_the_sending_window_is_the_prospects(cli, settings, immediate):
 def test_the_cap_holds_and_the_rest_wait_for_tomorrow(cli, settings, immediate, monday, monkeypatch):
     monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "2")
     get_settings.cache_clear()
-    three()
+    three(settings)
     cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "3")
     assert len(outbox_messages(settings)) == 2
     waiting = [r for r in enrollments(cli).values() if r["step"] == 0]
@@ -118,8 +118,8 @@ def test_the_cap_holds_and_the_rest_wait_for_tomorrow(cli, settings, immediate, 
     assert len(outbox_messages(settings)) == 3
 
 
-def test_stop_by_hand_and_status(cli, immediate, monday):
-    people = three()
+def test_stop_by_hand_and_status(settings, cli, immediate, monday):
+    people = three(settings)
     cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "3")
     assert cli("sequences", "stop", "--prospect", people[0].id, "--reason", "asked to pause").exit_code == 0
     status = cli("sequences", "status").stdout
@@ -136,17 +136,17 @@ def test_missing_fields_in_a_later_step_start_nothing(cli, tmp_path, monkeypatch
     (folder / "nudge.txt").write_text("Subject: Re: {{ name }}\n\nYour competitor {{ topCompetitor }} ...\n")
     monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
     get_settings.cache_clear()
-    person = make_prospect(top_competitor=None, competitor_health=None)
-    before = snapshot()
+    person = make_prospect(settings, top_competitor=None, competitor_health=None)
+    before = snapshot(settings)
     result = cli("sequences", "start", "--template", "solution", "-p", person.id, "--steps", "nudge:2d")
     assert result.exit_code == 1 and "needs topCompetitor" in result.stderr and "nothing was started" in result.stderr
-    assert snapshot() == before and outbox_messages(settings) == []
+    assert snapshot(settings) == before and outbox_messages(settings) == []
     bad = cli("sequences", "start", "--template", "solution", "-p", person.id, "--steps", "nudge:soon")
     assert bad.exit_code == 1 and "TEMPLATE:DELAY" in bad.stderr
 
 
 def test_api(client, immediate, monday, settings):
-    people = three()
+    people = three(settings)
     response = client.post("/api/sequences", json={"template": "pain_point", "prospectIds": [people[0].id],
                                                     "steps": "follow_up_1:3d"})  # fmt: skip
     assert response.status_code == 201, response.text
@@ -184,7 +184,7 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
         assert all(e["inReplyTo"] == firsts[e["threadRootId"]]["messageId"] for e in follow_ups)
         replier = next(e for e in follow_ups if e["prospectId"] == "hughes_plumbing")
         slack.posts.clear()
-        body, content_type = default_mode(email(replier["id"]), "Thursday works, call me.")
+        body, content_type = default_mode(email(settings, replier["id"]), "Thursday works, call me.")
         answer = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
                                   headers={"content-type": content_type})  # fmt: skip
         assert answer.json()["status"] == "matched"

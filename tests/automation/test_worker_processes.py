@@ -83,11 +83,11 @@ def wait_for(check: Any, timeout: float = 60) -> bool:
 
 
 def scenario(cli, settings, slack, post_reply: Any, processes: list[subprocess.Popen[str]]) -> None:
-    people = [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(4)]
+    people = [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(4)]
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "4",
                  "--steps", "follow_up_1:6s")  # fmt: skip
     assert "for 4 prospects" in result.stdout, result.stdout + result.stderr  # the worker may send some of them
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         first = session.scalar(select(EmailActivity).where(EmailActivity.prospect_id == people[0].id))
     assert post_reply(first).json()["status"] == "matched"
     try:
@@ -183,7 +183,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
 
     environment = {**os.environ, "LEADLINE_SENDGRID_TIMEOUT_SECONDS": "10"}
     fake_sendgrid.latency = 1.0
-    people = [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(5)]
+    people = [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(5)]
     soon = (clock.utc_now() + timedelta(seconds=2)).isoformat()
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "5", "--at", soon)
     assert result.exit_code == 0, result.stderr
@@ -197,17 +197,17 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
         second = start(["worker", "--threads", "1"], environment)
 
         def settled() -> bool:
-            statuses = _statuses()
+            statuses = _statuses(settings)
             return len(statuses) == 5 and statuses.count("sent") + statuses.count("sending") == 5
 
         settled_in_time = wait_for(settled, 90)
     finally:
         logs = stop([p for p in (first, locals().get("second")) if p is not None])
-    assert settled_in_time, f"{_statuses()}\n{logs}"
+    assert settled_in_time, f"{_statuses(settings)}\n{logs}"
     sent_ids = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]
     assert len(sent_ids) == len(set(sent_ids)), f"an email reached SendGrid twice\n{logs}"
     assert killed_at == 2 and len(sent_ids) == 5  # the in-flight one reached SendGrid once, never again
-    statuses = _statuses()
+    statuses = _statuses(settings)
     assert statuses.count("sent") == 4 and statuses.count("sending") == 1, statuses
     # Ten minutes on, the sweeps settle the one the dead worker left in flight.
     clock.set_frozen(clock.utc_now() + timedelta(minutes=11))
@@ -220,12 +220,12 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
     assert len(rows) == len(people)
     (stuck,) = [r for r in rows.values() if r["status"] == "stopped"]
     assert "outcome is unknown" in stuck["stopReason"]
-    assert sorted(_statuses()) == ["sent"] * 4 + ["unknown"]
+    assert sorted(_statuses(settings)) == ["sent"] * 4 + ["unknown"]
     going = [r for r in rows.values() if r["status"] != "stopped"]
     assert len(going) == 4
     assert {(r["status"], r["step"]) for r in going} == {("active", 1)}  # the first email out, follow-ups to come
 
 
-def _statuses() -> list[str]:
-    with unit_of_work(readonly=True) as session:
+def _statuses(settings) -> list[str]:
+    with unit_of_work(settings, readonly=True) as session:
         return list(session.scalars(select(EmailActivity.status)).all())

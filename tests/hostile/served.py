@@ -66,7 +66,7 @@ class Served:
         return self.status("VmHWM")
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        return snapshot()
+        return snapshot(self.settings)
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}

@@ -63,7 +63,7 @@ def test_the_cli_refuses_nested_files_in_one_line_in_bounded_memory(sqlite_setti
     # import --all: a deep line where a row would be (the database is empty, as import --all wants it).
     deep_all = tmp_path / "deep-all.jsonl"
     deep_all.write_text("".join(lines[:2]) + "[" * 100_000 + "]" * 100_000 + "\n" + "".join(lines[2:]))
-    before = snapshot()
+    before = snapshot(sqlite_settings)
     # As processes: the files that once exhausted memory (the others are below, in-process).
     runs = {name: ("prospects", "import", str(tmp_path / name)) for name in ("n40k.json", "n200k.json", "lines.jsonl")}
     runs["fine.json"] = ("prospects", "import", "--dry-run", str(tmp_path / "fine.json"))
@@ -78,7 +78,7 @@ def test_the_cli_refuses_nested_files_in_one_line_in_bounded_memory(sqlite_setti
         expected = NAMED.get(name, "line 3 is nested deeper than a row of an export can be")
         assert expected in stderr, (name, stderr)
         assert peak - baseline[2] < 100, (name, f"{peak} MB against {baseline[2]} MB for a good file")
-    assert snapshot() == before
+    assert snapshot(sqlite_settings) == before
 
 
 @pytest.fixture(scope="module")
@@ -114,19 +114,19 @@ def test_a_good_json_file_still_imports(server):
 
 
 @pytest.mark.parametrize("name", ["deep-item.json", "object.json"])
-def test_the_cli_names_the_deep_item_and_refuses_an_object(cli, tmp_path, name):
+def test_the_cli_names_the_deep_item_and_refuses_an_object(settings, cli, tmp_path, name):
     (tmp_path / name).write_bytes(FILES[name])
-    before = snapshot()
+    before = snapshot(settings)
     result = cli("prospects", "import", str(tmp_path / name))
     assert result.exit_code == 1 and NAMED[name] in result.stderr, result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_a_csv_cell_of_nested_gaps_is_a_row_error(cli, tmp_path):
+def test_a_csv_cell_of_nested_gaps_is_a_row_error(settings, cli, tmp_path):
     path = tmp_path / "gaps.csv"
     path.write_text("name,gaps\nDeep Gaps Plumbing," + '"' + "[" * 100_000 + "]" * 100_000 + '"\n')
-    before = snapshot()
+    before = snapshot(settings)
     result = cli("prospects", "import", str(path))
     assert result.exit_code == 1 and "gaps" in result.stderr and "must be a list of text" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before

@@ -23,9 +23,11 @@ CASES = [
 
 @pytest.fixture
 def filled(sqlite_settings):
-    make_prospect(name="Royal Plumbing Co", email="d@royal.com", tier=1, grid_health=48)
-    make_prospect(name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac", grid_health=61)
-    make_prospect(name="Bright Spark", email="j@spark.com", tier=3, trade="electrical", grid_health=None)
+    make_prospect(sqlite_settings, name="Royal Plumbing Co", email="d@royal.com", tier=1, grid_health=48)
+    make_prospect(sqlite_settings, name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac", grid_health=61)
+    make_prospect(
+        sqlite_settings, name="Bright Spark", email="j@spark.com", tier=3, trade="electrical", grid_health=None
+    )
     return sqlite_settings
 
 

@@ -47,7 +47,7 @@ def hook(settings, monkeypatch) -> Iterator[Hook]:
         yield Hook(client, key, current)
 
 
-def send_to(n: int, **prospect: Any) -> list[EmailActivity]:
+def send_to(settings, n: int, **prospect: Any) -> list[EmailActivity]:
     """n prospects, each sent pain_point through the outbox; their email rows."""
     from leadline.emails.sending import send
 
@@ -57,14 +57,14 @@ def send_to(n: int, **prospect: Any) -> list[EmailActivity]:
         values = {"name": f"Hook Biz {number}", "email": f"owner{number}@hookbiz{number}.com", **prospect}
         if n > 1 and "name" in prospect:
             values["name"] = f"{prospect['name']} {number}"
-        ids.append(make_prospect(**values).id)
+        ids.append(make_prospect(settings, **values).id)
     report = send(get_settings(), "pain_point", actor="test", prospect_ids=ids)
     assert report.count("sent") == n, report.as_dict()
-    return emails_of(ids)
+    return emails_of(settings, ids)
 
 
-def emails_of(prospect_ids: list[str]) -> list[EmailActivity]:
-    with unit_of_work(readonly=True) as session:
+def emails_of(settings, prospect_ids: list[str]) -> list[EmailActivity]:
+    with unit_of_work(settings, readonly=True) as session:
         rows = {
             e.prospect_id: e
             for e in session.scalars(select(EmailActivity).where(EmailActivity.prospect_id.in_(prospect_ids)))
@@ -72,8 +72,8 @@ def emails_of(prospect_ids: list[str]) -> list[EmailActivity]:
     return [rows[p] for p in prospect_ids]
 
 
-def email(email_id: str) -> EmailActivity:
-    with unit_of_work(readonly=True) as session:
+def email(settings, email_id: str) -> EmailActivity:
+    with unit_of_work(settings, readonly=True) as session:
         return session.get(EmailActivity, email_id)
 
 

@@ -58,7 +58,7 @@ def test_parallel_batches_to_two_servers_lose_nothing_and_count_nothing_twice(se
 
     get_settings.cache_clear()
     key = ec.generate_private_key(ec.SECP256R1())
-    targets = send_to(30)
+    targets = send_to(settings, 30)
     rng = random.Random(7)
     unique = []
     for target in targets:
@@ -91,7 +91,7 @@ def test_parallel_batches_to_two_servers_lose_nothing_and_count_nothing_twice(se
             server.terminate()
         logs = [server.communicate(timeout=30)[0] for server in servers]
     assert Counter(codes) == {200: len(batches)}, "\n".join(log[-3000:] for log in logs)
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         stored = session.scalar(select(func.count()).select_from(WebhookEvent))
         applied = session.scalar(select(func.count()).where(WebhookEvent.status == "applied"))
         timeline = session.scalar(
