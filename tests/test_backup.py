@@ -6,7 +6,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from leadline.config import get_settings
 from tests.conftest import Cli
 from tests.factories import count, make_prospect, snapshot
 
@@ -33,7 +32,7 @@ def test_backup_and_restore_round_trip(cli, settings, tmp_path):
 def test_backup_of_sqlite_is_consistent_while_it_is_written(sqlite_settings, tmp_path):
     """A writer adds prospects (each with its timeline entry) during the backup: the copy holds
     one moment, whole pairs only, and passes SQLite's integrity check."""
-    cli = Cli()
+    cli = Cli(sqlite_settings)
     for n in range(2000):  # enough pages that the copy takes several steps
         make_prospect(sqlite_settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", notes="x" * 2000)
     stop = threading.Event()
@@ -60,7 +59,7 @@ def test_backup_of_sqlite_is_consistent_while_it_is_written(sqlite_settings, tmp
 
 
 def test_restore_refuses_what_is_not_a_leadline_backup(sqlite_settings, tmp_path):
-    cli = Cli()
+    cli = Cli(sqlite_settings)
     make_prospect(sqlite_settings, name="Kept Shop", email="kept@shop.com")
     before = snapshot(sqlite_settings)
     junk = tmp_path / "junk.db"
@@ -76,4 +75,4 @@ def test_restore_refuses_what_is_not_a_leadline_backup(sqlite_settings, tmp_path
         assert result.exit_code == 1 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
     assert snapshot(sqlite_settings) == before
-    assert not list(Path(get_settings().data_dir).glob("*.before-restore-*"))
+    assert not list(Path(sqlite_settings.data_dir).glob("*.before-restore-*"))

@@ -15,7 +15,7 @@ import pytest
 
 from leadline import clock
 from leadline.db import unit_of_work
-from tests.conftest import run_leadline
+from tests.conftest import run_leadline, settings_env
 from tests.factories import make_prospect, snapshot
 
 FRAGMENT = {"X-Leadline-Fragment": "1"}
@@ -33,6 +33,10 @@ class Shells:
 
     def __getattr__(self, name: str) -> Any:
         return self.request.getfixturevalue(name)
+
+    def leadline(self, *args: str, **env: str) -> Any:
+        """``leadline ARGS`` as a process, under the test's settings (``env`` adds variables)."""
+        return run_leadline(*args, env=settings_env(self.settings, **env))
 
     def ready(self, shell: str) -> None:
         """Make the shell's client before the "before" snapshot (a token, a session: rows of their own)."""
@@ -78,7 +82,7 @@ def move_by(shell: str, shells: Shells, prospect_id: str, stage: str, reason: st
             result = shells.cli(*args)
             code, err = result.exit_code, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, err = done.returncode, done.stderr
         return ("moved", None) if code == 0 else ("refused", refused_field(err))
     if shell == "api":
@@ -146,7 +150,7 @@ def log_objections(settings, shell: str, shells: Shells, prospect_id: str, typed
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, out, err = done.returncode, done.stdout, done.stderr
         if code != 0:
             return "refused", refused_field(err).split(".")[0]  # objections.1: the item, as the API says
@@ -220,7 +224,7 @@ def list_by(settings, shell: str, shells: Shells, **given: str) -> tuple[str, An
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, out, err = done.returncode, done.stdout, done.stderr
         return ("listed", sorted(p["id"] for p in json.loads(out))) if code == 0 else ("refused", refused_field(err))
     if shell == "api":
@@ -283,7 +287,7 @@ def start_by(shell: str, shells: Shells, **body: Any) -> tuple[str, Any]:
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args, env=ALWAYS_OPEN)
+            done = shells.leadline(*args, **ALWAYS_OPEN)
             code, out, err = done.returncode, done.stdout, done.stderr
         if code != 0:
             return "refused", refused_field(err)
@@ -332,7 +336,7 @@ def choose_by(shell: str, shells: Shells, command: str, **given: Any) -> tuple[s
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, out, err = done.returncode, done.stdout, done.stderr
         if code != 0:
             field = refused_field(err)

@@ -6,9 +6,9 @@ import threading
 from datetime import timedelta
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.notify import delivery, service
+from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect, snapshot
 from tests.webhooks.conftest import email, send_to
@@ -66,13 +66,13 @@ def test_slack_errors_are_retried_later_and_never_doubled(cli, slack, settings):
     with unit_of_work(settings) as session:
         service.raise_event(session, "test", "t1", "Hello")
         notification_id = service.search(session, limit=1)[0].id
-    result = delivery.deliver(get_settings(), notification_id, quick_retries=2)
+    result = delivery.deliver(settings, notification_id, quick_retries=2)
     assert result is not None and result.status == "pending" and slack.posts == []
-    assert delivery.deliver(get_settings(), notification_id) is None  # not due yet
+    assert delivery.deliver(settings, notification_id) is None  # not due yet
     clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
-    assert delivery.sweep(get_settings()) == 1
+    assert delivery.sweep(settings) == 1
     assert len(slack.posts) == 1 and notifications(cli)[0]["status"] == "sent"
-    assert delivery.sweep(get_settings()) == 0 and len(slack.posts) == 1
+    assert delivery.sweep(settings) == 0 and len(slack.posts) == 1
     clock.set_frozen(None)
 
 
@@ -82,7 +82,7 @@ def test_permanent_errors_and_unknown_outcomes_are_not_retried(cli, slack, setti
         service.raise_event(session, "test", "a", "First")
         service.raise_event(session, "test", "b", "Second")
     for row in reversed(notifications(cli)):
-        delivery.deliver(get_settings(), row["id"])
+        delivery.deliver(settings, row["id"])
     rows = {r["title"]: r for r in notifications(cli)}
     assert rows["First"]["status"] == "failed" and "no_service" in rows["First"]["error"]
     assert rows["Second"]["status"] == "failed" and "no answer from Slack" in rows["Second"]["error"]
@@ -93,8 +93,7 @@ def test_two_workers_never_post_the_same_notification_twice(slack, settings):
     with unit_of_work(settings) as session:
         for n in range(10):
             service.raise_event(session, "test", f"k{n}", f"Message {n}")
-    settings_now = get_settings()
-    threads = [threading.Thread(target=delivery.sweep, args=(settings_now,)) for _ in range(4)]
+    threads = [threading.Thread(target=delivery.sweep, args=(settings,)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -120,9 +119,8 @@ def test_notify_test(cli, slack):
     assert failed.exit_code == 1 and "invalid_token" in failed.stderr
 
 
-def test_notifications_by_email_too(cli, settings, monkeypatch, immediate):
-    monkeypatch.setenv("LEADLINE_NOTIFY_EMAIL", "owner@gridline.example")
-    get_settings.cache_clear()
+def test_notifications_by_email_too(settings, immediate):
+    cli = Cli(changed(settings, notify_email="owner@gridline.example"))
     p = make_prospect(settings, name="Apex Roofing")
     cli("deals", "won", "--prospect", p.id, "--service", "paid_ads", "--monthly-fee", "900")
     (message,) = outbox_messages(settings)
@@ -138,14 +136,14 @@ def test_reminders_before_calls_and_for_tasks(cli, slack, settings, immediate):
     cli("tasks", "add", "--prospect", p.id, "--title", "Send the ROI sheet", "--due",
         (start + timedelta(minutes=30)).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"))  # fmt: skip
     slack.posts.clear()
-    worker.run(get_settings(), "reminders.run")
+    worker.run(settings, "reminders.run")
     assert slack.posts == []  # nothing due yet
     clock.set_frozen(start + timedelta(minutes=31))
-    worker.run(get_settings(), "reminders.run")
+    worker.run(settings, "reminders.run")
     assert slack.titles() == ["Task due: Send the ROI sheet"]
     clock.set_frozen(at - timedelta(minutes=14))
-    worker.run(get_settings(), "reminders.run")
-    worker.run(get_settings(), "reminders.run")
+    worker.run(settings, "reminders.run")
+    worker.run(settings, "reminders.run")
     assert (
         slack.titles()[-1]
         == "Call with Bright Spark in 14 min (" + at.astimezone(settings.zone).strftime("%H:%M") + ")"
@@ -162,11 +160,11 @@ def test_scheduled_sends_wait_for_their_time(cli, settings, immediate):
     assert result.exit_code == 0 and "1 scheduled" in result.stdout
     (row,) = cli("emails", "list", "--json").json
     assert row["status"] == "scheduled" and outbox_messages(settings) == []
-    worker.run(get_settings(), "emails.send_scheduled")
+    worker.run(settings, "emails.send_scheduled")
     assert outbox_messages(settings) == []
     clock.set_frozen(clock.utc_now() + timedelta(hours=3, minutes=1))
-    worker.run(get_settings(), "emails.send_scheduled")
-    worker.run(get_settings(), "emails.send_scheduled")
+    worker.run(settings, "emails.send_scheduled")
+    worker.run(settings, "emails.send_scheduled")
     assert len(outbox_messages(settings)) == 1
     assert cli("emails", "show", row["id"], "--json").json["status"] == "sent"
     clock.set_frozen(None)

@@ -13,22 +13,19 @@ from huey.exceptions import TaskLockedException
 from sqlalchemy import select
 
 from leadline import clock, jobs, worker
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.webhooks import service
 from leadline.webhooks.models import WebhookEvent
-from tests.conftest import require_service
+from tests.conftest import changed, require_service
 from tests.processes import private_redis, redis_server_reason
 from tests.webhooks.conftest import event, send_to
 
 
 @pytest.fixture
-def redis_settings(settings, monkeypatch):
+def redis_settings(settings):
     require_service(redis_server_reason())
     with private_redis() as redis:
-        monkeypatch.setenv("LEADLINE_REDIS_URL", redis.url)
-        get_settings.cache_clear()
-        yield get_settings()
+        yield changed(settings, redis_url=redis.url)
     jobs._hueys.pop(redis.url, None)
 
 

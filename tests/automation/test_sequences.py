@@ -6,16 +6,16 @@ import re
 from datetime import timedelta
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.webhooks.security import inbound_token
+from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect, snapshot
 from tests.webhooks.conftest import email, event
 from tests.webhooks.test_inbound import default_mode
 
 
-def tick() -> None:
-    worker.run(get_settings(), "sequences.run_due")
+def tick(settings) -> None:
+    worker.run(settings, "sequences.run_due")
 
 
 def three(settings, **overrides):
@@ -34,10 +34,10 @@ def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, i
     assert "for 3 prospects.\n3 emails sent now; 0 waiting" in result.stdout
     assert len(outbox_messages(settings)) == 3
     clock.set_frozen(monday + timedelta(days=2, hours=23))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 3  # not yet: three days after the first email
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    tick()
+    tick(settings)
     messages = outbox_messages(settings)
     assert len(messages) == 6
     firsts = {m["To"]: m for m in messages if not m["Subject"].startswith("Re:")}
@@ -48,10 +48,10 @@ def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, i
     rows = enrollments(cli)
     assert {r["step"] for r in rows.values()} == {2}
     clock.set_frozen(monday + timedelta(days=7, minutes=2))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 9
     assert {r["status"] for r in enrollments(cli).values()} == {"completed"}
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 9  # nothing is sent twice
 
 
@@ -70,7 +70,7 @@ def test_a_reply_through_inbound_parse_stops_it(cli, settings, immediate, monday
     rows = enrollments(cli)
     assert (rows[people[0].id]["status"], rows[people[0].id]["stopReason"]) == ("stopped", "replied")
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    tick()
+    tick(settings)
     to = [m["To"] for m in outbox_messages(settings) if m["Subject"].startswith("Re:")]
     assert to == [f"Pat Doe <{people[1].email}>"]
 
@@ -100,21 +100,21 @@ def test_the_sending_window_is_the_prospects(cli, settings, immediate):
     assert row["nextSendAt"] == "2025-11-24T16:00:00Z"  # Monday 08:00 in Los Angeles
     assert outbox_messages(settings) == []
     clock.set_frozen(clock.utc_now().replace(day=24, hour=16, minute=1))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 1
     clock.set_frozen(None)
 
 
-def test_the_cap_holds_and_the_rest_wait_for_tomorrow(cli, settings, immediate, monday, monkeypatch):
-    monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "2")
-    get_settings.cache_clear()
+def test_the_cap_holds_and_the_rest_wait_for_tomorrow(settings, immediate, monday):
+    settings = changed(settings, daily_send_limit=2)
+    cli = Cli(settings)
     three(settings)
     cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "3")
     assert len(outbox_messages(settings)) == 2
     waiting = [r for r in enrollments(cli).values() if r["step"] == 0]
     assert len(waiting) == 1 and waiting[0]["nextSendAt"] == "2025-11-18T14:00:00Z"  # Tuesday 08:00 Chicago
     clock.set_frozen(monday + timedelta(days=1, hours=-1, minutes=1))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 3
 
 
@@ -130,12 +130,11 @@ def test_stop_by_hand_and_status(settings, cli, immediate, monday):
     assert rows[people[0].id]["stopReason"] == "stopped by hand: asked to pause"
 
 
-def test_missing_fields_in_a_later_step_start_nothing(cli, tmp_path, monkeypatch, monday, settings):
+def test_missing_fields_in_a_later_step_start_nothing(tmp_path, monday, settings):
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "nudge.txt").write_text("Subject: Re: {{ name }}\n\nYour competitor {{ topCompetitor }} ...\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
-    get_settings.cache_clear()
+    cli = Cli(changed(settings, templates_dir=folder))
     person = make_prospect(settings, top_competitor=None, competitor_health=None)
     before = snapshot(settings)
     result = cli("sequences", "start", "--template", "solution", "-p", person.id, "--steps", "nudge:2d")
@@ -176,7 +175,7 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
             assert re.search(rf"skipped {who}: .*{why}", started.stdout), started.stdout
         before = len(outbox_messages(settings))
         clock.set_frozen(datetime(2026, 11, 27, 16, 30, tzinfo=UTC))  # 08:30 on the west coast
-        tick()
+        tick(settings)
         messages = outbox_messages(settings)[before:]
         assert len(messages) == 20 and {m["Subject"][:4] for m in messages} == {"Re: "}
         firsts = {e["id"]: e for e in cli("emails", "list", "--template", "pain_point", "--limit", "50", "--json").json}
@@ -190,7 +189,7 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
         assert answer.json()["status"] == "matched"
         assert slack.titles() == ["Hughes Plumbing replied"]
         clock.set_frozen(datetime(2026, 12, 1, 16, 30, tzinfo=UTC))  # four days after follow_up_1
-        tick()
+        tick(settings)
         seconds = cli("emails", "list", "--template", "follow_up_2", "--limit", "50", "--json").json
         assert len(seconds) == 19 and "hughes_plumbing" not in {e["prospectId"] for e in seconds}
         rows = enrollments(cli)

@@ -228,10 +228,9 @@ class TestDemo:
         assert royal["objections"] == SEED_OBJECTIONS
         pending = next(c for c in calls if c["status"] == "scheduled")
         # Booked for the next working day at 15:00 (local), whatever day the test runs on.
-        from leadline.config import get_settings
         from leadline.times import add_business_days
 
-        zone = get_settings().zone
+        zone = settings.zone
         upcoming = add_business_days(datetime.now(zone).date(), 1)
         assert f"{upcoming:%a %Y-%m-%d} 15:00" in cli("calls", "show", pending["id"]).stdout
         customers = cli("customers", "list", "--json").json

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails.backends import Rejected
 from leadline.emails.backends.outbox import OutboxBackend
 from leadline.emails.message import Outgoing, problem
 from leadline.emails.models import DailySendCount, EmailActivity
+from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect, snapshot
 
@@ -110,11 +110,11 @@ def test_the_outbox_writes_whole_files_or_nothing(settings, monkeypatch) -> None
     assert written.suffix == ".eml" and written.read_bytes().endswith(b"--\r\n")
 
 
-def test_a_template_error_for_one_prospect_fails_that_one(cli, settings, tmp_path, monkeypatch) -> None:
+def test_a_template_error_for_one_prospect_fails_that_one(settings, tmp_path) -> None:
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "ratio.txt").write_text("Subject: {{ name }}\n\nOne in {{ 100 // (gridHealth|int - 48) }}\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
+    cli = Cli(changed(settings, templates_dir=folder))
     good = [make_prospect(settings, grid_health=60).id, make_prospect(settings, grid_health=70).id]
     bad = make_prospect(settings, grid_health=48).id
     before = snapshot(settings)
@@ -130,11 +130,11 @@ def test_a_template_error_for_one_prospect_fails_that_one(cli, settings, tmp_pat
     assert cap_used(settings) == 2 and len(outbox_messages(settings)) == 2
 
 
-def test_a_hostile_template_still_refuses_the_whole_run(settings, cli, tmp_path, monkeypatch) -> None:
+def test_a_hostile_template_still_refuses_the_whole_run(settings, tmp_path) -> None:
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "evil.txt").write_text("Subject: x\n\n{{ name.__class__ }}\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
+    cli = Cli(changed(settings, templates_dir=folder))
     p = make_prospect(settings)
     before = snapshot(settings)
     result = cli("emails", "send", "--template", "evil", "-p", p.id)
@@ -151,7 +151,7 @@ def test_a_scheduled_email_whose_contact_changed_fails_alone_at_its_time(cli, se
     )
     corrupt(settings, people[1], contact_name="Pat\nDoe")
     clock.set_frozen(clock.utc_now() + timedelta(hours=1, minutes=1))
-    worker.run(get_settings(), "emails.send_scheduled")
+    worker.run(settings, "emails.send_scheduled")
     found = statuses(settings)
     assert found[people[0]][0] == found[people[2]][0] == "sent"
     assert found[people[1]] == ("failed", "the contact name 'Pat\\nDoe' contains a line break")

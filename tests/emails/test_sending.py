@@ -10,6 +10,7 @@ from sqlalchemy import select
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.prospects import service as prospects
+from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import count, make_prospect, snapshot
 
@@ -86,23 +87,21 @@ class TestSmtp:
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert emails(settings)[0].status == "sent" and emails(settings)[0].backend == "smtp"
 
-    def test_login(self, cli, settings, monkeypatch):
-        from leadline.config import get_settings
+    def test_login(self, settings):
         from tests.fakes.smtp import SmtpServer
 
         server = SmtpServer(require_auth=True)
         try:
-            for key, value in {"EMAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port),
-                               "SENDER_EMAIL": "dana@gridline.example", "SMTP_USERNAME": "leadline",
-                               "SMTP_PASSWORD": "wrong", "SMTP_TIMEOUT_SECONDS": "2"}.items():  # fmt: skip
-                monkeypatch.setenv(f"LEADLINE_{key}", value)
-            get_settings.cache_clear()
+            smtp = changed(settings, email_backend="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
+                           sender_email="dana@gridline.example", smtp_username="leadline", smtp_password="wrong",
+                           smtp_timeout_seconds=2)  # fmt: skip
             p = make_prospect(settings)
-            refused = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
+            refused = Cli(smtp)("emails", "send", "--template", "pain_point", "--prospect", p.id)
             assert refused.exit_code == 1 and "SMTP server refused the login" in refused.stderr
             assert emails(settings)[0].status == "failed"
-            monkeypatch.setenv("LEADLINE_SMTP_PASSWORD", "s3cret")
-            ok = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
+            ok = Cli(changed(smtp, smtp_password="s3cret"))(
+                "emails", "send", "--template", "pain_point", "--prospect", p.id
+            )
             assert ok.exit_code == 0 and len(server.inbox.messages) == 1
         finally:
             server.stop()
@@ -157,8 +156,8 @@ class TestSendGrid:
         )
         assert cli("prospects", "show", p.id, "--json").json["emailsSentCount"] == 0
 
-    def test_a_bad_key_stops_the_run_at_once(self, settings, cli, fake_sendgrid, monkeypatch):
-        monkeypatch.setenv("LEADLINE_SENDGRID_API_KEY", "SG.wrong")
+    def test_a_bad_key_stops_the_run_at_once(self, settings, fake_sendgrid):
+        cli = Cli(changed(settings, sendgrid_api_key="SG.wrong"))
         tier1(settings, 5)
         result = cli("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "5")
         assert result.exit_code == 1
@@ -203,15 +202,15 @@ class TestSendGrid:
         cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
         assert emails(settings)[0].status == "unknown" and len(fake_sendgrid.requests) == 1
 
-    def test_unreachable_sendgrid_is_retried_then_failed(self, settings, cli, fake_sendgrid, monkeypatch):
-        monkeypatch.setenv("LEADLINE_SENDGRID_API_URL", "http://127.0.0.1:9")
+    def test_unreachable_sendgrid_is_retried_then_failed(self, settings, fake_sendgrid):
+        cli = Cli(changed(settings, sendgrid_api_url="http://127.0.0.1:9"))
         p = make_prospect(settings)
         cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
         row = emails(settings)[0]
         assert row.status == "failed" and "cannot reach SendGrid after 4 tries" in (row.error or "")
 
-    def test_real_sending_needs_a_postal_address(self, settings, cli, fake_sendgrid, monkeypatch):
-        monkeypatch.setenv("LEADLINE_SENDER_ADDRESS", "")
+    def test_real_sending_needs_a_postal_address(self, settings, fake_sendgrid):
+        cli = Cli(changed(settings, sender_address=""))
         p = make_prospect(settings)
         before = snapshot(settings)
         result = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
@@ -257,8 +256,8 @@ class TestGuardrails:
         forced = cli("emails", "send", "--template", "pain_point", "-p", p.id, "--force")
         assert forced.exit_code == 0 and len(outbox_messages(settings)) == 3
 
-    def test_the_daily_cap(self, cli, settings, monkeypatch):
-        monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "3")
+    def test_the_daily_cap(self, settings):
+        cli = Cli(changed(settings, daily_send_limit=3))
         tier1(settings, 5)
         dry = cli("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "5", "--dry-run")
         assert "3 would be sent" in dry.stdout and "over the daily cap of 3" in dry.stdout
@@ -268,8 +267,8 @@ class TestGuardrails:
         assert more.exit_code == 1 and "over the daily cap of 3" in more.stdout
         assert len(outbox_messages(settings)) == 3
 
-    def test_failed_sends_give_their_cap_slot_back(self, settings, cli, fake_sendgrid, monkeypatch):
-        monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "1")
+    def test_failed_sends_give_their_cap_slot_back(self, settings, fake_sendgrid):
+        cli = Cli(changed(settings, daily_send_limit=1))
         fake_sendgrid.then((400, {"errors": [{"message": "bad", "field": None}]}))
         p = make_prospect(settings)
         cli("emails", "send", "--template", "pain_point", "-p", p.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.conftest import Cli, changed
 from tests.factories import make_prospect, snapshot
 
 BUILT_INS = {"pain_point", "solution", "competitor_threat", "proposal", "follow_up_1", "follow_up_2"}
@@ -28,7 +29,7 @@ def test_preview_fills_in_the_prospect(settings, cli):
     assert "about $1,200 a week" in data["text"]
 
 
-def test_your_folder_overrides_a_built_in(settings, cli, tmp_path, monkeypatch):
+def test_your_folder_overrides_a_built_in(settings, tmp_path):
     folder = tmp_path / "my-templates"
     folder.mkdir()
     (folder / "pain_point.txt").write_text("Subject: Hello {{ name }}\nType: pain_point\n\nHi {{ firstName }}!\n")
@@ -36,7 +37,7 @@ def test_your_folder_overrides_a_built_in(settings, cli, tmp_path, monkeypatch):
     (folder / "holiday.txt").write_text(
         "Subject: Happy holidays, {{ contact }}\n\nBest wishes from {{ senderName }}.\n"
     )
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
+    cli = Cli(changed(settings, templates_dir=folder))
     listed = {t["name"]: t["source"] for t in cli("templates", "list", "--json").json}
     assert listed["pain_point"] == str(folder / "pain_point.txt") and listed["solution"] == "built-in"
     assert "holiday" in listed
@@ -46,13 +47,13 @@ def test_your_folder_overrides_a_built_in(settings, cli, tmp_path, monkeypatch):
     assert data["html"] == "<p>Hi Ann &amp; team</p>"
 
 
-def test_the_sandbox_refuses_escapes(settings, cli, tmp_path, monkeypatch):
+def test_the_sandbox_refuses_escapes(settings, tmp_path):
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "evil.txt").write_text("Subject: x\n\n{{ name.__class__.__mro__[1].__subclasses__() }}\n")
     (folder / "reader.txt").write_text("Subject: x\n\n{% include '/etc/passwd' %}\n")
     (folder / "formatter.txt").write_text("Subject: x\n\n{{ '{0.__class__}'.format(name) }}\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
+    cli = Cli(changed(settings, templates_dir=folder))
     p = make_prospect(settings)
     before = snapshot(settings)
     evil = cli("emails", "send", "--template", "evil", "-p", p.id)
@@ -64,13 +65,13 @@ def test_the_sandbox_refuses_escapes(settings, cli, tmp_path, monkeypatch):
     assert snapshot(settings) == before
 
 
-def test_unknown_merge_fields_and_bad_syntax(cli, tmp_path, monkeypatch):
+def test_unknown_merge_fields_and_bad_syntax(settings, tmp_path):
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "typo.txt").write_text("Subject: x\n\nHi {{ fristName }}\n")
     (folder / "broken.txt").write_text("Subject: x\n\nHi {{ firstName }\n")
     (folder / "nosubject.txt").write_text("Hi there\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
+    cli = Cli(changed(settings, templates_dir=folder))
     assert "unknown merge field fristName" in cli("templates", "show", "typo").stderr
     assert "line 3" in cli("templates", "show", "broken").stderr
     assert "expected 'Header: value'" in cli("templates", "show", "nosubject").stderr

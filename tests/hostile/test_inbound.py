@@ -23,12 +23,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.webhooks.inbound import parse_post
 from leadline.webhooks.mailtext import extract_reply, html_to_text
 from leadline.webhooks.security import inbound_token
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import signed_headers
+from tests.conftest import settings_env
 from tests.factories import make_prospect, snapshot
 from tests.processes import free_port, start_server, stop_all
 from tests.webhooks.conftest import hook, send_to  # noqa: F401  (the signed-webhook client fixture)
@@ -232,7 +232,7 @@ def test_a_forged_reply_from_a_prospects_address_moves_nothing(hook, cli, monday
     (waiting,) = cli("inbound", "list", "--status", "unmatched", "--json").json
     assert waiting["from"] == person.email and waiting["senderVerified"] is False
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    worker.run(get_settings(), "sequences.run_due")
+    worker.run(hook.settings, "sequences.run_due")
     assert len(cli("emails", "list", "--prospect", person.id, "--json").json) == 2  # the follow-up went out
 
 
@@ -253,7 +253,7 @@ def test_the_same_reply_with_dkim_pass_for_the_domain_is_matched(hook, cli, mond
 @pytest.mark.xdist_group("processes")
 def test_the_server_keeps_answering_while_it_reads_pathological_posts(sqlite_settings, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
-    env = {**os.environ, "LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key_text(key)}
+    env = {**os.environ, **settings_env(sqlite_settings, LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY=public_key_text(key))}
     port = free_port()
     proc = start_server(env, port, tmp_path)
     base = f"http://127.0.0.1:{port}"

@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from leadline.config import Settings
 from leadline.jsonin import MAX_DEPTH
-from tests.conftest import Cli
+from tests.conftest import Cli, settings_env
 from tests.factories import snapshot
 from tests.hostile.served import Served, nested, serve
 
@@ -45,10 +46,10 @@ NAMED = {
 }
 
 
-def measured(*args: str) -> tuple[int, str, int]:
+def measured(settings: Settings, *args: str) -> tuple[int, str, int]:
     """(exit code, stderr without the figure, peak MB) of ``leadline ARGS`` as a process."""
     done = subprocess.run([sys.executable, "-c", MEASURED, EXE, *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=180, check=False)  # fmt: skip
+                          env={**os.environ, **settings_env(settings)}, timeout=180, check=False)  # fmt: skip
     *lines, peak = done.stderr.rstrip("\n").split("\n")
     return done.returncode, "\n".join(lines), int(peak) // 1024
 
@@ -58,7 +59,7 @@ def test_the_cli_refuses_nested_files_in_one_line_in_bounded_memory(sqlite_setti
         (tmp_path / name).write_bytes(data)
     (tmp_path / "fine.json").write_text('[{"name": "Fine Plumbing"}]')
     export = tmp_path / "all.jsonl"
-    assert Cli()("export", "--all", "-o", str(export)).exit_code == 0
+    assert Cli(sqlite_settings)("export", "--all", "-o", str(export)).exit_code == 0
     lines = export.read_text().splitlines(keepends=True)
     # import --all: a deep line where a row would be (the database is empty, as import --all wants it).
     deep_all = tmp_path / "deep-all.jsonl"
@@ -69,7 +70,7 @@ def test_the_cli_refuses_nested_files_in_one_line_in_bounded_memory(sqlite_setti
     runs["fine.json"] = ("prospects", "import", "--dry-run", str(tmp_path / "fine.json"))
     runs["import --all"] = ("import", "--all", str(deep_all))
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
-        results = dict(zip(runs, pool.map(lambda args: measured(*args), runs.values()), strict=True))
+        results = dict(zip(runs, pool.map(lambda args: measured(sqlite_settings, *args), runs.values()), strict=True))
     baseline = results.pop("fine.json")
     assert baseline[0] == 0, baseline
     for name, (code, stderr, peak) in results.items():

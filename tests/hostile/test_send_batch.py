@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 from leadline.clock import utc_now
 from leadline.db import unit_of_work
 from leadline.emails.models import DailySendCount, EmailActivity
-from tests.conftest import make_token, run_leadline
+from tests.conftest import Cli, changed, make_token, run_leadline, settings_env
 from tests.factories import make_prospect, snapshot
 from tests.fakes.sendgrid import FakeSendGrid, error_body
 from tests.processes import free_port, start_server, start_worker, wait_for
@@ -120,7 +120,7 @@ def test_the_cli_dry_run_and_the_send_agree_and_only_the_bad_ones_fail(settings,
     ok, bad = batch(settings)
     before = snapshot(settings)
     command = ("emails", "send", "--template", "pain_point", "--tier", "1", "--limit", "10")
-    dry = run_leadline(*command, "--dry-run", "--json")
+    dry = run_leadline(*command, "--dry-run", "--json", env=settings_env(settings))
     assert dry.returncode == 0, dry.stderr
     report = json.loads(dry.stdout)
     assert (report["planned"], report["failed"], report["skipped"]) == (3, 3, 0)
@@ -134,7 +134,7 @@ def test_the_cli_dry_run_and_the_send_agree_and_only_the_bad_ones_fail(settings,
     assert "line break" in told.stdout and "\r" not in told.stdout.replace("\r\n", "\n")
     assert snapshot(settings) == before and outbox_files(settings) == []
 
-    sent = run_leadline(*command)
+    sent = run_leadline(*command, env=settings_env(settings))
     assert sent.returncode == 0, sent.stderr
     assert "3 sent, 3 failed, 0 unknown, 0 skipped (pain_point, outbox backend)." in sent.stdout
     assert "Traceback" not in sent.stderr
@@ -162,7 +162,7 @@ def test_the_api_answers_with_the_report_not_a_500(settings, tmp_path):
     ok, bad = batch(settings, good=2)
     headers = {"Authorization": f"Bearer {make_token(settings)}"}
     port = free_port()
-    server = start_server(dict(os.environ), port, tmp_path)
+    server = start_server({**os.environ, **settings_env(settings)}, port, tmp_path)
     try:
         url = f"http://127.0.0.1:{port}/api/emails/send"
         body = {"template": "pain_point", "tier": 1, "limit": 10}
@@ -189,13 +189,12 @@ def test_the_api_answers_with_the_report_not_a_500(settings, tmp_path):
     check_outbox(settings, 2)
 
 
-def test_sendgrid_refusing_one_message_fails_that_one_alone(settings, cli, monkeypatch):
+def test_sendgrid_refusing_one_message_fails_that_one_alone(settings):
     fake = FakeSendGrid()
     try:
-        for key, value in {"EMAIL_BACKEND": "sendgrid", "SENDGRID_API_KEY": fake.api_key, "SENDGRID_API_URL": fake.url,
-                           "SENDGRID_RETRY_DELAY_SECONDS": "0.01", "SENDGRID_TIMEOUT_SECONDS": "5",
-                           "SENDER_EMAIL": "dana@gridline.example"}.items():  # fmt: skip
-            monkeypatch.setenv(f"LEADLINE_{key}", value)
+        cli = Cli(changed(settings, email_backend="sendgrid", sendgrid_api_key=fake.api_key, sendgrid_api_url=fake.url,
+                          sendgrid_retry_delay_seconds=0.01, sendgrid_timeout_seconds=5,
+                          sender_email="dana@gridline.example"))  # fmt: skip
         ok, bad = batch(settings)
         fake.then((400, error_body("Does not contain a valid address.", "personalizations.0.to.0.email")))
         result = cli("emails", "send", "--template", "pain_point", "--tier", "1", "--limit", "10")
@@ -217,12 +216,10 @@ def test_sendgrid_refusing_one_message_fails_that_one_alone(settings, cli, monke
 
 
 @pytest.mark.slow
-def test_the_worker_sends_sequence_steps_and_scheduled_emails_around_a_bad_prospect(
-    settings, cli, monkeypatch, tmp_path
-):
-    monkeypatch.setenv("LEADLINE_SEND_WINDOW_START", "00:00")
-    monkeypatch.setenv("LEADLINE_SEND_WINDOW_END", "23:59")
-    monkeypatch.setenv("LEADLINE_SEND_WINDOW_DAYS", "mon,tue,wed,thu,fri,sat,sun")
+def test_the_worker_sends_sequence_steps_and_scheduled_emails_around_a_bad_prospect(settings, tmp_path):
+    settings = changed(settings, send_window_start="00:00", send_window_end="23:59",
+                       send_window_days="mon,tue,wed,thu,fri,sat,sun")  # fmt: skip
+    cli = Cli(settings)
     people = [make_prospect(settings, name=f"Seq Plumbing {n}", email=f"o{n}@seq{n}.com", tier=1).id for n in range(3)]
     early = make_prospect(settings, name="Early Plumbing", email="early@early.com", tier=1).id
     corrupt(settings, early, contact_name="Early\nBird")
@@ -238,7 +235,7 @@ def test_the_worker_sends_sequence_steps_and_scheduled_emails_around_a_bad_prosp
         settings, victim, contact_name="Pat\r\nBcc: victim@evil.example"
     )  # after the first email and the scheduling
 
-    worker = start_worker(dict(os.environ), tmp_path, "sendbatch")
+    worker = start_worker({**os.environ, **settings_env(settings)}, tmp_path, "sendbatch")
     try:
 
         def settled() -> bool:

@@ -122,12 +122,12 @@ def _during_attack(base: str, headers: dict[str, str], env: dict[str, str], form
 def test_150_parallel_wrong_sign_ins_add_little_to_other_requests(sqlite_settings, tmp_path):
     """Before: each waiting sign-in held one of the 40 request threads; 150 of them delayed an API
     call by 20 s (on this shared machine, past 120 s). Now the wait holds no thread."""
-    from tests.conftest import make_token, make_user
+    from tests.conftest import make_token, make_user, settings_env
     from tests.processes import free_port, start_server, stop_all
 
     token = make_token(sqlite_settings)
     ann = make_user(sqlite_settings, "ann@example.com", "admin")
-    env = {**os.environ, "LEADLINE_LOG_LEVEL": "warning"}
+    env = {**os.environ, **settings_env(sqlite_settings, LEADLINE_LOG_LEVEL="warning")}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(env, port, tmp_path)
@@ -182,12 +182,11 @@ def _not_throttle(settings) -> dict[str, Any]:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("processes")
-def test_a_stranger_cannot_lock_the_user_out_and_the_admin_can_unlock(sqlite_settings, tmp_path, monkeypatch):
-    from tests.conftest import make_user, run_leadline
+def test_a_stranger_cannot_lock_the_user_out_and_the_admin_can_unlock(sqlite_settings, tmp_path):
+    from tests.conftest import changed, make_user, run_leadline, settings_env
     from tests.processes import free_port, start_server, stop_all
 
-    monkeypatch.setenv("LEADLINE_LOGIN_ACCOUNT_MAX_FAILURES", "10")
-    env = {**os.environ, "LEADLINE_LOG_LEVEL": "warning"}
+    env = {**os.environ, **settings_env(changed(sqlite_settings, login_account_max_failures=10, log_level="warning"))}
     ann = make_user(sqlite_settings, "ann@example.com", "admin")  # the only admin
     port = free_port()
     base = f"http://127.0.0.1:{port}"

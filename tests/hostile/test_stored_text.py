@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from leadline.fields import INT32_MAX, INT32_MIN
 from leadline.schemas import InputModel
-from tests.conftest import make_user, run_leadline, sign_in
+from tests.conftest import make_user, run_leadline, settings_env, sign_in
 from tests.factories import make_prospect, snapshot
 from tests.routes import route_table
 
@@ -359,15 +359,19 @@ def test_every_whole_number_of_an_input_fits_an_integer_column(name: str) -> Non
 def test_the_cli_refuses_in_one_line(settings: Any, tmp_path: Path) -> None:
     make_prospect(settings, id="royal", name="Royal Plumbing")
     before = snapshot(settings)
-    result = run_leadline("prospects", "update", "royal", "--contact-name", "a\nb")
+    result = run_leadline("prospects", "update", "royal", "--contact-name", "a\nb", env=settings_env(settings))
     assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
     assert "contact-name: must be one line (no line breaks)" in result.stderr
-    result = run_leadline("prospects", "add", "--name", "Bad\x01Name")
+    result = run_leadline("prospects", "add", "--name", "Bad\x01Name", env=settings_env(settings))
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "name: must not contain control characters (U+0001)" in result.stderr
-    result = run_leadline("prospects", "stage", "royal", "contacted", "--reason", "called\nagain")
+    result = run_leadline(
+        "prospects", "stage", "royal", "contacted", "--reason", "called\nagain", env=settings_env(settings)
+    )
     assert result.returncode == 1 and "reason: must be one line" in result.stderr, result.stderr
-    result = run_leadline("prospects", "list", "--limit", str(HUGE))  # the fast path on SQLite
+    result = run_leadline(
+        "prospects", "list", "--limit", str(HUGE), env=settings_env(settings)
+    )  # the fast path on SQLite
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert snapshot(settings) == before
     # A NUL cannot be an argument (the kernel refuses it); through a file it is refused per row, and an
@@ -390,7 +394,7 @@ def _import_file(tmp_path: Path) -> Path:
 def test_the_import_names_each_bad_row(settings: Any, tmp_path: Path) -> None:
     path = _import_file(tmp_path)
     before = snapshot(settings)
-    result = run_leadline("prospects", "import", str(path))
+    result = run_leadline("prospects", "import", str(path), env=settings_env(settings))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "3 bad rows in prospects.csv; nothing was imported" in result.stderr
@@ -399,7 +403,7 @@ def test_the_import_names_each_bad_row(settings: Any, tmp_path: Path) -> None:
     assert "line 7, column 'Critical Gaps': must be at most 2147483647" in result.stderr
     assert snapshot(settings) == before
 
-    result = run_leadline("prospects", "import", "--skip-invalid", str(path))
+    result = run_leadline("prospects", "import", "--skip-invalid", str(path), env=settings_env(settings))
     assert result.returncode == 0, result.stderr
     assert "2 created, 0 updated, 0 unchanged, 3 rejected" in result.stdout
     rejects = list(csv.DictReader((tmp_path / "prospects.rejected.csv").open()))

@@ -6,7 +6,7 @@ import json
 
 from leadline.db import unit_of_work
 from leadline.prospects import service
-from tests.conftest import run_leadline
+from tests.conftest import Cli, run_leadline
 from tests.factories import count, make_prospect, snapshot
 
 
@@ -111,10 +111,11 @@ class TestSetup:
         again = run_leadline("init", env=env)
         assert again.returncode == 0 and "is ready (schema" in again.stdout
 
-    def test_config_masks_secrets_and_warns(self, cli, monkeypatch):
-        monkeypatch.setenv("LEADLINE_SENDGRID_API_KEY", "SG.very-secret")
-        monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_VERIFY", "false")
-        monkeypatch.setenv("LEADLINE_DATABASE_URL", "postgresql://leadline:hunter2@db.internal/leadline")
+    def test_config_masks_secrets_and_warns(self, settings):
+        cli = Cli(settings, env={
+            "LEADLINE_SENDGRID_API_KEY": "SG.very-secret", "LEADLINE_SENDGRID_WEBHOOK_VERIFY": "false",
+            "LEADLINE_DATABASE_URL": "postgresql://leadline:hunter2@db.internal/leadline",
+        })  # fmt: skip
         result = cli("config")
         assert "SG.very-secret" not in result.stdout and "hunter2" not in result.stdout
         assert "postgresql+psycopg://leadline:********@db.internal/leadline" in result.stdout

@@ -21,7 +21,6 @@ from sqlalchemy import create_engine, func, select, text
 
 from leadline import clock, worker
 from leadline.activity.models import OutreachActivity
-from leadline.config import get_settings
 from leadline.db import dispose_engines, unit_of_work
 from leadline.emails.backends.sendgrid import CUSTOM_ARG
 from leadline.emails.models import EmailActivity
@@ -30,7 +29,7 @@ from leadline.sequences.models import SequenceEnrollment
 from leadline.webhooks import events as ev
 from leadline.webhooks.models import WebhookEvent
 from leadline.webhooks.simulate import frame, signed_headers
-from tests.conftest import _settings_for, require_service
+from tests.conftest import _settings_for, changed, require_service, settings_env
 from tests.factories import make_prospect
 from tests.processes import (
     free_port,
@@ -152,11 +151,9 @@ def test_postgres_stopped_and_started_while_batches_arrive(settings, tmp_path, m
         admin.dispose()
         settings = _settings_for(pg.url("leadline"), tmp_path, monkeypatch)
         upgrade(settings)
-        monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY", public_key_text(key))
-        monkeypatch.setenv("LEADLINE_EMBEDDED_WORKER", "false")
-        monkeypatch.setenv("LEADLINE_LOG_LEVEL", "warning")
-        get_settings.cache_clear()
-        env = dict(os.environ)
+        settings = changed(settings, sendgrid_webhook_public_key=public_key_text(key), embedded_worker=False,
+                           log_level="warning")  # fmt: skip
+        env = {**os.environ, **settings_env(settings)}
         try:
             targets = send_to(settings, 20)
             unique = [e for target in targets for e in engagement(target, 8)]
@@ -206,7 +203,7 @@ def test_postgres_stopped_and_started_while_batches_arrive(settings, tmp_path, m
             # Events stored and acknowledged just before their apply lost the database: the
             # sweep (every minute, for events received over a minute ago) applies them.
             clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
-            worker.run(get_settings(), "webhooks.sweep")
+            worker.run(settings, "webhooks.sweep")
             clock.set_frozen(None)
             check_exactly_once(settings, unique)
         finally:

@@ -27,12 +27,11 @@ def send_email(settings, prospect_id: str) -> str:
     """Send pain_point to the prospect through the outbox (the CLI's path); the email's id."""
     from sqlalchemy import select
 
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails.models import EmailActivity
     from leadline.emails.sending import send
 
-    report = send(get_settings(), "pain_point", actor="test", prospect_ids=[prospect_id])
+    report = send(settings, "pain_point", actor="test", prospect_ids=[prospect_id])
     assert report.count("sent") == 1, report.as_dict()
     with unit_of_work(settings, readonly=True) as session:
         return str(session.scalars(select(EmailActivity.id).where(EmailActivity.prospect_id == prospect_id)).one())

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from leadline.activity.models import OutreachActivity
 from leadline.calls.models import CallActivity
 from leadline.clock import utc_now
-from leadline.config import get_settings
 from leadline.customers.models import Customer
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -166,7 +165,7 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(settings, page_
         field = message.split(":")[0]
         assert list(field_errors(response.text)) == [field], (form, field_errors(response.text))  # beside its input
     assert snapshot(settings) == before
-    assert outbox_messages(get_settings()) == []
+    assert outbox_messages(settings) == []
 
 
 def test_the_email_preview_is_the_template_filled_in_for_this_prospect(settings, page_client):

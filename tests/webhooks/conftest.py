@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from leadline.app import create_app
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import frame, signed_headers
+from tests.conftest import configure
 from tests.factories import make_prospect
 
 _ids = itertools.count(1)
@@ -40,11 +40,9 @@ class Hook:
 @pytest.fixture
 def hook(settings, monkeypatch) -> Iterator[Hook]:
     key = ec.generate_private_key(ec.SECP256R1())
-    monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY", public_key_text(key))
-    get_settings.cache_clear()
-    current = get_settings()
-    with TestClient(create_app(current), raise_server_exceptions=False) as client:
-        yield Hook(client, key, current)
+    configure(monkeypatch, settings, sendgrid_webhook_public_key=public_key_text(key))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield Hook(client, key, settings)
 
 
 def send_to(settings, n: int, **prospect: Any) -> list[EmailActivity]:
@@ -58,7 +56,7 @@ def send_to(settings, n: int, **prospect: Any) -> list[EmailActivity]:
         if n > 1 and "name" in prospect:
             values["name"] = f"{prospect['name']} {number}"
         ids.append(make_prospect(settings, **values).id)
-    report = send(get_settings(), "pain_point", actor="test", prospect_ids=ids)
+    report = send(settings, "pain_point", actor="test", prospect_ids=ids)
     assert report.count("sent") == n, report.as_dict()
     return emails_of(settings, ids)
 

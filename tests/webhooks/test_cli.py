@@ -81,11 +81,10 @@ def test_import_refuses_deep_nesting_in_one_line(hook, cli, tmp_path):
 
 def test_simulate_posts_a_signed_week_to_a_running_server(settings, cli):
     from leadline.app import create_app
-    from leadline.config import get_settings
     from leadline.serving import background_server
 
     send_to(settings, 25, tier=1)
-    with background_server(create_app(get_settings())) as base:
+    with background_server(create_app(settings)) as base:
         result = cli("webhooks", "simulate", "--url", base, "--batch-size", "20")
     assert result.exit_code == 0, result.stderr
     assert "2 replies through Inbound Parse" in result.stdout

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from leadline.db import unit_of_work
 from leadline.webhooks.models import WebhookBatch, WebhookEvent
 from leadline.webhooks.simulate import frame, signed_headers
+from tests.conftest import Cli, changed
 from tests.factories import count, snapshot
 from tests.webhooks.conftest import email, event, send_to
 
@@ -70,38 +71,34 @@ class TestProtection:
         assert stats["unreadable"] == {"eventWebhook": len(bodies), "inboundParse": 0}
         assert stats["stored"] == 0
 
-    def test_too_large_is_413(self, hook, monkeypatch, settings):
+    def test_too_large_is_413(self, hook, settings):
         from fastapi.testclient import TestClient
 
         from leadline.app import create_app
-        from leadline.config import get_settings
 
-        monkeypatch.setenv("LEADLINE_WEBHOOK_MAX_BODY_BYTES", "1000")
-        get_settings.cache_clear()
+        settings = changed(settings, webhook_max_body_bytes=1000)
         (target,) = send_to(settings, 1)
         events = [event(target, "open") for _ in range(20)]
         body = frame(events)
-        with TestClient(create_app(get_settings())) as client:
+        with TestClient(create_app(settings)) as client:
             response = client.post("/webhooks/sendgrid", content=body, headers=signed_headers(hook.key, body))
         assert response.status_code == 413 and stored(settings) == 0
 
-    def test_verification_can_only_be_switched_off_explicitly(self, settings, monkeypatch, cli):
+    def test_verification_can_only_be_switched_off_explicitly(self, settings):
         from fastapi.testclient import TestClient
 
         from leadline.app import create_app
-        from leadline.config import get_settings
 
         (target,) = send_to(settings, 1)
-        with TestClient(create_app(get_settings())) as client:
+        with TestClient(create_app(settings)) as client:
             unsigned = client.post("/webhooks/sendgrid", content=frame([event(target, "open")]))
         assert unsigned.status_code == 401 and "no verification key" in unsigned.json()["message"]
-        monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_VERIFY", "false")
-        get_settings.cache_clear()
-        with TestClient(create_app(get_settings())) as client:
+        unverified = changed(settings, sendgrid_webhook_verify=False)
+        with TestClient(create_app(unverified)) as client:
             assert client.post("/webhooks/sendgrid", content=frame([event(target, "open")])).status_code == 200
-        assert "verification is OFF" in cli("config").stderr
+        assert "verification is OFF" in Cli(unverified)("config").stderr
 
-    def test_database_down_is_503(self, hook, monkeypatch, tmp_path):
+    def test_database_down_is_503(self, hook, tmp_path):
         from fastapi.testclient import TestClient
 
         from leadline.app import create_app
@@ -159,7 +156,7 @@ class TestStorage:
 
 
 class TestEffects:
-    def test_processed_settles_an_unknown_send(self, hook, cli):
+    def test_processed_settles_an_unknown_send(self, hook):
         from leadline.emails import service as emails
 
         (target,) = send_to(hook.settings, 1)

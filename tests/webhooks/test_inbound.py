@@ -10,6 +10,7 @@ from email.utils import make_msgid
 import pytest
 
 from leadline.webhooks.security import inbound_token
+from tests.conftest import changed
 from tests.factories import count, snapshot
 from tests.webhooks.conftest import email, send_to
 
@@ -100,11 +101,8 @@ def test_raw_mode(hook):
     assert email(hook.settings, target.id).reply_text == "Yes, call me tomorrow."
 
 
-def test_per_email_reply_to_address(hook, settings, monkeypatch):
-    from leadline.config import get_settings
-
-    monkeypatch.setenv("LEADLINE_REPLY_DOMAIN", "parse.gridline.example")
-    get_settings.cache_clear()
+def test_per_email_reply_to_address(hook, settings):
+    settings = changed(settings, reply_domain="parse.gridline.example")
     (target,) = send_to(settings, 1)
     assert target.reply_to == f"reply+{target.id}@parse.gridline.example"
     from fastapi.testclient import TestClient
@@ -114,8 +112,8 @@ def test_per_email_reply_to_address(hook, settings, monkeypatch):
     body = form({"headers": "Message-ID: <r1@x>\nFrom: someone@else.com\n", "text": "Sure.",
                  "from": "someone@else.com", "to": target.reply_to,
                  "envelope": json.dumps({"to": [target.reply_to], "from": "someone@else.com"})})  # fmt: skip
-    with TestClient(create_app(get_settings())) as client:
-        response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(get_settings())}", content=body[0],
+    with TestClient(create_app(settings)) as client:
+        response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(settings)}", content=body[0],
                                headers={"content-type": body[1]})  # fmt: skip
     assert response.json()["emailId"] == target.id and response.json()["status"] == "matched"
 
@@ -199,7 +197,7 @@ def test_non_utf8_charsets(hook):
     assert email(hook.settings, target.id).reply_text == "Très intéressé, appelez-moi jeudi. Grüße"
 
 
-def test_html_only_reply_is_stored_as_text(hook, cli):
+def test_html_only_reply_is_stored_as_text(hook):
     (target,) = send_to(hook.settings, 1)
     html = "<div>Sounds good <b>Friday</b><script>alert('x')</script></div><div><br></div><p>&lt;Daniel&gt;</p>"
     assert post(hook, default_mode(target, None, html=html)).status_code == 200
@@ -259,7 +257,7 @@ def test_a_post_that_is_not_a_reply_is_kept_raw_for_a_person(hook, cli, content_
     assert assigned.exit_code != 0
 
 
-def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, cli, monkeypatch, caplog):
+def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, monkeypatch, caplog):
     """Only a failure to store at all is a 5xx: when storing the parsed reply fails for its
     content, the post is kept as it came, with the reason's first line (no SQL, no traceback)."""
     from leadline.webhooks import service

@@ -15,6 +15,7 @@ from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity, Suppression
 from leadline.prospects.models import Prospect
 from leadline.webhooks import service
+from tests.conftest import changed
 from tests.webhooks.conftest import send_to
 
 KINDS = ["processed", "delivered", "deferred", "open", "open_machine", "click", "bounce", "blocked", "dropped",
@@ -78,11 +79,8 @@ def recount_matches(settings, emails: list[EmailActivity]) -> None:
 
 @hyp_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=streams, data=st.data())
-def test_order_duplicates_and_batching_do_not_matter(settings, monkeypatch, stream, data):
-    from leadline.config import get_settings
-
-    monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "100000")  # every example sends six emails
-    get_settings.cache_clear()
+def test_order_duplicates_and_batching_do_not_matter(settings, stream, data):
+    settings = changed(settings, daily_send_limit=100000)  # every example sends six emails
     clock.set_frozen(datetime(2025, 11, 17, 14, 30, tzinfo=UTC))  # both sets sent at the same instant
     first = send_to(settings, 3)
     second = send_to(settings, 3)
