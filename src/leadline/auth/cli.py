@@ -42,7 +42,6 @@ def add(
     """Add a user. Asks for a password, or prints a one-time set-password link (valid 3 days)."""
     from leadline.auth import service
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
 
     require_database()
@@ -52,7 +51,7 @@ def add(
             service.check_password(password)
         with unit_of_work(cli_settings()) as session:
             user = service.add_user(session, email, role, password)
-            url = service.set_password_link(session, get_settings(), user) if password is None else None
+            url = service.set_password_link(session, cli_settings(), user) if password is None else None
             email = user.email
     typer.echo(f"Added {email} ({role}).")
     if url:
@@ -68,7 +67,6 @@ def set_password(
     """Set a user's password (which signs them out everywhere), or print a new set-password link."""
     from leadline.auth import service
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
 
     require_database()
@@ -77,7 +75,7 @@ def set_password(
         with unit_of_work(cli_settings()) as session:
             user = service.get_user(session, email)
             if password is None:
-                url = service.set_password_link(session, get_settings(), user)
+                url = service.set_password_link(session, cli_settings(), user)
             else:
                 service.set_password(session, user, password)
                 url = None

@@ -324,10 +324,9 @@ def ics(
 ) -> None:
     """Print the iCalendar feed of booked calls (leadline calls ics > calls.ics)."""
     from leadline.calls import calendar
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
 
-    settings = get_settings()
+    settings = cli_settings()
     if url:
         with cli_errors():
             typer.echo(calendar.url(settings))

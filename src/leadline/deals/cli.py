@@ -110,13 +110,12 @@ def proposals_send(
 ) -> None:
     """Send the proposal email; the deal value is recorded and the prospect moves to proposal."""
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.deals.proposals import send_proposal
 
     require_database()
     with cli_errors():
         result = send_proposal(
-            get_settings(), prospect, value, actor=actor(), template=template, force=force, dry_run=dry_run
+            cli_settings(), prospect, value, actor=actor(), template=template, force=force, dry_run=dry_run
         )
     if as_json:
         print_json(result.__dict__)

@@ -56,13 +56,12 @@ def list_prospects(
     from sqlalchemy import text
 
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import get_engine
     from leadline.prospects.listing import run
 
     filters = _filters(status, tier, trade, search, do_not_contact)
     require_database()
-    settings = get_settings()
+    settings = cli_settings()
     options = argparse.Namespace(
         status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
         sort=sort, limit=limit, page=page, as_json=as_json,
@@ -102,9 +101,8 @@ def show(
 
 def _print_prospect(detail: Any) -> None:
     from leadline.activity.render import describe
-    from leadline.config import get_settings
 
-    zone = get_settings().zone
+    zone = cli_settings().zone
 
     data = detail.model_dump()
     timeline = data.pop("timeline")

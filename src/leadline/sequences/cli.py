@@ -32,13 +32,12 @@ def start(
 ) -> None:
     """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.sequences import running
     from leadline.times import parse_since
 
     chosen = check_selection(prospect, status, tier, trade, limit)
     require_database()
-    settings = get_settings()
+    settings = cli_settings()
     with cli_errors():
         when = parse_since(at, settings.zone, field="at") if at else None
         started = running.start(settings, template, chosen=chosen, steps=steps, at=when, dry_run=dry_run,
