@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
+import tarfile
 import threading
 from pathlib import Path
 
@@ -51,7 +53,9 @@ def test_backup_of_sqlite_is_consistent_while_it_is_written(sqlite_settings, tmp
     finally:
         stop.set()
         writer.join()
-    with sqlite3.connect(target) as copy:
+    with tarfile.open(target) as tar:
+        tar.extract("leadline.db", tmp_path, filter="data")
+    with sqlite3.connect(tmp_path / "leadline.db") as copy:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         prospects = copy.execute("SELECT count(*) FROM prospects").fetchone()[0]
         created = copy.execute("SELECT count(*) FROM outreach_activities WHERE type = 'created'").fetchone()[0]
@@ -76,3 +80,51 @@ def test_restore_refuses_what_is_not_a_leadline_backup(sqlite_settings, tmp_path
         assert "Traceback" not in result.stderr
     assert snapshot(sqlite_settings) == before
     assert not list(Path(sqlite_settings.data_dir).glob("*.before-restore-*"))
+
+
+def test_a_backup_from_before_the_archive_format_still_restores(sqlite_settings, tmp_path):
+    """A bare SQLite file (what `leadline backup` wrote before it kept the keys) restores, with a warning."""
+    cli = Cli(sqlite_settings)
+    make_prospect(sqlite_settings, name="Old Shop", email="old@shop.com")
+    before = snapshot(sqlite_settings)
+    old = tmp_path / "old-style.db"
+    with sqlite3.connect(Path(sqlite_settings.data_dir) / "leadline.db") as src, sqlite3.connect(old) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    make_prospect(sqlite_settings, name="Later Shop", email="later@shop.com")
+    result = cli("restore", str(old), "--yes")
+    assert result.exit_code == 0, result.stderr
+    assert "from before keys were kept in backups" in result.stderr
+    assert snapshot(sqlite_settings) == before
+
+
+def test_restore_refuses_a_damaged_or_foreign_archive(sqlite_settings, tmp_path):
+    cli = Cli(sqlite_settings)
+    make_prospect(sqlite_settings, name="Kept Shop", email="kept@shop.com")
+    good = tmp_path / "good.backup"
+    assert cli("backup", str(good)).exit_code == 0
+    before = snapshot(sqlite_settings)
+    key_before = (Path(sqlite_settings.data_dir) / "secret_key").exists()
+
+    damaged = tmp_path / "damaged.backup"
+    with tarfile.open(good) as src, tarfile.open(damaged, "w") as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "keys.json":
+                data = data.replace(b"secretKey", b"secretKez")
+            member.size = len(data)
+            dst.addfile(member, io.BytesIO(data))
+    foreign = tmp_path / "foreign.tar"
+    with tarfile.open(foreign, "w") as dst:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = 2
+        dst.addfile(info, io.BytesIO(b"{}"))
+    for path, message in ((damaged, "keys.json does not match its checksum"), (foreign, "is not a Leadline backup")):
+        result = cli("restore", str(path), "--yes")
+        assert result.exit_code == 1 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+    assert snapshot(sqlite_settings) == before
+    assert (Path(sqlite_settings.data_dir) / "secret_key").exists() == key_before
+    assert not list(Path(sqlite_settings.data_dir).glob("*.before-restore-*"))
+    assert not [p for p in Path(sqlite_settings.data_dir).iterdir() if p.name.startswith(".restore.")]

@@ -139,6 +139,7 @@ GROUPS: dict[str, list[Run]] = {
         run("config"),
         run("db", "current"),
         run("db", "upgrade"),
+        run("db", "downgrade", "0011", code=1),  # refused: the database is at 0011 already
         run("init"),
         run("demo", "--if-empty"),
         run("users", "add", "ann@example.com", "--role", "member", "--link"),
@@ -153,6 +154,7 @@ GROUPS: dict[str, list[Run]] = {
         run("export", "--all", "-o", "{tmp}/all.jsonl"),
         run("import", "{tmp}/all.jsonl", "--all", code=1),  # refused: the database is not empty
         run("backup", "{tmp}/backup.db"),
+        run("doctor", "--json"),
         run("worker"),  # started, then stopped
     ],
 }

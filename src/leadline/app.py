@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -148,14 +150,29 @@ def install_error_handlers(app: FastAPI) -> None:
                                   headers={"HX-Redirect": target})  # fmt: skip
         return RedirectResponse(target, status_code=303)
 
+    def _unavailable(request: Request, error: Exception) -> Response:
+        first = (str(getattr(error, "orig", None) or error).strip().splitlines() or [type(error).__name__])[0]
+        log.warning("database unavailable on %s %s: %s", request.method, redact(request.url.path), first)
+        return with_security_headers(_answer(request, 503, "unavailable",
+                                             "the database is unavailable; try again shortly",
+                                             headers={"Retry-After": "30"}))  # fmt: skip
+
+    async def _database(request: Request, error: Exception) -> Response:
+        # Handled here, inside Starlette's exception middleware: the handler of Exception below runs in
+        # its outermost layer, which re-raises after answering, so the server logged a traceback for
+        # every 503. A database error that is not about reaching the database goes on to that handler.
+        if not is_unavailable(error):
+            raise error
+        return _unavailable(request, error)
+
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:
         # Runs outside the middleware (Starlette's outermost layer): the security headers are added here.
         if is_unavailable(error):
-            log.warning("database unavailable on %s %s: %s", request.method, redact(request.url.path), error)
-            return with_security_headers(_answer(request, 503, "unavailable",
-                                                 "the database is unavailable; try again shortly",
-                                                 headers={"Retry-After": "30"}))  # fmt: skip
+            return _unavailable(request, error)
         reference = uuid.uuid4().hex[:12]
         # The path as redacted for the access log: the inbound and calendar URLs carry their secret.
         log.exception("unexpected error %s on %s %s", reference, request.method, redact(request.url.path))

@@ -126,13 +126,32 @@ def _local_crontab(settings: Settings, item: Periodic) -> Any:
 
 
 def consumer(settings: Settings, *, threads: int | None = None, periodic: bool = True, embedded: bool = False) -> Any:
+    import threading
+
     from huey.consumer import Consumer
 
-    class EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    from leadline.health import start_heartbeat
+
+    class BeatingConsumer(Consumer):  # type: ignore[misc]
+        """Writes a heartbeat to the queue while it runs (/healthz and `leadline doctor` read it)."""
+
+        _beating: threading.Event | None = None
+
+        def start(self) -> None:
+            super().start()
+            self._beating = threading.Event()
+            start_heartbeat(self.huey, self._beating)
+
+        def stop(self, graceful: bool = False) -> None:
+            if self._beating is not None:
+                self._beating.set()
+            super().stop(graceful=graceful)
+
+    class EmbeddedConsumer(BeatingConsumer):
         def _set_signal_handlers(self) -> None:
             """The host process (the web server) keeps its own Ctrl+C and SIGTERM handling."""
 
-    kind = EmbeddedConsumer if embedded else Consumer
+    kind = EmbeddedConsumer if embedded else BeatingConsumer
     return kind(
         scheduled_huey(settings), workers=threads or settings.worker_threads, worker_type="thread", periodic=periodic,
         scheduler_interval=1,

@@ -353,10 +353,10 @@ class TestThrottling:
             assert login_form(new, email="admin@example.com", password=PASSWORD).status_code == 303
 
     def test_a_full_queue_refuses_at_once_and_counts_nothing(self, settings, anon_client, monkeypatch):
-        from leadline.auth import signin
+        from leadline.auth import flows
 
         make_user(settings)
-        monkeypatch.setattr(signin._strangers, "limit", 0)
+        monkeypatch.setattr(flows._strangers, "limit", 0)
         busy = login_form(anon_client, email="admin@example.com", password=PASSWORD)
         assert busy.status_code == 429 and busy.headers["retry-after"] == "2"
         assert "too many sign-ins at once" in busy.text

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from leadline import clock, worker
 from leadline.db import unit_of_work
-from leadline.notify import delivery, service
+from leadline.notify import flows, service
 from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect, snapshot
@@ -66,13 +66,13 @@ def test_slack_errors_are_retried_later_and_never_doubled(cli, slack, settings):
     with unit_of_work(settings) as session:
         service.raise_event(session, "test", "t1", "Hello")
         notification_id = service.search(session, limit=1)[0].id
-    result = delivery.deliver(settings, notification_id, quick_retries=2)
+    result = flows.deliver(settings, notification_id, quick_retries=2)
     assert result is not None and result.status == "pending" and slack.posts == []
-    assert delivery.deliver(settings, notification_id) is None  # not due yet
+    assert flows.deliver(settings, notification_id) is None  # not due yet
     clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
-    assert delivery.sweep(settings) == 1
+    assert flows.sweep(settings) == 1
     assert len(slack.posts) == 1 and notifications(cli)[0]["status"] == "sent"
-    assert delivery.sweep(settings) == 0 and len(slack.posts) == 1
+    assert flows.sweep(settings) == 0 and len(slack.posts) == 1
     clock.set_frozen(None)
 
 
@@ -82,7 +82,7 @@ def test_permanent_errors_and_unknown_outcomes_are_not_retried(cli, slack, setti
         service.raise_event(session, "test", "a", "First")
         service.raise_event(session, "test", "b", "Second")
     for row in reversed(notifications(cli)):
-        delivery.deliver(settings, row["id"])
+        flows.deliver(settings, row["id"])
     rows = {r["title"]: r for r in notifications(cli)}
     assert rows["First"]["status"] == "failed" and "no_service" in rows["First"]["error"]
     assert rows["Second"]["status"] == "failed" and "no answer from Slack" in rows["Second"]["error"]
@@ -93,7 +93,7 @@ def test_two_workers_never_post_the_same_notification_twice(slack, settings):
     with unit_of_work(settings) as session:
         for n in range(10):
             service.raise_event(session, "test", f"k{n}", f"Message {n}")
-    threads = [threading.Thread(target=delivery.sweep, args=(settings,)) for _ in range(4)]
+    threads = [threading.Thread(target=flows.sweep, args=(settings,)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

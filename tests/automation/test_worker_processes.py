@@ -170,8 +170,8 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
     with that reason, so a person can check it."""
     from leadline import clock
     from leadline.emails.backends.sendgrid import CUSTOM_ARG
-    from leadline.emails.sending import mark_stale_sends
-    from leadline.sequences import running
+    from leadline.emails.flows import mark_stale_sends
+    from leadline.sequences import flows
 
     environment = {**os.environ, **settings_env(changed(settings, sendgrid_timeout_seconds=10))}
     fake_sendgrid.latency = 1.0
@@ -205,7 +205,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
     clock.set_frozen(clock.utc_now() + timedelta(minutes=11))
     try:
         assert mark_stale_sends(settings, actor="test") == 1
-        running.reconcile(settings)
+        flows.reconcile(settings)
     finally:
         clock.set_frozen(None)
     rows = {r["prospectId"]: r for r in cli("sequences", "status", "--all", "--json").json}

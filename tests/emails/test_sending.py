@@ -306,7 +306,9 @@ class TestGuardrails:
 
 
 class TestStaleSends:
-    def test_a_claim_left_by_a_dead_process_becomes_unknown(self, cli, settings):
+    def test_a_claim_left_by_a_dead_process_is_settled_by_the_outbox(self, cli, settings):
+        """The outbox can tell: no file, so not sent (failed, may be sent again); other backends: unknown
+        (tests/operations/test_outbox_kill.py)."""
         from datetime import timedelta
 
         from leadline import clock
@@ -322,7 +324,7 @@ class TestStaleSends:
             email_id = email.id
         clock.set_frozen(clock.utc_now() + timedelta(minutes=11))
         cli("emails", "send", "--template", "solution", "-p", make_prospect(settings).id)
-        assert cli("emails", "show", email_id, "--json").json["status"] == "unknown"
+        assert cli("emails", "show", email_id, "--json").json["status"] == "failed"
 
 
 class TestReplies:

@@ -28,8 +28,8 @@ def send_email(settings, prospect_id: str) -> str:
     from sqlalchemy import select
 
     from leadline.db import unit_of_work
+    from leadline.emails.flows import send
     from leadline.emails.models import EmailActivity
-    from leadline.emails.sending import send
 
     report = send(settings, "pain_point", actor="test", prospect_ids=[prospect_id])
     assert report.count("sent") == 1, report.as_dict()

@@ -99,7 +99,7 @@ def _opened(page) -> str:
 
 
 def test_the_dashboard_updates_itself_when_webhook_events_arrive(admin_page, live):
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
 
     page = admin_page
     prospect = make_prospect(live.settings, name="Harbor Heating", email="owner@harbor-heating.com")

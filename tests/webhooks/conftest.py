@@ -47,7 +47,7 @@ def hook(settings, monkeypatch) -> Iterator[Hook]:
 
 def send_to(settings, n: int, **prospect: Any) -> list[EmailActivity]:
     """n prospects, each sent pain_point through the outbox; their email rows."""
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
 
     ids = []
     for _ in range(n):

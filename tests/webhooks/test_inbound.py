@@ -260,12 +260,12 @@ def test_a_post_that_is_not_a_reply_is_kept_raw_for_a_person(hook, cli, content_
 def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, monkeypatch, caplog):
     """Only a failure to store at all is a 5xx: when storing the parsed reply fails for its
     content, the post is kept as it came, with the reason's first line (no SQL, no traceback)."""
-    from leadline.webhooks import service
+    from leadline.webhooks import replies
 
     def refuse(*args, **kwargs):
         raise ValueError("this reply cannot be stored\n[SQL: INSERT ...]\n[parameters: ('secret',)]")
 
-    monkeypatch.setattr(service, "receive_reply", refuse)
+    monkeypatch.setattr(replies, "receive_reply", refuse)
     (target,) = send_to(hook.settings, 1)
     before = snapshot(hook.settings)
     with caplog.at_level("WARNING", logger="leadline"):

@@ -1,4 +1,8 @@
-"""Write and read a prospect's timeline."""
+"""Write and read a prospect's timeline: the one writer of ``outreach_activities``.
+
+Every domain adds entries through :func:`record` (one entry, an ORM object) or
+:func:`record_many` (many plain rows in one executemany, for webhook batches and imports).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
+from leadline.db import Base, bulk_insert
 from leadline.ids import new_id
 
 
@@ -49,7 +54,7 @@ def row(
     actor: str,
     at: datetime,
 ) -> dict[str, Any]:
-    """The same entry as a plain row, for bulk inserts (imports)."""
+    """The same entry as a plain row, for :func:`record_many`."""
     return {
         "id": new_id("act"),
         "prospect_id": prospect_id,
@@ -60,6 +65,12 @@ def row(
         "created_at": at,
         "updated_at": at,
     }
+
+
+def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add many entries made with :func:`row` at once (a batch of webhook events, a chunk of an
+    import): one driver-level executemany, no ORM object per entry."""
+    bulk_insert(session, Base.metadata.tables[OutreachActivity.__tablename__], list(rows))
 
 
 def update_status(session: Session, activity_id: str | None, status: str, **details: Any) -> None:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.auth import service
 from leadline.auth.deps import SESSION_COOKIE, PageUser, resolve
-from leadline.auth.signin import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, known_device, sign_in
+from leadline.auth.flows import DEVICE_COOKIE, DEVICE_DAYS, device_cookie, known_device, sign_in
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.fields import OneLine

@@ -12,43 +12,64 @@ Rules (docs/architecture.md, "Calls and deals"):
   ``callsCompletedCount`` = calls logged; ``nextFollowUpAt`` = the earliest pending call or
   open task; ``lastContactAt`` = the latest logged call (it never moves backwards).
 
-Services never commit.
+This module logs and edits calls and is the calls domain's face: booking (book, reschedule,
+cancel, no-show, the counters) is ``calls/booking.py``, reading ``calls/reading.py``; other
+modules call them all as ``calls.service.X``. Services never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.calls.booking import (
+    CallStateConflict,
+    book,
+    cancel,
+    locked,
+    no_show,
+    person,
+    recount,
+    require_state,
+    reschedule,
+)
 from leadline.calls.models import CallActivity
 from leadline.calls.objections import OTHER, categorize_all, label
+from leadline.calls.reading import (
+    CallNotFound,
+    booked_since,
+    due_today,
+    get,
+    has_pending,
+    past_objections,
+    pending_prospect_ids,
+    read,
+    search,
+    zone_of,
+)
 from leadline.calls.schemas import (
     CallBook,
     CallEdit,
     CallLog,
     CallLogged,
-    CallRead,
     ObjectionCategory,
     Reschedule,
 )
 from leadline.clock import utc_now
 from leadline.db import settings_of
-from leadline.errors import Conflict, Invalid, NotFound
-from leadline.fields import clean_text, require_one_line
+from leadline.errors import Invalid
 from leadline.ids import new_id
 from leadline.names import camel
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
 from leadline.tasks import service as tasks
-from leadline.times import add_business_days, due_moment, iso, local_day_bounds, local_text, to_utc
+from leadline.times import add_business_days, due_moment, iso, to_utc
 
 if TYPE_CHECKING:
     from leadline.customers.models import Customer
@@ -64,151 +85,12 @@ DEAL_FIELDS = ("service_type", "monthly_fee", "start_date", "signed_at", "contra
 DEFAULT_LENGTH = timedelta(minutes=30)
 
 
-class CallNotFound(NotFound):
-    pass
-
-
-class CallStateConflict(Conflict):
-    pass
-
-
 @dataclass
 class Logged:
     call: CallActivity
     prospect: Prospect
     task: Task | None
     customer: Customer | None
-
-
-def _zone(session: Session) -> ZoneInfo:
-    return settings_of(session).zone
-
-
-def _person(prospect: Prospect) -> str:
-    return f"{prospect.contact_name} ({prospect.name})" if prospect.contact_name else prospect.name
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-def get(session: Session, call_id: str, *, for_update: bool = False) -> CallActivity:
-    query = select(CallActivity).where(CallActivity.id == call_id)
-    if for_update:
-        query = query.with_for_update()
-    call = session.scalar(query)
-    if call is None:
-        raise CallNotFound(f"no call with id {call_id!r}", field="callId")
-    return call
-
-
-def _locked(session: Session, call_id: str) -> tuple[CallActivity, Prospect]:
-    """The call and its prospect, locked prospect first (the order every writer uses)."""
-    call = get(session, call_id)
-    prospect = prospects.get(session, call.prospect_id, for_update=True)
-    return get(session, call_id, for_update=True), prospect
-
-
-def search(
-    session: Session,
-    *,
-    status: str | None = None,
-    today: bool = False,
-    prospect_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-    newest_first: bool = False,
-) -> tuple[Sequence[CallActivity], int]:
-    """Calls by time (earliest first, or latest first), and how many match.
-
-    ``upcoming``: pending and still to come (``overdue``: pending and its time has passed)."""
-    now = utc_now()
-    conditions: list[Any] = []
-    if status in ("pending", "overdue", "upcoming"):
-        conditions.append(CallActivity.status == "scheduled")
-        if status == "overdue":
-            conditions.append(CallActivity.scheduled_at < now)
-        elif status == "upcoming":
-            conditions.append(CallActivity.scheduled_at >= now)
-    elif status is not None:
-        conditions.append(CallActivity.status == status)
-    if today:
-        start, end = local_day_bounds(now, _zone(session))
-        conditions += [CallActivity.scheduled_at >= start, CallActivity.scheduled_at < end]
-    if prospect_id is not None:
-        conditions.append(CallActivity.prospect_id == prospect_id)
-    total = session.scalar(select(func.count()).select_from(CallActivity).where(*conditions)) or 0
-    query = (
-        select(CallActivity)
-        .where(*conditions)
-        .order_by(*((CallActivity.scheduled_at.desc(), CallActivity.id.desc()) if newest_first
-                    else (CallActivity.scheduled_at, CallActivity.id)))
-        .limit(limit)
-        .offset(offset)
-    )  # fmt: skip
-    return session.scalars(query).all(), int(total)
-
-
-def due_today(session: Session) -> Sequence[CallActivity]:
-    """Pending calls booked before the end of today (local), overdue ones included."""
-    end = local_day_bounds(utc_now(), _zone(session))[1]
-    query = (
-        select(CallActivity)
-        .where(CallActivity.status == "scheduled", CallActivity.scheduled_at < end)
-        .order_by(CallActivity.scheduled_at, CallActivity.id)
-    )
-    return session.scalars(query).all()
-
-
-def booked_since(session: Session, prospect_id: str, moment: datetime) -> bool:
-    """Was a call booked (or logged) with this prospect since ``moment``, and not cancelled?"""
-    found = session.scalar(
-        select(func.count()).where(
-            CallActivity.prospect_id == prospect_id,
-            CallActivity.created_at >= moment,
-            CallActivity.status != "cancelled",
-        )
-    )
-    return bool(found)
-
-
-def has_pending(session: Session, prospect_id: str) -> bool:
-    """Is a call with this prospect booked and not yet held?"""
-    query = select(CallActivity.id).where(CallActivity.prospect_id == prospect_id, CallActivity.status == "scheduled")
-    return session.scalar(query.limit(1)) is not None
-
-
-def pending_prospect_ids(session: Session) -> set[str]:
-    query = select(CallActivity.prospect_id).where(CallActivity.status == "scheduled").distinct()
-    return set(session.scalars(query))
-
-
-def past_objections(session: Session, prospect_ids: set[str]) -> dict[str, list[str]]:
-    """Objections raised on each prospect's logged calls, oldest first, without repeats."""
-    found: dict[str, list[str]] = {pid: [] for pid in prospect_ids}
-    if not prospect_ids:
-        return found
-    query = (
-        select(CallActivity.prospect_id, CallActivity.objections)
-        .where(CallActivity.prospect_id.in_(sorted(prospect_ids)), CallActivity.status == "completed")
-        .order_by(CallActivity.completed_at, CallActivity.id)
-    )
-    for prospect_id, objections in session.execute(query):
-        for text in objections or []:
-            if text not in found[prospect_id]:
-                found[prospect_id].append(text)
-    return found
-
-
-def read(session: Session, calls: Sequence[CallActivity]) -> list[CallRead]:
-    """Calls as they go on the wire, with their prospect's name."""
-    names = prospects.get_many(session, {c.prospect_id for c in calls})
-    out = []
-    for call in calls:
-        item = CallRead.model_validate(call)
-        found = names.get(call.prospect_id)
-        item.prospect_name = found.name if found else None
-        out.append(item)
-    return out
 
 
 def logged_read(session: Session, result: Logged) -> CallLogged:
@@ -220,174 +102,6 @@ def logged_read(session: Session, result: Logged) -> CallLogged:
         task=task,
         customer_id=result.customer.id if result.customer is not None else None,
     )
-
-
-# --- counters --------------------------------------------------------------------------------
-
-
-def recount(session: Session, prospect: Prospect) -> None:
-    """Recompute the prospect's call counters and follow-up date from the rows (never +1)."""
-    by_status = dict(
-        session.execute(
-            select(CallActivity.status, func.count())
-            .where(CallActivity.prospect_id == prospect.id)
-            .group_by(CallActivity.status)
-        ).all()
-    )
-    scheduled = sum(int(n) for status, n in by_status.items() if status != "cancelled")
-    completed = int(by_status.get("completed", 0))
-    next_call = session.scalar(
-        select(func.min(CallActivity.scheduled_at)).where(
-            CallActivity.prospect_id == prospect.id, CallActivity.status == "scheduled"
-        )
-    )
-    last_call = session.scalar(
-        select(func.max(CallActivity.completed_at)).where(
-            CallActivity.prospect_id == prospect.id, CallActivity.status == "completed"
-        )
-    )
-    next_task = tasks.earliest_open_due(session, prospect.id)
-    upcoming = [moment for moment in (next_call, next_task) if moment is not None]
-    prospects.record_call_stats(
-        session,
-        prospect,
-        scheduled=scheduled,
-        completed=completed,
-        next_follow_up_at=min(upcoming) if upcoming else None,
-        last_contact_at=last_call,
-    )
-
-
-# --- booking ---------------------------------------------------------------------------------
-
-
-def _future(session: Session, value: datetime, *, field: str) -> datetime:
-    moment = to_utc(value, _zone(session), field=field)
-    if moment <= utc_now():
-        raise Invalid(
-            f"{local_text(moment, _zone(session))} is in the past; a call is booked for a time to come", field=field
-        )
-    return moment
-
-
-def book(session: Session, data: CallBook, *, actor: str) -> CallActivity:
-    """Book a call: pending, the prospect moves to scheduled, its follow-up date is the call."""
-    prospect = prospects.get(session, data.prospect_id, for_update=True)
-    at = _future(session, data.scheduled_at, field="scheduledAt")
-    now = utc_now()
-    details: dict[str, Any] = {"scheduledAt": iso(at)}
-    if data.notes:
-        details["notes"] = data.notes
-    entry = activity.record(session, prospect.id, "call", "scheduled", details, actor=actor)
-    session.flush()
-    call = CallActivity(
-        id=new_id("call"),
-        prospect_id=prospect.id,
-        outreach_activity_id=entry.id,
-        scheduled_at=at,
-        status="scheduled",
-        outcome="pending",
-        notes=data.notes,
-        objections=[],
-        objection_categories=[],
-        ics_sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(call)
-    session.flush()
-    entry.details = {"callId": call.id, **details}
-    prospects.advance(session, prospect, "scheduled", actor=actor, cause={"callId": call.id})
-    recount(session, prospect)
-    prospects.stop_sequences(session, prospect.id, "call booked", actor=actor)
-    notify.raise_event(
-        session, "call_booked", f"call_booked:{call.id}", f"Call booked: {_person(prospect)}",
-        body=f"{local_text(at, _zone(session))}" + (f"\n{data.notes}" if data.notes else ""), prospect_id=prospect.id,
-        payload={"callId": call.id, "scheduledAt": iso(at)},
-    )  # fmt: skip
-    return call
-
-
-def _require(call: CallActivity, *states: str, doing: str) -> None:
-    if call.status not in states:
-        raise CallStateConflict(
-            f"call {call.id} is {call.status.replace('_', '-')}; only a "
-            f"{' or '.join(s.replace('scheduled', 'booked').replace('_', '-') for s in states)} "
-            f"call can be {doing}",
-            field="callId",
-        )
-
-
-def reschedule(session: Session, call_id: str, data: Reschedule, *, actor: str) -> CallActivity:
-    """Move a booked (or missed) call to a new time: same calendar event, next SEQUENCE."""
-    call, prospect = _locked(session, call_id)
-    _require(call, "scheduled", "no_show", doing="rescheduled")
-    at = _future(session, data.scheduled_at, field="scheduledAt")
-    if call.status == "scheduled" and at == call.scheduled_at:
-        raise Invalid("is the time the call is booked for already", field="scheduledAt")
-    before, was = call.scheduled_at, call.status
-    call.scheduled_at = at
-    call.status = "scheduled"
-    call.ics_sequence += 1
-    call.updated_at = utc_now()
-    details: dict[str, Any] = {"callId": call.id, "from": iso(before), "scheduledAt": iso(at)}
-    if was == "no_show":
-        details["afterNoShow"] = True
-    if data.reason:
-        details["reason"] = data.reason
-    activity.record(session, prospect.id, "call", "rescheduled", details, actor=actor)
-    recount(session, prospect)
-    return call
-
-
-def cancel(session: Session, call_id: str, *, reason: str | None, actor: str) -> CallActivity:
-    if reason is not None:
-        require_one_line(reason, "reason")
-    call, prospect = _locked(session, call_id)
-    _require(call, "scheduled", doing="cancelled")
-    call.status = "cancelled"
-    call.cancel_reason = reason
-    call.ics_sequence += 1
-    call.updated_at = utc_now()
-    details: dict[str, Any] = {"callId": call.id, "scheduledAt": iso(call.scheduled_at)}
-    if reason:
-        details["reason"] = reason
-    activity.record(session, prospect.id, "call", "cancelled", details, actor=actor)
-    recount(session, prospect)
-    return call
-
-
-def no_show(session: Session, call_id: str, *, notes: str | None, actor: str) -> tuple[CallActivity, Task]:
-    """The prospect missed the call: recorded, and a task to reschedule it, due now."""
-    notes = clean_text(notes) if notes is not None else None
-    call, prospect = _locked(session, call_id)
-    _require(call, "scheduled", doing="marked no-show")
-    now = utc_now()
-    if call.scheduled_at is not None and call.scheduled_at > now:
-        raise CallStateConflict(
-            f"call {call.id} is booked for {local_text(call.scheduled_at, _zone(session))}, still to come",
-            field="callId",
-        )
-    call.status = "no_show"
-    call.ics_sequence += 1
-    call.updated_at = now
-    if notes:
-        call.notes = f"{call.notes}\n{notes}" if call.notes else notes
-    details: dict[str, Any] = {"callId": call.id, "scheduledAt": iso(call.scheduled_at)}
-    if notes:
-        details["notes"] = notes
-    activity.record(session, prospect.id, "call", "no_show", details, actor=actor)
-    task = tasks.add(
-        session,
-        prospect,
-        title=f"Reschedule the missed call with {_person(prospect)}",
-        due_at=now,
-        kind="follow_up",
-        call_id=call.id,
-        actor=actor,
-    )
-    recount(session, prospect)
-    return call, task
 
 
 # --- logging ---------------------------------------------------------------------------------
@@ -428,13 +142,13 @@ def _check_outcome_fields(data: CallLog, prospect: Prospect) -> None:
 
 def log(session: Session, data: CallLog, *, actor: str) -> Logged:
     """Log a call (the seed's ``create:call``) and apply its outcome to the pipeline."""
-    zone = _zone(session)
+    zone = zone_of(session)
     settings = settings_of(session)
     if data.call_id is not None:
-        call, prospect = _locked(session, data.call_id)
+        call, prospect = locked(session, data.call_id)
         if data.prospect_id is not None and data.prospect_id != call.prospect_id:
             raise Invalid(f"call {call.id} is with {call.prospect_id}, not {data.prospect_id}", field="prospectId")
-        _require(call, "scheduled", doing="logged")
+        require_state(call, "scheduled", doing="logged")
         booked: CallActivity | None = call
     elif data.prospect_id is not None:
         prospect = prospects.get(session, data.prospect_id, for_update=True)
@@ -519,7 +233,7 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
         task = tasks.add(
             session,
             prospect,
-            title=data.next_steps or f"Follow up with {_person(prospect)}",
+            title=data.next_steps or f"Follow up with {person(prospect)}",
             due_at=due_at,
             kind="follow_up" if data.outcome == "follow_up" else "next_step",
             call_id=call.id,
@@ -529,7 +243,7 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
     minutes = f", {round((data.duration or 0) / 60)} min" if data.duration else ""
     objections = f"\nObjections: {'; '.join(data.objections)}" if data.objections else ""
     notify.raise_event(
-        session, "call_logged", f"call_logged:{call.id}", f"Call logged: {_person(prospect)} ({data.outcome}{minutes})",
+        session, "call_logged", f"call_logged:{call.id}", f"Call logged: {person(prospect)} ({data.outcome}{minutes})",
         body=(data.notes or "") + objections + (f"\nNext: {data.next_steps}" if data.next_steps else ""),
         prospect_id=prospect.id, payload={"callId": call.id, "outcome": data.outcome},
     )  # fmt: skip
@@ -596,7 +310,7 @@ def edit(session: Session, call_id: str, data: CallEdit, *, actor: str) -> Logge
         values = {name: value for name, value in given.items() if name != "outcome"}
         log_data = CallLog.model_validate({**values, "call_id": call.id, "outcome": data.outcome})
         return log(session, log_data, actor=actor)
-    call, prospect = _locked(session, call_id)
+    call, prospect = locked(session, call_id)
     if call.status == "scheduled":
         allowed: tuple[str, ...] = ("notes",)
         hint = "before the call is logged only notes can change; give outcome to log it"
@@ -679,4 +393,8 @@ def recategorize(session: Session) -> int:
     return changed
 
 
-__all__ = ["CallNotFound", "CallStateConflict", "Logged"]
+__all__ = [
+    "CallBook", "CallNotFound", "CallStateConflict", "Logged", "Reschedule",
+    "book", "booked_since", "cancel", "due_today", "get", "has_pending", "no_show", "past_objections",
+    "pending_prospect_ids", "read", "recount", "reschedule", "search",
+]  # fmt: skip

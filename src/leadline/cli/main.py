@@ -16,7 +16,16 @@ from leadline.analytics.cli import dashboard as dashboard_command
 from leadline.auth.cli import tokens_app, users_app
 from leadline.calls.cli import app as calls_app
 from leadline.calls.cli import objections as objections_command
-from leadline.cli._out import DEBUG, abort, cli_errors, print_json, print_table, require_database
+from leadline.cli._out import (
+    DEBUG,
+    abort,
+    cli_errors,
+    print_fields,
+    print_json,
+    print_table,
+    require_database,
+    warn,
+)
 from leadline.customers.cli import app as customers_app
 from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
@@ -99,6 +108,46 @@ def db_upgrade(
     with cli_errors():
         before, after = upgrade(get_settings(), revision)
     typer.echo(f"Schema {before or 'empty'} -> {after}." if before != after else f"Schema already at {after}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="The revision to go back to (see `leadline db current`).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Do not ask; also go ahead when the downgrade drops tables or columns.")
+    ] = False,
+) -> None:
+    """Undo migrations down to REVISION, after a backup; asks first, refuses to drop data without --yes."""
+    from datetime import UTC, datetime
+
+    from leadline import backup as backups
+    from leadline.config import get_settings, private_folder
+    from leadline.migrate import downgrade, downgrade_steps
+
+    settings = get_settings()
+    with cli_errors():
+        before, steps = downgrade_steps(settings, revision)
+    typer.echo(f"Going back from schema {before} to {revision} undoes:")
+    for step in steps:
+        lost = f"  (drops {', '.join(step.drops)})" if step.drops else ""
+        typer.echo(f"  {step.revision}  {step.title}{lost}")
+    lossy = [f"{step.revision}: {', '.join(step.drops)}" for step in steps if step.drops]
+    if lossy and not yes:
+        abort(
+            "this downgrade drops tables or columns and their data ("
+            + "; ".join(lossy)
+            + "); nothing was changed. Give --yes to go ahead (a backup is taken first)"
+        )
+    if not yes and not typer.confirm(f"Downgrade the database to {revision}? A backup is taken first."):
+        abort("nothing was changed")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = private_folder(settings.ensure_data_dir() / "backups")
+    target = folder / f"leadline-{before}-before-downgrade-to-{revision}-{stamp}.backup"
+    with cli_errors():
+        saved = backups.backup(settings, target)
+        typer.echo(f"Backed up to {saved.path} ({saved.size:,} bytes); `leadline restore` brings it back.")
+        done_before, after = downgrade(settings, revision)
+    typer.echo(f"Schema {done_before} -> {after or 'empty'}.")
 
 
 @db_app.command("current")
@@ -228,7 +277,7 @@ def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the backup.", dir_okay=False)],
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
 ) -> None:
-    """Write a consistent copy of the database to FILE, while Leadline runs (SQLite; pg_dump on PostgreSQL)."""
+    """Write the database and the secret key to one file (0600), while Leadline runs (pg_dump on PostgreSQL)."""
     from leadline import backup as backups
     from leadline.config import get_settings
 
@@ -237,6 +286,7 @@ def backup(
         result = backups.backup(get_settings(), file, force=force)
     schema = f", schema {result.revision}" if result.revision else ""
     typer.echo(f"Backed up to {result.path} ({result.size:,} bytes{schema}).")
+    typer.echo("It holds the secret key that signs links and URLs: keep it as safe as the server.")
 
 
 @app.command()
@@ -244,18 +294,58 @@ def restore(
     file: Annotated[Path, typer.Argument(help="A file made by `leadline backup`.", dir_okay=False)],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask: replace the database's contents.")] = False,
 ) -> None:
-    """Replace the database's contents with a backup (the current database is saved beside it first)."""
+    """Replace the database and the secret key with a backup's (the current ones are saved beside them first)."""
     from leadline import backup as backups
     from leadline.config import get_settings, mask_url
 
     settings = get_settings()
-    if not yes and not typer.confirm(f"Replace everything in {mask_url(settings.database_url)} with {file}?"):
+    if not yes and not typer.confirm(
+        f"Replace everything in {mask_url(settings.database_url)}, and the secret key, with {file}?"
+    ):
         abort("nothing was restored")
     with cli_errors():
         result = backups.restore(settings, file)
     typer.echo(f"Restored {file} into {mask_url(settings.database_url)}.")
     if result.saved_current:
         typer.echo(f"The database as it was is saved in {result.saved_current}.")
+    for message in result.warnings:
+        warn(message)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (what /healthz answers).")] = False,
+) -> None:
+    """Check what /healthz checks (database, writes, queue, worker); exit 1 when degraded, 2 when down."""
+    from leadline.config import get_settings, mask_url
+    from leadline.health import check
+
+    settings = get_settings()
+    report = check(settings)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        queue = report.queue
+        if queue.get("state") == "ok":
+            queue_line = f"ok ({queue['kind']}): {queue['pending']} waiting, {queue['scheduled']} scheduled"
+        else:
+            queue_line = f"{queue.get('state', 'unknown')} ({queue.get('kind', '?')})"
+        worker = report.worker
+        if worker.get("lastHeartbeat"):
+            worker_line = (f"{worker['state']}: last heartbeat {worker['ageSeconds']} s ago "
+                           f"(pid {worker.get('pid')} on {worker.get('host')})")  # fmt: skip
+        else:
+            worker_line = f"{worker.get('state', 'unknown')}: no heartbeat from a worker on this queue"
+        database = f"{report.database} ({mask_url(settings.database_url)}, schema {report.schema or '?'})"
+        print_fields(
+            [("database", database), ("writes", report.writes), ("queue", queue_line), ("worker", worker_line),
+             ("checked in", f"{report.took_ms:.0f} ms")],
+            title=f"Leadline {report.as_dict()['version']}: {report.status}",
+        )  # fmt: skip
+        for problem in report.problems:
+            typer.echo(f"problem: {problem}")
+    if report.status != "ok":
+        raise typer.Exit(2 if report.status == "down" else 1)
 
 
 @app.command()

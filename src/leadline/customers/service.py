@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
+from leadline.customers.lookup import for_prospect as for_prospect
 from leadline.customers.models import Customer
 from leadline.customers.schemas import REQUIRED_FIELDS, CustomerUpdate
 from leadline.db import settings_of
@@ -35,10 +36,6 @@ class CustomerNotFound(NotFound):
 
 class CustomerStatusConflict(Conflict):
     pass
-
-
-def for_prospect(session: Session, prospect_id: str) -> Customer | None:
-    return session.scalar(select(Customer).where(Customer.prospect_id == prospect_id))
 
 
 def get(session: Session, ref: str, *, for_update: bool = False) -> Customer:

@@ -57,7 +57,7 @@ proposals_router = APIRouter(prefix="/api/proposals", tags=["deals"])
 async def send_proposal(body: ProposalSend, settings: CurrentSettings, actor: Actor) -> Any:
     from starlette.concurrency import run_in_threadpool
 
-    from leadline.deals.proposals import send_proposal as send
+    from leadline.deals.flows import send_proposal as send
 
     result = await run_in_threadpool(
         send, settings, body.prospect_id, body.value, actor=actor, template=body.template, force=body.force,

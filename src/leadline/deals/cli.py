@@ -110,7 +110,7 @@ def proposals_send(
 ) -> None:
     """Send the proposal email; the deal value is recorded and the prospect moves to proposal."""
     from leadline.cli._out import require_database
-    from leadline.deals.proposals import send_proposal
+    from leadline.deals.flows import send_proposal
 
     require_database()
     with cli_errors():

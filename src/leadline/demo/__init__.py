@@ -49,21 +49,21 @@ def demo_week_monday(settings: Settings, now: datetime | None = None) -> datetim
 def import_research(context: DemoContext) -> None:
     """The seed's WEEK 1 research: 340 prospects (25 / 100 / 215 by tier), imported from a file."""
     from leadline.demo.data import generate
-    from leadline.prospects import service as prospects
+    from leadline.prospects import imports
 
     folder = private_folder(context.settings.data_dir / "demo")
     path = folder / "research.json"
     write_private(path, json.dumps([p.as_row() for p in generate()], indent=1).encode())
     clock.set_frozen(context.at(-3, 16))  # the Friday before: research done
     with unit_of_work(context.settings) as session:
-        report = prospects.import_file(session, path, actor="demo")
+        report = imports.import_file(session, path, actor="demo")
     context.notes.append(f"Imported {report.created} researched prospects from {path}.")
 
 
 def send_week_one(context: DemoContext) -> None:
     """Monday 08:30: the seed's first send, pain_point to the 25 tier-1 prospects, through the outbox."""
     from leadline.emails.backends.outbox import OutboxBackend
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
     from leadline.prospects.queries import Filters
 
     clock.set_frozen(context.at(0, 8, 30))

@@ -35,7 +35,7 @@ class EmailPageRead(ApiModel):
 
 @router.post("/api/emails/send", summary="Send a template to prospects (or plan it with dryRun)")
 async def send_emails(body: SendRequest, settings: CurrentSettings, actor: Actor) -> dict[str, Any]:
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
     from leadline.times import to_utc
 
     at = to_utc(body.at, settings.zone, field="at") if body.at else None

@@ -39,7 +39,7 @@ def send(
     """Send a template to prospects, by id or by selection (guardrails skip who must not get it)."""
     from leadline.cli._out import require_database
     from leadline.config import get_settings
-    from leadline.emails.sending import send as send_batch
+    from leadline.emails.flows import send as send_batch
 
     chosen = check_selection(prospect, status, tier, trade, limit)
     require_database()

@@ -10,7 +10,7 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service
 from leadline.emails.backends import get_backend
-from leadline.emails.sending import deliver_scheduled, mark_stale_sends
+from leadline.emails.flows import deliver_scheduled, mark_stale_sends
 from leadline.jobs import Periodic, job
 
 ACTOR = "worker:emails"

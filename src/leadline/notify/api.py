@@ -46,7 +46,7 @@ class NotifyTest(ApiModel):
 
 @notify_router.post("/test", response_model=NotifyTest, summary="Send a test notification to the channels set")
 def notify_test(settings: CurrentSettings) -> Any:
-    from leadline.notify.delivery import send_test
+    from leadline.notify.flows import send_test
 
     result = send_test(settings)
     if result is None:

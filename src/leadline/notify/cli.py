@@ -16,11 +16,11 @@ notifications_app = typer.Typer(help="Notifications raised (replies, bounces, ca
 def test() -> None:
     """Send a test notification now to Slack (LEADLINE_SLACK_WEBHOOK_URL) and/or LEADLINE_NOTIFY_EMAIL."""
     from leadline.cli._out import require_database
-    from leadline.notify import delivery
+    from leadline.notify import flows
 
     require_database()
     with cli_errors():
-        result = delivery.send_test(cli_settings())
+        result = flows.send_test(cli_settings())
     if result is None or result.status == "recorded":
         typer.echo("No channel is configured (LEADLINE_SLACK_WEBHOOK_URL, LEADLINE_NOTIFY_EMAIL); "
                    "the test was recorded: `leadline notifications list`.")  # fmt: skip

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from leadline.config import Settings
 from leadline.jobs import Periodic, job
-from leadline.notify import delivery
+from leadline.notify import flows
 
 
 @job("notify.deliver")
 def deliver(settings: Settings, notification_id: str) -> None:
-    delivery.deliver(settings, notification_id)
+    flows.deliver(settings, notification_id)
 
 
 @job("notify.sweep", periodic=Periodic("notify.sweep", every_minutes=1))
 def sweep(settings: Settings) -> None:
-    delivery.sweep(settings)
+    flows.sweep(settings)

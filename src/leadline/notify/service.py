@@ -1,4 +1,4 @@
-"""Raising notifications, once each; the worker delivers them (notify/delivery.py)."""
+"""Raising notifications, once each; the worker delivers them (notify/flows.py)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
-from leadline.prospects import service
+from leadline.prospects import imports, service
 from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
     ActivityRead,
@@ -128,7 +128,7 @@ def import_prospects(
                 handle.write(chunk)
         if dry_run:
             rollback_only(session)
-        report = service.import_file(
+        report = imports.import_file(
             session, path, actor=actor, skip_invalid=skip_invalid or dry_run,
             ignore_unknown=ignore_unknown_columns,
         )  # fmt: skip

@@ -14,7 +14,7 @@ from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, pri
 from leadline.prospects.schemas import SortKey, Stage
 
 if TYPE_CHECKING:
-    from leadline.prospects.importer import RowResult
+    from leadline.prospects.files import RowResult
 
 app = typer.Typer(help="Prospects: list, show, add, edit, import and export.", no_args_is_help=True)
 
@@ -279,7 +279,7 @@ def import_(
     """Import prospects from CSV or JSON; re-importing updates (match on id, else email)."""
     from leadline.cli._out import require_database
     from leadline.db import rollback_only, unit_of_work
-    from leadline.prospects import service
+    from leadline.prospects import imports
 
     require_database()
     rejects = _RejectsFile(file) if skip_invalid and not dry_run else None
@@ -290,13 +290,13 @@ def import_(
                 with unit_of_work(cli_settings()) as session:
                     if dry_run:
                         rollback_only(session)
-                    report = service.import_file(
+                    report = imports.import_file(
                         session, file, actor=actor(), skip_invalid=skip_invalid or dry_run,
                         ignore_unknown=ignore_unknown_columns,
                         on_reject=rejects.write if rejects else None,
                         on_progress=progress.update if progress else None,
                     )  # fmt: skip
-            except service.ImportRejected as rejected:
+            except imports.ImportRejected as rejected:
                 if progress:
                     progress.stop()
                 _print_rejected(rejected.report, as_json)

@@ -1,33 +1,34 @@
-"""Every rule about prospects: create, edit, stages, search, import and export.
+"""Every rule about prospects: create, edit, stages, search, counters and marks.
+
+Importing a file is ``prospects.imports`` (reading it: ``prospects.files``).
 
 Services never commit: the caller's unit of work owns the transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_insert
+from leadline.customers import lookup as customers
+from leadline.db import Base
 from leadline.errors import Conflict, Invalid, NotFound
-from leadline.ids import new_id, slugify
+from leadline.ids import slugify
 from leadline.names import camel
 from leadline.prospects import queries
-from leadline.prospects.importer import ImportFileError, ProspectFile, RowResult, validate
 from leadline.prospects.models import Prospect
 from leadline.prospects.schemas import ProspectCreate, ProspectUpdate, StageMove
 from leadline.prospects.stages import CLOSED_STAGES, STAGES, is_forward
+from leadline.sequences.stops import stop_for_prospect as stop_sequences
 
 
 class ProspectNotFound(NotFound):
@@ -220,7 +221,7 @@ def update(
         wanted["gaps"] = []
     if "email" in wanted:
         _check_email_free(session, wanted["email"], owner_id=prospect.id)
-    diff = _apply(prospect, wanted)
+    diff = apply_changes(prospect, wanted)
     if diff:
         activity.record(session, prospect.id, "updated", "updated", {"changes": diff}, actor=actor)
         if "doNotContact" in diff and prospect.do_not_contact:
@@ -231,7 +232,7 @@ def update(
     return prospect
 
 
-def _apply(prospect: Prospect, wanted: dict[str, Any]) -> dict[str, list[Any]]:
+def apply_changes(prospect: Prospect, wanted: dict[str, Any]) -> dict[str, list[Any]]:
     """Set fields; return {field: [old, new]} for those that really changed (JSON-safe)."""
     diff: dict[str, list[Any]] = {}
     for name, value in wanted.items():
@@ -258,8 +259,6 @@ def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, a
     current = prospect.sales_status
     if stage == current:
         raise StageMoveNotAllowed(f"{prospect.id} is already in stage {stage}", field="stage")
-    from leadline.customers import service as customers
-
     customer = customers.for_prospect(session, prospect.id)
     if stage == "closed_won" and customer is None:
         raise StageMoveNotAllowed(
@@ -272,7 +271,7 @@ def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, a
             f"{prospect.id} is a {customer.status} customer ({customer.id}); churn the customer first",
             field="stage",
         )
-    _set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
+    set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
     return prospect
 
 
@@ -288,11 +287,11 @@ def advance(
     """An automatic move (an email sent, a reply, a call): forward only. True if it moved."""
     if not is_forward(prospect.sales_status, stage):
         return False
-    _set_stage(session, prospect, stage, actor=actor, manual=False, cause=cause, at=at)
+    set_stage(session, prospect, stage, actor=actor, manual=False, cause=cause, at=at)
     return True
 
 
-def _set_stage(
+def set_stage(
     session: Session,
     prospect: Prospect,
     stage: str,
@@ -349,7 +348,7 @@ def close_lost(
         )
     if prospect.sales_status == "closed_lost":
         raise StageMoveNotAllowed(f"{prospect.id} is already closed_lost", field="prospectId")
-    _set_stage(session, prospect, "closed_lost", actor=actor, manual=manual, reason=reason, cause=cause)
+    set_stage(session, prospect, "closed_lost", actor=actor, manual=manual, reason=reason, cause=cause)
 
 
 def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, actor: str) -> None:
@@ -361,7 +360,7 @@ def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, act
         )
     if stage in CLOSED_STAGES or stage not in STAGES:
         raise Invalid(f"reopen to an open stage, not {stage!r}", field="stage")
-    _set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
+    set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
     prospect.lost_reason = None
 
 
@@ -377,9 +376,45 @@ def record_call_stats(
     """Store the call counters recounted by the calls service; last contact never moves back."""
     prospect.calls_scheduled_count = scheduled
     prospect.calls_completed_count = completed
-    prospect.next_follow_up_at = next_follow_up_at
-    if last_contact_at is not None and (prospect.last_contact_at is None or last_contact_at > prospect.last_contact_at):
-        prospect.last_contact_at = last_contact_at
+    set_next_follow_up(prospect, next_follow_up_at)
+    if last_contact_at is not None:
+        touch_contact(prospect, last_contact_at)
+
+
+# --- counters: the prospects domain owns them; other domains hand in what they counted ----------
+
+
+def touch_contact(prospect: Prospect, at: datetime) -> None:
+    """Contact at ``at`` (an email sent, a reply, a call held): lastContactAt only moves forward,
+    so an older event arriving late never moves it back."""
+    if prospect.last_contact_at is None or prospect.last_contact_at < at:
+        prospect.last_contact_at = at
+
+
+def set_next_follow_up(prospect: Prospect, at: datetime | None) -> None:
+    """The earliest booked call or open task (recounted by calls and tasks), or none."""
+    prospect.next_follow_up_at = at
+
+
+def set_email_counts(session: Session, counts: dict[str, tuple[int, int]]) -> None:
+    """Store emailsSentCount and emailsOpenedCount, recounted by the emails service from its rows
+    ({prospect id: (sent, opened)}): one statement for many prospects, touching only those
+    whose counters change."""
+    if not counts:
+        return
+    table = Base.metadata.tables["prospects"]
+    rows = [{"b_id": pid, "b_sent": sent, "b_opened": opened} for pid, (sent, opened) in sorted(counts.items())]
+    session.execute(
+        sql_update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .where(
+            (table.c.emails_sent_count != bindparam("b_sent")) | (table.c.emails_opened_count != bindparam("b_opened"))
+        )
+        .values(emails_sent_count=bindparam("b_sent"), emails_opened_count=bindparam("b_opened")),
+        rows,
+        execution_options={"synchronize_session": False},
+    )
+    session.expire_all()
 
 
 def get_many(session: Session, ids: set[str] | list[str]) -> dict[str, Prospect]:
@@ -418,265 +453,24 @@ def set_do_not_contact(session: Session, prospect: Prospect, reason: str, *, act
     return True
 
 
-def stop_sequences(session: Session, prospect_id: str, reason: str, *, actor: str) -> None:
-    """No more automatic emails for this prospect (closed, do-not-contact ...)."""
-    from leadline.sequences import service as sequences
-
-    sequences.stop_for_prospect(session, prospect_id, reason, actor=actor)
-
-
-# --- import ----------------------------------------------------------------------------------
-
-MAX_KEPT_ERRORS = 1000
-PREVIEW_SIZE = 20
-_WRITABLE = tuple(name for name in ProspectCreate.model_fields if name not in ("id", "name"))
+def restate_do_not_contact(prospect: Prospect, was: str, reason: str) -> None:
+    """The cause of a do-not-contact mark turned out to be another (SendGrid's earliest event
+    wins): a mark made for ``was`` now says ``reason``; a mark made for anything else stays."""
+    if prospect.do_not_contact and prospect.do_not_contact_reason == was:
+        prospect.do_not_contact_reason = reason
 
 
-@dataclass
-class ImportReport:
-    import_id: str
-    file: str
-    kind: str
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    columns: list[tuple[str, str]] = field(default_factory=list)
-    preview: list[dict[str, Any]] = field(default_factory=list)
-    label: str = "line"
-
-    def add_error(self, line: int, problems: list[dict[str, str]]) -> None:
-        self.rejected += 1
-        if len(self.errors) < MAX_KEPT_ERRORS:
-            for problem in problems:
-                self.errors.append({"line": line, **problem})
-
-    def note(self, change: dict[str, Any]) -> None:
-        if len(self.preview) < PREVIEW_SIZE:
-            self.preview.append(change)
+def lift_do_not_contact(session: Session, prospect: Prospect, was: str, *, why: str, actor: str) -> bool:
+    """Lift a do-not-contact mark made for ``was`` (the address opted back in); a mark made for
+    another reason, a person's one included, stays. True if lifted."""
+    if not prospect.do_not_contact or prospect.do_not_contact_reason != was:
+        return False
+    prospect.do_not_contact = False
+    prospect.do_not_contact_reason = None
+    activity.record(session, prospect.id, "do_not_contact", "lifted", {"reason": why}, actor=actor)
+    return True
 
 
-class ImportRejected(Invalid):
-    """Some rows are bad and --skip-invalid was not given: nothing was written."""
-
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__(
-            f"{report.rejected} bad row{'s' if report.rejected != 1 else ''} in {report.file}; nothing was imported",
-            errors=[
-                {"field": e.get("column") or e.get("field", ""), "line": str(e["line"]), "message": e["message"]}
-                for e in report.errors
-            ],
-        )
-        self.report = report
-
-
-def import_file(
-    session: Session,
-    path: Path,
-    *,
-    actor: str,
-    skip_invalid: bool = False,
-    ignore_unknown: bool = False,
-    on_reject: Callable[[RowResult], None] | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-    chunk_size: int = 1000,
-) -> ImportReport:
-    """Create or update prospects from a CSV/JSON file; match on id, else email.
-
-    The file is streamed in chunks (memory stays flat). Bad rows are collected; unless
-    ``skip_invalid``, any bad row raises :class:`ImportRejected` at the end, and the
-    caller's transaction (which holds every chunk written so far) rolls back.
-    """
-    import_id = new_id("imp")
-    with ProspectFile(Path(path), ignore_unknown=ignore_unknown) as source:
-        report = ImportReport(import_id=import_id, file=Path(path).name, kind=source.kind, label=source.label)
-        writer = _ChunkWriter(session, report, actor=actor, source_name=Path(path).name, on_reject=on_reject)
-        chunk: list[RowResult] = []
-        for raw in source.rows():
-            report.rows += 1
-            result = validate(raw, source.columns)
-            if result.data is None:
-                writer.reject(result)
-            else:
-                chunk.append(result)
-            if len(chunk) >= chunk_size:
-                writer.write(chunk)
-                chunk = []
-                if on_progress:
-                    on_progress(source.position, source.size)
-        if chunk:
-            writer.write(chunk)
-        if on_progress:
-            on_progress(source.size, source.size)
-        report.columns = source.columns.describe() if source.columns else []
-    if report.rejected and not skip_invalid:
-        raise ImportRejected(report)
-    return report
-
-
-class _ChunkWriter:
-    def __init__(
-        self,
-        session: Session,
-        report: ImportReport,
-        *,
-        actor: str,
-        source_name: str,
-        on_reject: Callable[[RowResult], None] | None,
-    ) -> None:
-        self.session = session
-        self.report = report
-        self.actor = actor
-        self.source_name = source_name
-        self.on_reject = on_reject
-        self.table = Table("prospects", Base.metadata)
-        self.untouched: list[str] = []
-        self.activities = Table("outreach_activities", Base.metadata)
-
-    def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
-        if message is not None:
-            result.errors = [{"field": column, "column": column, "message": message}]
-        self.report.add_error(result.line, result.errors)
-        if self.on_reject:
-            self.on_reject(result)
-
-    def write(self, chunk: list[RowResult]) -> None:
-        session = self.session
-        ids = {r.data.id for r in chunk if r.data and r.data.id}
-        emails = {r.data.email for r in chunk if r.data and r.data.email}
-        by_id = {p.id: p for p in session.scalars(select(Prospect).where(Prospect.id.in_(ids)))} if ids else {}
-        by_email = (
-            {p.email: p for p in session.scalars(select(Prospect).where(Prospect.email.in_(emails)))} if emails else {}
-        )
-        seen_ids: dict[str, int] = {}
-        seen_emails: dict[str, int] = {}
-        inserts: list[dict[str, Any]] = []
-        entries: list[dict[str, Any]] = []
-        new_names: list[tuple[RowResult, dict[str, Any]]] = []
-        now = utc_now()
-        label = self.report.label
-        for result in chunk:
-            data = result.data
-            assert data is not None
-            key_id, key_email = data.id, data.email
-            duplicate_of = (seen_ids.get(key_id) if key_id else None) or (
-                seen_emails.get(key_email) if key_email else None
-            )
-            if duplicate_of is not None:
-                self.reject(result, f"duplicate of {label} {duplicate_of} (same id or email)", "email")
-                continue
-            existing = by_id.get(key_id) if key_id else None
-            if existing is None and key_id is None and key_email:
-                existing = by_email.get(key_email)
-            if key_id and existing is None and key_email and key_email in by_email:
-                other = by_email[key_email].id
-                self.reject(result, f"{key_email} already belongs to prospect {other!r}, not {key_id!r}", "email")
-                continue
-            if existing is not None and existing.last_import_id == self.report.import_id:
-                self.reject(result, f"duplicate: an earlier {label} of this file has the same id or email", "email")
-                continue
-            if key_id:
-                seen_ids[key_id] = result.line
-            if key_email:
-                seen_emails[key_email] = result.line
-            if existing is None:
-                if "name" not in result.provided:
-                    self.reject(result, "required for a new prospect", "name")
-                    continue
-                if data.sales_status == "closed_won":
-                    self.reject(result, "closed_won comes from winning the deal (leadline deals won)", "sales_status")
-                    continue
-                new_names.append((result, self._new_row(data, result.provided, now)))
-            else:
-                self._update(existing, result, entries, now)
-        taken: set[str] = {row["id"] for _, row in new_names if row["id"]}
-        slugs = [None if row["id"] else slugify(row["name"]) for _, row in new_names]
-        bases = {slug for slug in slugs if slug}
-        used = set(session.scalars(select(Prospect.id).where(Prospect.id.in_(bases)))) if bases else set()
-        for (result, row), base in zip(new_names, slugs, strict=True):
-            if base is not None:
-                fresh = base not in used and base not in taken
-                row["id"] = base if fresh else unique_id(session, row["name"], taken=taken)
-            taken.add(row["id"])
-            inserts.append(row)
-            entries.append(
-                activity.row(
-                    row["id"], "imported", "created",
-                    {"file": self.source_name, label: result.line, "importId": self.report.import_id},
-                    actor=self.actor, at=now,
-                )
-            )  # fmt: skip
-            self.report.created += 1
-            self.report.note({"action": "create", "id": row["id"], "name": row["name"]})
-        if self.untouched:
-            # Mark unchanged rows as seen by this import (duplicate detection) without
-            # moving their updated_at: nothing about them changed.
-            session.execute(
-                sql_update(Prospect)
-                .where(Prospect.id.in_(self.untouched))
-                .values(last_import_id=self.report.import_id, updated_at=Prospect.updated_at)
-                .execution_options(synchronize_session=False)
-            )
-            self.untouched = []
-        inserts.sort(key=itemgetter("id"))  # neighbouring keys: fewer index pages touched
-        entries.sort(key=itemgetter("prospect_id"))
-        bulk_insert(session, self.table, inserts)
-        bulk_insert(session, self.activities, entries)
-        session.flush()
-
-    def _new_row(self, data: ProspectCreate, provided: frozenset[str], now: datetime) -> dict[str, Any]:
-        row = dict(data.__dict__)
-        row.update(
-            last_contact_at=None, next_follow_up_at=None, emails_sent_count=0, emails_opened_count=0,
-            calls_scheduled_count=0, calls_completed_count=0, close_date=None, lost_reason=None,
-            source=f"import:{self.source_name}"[:200], last_import_id=self.report.import_id,
-            created_at=now, updated_at=now,
-        )  # fmt: skip
-        return row
-
-    def _update(self, prospect: Prospect, result: RowResult, entries: list[dict[str, Any]], now: datetime) -> None:
-        data = result.data
-        assert data is not None
-        wanted = {name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"}
-        stage = wanted.pop("sales_status", None)
-        if "email" in wanted and wanted["email"] != prospect.email:
-            other = find_by_email(self.session, wanted["email"])
-            if other is not None and other.id != prospect.id:
-                self.reject(result, f"{wanted['email']} already belongs to prospect {other.id!r}", "email")
-                return
-        if stage is not None and stage != prospect.sales_status and stage == "closed_won":
-            self.reject(result, "closed_won comes from winning the deal (leadline deals won)", "sales_status")
-            return
-        diff = _apply(prospect, wanted)
-        label = self.report.label
-        if diff:
-            entries.append(
-                activity.row(
-                    prospect.id, "updated", "imported",
-                    {"changes": diff, "file": self.source_name, label: result.line},
-                    actor=self.actor, at=now,
-                )
-            )  # fmt: skip
-        moved = False
-        if stage is not None and stage != prospect.sales_status:
-            _set_stage(self.session, prospect, stage, actor=self.actor, manual=True, reason="import", at=now)
-            moved = True
-        if diff or moved:
-            prospect.last_import_id = self.report.import_id
-            self.report.updated += 1
-            self.report.note({"action": "update", "id": prospect.id, "changes": diff})
-        else:
-            self.untouched.append(prospect.id)
-            self.report.unchanged += 1
-
-
-__all__ = [
-    "DuplicateProspect",
-    "ImportFileError",
-    "ImportRejected",
-    "ImportReport",
-    "ProspectNotFound",
-    "StageMoveNotAllowed",
-]
+def with_email(session: Session, address: str) -> list[Prospect]:
+    """The prospects whose email is ``address`` (already normalised)."""
+    return list(session.scalars(select(Prospect).where(Prospect.email == address)))

@@ -60,11 +60,11 @@ class StopRequest(InputModel):
 @router.post("", response_model=StartResult, status_code=201, summary="Start a follow-up sequence")
 def start(body: SequenceStart, settings: CurrentSettings, actor: Actor) -> Any:
     """Enrols the prospects and sends the emails due now, as ``leadline sequences start`` does."""
-    from leadline.sequences import running
+    from leadline.sequences import flows
     from leadline.times import to_utc
 
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
-    started = running.start(settings, body.template, chosen=body, steps=body.steps, at=at, dry_run=body.dry_run,
+    started = flows.start(settings, body.template, chosen=body, steps=body.steps, at=at, dry_run=body.dry_run,
                             actor=actor)  # fmt: skip
     return started.as_dict()
 

@@ -32,7 +32,7 @@ def start(
 ) -> None:
     """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
     from leadline.cli._out import require_database
-    from leadline.sequences import running
+    from leadline.sequences import flows
     from leadline.times import parse_since
 
     chosen = check_selection(prospect, status, tier, trade, limit)
@@ -40,7 +40,7 @@ def start(
     settings = cli_settings()
     with cli_errors():
         when = parse_since(at, settings.zone, field="at") if at else None
-        started = running.start(settings, template, chosen=chosen, steps=steps, at=when, dry_run=dry_run,
+        started = flows.start(settings, template, chosen=chosen, steps=steps, at=when, dry_run=dry_run,
                                 actor=actor())  # fmt: skip
     plan, sequence_id = started.plan, started.sequence_id
     data = started.as_dict()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from leadline.config import Settings
 from leadline.jobs import Periodic, job
-from leadline.sequences import running
+from leadline.sequences import flows
 
 
 @job("sequences.run_due", periodic=Periodic("sequences.run_due", every_minutes=1))
 def run_due(settings: Settings) -> None:
-    running.reconcile(settings)
-    running.run_due(settings)
+    flows.reconcile(settings)
+    flows.run_due(settings)

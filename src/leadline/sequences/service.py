@@ -2,7 +2,7 @@
 
 A sequence stops for a prospect the moment they reply, bounce, unsubscribe or report
 spam, book a call, are closed, are marked do-not-contact, or are stopped by hand. The
-places where those things happen call :func:`stop_for_prospect`; the runner checks
+places where those things happen call ``sequences.stops.stop_for_prospect``; the runner checks
 :func:`stop_reason` again before each send, in case one was missed.
 """
 
@@ -31,6 +31,7 @@ from leadline.prospects.models import Prospect
 from leadline.prospects.queries import Filters
 from leadline.prospects.stages import CLOSED_STAGES
 from leadline.sequences.models import Sequence, SequenceEnrollment
+from leadline.sequences.stops import stop_enrollment, stop_for_prospect
 
 _STEP = re.compile(r"^\s*([a-z0-9][a-z0-9_-]*)\s*:\s*(\d+(?:\.\d+)?)\s*([dhms])\s*$")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -237,30 +238,6 @@ def active_enrollment(session: Session, prospect_id: str) -> SequenceEnrollment 
     )
 
 
-def stop_for_prospect(session: Session, prospect_id: str, reason: str, *, actor: str) -> int:
-    """Stop the prospect's active sequences (a reply, a bounce, a call booked ...). Returns how many."""
-    stopped = 0
-    for enrollment in session.scalars(
-        select(SequenceEnrollment)
-        .where(SequenceEnrollment.prospect_id == prospect_id, SequenceEnrollment.status == "active")
-        .with_for_update()
-    ):
-        _stop(session, enrollment, reason, actor=actor)
-        stopped += 1
-    return stopped
-
-
-def _stop(session: Session, enrollment: SequenceEnrollment, reason: str, *, actor: str) -> None:
-    enrollment.status = "stopped"
-    enrollment.stop_reason = reason
-    enrollment.next_send_at = None
-    enrollment.updated_at = utc_now()
-    activity.record(
-        session, enrollment.prospect_id, "sequence", "stopped",
-        {"sequenceId": enrollment.sequence_id, "reason": reason, "step": enrollment.step}, actor=actor,
-    )  # fmt: skip
-
-
 def stop(
     session: Session, *, actor: str, prospect_id: str | None = None, everything: bool = False, reason: str | None = None
 ) -> int:
@@ -280,7 +257,7 @@ def stop(
     for enrollment in session.scalars(
         select(SequenceEnrollment).where(SequenceEnrollment.status == "active").with_for_update()
     ):
-        _stop(session, enrollment, why, actor=actor)
+        stop_enrollment(session, enrollment, why, actor=actor)
         count += 1
     return count
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.calls import lookup as calls
 from leadline.clock import utc_now
 from leadline.db import settings_of
 from leadline.errors import Conflict, NotFound
@@ -52,7 +53,7 @@ def create(session: Session, data: TaskCreate, *, actor: str) -> Task:
     due_at = due_moment(data.due, settings_of(session).zone, field="due") if data.due else utc_now()
     task = add(session, prospect, title=data.title, due_at=due_at, kind="manual", notes=data.notes, actor=actor)
     if prospect is not None:
-        _recount(session, prospect)
+        _refresh_follow_up(session, prospect)
     return task
 
 
@@ -106,7 +107,7 @@ def done(session: Session, task_id: str, *, actor: str) -> Task:
         activity.record(
             session, task.prospect_id, "task", "done", {"taskId": task.id, "title": task.title}, actor=actor
         )
-        _recount(session, prospects.get(session, task.prospect_id, for_update=True))
+        _refresh_follow_up(session, prospects.get(session, task.prospect_id, for_update=True))
     return task
 
 
@@ -144,6 +145,16 @@ def earliest_open_due(session: Session, prospect_id: str) -> datetime | None:
     return session.scalar(select(func.min(Task.due_at)).where(Task.prospect_id == prospect_id, Task.done_at.is_(None)))
 
 
+def next_follow_up(session: Session, prospect_id: str) -> datetime | None:
+    """The prospect's next follow-up: the earliest call booked and not yet held, or open task."""
+    upcoming = [m for m in (calls.earliest_pending(session, prospect_id), earliest_open_due(session, prospect_id)) if m]
+    return min(upcoming) if upcoming else None
+
+
+def _refresh_follow_up(session: Session, prospect: Prospect) -> None:
+    prospects.set_next_follow_up(prospect, next_follow_up(session, prospect.id))
+
+
 def read(session: Session, tasks: Sequence[Task]) -> list[TaskRead]:
     """Tasks as they go on the wire, with their prospect's name."""
     names = prospects.get_many(session, {t.prospect_id for t in tasks if t.prospect_id})
@@ -154,9 +165,3 @@ def read(session: Session, tasks: Sequence[Task]) -> list[TaskRead]:
             item.prospect_name = names[task.prospect_id].name
         out.append(item)
     return out
-
-
-def _recount(session: Session, prospect: Prospect) -> None:
-    from leadline.calls import service as calls
-
-    calls.recount(session, prospect)

@@ -12,7 +12,7 @@ from pydantic import Field
 from leadline.auth.deps import ApiAdmin
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.schemas import ApiModel, InputModel
-from leadline.webhooks import service
+from leadline.webhooks import replies, service
 
 router = APIRouter(tags=["webhooks"])
 
@@ -79,7 +79,7 @@ def webhook_stats(session: ReadSession) -> Any:
 
 @router.post("/api/webhooks/replay", response_model=ReplayResult, summary="Apply stored events again (admins)")
 def webhook_replay(settings: CurrentSettings, actor: Actor, _: ApiAdmin, body: ReplayRequest | None = None) -> Any:
-    from leadline.webhooks.replay import replay
+    from leadline.webhooks.flows import replay
 
     chosen = body or ReplayRequest()
     return replay(settings, failed=chosen.failed, unmatched=chosen.unmatched, actor=actor)
@@ -98,9 +98,9 @@ def inbound_list(
     status: Literal["matched", "unmatched", "auto_reply", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Any:
-    return service.replies(session, status=status, limit=limit)
+    return replies.replies(session, status=status, limit=limit)
 
 
 @router.post("/api/inbound/{inbound_id}/assign", response_model=InboundRead, summary="Say which email a reply answers")
 def inbound_assign(inbound_id: str, body: Assign, session: DbSession, settings: CurrentSettings, actor: Actor) -> Any:
-    return service.assign_reply(session, settings, inbound_id, body.email_id, actor=actor)
+    return replies.assign_reply(session, settings, inbound_id, body.email_id, actor=actor)

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.config import Settings
 from leadline.db import is_unavailable, unit_of_work
-from leadline.webhooks import mailtext, service
+from leadline.webhooks import mailtext, replies, service
 from leadline.webhooks.events import BadEvent, parse_batch
 from leadline.webhooks.security import inbound_token_ok, trusted_keys
 from leadline.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, too_old, verify
@@ -156,9 +156,9 @@ async def _inbound(request: Request, token: str | None) -> JSONResponse:
     except Exception as error:  # whatever the post holds, it is kept for a person, never a 5xx
         return await run_in_threadpool(_keep_unreadable_reply, settings, content_type, body, _line(error))
 
-    def store() -> service.InboundResult:
+    def store() -> replies.InboundResult:
         with unit_of_work(settings) as session:
-            return service.receive_reply(session, settings, parsed)
+            return replies.receive_reply(session, settings, parsed)
 
     try:
         result = await run_in_threadpool(store)
@@ -169,7 +169,7 @@ async def _inbound(request: Request, token: str | None) -> JSONResponse:
     return _inbound_answer(result)
 
 
-def _inbound_answer(result: service.InboundResult) -> JSONResponse:
+def _inbound_answer(result: replies.InboundResult) -> JSONResponse:
     return JSONResponse(
         {
             "id": result.id,
@@ -183,7 +183,7 @@ def _inbound_answer(result: service.InboundResult) -> JSONResponse:
 
 def _keep_unreadable_reply(settings: Settings, content_type: str, body: bytes, reason: str) -> JSONResponse:
     with unit_of_work(settings) as session:
-        result = service.store_unreadable_reply(session, content_type, body, reason)
+        result = replies.store_unreadable_reply(session, content_type, body, reason)
     log.warning("Inbound Parse post of %d bytes not understood (%s); stored raw as %s", len(body), reason, result.id)
     return _inbound_answer(result)
 

@@ -53,7 +53,7 @@ def replay(
     """Apply stored events again (after a fix, or after the emails they belong to were imported)."""
     from leadline.cli._out import require_database
     from leadline.config import get_settings
-    from leadline.webhooks.replay import replay as replay_events
+    from leadline.webhooks.flows import replay as replay_events
 
     require_database()
     with cli_errors():
@@ -192,7 +192,7 @@ def inbound_list(
     that could not be read, kept as they came)."""
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
-    from leadline.webhooks import service
+    from leadline.webhooks import replies
 
     require_database()
     with cli_errors(), unit_of_work(readonly=True) as session:
@@ -210,7 +210,7 @@ def inbound_list(
                 "error": r.error,
                 "receivedAt": r.received_at,
             }
-            for r in service.replies(session, status=status, limit=limit)
+            for r in replies.replies(session, status=status, limit=limit)
         ]
     if as_json:
         print_json(rows)
@@ -241,10 +241,10 @@ def inbound_assign(
     from leadline.cli._out import require_database
     from leadline.config import get_settings
     from leadline.db import unit_of_work
-    from leadline.webhooks import service
+    from leadline.webhooks import replies
 
     require_database()
     with cli_errors(), unit_of_work() as session:
-        row = service.assign_reply(session, get_settings(), inbound_id, email, actor=actor())
+        row = replies.assign_reply(session, get_settings(), inbound_id, email, actor=actor())
         prospect = row.prospect_id
     typer.echo(f"{inbound_id} is now the reply to {email} ({prospect}).")

@@ -1,4 +1,5 @@
 """Storing SendGrid's events, then applying them to emails, prospects and the timeline.
+(Inbound replies are ``webhooks/replies.py``.)
 
 ``ingest`` stores a batch (new events only, by ``(source, sg_event_id)``) and is what
 the endpoint commits before it answers. ``apply`` works on stored events: it matches
@@ -10,7 +11,6 @@ once (``applied_at``) and a recomputation from the same set gives the same state
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,18 +18,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
+from leadline.sequences import stops as sequences
 from leadline.webhooks import events as ev
-from leadline.webhooks.models import WebhookBatch, WebhookEvent
+from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 SOURCE = "sendgrid"
-LEADLINE_MESSAGE_ID = re.compile(r"<(email_[0-9A-HJKMNP-TV-Z]{26})@[^<>@\s]+>")
 
 
 @dataclass
@@ -105,8 +107,6 @@ def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     if session.get_bind().dialect.name == "sqlite":
         bulk_insert(session, table, rows, or_ignore=True)
         return
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
     session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=["source", "event_id"]), rows)
 
 
@@ -286,7 +286,7 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
         entries += _timeline(target, new_rows, actor=actor)
         _address_effects(session, target, new_rows, actor=actor)
         _notifications(session, target, new_rows)
-    bulk_insert(session, Base.metadata.tables["outreach_activities"], entries)
+    activity.record_many(session, entries)
     emails.sync_timeline_statuses(session, moved)
     return {target.prospect_id for target in targets.values()}
 
@@ -312,9 +312,8 @@ def _timeline(email: Any, rows: list[_Pending], *, actor: str) -> list[dict[str,
         if row.event_type == "open":
             details["machine"] = ev.is_machine_open(payload)
         entries.append(
-            {"id": new_id("act"), "prospect_id": email.prospect_id, "type": "email", "status": row.event_type,
-             "details": details, "actor": actor, "created_at": row.occurred_at, "updated_at": row.occurred_at}
-        )  # fmt: skip
+            activity.row(email.prospect_id, "email", row.event_type, details, actor=actor, at=row.occurred_at)
+        )
     return entries
 
 
@@ -342,9 +341,7 @@ def _address_effects(session: Session, email: Any, rows: list[_Pending], *, acto
 def _notifications(session: Session, email: Any, rows: list[_Pending]) -> None:
     for row in rows:
         if row.event_type == "bounce":
-            from leadline.prospects import service as prospects
-
-            prospects.stop_sequences(session, email.prospect_id, "bounced", actor="webhook:sendgrid")
+            sequences.stop_for_prospect(session, email.prospect_id, "bounced", actor="webhook:sendgrid")
             kind = ev.bounce_kind(row.payload)
             reason = ev.text(row.payload, "reason", 300) or "no reason given"
             notify.raise_event(
@@ -399,8 +396,6 @@ class Stats:
 
 def stats_summary(session: Session, found: Stats | None = None) -> dict[str, Any]:
     """The figures of ``leadline webhooks stats --json`` and ``GET /api/webhooks/stats``."""
-    from leadline.webhooks.models import InboundMessage
-
     found = found or stats(session)
     replies = dict(session.execute(select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all())
     unreadable_events = session.scalar(select(func.count()).where(WebhookBatch.error.is_not(None))) or 0
@@ -449,156 +444,6 @@ def events_for_email(session: Session, email_id: str) -> list[WebhookEvent]:
     )
 
 
-# --- inbound replies -------------------------------------------------------------------------
-
-
-@dataclass
-class InboundResult:
-    id: str
-    status: str
-    email_id: str | None
-    prospect_id: str | None
-    duplicate: bool = False
-
-
-def receive_reply(session: Session, settings: Any, parsed: Any, *, actor: str = "inbound") -> InboundResult:
-    """Store an Inbound Parse reply (once, by Message-ID), match it to the email it answers, apply it."""
-    from leadline.webhooks.models import InboundMessage
-
-    existing = session.scalar(select(InboundMessage).where(InboundMessage.message_key == parsed.message_key))
-    if existing is not None:
-        return InboundResult(existing.id, existing.status, existing.email_activity_id, existing.prospect_id, True)
-    row = InboundMessage(
-        id=new_id("inb"), message_key=parsed.message_key, from_address=parsed.from_address,
-        from_name=parsed.from_name, to_addresses=parsed.to_addresses, subject=parsed.subject,
-        reply_text=parsed.reply_text, full_text=parsed.text, html=parsed.html, headers=parsed.headers,
-        in_reply_to=" ".join(parsed.in_reply_to) or None, attachments=parsed.attachments, raw_mode=parsed.raw_mode,
-        auto_reply=parsed.auto_reply, sender_verified=parsed.sender_verified, status="unmatched",
-        received_at=utc_now(),
-    )  # fmt: skip
-    session.add(row)
-    session.flush()
-    _match_and_apply_reply(session, settings, row, actor=actor)
-    return InboundResult(row.id, row.status, row.email_activity_id, row.prospect_id)
-
-
-def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: str) -> None:
-    from leadline.errors import Conflict, Invalid
-
-    email_id, how = _match_reply(session, settings, row)
-    if email_id is None:
-        row.status = "unmatched"
-        return
-    email = emails.get(session, email_id)
-    if email.status not in emails.SENT_STATES:
-        row.status = "unmatched"  # it names an email that never went out: a person decides
-        return
-    row.email_activity_id = email_id
-    row.prospect_id = email.prospect_id
-    row.matched_by = how
-    if row.auto_reply:
-        row.status = "auto_reply"
-        from leadline.activity import service as activity
-
-        activity.record(
-            session, email.prospect_id, "auto_reply", "received",
-            {"emailId": email_id, "subject": row.subject, "text": row.reply_text[:500], "inboundId": row.id},
-            actor=actor, at=row.received_at,
-        )  # fmt: skip
-        return
-    try:
-        with session.begin_nested():
-            emails.record_reply(session, email_id, row.reply_text or row.full_text or "(empty reply)", actor=actor,
-                                at=row.received_at, source="inbound")  # fmt: skip
-    except (Conflict, Invalid):
-        row.status, row.email_activity_id, row.prospect_id, row.matched_by = "unmatched", None, None, None
-        return
-    row.status = "matched"
-    first_lines = "\n".join((row.reply_text or "").strip().splitlines()[:3])
-    from leadline.prospects import service as prospects
-
-    who = prospects.get(session, email.prospect_id).name
-    sender = row.from_name or row.from_address
-    notify.raise_event(
-        session, "reply_received", f"reply:{row.id}", f"{who} replied",
-        body=f"{first_lines}\n— {sender}, to “{email.subject}”", prospect_id=email.prospect_id,
-        payload={"emailId": email_id, "inboundId": row.id, "from": row.from_address, "subject": row.subject},
-    )  # fmt: skip
-
-
-def _match_reply(session: Session, settings: Any, row: Any) -> tuple[str | None, str | None]:
-    """The email a reply answers, by what only its recipient knows (what Leadline put in the
-    message: its own Reply-To address, its Message-ID in In-Reply-To/References), else by the
-    sender's address when SendGrid saw SPF or DKIM pass for the sender's domain. Anything
-    else is for a person (the unmatched inbox): a From line alone is easy to forge."""
-    domain = (settings.reply_domain or "").lower()
-    if domain:
-        for address in row.to_addresses:
-            local, _, host = address.partition("@")
-            if host == domain and local.startswith("reply+"):
-                token = local[len("reply+") :]
-                found = emails.find_for_events(session, ids={"email_" + token.removeprefix("email_").upper()},
-                                               sendgrid_ids=set())  # fmt: skip
-                if found.by_id:
-                    return next(iter(found.by_id)), "reply_to"
-    references = (row.in_reply_to or "").split()
-    if references:
-        by_message_id = emails.find_by_message_ids(session, references)
-        if by_message_id:
-            return by_message_id, "in_reply_to"
-        # Leadline's own Message-ID shape, <email_...@domain>, for emails stored without one.
-        candidates = {m.group(1) for ref in references if (m := LEADLINE_MESSAGE_ID.fullmatch(ref))}
-        if candidates:
-            found = emails.find_for_events(session, ids=candidates, sendgrid_ids=set())
-            if found.by_id:
-                return sorted(found.by_id)[-1], "in_reply_to"
-    if row.from_address and row.sender_verified:
-        latest = emails.latest_sent_to(session, row.from_address)
-        if latest is not None:
-            return latest, "sender"
-    return None, None
-
-
-def retry_unmatched_replies(session: Session, settings: Any, *, actor: str = "inbound") -> int:
-    """Match replies kept in the unmatched inbox again (after the email they answer was imported)."""
-    from leadline.webhooks.models import InboundMessage
-
-    matched = 0
-    for row in session.scalars(select(InboundMessage).where(InboundMessage.status == "unmatched")):
-        _match_and_apply_reply(session, settings, row, actor=actor)
-        matched += row.status != "unmatched"
-    return matched
-
-
-def assign_reply(session: Session, settings: Any, inbound_id: str, email_id: str, *, actor: str) -> Any:
-    """A person says which email an unmatched reply answers."""
-    from leadline.errors import Conflict, NotFound
-    from leadline.webhooks.models import InboundMessage
-
-    row = session.get(InboundMessage, inbound_id)
-    if row is None:
-        raise NotFound(f"no inbound reply with id {inbound_id!r}", field="inboundId")
-    if row.status != "unmatched":
-        raise Conflict(f"{inbound_id} is already {row.status}", field="inboundId")
-    email = emails.get(session, email_id)
-    row.email_activity_id = email_id
-    row.prospect_id = email.prospect_id
-    row.matched_by = "person"
-    emails.record_reply(session, email_id, row.reply_text or row.full_text, actor=actor, at=row.received_at,
-                        source="inbound")  # fmt: skip
-    row.status = "matched"
-    return row
-
-
-def replies(session: Session, *, status: str | None = None, limit: int = 50) -> list[Any]:
-    from leadline.webhooks.models import InboundMessage
-
-    query = select(InboundMessage).order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(limit)
-    if status:
-        query = query.where(InboundMessage.status == status)
-    return list(session.scalars(query))
-
-
 # --- posts that could not be read ------------------------------------------------------------
 
 
@@ -610,23 +455,3 @@ def store_unreadable_events(session: Session, body: bytes, error: str, *, source
                      error=ev.storable(error[:2000]), raw=body)
     )  # fmt: skip
     return batch_id
-
-
-def store_unreadable_reply(session: Session, content_type: str, body: bytes, error: str) -> InboundResult:
-    """An Inbound Parse post that could not be read as a reply, kept as it came (once: the same
-    bytes again are a duplicate), status ``failed``, for a person (``leadline inbound list``)."""
-    import hashlib
-
-    from leadline.webhooks.models import InboundMessage
-
-    key = "raw:sha256:" + hashlib.sha256(body).hexdigest()
-    existing = session.scalar(select(InboundMessage).where(InboundMessage.message_key == key))
-    if existing is not None:
-        return InboundResult(existing.id, existing.status, None, None, True)
-    row = InboundMessage(
-        id=new_id("inb"), message_key=key, to_addresses=[], reply_text="", full_text="", html=None,
-        headers={"Content-Type": ev.storable(content_type[:1000])}, attachments=[], raw_mode=False, auto_reply=False,
-        sender_verified=False, status="failed", error=ev.storable(error[:2000]), raw=body, received_at=utc_now(),
-    )  # fmt: skip
-    session.add(row)
-    return InboundResult(row.id, row.status, None, None)

@@ -29,9 +29,9 @@ from leadline.config import Settings, private_folder
 from leadline.db import rollback_only, unit_of_work
 from leadline.errors import LeadlineError
 from leadline.names import camel
-from leadline.prospects import queries
+from leadline.prospects import imports, queries
 from leadline.prospects import service as prospects
-from leadline.prospects.importer import ImportFileError
+from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import ProspectFilter
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
@@ -194,7 +194,7 @@ def _run_import(settings: Settings, path: Path, *, actor: str, dry_run: bool, ig
     with unit_of_work(settings) as session:
         if dry_run:
             rollback_only(session)
-        return prospects.import_file(session, path, actor=actor, skip_invalid=True, ignore_unknown=ignore_unknown)
+        return imports.import_file(session, path, actor=actor, skip_invalid=True, ignore_unknown=ignore_unknown)
 
 
 @router.get("/prospects/import")
@@ -404,7 +404,7 @@ async def email_preview(
 
 @router.post("/prospects/{prospect_id}/email")
 async def send_email(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
 
     settings = settings_of(request)
     values = await read_form(request)
@@ -447,7 +447,7 @@ async def log_call(request: Request, prospect_id: str, principal: PageWriter) ->
 
 @router.post("/prospects/{prospect_id}/proposal")
 async def send_proposal(request: Request, prospect_id: str, principal: PageWriter) -> Response:
-    from leadline.deals.proposals import send_proposal as propose
+    from leadline.deals.flows import send_proposal as propose
 
     settings = settings_of(request)
     values = await read_form(request)

@@ -4,6 +4,9 @@ A notification is claimed (``pending`` -> ``sending``, one worker wins), posted,
 outcome recorded. Slack errors that are safe to retry (429, 5xx, no connection) put it
 back to ``pending`` with a growing delay; a post whose outcome is unknown is never
 repeated, so nobody gets the same Slack message twice.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading prospect files: CSV, JSON arrays and JSON lines, streamed, with loose headers.
 
-Pure: no database. The service (``prospects.service.import_file``) decides what each
+Pure: no database. ``prospects.imports.import_file`` decides what each
 valid row does to the database.
 """
 

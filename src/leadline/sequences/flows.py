@@ -1,4 +1,4 @@
-"""Starting sequences and sending their due steps. Opens its own units of work (like emails/sending.py).
+"""Starting sequences and sending their due steps. Opens its own units of work (like emails/flows.py).
 
 :func:`start` is the one way a sequence starts, from the CLI and the API alike: enrol (one
 transaction), then send the steps due now from the caller's process, as ``emails send`` does; the
@@ -9,12 +9,15 @@ Per enrollment:
 1. take it (one transaction): only one worker wins a due step (``next_send_at`` is set to
    NULL while it is in flight); stop it if something says so; outside the prospect's
    sending window, move it to the window's next opening;
-2. deliver the step through emails/sending.py: the email row is unique per (enrollment,
+2. deliver the step through emails/flows.py: the email row is unique per (enrollment,
    step), so a step is sent at most once whatever happens;
 3. record (one transaction): the next step's time, or completed; a full cap moves the
    step to the next sending day.
 
 :func:`reconcile` repairs steps left in flight by a process that died between 1 and 3.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from leadline.emails import templates
 from leadline.emails.backends import Backend, get_backend
-from leadline.emails.sending import Outcome, deliver
+from leadline.emails.flows import Outcome, deliver
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
 from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
+from leadline.sequences.stops import stop_enrollment
 from leadline.sequences.windows import next_day_start, next_window_start, zone_for
 
 log = logging.getLogger("leadline.sequences")
@@ -177,7 +181,7 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         prospect = prospects.get(session, enrollment.prospect_id)
         reason = service.stop_reason(session, enrollment, prospect)
         if reason is not None:
-            service._stop(session, enrollment, reason, actor=actor)
+            stop_enrollment(session, enrollment, reason, actor=actor)
             report.stopped += 1
             return
         zone = zone_for(settings, prospect.timezone)
@@ -192,7 +196,7 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         try:
             plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
         except templates.MissingMergeField as error:
-            service._stop(session, enrollment, error.message, actor=actor)
+            stop_enrollment(session, enrollment, error.message, actor=actor)
             report.stopped += 1
             return
         failure = plan.failed[0] if plan.failed else None  # its message cannot be built: recorded failed
@@ -229,7 +233,7 @@ def _after_skip(
         elif code == "claimed":
             return  # another worker is sending this very step
         else:
-            service._stop(session, enrollment, reason, actor=actor)
+            stop_enrollment(session, enrollment, reason, actor=actor)
             report.stopped += 1
 
 
@@ -244,7 +248,7 @@ def _advance(
     assert sequence is not None
     if status != "sent":
         why = "the send failed" if status == "failed" else "the send's outcome is unknown"
-        service._stop(session, enrollment, f"{why}: {detail or ''} ({email_id})".strip(), actor=actor)
+        stop_enrollment(session, enrollment, f"{why}: {detail or ''} ({email_id})".strip(), actor=actor)
         return
     email = emails.get(session, email_id or "")
     sent_at = email.sent_at or utc_now()

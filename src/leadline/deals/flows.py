@@ -1,8 +1,11 @@
 """Proposals: the proposal email sent through the email code, then the deal's value and stage.
 
-Like any send this spans transactions (claim, backend, record; see emails/sending.py),
+Like any send this spans transactions (claim, backend, record; see emails/flows.py),
 so this module opens its own units of work. Only a proposal that went out moves the
 prospect to ``proposal`` and records the deal value.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def send_proposal(
     backend: Backend | None = None,
 ) -> ProposalResult:
     """Email the proposal for ``value`` a month; when it went out, record the value and move to proposal."""
-    from leadline.emails.sending import send
+    from leadline.emails.flows import send
 
     if not value > 0:
         raise Invalid("must be more than 0", field="value")

@@ -19,6 +19,9 @@ One bad message fails alone: a message that cannot be built (a template error fo
 prospect, a line break or NUL in a header, an address that cannot be encoded) or that the
 backend refuses is recorded ``failed`` with its reason, and the rest of the batch goes on.
 The dry run builds every message too, so it reports the same failures.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations
@@ -108,13 +111,26 @@ def check_sender(settings: Settings, backend: str) -> None:
 
 
 def mark_stale_sends(settings: Settings, *, actor: str) -> int:
-    """Sends left ``sending`` by a process that died become ``unknown`` (to be checked)."""
+    """Sends left ``sending`` by a process that died become ``unknown`` (to be checked), except
+    through the outbox, which can tell: its file is there (``sent``) or it is not (``failed``,
+    and the send may be tried again)."""
     with unit_of_work(settings) as session:
         stale = service.stale_sends(session)
+        outbox = None
+        if stale and settings.email_backend == "outbox":
+            from leadline.emails.backends.outbox import OutboxBackend
+
+            outbox = OutboxBackend(settings)
         for email_id in stale:
-            service.record_unknown(
-                session, email_id, "the sending process stopped before it learned the outcome", actor=actor
-            )
+            if outbox is None:
+                service.record_unknown(
+                    session, email_id, "the sending process stopped before it learned the outcome", actor=actor
+                )
+            elif outbox.written(email_id):
+                service.record_sent(session, email_id, backend=outbox.name, provider_id=None, actor=actor)
+            else:
+                reason = "not sent: the sending process stopped before the message was written to the outbox"
+                service.record_failed(session, settings, email_id, reason, actor=actor)
     return len(stale)
 
 

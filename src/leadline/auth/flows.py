@@ -15,6 +15,9 @@ it an attempt is refused at once, 429 with Retry-After), and the password checks
 CPU priority, so a flood of wrong passwords slows sign-ins, not the rest of the app. Browsers
 that signed in to the account before (a signed ``leadline_device`` cookie) have a lane of their
 own, so a flood from strangers does not keep them waiting either.
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
 """
 
 from __future__ import annotations

@@ -1,11 +1,15 @@
 """Apply stored events again, in batches of their own transactions (``leadline webhooks replay``
-and ``POST /api/webhooks/replay``)."""
+and ``POST /api/webhooks/replay``).
+
+A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
+composes services; shells and jobs call it, services never do.
+"""
 
 from __future__ import annotations
 
 from leadline.config import Settings
 from leadline.db import unit_of_work
-from leadline.webhooks import service
+from leadline.webhooks import replies, service
 
 BATCH = 1000
 
@@ -28,5 +32,5 @@ def replay(settings: Settings, *, failed: bool, unmatched: bool, actor: str) -> 
         totals["failed"] += report.failed
     if unmatched or not failed:
         with unit_of_work(settings) as session:
-            totals["matchedReplies"] = service.retry_unmatched_replies(session, settings, actor=f"replay:{actor}")
+            totals["matchedReplies"] = replies.retry_unmatched_replies(session, settings, actor=f"replay:{actor}")
     return totals

@@ -1,0 +1,108 @@
+"""What SendGrid's events make of an email, written down: the emails they name, locked in
+one order, and the state their whole set adds up to (``webhooks.events.email_state``),
+written in one statement for many emails. The webhooks service decides; this writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from leadline.activity import service as activity
+from leadline.clock import utc_now
+from leadline.db import Base
+from leadline.emails.reading import EmailNotFound
+
+EVENT_FIELDS = (
+    "delivered_at", "opened_at", "open_count", "machine_open_count", "clicked_at", "click_count", "bounced_at",
+    "bounce_reason", "bounce_type", "spam_reported_at", "unsubscribed_at",
+)  # fmt: skip
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+@dataclass
+class EventTarget:
+    """What applying events needs to know about an email (a plain row, not an ORM object)."""
+
+    id: str
+    prospect_id: str
+    status: str
+    to_email: str
+    subject: str
+    outreach_activity_id: str | None
+    replied_at: datetime | None
+    send_attempted_at: datetime | None
+    backend: str | None
+    failed_at: datetime | None
+    error: str | None
+    state: tuple[Any, ...]  # the EVENT_FIELDS, in order
+
+
+def event_targets(session: Session, email_ids: Sequence[str]) -> dict[str, EventTarget]:
+    """The emails that events are about, locked (in id order) for the rest of the transaction."""
+    table = _table("email_activities")
+    names = ("id", "prospect_id", "status", "to_email", "subject", "outreach_activity_id", "replied_at",
+             "send_attempted_at", "backend", "failed_at", "error")  # fmt: skip
+    columns = [table.c[name] for name in names]
+    found: dict[str, EventTarget] = {}
+    ordered = sorted(set(email_ids))
+    for start in range(0, len(ordered), 500):
+        query = select(*columns, *(table.c[name] for name in EVENT_FIELDS)).where(
+            table.c.id.in_(ordered[start : start + 500])
+        )
+        query = query.order_by(table.c.id).with_for_update()
+        for row in session.execute(query):
+            values = tuple(row)
+            found[values[0]] = EventTarget(**dict(zip(names, values[:11], strict=True)), state=values[11:])
+    missing = set(ordered) - set(found)
+    if missing:
+        raise EmailNotFound(f"no email with id {sorted(missing)[0]!r}", field="emailId")
+    return found
+
+
+def write_event_states(
+    session: Session, targets: dict[str, EventTarget], states: dict[str, dict[str, Any]]
+) -> list[EventTarget]:
+    """Put what each email's events add up to on it (one statement for all). Returns those whose
+    status changed."""
+    table = _table("email_activities")
+    rows, moved = [], []
+    for email_id, state in states.items():
+        target = targets[email_id]
+        values = {f"b_{name}": state[name] for name in EVENT_FIELDS}
+        values["b_status"] = state["status"]
+        # SendGrid dropped it: the earliest drop says why (otherwise keep what sending recorded).
+        values["b_failed_at"] = state.get("failed_at", target.failed_at)
+        values["b_error"] = state.get("error", target.error)
+        unchanged = (
+            tuple(state[name] for name in EVENT_FIELDS) == target.state
+            and state["status"] == target.status
+            and (values["b_failed_at"], values["b_error"]) == (target.failed_at, target.error)
+        )
+        if unchanged:
+            continue
+        values["b_id"] = email_id
+        rows.append(values)
+        if state["status"] != target.status:
+            target.status = state["status"]
+            moved.append(target)
+    if rows:
+        assignments: dict[str, Any] = {
+            name: bindparam(f"b_{name}") for name in (*EVENT_FIELDS, "status", "failed_at", "error")
+        }
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(**assignments, updated_at=utc_now()), rows
+        )
+    return moved
+
+
+def sync_timeline_statuses(session: Session, moved: Sequence[EventTarget]) -> None:
+    """Each email's own timeline entry shows where the email got to (sent -> opened -> replied)."""
+    activity.update_statuses(session, {e.outreach_activity_id: e.status for e in moved if e.outreach_activity_id})

@@ -1,0 +1,230 @@
+"""Reading emails: one by id, a page of the list, and the facts other domains ask about
+(sequences: what went out and what happened since; webhooks: which emails events and
+replies name; the event simulator: what was sent)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadline import jsonin
+from leadline.clock import utc_now
+from leadline.emails.models import EmailActivity
+from leadline.emails.suppressions import normalise_address
+from leadline.errors import Invalid, NotFound
+from leadline.prospects.models import Prospect
+
+SENT_STATES = ("sent", "delivered", "opened", "clicked", "replied", "bounced")
+
+
+RETRYABLE_STATES = ("failed", "cancelled")
+
+
+STALE_AFTER = timedelta(minutes=10)
+
+
+class EmailNotFound(NotFound):
+    pass
+
+
+def get(session: Session, email_id: str, *, for_update: bool = False) -> EmailActivity:
+    query = select(EmailActivity).where(EmailActivity.id == email_id)
+    if for_update:
+        query = query.with_for_update()
+    email = session.scalar(query)
+    if email is None:
+        raise EmailNotFound(f"no email with id {email_id!r}", field="emailId")
+    return email
+
+
+def due_scheduled(session: Session, *, limit: int = 200) -> list[str]:
+    return list(
+        session.scalars(
+            select(EmailActivity.id)
+            .where(EmailActivity.status == "scheduled", EmailActivity.scheduled_at <= utc_now())
+            .order_by(EmailActivity.scheduled_at, EmailActivity.id)
+            .limit(limit)
+        )
+    )
+
+
+def for_sequence_step(session: Session, enrollment_id: str, step: int) -> EmailActivity | None:
+    return session.scalar(
+        select(EmailActivity).where(
+            EmailActivity.sequence_enrollment_id == enrollment_id, EmailActivity.sequence_step == step
+        )
+    )
+
+
+def stale_sends(session: Session) -> list[str]:
+    """Ids of sends claimed so long ago that the process that claimed them must have died."""
+    cutoff = utc_now() - STALE_AFTER
+    return list(
+        session.scalars(
+            select(EmailActivity.id).where(EmailActivity.status == "sending", EmailActivity.send_attempted_at < cutoff)
+        )
+    )
+
+
+@dataclass
+class SinceFacts:
+    replied: bool
+    bounced: bool
+
+
+def first_sent(session: Session, prospect_id: str, template_name: str) -> EmailActivity | None:
+    """The first email of ``template_name`` that went out to the prospect, if any."""
+    return session.scalar(
+        select(EmailActivity)
+        .where(
+            EmailActivity.prospect_id == prospect_id,
+            EmailActivity.template == template_name,
+            EmailActivity.sent_at.is_not(None),
+            EmailActivity.status.in_(SENT_STATES),
+        )
+        .order_by(EmailActivity.sent_at)
+        .limit(1)
+    )
+
+
+def since(session: Session, prospect_id: str, moment: datetime) -> SinceFacts:
+    """Did the prospect reply, or did an email to them bounce, since ``moment``?"""
+    replied = session.scalar(
+        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.replied_at >= moment)
+    )
+    bounced = session.scalar(
+        select(func.count()).where(EmailActivity.prospect_id == prospect_id, EmailActivity.bounced_at >= moment)
+    )
+    return SinceFacts(replied=bool(replied), bounced=bool(bounced))
+
+
+@dataclass
+class KnownEmails:
+    by_id: set[str]
+    by_sendgrid_id: dict[str, list[tuple[str, str]]]  # X-Message-Id -> [(email id, address)]
+
+
+def find_for_events(session: Session, *, ids: set[str], sendgrid_ids: set[str]) -> KnownEmails:
+    """Which of these ids exist, and which emails carry these X-Message-Ids (for matching events)."""
+    found = KnownEmails(set(), {})
+    if ids:
+        found.by_id = set(session.scalars(select(EmailActivity.id).where(EmailActivity.id.in_(ids))))
+    if sendgrid_ids:
+        rows = session.execute(
+            select(EmailActivity.sendgrid_id, EmailActivity.id, EmailActivity.to_email).where(
+                EmailActivity.sendgrid_id.in_(sendgrid_ids)
+            )
+        )
+        for sendgrid_id, email_id, address in rows:
+            if sendgrid_id:
+                found.by_sendgrid_id.setdefault(sendgrid_id, []).append((email_id, address))
+    return found
+
+
+def find_by_message_ids(session: Session, message_ids: Sequence[str]) -> str | None:
+    """The newest email whose Message-ID is one of ``message_ids`` (In-Reply-To / References)."""
+    ids = [m.strip() for m in message_ids if m.strip()][:50]
+    if not ids:
+        return None
+    return session.scalar(
+        select(EmailActivity.id).where(EmailActivity.message_id.in_(ids)).order_by(EmailActivity.created_at.desc())
+    )
+
+
+def latest_sent_to(session: Session, address: str) -> str | None:
+    """The last email that went to ``address`` (a reply's sender), if any."""
+    return session.scalar(
+        select(EmailActivity.id)
+        .where(EmailActivity.to_email == normalise_address(address), EmailActivity.sent_at.is_not(None))
+        .order_by(EmailActivity.sent_at.desc(), EmailActivity.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass
+class SentEmail:
+    """A sent email with what an event simulator needs to know about it."""
+
+    id: str
+    to_email: str
+    to_name: str | None
+    subject: str
+    template: str
+    message_id: str | None
+    sendgrid_id: str | None
+    sent_at: datetime
+    prospect_id: str
+
+
+def sent_for_simulation(session: Session) -> list[SentEmail]:
+    """Sent emails with what an event simulator needs to know about each."""
+    rows = session.execute(
+        select(EmailActivity, Prospect.contact_name)
+        .join(Prospect, Prospect.id == EmailActivity.prospect_id)
+        .where(EmailActivity.sent_at.is_not(None))
+        .order_by(EmailActivity.sent_at, EmailActivity.id)
+    )
+    return [
+        SentEmail(e.id, e.to_email, name, e.subject, e.template, e.message_id, e.sendgrid_id, e.sent_at, e.prospect_id)
+        for e, name in rows
+        if e.sent_at is not None
+    ]
+
+
+@dataclass
+class EmailPage:
+    items: list[EmailActivity]
+    next_cursor: str | None
+
+
+def search(
+    session: Session,
+    *,
+    status: str | None = None,
+    since: datetime | None = None,
+    template: str | None = None,
+    prospect_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> EmailPage:
+    """Newest first; ``since`` compares with when the email was sent (or created, if not sent)."""
+    query = select(EmailActivity)
+    if status:
+        query = query.where(EmailActivity.status == status)
+    if template:
+        query = query.where(EmailActivity.template == template)
+    if prospect_id:
+        query = query.where(EmailActivity.prospect_id == prospect_id)
+    if since is not None:
+        query = query.where(func.coalesce(EmailActivity.sent_at, EmailActivity.created_at) >= since)
+    if cursor:
+        created, last_id = _read_cursor(cursor)
+        query = query.where(
+            (EmailActivity.created_at < created)
+            | ((EmailActivity.created_at == created) & (EmailActivity.id < last_id))
+        )
+    rows = list(
+        session.scalars(query.order_by(EmailActivity.created_at.desc(), EmailActivity.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EmailPage(rows, _make_cursor(rows[-1]) if more and rows else None)
+
+
+def _make_cursor(email: EmailActivity) -> str:
+    raw = json.dumps([email.created_at.isoformat(), email.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, last_id = jsonin.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), max_depth=1)
+        return datetime.fromisoformat(created), str(last_id)
+    except (ValueError, TypeError):
+        raise Invalid("is not a cursor this server made", field="cursor") from None
