@@ -165,35 +165,61 @@ def make_settings(url: str, data: Path, **changes: Any) -> Settings:
     return Settings(**(values | changes), _env_file=None)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment under which a shell (the CLI, a worker process) reads ``settings``: the
-    values :func:`make_settings` chooses."""
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
-    return {
-        "LEADLINE_DATABASE_URL": settings.database_url, "LEADLINE_DATA_DIR": str(settings.data_dir),
-        "LEADLINE_SECRET_KEY": secret, "LEADLINE_TIMEZONE": settings.timezone,
-        "LEADLINE_SENDER_ADDRESS": settings.sender_address,
-    }  # fmt: skip
+def changed(settings: Settings, **values: Any) -> Settings:
+    """A copy of ``settings`` with ``values`` changed, each read as the environment's text would be."""
+    return Settings(**(dict(settings) | values), _env_file=None)
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, settings: Settings, **values: Any) -> Settings:
+    """Change ``values`` on the test's own settings object until the test ends: for the fixtures that
+    set up an outside service (a fake SendGrid, an SMTP server, Slack, Redis), so that every shell
+    the test builds from ``settings`` (``cli``, ``client``, ``create_app(settings)``) talks to it."""
+    read = changed(settings, **values)
+    for name in values:
+        monkeypatch.setattr(settings, name, getattr(read, name))
+    return settings
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment under which a shell (the CLI, a server or worker process) reads ``settings``:
+    the settings :func:`make_settings` chooses and every other one that is not its default, as
+    ``LEADLINE_*`` variables (``extra`` adds variables)."""
+    import json
+
+    from pydantic import SecretStr
+
+    always = {"database_url", "data_dir", "secret_key", "timezone", "sender_address"}
+    env: dict[str, str] = {}
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        default = field.get_default(call_default_factory=True)
+        if name == "outbox_dir":
+            default = settings.data_dir / "outbox"
+        if value is None or (name not in always and value == default):
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value)
+        env[f"LEADLINE_{name.upper()}"] = str(value)
+    return env | extra
 
 
 def _settings_for(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The test's settings, built directly. They are also exported to the environment, for what
-    still reads it rather than taking settings: the CLI's commands (a shell: ``get_settings()``),
-    CLI and worker processes started with ``run_leadline`` and friends, the tests that call
-    ``unit_of_work()`` without settings, and the tests that change one setting with
-    ``monkeypatch.setenv`` + ``get_settings.cache_clear()``."""
+    """The test's settings, built directly. Nothing is exported: every shell the test drives is given
+    them (``create_app(settings)``, ``Cli(settings)``, ``settings_env(settings)`` for a process). The
+    developer's own ``LEADLINE_*`` variables and ``.env`` file are kept out of the way, so that what a
+    shell reads for itself (the CLI fills in what its environment leaves out) is the defaults."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
-    settings = make_settings(url, data)
     for key in list(os.environ):
         if key.upper().startswith("LEADLINE_") and not key.upper().startswith("LEADLINE_TEST_"):
             monkeypatch.delenv(key)
-    for key, value in settings_env(settings).items():
-        monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     get_settings.cache_clear()
-    assert get_settings() == settings, "the environment must say what the settings say"
-    return settings
+    return make_settings(url, data)
 
 
 @pytest.fixture
@@ -229,29 +255,30 @@ class Cli:
     """Runs ``leadline`` in-process through Typer's runner (output captured).
 
     ``Cli(settings)`` runs each command under the environment that says ``settings``
-    (:func:`settings_env`), whatever the process's is; ``Cli()`` reads the process's."""
+    (:func:`settings_env`), plus ``env`` for the tests whose subject is the environment itself."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings, env: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.env = env or {}
 
     def __call__(self, *args: str, input: str | None = None) -> CliResult:
         from typer.testing import CliRunner
 
         from leadline.cli.main import app
 
-        env = settings_env(self.settings) if self.settings is not None else None
         get_settings.cache_clear()
         try:
             runner = CliRunner()
+            env = settings_env(self.settings) | self.env
             result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
         finally:
-            get_settings.cache_clear()  # the next reader sees the process's environment again
+            get_settings.cache_clear()  # the CLI's settings stay the CLI's
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
 def cli(settings: Settings) -> Cli:
-    return Cli()
+    return Cli(settings)
 
 
 def run_leadline(

@@ -1,4 +1,7 @@
-"""Builders for test data and helpers to check that nothing changed."""
+"""Builders for test data and helpers to check that nothing changed.
+
+Each takes the test's settings (the ``settings`` fixture, or whatever settings the test runs
+under): nothing here reads the process environment."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from leadline.config import Settings
 from leadline.db import Base, unit_of_work
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import ProspectCreate, ProspectRead
@@ -14,7 +18,7 @@ from leadline.prospects.schemas import ProspectCreate, ProspectRead
 _numbers = itertools.count(1)
 
 
-def make_prospect(**overrides: Any) -> ProspectRead:
+def make_prospect(settings: Settings, **overrides: Any) -> ProspectRead:
     """A prospect made through the service (so the timeline is right), committed."""
     n = next(_numbers)
     values: dict[str, Any] = {
@@ -32,7 +36,7 @@ def make_prospect(**overrides: Any) -> ProspectRead:
         "competitor_health": 80,
     }
     values.update(overrides)
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         prospect = prospects.create(session, ProspectCreate.model_validate(values), actor="test")
         return ProspectRead.model_validate(prospect)
 
@@ -40,12 +44,12 @@ def make_prospect(**overrides: Any) -> ProspectRead:
 BOOKKEEPING = {("api_tokens", "last_used_at")}
 
 
-def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to compare before and after a refused change.
 
     When an API token was last used is bookkeeping of the request itself, not a change, so it is left out."""
     found: dict[str, list[tuple[Any, ...]]] = {}
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         for table in Base.metadata.sorted_tables:
             columns = ", ".join(c.name for c in table.columns if (table.name, c.name) not in BOOKKEEPING)
             rows = session.execute(text(f"SELECT {columns} FROM {table.name}")).all()
@@ -53,6 +57,6 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
     return found
 
 
-def count(table: str) -> int:
-    with unit_of_work(readonly=True) as session:
+def count(settings: Settings, table: str) -> int:
+    with unit_of_work(settings, readonly=True) as session:
         return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())

@@ -12,11 +12,11 @@ from leadline.prospects.models import Prospect
 from tests.factories import count
 
 
-def test_demo_loads_340_realistic_prospects(cli, tmp_path):
+def test_demo_loads_340_realistic_prospects(settings, cli, tmp_path):
     result = cli("demo")
     assert result.exit_code == 0, result.stderr
     assert "Imported 340 researched prospects" in result.stdout
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         people = list(session.scalars(select(Prospect)))
     assert len(people) == 340
     assert Counter(p.tier for p in people) == {1: 25, 2: 100, 3: 215}
@@ -36,7 +36,7 @@ def test_demo_loads_340_realistic_prospects(cli, tmp_path):
     # Tier 1 is the weakest online: the biggest opportunity, analysed first.
     mean = {t: sum(p.grid_health or 0 for p in people if p.tier == t) / n for t, n in ((1, 25), (2, 100), (3, 215))}
     assert mean[1] < mean[2] < mean[3]
-    assert count("outreach_activities") >= 340
+    assert count(settings, "outreach_activities") >= 340
     # Week 1: pain_point to the 25 tier-1 prospects, through the outbox, on the demo week's Monday
     # (this week's follow-ups and proposal came after: issue 15).
     every = cli("emails", "list", "--limit", "100", "--json").json
@@ -58,14 +58,14 @@ def test_demo_loads_340_realistic_prospects(cli, tmp_path):
     assert "royal_plumbing_co" in {e["prospectId"] for e in sent if e["repliedAt"]}
 
 
-def test_demo_refuses_to_load_twice_unless_asked(cli):
+def test_demo_refuses_to_load_twice_unless_asked(settings, cli):
     assert cli("demo").exit_code == 0
     again = cli("demo")
     assert again.exit_code == 1 and "already has 340 prospects" in again.stderr
     quiet = cli("demo", "--if-empty")
     assert quiet.exit_code == 0 and "was not loaded again" in quiet.stdout
     reset = cli("demo", "--reset")
-    assert reset.exit_code == 0 and count("prospects") == 340
+    assert reset.exit_code == 0 and count(settings, "prospects") == 340
 
 
 # --- the seed's Week 1, exactly, and this week going on from it (issue 15) ------------------------

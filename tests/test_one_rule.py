@@ -15,7 +15,7 @@ import pytest
 
 from leadline import clock
 from leadline.db import unit_of_work
-from tests.conftest import run_leadline
+from tests.conftest import run_leadline, settings_env
 from tests.factories import make_prospect, snapshot
 
 FRAGMENT = {"X-Leadline-Fragment": "1"}
@@ -33,6 +33,10 @@ class Shells:
 
     def __getattr__(self, name: str) -> Any:
         return self.request.getfixturevalue(name)
+
+    def leadline(self, *args: str, **env: str) -> Any:
+        """``leadline ARGS`` as a process, under the test's settings (``env`` adds variables)."""
+        return run_leadline(*args, env=settings_env(self.settings, **env))
 
     def ready(self, shell: str) -> None:
         """Make the shell's client before the "before" snapshot (a token, a session: rows of their own)."""
@@ -60,11 +64,11 @@ def page_error(text: str) -> str:
 # --- 1. a stage move: reason required, stripped, one line, 1..500 characters --------------------
 
 
-def stored_move(prospect_id: str) -> tuple[str, str | None]:
+def stored_move(settings, prospect_id: str) -> tuple[str, str | None]:
     """The prospect's stage and the reason of its last stage change."""
     from leadline.prospects import service
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         stage = service.get(session, prospect_id).sales_status
         moves = [e for e in service.timeline(session, prospect_id) if e.type == "stage_change"]
         return stage, (moves[-1].details.get("reason") if moves else None)
@@ -78,7 +82,7 @@ def move_by(shell: str, shells: Shells, prospect_id: str, stage: str, reason: st
             result = shells.cli(*args)
             code, err = result.exit_code, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, err = done.returncode, done.stderr
         return ("moved", None) if code == 0 else ("refused", refused_field(err))
     if shell == "api":
@@ -104,18 +108,18 @@ BAD_REASONS = {"empty": "", "blank": "   ", "two lines": "called\nthem", "2,000 
 
 
 @pytest.mark.parametrize("shell", MOVE_SHELLS)
-def test_a_stage_move_needs_a_reason_of_one_line_up_to_500_characters(shells, shell):
-    prospect = make_prospect(name="Royal Plumbing Co")
+def test_a_stage_move_needs_a_reason_of_one_line_up_to_500_characters(settings, shells, shell):
+    prospect = make_prospect(settings, name="Royal Plumbing Co")
     cases = dict(BAD_REASONS) if shell != "process" else {"empty": "", "2,000 characters": "x" * 2000}
     shells.ready(shell)
-    before = snapshot()
+    before = snapshot(settings)
     for label, reason in cases.items():
         assert move_by(shell, shells, prospect.id, "contacted", reason) == ("refused", "reason"), label
-        assert snapshot() == before, label
+        assert snapshot(settings) == before, label
     assert move_by(shell, shells, prospect.id, "contacted", "  called their office  ") == ("moved", None)
-    assert stored_move(prospect.id) == ("contacted", "called their office")  # stripped, the same everywhere
+    assert stored_move(settings, prospect.id) == ("contacted", "called their office")  # stripped, the same everywhere
     assert move_by(shell, shells, prospect.id, "replied", "y" * 500) == ("moved", None)
-    assert stored_move(prospect.id) == ("replied", "y" * 500)
+    assert stored_move(settings, prospect.id) == ("replied", "y" * 500)
 
 
 def test_every_service_that_moves_a_prospect_obeys_the_same_rule(settings):
@@ -124,21 +128,21 @@ def test_every_service_that_moves_a_prospect_obeys_the_same_rule(settings):
 
     from leadline.prospects import service
 
-    prospect = make_prospect()
-    before = snapshot()
+    prospect = make_prospect(settings)
+    before = snapshot(settings)
     for reason in BAD_REASONS.values():
-        with pytest.raises(ValidationError) as caught, unit_of_work() as session:
+        with pytest.raises(ValidationError) as caught, unit_of_work(settings) as session:
             service.move_stage(session, prospect.id, "contacted", reason=reason, actor="test")
         assert caught.value.errors()[0]["loc"] == ("reason",)
-        with pytest.raises(ValidationError), unit_of_work() as session:
+        with pytest.raises(ValidationError), unit_of_work(settings) as session:
             service.close_lost(session, service.get(session, prospect.id), reason=reason, actor="test")
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 # --- 2. objections: one parser ------------------------------------------------------------------
 
 
-def log_objections(shell: str, shells: Shells, prospect_id: str, typed: str) -> tuple[str, Any]:
+def log_objections(settings, shell: str, shells: Shells, prospect_id: str, typed: str) -> tuple[str, Any]:
     """("logged", the call's objections) or ("refused", the field named)."""
     if shell in ("cli", "process"):
         args = ("calls", "log", "--prospect", prospect_id, "--outcome", "interested", "--objections", typed, "--json")
@@ -146,7 +150,7 @@ def log_objections(shell: str, shells: Shells, prospect_id: str, typed: str) -> 
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, out, err = done.returncode, done.stdout, done.stderr
         if code != 0:
             return "refused", refused_field(err).split(".")[0]  # objections.1: the item, as the API says
@@ -166,17 +170,17 @@ def log_objections(shell: str, shells: Shells, prospect_id: str, typed: str) -> 
             "csrf_token": browser.csrf, "prospectId": prospect_id, "outcome": "interested", "objections": typed,
         })  # fmt: skip
     if response.status_code == 303:
-        return "logged", last_call_objections(prospect_id)
+        return "logged", last_call_objections(settings, prospect_id)
     assert response.status_code == 422, response.text[:300]
     return "refused", "objections" if "objections" in page_error(response.text) else "?"
 
 
-def last_call_objections(prospect_id: str) -> list[str]:
+def last_call_objections(settings, prospect_id: str) -> list[str]:
     from sqlalchemy import select
 
     from leadline.calls.models import CallActivity
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         calls = session.scalars(select(CallActivity).where(CallActivity.prospect_id == prospect_id)).all()
         return list(max(calls, key=lambda c: (c.created_at, c.id)).objections)
 
@@ -185,17 +189,17 @@ OBJECTION_SHELLS = ["cli", "process", "api", "prospect page", "calls page"]
 
 
 @pytest.mark.parametrize("shell", OBJECTION_SHELLS)
-def test_objections_typed_with_commas_or_line_breaks_are_stored_alike(shells, shell):
-    prospect = make_prospect()
+def test_objections_typed_with_commas_or_line_breaks_are_stored_alike(settings, shells, shell):
+    prospect = make_prospect(settings)
     shells.ready(shell)
     typed = ["price, timing", "price\ntiming", " price ,, timing\n\nPrice "]
     if shell == "process":
         typed = typed[:1]
     for text in typed:
-        assert log_objections(shell, shells, prospect.id, text) == ("logged", ["price", "timing"]), text
-    before = snapshot()
-    assert log_objections(shell, shells, prospect.id, "price, " + "x" * 501) == ("refused", "objections")
-    assert snapshot() == before
+        assert log_objections(settings, shell, shells, prospect.id, text) == ("logged", ["price", "timing"]), text
+    before = snapshot(settings)
+    assert log_objections(settings, shell, shells, prospect.id, "price, " + "x" * 501) == ("refused", "objections")
+    assert snapshot(settings) == before
 
 
 def test_the_one_parser():
@@ -209,7 +213,7 @@ def test_the_one_parser():
 # --- 3. the prospect-list filters -----------------------------------------------------------------
 
 
-def list_by(shell: str, shells: Shells, **given: str) -> tuple[str, Any]:
+def list_by(settings, shell: str, shells: Shells, **given: str) -> tuple[str, Any]:
     """("listed", ids) or ("refused", the field named), ``given`` in the API's names."""
     if shell in ("cli", "process"):
         options = {"status": "--status", "tier": "--tier", "trade": "--trade", "search": "--search"}
@@ -220,7 +224,7 @@ def list_by(shell: str, shells: Shells, **given: str) -> tuple[str, Any]:
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, out, err = done.returncode, done.stdout, done.stderr
         return ("listed", sorted(p["id"] for p in json.loads(out))) if code == 0 else ("refused", refused_field(err))
     if shell == "api":
@@ -235,7 +239,7 @@ def list_by(shell: str, shells: Shells, **given: str) -> tuple[str, Any]:
     if response.status_code == 200:
         from tests.web.test_pages_prospects import names
 
-        return "listed", sorted(ids_named(names(response.text)))
+        return "listed", sorted(ids_named(settings, names(response.text)))
     assert response.status_code == 422, text[:300]
     for name, page_name in inputs.items():
         if f"{page_name}: " in text:
@@ -243,29 +247,29 @@ def list_by(shell: str, shells: Shells, **given: str) -> tuple[str, Any]:
     return "refused", "?"
 
 
-def ids_named(found: list[str]) -> list[str]:
+def ids_named(settings, found: list[str]) -> list[str]:
     from leadline.prospects.models import Prospect
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return [p.id for p in session.query(Prospect).filter(Prospect.name.in_(found))]
 
 
 @pytest.mark.parametrize("shell", ["cli", "process", "api", "page"])
-def test_the_prospect_filters_are_one_schema(shells, shell):
-    royal = make_prospect(name="Royal Plumbing Co", tier=1)
-    make_prospect(name="Summit HVAC", trade="hvac", tier=2)
+def test_the_prospect_filters_are_one_schema(settings, shells, shell):
+    royal = make_prospect(settings, name="Royal Plumbing Co", tier=1)
+    make_prospect(settings, name="Summit HVAC", trade="hvac", tier=2)
     shells.ready(shell)
-    before = snapshot()
-    assert list_by(shell, shells, search="royal") == ("listed", [royal.id])
-    assert list_by(shell, shells, search="Royal", trade="plumbing", tier="1") == ("listed", [royal.id])
+    before = snapshot(settings)
+    assert list_by(settings, shell, shells, search="royal") == ("listed", [royal.id])
+    assert list_by(settings, shell, shells, search="Royal", trade="plumbing", tier="1") == ("listed", [royal.id])
     refusals = {"search": {"search": "r" * 201}, "trade": {"trade": "t" * 81}}
     if shell == "process":
         refusals = {"search": refusals["search"]}
     for field, given in refusals.items():
-        assert list_by(shell, shells, **given) == ("refused", field), given  # not cut to 200 characters
+        assert list_by(settings, shell, shells, **given) == ("refused", field), given  # not cut to 200 characters
     if shell != "cli" and shell != "process":  # Typer refuses a stage it does not know itself (its choices)
-        assert list_by(shell, shells, status="won") == ("refused", "status")
-    assert snapshot() == before
+        assert list_by(settings, shell, shells, status="won") == ("refused", "status")
+    assert snapshot(settings) == before
 
 
 # --- 4. starting a sequence: one flow ------------------------------------------------------------
@@ -283,7 +287,7 @@ def start_by(shell: str, shells: Shells, **body: Any) -> tuple[str, Any]:
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args, env=ALWAYS_OPEN)
+            done = shells.leadline(*args, **ALWAYS_OPEN)
             code, out, err = done.returncode, done.stdout, done.stderr
         if code != 0:
             return "refused", refused_field(err)
@@ -303,13 +307,13 @@ def test_a_sequence_start_sends_the_first_emails_now_from_every_shell(shells, sh
 
     if shell != "process":
         clock.set_frozen(MONDAY_9AM)
-    people = [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com") for n in range(2)]
+    people = [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com") for n in range(2)]
     ids = [p.id for p in people]
     shells.ready(shell)
-    before = snapshot()
+    before = snapshot(settings)
     assert start_by(shell, shells, template="nope", prospectIds=ids) == ("refused", "template")
     assert start_by(shell, shells, template="pain_point", prospectIds=ids, steps="nudge:soon") == ("refused", "steps")
-    assert snapshot() == before and outbox_messages(settings) == []
+    assert snapshot(settings) == before and outbox_messages(settings) == []
     started = start_by(shell, shells, template="pain_point", prospectIds=ids, steps="follow_up_1:3d")
     # No worker runs here: the start itself sent what was due (the API used to only enrol).
     assert started == ("started", {"sentNow": 2, "waiting": 0, "enrolled": ids})
@@ -332,7 +336,7 @@ def choose_by(shell: str, shells: Shells, command: str, **given: Any) -> tuple[s
             result = shells.cli(*args)
             code, out, err = result.exit_code, result.stdout, result.stderr
         else:
-            done = run_leadline(*args)
+            done = shells.leadline(*args)
             code, out, err = done.returncode, done.stdout, done.stderr
         if code != 0:
             field = refused_field(err)
@@ -352,11 +356,11 @@ def choose_by(shell: str, shells: Shells, command: str, **given: Any) -> tuple[s
 
 @pytest.mark.parametrize("command", ["emails send", "sequences start"])
 @pytest.mark.parametrize("shell", ["cli", "process", "api"])
-def test_prospects_are_chosen_by_id_or_by_a_selection_with_a_limit(shells, shell, command):
+def test_prospects_are_chosen_by_id_or_by_a_selection_with_a_limit(settings, shells, shell, command):
     clock.set_frozen(MONDAY_9AM)
-    people = sorted(make_prospect(tier=1).id for _ in range(2))
+    people = sorted(make_prospect(settings, tier=1).id for _ in range(2))
     shells.ready(shell)
-    before = snapshot()
+    before = snapshot(settings)
     cases: list[tuple[dict[str, Any], tuple[str, Any]]] = [
         ({}, ("refused", "prospectIds")),
         ({"prospectIds": people[:1], "tier": 1, "limit": 5}, ("refused", "prospectIds")),
@@ -368,7 +372,7 @@ def test_prospects_are_chosen_by_id_or_by_a_selection_with_a_limit(shells, shell
         cases = cases[:1] + cases[2:3]
     for given, expected in cases:
         assert choose_by(shell, shells, command, **given) == expected, given
-        assert snapshot() == before, given
+        assert snapshot(settings) == before, given
 
 
 def test_the_selection_rule_is_one_schema():

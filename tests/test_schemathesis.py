@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from leadline.app import create_app
-from leadline.config import Settings, get_settings
+from leadline.config import Settings
 from leadline.db import dispose_engines
-from tests.conftest import make_token
+from tests.conftest import make_settings, make_token
 from tests.web.conftest import free_port
 
 pytestmark = pytest.mark.xdist_group("schemathesis")
@@ -45,28 +45,21 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
 
     folder = tmp_path_factory.mktemp("schemathesis")
     shutil.copyfile(sqlite_template, folder / "leadline.db")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LEADLINE_DATABASE_URL", f"sqlite:///{folder / 'leadline.db'}")
-        patch.setenv("LEADLINE_DATA_DIR", str(folder))
-        patch.setenv("LEADLINE_SECRET_KEY", "schemathesis-secret-" + "x" * 32)
-        patch.setenv("LEADLINE_TIMEZONE", "America/Chicago")
-        patch.setenv("LEADLINE_SENDER_ADDRESS", "Leadline Demo, 100 Congress Ave, Austin, TX 78701")
-        get_settings.cache_clear()
-        chosen = get_settings()
-        load_demo(chosen)
-        token = make_token(chosen, scope="write")
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(chosen), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            assert thread.is_alive(), "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", token
-        server.should_exit = True
-        thread.join(timeout=15)
-        get_settings.cache_clear()
-        dispose_engines()
+    chosen = make_settings(f"sqlite:///{folder / 'leadline.db'}", folder,
+                           secret_key="schemathesis-secret-" + "x" * 32)  # fmt: skip
+    load_demo(chosen)
+    token = make_token(chosen, scope="write")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(chosen), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", token
+    server.should_exit = True
+    thread.join(timeout=15)
+    dispose_engines()
 
 
 @schema.parametrize()

@@ -19,7 +19,7 @@ from tests.factories import make_prospect
 
 def test_two_apps_book_the_same_local_time_in_their_own_zones(settings: Settings) -> None:
     assert settings.timezone == "America/Chicago"  # the environment's zone
-    prospect = make_prospect().id
+    prospect = make_prospect(settings).id
     paris = settings.model_copy(update={"timezone": "Europe/Paris"})
     token = make_token(settings)
     booked: dict[str, str] = {}
@@ -39,7 +39,7 @@ def test_two_apps_book_the_same_local_time_in_their_own_zones(settings: Settings
 
 
 def test_the_cli_books_in_the_zone_of_the_settings_it_runs_with(settings: Settings) -> None:
-    prospect = make_prospect().id
+    prospect = make_prospect(settings).id
     paris = settings.model_copy(update={"timezone": "Europe/Paris"})
     expected = {"paris": "2099-06-01T13:00:00Z", "chicago": "2099-06-01T20:00:00Z"}  # 15:00 CEST, 15:00 CDT
     booked: dict[str, str] = {}

@@ -12,8 +12,8 @@ from tests.factories import make_prospect, snapshot
 T0 = datetime(2025, 11, 18, 15, 0, tzinfo=UTC)
 
 
-def entries(prospect_id: str) -> list[tuple[object, ...]]:
-    with unit_of_work(readonly=True) as session:
+def entries(settings, prospect_id: str) -> list[tuple[object, ...]]:
+    with unit_of_work(settings, readonly=True) as session:
         return [
             (e.type, e.status, e.details, e.actor, e.created_at, e.updated_at)
             for e in activity.for_prospect(session, prospect_id)
@@ -22,13 +22,13 @@ def entries(prospect_id: str) -> list[tuple[object, ...]]:
 
 
 def test_many_entries_are_the_entries_one_at_a_time(settings):
-    one, many = make_prospect(), make_prospect()
+    one, many = make_prospect(settings), make_prospect(settings)
     wanted = [
         ("email", "open", {"emailId": "email_1", "machine": False}, "webhook:sendgrid", T0),
         ("email", "click", {"emailId": "email_1", "url": "https://x.test"}, "webhook:sendgrid", T0 + timedelta(1)),
         ("imported", "created", {"file": "a.csv", "line": 2}, "cli:pat", T0 + timedelta(2)),
     ]
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         for kind, status, details, actor, at in wanted:
             activity.record(session, one.id, kind, status, details, actor=actor, at=at)
         activity.record_many(
@@ -38,13 +38,17 @@ def test_many_entries_are_the_entries_one_at_a_time(settings):
                 for kind, status, details, actor, at in wanted
             ],
         )
-    assert entries(many.id) == entries(one.id)
-    assert [e[:2] for e in entries(many.id)] == [("email", "open"), ("email", "click"), ("imported", "created")]
+    assert entries(settings, many.id) == entries(settings, one.id)
+    assert [e[:2] for e in entries(settings, many.id)] == [
+        ("email", "open"),
+        ("email", "click"),
+        ("imported", "created"),
+    ]
 
 
 def test_nothing_to_record_writes_nothing(settings):
-    make_prospect()
-    before = snapshot()
-    with unit_of_work() as session:
+    make_prospect(settings)
+    before = snapshot(settings)
+    with unit_of_work(settings) as session:
         activity.record_many(session, [])
-    assert snapshot() == before
+    assert snapshot(settings) == before

@@ -107,9 +107,9 @@ def test_the_api_on_the_demo(demo, client):
 
 
 class TestBadInput:
-    def test_a_bad_week_is_one_line_and_changes_nothing(self, cli, client):
-        make_prospect()
-        before = snapshot()
+    def test_a_bad_week_is_one_line_and_changes_nothing(self, settings, cli, client):
+        make_prospect(settings)
+        before = snapshot(settings)
         for args in (("dashboard", "--week", "2025-W54"), ("report", "week", "--week", "soon")):
             result = cli(*args)
             assert result.exit_code == 1
@@ -121,11 +121,11 @@ class TestBadInput:
         assert client.get("/api/reports/week", params={"format": "pdf"}).status_code == 422
         assert client.get("/api/dashboard", params={"cards": 99}).status_code == 422
         assert cli("dashboard", "--cards", "99").exit_code == 2  # a usage error, from Typer
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
-    def test_bad_periods_and_filters(self, cli, client, tmp_path):
-        make_prospect()
-        before = snapshot()
+    def test_bad_periods_and_filters(self, settings, cli, client, tmp_path):
+        make_prospect(settings)
+        before = snapshot(settings)
         answer = client.get("/api/analytics/templates", params={"since": "yesterday"})
         assert answer.status_code == 422 and answer.json()["field"] == "since"
         answer = client.get("/api/analytics/timing", params={"since": "2025-11-10", "until": "2025-11-01"})
@@ -145,7 +145,7 @@ class TestBadInput:
         assert answer.status_code == 422 and answer.json()["field"] == "template"
         answer = client.get("/api/export/prospects", params={"since": "2025-11-01"})
         assert answer.status_code == 422 and answer.json()["field"] == "since"
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class _Links(HTMLParser):
@@ -169,7 +169,7 @@ def test_the_html_report_is_self_contained_and_escaped(demo, settings, tmp_path)
     assert other.exit_code == 0
     demo_page = (tmp_path / "demo.html").read_text()
     assert "Week 1 sales report" in demo_page and "Replies by template" in demo_page
-    prospect = make_prospect(name="Evil <b>Co</b>")
+    prospect = make_prospect(settings, name="Evil <b>Co</b>")
     add_rows(settings, EmailActivity.__table__, [email_row(prospect.id, local("2025-11-17 09:00"),
                                                  template='<script>alert("x")</script>')])  # fmt: skip
     target = tmp_path / "week.html"
@@ -189,7 +189,7 @@ def test_exports_are_safe_for_spreadsheets(cli, settings, tmp_path):
     from leadline.db import unit_of_work
     from leadline.emails.models import EmailActivity as Email
 
-    evil = make_prospect(name='=HYPERLINK("http://evil.example","click")', trade="plumbing")
+    evil = make_prospect(settings, name='=HYPERLINK("http://evil.example","click")', trade="plumbing")
     add_rows(settings, Email.__table__, [email_row(evil.id, local("2025-11-17 09:00"), subject="+cmd|' /C calc'!A0",
                                          reply_text="@SUM(1+1)")])  # fmt: skip
     ours = tmp_path / "ours.csv"

@@ -9,13 +9,14 @@ import pytest
 
 from leadline.calls import calendar
 from leadline.webhooks.security import inbound_token
+from tests.conftest import settings_env
 from tests.processes import free_port, start_server, stop_all
 
 pytestmark = pytest.mark.xdist_group("processes")
 
 
 def test_tokens_in_urls_are_redacted_from_the_access_log(sqlite_settings, tmp_path):
-    env = {k: v for k, v in os.environ.items()}
+    env = {**os.environ, **settings_env(sqlite_settings)}
     port = free_port()
     proc = start_server(env, port, tmp_path)
     secrets = ["s3tpassw0rdtokenvalue", calendar.token(sqlite_settings), inbound_token(sqlite_settings)]

@@ -24,13 +24,13 @@ def login_form(test_client, **fields):
 
 
 class TestUsersCli:
-    def test_add_with_a_password_then_sign_in(self, cli, anon_client):
+    def test_add_with_a_password_then_sign_in(self, settings, cli, anon_client):
         result = cli("users", "add", "Ann@Example.com", "--role", "viewer", "--password-stdin", input=PASSWORD + "\n")
         assert result.exit_code == 0, result.stderr
         assert "Added ann@example.com (viewer)." in result.stdout
         listed = cli("users", "list", "--json").json
         assert [(u["email"], u["role"], u["hasPassword"]) for u in listed] == [("ann@example.com", "viewer", True)]
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             stored = session.scalar(select(User.password_hash))
         assert stored.startswith("$argon2id$") and PASSWORD not in stored
         assert login_form(anon_client, email="ann@example.com", password=PASSWORD).status_code == 303
@@ -66,12 +66,12 @@ class TestUsersCli:
     )
     def test_bad_input_is_one_line_and_changes_nothing(self, cli, settings, args, stdin, message):
         make_user(settings)
-        before = snapshot()
+        before = snapshot(settings)
         result = cli(*args, input=stdin + "\n" if stdin else None)
         assert result.exit_code != 0
         assert message in result.stdout + result.stderr
         assert "Traceback" not in result.stdout + result.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_a_new_password_signs_every_browser_out(self, cli, settings, page_client):
         assert page_client.get("/api/me").status_code == 200
@@ -83,17 +83,17 @@ class TestUsersCli:
         make_user(settings, "second@example.com", "admin")
         assert cli("users", "remove", "admin@example.com").exit_code == 0
         assert page_client.get("/api/me").status_code == 401
-        assert count("web_sessions") == 0
+        assert count(settings, "web_sessions") == 0
 
 
 class TestTokens:
-    def test_shown_once_only_the_hash_is_stored_and_revoking_stops_it(self, cli, anon_client):
+    def test_shown_once_only_the_hash_is_stored_and_revoking_stops_it(self, settings, cli, anon_client):
         created = cli("tokens", "create", "--name", "zapier", "--scope", "write")
         assert created.exit_code == 0
         token = re.search(r"(ll_\S+)", created.stdout).group(1)
         listed = cli("tokens", "list").stdout
         assert "zapier" in listed and token not in listed and token[:9] in listed
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             row = session.scalar(select(ApiToken))
         assert token not in repr(row.__dict__) and row.token_hash != token
         auth = {"Authorization": f"Bearer {token}"}
@@ -106,14 +106,14 @@ class TestTokens:
         assert cli("tokens", "list", "--all", "--json").json[0]["revokedAt"]
 
     def test_a_read_token_reads_but_may_not_write(self, settings, anon_client):
-        make_prospect(id="acme", name="Acme")
+        make_prospect(settings, id="acme", name="Acme")
         auth = {"Authorization": f"Bearer {make_token(settings, scope='read')}"}
         assert anon_client.get("/api/prospects", headers=auth).json()["total"] == 1
-        before = snapshot()
+        before = snapshot(settings)
         refused = anon_client.post("/api/prospects", json=NEW, headers=auth)
         assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
         assert anon_client.patch("/api/prospects/acme", json={"tier": 1}, headers=auth).status_code == 403
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_the_token_is_the_actor_in_the_timeline(self, settings, anon_client):
         auth = {"Authorization": f"Bearer {make_token(settings, name='zapier')}"}
@@ -127,20 +127,20 @@ class TestTokens:
         assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
         assert response.json()["error"] == "unauthorized"
 
-    def test_tokens_cannot_manage_users_or_tokens(self, client):
-        before = snapshot()
+    def test_tokens_cannot_manage_users_or_tokens(self, settings, client):
+        before = snapshot(settings)
         assert client.get("/api/users").status_code == 403
         assert client.post("/api/tokens", json={"name": "more", "scope": "write"}).status_code == 403
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestSessionsAndCsrf:
-    def test_a_session_writes_only_with_its_csrf_token(self, page_client):
-        before = snapshot()
+    def test_a_session_writes_only_with_its_csrf_token(self, settings, page_client):
+        before = snapshot(settings)
         for headers in ({}, {"X-CSRF-Token": "wrong"}):
             refused = page_client.post("/api/prospects", json=NEW, headers=headers)
             assert refused.status_code == 403 and "CSRF" in refused.json()["message"]
-        assert snapshot() == before
+        assert snapshot(settings) == before
         made = page_client.post("/api/prospects", json=NEW, headers={"X-CSRF-Token": page_client.csrf})
         assert made.status_code == 201
         timeline = page_client.get(f"/api/prospects/{made.json()['id']}/timeline").json()
@@ -149,17 +149,17 @@ class TestSessionsAndCsrf:
     def test_a_viewer_reads_and_may_not_write(self, settings, anon_client):
         csrf = sign_in(anon_client, make_user(settings, "vi@example.com", "viewer"))
         assert anon_client.get("/api/prospects").status_code == 200
-        before = snapshot()
+        before = snapshot(settings)
         refused = anon_client.post("/api/prospects", json=NEW, headers={"X-CSRF-Token": csrf})
         assert refused.status_code == 403 and "viewer" in refused.json()["message"]
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_only_admins_manage_users(self, settings, anon_client, page_client):
         csrf = sign_in(anon_client, make_user(settings, "mem@example.com", "member"))
-        before = snapshot()
+        before = snapshot(settings)
         assert anon_client.post("/api/users", json={"email": "x@example.com"}, headers={"X-CSRF-Token": csrf}
                                 ).status_code == 403  # fmt: skip
-        assert snapshot() == before
+        assert snapshot(settings) == before
         added = page_client.post("/api/users", json={"email": "x@example.com", "role": "viewer"},
                                  headers={"X-CSRF-Token": page_client.csrf})  # fmt: skip
         assert added.status_code == 201 and "/set-password?token=" in added.json()["setPasswordLink"]
@@ -186,23 +186,23 @@ class TestSessionsAndCsrf:
         clock.set_frozen(clock.utc_now() + timedelta(seconds=settings.session_max_age_seconds + 1))
         assert page_client.get("/api/me").status_code == 401
 
-    def test_signing_out_ends_the_session_server_side(self, page_client):
+    def test_signing_out_ends_the_session_server_side(self, settings, page_client):
         cookie = page_client.cookies.get("leadline_session")
         out = page_client.post("/logout", data={"csrf_token": page_client.csrf}, follow_redirects=False)
         assert out.status_code == 303 and out.headers["location"] == "/login?signed_out=1"
         page_client.cookies.set("leadline_session", cookie)  # a copied cookie no longer works
         assert page_client.get("/api/me").status_code == 401
-        assert count("web_sessions") == 0
+        assert count(settings, "web_sessions") == 0
 
-    def test_sign_out_needs_the_csrf_token(self, page_client):
+    def test_sign_out_needs_the_csrf_token(self, settings, page_client):
         refused = page_client.post("/logout", follow_redirects=False)
-        assert refused.status_code == 403 and count("web_sessions") == 1
+        assert refused.status_code == 403 and count(settings, "web_sessions") == 1
 
     def test_the_sign_in_form_needs_its_own_token(self, settings, anon_client):
         make_user(settings)
         forged = anon_client.post("/login", data={"email": "admin@example.com", "password": PASSWORD},
                                   follow_redirects=False)  # fmt: skip
-        assert forged.status_code == 403 and count("web_sessions") == 0
+        assert forged.status_code == 403 and count(settings, "web_sessions") == 0
 
     @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "evil"])
     def test_no_open_redirect_after_sign_in(self, settings, anon_client, target):
@@ -226,16 +226,16 @@ class TestThrottling:
         # A third try at once must wait.
         slowed = login_form(anon_client, email="admin@example.com", password=PASSWORD)
         assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) >= 1
-        assert "try again in" in slowed.text and count("web_sessions") == 0
+        assert "try again in" in slowed.text and count(settings, "web_sessions") == 0
         for _ in range(3, settings.login_max_failures + 1):
             clock.set_frozen(clock.utc_now() + timedelta(seconds=31))
             assert login_form(anon_client, email="admin@example.com", password="wrong").status_code == 401
         clock.set_frozen(clock.utc_now() + timedelta(seconds=60))
         locked = login_form(anon_client, email="admin@example.com", password=PASSWORD)
-        assert locked.status_code == 429 and "locked" in locked.text and count("web_sessions") == 0
+        assert locked.status_code == 429 and "locked" in locked.text and count(settings, "web_sessions") == 0
         clock.set_frozen(clock.utc_now() + timedelta(seconds=settings.login_lockout_seconds))
         assert login_form(anon_client, email="admin@example.com", password=PASSWORD).status_code == 303
-        assert count("login_throttle") == 0
+        assert count(settings, "login_throttle") == 0
 
     def test_the_count_is_shared_by_every_process(self, settings, anon_client):
         """Two app instances (as two `leadline serve` processes would) see one count, kept in the database."""
@@ -249,7 +249,7 @@ class TestThrottling:
             assert login_form(anon_client, email="admin@example.com", password="wrong").status_code == 401
             assert login_form(other, email="admin@example.com", password="wrong").status_code == 401
             assert login_form(other, email="admin@example.com", password=PASSWORD).status_code == 429
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             assert session.get(LoginThrottle, ("admin@example.com", "testclient")).failures == 2
 
     def test_attempts_at_the_same_moment_cannot_slip_past_the_count(self, settings):
@@ -285,7 +285,7 @@ class TestThrottling:
         for one in clients:
             one.close()
         assert sorted(codes) == [401, 401] + [429] * 6
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             assert session.get(LoginThrottle, ("admin@example.com", "testclient")).failures == 2
 
     def test_a_stranger_locks_out_only_their_own_address(self, settings, anon_client):
@@ -303,7 +303,7 @@ class TestThrottling:
             assert locked.status_code == 429 and "locked" in locked.text
         with TestClient(create_app(settings), client=("203.0.113.7", 4711)) as owner:
             assert login_form(owner, email="admin@example.com", password=PASSWORD).status_code == 303
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             rows = session.execute(select(LoginThrottle.client, LoginThrottle.failures)).all()
         assert [tuple(row) for row in rows] == [("198.51.100.9", 0)]  # the stranger's lock stays
 
@@ -331,7 +331,7 @@ class TestThrottling:
                 assert login_form(stranger, email="admin@example.com", password="wrong").status_code == expected
 
         def not_counts() -> dict[str, object]:
-            return {table: rows for table, rows in snapshot().items() if table != "login_throttle"}
+            return {table: rows for table, rows in snapshot(settings).items() if table != "login_throttle"}
 
         before = not_counts()
         with browser("192.0.2.1") as new:
@@ -360,7 +360,7 @@ class TestThrottling:
         busy = login_form(anon_client, email="admin@example.com", password=PASSWORD)
         assert busy.status_code == 429 and busy.headers["retry-after"] == "2"
         assert "too many sign-ins at once" in busy.text
-        assert count("login_throttle") == 0 and count("web_sessions") == 0
+        assert count(settings, "login_throttle") == 0 and count(settings, "web_sessions") == 0
 
     def test_unknown_addresses_get_the_same_answer(self, settings, anon_client):
         make_user(settings)
@@ -400,7 +400,7 @@ class TestUnlock:
         assert "locked for 1 address(es) until" in cli("users", "list").stdout
         result = cli("users", "unlock", "Admin@Example.com")
         assert result.exit_code == 0 and "Unlocked admin@example.com: 1 lock(s) ended" in result.stdout
-        assert count("login_throttle") == 0
+        assert count(settings, "login_throttle") == 0
         assert cli("users", "list", "--json").json[0]["lockedUntil"] is None
         assert login_form(anon_client, email="admin@example.com", password=PASSWORD).status_code == 303
         again = cli("users", "unlock", "admin@example.com")
@@ -409,7 +409,7 @@ class TestUnlock:
 
 def test_sessions_and_tokens_are_stored_as_hashes(settings, page_client):
     raw = page_client.cookies.get("leadline_session")
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         ids = list(session.scalars(select(WebSession.id_hash)))
     assert ids and raw not in ids
     assert session_csrf(page_client) == page_client.csrf

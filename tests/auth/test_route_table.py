@@ -43,8 +43,8 @@ def test_the_open_routes_are_exactly_the_listed_ones(anon_client):
     assert len(table) > 70
 
 
-def test_every_other_route_refuses_an_anonymous_request(anon_client):
-    before = snapshot()
+def test_every_other_route_refuses_an_anonymous_request(settings, anon_client):
+    before = snapshot(settings)
     checked = 0
     for method, path in routes(anon_client):
         if (method, path) in OPEN:
@@ -58,7 +58,7 @@ def test_every_other_route_refuses_an_anonymous_request(anon_client):
             assert response.headers["location"].startswith("/login"), (method, path)
         checked += 1
     assert checked > 60
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_the_open_routes_protect_themselves(anon_client):
@@ -71,16 +71,16 @@ def test_the_open_routes_protect_themselves(anon_client):
 
 def test_a_read_token_is_refused_every_change(settings, anon_client):
     headers = {"Authorization": f"Bearer {make_token(settings, scope='read')}"}
-    before = snapshot()
+    before = snapshot(settings)
     for method, path in routes(anon_client):
         if method in UNSAFE and path.startswith("/api/"):
             response = anon_client.request(method, concrete(path), headers=headers)
             assert response.status_code == 403, (method, path, response.status_code, response.text[:200])
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_a_session_without_its_csrf_token_is_refused_every_change(page_client):
-    before = snapshot()
+def test_a_session_without_its_csrf_token_is_refused_every_change(settings, page_client):
+    before = snapshot(settings)
     checked = 0
     for method, path in routes(page_client):
         if method in UNSAFE and (method, path) not in OPEN:
@@ -89,18 +89,18 @@ def test_a_session_without_its_csrf_token_is_refused_every_change(page_client):
             assert response.status_code == 403, (method, path, response.status_code, response.text[:200])
             checked += 1
     assert checked > 30
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_a_viewer_is_refused_every_change_even_with_the_csrf_token(settings, anon_client):
     csrf = sign_in(anon_client, make_user(settings, "viewer@example.com", "viewer"))
-    before = snapshot()
+    before = snapshot(settings)
     for method, path in routes(anon_client):
         if method in UNSAFE and (method, path) not in OPEN and path != "/logout":
             response = anon_client.request(method, concrete(path), headers={"X-CSRF-Token": csrf},
                                            follow_redirects=False)  # fmt: skip
             assert response.status_code == 403, (method, path, response.status_code, response.text[:200])
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_the_api_documents_how_to_authenticate(anon_client):

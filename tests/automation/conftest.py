@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from leadline import clock, worker
-from leadline.config import get_settings
+from tests.conftest import configure
 from tests.fakes.slack import FakeSlack
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -17,8 +17,7 @@ MONDAY_9AM = datetime(2025, 11, 17, 9, 0, tzinfo=CHICAGO)
 @pytest.fixture
 def slack(settings, monkeypatch) -> Iterator[FakeSlack]:
     fake = FakeSlack()
-    monkeypatch.setenv("LEADLINE_SLACK_WEBHOOK_URL", fake.url)
-    get_settings.cache_clear()
+    configure(monkeypatch, settings, slack_webhook_url=fake.url)
     yield fake
     fake.close()
 

@@ -13,22 +13,19 @@ from huey.exceptions import TaskLockedException
 from sqlalchemy import select
 
 from leadline import clock, jobs, worker
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.webhooks import service
 from leadline.webhooks.models import WebhookEvent
-from tests.conftest import require_service
+from tests.conftest import changed, require_service
 from tests.processes import private_redis, redis_server_reason
 from tests.webhooks.conftest import event, send_to
 
 
 @pytest.fixture
-def redis_settings(settings, monkeypatch):
+def redis_settings(settings):
     require_service(redis_server_reason())
     with private_redis() as redis:
-        monkeypatch.setenv("LEADLINE_REDIS_URL", redis.url)
-        get_settings.cache_clear()
-        yield get_settings()
+        yield changed(settings, redis_url=redis.url)
     jobs._hueys.pop(redis.url, None)
 
 
@@ -48,13 +45,13 @@ def test_one_runner_at_a_time_and_the_lock_expires(redis_settings):
 
 
 @pytest.mark.redis
-def test_the_webhook_sweep_runs_on_redis_and_applies_what_was_left(redis_settings):
-    (target,) = send_to(1)
-    with unit_of_work() as session:  # stored, but the process died before applying it
+def test_the_webhook_sweep_runs_on_redis_and_applies_what_was_left(settings, redis_settings):
+    (target,) = send_to(settings, 1)
+    with unit_of_work(settings) as session:  # stored, but the process died before applying it
         stored = service.ingest(session, [event(target, "delivered")])
     clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
     huey = worker.scheduled_huey(redis_settings)
     huey.execute(huey._leadline_periodic["webhooks.sweep"].s())
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         status = session.scalar(select(WebhookEvent.status).where(WebhookEvent.id == stored.new_ids[0]))
     assert status == "applied"

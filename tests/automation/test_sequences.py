@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.webhooks.security import inbound_token
+from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect, snapshot
 from tests.webhooks.conftest import email, event
 from tests.webhooks.test_inbound import default_mode
 
 
-def tick() -> None:
-    worker.run(get_settings(), "sequences.run_due")
+def tick(settings) -> None:
+    worker.run(settings, "sequences.run_due")
 
 
-def three(**overrides):
-    return [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1, **overrides) for n in range(3)]
+def three(settings, **overrides):
+    return [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1, **overrides) for n in range(3)]
 
 
 def enrollments(cli) -> dict[str, dict]:
@@ -26,17 +26,17 @@ def enrollments(cli) -> dict[str, dict]:
 
 
 def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, immediate, monday):
-    three()
+    three(settings)
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "10",
                  "--steps", "follow_up_1:3d,follow_up_2:4d")  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert "for 3 prospects.\n3 emails sent now; 0 waiting" in result.stdout
     assert len(outbox_messages(settings)) == 3
     clock.set_frozen(monday + timedelta(days=2, hours=23))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 3  # not yet: three days after the first email
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    tick()
+    tick(settings)
     messages = outbox_messages(settings)
     assert len(messages) == 6
     firsts = {m["To"]: m for m in messages if not m["Subject"].startswith("Re:")}
@@ -47,19 +47,19 @@ def test_first_email_now_then_the_follow_ups_after_their_delays(cli, settings, i
     rows = enrollments(cli)
     assert {r["step"] for r in rows.values()} == {2}
     clock.set_frozen(monday + timedelta(days=7, minutes=2))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 9
     assert {r["status"] for r in enrollments(cli).values()} == {"completed"}
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 9  # nothing is sent twice
 
 
 def test_a_reply_through_inbound_parse_stops_it(cli, settings, immediate, monday, hook):
-    people = three()
+    people = three(settings)
     cli("sequences", "start", "--template", "pain_point", "-p", people[0].id, "-p", people[1].id,
         "--steps", "follow_up_1:3d")  # fmt: skip
     first = cli("emails", "list", "--prospect", people[0].id, "--json").json[0]
-    body, content_type = default_mode(email(first["id"]), "Yes, call me.")
+    body, content_type = default_mode(email(settings, first["id"]), "Yes, call me.")
     response = hook.client.post(
         "/webhooks/sendgrid/inbound/" + inbound_token(hook.settings),
         content=body,
@@ -69,21 +69,21 @@ def test_a_reply_through_inbound_parse_stops_it(cli, settings, immediate, monday
     rows = enrollments(cli)
     assert (rows[people[0].id]["status"], rows[people[0].id]["stopReason"]) == ("stopped", "replied")
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    tick()
+    tick(settings)
     to = [m["To"] for m in outbox_messages(settings) if m["Subject"].startswith("Re:")]
     assert to == [f"Pat Doe <{people[1].email}>"]
 
 
 def test_a_bounce_stops_it(cli, settings, immediate, monday, hook):
-    (person,) = three()[:1]
+    (person,) = three(settings)[:1]
     cli("sequences", "start", "--template", "pain_point", "-p", person.id, "--steps", "follow_up_1:3d")
-    first = email(cli("emails", "list", "--json").json[0]["id"])
+    first = email(settings, cli("emails", "list", "--json").json[0]["id"])
     hook.post([event(first, "bounce", type="blocked", reason="554 blocked")])
     assert enrollments(cli)[person.id]["stopReason"] == "bounced"
 
 
-def test_a_booked_call_stops_it(cli, immediate, monday):
-    person = make_prospect()
+def test_a_booked_call_stops_it(settings, cli, immediate, monday):
+    person = make_prospect(settings)
     cli("sequences", "start", "--template", "pain_point", "-p", person.id)
     cli("calls", "schedule", "--prospect", person.id, "--at", "2025-11-19 15:00")
     assert enrollments(cli)[person.id]["stopReason"] == "call booked"
@@ -92,33 +92,33 @@ def test_a_booked_call_stops_it(cli, immediate, monday):
 def test_the_sending_window_is_the_prospects(cli, settings, immediate):
     # Saturday 10:00 in Chicago: nothing goes out until Monday 08:00 in the prospect's own zone.
     clock.set_frozen(clock.utc_now().replace(year=2025, month=11, day=22, hour=16, minute=0, second=0, microsecond=0))
-    person = make_prospect(timezone="America/Los_Angeles")
+    person = make_prospect(settings, timezone="America/Los_Angeles")
     result = cli("sequences", "start", "--template", "pain_point", "-p", person.id)
     assert "for 1 prospect.\n0 emails sent now; 1 waiting for their time, sending window" in result.stdout
     row = enrollments(cli)[person.id]
     assert row["nextSendAt"] == "2025-11-24T16:00:00Z"  # Monday 08:00 in Los Angeles
     assert outbox_messages(settings) == []
     clock.set_frozen(clock.utc_now().replace(day=24, hour=16, minute=1))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 1
     clock.set_frozen(None)
 
 
-def test_the_cap_holds_and_the_rest_wait_for_tomorrow(cli, settings, immediate, monday, monkeypatch):
-    monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "2")
-    get_settings.cache_clear()
-    three()
+def test_the_cap_holds_and_the_rest_wait_for_tomorrow(settings, immediate, monday):
+    settings = changed(settings, daily_send_limit=2)
+    cli = Cli(settings)
+    three(settings)
     cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "3")
     assert len(outbox_messages(settings)) == 2
     waiting = [r for r in enrollments(cli).values() if r["step"] == 0]
     assert len(waiting) == 1 and waiting[0]["nextSendAt"] == "2025-11-18T14:00:00Z"  # Tuesday 08:00 Chicago
     clock.set_frozen(monday + timedelta(days=1, hours=-1, minutes=1))
-    tick()
+    tick(settings)
     assert len(outbox_messages(settings)) == 3
 
 
-def test_stop_by_hand_and_status(cli, immediate, monday):
-    people = three()
+def test_stop_by_hand_and_status(settings, cli, immediate, monday):
+    people = three(settings)
     cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "3")
     assert cli("sequences", "stop", "--prospect", people[0].id, "--reason", "asked to pause").exit_code == 0
     status = cli("sequences", "status").stdout
@@ -129,23 +129,22 @@ def test_stop_by_hand_and_status(cli, immediate, monday):
     assert rows[people[0].id]["stopReason"] == "stopped by hand: asked to pause"
 
 
-def test_missing_fields_in_a_later_step_start_nothing(cli, tmp_path, monkeypatch, monday, settings):
+def test_missing_fields_in_a_later_step_start_nothing(tmp_path, monday, settings):
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "nudge.txt").write_text("Subject: Re: {{ name }}\n\nYour competitor {{ topCompetitor }} ...\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
-    get_settings.cache_clear()
-    person = make_prospect(top_competitor=None, competitor_health=None)
-    before = snapshot()
+    cli = Cli(changed(settings, templates_dir=folder))
+    person = make_prospect(settings, top_competitor=None, competitor_health=None)
+    before = snapshot(settings)
     result = cli("sequences", "start", "--template", "solution", "-p", person.id, "--steps", "nudge:2d")
     assert result.exit_code == 1 and "needs topCompetitor" in result.stderr and "nothing was started" in result.stderr
-    assert snapshot() == before and outbox_messages(settings) == []
+    assert snapshot(settings) == before and outbox_messages(settings) == []
     bad = cli("sequences", "start", "--template", "solution", "-p", person.id, "--steps", "nudge:soon")
     assert bad.exit_code == 1 and "TEMPLATE:DELAY" in bad.stderr
 
 
 def test_api(client, immediate, monday, settings):
-    people = three()
+    people = three(settings)
     response = client.post("/api/sequences", json={"template": "pain_point", "prospectIds": [people[0].id],
                                                     "steps": "follow_up_1:3d"})  # fmt: skip
     assert response.status_code == 201, response.text
@@ -181,13 +180,13 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
         assert len(signed) == 1 and rows[signed[0]]["stopReason"] == "replied"  # the demo's won deal
         replier = next(e for e in follow_ups if e["prospectId"] == "hughes_plumbing")
         slack.posts.clear()
-        body, content_type = default_mode(email(replier["id"]), "Thursday works, call me.")
+        body, content_type = default_mode(email(settings, replier["id"]), "Thursday works, call me.")
         answer = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
                                   headers={"content-type": content_type})  # fmt: skip
         assert answer.json()["status"] == "matched"
         assert slack.titles() == ["Hughes Plumbing replied"]
         clock.set_frozen(datetime(2026, 12, 1, 16, 30, tzinfo=UTC))  # four days after follow_up_1
-        tick()
+        tick(settings)
         seconds = cli("emails", "list", "--template", "follow_up_2", "--limit", "50", "--json").json
         assert len(seconds) == 20 and {"hughes_plumbing", *signed}.isdisjoint(e["prospectId"] for e in seconds)
         rows = enrollments(cli)

@@ -19,11 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.webhooks.security import inbound_token
-from tests.conftest import redis_reason, redis_url_for_worker, require_service
+from tests.conftest import Cli, changed, configure, redis_reason, redis_url_for_worker, require_service, settings_env
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect
 from tests.webhooks.test_inbound import default_mode
@@ -39,17 +38,10 @@ def free_port() -> int:
 
 @pytest.fixture
 def env(settings, slack, monkeypatch) -> dict[str, str]:
-    """Settings shared by this test and the processes it starts."""
-    extra = {
-        "LEADLINE_SEND_WINDOW_START": "00:00",
-        "LEADLINE_SEND_WINDOW_END": "23:59",
-        "LEADLINE_SEND_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
-        "LEADLINE_LOG_LEVEL": "warning",
-    }
-    for key, value in extra.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    return {k: v for k, v in os.environ.items()}
+    """Settings shared by this test and the processes it starts: the environment that says them."""
+    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="23:59",
+              send_window_days="mon,tue,wed,thu,fri,sat,sun", log_level="warning")  # fmt: skip
+    return {**os.environ, **settings_env(settings)}
 
 
 def start(args: list[str], environment: dict[str, str]) -> subprocess.Popen[str]:
@@ -83,11 +75,11 @@ def wait_for(check: Any, timeout: float = 60) -> bool:
 
 
 def scenario(cli, settings, slack, post_reply: Any, processes: list[subprocess.Popen[str]]) -> None:
-    people = [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(4)]
+    people = [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(4)]
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "4",
                  "--steps", "follow_up_1:6s")  # fmt: skip
     assert "for 4 prospects" in result.stdout, result.stdout + result.stderr  # the worker may send some of them
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         first = session.scalar(select(EmailActivity).where(EmailActivity.prospect_id == people[0].id))
     assert post_reply(first).json()["status"] == "matched"
     try:
@@ -129,23 +121,23 @@ def test_one_worker_on_the_sqlite_queue(cli, env, slack, hook, settings):
 
 @pytest.mark.slow
 @pytest.mark.redis
-def test_two_workers_on_redis(cli, env, slack, hook, settings, monkeypatch):
+def test_two_workers_on_redis(env, slack, hook, settings):
     require_service(redis_reason())
     import redis
 
     url = redis_url_for_worker()
     redis.Redis.from_url(url).flushdb()
-    monkeypatch.setenv("LEADLINE_REDIS_URL", url)
-    get_settings.cache_clear()
-    environment = {**env, "LEADLINE_REDIS_URL": url}
+    settings = changed(settings, redis_url=url)
+    cli = Cli(settings)
+    environment = {**env, **settings_env(settings)}
     workers = [start(["worker", "--threads", "2"], environment) for _ in range(2)]
     from fastapi.testclient import TestClient
 
     from leadline.app import create_app
 
-    with TestClient(create_app(get_settings())) as client:
+    with TestClient(create_app(settings)) as client:
         hook.client = client
-        hook.settings = get_settings()
+        hook.settings = settings
         scenario(cli, settings, slack, _reply_in_process(hook), workers)
     redis.Redis.from_url(url).flushdb()
 
@@ -158,7 +150,7 @@ def test_serve_alone_runs_the_worker(cli, env, slack, settings):
 
     def post(first: EmailActivity) -> Any:
         body, content_type = default_mode(first, "Yes, call me Friday.")
-        return httpx.post(f"http://127.0.0.1:{port}/webhooks/sendgrid/inbound/{inbound_token(get_settings())}",
+        return httpx.post(f"http://127.0.0.1:{port}/webhooks/sendgrid/inbound/{inbound_token(settings)}",
                           content=body, headers={"content-type": content_type}, timeout=30)  # fmt: skip
 
     scenario(cli, settings, slack, post, [server])
@@ -181,9 +173,9 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
     from leadline.emails.flows import mark_stale_sends
     from leadline.sequences import flows
 
-    environment = {**os.environ, "LEADLINE_SENDGRID_TIMEOUT_SECONDS": "10"}
+    environment = {**os.environ, **settings_env(changed(settings, sendgrid_timeout_seconds=10))}
     fake_sendgrid.latency = 1.0
-    people = [make_prospect(name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(5)]
+    people = [make_prospect(settings, name=f"Shop {n}", email=f"o{n}@shop{n}.com", tier=1) for n in range(5)]
     soon = (clock.utc_now() + timedelta(seconds=2)).isoformat()
     result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "5", "--at", soon)
     assert result.exit_code == 0, result.stderr
@@ -197,35 +189,35 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(cli, fak
         second = start(["worker", "--threads", "1"], environment)
 
         def settled() -> bool:
-            statuses = _statuses()
+            statuses = _statuses(settings)
             return len(statuses) == 5 and statuses.count("sent") + statuses.count("sending") == 5
 
         settled_in_time = wait_for(settled, 90)
     finally:
         logs = stop([p for p in (first, locals().get("second")) if p is not None])
-    assert settled_in_time, f"{_statuses()}\n{logs}"
+    assert settled_in_time, f"{_statuses(settings)}\n{logs}"
     sent_ids = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]
     assert len(sent_ids) == len(set(sent_ids)), f"an email reached SendGrid twice\n{logs}"
     assert killed_at == 2 and len(sent_ids) == 5  # the in-flight one reached SendGrid once, never again
-    statuses = _statuses()
+    statuses = _statuses(settings)
     assert statuses.count("sent") == 4 and statuses.count("sending") == 1, statuses
     # Ten minutes on, the sweeps settle the one the dead worker left in flight.
     clock.set_frozen(clock.utc_now() + timedelta(minutes=11))
     try:
-        assert mark_stale_sends(get_settings(), actor="test") == 1
-        flows.reconcile(get_settings())
+        assert mark_stale_sends(settings, actor="test") == 1
+        flows.reconcile(settings)
     finally:
         clock.set_frozen(None)
     rows = {r["prospectId"]: r for r in cli("sequences", "status", "--all", "--json").json}
     assert len(rows) == len(people)
     (stuck,) = [r for r in rows.values() if r["status"] == "stopped"]
     assert "outcome is unknown" in stuck["stopReason"]
-    assert sorted(_statuses()) == ["sent"] * 4 + ["unknown"]
+    assert sorted(_statuses(settings)) == ["sent"] * 4 + ["unknown"]
     going = [r for r in rows.values() if r["status"] != "stopped"]
     assert len(going) == 4
     assert {(r["status"], r["step"]) for r in going} == {("active", 1)}  # the first email out, follow-ups to come
 
 
-def _statuses() -> list[str]:
-    with unit_of_work(readonly=True) as session:
+def _statuses(settings) -> list[str]:
+    with unit_of_work(settings, readonly=True) as session:
         return list(session.scalars(select(EmailActivity.status)).all())

@@ -35,37 +35,37 @@ def freeze(text_: str) -> datetime:
     return moment
 
 
-def book(prospect_id: str, when: str, **extra: Any) -> str:
-    with unit_of_work() as session:
+def book(settings, prospect_id: str, when: str, **extra: Any) -> str:
+    with unit_of_work(settings) as session:
         data = CallBook.model_validate({"prospect_id": prospect_id, "scheduled_at": when, **extra})
         return calls.book(session, data, actor="test").id
 
 
-def log(prospect_id: str | None = None, outcome: str = "interested", **extra: Any) -> calls.Logged:
+def log(settings, prospect_id: str | None = None, outcome: str = "interested", **extra: Any) -> calls.Logged:
     values = {"prospect_id": prospect_id, "outcome": outcome, **extra}
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         return calls.log(session, CallLog.model_validate({k: v for k, v in values.items() if v is not None}),
                          actor="test")  # fmt: skip
 
 
-def prospect(prospect_id: str) -> ProspectRead:
-    with unit_of_work(readonly=True) as session:
+def prospect(settings, prospect_id: str) -> ProspectRead:
+    with unit_of_work(settings, readonly=True) as session:
         return ProspectRead.model_validate(prospects.get(session, prospect_id))
 
 
-def timeline(prospect_id: str) -> list[tuple[str, str]]:
-    with unit_of_work(readonly=True) as session:
+def timeline(settings, prospect_id: str) -> list[tuple[str, str]]:
+    with unit_of_work(settings, readonly=True) as session:
         return [(e.type, e.status) for e in prospects.timeline(session, prospect_id)]
 
 
-def entries(prospect_id: str, type_: str) -> list[dict[str, Any]]:
-    with unit_of_work(readonly=True) as session:
+def entries(settings, prospect_id: str, type_: str) -> list[dict[str, Any]]:
+    with unit_of_work(settings, readonly=True) as session:
         return [{"status": e.status, **e.details} for e in prospects.timeline(session, prospect_id) if e.type == type_]
 
 
-def recount(prospect_id: str) -> dict[str, Any]:
+def recount(settings, prospect_id: str) -> dict[str, Any]:
     """The counters as plain SQL says they should be (independent of the service's code)."""
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
 
         def one(sql: str) -> Any:
             return session.execute(text(sql), {"p": prospect_id}).scalar()
@@ -77,6 +77,6 @@ def recount(prospect_id: str) -> dict[str, Any]:
         }
 
 
-def call_row(call_id: str) -> dict[str, Any]:
-    with unit_of_work(readonly=True) as session:
+def call_row(settings, call_id: str) -> dict[str, Any]:
+    with unit_of_work(settings, readonly=True) as session:
         return calls.read(session, [calls.get(session, call_id)])[0].dump()

@@ -19,9 +19,9 @@ SEED_BODY = {
 
 
 class TestPostCalls:
-    def test_the_seeds_body_logs_a_call_and_the_cli_sees_it(self, client, cli):
+    def test_the_seeds_body_logs_a_call_and_the_cli_sees_it(self, settings, client, cli):
         freeze("2025-11-21 15:25")
-        p = make_prospect(name="Royal Plumbing Co", sales_status="replied")
+        p = make_prospect(settings, name="Royal Plumbing Co", sales_status="replied")
         response = client.post("/api/calls", json={"prospectId": p.id, **SEED_BODY})
         assert response.status_code == 201, response.text
         body = response.json()
@@ -37,12 +37,12 @@ class TestPostCalls:
         shown = cli("calls", "show", body["id"], "--json").json
         assert shown == client.get(f"/api/calls/{body['id']}").json()
         assert {k: shown[k] for k in ("duration", "notes", "objections", "outcome", "nextSteps")} == SEED_BODY
-        after = prospect(p.id)
+        after = prospect(settings, p.id)
         assert (after.calls_scheduled_count, after.calls_completed_count) == (1, 1)
 
-    def test_scheduled_at_books_and_patch_completes(self, client):
+    def test_scheduled_at_books_and_patch_completes(self, settings, client):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
+        p = make_prospect(settings)
         booked = client.post("/api/calls", json={"prospectId": p.id, "scheduledAt": "2025-11-21 15:00"})
         assert booked.status_code == 201, booked.text
         call = booked.json()
@@ -64,11 +64,11 @@ class TestPostCalls:
         refused = client.patch(f"/api/calls/{call['id']}", json={"outcome": "closed_won"})
         assert refused.status_code == 409 and refused.json()["field"] == "outcome"
 
-    def test_reschedule_cancel_no_show(self, client):
+    def test_reschedule_cancel_no_show(self, settings, client):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        one = book(p.id, "2025-11-18 10:00")
-        two = book(p.id, "2025-11-19 10:00")
+        p = make_prospect(settings)
+        one = book(settings, p.id, "2025-11-18 10:00")
+        two = book(settings, p.id, "2025-11-19 10:00")
         moved = client.post(f"/api/calls/{two}/reschedule", json={"scheduledAt": "2025-11-20 10:00", "reason": "x"})
         assert moved.status_code == 200 and moved.json()["icsSequence"] == 1
         assert client.post(f"/api/calls/{one}/no-show").status_code == 409  # still to come
@@ -81,11 +81,11 @@ class TestPostCalls:
         listed = client.get("/api/calls", params={"status": "no_show"}).json()
         assert listed["total"] == 1 and listed["items"][0]["id"] == one
 
-    def test_list_filters(self, client):
+    def test_list_filters(self, settings, client):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co")
-        today = book(p.id, "2025-11-18 23:30")  # 05:30 UTC tomorrow, but today in Chicago
-        later = book(p.id, "2025-11-19 09:00")
+        p = make_prospect(settings, name="Royal Plumbing Co")
+        today = book(settings, p.id, "2025-11-18 23:30")  # 05:30 UTC tomorrow, but today in Chicago
+        later = book(settings, p.id, "2025-11-19 09:00")
         ids = lambda **q: [c["id"] for c in client.get("/api/calls", params=q).json()["items"]]  # noqa: E731
         assert ids(today="true") == [today]
         assert ids(status="pending") == [today, later]
@@ -119,14 +119,14 @@ class TestBadInput:
             ({"duration": 1500, "notes": "no outcome"}, 422, "outcome"),
         ],
     )
-    def test_refused_naming_the_field_and_nothing_changes(self, client, body, status, field):
+    def test_refused_naming_the_field_and_nothing_changes(self, settings, client, body, status, field):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        before = snapshot()
+        p = make_prospect(settings)
+        before = snapshot(settings)
         response = client.post("/api/calls", json={"prospectId": p.id} | body)
         assert response.status_code == status, response.text
         assert response.json()["field"] == field
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_unknown_call(self, client):
         assert client.get("/api/calls/call_nope").json()["field"] == "callId"
@@ -134,9 +134,9 @@ class TestBadInput:
 
 
 class TestObjections:
-    def test_summary(self, client):
+    def test_summary(self, settings, client):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
+        p = make_prospect(settings)
         client.post("/api/calls", json={"prospectId": p.id, **SEED_BODY})
         data = client.get("/api/objections").json()
         assert {d["category"]: (d["count"], d["label"]) for d in data} == {
@@ -147,8 +147,8 @@ class TestObjections:
 class TestCalendarFeed:
     def test_the_secret_url_serves_the_feed(self, client, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes")
-        call_id = book(p.id, "2025-11-21 15:00")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes")
+        call_id = book(settings, p.id, "2025-11-21 15:00")
         client.post("/api/calls", json={"prospectId": p.id, **SEED_BODY})  # completes the booked call
         token = calendar.token(settings)
         response = client.get(f"/calendar/{token}.ics")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import icalendar
 
 from tests.calls.helpers import SEED_NEXT, SEED_NOTES, SEED_OBJECTIONS, book, freeze, local, log, prospect
+from tests.conftest import Cli
 from tests.factories import make_prospect, snapshot
 
 SEED_ARGS = [
@@ -17,9 +18,9 @@ SEED_ARGS = [
 
 
 class TestTheSeedExample:
-    def test_schedule_list_log_show_round_trip(self, cli, client):
+    def test_schedule_list_log_show_round_trip(self, settings, cli, client):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142")
         booked = cli("calls", "schedule", "--prospect", p.id, "--at", "2025-11-21 15:00")
         assert booked.exit_code == 0, booked.stderr
         assert "Royal Plumbing Co on Fri 2025-11-21 15:00. Stage: scheduled." in booked.stdout
@@ -52,9 +53,9 @@ class TestTheSeedExample:
         text = cli("calls", "show", call_id).stdout
         assert "What's the timeline? (Timeline)" in text and "25 min" in text
 
-    def test_log_json_and_repeatable_objection_with_a_comma(self, cli):
+    def test_log_json_and_repeatable_objection_with_a_comma(self, settings, cli):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
+        p = make_prospect(settings)
         result = cli(
             "calls", "log", "--prospect", p.id, "--outcome", "follow_up", "--objection", "Price, honestly",
             "--objections", "timeline", "--follow-up", "2025-11-28 10:00", "--duration", "1500", "--json",
@@ -65,15 +66,15 @@ class TestTheSeedExample:
         assert data["objectionCategories"] == ["timeline", "price"]
         assert data["salesStatus"] == "interested"
         assert data["task"]["kind"] == "follow_up" and data["task"]["dueAt"] == "2025-11-28T16:00:00Z"
-        assert prospect(p.id).next_follow_up_at == local("2025-11-28 10:00")
+        assert prospect(settings, p.id).next_follow_up_at == local("2025-11-28 10:00")
 
 
 class TestBadInput:
-    def test_refused_with_one_line_and_nothing_changes(self, cli):
+    def test_refused_with_one_line_and_nothing_changes(self, settings, cli):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        book(p.id, "2025-11-20 10:00")
-        before = snapshot()
+        p = make_prospect(settings)
+        book(settings, p.id, "2025-11-20 10:00")
+        before = snapshot(settings)
         cases = [
             (["calls", "schedule", "--prospect", p.id, "--at", "2025-11-17 15:00"],
              "error: scheduledAt: Mon 2025-11-17 15:00 is in the past; a call is booked for a time to come"),
@@ -101,15 +102,15 @@ class TestBadInput:
             assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
         unknown = cli("calls", "log", "--prospect", p.id, "--outcome", "maybe")
         assert unknown.exit_code == 2 and "--outcome" in unknown.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestLifecycle:
-    def test_reschedule_cancel_no_show_and_listing(self, cli):
+    def test_reschedule_cancel_no_show_and_listing(self, settings, cli):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co")
-        first = book(p.id, "2025-11-18 16:00")
-        second = book(p.id, "2025-11-20 10:00")
+        p = make_prospect(settings, name="Royal Plumbing Co")
+        first = book(settings, p.id, "2025-11-18 16:00")
+        second = book(settings, p.id, "2025-11-20 10:00")
         moved = cli("calls", "reschedule", second, "--at", "2025-11-21 11:00", "--reason", "asked for Friday")
         assert moved.exit_code == 0 and "to Fri 2025-11-21 11:00" in moved.stdout
         today = cli("calls", "list", "--today", "--json").json
@@ -125,15 +126,15 @@ class TestLifecycle:
         table = cli("calls", "list").stdout
         assert "no-show" in table and "cancelled" in table and "2 of 2 calls" in table
         assert [c["status"] for c in cli("calls", "list", "--status", "no_show", "--json").json] == ["no_show"]
-        assert prospect(p.id).calls_scheduled_count == 1
+        assert prospect(settings, p.id).calls_scheduled_count == 1
 
-    def test_prospect_show_tells_the_whole_story(self, cli):
+    def test_prospect_show_tells_the_whole_story(self, settings, cli):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co")
-        call_id = book(p.id, "2025-11-18 15:00")
+        p = make_prospect(settings, name="Royal Plumbing Co")
+        call_id = book(settings, p.id, "2025-11-18 15:00")
         cli("calls", "reschedule", call_id, "--at", "2025-11-18 16:00")
         freeze("2025-11-18 16:30")
-        log(p.id, "interested", objections=["How much will this cost?"], duration="25m", next_steps=SEED_NEXT)
+        log(settings, p.id, "interested", objections=["How much will this cost?"], duration="25m", next_steps=SEED_NEXT)
         cli("deals", "won", "--prospect", p.id, "--service", "grid_health_analysis", "--monthly-fee", "2400")
         out = cli("prospects", "show", p.id).stdout
         for text in (
@@ -152,9 +153,9 @@ class TestLifecycle:
 class TestCalendar:
     def test_ics_parses_and_updates_the_same_event(self, cli, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142")
-        call_id = book(p.id, "2025-11-21 15:00")
-        other = book(p.id, "2025-11-24 10:00")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142")
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        other = book(settings, p.id, "2025-11-24 10:00")
 
         def events():
             result = cli("calls", "ics")
@@ -182,11 +183,11 @@ class TestCalendar:
 
 
 class TestObjections:
-    def test_categories_with_counts_and_examples(self, cli, monkeypatch):
+    def test_categories_with_counts_and_examples(self, settings, cli):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        log(p.id, "interested", objections=SEED_OBJECTIONS)
-        log(p.id, "interested", objections=["Too expensive", "We use a guy"])
+        p = make_prospect(settings)
+        log(settings, p.id, "interested", objections=SEED_OBJECTIONS)
+        log(settings, p.id, "interested", objections=["Too expensive", "We use a guy"])
         data = cli("objections", "--json").json
         assert [(d["category"], d["count"]) for d in data] == [
             ("price", 2), ("timeline", 1), ("proof", 1), ("other", 1),
@@ -195,8 +196,8 @@ class TestObjections:
         table = cli("objections").stdout
         assert "Price / cost" in table and "5 objections on 2 logged calls" in table
         # The user edits the keyword map; --recategorize applies it to what was logged.
-        monkeypatch.setenv("LEADLINE_OBJECTION_CATEGORIES", '{"has_provider": ["use a guy"], "price": ["expensive"]}')
-        redone = cli("objections", "--recategorize")
+        edited = {"has_provider": ["use a guy"], "price": ["expensive"]}
+        redone = Cli(settings.model_copy(update={"objection_categories": edited}))("objections", "--recategorize")
         assert redone.exit_code == 0 and "Recategorized 2 calls." in redone.stdout
         assert {d["category"]: d["count"] for d in cli("objections", "--json").json} == {
             "other": 3, "has_provider": 1, "price": 1,

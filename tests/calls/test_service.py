@@ -33,46 +33,46 @@ from tests.calls.helpers import (
 from tests.factories import make_prospect, snapshot
 
 
-def counters(prospect_id: str) -> tuple[int, int]:
-    p = prospect(prospect_id)
+def counters(settings, prospect_id: str) -> tuple[int, int]:
+    p = prospect(settings, prospect_id)
     return p.calls_scheduled_count, p.calls_completed_count
 
 
-def open_tasks(prospect_id: str):
-    with unit_of_work(readonly=True) as session:
+def open_tasks(settings, prospect_id: str):
+    with unit_of_work(settings, readonly=True) as session:
         return [(t.title, t.kind, t.due_at) for t in tasks.search(session, prospect_id=prospect_id)]
 
 
 class TestBook:
     def test_a_booked_call_is_pending_and_moves_the_prospect_to_scheduled(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes")
-        call_id = book(p.id, "2025-11-21 15:00")
-        after = prospect(p.id)
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes")
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        after = prospect(settings, p.id)
         assert after.sales_status == "scheduled"
         assert after.next_follow_up_at == local("2025-11-21 15:00")
-        assert counters(p.id) == (1, 0)
-        with unit_of_work(readonly=True) as session:
+        assert counters(settings, p.id) == (1, 0)
+        with unit_of_work(settings, readonly=True) as session:
             call = calls.get(session, call_id)
             assert (call.status, call.outcome, call.ics_sequence) == ("scheduled", "pending", 0)
             assert call.scheduled_at == local("2025-11-21 15:00")
             assert call.outreach_activity_id is not None
-        assert timeline(p.id)[-2:] == [("call", "scheduled"), ("stage_change", "scheduled")]
-        assert entries(p.id, "call")[0]["scheduledAt"] == "2025-11-21T21:00:00Z"
+        assert timeline(settings, p.id)[-2:] == [("call", "scheduled"), ("stage_change", "scheduled")]
+        assert entries(settings, p.id, "call")[0]["scheduledAt"] == "2025-11-21T21:00:00Z"
 
     def test_a_second_call_counts_and_the_earliest_is_the_next_follow_up(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        book(p.id, "2025-11-25 10:00")
-        book(p.id, "2025-11-20 10:00")
-        assert counters(p.id) == (2, 0)
-        assert prospect(p.id).next_follow_up_at == local("2025-11-20 10:00")
+        p = make_prospect(settings)
+        book(settings, p.id, "2025-11-25 10:00")
+        book(settings, p.id, "2025-11-20 10:00")
+        assert counters(settings, p.id) == (2, 0)
+        assert prospect(settings, p.id).next_follow_up_at == local("2025-11-20 10:00")
 
     def test_booking_never_moves_a_prospect_back(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(sales_status="proposal")
-        book(p.id, "2025-11-20 10:00")
-        assert prospect(p.id).sales_status == "proposal"
+        p = make_prospect(settings, sales_status="proposal")
+        book(settings, p.id, "2025-11-20 10:00")
+        assert prospect(settings, p.id).sales_status == "proposal"
 
     @pytest.mark.parametrize(
         ("prospect_id", "when", "error", "field"),
@@ -85,26 +85,26 @@ class TestBook:
     )
     def test_bad_bookings_change_nothing(self, settings, prospect_id, when, error, field):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        before = snapshot()
+        p = make_prospect(settings)
+        before = snapshot(settings)
         with pytest.raises(error) as caught:
-            book(prospect_id or p.id, when)
+            book(settings, prospect_id or p.id, when)
         assert caught.value.field == field
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestRescheduleCancelNoShow:
     def test_reschedule_moves_the_same_call_and_bumps_its_sequence(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        call_id = book(p.id, "2025-11-21 15:00")
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        with unit_of_work(settings) as session:
             data = Reschedule.model_validate({"scheduled_at": "2025-11-24 10:00", "reason": "asked for Monday"})
             call = calls.reschedule(session, call_id, data, actor="test")
             assert (call.scheduled_at, call.ics_sequence) == (local("2025-11-24 10:00"), 1)
-        assert counters(p.id) == (1, 0)
-        assert prospect(p.id).next_follow_up_at == local("2025-11-24 10:00")
-        moved = entries(p.id, "call")[-1]
+        assert counters(settings, p.id) == (1, 0)
+        assert prospect(settings, p.id).next_follow_up_at == local("2025-11-24 10:00")
+        moved = entries(settings, p.id, "call")[-1]
         assert moved["status"] == "rescheduled"
         assert (moved["from"], moved["scheduledAt"], moved["reason"]) == (
             "2025-11-21T21:00:00Z", "2025-11-24T16:00:00Z", "asked for Monday",
@@ -112,62 +112,62 @@ class TestRescheduleCancelNoShow:
 
     def test_reschedule_into_the_past_or_of_a_logged_call_is_refused(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        call_id = book(p.id, "2025-11-21 15:00")
-        before = snapshot()
-        with pytest.raises(Invalid) as caught, unit_of_work() as session:
+        p = make_prospect(settings)
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        before = snapshot(settings)
+        with pytest.raises(Invalid) as caught, unit_of_work(settings) as session:
             calls.reschedule(
                 session, call_id, Reschedule.model_validate({"scheduled_at": "2025-11-01 10:00"}), actor="t"
             )
         assert caught.value.field == "scheduledAt"
-        assert snapshot() == before
+        assert snapshot(settings) == before
         freeze("2025-11-21 15:30")
-        log(p.id, "interested")
-        before = snapshot()
-        with pytest.raises(Conflict, match="is completed"), unit_of_work() as session:
+        log(settings, p.id, "interested")
+        before = snapshot(settings)
+        with pytest.raises(Conflict, match="is completed"), unit_of_work(settings) as session:
             calls.reschedule(
                 session, call_id, Reschedule.model_validate({"scheduled_at": "2025-11-28 10:00"}), actor="t"
             )
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_cancel(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        call_id = book(p.id, "2025-11-21 15:00")
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        with unit_of_work(settings) as session:
             call = calls.cancel(session, call_id, reason="they hired someone", actor="test")
             assert (call.status, call.cancel_reason, call.ics_sequence) == (
                 "cancelled",
                 "they hired someone",
                 1,
             )
-        after = prospect(p.id)
-        assert counters(p.id) == (0, 0)  # a cancelled call does not count as scheduled
+        after = prospect(settings, p.id)
+        assert counters(settings, p.id) == (0, 0)  # a cancelled call does not count as scheduled
         assert after.next_follow_up_at is None
         assert after.sales_status == "scheduled"  # automatic moves never go back
-        assert entries(p.id, "call")[-1]["status"] == "cancelled"
-        with pytest.raises(Conflict, match="is cancelled"), unit_of_work() as session:
+        assert entries(settings, p.id, "call")[-1]["status"] == "cancelled"
+        with pytest.raises(Conflict, match="is cancelled"), unit_of_work(settings) as session:
             calls.cancel(session, call_id, reason=None, actor="test")
 
     def test_no_show_needs_the_time_to_have_passed_and_makes_a_task(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(contact_name="Daniel Reyes", name="Royal Plumbing Co")
-        call_id = book(p.id, "2025-11-21 15:00")
-        before = snapshot()
-        with pytest.raises(Conflict, match="still to come"), unit_of_work() as session:
+        p = make_prospect(settings, contact_name="Daniel Reyes", name="Royal Plumbing Co")
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        before = snapshot(settings)
+        with pytest.raises(Conflict, match="still to come"), unit_of_work(settings) as session:
             calls.no_show(session, call_id, notes=None, actor="test")
-        assert snapshot() == before
+        assert snapshot(settings) == before
         now = freeze("2025-11-21 15:20")
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             call, _ = calls.no_show(session, call_id, notes="voicemail", actor="test")
             assert (call.status, call.outcome, call.ics_sequence) == ("no_show", "pending", 1)
-        assert counters(p.id) == (1, 0)  # it was booked; it did not happen
-        assert open_tasks(p.id) == [
+        assert counters(settings, p.id) == (1, 0)  # it was booked; it did not happen
+        assert open_tasks(settings, p.id) == [
             ("Reschedule the missed call with Daniel Reyes (Royal Plumbing Co)", "follow_up", now)
         ]
-        assert prospect(p.id).next_follow_up_at == now
+        assert prospect(settings, p.id).next_follow_up_at == now
         # A missed call can be booked again; it is the same call and calendar event.
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             data = Reschedule.model_validate({"scheduled_at": "2025-11-24 10:00"})
             call = calls.reschedule(session, call_id, data, actor="test")
             assert (call.status, call.ics_sequence) == ("scheduled", 2)
@@ -176,10 +176,10 @@ class TestRescheduleCancelNoShow:
 class TestLog:
     def test_the_seed_example_completes_the_booked_call(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes")
-        call_id = book(p.id, "2025-11-21 15:00")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes")
+        call_id = book(settings, p.id, "2025-11-21 15:00")
         ended = freeze("2025-11-21 15:25")
-        result = log(
+        result = log(settings,
             p.id, "interested", duration="25m", objections=SEED_OBJECTIONS, notes=SEED_NOTES,
             next_steps=SEED_NEXT,
         )  # fmt: skip
@@ -194,19 +194,19 @@ class TestLog:
         assert call.objections == SEED_OBJECTIONS
         assert call.objection_categories == ["price", "proof", "timeline"]
         assert (call.notes, call.next_steps, call.ics_sequence) == (SEED_NOTES, SEED_NEXT, 1)
-        after = prospect(p.id)
+        after = prospect(settings, p.id)
         assert after.sales_status == "interested"
-        assert counters(p.id) == (1, 1)
+        assert counters(settings, p.id) == (1, 1)
         assert after.last_contact_at == ended
         # Friday's call: the next step is due two business days later, Tuesday 09:00.
-        assert open_tasks(p.id) == [(SEED_NEXT, "next_step", local("2025-11-25 09:00"))]
+        assert open_tasks(settings, p.id) == [(SEED_NEXT, "next_step", local("2025-11-25 09:00"))]
         assert after.next_follow_up_at == local("2025-11-25 09:00")
-        assert timeline(p.id)[-3:] == [
+        assert timeline(settings, p.id)[-3:] == [
             ("call", "completed"),
             ("stage_change", "interested"),
             ("task", "created"),
         ]
-        logged = entries(p.id, "call")[-1]
+        logged = entries(settings, p.id, "call")[-1]
         assert logged["durationSeconds"] == 1500 and logged["objectionCategories"] == [
             "price",
             "proof",
@@ -215,24 +215,24 @@ class TestLog:
 
     def test_logging_without_a_booking_creates_a_completed_call(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(sales_status="replied")
-        result = log(p.id, "interested", duration=1500, completed_at="2025-11-18 08:30")
+        p = make_prospect(settings, sales_status="replied")
+        result = log(settings, p.id, "interested", duration=1500, completed_at="2025-11-18 08:30")
         call = result.call
         assert call.scheduled_at == local("2025-11-18 08:05")  # completedAt minus the duration
         assert call.completed_at == local("2025-11-18 08:30")
-        assert counters(p.id) == (1, 1)
-        assert entries(p.id, "call")[-1]["booked"] is False
+        assert counters(settings, p.id) == (1, 1)
+        assert entries(settings, p.id, "call")[-1]["booked"] is False
         assert call.outreach_activity_id is not None
 
     def test_the_earliest_booked_call_is_the_one_completed(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        later = book(p.id, "2025-11-25 10:00")
-        first = book(p.id, "2025-11-20 10:00")
+        p = make_prospect(settings)
+        later = book(settings, p.id, "2025-11-25 10:00")
+        first = book(settings, p.id, "2025-11-20 10:00")
         freeze("2025-11-20 10:30")
-        assert log(p.id, "follow_up").call.id == first
-        assert recount(p.id) == {"scheduled": 2, "completed": 1, "pending": 1}
-        with unit_of_work(readonly=True) as session:
+        assert log(settings, p.id, "follow_up").call.id == first
+        assert recount(settings, p.id) == {"scheduled": 2, "completed": 1, "pending": 1}
+        with unit_of_work(settings, readonly=True) as session:
             assert calls.get(session, later).status == "scheduled"
 
     @pytest.mark.parametrize(
@@ -247,21 +247,21 @@ class TestLog:
     )
     def test_each_outcome(self, settings, outcome, extra, stage, task_kind):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", sales_status="replied")
-        book(p.id, "2025-11-19 15:00")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes", sales_status="replied")
+        book(settings, p.id, "2025-11-19 15:00")
         freeze("2025-11-19 15:30")
-        result = log(p.id, outcome, objections=["Too expensive"], duration="20m", **extra)
-        after = prospect(p.id)
+        result = log(settings, p.id, outcome, objections=["Too expensive"], duration="20m", **extra)
+        after = prospect(settings, p.id)
         assert after.sales_status == stage
-        assert counters(p.id) == (1, 1)
+        assert counters(settings, p.id) == (1, 1)
         assert after.last_contact_at == local("2025-11-19 15:30")
-        found = open_tasks(p.id)
+        found = open_tasks(settings, p.id)
         if task_kind is None:
             assert found == [] and result.task is None
         else:
             assert [kind for _, kind, _ in found] == [task_kind]
             assert found[0][0] == "Follow up with Daniel Reyes (Royal Plumbing Co)"
-        types = timeline(p.id)
+        types = timeline(settings, p.id)
         assert ("call", "completed") in types
         if outcome == "follow_up":
             assert after.next_follow_up_at == local("2025-11-28 10:00")
@@ -274,7 +274,7 @@ class TestLog:
             assert ("deal", "lost") in types
             assert after.next_follow_up_at is None
         if outcome == "closed_won":
-            with unit_of_work(readonly=True) as session:
+            with unit_of_work(settings, readonly=True) as session:
                 customer = customers.for_prospect(session, p.id)
                 assert customer is not None and result.customer is not None
                 assert (customer.monthly_fee, customer.service_type, customer.status) == (
@@ -286,41 +286,41 @@ class TestLog:
 
     def test_follow_up_without_a_date_uses_the_next_step_due_date(self, settings):
         freeze("2025-11-21 16:00")  # a Friday
-        p = make_prospect()
-        log(p.id, "follow_up")
-        assert prospect(p.id).next_follow_up_at == local("2025-11-25 09:00")
+        p = make_prospect(settings)
+        log(settings, p.id, "follow_up")
+        assert prospect(settings, p.id).next_follow_up_at == local("2025-11-25 09:00")
 
     def test_next_steps_on_a_lost_call_make_a_task_with_the_given_date(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        log(p.id, "not_interested", lost_reason="went with a competitor", next_steps="Try again in spring",
+        p = make_prospect(settings)
+        log(settings, p.id, "not_interested", lost_reason="went with a competitor", next_steps="Try again in spring",
             next_step_due="2026-03-02")  # fmt: skip
-        after = prospect(p.id)
+        after = prospect(settings, p.id)
         assert (after.sales_status, after.lost_reason) == ("closed_lost", "went with a competitor")
-        assert open_tasks(p.id) == [("Try again in spring", "next_step", local("2026-03-02 09:00"))]
+        assert open_tasks(settings, p.id) == [("Try again in spring", "next_step", local("2026-03-02 09:00"))]
 
     def test_closed_won_takes_the_fee_from_the_deal_value(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect(deal_value=1800)
-        result = log(p.id, "closed_won", service_type="paid_ads")
+        p = make_prospect(settings, deal_value=1800)
+        result = log(settings, p.id, "closed_won", service_type="paid_ads")
         assert result.customer is not None and result.customer.monthly_fee == 1800
 
     def test_a_call_on_a_closed_deal_does_not_move_it(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        log(p.id, "not_interested")
-        log(p.id, "interested")
-        assert prospect(p.id).sales_status == "closed_lost"
-        assert counters(p.id) == (2, 2)
-        log(p.id, "not_interested")  # already lost: recorded, nothing else
-        assert prospect(p.id).sales_status == "closed_lost"
+        p = make_prospect(settings)
+        log(settings, p.id, "not_interested")
+        log(settings, p.id, "interested")
+        assert prospect(settings, p.id).sales_status == "closed_lost"
+        assert counters(settings, p.id) == (2, 2)
+        log(settings, p.id, "not_interested")  # already lost: recorded, nothing else
+        assert prospect(settings, p.id).sales_status == "closed_lost"
 
     def test_last_contact_never_moves_backwards(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        log(p.id, "interested")
-        log(p.id, "interested", completed_at="2025-11-10 10:00")
-        assert prospect(p.id).last_contact_at == local("2025-11-18 09:00")
+        p = make_prospect(settings)
+        log(settings, p.id, "interested")
+        log(settings, p.id, "interested", completed_at="2025-11-10 10:00")
+        assert prospect(settings, p.id).last_contact_at == local("2025-11-18 09:00")
 
     @pytest.mark.parametrize(
         ("extra", "field"),
@@ -341,62 +341,62 @@ class TestLog:
     )
     def test_bad_logs_change_nothing(self, settings, extra, field):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        book(p.id, "2025-11-19 10:00")
-        before = snapshot()
+        p = make_prospect(settings)
+        book(settings, p.id, "2025-11-19 10:00")
+        before = snapshot(settings)
         with pytest.raises(Invalid) as caught:
-            log(p.id, **({"outcome": "interested"} | extra))
+            log(settings, p.id, **({"outcome": "interested"} | extra))
         assert caught.value.field == field
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_closed_won_on_a_lost_deal_is_refused_until_reopened(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        log(p.id, "not_interested")
-        before = snapshot()
+        p = make_prospect(settings)
+        log(settings, p.id, "not_interested")
+        before = snapshot(settings)
         with pytest.raises(Conflict, match="reopen it first"):
-            log(p.id, "closed_won", service_type="paid_ads", monthly_fee=900)
-        assert snapshot() == before
+            log(settings, p.id, "closed_won", service_type="paid_ads", monthly_fee=900)
+        assert snapshot(settings) == before
 
 
 class TestEdit:
     def test_patch_completes_a_booked_call_then_fixes_it(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        call_id = book(p.id, "2025-11-18 10:00", notes="ask about the van fleet")
+        p = make_prospect(settings)
+        call_id = book(settings, p.id, "2025-11-18 10:00", notes="ask about the van fleet")
         freeze("2025-11-18 10:30")
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             done = calls.edit(session, call_id, CallEdit.model_validate({"outcome": "proposal_sent"}), actor="t")
             assert (done.call.status, done.prospect.sales_status) == ("completed", "proposal")
             assert done.call.notes == "ask about the van fleet"
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             data = CallEdit.model_validate({"objections": "cost", "duration": "10m", "notes": "fixed"})
             fixed = calls.edit(session, call_id, data, actor="t")
             assert (fixed.call.objection_categories, fixed.call.duration) == (["price"], 600)
             assert fixed.task is not None
-        assert entries(p.id, "call")[-1]["status"] == "edited"
-        assert counters(p.id) == (1, 1)
+        assert entries(settings, p.id, "call")[-1]["status"] == "edited"
+        assert counters(settings, p.id) == (1, 1)
 
     def test_a_logged_outcome_cannot_change(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        call_id = log(p.id, "interested").call.id
-        before = snapshot()
-        with pytest.raises(Conflict) as caught, unit_of_work() as session:
+        p = make_prospect(settings)
+        call_id = log(settings, p.id, "interested").call.id
+        before = snapshot(settings)
+        with pytest.raises(Conflict) as caught, unit_of_work(settings) as session:
             calls.edit(session, call_id, CallEdit.model_validate({"outcome": "closed_won"}), actor="t")
         assert caught.value.field == "outcome"
-        with pytest.raises(Invalid) as caught, unit_of_work() as session:
+        with pytest.raises(Invalid) as caught, unit_of_work(settings) as session:
             calls.edit(session, call_id, CallEdit.model_validate({"followUpAt": "2025-12-01"}), actor="t")
         assert caught.value.field == "followUpAt"
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_before_the_call_only_notes_can_change(self, settings):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
-        call_id = book(p.id, "2025-11-19 10:00")
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        call_id = book(settings, p.id, "2025-11-19 10:00")
+        with unit_of_work(settings) as session:
             calls.edit(session, call_id, CallEdit.model_validate({"notes": "bring numbers"}), actor="t")
-        with pytest.raises(Invalid) as caught, unit_of_work() as session:
+        with pytest.raises(Invalid) as caught, unit_of_work(settings) as session:
             calls.edit(session, call_id, CallEdit.model_validate({"duration": 60}), actor="t")
         assert caught.value.field == "duration"
 
@@ -416,13 +416,13 @@ class TestCountersEqualARecount:
     @given(actions=ACTIONS)
     def test_any_sequence(self, settings, actions):
         start = freeze("2025-11-18 09:00")
-        p = make_prospect()
+        p = make_prospect(settings)
         booked: list[str] = []
         for step, (action, pick) in enumerate(actions):
             clock.set_frozen(start + timedelta(hours=step))
             target = booked[pick % len(booked)] if booked else None
             try:
-                with unit_of_work() as session:
+                with unit_of_work(settings) as session:
                     if action == "book":
                         when = (start + timedelta(days=1 + pick, hours=step)).isoformat()
                         booked.append(calls.book(session, calls.CallBook.model_validate(
@@ -447,12 +447,12 @@ class TestCountersEqualARecount:
                             tasks.done(session, open_[0].id, actor="t")
             except (Conflict, Invalid):
                 pass  # a refused step changes nothing; the counters must still agree
-            truth = recount(p.id)
-            after = prospect(p.id)
+            truth = recount(settings, p.id)
+            after = prospect(settings, p.id)
             assert (after.calls_scheduled_count, after.calls_completed_count) == (
                 truth["scheduled"], truth["completed"],
             )  # fmt: skip
-            with unit_of_work(readonly=True) as session:
+            with unit_of_work(settings, readonly=True) as session:
                 pending, _ = calls.search(session, status="pending", prospect_id=p.id, limit=100)
                 open_due = tasks.earliest_open_due(session, p.id)
             candidates = [c.scheduled_at for c in pending] + ([open_due] if open_due else [])

@@ -25,9 +25,9 @@ from tests.factories import count, make_prospect, snapshot
 
 
 class TestWon:
-    def test_cli_makes_the_customer_from_the_prospect(self, cli):
+    def test_cli_makes_the_customer_from_the_prospect(self, settings, cli):
         freeze("2025-11-25 11:00")
-        p = make_prospect(
+        p = make_prospect(settings,
             name="Royal Plumbing Co", contact_name="Daniel Reyes", email="daniel@royal.com",
             phone="(512) 555-0142", website="royalplumbingco.com", grid_health=48, sales_status="proposal",
         )  # fmt: skip
@@ -48,25 +48,25 @@ class TestWon:
         assert c["startDate"] == "2025-12-01T06:00:00Z"  # midnight in Chicago
         assert c["signedAt"] == "2025-11-24T22:00:00Z"
         assert c["contractUrl"] == "https://contracts.example.com/royal.pdf"
-        after = prospect(p.id)
+        after = prospect(settings, p.id)
         assert (after.sales_status, after.close_date, after.deal_value) == (
             "closed_won", local("2025-11-24 16:00"), 2400,
         )  # fmt: skip
-        assert timeline(p.id)[-3:] == [
+        assert timeline(settings, p.id)[-3:] == [
             ("deal", "won"),
             ("customer", "created"),
             ("stage_change", "closed_won"),
         ]
-        assert entries(p.id, "deal")[0]["customerId"] == c["id"]
+        assert entries(settings, p.id, "deal")[0]["customerId"] == c["id"]
 
-    def test_a_deal_cannot_be_won_twice(self, cli):
-        p = make_prospect()
+    def test_a_deal_cannot_be_won_twice(self, settings, cli):
+        p = make_prospect(settings)
         args = ["deals", "won", "--prospect", p.id, "--service", "paid_ads", "--monthly-fee", "900"]
         assert cli(*args).exit_code == 0
-        before = snapshot()
+        before = snapshot(settings)
         again = cli(*args)
         assert again.exit_code == 1 and "is already won: customer cus_" in again.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     @pytest.mark.parametrize(
         ("extra", "message"),
@@ -80,26 +80,26 @@ class TestWon:
             ),
         ],
     )
-    def test_bad_input_changes_nothing(self, cli, extra, message):
-        p = make_prospect()
-        before = snapshot()
+    def test_bad_input_changes_nothing(self, settings, cli, extra, message):
+        p = make_prospect(settings)
+        before = snapshot(settings)
         result = cli("deals", "won", "--prospect", p.id, "--service", "paid_ads", *extra)
         assert result.exit_code == 1 and result.stderr.startswith(message), result.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
         assert cli("deals", "won", "--prospect", p.id, "--service", "seo", "--monthly-fee", "1").exit_code == 2
 
-    def test_manual_move_to_closed_won_still_needs_the_deal(self, cli):
-        p = make_prospect()
+    def test_manual_move_to_closed_won_still_needs_the_deal(self, settings, cli):
+        p = make_prospect(settings)
         refused = cli("prospects", "stage", p.id, "closed_won", "--reason", "signed")
         assert refused.exit_code == 1 and "leadline deals won" in refused.stderr
 
 
 class TestLostAndReopen:
-    def test_lost_then_reopened_to_the_stage_it_was_lost_from(self, cli):
-        p = make_prospect(sales_status="proposal")
+    def test_lost_then_reopened_to_the_stage_it_was_lost_from(self, settings, cli):
+        p = make_prospect(settings, sales_status="proposal")
         lost = cli("deals", "lost", "--prospect", p.id, "--reason", "went with a competitor")
         assert lost.exit_code == 0, lost.stderr
-        after = prospect(p.id)
+        after = prospect(settings, p.id)
         assert (after.sales_status, after.lost_reason) == ("closed_lost", "went with a competitor")
         again = cli("deals", "lost", "--prospect", p.id, "--reason", "x")
         assert again.exit_code == 1 and "already lost" in again.stderr
@@ -107,31 +107,31 @@ class TestLostAndReopen:
         assert refused.exit_code == 1 and "reopen it first" in refused.stderr
         reopened = cli("deals", "reopen", "--prospect", p.id, "--reason", "competitor flaked")
         assert reopened.exit_code == 0 and f"{p.id} is proposal" in reopened.stdout
-        after = prospect(p.id)
+        after = prospect(settings, p.id)
         assert (after.sales_status, after.lost_reason, after.close_date) == ("proposal", None, None)
-        assert [e["status"] for e in entries(p.id, "deal")] == ["lost", "reopened"]
+        assert [e["status"] for e in entries(settings, p.id, "deal")] == ["lost", "reopened"]
         assert cli("deals", "reopen", "--prospect", p.id, "--reason", "x").exit_code == 1
 
-    def test_reopen_to_a_chosen_stage(self, cli):
-        p = make_prospect()
+    def test_reopen_to_a_chosen_stage(self, settings, cli):
+        p = make_prospect(settings)
         cli("deals", "lost", "--prospect", p.id, "--reason", "no budget")
         assert cli("deals", "reopen", "--prospect", p.id, "--reason", "budget", "--stage", "interested").exit_code == 0
-        assert prospect(p.id).sales_status == "interested"
+        assert prospect(settings, p.id).sales_status == "interested"
 
     def test_a_won_deal_is_not_lost(self, settings):
-        p = make_prospect()
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        with unit_of_work(settings) as session:
             deals.won(session, DealWon(prospect_id=p.id, service_type="paid_ads", monthly_fee=100), actor="t")
-        before = snapshot()
-        with pytest.raises(Conflict, match="churn the customer"), unit_of_work() as session:
+        before = snapshot(settings)
+        with pytest.raises(Conflict, match="churn the customer"), unit_of_work(settings) as session:
             deals.lost(session, p.id, reason="changed their mind", actor="t")
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestApi:
-    def test_won_lost_reopen(self, client):
-        a = make_prospect()
-        b = make_prospect()
+    def test_won_lost_reopen(self, settings, client):
+        a = make_prospect(settings)
+        b = make_prospect(settings)
         won = client.post("/api/deals/won", json={"prospectId": a.id, "serviceType": "content_generation",
                                                    "monthlyFee": 1500})  # fmt: skip
         assert won.status_code == 201, won.text
@@ -155,30 +155,30 @@ class TestApi:
             ("reopen", {"reason": "x", "stage": "closed_won"}, 422, "stage"),
         ],
     )
-    def test_bad_input(self, client, path, body, status, field):
-        p = make_prospect()
-        before = snapshot()
+    def test_bad_input(self, settings, client, path, body, status, field):
+        p = make_prospect(settings)
+        before = snapshot(settings)
         response = client.post(f"/api/deals/{path}", json={"prospectId": p.id} | body)
         assert response.status_code == status, response.text
         assert response.json()["field"] == field
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestTheSeedFlow:
     """WEEK 1-2: SCHEDULE CALLS -> COMPLETE CALLS -> CLOSE DEAL -> Customer becomes active."""
 
-    def test_through_the_cli(self, cli):
+    def test_through_the_cli(self, settings, cli):
         freeze("2025-11-15 14:05")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", sales_status="replied")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes", sales_status="replied")
         assert cli("calls", "schedule", "--prospect", p.id, "--at", "2025-11-15 15:00").exit_code == 0
-        booked = prospect(p.id)
+        booked = prospect(settings, p.id)
         assert (booked.sales_status, booked.calls_scheduled_count) == ("scheduled", 1)
         assert booked.next_follow_up_at == local("2025-11-15 15:00")
         freeze("2025-11-15 15:25")
         done = cli("calls", "log", "--prospect", p.id, "--outcome", "interested", "--duration", "25m",
                    "--objections", ",".join(SEED_OBJECTIONS), "--notes", SEED_NOTES, "--next-steps", SEED_NEXT)  # fmt: skip
         assert done.exit_code == 0, done.stderr
-        called = prospect(p.id)
+        called = prospect(settings, p.id)
         assert (called.sales_status, called.calls_completed_count) == ("interested", 1)
         freeze("2025-11-20 10:00")
         assert cli("prospects", "stage", p.id, "proposal", "--reason", "ROI proposal sent").exit_code == 0
@@ -186,12 +186,12 @@ class TestTheSeedFlow:
         assert won.exit_code == 0, won.stderr
         listing = cli("customers", "list").stdout
         assert "Royal Plumbing Co" in listing and "active" in listing and "MRR 2,400.00" in listing
-        assert prospect(p.id).sales_status == "closed_won"
-        assert count("customers") == 1
+        assert prospect(settings, p.id).sales_status == "closed_won"
+        assert count(settings, "customers") == 1
 
-    def test_through_the_api(self, client):
+    def test_through_the_api(self, settings, client):
         freeze("2025-11-15 14:05")
-        p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", sales_status="replied")
+        p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes", sales_status="replied")
         call = client.post("/api/calls", json={"prospectId": p.id, "scheduledAt": "2025-11-15T15:00:00-06:00"})
         assert call.status_code == 201 and call.json()["salesStatus"] == "scheduled"
         freeze("2025-11-15 15:25")
@@ -218,7 +218,7 @@ class TestTheSeedFlow:
 
 
 class TestDemo:
-    def test_the_demo_books_logs_and_wins_through_the_services(self, cli):
+    def test_the_demo_books_logs_and_wins_through_the_services(self, settings, cli):
         assert cli("demo").exit_code == 0
         calls = cli("calls", "list", "--json").json
         # The seed's Week 1 (two calls booked, Royal's held), then this week's call that won the deal.
@@ -230,16 +230,15 @@ class TestDemo:
         assert royal["objections"] == [SEED_OBJECTIONS[0], SEED_OBJECTIONS[-1]]
         pending = next(c for c in calls if c["status"] == "scheduled")
         # Booked for the next working day at 15:00 (local), whatever day the test runs on.
-        from leadline.config import get_settings
         from leadline.times import add_business_days
 
-        zone = get_settings().zone
+        zone = settings.zone
         upcoming = add_business_days(datetime.now(zone).date(), 1)
         assert f"{upcoming:%a %Y-%m-%d} 15:00" in cli("calls", "show", pending["id"]).stdout
         customers = cli("customers", "list", "--json").json
         assert customers["total"] == 1 and customers["mrr"] == 2400
         assert customers["items"][0]["serviceType"] == "grid_health_analysis"
-        won = prospect(customers["items"][0]["prospectId"])
+        won = prospect(settings, customers["items"][0]["prospectId"])
         assert (won.sales_status, won.calls_completed_count) == ("closed_won", 1)
         assert len(cli("objections", "--json").json) >= 4
-        assert prospect("royal_plumbing_co").sales_status == "interested"
+        assert prospect(settings, "royal_plumbing_co").sales_status == "interested"

@@ -7,7 +7,7 @@ from tests.factories import make_prospect, snapshot
 
 
 def test_a_proposal_is_emailed_and_moves_the_deal(cli, settings):
-    p = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes")
+    p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes")
     cli("prospects", "stage", p.id, "interested", "--reason", "good call")
     result = cli("proposals", "send", "--prospect", p.id, "--value", "2400")
     assert result.exit_code == 0, result.stderr
@@ -23,7 +23,7 @@ def test_a_proposal_is_emailed_and_moves_the_deal(cli, settings):
 
 
 def test_a_second_proposal_needs_force_and_never_moves_backwards(cli, settings):
-    p = make_prospect()
+    p = make_prospect(settings)
     cli("proposals", "send", "--prospect", p.id, "--value", "1800")
     again = cli("proposals", "send", "--prospect", p.id, "--value", "2000")
     assert again.exit_code == 1 and "already got proposal" in again.stderr
@@ -33,10 +33,10 @@ def test_a_second_proposal_needs_force_and_never_moves_backwards(cli, settings):
 
 
 def test_bad_input_changes_nothing(cli, client, settings):
-    p = make_prospect(do_not_contact=True, do_not_contact_reason="asked us to stop")
-    closed = make_prospect(email="closed@x.com")
+    p = make_prospect(settings, do_not_contact=True, do_not_contact_reason="asked us to stop")
+    closed = make_prospect(settings, email="closed@x.com")
     cli("deals", "lost", "--prospect", closed.id, "--reason", "no budget")
-    before = snapshot()
+    before = snapshot(settings)
     assert "must be more than 0" in cli("proposals", "send", "--prospect", p.id, "--value", "0").stderr
     refused = cli("proposals", "send", "--prospect", p.id, "--value", "2400")
     assert refused.exit_code == 1 and "do-not-contact" in refused.stderr
@@ -44,11 +44,11 @@ def test_bad_input_changes_nothing(cli, client, settings):
     assert lost.exit_code == 1 and "closed_lost" in lost.stderr
     assert cli("proposals", "send", "--prospect", "nobody", "--value", "2400").exit_code == 1
     assert client.post("/api/proposals", json={"prospectId": p.id, "value": -5}).json()["field"] == "value"
-    assert snapshot() == before and outbox_messages(settings) == []
+    assert snapshot(settings) == before and outbox_messages(settings) == []
 
 
 def test_api(client, settings):
-    p = make_prospect()
+    p = make_prospect(settings)
     dry = client.post("/api/proposals", json={"prospectId": p.id, "value": 3000, "dryRun": True})
     assert dry.status_code == 200 and dry.json()["status"] == "planned" and outbox_messages(settings) == []
     sent = client.post("/api/proposals", json={"prospectId": p.id, "value": 3000})

@@ -8,34 +8,28 @@ from pathlib import Path
 
 import pytest
 
-from leadline.config import get_settings
+from tests.conftest import configure
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.fakes.smtp import SmtpServer
 
 
 @pytest.fixture
 def fake_sendgrid(settings, monkeypatch) -> Iterator[FakeSendGrid]:
+    """A local SendGrid, which the test's settings send through."""
     fake = FakeSendGrid()
-    monkeypatch.setenv("LEADLINE_EMAIL_BACKEND", "sendgrid")
-    monkeypatch.setenv("LEADLINE_SENDGRID_API_KEY", fake.api_key)
-    monkeypatch.setenv("LEADLINE_SENDGRID_API_URL", fake.url)
-    monkeypatch.setenv("LEADLINE_SENDGRID_RETRY_DELAY_SECONDS", "0.01")
-    monkeypatch.setenv("LEADLINE_SENDGRID_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("LEADLINE_SENDER_EMAIL", "dana@gridline.example")
-    monkeypatch.setenv("LEADLINE_SENDER_NAME", "Dana Whitfield")
-    get_settings.cache_clear()
+    configure(monkeypatch, settings, email_backend="sendgrid", sendgrid_api_key=fake.api_key, sendgrid_api_url=fake.url,
+              sendgrid_retry_delay_seconds=0.01, sendgrid_timeout_seconds=1, sender_email="dana@gridline.example",
+              sender_name="Dana Whitfield")  # fmt: skip
     yield fake
     fake.close()
 
 
 @pytest.fixture
 def smtp_server(settings, monkeypatch) -> Iterator[SmtpServer]:
+    """A local SMTP server, which the test's settings send through."""
     server = SmtpServer()
-    monkeypatch.setenv("LEADLINE_EMAIL_BACKEND", "smtp")
-    monkeypatch.setenv("LEADLINE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("LEADLINE_SMTP_PORT", str(server.port))
-    monkeypatch.setenv("LEADLINE_SENDER_EMAIL", "dana@gridline.example")
-    get_settings.cache_clear()
+    configure(monkeypatch, settings, email_backend="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
+              sender_email="dana@gridline.example")  # fmt: skip
     yield server
     server.stop()
 

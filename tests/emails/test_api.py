@@ -7,7 +7,7 @@ from tests.factories import make_prospect, snapshot
 
 
 def test_send_dry_run_then_real(client, settings):
-    ids = [make_prospect(email=f"p{i}@x.com", tier=1).id for i in range(3)]
+    ids = [make_prospect(settings, email=f"p{i}@x.com", tier=1).id for i in range(3)]
     dry = client.post("/api/emails/send", json={"template": "pain_point", "status": "new", "limit": 2, "dryRun": True})
     assert dry.status_code == 200
     assert (dry.json()["planned"], dry.json()["sent"]) == (2, 0) and outbox_messages(settings) == []
@@ -20,9 +20,9 @@ def test_send_dry_run_then_real(client, settings):
     assert one["bodyText"].startswith("Hi Pat,") and one["template"] == "pain_point"
 
 
-def test_send_refuses_bad_input_and_changes_nothing(client):
-    make_prospect()
-    before = snapshot()
+def test_send_refuses_bad_input_and_changes_nothing(settings, client):
+    make_prospect(settings)
+    before = snapshot(settings)
     cases = [
         ({"template": "pain_point"}, "prospectIds"),  # the one selection rule names the field (issue 14)
         ({"template": "pain_point", "status": "new"}, "limit"),
@@ -36,11 +36,11 @@ def test_send_refuses_bad_input_and_changes_nothing(client):
         response = client.post("/api/emails/send", json=body)
         assert 400 <= response.status_code < 500, (body, response.text)
         assert response.json()["field"] == field, (body, response.json())
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_reply_and_lists(client):
-    p = make_prospect()
+def test_reply_and_lists(settings, client):
+    p = make_prospect(settings)
     client.post("/api/emails/send", json={"template": "pain_point", "prospectIds": [p.id]})
     email_id = client.get("/api/emails").json()["items"][0]["id"]
     replied = client.post(f"/api/emails/{email_id}/reply", json={"text": "Call me Friday"})
@@ -51,8 +51,8 @@ def test_reply_and_lists(client):
     assert client.get("/api/emails/email_nope").status_code == 404
 
 
-def test_templates_and_suppressions(client):
-    p = make_prospect()
+def test_templates_and_suppressions(settings, client):
+    p = make_prospect(settings)
     assert {"pain_point", "proposal"} <= {t["name"] for t in client.get("/api/templates").json()}
     preview = client.get("/api/templates/pain_point/preview", params={"prospectId": p.id})
     assert preview.status_code == 200 and preview.json()["subject"].startswith(p.name)

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails.backends import Rejected
 from leadline.emails.backends.outbox import OutboxBackend
 from leadline.emails.message import Outgoing, problem
 from leadline.emails.models import DailySendCount, EmailActivity
+from tests.conftest import Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import make_prospect, snapshot
 
@@ -36,19 +36,19 @@ def message(**overrides: object) -> Outgoing:
     return Outgoing(**values)  # type: ignore[arg-type]
 
 
-def corrupt(prospect_id: str, **columns: str) -> None:
+def corrupt(settings, prospect_id: str, **columns: str) -> None:
     sets = ", ".join(f"{name} = :{name}" for name in columns)
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         session.execute(text(f"UPDATE prospects SET {sets} WHERE id = :id"), {**columns, "id": prospect_id})
 
 
-def statuses() -> dict[str, tuple[str, str | None]]:
-    with unit_of_work(readonly=True) as session:
+def statuses(settings) -> dict[str, tuple[str, str | None]]:
+    with unit_of_work(settings, readonly=True) as session:
         return {e.prospect_id: (e.status, e.error) for e in session.scalars(select(EmailActivity))}
 
 
-def cap_used() -> int:
-    with unit_of_work(readonly=True) as session:
+def cap_used(settings) -> int:
+    with unit_of_work(settings, readonly=True) as session:
         return sum(row.sent for row in session.scalars(select(DailySendCount)))
 
 
@@ -110,56 +110,56 @@ def test_the_outbox_writes_whole_files_or_nothing(settings, monkeypatch) -> None
     assert written.suffix == ".eml" and written.read_bytes().endswith(b"--\r\n")
 
 
-def test_a_template_error_for_one_prospect_fails_that_one(cli, settings, tmp_path, monkeypatch) -> None:
+def test_a_template_error_for_one_prospect_fails_that_one(settings, tmp_path) -> None:
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "ratio.txt").write_text("Subject: {{ name }}\n\nOne in {{ 100 // (gridHealth|int - 48) }}\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
-    good = [make_prospect(grid_health=60).id, make_prospect(grid_health=70).id]
-    bad = make_prospect(grid_health=48).id
-    before = snapshot()
+    cli = Cli(changed(settings, templates_dir=folder))
+    good = [make_prospect(settings, grid_health=60).id, make_prospect(settings, grid_health=70).id]
+    bad = make_prospect(settings, grid_health=48).id
+    before = snapshot(settings)
     dry = cli("emails", "send", "--template", "ratio", "-p", good[0], "-p", bad, "-p", good[1], "--dry-run", "--json")
     report = dry.json
     assert (report["planned"], report["failed"]) == (2, 1)  # type: ignore[index]
     (failed,) = [r for r in report["results"] if r["status"] == "failed"]  # type: ignore[index]
     assert failed["prospectId"] == bad and "integer division or modulo by zero" in failed["detail"]
-    assert snapshot() == before
+    assert snapshot(settings) == before
     sent = cli("emails", "send", "--template", "ratio", "-p", good[0], "-p", bad, "-p", good[1])
     assert "2 sent, 1 failed" in sent.stdout
-    assert statuses()[bad] == ("failed", failed["detail"])
-    assert cap_used() == 2 and len(outbox_messages(settings)) == 2
+    assert statuses(settings)[bad] == ("failed", failed["detail"])
+    assert cap_used(settings) == 2 and len(outbox_messages(settings)) == 2
 
 
-def test_a_hostile_template_still_refuses_the_whole_run(cli, tmp_path, monkeypatch) -> None:
+def test_a_hostile_template_still_refuses_the_whole_run(settings, tmp_path) -> None:
     folder = tmp_path / "t"
     folder.mkdir()
     (folder / "evil.txt").write_text("Subject: x\n\n{{ name.__class__ }}\n")
-    monkeypatch.setenv("LEADLINE_TEMPLATES_DIR", str(folder))
-    p = make_prospect()
-    before = snapshot()
+    cli = Cli(changed(settings, templates_dir=folder))
+    p = make_prospect(settings)
+    before = snapshot(settings)
     result = cli("emails", "send", "--template", "evil", "-p", p.id)
     assert result.exit_code == 1 and "sandbox forbids" in result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_a_scheduled_email_whose_contact_changed_fails_alone_at_its_time(cli, settings) -> None:
-    people = [make_prospect().id for _ in range(3)]
+    people = [make_prospect(settings).id for _ in range(3)]
     at = (clock.utc_now() + timedelta(hours=1)).isoformat()
     assert (
         cli("emails", "send", "--template", "pain_point", *[f"--prospect={p}" for p in people], "--at", at).exit_code
         == 0
     )
-    corrupt(people[1], contact_name="Pat\nDoe")
+    corrupt(settings, people[1], contact_name="Pat\nDoe")
     clock.set_frozen(clock.utc_now() + timedelta(hours=1, minutes=1))
-    worker.run(get_settings(), "emails.send_scheduled")
-    found = statuses()
+    worker.run(settings, "emails.send_scheduled")
+    found = statuses(settings)
     assert found[people[0]][0] == found[people[2]][0] == "sent"
     assert found[people[1]] == ("failed", "the contact name 'Pat\\nDoe' contains a line break")
-    assert cap_used() == 2 and len(outbox_messages(settings)) == 2
+    assert cap_used(settings) == 2 and len(outbox_messages(settings)) == 2
 
 
 def test_a_backend_bug_on_one_message_does_not_stop_the_batch(cli, settings, monkeypatch) -> None:
-    people = [make_prospect().id for _ in range(3)]
+    people = [make_prospect(settings).id for _ in range(3)]
     real = OutboxBackend.send
     calls = {"n": 0}
 
@@ -172,5 +172,5 @@ def test_a_backend_bug_on_one_message_does_not_stop_the_batch(cli, settings, mon
     monkeypatch.setattr(OutboxBackend, "send", flaky)
     result = cli("emails", "send", "--template", "pain_point", *[f"--prospect={p}" for p in people])
     assert "2 sent, 0 failed, 1 unknown" in result.stdout
-    unknown = [s for s in statuses().values() if s[0] == "unknown"]
+    unknown = [s for s in statuses(settings).values() if s[0] == "unknown"]
     assert unknown == [("unknown", "the outbox backend failed (RuntimeError); it may have been sent")]

@@ -9,7 +9,7 @@ from tests.factories import make_prospect, snapshot
 
 
 def _sent_link(cli, settings) -> tuple[str, str]:
-    p = make_prospect(email="daniel@royal.com")
+    p = make_prospect(settings, email="daniel@royal.com")
     cli("emails", "send", "--template", "pain_point", "-p", p.id)
     (message,) = outbox_messages(settings)
     url = re.fullmatch(r"<(.+)>", message["List-Unsubscribe"]).group(1)
@@ -42,12 +42,12 @@ def test_one_click_post_from_a_mail_provider(cli, client, settings):
 
 def test_a_forged_token_changes_nothing(cli, client, settings):
     _, path = _sent_link(cli, settings)
-    before = snapshot()
+    before = snapshot(settings)
     forged = path[:-3] + ("aaa" if not path.endswith("aaa") else "bbb")
     assert client.get(forged).status_code == 404
     assert client.post(forged).status_code == 404
     assert client.post("/unsubscribe/not-even-close").status_code == 404
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_suppressions_can_be_lifted(cli):

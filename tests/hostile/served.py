@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from leadline.config import Settings, get_settings
+from leadline.config import Settings
 from leadline.db import dispose_engines
-from tests.conftest import PASSWORD, make_token, make_user
+from tests.conftest import PASSWORD, make_token, make_user, settings_env
 from tests.factories import snapshot
 from tests.processes import Proc, free_port, start_server, stop_all
 
@@ -66,7 +65,7 @@ class Served:
         return self.status("VmHWM")
 
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        return snapshot()
+        return snapshot(self.settings)
 
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -91,38 +90,27 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(tmp: Path, template: Path, **env: str) -> Iterator[Served]:
-    """`leadline serve` on a copy of the migrated SQLite template, with ``LEADLINE_*`` overrides; the
-    tests' own process sees the same settings (for snapshots) while it runs."""
+def serve(tmp: Path, template: Path, **changes: Any) -> Iterator[Served]:
+    """`leadline serve` on a copy of the migrated SQLite template, with ``changes`` to its settings;
+    the server is given them as its environment, the test keeps them (for snapshots)."""
     data = tmp / "data"
     data.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, data / "leadline.db")
-    values = {
-        "LEADLINE_DATABASE_URL": f"sqlite:///{data / 'leadline.db'}",
-        "LEADLINE_DATA_DIR": str(data),
-        "LEADLINE_SECRET_KEY": "hostile-bodies-" + "x" * 32,
-        "LEADLINE_EMBEDDED_WORKER": "false",
-        **env,
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for key in list(os.environ):
-            if key.upper().startswith("LEADLINE_") and not key.upper().startswith("LEADLINE_TEST_"):
-                patch.delenv(key)
-        for key, value in values.items():
-            patch.setenv(key, value)
-        patch.chdir(tmp)
-        get_settings.cache_clear()
-        settings = get_settings()
-        token, read_token = make_token(settings), make_token(settings, scope="read")
-        user = make_user(settings, "admin@example.com", "admin")
-        port = free_port()
-        proc = start_server(dict(os.environ), port, tmp)
-        try:
-            yield Served(proc, port, settings, token, read_token, user)
-        finally:
-            stop_all([proc])
-            get_settings.cache_clear()
-            dispose_engines()
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{data / 'leadline.db'}", "data_dir": data,
+        "secret_key": "hostile-bodies-" + "x" * 32, "embedded_worker": False,
+    }  # fmt: skip
+    settings = Settings(**(values | changes), _env_file=None)
+    token, read_token = make_token(settings), make_token(settings, scope="read")
+    user = make_user(settings, "admin@example.com", "admin")
+    port = free_port()
+    own = {k: v for k, v in os.environ.items() if not k.startswith("LEADLINE_") or k.startswith("LEADLINE_TEST_")}
+    proc = start_server({**own, **settings_env(settings)}, port, tmp)
+    try:
+        yield Served(proc, port, settings, token, read_token, user)
+    finally:
+        stop_all([proc])
+        dispose_engines()
 
 
 @dataclass

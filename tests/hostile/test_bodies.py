@@ -27,8 +27,8 @@ ATTACKED = [("POST", "/api/prospects"), ("PATCH", "/api/prospects/some-id"), ("P
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template) -> Iterator[Served]:
-    env = {"LEADLINE_BODY_TIMEOUT_SECONDS": str(TIMEOUT), "LEADLINE_SENDGRID_WEBHOOK_VERIFY": "false"}
-    with serve(tmp_path_factory.mktemp("bodies"), sqlite_template, **env) as served:
+    with serve(tmp_path_factory.mktemp("bodies"), sqlite_template, body_timeout_seconds=TIMEOUT,
+               sendgrid_webhook_verify=False) as served:  # fmt: skip
         yield served
 
 

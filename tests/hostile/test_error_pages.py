@@ -58,10 +58,10 @@ def browser_client(live: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def broken_prospect() -> str:
+def broken_prospect(settings) -> str:
     """A prospect whose stored row no longer reads back (a time that is not a time): an unexpected error."""
-    prospect = make_prospect()
-    with unit_of_work() as session:
+    prospect = make_prospect(settings)
+    with unit_of_work(settings) as session:
         session.execute(text("UPDATE prospects SET created_at = 'not a time' WHERE id = :id"), {"id": prospect.id})
     return prospect.id
 
@@ -78,7 +78,7 @@ def test_browsers_get_html_error_pages_and_the_api_keeps_json(live, browser_clie
     assert is_json_error(anonymous_browser.get("/api/prospects"), 401, "unauthorized")
 
     # 500: an unexpected error (a row that does not read back), with only a reference on the page.
-    broken = broken_prospect()
+    broken = broken_prospect(live.settings)
     page = browser_client.get(f"/prospects/{broken}")
     assert is_page(page, 500, "Something went wrong"), (page.status_code, page.text[:300])
     assert re.search(r"unexpected server error \(reference [0-9a-f]{12}\)", page.text)
@@ -86,7 +86,7 @@ def test_browsers_get_html_error_pages_and_the_api_keeps_json(live, browser_clie
     assert is_json_error(api.get(f"/api/prospects/{broken}", headers=BROWSER), 500, "internal")
 
     # 503: the database cannot answer (its prospects table is gone).
-    with unit_of_work() as session:
+    with unit_of_work(live.settings) as session:
         session.execute(text("ALTER TABLE prospects RENAME TO prospects_away"))
     try:
         page = browser_client.get("/prospects")
@@ -95,7 +95,7 @@ def test_browsers_get_html_error_pages_and_the_api_keeps_json(live, browser_clie
         answer = api.get("/api/prospects", headers=BROWSER)
         assert is_json_error(answer, 503, "unavailable") and answer.headers["retry-after"] == "30"
     finally:
-        with unit_of_work() as session:
+        with unit_of_work(live.settings) as session:
             session.execute(text("ALTER TABLE prospects_away RENAME TO prospects"))
 
 

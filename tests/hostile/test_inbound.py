@@ -23,12 +23,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from leadline import clock, worker
-from leadline.config import get_settings
 from leadline.webhooks.inbound import parse_post
 from leadline.webhooks.mailtext import extract_reply, html_to_text
 from leadline.webhooks.security import inbound_token
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import signed_headers
+from tests.conftest import settings_env
 from tests.factories import make_prospect, snapshot
 from tests.processes import free_port, start_server, stop_all
 from tests.webhooks.conftest import hook, send_to  # noqa: F401  (the signed-webhook client fixture)
@@ -138,21 +138,21 @@ POSTS = {
 
 @pytest.mark.parametrize("name", list(POSTS))
 def test_hostile_inbound_posts_get_200_are_kept_and_apply_nothing(hook, cli, caplog, name):  # noqa: F811
-    send_to(1)  # a prospect with a sent email, which none of these may touch
+    send_to(hook.settings, 1)  # a prospect with a sent email, which none of these may touch
     (body, content_type), outcome = POSTS[name]
     started = time.process_time()
     with contextlib.suppress(ValueError):  # NotAParsePost: the endpoint keeps such a post raw
         parse_post(content_type, body)
     parse_cost = time.process_time() - started
     assert parse_cost < CPU_SECONDS, f"{name}: parsing took {parse_cost:.2f} s of CPU"
-    before = snapshot()
+    before = snapshot(hook.settings)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="leadline"):
         response = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
                                     headers={"content-type": content_type})  # fmt: skip
     assert response.status_code == 200, response.text
     assert (response.json()["status"], response.json()["emailId"]) == (outcome, None)
-    after = snapshot()
+    after = snapshot(hook.settings)
     assert {t: r for t, r in after.items() if t != "inbound_messages"} == {
         t: r for t, r in before.items() if t != "inbound_messages"
     }
@@ -170,13 +170,13 @@ def test_hostile_inbound_posts_get_200_are_kept_and_apply_nothing(hook, cli, cap
 
 
 def test_a_signed_event_body_nested_480_levels_is_kept_raw_with_one_line(hook, cli, caplog):  # noqa: F811
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     body = b'[{"event": "open", "email": "' + target.to_email.encode() + b'", "x": ' + b"[" * 480 + b"]" * 480 + b"}]"
-    before = snapshot()
+    before = snapshot(hook.settings)
     with caplog.at_level(logging.INFO, logger="leadline"):
         response = hook.client.post("/webhooks/sendgrid", content=body, headers=signed_headers(hook.key, body))
     assert response.status_code == 200 and response.json()["unreadable"].startswith("whb_")
-    after = snapshot()
+    after = snapshot(hook.settings)
     assert {t: r for t, r in after.items() if t != "webhook_batches"} == {
         t: r for t, r in before.items() if t != "webhook_batches"
     }
@@ -199,8 +199,8 @@ def monday(settings):
     clock.set_frozen(None)
 
 
-def _in_a_sequence(cli):
-    person = make_prospect(name="Shop Forged", email="owner@forged-shop.example", tier=1)
+def _in_a_sequence(settings, cli):
+    person = make_prospect(settings, name="Shop Forged", email="owner@forged-shop.example", tier=1)
     started = cli("sequences", "start", "--template", "pain_point", "-p", person.id, "--steps", "follow_up_1:3d")
     assert started.exit_code == 0, started.stderr
     return person
@@ -215,13 +215,13 @@ def _forged(person, **extra: str) -> tuple[bytes, str]:
 
 
 def test_a_forged_reply_from_a_prospects_address_moves_nothing(hook, cli, monday):  # noqa: F811
-    person = _in_a_sequence(cli)
-    before = snapshot()
+    person = _in_a_sequence(hook.settings, cli)
+    before = snapshot(hook.settings)
     body, content_type = _forged(person, SPF="fail")
     response = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
                                 headers={"content-type": content_type})  # fmt: skip
     assert response.status_code == 200 and response.json()["status"] == "unmatched"
-    after = snapshot()
+    after = snapshot(hook.settings)
     assert {t: r for t, r in after.items() if t != "inbound_messages"} == {
         t: r for t, r in before.items() if t != "inbound_messages"
     }  # no stage, no notification, no timeline entry, the sequence untouched
@@ -232,12 +232,12 @@ def test_a_forged_reply_from_a_prospects_address_moves_nothing(hook, cli, monday
     (waiting,) = cli("inbound", "list", "--status", "unmatched", "--json").json
     assert waiting["from"] == person.email and waiting["senderVerified"] is False
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
-    worker.run(get_settings(), "sequences.run_due")
+    worker.run(hook.settings, "sequences.run_due")
     assert len(cli("emails", "list", "--prospect", person.id, "--json").json) == 2  # the follow-up went out
 
 
 def test_the_same_reply_with_dkim_pass_for_the_domain_is_matched(hook, cli, monday):  # noqa: F811
-    person = _in_a_sequence(cli)
+    person = _in_a_sequence(hook.settings, cli)
     body, content_type = _forged(person, SPF="fail", dkim="{@forged-shop.example : pass}")
     response = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
                                 headers={"content-type": content_type})  # fmt: skip
@@ -253,7 +253,7 @@ def test_the_same_reply_with_dkim_pass_for_the_domain_is_matched(hook, cli, mond
 @pytest.mark.xdist_group("processes")
 def test_the_server_keeps_answering_while_it_reads_pathological_posts(sqlite_settings, tmp_path):
     key = ec.generate_private_key(ec.SECP256R1())
-    env = {**os.environ, "LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key_text(key)}
+    env = {**os.environ, **settings_env(sqlite_settings, LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY=public_key_text(key))}
     port = free_port()
     proc = start_server(env, port, tmp_path)
     base = f"http://127.0.0.1:{port}"

@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from leadline.config import Settings
 from leadline.jsonin import MAX_DEPTH
-from tests.conftest import Cli
+from tests.conftest import Cli, settings_env
 from tests.factories import snapshot
 from tests.hostile.served import Served, nested, serve
 
@@ -45,10 +46,10 @@ NAMED = {
 }
 
 
-def measured(*args: str) -> tuple[int, str, int]:
+def measured(settings: Settings, *args: str) -> tuple[int, str, int]:
     """(exit code, stderr without the figure, peak MB) of ``leadline ARGS`` as a process."""
     done = subprocess.run([sys.executable, "-c", MEASURED, EXE, *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=180, check=False)  # fmt: skip
+                          env={**os.environ, **settings_env(settings)}, timeout=180, check=False)  # fmt: skip
     *lines, peak = done.stderr.rstrip("\n").split("\n")
     return done.returncode, "\n".join(lines), int(peak) // 1024
 
@@ -58,18 +59,18 @@ def test_the_cli_refuses_nested_files_in_one_line_in_bounded_memory(sqlite_setti
         (tmp_path / name).write_bytes(data)
     (tmp_path / "fine.json").write_text('[{"name": "Fine Plumbing"}]')
     export = tmp_path / "all.jsonl"
-    assert Cli()("export", "--all", "-o", str(export)).exit_code == 0
+    assert Cli(sqlite_settings)("export", "--all", "-o", str(export)).exit_code == 0
     lines = export.read_text().splitlines(keepends=True)
     # import --all: a deep line where a row would be (the database is empty, as import --all wants it).
     deep_all = tmp_path / "deep-all.jsonl"
     deep_all.write_text("".join(lines[:2]) + "[" * 100_000 + "]" * 100_000 + "\n" + "".join(lines[2:]))
-    before = snapshot()
+    before = snapshot(sqlite_settings)
     # As processes: the files that once exhausted memory (the others are below, in-process).
     runs = {name: ("prospects", "import", str(tmp_path / name)) for name in ("n40k.json", "n200k.json", "lines.jsonl")}
     runs["fine.json"] = ("prospects", "import", "--dry-run", str(tmp_path / "fine.json"))
     runs["import --all"] = ("import", "--all", str(deep_all))
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
-        results = dict(zip(runs, pool.map(lambda args: measured(*args), runs.values()), strict=True))
+        results = dict(zip(runs, pool.map(lambda args: measured(sqlite_settings, *args), runs.values()), strict=True))
     baseline = results.pop("fine.json")
     assert baseline[0] == 0, baseline
     for name, (code, stderr, peak) in results.items():
@@ -78,7 +79,7 @@ def test_the_cli_refuses_nested_files_in_one_line_in_bounded_memory(sqlite_setti
         expected = NAMED.get(name, "line 3 is nested deeper than a row of an export can be")
         assert expected in stderr, (name, stderr)
         assert peak - baseline[2] < 100, (name, f"{peak} MB against {baseline[2]} MB for a good file")
-    assert snapshot() == before
+    assert snapshot(sqlite_settings) == before
 
 
 @pytest.fixture(scope="module")
@@ -114,19 +115,19 @@ def test_a_good_json_file_still_imports(server):
 
 
 @pytest.mark.parametrize("name", ["deep-item.json", "object.json"])
-def test_the_cli_names_the_deep_item_and_refuses_an_object(cli, tmp_path, name):
+def test_the_cli_names_the_deep_item_and_refuses_an_object(settings, cli, tmp_path, name):
     (tmp_path / name).write_bytes(FILES[name])
-    before = snapshot()
+    before = snapshot(settings)
     result = cli("prospects", "import", str(tmp_path / name))
     assert result.exit_code == 1 and NAMED[name] in result.stderr, result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_a_csv_cell_of_nested_gaps_is_a_row_error(cli, tmp_path):
+def test_a_csv_cell_of_nested_gaps_is_a_row_error(settings, cli, tmp_path):
     path = tmp_path / "gaps.csv"
     path.write_text("name,gaps\nDeep Gaps Plumbing," + '"' + "[" * 100_000 + "]" * 100_000 + '"\n')
-    before = snapshot()
+    before = snapshot(settings)
     result = cli("prospects", "import", str(path))
     assert result.exit_code == 1 and "gaps" in result.stderr and "must be a list of text" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before

@@ -122,12 +122,12 @@ def _during_attack(base: str, headers: dict[str, str], env: dict[str, str], form
 def test_150_parallel_wrong_sign_ins_add_little_to_other_requests(sqlite_settings, tmp_path):
     """Before: each waiting sign-in held one of the 40 request threads; 150 of them delayed an API
     call by 20 s (on this shared machine, past 120 s). Now the wait holds no thread."""
-    from tests.conftest import make_token, make_user
+    from tests.conftest import make_token, make_user, settings_env
     from tests.processes import free_port, start_server, stop_all
 
     token = make_token(sqlite_settings)
     ann = make_user(sqlite_settings, "ann@example.com", "admin")
-    env = {**os.environ, "LEADLINE_LOG_LEVEL": "warning"}
+    env = {**os.environ, **settings_env(sqlite_settings, LEADLINE_LOG_LEVEL="warning")}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_server(env, port, tmp_path)
@@ -174,20 +174,19 @@ def _browser(base: str, address: str) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=60)
 
 
-def _not_throttle() -> dict[str, Any]:
+def _not_throttle(settings) -> dict[str, Any]:
     from tests.factories import snapshot
 
-    return {table: rows for table, rows in snapshot().items() if table != "login_throttle"}
+    return {table: rows for table, rows in snapshot(settings).items() if table != "login_throttle"}
 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("processes")
-def test_a_stranger_cannot_lock_the_user_out_and_the_admin_can_unlock(sqlite_settings, tmp_path, monkeypatch):
-    from tests.conftest import make_user, run_leadline
+def test_a_stranger_cannot_lock_the_user_out_and_the_admin_can_unlock(sqlite_settings, tmp_path):
+    from tests.conftest import changed, make_user, run_leadline, settings_env
     from tests.processes import free_port, start_server, stop_all
 
-    monkeypatch.setenv("LEADLINE_LOGIN_ACCOUNT_MAX_FAILURES", "10")
-    env = {**os.environ, "LEADLINE_LOG_LEVEL": "warning"}
+    env = {**os.environ, **settings_env(changed(sqlite_settings, login_account_max_failures=10, log_level="warning"))}
     ann = make_user(sqlite_settings, "ann@example.com", "admin")  # the only admin
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -210,12 +209,12 @@ def test_a_stranger_cannot_lock_the_user_out_and_the_admin_can_unlock(sqlite_set
         assert codes.count(401) == 5 and codes[-10:] == [429] * 10, codes
         assert "locked" in try_password(stranger, ann, PASSWORD).text
         # Ann's browser gets in, from anywhere; and so does a new browser at her address.
-        before = _not_throttle()
+        before = _not_throttle(sqlite_settings)
         home.headers["X-Forwarded-For"] = "192.0.2.44"  # travelling
         assert try_password(home, ann, PASSWORD).status_code == 303
         home.cookies.delete("leadline_session")
         assert try_password(_browser(base, "203.0.113.7"), ann, PASSWORD).status_code == 303
-        assert _not_throttle() != before  # two sessions more
+        assert _not_throttle(sqlite_settings) != before  # two sessions more
 
         # Many strangers, one wrong try each from twelve addresses at once: ten are counted, then
         # the account is locked for every browser that has not signed in to it before.
@@ -226,11 +225,11 @@ def test_a_stranger_cannot_lock_the_user_out_and_the_admin_can_unlock(sqlite_set
         with ThreadPoolExecutor(12) as pool:
             codes = sorted(pool.map(one_try, range(12)))
         assert codes == [401] * 10 + [429] * 2, codes
-        before = _not_throttle()
+        before = _not_throttle(sqlite_settings)
         refused = try_password(_browser(base, "203.0.113.8"), ann, PASSWORD)
         assert refused.status_code == 429 and "locked for new browsers" in refused.text
         assert int(refused.headers["retry-after"]) > 800
-        assert _not_throttle() == before  # no session, no sign-in noted
+        assert _not_throttle(sqlite_settings) == before  # no session, no sign-in noted
         listed = run_leadline("users", "list", "--json", env=env)
         assert listed.returncode == 0, listed.stderr
         (row,) = json.loads(listed.stdout)

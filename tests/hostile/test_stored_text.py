@@ -23,7 +23,7 @@ from pydantic.alias_generators import to_camel
 
 from leadline.fields import INT32_MAX, INT32_MIN
 from leadline.schemas import InputModel
-from tests.conftest import make_user, run_leadline, sign_in
+from tests.conftest import make_user, run_leadline, settings_env, sign_in
 from tests.factories import make_prospect, snapshot
 from tests.routes import route_table
 
@@ -125,17 +125,17 @@ def named(response: Any) -> set[str]:
     return {f.split(".")[0] for f in fields if f}
 
 
-def stable_snapshot() -> dict[str, Any]:
+def stable_snapshot(settings) -> dict[str, Any]:
     """Every table; a browser session's last-seen time is bookkeeping of the request, not a change."""
-    found = snapshot()
+    found = snapshot(settings)
     found.pop("web_sessions", None)
     return found
 
 
-def forbidden_text() -> list[tuple[str, str]]:
+def forbidden_text(settings) -> list[tuple[str, str]]:
     """Stored text holding a NUL, a lone surrogate or another control (line breaks and tabs allowed)."""
     bad = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-    return [(table, row) for table, rows in snapshot().items() for row in map(str, rows)
+    return [(table, row) for table, rows in snapshot(settings).items() for row in map(str, rows)
             if bad.search(row.encode().decode("unicode_escape", "ignore"))]  # fmt: skip
 
 
@@ -157,7 +157,7 @@ def expectation(item: dict[str, Any], poison: str) -> bool:
     return item["text"] == "line" or (item["text"] == "lines" and poison == "nul")
 
 
-def test_every_api_input_refuses_nul_line_breaks_and_huge_numbers(admin: Any) -> None:
+def test_every_api_input_refuses_nul_line_breaks_and_huge_numbers(settings, admin: Any) -> None:
     """Path ids are ``x`` (nothing has that id), so whatever is not refused by the rule is a 404: every
     write is refused, and the database is compared once per route."""
     inputs = openapi_inputs(admin.app)
@@ -168,7 +168,7 @@ def test_every_api_input_refuses_nul_line_breaks_and_huge_numbers(admin: Any) ->
         by_route.setdefault((item["method"], item["path"]), []).append(item)
         counts["body" if item["where"] in ("json", "form") else item["where"]] += 1
     for (method, path), items in by_route.items():
-        before = stable_snapshot()
+        before = stable_snapshot(settings)
         for item in items:
             for label, poison in POISONS.items():
                 url, kwargs = concrete(path), {}
@@ -191,10 +191,10 @@ def test_every_api_input_refuses_nul_line_breaks_and_huge_numbers(admin: Any) ->
                     failures.append(f"{where} {response.text[:200]}")
                 elif expectation(item, label) and (response.status_code != 422 or field not in named(response)):
                     failures.append(f"{where} (expected 422 naming {field}) {response.text[:200]}")
-        if stable_snapshot() != before:
+        if stable_snapshot(settings) != before:
             failures.append(f"{method} {path}: the database changed")
     assert not failures, "\n".join(failures)
-    assert forbidden_text() == []
+    assert forbidden_text(settings) == []
     # The walk covered what the app has (a route without inputs has nothing to poison).
     assert counts["routes"] >= 55 and counts["body"] >= 150 and counts["query"] >= 50 and counts["path"] >= 25, counts
     print("covered", counts)
@@ -249,13 +249,13 @@ def read_by(endpoint: Any, names: list[str]) -> list[str]:
     return [n for n in names if f'"{n}"' in source or f"'{n}'" in source]
 
 
-def test_every_page_refuses_nul_line_breaks_and_huge_numbers(admin: Any) -> None:
+def test_every_page_refuses_nul_line_breaks_and_huge_numbers(settings, admin: Any) -> None:
     names = page_field_names()
     routes = page_routes(admin.app)
     failures: list[str] = []
     requests = 0
     for method, path, endpoint in routes:
-        before = stable_snapshot()
+        before = stable_snapshot(settings)
         tries: list[tuple[str, str, dict[str, Any], str | None]] = []
         for param in re.findall(r"\{([^}]+)\}", path):
             tries += [(label, concrete(path, param, poison), {}, param) for label, poison in
@@ -277,17 +277,17 @@ def test_every_page_refuses_nul_line_breaks_and_huge_numbers(admin: Any) -> None
                 failures.append(f"{where} {response.text[:300]}")
             elif (param or label == "nul" or (method == "GET" and label == "break")) and response.status_code != 422:
                 failures.append(f"{where} (expected 422)")
-        if stable_snapshot() != before:
+        if stable_snapshot(settings) != before:
             failures.append(f"{method} {path}: the database changed")
     assert not failures, "\n".join(failures)
-    assert forbidden_text() == []
+    assert forbidden_text(settings) == []
     assert len(routes) >= 40 and len(names) >= 80, (len(routes), len(names))
     print("pages", len(routes), "routes", len(names), "field names", requests, "requests")
 
 
 def test_the_sign_in_email_is_one_line(settings: Any, anon_client: Any) -> None:
     make_user(settings)
-    before = snapshot()
+    before = snapshot(settings)
     for email in (NUL, "admin@example.com\nx", "admin@example.com\x00"):
         form = anon_client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
@@ -295,12 +295,12 @@ def test_the_sign_in_email_is_one_line(settings: Any, anon_client: Any) -> None:
         response = anon_client.post("/login", data={"email": email, "password": "x", "csrf_token": token.group(1)})
         assert response.status_code == 422, response.text[:300]
         assert response.json()["field"] == "email"
-    assert snapshot() == before  # no attempt was counted
+    assert snapshot(settings) == before  # no attempt was counted
     sign_in(anon_client, "admin@example.com")
 
 
-def test_free_text_keeps_line_breaks_and_loses_the_rest(admin: Any) -> None:
-    make_prospect(id="royal", name="Royal Plumbing")
+def test_free_text_keeps_line_breaks_and_loses_the_rest(settings, admin: Any) -> None:
+    make_prospect(settings, id="royal", name="Royal Plumbing")
     body = json.dumps({"notes": "first\r\nsecond\x00\x1b[31m\tthird\ud800"})  # ASCII: the surrogate escaped
     response = admin.patch("/api/prospects/royal", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text
@@ -357,19 +357,23 @@ def test_every_whole_number_of_an_input_fits_an_integer_column(name: str) -> Non
 
 
 def test_the_cli_refuses_in_one_line(settings: Any, tmp_path: Path) -> None:
-    make_prospect(id="royal", name="Royal Plumbing")
-    before = snapshot()
-    result = run_leadline("prospects", "update", "royal", "--contact-name", "a\nb")
+    make_prospect(settings, id="royal", name="Royal Plumbing")
+    before = snapshot(settings)
+    result = run_leadline("prospects", "update", "royal", "--contact-name", "a\nb", env=settings_env(settings))
     assert result.returncode == 1 and result.stderr.strip().count("\n") == 0, result.stderr
     assert "contact-name: must be one line (no line breaks)" in result.stderr
-    result = run_leadline("prospects", "add", "--name", "Bad\x01Name")
+    result = run_leadline("prospects", "add", "--name", "Bad\x01Name", env=settings_env(settings))
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     assert "name: must not contain control characters (U+0001)" in result.stderr
-    result = run_leadline("prospects", "stage", "royal", "contacted", "--reason", "called\nagain")
+    result = run_leadline(
+        "prospects", "stage", "royal", "contacted", "--reason", "called\nagain", env=settings_env(settings)
+    )
     assert result.returncode == 1 and "reason: must be one line" in result.stderr, result.stderr
-    result = run_leadline("prospects", "list", "--limit", str(HUGE))  # the fast path on SQLite
+    result = run_leadline(
+        "prospects", "list", "--limit", str(HUGE), env=settings_env(settings)
+    )  # the fast path on SQLite
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before
     # A NUL cannot be an argument (the kernel refuses it); through a file it is refused per row, and an
     # out-of-range number too (below).
 
@@ -389,41 +393,41 @@ def _import_file(tmp_path: Path) -> Path:
 
 def test_the_import_names_each_bad_row(settings: Any, tmp_path: Path) -> None:
     path = _import_file(tmp_path)
-    before = snapshot()
-    result = run_leadline("prospects", "import", str(path))
+    before = snapshot(settings)
+    result = run_leadline("prospects", "import", str(path), env=settings_env(settings))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "3 bad rows in prospects.csv; nothing was imported" in result.stderr
     assert "line 4, column 'Business Name': must not contain a NUL character" in result.stderr
     assert "line 5, column 'Contact Name': must be one line (no line breaks)" in result.stderr
     assert "line 7, column 'Critical Gaps': must be at most 2147483647" in result.stderr
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
-    result = run_leadline("prospects", "import", "--skip-invalid", str(path))
+    result = run_leadline("prospects", "import", "--skip-invalid", str(path), env=settings_env(settings))
     assert result.returncode == 0, result.stderr
     assert "2 created, 0 updated, 0 unchanged, 3 rejected" in result.stdout
     rejects = list(csv.DictReader((tmp_path / "prospects.rejected.csv").open()))
     assert [r["line"] for r in rejects] == ["4", "5", "7"]
-    notes = {p["name"]: p["notes"] for p in _prospects()}
+    notes = {p["name"]: p["notes"] for p in _prospects(settings)}
     assert notes == {"Good Plumbing": "line one\nline two", "Clean Notes": "ok then fine"}
-    assert forbidden_text() == []
+    assert forbidden_text(settings) == []
 
 
-def _prospects() -> list[dict[str, Any]]:
+def _prospects(settings) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from leadline.db import unit_of_work
     from leadline.prospects.models import Prospect
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return [{"name": p.name, "notes": p.notes} for p in session.scalars(select(Prospect))]
 
 
-def test_the_import_upload_refuses_the_same_rows(admin: Any, tmp_path: Path) -> None:
+def test_the_import_upload_refuses_the_same_rows(settings, admin: Any, tmp_path: Path) -> None:
     path = _import_file(tmp_path)
-    before = snapshot()
+    before = snapshot(settings)
     response = admin.post("/api/prospects/import", files={"file": ("p.csv", path.read_bytes(), "text/csv")})
     assert response.status_code == 422, response.text
     errors = response.json()["errors"]
     assert {e["line"] for e in errors} == {"4", "5", "7"}, errors
-    assert snapshot() == before
+    assert snapshot(settings) == before

@@ -136,17 +136,19 @@ def test_stale_outbox_sends_are_settled_by_their_file(sqlite_settings, monkeypat
     settings = sqlite_settings
     outbox = Path(settings.outbox_path)
     outbox.mkdir(parents=True, exist_ok=True)
-    written = _claim(settings, make_prospect(name="Written", email="a@written.example").id)
+    written = _claim(settings, make_prospect(sqlite_settings, name="Written", email="a@written.example").id)
     (outbox / f"20261205-120000-{written}.eml").write_bytes(b"Subject: hi\r\n\r\nbody\r\n")
-    cut = _claim(settings, make_prospect(name="Cut", email="b@cut.example").id)
+    cut = _claim(settings, make_prospect(sqlite_settings, name="Cut", email="b@cut.example").id)
     (outbox / f".20261205-120000-{cut}.eml.x1y2.part").write_bytes(b"Subject: h")
-    fresh = _claim(settings, make_prospect(name="Fresh", email="c@fresh.example").id)
+    fresh = _claim(settings, make_prospect(sqlite_settings, name="Fresh", email="c@fresh.example").id)
     clock.set_frozen(utc_now() + timedelta(minutes=11))
     try:
-        newer = _claim(settings, make_prospect(name="Newer", email="d@newer.example").id)  # still in flight
+        newer = _claim(
+            settings, make_prospect(sqlite_settings, name="Newer", email="d@newer.example").id
+        )  # still in flight
         assert flows.mark_stale_sends(settings, actor="test") == 3
         monkeypatch.setattr(settings, "email_backend", "smtp")
-        elsewhere = _claim(settings, make_prospect(name="Smtp", email="e@smtp.example").id)
+        elsewhere = _claim(settings, make_prospect(sqlite_settings, name="Smtp", email="e@smtp.example").id)
         clock.set_frozen(utc_now() + timedelta(minutes=11))
         assert flows.mark_stale_sends(settings, actor="test") == 2
     finally:

@@ -8,9 +8,9 @@ from tests.factories import count, make_prospect, snapshot
 
 
 class TestList:
-    def test_pages_with_cursor_cover_everything_once(self, client):
+    def test_pages_with_cursor_cover_everything_once(self, settings, client):
         for n in range(7):
-            make_prospect(name=f"Biz {n}", email=f"b{n}@x.com", grid_health=n * 10)
+            make_prospect(settings, name=f"Biz {n}", email=f"b{n}@x.com", grid_health=n * 10)
         seen, cursor = [], None
         while True:
             params = {"limit": 3, "sort": "-grid_health"} | ({"cursor": cursor} if cursor else {})
@@ -22,16 +22,16 @@ class TestList:
                 break
         assert seen == [60, 50, 40, 30, 20, 10, 0]
 
-    def test_page_numbers(self, client):
+    def test_page_numbers(self, settings, client):
         for n in range(5):
-            make_prospect(name=f"Biz {n}", email=f"b{n}@x.com")
+            make_prospect(settings, name=f"Biz {n}", email=f"b{n}@x.com")
         body = client.get("/api/prospects", params={"limit": 2, "page": 3, "sort": "name"}).json()
         assert [p["name"] for p in body["items"]] == ["Biz 4"]
         assert body["total"] == 5 and body["page"] == 3
 
-    def test_filters(self, client):
-        make_prospect(email="a@x.com", tier=1, trade="plumbing", grid_health=30, do_not_contact=True)
-        make_prospect(email="b@x.com", tier=2, trade="hvac", grid_health=70)
+    def test_filters(self, settings, client):
+        make_prospect(settings, email="a@x.com", tier=1, trade="plumbing", grid_health=30, do_not_contact=True)
+        make_prospect(settings, email="b@x.com", tier=2, trade="hvac", grid_health=70)
 
         def ids(**params):
             return [p["email"] for p in client.get("/api/prospects", params=params).json()["items"]]
@@ -52,8 +52,8 @@ class TestList:
 
 
 class TestOne:
-    def test_read_and_timeline(self, client):
-        p = make_prospect(name="Royal Plumbing Co", email="d@royal.com")
+    def test_read_and_timeline(self, settings, client):
+        p = make_prospect(settings, name="Royal Plumbing Co", email="d@royal.com")
         body = client.get(f"/api/prospects/{p.id}").json()
         assert body["id"] == "royal_plumbing_co" and body["salesStatus"] == "new" and body["emailsSentCount"] == 0
         assert [e["type"] for e in client.get(f"/api/prospects/{p.id}/timeline").json()] == ["created"]
@@ -78,9 +78,9 @@ class TestOne:
         assert response.status_code == 201, response.text
         assert response.json()["id"] == "royal_plumbing_co" and response.json()["email"] == "d@royal.com"
 
-    def test_create_refuses_bad_input_and_changes_nothing(self, client):
-        make_prospect(email="taken@x.com")
-        before = snapshot()
+    def test_create_refuses_bad_input_and_changes_nothing(self, settings, client):
+        make_prospect(settings, email="taken@x.com")
+        before = snapshot(settings)
         bad = [
             ({"email": "x@y.com"}, 422, "name"),
             ({"name": "X", "tier": 0}, 422, "tier"),
@@ -95,47 +95,47 @@ class TestOne:
             assert response.json()["field"] == field, (body, response.json())
         response = client.post("/api/prospects", content=b"{not json", headers={"content-type": "application/json"})
         assert response.status_code == 422
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
-    def test_patch(self, client):
-        p = make_prospect(tier=3)
+    def test_patch(self, settings, client):
+        p = make_prospect(settings, tier=3)
         response = client.patch(f"/api/prospects/{p.id}", json={"tier": 1, "notes": "Owner prefers texts"})
         assert response.status_code == 200 and response.json()["tier"] == 1
-        before = snapshot()
+        before = snapshot(settings)
         response = client.patch(f"/api/prospects/{p.id}", json={"website": "no site"})
         assert response.status_code == 422 and response.json()["field"] == "website"
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
-    def test_patch_stage_is_a_recorded_manual_move(self, client):
-        p = make_prospect()
+    def test_patch_stage_is_a_recorded_manual_move(self, settings, client):
+        p = make_prospect(settings)
         response = client.patch(f"/api/prospects/{p.id}", json={"salesStatus": "interested", "stageReason": "expo"})
         assert response.status_code == 200
         timeline = client.get(f"/api/prospects/{p.id}/timeline").json()
         assert timeline[-1]["type"] == "stage_change" and timeline[-1]["details"]["reason"] == "expo"
 
-    def test_stage_endpoint(self, client):
-        p = make_prospect()
+    def test_stage_endpoint(self, settings, client):
+        p = make_prospect(settings)
         response = client.post(f"/api/prospects/{p.id}/stage", json={"stage": "closed_lost", "reason": "no budget"})
         assert response.status_code == 200 and response.json()["lostReason"] == "no budget"
 
 
 class TestFiles:
-    def test_import_dry_run_then_real(self, client):
+    def test_import_dry_run_then_real(self, settings, client):
         csv = b"Company,Email,Tier\nRoyal Plumbing Co,d@royal.com,1\nBad,not-an-email,1\n"
         files = {"file": ("p.csv", io.BytesIO(csv), "text/csv")}
         dry = client.post("/api/prospects/import", params={"dryRun": "true"}, files=files).json()
         assert (dry["created"], dry["rejected"], dry["dryRun"]) == (1, 1, True)
         assert dry["errors"][0]["line"] == 3 and dry["errors"][0]["column"] == "Email"
-        assert count("prospects") == 0
+        assert count(settings, "prospects") == 0
         files = {"file": ("p.csv", io.BytesIO(csv), "text/csv")}
         refused = client.post("/api/prospects/import", files=files)
-        assert refused.status_code == 422 and count("prospects") == 0
+        assert refused.status_code == 422 and count(settings, "prospects") == 0
         files = {"file": ("p.csv", io.BytesIO(csv), "text/csv")}
         done = client.post("/api/prospects/import", params={"skipInvalid": "true"}, files=files).json()
-        assert done["created"] == 1 and count("prospects") == 1
+        assert done["created"] == 1 and count(settings, "prospects") == 1
 
-    def test_export_csv(self, client):
-        make_prospect(name="=cmd|' /C calc'!A0", email="a@x.com")
+    def test_export_csv(self, settings, client):
+        make_prospect(settings, name="=cmd|' /C calc'!A0", email="a@x.com")
         response = client.get("/api/prospects/export", params={"format": "csv"})
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
         assert "'=cmd|" in response.text

@@ -6,14 +6,14 @@ import json
 
 from leadline.db import unit_of_work
 from leadline.prospects import service
-from tests.conftest import run_leadline
+from tests.conftest import Cli, run_leadline
 from tests.factories import count, make_prospect, snapshot
 
 
 class TestList:
-    def test_table_and_json(self, cli):
-        make_prospect(name="Royal Plumbing Co", email="d@royal.com", tier=1)
-        make_prospect(name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac")
+    def test_table_and_json(self, settings, cli):
+        make_prospect(settings, name="Royal Plumbing Co", email="d@royal.com", tier=1)
+        make_prospect(settings, name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac")
         table = cli("prospects", "list")
         assert table.exit_code == 0
         assert "royal_plumbing_co" in table.stdout and "Summit HVAC" in table.stdout
@@ -22,10 +22,10 @@ class TestList:
         assert [p["id"] for p in data] == ["summit_hvac"]
         assert {"salesStatus", "gridHealth", "emailsSentCount"} <= set(data[0])
 
-    def test_filters_and_limit(self, cli):
+    def test_filters_and_limit(self, settings, cli):
         for n in range(5):
-            make_prospect(name=f"Plumber {n}", email=f"p{n}@x.com", trade="plumbing")
-        make_prospect(name="Roofer", email="r@x.com", trade="roofing")
+            make_prospect(settings, name=f"Plumber {n}", email=f"p{n}@x.com", trade="plumbing")
+        make_prospect(settings, name="Roofer", email="r@x.com", trade="roofing")
         assert len(cli("prospects", "list", "--trade", "Plumbing", "--limit", "3", "--json").json) == 3
         assert [p["name"] for p in cli("prospects", "list", "--search", "roof", "--json").json] == ["Roofer"]
         assert cli("prospects", "list", "--status", "new", "--json").json.__len__() == 6
@@ -38,9 +38,9 @@ class TestList:
 
 
 class TestShow:
-    def test_every_field_and_the_timeline(self, cli):
-        p = make_prospect(name="Royal Plumbing Co", email="d@royal.com")
-        with unit_of_work() as session:
+    def test_every_field_and_the_timeline(self, settings, cli):
+        p = make_prospect(settings, name="Royal Plumbing Co", email="d@royal.com")
+        with unit_of_work(settings) as session:
             service.move_stage(session, p.id, "contacted", reason="called their office", actor="cli:ann")
         out = cli("prospects", "show", p.id).stdout
         for text in ("Royal Plumbing Co", "grid_health", "48", "Timeline", "created", "new -> contacted",
@@ -56,41 +56,41 @@ class TestShow:
 
 
 class TestEdit:
-    def test_add(self, cli):
+    def test_add(self, settings, cli):
         result = cli("prospects", "add", "--name", "Royal Plumbing Co", "--email", "D@Royal.com", "--tier", "1")
         assert result.exit_code == 0 and "Added royal_plumbing_co" in result.stdout
-        assert count("prospects") == 1
+        assert count(settings, "prospects") == 1
 
-    def test_update_with_validation(self, cli):
-        p = make_prospect(tier=2)
+    def test_update_with_validation(self, settings, cli):
+        p = make_prospect(settings, tier=2)
         assert cli("prospects", "update", p.id, "--tier", "1", "--grid-health", "55").exit_code == 0
         data = cli("prospects", "show", p.id, "--json").json
         assert (data["tier"], data["gridHealth"]) == (1, 55.0)
-        before = snapshot()
+        before = snapshot(settings)
         result = cli("prospects", "update", p.id, "--grid-health", "150")
         assert result.exit_code == 1
         assert result.stderr.strip() == "error: grid-health: must be at most 100"
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
-    def test_clear(self, cli):
-        p = make_prospect(phone="(512) 555-0100")
+    def test_clear(self, settings, cli):
+        p = make_prospect(settings, phone="(512) 555-0100")
         assert cli("prospects", "update", p.id, "--clear", "phone").exit_code == 0
         assert cli("prospects", "show", p.id, "--json").json["phone"] is None
 
-    def test_nothing_to_change(self, cli):
-        p = make_prospect()
+    def test_nothing_to_change(self, settings, cli):
+        p = make_prospect(settings)
         result = cli("prospects", "update", p.id)
         assert result.exit_code == 1 and "nothing to change" in result.stderr
 
-    def test_stage_move_needs_a_reason_and_respects_rules(self, cli):
-        p = make_prospect()
+    def test_stage_move_needs_a_reason_and_respects_rules(self, settings, cli):
+        p = make_prospect(settings)
         assert cli("prospects", "stage", p.id, "interested").exit_code == 2  # --reason is required
         ok = cli("prospects", "stage", p.id, "interested", "--reason", "met at the expo")
         assert ok.exit_code == 0 and "is now interested" in ok.stdout
-        before = snapshot()
+        before = snapshot(settings)
         refused = cli("prospects", "stage", p.id, "closed_won", "--reason", "signed")
         assert refused.exit_code == 1 and "no customer record" in refused.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestSetup:
@@ -111,10 +111,11 @@ class TestSetup:
         again = run_leadline("init", env=env)
         assert again.returncode == 0 and "is ready (schema" in again.stdout
 
-    def test_config_masks_secrets_and_warns(self, cli, monkeypatch):
-        monkeypatch.setenv("LEADLINE_SENDGRID_API_KEY", "SG.very-secret")
-        monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_VERIFY", "false")
-        monkeypatch.setenv("LEADLINE_DATABASE_URL", "postgresql://leadline:hunter2@db.internal/leadline")
+    def test_config_masks_secrets_and_warns(self, settings):
+        cli = Cli(settings, env={
+            "LEADLINE_SENDGRID_API_KEY": "SG.very-secret", "LEADLINE_SENDGRID_WEBHOOK_VERIFY": "false",
+            "LEADLINE_DATABASE_URL": "postgresql://leadline:hunter2@db.internal/leadline",
+        })  # fmt: skip
         result = cli("config")
         assert "SG.very-secret" not in result.stdout and "hunter2" not in result.stdout
         assert "postgresql+psycopg://leadline:********@db.internal/leadline" in result.stdout

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
+from leadline.app import create_app
 from leadline.prospects import listing
-from tests.conftest import run_leadline
+from tests.conftest import make_token, run_leadline, settings_env
 from tests.factories import make_prospect
 
 CASES = [
@@ -23,25 +25,29 @@ CASES = [
 
 @pytest.fixture
 def filled(sqlite_settings):
-    make_prospect(name="Royal Plumbing Co", email="d@royal.com", tier=1, grid_health=48)
-    make_prospect(name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac", grid_health=61)
-    make_prospect(name="Bright Spark", email="j@spark.com", tier=3, trade="electrical", grid_health=None)
+    make_prospect(sqlite_settings, name="Royal Plumbing Co", email="d@royal.com", tier=1, grid_health=48)
+    make_prospect(sqlite_settings, name="Summit HVAC", email="m@summit.com", tier=2, trade="hvac", grid_health=61)
+    make_prospect(
+        sqlite_settings, name="Bright Spark", email="j@spark.com", tier=3, trade="electrical", grid_health=None
+    )
     return sqlite_settings
 
 
 @pytest.mark.parametrize("args", CASES)
-def test_fast_path_prints_what_the_full_cli_prints(filled, args, monkeypatch):
-    fast = run_leadline("prospects", "list", *args)
-    monkeypatch.setenv("LEADLINE_FAST_CLI", "0")
-    full = run_leadline("prospects", "list", *args, env={"LEADLINE_FAST_CLI": "0"})
+def test_fast_path_prints_what_the_full_cli_prints(filled, args):
+    fast = run_leadline("prospects", "list", *args, env=settings_env(filled))
+    full = run_leadline("prospects", "list", *args, env=settings_env(filled, LEADLINE_FAST_CLI="0"))
     assert fast.returncode == full.returncode == 0, fast.stderr + full.stderr
     assert fast.stdout == full.stdout
     assert fast.stdout.strip()
 
 
-def test_json_equals_the_api(filled, client):
-    fast = json.loads(run_leadline("prospects", "list", "--json", "--limit", "50").stdout)
-    assert fast == client.get("/api/prospects", params={"limit": 50}).json()["items"]
+def test_json_equals_the_api(filled):
+    fast = json.loads(run_leadline("prospects", "list", "--json", "--limit", "50", env=settings_env(filled)).stdout)
+    headers = {"Authorization": f"Bearer {make_token(filled)}"}
+    with TestClient(create_app(filled), headers=headers) as client:
+        assert len(fast) == 3
+        assert fast == client.get("/api/prospects", params={"limit": 50}).json()["items"]
 
 
 def test_old_schema_falls_back_to_the_full_cli_message(filled):
@@ -50,7 +56,7 @@ def test_old_schema_falls_back_to_the_full_cli_message(filled):
     path = filled.database_url.split("///", 1)[1]
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE alembic_version SET version_num = '0000'")
-    result = run_leadline("prospects", "list")
+    result = run_leadline("prospects", "list", env=settings_env(filled))
     assert result.returncode == 1
     assert "run `leadline db upgrade`" in result.stderr
 

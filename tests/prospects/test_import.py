@@ -25,8 +25,8 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def prospects_by_id() -> dict[str, object]:
-    with unit_of_work(readonly=True) as session:
+def prospects_by_id(settings) -> dict[str, object]:
+    with unit_of_work(settings, readonly=True) as session:
         from sqlalchemy import select
 
         from leadline.prospects.models import Prospect
@@ -35,11 +35,11 @@ def prospects_by_id() -> dict[str, object]:
 
 
 class TestImportGood:
-    def test_csv_with_loose_headers(self, cli, tmp_path):
+    def test_csv_with_loose_headers(self, settings, cli, tmp_path):
         result = cli("prospects", "import", str(write(tmp_path, "p.csv", GOOD)))
         assert result.exit_code == 0, result.stderr
         assert "3 created, 0 updated, 0 unchanged, 0 rejected" in result.stdout
-        royal = prospects_by_id()["royal_plumbing_co"]
+        royal = prospects_by_id(settings)["royal_plumbing_co"]
         assert (royal.name, royal.contact_name, royal.email, royal.website, royal.trade, royal.tier) == (
             "Royal Plumbing Co", "Daniel Reyes", "daniel@royalplumbingco.com", "https://royalplumbingco.com",
             "plumbing", 1,
@@ -49,9 +49,9 @@ class TestImportGood:
             4,
             ["No online booking", "Few reviews"],
         )
-        assert count("outreach_activities") == 3  # each import is on the timeline
+        assert count(settings, "outreach_activities") == 3  # each import is on the timeline
 
-    def test_hubspot_contact_export(self, cli, tmp_path):
+    def test_hubspot_contact_export(self, settings, cli, tmp_path):
         text = (
             "Record ID,First Name,Last Name,Email,Phone Number,Company Name,Website URL,City,State/Region,"
             "Lifecycle Stage,Contact owner\n"
@@ -60,12 +60,12 @@ class TestImportGood:
         )
         result = cli("prospects", "import", str(write(tmp_path, "hubspot.csv", text)))
         assert result.exit_code == 0, result.stderr
-        royal = prospects_by_id()["royal_plumbing_co"]
+        royal = prospects_by_id(settings)["royal_plumbing_co"]
         assert (royal.contact_name, royal.email, royal.phone, royal.city, royal.state) == (
             "Daniel Reyes", "daniel@royalplumbingco.com", "512-555-0142", "Austin", "TX",
         )  # fmt: skip
 
-    def test_pipedrive_person_export(self, cli, tmp_path):
+    def test_pipedrive_person_export(self, settings, cli, tmp_path):
         text = (
             "Person - Name,Person - Organization,Person - Email - Work,Person - Phone - Work,"
             "Organization - Website,Organization - City\n"
@@ -73,44 +73,44 @@ class TestImportGood:
         )
         result = cli("prospects", "import", str(write(tmp_path, "pipedrive.csv", text)))
         assert result.exit_code == 0, result.stderr
-        summit = prospects_by_id()["summit_hvac"]
+        summit = prospects_by_id(settings)["summit_hvac"]
         assert (summit.name, summit.contact_name, summit.email, summit.website, summit.city) == (
             "Summit HVAC", "Maria Lopez", "maria@summithvac.com", "https://summithvac.com", "Denver",
         )  # fmt: skip
 
-    def test_json_array_in_the_prospect_shape(self, cli, tmp_path):
+    def test_json_array_in_the_prospect_shape(self, settings, cli, tmp_path):
         rows = [{"name": "Royal Plumbing Co", "email": "daniel@royal.com", "tier": 1, "gridHealth": 48,
                  "gaps": ["No online booking"], "salesStatus": "contacted"}]  # fmt: skip
         result = cli("prospects", "import", str(write(tmp_path, "p.json", json.dumps(rows))))
         assert result.exit_code == 0, result.stderr
-        royal = prospects_by_id()["royal_plumbing_co"]
+        royal = prospects_by_id(settings)["royal_plumbing_co"]
         assert (royal.gaps, royal.sales_status, royal.grid_health) == (
             ["No online booking"],
             "contacted",
             48.0,
         )
 
-    def test_json_lines(self, cli, tmp_path):
+    def test_json_lines(self, settings, cli, tmp_path):
         text = '{"name": "A Plumbing", "email": "a@a.com"}\n\n{"name": "B Plumbing", "tier": 2}\n'
         result = cli("prospects", "import", str(write(tmp_path, "p.jsonl", text)))
         assert result.exit_code == 0, result.stderr
-        assert set(prospects_by_id()) == {"a_plumbing", "b_plumbing"}
+        assert set(prospects_by_id(settings)) == {"a_plumbing", "b_plumbing"}
 
-    def test_reimport_updates_instead_of_duplicating(self, cli, tmp_path):
+    def test_reimport_updates_instead_of_duplicating(self, settings, cli, tmp_path):
         path = write(tmp_path, "p.csv", GOOD)
         assert cli("prospects", "import", str(path)).exit_code == 0
         changed = GOOD.replace("Austin,Plumbing,1,48", "Austin,Plumbing,1,52")
         result = cli("prospects", "import", str(write(tmp_path, "p2.csv", changed)))
         assert "0 created, 1 updated, 2 unchanged, 0 rejected" in result.stdout
-        assert count("prospects") == 3
-        assert prospects_by_id()["royal_plumbing_co"].grid_health == 52
-        with unit_of_work() as session:
+        assert count(settings, "prospects") == 3
+        assert prospects_by_id(settings)["royal_plumbing_co"].grid_health == 52
+        with unit_of_work(settings) as session:
             entries = service.timeline(session, "royal_plumbing_co")
         assert entries[-1].type == "updated"
         assert entries[-1].details["changes"] == {"gridHealth": [48.0, 52.0]}
 
-    def test_match_on_id_then_email(self, cli, tmp_path):
-        make_prospect(name="Royal Plumbing Co", email="daniel@royalplumbingco.com", tier=3)
+    def test_match_on_id_then_email(self, settings, cli, tmp_path):
+        make_prospect(settings, name="Royal Plumbing Co", email="daniel@royalplumbingco.com", tier=3)
         text = "id,email,tier\n,daniel@royalplumbingco.com,1\nroyal_plumbing_co,,2\n"
         # Row 2 matches by email, row 3 by id: the same prospect twice in one file.
         result = cli("prospects", "import", str(write(tmp_path, "p.csv", text)))
@@ -118,26 +118,26 @@ class TestImportGood:
         assert "line 3" in result.stderr and "duplicate" in result.stderr
         result = cli("prospects", "import", str(write(tmp_path, "q.csv", "email,tier\nDANIEL@royalplumbingco.com,1\n")))
         assert result.exit_code == 0, result.stderr
-        assert prospects_by_id()["royal_plumbing_co"].tier == 1
-        assert count("prospects") == 1
+        assert prospects_by_id(settings)["royal_plumbing_co"].tier == 1
+        assert count(settings, "prospects") == 1
 
-    def test_dry_run_reports_and_writes_nothing(self, cli, tmp_path):
-        before = snapshot()
+    def test_dry_run_reports_and_writes_nothing(self, settings, cli, tmp_path):
+        before = snapshot(settings)
         result = cli("prospects", "import", "--dry-run", str(write(tmp_path, "p.csv", GOOD)))
         assert result.exit_code == 0
         assert "Would import p.csv: 3 created" in result.stdout
         assert "+ royal_plumbing_co  Royal Plumbing Co" in result.stdout
         assert "nothing was written" in result.stdout
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestImportBad:
     def _refused(self, cli, path: Path, *args: str) -> str:
-        before = snapshot()
+        before = snapshot(cli.settings)
         result = cli("prospects", "import", *args, str(path))
         assert result.exit_code == 1, result.stdout
         assert "Traceback" not in result.stderr + result.stdout
-        assert snapshot() == before
+        assert snapshot(cli.settings) == before
         return result.stderr
 
     def test_every_bad_row_is_listed_and_nothing_is_written(self, cli, tmp_path):
@@ -150,7 +150,7 @@ class TestImportBad:
         assert "line 5, column 'Tier': must be 1, 2 or 3" in err
         assert "line 6, column 'Grid Health': 'lots' is not a number" in err
 
-    def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects(self, cli, tmp_path):
+    def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects(self, settings, cli, tmp_path):
         text = GOOD + "Bad One,,not-an-email,,,Austin,Plumbing,7,48,1,,,\n"
         path = write(tmp_path, "p.csv", text)
         result = cli("prospects", "import", "--skip-invalid", str(path))
@@ -160,7 +160,7 @@ class TestImportBad:
         assert len(rejects) == 1
         assert rejects[0]["line"] == "5" and rejects[0]["Business Name"] == "Bad One"
         assert "Email: 'not-an-email' is not a valid email address" in rejects[0]["error"]
-        assert count("prospects") == 3
+        assert count(settings, "prospects") == 3
 
     def test_malformed_csv(self, cli, tmp_path):
         err = self._refused(cli, write(tmp_path, "p.csv", 'name,email\n"Royal Plumbing,daniel@r.com\nx'))
@@ -170,12 +170,12 @@ class TestImportBad:
         err = self._refused(cli, write(tmp_path, "p.csv", "name,email,tier\nRoyal,d@r.com,1,extra\n"))
         assert "line 2" in err and "has 4 cells but the header has 3 columns" in err
 
-    def test_unknown_columns(self, cli, tmp_path):
+    def test_unknown_columns(self, settings, cli, tmp_path):
         path = write(tmp_path, "p.csv", "name,emial,favourite colour\nRoyal,d@r.com,blue\n")
         err = self._refused(cli, path)
         assert "unknown columns: 'emial' (did you mean 'email'?), 'favourite colour'" in err
         result = cli("prospects", "import", "--ignore-unknown-columns", str(path))
-        assert result.exit_code == 0 and count("prospects") == 1
+        assert result.exit_code == 0 and count(settings, "prospects") == 1
 
     def test_duplicate_rows_inside_one_file(self, cli, tmp_path):
         text = "name,email\nRoyal,d@royal.com\nRoyal Again,D@Royal.com\n"
@@ -219,9 +219,11 @@ class TestImportBad:
 
 
 class TestExport:
-    def test_csv_is_safe_for_spreadsheets_and_round_trips(self, cli, tmp_path):
-        make_prospect(name='=HYPERLINK("http://evil")', email="a@a.com", notes="+1 call back", phone="+1 512 555 0100")
-        make_prospect(name="Plain Co", email="b@b.com", gaps=["a; b? no", "c"])
+    def test_csv_is_safe_for_spreadsheets_and_round_trips(self, settings, cli, tmp_path):
+        make_prospect(
+            settings, name='=HYPERLINK("http://evil")', email="a@a.com", notes="+1 call back", phone="+1 512 555 0100"
+        )
+        make_prospect(settings, name="Plain Co", email="b@b.com", gaps=["a; b? no", "c"])
         out = tmp_path / "out.csv"
         result = cli("prospects", "export", "--format", "csv", "--output", str(out))
         assert result.exit_code == 0, result.stderr
@@ -235,16 +237,16 @@ class TestExport:
         assert "0 created, 0 updated, 2 unchanged" in again.stdout
         assert cli("prospects", "export", "--format", "json").stdout == before
 
-    def test_json_export_equals_the_api(self, cli, client, tmp_path):
-        make_prospect(name="Royal Plumbing Co", email="d@royal.com")
+    def test_json_export_equals_the_api(self, settings, cli, client, tmp_path):
+        make_prospect(settings, name="Royal Plumbing Co", email="d@royal.com")
         result = cli("prospects", "export", "--format", "json")
         exported = json.loads(result.stdout)
         api = client.get("/api/prospects").json()["items"]
         assert exported == api
 
-    def test_filters(self, cli):
-        make_prospect(tier=1, trade="plumbing", email="a@a.com")
-        make_prospect(tier=2, trade="hvac", email="b@b.com")
+    def test_filters(self, settings, cli):
+        make_prospect(settings, tier=1, trade="plumbing", email="a@a.com")
+        make_prospect(settings, tier=2, trade="hvac", email="b@b.com")
         result = cli("prospects", "export", "--format", "json", "--tier", "2")
         assert [p["tier"] for p in json.loads(result.stdout)] == [2]
 
@@ -261,7 +263,7 @@ def test_memory_stays_flat_on_big_files(sqlite_settings, tmp_path):
             for n in range(rows):
                 handle.write(f"Business {rows}-{n},owner{n}@biz{rows}-{n}.com,{n % 3 + 1},{n % 100}\n")
         tracemalloc.start()
-        with unit_of_work() as session:
+        with unit_of_work(sqlite_settings) as session:
             report = imports.import_file(session, path, actor="test")
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()

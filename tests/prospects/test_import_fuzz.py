@@ -24,7 +24,7 @@ cells = st.one_of(
     raw=st.none() | st.binary(max_size=200),
 )
 @FUZZ
-def test_the_csv_importer_takes_any_file(cli, tmp_path, header, rows, raw):
+def test_the_csv_importer_takes_any_file(settings, cli, tmp_path, header, rows, raw):
     import csv
     import io
 
@@ -37,13 +37,13 @@ def test_the_csv_importer_takes_any_file(cli, tmp_path, header, rows, raw):
         writer.writerow(header)
         writer.writerows(rows)
         target.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogatepass")
-    before = snapshot()
+    before = snapshot(settings)
     result = cli("prospects", "import", str(target))
     assert result.exit_code in (0, 1), result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     if result.exit_code == 1:
         assert result.stderr.strip(), "a refusal says why"
-        assert snapshot() == before  # refused: nothing written
+        assert snapshot(settings) == before  # refused: nothing written
 
 
 # --- JSON: any nesting, any shape ------------------------------------------------------------
@@ -71,7 +71,7 @@ def _wrap(value: object, depth: int, kind: str) -> str:
     top=st.sampled_from(["array", "object", "scalar"]),
 )
 @FUZZ
-def test_the_json_importers_take_any_nesting(cli, tmp_path, items, deep, lines, top):
+def test_the_json_importers_take_any_nesting(settings, cli, tmp_path, items, deep, lines, top):
     """Any JSON (nested up to thousands of levels, top level of any kind) gives an import or a
     one-line refusal that names the item or line, never a traceback; a refusal writes nothing."""
     import json
@@ -87,13 +87,13 @@ def test_the_json_importers_take_any_nesting(cli, tmp_path, items, deep, lines, 
         target = tmp_path / "fuzz.json"
         body = "[" + ", ".join(texts) + "]"
         target.write_text(body if top == "array" else texts[0] if texts and top == "scalar" else '{"name": "Top"}')
-    before = snapshot()
+    before = snapshot(settings)
     result = cli("prospects", "import", str(target))
     assert result.exit_code in (0, 1), result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     if result.exit_code == 1:
         assert result.stderr.strip(), "a refusal says why"
-        assert snapshot() == before
+        assert snapshot(settings) == before
     if deep is not None and deep[1] > 40 and (lines or top == "array"):  # deeper than the limit: refused
         assert result.exit_code == 1 and "nested deeper than 32 levels" in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and ("line " if lines else "item ") in result.stderr

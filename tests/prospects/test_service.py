@@ -13,9 +13,9 @@ from tests.factories import make_prospect, snapshot
 
 class TestCreate:
     def test_id_is_a_readable_slug_made_unique(self, settings):
-        first = make_prospect(name="Royal Plumbing Co", email="a@royal.com")
-        second = make_prospect(name="Royal Plumbing Co.", email="b@royal.com")
-        third = make_prospect(name="Royal  Plumbing—Co", email="c@royal.com")
+        first = make_prospect(settings, name="Royal Plumbing Co", email="a@royal.com")
+        second = make_prospect(settings, name="Royal Plumbing Co.", email="b@royal.com")
+        third = make_prospect(settings, name="Royal  Plumbing—Co", email="c@royal.com")
         assert (first.id, second.id, third.id) == (
             "royal_plumbing_co",
             "royal_plumbing_co_2",
@@ -23,23 +23,23 @@ class TestCreate:
         )
 
     def test_accents_are_folded(self, settings):
-        assert make_prospect(name="Müller Électrique & Fils").id == "muller_electrique_fils"
+        assert make_prospect(settings, name="Müller Électrique & Fils").id == "muller_electrique_fils"
 
     def test_creation_is_on_the_timeline(self, settings):
-        p = make_prospect()
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        with unit_of_work(settings) as session:
             entries = service.timeline(session, p.id)
         assert [(e.type, e.actor) for e in entries] == [("created", "test")]
 
     def test_email_is_unique_and_case_insensitive(self, settings):
-        make_prospect(email="Daniel@Royal.com")
-        before = snapshot()
-        with pytest.raises(Conflict, match="already belongs"), unit_of_work() as session:
+        make_prospect(settings, email="Daniel@Royal.com")
+        before = snapshot(settings)
+        with pytest.raises(Conflict, match="already belongs"), unit_of_work(settings) as session:
             service.create(session, ProspectCreate(name="Other", email="daniel@royal.COM"), actor="test")
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_cannot_start_as_closed_won(self, settings):
-        with pytest.raises(Conflict, match="deals won"), unit_of_work() as session:
+        with pytest.raises(Conflict, match="deals won"), unit_of_work(settings) as session:
             service.create(session, ProspectCreate(name="X", sales_status="closed_won"), actor="test")
 
 
@@ -83,10 +83,10 @@ class TestValidation:
 
 class TestUpdate:
     def test_changes_are_applied_and_recorded(self, settings):
-        p = make_prospect(tier=2)
-        with unit_of_work() as session:
+        p = make_prospect(settings, tier=2)
+        with unit_of_work(settings) as session:
             service.update(session, p.id, ProspectUpdate(tier=1, phone="(512) 555-0100"), actor="cli:ann")
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             got = service.get(session, p.id)
             entries = service.timeline(session, p.id)
         assert (got.tier, got.phone) == (1, "(512) 555-0100")
@@ -95,41 +95,41 @@ class TestUpdate:
         assert entries[-1].actor == "cli:ann"
 
     def test_unknown_prospect(self, settings):
-        with pytest.raises(NotFound), unit_of_work() as session:
+        with pytest.raises(NotFound), unit_of_work(settings) as session:
             service.update(session, "nobody", ProspectUpdate(tier=1), actor="test")
 
     def test_required_fields_cannot_be_cleared(self, settings):
-        p = make_prospect()
-        before = snapshot()
-        with pytest.raises(Invalid), unit_of_work() as session:
+        p = make_prospect(settings)
+        before = snapshot(settings)
+        with pytest.raises(Invalid), unit_of_work(settings) as session:
             service.update(session, p.id, ProspectUpdate(name=None), actor="test")
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
 
 class TestStages:
     def test_automatic_moves_only_go_forward(self, settings):
-        p = make_prospect()
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        with unit_of_work(settings) as session:
             prospect = service.get(session, p.id)
             assert service.advance(session, prospect, "replied", actor="webhook")
             assert not service.advance(session, prospect, "contacted", actor="webhook")
             assert prospect.sales_status == "replied"
 
     def test_closed_prospects_do_not_move_automatically(self, settings):
-        p = make_prospect()
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        with unit_of_work(settings) as session:
             service.move_stage(session, p.id, "closed_lost", reason="went with a competitor", actor="cli:ann")
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             prospect = service.get(session, p.id)
             assert not service.advance(session, prospect, "replied", actor="webhook")
             assert prospect.lost_reason == "went with a competitor"
 
     def test_manual_moves_go_anywhere_and_are_audited(self, settings):
-        p = make_prospect()
-        with unit_of_work() as session:
+        p = make_prospect(settings)
+        with unit_of_work(settings) as session:
             service.move_stage(session, p.id, "proposal", reason="met at the trade show", actor="cli:ann")
             service.move_stage(session, p.id, "contacted", reason="proposal was premature", actor="cli:ann")
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             moves = [e for e in service.timeline(session, p.id) if e.type == "stage_change"]
         assert [(m.details["from"], m.details["to"], m.details["reason"], m.actor) for m in moves] == [
             ("new", "proposal", "met at the trade show", "cli:ann"),
@@ -137,8 +137,8 @@ class TestStages:
         ]
 
     def test_closed_won_needs_a_customer_record(self, settings):
-        p = make_prospect()
-        before = snapshot()
-        with pytest.raises(Conflict, match="no customer record"), unit_of_work() as session:
+        p = make_prospect(settings)
+        before = snapshot(settings)
+        with pytest.raises(Conflict, match="no customer record"), unit_of_work(settings) as session:
             service.move_stage(session, p.id, "closed_won", reason="signed", actor="cli")
-        assert snapshot() == before
+        assert snapshot(settings) == before

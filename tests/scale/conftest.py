@@ -14,7 +14,7 @@ from leadline import clock, jobs
 from leadline.config import Settings, get_settings
 from leadline.db import dispose_engines
 from leadline.webhooks.signature import public_key_text
-from tests.conftest import _settings_for, require_service, truncate_postgres
+from tests.conftest import _settings_for, configure, require_service, settings_env, truncate_postgres
 from tests.processes import PrivateRedis, redis_server_reason
 
 
@@ -34,8 +34,7 @@ def redis(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Priva
     """A Redis server of this test's own (nothing else can see its queue), set as LEADLINE_REDIS_URL."""
     require_service(redis_server_reason())
     server = PrivateRedis()
-    monkeypatch.setenv("LEADLINE_REDIS_URL", server.url)
-    get_settings.cache_clear()
+    configure(monkeypatch, settings, redis_url=server.url)
     yield server
     jobs._hueys.pop(server.url, None)
     server.close()
@@ -44,26 +43,18 @@ def redis(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Priva
 @pytest.fixture
 def signing_key(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ec.EllipticCurvePrivateKey:
     key = ec.generate_private_key(ec.SECP256R1())
-    monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY", public_key_text(key))
-    get_settings.cache_clear()
+    configure(monkeypatch, settings, sendgrid_webhook_public_key=public_key_text(key))
     return key
 
 
 @pytest.fixture
 def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """What this test and the processes it starts share (call it after the fixtures that set variables)."""
-    extra = {
-        "LEADLINE_SEND_WINDOW_START": "00:00",
-        "LEADLINE_SEND_WINDOW_END": "23:59",
-        "LEADLINE_SEND_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun",
-        "LEADLINE_DAILY_SEND_LIMIT": "1000",
-        "LEADLINE_LOG_LEVEL": "warning",
-        "LEADLINE_EMBEDDED_WORKER": "false",
-    }
-    for key, value in extra.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    return dict(os.environ)
+    """The settings this test and the processes it starts share, as their environment (call it after
+    the fixtures that change settings)."""
+    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="23:59",
+              send_window_days="mon,tue,wed,thu,fri,sat,sun", daily_send_limit=1000, log_level="warning",
+              embedded_worker=False)  # fmt: skip
+    return {**os.environ, **settings_env(settings)}
 
 
 from tests.emails.conftest import fake_sendgrid  # noqa: E402,F401  (the local SendGrid)

@@ -21,7 +21,6 @@ from sqlalchemy import create_engine, func, select, text
 
 from leadline import clock, worker
 from leadline.activity.models import OutreachActivity
-from leadline.config import get_settings
 from leadline.db import dispose_engines, unit_of_work
 from leadline.emails.backends.sendgrid import CUSTOM_ARG
 from leadline.emails.models import EmailActivity
@@ -30,7 +29,7 @@ from leadline.sequences.models import SequenceEnrollment
 from leadline.webhooks import events as ev
 from leadline.webhooks.models import WebhookEvent
 from leadline.webhooks.simulate import frame, signed_headers
-from tests.conftest import _settings_for, require_service
+from tests.conftest import _settings_for, changed, require_service, settings_env
 from tests.factories import make_prospect
 from tests.processes import (
     free_port,
@@ -53,11 +52,11 @@ def engagement(target: EmailActivity, opens: int) -> list[dict[str, Any]]:
     return [*found, event(target, "click", t0 + timedelta(seconds=40))]
 
 
-def check_exactly_once(unique: list[dict[str, Any]]) -> None:
+def check_exactly_once(settings, unique: list[dict[str, Any]]) -> None:
     """Every distinct event stored once and applied; each email's state and each prospect's
     counters equal a recount; one timeline entry per event."""
     distinct = {e["sg_event_id"] for e in unique}
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         stored = Counter(session.scalars(select(WebhookEvent.event_id)))
         assert set(stored) == distinct and max(stored.values()) == 1
         assert Counter(session.scalars(select(WebhookEvent.status))) == {"applied": len(distinct)}
@@ -84,13 +83,13 @@ def check_exactly_once(unique: list[dict[str, Any]]) -> None:
             assert (prospect.emails_sent_count, prospect.emails_opened_count) == (1, 1 if row.opened_at else 0)
 
 
-def _stored() -> int:
-    with unit_of_work(readonly=True) as session:
+def _stored(settings) -> int:
+    with unit_of_work(settings, readonly=True) as session:
         return int(session.scalar(select(func.count()).select_from(WebhookEvent)) or 0)
 
 
 def test_a_server_killed_mid_batch_the_retry_to_another_completes_it_once(settings, signing_key, env, tmp_path):
-    targets = send_to(40)
+    targets = send_to(settings, 40)
     unique = [e for target in targets for e in engagement(target, 60)]  # 2,520 events: a big batch
     random.Random(3).shuffle(unique)
     body = frame(unique)
@@ -109,18 +108,18 @@ def test_a_server_killed_mid_batch_the_retry_to_another_completes_it_once(settin
     poster.start()
     try:
         # The events are committed (what a 200 would promise); the server is applying them: kill it.
-        assert wait_for(lambda: _stored() > 0 or not poster.is_alive(), 30, 0.01), first.tail()
+        assert wait_for(lambda: _stored(settings) > 0 or not poster.is_alive(), 30, 0.01), first.tail()
         first.send(signal.SIGKILL)
         first.popen.wait(10)
         poster.join(60)
     finally:
         stop_all([first], signal.SIGKILL)
     assert "error" in outcome, f"the batch finished before the kill: {outcome}"  # SendGrid would post it again
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         applied = session.scalar(select(func.count()).where(WebhookEvent.applied_at.is_not(None)))
     # Stored whole (one transaction); applying them (another transaction) was cut short: applied
     # none, unless the kill came in the last instant, after that commit and before the answer.
-    assert _stored() == len(unique) and applied in (0, len(unique))
+    assert _stored(settings) == len(unique) and applied in (0, len(unique))
 
     second = start_server(env, free_port(), tmp_path)
     try:
@@ -134,10 +133,10 @@ def test_a_server_killed_mid_batch_the_retry_to_another_completes_it_once(settin
         "received": len(unique), "new": 0, "duplicates": len(unique), "applied": len(unique) - applied,
         "unmatched": 0, "failed": 0,
     }  # fmt: skip
-    check_exactly_once(unique)
+    check_exactly_once(settings, unique)
 
 
-def test_postgres_stopped_and_started_while_batches_arrive(tmp_path, monkeypatch):
+def test_postgres_stopped_and_started_while_batches_arrive(settings, tmp_path, monkeypatch):
     require_service(postgres_binaries_reason())
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -152,13 +151,11 @@ def test_postgres_stopped_and_started_while_batches_arrive(tmp_path, monkeypatch
         admin.dispose()
         settings = _settings_for(pg.url("leadline"), tmp_path, monkeypatch)
         upgrade(settings)
-        monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY", public_key_text(key))
-        monkeypatch.setenv("LEADLINE_EMBEDDED_WORKER", "false")
-        monkeypatch.setenv("LEADLINE_LOG_LEVEL", "warning")
-        get_settings.cache_clear()
-        env = dict(os.environ)
+        settings = changed(settings, sendgrid_webhook_public_key=public_key_text(key), embedded_worker=False,
+                           log_level="warning")  # fmt: skip
+        env = {**os.environ, **settings_env(settings)}
         try:
-            targets = send_to(20)
+            targets = send_to(settings, 20)
             unique = [e for target in targets for e in engagement(target, 8)]
             rng = random.Random(5)
             posted = unique + rng.sample(unique, len(unique) // 3)
@@ -206,15 +203,15 @@ def test_postgres_stopped_and_started_while_batches_arrive(tmp_path, monkeypatch
             # Events stored and acknowledged just before their apply lost the database: the
             # sweep (every minute, for events received over a minute ago) applies them.
             clock.set_frozen(clock.utc_now() + timedelta(minutes=2))
-            worker.run(get_settings(), "webhooks.sweep")
+            worker.run(settings, "webhooks.sweep")
             clock.set_frozen(None)
-            check_exactly_once(unique)
+            check_exactly_once(settings, unique)
         finally:
             dispose_engines()
 
 
-def _statuses() -> Counter[str]:
-    with unit_of_work(readonly=True) as session:
+def _statuses(settings) -> Counter[str]:
+    with unit_of_work(settings, readonly=True) as session:
         return Counter(session.scalars(select(EmailActivity.status)))
 
 
@@ -222,7 +219,7 @@ def _statuses() -> Counter[str]:
 def test_redis_stopped_while_jobs_are_queued_the_work_is_done_when_it_is_back(
     settings, redis, fake_sendgrid, cli, env, tmp_path
 ):
-    people = [make_prospect(name=f"Queue Shop {n}", email=f"q{n}@queueshop{n}.com", tier=1) for n in range(5)]
+    people = [make_prospect(settings, name=f"Queue Shop {n}", email=f"q{n}@queueshop{n}.com", tier=1) for n in range(5)]
     workers = [start_worker(env, tmp_path, str(n)) for n in (1, 2)]
     try:
         started = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "5",
@@ -242,13 +239,13 @@ def test_redis_stopped_while_jobs_are_queued_the_work_is_done_when_it_is_back(
         assert all(w.popen.poll() is None for w in workers), stop_all(workers)  # they wait for Redis, alive
         redis.start()  # empty: nothing that was queued is there any more
         done = wait_for(lambda: len(fake_sendgrid.requests) >= 11, 100, 0.5)
-        wait_for(lambda: _statuses() == {"sent": 11}, 30, 0.5)  # the last send is recorded, not in hand
+        wait_for(lambda: _statuses(settings) == {"sent": 11}, 30, 0.5)  # the last send is recorded, not in hand
     finally:
         logs = stop_all(workers)
     sent = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]
     assert done, f"{len(sent)} sent\n{logs}"
     assert len(sent) == len(set(sent)) == 11, Counter(sent).most_common(2)  # 5 first emails, 5 follow-ups, 1 scheduled
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         statuses = Counter(session.scalars(select(EmailActivity.status)))
         assert statuses == {"sent": 11}
         assert Counter(session.scalars(select(SequenceEnrollment.status))) == {"completed": 5}

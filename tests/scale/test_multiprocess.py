@@ -68,8 +68,10 @@ def test_two_servers_two_workers_under_load_count_everything_once(
 ):
     rng = random.Random(9)
     _TOKEN["value"] = make_token(settings, name="load")
-    contacted = send_to(40)  # emailed before the load starts (through the local SendGrid)
-    followed = [make_prospect(name=f"Seq Shop {n}", email=f"seq{n}@seqshop{n}.com", tier=2) for n in range(12)]
+    contacted = send_to(settings, 40)  # emailed before the load starts (through the local SendGrid)
+    followed = [
+        make_prospect(settings, name=f"Seq Shop {n}", email=f"seq{n}@seqshop{n}.com", tier=2) for n in range(12)
+    ]
     ports = [free_port(), free_port()]
     procs = [start_server(env, port, tmp_path) for port in ports]
     procs += [start_worker(env, tmp_path, str(n)) for n in (1, 2)]
@@ -104,8 +106,8 @@ def test_two_servers_two_workers_under_load_count_everything_once(
     def second_wave() -> list[dict[str, Any]]:
         """Events for the sequences' first emails, once the workers have sent them."""
         ids = [p.id for p in followed]
-        assert wait_for(lambda: _sent_count(ids) >= len(ids), 60), "the workers did not send the first emails"
-        with unit_of_work(readonly=True) as session:
+        assert wait_for(lambda: _sent_count(settings, ids) >= len(ids), 60), "the workers did not send the first emails"
+        with unit_of_work(settings, readonly=True) as session:
             firsts = list(session.scalars(select(EmailActivity).where(EmailActivity.prospect_id.in_(ids))))
         unique = [e for target in firsts for e in engagement(target, rng)]
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -132,17 +134,17 @@ def test_two_servers_two_workers_under_load_count_everything_once(
             list(pool.map(lambda job: job(), work))
             unique += wave.result()
         ids = [p.id for p in followed]
-        finished = wait_for(lambda: _sequences_done(ids), 60)
+        finished = wait_for(lambda: _sequences_done(settings, ids), 60)
     finally:
         logs = stop_all(procs)
-    assert finished, f"the sequences did not finish: {_sequence_states()}\n{logs}"
+    assert finished, f"the sequences did not finish: {_sequence_states(settings)}\n{logs}"
     assert set(codes) == {"webhook 200", "call 201", "dashboard 200"}, f"{codes} {errors}\n{logs}"
     assert codes["call 201"] == 40 and codes["dashboard 200"] == 10
 
     distinct = {e["sg_event_id"] for e in unique}
     assert posted_ids == distinct and len(distinct) >= 200 and codes["webhook 200"] * 20 >= 2 * len(distinct)
     sends = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         # Nothing missing, nothing twice: one stored row per distinct event, every one applied.
         stored = Counter(session.scalars(select(WebhookEvent.event_id)))
         assert set(stored) == distinct and max(stored.values()) == 1
@@ -200,8 +202,8 @@ def test_two_servers_two_workers_under_load_count_everything_once(
     assert board["calls"]["completed"] == 30
 
 
-def _sent_count(prospect_ids: list[str]) -> int:
-    with unit_of_work(readonly=True) as session:
+def _sent_count(settings, prospect_ids: list[str]) -> int:
+    with unit_of_work(settings, readonly=True) as session:
         return int(
             session.scalar(
                 select(func.count()).where(
@@ -212,13 +214,16 @@ def _sent_count(prospect_ids: list[str]) -> int:
         )
 
 
-def _sequence_states() -> Counter[str]:
-    with unit_of_work(readonly=True) as session:
+def _sequence_states(settings) -> Counter[str]:
+    with unit_of_work(settings, readonly=True) as session:
         return Counter(session.scalars(select(SequenceEnrollment.status)))
 
 
-def _sequences_done(prospect_ids: list[str]) -> bool:
-    return _sequence_states() == Counter({"completed": len(prospect_ids)}) and _sent_count(prospect_ids) == 24
+def _sequences_done(settings, prospect_ids: list[str]) -> bool:
+    return (
+        _sequence_states(settings) == Counter({"completed": len(prospect_ids)})
+        and _sent_count(settings, prospect_ids) == 24
+    )
 
 
 def _dashboard(env: dict[str, str], folder: Path) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from tests.calls.helpers import book, entries, freeze, local, log, prospect
 from tests.factories import make_prospect, snapshot
 
 
-def email(prospect_id: str, *, sent: str, replied: str | None = None, reply: str | None = None) -> None:
+def email(settings, prospect_id: str, *, sent: str, replied: str | None = None, reply: str | None = None) -> None:
     """An email row as the emails domain would leave it (only its state matters here)."""
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         p = prospects.get(session, prospect_id)
         session.add(
             EmailActivity(
@@ -27,9 +27,9 @@ def email(prospect_id: str, *, sent: str, replied: str | None = None, reply: str
 
 
 class TestTasks:
-    def test_add_list_done_and_the_follow_up_date(self, cli):
+    def test_add_list_done_and_the_follow_up_date(self, settings, cli):
         freeze("2025-11-18 09:00")
-        p = make_prospect(name="Royal Plumbing Co")
+        p = make_prospect(settings, name="Royal Plumbing Co")
         added = cli(
             "tasks",
             "add",
@@ -48,7 +48,7 @@ class TestTasks:
             "2025-11-20T15:00:00Z",
             "Royal Plumbing Co",
         )
-        assert prospect(p.id).next_follow_up_at == local("2025-11-20 09:00")
+        assert prospect(settings, p.id).next_follow_up_at == local("2025-11-20 09:00")
         mine = cli("tasks", "add", "--title", "Order business cards", "--json").json
         assert mine["prospectId"] is None and mine["dueAt"] == "2025-11-18T15:00:00Z"  # due now
         listing = cli("tasks", "list").stdout
@@ -56,13 +56,13 @@ class TestTasks:
         assert [t["id"] for t in cli("tasks", "list", "--prospect", p.id, "--json").json] == [task["id"]]
         done = cli("tasks", "done", task["id"])
         assert done.exit_code == 0 and "Done: Send case studies." in done.stdout
-        assert prospect(p.id).next_follow_up_at is None
-        assert [e["status"] for e in entries(p.id, "task")] == ["created", "done"]
+        assert prospect(settings, p.id).next_follow_up_at is None
+        assert [e["status"] for e in entries(settings, p.id, "task")] == ["created", "done"]
         assert [t["id"] for t in cli("tasks", "list", "--state", "done", "--json").json] == [task["id"]]
-        before = snapshot()
+        before = snapshot(settings)
         again = cli("tasks", "done", task["id"])
         assert again.exit_code == 1 and "was already done" in again.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
     def test_due_filters(self, cli):
         freeze("2025-11-18 09:00")
@@ -83,16 +83,16 @@ class TestTasks:
             (["--title", "x", "--due", "2026-03-08 02:30"], "error: due: 2026-03-08 02:30 does not exist"),
         ],
     )
-    def test_bad_input_changes_nothing(self, cli, args, message):
-        make_prospect()
-        before = snapshot()
+    def test_bad_input_changes_nothing(self, settings, cli, args, message):
+        make_prospect(settings)
+        before = snapshot(settings)
         result = cli("tasks", "add", *args)
         assert result.exit_code == 1 and result.stderr.startswith(message), result.stderr
-        assert snapshot() == before
+        assert snapshot(settings) == before
 
-    def test_api(self, client):
+    def test_api(self, settings, client):
         freeze("2025-11-18 09:00")
-        p = make_prospect()
+        p = make_prospect(settings)
         created = client.post("/api/tasks", json={"title": "Call back", "prospectId": p.id, "due": "2025-11-19 14:00"})
         assert created.status_code == 201, created.text
         task = created.json()
@@ -108,19 +108,19 @@ class TestTasks:
 
 
 class TestToday:
-    def test_every_section(self, cli, client):
+    def test_every_section(self, settings, cli, client):
         freeze("2025-11-17 10:00")
-        royal = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142",
+        royal = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes", phone="(512) 555-0142",
                               grid_health=48, sales_status="replied")  # fmt: skip
-        log(royal.id, "follow_up", objections=["How much will this cost?"], follow_up_at="2025-11-18 08:00")
-        book(royal.id, "2025-11-18 15:00")
-        quiet = make_prospect(name="Quiet HVAC")
-        log(quiet.id, "interested", next_step_due="2025-11-17 12:00")  # overdue tomorrow, no call booked
-        waiting = make_prospect(name="Waiting Roofing", contact_name="Ann Lee", sales_status="replied")
-        email(waiting.id, sent="2025-11-14 08:30", replied="2025-11-14 14:00", reply="Interested! Friday?")
-        answered = make_prospect(name="Answered Electric", sales_status="replied")
-        email(answered.id, sent="2025-11-14 08:30", replied="2025-11-14 14:00")
-        email(answered.id, sent="2025-11-15 09:00")  # we wrote back
+        log(settings, royal.id, "follow_up", objections=["How much will this cost?"], follow_up_at="2025-11-18 08:00")
+        book(settings, royal.id, "2025-11-18 15:00")
+        quiet = make_prospect(settings, name="Quiet HVAC")
+        log(settings, quiet.id, "interested", next_step_due="2025-11-17 12:00")  # overdue tomorrow, no call booked
+        waiting = make_prospect(settings, name="Waiting Roofing", contact_name="Ann Lee", sales_status="replied")
+        email(settings, waiting.id, sent="2025-11-14 08:30", replied="2025-11-14 14:00", reply="Interested! Friday?")
+        answered = make_prospect(settings, name="Answered Electric", sales_status="replied")
+        email(settings, answered.id, sent="2025-11-14 08:30", replied="2025-11-14 14:00")
+        email(settings, answered.id, sent="2025-11-15 09:00")  # we wrote back
         freeze("2025-11-18 09:00")
 
         day = cli("today", "--json").json

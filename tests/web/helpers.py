@@ -23,22 +23,21 @@ def field_errors(html: str) -> dict[str, str]:
     return {name: html_lib.unescape(message) for name, message in found}
 
 
-def send_email(prospect_id: str) -> str:
+def send_email(settings, prospect_id: str) -> str:
     """Send pain_point to the prospect through the outbox (the CLI's path); the email's id."""
     from sqlalchemy import select
 
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails.flows import send
     from leadline.emails.models import EmailActivity
 
-    report = send(get_settings(), "pain_point", actor="test", prospect_ids=[prospect_id])
+    report = send(settings, "pain_point", actor="test", prospect_ids=[prospect_id])
     assert report.count("sent") == 1, report.as_dict()
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return str(session.scalars(select(EmailActivity.id).where(EmailActivity.prospect_id == prospect_id)).one())
 
 
-def book_call(prospect_id: str, *, days: float = 2, notes: str | None = None) -> str:
+def book_call(settings, prospect_id: str, *, days: float = 2, notes: str | None = None) -> str:
     """A call booked ``days`` from now (negative: in the past, booked then); returns its id."""
     from leadline import clock
     from leadline.calls import service
@@ -50,7 +49,7 @@ def book_call(prospect_id: str, *, days: float = 2, notes: str | None = None) ->
         # Booked a while ago for a time that has passed since: book it "then".
         clock.set_frozen(at - timedelta(days=1))
     try:
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             data = CallBook(prospect_id=prospect_id, scheduled_at=at, notes=notes)
             call_id = service.book(session, data, actor="test").id
     finally:
@@ -59,12 +58,12 @@ def book_call(prospect_id: str, *, days: float = 2, notes: str | None = None) ->
     return call_id
 
 
-def make_customer(prospect_id: str, *, fee: float = 2400) -> str:
+def make_customer(settings, prospect_id: str, *, fee: float = 2400) -> str:
     from leadline.db import unit_of_work
     from leadline.deals import service
     from leadline.deals.schemas import DealWon
 
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         _, customer = service.won(
             session,
             DealWon(prospect_id=prospect_id, service_type="grid_health_analysis", monthly_fee=fee),
@@ -73,9 +72,9 @@ def make_customer(prospect_id: str, *, fee: float = 2400) -> str:
         return customer.id
 
 
-def stage_of(prospect_id: str) -> str:
+def stage_of(settings, prospect_id: str) -> str:
     from leadline.db import unit_of_work
     from leadline.prospects import service
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return service.get(session, prospect_id).sales_status

@@ -10,11 +10,11 @@ from tests.web.conftest import shoot, sign_in
 from tests.web.helpers import make_customer, stage_of
 
 
-def timeline_reasons(prospect_id: str) -> list[str]:
+def timeline_reasons(settings, prospect_id: str) -> list[str]:
     from leadline.db import unit_of_work
     from leadline.prospects import service
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return [e.details.get("reason") for e in service.timeline(session, prospect_id) if e.type == "stage_change"]
 
 
@@ -31,12 +31,18 @@ def say_why(tab: Any, reason: str) -> None:
 
 
 def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, live, browser):
-    royal = make_prospect(name="Royal Plumbing Co", trade="plumbing", deal_value=2400)
-    baker = make_prospect(name="Baker Roofing", trade="roofing", tier=2, deal_value=1800, sales_status="proposal")
-    hughes = make_prospect(name="Hughes HVAC", trade="hvac", tier=3, sales_status="contacted")
-    make_prospect(name="Reyes Tree Service", trade="tree service", sales_status="interested", deal_value=900)
-    won = make_prospect(name="Summit Electric", trade="electrical", deal_value=3000, sales_status="proposal")
-    make_customer(won.id, fee=3000)
+    royal = make_prospect(live.settings, name="Royal Plumbing Co", trade="plumbing", deal_value=2400)
+    baker = make_prospect(
+        live.settings, name="Baker Roofing", trade="roofing", tier=2, deal_value=1800, sales_status="proposal"
+    )
+    hughes = make_prospect(live.settings, name="Hughes HVAC", trade="hvac", tier=3, sales_status="contacted")
+    make_prospect(
+        live.settings, name="Reyes Tree Service", trade="tree service", sales_status="interested", deal_value=900
+    )
+    won = make_prospect(
+        live.settings, name="Summit Electric", trade="electrical", deal_value=3000, sales_status="proposal"
+    )
+    make_customer(live.settings, won.id, fee=3000)
     tab = admin_page
     tab.goto("/board")
     shoot(tab, "board")
@@ -48,8 +54,8 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     say_why(tab, "answered the first email")
     column(tab, "replied").locator(f"#card-{royal.id}").wait_for()
     assert tab.get_by_role("status").inner_text() == "Royal Plumbing Co moved to Replied."
-    assert stage_of(royal.id) == "replied"
-    assert timeline_reasons(royal.id)[-1] == "answered the first email"
+    assert stage_of(live.settings, royal.id) == "replied"
+    assert timeline_reasons(live.settings, royal.id)[-1] == "answered the first email"
 
     # Cancelling the dialog moves nothing and puts the card back; no reason at all is refused by the server.
     tab.locator(f"#card-{hughes.id}").drag_to(column(tab, "proposal"))
@@ -61,7 +67,7 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     alert.wait_for(state="visible")
     assert alert.inner_text() == "reason: must not be empty"
     assert column(tab, "contacted").locator(f"#card-{hughes.id}").count() == 1
-    assert stage_of(hughes.id) == "contacted"
+    assert stage_of(live.settings, hughes.id) == "contacted"
 
     # Closed won needs a customer record: refused with the service's line, and the card goes back.
     tab.locator(f"#card-{baker.id}").drag_to(column(tab, "closed_won"))
@@ -72,13 +78,13 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     assert alert.inner_text().startswith(f"stage: {baker.id} has no customer record")
     assert column(tab, "proposal").locator(f"#card-{baker.id}").count() == 1
     assert column(tab, "closed_won").locator(f"#card-{baker.id}").count() == 0
-    assert stage_of(baker.id) == "proposal"
+    assert stage_of(live.settings, baker.id) == "proposal"
 
     # The keyboard / phone way: the card's Move-to menu.
     tab.get_by_label("Move Hughes HVAC to").select_option("scheduled")
     say_why(tab, "booked a call by phone")
     column(tab, "scheduled").locator(f"#card-{hughes.id}").wait_for()
-    assert stage_of(hughes.id) == "scheduled"
+    assert stage_of(live.settings, hughes.id) == "scheduled"
     assert tab.locator("#errors").is_hidden()
 
     # The board on a phone.

@@ -8,10 +8,10 @@ from tests.web.helpers import book_call, stage_of
 
 
 def test_log_a_call_through_the_form(admin_page, live, browser):
-    royal = make_prospect(name="Royal Plumbing Co", sales_status="replied")
-    booked = book_call(royal.id, days=-0.01, notes="Intro call")
-    later = make_prospect(name="Baker Roofing")
-    book_call(later.id, days=2)
+    royal = make_prospect(live.settings, name="Royal Plumbing Co", sales_status="replied")
+    booked = book_call(live.settings, royal.id, days=-0.01, notes="Intro call")
+    later = make_prospect(live.settings, name="Baker Roofing")
+    book_call(live.settings, later.id, days=2)
     tab = admin_page
     tab.goto("/calls?tab=overdue")
     assert "Royal Plumbing Co" in tab.locator("#call-list").inner_text()
@@ -22,7 +22,7 @@ def test_log_a_call_through_the_form(admin_page, live, browser):
     form.get_by_label("Notes").fill("Daniel was very interested. Grid health 48% is the pain point.")
     form.get_by_role("button", name="Log call").click()
     assert tab.get_by_role("alert").first.inner_text() == "outcome: is required"
-    assert stage_of(royal.id) == "scheduled"
+    assert stage_of(live.settings, royal.id) == "scheduled"
     form = tab.locator("#log-form")
     assert form.get_by_label("Notes").input_value().startswith("Daniel was very interested")
     form.locator("select[name=outcome]").select_option("interested")
@@ -41,12 +41,12 @@ def test_log_a_call_through_the_form(admin_page, live, browser):
     from leadline.calls import service
     from leadline.db import unit_of_work
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(live.settings, readonly=True) as session:
         call = service.get(session, booked)
         assert (call.status, call.outcome, call.duration) == ("completed", "interested", 1500)
         assert call.objection_categories == ["price", "proof", "timeline"]
         assert call.next_steps == "Send ROI proposal + case studies"
-    assert stage_of(royal.id) == "interested"
+    assert stage_of(live.settings, royal.id) == "interested"
 
     phone = browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844})
     try:

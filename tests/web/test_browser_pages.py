@@ -67,7 +67,7 @@ def test_import_a_csv_through_the_preview_then_browse_the_table(admin_page, live
 
 def test_send_an_email_from_a_prospect_page(admin_page, live):
     page = admin_page
-    prospect = make_prospect(name="Summit Electric", email="owner@summit-electric.com")
+    prospect = make_prospect(live.settings, name="Summit Electric", email="owner@summit-electric.com")
     page.goto(f"/prospects/{prospect.id}")
     page.get_by_label("Template").select_option("pain_point")
     preview = page.locator("#email-preview .preview")
@@ -102,7 +102,7 @@ def test_the_dashboard_updates_itself_when_webhook_events_arrive(admin_page, liv
     from leadline.emails.flows import send
 
     page = admin_page
-    prospect = make_prospect(name="Harbor Heating", email="owner@harbor-heating.com")
+    prospect = make_prospect(live.settings, name="Harbor Heating", email="owner@harbor-heating.com")
     assert send(live.settings, "pain_point", actor="test", prospect_ids=[prospect.id]).count("sent") == 1
     with unit_of_work(live.settings, readonly=True) as session:
         email = session.scalars(select(EmailActivity)).one()

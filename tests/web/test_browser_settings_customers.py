@@ -8,11 +8,11 @@ from tests.web.helpers import book_call, make_customer
 
 
 def test_customers_and_reports(admin_page, live):
-    royal = make_prospect(name="Royal Plumbing Co", contact_name="Daniel Royal", deal_value=2400)
-    customer = make_customer(royal.id, fee=2400)
-    make_customer(make_prospect(name="Summit Electric").id, fee=1500)
-    make_prospect(name="Baker Roofing", deal_value=1800, sales_status="proposal")
-    book_call(make_prospect(name="Hughes HVAC", sales_status="replied").id, days=1)
+    royal = make_prospect(live.settings, name="Royal Plumbing Co", contact_name="Daniel Royal", deal_value=2400)
+    customer = make_customer(live.settings, royal.id, fee=2400)
+    make_customer(live.settings, make_prospect(live.settings, name="Summit Electric").id, fee=1500)
+    make_prospect(live.settings, name="Baker Roofing", deal_value=1800, sales_status="proposal")
+    book_call(live.settings, make_prospect(live.settings, name="Hughes HVAC", sales_status="replied").id, days=1)
     tab = admin_page
     tab.goto("/customers")
     assert tab.locator("#mrr").inner_text() == "$3,900"

@@ -19,7 +19,7 @@ FORM = {"name": "Changed", "tier": "2", "status": "active", "template": "pain_po
 
 
 def test_anonymous_browsers_are_sent_to_the_sign_in_page(anon_client, settings):
-    pid = make_prospect().id
+    pid = make_prospect(settings).id
     for path in READ_PAGES + WRITE_PAGES:
         url = path.format(id=pid)
         response = anon_client.get(url, follow_redirects=False)
@@ -27,11 +27,11 @@ def test_anonymous_browsers_are_sent_to_the_sign_in_page(anon_client, settings):
         assert response.headers["location"].startswith("/login"), url
         if url != "/":
             assert "next=" + url.split("?")[0] in response.headers["location"]
-    before = snapshot()
+    before = snapshot(settings)
     for path in POSTS:
         response = anon_client.post(path.format(id=pid), data=FORM, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_an_htmx_poll_without_a_session_is_told_to_reload_the_sign_in_page(anon_client):
@@ -40,8 +40,8 @@ def test_an_htmx_poll_without_a_session_is_told_to_reload_the_sign_in_page(anon_
 
 
 @pytest.mark.parametrize("role", ["admin", "member", "viewer"])
-def test_every_page_renders_for_each_role(signed_in, role):
-    pid = make_prospect(name="Role Plumbing").id
+def test_every_page_renders_for_each_role(settings, signed_in, role):
+    pid = make_prospect(settings, name="Role Plumbing").id
     client = signed_in(role)
     for path in READ_PAGES:
         response = client.get(path.format(id=pid))
@@ -60,27 +60,27 @@ def test_every_page_renders_for_each_role(signed_in, role):
             assert f'action="/prospects/{pid}/{action}"' in detail
 
 
-def test_a_viewer_may_not_post_anything(signed_in):
-    pid = make_prospect().id
+def test_a_viewer_may_not_post_anything(settings, signed_in):
+    pid = make_prospect(settings).id
     client = signed_in("viewer")
-    before = snapshot()
+    before = snapshot(settings)
     for path in POSTS:
         response = client.post(path.format(id=pid), data={**FORM, "csrf_token": client.csrf})
         assert response.status_code == 403, path
         assert "viewer" in response.json()["message"]
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(page_client):
-    pid = make_prospect().id
-    before = snapshot()
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(settings, page_client):
+    pid = make_prospect(settings).id
+    before = snapshot(settings)
     for path in POSTS:
         for token in (None, "wrong-token"):
             data = dict(FORM) if token is None else {**FORM, "csrf_token": token}
             response = page_client.post(path.format(id=pid), data=data)
             assert response.status_code == 403, path
             assert "CSRF" in response.json()["message"]
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_a_browser_gets_error_pages_and_the_api_json(settings, anon_client, page_client):

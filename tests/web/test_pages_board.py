@@ -20,20 +20,22 @@ def column(html: str, stage: str) -> str:
     return found.group(0)
 
 
-def timeline_moves(prospect_id: str) -> list[tuple[str, dict, str]]:
+def timeline_moves(settings, prospect_id: str) -> list[tuple[str, dict, str]]:
     from leadline.db import unit_of_work
     from leadline.prospects import service
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return [(e.status, dict(e.details), e.actor) for e in service.timeline(session, prospect_id)
                 if e.type == "stage_change"]  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(signed_in, role):
-    make_prospect(name="Royal Plumbing Co", trade="plumbing", tier=1, deal_value=2400, sales_status="proposal")
-    make_prospect(name="Baker Roofing", trade="roofing", tier=2, deal_value=1000, sales_status="proposal")
-    make_prospect(name="Hughes HVAC", trade="hvac", tier=3)
+def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(settings, signed_in, role):
+    make_prospect(
+        settings, name="Royal Plumbing Co", trade="plumbing", tier=1, deal_value=2400, sales_status="proposal"
+    )
+    make_prospect(settings, name="Baker Roofing", trade="roofing", tier=2, deal_value=1000, sales_status="proposal")
+    make_prospect(settings, name="Hughes HVAC", trade="hvac", tier=3)
     browser = signed_in(role)
     response = browser.get("/board")
     assert response.status_code == 200
@@ -56,51 +58,51 @@ def test_anonymous_is_sent_to_sign_in(anon_client):
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/board"
 
 
-def test_a_move_goes_through_the_service_with_the_user_as_actor(page_client):
-    prospect = make_prospect(name="Royal Plumbing Co")
+def test_a_move_goes_through_the_service_with_the_user_as_actor(settings, page_client):
+    prospect = make_prospect(settings, name="Royal Plumbing Co")
     response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied",
                                                      "reason": "answered the pain-point email"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 200
-    assert stage_of(prospect.id) == "replied"
+    assert stage_of(settings, prospect.id) == "replied"
     assert f'id="card-{prospect.id}"' in column(response.text, "replied")
     assert "Royal Plumbing Co moved to Replied." in response.text
-    assert timeline_moves(prospect.id)[-1] == (
+    assert timeline_moves(settings, prospect.id)[-1] == (
         "replied", {"from": "new", "to": "replied", "manual": True, "reason": "answered the pain-point email"},
         "user:admin@example.com"
     )  # fmt: skip
 
 
-def test_the_move_form_works_without_javascript(page_client):
-    prospect = make_prospect(name="Royal Plumbing Co")
+def test_the_move_form_works_without_javascript(settings, page_client):
+    prospect = make_prospect(settings, name="Royal Plumbing Co")
     response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                      "stage": "closed_lost", "reason": "went with a competitor"})  # fmt: skip
     assert response.status_code == 200 and "<h1>Pipeline board</h1>" in response.text
-    assert stage_of(prospect.id) == "closed_lost"
+    assert stage_of(settings, prospect.id) == "closed_lost"
 
 
-def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothing(page_client):
-    prospect = make_prospect(name="Royal Plumbing Co", sales_status="proposal")
-    before = snapshot()
+def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothing(settings, page_client):
+    prospect = make_prospect(settings, name="Royal Plumbing Co", sales_status="proposal")
+    before = snapshot(settings)
     response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "closed_won", "reason": "x"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 409
     message = response.json()["message"]
     assert message.startswith(f"stage: {prospect.id} has no customer record; win the deal with `leadline deals won")
     assert "\n" not in message
-    assert snapshot() == before
+    assert snapshot(settings) == before
     # Without JavaScript: the board again, with the same line.
     page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                           "stage": "closed_won", "reason": "x"})  # fmt: skip
     assert page_response.status_code == 409 and "has no customer record" in page_response.text
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_a_move_needs_the_reason_the_user_gives(page_client):
+def test_a_move_needs_the_reason_the_user_gives(settings, page_client):
     """Issue 14: the board used to default the reason to "moved on the board"; the service now refuses
     a move without one, from the board as from every other shell (tests/test_one_rule.py)."""
-    prospect = make_prospect()
-    before = snapshot()
+    prospect = make_prospect(settings)
+    before = snapshot(settings)
     headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
     for reason in ("", "   ", "x" * 501):
         refused = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied",
@@ -111,12 +113,12 @@ def test_a_move_needs_the_reason_the_user_gives(page_client):
                                                       "stage": "replied"})  # fmt: skip
     assert no_script.status_code == 422 and "reason: must not be empty" in no_script.text
     assert 'name="reason"' in page_client.get("/board").text
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_an_unknown_stage_or_prospect_names_the_field(page_client):
-    prospect = make_prospect()
-    before = snapshot()
+def test_an_unknown_stage_or_prospect_names_the_field(settings, page_client):
+    prospect = make_prospect(settings)
+    before = snapshot(settings)
     headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
     bad_stage = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "won", "reason": "x"},
                                  headers=headers)  # fmt: skip
@@ -124,12 +126,12 @@ def test_an_unknown_stage_or_prospect_names_the_field(page_client):
     missing = page_client.post("/board/move", data={"prospectId": "nobody", "stage": "replied", "reason": "x"},
                                headers=headers)  # fmt: skip
     assert missing.status_code == 404 and missing.json()["field"] == "prospectId"
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_a_viewer_may_not_move_and_a_post_without_csrf_is_refused(signed_in, page_client):
-    prospect = make_prospect()
-    before = snapshot()
+def test_a_viewer_may_not_move_and_a_post_without_csrf_is_refused(settings, signed_in, page_client):
+    prospect = make_prospect(settings)
+    before = snapshot(settings)
     viewer = signed_in("viewer")
     refused = viewer.post("/board/move", data={"csrf_token": viewer.csrf, "prospectId": prospect.id,
                                                "stage": "replied"})  # fmt: skip
@@ -138,41 +140,41 @@ def test_a_viewer_may_not_move_and_a_post_without_csrf_is_refused(signed_in, pag
     assert no_token.status_code == 403 and "CSRF" in no_token.json()["message"]
     wrong = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied", "csrf_token": "x"})
     assert wrong.status_code == 403
-    assert stage_of(prospect.id) == "new"
+    assert stage_of(settings, prospect.id) == "new"
     # A viewer session exists now; nothing else changed.
-    after = snapshot()
+    after = snapshot(settings)
     assert after["prospects"] == before["prospects"] and after["outreach_activities"] == before["outreach_activities"]
 
 
-def test_a_name_with_markup_is_shown_as_text(page_client):
-    make_prospect(name="<script>alert(1)</script> Plumbing", trade="<b>pipes</b>")
+def test_a_name_with_markup_is_shown_as_text(settings, page_client):
+    make_prospect(settings, name="<script>alert(1)</script> Plumbing", trade="<b>pipes</b>")
     html = page_client.get("/board").text
     assert "<script>alert(1)</script>" not in html and "<b>pipes</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Plumbing" in html and "&lt;b&gt;pipes&lt;/b&gt;" in html
 
 
-def test_a_long_column_is_capped_with_a_link_to_the_prospects_list(page_client, monkeypatch):
+def test_a_long_column_is_capped_with_a_link_to_the_prospects_list(settings, page_client, monkeypatch):
     from leadline.web.pages import board
 
     monkeypatch.setattr(board, "CARDS_PER_COLUMN", 2)
     for n in range(5):
-        make_prospect(name=f"Plumber {n}", sales_status="contacted")
+        make_prospect(settings, name=f"Plumber {n}", sales_status="contacted")
     html = column(page_client.get("/board").text, "contacted")
     assert html.count('class="board-card"') == 2
     assert '<a href="/prospects?stage=contacted">and 3 more</a>' in html
     assert '<span class="badge" data-count>5</span>' in html
 
 
-def test_tier_one_cards_come_first_and_an_unknown_stage_is_refused(page_client):
+def test_tier_one_cards_come_first_and_an_unknown_stage_is_refused(settings, page_client):
     from leadline.db import unit_of_work
     from leadline.errors import Invalid
     from leadline.prospects import service
 
     for name, tier in (("Third", 3), ("First", 1), ("Second", 2)):
-        make_prospect(name=f"{name} Plumbing", tier=tier)
+        make_prospect(settings, name=f"{name} Plumbing", tier=tier)
     html = column(page_client.get("/board").text, "new")
     assert html.index("First Plumbing") < html.index("Second Plumbing") < html.index("Third Plumbing")
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         with pytest.raises(Invalid):
             service.in_stage(session, "won", limit=5)
         assert service.in_stage(session, "new", limit=1)[1] == 3

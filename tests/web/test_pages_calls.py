@@ -16,20 +16,20 @@ def section(html: str) -> str:
     return found.group(1)
 
 
-def read_call(call_id: str) -> dict:
+def read_call(settings, call_id: str) -> dict:
     from leadline.calls import service
     from leadline.db import unit_of_work
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return service.read(session, [service.get(session, call_id)])[0].model_dump()
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_lists_show_each_call_where_it_belongs_for_every_role(signed_in, role):
-    overdue = make_prospect(name="Overdue Plumbing")
-    upcoming = make_prospect(name="Upcoming Roofing")
-    book_call(overdue.id, days=-0.001)  # a minute and a half ago: today (or just before), overdue
-    book_call(upcoming.id, days=3)
+def test_the_lists_show_each_call_where_it_belongs_for_every_role(settings, signed_in, role):
+    overdue = make_prospect(settings, name="Overdue Plumbing")
+    upcoming = make_prospect(settings, name="Upcoming Roofing")
+    book_call(settings, overdue.id, days=-0.001)  # a minute and a half ago: today (or just before), overdue
+    book_call(settings, upcoming.id, days=3)
     browser = signed_in(role)
     lists = {tab: browser.get(f"/calls?tab={tab}") for tab in ("today", "upcoming", "overdue", "completed")}
     assert all(r.status_code == 200 for r in lists.values())
@@ -49,20 +49,20 @@ def test_anonymous_is_sent_to_sign_in(anon_client):
         assert response.headers["location"].startswith("/login?next=/calls")
 
 
-def test_a_call_logged_on_the_form_is_stored_like_the_cli_stores_it(page_client):
-    prospect = make_prospect(name="Royal Plumbing Co")
-    booked = book_call(prospect.id, days=-0.01)
+def test_a_call_logged_on_the_form_is_stored_like_the_cli_stores_it(settings, page_client):
+    prospect = make_prospect(settings, name="Royal Plumbing Co")
+    booked = book_call(settings, prospect.id, days=-0.01)
     response = page_client.post("/calls/log", data={
         "csrf_token": page_client.csrf, "prospectId": prospect.id, "outcome": "interested", "duration": "25m",
         "objections": "How much will this cost?\nDo you have case studies?", "notes": "Very interested",
         "nextSteps": "Send ROI proposal",
     }, follow_redirects=False)  # fmt: skip
     assert response.status_code == 303 and response.headers["location"] == "/calls?tab=completed&done=logged"
-    call = read_call(booked)  # the booked call was completed, as `leadline calls log` does
+    call = read_call(settings, booked)  # the booked call was completed, as `leadline calls log` does
     assert call["status"] == "completed" and call["outcome"] == "interested" and call["duration"] == 1500
     assert call["objections"] == ["How much will this cost?", "Do you have case studies?"]
     assert call["objection_categories"] == ["price", "proof"]
-    assert stage_of(prospect.id) == "interested"
+    assert stage_of(settings, prospect.id) == "interested"
     completed = page_client.get(response.headers["location"]).text
     assert "Call logged." in completed
     assert (
@@ -70,9 +70,9 @@ def test_a_call_logged_on_the_form_is_stored_like_the_cli_stores_it(page_client)
     )
 
 
-def test_a_bad_log_form_names_the_field_keeps_the_input_and_changes_nothing(page_client):
-    prospect = make_prospect()
-    before = snapshot()
+def test_a_bad_log_form_names_the_field_keeps_the_input_and_changes_nothing(settings, page_client):
+    prospect = make_prospect(settings)
+    before = snapshot(settings)
     base = {"csrf_token": page_client.csrf, "prospectId": prospect.id, "notes": "kept as typed"}
     cases = [
         ({"outcome": ""}, "outcome: is required"),
@@ -91,11 +91,11 @@ def test_a_bad_log_form_names_the_field_keeps_the_input_and_changes_nothing(page
         field = expected.split(":")[0]
         assert f'id="err-{field}"' in response.text  # beside its input
         assert ">kept as typed</textarea>" in response.text
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_book_reschedule_cancel_and_no_show(page_client):
-    prospect = make_prospect(name="Baker Roofing")
+def test_book_reschedule_cancel_and_no_show(settings, page_client):
+    prospect = make_prospect(settings, name="Baker Roofing")
     booked = page_client.post("/calls/book", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                    "scheduledAt": "2099-03-02T15:00", "notes": "intro"},
                               follow_redirects=False)  # fmt: skip
@@ -103,14 +103,14 @@ def test_book_reschedule_cancel_and_no_show(page_client):
     upcoming = page_client.get(booked.headers["location"]).text
     assert "Call booked." in upcoming
     call_id = re.search(r'href="/calls/(call_[^"]+)"', section(upcoming)).group(1)
-    assert stage_of(prospect.id) == "scheduled"
+    assert stage_of(settings, prospect.id) == "scheduled"
     assert "Mon 2 Mar 2099 15:00" in upcoming  # shown in LEADLINE_TIMEZONE, as typed
     moved = page_client.post(f"/calls/{call_id}/reschedule", data={"csrf_token": page_client.csrf,
                              "scheduledAt": "2099-03-03T10:30", "reason": "asked"}, follow_redirects=False)  # fmt: skip
     assert moved.status_code == 303
     assert "Call rescheduled." in page_client.get(moved.headers["location"]).text
-    assert read_call(call_id)["ics_sequence"] == 1
-    before = snapshot()
+    assert read_call(settings, call_id)["ics_sequence"] == 1
+    before = snapshot(settings)
     too_soon = page_client.post(f"/calls/{call_id}/no-show", data={"csrf_token": page_client.csrf})
     assert too_soon.status_code == 409 and "still to come" in error_line(too_soon.text)
     past = page_client.post(f"/calls/{call_id}/reschedule", data={"csrf_token": page_client.csrf,
@@ -118,28 +118,28 @@ def test_book_reschedule_cancel_and_no_show(page_client):
     assert past.status_code == 422 and error_line(past.text).startswith(
         "scheduledAt: Mon 2001-01-01 10:00 is in the past"
     )
-    assert snapshot() == before
+    assert snapshot(settings) == before
     cancelled = page_client.post(f"/calls/{call_id}/cancel", data={"csrf_token": page_client.csrf, "reason": "busy"},
                                  follow_redirects=False)  # fmt: skip
-    assert cancelled.status_code == 303 and read_call(call_id)["status"] == "cancelled"
-    assert read_call(call_id)["cancel_reason"] == "busy"
+    assert cancelled.status_code == 303 and read_call(settings, call_id)["status"] == "cancelled"
+    assert read_call(settings, call_id)["cancel_reason"] == "busy"
 
 
-def test_a_missed_call_is_marked_no_show_with_a_task(page_client):
-    prospect = make_prospect()
-    call_id = book_call(prospect.id, days=-0.01)
-    tasks = count("tasks")
+def test_a_missed_call_is_marked_no_show_with_a_task(settings, page_client):
+    prospect = make_prospect(settings)
+    call_id = book_call(settings, prospect.id, days=-0.01)
+    tasks = count(settings, "tasks")
     response = page_client.post(f"/calls/{call_id}/no-show", data={"csrf_token": page_client.csrf, "notes": "no answer"},
                                 follow_redirects=False)  # fmt: skip
     assert response.status_code == 303
-    assert read_call(call_id)["status"] == "no_show" and count("tasks") == tasks + 1
+    assert read_call(settings, call_id)["status"] == "no_show" and count(settings, "tasks") == tasks + 1
     assert "Marked as a no-show" in page_client.get(response.headers["location"]).text
 
 
-def test_a_viewer_gets_403_on_every_post_and_no_csrf_token_is_403(signed_in, page_client):
-    prospect = make_prospect()
-    call_id = book_call(prospect.id, days=1)
-    before = snapshot()
+def test_a_viewer_gets_403_on_every_post_and_no_csrf_token_is_403(settings, signed_in, page_client):
+    prospect = make_prospect(settings)
+    call_id = book_call(settings, prospect.id, days=1)
+    before = snapshot(settings)
     posts = [("/calls/log", {"prospectId": prospect.id, "outcome": "interested"}),
              ("/calls/book", {"prospectId": prospect.id, "scheduledAt": "2099-01-01T10:00"}),
              (f"/calls/{call_id}/reschedule", {"scheduledAt": "2099-01-01T10:00"}),
@@ -149,13 +149,13 @@ def test_a_viewer_gets_403_on_every_post_and_no_csrf_token_is_403(signed_in, pag
         assert viewer.post(path, data={**data, "csrf_token": viewer.csrf}).status_code == 403, path
     for path, data in posts:
         assert page_client.post(path, data=data).status_code == 403, path
-    after = snapshot()
+    after = snapshot(settings)
     for table in ("call_activities", "prospects", "outreach_activities", "tasks"):
         assert after[table] == before[table]
 
 
-def test_call_notes_and_objections_with_markup_are_shown_as_text(page_client):
-    prospect = make_prospect(name="<img src=x onerror=alert(1)>")
+def test_call_notes_and_objections_with_markup_are_shown_as_text(settings, page_client):
+    prospect = make_prospect(settings, name="<img src=x onerror=alert(1)>")
     page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                          "outcome": "follow_up", "notes": "<script>alert('notes')</script>",
                                          "objections": "<b>cost</b>"})  # fmt: skip
@@ -173,23 +173,25 @@ def test_an_unknown_call_is_a_404_page(page_client):
     assert response.status_code == 404 and "no call with id" in response.text
 
 
-def test_a_booked_call_is_logged_from_its_own_page(signed_in, page_client):
-    first = make_prospect(name="Royal Plumbing Co")
-    earlier = book_call(first.id, days=-0.02)
-    chosen = book_call(first.id, days=-0.01)
+def test_a_booked_call_is_logged_from_its_own_page(settings, signed_in, page_client):
+    first = make_prospect(settings, name="Royal Plumbing Co")
+    earlier = book_call(settings, first.id, days=-0.02)
+    chosen = book_call(settings, first.id, days=-0.01)
     page = page_client.get(f"/calls/{chosen}").text
     assert f'<input type="hidden" name="callId" value="{chosen}">' in page
-    before = snapshot()
+    before = snapshot(settings)
     refused = page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "callId": chosen,
                                                    "outcome": "follow_up", "lostReason": "price"})  # fmt: skip
     assert refused.status_code == 422 and "<h1>Call with" in refused.text  # the call's page again
     assert error_line(refused.text) == "lostReason: is only for outcome not_interested"
-    assert snapshot() == before
+    assert snapshot(settings) == before
     logged = page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "callId": chosen,
                                                   "outcome": "follow_up", "followUpAt": "2099-01-05"},
                               follow_redirects=False)  # fmt: skip
     assert logged.status_code == 303 and logged.headers["location"] == f"/calls/{chosen}?done=logged"
-    assert read_call(chosen)["status"] == "completed" and read_call(earlier)["status"] == "scheduled"
+    assert (
+        read_call(settings, chosen)["status"] == "completed" and read_call(settings, earlier)["status"] == "scheduled"
+    )
     viewer = signed_in("viewer")
     seen = viewer.get(f"/calls/{earlier}").text
     assert "Royal Plumbing Co" in seen and 'action="/calls/log"' not in seen and "/reschedule" not in seen

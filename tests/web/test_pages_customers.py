@@ -10,12 +10,12 @@ from tests.factories import make_prospect, snapshot
 from tests.web.helpers import ROLES, error_line, make_customer
 
 
-def customer_row(customer_id: str) -> dict:
+def customer_row(settings, customer_id: str) -> dict:
     from leadline.customers import service
     from leadline.customers.schemas import CustomerRead
     from leadline.db import unit_of_work
 
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         return CustomerRead.model_validate(service.get(session, customer_id)).model_dump()
 
 
@@ -38,9 +38,9 @@ def edit_form(html: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_list_shows_mrr_and_status_for_every_role(signed_in, role):
-    royal = make_customer(make_prospect(name="Royal Plumbing Co").id, fee=2400)
-    make_customer(make_prospect(name="Baker Roofing").id, fee=1200)
+def test_the_list_shows_mrr_and_status_for_every_role(settings, signed_in, role):
+    royal = make_customer(settings, make_prospect(settings, name="Royal Plumbing Co").id, fee=2400)
+    make_customer(settings, make_prospect(settings, name="Baker Roofing").id, fee=1200)
     browser = signed_in(role)
     if role != "viewer":
         assert browser.post(f"/customers/{royal}/pause", data={"csrf_token": browser.csrf},
@@ -63,19 +63,19 @@ def test_anonymous_is_sent_to_sign_in(anon_client):
         assert response.status_code == 303 and response.headers["location"] == f"/login?next={path}"
 
 
-def test_editing_goes_through_the_service_and_lands_on_the_timeline(page_client):
-    prospect = make_prospect(name="Royal Plumbing Co")
-    customer_id = make_customer(prospect.id)
+def test_editing_goes_through_the_service_and_lands_on_the_timeline(settings, page_client):
+    prospect = make_prospect(settings, name="Royal Plumbing Co")
+    customer_id = make_customer(settings, prospect.id)
     form = edit_form(page_client.get(f"/customers/{customer_id}").text)
-    before = snapshot()
+    before = snapshot(settings)
     unchanged = page_client.post(f"/customers/{customer_id}", data=form, follow_redirects=False)
     assert unchanged.status_code == 303  # the form as shown changes nothing
     assert "Nothing was changed." in page_client.get(unchanged.headers["location"]).text
-    assert snapshot() == before
+    assert snapshot(settings) == before
     form.update(monthlyFee="2600", slackChannel="#royal", leadsGenerated="12", phone="")
     response = page_client.post(f"/customers/{customer_id}", data=form, follow_redirects=False)
     assert response.status_code == 303
-    row = customer_row(customer_id)
+    row = customer_row(settings, customer_id)
     assert (row["monthly_fee"], row["slack_channel"], row["leads_generated"]) == (2600, "#royal", 12)
     page = page_client.get(response.headers["location"]).text
     assert "Saved." in page and "$2,600" in page
@@ -83,10 +83,10 @@ def test_editing_goes_through_the_service_and_lands_on_the_timeline(page_client)
     assert sorted(changed.split(", ")) == ["leadsGenerated", "monthlyFee", "slackChannel"]
 
 
-def test_a_bad_edit_names_the_field_and_changes_nothing(page_client):
-    customer_id = make_customer(make_prospect().id)
+def test_a_bad_edit_names_the_field_and_changes_nothing(settings, page_client):
+    customer_id = make_customer(settings, make_prospect(settings).id)
     form = edit_form(page_client.get(f"/customers/{customer_id}").text)
-    before = snapshot()
+    before = snapshot(settings)
     for change, expected in [({"monthlyFee": "-5"}, "monthlyFee: must be at least 0"),
                              ({"monthlyFee": "lots"}, "monthlyFee: 'lots' is not a number"),
                              ({"companyName": ""}, "companyName: cannot be empty"),
@@ -97,39 +97,39 @@ def test_a_bad_edit_names_the_field_and_changes_nothing(page_client):
         assert error_line(response.text).startswith(expected), (change, error_line(response.text))
         field = expected.split(":")[0]
         assert f'id="err-{field}"' in response.text
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
-def test_status_changes_follow_the_service_rules(page_client):
-    customer_id = make_customer(make_prospect().id)
+def test_status_changes_follow_the_service_rules(settings, page_client):
+    customer_id = make_customer(settings, make_prospect(settings).id)
     churn = page_client.post(f"/customers/{customer_id}/churn", data={"csrf_token": page_client.csrf,
                              "reason": "closed the business"}, follow_redirects=False)  # fmt: skip
-    assert churn.status_code == 303 and customer_row(customer_id)["status"] == "churned"
-    before = snapshot()
+    assert churn.status_code == 303 and customer_row(settings, customer_id)["status"] == "churned"
+    before = snapshot(settings)
     again = page_client.post(f"/customers/{customer_id}/pause", data={"csrf_token": page_client.csrf})
     assert again.status_code == 409
     assert "is churned; only active customers can be paused" in error_line(again.text)
-    assert snapshot() == before
+    assert snapshot(settings) == before
     back = page_client.post(f"/customers/{customer_id}/reactivate", data={"csrf_token": page_client.csrf},
                             follow_redirects=False)  # fmt: skip
-    assert back.status_code == 303 and customer_row(customer_id)["status"] == "active"
+    assert back.status_code == 303 and customer_row(settings, customer_id)["status"] == "active"
 
 
-def test_a_viewer_gets_403_and_a_post_without_csrf_is_refused(signed_in, page_client):
-    customer_id = make_customer(make_prospect().id)
+def test_a_viewer_gets_403_and_a_post_without_csrf_is_refused(settings, signed_in, page_client):
+    customer_id = make_customer(settings, make_prospect(settings).id)
     form = edit_form(page_client.get(f"/customers/{customer_id}").text)
-    before = snapshot()
+    before = snapshot(settings)
     viewer = signed_in("viewer")
     assert viewer.post(f"/customers/{customer_id}", data={**form, "csrf_token": viewer.csrf}).status_code == 403
     assert viewer.post(f"/customers/{customer_id}/churn", data={"csrf_token": viewer.csrf}).status_code == 403
     no_csrf = {k: v for k, v in form.items() if k != "csrf_token"}
     assert page_client.post(f"/customers/{customer_id}", data={**no_csrf, "monthlyFee": "1"}).status_code == 403
     assert page_client.post(f"/customers/{customer_id}/churn", data={}).status_code == 403
-    assert snapshot()["customers"] == before["customers"]
+    assert snapshot(settings)["customers"] == before["customers"]
 
 
-def test_customer_fields_with_markup_are_shown_as_text(page_client):
-    customer_id = make_customer(make_prospect(name="<script>alert(1)</script> Co").id)
+def test_customer_fields_with_markup_are_shown_as_text(settings, page_client):
+    customer_id = make_customer(settings, make_prospect(settings, name="<script>alert(1)</script> Co").id)
     form = edit_form(page_client.get(f"/customers/{customer_id}").text)
     form.update(notes="<img src=x onerror=alert(2)>", slackChannel='"><script>alert(3)</script>')
     assert page_client.post(f"/customers/{customer_id}", data=form, follow_redirects=False).status_code == 303
@@ -137,7 +137,7 @@ def test_customer_fields_with_markup_are_shown_as_text(page_client):
         html = page_client.get(path).text
         assert "<script>alert(" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt; Co" in html
-    assert customer_row(customer_id)["slack_channel"] == '"><script>alert(3)</script>'
+    assert customer_row(settings, customer_id)["slack_channel"] == '"><script>alert(3)</script>'
 
 
 def test_an_unknown_customer_is_a_404_page(page_client):

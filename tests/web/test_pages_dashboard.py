@@ -25,9 +25,9 @@ def version_of(html: str) -> str:
     return found.group(1)
 
 
-def test_the_dashboard_shows_the_weeks_figures(page_client):
-    pid = make_prospect(name="Dash Plumbing").id
-    send_email(pid)
+def test_the_dashboard_shows_the_weeks_figures(settings, page_client):
+    pid = make_prospect(settings, name="Dash Plumbing").id
+    send_email(settings, pid)
     html = page_client.get("/").text
     assert metric(html, "prospects") == "1" and metric(html, "sent") == "1"
     assert metric(html, "opened") == "0%" and metric(html, "calls-completed") == "0"
@@ -45,15 +45,15 @@ def test_a_bad_week_is_one_line_naming_the_field(page_client):
     assert 'data-metric="sent"' in response.text  # this week is shown instead
 
 
-def test_the_poll_answers_204_until_something_changes(page_client):
-    pid = make_prospect(name="Poll Heating").id
-    email_id = send_email(pid)
+def test_the_poll_answers_204_until_something_changes(settings, page_client):
+    pid = make_prospect(settings, name="Poll Heating").id
+    email_id = send_email(settings, pid)
     shown = version_of(page_client.get("/").text)
     quiet = page_client.get(f"/dashboard/live?v={shown}")
     assert quiet.status_code == 204 and quiet.content == b""
     assert page_client.get(f"/dashboard/live?v={shown}").status_code == 204
 
-    with unit_of_work() as session:  # a reply arrives
+    with unit_of_work(settings) as session:  # a reply arrives
         emails.record_reply(session, email_id, "Sounds good, call me", actor="test")
     changed = page_client.get(f"/dashboard/live?v={shown}")
     assert changed.status_code == 200 and "<html" not in changed.text
@@ -61,7 +61,7 @@ def test_the_poll_answers_204_until_something_changes(page_client):
     newer = version_of(changed.text)
     assert newer != shown and page_client.get(f"/dashboard/live?v={newer}").status_code == 204
 
-    with unit_of_work() as session:  # a call is logged
+    with unit_of_work(settings) as session:  # a call is logged
         calls.log(session, CallLog.model_validate({"prospectId": pid, "outcome": "interested", "duration": "20m"}),
                   actor="test")  # fmt: skip
     logged = page_client.get(f"/dashboard/live?v={newer}")
@@ -70,18 +70,18 @@ def test_the_poll_answers_204_until_something_changes(page_client):
 
 def test_the_data_version_moves_with_every_kind_of_change(settings):
     def version() -> str:
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(settings, readonly=True) as session:
             return analytics.data_version(session)
 
     first = version()
     assert version() == first  # reading changes nothing
-    pid = make_prospect(name="Version Roofing").id
+    pid = make_prospect(settings, name="Version Roofing").id
     second = version()
     assert second != first
-    send_email(pid)
+    send_email(settings, pid)
     third = version()
     assert third != second
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         from leadline.prospects import service as prospects
 
         prospects.move_stage(session, pid, "interested", reason="by hand", actor="test")

@@ -14,12 +14,12 @@ def rows(html: str) -> list[str]:
     return re.findall(r'<td><a href="/prospects/([^"]+)">', html)
 
 
-def test_emails_by_status_with_links_to_their_prospects(page_client):
-    first = make_prospect(name="Mail One").id
-    second = make_prospect(name="Mail Two").id
-    send_email(first)
-    replied = send_email(second)
-    with unit_of_work() as session:
+def test_emails_by_status_with_links_to_their_prospects(settings, page_client):
+    first = make_prospect(settings, name="Mail One").id
+    second = make_prospect(settings, name="Mail Two").id
+    send_email(settings, first)
+    replied = send_email(settings, second)
+    with unit_of_work(settings) as session:
         emails.record_reply(session, replied, "yes please", actor="test")
     html = page_client.get("/emails").text
     assert rows(html) == [second, first]  # newest first
@@ -40,13 +40,13 @@ def test_a_bad_status_is_named(page_client):
     assert "status: &#39;lost&#39; is not an email status" in response.text
 
 
-def test_emails_are_paged_with_a_cursor(page_client, monkeypatch):
+def test_emails_are_paged_with_a_cursor(settings, page_client, monkeypatch):
     from leadline.web.pages import emails as page
 
     monkeypatch.setattr(page, "PAGE_SIZE", 2)
-    ids = [make_prospect(name=f"Paged Mail {n}").id for n in range(5)]
+    ids = [make_prospect(settings, name=f"Paged Mail {n}").id for n in range(5)]
     for pid in ids:
-        send_email(pid)
+        send_email(settings, pid)
     seen: list[str] = []
     url = "/emails"
     while url:

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from leadline.activity.models import OutreachActivity
 from leadline.calls.models import CallActivity
 from leadline.clock import utc_now
-from leadline.config import get_settings
 from leadline.customers.models import Customer
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
@@ -25,8 +24,8 @@ def names(html: str) -> list[str]:
     return re.findall(r'<td><a href="/prospects/[^"]+">([^<]+)</a>', html)
 
 
-def prospect(pid: str) -> Prospect:
-    with unit_of_work(readonly=True) as session:
+def prospect(settings, pid: str) -> Prospect:
+    with unit_of_work(settings, readonly=True) as session:
         found = session.get(Prospect, pid)
         assert found is not None
         return found
@@ -35,10 +34,10 @@ def prospect(pid: str) -> Prospect:
 # --- the table -------------------------------------------------------------------------------
 
 
-def test_filters_search_and_sorting_are_plain_get_parameters(page_client):
-    make_prospect(name="Alpha Roofing", trade="roofing", tier=1, grid_health=30)
-    make_prospect(name="Bravo Plumbing", trade="plumbing", tier=2, grid_health=60, city="Dallas")
-    make_prospect(name="Charlie Plumbing", trade="plumbing", tier=1, grid_health=90, do_not_contact=True)
+def test_filters_search_and_sorting_are_plain_get_parameters(settings, page_client):
+    make_prospect(settings, name="Alpha Roofing", trade="roofing", tier=1, grid_health=30)
+    make_prospect(settings, name="Bravo Plumbing", trade="plumbing", tier=2, grid_health=60, city="Dallas")
+    make_prospect(settings, name="Charlie Plumbing", trade="plumbing", tier=1, grid_health=90, do_not_contact=True)
     get = page_client.get
     assert names(get("/prospects?sort=name").text) == ["Alpha Roofing", "Bravo Plumbing", "Charlie Plumbing"]
     assert names(get("/prospects?sort=-name").text) == ["Charlie Plumbing", "Bravo Plumbing", "Alpha Roofing"]
@@ -55,16 +54,16 @@ def test_filters_search_and_sorting_are_plain_get_parameters(page_client):
     assert 'href="/prospects?tier=1&amp;sort=-name"' in get("/prospects?tier=1&sort=name").text
 
 
-def test_htmx_gets_only_the_table(page_client):
-    make_prospect(name="Fragment Heating")
+def test_htmx_gets_only_the_table(settings, page_client):
+    make_prospect(settings, name="Fragment Heating")
     response = page_client.get("/prospects?search=fragment", headers={"HX-Request": "true", "HX-Target": "results"})
     assert response.status_code == 200
     assert "<html" not in response.text and "Fragment Heating" in response.text
     assert 'id="sort-input"' in response.text  # the filter form's sort follows the table
 
 
-def test_a_bad_filter_says_which_one_in_one_line(page_client):
-    make_prospect(name="Still Listed")
+def test_a_bad_filter_says_which_one_in_one_line(settings, page_client):
+    make_prospect(settings, name="Still Listed")
     for query, message in (("tier=9", "tier: must be 1, 2 or 3"), ("stage=won", "stage: &#39;won&#39; is not a stage"),
                            ("grid_min=abc", "grid_min: &#39;abc&#39; is not a number"),
                            ("sort=colour", "sort: must be one of")):  # fmt: skip
@@ -78,7 +77,7 @@ def test_a_bad_filter_says_which_one_in_one_line(page_client):
 
 def test_keyset_paging_walks_every_prospect_once(page_client, settings):
     for n in range(57):
-        make_prospect(name=f"Paged Co {n:03d}", email=None)
+        make_prospect(settings, name=f"Paged Co {n:03d}", email=None)
     seen: list[str] = []
     url = "/prospects?sort=name"
     pages = 0
@@ -96,12 +95,12 @@ def test_keyset_paging_walks_every_prospect_once(page_client, settings):
 # --- a prospect's page -------------------------------------------------------------------------
 
 
-def test_a_script_in_a_name_or_a_reply_is_shown_as_text(page_client):
-    pid = make_prospect(name="<script>alert('name')</script> Plumbing").id
-    email_id = send_email(pid)
+def test_a_script_in_a_name_or_a_reply_is_shown_as_text(settings, page_client):
+    pid = make_prospect(settings, name="<script>alert('name')</script> Plumbing").id
+    email_id = send_email(settings, pid)
     from leadline.emails import service as emails
 
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         emails.record_reply(session, email_id, "<b>Yes</b> <script>alert('reply')</script>\n<img src=x onerror=alert(1)>",
                             actor="test")  # fmt: skip
     for url in (f"/prospects/{pid}", "/prospects", "/emails", "/"):
@@ -113,13 +112,13 @@ def test_a_script_in_a_name_or_a_reply_is_shown_as_text(page_client):
     assert "<img src=x" not in detail and "<b>Yes</b>" not in detail
 
 
-def test_edit_saves_the_fields_and_records_who(page_client):
-    pid = make_prospect(name="Edit Me Plumbing", tier=3).id
+def test_edit_saves_the_fields_and_records_who(settings, page_client):
+    pid = make_prospect(settings, name="Edit Me Plumbing", tier=3).id
     form = {"csrf_token": page_client.csrf, "name": "Edited Plumbing", "tier": "1", "status": "active",
             "gridHealth": "55%", "gaps": "No booking\nNo reviews", "trade": "Plumbing", "email": "new@edited.com", "contactName": ""}  # fmt: skip
     response = page_client.post(f"/prospects/{pid}/edit", data=form, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/prospects/{pid}?done=saved"
-    saved = prospect(pid)
+    saved = prospect(settings, pid)
     assert (saved.name, saved.tier, saved.grid_health, saved.gaps) == (
         "Edited Plumbing",
         1,
@@ -129,14 +128,14 @@ def test_edit_saves_the_fields_and_records_who(page_client):
     assert saved.contact_name is None  # a blank field clears it, like the API's null
     assert saved.city == "Austin"  # a field the form did not send is left alone
     assert "Saved." in page_client.get(f"/prospects/{pid}?done=saved").text
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         entry = session.scalars(select(OutreachActivity).where(OutreachActivity.type == "updated")).one()
     assert entry.actor == "user:admin@example.com"
 
 
-def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
-    pid = make_prospect(name="Careful Plumbing").id
-    other = make_prospect(name="Other Plumbing", email="taken@other.com").id
+def test_bad_input_is_named_beside_its_field_and_changes_nothing(settings, page_client):
+    pid = make_prospect(settings, name="Careful Plumbing").id
+    other = make_prospect(settings, name="Other Plumbing", email="taken@other.com").id
     base = {"csrf_token": page_client.csrf, "name": "Careful Plumbing", "tier": "1", "status": "active"}
     cases = [
         (f"/prospects/{pid}/edit", {**base, "gridHealth": "200"}, "gridHealth: must be at most 100"),
@@ -157,7 +156,7 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
         (f"/prospects/{pid}/lost", {"csrf_token": page_client.csrf, "reason": "  "}, "reason: must not be empty"),
         (f"/prospects/{pid}/email", {"csrf_token": page_client.csrf, "template": "no_such"}, "template: no template &#39;no_such&#39;"),
     ]  # fmt: skip
-    before = snapshot()
+    before = snapshot(settings)
     for url, form, message in cases:
         response = page_client.post(url, data=form)
         assert 400 <= response.status_code < 500, (url, form, response.status_code)
@@ -165,12 +164,12 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(page_client):
         assert line.startswith(html.unescape(message)) and "\n" not in line, (form, line)
         field = message.split(":")[0]
         assert list(field_errors(response.text)) == [field], (form, field_errors(response.text))  # beside its input
-    assert snapshot() == before
-    assert outbox_messages(get_settings()) == []
+    assert snapshot(settings) == before
+    assert outbox_messages(settings) == []
 
 
-def test_the_email_preview_is_the_template_filled_in_for_this_prospect(page_client):
-    pid = make_prospect(name="Preview Roofing", trade="roofing", contact_name="Jo Smith").id
+def test_the_email_preview_is_the_template_filled_in_for_this_prospect(settings, page_client):
+    pid = make_prospect(settings, name="Preview Roofing", trade="roofing", contact_name="Jo Smith").id
     response = page_client.get(f"/prospects/{pid}/email-preview?template=pain_point")
     assert response.status_code == 200 and "<html" not in response.text
     assert "Preview Roofing" in response.text and "Hi Jo" in response.text
@@ -178,7 +177,7 @@ def test_the_email_preview_is_the_template_filled_in_for_this_prospect(page_clie
 
 
 def test_actions_go_through_the_services(page_client, settings):
-    pid = make_prospect(name="Action Plumbing", email="owner@action-plumbing.com").id
+    pid = make_prospect(settings, name="Action Plumbing", email="owner@action-plumbing.com").id
     csrf = page_client.csrf
 
     def post(path: str, **form: str) -> None:
@@ -189,23 +188,23 @@ def test_actions_go_through_the_services(page_client, settings):
 
     post("email", template="pain_point")
     assert [m["To"].addresses[0].addr_spec for m in outbox_messages(settings)] == ["owner@action-plumbing.com"]
-    assert prospect(pid).sales_status == "contacted"
+    assert prospect(settings, pid).sales_status == "contacted"
     when = (utc_now() + timedelta(days=3)).astimezone(settings.zone).strftime("%Y-%m-%dT%H:%M")
     post("calls/book", scheduledAt=when, notes="Discovery")
-    assert prospect(pid).sales_status == "scheduled"
+    assert prospect(settings, pid).sales_status == "scheduled"
     post(
         "calls/log", outcome="interested", duration="25m", objections="price\ntiming\ntrust", nextSteps="send proposal"
     )
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         call = session.scalars(select(CallActivity)).one()
     assert call.status == "completed" and call.duration == 1500 and call.objections == ["price", "timing", "trust"]
     post("proposal", value="1,200")
-    assert (prospect(pid).sales_status, prospect(pid).deal_value) == ("proposal", 1200)
+    assert (prospect(settings, pid).sales_status, prospect(settings, pid).deal_value) == ("proposal", 1200)
     post("stage", stage="interested", reason="they want to think")
-    assert prospect(pid).sales_status == "interested"
+    assert prospect(settings, pid).sales_status == "interested"
     post("won", serviceType="grid_health_analysis", monthlyFee="1500")
-    assert prospect(pid).sales_status == "closed_won" and count("customers") == 1
-    with unit_of_work(readonly=True) as session:
+    assert prospect(settings, pid).sales_status == "closed_won" and count(settings, "customers") == 1
+    with unit_of_work(settings, readonly=True) as session:
         assert session.scalars(select(Customer.monthly_fee)).one() == 1500
         actors = set(session.scalars(select(OutreachActivity.actor).where(OutreachActivity.prospect_id == pid)))
         assert "user:admin@example.com" in actors
@@ -213,10 +212,13 @@ def test_actions_go_through_the_services(page_client, settings):
     page = page_client.get(f"/prospects/{pid}").text
     assert "price; timing; trust" in page and "they want to think" in page
 
-    lost = make_prospect(name="Lost Plumbing").id
+    lost = make_prospect(settings, name="Lost Plumbing").id
     response = page_client.post(f"/prospects/{lost}/lost", data={"csrf_token": csrf, "reason": "went with a cousin"})
     assert response.status_code == 200 and "The deal is marked lost." in response.text
-    assert prospect(lost).sales_status == "closed_lost" and prospect(lost).lost_reason == "went with a cousin"
+    assert (
+        prospect(settings, lost).sales_status == "closed_lost"
+        and prospect(settings, lost).lost_reason == "went with a cousin"
+    )
 
 
 def test_an_unknown_prospect_is_a_404(page_client):
@@ -229,7 +231,7 @@ CSV = b"Company,Trade,Email,Tier\nGood One,plumbing,a@good-one.com,1\nBad Row,pl
 
 
 def test_import_previews_without_writing_then_imports_on_confirm(signed_in, page_client, settings):
-    before = snapshot()
+    before = snapshot(settings)
     response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
                                 files={"file": ("leads.csv", CSV, "text/csv")})  # fmt: skip
     assert response.status_code == 200, response.text[:500]
@@ -238,29 +240,29 @@ def test_import_previews_without_writing_then_imports_on_confirm(signed_in, page
     assert re.search(r"<td>Email</td><td><code>email</code></td>", html)
     assert re.search(r'<tr class="rejected"><td class="num">3</td><td>Email</td><td>[^<]*nope', html)
     assert 'data-count="created">2<' in html
-    assert snapshot() == before  # the preview is a dry run
+    assert snapshot(settings) == before  # the preview is a dry run
     token = re.search(r'name="token" value="([^"]+)"', html).group(1)
     assert (settings.data_dir / "uploads" / token).is_dir()  # kept server-side until confirmed
 
     other = signed_in("member", "other@example.com")  # bound to the session that uploaded it
-    before = snapshot()
+    before = snapshot(settings)
     refused = other.post("/prospects/import/confirm", data={"csrf_token": other.csrf, "token": token})
     assert refused.status_code == 404
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
     done = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": token})
     assert done.status_code == 200
     assert "Imported: 2 new, 0 updated, 0 unchanged, 1 rejected, of 3 rows." in done.text
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         assert sorted(session.scalars(select(Prospect.name))) == ["Good One", "Good Two"]
         assert set(session.scalars(select(OutreachActivity.actor))) == {"user:admin@example.com"}
     assert not (settings.data_dir / "uploads" / token).exists()
     again = page_client.post("/prospects/import/confirm", data={"csrf_token": page_client.csrf, "token": token})
-    assert again.status_code == 404 and count("prospects") == 2
+    assert again.status_code == 404 and count(settings, "prospects") == 2
 
 
 def test_an_unusable_file_is_refused_in_one_line(page_client, settings):
-    before = snapshot()
+    before = snapshot(settings)
     for name, body, message in (("notes.pdf", b"%PDF", "file: &#39;notes.pdf&#39; is not a .csv"),
                                 ("empty.csv", b"", "file: is empty"),
                                 ("odd.csv", b"Colour,Shape\nred,round\n", "no column names the prospect")):  # fmt: skip
@@ -268,16 +270,16 @@ def test_an_unusable_file_is_refused_in_one_line(page_client, settings):
                                     files={"file": (name, body, "text/csv")})  # fmt: skip
         assert response.status_code == 422, name
         assert message in response.text, (name, response.text[-1500:])
-    assert snapshot() == before
+    assert snapshot(settings) == before
     assert list((settings.data_dir / "uploads").glob("*")) == []  # nothing kept
 
 
-def test_a_filtered_total_is_counted_up_to_a_limit(page_client, monkeypatch):
+def test_a_filtered_total_is_counted_up_to_a_limit(settings, page_client, monkeypatch):
     from leadline.web.pages import prospects as page
 
     for n in range(4):
-        make_prospect(name=f"Counted Plumbing {n}", tier=2, email=None)
-    make_prospect(name="Other Tier", tier=1, email=None)
+        make_prospect(settings, name=f"Counted Plumbing {n}", tier=2, email=None)
+    make_prospect(settings, name="Other Tier", tier=1, email=None)
     assert "4 shown of 4" in page_client.get("/prospects?tier=2").text
     monkeypatch.setattr(page, "COUNT_LIMIT", 3)
     assert "4 shown of 3+" in page_client.get("/prospects?tier=2").text
@@ -302,32 +304,32 @@ def test_a_preview_nobody_confirmed_is_deleted_after_a_day(page_client, settings
     assert gone.status_code == 404
 
 
-def test_saving_an_old_form_does_not_undo_a_change_made_meanwhile(page_client):
+def test_saving_an_old_form_does_not_undo_a_change_made_meanwhile(settings, page_client):
     """A bounce marks the prospect do-not-contact while its page is open: saving the page's form
     (which sends every field) is refused instead of silently clearing the flag."""
     import re
 
     from leadline.prospects import service as prospects_service
 
-    pid = make_prospect(name="Open Page Plumbing").id
+    pid = make_prospect(settings, name="Open Page Plumbing").id
     shown = page_client.get(f"/prospects/{pid}").text
     version = re.search(r'name="version" value="([^"]+)"', shown).group(1)
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         prospects_service.set_do_not_contact(session, prospects_service.get(session, pid), "bounced", actor="webhook")
     form = {"csrf_token": page_client.csrf, "version": version, "name": "Open Page Plumbing", "tier": "2",
             "status": "active"}  # fmt: skip
     refused = page_client.post(f"/prospects/{pid}/edit", data=form, follow_redirects=False)
     assert refused.status_code == 409 and "changed since you opened the page" in refused.text
-    assert prospect(pid).do_not_contact and prospect(pid).tier != 2
+    assert prospect(settings, pid).do_not_contact and prospect(settings, pid).tier != 2
     fresh = re.search(r'name="version" value="([^"]+)"', page_client.get(f"/prospects/{pid}").text).group(1)
     saved = page_client.post(f"/prospects/{pid}/edit", data={**form, "version": fresh, "doNotContact": "on"},
                              follow_redirects=False)  # fmt: skip
-    assert saved.status_code == 303 and prospect(pid).tier == 2 and prospect(pid).do_not_contact
+    assert saved.status_code == 303 and prospect(settings, pid).tier == 2 and prospect(settings, pid).do_not_contact
 
 
-def test_every_problem_of_a_form_is_shown_at_once(page_client):
-    pid = make_prospect(name="Twice Wrong Plumbing").id
-    before = snapshot()
+def test_every_problem_of_a_form_is_shown_at_once(settings, page_client):
+    pid = make_prospect(settings, name="Twice Wrong Plumbing").id
+    before = snapshot(settings)
     form = {"csrf_token": page_client.csrf, "name": "Twice Wrong Plumbing", "status": "active",
             "gridHealth": "200", "tier": "7", "notes": "kept as typed"}  # fmt: skip
     response = page_client.post(f"/prospects/{pid}/edit", data=form)
@@ -336,7 +338,7 @@ def test_every_problem_of_a_form_is_shown_at_once(page_client):
     assert "gridHealth: must be at most 100" in line and "tier: must be 1, 2 or 3" in line and "\n" not in line
     assert sorted(field_errors(response.text)) == ["gridHealth", "tier"]
     assert ">kept as typed</textarea>" in response.text
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def form_inputs(html: str, form_id: str) -> list[str]:
@@ -345,18 +347,18 @@ def form_inputs(html: str, form_id: str) -> list[str]:
     return re.findall(r'<(?:input|select|textarea) [^>]*?name="(\w+)"', form.group(1))
 
 
-def test_book_and_log_are_the_same_forms_as_on_the_calls_page(page_client):
-    pid = make_prospect(name="Same Form Roofing").id
+def test_book_and_log_are_the_same_forms_as_on_the_calls_page(settings, page_client):
+    pid = make_prospect(settings, name="Same Form Roofing").id
     here = page_client.get(f"/prospects/{pid}").text
     calls = page_client.get("/calls").text
     for form_id in ("book-form", "log-form"):
         # The same inputs, but for the prospect, which the prospect's page fills in.
         assert form_inputs(here, form_id) == [n for n in form_inputs(calls, form_id) if n != "prospectId"], form_id
     assert f'action="/prospects/{pid}/calls/book"' in here and f'action="/prospects/{pid}/calls/log"' in here
-    before = snapshot()
+    before = snapshot(settings)
     refused = page_client.post(f"/prospects/{pid}/calls/log", data={"csrf_token": page_client.csrf,
                                "outcome": "delighted", "duration": "forever", "notes": "kept as typed"})  # fmt: skip
     assert refused.status_code == 422 and "<h1>Same Form Roofing" in refused.text  # the prospect's page again
     assert sorted(field_errors(refused.text)) == ["duration", "outcome"]
     assert ">kept as typed</textarea>" in refused.text
-    assert snapshot() == before
+    assert snapshot(settings) == before

@@ -10,19 +10,19 @@ from tests.factories import make_prospect
 from tests.web.helpers import ROLES, error_line
 
 
-def log_call(prospect_id: str, objections: list[str]) -> None:
+def log_call(settings, prospect_id: str, objections: list[str]) -> None:
     from leadline.calls import service
     from leadline.calls.schemas import CallLog
     from leadline.db import unit_of_work
 
-    with unit_of_work() as session:
+    with unit_of_work(settings) as session:
         service.log(session, CallLog(prospect_id=prospect_id, outcome="interested", objections=objections),
                     actor="test")  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_view_renders_for_every_role(signed_in, role):
-    make_prospect(name="Royal Plumbing Co", deal_value=2400, sales_status="proposal")
+def test_every_view_renders_for_every_role(settings, signed_in, role):
+    make_prospect(settings, name="Royal Plumbing Co", deal_value=2400, sales_status="proposal")
     browser = signed_in(role)
     week = browser.get("/reports?view=week&week=2026-W48")
     others = [browser.get(f"/reports?view={v}") for v in ("templates", "objections", "forecast")]
@@ -55,11 +55,11 @@ def test_the_downloads_work_with_the_session_cookie(page_client):
     assert html.status_code == 200 and "<main>" in html.text
 
 
-def test_objections_and_forecast_show_the_analytics_figures(page_client):
-    first = make_prospect(name="Royal Plumbing Co", deal_value=1000)
-    second = make_prospect(name="Baker Roofing", deal_value=3000)
-    log_call(first.id, ["How much will this cost?", "Too expensive"])
-    log_call(second.id, ["Do you have case studies?"])
+def test_objections_and_forecast_show_the_analytics_figures(settings, page_client):
+    first = make_prospect(settings, name="Royal Plumbing Co", deal_value=1000)
+    second = make_prospect(settings, name="Baker Roofing", deal_value=3000)
+    log_call(settings, first.id, ["How much will this cost?", "Too expensive"])
+    log_call(settings, second.id, ["Do you have case studies?"])
     objections = page_client.get("/reports?view=objections").text
     rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td>", objections)
     assert sorted(rows) == [("Price / cost", "1"), ("Proof / case studies", "1")]

@@ -87,9 +87,9 @@ def test_a_token_made_on_the_page_is_shown_once_works_and_stops_when_revoked(pag
     assert anon_client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_bad_token_and_user_forms_name_the_field_and_change_nothing(page_client):
+def test_bad_token_and_user_forms_name_the_field_and_change_nothing(settings, page_client):
     page_client.post("/settings/tokens", data={"csrf_token": page_client.csrf, "name": "taken", "scope": "read"})
-    before = snapshot()
+    before = snapshot(settings)
     cases = [
         ("/settings/tokens", {"name": "", "scope": "read"}, 422, "name: a token needs a name of 1 to 100 characters"),
         ("/settings/tokens", {"name": "x", "scope": "admin"}, 422, "scope: unknown scope 'admin': use read or write"),
@@ -104,7 +104,7 @@ def test_bad_token_and_user_forms_name_the_field_and_change_nothing(page_client)
         assert response.status_code == status, (data, response.status_code)
         assert error_line(response.text).startswith(expected), (data, error_line(response.text))
         assert 'id="token-value"' not in response.text
-    assert snapshot() == before
+    assert snapshot(settings) == before
 
 
 def test_users_added_with_a_link_role_changed_removed_and_the_last_admin_kept(settings, page_client):
@@ -121,7 +121,7 @@ def test_users_added_with_a_link_role_changed_removed_and_the_last_admin_kept(se
     assert changed.status_code == 303
     assert re.search(r'data-user="sam@example.com">.*?<option value="member" selected>', page_client.get("/settings").text,
                      re.S)  # fmt: skip
-    before = snapshot()
+    before = snapshot(settings)
     last = page_client.post("/settings/users/remove", data={"csrf_token": page_client.csrf,
                                                             "email": "admin@example.com"})  # fmt: skip
     assert last.status_code == 409
@@ -129,7 +129,7 @@ def test_users_added_with_a_link_role_changed_removed_and_the_last_admin_kept(se
     demote = page_client.post("/settings/users/role", data={"csrf_token": page_client.csrf,
                               "email": "admin@example.com", "role": "viewer"})  # fmt: skip
     assert demote.status_code == 409 and "is the last admin" in error_line(demote.text)
-    assert snapshot() == before
+    assert snapshot(settings) == before
     removed = page_client.post("/settings/users/remove", data={"csrf_token": page_client.csrf,
                                "email": "sam@example.com"}, follow_redirects=False)  # fmt: skip
     assert removed.status_code == 303
@@ -139,7 +139,7 @@ def test_users_added_with_a_link_role_changed_removed_and_the_last_admin_kept(se
 @pytest.mark.parametrize("role", ["member", "viewer"])
 def test_management_is_for_admins_and_needs_the_csrf_token(settings, signed_in, page_client, role):
     make_user(settings, "other@example.com", "member")
-    before = snapshot()
+    before = snapshot(settings)
     posts = [("/settings/tokens", {"name": "mine", "scope": "write"}),
              ("/settings/tokens/revoke", {"id": "tok_x"}),
              ("/settings/users", {"email": "x@example.com", "role": "admin"}),
@@ -151,7 +151,7 @@ def test_management_is_for_admins_and_needs_the_csrf_token(settings, signed_in, 
         assert response.status_code == 403, path
     for path, data in posts:
         assert page_client.post(path, data=data).status_code == 403, path
-    after = snapshot()
+    after = snapshot(settings)
     assert len(after["users"]) == len(before["users"]) + 1  # the one signed in here, nothing else
     assert [row for row in after["users"] if "other@example.com" in row[1]] == [
         row for row in before["users"] if "other@example.com" in row[1]

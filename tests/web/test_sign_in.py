@@ -28,7 +28,7 @@ def test_wrong_password_says_so_and_the_right_one_signs_in_and_out(page, live):
 
 
 def test_the_demo_user_signs_in_with_the_printed_password(page, live):
-    printed = Cli()("demo").stdout  # on the live server's database (the `cli` fixture would bring PostgreSQL too)
+    printed = Cli(live.settings)("demo").stdout  # on the live server's database
     password = printed.rsplit("with the password ", 1)[1].split()[0]
     sign_in(page, "demo@leadline.local", password)
     assert page.url.rstrip("/") == live.url

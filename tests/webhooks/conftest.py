@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from leadline.app import create_app
-from leadline.config import get_settings
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import frame, signed_headers
+from tests.conftest import configure
 from tests.factories import make_prospect
 
 _ids = itertools.count(1)
@@ -40,14 +40,12 @@ class Hook:
 @pytest.fixture
 def hook(settings, monkeypatch) -> Iterator[Hook]:
     key = ec.generate_private_key(ec.SECP256R1())
-    monkeypatch.setenv("LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY", public_key_text(key))
-    get_settings.cache_clear()
-    current = get_settings()
-    with TestClient(create_app(current), raise_server_exceptions=False) as client:
-        yield Hook(client, key, current)
+    configure(monkeypatch, settings, sendgrid_webhook_public_key=public_key_text(key))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield Hook(client, key, settings)
 
 
-def send_to(n: int, **prospect: Any) -> list[EmailActivity]:
+def send_to(settings, n: int, **prospect: Any) -> list[EmailActivity]:
     """n prospects, each sent pain_point through the outbox; their email rows."""
     from leadline.emails.flows import send
 
@@ -57,14 +55,14 @@ def send_to(n: int, **prospect: Any) -> list[EmailActivity]:
         values = {"name": f"Hook Biz {number}", "email": f"owner{number}@hookbiz{number}.com", **prospect}
         if n > 1 and "name" in prospect:
             values["name"] = f"{prospect['name']} {number}"
-        ids.append(make_prospect(**values).id)
-    report = send(get_settings(), "pain_point", actor="test", prospect_ids=ids)
+        ids.append(make_prospect(settings, **values).id)
+    report = send(settings, "pain_point", actor="test", prospect_ids=ids)
     assert report.count("sent") == n, report.as_dict()
-    return emails_of(ids)
+    return emails_of(settings, ids)
 
 
-def emails_of(prospect_ids: list[str]) -> list[EmailActivity]:
-    with unit_of_work(readonly=True) as session:
+def emails_of(settings, prospect_ids: list[str]) -> list[EmailActivity]:
+    with unit_of_work(settings, readonly=True) as session:
         rows = {
             e.prospect_id: e
             for e in session.scalars(select(EmailActivity).where(EmailActivity.prospect_id.in_(prospect_ids)))
@@ -72,8 +70,8 @@ def emails_of(prospect_ids: list[str]) -> list[EmailActivity]:
     return [rows[p] for p in prospect_ids]
 
 
-def email(email_id: str) -> EmailActivity:
-    with unit_of_work(readonly=True) as session:
+def email(settings, email_id: str) -> EmailActivity:
+    with unit_of_work(settings, readonly=True) as session:
         return session.get(EmailActivity, email_id)
 
 

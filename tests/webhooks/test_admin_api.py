@@ -22,15 +22,15 @@ def test_an_unmatched_reply_is_listed_and_assigned_over_the_api(hook):
     assert [(r["fromAddress"], r["replyText"]) for r in listed] == [
         ("stranger@nowhere.com", "<script>alert(1)</script> call me")
     ]
-    (target,) = send_to(1)
-    before = snapshot()
+    (target,) = send_to(hook.settings, 1)
+    before = snapshot(hook.settings)
     missing = hook.client.post(f"/api/inbound/{listed[0]['id']}/assign", json={"emailId": "email_nope"},
                                headers=headers)  # fmt: skip
-    assert missing.status_code == 404 and snapshot() == before
+    assert missing.status_code == 404 and snapshot(hook.settings) == before
     assigned = hook.client.post(f"/api/inbound/{listed[0]['id']}/assign", json={"emailId": target.id},
                                 headers=headers)  # fmt: skip
     assert assigned.status_code == 200, assigned.text
-    assert assigned.json()["status"] == "matched" and email(target.id).status == "replied"
+    assert assigned.json()["status"] == "matched" and email(hook.settings, target.id).status == "replied"
     stats = hook.client.get("/api/webhooks/stats", headers=headers).json()
     assert stats["replies"] == {"matched": 1}
 

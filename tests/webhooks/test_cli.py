@@ -12,7 +12,7 @@ from tests.webhooks.conftest import email, event, send_to
 
 
 def test_stats_after_duplicates(hook, cli):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     events = [event(target, "delivered"), event(target, "open")]
     hook.post(events)
     hook.post(events)
@@ -23,9 +23,9 @@ def test_stats_after_duplicates(hook, cli):
 
 
 def test_replay_after_a_failure_and_after_the_email_arrives(hook, cli):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     hook.post([event(target, "delivered")])
-    with unit_of_work() as session:  # as if applying had failed (a bug since fixed)
+    with unit_of_work(hook.settings) as session:  # as if applying had failed (a bug since fixed)
         session.execute(update(WebhookEvent).values(status="failed", applied_at=None, error="boom"))
     stranger = {"email": "late@shop.com", "event": "open", "sg_event_id": "late-1", "timestamp": 1763391600,
                 "leadline_email_id": "email_01M8ZZZZZZZZZZZZZZZZZZZZZZ"}  # fmt: skip
@@ -35,18 +35,18 @@ def test_replay_after_a_failure_and_after_the_email_arrives(hook, cli):
     assert result.exit_code == 0 and "Applied 1 events" in result.stdout
     assert cli("webhooks", "stats", "--json").json["failed"] == 0
     # The unmatched event is still waiting; once an email with that id exists it applies.
-    with unit_of_work() as session:
+    with unit_of_work(hook.settings) as session:
         row = session.scalar(select(WebhookEvent).where(WebhookEvent.event_id == "late-1"))
         assert row.status == "unmatched"
         row.payload = {**row.payload, "leadline_email_id": target.id, "email": target.to_email}
         row.email = target.to_email
     result = cli("webhooks", "replay", "--unmatched")
     assert "Applied 1 events" in result.stdout
-    assert email(target.id).status == "opened"
+    assert email(hook.settings, target.id).status == "opened"
 
 
 def test_import_json_and_json_lines(hook, cli, tmp_path):
-    a, b = send_to(2)
+    a, b = send_to(hook.settings, 2)
     array = tmp_path / "events.json"
     array.write_text(json.dumps([event(a, "delivered"), event(a, "open")]))
     lines = tmp_path / "events.jsonl"
@@ -55,7 +55,7 @@ def test_import_json_and_json_lines(hook, cli, tmp_path):
     assert first.exit_code == 0 and "2 new, 0 duplicates, 2 applied" in first.stdout
     assert "0 new, 2 duplicates" in cli("webhooks", "import", str(array)).stdout
     assert "1 applied" in cli("webhooks", "import", str(lines)).stdout
-    assert (email(a.id).status, email(b.id).status) == ("opened", "bounced")
+    assert (email(hook.settings, a.id).status, email(hook.settings, b.id).status) == ("opened", "bounced")
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2")
     result = cli("webhooks", "import", str(bad))
@@ -67,7 +67,7 @@ def test_import_refuses_deep_nesting_in_one_line(hook, cli, tmp_path):
     from leadline.jsonin import MAX_DEPTH
     from tests.factories import snapshot
 
-    before = snapshot()
+    before = snapshot(hook.settings)
     array = tmp_path / "deep.json"
     array.write_text("[" + "[" * 100_000 + "]" * 100_000 + "]")
     lines = tmp_path / "deep.jsonl"
@@ -76,16 +76,15 @@ def test_import_refuses_deep_nesting_in_one_line(hook, cli, tmp_path):
         result = cli("webhooks", "import", str(path))
         assert result.exit_code == 1 and where in result.stderr and f"deeper than {MAX_DEPTH}" in result.stderr
         assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
-    assert snapshot() == before
+    assert snapshot(hook.settings) == before
 
 
 def test_simulate_posts_a_signed_week_to_a_running_server(settings, cli):
     from leadline.app import create_app
-    from leadline.config import get_settings
     from leadline.serving import background_server
 
-    send_to(25, tier=1)
-    with background_server(create_app(get_settings())) as base:
+    send_to(settings, 25, tier=1)
+    with background_server(create_app(settings)) as base:
         result = cli("webhooks", "simulate", "--url", base, "--batch-size", "20")
     assert result.exit_code == 0, result.stderr
     assert "2 replies through Inbound Parse" in result.stdout

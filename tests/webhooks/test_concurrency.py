@@ -26,6 +26,7 @@ from leadline.webhooks import events as ev
 from leadline.webhooks.models import WebhookEvent
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import frame, signed_headers
+from tests.conftest import changed, settings_env
 from tests.webhooks.conftest import event, send_to
 
 
@@ -52,13 +53,10 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-def test_parallel_batches_to_two_servers_lose_nothing_and_count_nothing_twice(settings, monkeypatch):
-    monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "1000")
-    from leadline.config import get_settings
-
-    get_settings.cache_clear()
+def test_parallel_batches_to_two_servers_lose_nothing_and_count_nothing_twice(settings):
+    settings = changed(settings, daily_send_limit=1000)
     key = ec.generate_private_key(ec.SECP256R1())
-    targets = send_to(30)
+    targets = send_to(settings, 30)
     rng = random.Random(7)
     unique = []
     for target in targets:
@@ -73,7 +71,10 @@ def test_parallel_batches_to_two_servers_lose_nothing_and_count_nothing_twice(se
     posted = unique * 2 + rng.sample(unique, len(unique) // 2)  # SendGrid's retries and re-batching
     rng.shuffle(posted)
     batches = [posted[i : i + 25] for i in range(0, len(posted), 25)]
-    env = {**os.environ, "LEADLINE_SENDGRID_WEBHOOK_PUBLIC_KEY": public_key_text(key), "LEADLINE_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        **settings_env(changed(settings, sendgrid_webhook_public_key=public_key_text(key), log_level="warning")),
+    }
     ports = [free_port(), free_port()]
     servers = [start_server(env, port) for port in ports]
     try:
@@ -91,7 +92,7 @@ def test_parallel_batches_to_two_servers_lose_nothing_and_count_nothing_twice(se
             server.terminate()
         logs = [server.communicate(timeout=30)[0] for server in servers]
     assert Counter(codes) == {200: len(batches)}, "\n".join(log[-3000:] for log in logs)
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(settings, readonly=True) as session:
         stored = session.scalar(select(func.count()).select_from(WebhookEvent))
         applied = session.scalar(select(func.count()).where(WebhookEvent.status == "applied"))
         timeline = session.scalar(

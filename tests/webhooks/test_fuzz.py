@@ -58,29 +58,29 @@ def events(email_id: str) -> st.SearchStrategy[Any]:
 EVENT_TABLES = ("webhook_events", "webhook_batches", "email_activities", "outreach_activities", "prospects")
 
 
-def counts() -> dict[str, int]:
-    with unit_of_work(readonly=True) as session:
+def counts(settings) -> dict[str, int]:
+    with unit_of_work(settings, readonly=True) as session:
         return {t: int(session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in EVENT_TABLES}
 
 
 @given(data=st.data())
 @FUZZ
 def test_the_event_webhook_takes_anything_signed(hook, cli, data):
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(hook.settings, readonly=True) as session:
         email_id = session.scalar(select(EmailActivity.id))
     if email_id is None:
-        make_prospect(name="Shop 1", email="o1@shop1.com")
+        make_prospect(hook.settings, name="Shop 1", email="o1@shop1.com")
         assert cli("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "1").exit_code == 0
         email_id = cli("emails", "list", "--json").json[0]["id"]
     if data.draw(st.booleans()):
         body = json.dumps(data.draw(events(email_id))).encode()
     else:
         body = data.draw(st.binary(max_size=300))
-    before = counts()
+    before = counts(hook.settings)
     response = hook.client.post("/webhooks/sendgrid", content=body, headers=signed_headers(hook.key, body))
     assert response.status_code == 200, response.text
     if "unreadable" in response.json():  # kept raw, nothing else written
-        assert counts() == {**before, "webhook_batches": before["webhook_batches"] + 1}
+        assert counts(hook.settings) == {**before, "webhook_batches": before["webhook_batches"] + 1}
 
 
 FIELDS = ["headers", "from", "to", "subject", "text", "html", "envelope", "charsets", "SPF", "attachments",
@@ -106,14 +106,14 @@ def test_nul_and_lone_surrogates_are_stored_not_crashed_on(hook):
            b' "useragent": "\\ud800 \\u0000", "\\u0000key": "v"}]'  # fmt: skip
     response = hook.client.post("/webhooks/sendgrid", content=body, headers=signed_headers(hook.key, body))
     assert response.status_code == 200, response.text
-    assert count("webhook_events") == 1
+    assert count(hook.settings, "webhook_events") == 1
 
 
 def test_infinity_and_nan_are_not_json(hook):
     for body in (b'[{"event": Infinity}]', b'[{"timestamp": NaN}]'):
         response = hook.client.post("/webhooks/sendgrid", content=body, headers=signed_headers(hook.key, body))
         assert response.status_code == 200 and response.json()["received"] == 0
-    assert count("webhook_events") == 0 and count("webhook_batches") == 2
+    assert count(hook.settings, "webhook_events") == 0 and count(hook.settings, "webhook_batches") == 2
 
 
 # --- the mail parsers on their own -----------------------------------------------------------

@@ -10,6 +10,7 @@ from email.utils import make_msgid
 import pytest
 
 from leadline.webhooks.security import inbound_token
+from tests.conftest import changed
 from tests.factories import count, snapshot
 from tests.webhooks.conftest import email, send_to
 
@@ -63,28 +64,28 @@ QUOTED = "Interested! Can we talk this week?\n\nOn Mon, Nov 17, 2025 at 8:30 AM 
 
 
 def test_a_reply_is_matched_through_in_reply_to_and_applied(hook, cli):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     response = post(hook, default_mode(target, QUOTED))
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "matched" and response.json()["emailId"] == target.id
-    row = email(target.id)
+    row = email(hook.settings, target.id)
     assert (row.status, row.reply_text) == ("replied", "Interested! Can we talk this week?")
     prospect = cli("prospects", "show", target.prospect_id, "--json").json
     assert prospect["salesStatus"] == "replied" and prospect["lastContactAt"] is not None
-    assert count("notifications") == 1
+    assert count(hook.settings, "notifications") == 1
 
 
 def test_the_same_reply_twice_is_applied_once(hook):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     message = default_mode(target, QUOTED, message_id="<same@mail.example>")
     assert post(hook, message).json()["duplicate"] is False
     again = post(hook, message)
     assert again.status_code == 200 and again.json()["duplicate"] is True
-    assert count("inbound_messages") == 1 and count("notifications") == 1
+    assert count(hook.settings, "inbound_messages") == 1 and count(hook.settings, "notifications") == 1
 
 
 def test_raw_mode(hook):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     message = EmailMessage()
     message["From"] = f"Daniel <{target.to_email}>"
     message["To"] = "sales@example.com"
@@ -97,15 +98,12 @@ def test_raw_mode(hook):
                  "envelope": json.dumps({"to": ["sales@example.com"], "from": target.to_email})})  # fmt: skip
     response = post(hook, body)
     assert response.status_code == 200 and response.json()["status"] == "matched"
-    assert email(target.id).reply_text == "Yes, call me tomorrow."
+    assert email(hook.settings, target.id).reply_text == "Yes, call me tomorrow."
 
 
-def test_per_email_reply_to_address(hook, settings, monkeypatch):
-    from leadline.config import get_settings
-
-    monkeypatch.setenv("LEADLINE_REPLY_DOMAIN", "parse.gridline.example")
-    get_settings.cache_clear()
-    (target,) = send_to(1)
+def test_per_email_reply_to_address(hook, settings):
+    settings = changed(settings, reply_domain="parse.gridline.example")
+    (target,) = send_to(settings, 1)
     assert target.reply_to == f"reply+{target.id}@parse.gridline.example"
     from fastapi.testclient import TestClient
 
@@ -114,8 +112,8 @@ def test_per_email_reply_to_address(hook, settings, monkeypatch):
     body = form({"headers": "Message-ID: <r1@x>\nFrom: someone@else.com\n", "text": "Sure.",
                  "from": "someone@else.com", "to": target.reply_to,
                  "envelope": json.dumps({"to": [target.reply_to], "from": "someone@else.com"})})  # fmt: skip
-    with TestClient(create_app(get_settings())) as client:
-        response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(get_settings())}", content=body[0],
+    with TestClient(create_app(settings)) as client:
+        response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(settings)}", content=body[0],
                                headers={"content-type": body[1]})  # fmt: skip
     assert response.json()["emailId"] == target.id and response.json()["status"] == "matched"
 
@@ -136,11 +134,11 @@ def sender_only(target, **fields: str) -> tuple[bytes, str]:
     ],
 )
 def test_the_sender_address_matches_when_sendgrid_verified_its_domain(hook, fields):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     domain = target.to_email.split("@", 1)[1]
     answer = post(hook, sender_only(target, **{k: v.replace("DOMAIN", domain) for k, v in fields.items()})).json()
     assert (answer["status"], answer["emailId"]) == ("matched", target.id)
-    assert email(target.id).status == "replied"
+    assert email(hook.settings, target.id).status == "replied"
 
 
 @pytest.mark.parametrize(
@@ -157,12 +155,12 @@ def test_the_sender_address_matches_when_sendgrid_verified_its_domain(hook, fiel
     ],
 )
 def test_the_sender_address_alone_is_not_trusted(hook, cli, fields):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     domain = target.to_email.split("@", 1)[1]
-    before = snapshot()
+    before = snapshot(hook.settings)
     answer = post(hook, sender_only(target, **{k: v.replace("DOMAIN", domain) for k, v in fields.items()})).json()
     assert (answer["status"], answer["emailId"], answer["prospectId"]) == ("unmatched", None, None)
-    after = snapshot()
+    after = snapshot(hook.settings)
     assert {t: r for t, r in after.items() if t != "inbound_messages"} == {
         t: r for t, r in before.items() if t != "inbound_messages"
     }
@@ -176,39 +174,39 @@ def test_replies_from_strangers_wait_in_the_unmatched_inbox(hook, cli):
     assert response.status_code == 200 and response.json()["status"] == "unmatched"
     listed = cli("inbound", "list", "--status", "unmatched", "--json").json
     assert listed[0]["from"] == "nobody@nowhere.com"
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     assigned = cli("inbound", "assign", listed[0]["id"], "--email", target.id)
-    assert assigned.exit_code == 0 and email(target.id).status == "replied"
+    assert assigned.exit_code == 0 and email(hook.settings, target.id).status == "replied"
 
 
 def test_an_auto_reply_is_recorded_but_not_a_reply(hook, cli):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     body = default_mode(target, "I am out of the office until Monday.", extra_headers="Auto-Submitted: auto-replied\n")
     response = post(hook, body)
     assert response.json()["status"] == "auto_reply"
-    assert email(target.id).status == "sent"
+    assert email(hook.settings, target.id).status == "sent"
     prospect = cli("prospects", "show", target.prospect_id, "--json").json
     assert prospect["salesStatus"] == "contacted"
     assert prospect["timeline"][-1]["type"] == "auto_reply"
 
 
 def test_non_utf8_charsets(hook):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     text = "Très intéressé, appelez-moi jeudi. Grüße".encode("iso-8859-1")
     assert post(hook, default_mode(target, text, charset="iso-8859-1")).status_code == 200
-    assert email(target.id).reply_text == "Très intéressé, appelez-moi jeudi. Grüße"
+    assert email(hook.settings, target.id).reply_text == "Très intéressé, appelez-moi jeudi. Grüße"
 
 
-def test_html_only_reply_is_stored_as_text(hook, cli):
-    (target,) = send_to(1)
+def test_html_only_reply_is_stored_as_text(hook):
+    (target,) = send_to(hook.settings, 1)
     html = "<div>Sounds good <b>Friday</b><script>alert('x')</script></div><div><br></div><p>&lt;Daniel&gt;</p>"
     assert post(hook, default_mode(target, None, html=html)).status_code == 200
-    reply = email(target.id).reply_text
+    reply = email(hook.settings, target.id).reply_text
     assert "Sounds good Friday" in reply and "<Daniel>" in reply and "alert" not in reply
 
 
 def test_attachments_and_a_huge_reply(hook):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     huge = "All good. " + "x" * 400_000
     body = form({"headers": f"Message-ID: <big@x>\nIn-Reply-To: {target.message_id}\n", "text": huge,
                  "from": target.to_email, "to": "sales@example.com", "attachments": "1",
@@ -216,13 +214,13 @@ def test_attachments_and_a_huge_reply(hook):
                 files={"attachment1": ("photo.jpg", b"\xff\xd8\xff" + b"\0" * 2000, "image/jpeg")})  # fmt: skip
     response = post(hook, body)
     assert response.status_code == 200 and response.json()["status"] == "matched"
-    assert email(target.id).reply_text.startswith("All good.")
-    assert len(email(target.id).reply_text) < 250_000
+    assert email(hook.settings, target.id).reply_text.startswith("All good.")
+    assert len(email(hook.settings, target.id).reply_text) < 250_000
 
 
 def test_the_secret_protects_it(hook):
-    (target,) = send_to(1)
-    before = snapshot()
+    (target,) = send_to(hook.settings, 1)
+    before = snapshot(hook.settings)
     assert post(hook, default_mode(target, QUOTED), token="wrong").status_code == 403
     body, content_type = default_mode(target, QUOTED)
     plain = hook.client.post("/webhooks/sendgrid/inbound", content=body, headers={"content-type": content_type})
@@ -230,7 +228,7 @@ def test_the_secret_protects_it(hook):
     bad = base64.b64encode(b"leadline:nope").decode()
     assert hook.client.post("/webhooks/sendgrid/inbound", content=body,
                             headers={"content-type": content_type, "authorization": f"Basic {bad}"}).status_code == 401  # fmt: skip
-    assert snapshot() == before
+    assert snapshot(hook.settings) == before
     good = base64.b64encode(f"leadline:{inbound_token(hook.settings)}".encode()).decode()
     ok = hook.client.post("/webhooks/sendgrid/inbound", content=body,
                           headers={"content-type": content_type, "authorization": f"Basic {good}"})  # fmt: skip
@@ -241,13 +239,13 @@ def test_the_secret_protects_it(hook):
 def test_a_post_that_is_not_a_reply_is_kept_raw_for_a_person(hook, cli, content_type):
     """Behind the right secret, it is SendGrid's: a 4xx would lose it for good, a 5xx bring it
     back for three days. It is kept as it came (once), answered 200, and applies nothing."""
-    before = snapshot()
+    before = snapshot(hook.settings)
     url = f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}"
     response = hook.client.post(url, content=b"{}", headers={"content-type": content_type})
     assert response.status_code == 200 and response.json()["status"] == "failed"
     again = hook.client.post(url, content=b"{}", headers={"content-type": content_type})
     assert again.json() == {**response.json(), "duplicate": True}
-    after = snapshot()
+    after = snapshot(hook.settings)
     assert {t: r for t, r in after.items() if t != "inbound_messages"} == {
         t: r for t, r in before.items() if t != "inbound_messages"
     }
@@ -259,7 +257,7 @@ def test_a_post_that_is_not_a_reply_is_kept_raw_for_a_person(hook, cli, content_
     assert assigned.exit_code != 0
 
 
-def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, cli, monkeypatch, caplog):
+def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, monkeypatch, caplog):
     """Only a failure to store at all is a 5xx: when storing the parsed reply fails for its
     content, the post is kept as it came, with the reason's first line (no SQL, no traceback)."""
     from leadline.webhooks import replies
@@ -268,18 +266,18 @@ def test_a_reply_that_cannot_be_stored_as_one_is_kept_raw(hook, cli, monkeypatch
         raise ValueError("this reply cannot be stored\n[SQL: INSERT ...]\n[parameters: ('secret',)]")
 
     monkeypatch.setattr(replies, "receive_reply", refuse)
-    (target,) = send_to(1)
-    before = snapshot()
+    (target,) = send_to(hook.settings, 1)
+    before = snapshot(hook.settings)
     with caplog.at_level("WARNING", logger="leadline"):
         response = post(hook, default_mode(target, QUOTED))
     assert response.status_code == 200 and response.json()["status"] == "failed"
     (line,) = [r for r in caplog.records if r.name.startswith("leadline")]
     assert line.exc_info is None and "cannot be stored" in line.getMessage() and "SQL" not in line.getMessage()
-    after = snapshot()
+    after = snapshot(hook.settings)
     assert {t: r for t, r in after.items() if t != "inbound_messages"} == {
         t: r for t, r in before.items() if t != "inbound_messages"
     }
-    assert email(target.id).status == "sent"
+    assert email(hook.settings, target.id).status == "sent"
 
 
 @pytest.mark.parametrize("body", [None, b"not a form"])
@@ -291,7 +289,7 @@ def test_database_down_is_503_whatever_the_post(hook, tmp_path, body):
 
     down = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none", data_dir=tmp_path,
                     inbound_secret="s" * 32)  # fmt: skip
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     content, content_type = default_mode(target, QUOTED) if body is None else (body, "multipart/form-data; boundary=x")
     with TestClient(create_app(down), raise_server_exceptions=False) as client:
         response = client.post(f"/webhooks/sendgrid/inbound/{inbound_token(down)}", content=content,

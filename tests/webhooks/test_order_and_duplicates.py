@@ -15,6 +15,7 @@ from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity, Suppression
 from leadline.prospects.models import Prospect
 from leadline.webhooks import service
+from tests.conftest import changed
 from tests.webhooks.conftest import send_to
 
 KINDS = ["processed", "delivered", "deferred", "open", "open_machine", "click", "bounce", "blocked", "dropped",
@@ -45,16 +46,16 @@ def make_event(target: EmailActivity, kind: str, offset: int, key: str) -> dict[
             "sg_event_id": key, "leadline_email_id": target.id, **extra}  # fmt: skip
 
 
-def feed(batches: list[list[dict[str, Any]]]) -> None:
+def feed(settings, batches: list[list[dict[str, Any]]]) -> None:
     for batch in batches:
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             result = service.ingest(session, batch)
-        with unit_of_work() as session:
+        with unit_of_work(settings) as session:
             service.apply(session, result.new_ids)
 
 
-def state(emails: list[EmailActivity]) -> list[tuple[Any, ...]]:
-    with unit_of_work(readonly=True) as session:
+def state(settings, emails: list[EmailActivity]) -> list[tuple[Any, ...]]:
+    with unit_of_work(settings, readonly=True) as session:
         found = []
         for target in emails:
             row = session.get(EmailActivity, target.id)
@@ -67,8 +68,8 @@ def state(emails: list[EmailActivity]) -> list[tuple[Any, ...]]:
     return found
 
 
-def recount_matches(emails: list[EmailActivity]) -> None:
-    with unit_of_work(readonly=True) as session:
+def recount_matches(settings, emails: list[EmailActivity]) -> None:
+    with unit_of_work(settings, readonly=True) as session:
         for target in emails:
             rows = list(session.scalars(select(EmailActivity).where(EmailActivity.prospect_id == target.prospect_id)))
             prospect = session.get(Prospect, target.prospect_id)
@@ -78,41 +79,38 @@ def recount_matches(emails: list[EmailActivity]) -> None:
 
 @hyp_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=streams, data=st.data())
-def test_order_duplicates_and_batching_do_not_matter(settings, monkeypatch, stream, data):
-    from leadline.config import get_settings
-
-    monkeypatch.setenv("LEADLINE_DAILY_SEND_LIMIT", "100000")  # every example sends six emails
-    get_settings.cache_clear()
+def test_order_duplicates_and_batching_do_not_matter(settings, stream, data):
+    settings = changed(settings, daily_send_limit=100000)  # every example sends six emails
     clock.set_frozen(datetime(2025, 11, 17, 14, 30, tzinfo=UTC))  # both sets sent at the same instant
-    first = send_to(3)
-    second = send_to(3)
+    first = send_to(settings, 3)
+    second = send_to(settings, 3)
     clock.set_frozen(None)
     run = first[0].id  # event ids are unique per example: the database outlives one example
     canonical = [make_event(first[i], kind, offset, f"{run}a{n}") for n, (i, kind, offset) in enumerate(stream)]
     mirrored = [make_event(second[i], kind, offset, f"{run}b{n}") for n, (i, kind, offset) in enumerate(stream)]
     # First set: one batch, in time order. Second: shuffled, duplicated, cut into random batches.
-    feed([sorted(canonical, key=lambda e: e["timestamp"])])
+    feed(settings, [sorted(canonical, key=lambda e: e["timestamp"])])
     noisy = data.draw(st.permutations(mirrored + data.draw(st.lists(st.sampled_from(mirrored), max_size=10))))
     cuts = sorted(data.draw(st.lists(st.integers(0, len(noisy)), max_size=4)))
     pieces, start = [], 0
     for cut in [*cuts, len(noisy)]:
         pieces.append(noisy[start:cut])
         start = cut
-    feed([p for p in pieces if p])
-    feed([noisy[: len(noisy) // 2]])  # SendGrid retries a batch it thinks failed
-    assert state(first) == state(second)
-    recount_matches(first + second)
+    feed(settings, [p for p in pieces if p])
+    feed(settings, [noisy[: len(noisy) // 2]])  # SendGrid retries a batch it thinks failed
+    assert state(settings, first) == state(settings, second)
+    recount_matches(settings, first + second)
 
 
 def test_a_replayed_stream_changes_nothing(hook, cli):
-    targets = send_to(2)
+    targets = send_to(hook.settings, 2)
     t0 = targets[0].sent_at
     events = [make_event(targets[0], "delivered", 5, "r1"), make_event(targets[0], "open", 3600, "r2"),
               make_event(targets[1], "bounce", 10, "r3")]  # fmt: skip
     hook.post(events)
-    before = cli("prospects", "export", "--format", "json").stdout, state(targets)
+    before = cli("prospects", "export", "--format", "json").stdout, state(hook.settings, targets)
     timeline = cli("prospects", "show", targets[0].prospect_id, "--json").json["timeline"]
     assert hook.post(events).json()["new"] == 0
-    assert (cli("prospects", "export", "--format", "json").stdout, state(targets)) == before
+    assert (cli("prospects", "export", "--format", "json").stdout, state(hook.settings, targets)) == before
     assert cli("prospects", "show", targets[0].prospect_id, "--json").json["timeline"] == timeline
     assert t0 is not None

@@ -13,26 +13,26 @@ from tests.webhooks.conftest import email, event, send_to
 
 
 def test_the_retry_applies_what_the_first_delivery_only_stored(hook):
-    (target,) = send_to(1)
+    (target,) = send_to(hook.settings, 1)
     batch = [event(target, "delivered"), event(target, "open")]
-    with unit_of_work() as session:  # what a server killed after storing the batch leaves behind
+    with unit_of_work(hook.settings) as session:  # what a server killed after storing the batch leaves behind
         service.ingest(session, batch)
-    assert email(target.id).status == "sent"
+    assert email(hook.settings, target.id).status == "sent"
 
     answer = hook.post(batch).json()
     assert answer == {"received": 2, "new": 0, "duplicates": 2, "applied": 2, "unmatched": 0, "failed": 0}
-    assert (email(target.id).status, email(target.id).open_count) == ("opened", 1)
+    assert (email(hook.settings, target.id).status, email(hook.settings, target.id).open_count) == ("opened", 1)
 
     again = hook.post(batch).json()  # and once applied, a further retry changes nothing
     assert (again["applied"], again["duplicates"]) == (0, 2)
-    with unit_of_work(readonly=True) as session:
+    with unit_of_work(hook.settings, readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(WebhookEvent)) == 2
         entries = session.scalar(
             select(func.count()).where(
                 OutreachActivity.type == "email", OutreachActivity.details["event"].as_string().is_not(None)
             )
         )
-    assert entries == 2 and email(target.id).open_count == 1
+    assert entries == 2 and email(hook.settings, target.id).open_count == 1
 
 
 def test_unmatched_and_failed_events_are_left_to_replay(hook):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_json, print_table
+from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_json, print_table
 
 users_app = typer.Typer(help="People who sign in to the web app, and their roles.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for scripts and integrations.", no_args_is_help=True)
@@ -42,7 +42,6 @@ def add(
     """Add a user. Asks for a password, or prints a one-time set-password link (valid 3 days)."""
     from leadline.auth import service
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
 
     require_database()
@@ -50,9 +49,9 @@ def add(
         password = _password(password_stdin, link)
         if password is not None:
             service.check_password(password)
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             user = service.add_user(session, email, role, password)
-            url = service.set_password_link(session, get_settings(), user) if password is None else None
+            url = service.set_password_link(session, cli_settings(), user) if password is None else None
             email = user.email
     typer.echo(f"Added {email} ({role}).")
     if url:
@@ -68,16 +67,15 @@ def set_password(
     """Set a user's password (which signs them out everywhere), or print a new set-password link."""
     from leadline.auth import service
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
 
     require_database()
     with cli_errors():
         password = _password(password_stdin, link)
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             user = service.get_user(session, email)
             if password is None:
-                url = service.set_password_link(session, get_settings(), user)
+                url = service.set_password_link(session, cli_settings(), user)
             else:
                 service.set_password(session, user, password)
                 url = None
@@ -99,7 +97,7 @@ def role(
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         user = service.change_role(session, email, new_role)
         email = user.email
     typer.echo(f"{email} is now {new_role}.")
@@ -113,7 +111,7 @@ def remove(email: Annotated[str, typer.Argument(help="The user's e-mail address.
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         email = service.remove_user(session, email).email
     typer.echo(f"Removed {email}.")
 
@@ -126,7 +124,7 @@ def unlock(email: Annotated[str, typer.Argument(help="The user's e-mail address.
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         email, ended = service.unlock(session, email)
     locks = f"{ended} lock(s) ended" if ended else "it was not locked"
     typer.echo(f"Unlocked {email}: {locks}; its failed sign-ins are forgotten.")
@@ -149,7 +147,7 @@ def list_users(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         locks = service.lock_states(session, utc_now())
         rows: list[dict[str, Any]] = []
         for u in service.list_users(session):
@@ -182,7 +180,7 @@ def create(
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         token, raw = service.create_token(session, name, scope, actor())
         token_id = token.id
     if quiet:
@@ -203,7 +201,7 @@ def list_tokens(
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         rows: list[dict[str, Any]] = [
             {"id": t.id, "name": t.name, "scope": t.scope, "prefix": t.prefix, "createdBy": t.created_by,
              "createdAt": t.created_at, "lastUsedAt": t.last_used_at, "revokedAt": t.revoked_at}
@@ -238,7 +236,7 @@ def revoke(token: Annotated[str, typer.Argument(help="The token's id or name.")]
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         row = service.revoke_token(session, token)
         name = row.name
     typer.echo(f"Revoked token {name!r}.")

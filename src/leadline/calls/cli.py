@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
 
 if TYPE_CHECKING:
     from leadline.calls.schemas import CallLogged, CallRead
@@ -48,7 +48,7 @@ def schedule(
     require_database()
     with cli_errors():
         data = CallBook.model_validate({"prospect_id": prospect, "scheduled_at": at, "notes": notes})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             call = service.book(session, data, actor=actor())
             result = service.logged_read(
                 session,
@@ -78,7 +78,7 @@ def reschedule(
     _need_db()
     with cli_errors():
         data = Reschedule.model_validate({"scheduled_at": at, "reason": reason})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             result = service.read(session, [service.reschedule(session, call_id, data, actor=actor())])[0]
     _done(
         result,
@@ -101,7 +101,7 @@ def cancel(
     _need_db()
     with cli_errors():
         data = Cancel.model_validate({"reason": reason})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             call = service.cancel(session, call_id, reason=data.reason, actor=actor())
             result = service.read(session, [call])[0]
     _done(
@@ -125,7 +125,7 @@ def no_show(
     _need_db()
     with cli_errors():
         data = NoShow.model_validate({"notes": notes})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             call, task = service.no_show(session, call_id, notes=data.notes, actor=actor())
             result = service.read(session, [call])[0]
             title = task.title
@@ -210,7 +210,7 @@ def log(
     _need_db()
     with cli_errors():
         data = CallLog.model_validate(given)
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             result = service.logged_read(session, service.log(session, data, actor=actor()))
     if as_json:
         print_json(result.dump())
@@ -250,7 +250,7 @@ def list_calls(
     from leadline.db import unit_of_work
 
     _need_db()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         calls, total = service.search(session, status=status, today=today, prospect_id=prospect, limit=limit)
         items = service.read(session, calls)
     if as_json:
@@ -289,7 +289,7 @@ def show(call_id: CallId, as_json: JsonOpt = False) -> None:
     from leadline.times import duration_text
 
     _need_db()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         call = service.read(session, [service.get(session, call_id)])[0]
     if as_json:
         print_json(call.dump())
@@ -324,16 +324,15 @@ def ics(
 ) -> None:
     """Print the iCalendar feed of booked calls (leadline calls ics > calls.ics)."""
     from leadline.calls import calendar
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
 
-    settings = get_settings()
+    settings = cli_settings()
     if url:
         with cli_errors():
             typer.echo(calendar.url(settings))
         return
     _need_db()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         data = calendar.feed(session, settings)
     if output is not None:
         output.write_bytes(data)
@@ -356,7 +355,7 @@ def objections(
 
     _need_db()
     changed = None
-    with cli_errors(), unit_of_work(readonly=not recategorize) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=not recategorize) as session:
         if recategorize:
             changed = service.recategorize(session)
         summary, calls = service.objection_summary(session)

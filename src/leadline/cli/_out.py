@@ -17,9 +17,18 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from leadline.config import Settings
     from leadline.prospects.schemas import Selection
 
 DEBUG = {"on": False}
+
+
+def cli_settings() -> Settings:
+    """The settings of this CLI process: its environment and ``.env`` file, read once (a shell's
+    settings; every command hands them on to its units of work and services)."""
+    from leadline.config import get_settings
+
+    return get_settings()
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
 
 app = typer.Typer(
     help="Customers: list with MRR, show, update results, pause, churn, reactivate.", no_args_is_help=True
@@ -30,7 +30,7 @@ def list_customers(
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         items = [CustomerRead.model_validate(c) for c in service.search(session, status=status)]
         result = CustomerList(items=items, total=len(items), mrr=service.mrr(session))
     if as_json:
@@ -65,7 +65,7 @@ def show(customer: CustomerArg, as_json: JsonOpt = False) -> None:
     from leadline.db import unit_of_work
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         result = CustomerRead.model_validate(service.get(session, customer))
     if as_json:
         print_json(result.dump())
@@ -117,7 +117,7 @@ def update(
     require_database()
     with cli_errors():
         changes = CustomerUpdate.model_validate(given)
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             result = CustomerRead.model_validate(service.update(session, customer, changes, actor=actor()))
     if as_json:
         print_json(result.dump())
@@ -139,7 +139,7 @@ def _status_command(action: str, doc: str) -> None:
         require_database()
         with cli_errors():
             data = StatusChange.model_validate({"reason": reason})
-            with unit_of_work() as session:
+            with unit_of_work(cli_settings()) as session:
                 changed = service.change_status(session, customer, action, reason=data.reason, actor=actor())
                 result = CustomerRead.model_validate(changed)
         if as_json:

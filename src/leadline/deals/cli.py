@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from leadline.cli._out import actor, cli_errors, print_json
+from leadline.cli._out import actor, cli_errors, cli_settings, print_json
 
 app = typer.Typer(help="Deals: win (makes the customer), lose, reopen a lost one.", no_args_is_help=True)
 
@@ -41,7 +41,7 @@ def won(
     require_database()
     with cli_errors():
         data = DealWon.model_validate({k: v for k, v in values.items() if v is not None})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             _, customer = service.won(session, data, actor=actor())
             result = CustomerRead.model_validate(customer)
     if as_json:
@@ -67,7 +67,7 @@ def lost(
     require_database()
     with cli_errors():
         data = DealLost.model_validate({"prospect_id": prospect, "reason": reason})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             service.lost(session, data.prospect_id, reason=data.reason, actor=actor())
     typer.echo(f"Deal lost: {prospect} is closed_lost ({data.reason}).")
 
@@ -89,7 +89,7 @@ def reopen(
     require_database()
     with cli_errors():
         data = DealReopen.model_validate({"prospect_id": prospect, "reason": reason, "stage": stage})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             moved = service.reopen(
                 session, data.prospect_id, reason=data.reason, stage=data.stage, actor=actor()
             ).sales_status
@@ -110,13 +110,12 @@ def proposals_send(
 ) -> None:
     """Send the proposal email; the deal value is recorded and the prospect moves to proposal."""
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.deals.flows import send_proposal
 
     require_database()
     with cli_errors():
         result = send_proposal(
-            get_settings(), prospect, value, actor=actor(), template=template, force=force, dry_run=dry_run
+            cli_settings(), prospect, value, actor=actor(), template=template, force=force, dry_run=dry_run
         )
     if as_json:
         print_json(result.__dict__)

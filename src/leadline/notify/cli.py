@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, cli_errors, local, print_json, print_table
+from leadline.cli._out import abort, cli_errors, cli_settings, local, print_json, print_table
 
 notify_app = typer.Typer(help="Notifications: send a test to the configured channels.", no_args_is_help=True)
 notifications_app = typer.Typer(help="Notifications raised (replies, bounces, calls, deals...).", no_args_is_help=True)
@@ -16,12 +16,11 @@ notifications_app = typer.Typer(help="Notifications raised (replies, bounces, ca
 def test() -> None:
     """Send a test notification now to Slack (LEADLINE_SLACK_WEBHOOK_URL) and/or LEADLINE_NOTIFY_EMAIL."""
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.notify import flows
 
     require_database()
     with cli_errors():
-        result = flows.send_test(get_settings())
+        result = flows.send_test(cli_settings())
     if result is None or result.status == "recorded":
         typer.echo("No channel is configured (LEADLINE_SLACK_WEBHOOK_URL, LEADLINE_NOTIFY_EMAIL); "
                    "the test was recorded: `leadline notifications list`.")  # fmt: skip
@@ -45,7 +44,7 @@ def list_notifications(
     from leadline.notify import service
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         rows: list[dict[str, Any]] = [
             {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "status": n.status,
              "channels": n.channels, "attempts": n.attempts, "prospectId": n.prospect_id, "createdAt": n.created_at,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
 from leadline.prospects.schemas import SortKey, Stage
 
 if TYPE_CHECKING:
@@ -56,13 +56,12 @@ def list_prospects(
     from sqlalchemy import text
 
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import get_engine
     from leadline.prospects.listing import run
 
     filters = _filters(status, tier, trade, search, do_not_contact)
     require_database()
-    settings = get_settings()
+    settings = cli_settings()
     options = argparse.Namespace(
         status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
         sort=sort, limit=limit, page=page, as_json=as_json,
@@ -89,7 +88,7 @@ def show(
     from leadline.prospects.schemas import ActivityRead, ProspectDetail
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         prospect = service.get(session, prospect_id)
         entries = service.timeline(session, prospect_id)
         detail = ProspectDetail.model_validate(prospect)
@@ -102,9 +101,8 @@ def show(
 
 def _print_prospect(detail: Any) -> None:
     from leadline.activity.render import describe
-    from leadline.config import get_settings
 
-    zone = get_settings().zone
+    zone = cli_settings().zone
 
     data = detail.model_dump()
     timeline = data.pop("timeline")
@@ -166,7 +164,7 @@ def add(
     require_database()
     with cli_errors():
         data = ProspectCreate.model_validate(given)
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             prospect = service.create(session, data, actor=actor(), source="cli")
             result = ProspectRead.model_validate(prospect)
     if as_json:
@@ -233,7 +231,7 @@ def update(
     require_database()
     with cli_errors():
         changes = ProspectUpdate.model_validate(given)
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             prospect = service.update(session, prospect_id, changes, actor=actor())
             result = ProspectRead.model_validate(prospect)
     if as_json:
@@ -254,7 +252,7 @@ def stage(
     from leadline.prospects import service
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         prospect = service.move_stage(session, prospect_id, to, reason=reason, actor=actor())
         moved = prospect.sales_status
     typer.echo(f"{prospect_id} is now {moved}.")
@@ -289,7 +287,7 @@ def import_(
     try:
         with cli_errors(), _bulk_load_gc():
             try:
-                with unit_of_work() as session:
+                with unit_of_work(cli_settings()) as session:
                     if dry_run:
                         rollback_only(session)
                     report = imports.import_file(
@@ -456,7 +454,7 @@ def export(
     require_database()
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
-        with cli_errors(), unit_of_work(readonly=True) as session:
+        with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
             records = (row_to_json(row) for row in service.export_rows(session, filters, sort=sort))
             if fmt == "csv":
                 count = write_csv(records, handle, columns=list(EXPORT_COLUMNS))

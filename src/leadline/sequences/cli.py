@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadline.cli._out import abort, actor, check_selection, cli_errors, local, print_json, print_table
+from leadline.cli._out import abort, actor, check_selection, cli_errors, cli_settings, local, print_json, print_table
 from leadline.prospects.schemas import Stage
 
 app = typer.Typer(help="Follow-up sequences: the first email now, follow-ups until they reply.", no_args_is_help=True)
@@ -32,13 +32,12 @@ def start(
 ) -> None:
     """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
     from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.sequences import flows
     from leadline.times import parse_since
 
     chosen = check_selection(prospect, status, tier, trade, limit)
     require_database()
-    settings = get_settings()
+    settings = cli_settings()
     with cli_errors():
         when = parse_since(at, settings.zone, field="at") if at else None
         started = flows.start(settings, template, chosen=chosen, steps=steps, at=when, dry_run=dry_run,
@@ -85,7 +84,7 @@ def stop(
     if (prospect is None) == (not stop_all):
         abort("give --prospect ID or --all")
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         count = service.stop(session, actor=actor(), prospect_id=prospect, everything=stop_all, reason=reason)
     typer.echo(f"Stopped {count} sequence{'s' if count != 1 else ''}.")
 
@@ -101,7 +100,7 @@ def status(
     from leadline.sequences import service
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         rows = service.status(session, include_ended=include_ended)
     if as_json:
         print_json([

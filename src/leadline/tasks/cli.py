@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from leadline.cli._out import actor, cli_errors, local, print_json, print_table
+from leadline.cli._out import actor, cli_errors, cli_settings, local, print_json, print_table
 
 if TYPE_CHECKING:
     from leadline.tasks.schemas import TaskRead, TodayRead
@@ -33,7 +33,7 @@ def list_tasks(
     from leadline.tasks import service
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         items = service.read(session, service.search(session, state=state, due=due, prospect_id=prospect, limit=limit))
     if as_json:
         print_json([item.dump() for item in items])
@@ -80,7 +80,7 @@ def add(
     values = {"title": title, "prospect_id": prospect, "due": due, "notes": notes}
     with cli_errors():
         data = TaskCreate.model_validate({k: v for k, v in values.items() if v is not None})
-        with unit_of_work() as session:
+        with unit_of_work(cli_settings()) as session:
             result = service.read(session, [service.create(session, data, actor=actor())])[0]
     if as_json:
         print_json(result.dump())
@@ -99,7 +99,7 @@ def done(
     from leadline.tasks import service
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         result = service.read(session, [service.done(session, task_id, actor=actor())])[0]
     if as_json:
         print_json(result.dump())
@@ -114,7 +114,7 @@ def today(as_json: JsonOpt = False) -> None:
     from leadline.tasks.today import build
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         result = build(session)
     if as_json:
         print_json(result.dump())
