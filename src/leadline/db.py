@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from leadline.config import Settings, get_settings
+from leadline.config import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -171,18 +171,15 @@ def get_sessionmaker(settings: Settings, *, readonly: bool = False) -> sessionma
 
 
 @contextmanager
-def unit_of_work(settings: Settings | None = None, *, readonly: bool = False) -> Iterator[Session]:
+def unit_of_work(settings: Settings, *, readonly: bool = False) -> Iterator[Session]:
     """One transaction. Commits when the block ends, rolls back on any exception.
 
     Callbacks registered with :func:`after_commit` run only once the commit succeeded
     (this is how jobs are queued: never for work that was rolled back).
 
-    ``settings`` are kept in the session for the services (:func:`settings_of`). The app, its
-    pages, the jobs and the flows always pass theirs; only the CLI's commands, a shell whose
-    settings are the process environment's, leave them out and get ``get_settings()``.
+    ``settings`` are kept in the session for the services (:func:`settings_of`): every shell
+    passes its own (the app's, the worker's, a CLI command's ``cli_settings()``).
     """
-    if settings is None:
-        settings = get_settings()  # the CLI shell only (see above)
     with get_sessionmaker(settings, readonly=readonly)() as session:
         session.info["settings"] = settings
         session.info["readonly"] = readonly

@@ -8,7 +8,18 @@ from typing import Annotated, Any
 
 import typer
 
-from leadline.cli._out import abort, actor, check_selection, cli_errors, local, print_fields, print_json, print_table
+from leadline.cli._out import (
+    abort,
+    actor,
+    check_selection,
+    cli_errors,
+    cli_settings,
+    local,
+    print_fields,
+    print_json,
+    print_table,
+    require_database,
+)
 from leadline.emails.schemas import EmailStatus
 from leadline.prospects.schemas import Stage
 
@@ -37,13 +48,11 @@ def send(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a template to prospects, by id or by selection (guardrails skip who must not get it)."""
-    from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.emails.flows import send as send_batch
 
     chosen = check_selection(prospect, status, tier, trade, limit)
     require_database()
-    settings = get_settings()
+    settings = cli_settings()
     progress = None if (dry_run or as_json or not sys.stderr.isatty()) else _Progress()
     with cli_errors():
         when = _parse_since(at) if at else None
@@ -122,10 +131,9 @@ class _Progress:
 def _parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from leadline.config import get_settings
     from leadline.times import parse_since
 
-    return parse_since(value, get_settings().zone)
+    return parse_since(value, cli_settings().zone)
 
 
 @app.command("list")
@@ -138,7 +146,6 @@ def list_emails(
     as_json: JsonOpt = False,
 ) -> None:
     """List emails, newest first (the seed's `list:emails --status opened`)."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import EmailRead
@@ -146,7 +153,7 @@ def list_emails(
     require_database()
     with cli_errors():
         moment = _parse_since(since)
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(cli_settings(), readonly=True) as session:
             page = service.search(
                 session, status=status, since=moment, template=template, prospect_id=prospect, limit=limit
             )
@@ -172,17 +179,15 @@ def show(
 ) -> None:
     """Show an email as it was sent, what happened to it, and the prospect's timeline for it."""
     from leadline.activity.render import describe
-    from leadline.config import get_settings
 
-    zone = get_settings().zone
-    from leadline.cli._out import require_database
+    zone = cli_settings().zone
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import EmailDetail
     from leadline.prospects import service as prospects
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         email = EmailDetail.model_validate(service.get(session, email_id))
         entries = [
             e for e in prospects.timeline(session, email.prospect_id) if (e.details or {}).get("emailId") == email_id
@@ -223,13 +228,12 @@ def reply(
     text: Annotated[str, typer.Option(help="What they wrote.")],
 ) -> None:
     """Log a reply that came in another way (phone, another inbox): email and prospect become replied."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import ReplyRequest
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         text = ReplyRequest.model_validate({"text": text}).text
         email = service.record_reply(session, email_id, text, actor=actor())
         prospect_id = email.prospect_id
@@ -239,12 +243,11 @@ def reply(
 @app.command("cancel")
 def cancel(email_id: Annotated[str, typer.Argument(help="A scheduled email.")]) -> None:
     """Cancel a scheduled email before it goes out."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         service.cancel(session, email_id, actor=actor())
     typer.echo(f"{email_id} is cancelled.")
 
@@ -255,14 +258,12 @@ def resolve(
     sent: Annotated[bool, typer.Option("--sent/--not-sent", help="What you found: it went out, or it did not.")] = ...,  # type: ignore[assignment]
 ) -> None:
     """Settle an email whose outcome was unknown, after checking (e.g. in SendGrid's activity feed)."""
-    from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails import service
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
-        email = service.resolve(session, get_settings(), email_id, sent=sent, actor=actor())
+    with cli_errors(), unit_of_work(cli_settings()) as session:
+        email = service.resolve(session, cli_settings(), email_id, sent=sent, actor=actor())
         state = email.status
     typer.echo(f"{email_id} is now {state}.")
 
@@ -273,10 +274,9 @@ def resolve(
 @templates_app.command("list")
 def templates_list(as_json: JsonOpt = False) -> None:
     """List templates (yours override built-ins of the same name)."""
-    from leadline.config import get_settings
     from leadline.emails import templates
 
-    settings = get_settings()
+    settings = cli_settings()
     with cli_errors():
         found = [templates.load(settings, name) for name in templates.names(settings)]
     if as_json:
@@ -288,11 +288,10 @@ def templates_list(as_json: JsonOpt = False) -> None:
 @templates_app.command("show")
 def templates_show(name: Annotated[str, typer.Argument(help="Template name.")], as_json: JsonOpt = False) -> None:
     """Print a template's source and the merge fields it uses."""
-    from leadline.config import get_settings
     from leadline.emails import templates
 
     with cli_errors():
-        template = templates.load(get_settings(), name)
+        template = templates.load(cli_settings(), name)
     if as_json:
         print_json({"name": template.name, "type": template.email_type, "subject": template.subject,
                     "body": template.body, "html": template.html, "source": template.source,
@@ -311,15 +310,13 @@ def templates_preview(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a template filled in for one prospect, exactly as it would be sent (without the footer)."""
-    from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails import templates
     from leadline.prospects import service as prospects
 
     require_database()
-    settings = get_settings()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    settings = cli_settings()
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         template = templates.load(settings, name)
         target = prospects.get(session, prospect)
         rendered = templates.render(template, target, settings)
@@ -340,13 +337,12 @@ def suppressions_add(
     note: Annotated[str | None, typer.Option(help="Why.")] = None,
 ) -> None:
     """Never email this address (added by hand; lift it with `suppressions remove`)."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import SuppressionCreate
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         given = SuppressionCreate.model_validate({"email": email, "note": note})
         new = service.suppress(session, given.email, "manual", source="cli", actor=actor(), note=given.note)
     typer.echo(f"{email.strip().lower()} is suppressed." if new else f"{email.strip().lower()} was already suppressed.")
@@ -355,13 +351,12 @@ def suppressions_add(
 @suppressions_app.command("list")
 def suppressions_list(as_json: JsonOpt = False) -> None:
     """List suppressed addresses, newest first."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import SuppressionRead
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         rows = [SuppressionRead.model_validate(s) for s in service.suppressions(session)]
     if as_json:
         print_json([r.dump() for r in rows])
@@ -376,12 +371,11 @@ def suppressions_list(as_json: JsonOpt = False) -> None:
 @suppressions_app.command("remove")
 def suppressions_remove(email: Annotated[str, typer.Argument(help="The address to allow again.")]) -> None:
     """Allow an address again (the prospect stays do-not-contact until you change that too)."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.emails import service
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
+    with cli_errors(), unit_of_work(cli_settings()) as session:
         row = service.lift_suppression(session, email, actor=actor())
         was = row.reason
     typer.echo(f"{email.strip().lower()} may be emailed again (it was suppressed for {was.replace('_', ' ')}).")

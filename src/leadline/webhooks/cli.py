@@ -7,7 +7,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, local, print_fields, print_json, print_table
+from leadline.cli._out import (
+    abort,
+    actor,
+    cli_errors,
+    cli_settings,
+    local,
+    print_fields,
+    print_json,
+    print_table,
+    require_database,
+)
 
 app = typer.Typer(
     help="SendGrid's Event Webhook and Inbound Parse: stats, replay, import, simulate.", no_args_is_help=True
@@ -20,12 +30,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @app.command("stats")
 def stats(as_json: JsonOpt = False) -> None:
     """Events received, applied, duplicates, unmatched, failed; replies by status; posts not understood."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         found = service.stats(session)
         data = service.stats_summary(session, found)
     replies = data["replies"]
@@ -51,13 +60,11 @@ def replay(
     unmatched: Annotated[bool, typer.Option("--unmatched", help="Events and replies not matched to an email.")] = False,
 ) -> None:
     """Apply stored events again (after a fix, or after the emails they belong to were imported)."""
-    from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.webhooks.flows import replay as replay_events
 
     require_database()
     with cli_errors():
-        totals = replay_events(get_settings(), failed=failed, unmatched=unmatched, actor=actor())
+        totals = replay_events(cli_settings(), failed=failed, unmatched=unmatched, actor=actor())
     typer.echo(
         f"Applied {totals['applied']} events; {totals['unmatched']} still unmatched, {totals['failed']} failed. "
         f"Matched {totals['matchedReplies']} waiting replies."
@@ -70,7 +77,6 @@ def import_events(
 ) -> None:
     """Feed events from a file through the same path as the webhook (duplicates are recognised)."""
     from leadline import jsonin
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import service
     from leadline.webhooks.events import storable
@@ -99,9 +105,9 @@ def import_events(
     received = new = applied = unmatched = 0
     with cli_errors():
         for start in range(0, len(data), 1000):
-            with unit_of_work() as session:
+            with unit_of_work(cli_settings()) as session:
                 result = service.ingest(session, data[start : start + 1000], source="sendgrid")
-            with unit_of_work() as session:
+            with unit_of_work(cli_settings()) as session:
                 report = service.apply(session, result.to_apply, actor="import")
             received += result.received
             new += len(result.new_ids)
@@ -114,10 +120,9 @@ def import_events(
 @app.command("urls")
 def urls() -> None:
     """The URLs to paste into SendGrid (Event Webhook and Inbound Parse)."""
-    from leadline.config import get_settings
     from leadline.webhooks.security import webhook_urls
 
-    found = webhook_urls(get_settings())
+    found = webhook_urls(cli_settings())
     print_fields(
         [("Event Webhook", found["eventWebhook"]),
          ("Inbound Parse", found["inboundParse"]),
@@ -144,20 +149,18 @@ def simulate(
     """Post a realistic, signed stream of SendGrid events for the sent emails to a running server."""
     import httpx
 
-    from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.emails import service as emails
     from leadline.webhooks.security import inbound_url, simulator_key
     from leadline.webhooks.simulate import post_events, post_reply, seed_week
 
     require_database()
-    settings = get_settings()
+    settings = cli_settings()
     base = (url or settings.base_url).rstrip("/")
     key = simulator_key(settings, create=True)
     assert key is not None
     with cli_errors():
-        with unit_of_work(readonly=True) as session:
+        with unit_of_work(cli_settings(), readonly=True) as session:
             sent = emails.sent_for_simulation(session)
         if not sent:
             abort("no sent emails to simulate events for; send some first (leadline emails send ...)")
@@ -190,12 +193,11 @@ def inbound_list(
 ) -> None:
     """Replies received, newest first (`--status unmatched`: the unmatched inbox; `--status failed`: posts
     that could not be read, kept as they came)."""
-    from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.webhooks import replies
 
     require_database()
-    with cli_errors(), unit_of_work(readonly=True) as session:
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         rows = [
             {
                 "id": r.id,
@@ -238,13 +240,11 @@ def inbound_assign(
     email: Annotated[str, typer.Option(help="The email it answers.")],
 ) -> None:
     """Say which email an unmatched reply answers: it is applied as that email's reply."""
-    from leadline.cli._out import require_database
-    from leadline.config import get_settings
     from leadline.db import unit_of_work
     from leadline.webhooks import replies
 
     require_database()
-    with cli_errors(), unit_of_work() as session:
-        row = replies.assign_reply(session, get_settings(), inbound_id, email, actor=actor())
+    with cli_errors(), unit_of_work(cli_settings()) as session:
+        row = replies.assign_reply(session, cli_settings(), inbound_id, email, actor=actor())
         prospect = row.prospect_id
     typer.echo(f"{inbound_id} is now the reply to {email} ({prospect}).")
