@@ -10,11 +10,12 @@ the select's form posts and the whole page comes back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from leadline.analytics.service.common import snapshot
 from leadline.analytics.service.what_works import forecast as weighted
@@ -23,7 +24,7 @@ from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import STAGE_LABELS, STAGES
-from leadline.web.pages.forms import errors_of
+from leadline.web.pages.forms import errors_of, read_form
 from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
@@ -83,18 +84,18 @@ def board(request: Request, principal: PageUser) -> Response:
 
 
 @router.post("/board/move")
-def move(
-    request: Request,
-    principal: PageWriter,
-    prospect_id: Annotated[str, Form(alias="prospectId", max_length=80)] = "",
-    stage: Annotated[str, Form(max_length=40)] = "",
-    reason: Annotated[str, Form()] = "",
-) -> Response:
+async def move(request: Request, principal: PageWriter) -> Response:
+    values = await read_form(request)
     fragment = request.headers.get(FRAGMENT_HEADER) == "1"
-    try:  # the service checks the move (prospects.schemas.StageMove: the reason the user gave is required)
+
+    def work() -> str:  # the service checks the move (prospects.schemas.StageMove: a reason is required)
         with unit_of_work(settings_of(request)) as session:
-            moved = prospects.move_stage(session, prospect_id, stage, reason=reason, actor=principal.actor)
-            message = f"{moved.name} moved to {STAGE_LABELS[moved.sales_status]}."
+            moved = prospects.move_stage(session, values.get("prospectId", ""), values.get("stage", ""),
+                                         reason=values.get("reason", ""), actor=principal.actor)  # fmt: skip
+            return f"{moved.name} moved to {STAGE_LABELS[moved.sales_status]}."
+
+    try:
+        message = await run_in_threadpool(work)
     except (LeadlineError, ValidationError) as error:
         # Refused: the unit of work rolled back; the card goes back where it was.
         problem = errors_of(error)
@@ -102,5 +103,6 @@ def move(
         if fragment:
             code = error.code if isinstance(error, LeadlineError) else "invalid"
             return JSONResponse({"error": code, "message": problem.line, "field": field}, status_code=problem.status)
-        return _board(request, principal, flash=problem.line, kind="bad", status=problem.status)
-    return _board(request, principal, flash=message, fragment=fragment)
+        return await run_in_threadpool(_board, request, principal, flash=problem.line, kind="bad",
+                                       status=problem.status)  # fmt: skip
+    return await run_in_threadpool(_board, request, principal, flash=message, fragment=fragment)
