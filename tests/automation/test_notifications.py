@@ -36,6 +36,20 @@ def test_a_reply_reaches_slack_once_with_block_kit(cli, slack, hook, immediate):
     assert row["kind"] == "reply_received" and row["channels"] == ["slack"]
 
 
+def test_every_text_slack_gets_is_escaped(cli, slack, hook, immediate):
+    """Slack's control characters (&, <, >) are escaped in the fallback text and in every block,
+    so a prospect named ``<!channel> ...`` pings nobody (api.slack.com/reference/surfaces/formatting#escaping)."""
+    (target,) = send_to(hook.settings, 1, name="<!channel> Pipes & <Drains>", contact_name="Daniel Reyes")
+    post(hook, default_mode(target, "Call <!here> & me", message_id="<r@x>"))
+    (message,) = slack.posts
+    title = "&lt;!channel&gt; Pipes &amp; &lt;Drains&gt; replied"
+    assert message["text"] == title
+    assert message["blocks"][0]["text"]["text"] == title
+    assert "Call &lt;!here&gt; &amp; me" in message["blocks"][1]["text"]["text"]
+    texts = [message["text"], message["blocks"][0]["text"]["text"], message["blocks"][1]["text"]["text"]]
+    assert not any("<!" in text for text in texts)
+
+
 def test_calls_deals_and_bounces_notify(cli, slack, hook, immediate):
     from tests.webhooks.conftest import event
 

@@ -195,3 +195,25 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
         assert slack.titles() == ["Hughes Plumbing replied"]
     finally:
         clock.set_frozen(None)
+
+
+def test_each_follow_up_references_the_whole_thread(cli, settings, immediate, monday):
+    """RFC 5322 §3.6.4: References is the parent's References plus the parent's Message-ID, and
+    In-Reply-To is the parent (the latest email of the thread), not the first one."""
+    make_prospect(settings, name="Shop", email="o@shop.com", tier=1)
+    result = cli("sequences", "start", "--template", "pain_point", "--status", "new", "--limit", "1",
+                 "--steps", "follow_up_1:3d,follow_up_2:4d")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    clock.set_frozen(monday + timedelta(days=3, minutes=1))
+    tick(settings)
+    clock.set_frozen(monday + timedelta(days=7, minutes=2))
+    tick(settings)
+    messages = outbox_messages(settings)
+    assert len(messages) == 3, [m["Subject"] for m in messages]
+    first, second, third = sorted(messages, key=lambda m: m["Date"].datetime)
+    ids = [m["Message-ID"] for m in (first, second, third)]
+    assert len(set(ids)) == 3
+    assert first["References"] is None and first["In-Reply-To"] is None
+    assert second["In-Reply-To"] == ids[0] and second["References"].split() == [ids[0]]
+    assert third["In-Reply-To"] == ids[1]
+    assert third["References"].split() == [ids[0], ids[1]]

@@ -366,3 +366,60 @@ def test_counters_equal_a_recount(settings, cli, backend):
             assert prospect.emails_sent_count == len(
                 list(session.scalars(select(EmailActivity).where(EmailActivity.prospect_id == pid)))
             )
+
+
+ODD_NAME = "Reyes, Daniel; Owner"  # a comma and a semicolon: RFC 5322 specials, quoted in a header
+
+
+def _odd_prospect(settings):
+    return make_prospect(settings, name="Reyes Heating", email="daniel@reyesheating.com", contact_name=ODD_NAME)
+
+
+def test_a_display_name_with_specials_round_trips_through_the_outbox(settings, cli):
+    p = _odd_prospect(settings)
+    result = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
+    assert result.exit_code == 0, result.stderr
+    (message,) = outbox_messages(settings)
+    (to,) = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == (ODD_NAME, "daniel@reyesheating.com")
+
+
+def test_a_display_name_with_specials_round_trips_through_smtp(settings, cli, smtp_server):
+    p = _odd_prospect(settings)
+    result = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
+    assert result.exit_code == 0, result.stderr
+    (message,) = smtp_server.inbox.messages
+    (to,) = message["To"].addresses
+    assert (to.display_name, to.addr_spec) == (ODD_NAME, "daniel@reyesheating.com")
+
+
+def test_a_display_name_with_specials_reaches_sendgrid_whole(settings, cli, fake_sendgrid):
+    p = _odd_prospect(settings)
+    result = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
+    assert result.exit_code == 0, result.stderr
+    (request,) = fake_sendgrid.requests
+    (to,) = request.json["personalizations"][0]["to"]
+    assert to == {"email": "daniel@reyesheating.com", "name": ODD_NAME}
+
+
+def test_a_simulated_reply_quotes_the_senders_display_name(settings):
+    """The demo's simulated replies (Inbound Parse posts) carry From headers a parser reads back whole."""
+    import email as email_package
+    from datetime import UTC, datetime
+    from email import policy
+
+    from leadline.emails.service import SentEmail
+    from leadline.webhooks.simulate import Reply, reply_form
+
+    sent = SentEmail("email_1", "daniel@reyesheating.com", ODD_NAME, "Hello", "pain_point", "<m@x>", None,
+                     datetime(2025, 11, 17, tzinfo=UTC), "prospect_1")  # fmt: skip
+    form, content_type = reply_form(Reply(sent, "Call me.", datetime(2025, 11, 18, tzinfo=UTC)), sender_email="d@g.ex")
+    parsed = email_package.message_from_bytes(
+        f"Content-Type: {content_type}\n\n".encode() + form, policy=policy.default
+    )
+    fields = {part.get_param("name", header="content-disposition"): part.get_content() for part in parsed.iter_parts()}
+    headers = email_package.message_from_string(fields["headers"], policy=policy.default)
+    for value in (headers["From"], email_package.message_from_string(f"From: {fields['from']}\n\n",
+                                                                     policy=policy.default)["From"]):  # fmt: skip
+        (sender,) = value.addresses
+        assert (sender.display_name, sender.addr_spec) == (ODD_NAME, "daniel@reyesheating.com")

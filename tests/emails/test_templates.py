@@ -81,10 +81,34 @@ def test_missing_field_names_template_field_and_prospect(settings, cli):
     p = make_prospect(settings, top_competitor=None, competitor_health=None)
     result = cli("templates", "preview", "competitor_threat", "--prospect", p.id)
     assert result.exit_code == 1
-    assert f"template 'competitor_threat' needs topCompetitor, which prospect '{p.id}' does not have" in result.stderr
+    assert (
+        f"template 'competitor_threat' needs topCompetitor and competitorHealth, which prospect '{p.id}' does not have"
+        in result.stderr
+    )  # both at once (issue 15)
 
 
 def test_optional_fields_can_be_guarded(settings, cli):
     p = make_prospect(settings, top_competitor=None, competitor_health=None, gaps=[])
     data = cli("templates", "preview", "pain_point", "--prospect", p.id, "--json").json
     assert "while" not in data["text"] and "The biggest gaps" not in data["text"]
+
+
+def test_every_missing_merge_field_is_named_at_once(settings, tmp_path):
+    folder = tmp_path / "my-templates"
+    folder.mkdir()
+    (folder / "three.txt").write_text(
+        "Subject: {{ topCompetitor }} is ahead\n\n{{ name }}: {{ competitorHealth }}/100 at {{ website }}. "
+        "Again, {{ topCompetitor }}.\n"
+    )
+    cli = Cli(changed(settings, templates_dir=folder))
+    p = make_prospect(settings, top_competitor=None, competitor_health=None, website=None)
+    result = cli("templates", "preview", "three", "--prospect", p.id)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert f"template 'three' needs topCompetitor, competitorHealth and website, which prospect '{p.id}'" in line
+    before = snapshot(settings)
+    result = cli("emails", "send", "--template", "three", "--prospect", p.id)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "needs topCompetitor, competitorHealth and website" in line and "nothing was sent" in line
+    assert snapshot(settings) == before

@@ -247,7 +247,7 @@ def deliver(
             )
         if email.status == "failed":
             return _unbuilt(email, item.name)
-        message = service.outgoing(settings, email, item.to_name)
+        message = service.outgoing(settings, email, item.to_name, service.thread_references(session, email))
     assert backend is not None, "a message that can be built needs a backend"
     return send_claimed(settings, backend, message, prospect_id=item.prospect_id, name=item.name, actor=actor)
 
@@ -275,7 +275,7 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
         prospect = prospects.get(session, email.prospect_id)
         if email.status == "failed":
             return _unbuilt(email, prospect.name)
-        message = service.outgoing(settings, email, prospect.contact_name)
+        message = service.outgoing(settings, email, prospect.contact_name, service.thread_references(session, email))
         name = prospect.name
     return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
 

@@ -232,9 +232,12 @@ def new_email(
     )  # fmt: skip
 
 
-def outgoing(settings: Settings, email: EmailActivity, to_name: str | None) -> Outgoing:
-    """The message a backend sends for a claimed email (headers, footer, threading)."""
-    references = [email.in_reply_to] if email.in_reply_to else []
+def outgoing(
+    settings: Settings, email: EmailActivity, to_name: str | None, references: list[str] | None = None
+) -> Outgoing:
+    """The message a backend sends for a claimed email (headers, footer, threading): ``references``
+    is the thread so far (reading.thread_references), else the parent alone."""
+    references = references or ([email.in_reply_to] if email.in_reply_to else [])
     return Outgoing(
         email_id=email.id, to_email=email.to_email, to_name=to_name, from_email=email.from_email,
         from_name=settings.sender_name, subject=email.subject, text=email.body_text, html=email.body_html or "",

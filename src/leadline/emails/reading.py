@@ -137,6 +137,19 @@ def find_by_message_ids(session: Session, message_ids: Sequence[str]) -> str | N
     )
 
 
+def thread_references(session: Session, email: EmailActivity, *, limit: int = 50) -> list[str]:
+    """The Message-IDs ``email`` answers, oldest first (its References, RFC 5322 §3.6.4): its
+    parent's References plus its parent's Message-ID, found by walking ``in_reply_to`` back."""
+    chain: list[str] = []
+    parent_id = email.in_reply_to
+    while parent_id and parent_id not in chain and len(chain) < limit:
+        chain.append(parent_id)
+        parent_id = session.scalar(
+            select(EmailActivity.in_reply_to).where(EmailActivity.message_id == parent_id).limit(1)
+        )
+    return chain[::-1]
+
+
 def latest_sent_to(session: Session, address: str) -> str | None:
     """The last email that went to ``address`` (a reply's sender), if any."""
     return session.scalar(

@@ -44,6 +44,7 @@ from leadline.emails.reading import (
     sent_for_simulation,
     since,
     stale_sends,
+    thread_references,
 )
 from leadline.emails.recording import (
     cancel,
@@ -79,6 +80,7 @@ __all__ = [
     "lift_suppression", "normalise_address", "outgoing", "plan", "postpone", "record_failed", "record_reply",
     "record_sent", "record_unknown", "recount", "recount_many", "release_quota", "reserve_quota", "resolve",
     "schedule", "search", "sent_for_simulation", "sent_today", "since", "stale_sends", "suppress",
-    "suppress_from_events", "suppression_for", "suppressions", "sync_timeline_statuses", "unsendable",
+    "suppress_from_events", "suppression_for", "suppressions", "sync_timeline_statuses", "thread_references",
+    "unsendable",
     "why_not", "write_event_states",
 ]  # fmt: skip

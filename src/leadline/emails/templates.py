@@ -13,6 +13,7 @@ prospect, found before anything is sent.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -73,15 +74,17 @@ class TemplateForbidden(TemplateError):
 
 
 class MissingMergeField(Invalid):
-    """A prospect lacks a field the template needs."""
+    """A prospect lacks fields the template needs (every one of them, in the order they appear)."""
 
-    def __init__(self, template: str, field_name: str, prospect_id: str) -> None:
+    def __init__(self, template: str, field_names: list[str], prospect_id: str) -> None:
+        named = field_names[0] if len(field_names) == 1 else f"{', '.join(field_names[:-1])} and {field_names[-1]}"
         super().__init__(
-            f"template {template!r} needs {field_name}, which prospect {prospect_id!r} does not have",
-            field=field_name,
+            f"template {template!r} needs {named}, which prospect {prospect_id!r} does not have",
+            field=field_names[0],
         )
         self.template = template
-        self.field_name = field_name
+        self.field_name = field_names[0]
+        self.field_names = field_names
         self.prospect_id = prospect_id
 
 
@@ -100,7 +103,7 @@ class _Missing:
         return iter(())
 
     def __str__(self) -> str:
-        raise _MissingPrinted(self.name)
+        return _printed(self.name)
 
 
 class _MissingPrinted(Exception):
@@ -109,9 +112,23 @@ class _MissingPrinted(Exception):
         self.name = name
 
 
+#: The missing fields one render printed (render sets it): every one is collected, so one error names
+#: them all; outside a render, printing a missing field raises at once.
+_PRINTED_MISSING: ContextVar[list[str] | None] = ContextVar("printed_missing", default=None)
+
+
+def _printed(name: str) -> str:
+    found = _PRINTED_MISSING.get()
+    if found is None:
+        raise _MissingPrinted(name)
+    if name not in found:
+        found.append(name)
+    return ""
+
+
 def _finalize(value: Any) -> Any:
     if isinstance(value, _Missing):
-        raise _MissingPrinted(value.name)
+        return _printed(value.name)
     return value
 
 
@@ -312,13 +329,15 @@ class Rendered:
 def render(template: EmailTemplate, prospect: Any, settings: Settings, extra: dict[str, Any] | None = None) -> Rendered:
     """Fill ``template`` for ``prospect``. Raises MissingMergeField or TemplateError."""
     subject_t, body_t, html_t = template.compiled()
+    missing: list[str] = []
+    collecting = _PRINTED_MISSING.set(missing)
     try:
         context = merge_fields(prospect, settings, extra)  # a stored value of an unexpected kind fails here
         subject = " ".join(subject_t.render(context).split())
         text = body_t.render(context)
         html = html_t.render(context) if html_t is not None else None
-    except _MissingPrinted as missing:
-        raise MissingMergeField(template.name, missing.name, prospect.id) from None
+    except _MissingPrinted as printed:  # not collected (cannot happen while rendering): still named
+        raise MissingMergeField(template.name, [*missing, printed.name], prospect.id) from None
     except SecurityError as error:
         raise TemplateForbidden(
             f"{template.name!r} tried something the sandbox forbids: {error}", field="template"
@@ -326,7 +345,13 @@ def render(template: EmailTemplate, prospect: Any, settings: Settings, extra: di
     except UndefinedError as error:
         raise TemplateError(f"{template.name!r}: {error.message}", field="template") from None
     except Exception as error:  # a template's own arithmetic or filter misuse
+        if missing:  # on a value the prospect lacks, most likely: name the missing fields
+            raise MissingMergeField(template.name, missing, prospect.id) from None
         raise TemplateError(
             f"{template.name!r} failed for prospect {prospect.id!r}: {error}", field="template"
         ) from None
+    finally:
+        _PRINTED_MISSING.reset(collecting)
+    if missing:  # every field the prospect lacks, in one error
+        raise MissingMergeField(template.name, missing, prospect.id)
     return Rendered(subject=subject, text=re.sub(r"\n{3,}", "\n\n", text).strip() + "\n", html=html)

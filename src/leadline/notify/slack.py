@@ -19,15 +19,25 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _fit(text: str, limit: int) -> str:
+    """``text`` escaped, at most ``limit`` characters long, never cutting an escape in two."""
+    escaped = _escape(text)
+    while len(escaped) > limit:
+        text = text[: len(text) - max(1, (len(escaped) - limit) // 5)]
+        escaped = _escape(text)
+    return escaped
+
+
 def blocks(title: str, body: str, *, link: str | None, kind: str) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
+    """The message for one notification. Every text Slack gets is escaped (``&``, ``<``, ``>``),
+    the fallback ``text`` too: a prospect named ``<!channel> ...`` must ping nobody."""
+    content: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": _fit(title, 150)}}]
     if body.strip():
-        content.append({"type": "section", "text": {"type": "mrkdwn", "text": _escape(body)[:2900]}})
-    context = f"Leadline · {kind.replace('_', ' ')}"
-    if link:
-        context = f"<{link}|Open in Leadline> · {kind.replace('_', ' ')}"
+        content.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, 2900)}})
+    what = _escape(kind.replace("_", " "))
+    context = f"<{link}|Open in Leadline> · {what}" if link else f"Leadline · {what}"
     content.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
-    return {"text": title[:300], "blocks": content}
+    return {"text": _fit(title, 300), "blocks": content}
 
 
 def post(client: httpx.Client, url: str, message: dict[str, Any]) -> None:

@@ -202,7 +202,10 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
             return
         failure = plan.failed[0] if plan.failed else None  # its message cannot be built: recorded failed
         item = plan.items[0] if plan.items else failure.item if failure else None
-        in_reply_to, root = enrollment.thread_message_id, enrollment.thread_root_email_id
+        # the answer to the thread's latest email (RFC 5322 §3.6.4), which answered the one before
+        last = emails.get(session, enrollment.last_email_id) if enrollment.last_email_id else None
+        in_reply_to = (last.message_id if last else None) or enrollment.thread_message_id
+        root = enrollment.thread_root_email_id
         step_index = enrollment.step
     if item is None:  # the cap (planning saw it) or a guardrail
         skipped = plan.skipped[0]

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import Address
 from typing import Any
 
 import httpx
@@ -202,12 +203,14 @@ def reply_form(reply: Reply, *, sender_email: str, boundary: str | None = None) 
     """An Inbound Parse post in SendGrid's default mode, as multipart/form-data."""
     email = reply.email
     name = email.to_name or email.to_email.split("@", 1)[0]
+    # RFC 5322 quoting: a name with a comma or a semicolon ("Reyes, Daniel; Owner") stays one address
+    sender = str(Address(display_name=name, addr_spec=email.to_email))
     when = reply.at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
     message_id = f"<{secrets.token_hex(12)}@{email.to_email.split('@', 1)[1]}>"
     headers = [
         f"Message-ID: {message_id}",
         f"Date: {when}",
-        f"From: {name} <{email.to_email}>",
+        f"From: {sender}",
         f"To: {sender_email}",
         f"Subject: Re: {email.subject}",
     ]
@@ -221,7 +224,7 @@ def reply_form(reply: Reply, *, sender_email: str, boundary: str | None = None) 
     fields = {
         "headers": "\n".join(headers) + "\n",
         "text": text,
-        "from": f"{name} <{email.to_email}>",
+        "from": sender,
         "to": sender_email,
         "subject": f"Re: {email.subject}",
         "envelope": json.dumps({"to": [sender_email], "from": email.to_email}),
