@@ -29,9 +29,10 @@ def _fit(text: str, limit: int) -> str:
 
 
 def blocks(title: str, body: str, *, link: str | None, kind: str) -> dict[str, Any]:
-    """The message for one notification. Every text Slack gets is escaped (``&``, ``<``, ``>``),
-    the fallback ``text`` too: a prospect named ``<!channel> ...`` must ping nobody."""
-    content: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": _fit(title, 150)}}]
+    """The message for one notification. Every text Slack parses is escaped (``&``, ``<``, ``>``):
+    the fallback ``text`` and the mrkdwn blocks, so a prospect named ``<!channel> ...`` pings nobody.
+    The header is ``plain_text``, which Slack shows as given and never parses: it is only cut."""
+    content: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     if body.strip():
         content.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(body, 2900)}})
     what = _escape(kind.replace("_", " "))
