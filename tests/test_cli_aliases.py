@@ -68,6 +68,22 @@ def test_report_week1_is_the_weekly_report_of_week_one(env: dict[str, str]) -> N
     assert _ok(env, "report:week1").splitlines()[0] == _ok(env, "report", "week").splitlines()[0]
 
 
+def test_report_week1_is_the_week_of_the_first_email_sent(env: dict[str, str]) -> None:
+    # The demo's Week 1 emails went out last week: week 1 is last week, not this one.
+    _ok(env, "demo", "--reset")
+    alias, last = (
+        json.loads(_ok(env, *args, "--format", "json"))
+        for args in (["report:week1"], ["report", "week", "--week", "last"])
+    )
+    for report in (alias, last):
+        report.pop("generatedAt")
+    assert (
+        alias == last
+        and alias["week"]["number"] == 1
+        and {line["key"]: line["value"] for line in alias["lines"]}["emails_sent"] == 25
+    )
+
+
 def test_aliases_are_hidden_from_help_and_listed_in_the_docs(env: dict[str, str]) -> None:
     shown = _ok(env, "--help")
     docs = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
