@@ -42,6 +42,7 @@ GROUPS: dict[str, list[Run]] = {
     "prospects": [
         run("prospects", "list", "--json", "--limit", "5"),
         run("prospects", "show", "royal_plumbing_co", "--json"),
+        run("list:prospects", "--status", "new", "--limit", "10"),  # the seed's spelling (issue 15)
         run("prospects", "add", "--name", "Fresh Process Plumbing", "--email", "owner@freshprocess.example"),
         run("prospects", "update", "royal_plumbing_co", "--notes", "Owner prefers texts"),
         run("prospects", "stage", "reyes_tree_service", "interested", "--reason", "met at the trade show"),
@@ -54,6 +55,7 @@ GROUPS: dict[str, list[Run]] = {
         run("templates", "show", "pain_point"),
         run("templates", "preview", "pain_point", "--prospect", "royal_plumbing_co"),
         run("emails", "list", "--json"),
+        run("list:emails", "--status", "opened"),
         run("emails", "show", "{email}", "--json"),
         run("emails", "send", "--template", "solution", "--prospect", "royal_plumbing_co"),
         run("emails", "send", "--template", "solution", "--prospect", "baker_roofing_co", "--at", "2099-01-05 08:30"),
@@ -83,6 +85,7 @@ GROUPS: dict[str, list[Run]] = {
     ],
     "calls": [
         run("calls", "list", "--json"),
+        run("list:calls", "--status", "pending"),
         run("calls", "show", "{call}", "--json"),
         run("calls", "ics", "-o", "{tmp}/calls.ics"),
         run("calls", "schedule", "--prospect", "hughes_plumbing", "--at", "2099-01-02 15:00"),
@@ -92,6 +95,13 @@ GROUPS: dict[str, list[Run]] = {
         run("calls", "cancel", "{pending_call}"),
         run(
             "calls", "log", "--prospect", "hughes_plumbing", "--outcome", "interested", "--objections", "cost,timeline"
+        ),
+        run(
+            "create:call",
+            "--prospect=hughes_plumbing",
+            "--outcome=interested",
+            "--objections=cost,timeline",
+            "--notes=Daniel very interested in grid analysis",
         ),
         run("objections", "--json"),
     ],
@@ -125,6 +135,7 @@ GROUPS: dict[str, list[Run]] = {
     "analytics": [
         run("dashboard", "--json"),
         run("report", "week", "--format", "json"),
+        run("report:week1"),
         run("analytics", "conversion", "--json"),
         run("analytics", "forecast", "--json"),
         run("analytics", "objections", "--json"),

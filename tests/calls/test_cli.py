@@ -181,6 +181,19 @@ class TestCalendar:
         assert url.startswith("http://127.0.0.1:8000/calendar/") and url.endswith(".ics")
         assert len(url.rsplit("/", 1)[1]) == len("0" * 32 + ".ics")
 
+    def test_ics_gives_grid_health_as_a_score_out_of_100(self, cli, settings):
+        # Issue 15: grid health is a 0-100 score (the pages say "Grid health (0-100)"), not a percentage.
+        freeze("2025-11-18 09:00")
+        p = make_prospect(settings, name="Royal Plumbing Co", grid_health=31)
+        call_id = book(settings, p.id, "2025-11-21 15:00")
+        result = cli("calls", "ics")
+        assert result.exit_code == 0, result.stderr
+        (event,) = icalendar.Calendar.from_ical(result.stdout).walk("VEVENT")
+        assert str(event["UID"]) == f"{call_id}@leadline"
+        lines = str(event["DESCRIPTION"]).splitlines()
+        assert "Grid health: 31/100" in lines
+        assert not any("%" in line for line in lines if line.startswith("Grid health"))
+
 
 class TestObjections:
     def test_categories_with_counts_and_examples(self, settings, cli):

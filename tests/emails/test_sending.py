@@ -267,6 +267,26 @@ class TestGuardrails:
         assert more.exit_code == 1 and "over the daily cap of 3" in more.stdout
         assert len(outbox_messages(settings)) == 3
 
+    def test_the_report_gives_the_cap_left_after_the_run(self, settings):
+        # Issue 15: capLeft was the value before the run; it is what is left once the run is done.
+        import json
+
+        cli = Cli(changed(settings, daily_send_limit=5))
+        tier1(settings, 4)
+        dry = json.loads(
+            cli(
+                "emails", "send", "--template", "pain_point", "--status", "new", "--limit", "2", "--dry-run", "--json"
+            ).stdout
+        )
+        assert dry["planned"] == 2 and dry["capLeft"] == 5  # nothing was sent
+        first = json.loads(cli("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "2",
+                               "--json").stdout)  # fmt: skip
+        assert first["sent"] == 2 and first["capLeft"] == 5 - 2
+        second = json.loads(cli("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "2",
+                                "--json").stdout)  # fmt: skip
+        assert second["sent"] == 2 and second["capLeft"] == 5 - 4
+        assert len(outbox_messages(settings)) == 4
+
     def test_failed_sends_give_their_cap_slot_back(self, settings, fake_sendgrid):
         cli = Cli(changed(settings, daily_send_limit=1))
         fake_sendgrid.then((400, {"errors": [{"message": "bad", "field": None}]}))

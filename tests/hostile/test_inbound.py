@@ -230,7 +230,7 @@ def test_a_forged_reply_from_a_prospects_address_moves_nothing(hook, cli, monday
     (enrollment,) = cli("sequences", "status", "--all", "--json").json
     assert enrollment["status"] == "active"
     (waiting,) = cli("inbound", "list", "--status", "unmatched", "--json").json
-    assert waiting["from"] == person.email and waiting["senderVerified"] is False
+    assert waiting["fromAddress"] == person.email and waiting["senderVerified"] is False
     clock.set_frozen(monday + timedelta(days=3, minutes=1))
     worker.run(hook.settings, "sequences.run_due")
     assert len(cli("emails", "list", "--prospect", person.id, "--json").json) == 2  # the follow-up went out

@@ -35,6 +35,22 @@ def test_an_unmatched_reply_is_listed_and_assigned_over_the_api(hook):
     assert stats["replies"] == {"matched": 1}
 
 
+def test_the_cli_and_the_api_list_replies_in_one_json_shape(hook, cli):
+    # Issue 15: `inbound list --json` said from/text/emailId where /api/inbound says fromAddress/replyText/
+    # emailActivityId; both now print the API's schema.
+    headers = bearer(hook.settings)
+    (target,) = send_to(hook.settings, 1)
+    post(hook, form({"headers": "Message-ID: <shape-1@x>\n", "text": "call me Friday", "from": "someone@else.com",
+                     "to": "sales@example.com"}))  # fmt: skip
+    post(hook, form({"headers": f"Message-ID: <shape-2@x>\nIn-Reply-To: <{target.message_id}>\n",
+                     "text": "interested", "from": target.to_email, "to": "sales@example.com"}))  # fmt: skip
+    api = hook.client.get("/api/inbound", headers=headers).json()
+    listed = cli("inbound", "list", "--json").json
+    assert len(api) == 2 and {r["status"] for r in api} == {"matched", "unmatched"}
+    assert [set(r) for r in listed] == [set(r) for r in api] and set(api[0]) >= {"fromAddress", "replyText"}
+    assert listed == api
+
+
 def test_replay_is_for_admins_and_stats_for_everyone(hook):
     headers = bearer(hook.settings)
     assert hook.client.post("/api/webhooks/replay", json={"failed": True}, headers=headers).status_code == 403

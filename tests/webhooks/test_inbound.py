@@ -173,7 +173,7 @@ def test_replies_from_strangers_wait_in_the_unmatched_inbox(hook, cli):
     response = post(hook, body)
     assert response.status_code == 200 and response.json()["status"] == "unmatched"
     listed = cli("inbound", "list", "--status", "unmatched", "--json").json
-    assert listed[0]["from"] == "nobody@nowhere.com"
+    assert listed[0]["fromAddress"] == "nobody@nowhere.com"
     (target,) = send_to(hook.settings, 1)
     assigned = cli("inbound", "assign", listed[0]["id"], "--email", target.id)
     assert assigned.exit_code == 0 and email(hook.settings, target.id).status == "replied"

@@ -92,7 +92,7 @@ def feed(session: Session, settings: Settings) -> bytes:
             if prospect.email:
                 lines.append(f"Email: {prospect.email}")
             if prospect.grid_health is not None:
-                lines.append(f"Grid health: {prospect.grid_health:g}%")
+                lines.append(f"Grid health: {prospect.grid_health:g}/100")
             lines.append(f"Stage: {prospect.sales_status}")
         past = [text for text in objections.get(call.prospect_id, []) if text not in (call.objections or [])]
         if past:

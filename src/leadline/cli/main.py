@@ -7,14 +7,16 @@ Heavy modules are imported inside the commands so that ``leadline --help`` stays
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from leadline.analytics.cli import analytics_app, export_app, report_app
+from leadline.analytics.cli import analytics_app, export_app, report_app, report_week
 from leadline.analytics.cli import dashboard as dashboard_command
 from leadline.auth.cli import tokens_app, users_app
 from leadline.calls.cli import app as calls_app
+from leadline.calls.cli import list_calls
+from leadline.calls.cli import log as log_call
 from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import (
     DEBUG,
@@ -30,9 +32,10 @@ from leadline.customers.cli import app as customers_app
 from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
-from leadline.emails.cli import suppressions_app, templates_app
+from leadline.emails.cli import list_emails, suppressions_app, templates_app
 from leadline.notify.cli import notifications_app, notify_app
 from leadline.prospects.cli import app as prospects_app
+from leadline.prospects.cli import list_prospects
 from leadline.sequences.cli import app as sequences_app
 from leadline.tasks.cli import app as tasks_app
 from leadline.tasks.cli import today as today_command
@@ -70,6 +73,16 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+
+# The seed's own commands (`npm run list:prospects -- --status new`, `npm run create:call ...`), as it
+# writes them: aliases of today's commands, hidden from `leadline --help`, listed in docs/cli.md.
+_SEED = "The seed's `npm run {seed}`: an alias of `leadline {command}` (same options)."
+app.command("list:prospects", hidden=True, help=_SEED.format(seed="list:prospects", command="prospects list"))(
+    list_prospects
+)
+app.command("list:emails", hidden=True, help=_SEED.format(seed="list:emails", command="emails list"))(list_emails)
+app.command("list:calls", hidden=True, help=_SEED.format(seed="list:calls", command="calls list"))(list_calls)
+app.command("create:call", hidden=True, help=_SEED.format(seed="create:call", command="calls log"))(log_call)
 
 
 @app.callback()
@@ -346,6 +359,30 @@ def doctor(
             typer.echo(f"problem: {problem}")
     if report.status != "ok":
         raise typer.Exit(2 if report.status == "down" else 1)
+
+
+@app.command("report:week1", hidden=True)
+def report_week1(
+    fmt: Annotated[Literal["text", "json", "csv", "html"], typer.Option("--format", help="Output format.")] = "text",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """The seed's `npm run report:week1`: `leadline report week` for week 1, the week of the first email sent
+    (this week while none has been sent)."""
+    from leadline.analytics.service.common import resolve_week
+    from leadline.analytics.service.dashboard import week_info
+    from leadline.analytics.weeks import weeks_before
+    from leadline.clock import utc_now
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+
+    require_database()
+    settings = get_settings()
+    now = utc_now()
+    with cli_errors(), unit_of_work(settings, readonly=True) as session:
+        this = resolve_week(None, settings, now=now)
+        number = week_info(session, this, now).number
+    first = weeks_before(this, number - 1) if number else this
+    report_week(week=first.label, fmt=fmt, output=output)
 
 
 @app.command()

@@ -37,6 +37,7 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service
 from leadline.emails.backends import AuthFailed, Backend, Rejected, Unknown, get_backend
+from leadline.emails.quota import cap_left
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
@@ -70,7 +71,7 @@ class SendReport:
     backend: str
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: str | None = None
-    cap_left: int = 0
+    cap_left: int = 0  # what today's cap still allows once the run is done (a dry run sends nothing)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -209,6 +210,8 @@ def send(
     finally:
         if own_backend:
             chosen.close()
+    with unit_of_work(settings, readonly=True) as session:
+        report.cap_left = cap_left(session, settings)  # what this run left of today's cap
     return report
 
 

@@ -24,6 +24,11 @@ def sent_today(session: Session, settings: Settings) -> int:
     return row.sent if row else 0
 
 
+def cap_left(session: Session, settings: Settings) -> int:
+    """How many sends today's cap still allows."""
+    return max(0, settings.daily_send_limit - sent_today(session, settings))
+
+
 def reserve_quota(session: Session, settings: Settings, day: date) -> bool:
     """Take one send from ``day``'s cap, atomically across processes. False when it is used up."""
     session.execute(insert_ignore(session, DailySendCount, {"day": day, "sent": 0}, ["day"]))

@@ -14,6 +14,7 @@ from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.schemas import ApiModel, InputModel
 from leadline.webhooks import replies, service
 from leadline.webhooks.flows import replay
+from leadline.webhooks.schemas import InboundRead
 from leadline.webhooks.security import webhook_urls as urls
 
 router = APIRouter(tags=["webhooks"])
@@ -53,21 +54,6 @@ class WebhookUrls(ApiModel):
     event_webhook: str
     inbound_parse: str
     inbound_parse_basic_auth: str
-
-
-class InboundRead(ApiModel):
-    id: str
-    status: str
-    from_address: str | None
-    subject: str | None
-    reply_text: str | None
-    email_activity_id: str | None
-    prospect_id: str | None
-    matched_by: str | None
-    auto_reply: bool
-    sender_verified: bool
-    error: str | None = Field(description="Why a post could not be read (status failed; it is kept raw).")
-    received_at: datetime
 
 
 class Assign(InputModel):

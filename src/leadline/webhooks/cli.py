@@ -195,38 +195,24 @@ def inbound_list(
     that could not be read, kept as they came)."""
     from leadline.db import unit_of_work
     from leadline.webhooks import replies
+    from leadline.webhooks.schemas import InboundRead
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-        rows = [
-            {
-                "id": r.id,
-                "status": r.status,
-                "from": r.from_address,
-                "subject": r.subject,
-                "text": r.reply_text,
-                "emailId": r.email_activity_id,
-                "prospectId": r.prospect_id,
-                "matchedBy": r.matched_by,
-                "senderVerified": r.sender_verified,
-                "error": r.error,
-                "receivedAt": r.received_at,
-            }
-            for r in replies.replies(session, status=status, limit=limit)
-        ]
+        rows = [InboundRead.model_validate(r) for r in replies.replies(session, status=status, limit=limit)]
     if as_json:
-        print_json(rows)
+        print_json([r.dump() for r in rows])  # /api/inbound's shape
         return
     print_table(
         ["Id", "Received", "From", "Status", "Prospect", "Reply"],
         (
             (
-                r["id"],
-                local(r["receivedAt"]),
-                r["from"],
-                r["status"],
-                r["prospectId"] or "",
-                " ".join(str(r["error"] or r["text"]).split())[:60],
+                r.id,
+                local(r.received_at),
+                r.from_address,
+                r.status,
+                r.prospect_id or "",
+                " ".join(str(r.error or r.reply_text).split())[:60],
             )
             for r in rows
         ),
