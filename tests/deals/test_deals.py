@@ -118,6 +118,18 @@ class TestLostAndReopen:
         assert cli("deals", "reopen", "--prospect", p.id, "--reason", "budget", "--stage", "interested").exit_code == 0
         assert prospect(settings, p.id).sales_status == "interested"
 
+    def test_a_reopen_reason_follows_the_stage_move_rule(self, settings, cli):
+        """Up to 500 characters, as for any move (it used to be prefixed: a 490-character reason failed)."""
+        p = make_prospect(settings)
+        cli("deals", "lost", "--prospect", p.id, "--reason", "no budget")
+        before = snapshot(settings)
+        refused = cli("deals", "reopen", "--prospect", p.id, "--reason", "x" * 501)
+        assert refused.exit_code == 1 and refused.stderr.strip() == "error: reason: must be at most 500 characters"
+        assert snapshot(settings) == before
+        assert cli("deals", "reopen", "--prospect", p.id, "--reason", "y" * 500).exit_code == 0
+        moves = [e for e in entries(settings, p.id, "stage_change") if e.get("reason") == "y" * 500]
+        assert len(moves) == 1 and prospect(settings, p.id).sales_status == "new"
+
     def test_a_won_deal_is_not_lost(self, settings):
         p = make_prospect(settings)
         with unit_of_work(settings) as session:

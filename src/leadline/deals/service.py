@@ -148,7 +148,8 @@ def reopen(session: Session, prospect_id: str, *, reason: str, stage: str | None
     target = stage or _stage_before_lost(session, prospect.id)
     details = {"reason": reason, "to": target, "lostReason": prospect.lost_reason}
     activity.record(session, prospect.id, "deal", "reopened", details, actor=actor)
-    prospects.reopen(session, prospect, stage=target, reason=f"deal reopened: {reason}", actor=actor)
+    # The "deal reopened" entry is just above; the move keeps the reason as given (the stage-move rule).
+    prospects.reopen(session, prospect, stage=target, reason=reason, actor=actor)
     session.flush()
     return prospect
 

@@ -352,7 +352,10 @@ def close_lost(
 
 
 def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, actor: str) -> None:
-    """Reopen a lost deal: back to an open stage; the lost reason stays in the timeline."""
+    """Reopen a lost deal: back to an open stage; the lost reason stays in the timeline. The stage
+    and the reason follow the stage-move rule (:class:`~leadline.prospects.schemas.StageMove`)."""
+    move = StageMove.model_validate({"stage": stage, "reason": reason})
+    stage, reason = move.stage, move.reason
     if prospect.sales_status != "closed_lost":
         raise StageMoveNotAllowed(
             f"{prospect.id} is {prospect.sales_status}; only a closed_lost deal can be reopened",
