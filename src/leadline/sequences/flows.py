@@ -104,13 +104,13 @@ def start(
             filters=chosen.filters(), limit=chosen.limit, at=at, dry_run=dry_run,
         )  # fmt: skip
         sequence_id = sequence.id if sequence else None
-        ids = [e.id for e in service.status(session) if e.sequence_id == sequence_id]
+        ids = [e.id for e in service.active_enrollments(session, sequence_id)] if sequence_id else []
     started = Started(sequence_id, plan, dry_run)
     if sequence_id is None:
         return started
     run_due(settings, only=ids, actor=actor)  # what is due now goes now; the worker sends the rest
     with unit_of_work(settings, readonly=True) as session:
-        rows = [e for e in service.status(session) if e.sequence_id == sequence_id]
+        rows = service.active_enrollments(session, sequence_id)
         started.sent_now = service.sent_count(session, sequence_id)
     now = utc_now()
     started.waiting = sum(  # whose first send in this sequence waits (its window, the cap, or ``at``)

@@ -305,6 +305,14 @@ class EnrollmentView:
     created_at: datetime
 
 
+def active_enrollments(session: Session, sequence_id: str) -> list[SequenceEnrollment]:
+    """The sequence's enrollments still going (all of them, whatever else is running)."""
+    query = select(SequenceEnrollment).where(
+        SequenceEnrollment.sequence_id == sequence_id, SequenceEnrollment.status == "active"
+    )
+    return list(session.scalars(query.order_by(SequenceEnrollment.id)))
+
+
 def status(session: Session, *, include_ended: bool = False, limit: int = 500) -> list[EnrollmentView]:
     query = (
         select(SequenceEnrollment, Sequence, Prospect.name)
