@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -28,6 +28,7 @@ from leadline.prospects.stages import STAGE_LABELS
 TEMPLATES = Path(__file__).parent / "templates"
 pages = Jinja2Templates(directory=str(TEMPLATES))
 NONE = "—"
+Answer = TypeVar("Answer", bound=Response)
 
 
 def settings_of(request: Request) -> Settings:
@@ -42,7 +43,19 @@ def page(request: Request, name: str, context: dict[str, Any] | None = None, sta
     principal = getattr(request.state, "principal", None)
     values = {"principal": principal, "csrf_token": getattr(principal, "csrf_token", None) or ""}
     values.update(context or {})
-    return pages.TemplateResponse(request, name, values, status_code=status_code)
+    response = pages.TemplateResponse(request, name, values, status_code=status_code)
+    return cache_rules(request, response)
+
+
+def cache_rules(request: Request, response: Answer) -> Answer:
+    """A URL may answer a whole page or, to htmx, a fragment of it: caches must keep them apart
+    (``Vary``), and a fragment is never kept at all, so Back and Forward always get whole pages."""
+    response.headers["Vary"] = ", ".join(
+        v for v in (response.headers.get("Vary"), "HX-Request, HX-Target, HX-History-Restore-Request") if v
+    )
+    if request.headers.get("hx-request"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- filters -----------------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""Back and Forward always give whole pages: a URL that htmx filled with a fragment is never
+shown as that bare fragment when the browser comes back to it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import make_prospect
+
+
+def _filtered_list_then_a_record(page, path: str, field: str, text: str, row: str, link: str) -> None:
+    page.goto(path)
+    page.get_by_label(field).fill(text)  # htmx swaps the table in and pushes the filtered URL
+    page.wait_for_url(f"**{path}?*{text}*")
+    expect(page.locator(row)).to_have_count(1)
+    page.get_by_role("link", name=link).first.click()
+    page.wait_for_load_state()
+
+
+def _whole_page(page) -> None:
+    """Styled, with the menu: not the results table alone."""
+    expect(page.get_by_role("navigation").first).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.body).margin") != "8px"  # the app's stylesheet applied
+    assert page.locator("link[rel=stylesheet]").count() >= 1
+
+
+def test_back_and_forward_after_filtering_prospects_give_the_styled_filtered_page(admin_page, live):
+    page = admin_page
+    make_prospect(live.settings, name="Delta HVAC", email="hello@delta-hvac.com")
+    make_prospect(live.settings, name="Cedar Roofing", email="owner@cedar-roofing.com")
+    _filtered_list_then_a_record(page, "/prospects", "Search", "delta", "table.prospects tbody tr", "Delta HVAC")
+    page.wait_for_url("**/prospects/delta_hvac")
+    for _ in range(2):  # twice: the second time the browser has the fragment's URL in its cache
+        page.go_back()
+        page.wait_for_url("**/prospects?*search=delta*")
+        _whole_page(page)
+        expect(page.locator("table.prospects tbody tr")).to_have_count(1)
+        expect(page.get_by_label("Search")).to_have_value("delta")
+        page.go_forward()
+        page.wait_for_url("**/prospects/delta_hvac")
+        _whole_page(page)
+        expect(page.get_by_role("heading", name="Delta HVAC").first).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/prospects?search=x", "/emails?search=x"])
+def test_a_fragment_is_never_cached_and_pages_vary_on_htmx(page_client, path):
+    whole = page_client.get(path)
+    fragment = page_client.get(path, headers={"HX-Request": "true", "HX-Target": "results"})
+    assert whole.status_code == fragment.status_code == 200
+    assert "<html" in whole.text and "<html" not in fragment.text
+    for answer in (whole, fragment):
+        assert {"hx-request", "hx-target"} <= {v.strip().lower() for v in answer.headers["vary"].split(",")}
+    assert fragment.headers["cache-control"] == "no-store"
+    assert "no-store" not in whole.headers.get("cache-control", "")
