@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.factories import make_prospect
 from tests.web.conftest import shoot, sign_in
 from tests.web.helpers import book_call, stage_of
@@ -18,7 +20,11 @@ def test_log_a_call_through_the_form(admin_page, live, browser):
     tab.get_by_text("Log a call", exact=True).click()
     form = tab.locator("#log-form")
     # A mistake first: the field is named, nothing is written, what was typed stays.
-    form.get_by_label("Prospect (id)").fill(royal.id)
+    picker = form.get_by_role("combobox", name="Prospect")  # typed text fills its suggestions from the search
+    picker.fill("Baker Roo")
+    expect(tab.locator("#prospect-ids option")).to_have_count(1)
+    assert tab.locator("#prospect-ids option").get_attribute("value") == later.id
+    picker.fill(royal.id)  # picking a suggestion puts its id in the box
     form.get_by_label("Notes").fill("Daniel was very interested. Grid health 48% is the pain point.")
     form.get_by_role("button", name="Log call").click()
     assert tab.get_by_role("alert").first.inner_text() == "outcome: is required"

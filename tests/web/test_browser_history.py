@@ -11,7 +11,7 @@ from tests.factories import make_prospect
 
 def _filtered_list_then_a_record(page, path: str, field: str, text: str, row: str, link: str) -> None:
     page.goto(path)
-    page.get_by_label(field).fill(text)  # htmx swaps the table in and pushes the filtered URL
+    page.get_by_label(field, exact=True).fill(text)  # htmx swaps the table in and pushes the filtered URL
     page.wait_for_url(f"**{path}?*{text}*")
     expect(page.locator(row)).to_have_count(1)
     page.get_by_role("link", name=link).first.click()
@@ -36,7 +36,7 @@ def test_back_and_forward_after_filtering_prospects_give_the_styled_filtered_pag
         page.wait_for_url("**/prospects?*search=delta*")
         _whole_page(page)
         expect(page.locator("table.prospects tbody tr")).to_have_count(1)
-        expect(page.get_by_label("Search")).to_have_value("delta")
+        expect(page.get_by_label("Search", exact=True)).to_have_value("delta")
         page.go_forward()
         page.wait_for_url("**/prospects/delta_hvac")
         _whole_page(page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from leadline.db import Base, import_all_models, make_engine
+from leadline.db import Base, compared, import_all_models, make_engine
 
 import_all_models()
 config = context.config
@@ -30,6 +30,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
+        include_name=compared,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -18,6 +18,20 @@
     }
   }, true);
 
+  // "/" anywhere but in a text field goes to the search box; Escape there closes its results.
+  document.addEventListener("keydown", function (event) {
+    var box = document.getElementById("site-search");
+    if (!box) { return; }
+    var typing = event.target.closest && event.target.closest("input, textarea, select, [contenteditable]");
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+    } else if (event.key === "Escape" && event.target === box) {
+      document.getElementById("search-results").innerHTML = "";
+    }
+  });
+
   // A request that failed shows the server's one-line message instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("errors");

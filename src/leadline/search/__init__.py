@@ -1,0 +1,1 @@
+"""Search across the app: prospects, customers, emails and calls from one box."""
