@@ -62,6 +62,18 @@ GROUPS: dict[str, list[Run]] = {
         run("emails", "send", "--template", "solution", "--prospect", "baker_roofing_co", "--at", "2099-01-05 08:30"),
         run("emails", "cancel", "{scheduled_email}"),
         run("emails", "reply", "{email}", "--text", "Interested, call me Friday"),
+        run("emails", "compose", "--reply-to", "{replied_email}", "--body", "Friday works. Talk then!"),
+        run(
+            "emails",
+            "compose",
+            "--prospect",
+            "royal_plumbing_co",
+            "--subject",
+            "Notes from our call",
+            "--body",
+            "Hi {{ firstName }}, as promised.",
+            "--dry-run",
+        ),
         run("emails", "resolve", "{email}", "--sent", code=1),  # only an email in status unknown
         run("suppressions", "add", "someone@example.com"),
         run("suppressions", "list", "--json"),
@@ -189,6 +201,7 @@ def _query(url: str, sql: str) -> str:
 
 IDS: dict[str, str] = {
     "email": "SELECT id FROM email_activities WHERE status = 'delivered' ORDER BY id LIMIT 1",
+    "replied_email": "SELECT id FROM email_activities WHERE replied_at IS NOT NULL ORDER BY id LIMIT 1",
     "scheduled_email": "SELECT id FROM email_activities WHERE status = 'scheduled' ORDER BY id DESC LIMIT 1",
     "inbound": "SELECT id FROM inbound_messages ORDER BY id LIMIT 1",
     "call": "SELECT id FROM call_activities ORDER BY id LIMIT 1",

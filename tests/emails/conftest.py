@@ -42,3 +42,6 @@ def outbox_messages(settings) -> list[EmailMessage]:
         assert isinstance(message, EmailMessage)
         found.append(message)
     return found
+
+
+from tests.webhooks.conftest import hook  # noqa: E402, F401 (a fixture: replies come in through the Inbound Parse hook)

@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.emails import service, templates
-from leadline.emails.flows import send
+from leadline.emails.flows import compose, send
 from leadline.emails.schemas import (
+    ComposeRequest,
     EmailDetail,
     EmailRead,
     EmailStatus,
@@ -42,6 +43,16 @@ async def send_emails(body: SendRequest, settings: CurrentSettings, actor: Actor
         send, settings, body.template, actor=actor, prospect_ids=body.prospect_ids or None, filters=body.filters(),
         limit=body.limit, force=body.force, dry_run=body.dry_run, at=at,
     )  # fmt: skip
+    return report.as_dict()
+
+
+@router.post("/api/emails/compose", summary="Write an email to a prospect, or answer a reply in its thread")
+async def compose_email(body: ComposeRequest, settings: CurrentSettings, actor: Actor) -> dict[str, Any]:
+    """The same guardrails as a template's send (suppression, do-not-contact, the daily cap, no
+    double send: the same words again need ``force``); ``dryRun`` returns the message unsent."""
+    if body.at is not None:
+        body = body.model_copy(update={"at": to_utc(body.at, settings.zone, field="at")})
+    report = await run_in_threadpool(compose, settings, body, actor=actor)
     return report.as_dict()
 
 

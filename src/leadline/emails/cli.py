@@ -75,6 +75,55 @@ def send(
         raise typer.Exit(1)  # nothing went out: say so in the exit status too
 
 
+@app.command("compose")
+def compose(
+    body: Annotated[str | None, typer.Option(help="What to say (merge fields such as {{ firstName }} work).")] = None,
+    body_file: Annotated[
+        typer.FileText | None, typer.Option("--body-file", help="Read the body from this file ('-': standard input).")
+    ] = None,
+    prospect: Annotated[str | None, typer.Option("--prospect", "-p", help="Write to this prospect.")] = None,
+    subject: Annotated[str | None, typer.Option(help='The subject (with --prospect; a reply\'s is "Re: ...").')] = None,
+    reply_to: Annotated[
+        str | None, typer.Option("--reply-to", help="Answer the reply to this email of ours, in its thread.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Send later, at this local time (e.g. 2025-11-17 08:30); the worker sends it.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Send it even if they already got this very message.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the message and who would get it; send nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write your own email to a prospect, or answer a prospect's reply in its thread (the same
+    guardrails as templates: suppressions, do-not-contact, the daily cap, no double send)."""
+    from leadline.emails.flows import compose as compose_email
+    from leadline.emails.schemas import ComposeRequest
+
+    if (body is None) == (body_file is None):
+        abort("give the body with --body TEXT or --body-file FILE (one of them)")
+    text = body if body is not None else body_file.read(20_001) if body_file is not None else ""
+    require_database()
+    settings = cli_settings()
+    with cli_errors():
+        request = ComposeRequest.model_validate({
+            "prospectId": prospect, "replyTo": reply_to, "subject": subject, "body": text, "force": force,
+            "dryRun": dry_run, "at": _parse_since(at) if at else None,
+        })  # fmt: skip
+        report = compose_email(settings, request, actor=actor())
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print_report(report)
+        for outcome in report.outcomes:
+            if outcome.text is not None:
+                typer.echo(f"\nSubject: {outcome.subject}\n\n{outcome.text}")
+    if report.stopped:
+        abort(report.stopped)
+    if not report.count("sent") and not report.count("scheduled") and not report.count("planned"):
+        raise typer.Exit(1)  # nothing went out (or would): say so in the exit status too
+
+
 def _print_report(report: Any) -> None:
     rows = [
         (o.status, o.prospect_id, o.to_email or "", _subject_or_detail(o), o.email_id or "")

@@ -35,9 +35,11 @@ from typing import Any
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
-from leadline.emails import service
+from leadline.emails import composing, service
 from leadline.emails.backends import AuthFailed, Backend, Rejected, Unknown, get_backend
+from leadline.emails.planning import WRITTEN
 from leadline.emails.quota import cap_left
+from leadline.emails.schemas import ComposeRequest
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
@@ -62,6 +64,7 @@ class Outcome:
     subject: str | None = None
     detail: str | None = None
     code: str | None = None
+    text: str | None = None  # the message's text (a written email's dry run shows it)
 
 
 @dataclass
@@ -94,6 +97,7 @@ class SendReport:
                     "prospectId": o.prospect_id, "name": o.name, "email": o.to_email, "status": o.status,
                     "emailId": o.email_id, "subject": o.subject, "detail": o.detail, "code": o.code,
                 }
+                | ({"text": o.text} if o.text is not None else {})
                 for o in self.outcomes
             ],
         }  # fmt: skip
@@ -161,6 +165,44 @@ def send(
             session, settings, template, prospect_ids=prospect_ids, filters=filters, limit=limit, force=force,
             extra=extra, check_cap=at is None,
         )  # fmt: skip
+    return carry_out(settings, planned, dry_run=dry_run, at=at, backend=backend, force=force, actor=actor,
+                     on_progress=on_progress)  # fmt: skip
+
+
+def compose(settings: Settings, request: ComposeRequest, *, actor: str, backend: Backend | None = None) -> SendReport:
+    """Send (or schedule, or only check) an email a person wrote: to a prospect, or in answer to
+    their reply, threaded under it (emails.composing)."""
+    at = request.at
+    if at is not None and at <= utc_now():
+        raise Invalid("is not in the future; leave it out to send now", field="at")
+    if not request.dry_run:
+        check_sender(settings, backend.name if backend else settings.email_backend)
+    mark_stale_sends(settings, actor=actor)
+    with unit_of_work(settings, readonly=True) as session:
+        written = composing.draft(session, settings, request)
+        planned = composing.plan(session, settings, written, force=request.force, check_cap=at is None)
+    return carry_out(
+        settings, planned, dry_run=request.dry_run, at=at, backend=backend, force=request.force, actor=actor,
+        thread=(written.in_reply_to, written.thread_root_id),
+    )  # fmt: skip
+
+
+def carry_out(
+    settings: Settings,
+    planned: service.Plan,
+    *,
+    dry_run: bool,
+    at: datetime | None,
+    backend: Backend | None,
+    force: bool,
+    actor: str,
+    on_progress: Callable[[int, int], None] | None = None,
+    thread: tuple[str | None, str | None] = (None, None),
+) -> SendReport:
+    """Do what was planned: report it (a dry run), schedule it (``at``), or send it now, each
+    message claimed, sent and recorded in turn. ``thread``: the In-Reply-To and thread root of a reply."""
+    in_reply_to, thread_root_id = thread
+    template = planned.template.name
     backend_name = backend.name if backend else settings.email_backend
     report = SendReport(template=template, dry_run=dry_run, backend=backend_name, cap_left=planned.cap_left)
     for skip in planned.skipped:
@@ -174,7 +216,10 @@ def send(
                         detail=failure.reason, code=failure.code)
             )  # fmt: skip
         for item in planned.items:
-            report.outcomes.append(Outcome(item.prospect_id, item.name, item.to_email, "planned", subject=item.subject))
+            text = item.text if planned.template.name in WRITTEN else None  # what a person wrote, to read again
+            report.outcomes.append(
+                Outcome(item.prospect_id, item.name, item.to_email, "planned", subject=item.subject, text=text)
+            )
         return report
     if not planned.items and not planned.failed:
         return report
@@ -182,7 +227,8 @@ def send(
         record_unbuilt(settings, planned, report, force=force, actor=actor)
         with unit_of_work(settings) as session:
             for item in planned.items:
-                email = service.schedule(session, settings, item, planned.template, at, force=force, actor=actor)
+                email = service.schedule(session, settings, item, planned.template, at, force=force, actor=actor,
+                                         in_reply_to=in_reply_to, thread_root_id=thread_root_id)  # fmt: skip
                 report.outcomes.append(
                     Outcome(item.prospect_id, item.name, item.to_email, "scheduled", email.id, item.subject,
                             detail=f"at {at.isoformat()}")
@@ -196,7 +242,10 @@ def send(
     try:
         record_unbuilt(settings, planned, report, force=force, actor=actor)
         for done, item in enumerate(planned.items, start=1):
-            report.outcomes.append(deliver(settings, chosen, planned.template, item, force=force, actor=actor))
+            report.outcomes.append(
+                deliver(settings, chosen, planned.template, item, force=force, actor=actor, in_reply_to=in_reply_to,
+                        thread_root_id=thread_root_id)
+            )  # fmt: skip
             if report.outcomes[-1].code == "auth":
                 report.stopped = report.outcomes[-1].detail
                 for rest in planned.items[done:]:

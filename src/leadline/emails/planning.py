@@ -81,10 +81,21 @@ class Plan:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: Emails a person wrote (emails.composing): "already sent" compares the message, not the name.
+WRITTEN = ("composed", "reply")
+
+
 def why_not(
-    session: Session, prospect: Prospect, template_name: str, *, force: bool, exclude_email_id: str | None = None
+    session: Session,
+    prospect: Prospect,
+    template_name: str,
+    *,
+    force: bool,
+    exclude_email_id: str | None = None,
+    written: tuple[str, str] | None = None,
 ) -> Skipped | None:
-    """The guardrail that stops ``prospect`` getting ``template_name``, or None."""
+    """The guardrail that stops ``prospect`` getting ``template_name``, or None. For a written
+    email (``written`` = its subject and text), the same words again are what "already sent" means."""
 
     def skip(code: str, reason: str) -> Skipped:
         return Skipped(prospect.id, prospect.name, prospect.email, reason, code)
@@ -100,7 +111,14 @@ def why_not(
     if blocked is not None:
         when = blocked.created_at.date().isoformat()
         return skip("suppressed", f"{prospect.email} is suppressed ({blocked.reason.replace('_', ' ')}, {when})")
-    if not force:
+    if not force and template_name in WRITTEN:
+        if written is None:
+            return None
+        same = _same_message(session, prospect.id, template_name, *written, exclude_email_id)
+        if same is not None:
+            when = (same.sent_at or same.created_at).date().isoformat()
+            return skip("already_sent", f"already got this very message ({same.id}, {when}); --force sends it again")
+    elif not force:
         earlier = session.scalar(
             select(EmailActivity)
             .where(
@@ -115,6 +133,21 @@ def why_not(
             when = (earlier.sent_at or earlier.created_at).date().isoformat()
             return skip("already_sent", f"already got {template_name} ({earlier.id}, {when}); --force sends it again")
     return None
+
+
+def _same_message(
+    session: Session, prospect_id: str, kind: str, subject: str, text: str, exclude_email_id: str | None
+) -> EmailActivity | None:
+    """An earlier written email to the prospect with this subject and text (its footer aside)."""
+    start = text.rstrip("\n") + "\n"
+    same = select(EmailActivity).where(
+        EmailActivity.prospect_id == prospect_id,
+        EmailActivity.template == kind,
+        EmailActivity.subject == subject,
+        EmailActivity.status.not_in(RETRYABLE_STATES),
+        EmailActivity.id != (exclude_email_id or ""),
+    )
+    return next((e for e in session.scalars(same) if e.body_text.startswith(start)), None)
 
 
 def plan(

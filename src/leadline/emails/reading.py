@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from leadline.emails.models import EmailActivity
 from leadline.emails.suppressions import normalise_address
 from leadline.errors import Invalid, NotFound
 from leadline.prospects.models import Prospect
+from leadline.webhooks.models import InboundMessage
 
 SENT_STATES = ("sent", "delivered", "opened", "clicked", "replied", "bounced")
 
@@ -144,9 +146,18 @@ def thread_references(session: Session, email: EmailActivity, *, limit: int = 50
     parent_id = email.in_reply_to
     while parent_id and parent_id not in chain and len(chain) < limit:
         chain.append(parent_id)
-        parent_id = session.scalar(
+        ours = session.execute(
             select(EmailActivity.in_reply_to).where(EmailActivity.message_id == parent_id).limit(1)
+        ).first()
+        if ours is not None:
+            parent_id = ours[0]
+            continue
+        # a prospect's reply (an answer to it threads under it): what it answered, from its own header
+        theirs = session.scalar(
+            select(InboundMessage.in_reply_to).where(InboundMessage.message_key == parent_id).limit(1)
         )
+        found = re.search(r"<[^<>\s]{1,250}>", theirs or "")
+        parent_id = found.group(0) if found else None
     return chain[::-1]
 
 

@@ -18,9 +18,9 @@ from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import templates
-from leadline.emails.message import MAX_SUBJECT
+from leadline.emails.message import MAX_SUBJECT, footer_text, unsubscribe_url
 from leadline.emails.models import EmailActivity
-from leadline.emails.planning import Planned, Skipped, new_email, unsendable, why_not
+from leadline.emails.planning import WRITTEN, Planned, Skipped, new_email, unsendable, why_not
 from leadline.emails.quota import local_day, release_quota, reserve_quota
 from leadline.emails.reading import SENT_STATES, get
 from leadline.errors import Conflict, Invalid
@@ -50,7 +50,7 @@ def claim(
     The message is built first: one that cannot be (``unbuildable`` says why, or building it
     fails now) is recorded ``failed`` with the reason and takes nothing from the cap."""
     prospect = prospects.get(session, item.prospect_id, for_update=True)
-    blocked = why_not(session, prospect, template.name, force=force)
+    blocked = why_not(session, prospect, template.name, force=force, written=(item.subject, item.text))
     if blocked is not None:
         return None, blocked
     now = utc_now()
@@ -101,10 +101,13 @@ def schedule(
     *,
     force: bool,
     actor: str,
+    in_reply_to: str | None = None,
+    thread_root_id: str | None = None,
 ) -> EmailActivity:
     """An email to be sent at ``at`` (the worker claims it then, with the guardrails and the cap)."""
     now = utc_now()
-    email = new_email(settings, item, template, status="scheduled", force=force, now=now, scheduled_at=at)
+    email = new_email(settings, item, template, status="scheduled", force=force, now=now, scheduled_at=at,
+                      in_reply_to=in_reply_to, thread_root_id=thread_root_id)  # fmt: skip
     email_id = email.id
     session.add(email)
     activity.record(
@@ -127,7 +130,9 @@ def claim_scheduled(
     if email.status != "scheduled":
         return None, None  # another worker took it, or a person cancelled it
     prospect = prospects.get(session, email.prospect_id, for_update=True)
-    blocked = why_not(session, prospect, email.template, force=email.forced, exclude_email_id=email.id)
+    footer = footer_text(settings, unsubscribe_url(settings, email.id))
+    written = (email.subject, email.body_text.removesuffix(footer))
+    blocked = why_not(session, prospect, email.template, force=email.forced, exclude_email_id=email.id, written=written)
     if blocked is not None:
         return None, blocked
     why = unsendable(settings, email, prospect.contact_name)
@@ -215,6 +220,8 @@ def record_sent(
     prospect = prospects.get(session, email.prospect_id, for_update=True)
     prospects.advance(session, prospect, "contacted", actor=actor, cause={"emailId": email.id}, at=email.sent_at)
     prospects.touch_contact(prospect, email.sent_at)
+    if email.template in WRITTEN:  # a person wrote to them: the automatic sequence steps aside
+        sequences.stop_for_prospect(session, prospect.id, "a person wrote to them", actor=actor)
     recount(session, prospect.id)
     return email
 

@@ -65,6 +65,21 @@ class SendRequest(Selection):
     at: datetime | None = Field(None, description="Send later, at this time (local time if no offset).")
 
 
+class ComposeRequest(InputModel):
+    """An email a person writes: to a prospect (``prospectId``, ``subject``, ``body``), or an
+    answer to the reply a prospect sent to one of our emails (``replyTo``: that email's id; the
+    subject is "Re: ..." and their reply is quoted below the body). Merge fields such as
+    ``{{ firstName }}`` work as in templates."""
+
+    prospect_id: Annotated[str | None, Field(max_length=80)] = None
+    reply_to: Annotated[str | None, Field(max_length=40, description="Our email whose reply this answers.")] = None
+    subject: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    body: Annotated[FreeText, Field(min_length=1, max_length=20_000)]
+    at: datetime | None = Field(None, description="Send later, at this time (local time if no offset).")
+    force: bool = Field(False, description="Send even if this prospect already got this very message.")
+    dry_run: bool = Field(False, description="Build the message and check the guardrails; send nothing.")
+
+
 class ReplyRequest(InputModel):
     text: Annotated[FreeText, Field(min_length=1, max_length=100_000)]
 

@@ -205,6 +205,16 @@ def _parse(name: str, text: str, source: str, html: str | None) -> EmailTemplate
     return template
 
 
+def written(kind: str, subject: str, body: str) -> EmailTemplate:
+    """A message a person wrote (``kind``: composed or reply), as a one-off template: its merge
+    fields work, and are checked, as in any template."""
+    template = EmailTemplate(
+        name=kind, email_type=kind, subject=subject, body=body.strip("\n") + "\n", html=None, source="written"
+    )
+    template.fields = _check(template)
+    return template
+
+
 def _check(template: EmailTemplate) -> set[str]:
     """Parse once: syntax errors and unknown merge fields are found before any send."""
     used: set[str] = set()

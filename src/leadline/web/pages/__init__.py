@@ -26,6 +26,7 @@ router.include_router(customers.router)
 router.include_router(reports.router)
 router.include_router(settings.router)
 
-from leadline.web.pages import search  # noqa: E402
+from leadline.web.pages import compose, search  # noqa: E402
 
 router.include_router(search.router)
+router.include_router(compose.router)

@@ -269,6 +269,7 @@ EDIT_FIELDS = (
 DONE = {
     "saved": "Saved.",
     "sent": "The email was sent.",
+    "scheduled": "The email is scheduled.",
     "booked": "The call is booked.",
     "logged": "The call is logged.",
     "proposal": "The proposal was sent.",
