@@ -137,5 +137,6 @@ def read(session: Session, calls: Sequence[CallActivity]) -> list[CallRead]:
         item = CallRead.model_validate(call)
         found = names.get(call.prospect_id)
         item.prospect_name = found.name if found else None
+        item.prospect_timezone = found.timezone if found else None
         out.append(item)
     return out

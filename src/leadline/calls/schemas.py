@@ -100,6 +100,7 @@ class CallRead(ApiModel):
     id: str
     prospect_id: str
     prospect_name: str | None = None
+    prospect_timezone: str | None = Field(None, description="The prospect's own zone, when known.")
     outreach_activity_id: str | None
     status: CallStatus
     outcome: str

@@ -1,8 +1,8 @@
 """One Jinja2 environment for every page (autoescape on: text from outside is always escaped),
 its filters and globals (registered here, once), and the one way a page reaches the app's settings.
 
-Times: a stored UTC moment is shown in the configured zone with ``local_dt`` (``full``:
-``Tue 2 Dec 2026 15:00``; ``short``: ``2 Dec 15:00``; ``time``: ``15:00:03``; ``input``: the value of an
+Times: a stored UTC moment is shown in the configured zone, named, with ``local_dt`` (``full``:
+``Tue 2 Dec 2026 15:00 CST``; ``short``: ``2 Dec 15:00 CST``; ``time``: ``15:00:03 CST``; ``input``: the value of an
 ``<input type="datetime-local">``), a day with ``local_date`` (``full``: ``2 Dec 2026``; ``input``:
 ``2026-12-02``); none is shown as "—". ``local_day`` is the weekly report's own (that template is
 also rendered outside a request, by ``analytics.render``).
@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -69,17 +70,33 @@ def _local(context: Context, moment: datetime) -> datetime:
 
 @pass_context
 def local_dt(context: Context, moment: datetime | None, style: str = "full") -> str:
-    """A UTC moment in the configured zone: ``Tue 2 Dec 2026 15:00`` (see the module's docstring)."""
+    """A UTC moment in the configured zone: ``Tue 2 Dec 2026 15:00 CST`` (see the module's docstring)."""
     if moment is None:
         return NONE
     local = _local(context, moment)
     if style == "input":
         return local.strftime("%Y-%m-%dT%H:%M")
     if style == "time":
-        return local.strftime("%H:%M:%S")
+        return local.strftime("%H:%M:%S %Z")
     if style == "short":
-        return f"{local.day} {local:%b %H:%M}"
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+        return f"{local.day} {local:%b %H:%M %Z}"
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M %Z}"
+
+
+@pass_context
+def their_time(context: Context, moment: datetime | None, zone_name: str | None) -> str:
+    """The same moment on the prospect's clock, ``16:00 EST their time``, when their zone is known
+    and its clock differs from ours then (else empty)."""
+    if moment is None or not zone_name:
+        return ""
+    try:
+        theirs = _local(context, moment).astimezone(ZoneInfo(zone_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    if theirs.utcoffset() == _local(context, moment).utcoffset():
+        return ""
+    day = "" if theirs.date() == _local(context, moment).date() else f"{theirs:%a} "
+    return f"{day}{theirs:%H:%M %Z} their time"
 
 
 @pass_context
@@ -117,6 +134,14 @@ pages.env.filters.update(
     number=numbers.number, pct=numbers.pct, money=numbers.money, signed=numbers.signed, points=numbers.points,
     minutes=numbers.minutes, interval=numbers.interval, line_value=numbers.line_value,
     line_change=numbers.line_change, line_target=numbers.line_target, local_day=numbers.local_day,
-    local_dt=local_dt, local_date=local_date, duration=duration, stage_label=stage_label,
+    local_dt=local_dt, their_time=their_time, local_date=local_date, duration=duration, stage_label=stage_label,
 )  # fmt: skip
-pages.env.globals.update(query=query, STAGE_LABELS=STAGE_LABELS)
+
+
+@pass_context
+def our_zone(context: Context) -> str:
+    """The zone times are shown and typed in (``LEADLINE_TIMEZONE``), for labels: ``America/Chicago``."""
+    return settings_of(context["request"]).timezone
+
+
+pages.env.globals.update(query=query, STAGE_LABELS=STAGE_LABELS, our_zone=our_zone)
