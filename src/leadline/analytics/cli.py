@@ -181,6 +181,15 @@ def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt =
     )  # fmt: skip
     for note in data.notes:
         typer.echo(note)
+    linked = [(r.template, link) for r in data.rows for link in r.links]
+    if linked:
+        typer.echo()
+        print_table(
+            ["Template", "Link", ("Clicks by people", "right"), ("People", "right"), ("Machine clicks", "right")],
+            ((template, link.url, number(link.human_clicks), number(link.people), number(link.machine_clicks))
+             for template, link in linked),
+            footer="Machine clicks (link scanners) and clicks on the unsubscribe link are not counted as clicks.",
+        )  # fmt: skip
 
 
 @analytics_app.command("objections")

@@ -12,7 +12,7 @@ once (``applied_at``) and a recomputation from the same set gives the same state
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_insert
+from leadline.db import Base, bulk_insert, settings_of
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.sequences import stops as sequences
+from leadline.webhooks import clicks as click_rule
 from leadline.webhooks import events as ev
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
@@ -271,19 +272,33 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
         )  # fmt: skip
         for email_id, key, kind, at, payload in rows:
             seen[email_id].append(ev.Seen(key, kind, at, payload))
+    settings = settings_of(session)
+
+    def own_link(url: str) -> bool:
+        return emails.is_leadline_link(settings, url)
+
     states = {
         email_id: ev.email_state(
             seen[email_id],
             replied=targets[email_id].replied_at is not None,
             base_status=_base(targets[email_id].status),
+            own_link=own_link,
         )
         for email_id in ids
     }
     moved = emails.write_event_states(session, targets, states)
+    # Clicks per link, for the emails whose clicks may have changed kind or number.
+    links: dict[str, list[click_rule.LinkClicks]] = {}
+    for email_id in ids:
+        if any(s.kind == "click" for s in seen[email_id]) and any(
+            r.event_type in ("click", "open", "delivered") for r in by_email[email_id]
+        ):
+            links[email_id] = click_rule.links(seen[email_id], click_rule.classify(seen[email_id], own_link))
+    emails.write_link_clicks(session, links)
     entries: list[dict[str, Any]] = []
     for email_id in ids:
         target, new_rows = targets[email_id], by_email[email_id]
-        entries += _timeline(target, new_rows, actor=actor)
+        entries += _timeline(target, new_rows, actor=actor, own_link=own_link)
         _address_effects(session, target, new_rows, actor=actor)
         _notifications(session, target, new_rows)
     activity.record_many(session, entries)
@@ -298,7 +313,9 @@ def _base(status: str) -> str:
     return "sent"
 
 
-def _timeline(email: Any, rows: list[_Pending], *, actor: str) -> list[dict[str, Any]]:
+def _timeline(
+    email: Any, rows: list[_Pending], *, actor: str, own_link: Callable[[str], bool] | None = None
+) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for row in rows:
         if row.event_type == "processed":
@@ -311,6 +328,12 @@ def _timeline(email: Any, rows: list[_Pending], *, actor: str) -> list[dict[str,
                 details[name] = payload[key] if not isinstance(payload[key], str) else payload[key][:500]
         if row.event_type == "open":
             details["machine"] = ev.is_machine_open(payload)
+        elif row.event_type == "click":
+            url = click_rule.url_of(payload)
+            if url and own_link is not None and own_link(url):
+                details["counted"] = False  # Leadline's own link (unsubscribe): never engagement
+            elif click_rule.scanner_agent(payload):
+                details["machine"] = True
         entries.append(
             activity.row(email.prospect_id, "email", row.event_type, details, actor=actor, at=row.occurred_at)
         )
