@@ -161,7 +161,8 @@ def _period(since: str | None, until: str | None) -> tuple[Any, Any]:
 
 @analytics_app.command("templates")
 def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt = False) -> None:
-    """Template performance: sent, delivered, human opens, clicks, replies, calls booked, with 95% intervals."""
+    """Template performance: sent, delivered, human opens, clicks, replies, calls booked, with 95% intervals;
+    then each template's links: clicks by people, people, machine clicks."""
     from leadline.analytics.render import interval, number
     from leadline.analytics.service.what_works import template_performance
 
