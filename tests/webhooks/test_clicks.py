@@ -198,3 +198,39 @@ def test_people_agents(agent):
     from leadline.webhooks.clicks import scanner_agent
 
     assert not scanner_agent({"useragent": agent})
+
+
+class TestRecountClicks:
+    def test_emails_clicked_before_the_rule_are_recounted_once(self, hook, cli):
+        """An email whose unsubscribe click was counted before the upgrade (its row says so) is
+        put right by `leadline webhooks recount-clicks`; a second run changes nothing."""
+        from sqlalchemy import update
+
+        from tests.factories import snapshot
+
+        unsubscribed, scanned, clicked = send_to(hook.settings, 3)
+        hook.post([
+            event(unsubscribed, "delivered", unsubscribed.sent_at + timedelta(seconds=3)),
+            event(unsubscribed, "click", unsubscribed.sent_at + timedelta(hours=1),
+                  url=unsubscribe_url(hook.settings, unsubscribed.id), useragent=BROWSER),
+            event(scanned, "click", scanned.sent_at + timedelta(hours=1), url=REPORT, useragent=SCANNER),
+            event(clicked, "click", clicked.sent_at + timedelta(hours=1), url=REPORT, useragent=BROWSER),
+        ])  # fmt: skip
+        right = [counts(email(hook.settings, e.id)) for e in (unsubscribed, scanned, clicked)]
+        assert right == [("delivered", 0, 0, False), ("opened", 0, 1, False), ("clicked", 1, 0, True)]
+        with unit_of_work(hook.settings) as session:  # as the rows stood before the rule: every click counted
+            session.execute(
+                update(EmailActivity)
+                .where(EmailActivity.id.in_([unsubscribed.id, scanned.id]))
+                .values(status="clicked", click_count=1, machine_click_count=0, clicked_at=clicked.sent_at)
+            )
+            session.execute(EmailLinkClick.__table__.delete())
+        result = cli("webhooks", "recount-clicks", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert result.json == {"emails": 3, "prospects": 3}
+        assert [counts(email(hook.settings, e.id)) for e in (unsubscribed, scanned, clicked)] == right
+        assert link_rows(hook.settings, scanned.id) == [(REPORT, 0, 1)]
+        assert link_rows(hook.settings, clicked.id) == [(REPORT, 1, 0)]
+        before = snapshot(hook.settings)
+        assert cli("webhooks", "recount-clicks").exit_code == 0
+        assert snapshot(hook.settings) == before

@@ -263,6 +263,28 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
         .values(email_activity_id=bindparam("b_email"), status="applied", applied_at=now, error=None),
         marks,
     )
+    changed = {"click", "open", "delivered"}  # what can change a click's kind or the clicks per link
+    moved, own_link = _recompute(
+        session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id])
+    )
+    entries: list[dict[str, Any]] = []
+    for email_id in ids:
+        target, new_rows = targets[email_id], by_email[email_id]
+        entries += _timeline(target, new_rows, actor=actor, own_link=own_link)
+        _address_effects(session, target, new_rows, actor=actor)
+        _notifications(session, target, new_rows)
+    activity.record_many(session, entries)
+    emails.sync_timeline_statuses(session, moved)
+    return {target.prospect_id for target in targets.values()}
+
+
+def _recompute(
+    session: Session, targets: dict[str, Any], ids: list[str], *, links: Callable[[str], bool]
+) -> tuple[list[Any], Callable[[str], bool]]:
+    """Each email's state from all of its stored events, written (one statement for all), and
+    its clicks per link for those ``links`` names that have clicks. Returns the emails whose
+    status moved, and the rule saying which links are Leadline's own."""
+    table = Base.metadata.tables["webhook_events"]
     seen: dict[str, list[ev.Seen]] = defaultdict(list)
     for start in range(0, len(ids), 500):
         rows = session.execute(
@@ -287,23 +309,39 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
         for email_id in ids
     }
     moved = emails.write_event_states(session, targets, states)
-    # Clicks per link, for the emails whose clicks may have changed kind or number.
-    links: dict[str, list[click_rule.LinkClicks]] = {}
-    for email_id in ids:
-        if any(s.kind == "click" for s in seen[email_id]) and any(
-            r.event_type in ("click", "open", "delivered") for r in by_email[email_id]
-        ):
-            links[email_id] = click_rule.links(seen[email_id], click_rule.classify(seen[email_id], own_link))
-    emails.write_link_clicks(session, links)
-    entries: list[dict[str, Any]] = []
-    for email_id in ids:
-        target, new_rows = targets[email_id], by_email[email_id]
-        entries += _timeline(target, new_rows, actor=actor, own_link=own_link)
-        _address_effects(session, target, new_rows, actor=actor)
-        _notifications(session, target, new_rows)
-    activity.record_many(session, entries)
+    per_link = {
+        email_id: click_rule.links(seen[email_id], click_rule.classify(seen[email_id], own_link))
+        for email_id in ids
+        if links(email_id) and any(s.kind == "click" for s in seen[email_id])
+    }
+    emails.write_link_clicks(session, per_link)
+    return moved, own_link
+
+
+def recount_clicks(session: Session, email_ids: Sequence[str]) -> set[str]:
+    """Emails' states and clicks per link recomputed from their stored events, with the click
+    rule of today (``leadline webhooks recount-clicks``, after an upgrade). Returns the
+    prospects touched; their counters are recounted."""
+    ids = sorted(set(email_ids))
+    if not ids:
+        return set()
+    targets = emails.event_targets(session, ids)
+    moved, _ = _recompute(session, targets, ids, links=lambda _: True)
     emails.sync_timeline_statuses(session, moved)
-    return {target.prospect_id for target in targets.values()}
+    prospects = {target.prospect_id for target in targets.values()}
+    emails.recount_many(session, prospects)
+    return prospects
+
+
+def clicked_email_ids(session: Session, *, after: str | None = None, limit: int = 500) -> list[str]:
+    """Emails with stored click events, in id order after ``after`` (a page of at most ``limit``)."""
+    query = select(WebhookEvent.email_activity_id).where(
+        WebhookEvent.event_type == "click", WebhookEvent.email_activity_id.is_not(None)
+    )
+    if after is not None:
+        query = query.where(WebhookEvent.email_activity_id > after)
+    query = query.group_by(WebhookEvent.email_activity_id).order_by(WebhookEvent.email_activity_id).limit(limit)
+    return [str(value) for value in session.scalars(query)]
 
 
 def _base(status: str) -> str:

@@ -9,7 +9,8 @@ scanners), apart from ``click_count``; ``email_link_clicks`` holds each email's 
 link. Both are recomputed from an email's stored events whenever an event of it is applied.
 
 Existing emails: their stored click events are not re-read here (a migration does not apply
-events), so an email clicked before this revision keeps its counts until its next event.
+events, and the rule needs the settings): run ``leadline webhooks recount-clicks`` once after
+upgrading, or an email clicked before this revision keeps its counts until its next event.
 """
 
 from collections.abc import Sequence
