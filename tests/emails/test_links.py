@@ -61,3 +61,18 @@ class TestMailSend:
         assert anchors(linked)[0] == '<a href="https://www.gridline.example/page">'
         assert [a.startswith("<a clicktracking=off ") for a in anchors(offer)] == [False, True]
         assert [a.startswith("<a clicktracking=off ") for a in anchors(linked)] == [False, True]
+
+    def test_a_body_stored_before_the_rule_goes_out_with_the_unsubscribe_link_untracked(self, settings):
+        """A send scheduled earlier keeps the body it was given, with a plain unsubscribe link."""
+        from leadline.emails.backends.sendgrid import payload
+        from leadline.emails.message import Outgoing
+
+        url = unsubscribe_url(settings, "email_old")
+        html = f'<p>Hi</p><p>Not interested? <a href="{url}">Unsubscribe</a> with one click.</p>'
+        message = Outgoing(
+            email_id="email_old", to_email="a@example.com", to_name=None, from_email="dana@gridline.example",
+            from_name="Dana", subject="Hi", text=f"Hi\n{url}\n", html=html, message_id="<email_old@gridline.example>",
+            template="pain_point", unsubscribe_url=url,
+        )  # fmt: skip
+        sent = payload(message)["content"][1]["value"]
+        assert anchors(sent) == [f'<a clicktracking=off href="{url}">']

@@ -166,6 +166,13 @@ def untracked_link(url: str, label: str) -> str:
     return f'<a clicktracking=off href="{html_lib.escape(url)}">{label}</a>'
 
 
+def untracked(html: str, url: str) -> str:
+    """``html`` with every plain ``<a href="url">`` to ``url`` given click tracking off (a body
+    stored before links were sent so, such as a send scheduled earlier)."""
+    plain = f'<a href="{html_lib.escape(url)}"'
+    return html.replace(plain, f'<a clicktracking=off href="{html_lib.escape(url)}"') if plain in html else html
+
+
 def footer_text(settings: Settings, url: str) -> str:
     lines = ["", "--", settings.sender_name]
     if settings.sender_address:
