@@ -127,6 +127,18 @@ class TestMachineClicks:
         assert counts(email(hook.settings, target.id)) == ("opened", 0, 2, False)
         assert link_rows(hook.settings, target.id) == [(OFFER, 0, 1), (REPORT, 0, 1)]
 
+    def test_a_late_delivered_event_turns_a_click_into_a_machines(self, hook):
+        """The kinds follow the whole set of events: the click alone looks like a person's; the
+        delivery reported afterwards shows it came 5 seconds after the message arrived."""
+        (target,) = send_to(hook.settings, 1)
+        t0 = target.sent_at
+        hook.post([event(target, "click", t0 + timedelta(seconds=15), url=REPORT, useragent=BROWSER)])
+        assert counts(email(hook.settings, target.id)) == ("clicked", 1, 0, True)
+        assert link_rows(hook.settings, target.id) == [(REPORT, 1, 0)]
+        hook.post([event(target, "delivered", t0 + timedelta(seconds=10))])
+        assert counts(email(hook.settings, target.id)) == ("opened", 0, 1, False)
+        assert link_rows(hook.settings, target.id) == [(REPORT, 0, 1)]
+
 
 class TestLinksOfATemplate:
     def test_a_persons_click_on_a_template_link_is_reported_per_link(self, hook, monkeypatch, tmp_path, cli, client):
