@@ -85,6 +85,7 @@ GROUPS: dict[str, list[Run]] = {
         run("webhooks", "import", "{tmp}/events.json"),
         run("webhooks", "replay"),
         run("webhooks", "simulate", "--url", "{server}", "--no-replies"),
+        run("webhooks", "recount-clicks", "--json"),
         run("inbound", "list", "--json"),
         run("inbound", "assign", "{inbound}", "--email", "{email}", code=1),  # refused: matched already
     ],

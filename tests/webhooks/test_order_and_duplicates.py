@@ -12,26 +12,37 @@ from sqlalchemy import select
 
 from leadline import clock
 from leadline.db import unit_of_work
-from leadline.emails.models import EmailActivity, Suppression
+from leadline.emails.message import unsubscribe_url
+from leadline.emails.models import EmailActivity, EmailLinkClick, Suppression
 from leadline.prospects.models import Prospect
 from leadline.webhooks import service
 from tests.conftest import changed
 from tests.webhooks.conftest import send_to
 
-KINDS = ["processed", "delivered", "deferred", "open", "open_machine", "click", "bounce", "blocked", "dropped",
-         "spamreport", "unsubscribe", "group_unsubscribe", "group_resubscribe"]  # fmt: skip
+KINDS = ["processed", "delivered", "deferred", "open", "open_machine", "click", "click_other_link", "click_scanner",
+         "click_unsubscribe", "bounce", "blocked", "dropped", "spamreport", "unsubscribe", "group_unsubscribe",
+         "group_resubscribe"]  # fmt: skip
 FIELDS = ("status", "delivered_at", "opened_at", "open_count", "machine_open_count", "clicked_at", "click_count",
-          "bounced_at", "bounce_type", "failed_at", "spam_reported_at", "unsubscribed_at")  # fmt: skip
+          "machine_click_count", "bounced_at", "bounce_type", "failed_at", "spam_reported_at",
+          "unsubscribed_at")  # fmt: skip
 
 # A stream: (email index 0-2, kind, seconds after the send). Kept small: each example sends 6 emails.
 streams = st.lists(
-    st.tuples(st.integers(0, 2), st.sampled_from(KINDS), st.integers(0, 5 * 86400)), min_size=1, max_size=25
+    st.tuples(st.integers(0, 2), st.sampled_from(KINDS), st.one_of(st.integers(0, 120), st.integers(0, 5 * 86400))),
+    min_size=1,
+    max_size=25,
 )
 
 
-def make_event(target: EmailActivity, kind: str, offset: int, key: str) -> dict[str, Any]:
+def make_event(target: EmailActivity, kind: str, offset: int, key: str, settings: Any = None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
-    if kind == "open_machine":
+    if kind.startswith("click"):
+        url = {"click_other_link": "https://x.example/b", "click_unsubscribe": None}.get(kind, "https://x.example/a")
+        if url is None:
+            url = unsubscribe_url(settings, target.id)
+        agent = "Mimecast Link Scanner" if kind == "click_scanner" else "Mozilla/5.0 (Macintosh) Safari/605.1.15"
+        kind, extra = "click", {"url": url, "useragent": agent}
+    elif kind == "open_machine":
         kind, extra = "open", {"sg_machine_open": True}
     elif kind == "open":
         extra = {"sg_machine_open": False}
@@ -61,9 +72,13 @@ def state(settings, emails: list[EmailActivity]) -> list[tuple[Any, ...]]:
             row = session.get(EmailActivity, target.id)
             prospect = session.get(Prospect, target.prospect_id)
             suppressed = session.get(Suppression, target.to_email)
+            links = sorted(
+                (link.url, link.human_clicks, link.machine_clicks)
+                for link in session.scalars(select(EmailLinkClick).where(EmailLinkClick.email_activity_id == row.id))
+            )
             found.append(
                 (*(getattr(row, f) for f in FIELDS), prospect.emails_sent_count, prospect.emails_opened_count,
-                 prospect.do_not_contact, suppressed.reason if suppressed else None)
+                 prospect.do_not_contact, suppressed.reason if suppressed else None, links)
             )  # fmt: skip
     return found
 
@@ -86,8 +101,12 @@ def test_order_duplicates_and_batching_do_not_matter(settings, stream, data):
     second = send_to(settings, 3)
     clock.set_frozen(None)
     run = first[0].id  # event ids are unique per example: the database outlives one example
-    canonical = [make_event(first[i], kind, offset, f"{run}a{n}") for n, (i, kind, offset) in enumerate(stream)]
-    mirrored = [make_event(second[i], kind, offset, f"{run}b{n}") for n, (i, kind, offset) in enumerate(stream)]
+    canonical = [
+        make_event(first[i], kind, offset, f"{run}a{n}", settings) for n, (i, kind, offset) in enumerate(stream)
+    ]
+    mirrored = [
+        make_event(second[i], kind, offset, f"{run}b{n}", settings) for n, (i, kind, offset) in enumerate(stream)
+    ]
     # First set: one batch, in time order. Second: shuffled, duplicated, cut into random batches.
     feed(settings, [sorted(canonical, key=lambda e: e["timestamp"])])
     noisy = data.draw(st.permutations(mirrored + data.draw(st.lists(st.sampled_from(mirrored), max_size=10))))

@@ -96,7 +96,10 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         if event == "open":
             return "opened" + (" (by a machine: mail privacy prefetch)" if details.get("machine") else "")
         if event == "click":
-            return f"clicked {_short(details.get('url') or '', 70)}"
+            line = f"clicked {_short(details.get('url') or '', 70)}"
+            if details.get("counted") is False:
+                return line + " (Leadline's own link: not counted)"
+            return line + (" (by a machine: link scanner)" if details.get("machine") else "")
         if event in ("bounce", "dropped", "deferred"):
             kind = f" ({details['bounceType']})" if details.get("bounceType") else ""
             return _short(f"{event}{kind}: {details.get('reason') or details.get('response') or ''}", 90)

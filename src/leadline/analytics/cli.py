@@ -161,7 +161,8 @@ def _period(since: str | None, until: str | None) -> tuple[Any, Any]:
 
 @analytics_app.command("templates")
 def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt = False) -> None:
-    """Template performance: sent, delivered, human opens, clicks, replies, calls booked, with 95% intervals."""
+    """Template performance: sent, delivered, human opens, clicks, replies, calls booked, with 95% intervals;
+    then each template's links: clicks by people, people, machine clicks."""
     from leadline.analytics.render import interval, number
     from leadline.analytics.service.what_works import template_performance
 
@@ -181,6 +182,15 @@ def templates(since: SinceOpt = None, until: UntilOpt = None, as_json: JsonOpt =
     )  # fmt: skip
     for note in data.notes:
         typer.echo(note)
+    linked = [(r.template, link) for r in data.rows for link in r.links]
+    if linked:
+        typer.echo()
+        print_table(
+            ["Template", "Link", ("Clicks by people", "right"), ("People", "right"), ("Machine clicks", "right")],
+            ((template, link.url, number(link.human_clicks), number(link.people), number(link.machine_clicks))
+             for template, link in linked),
+            footer="Machine clicks (link scanners) and clicks on the unsubscribe link are not counted as clicks.",
+        )  # fmt: skip
 
 
 @analytics_app.command("objections")

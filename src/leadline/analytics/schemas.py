@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import Field
+
 from leadline.schemas import ApiModel
 
 
@@ -169,6 +171,15 @@ class WeeklyReport(ApiModel):
 # --- what works ----------------------------------------------------------------------------------
 
 
+class LinkRow(ApiModel):
+    """One link of a template's emails: clicks by people, how many people, clicks by machines."""
+
+    url: str
+    human_clicks: int
+    people: int
+    machine_clicks: int
+
+
 class TemplateRow(ApiModel):
     template: str
     sent: int
@@ -178,6 +189,7 @@ class TemplateRow(ApiModel):
     replied: Rate
     calls_booked: Rate
     note: str
+    links: list[LinkRow] = Field(default_factory=list)  # most clicked by people first
 
 
 class TemplateComparison(ApiModel):

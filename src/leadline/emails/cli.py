@@ -250,7 +250,8 @@ def show(
          ("template", email.template), ("message id", email.message_id), ("sendgrid id", email.sendgrid_id),
          ("sent", local(email.sent_at)), ("delivered", local(email.delivered_at)), ("opened", local(email.opened_at)),
          ("opens", f"{email.open_count} ({email.machine_open_count} by machines)"),
-         ("clicks", email.click_count), ("replied", local(email.replied_at)), ("bounced", email.bounce_reason),
+         ("clicks", f"{email.click_count} ({email.machine_click_count} by machines)"),
+         ("replied", local(email.replied_at)), ("bounced", email.bounce_reason),
          ("error", email.error)],
         title=f"Email {email.id} to {email.prospect_id}",
     )  # fmt: skip

@@ -4,12 +4,12 @@ written in one statement for many emails. The webhooks service decides; this wri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
@@ -18,8 +18,8 @@ from leadline.db import Base
 from leadline.emails.reading import EmailNotFound
 
 EVENT_FIELDS = (
-    "delivered_at", "opened_at", "open_count", "machine_open_count", "clicked_at", "click_count", "bounced_at",
-    "bounce_reason", "bounce_type", "spam_reported_at", "unsubscribed_at",
+    "delivered_at", "opened_at", "open_count", "machine_open_count", "clicked_at", "click_count",
+    "machine_click_count", "bounced_at", "bounce_reason", "bounce_type", "spam_reported_at", "unsubscribed_at",
 )  # fmt: skip
 
 
@@ -106,3 +106,24 @@ def write_event_states(
 def sync_timeline_statuses(session: Session, moved: Sequence[EventTarget]) -> None:
     """Each email's own timeline entry shows where the email got to (sent -> opened -> replied)."""
     activity.update_statuses(session, {e.outreach_activity_id: e.status for e in moved if e.outreach_activity_id})
+
+
+def write_link_clicks(session: Session, links: Mapping[str, Sequence[Any]]) -> None:
+    """Put each email's clicks per link (``webhooks.clicks.links``: url, human_clicks,
+    machine_clicks, first_clicked_at, first_human_at) in ``email_link_clicks``, replacing what
+    was there: recomputed from all the email's events, so a redelivered event changes nothing."""
+    if not links:
+        return
+    table = _table("email_link_clicks")
+    ids = sorted(links)
+    for start in range(0, len(ids), 500):
+        session.execute(delete(table).where(table.c.email_activity_id.in_(ids[start : start + 500])))
+    rows = [
+        {"email_activity_id": email_id, "url": link.url, "human_clicks": link.human_clicks,
+         "machine_clicks": link.machine_clicks, "first_clicked_at": link.first_clicked_at,
+         "first_human_at": link.first_human_at}
+        for email_id in ids
+        for link in links[email_id]
+    ]  # fmt: skip
+    if rows:
+        session.execute(table.insert(), rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -135,6 +136,43 @@ def unsubscribe_url(settings: Settings, email_id: str) -> str:
     return f"{settings.base_url}/unsubscribe/{unsubscribe_token(settings, email_id)}"
 
 
+#: Leadline's own pages an email may link to that say nothing about interest: the unsubscribe
+#: page, and the settings page (notifications' "preferences"). Their links are sent with click
+#: tracking off, and a click on one never counts (webhooks/clicks.py).
+OWN_PATHS = ("/unsubscribe/", "/settings")
+
+
+def is_leadline_link(settings: Settings, url: str) -> bool:
+    """Whether ``url`` is one of Leadline's own unsubscribe or preference links: under this
+    server's ``base_url``, or an unsubscribe link this server signed (sent before ``base_url``
+    changed)."""
+    url = url.strip()
+    base = settings.base_url.rstrip("/")
+    if base and url.lower().startswith(base.lower() + "/"):
+        path = url[len(base) :].split("?", 1)[0].split("#", 1)[0]
+        if any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in OWN_PATHS):
+            return True
+    found = _UNSUBSCRIBE_PATH.search(url)
+    return found is not None and read_unsubscribe_token(settings, found.group(1)) is not None
+
+
+_UNSUBSCRIBE_PATH = re.compile(r"^https?://[^/?#]+(?:/[^?#]*)?/unsubscribe/([A-Za-z0-9_.\-]+)/?(?:[?#].*)?$")
+
+
+def untracked_link(url: str, label: str) -> str:
+    """An HTML link SendGrid must not rewrite: ``clicktracking=off`` before ``href`` is SendGrid's
+    per-link opt-out (../shared/SENDGRID.md §6.8). The plain-text part has no per-link opt-out:
+    the SendGrid backend sends every message with plain-text click tracking off (``enable_text``)."""
+    return f'<a clicktracking=off href="{html_lib.escape(url)}">{label}</a>'
+
+
+def untracked(html: str, url: str) -> str:
+    """``html`` with every plain ``<a href="url">`` to ``url`` given click tracking off (a body
+    stored before links were sent so, such as a send scheduled earlier)."""
+    plain = f'<a href="{html_lib.escape(url)}"'
+    return html.replace(plain, f'<a clicktracking=off href="{html_lib.escape(url)}"') if plain in html else html
+
+
 def footer_text(settings: Settings, url: str) -> str:
     lines = ["", "--", settings.sender_name]
     if settings.sender_address:
@@ -148,19 +186,52 @@ def footer_html(settings: Settings, url: str) -> str:
     return (
         '<p style="color:#666;font-size:12px;margin-top:24px">'
         f"{html_lib.escape(settings.sender_name)}{address}<br>"
-        f'Not interested? <a href="{html_lib.escape(url)}">Unsubscribe</a> with one click.</p>'
+        f"Not interested? {untracked_link(url, 'Unsubscribe')} with one click.</p>"
     )
 
 
-def text_to_html(text: str) -> str:
-    """An HTML part made from the plain text (open tracking needs one)."""
+#: A web address in a plain-text body (``http://`` or ``https://`` up to white space or a quote
+#: or bracket); trailing punctuation is the sentence's, not the address's.
+_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
+_TRAILING = ".,;:!?"
+
+
+def _linked(text: str, untracked: Callable[[str], bool] | None) -> str:
+    """``text`` escaped for HTML, each web address in it made a link (a tracked one, unless
+    ``untracked`` says it is not to be)."""
+    parts: list[str] = []
+    last = 0
+    for found in _URL.finditer(text):
+        url = found.group().rstrip(_TRAILING)
+        end = found.start() + len(url)
+        if len(url) <= len("https://"):
+            continue
+        parts.append(html_lib.escape(text[last : found.start()]))
+        if untracked is not None and untracked(url):
+            parts.append(untracked_link(url, html_lib.escape(url)))
+        else:
+            parts.append(f'<a href="{html_lib.escape(url)}">{html_lib.escape(url)}</a>')
+        last = end
+    parts.append(html_lib.escape(text[last:]))
+    return "".join(parts)
+
+
+def text_to_html(text: str, *, links: bool = False, untracked: Callable[[str], bool] | None = None) -> str:
+    """An HTML part made from the plain text (open tracking needs one). With ``links``, web
+    addresses become links (SendGrid tracks clicks in HTML links only), except those
+    ``untracked`` names, which are sent with click tracking off."""
     paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
-    inner = "".join("<p>" + html_lib.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
+
+    def block(paragraph: str) -> str:
+        inner = _linked(paragraph, untracked) if links else html_lib.escape(paragraph)
+        return "<p>" + inner.replace("\n", "<br>") + "</p>"
+
+    inner = "".join(block(p) for p in paragraphs)
     return f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.5">{inner}</div>'
 
 
 def with_footer(settings: Settings, url: str, text: str, html: str | None) -> tuple[str, str]:
-    body_html = html if html else text_to_html(text)
+    body_html = html if html else text_to_html(text, links=True, untracked=lambda u: is_leadline_link(settings, u))
     if "</body>" in body_html:
         body_html = body_html.replace("</body>", footer_html(settings, url) + "</body>", 1)
     else:

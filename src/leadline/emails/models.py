@@ -91,7 +91,8 @@ class EmailActivity(Base):
     open_count: Mapped[int] = mapped_column(default=0)
     machine_open_count: Mapped[int] = mapped_column(default=0)
     clicked_at: Mapped[datetime | None]
-    click_count: Mapped[int] = mapped_column(default=0)
+    click_count: Mapped[int] = mapped_column(default=0)  # clicks by people (webhooks/clicks.py)
+    machine_click_count: Mapped[int] = mapped_column(default=0)  # clicks that look automated
     replied_at: Mapped[datetime | None]
     reply_text: Mapped[str | None] = mapped_column(Text)
     bounced_at: Mapped[datetime | None]
@@ -102,6 +103,22 @@ class EmailActivity(Base):
     spam_reported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class EmailLinkClick(Base):
+    """How often the people and the machines followed one link of one email (recomputed from the
+    email's click events whenever they change; Leadline's own links are not kept)."""
+
+    __tablename__ = "email_link_clicks"
+
+    email_activity_id: Mapped[str] = mapped_column(
+        ForeignKey("email_activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    human_clicks: Mapped[int] = mapped_column(default=0)
+    machine_clicks: Mapped[int] = mapped_column(default=0)
+    first_clicked_at: Mapped[datetime]
+    first_human_at: Mapped[datetime | None]
 
 
 SUPPRESSION_REASONS = ("hard_bounce", "spam_report", "unsubscribe", "group_unsubscribe", "manual", "invalid")

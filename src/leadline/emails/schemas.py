@@ -41,7 +41,8 @@ class EmailRead(ApiModel):
     open_count: int
     machine_open_count: int
     clicked_at: datetime | None
-    click_count: int
+    click_count: int  # clicks by people, not scanners, not on the unsubscribe link (webhooks/clicks.py)
+    machine_click_count: int = 0  # clicks that look automated (link scanners)
     replied_at: datetime | None
     reply_text: str | None
     bounced_at: datetime | None

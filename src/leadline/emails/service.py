@@ -21,7 +21,9 @@ from leadline.emails.eventstate import (
     event_targets,
     sync_timeline_statuses,
     write_event_states,
+    write_link_clicks,
 )
+from leadline.emails.message import is_leadline_link
 from leadline.emails.planning import Plan, Planned, Skipped, Unbuilt, outgoing, plan, unsendable, why_not
 from leadline.emails.quota import release_quota, reserve_quota, sent_today
 from leadline.emails.reading import (
@@ -76,11 +78,12 @@ __all__ = [
     "EmailNotFound", "EmailPage", "EventTarget", "KnownEmails", "Plan", "Planned", "SentEmail", "SinceFacts",
     "Skipped", "Unbuilt",
     "cancel", "claim", "claim_scheduled", "due_scheduled", "event_targets", "find_by_message_ids",
-    "find_for_events", "first_sent", "for_sequence_step", "get", "latest_sent_to", "lift_event_suppression",
+    "find_for_events", "first_sent", "for_sequence_step", "get", "is_leadline_link", "latest_sent_to",
+    "lift_event_suppression",
     "lift_suppression", "normalise_address", "outgoing", "plan", "postpone", "record_failed", "record_reply",
     "record_sent", "record_unknown", "recount", "recount_many", "release_quota", "reserve_quota", "resolve",
     "schedule", "search", "sent_for_simulation", "sent_today", "since", "stale_sends", "suppress",
     "suppress_from_events", "suppression_for", "suppressions", "sync_timeline_statuses", "thread_references",
     "unsendable",
-    "why_not", "write_event_states",
+    "why_not", "write_event_states", "write_link_clicks",
 ]  # fmt: skip

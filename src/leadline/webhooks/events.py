@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from leadline import jsonin
+from leadline.webhooks import clicks as click_rule
 
 CUSTOM_ARG = "leadline_email_id"
 
@@ -118,17 +119,23 @@ def _first(events: Iterable[Seen]) -> Seen | None:
     return min(events, key=lambda e: (e.at, e.key), default=None)
 
 
-def email_state(events: list[Seen], *, replied: bool, base_status: str) -> dict[str, Any]:
-    """The email's event-driven fields and status from all of its events."""
+def email_state(
+    events: list[Seen], *, replied: bool, base_status: str, own_link: Callable[[str], bool] | None = None
+) -> dict[str, Any]:
+    """The email's event-driven fields and status from all of its events. Only clicks by people on
+    links that are not Leadline's own count as clicks (the rule: :mod:`.clicks`); ``own_link`` says
+    whether a URL is Leadline's own."""
     by_kind: dict[str, list[Seen]] = {}
     for event in events:
         by_kind.setdefault(event.kind, []).append(event)
     opens = by_kind.get("open", [])
-    clicks = by_kind.get("click", [])
+    kinds = click_rule.classify(events, own_link)
+    everyone = [c for c in by_kind.get("click", []) if kinds[c.key] != click_rule.LEADLINE]
+    clicks = [c for c in everyone if kinds[c.key] == click_rule.HUMAN]
     bounces = by_kind.get("bounce", [])
     drops = by_kind.get("dropped", [])
     delivered = _first(by_kind.get("delivered", []))
-    first_open = _first([*opens, *clicks])  # a click implies an open
+    first_open = _first([*opens, *everyone])  # a click (a person's or a machine's) implies an open
     first_click = _first(clicks)
     hard = [b for b in bounces if bounce_kind(b.payload) == "bounce"]
     bounce = _first(hard) or _first(bounces)
@@ -142,6 +149,7 @@ def email_state(events: list[Seen], *, replied: bool, base_status: str) -> dict[
         "machine_open_count": sum(1 for o in opens if is_machine_open(o.payload)),
         "clicked_at": first_click.at if first_click else None,
         "click_count": len(clicks),
+        "machine_click_count": len(everyone) - len(clicks),
         "bounced_at": bounce.at if bounce else None,
         "bounce_reason": text(bounce.payload, "reason") if bounce else None,
         "bounce_type": bounce_kind(bounce.payload) if bounce else None,
@@ -160,7 +168,7 @@ def email_state(events: list[Seen], *, replied: bool, base_status: str) -> dict[
         status = "failed"
     elif clicks:
         status = "clicked"
-    elif opens:
+    elif opens or everyone:
         status = "opened"
     elif delivered is not None:
         status = "delivered"

@@ -34,3 +34,20 @@ def replay(settings: Settings, *, failed: bool, unmatched: bool, actor: str) -> 
         with unit_of_work(settings) as session:
             totals["matchedReplies"] = replies.retry_unmatched_replies(session, settings, actor=f"replay:{actor}")
     return totals
+
+
+def recount_clicks(settings: Settings) -> dict[str, int]:
+    """Every email with stored clicks recomputed from its events by today's click rule
+    (``leadline webhooks recount-clicks``: once after upgrading, for emails clicked before the
+    rule), a page of emails per transaction."""
+    totals = {"emails": 0, "prospects": 0}
+    after: str | None = None
+    while True:
+        with unit_of_work(settings) as session:
+            ids = service.clicked_email_ids(session, after=after, limit=500)
+            if not ids:
+                break
+            totals["prospects"] += len(service.recount_clicks(session, ids))
+        totals["emails"] += len(ids)
+        after = ids[-1]
+    return totals

@@ -12,7 +12,7 @@ once (``applied_at``) and a recomputation from the same set gives the same state
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_insert
+from leadline.db import Base, bulk_insert, settings_of
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.sequences import stops as sequences
+from leadline.webhooks import clicks as click_rule
 from leadline.webhooks import events as ev
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
@@ -262,6 +263,28 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
         .values(email_activity_id=bindparam("b_email"), status="applied", applied_at=now, error=None),
         marks,
     )
+    changed = {"click", "open", "delivered"}  # what can change a click's kind or the clicks per link
+    moved, own_link = _recompute(
+        session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id])
+    )
+    entries: list[dict[str, Any]] = []
+    for email_id in ids:
+        target, new_rows = targets[email_id], by_email[email_id]
+        entries += _timeline(target, new_rows, actor=actor, own_link=own_link)
+        _address_effects(session, target, new_rows, actor=actor)
+        _notifications(session, target, new_rows)
+    activity.record_many(session, entries)
+    emails.sync_timeline_statuses(session, moved)
+    return {target.prospect_id for target in targets.values()}
+
+
+def _recompute(
+    session: Session, targets: dict[str, Any], ids: list[str], *, links: Callable[[str], bool]
+) -> tuple[list[Any], Callable[[str], bool]]:
+    """Each email's state from all of its stored events, written (one statement for all), and
+    its clicks per link for those ``links`` names that have clicks. Returns the emails whose
+    status moved, and the rule saying which links are Leadline's own."""
+    table = Base.metadata.tables["webhook_events"]
     seen: dict[str, list[ev.Seen]] = defaultdict(list)
     for start in range(0, len(ids), 500):
         rows = session.execute(
@@ -271,24 +294,54 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
         )  # fmt: skip
         for email_id, key, kind, at, payload in rows:
             seen[email_id].append(ev.Seen(key, kind, at, payload))
+    settings = settings_of(session)
+
+    def own_link(url: str) -> bool:
+        return emails.is_leadline_link(settings, url)
+
     states = {
         email_id: ev.email_state(
             seen[email_id],
             replied=targets[email_id].replied_at is not None,
             base_status=_base(targets[email_id].status),
+            own_link=own_link,
         )
         for email_id in ids
     }
     moved = emails.write_event_states(session, targets, states)
-    entries: list[dict[str, Any]] = []
-    for email_id in ids:
-        target, new_rows = targets[email_id], by_email[email_id]
-        entries += _timeline(target, new_rows, actor=actor)
-        _address_effects(session, target, new_rows, actor=actor)
-        _notifications(session, target, new_rows)
-    activity.record_many(session, entries)
+    per_link = {
+        email_id: click_rule.links(seen[email_id], click_rule.classify(seen[email_id], own_link))
+        for email_id in ids
+        if links(email_id) and any(s.kind == "click" for s in seen[email_id])
+    }
+    emails.write_link_clicks(session, per_link)
+    return moved, own_link
+
+
+def recount_clicks(session: Session, email_ids: Sequence[str]) -> set[str]:
+    """Emails' states and clicks per link recomputed from their stored events, with the click
+    rule of today (``leadline webhooks recount-clicks``, after an upgrade). Returns the
+    prospects touched; their counters are recounted."""
+    ids = sorted(set(email_ids))
+    if not ids:
+        return set()
+    targets = emails.event_targets(session, ids)
+    moved, _ = _recompute(session, targets, ids, links=lambda _: True)
     emails.sync_timeline_statuses(session, moved)
-    return {target.prospect_id for target in targets.values()}
+    prospects = {target.prospect_id for target in targets.values()}
+    emails.recount_many(session, prospects)
+    return prospects
+
+
+def clicked_email_ids(session: Session, *, after: str | None = None, limit: int = 500) -> list[str]:
+    """Emails with stored click events, in id order after ``after`` (a page of at most ``limit``)."""
+    query = select(WebhookEvent.email_activity_id).where(
+        WebhookEvent.event_type == "click", WebhookEvent.email_activity_id.is_not(None)
+    )
+    if after is not None:
+        query = query.where(WebhookEvent.email_activity_id > after)
+    query = query.group_by(WebhookEvent.email_activity_id).order_by(WebhookEvent.email_activity_id).limit(limit)
+    return [str(value) for value in session.scalars(query)]
 
 
 def _base(status: str) -> str:
@@ -298,7 +351,9 @@ def _base(status: str) -> str:
     return "sent"
 
 
-def _timeline(email: Any, rows: list[_Pending], *, actor: str) -> list[dict[str, Any]]:
+def _timeline(
+    email: Any, rows: list[_Pending], *, actor: str, own_link: Callable[[str], bool] | None = None
+) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for row in rows:
         if row.event_type == "processed":
@@ -311,6 +366,12 @@ def _timeline(email: Any, rows: list[_Pending], *, actor: str) -> list[dict[str,
                 details[name] = payload[key] if not isinstance(payload[key], str) else payload[key][:500]
         if row.event_type == "open":
             details["machine"] = ev.is_machine_open(payload)
+        elif row.event_type == "click":
+            url = click_rule.url_of(payload)
+            if url and own_link is not None and own_link(url):
+                details["counted"] = False  # Leadline's own link (unsubscribe): never engagement
+            elif click_rule.scanner_agent(payload):
+                details["machine"] = True
         entries.append(
             activity.row(email.prospect_id, "email", row.event_type, details, actor=actor, at=row.occurred_at)
         )

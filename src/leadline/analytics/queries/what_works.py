@@ -59,6 +59,26 @@ ORDER BY sent DESC, template
     ]
 
 
+def link_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+    """Per template and link, over emails sent in [since, until): clicks by people, the people
+    (prospects) who clicked, and clicks by machines (webhooks/clicks.py says which is which)."""
+    where, params, names = _period("e.sent_at", since, until)
+    sql = f"""
+SELECT e.template AS template, l.url AS url,
+       SUM(l.human_clicks) AS human_clicks,
+       count(DISTINCT CASE WHEN l.human_clicks > 0 THEN e.prospect_id END) AS people,
+       SUM(l.machine_clicks) AS machine_clicks
+FROM email_link_clicks l
+JOIN email_activities e ON e.id = l.email_activity_id
+WHERE {where}
+GROUP BY e.template, l.url
+"""
+    return [
+        {key: (value if key in ("template", "url") else int(value or 0)) for key, value in row.items()}
+        for row in connection.execute(bind_times(sql, *names), params).mappings()
+    ]
+
+
 # --- what works: objections ----------------------------------------------------------------------
 
 

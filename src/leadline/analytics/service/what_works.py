@@ -17,6 +17,7 @@ from leadline.analytics.schemas import (
     DelayBucket,
     Forecast,
     ForecastStage,
+    LinkRow,
     ObjectionRow,
     ObjectionTable,
     SlotRate,
@@ -56,9 +57,16 @@ def template_performance(
     session: Session, *, since: datetime | None = None, until: datetime | None = None
 ) -> TemplatePerformance:
     """Each template's delivery, human opens, clicks, replies and calls booked, per email sent,
-    with 95% Wilson intervals; every template compared with the best one by reply rate."""
+    with 95% Wilson intervals, and its clicks per link; every template compared with the best
+    one by reply rate."""
     check_period(since, until)
     raw = qw.template_rows(session, since, until)
+    links: dict[str, list[LinkRow]] = {}
+    for link in qw.link_rows(session, since, until):
+        links.setdefault(link["template"], []).append(
+            LinkRow(url=link["url"], human_clicks=link["human_clicks"], people=link["people"],
+                    machine_clicks=link["machine_clicks"])
+        )  # fmt: skip
     rows: dict[str, TemplateRow] = {}
     for row in raw:
         sent = row["sent"]
@@ -71,6 +79,9 @@ def template_performance(
             replied=make_rate(row["replied"], sent, interval=True),
             calls_booked=make_rate(row["calls_booked"], sent, interval=True),
             note="",
+            links=sorted(
+                links.get(row["template"], []), key=lambda r: (-r.human_clicks, -r.people, -r.machine_clicks, r.url)
+            ),
         )
     notes: list[str] = []
     comparisons: list[TemplateComparison] = []

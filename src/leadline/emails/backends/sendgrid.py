@@ -19,7 +19,7 @@ import httpx
 
 from leadline.config import Settings
 from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown
-from leadline.emails.message import Outgoing, problem
+from leadline.emails.message import Outgoing, problem, untracked
 
 CUSTOM_ARG = "leadline_email_id"
 
@@ -35,11 +35,13 @@ def payload(message: Outgoing) -> dict[str, Any]:
         "subject": message.subject,
         "content": [
             {"type": "text/plain", "value": message.text},
-            {"type": "text/html", "value": message.html},
+            # Leadline's unsubscribe link is never tracked (a body stored before this rule too).
+            {"type": "text/html", "value": untracked(message.html, message.unsubscribe_url)},
         ],
         "categories": [message.template[:255]],
         "headers": headers,
         "tracking_settings": {
+            # Plain text has no per-link opt-out: its links (the unsubscribe link) are never tracked.
             "click_tracking": {"enable": True, "enable_text": False},
             "open_tracking": {"enable": True},
             "subscription_tracking": {"enable": False},

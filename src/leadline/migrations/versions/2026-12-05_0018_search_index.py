@@ -1,7 +1,7 @@
 """search index: prospects, customers, email subjects and call notes found as you type
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-05
 
 SQLite: one FTS5 table per kind with the trigram tokenizer (any substring of three characters
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
