@@ -119,6 +119,10 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         return _customer(status, details, zone)
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
+    if type == "merged":
+        moved = sum(int(n) for n in (details.get("moved") or {}).values())
+        filled = ", ".join(details.get("filled") or []) or "nothing"
+        return f"{details.get('fromName')} ({details.get('from')}) merged in: {moved} records moved, filled {filled}"
     keys = ("reason", "note", "text", "summary", "title")
     for key in keys:
         if details.get(key):
