@@ -3,6 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -241,6 +242,10 @@ class TestRefusals:
         with pytest.raises(NotFound), unit_of_work(settings) as session:
             merging.merge(session, p.id, "nobody", actor="test")
         assert snapshot(settings) == before
+        with pytest.raises(NotFound) as missing, unit_of_work(settings) as session:
+            merging.merge(session, "nobody", p.id, actor="test")
+        assert missing.value.field == "prospectId"
+        assert snapshot(settings) == before
 
     def test_a_failure_midway_changes_nothing(self, settings, pair, monkeypatch):
         """All or nothing: an error after the rows moved rolls the whole merge back."""
@@ -308,3 +313,76 @@ class TestCallRows:
             merging.merge(session, keep.id, other.id, actor="test")
         with unit_of_work(settings, readonly=True) as session:
             assert {c.prospect_id for c in session.query(CallActivity).filter(CallActivity.id.in_(ids))} == {keep.id}
+
+
+class TestShells:
+    def test_cli_as_a_process(self, settings, pair):
+        from tests.conftest import run_leadline, settings_env
+
+        keep, other = pair
+        env = settings_env(settings)
+        listed = run_leadline("prospects", "duplicates", "--json", env=env)
+        assert listed.returncode == 0, listed.stderr
+        groups = {
+            (g["reason"], g["key"]): [p["id"] for p in g["prospects"]] for g in json.loads(listed.stdout)["items"]
+        }
+        assert groups[("phone", "5125550101")] == [keep.id, other.id]
+        shown = run_leadline("prospects", "duplicates", env=env)
+        assert "same phone: 5125550101" in shown.stdout and other.id in shown.stdout
+
+        before = snapshot(settings)
+        refused = run_leadline("prospects", "merge", keep.id, keep.id, env=env)
+        assert refused.returncode == 1 and refused.stderr.strip() == (
+            f"error: other: cannot merge {keep.id} with itself; give two different prospects"
+        )
+        assert snapshot(settings) == before
+
+        merged = run_leadline("prospects", "merge", keep.id, other.id, env=env)
+        assert merged.returncode == 0, merged.stderr
+        assert f"Merged {other.id} into {keep.id}" in merged.stdout
+        assert counters(settings, keep.id) == recount(settings, keep.id)
+        gone = run_leadline("prospects", "show", other.id, env=env)
+        assert gone.returncode == 1 and "no prospect" in gone.stderr
+
+    def test_api(self, settings, client, pair):
+        keep, other = pair
+        body = client.get("/api/prospects/duplicates", params={"reason": "phone"}).json()
+        assert [[p["id"] for p in g["prospects"]] for g in body["items"]] == [[keep.id, other.id]]
+        assert body["nextPage"] is None and body["items"][0]["label"] == "same phone"
+        near = client.get(f"/api/prospects/{keep.id}/duplicates").json()
+        assert near[0]["prospect"]["id"] == other.id and near[0]["reasons"] == ["phone"]
+
+        before = snapshot(settings)
+        for payload, status, field in (
+            ({"other": keep.id}, 422, "other"),
+            ({"other": ""}, 422, "other"),
+            ({"other": "nobody"}, 404, "other"),
+            ({"merge": other.id}, 422, None),
+        ):
+            response = client.post(f"/api/prospects/{keep.id}/merge", json=payload)
+            assert response.status_code == status, response.text
+            if field:
+                assert response.json()["field"] == field
+        bad = client.get("/api/prospects/duplicates", params={"reason": "colour"})
+        assert bad.status_code == 422 and bad.json()["field"] == "reason"
+        assert snapshot(settings) == before
+
+        merged = client.post(f"/api/prospects/{keep.id}/merge", json={"other": other.id})
+        assert merged.status_code == 200, merged.text
+        result = merged.json()
+        assert result["mergedFrom"] == other.id and result["prospect"]["id"] == keep.id
+        assert result["prospect"]["emailsSentCount"] == 2 and "contactName" in result["filled"]
+        assert client.get(f"/api/prospects/{other.id}").status_code == 404
+        timeline = client.get(f"/api/prospects/{keep.id}/timeline").json()
+        assert [e["details"]["from"] for e in timeline if e["type"] == "merged"] == [other.id]
+
+    def test_a_read_only_token_may_not_merge(self, settings, anon_client, pair):
+        from tests.conftest import make_token
+
+        keep, other = pair
+        token = make_token(settings, scope="read")
+        before = snapshot(settings)
+        response = anon_client.post(f"/api/prospects/{keep.id}/merge", json={"other": other.id},
+                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert response.status_code == 403
+        assert snapshot(settings) == before

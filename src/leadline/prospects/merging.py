@@ -323,7 +323,11 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
     if keep_id == other_id:
         raise Invalid(f"cannot merge {keep_id} with itself; give two different prospects", field="other")
     for prospect_id in sorted((keep_id, other_id)):  # both locked, always in the same order
-        prospects.get(session, prospect_id, for_update=True)
+        try:
+            prospects.get(session, prospect_id, for_update=True)
+        except prospects.ProspectNotFound as missing:
+            field_name = "other" if prospect_id == other_id else "prospectId"
+            raise prospects.ProspectNotFound(missing.message, field=field_name) from None
     keep, other = prospects.get(session, keep_id), prospects.get(session, other_id)
     kept_customer = customers.for_prospect(session, keep.id)
     other_customer = customers.for_prospect(session, other.id)
