@@ -174,6 +174,13 @@ class DuplicateGroup:
     def label(self) -> str:
         return REASON_LABELS[self.reason]
 
+    @property
+    def keep_id(self) -> str | None:
+        """The one to keep, suggested: the customer if one is (a customer is never merged away),
+        else the oldest."""
+        chosen = next((m for m in self.prospects if m.customer), self.prospects[0] if self.prospects else None)
+        return chosen.id if chosen else None
+
 
 @dataclass
 class DuplicatePage:

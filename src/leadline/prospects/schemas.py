@@ -419,6 +419,7 @@ class DuplicateGroupRead(ApiModel):
     key: str
     count: int = Field(description="How many prospects share the key (at most 50 are listed).")
     prospects: list[DuplicateMemberRead]
+    keep_id: str | None = Field(description="The one to keep, suggested: the customer if any, else the oldest.")
 
 
 class DuplicatePageRead(ApiModel):
