@@ -77,3 +77,17 @@ def test_a_viewer_sees_no_merge_button_and_may_not_merge(settings, signed_in):
     response = viewer.post(f"/prospects/{keep.id}/merge", data={"csrf_token": viewer.csrf, "other": other.id})
     assert response.status_code == 403
     assert snapshot(settings) == before
+
+
+def test_a_customer_is_offered_as_the_one_kept(settings, page_client):
+    from tests.prospects.test_merging import customer
+
+    client, lead = twins(settings)
+    customer(settings, client.id, "cust_1")
+    shown = page_client.get(f"/prospects/{lead.id}").text
+    assert "Merge this one into it" in shown and f'action="/prospects/{client.id}/merge"' in shown
+    response = page_client.post(f"/prospects/{client.id}/merge", data={"csrf_token": page_client.csrf,
+                                                                       "other": lead.id}, follow_redirects=False)  # fmt: skip
+    assert response.status_code == 303 and not exists(settings, lead.id)
+    listed = page_client.get("/prospects").text
+    assert 'href="/prospects/duplicates"' in listed
