@@ -386,3 +386,35 @@ class TestShells:
                                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert response.status_code == 403
         assert snapshot(settings) == before
+
+
+class TestIndexes:
+    def test_the_keys_are_read_from_their_indexes(self, settings):
+        """Every key query spells its index's expression: the database reads the index, never
+        computes a key for every prospect (a drift between dupkeys and the migration fails here)."""
+        from leadline.prospects import dupkeys
+
+        with unit_of_work(settings, readonly=True) as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+            if not sqlite:
+                session.execute(text("SET LOCAL enable_seqscan = off"))
+            for name, expression in dupkeys.INDEXES.items():
+                reason = name.removeprefix("ix_prospects_dup_")
+                assert dupkeys.KEYS[reason] == expression
+                query = f"SELECT id FROM prospects WHERE {dupkeys.KEYS[reason]} = 'royal.com'"
+                explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+                plan = " ".join(str(row) for row in session.execute(text(explain + query)))
+                assert name in plan, plan
+
+    def test_the_migration_made_the_indexes_of_the_keys(self):
+        import importlib.util
+
+        from leadline.prospects import dupkeys
+        from tests.conftest import ROOT
+
+        path = next((ROOT / "src/leadline/migrations/versions").glob("*_0017_duplicate_keys.py"))
+        spec = importlib.util.spec_from_file_location("migration_0017", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.INDEXES == dupkeys.INDEXES and module.POSTGRES_INSTR == dupkeys.POSTGRES_INSTR
