@@ -45,8 +45,9 @@ def test_a_refused_merge_is_shown_and_changes_nothing(settings, page_client):
     keep, _ = twins(settings)
     before = snapshot(settings)
     response = page_client.post(f"/prospects/{keep.id}/merge", data={"csrf_token": page_client.csrf, "other": keep.id,
-                                                                    "back": "duplicates"})  # fmt: skip
+                                                                    "back": "duplicates", "reason": "phone"})  # fmt: skip
     assert response.status_code == 422 and "with itself" in response.text and "data-error-line" in response.text
+    assert '<option value="phone" selected>' in response.text  # the list as it was
     response = page_client.post(f"/prospects/{keep.id}/merge", data={"csrf_token": page_client.csrf, "other": "nobody"})
     assert response.status_code == 404 and "no prospect with id" in response.text
     assert snapshot(settings) == before

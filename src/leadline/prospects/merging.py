@@ -16,7 +16,10 @@ lookups. Nothing loads every prospect into Python; a page holds at most ``limit`
 * every row that points at ``other`` (every column with a foreign key to ``prospects.id``, and
   every ``prospect_id`` column without one: notifications, inbound replies) is moved to ``keep``.
   The list is read from ``Base.metadata`` (:func:`references`), so a table added later moves too;
-  ``tests/prospects/test_merging.py`` fails when a table pointing at prospects is not covered;
+  ``tests/prospects/test_merging.py`` fails when a table pointing at prospects is not covered.
+  This is one UPDATE per table, written here rather than through each domain's service (the one
+  exception to "a domain's tables through its service"): it only re-points rows, changes nothing
+  else in them, and must not need new code when a table is added;
 * ``other``'s active sequences are stopped first when ``keep`` is in a sequence, closed or
   do-not-contact (a prospect is in one sequence at a time);
 * ``other`` is **deleted** (no redirect: its old URL answers 404). The merge entry on ``keep``'s

@@ -29,11 +29,14 @@ def _groups(settings: Settings, reason: str | None, number: int) -> merging.Dupl
         return merging.duplicates(session, reason=reason, limit=PAGE_SIZE, page=number)
 
 
-async def show(request: Request, *, status: int = 200, errors: FormErrors | None = None) -> Response:
-    """The page; after a refused merge, with the refusal at its top (nothing was changed)."""
+async def show(request: Request, *, status: int = 200, errors: FormErrors | None = None,
+               given: dict[str, str] | None = None) -> Response:  # fmt: skip
+    """The page (``given``: its parameters, else the query string's); after a refused merge, with
+    the refusal at its top (nothing was changed)."""
     settings = settings_of(request)
-    reason = request.query_params.get("reason", "").strip() or None
-    raw = request.query_params.get("page", "1").strip() or "1"
+    params = given if given is not None else dict(request.query_params)
+    reason = params.get("reason", "").strip() or None
+    raw = params.get("page", "1").strip() or "1"
     context: dict[str, Any] = {"reason": reason or "", "reasons": merging.REASON_LABELS, "errors": errors}
     try:
         number = int(raw) if raw.isdigit() and len(raw) < 8 else 0

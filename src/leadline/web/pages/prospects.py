@@ -526,7 +526,7 @@ async def merge(request: Request, prospect_id: str, principal: PageWriter) -> Re
         await run_in_threadpool(work)
     except (LeadlineError, ValidationError) as error:
         errors = errors_of(error)
-        return await duplicates.show(request, status=errors.status, errors=errors)
+        return await duplicates.show(request, status=errors.status, errors=errors, given=values)
     from urllib.parse import urlencode
 
     back = {k: v for k, v in (("reason", values.get("reason", "")), ("page", values.get("page", ""))) if v}
