@@ -122,7 +122,8 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
     if type == "merged":
         moved = sum(int(n) for n in (details.get("moved") or {}).values())
         filled = ", ".join(details.get("filled") or []) or "nothing"
-        return f"{details.get('fromName')} ({details.get('from')}) merged in: {moved} records moved, filled {filled}"
+        records = "1 record" if moved == 1 else f"{moved} records"
+        return f"{details.get('fromName')} ({details.get('from')}) merged in: {records} moved, filled {filled}"
     keys = ("reason", "note", "text", "summary", "title")
     for key in keys:
         if details.get(key):
