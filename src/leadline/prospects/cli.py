@@ -528,6 +528,7 @@ def merge(
         print_json(result.dump())
         return
     moved = sum(result.moved.values())
+    records = "1 record" if moved == 1 else f"{moved} records"
     filled = ", ".join(result.filled) or "nothing"
-    typer.echo(f"Merged {result.merged_from} into {result.prospect.id}: {moved} records moved, filled {filled}; "
+    typer.echo(f"Merged {result.merged_from} into {result.prospect.id}: {records} moved, filled {filled}; "
                f"{result.merged_from} is deleted.")  # fmt: skip
