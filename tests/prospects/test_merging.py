@@ -418,3 +418,35 @@ class TestIndexes:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert module.INDEXES == dupkeys.INDEXES and module.POSTGRES_INSTR == dupkeys.POSTGRES_INSTR
+
+
+class TestConcurrency:
+    def test_two_merges_of_one_pair_at_once(self, settings, pair):
+        """A into B and B into A at the same moment: the locks are taken in one order, so one merge
+        wins, the other finds its prospect gone (no deadlock, no half merge)."""
+        import threading
+
+        keep, other = pair
+        outcomes: list[str] = []
+        start = threading.Barrier(2)
+
+        def run(a: str, b: str) -> None:
+            start.wait()
+            try:
+                with unit_of_work(settings) as session:
+                    merging.merge(session, a, b, actor="test")
+                outcomes.append("merged")
+            except NotFound:
+                outcomes.append("gone")
+
+        threads = [threading.Thread(target=run, args=ids) for ids in ((keep.id, other.id), (other.id, keep.id))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes) == ["gone", "merged"]
+        with unit_of_work(settings, readonly=True) as session:
+            left = session.execute(text("SELECT id FROM prospects WHERE id IN (:a, :b)"),
+                                   {"a": keep.id, "b": other.id}).scalars().all()  # fmt: skip
+        assert len(left) == 1
+        assert counters(settings, left[0]) == recount(settings, left[0])
