@@ -42,7 +42,9 @@ def pointing_at_prospects() -> set[tuple[str, str]]:
     for table in Base.metadata.sorted_tables:
         for column in table.columns:
             if table.name != "prospects" and (
-                column.name == "prospect_id" or any(fk.column.table.name == "prospects" for fk in column.foreign_keys)
+                column.name == "prospect_id"
+                or column.name.endswith("_prospect_id")
+                or any(fk.column.table.name == "prospects" for fk in column.foreign_keys)
             ):
                 found.add((table.name, column.name))
     return found
@@ -450,3 +452,33 @@ class TestConcurrency:
                                    {"a": keep.id, "b": other.id}).scalars().all()  # fmt: skip
         assert len(left) == 1
         assert counters(settings, left[0]) == recount(settings, left[0])
+
+
+class TestOneRowPerProspect:
+    def test_a_table_allowing_one_row_per_prospect_refuses_clearly(self, settings, monkeypatch):
+        """A table (none today) that allows one row per prospect, where both have one: a one-line
+        refusal naming it, and nothing changed (not a server error)."""
+        from sqlalchemy import Column, MetaData, String, Table
+
+        from leadline.db import get_engine
+
+        probe = Table("merge_probe", MetaData(), Column("id", String(10), primary_key=True),
+                      Column("prospect_id", String(80), unique=True))  # fmt: skip
+        engine = get_engine(settings)
+        probe.create(engine)
+        try:
+            keep, other = make_prospect(settings), make_prospect(settings)
+            with engine.begin() as connection:
+                connection.execute(probe.insert(), [{"id": "a", "prospect_id": keep.id},
+                                                    {"id": "b", "prospect_id": other.id}])  # fmt: skip
+            real = merging.references()
+            monkeypatch.setattr(merging, "references", lambda: [*real, probe.c.prospect_id])
+            before = snapshot(settings)
+            with pytest.raises(merging.MergeRefused, match="both have a merge_probe row"):
+                with unit_of_work(settings) as session:
+                    merging.merge(session, keep.id, other.id, actor="test")
+            assert snapshot(settings) == before
+            with engine.connect() as connection:
+                assert sorted(connection.execute(probe.select()).all()) == [("a", keep.id), ("b", other.id)]
+        finally:
+            probe.drop(engine)

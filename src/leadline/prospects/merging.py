@@ -14,7 +14,8 @@ lookups. Nothing loads every prospect into Python; a page holds at most ``limit`
 * refused: a prospect with itself; two customers; keeping a non-customer over a customer
   (merge the other way round: the customer record stays where it is);
 * every row that points at ``other`` (every column with a foreign key to ``prospects.id``, and
-  every ``prospect_id`` column without one: notifications, inbound replies) is moved to ``keep``.
+  every ``prospect_id`` or ``*_prospect_id`` column without one: notifications, inbound replies)
+  is moved to ``keep``.
   The list is read from ``Base.metadata`` (:func:`references`), so a table added later moves too;
   ``tests/prospects/test_merging.py`` fails when a table pointing at prospects is not covered.
   This is one UPDATE per table, written here rather than through each domain's service (the one
@@ -42,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import Column, TextClause, bindparam, text
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
@@ -296,7 +298,7 @@ def references() -> list[Column[Any]]:
             continue
         for column in table.columns:
             points = any(fk.column.table.name == "prospects" for fk in column.foreign_keys)
-            if points or column.name == "prospect_id":
+            if points or column.name == "prospect_id" or column.name.endswith("_prospect_id"):
                 found.append(column)
     return found
 
@@ -352,10 +354,16 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
     moved: dict[str, int] = {}
     for column in references():
         table = column.table
-        result = session.execute(
-            sql_update(table).where(column == other.id).values({column.name: keep.id}),
-            execution_options={"synchronize_session": False},
-        )
+        try:
+            result = session.execute(
+                sql_update(table).where(column == other.id).values({column.name: keep.id}),
+                execution_options={"synchronize_session": False},
+            )
+        except IntegrityError:  # a table that allows one row per prospect, and both have one
+            raise MergeRefused(
+                f"{keep.id} and {other.id} both have a {table.name} row, and a prospect may have only one; "
+                "remove one of them first", field="other",
+            ) from None  # fmt: skip
         count = int(getattr(result, "rowcount", 0) or 0)
         if count:
             moved[table.name] = moved.get(table.name, 0) + count
