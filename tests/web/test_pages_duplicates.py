@@ -92,3 +92,13 @@ def test_a_customer_is_offered_as_the_one_kept(settings, page_client):
     assert response.status_code == 303 and not exists(settings, lead.id)
     listed = page_client.get("/prospects").text
     assert 'href="/prospects/duplicates"' in listed
+
+
+def test_two_customers_are_shown_without_a_merge_button(settings, page_client):
+    from tests.prospects.test_merging import customer
+
+    one, two = twins(settings)
+    customer(settings, one.id, "cust_1")
+    customer(settings, two.id, "cust_2")
+    shown = page_client.get(f"/prospects/{one.id}").text
+    assert "both customers: never merged" in shown and "Merge into this one" not in shown
