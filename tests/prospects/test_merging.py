@@ -482,3 +482,23 @@ class TestOneRowPerProspect:
                 assert sorted(connection.execute(probe.select()).all()) == [("a", keep.id), ("b", other.id)]
         finally:
             probe.drop(engine)
+
+
+class TestSequences:
+    def test_one_active_sequence_after_a_merge(self, settings, pair):
+        """Both in a sequence: the kept one's goes on, the other's stops (one sequence at a time)."""
+        keep, other = pair
+        with unit_of_work(settings) as session:
+            sequence = Sequence(id=new_id("seq"), name="kept", steps=[], created_by="test")
+            session.add(sequence)
+            session.flush()
+            session.add(SequenceEnrollment(id="enr_kept", sequence_id=sequence.id, prospect_id=keep.id,
+                                           status="active"))  # fmt: skip
+        with unit_of_work(settings) as session:
+            merging.merge(session, keep.id, other.id, actor="test")
+        with unit_of_work(settings, readonly=True) as session:
+            rows = session.execute(text("SELECT id, status, stop_reason FROM sequence_enrollments "
+                                        "WHERE prospect_id = :id ORDER BY id"), {"id": keep.id}).all()  # fmt: skip
+        active = [row.id for row in rows if row.status == "active"]
+        assert active == ["enr_kept"]
+        assert [row.stop_reason for row in rows if row.id != "enr_kept"] == [f"merged into {keep.id}"]

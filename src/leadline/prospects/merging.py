@@ -57,6 +57,7 @@ from leadline.prospects import dupkeys
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.prospects.stages import OPEN_STAGES, is_forward
+from leadline.sequences import service as sequences_service
 from leadline.sequences import stops as sequences
 
 #: Why two prospects look alike, in the order the list shows them.
@@ -347,7 +348,8 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
     before = {name: getattr(other, name) for name in (*FILLED, "do_not_contact", "do_not_contact_reason",
                                                       "sales_status", "last_contact_at", "name")}  # fmt: skip
 
-    if keep.sales_status not in OPEN_STAGES or keep.do_not_contact or _in_sequence(session, keep.id):
+    in_sequence = sequences_service.active_enrollment(session, keep.id) is not None
+    if keep.sales_status not in OPEN_STAGES or keep.do_not_contact or in_sequence:
         sequences.stop_for_prospect(session, other.id, f"merged into {keep.id}", actor=actor)
     session.flush()
 
@@ -397,11 +399,3 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
         prospects.set_do_not_contact(session, keep, f"{reason} (merged from {other_id})"[:200], actor=actor)
     session.flush()
     return MergeResult(prospect=keep, merged_from=other_id, moved=moved, filled=sorted(diff), stage=stage)
-
-
-def _in_sequence(session: Session, prospect_id: str) -> bool:
-    row = session.execute(
-        text("SELECT 1 FROM sequence_enrollments WHERE prospect_id = :id AND status = 'active' LIMIT 1"),
-        {"id": prospect_id},
-    ).first()
-    return row is not None
