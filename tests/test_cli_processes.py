@@ -50,6 +50,9 @@ GROUPS: dict[str, list[Run]] = {
         run("prospects", "export", "--format", "csv", "-o", "{tmp}/prospects.csv"),
         run("prospects", "import", "{tmp}/prospects.csv", "--dry-run"),
         run("prospects", "import", "{tmp}/prospects.csv"),
+        run("prospects", "duplicates", "--json", "--limit", "5"),
+        run("prospects", "merge", "royal_plumbing_co", "royal_plumbing_co", code=1),  # refused: itself
+        run("prospects", "merge", "royal_plumbing_co", "fresh_process_plumbing"),
     ],
     "emails": [
         run("templates", "list", "--json"),

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from leadline.config import Settings
 from leadline.db import Base, compared, dispose_engines, import_all_models
 from leadline.migrate import head_revision, upgrade
+from leadline.prospects.dupkeys import include_object
 from leadline.prospects.listing import SCHEMA_HEAD
 from tests.conftest import PG_ADMIN_URL, _postgres_reason, _worker, require_service
 
@@ -41,7 +42,9 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(kind, tmp_path):
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())
             assert {t.name for t in Base.metadata.sorted_tables} <= tables
-            context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": compared})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": compared, "include_object": include_object}
+            )
             diff = compare_metadata(context, Base.metadata)
         assert diff == [], f"models and migrations disagree: {diff}"
     finally:

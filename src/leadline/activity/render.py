@@ -122,6 +122,11 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         return _customer(status, details, zone)
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
+    if type == "merged":
+        moved = sum(int(n) for n in (details.get("moved") or {}).values())
+        filled = ", ".join(details.get("filled") or []) or "nothing"
+        records = "1 record" if moved == 1 else f"{moved} records"
+        return f"{details.get('fromName')} ({details.get('from')}) merged in: {records} moved, filled {filled}"
     keys = ("reason", "note", "text", "summary", "title")
     for key in keys:
         if details.get(key):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from leadline.db import Base, compared, import_all_models, make_engine
+from leadline.prospects.dupkeys import include_object
 
 import_all_models()
 config = context.config
@@ -31,6 +32,7 @@ def _run(connection: object) -> None:
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
         include_name=compared,
+        include_object=include_object,  # expression indexes autogenerate cannot compare
     )
     with context.begin_transaction():
         context.run_migrations()

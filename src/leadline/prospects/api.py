@@ -13,11 +13,16 @@ from fastapi.responses import StreamingResponse
 from leadline.db import rollback_only, unit_of_work
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.exports import iter_csv, iter_json
-from leadline.prospects import imports, service
+from leadline.prospects import imports, merging, service
 from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
     ActivityRead,
+    CandidateRead,
+    DuplicatePageRead,
+    DuplicateReason,
+    MergeRead,
+    MergeRequest,
     ProspectCreate,
     ProspectFilter,
     ProspectRead,
@@ -130,6 +135,30 @@ def import_prospects(
             ignore_unknown=ignore_unknown_columns,
         )  # fmt: skip
     return ImportResult(**report.__dict__ | {"dry_run": dry_run})
+
+
+@router.get("/duplicates", response_model=DuplicatePageRead, summary="Likely duplicate prospects")
+def list_duplicates(
+    session: ReadSession,
+    reason: DuplicateReason | None = None,
+    limit: Annotated[int, Query(ge=1, le=merging.MAX_GROUPS)] = 50,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Any:
+    """Groups of prospects sharing an email, a phone number (its digits), a website's host, or a name and
+    a city; one page of groups (``nextPage`` when there are more)."""
+    return merging.duplicates(session, reason=reason, limit=limit, page=page)
+
+
+@router.get("/{prospect_id}/duplicates", response_model=list[CandidateRead], summary="A prospect's likely duplicates")
+def prospect_duplicates(prospect_id: str, session: ReadSession) -> Any:
+    return merging.candidates(session, prospect_id)
+
+
+@router.post("/{prospect_id}/merge", response_model=MergeRead, summary="Merge another prospect into this one")
+def merge_prospect(prospect_id: str, body: MergeRequest, session: DbSession, actor: Actor) -> Any:
+    """Everything of ``other`` (emails, calls, tasks, timeline...) moves to this prospect, its empty
+    fields are filled from ``other``, and ``other`` is deleted. Two customers are never merged."""
+    return merging.merge(session, prospect_id, body.other, actor=actor)
 
 
 @router.get("/{prospect_id}", response_model=ProspectRead, summary="Read a prospect")

@@ -1,4 +1,4 @@
-"""``leadline prospects ...``: list, show, add, update, stage, import, export."""
+"""``leadline prospects ...``: list, show, add, update, stage, import, export, duplicates, merge."""
 
 from __future__ import annotations
 
@@ -465,3 +465,70 @@ def export(
             handle.close()
     if output:
         typer.echo(f"Exported {count} prospects to {output}.")
+
+
+# --- duplicates ------------------------------------------------------------------------------
+
+
+@app.command("duplicates")
+def duplicates(
+    reason: Annotated[
+        Literal["email", "phone", "website", "name_city"] | None,
+        typer.Option(help="Only this reason: email, phone, website or name_city."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many groups per page.")] = 50,
+    page: Annotated[int, typer.Option(min=1, max=1_000_000, help="Page number (with --limit).")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """List likely duplicates: prospects sharing an email, a phone number, a website or a name and city."""
+    from leadline.cli._out import require_database
+    from leadline.db import unit_of_work
+    from leadline.prospects import merging
+    from leadline.prospects.schemas import DuplicatePageRead
+
+    require_database()
+    with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
+        result = DuplicatePageRead.model_validate(merging.duplicates(session, reason=reason, limit=limit, page=page))
+    if as_json:
+        print_json(result.dump())
+        return
+    rows = []
+    for group in result.items:
+        for n, member in enumerate(group.prospects):
+            label = f"{group.label}: {group.key}" if n == 0 else ""
+            stage = member.sales_status + (" (customer)" if member.customer else "")
+            rows.append((label, member.id, member.name, stage, local(member.created_at, "%Y-%m-%d")))
+    if not rows:
+        typer.echo("No likely duplicates found.")
+        return
+    more = f"; next page: --page {result.next_page}" if result.next_page else ""
+    footer = f"{len(result.items)} groups{more}. Merge one into another: leadline prospects merge KEEP OTHER"
+    print_table(["Why", "Id", "Name", "Stage", "Added"], rows, footer=footer)
+
+
+@app.command("merge")
+def merge(
+    keep: Annotated[str, typer.Argument(help="The prospect that stays, e.g. royal_plumbing_co.")],
+    other: Annotated[str, typer.Argument(help="The duplicate merged into it, then deleted.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge OTHER into KEEP: its emails, calls, tasks, timeline... move to KEEP, KEEP's empty fields are
+    filled from it (never overwritten), and OTHER is deleted. Two customers are never merged."""
+    from leadline.cli._out import require_database
+    from leadline.db import unit_of_work
+    from leadline.prospects import merging
+    from leadline.prospects.schemas import MergeRead, MergeRequest
+
+    require_database()
+    with cli_errors():
+        request = MergeRequest.model_validate({"other": other})
+        with unit_of_work(cli_settings()) as session:
+            result = MergeRead.model_validate(merging.merge(session, keep, request.other, actor=actor()))
+    if as_json:
+        print_json(result.dump())
+        return
+    moved = sum(result.moved.values())
+    records = "1 record" if moved == 1 else f"{moved} records"
+    filled = ", ".join(result.filled) or "nothing"
+    typer.echo(f"Merged {result.merged_from} into {result.prospect.id}: {records} moved, filled {filled}; "
+               f"{result.merged_from} is deleted.")  # fmt: skip

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
 from leadline.db import Base
+from leadline.prospects.dupkeys import INDEXES as DUPLICATE_KEY_INDEXES
 from leadline.prospects.stages import STAGES
 
 
@@ -29,6 +30,8 @@ class Prospect(Base):
         Index("ix_prospects_sales_status_tier", "sales_status", "tier"),
         Index("ix_prospects_trade", "trade"),
         Index("ix_prospects_created_at_id", "created_at", "id"),
+        # the likely-duplicate keys (prospects.dupkeys; migration 0017)
+        *(Index(name, text(expression)) for name, expression in DUPLICATE_KEY_INDEXES.items()),
     )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)

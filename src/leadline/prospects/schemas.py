@@ -388,3 +388,55 @@ def _without_blanks(data: dict[Any, Any], keys: tuple[str, ...] | None = None) -
 
 def _selects(values: dict[str, Any]) -> bool:
     return any(values.get(name) is not None for name in ("status", "tier", "trade"))
+
+
+# --- duplicates and merging (prospects.merging) ------------------------------------------------
+
+DuplicateReason = Literal["email", "phone", "website", "name_city"]
+
+
+class MergeRequest(InputModel):
+    """``POST /api/prospects/{keep}/merge``: the prospect merged into ``keep`` (then deleted)."""
+
+    other: str = Field(min_length=1, max_length=80, description="The id of the prospect merged in (and deleted).")
+
+
+class DuplicateMemberRead(ApiModel):
+    id: str
+    name: str
+    email: str | None
+    phone: str | None
+    website: str | None
+    city: str | None
+    sales_status: str
+    created_at: datetime
+    customer: bool
+
+
+class DuplicateGroupRead(ApiModel):
+    reason: DuplicateReason
+    label: str
+    key: str
+    count: int = Field(description="How many prospects share the key (at most 50 are listed).")
+    prospects: list[DuplicateMemberRead]
+    keep_id: str | None = Field(description="The one to keep, suggested: the customer if any, else the oldest.")
+
+
+class DuplicatePageRead(ApiModel):
+    items: list[DuplicateGroupRead]
+    limit: int
+    page: int
+    next_page: int | None = None
+
+
+class CandidateRead(ApiModel):
+    prospect: DuplicateMemberRead
+    reasons: list[DuplicateReason]
+
+
+class MergeRead(ApiModel):
+    prospect: ProspectRead
+    merged_from: str
+    moved: dict[str, int] = Field(description="Rows moved to the kept prospect, by table.")
+    filled: list[str] = Field(description="The kept prospect's empty fields filled from the other.")
+    stage: list[str] | None = Field(default=None, description="[from, to] when the merge moved the stage forward.")

@@ -10,9 +10,10 @@ from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
 
-from leadline.web.pages import dashboard, emails, prospects  # noqa: E402
+from leadline.web.pages import dashboard, duplicates, emails, prospects  # noqa: E402
 
 router.include_router(dashboard.router)
+router.include_router(duplicates.router)  # before prospects: /prospects/duplicates is not a prospect's page
 router.include_router(prospects.router)
 router.include_router(emails.router)
 

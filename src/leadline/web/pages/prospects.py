@@ -40,11 +40,12 @@ from leadline.emails.flows import send
 from leadline.errors import LeadlineError
 from leadline.names import camel
 from leadline.posts import service as posts
-from leadline.prospects import imports, queries
+from leadline.prospects import imports, merging, queries
 from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
-from leadline.prospects.schemas import ProspectFilter, ProspectUpdate
+from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
 from leadline.prospects.stages import STAGE_LABELS, STAGES
+from leadline.web.pages import duplicates
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
@@ -276,6 +277,7 @@ DONE = {
     "stage": "The stage was changed.",
     "won": "The deal is won: the customer record is made.",
     "lost": "The deal is marked lost.",
+    "merged": "Merged: everything of the duplicate is now here, and the duplicate is deleted.",
 }
 
 
@@ -287,6 +289,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         booked, _ = calls.search(session, prospect_id=prospect_id, limit=100)
         made = posts.for_prospect(session, prospect_id)
         customer = customers.for_prospect(session, prospect_id)
+        alike = merging.candidates(session, prospect_id)
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
 
@@ -300,6 +303,8 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "calls": list(booked),
         "posts": list(made),
         "customer": customer,
+        "duplicates": alike,
+        "reason_labels": merging.REASON_LABELS,
         "template_choices": [(name, name) for name in names],
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
         "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
@@ -501,3 +506,29 @@ async def deal_lost(request: Request, prospect_id: str, principal: PageWriter) -
             deals.lost(session, prospect_id, reason=reason, actor=principal.actor)
 
     return await _act(request, prospect_id, "lost", work, values, "lost")
+
+
+@router.post("/prospects/{prospect_id}/merge")
+async def merge(request: Request, prospect_id: str, principal: PageWriter) -> Response:
+    """Merge the form's ``other`` into this prospect. From the duplicates page (``back=duplicates``),
+    back there; from a prospect's page, to the prospect kept."""
+    settings = settings_of(request)
+    values = await read_form(request)
+    from_list = values.get("back") == "duplicates"
+
+    def work() -> None:
+        data = MergeRequest.model_validate({"other": values.get("other", "")})
+        with unit_of_work(settings) as session:
+            merging.merge(session, prospect_id, data.other, actor=principal.actor)
+
+    if not from_list:
+        return await _act(request, prospect_id, "merge", work, values, "merged")
+    try:
+        await run_in_threadpool(work)
+    except (LeadlineError, ValidationError) as error:
+        errors = errors_of(error)
+        return await duplicates.show(request, status=errors.status, errors=errors, given=values)
+    from urllib.parse import urlencode
+
+    back = {k: v for k, v in (("reason", values.get("reason", "")), ("page", values.get("page", ""))) if v}
+    return RedirectResponse(f"/prospects/duplicates?{urlencode(back | {'done': 'merged'})}", status_code=303)
