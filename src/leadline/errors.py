@@ -1,7 +1,9 @@
 """Domain errors. Services raise these; each shell (HTTP, CLI, worker) maps them once.
 
 Every error carries a one-line message a user can act on and, where one input is to
-blame, the name of that field (in the API's camelCase form when it differs).
+blame, the name of that field (in the API's camelCase form when it differs). A message that
+tells a CLI user what to type next also carries ``on_page``: the same advice for a person in the
+web app (which button to press), shown there instead.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ class LeadlineError(Exception):
     status_code = 400
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, on_page: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.on_page = on_page
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -39,8 +42,9 @@ class Invalid(LeadlineError):
         *,
         field: str | None = None,
         errors: list[dict[str, str]] | None = None,
+        on_page: str | None = None,
     ) -> None:
-        super().__init__(message, field=field)
+        super().__init__(message, field=field, on_page=on_page)
         self.errors = errors or ([{"field": field, "message": message}] if field else [])
 
 

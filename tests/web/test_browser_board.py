@@ -65,7 +65,7 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     say_why(tab, "")
     alert = tab.locator("#errors")
     alert.wait_for(state="visible")
-    assert alert.inner_text() == "reason: must not be empty"
+    assert alert.inner_text() == "Reason: must not be empty"
     assert column(tab, "contacted").locator(f"#card-{hughes.id}").count() == 1
     assert stage_of(live.settings, hughes.id) == "contacted"
 
@@ -73,9 +73,11 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     tab.locator(f"#card-{baker.id}").drag_to(column(tab, "closed_won"))
     say_why(tab, "signed")
     alert = tab.locator("#errors")
-    tab.wait_for_function("document.getElementById('errors').textContent.startsWith('stage:')")
+    tab.wait_for_function("document.getElementById('errors').textContent.startsWith('Stage:')")
     alert.wait_for(state="visible")
-    assert alert.inner_text().startswith(f"stage: {baker.id} has no customer record")
+    assert (
+        alert.inner_text() == "Stage: to win the deal, press Won on the prospect's page: it makes the customer record"
+    )
     assert column(tab, "proposal").locator(f"#card-{baker.id}").count() == 1
     assert column(tab, "closed_won").locator(f"#card-{baker.id}").count() == 0
     assert stage_of(live.settings, baker.id) == "proposal"

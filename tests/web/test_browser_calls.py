@@ -27,7 +27,7 @@ def test_log_a_call_through_the_form(admin_page, live, browser):
     picker.fill(royal.id)  # picking a suggestion puts its id in the box
     form.get_by_label("Notes").fill("Daniel was very interested. Grid health 48% is the pain point.")
     form.get_by_role("button", name="Log call").click()
-    assert tab.get_by_role("alert").first.inner_text() == "outcome: is required"
+    assert tab.get_by_role("alert").first.inner_text() == "Outcome: is required"
     assert stage_of(live.settings, royal.id) == "scheduled"
     form = tab.locator("#log-form")
     assert form.get_by_label("Notes").input_value().startswith("Daniel was very interested")

@@ -88,13 +88,14 @@ def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothin
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 409
     message = response.json()["message"]
-    assert message.startswith(f"stage: {prospect.id} has no customer record; win the deal with `leadline deals won")
+    assert message == "Stage: to win the deal, press Won on the prospect's page: it makes the customer record"
+    assert "leadline" not in message and "--" not in message  # no CLI commands in the web
     assert "\n" not in message
     assert snapshot(settings) == before
     # Without JavaScript: the board again, with the same line.
     page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                           "stage": "closed_won", "reason": "x"})  # fmt: skip
-    assert page_response.status_code == 409 and "has no customer record" in page_response.text
+    assert page_response.status_code == 409 and "press Won on the prospect&#39;s page" in page_response.text
     assert snapshot(settings) == before
 
 
@@ -108,10 +109,10 @@ def test_a_move_needs_the_reason_the_user_gives(settings, page_client):
         refused = page_client.post("/board/move", data={"prospect_id": prospect.id, "stage": "replied",
                                                         "reason": reason}, headers=headers)  # fmt: skip
         assert refused.status_code == 422 and refused.json()["field"] == "reason", reason
-        assert refused.json()["message"].startswith("reason: must")
+        assert refused.json()["message"].startswith("Reason: must")
     no_script = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospect_id": prospect.id,
                                                       "stage": "replied"})  # fmt: skip
-    assert no_script.status_code == 422 and "reason: must not be empty" in no_script.text
+    assert no_script.status_code == 422 and "Reason: must not be empty" in no_script.text
     assert 'name="reason"' in page_client.get("/board").text
     assert snapshot(settings) == before
 

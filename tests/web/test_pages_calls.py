@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from leadline.web.pages.forms import label_of
 from tests.factories import count, make_prospect, snapshot
-from tests.web.helpers import ROLES, book_call, error_line, stage_of
+from tests.web.helpers import ROLES, book_call, error_line, field_errors, stage_of
 
 
 def section(html: str) -> str:
@@ -75,12 +76,12 @@ def test_a_bad_log_form_names_the_field_keeps_the_input_and_changes_nothing(sett
     before = snapshot(settings)
     base = {"csrf_token": page_client.csrf, "prospectId": prospect.id, "notes": "kept as typed"}
     cases = [
-        ({"outcome": ""}, "outcome: is required"),
-        ({"outcome": "interested", "duration": "forever"}, "duration:"),
-        ({"outcome": "closed_won"}, "serviceType: is required for outcome closed_won"),
-        ({"outcome": "interested", "lostReason": "price"}, "lostReason: is only for outcome not_interested"),
-        ({"outcome": "interested", "completedAt": "2099-01-01T10:00"}, "completedAt: is in the future"),
-        ({"outcome": "interested", "prospectId": "nobody"}, "prospectId: no prospect with id 'nobody'"),
+        ({"outcome": ""}, "Outcome: is required"),
+        ({"outcome": "interested", "duration": "forever"}, "Duration:"),
+        ({"outcome": "closed_won"}, "Service type: is required for outcome closed_won"),
+        ({"outcome": "interested", "lostReason": "price"}, "Why lost: is only for outcome not_interested"),
+        ({"outcome": "interested", "completedAt": "2099-01-01T10:00"}, "Completed at: is in the future"),
+        ({"outcome": "interested", "prospectId": "nobody"}, "Prospect: no prospect with id 'nobody'"),
     ]
     for extra, expected in cases:
         response = page_client.post("/calls/log", data={**base, **extra})
@@ -88,8 +89,8 @@ def test_a_bad_log_form_names_the_field_keeps_the_input_and_changes_nothing(sett
         line = error_line(response.text)
         assert line.startswith(expected), (extra, line)
         assert "\n" not in line
-        field = expected.split(":")[0]
-        assert f'id="err-{field}"' in response.text  # beside its input
+        beside = [label_of(name) for name in field_errors(response.text)]  # each input's own error, by its label
+        assert expected.split(":")[0].capitalize() in [b.capitalize() for b in beside], (expected, beside)
         assert ">kept as typed</textarea>" in response.text
     assert snapshot(settings) == before
 
@@ -115,9 +116,7 @@ def test_book_reschedule_cancel_and_no_show(settings, page_client):
     assert too_soon.status_code == 409 and "still to come" in error_line(too_soon.text)
     past = page_client.post(f"/calls/{call_id}/reschedule", data={"csrf_token": page_client.csrf,
                             "scheduledAt": "2001-01-01T10:00"})  # fmt: skip
-    assert past.status_code == 422 and error_line(past.text).startswith(
-        "scheduledAt: Mon 2001-01-01 10:00 is in the past"
-    )
+    assert past.status_code == 422 and error_line(past.text).startswith("When: Mon 2001-01-01 10:00 is in the past")
     assert snapshot(settings) == before
     cancelled = page_client.post(f"/calls/{call_id}/cancel", data={"csrf_token": page_client.csrf, "reason": "busy"},
                                  follow_redirects=False)  # fmt: skip
@@ -183,7 +182,7 @@ def test_a_booked_call_is_logged_from_its_own_page(settings, signed_in, page_cli
     refused = page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "callId": chosen,
                                                    "outcome": "follow_up", "lostReason": "price"})  # fmt: skip
     assert refused.status_code == 422 and "<h1>Call with" in refused.text  # the call's page again
-    assert error_line(refused.text) == "lostReason: is only for outcome not_interested"
+    assert error_line(refused.text) == "Why lost: is only for outcome not_interested"
     assert snapshot(settings) == before
     logged = page_client.post("/calls/log", data={"csrf_token": page_client.csrf, "callId": chosen,
                                                   "outcome": "follow_up", "followUpAt": "2099-01-05"},

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from leadline.web.pages.forms import label_of
 from tests.factories import make_prospect, snapshot
-from tests.web.helpers import ROLES, error_line, make_customer
+from tests.web.helpers import ROLES, error_line, field_errors, make_customer
 
 
 def customer_row(settings, customer_id: str) -> dict:
@@ -87,16 +88,16 @@ def test_a_bad_edit_names_the_field_and_changes_nothing(settings, page_client):
     customer_id = make_customer(settings, make_prospect(settings).id)
     form = edit_form(page_client.get(f"/customers/{customer_id}").text)
     before = snapshot(settings)
-    for change, expected in [({"monthlyFee": "-5"}, "monthlyFee: must be at least 0"),
-                             ({"monthlyFee": "lots"}, "monthlyFee: 'lots' is not a number"),
-                             ({"companyName": ""}, "companyName: cannot be empty"),
-                             ({"email": "not-an-address"}, "email:"),
-                             ({"currentGridHealth": "140"}, "currentGridHealth: must be at most 100")]:  # fmt: skip
+    for change, expected in [({"monthlyFee": "-5"}, "Monthly fee: must be at least 0"),
+                             ({"monthlyFee": "lots"}, "Monthly fee: 'lots' is not a number"),
+                             ({"companyName": ""}, "Company name: cannot be empty"),
+                             ({"email": "not-an-address"}, "Email:"),
+                             ({"currentGridHealth": "140"}, "Current grid health: must be at most 100")]:  # fmt: skip
         response = page_client.post(f"/customers/{customer_id}", data={**form, **change})
         assert response.status_code == 422, change
         assert error_line(response.text).startswith(expected), (change, error_line(response.text))
-        field = expected.split(":")[0]
-        assert f'id="err-{field}"' in response.text
+        beside = [label_of(name) for name in field_errors(response.text)]  # each input's own error, by its label
+        assert expected.split(":")[0] in beside, (expected, beside)
     assert snapshot(settings) == before
 
 

@@ -41,7 +41,7 @@ def test_a_bad_week_is_one_line_naming_the_field(page_client):
     response = page_client.get("/?week=someday")
     assert response.status_code == 422
     flash = re.findall(r'<p class="flash bad" role="status">([^<]*)</p>', response.text)
-    assert len(flash) == 1 and flash[0].startswith("week:")
+    assert len(flash) == 1 and flash[0].startswith("Week:")
     assert 'data-metric="sent"' in response.text  # this week is shown instead
 
 

@@ -55,7 +55,7 @@ def test_a_refused_merge_is_shown_and_changes_nothing(settings, page_client):
 
 def test_a_bad_reason_is_named(page_client):
     response = page_client.get("/prospects/duplicates", params={"reason": "colour"})
-    assert response.status_code == 422 and "reason: unknown reason" in response.text
+    assert response.status_code == 422 and "Reason: unknown reason" in response.text
 
 
 def test_the_prospect_page_offers_its_duplicates(settings, page_client):

@@ -37,7 +37,7 @@ def test_emails_by_status_with_links_to_their_prospects(settings, page_client):
 def test_a_bad_status_is_named(page_client):
     response = page_client.get("/emails?status=lost")
     assert response.status_code == 422
-    assert "status: &#39;lost&#39; is not an email status" in response.text
+    assert "Status: &#39;lost&#39; is not an email status" in response.text
 
 
 def test_emails_are_paged_with_a_cursor(settings, page_client, monkeypatch):

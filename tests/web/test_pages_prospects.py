@@ -15,6 +15,7 @@ from leadline.customers.models import Customer
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.prospects.models import Prospect
+from leadline.web.pages.forms import label_of
 from tests.emails.conftest import outbox_messages
 from tests.factories import count, make_prospect, snapshot
 from tests.web.helpers import error_line, field_errors, send_email
@@ -64,15 +65,15 @@ def test_htmx_gets_only_the_table(settings, page_client):
 
 def test_a_bad_filter_says_which_one_in_one_line(settings, page_client):
     make_prospect(settings, name="Still Listed")
-    for query, message in (("tier=9", "tier: must be 1, 2 or 3"), ("stage=won", "stage: &#39;won&#39; is not a stage"),
-                           ("grid_min=abc", "grid_min: &#39;abc&#39; is not a number"),
-                           ("sort=colour", "sort: must be one of")):  # fmt: skip
+    for query, message in (("tier=9", "Tier: must be 1, 2 or 3"), ("stage=won", "Stage: &#39;won&#39; is not a stage"),
+                           ("grid_min=abc", "Grid health ≥: &#39;abc&#39; is not a number"),
+                           ("sort=colour", "Sort: must be one of")):  # fmt: skip
         response = page_client.get(f"/prospects?{query}")
         assert response.status_code == 422, query
         assert message in response.text, query
         assert "Still Listed" in response.text  # the unfiltered table is still there
     response = page_client.get("/prospects?cursor=not-a-cursor")
-    assert "cursor: is not a cursor this server made" in response.text
+    assert "Cursor: is not a cursor this server made" in response.text
 
 
 def test_keyset_paging_walks_every_prospect_once(page_client, settings):
@@ -138,23 +139,23 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(settings, page_
     other = make_prospect(settings, name="Other Plumbing", email="taken@other.com").id
     base = {"csrf_token": page_client.csrf, "name": "Careful Plumbing", "tier": "1", "status": "active"}
     cases = [
-        (f"/prospects/{pid}/edit", {**base, "gridHealth": "200"}, "gridHealth: must be at most 100"),
-        (f"/prospects/{pid}/edit", {**base, "name": ""}, "name: cannot be empty"),
-        (f"/prospects/{pid}/edit", {**base, "tier": "7"}, "tier: must be 1, 2 or 3"),
-        (f"/prospects/{pid}/edit", {**base, "email": "not an address"}, "email:"),
-        (f"/prospects/{pid}/edit", {**base, "email": "taken@other.com"}, f"email: taken@other.com already belongs to prospect &#39;{other}&#39;"),
-        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduledAt": "2020-01-01T10:00"}, "scheduledAt:"),
-        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduledAt": "next tuesday-ish"}, "scheduledAt:"),
-        (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "interested", "duration": "forever"}, "duration:"),
-        (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "delighted"}, "outcome:"),
-        (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "lots"}, "value: &#39;lots&#39; is not a number"),
-        (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "0"}, "value: must be more than 0"),
-        (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "replied", "reason": ""}, "reason:"),
-        (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "closed_won", "reason": "yes"}, "stage:"),
-        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "serviceType": "paid_ads", "monthlyFee": "-5"}, "monthlyFee: must be at least 0"),
-        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "serviceType": "gardening", "monthlyFee": "5"}, "serviceType:"),
-        (f"/prospects/{pid}/lost", {"csrf_token": page_client.csrf, "reason": "  "}, "reason: must not be empty"),
-        (f"/prospects/{pid}/email", {"csrf_token": page_client.csrf, "template": "no_such"}, "template: no template &#39;no_such&#39;"),
+        (f"/prospects/{pid}/edit", {**base, "gridHealth": "200"}, "Grid health: must be at most 100"),
+        (f"/prospects/{pid}/edit", {**base, "name": ""}, "Name: cannot be empty"),
+        (f"/prospects/{pid}/edit", {**base, "tier": "7"}, "Tier: must be 1, 2 or 3"),
+        (f"/prospects/{pid}/edit", {**base, "email": "not an address"}, "Email:"),
+        (f"/prospects/{pid}/edit", {**base, "email": "taken@other.com"}, f"Email: taken@other.com already belongs to prospect &#39;{other}&#39;"),
+        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduledAt": "2020-01-01T10:00"}, "When:"),
+        (f"/prospects/{pid}/calls/book", {"csrf_token": page_client.csrf, "scheduledAt": "next tuesday-ish"}, "When:"),
+        (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "interested", "duration": "forever"}, "Duration:"),
+        (f"/prospects/{pid}/calls/log", {"csrf_token": page_client.csrf, "outcome": "delighted"}, "Outcome:"),
+        (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "lots"}, "Value: &#39;lots&#39; is not a number"),
+        (f"/prospects/{pid}/proposal", {"csrf_token": page_client.csrf, "value": "0"}, "Value: must be more than 0"),
+        (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "replied", "reason": ""}, "Reason:"),
+        (f"/prospects/{pid}/stage", {"csrf_token": page_client.csrf, "stage": "closed_won", "reason": "yes"}, "Stage:"),
+        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "serviceType": "paid_ads", "monthlyFee": "-5"}, "Monthly fee: must be at least 0"),
+        (f"/prospects/{pid}/won", {"csrf_token": page_client.csrf, "serviceType": "gardening", "monthlyFee": "5"}, "Service type:"),
+        (f"/prospects/{pid}/lost", {"csrf_token": page_client.csrf, "reason": "  "}, "Reason: must not be empty"),
+        (f"/prospects/{pid}/email", {"csrf_token": page_client.csrf, "template": "no_such"}, "Template: no template &#39;no_such&#39;"),
     ]  # fmt: skip
     before = snapshot(settings)
     for url, form, message in cases:
@@ -162,8 +163,8 @@ def test_bad_input_is_named_beside_its_field_and_changes_nothing(settings, page_
         assert 400 <= response.status_code < 500, (url, form, response.status_code)
         line = error_line(response.text)
         assert line.startswith(html.unescape(message)) and "\n" not in line, (form, line)
-        field = message.split(":")[0]
-        assert list(field_errors(response.text)) == [field], (form, field_errors(response.text))  # beside its input
+        beside = [label_of(name) for name in field_errors(response.text)]  # beside its input, named by its label
+        assert beside == [message.split(":")[0]], (form, beside)
     assert snapshot(settings) == before
     assert outbox_messages(settings) == []
 
@@ -263,8 +264,8 @@ def test_import_previews_without_writing_then_imports_on_confirm(signed_in, page
 
 def test_an_unusable_file_is_refused_in_one_line(page_client, settings):
     before = snapshot(settings)
-    for name, body, message in (("notes.pdf", b"%PDF", "file: &#39;notes.pdf&#39; is not a .csv"),
-                                ("empty.csv", b"", "file: is empty"),
+    for name, body, message in (("notes.pdf", b"%PDF", "File: &#39;notes.pdf&#39; is not a .csv"),
+                                ("empty.csv", b"", "File: is empty"),
                                 ("odd.csv", b"Colour,Shape\nred,round\n", "no column names the prospect")):  # fmt: skip
         response = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
                                     files={"file": (name, body, "text/csv")})  # fmt: skip
@@ -335,7 +336,7 @@ def test_every_problem_of_a_form_is_shown_at_once(settings, page_client):
     response = page_client.post(f"/prospects/{pid}/edit", data=form)
     assert response.status_code == 422
     line = error_line(response.text)
-    assert "gridHealth: must be at most 100" in line and "tier: must be 1, 2 or 3" in line and "\n" not in line
+    assert "Grid health: must be at most 100" in line and "Tier: must be 1, 2 or 3" in line and "\n" not in line
     assert sorted(field_errors(response.text)) == ["gridHealth", "tier"]
     assert ">kept as typed</textarea>" in response.text
     assert snapshot(settings) == before
@@ -362,3 +363,21 @@ def test_book_and_log_are_the_same_forms_as_on_the_calls_page(settings, page_cli
     assert sorted(field_errors(refused.text)) == ["duration", "outcome"]
     assert ">kept as typed</textarea>" in refused.text
     assert snapshot(settings) == before
+
+
+def test_a_repeat_send_says_why_in_plain_words_keeps_the_preview_and_offers_send_anyway(settings, page_client):
+    prospect = make_prospect(settings, name="Repeat Plumbing", email="owner@repeat.example")
+    form = {"csrf_token": page_client.csrf, "template": "pain_point"}
+    first = page_client.post(f"/prospects/{prospect.id}/email", data=form, follow_redirects=False)
+    assert first.status_code == 303
+    before = snapshot(settings)
+    again = page_client.post(f"/prospects/{prospect.id}/email", data=form)
+    assert again.status_code == 422
+    line = error_line(again.text)
+    assert line.startswith("Template: They already got this template (pain_point) on 20"), line
+    assert "--force" not in line and "email_" not in line  # no CLI flags, no internal ids
+    assert 'name="force" value="1"' in again.text and "Send anyway" in again.text
+    assert 'class="preview-subject"' in again.text and "Repeat Plumbing" in again.text  # the preview stays
+    assert snapshot(settings) == before
+    anyway = page_client.post(f"/prospects/{prospect.id}/email", data={**form, "force": "1"}, follow_redirects=False)
+    assert anyway.status_code == 303 and count(settings, "email_activities") == 2

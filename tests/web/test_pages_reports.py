@@ -41,11 +41,11 @@ def test_anonymous_is_sent_to_sign_in(anon_client):
 
 def test_a_bad_week_or_date_names_the_field(page_client):
     bad_week = page_client.get("/reports?week=next-tuesday")
-    assert bad_week.status_code == 422 and error_line(bad_week.text).startswith("week:")
+    assert bad_week.status_code == 422 and error_line(bad_week.text).startswith("Week:")
     bad_day = page_client.get("/reports?view=templates&since=2026-13-01")
-    assert bad_day.status_code == 422 and error_line(bad_day.text).startswith("since: '2026-13-01' is not a date")
+    assert bad_day.status_code == 422 and error_line(bad_day.text).startswith("Since: '2026-13-01' is not a date")
     backwards = page_client.get("/reports?view=templates&since=2026-11-10&until=2026-11-01")
-    assert backwards.status_code == 422 and error_line(backwards.text) == "until: must be after since"
+    assert backwards.status_code == 422 and error_line(backwards.text) == "Until: must be after since"
 
 
 def test_the_downloads_work_with_the_session_cookie(page_client):

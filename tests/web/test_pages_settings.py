@@ -91,13 +91,13 @@ def test_bad_token_and_user_forms_name_the_field_and_change_nothing(settings, pa
     page_client.post("/settings/tokens", data={"csrf_token": page_client.csrf, "name": "taken", "scope": "read"})
     before = snapshot(settings)
     cases = [
-        ("/settings/tokens", {"name": "", "scope": "read"}, 422, "name: a token needs a name of 1 to 100 characters"),
-        ("/settings/tokens", {"name": "x", "scope": "admin"}, 422, "scope: unknown scope 'admin': use read or write"),
-        ("/settings/tokens", {"name": "taken", "scope": "read"}, 409, "name: a token named 'taken' exists"),
-        ("/settings/users", {"email": "not an address", "role": "member"}, 422, "email: not an e-mail address"),
-        ("/settings/users", {"email": "new@example.com", "role": "boss"}, 422, "role: unknown role 'boss'"),
+        ("/settings/tokens", {"name": "", "scope": "read"}, 422, "Name: a token needs a name of 1 to 100 characters"),
+        ("/settings/tokens", {"name": "x", "scope": "admin"}, 422, "Scope: unknown scope 'admin': use read or write"),
+        ("/settings/tokens", {"name": "taken", "scope": "read"}, 409, "Name: a token named 'taken' exists"),
+        ("/settings/users", {"email": "not an address", "role": "member"}, 422, "Email: not an e-mail address"),
+        ("/settings/users", {"email": "new@example.com", "role": "boss"}, 422, "Role: unknown role 'boss'"),
         ("/settings/users", {"email": "admin@example.com", "role": "member"}, 409,
-         "email: a user admin@example.com already exists"),
+         "Email: a user admin@example.com already exists"),
     ]  # fmt: skip
     for path, data, status, expected in cases:
         response = page_client.post(path, data={**data, "csrf_token": page_client.csrf})
@@ -125,7 +125,7 @@ def test_users_added_with_a_link_role_changed_removed_and_the_last_admin_kept(se
     last = page_client.post("/settings/users/remove", data={"csrf_token": page_client.csrf,
                                                             "email": "admin@example.com"})  # fmt: skip
     assert last.status_code == 409
-    assert error_line(last.text) == "email: admin@example.com is the last admin; make someone else admin first"
+    assert error_line(last.text) == "Email: admin@example.com is the last admin; make someone else admin first"
     demote = page_client.post("/settings/users/role", data={"csrf_token": page_client.csrf,
                               "email": "admin@example.com", "role": "viewer"})  # fmt: skip
     assert demote.status_code == 409 and "is the last admin" in error_line(demote.text)

@@ -48,12 +48,15 @@ def won(
         raise DealAlreadyWon(
             f"the deal with {prospect.id} is already won: customer {existing.id} is {existing.status}{hint}",
             field="prospectId",
+            on_page=f"this deal is already won; the customer is {existing.status}"
+            + (": reactivate it on the customer's page" if hint else ""),
         )
     if prospect.sales_status == "closed_lost":
         raise DealClosed(
             f"the deal with {prospect.id} was lost; reopen it first with `leadline deals reopen "
             f"--prospect {prospect.id} --reason ...`",
             field="prospectId",
+            on_page="this deal was lost: reopen it first (Reopen, with a reason)",
         )
     now = utc_now()
     signed_at = customers.day_start(session, data.signed_at, field="signedAt") if data.signed_at else now
@@ -119,6 +122,7 @@ def lost(
             f"the deal with {prospect.id} was won (customer {customer.id if customer else '?'}); "
             "churn the customer instead (`leadline customers churn`)",
             field="prospectId",
+            on_page="this deal was won: to end it, churn the customer on the customer's page",
         )
     if prospect.sales_status == "closed_lost":
         raise DealClosed(f"the deal with {prospect.id} is already lost", field="prospectId")

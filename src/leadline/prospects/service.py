@@ -179,6 +179,7 @@ def create(session: Session, data: ProspectCreate, *, actor: str, source: str | 
         raise StageMoveNotAllowed(
             "a prospect becomes closed_won when its deal is won (leadline deals won), which makes its customer record",
             field="salesStatus",
+            on_page="a new prospect cannot start as won: add it, then press Won on its page when the deal is won",
         )
     _check_email_free(session, data.email, owner_id=None)
     now = utc_now()
@@ -265,6 +266,7 @@ def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, a
             f"{prospect.id} has no customer record; win the deal with `leadline deals won --prospect "
             f"{prospect.id} ...`, which makes one",
             field="stage",
+            on_page="to win the deal, press Won on the prospect's page: it makes the customer record",
         )
     if current == "closed_won" and customer is not None and customer.status != "churned":
         raise StageMoveNotAllowed(

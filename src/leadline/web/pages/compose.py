@@ -9,7 +9,6 @@ same words offers "Send anyway".
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -29,28 +28,16 @@ from leadline.emails.schemas import ComposeRequest
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.times import to_utc
-from leadline.web.pages.forms import FormError, FormErrors, errors_of, read_form
+from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
 from leadline.web.render import page, settings_of
 from leadline.webhooks.models import InboundMessage
 
 router = APIRouter()
 
-#: Why a message did not go, said for a person (the CLI's wording names flags).
-_PLAIN = {
-    "already_sent": "They already got this very message{when}. Send it anyway, or change the words.",
-    "cap": "Today's sending limit is used up. Choose a time to send it later.",
-    "do_not_contact": "This prospect is marked do-not-contact.",
-    "suppressed": "This address must not be emailed again (it bounced, complained or unsubscribed).",
-    "no_email": "This prospect has no email address.",
-}
-
 
 def plain(outcome: Outcome) -> str:
     """Why ``outcome`` did not go, in plain words."""
-    if outcome.code in _PLAIN:
-        found = re.search(r"\d{4}-\d{2}-\d{2}", outcome.detail or "")
-        return _PLAIN[outcome.code].format(when=f" on {found.group(0)}" if found else "")
-    return (outcome.detail or outcome.status).split("; --force")[0].capitalize() + "."
+    return not_sent(outcome.code, outcome.detail, what="very message")
 
 
 def _context(settings: Settings, *, prospect_id: str | None = None, email_id: str | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ Every page calls the same service functions as the CLI and the API; a refused ch
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -70,6 +71,41 @@ def input_name(name: str | None) -> str:
     return (name or "").split(".")[0]
 
 
+#: Inputs whose label is not their name in words (``gridHealth`` reads "Grid health" by itself).
+LABELS = {
+    "prospectId": "Prospect", "scheduledAt": "When", "emailId": "Email", "at": "Send at", "body": "Message",
+    "lostReason": "Why lost", "stageReason": "Reason", "doNotContactReason": "Do-not-contact reason",
+    "q": "Search", "grid_min": "Grid health ≥", "grid_max": "Grid health ≤",
+}  # fmt: skip
+
+
+def label_of(name: str) -> str:
+    """How a person knows an input: its label (``gridHealth`` -> ``Grid health``)."""
+    if name in LABELS:
+        return LABELS[name]
+    words = re.sub(r"(?<=[a-z0-9])([A-Z])", r" \1", name.replace("_", " ")).lower().strip()
+    return words[:1].upper() + words[1:]
+
+
+#: Why a message was not sent, said for a person (the CLI's wording names flags and ids).
+_NOT_SENT = {
+    "already_sent": "They already got this{what}{when}. Send it anyway, or choose another.",
+    "cap": "Today's sending limit is used up. Choose a time to send it later.",
+    "do_not_contact": "This prospect is marked do-not-contact.",
+    "suppressed": "This address must not be emailed again (it bounced, complained or unsubscribed).",
+    "no_email": "This prospect has no email address.",
+}
+
+
+def not_sent(code: str | None, detail: str | None, *, what: str = "") -> str:
+    """Why an email did not go (a send outcome's ``code`` and ``detail``), in plain words."""
+    if code in _NOT_SENT:
+        found = re.search(r"\d{4}-\d{2}-\d{2}", detail or "")
+        return _NOT_SENT[code].format(what=f" {what}" if what else "", when=f" on {found.group(0)}" if found else "")
+    text = re.sub(r"\s*\([^)]*_[0-9A-Z]{10,}[^)]*\)", "", (detail or "not sent").split("; --")[0])  # no ids
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def errors_of(error: Exception) -> FormErrors:
     """Every problem of a refused form, each beside its input; anything else is raised again."""
     if isinstance(error, ValidationError):
@@ -78,12 +114,18 @@ def errors_of(error: Exception) -> FormErrors:
         line = one_line(problems)
     elif isinstance(error, LeadlineError):
         problems = [p for p in getattr(error, "errors", None) or [] if p.get("field")]
-        if error.field and not any(p["field"] == error.field for p in problems):
+        if error.on_page:  # the page's own wording (the message tells a CLI user what to type)
+            problems = [p for p in problems if p["field"] != error.field]
+            problems.insert(0, {"field": error.field or "", "message": error.on_page})
+        elif error.field and not any(p["field"] == error.field for p in problems):
             problems.insert(0, {"field": error.field, "message": error.message})
         status = error.status_code
         line = one_line(problems) if len(problems) > 1 else str(error)
     else:
         raise error
+    if problems:  # on a page, each input by its label
+        line = "; ".join(f"{label_of(input_name(p['field']))}: {p['message']}" if p.get("field") else str(p["message"])
+                         for p in problems)  # fmt: skip
     found = FormErrors(line=line, status=status)
     for problem in problems:
         name = input_name(problem.get("field"))

@@ -47,7 +47,7 @@ from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpd
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.web.pages import duplicates
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
-from leadline.web.pages.forms import FormError, FormErrors, errors_of, read_form
+from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
 from leadline.web.render import page, settings_of
 
 router = APIRouter()
@@ -363,8 +363,9 @@ async def _act(request: Request, prospect_id: str, form_name: str, work: Any, va
 
 
 async def _refused(request: Request, prospect_id: str, form_name: str, values: dict[str, str],
-                   errors: FormErrors) -> Response:  # fmt: skip
-    return await _show(request, prospect_id, status=errors.status, errors=errors, form=form_name, values=values)
+                   errors: FormErrors, **extra: Any) -> Response:  # fmt: skip
+    return await _show(request, prospect_id, status=errors.status, errors=errors, form=form_name, values=values,
+                       **extra)  # fmt: skip
 
 
 @router.post("/prospects/{prospect_id}/edit")
@@ -414,16 +415,38 @@ async def send_email(request: Request, prospect_id: str, principal: PageWriter) 
     values = await read_form(request)
     template = values.get("template", "")
 
+    force = values.pop("force", "") == "1"
+    refused: dict[str, Any] = {}
+
     def work() -> None:
         if not template:
-            raise FormError("template", "template: choose a template")
-        report = send(settings, template, actor=principal.actor, prospect_ids=[prospect_id])
+            raise FormError("template", "choose a template")
+        report = send(settings, template, actor=principal.actor, prospect_ids=[prospect_id], force=force)
         outcome = report.outcomes[0] if report.outcomes else None
         if outcome is None or outcome.status != "sent":
-            detail = (outcome.detail or outcome.status) if outcome else "nothing to send"
-            raise FormError("template", f"template: not sent: {detail}")
+            code, detail = (outcome.code, outcome.detail or outcome.status) if outcome else (None, "nothing to send")
+            refused["offer_force"] = code == "already_sent"
+            raise FormError("template", not_sent(code, detail, what=f"template ({template})"))
 
-    return await _act(request, prospect_id, "email", work, values, "sent")
+    try:
+        await run_in_threadpool(work)
+    except (LeadlineError, ValidationError) as error:
+        preview = await run_in_threadpool(_preview, settings, prospect_id, template) if template else None
+        return await _refused(request, prospect_id, "email", values, errors_of(error), preview=preview, **refused)
+    return _done(prospect_id, "sent")
+
+
+def _preview(settings: Settings, prospect_id: str, template: str) -> dict[str, Any] | None:
+    """What the send button would send (kept on the page after a refusal); None if it cannot be built."""
+    try:
+        with unit_of_work(settings, readonly=True) as session:
+            rendered = templates.render(
+                templates.load(settings, template), prospects.get(session, prospect_id), settings
+            )
+            return {"subject": rendered.subject, "text": rendered.text, "to": prospects.get(session, prospect_id).email,
+                    "template": template}  # fmt: skip
+    except LeadlineError:
+        return None
 
 
 @router.post("/prospects/{prospect_id}/calls/book")
