@@ -151,7 +151,7 @@ GROUPS: dict[str, list[Run]] = {
         run("config"),
         run("db", "current"),
         run("db", "upgrade"),
-        run("db", "downgrade", "0011", code=1),  # refused: the database is at 0011 already
+        run("db", "downgrade", "0015", code=1),  # refused: the database is at 0015 already
         run("init"),
         run("demo", "--if-empty"),
         run("users", "add", "ann@example.com", "--role", "member", "--link"),

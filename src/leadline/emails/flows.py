@@ -41,6 +41,7 @@ from leadline.emails.quota import cap_left
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
+from leadline.tasks import service as tasks
 
 log = logging.getLogger("leadline.emails")
 
@@ -128,7 +129,8 @@ def mark_stale_sends(settings: Settings, *, actor: str) -> int:
                     session, email_id, "the sending process stopped before it learned the outcome", actor=actor
                 )
             elif outbox.written(email_id):
-                service.record_sent(session, email_id, backend=outbox.name, provider_id=None, actor=actor)
+                sent = service.record_sent(session, email_id, backend=outbox.name, provider_id=None, actor=actor)
+                tasks.action_done(session, sent.prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
             else:
                 reason = "not sent: the sending process stopped before the message was written to the outbox"
                 service.record_failed(session, settings, email_id, reason, actor=actor)
@@ -310,4 +312,5 @@ def send_claimed(
         return Outcome(prospect_id, name, to, "unknown", email_id, subject, reason)
     with unit_of_work(settings) as session:
         service.record_sent(session, email_id, backend=backend.name, provider_id=accepted.provider_id, actor=actor)
+        tasks.action_done(session, prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
     return Outcome(prospect_id, name, to, "sent", email_id, subject)

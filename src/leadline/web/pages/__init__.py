@@ -25,3 +25,7 @@ router.include_router(calls.router)
 router.include_router(customers.router)
 router.include_router(reports.router)
 router.include_router(settings.router)
+
+from leadline.web.pages import tasks  # noqa: E402
+
+router.include_router(tasks.router)
