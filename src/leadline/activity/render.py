@@ -112,6 +112,8 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         line = _short(details.get("title") or "", 60)
         if status == "created" and details.get("dueAt"):
             line += f", due {_when(details['dueAt'], zone)}"
+        if status == "done" and details.get("because"):
+            line += f" ({details['because']})"
         return line
     if type == "note":
         written = _when(details.get("noteAt"), zone) if details.get("noteAt") else ""
