@@ -80,3 +80,16 @@ def test_tasks_on_the_prospect_page_and_the_tasks_page(settings, signed_in):
     with unit_of_work(settings, readonly=True) as session:
         assert tasks.get(session, task.id).done_at is None
     assert 'href="/tasks"' in mine  # in the main navigation
+
+
+def test_the_customer_page_shows_its_notes_and_open_tasks(settings, page_client):
+    from tests.web.helpers import make_customer
+
+    p = make_prospect(settings, name="Royal Plumbing Co", notes="Pays by cheque")
+    customer = make_customer(settings, p.id)
+    with unit_of_work(settings) as session:
+        notes.add(session, p.id, "Wants a monthly call", actor="user:ann@example.com")
+        tasks.create(session, TaskCreate(title="Send the monthly report", customer_id=customer), actor="x")
+    page = page_client.get(f"/customers/{customer}").text
+    assert page.index("Pays by cheque") < page.index("Wants a monthly call")
+    assert "Send the monthly report" in page and f'href="/prospects/{p.id}#notes"' in page
