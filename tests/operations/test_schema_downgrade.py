@@ -50,7 +50,7 @@ def test_downgrade_asks_backs_up_and_refuses_to_lose_data_without_yes(tmp_path: 
     ok(env, "init")
     ok(env, "prospects", "add", "--name", "Kept Plumbing", "--email", "owner@kept.example")
     head = _schema(data)
-    assert head == "0011"  # the steps below name the migrations after it
+    assert head == "0015"  # the steps below name the migrations after it
 
     lossy = _leadline(env, "db", "downgrade", "0009", answer="y\n")  # a yes typed in is not enough
     assert lossy.returncode == 1, lossy.stdout
@@ -62,7 +62,7 @@ def test_downgrade_asks_backs_up_and_refuses_to_lose_data_without_yes(tmp_path: 
     assert forced.returncode == 0, forced.stderr
     assert _schema(data) == "0009"
     [first] = _backups(data)
-    assert first.startswith("leadline-0011-before-downgrade-to-0009-")
+    assert first.startswith("leadline-0015-before-downgrade-to-0009-")
     with tarfile.open(data / "backups" / first) as tar:
         assert tar.getnames() == ["manifest.json", "keys.json", "leadline.db"]
 
