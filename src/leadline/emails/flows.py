@@ -285,6 +285,16 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
     return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
 
 
+def resolve(settings: Settings, email_id: str, *, sent: bool, actor: str) -> Any:
+    """``emails resolve`` / ``POST /api/emails/{id}/resolve``: settle a send whose outcome was unknown; one
+    found to have gone out completes the prospect's follow-up tasks, like any sent email."""
+    with unit_of_work(settings) as session:
+        email = service.resolve(session, settings, email_id, sent=sent, actor=actor)
+        if email.status == "sent":
+            tasks.action_done(session, email.prospect_id, "email_sent", actor=actor, cause={"emailId": email.id})
+    return email
+
+
 def send_claimed(
     settings: Settings, backend: Backend, message: Any, *, prospect_id: str, name: str, actor: str
 ) -> Outcome:
