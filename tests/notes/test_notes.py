@@ -174,6 +174,8 @@ def test_the_cli_in_a_process(settings):
     before = snapshot(settings)
     blank = run_leadline("notes", "add", p.id, "", env=env)
     assert blank.returncode == 1 and blank.stderr.strip() == "error: text: cannot be empty"
+    cleared = run_leadline("prospects", "update", p.id, "--clear", "notes", env=env)
+    assert cleared.returncode == 1 and "notes are kept one by one" in cleared.stderr
     missing = run_leadline("notes", "remove", "act_nothing", env=env)
     assert missing.returncode == 1 and "no note with id 'act_nothing'" in missing.stderr
     assert snapshot(settings) == before
