@@ -145,9 +145,16 @@ GROUPS: dict[str, list[Run]] = {
     ],
     "tasks": [
         run("tasks", "list", "--json"),
-        run("tasks", "add", "--title", "Call back", "--prospect", "royal_plumbing_co"),
+        run("tasks", "add", "--title", "Call back", "--prospect", "royal_plumbing_co", "--kind", "call_back"),
+        run("tasks", "edit", "{task}", "--snooze", "3d"),
         run("tasks", "done", "{task}"),
+        run("tasks", "reopen", "{task_done}"),
+        run("tasks", "complete", "{task}"),
         run("today", "--json"),
+        run("notes", "add", "royal_plumbing_co", "Daniel prefers text messages"),
+        run("notes", "list", "royal_plumbing_co", "--json"),
+        run("notes", "edit", "{note}", "Daniel prefers texts after 5pm"),
+        run("notes", "remove", "{note}"),
     ],
     "analytics": [
         run("dashboard", "--json"),
@@ -213,6 +220,8 @@ IDS: dict[str, str] = {
     "AND scheduled_at > CURRENT_TIMESTAMP ORDER BY id DESC LIMIT 1",
     "customer": "SELECT id FROM customers ORDER BY id LIMIT 1",
     "task": "SELECT id FROM tasks WHERE done_at IS NULL ORDER BY id LIMIT 1",
+    "task_done": "SELECT id FROM tasks WHERE done_at IS NOT NULL ORDER BY id LIMIT 1",
+    "note": "SELECT id FROM outreach_activities WHERE type = 'note' AND status = 'added' ORDER BY id DESC LIMIT 1",
 }
 
 

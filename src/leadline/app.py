@@ -36,6 +36,7 @@ from leadline.emails.api import router as emails_router
 from leadline.emails.unsubscribe import router as unsubscribe_router
 from leadline.errors import LeadlineError
 from leadline.health import router as health_router
+from leadline.notes.api import router as notes_router
 from leadline.notify.api import router as notifications_router
 from leadline.prospects.api import router as prospects_router
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
@@ -266,9 +267,9 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(calendar_router, responses=errors, dependencies=checked)  # a secret URL for calendar apps
     # Everything under /api/ needs a token or a signed-in session (writes: write rights + CSRF).
     guarded = [Depends(api_principal), *checked]
-    for router in (prospects_router, emails_router, calls_router, deals_router, proposals_router, customers_router,
-                   tasks_router, sequences_router, notifications_router, analytics_router, auth_router,
-                   webhooks_admin_router, search_router):  # fmt: skip
+    for router in (prospects_router, notes_router, emails_router, calls_router, deals_router, proposals_router,
+                   customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
+                   auth_router, webhooks_admin_router, search_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

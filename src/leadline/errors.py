@@ -51,3 +51,10 @@ class Invalid(LeadlineError):
 class Conflict(LeadlineError):
     status_code = 409
     code = "conflict"
+
+
+class Forbidden(LeadlineError):
+    """Not allowed for who is acting (someone else's note, for a non-admin)."""
+
+    status_code = 403
+    code = "forbidden"

@@ -184,7 +184,9 @@ class TestSendGrid:
     def test_a_timeout_after_sending_is_unknown_and_never_resent(self, settings, cli, fake_sendgrid):
         fake_sendgrid.then("hang")
         p = make_prospect(settings)
+        follow_up = cli("tasks", "add", "--title", "Email again", "--prospect", p.id, "--kind", "follow_up", "--json")
         result = cli("emails", "send", "--template", "pain_point", "--prospect", p.id)
+        assert cli("tasks", "list", "--json").json[0]["doneAt"] is None  # not known to be sent: still open
         assert "1 unknown" in result.stdout and "leadline emails list --status unknown" in result.stdout
         assert len(fake_sendgrid.requests) == 1
         assert emails(settings)[0].status == "unknown"
@@ -195,6 +197,8 @@ class TestSendGrid:
         resolved = cli("emails", "resolve", emails(settings)[0].id, "--sent")
         assert resolved.exit_code == 0 and emails(settings)[0].status == "sent"
         assert cli("prospects", "show", p.id, "--json").json["emailsSentCount"] == 1
+        (done,) = cli("tasks", "list", "--state", "done", "--json").json  # it went out: the follow-up is done
+        assert done["id"] == follow_up.json["id"]
 
     def test_a_dropped_connection_is_unknown(self, settings, cli, fake_sendgrid):
         fake_sendgrid.then("drop")

@@ -417,10 +417,13 @@ def _prospects(settings) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from leadline.db import unit_of_work
+    from leadline.notes import service as notes
     from leadline.prospects.models import Prospect
 
     with unit_of_work(settings, readonly=True) as session:
-        return [{"name": p.name, "notes": p.notes} for p in session.scalars(select(Prospect))]
+        found = list(session.scalars(select(Prospect)))
+        latest = notes.latest_texts(session, [p.id for p in found])
+        return [{"name": p.name, "notes": latest.get(p.id)} for p in found]
 
 
 def test_the_import_upload_refuses_the_same_rows(settings, admin: Any, tmp_path: Path) -> None:

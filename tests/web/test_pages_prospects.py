@@ -332,7 +332,7 @@ def test_every_problem_of_a_form_is_shown_at_once(settings, page_client):
     pid = make_prospect(settings, name="Twice Wrong Plumbing").id
     before = snapshot(settings)
     form = {"csrf_token": page_client.csrf, "name": "Twice Wrong Plumbing", "status": "active",
-            "gridHealth": "200", "tier": "7", "notes": "kept as typed"}  # fmt: skip
+            "gridHealth": "200", "tier": "7", "gaps": "kept as typed"}  # fmt: skip
     response = page_client.post(f"/prospects/{pid}/edit", data=form)
     assert response.status_code == 422
     line = error_line(response.text)

@@ -115,7 +115,17 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         line = _short(details.get("title") or "", 60)
         if status == "created" and details.get("dueAt"):
             line += f", due {_when(details['dueAt'], zone)}"
+        if status == "done" and details.get("because"):
+            line += f" ({details['because']})"
         return line
+    if type == "note":
+        written = _when(details.get("noteAt"), zone) if details.get("noteAt") else ""
+        if status == "edited":
+            return f"the note of {written} now reads: {_short(details.get('text') or '', 70)}"
+        if status == "removed":
+            return f"removed the note of {written} by {details.get('author')}"
+        edited = f" (edited {_when(details['editedAt'], zone)})" if details.get("editedAt") else ""
+        return _short(details.get("text") or "", 200) + edited
     if type == "deal":
         return _deal(status, details)
     if type == "customer":

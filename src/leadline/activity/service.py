@@ -93,6 +93,23 @@ def update_statuses(session: Session, statuses: dict[str, str]) -> None:
             entry.status = statuses[entry.id]
 
 
+def get(session: Session, activity_id: str, *, for_update: bool = False) -> OutreachActivity | None:
+    query = select(OutreachActivity).where(OutreachActivity.id == activity_id)
+    return session.scalar(query.with_for_update() if for_update else query)
+
+
+def revise(entry: OutreachActivity, details: dict[str, Any], *, at: datetime | None = None) -> None:
+    """Change an entry's details (a note edited by its author); the change itself is recorded by the caller."""
+    entry.details = details
+    entry.updated_at = at or utc_now()
+
+
+def remove(session: Session, entry: OutreachActivity) -> None:
+    """Take one entry off the timeline (a note removed); the caller records the removal."""
+    session.delete(entry)
+    session.flush()
+
+
 def for_prospect(session: Session, prospect_id: str, *, limit: int | None = None) -> Sequence[OutreachActivity]:
     query = (
         select(OutreachActivity)

@@ -230,6 +230,7 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
 
     cause = {"callId": call.id, "outcome": data.outcome}
     customer = _apply_outcome(session, data, prospect, call, cause=cause, actor=actor)
+    tasks.action_done(session, prospect.id, "call_logged", actor=actor, cause={"callId": call.id})
     task = None
     if make_task and due_at is not None:
         task = tasks.add(

@@ -23,6 +23,7 @@ from leadline.emails.flows import send
 from leadline.errors import Conflict, Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
+from leadline.tasks import service as tasks
 
 
 class ProposalNotSent(LeadlineError):
@@ -90,4 +91,5 @@ def record(session: Session, prospect_id: str, value: float, *, email_id: str, t
     details: dict[str, Any] = {"emailId": email_id, "value": value, "template": template, "previousValue": before}
     activity.record(session, prospect.id, "proposal", "sent", details, actor=actor)
     prospects.advance(session, prospect, "proposal", actor=actor, cause={"emailId": email_id, "proposal": True})
+    tasks.action_done(session, prospect.id, "proposal_sent", actor=actor, cause={"emailId": email_id})
     return prospect.sales_status

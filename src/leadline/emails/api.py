@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
-from leadline.emails import service, templates
+from leadline.emails import flows, service, templates
 from leadline.emails.flows import compose, send
 from leadline.emails.schemas import (
     ComposeRequest,
@@ -97,8 +97,8 @@ def cancel(email_id: str, session: DbSession, actor: Actor) -> Any:
 
 
 @router.post("/api/emails/{email_id}/resolve", response_model=EmailRead, summary="Settle an email in status unknown")
-def resolve(email_id: str, body: ResolveRequest, session: DbSession, settings: CurrentSettings, actor: Actor) -> Any:
-    return service.resolve(session, settings, email_id, sent=body.outcome == "sent", actor=actor)
+def resolve(email_id: str, body: ResolveRequest, settings: CurrentSettings, actor: Actor) -> Any:
+    return flows.resolve(settings, email_id, sent=body.outcome == "sent", actor=actor)
 
 
 @router.get("/api/templates", response_model=list[TemplateRead], tags=["templates"], summary="Email templates")

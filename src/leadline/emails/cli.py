@@ -308,13 +308,11 @@ def resolve(
     sent: Annotated[bool, typer.Option("--sent/--not-sent", help="What you found: it went out, or it did not.")] = ...,  # type: ignore[assignment]
 ) -> None:
     """Settle an email whose outcome was unknown, after checking (e.g. in SendGrid's activity feed)."""
-    from leadline.db import unit_of_work
-    from leadline.emails import service
+    from leadline.emails import flows
 
     require_database()
-    with cli_errors(), unit_of_work(cli_settings()) as session:
-        email = service.resolve(session, cli_settings(), email_id, sent=sent, actor=actor())
-        state = email.status
+    with cli_errors():
+        state = flows.resolve(cli_settings(), email_id, sent=sent, actor=actor()).status
     typer.echo(f"{email_id} is now {state}.")
 
 

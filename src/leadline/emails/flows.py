@@ -43,6 +43,7 @@ from leadline.emails.schemas import ComposeRequest
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
+from leadline.tasks import service as tasks
 
 log = logging.getLogger("leadline.emails")
 
@@ -132,7 +133,8 @@ def mark_stale_sends(settings: Settings, *, actor: str) -> int:
                     session, email_id, "the sending process stopped before it learned the outcome", actor=actor
                 )
             elif outbox.written(email_id):
-                service.record_sent(session, email_id, backend=outbox.name, provider_id=None, actor=actor)
+                sent = service.record_sent(session, email_id, backend=outbox.name, provider_id=None, actor=actor)
+                tasks.action_done(session, sent.prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
             else:
                 reason = "not sent: the sending process stopped before the message was written to the outbox"
                 service.record_failed(session, settings, email_id, reason, actor=actor)
@@ -332,6 +334,16 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
     return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
 
 
+def resolve(settings: Settings, email_id: str, *, sent: bool, actor: str) -> Any:
+    """``emails resolve`` / ``POST /api/emails/{id}/resolve``: settle a send whose outcome was unknown; one
+    found to have gone out completes the prospect's follow-up tasks, like any sent email."""
+    with unit_of_work(settings) as session:
+        email = service.resolve(session, settings, email_id, sent=sent, actor=actor)
+        if email.status == "sent":
+            tasks.action_done(session, email.prospect_id, "email_sent", actor=actor, cause={"emailId": email.id})
+    return email
+
+
 def send_claimed(
     settings: Settings, backend: Backend, message: Any, *, prospect_id: str, name: str, actor: str
 ) -> Outcome:
@@ -359,4 +371,5 @@ def send_claimed(
         return Outcome(prospect_id, name, to, "unknown", email_id, subject, reason)
     with unit_of_work(settings) as session:
         service.record_sent(session, email_id, backend=backend.name, provider_id=accepted.provider_id, actor=actor)
+        tasks.action_done(session, prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
     return Outcome(prospect_id, name, to, "sent", email_id, subject)

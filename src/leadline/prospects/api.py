@@ -78,7 +78,7 @@ def list_prospects(
 ) -> Any:
     result = service.search(session, filters.query(), sort=sort, limit=limit, cursor=cursor, page=page)
     return Page[ProspectRead](
-        items=[ProspectRead.model_validate(p) for p in result.items],
+        items=service.read(session, result.items),
         total=result.total,
         limit=result.limit,
         next_cursor=result.next_cursor,
@@ -163,7 +163,7 @@ def merge_prospect(prospect_id: str, body: MergeRequest, session: DbSession, act
 
 @router.get("/{prospect_id}", response_model=ProspectRead, summary="Read a prospect")
 def get_prospect(prospect_id: str, session: ReadSession) -> Any:
-    return service.get(session, prospect_id)
+    return service.read(session, [service.get(session, prospect_id)])[0]
 
 
 @router.get("/{prospect_id}/timeline", response_model=list[ActivityRead], summary="A prospect's timeline")
@@ -173,14 +173,16 @@ def get_timeline(prospect_id: str, session: ReadSession) -> Any:
 
 @router.post("", response_model=ProspectRead, status_code=201, summary="Add a prospect")
 def create_prospect(body: ProspectCreate, session: DbSession, actor: Actor) -> Any:
-    return service.create(session, body, actor=actor, source="api")
+    return service.read(session, [service.create(session, body, actor=actor, source="api")])[0]
 
 
 @router.patch("/{prospect_id}", response_model=ProspectRead, summary="Edit a prospect")
 def update_prospect(prospect_id: str, body: ProspectUpdate, session: DbSession, actor: Actor) -> Any:
-    return service.update(session, prospect_id, body, actor=actor)
+    return service.read(session, [service.update(session, prospect_id, body, actor=actor)])[0]
 
 
 @router.post("/{prospect_id}/stage", response_model=ProspectRead, summary="Move a prospect to a stage by hand")
 def move_stage(prospect_id: str, body: StageMove, session: DbSession, actor: Actor) -> Any:
-    return service.move_stage(session, prospect_id, body.stage, reason=body.reason, actor=actor)
+    return service.read(
+        session, [service.move_stage(session, prospect_id, body.stage, reason=body.reason, actor=actor)]
+    )[0]

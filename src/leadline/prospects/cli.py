@@ -84,6 +84,7 @@ def show(
     """Show every field of a prospect and its whole timeline."""
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
+    from leadline.notes import service as notes
     from leadline.prospects import service
     from leadline.prospects.schemas import ActivityRead, ProspectDetail
 
@@ -91,7 +92,8 @@ def show(
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         prospect = service.get(session, prospect_id)
         entries = service.timeline(session, prospect_id)
-        detail = ProspectDetail.model_validate(prospect)
+        detail = ProspectDetail.model_validate(service.read(session, [prospect])[0].model_dump())
+        detail.notes_list = notes.for_prospect(session, prospect_id, check=False)
         detail.timeline = [ActivityRead.model_validate(entry) for entry in entries]
     if as_json:
         print_json(detail.dump())
@@ -106,6 +108,8 @@ def _print_prospect(detail: Any) -> None:
 
     data = detail.model_dump()
     timeline = data.pop("timeline")
+    data.pop("notes_list")
+    data.pop("notes")
     pairs = []
     for name, value in data.items():
         if hasattr(value, "astimezone"):
@@ -114,6 +118,14 @@ def _print_prospect(detail: Any) -> None:
             value = "; ".join(str(v) for v in value)
         pairs.append((name, value))
     print_fields(pairs, title=f"{detail.name} ({detail.id})")
+    typer.echo("")
+    print_table(
+        ["Written", "Note", "By", "Id"],
+        ((local(n.created_at) + (f" (edited {local(n.edited_at)})" if n.edited_at else ""), n.text, n.author, n.id)
+         for n in detail.notes_list),
+        title="Notes",
+        footer=None if detail.notes_list else "no notes yet",
+    )  # fmt: skip
     typer.echo("")
     print_table(
         ["When", "What", "Details", "By"],
@@ -149,7 +161,7 @@ def add(
     competitor_health: Annotated[str | None, typer.Option(help="The competitor's grid health, 0-100.")] = None,
     deal_value: Annotated[str | None, typer.Option(help="Estimated monthly value if won.")] = None,
     owner: Annotated[str | None, typer.Option(help="Email of the salesperson who owns it.")] = None,
-    notes: Annotated[str | None, typer.Option(help="Free-text notes.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Its first note (more: leadline notes add).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add one prospect."""
@@ -157,7 +169,7 @@ def add(
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service
-    from leadline.prospects.schemas import ProspectCreate, ProspectRead
+    from leadline.prospects.schemas import ProspectCreate
 
     if prospect_id is not None:
         given["id"] = prospect_id
@@ -166,7 +178,7 @@ def add(
         data = ProspectCreate.model_validate(given)
         with unit_of_work(cli_settings()) as session:
             prospect = service.create(session, data, actor=actor(), source="cli")
-            result = ProspectRead.model_validate(prospect)
+            result = service.read(session, [prospect])[0]
     if as_json:
         print_json(result.dump())
     else:
@@ -207,7 +219,7 @@ def update(
     ] = None,
     do_not_contact_reason: Annotated[str | None, typer.Option(help="Why the prospect must not be contacted.")] = None,
     owner: Annotated[str | None, typer.Option(help="Email of the salesperson who owns it.")] = None,
-    notes: Annotated[str | None, typer.Option(help="Free-text notes.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Add a note (earlier notes are kept; see leadline notes).")] = None,
     clear: Annotated[list[str] | None, typer.Option(help="Empty a field, e.g. --clear phone (repeatable).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -215,7 +227,7 @@ def update(
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.prospects import service
-    from leadline.prospects.schemas import ProspectRead, ProspectUpdate
+    from leadline.prospects.schemas import ProspectUpdate
 
     values = locals()
     given: dict[str, Any] = {name: values[name] for name in UPDATABLE if values[name] is not None}
@@ -223,6 +235,8 @@ def update(
         key = name.replace("-", "_")
         if key not in UPDATABLE:
             abort(f"--clear: unknown field {name!r}")
+        if key == "notes":
+            abort("--clear notes: notes are kept one by one; remove one with leadline notes remove NOTE_ID")
         if key in given:
             abort(f"--clear {name} and --{name} contradict each other")
         given[key] = None
@@ -233,7 +247,7 @@ def update(
         changes = ProspectUpdate.model_validate(given)
         with unit_of_work(cli_settings()) as session:
             prospect = service.update(session, prospect_id, changes, actor=actor())
-            result = ProspectRead.model_validate(prospect)
+            result = service.read(session, [prospect])[0]
     if as_json:
         print_json(result.dump())
     else:

@@ -25,6 +25,7 @@ from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.errors import Invalid
 from leadline.ids import new_id, slugify
+from leadline.notes import service as notes
 from leadline.prospects import service
 from leadline.prospects.files import ImportFileError, ProspectFile, RowResult, validate
 from leadline.prospects.models import Prospect
@@ -136,6 +137,7 @@ class _ChunkWriter:
         self.on_reject = on_reject
         self.table = Table("prospects", Base.metadata)
         self.untouched: list[str] = []
+        self.known_notes: dict[str, set[str]] = {}
 
     def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
         if message is not None:
@@ -158,6 +160,10 @@ class _ChunkWriter:
         entries: list[dict[str, Any]] = []
         new_names: list[tuple[RowResult, dict[str, Any]]] = []
         now = utc_now()
+        noted = [r.data.notes for r in chunk if r.data and r.data.notes and r.data.notes.strip()]
+        self.known_notes = (
+            notes.texts_of(session, [p.id for p in (*by_id.values(), *by_email.values())]) if noted else {}
+        )
         label = self.report.label
         for result in chunk:
             data = result.data
@@ -210,6 +216,8 @@ class _ChunkWriter:
                     actor=self.actor, at=now,
                 )
             )  # fmt: skip
+            if row.pop("notes", None) is not None and result.data and (text := (result.data.notes or "").strip()):
+                entries.append(notes.row(row["id"], text, actor=self.actor, at=now))
             self.report.created += 1
             self.report.note({"action": "create", "id": row["id"], "name": row["name"]})
         if self.untouched:
@@ -243,6 +251,9 @@ class _ChunkWriter:
         assert data is not None
         wanted = {name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"}
         stage = wanted.pop("sales_status", None)
+        note = (wanted.pop("notes", None) or "").strip()  # a note is added (once), never overwritten
+        if note in self.known_notes.get(prospect.id, set()):
+            note = ""
         if "email" in wanted and wanted["email"] != prospect.email:
             other = service.find_by_email(self.session, wanted["email"])
             if other is not None and other.id != prospect.id:
@@ -265,10 +276,14 @@ class _ChunkWriter:
         if stage is not None and stage != prospect.sales_status:
             service.set_stage(self.session, prospect, stage, actor=self.actor, manual=True, reason="import", at=now)
             moved = True
-        if diff or moved:
+        if note:
+            entries.append(notes.row(prospect.id, note, actor=self.actor, at=now))
+            self.known_notes.setdefault(prospect.id, set()).add(note)
+        if diff or moved or note:
             prospect.last_import_id = self.report.import_id
             self.report.updated += 1
-            self.report.note({"action": "update", "id": prospect.id, "changes": diff})
+            shown = {**diff, "note": [None, note]} if note else diff  # the note's timeline entry is the note itself
+            self.report.note({"action": "update", "id": prospect.id, "changes": shown})
         else:
             self.untouched.append(prospect.id)
             self.report.unchanged += 1

@@ -26,7 +26,7 @@ from leadline.prospects.stages import STAGES
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
 #: Must equal the Alembic head; tests/test_migrations.py checks it.
-SCHEMA_HEAD = "0017"
+SCHEMA_HEAD = "0015"
 
 TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "
@@ -70,6 +70,7 @@ def run(options: argparse.Namespace, fetch: Fetch, filters: queries.Filters, *, 
             filters,
             dialect=dialect,
             columns="*" if options.as_json else TABLE_COLUMNS,
+            with_notes=options.as_json,
             sort=options.sort,
             limit=options.limit,
             page=options.page,

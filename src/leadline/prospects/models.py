@@ -64,7 +64,6 @@ class Prospect(Base):
     do_not_contact: Mapped[bool] = mapped_column(default=False)
     do_not_contact_reason: Mapped[str | None] = mapped_column(String(200))
     owner: Mapped[str | None] = mapped_column(String(320))
-    notes: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(200))
     last_import_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -17,7 +17,8 @@ from typing import Any
 
 from leadline import jsonin
 
-#: Columns of the prospects table, in the order ``SELECT *`` returns them.
+#: A prospect's exported and listed fields: the prospects table's columns, and ``notes`` (its latest
+#: note's text, read by :func:`latest_note` when ``build(with_notes=True)``).
 COLUMNS: tuple[str, ...] = (
     "id", "name", "trade", "contact_name", "email", "phone", "website", "city", "state", "timezone",
     "tier", "grid_health", "critical_gaps", "gaps", "top_competitor", "competitor_health", "status",
@@ -116,11 +117,19 @@ def where_clause(filters: Filters) -> tuple[str, dict[str, Any]]:
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
+def latest_note(dialect: str) -> str:
+    """The latest note's text of each listed prospect (notes are timeline entries: notes.service)."""
+    text = "a.details->>'text'" if dialect == "postgresql" else "json_extract(a.details, '$.text')"
+    return (f"(SELECT {text} FROM outreach_activities a WHERE a.prospect_id = prospects.id AND a.type = 'note'"
+            " AND a.status = 'added' ORDER BY a.created_at DESC, a.id DESC LIMIT 1)")  # fmt: skip
+
+
 def build(
     filters: Filters,
     *,
     dialect: str,
     columns: str = "*",
+    with_notes: bool = False,
     sort: str = "created",
     limit: int | None = 50,
     cursor: str | None = None,
@@ -154,6 +163,8 @@ def build(
         params["cv"] = _cursor_param(value, kind, dialect)
         params["cid"] = last_id
     direction = "DESC" if descending else "ASC"
+    if with_notes:
+        columns = f"{'prospects.*' if columns == '*' else columns}, {latest_note(dialect)} AS notes"
     sql = f"SELECT {columns} FROM prospects"
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)

@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_v
 
 from leadline import jsonin
 from leadline.fields import INT32_MAX, LongText, TextLines
+from leadline.notes.schemas import NoteRead
 from leadline.prospects.queries import Filters
 from leadline.prospects.stages import STAGES
 from leadline.schemas import ApiModel, InputModel
@@ -199,7 +200,10 @@ class _ProspectFields(InputModel):
     do_not_contact: bool = False
     do_not_contact_reason: ShortText = None
     owner: Email = None
-    notes: LongText = None
+    notes: LongText = Field(
+        None,
+        description="Adds a note by whoever makes the change (earlier notes are kept): see /api/prospects/{id}/notes.",
+    )
 
 
 class ProspectCreate(_ProspectFields):
@@ -259,7 +263,7 @@ class ProspectRead(ApiModel):
     do_not_contact: bool
     do_not_contact_reason: str | None
     owner: str | None
-    notes: str | None
+    notes: str | None = Field(None, description="The latest note's text (every note: GET /api/prospects/{id}/notes).")
     source: str | None
     created_at: datetime
     updated_at: datetime
@@ -276,6 +280,7 @@ class ActivityRead(ApiModel):
 
 
 class ProspectDetail(ProspectRead):
+    notes_list: list[NoteRead] = Field(default_factory=list, description="Every note, oldest first.")
     timeline: list[ActivityRead] = Field(default_factory=list)
 
 

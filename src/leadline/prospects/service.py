@@ -24,9 +24,10 @@ from leadline.db import Base
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import slugify
 from leadline.names import camel
+from leadline.notes import service as notes
 from leadline.prospects import queries
 from leadline.prospects.models import Prospect
-from leadline.prospects.schemas import ProspectCreate, ProspectUpdate, StageMove
+from leadline.prospects.schemas import ProspectCreate, ProspectRead, ProspectUpdate, StageMove
 from leadline.prospects.stages import CLOSED_STAGES, STAGES, is_forward
 from leadline.sequences.stops import stop_for_prospect as stop_sequences
 
@@ -130,7 +131,7 @@ def in_stage(session: Session, stage: str, *, limit: int) -> tuple[list[Prospect
 
 def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:
     """Every matching prospect as a plain row, streamed (flat memory on any size)."""
-    query = _build(session, filters, sort=sort, limit=None, cursor=None, page=None)
+    query = _build(session, filters, sort=sort, limit=None, cursor=None, page=None, with_notes=True)
     result = session.connection().execution_options(stream_results=True, yield_per=1000)
     for row in result.execute(text(query.sql), query.params):
         yield dict(row._mapping)
@@ -183,7 +184,7 @@ def create(session: Session, data: ProspectCreate, *, actor: str, source: str | 
         )
     _check_email_free(session, data.email, owner_id=None)
     now = utc_now()
-    values = data.model_dump(exclude={"id"})
+    values = data.model_dump(exclude={"id", "notes"})
     prospect = Prospect(
         id=data.id or unique_id(session, data.name),
         **values,
@@ -201,6 +202,8 @@ def create(session: Session, data: ProspectCreate, *, actor: str, source: str | 
         {"name": prospect.name, "source": prospect.source},
         actor=actor,
     )
+    if data.notes and data.notes.strip():
+        notes.add(session, prospect.id, data.notes, actor=actor)
     return prospect
 
 
@@ -215,6 +218,7 @@ def update(
         raise Conflict("this prospect changed since you opened the page; reload it to see the changes, then edit again")
     wanted = changes.changes()
     stage = wanted.pop("sales_status", None)
+    note = wanted.pop("notes", None)  # a note is added, never overwritten
     for required in ("name", "tier", "status", "do_not_contact"):
         if required in wanted and wanted[required] is None:
             raise Invalid("cannot be empty", field=required)
@@ -229,8 +233,21 @@ def update(
             stop_sequences(session, prospect.id, "marked do-not-contact by hand", actor=actor)
     if stage is not None and stage != prospect.sales_status:
         move_stage(session, prospect.id, stage, reason=changes.stage_reason or "edited", actor=actor)
+    if note and note.strip():
+        notes.add(session, prospect.id, note, actor=actor)
     session.flush()
     return prospect
+
+
+def read(session: Session, items: Sequence[Prospect]) -> list[ProspectRead]:
+    """Prospects as the API shows them, each with its latest note's text."""
+    latest = notes.latest_texts(session, [p.id for p in items])
+    out = []
+    for prospect in items:
+        shown = ProspectRead.model_validate(prospect)
+        shown.notes = latest.get(prospect.id)
+        out.append(shown)
+    return out
 
 
 def apply_changes(prospect: Prospect, wanted: dict[str, Any]) -> dict[str, list[Any]]:

@@ -1,4 +1,4 @@
-"""``leadline tasks ...`` (list, add, done) and ``leadline today``."""
+"""``leadline tasks ...`` (list, add, edit, complete, reopen) and ``leadline today``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def list_tasks(
         Literal["today", "overdue"] | None, typer.Option(help="Only due today (overdue included) or overdue.")
     ] = None,
     prospect: Annotated[str | None, typer.Option("--prospect", help="Only this prospect's tasks.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer's tasks.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this user's tasks (e-mail).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
@@ -34,7 +36,9 @@ def list_tasks(
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-        items = service.read(session, service.search(session, state=state, due=due, prospect_id=prospect, limit=limit))
+        found = service.search(session, state=state, due=due, prospect_id=prospect, customer_id=customer, owner=owner,
+                               limit=limit)  # fmt: skip
+        items = service.read(session, found)
     if as_json:
         print_json([item.dump() for item in items])
         return
@@ -46,13 +50,14 @@ def _print_tasks(items: list[TaskRead], *, footer: str | None, title: str | None
 
     now = utc_now()
     print_table(
-        ["Due", "Task", "Prospect", "Kind", "Id"],
+        ["Due", "Task", "Prospect", "Kind", "Owner", "Id"],
         (
             (
                 local(t.due_at, WHEN) + (" (done)" if t.done_at else " (overdue)" if t.due_at < now else ""),
                 t.title,
                 t.prospect_name or "",
                 t.kind.replace("_", " "),
+                t.owner or "",
                 t.id,
             )
             for t in items
@@ -66,7 +71,13 @@ def _print_tasks(items: list[TaskRead], *, footer: str | None, title: str | None
 def add(
     title: Annotated[str, typer.Option(help="What to do.")],
     prospect: Annotated[str | None, typer.Option("--prospect", help="The prospect it is about.")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="The customer it is about (id).")] = None,
     due: Annotated[str | None, typer.Option(help="When: a date (09:00) or '2025-11-21 15:00'; default: now.")] = None,
+    kind: Annotated[
+        Literal["manual", "follow_up", "proposal", "call_back"],
+        typer.Option(help="What it is for: proposal, follow_up and call_back complete themselves when done."),
+    ] = "manual",
+    owner: Annotated[str | None, typer.Option(help="Whose task it is (a user's e-mail).")] = None,
     notes: Annotated[str | None, typer.Option(help="Notes.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -77,7 +88,8 @@ def add(
     from leadline.tasks.schemas import TaskCreate
 
     require_database()
-    values = {"title": title, "prospect_id": prospect, "due": due, "notes": notes}
+    values = {"title": title, "prospect_id": prospect, "customer_id": customer, "due": due, "notes": notes,
+              "kind": kind, "owner": owner}  # fmt: skip
     with cli_errors():
         data = TaskCreate.model_validate({k: v for k, v in values.items() if v is not None})
         with unit_of_work(cli_settings()) as session:
@@ -88,23 +100,96 @@ def add(
         typer.echo(f"Added {result.id}: {result.title}, due {local(result.due_at, WHEN)}.")
 
 
+@app.command("edit")
+def edit(
+    task_id: Annotated[str, typer.Argument(help="The task's id (task_...).")],
+    title: Annotated[str | None, typer.Option(help="What to do.")] = None,
+    due: Annotated[str | None, typer.Option(help="When: a date (09:00) or '2025-11-21 15:00'.")] = None,
+    snooze: Annotated[
+        Literal["1d", "3d", "1w"] | None, typer.Option(help="Push it on a day, three days or a week.")
+    ] = None,
+    kind: Annotated[
+        Literal["manual", "follow_up", "proposal", "call_back"] | None, typer.Option(help="Its kind.")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Whose task it is (a user's e-mail).")] = None,
+    notes: Annotated[str | None, typer.Option(help="Notes.")] = None,
+    clear: Annotated[list[str] | None, typer.Option(help="Empty owner or notes (repeatable).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a task: its title, due date (or snooze it), kind, owner or notes."""
+    from leadline.cli._out import abort, require_database
+    from leadline.db import unit_of_work
+    from leadline.tasks import service
+    from leadline.tasks.schemas import TaskUpdate
+
+    given: dict[str, object] = {k: v for k, v in {"title": title, "due": due, "snooze": snooze, "kind": kind,
+                                                 "owner": owner, "notes": notes}.items() if v is not None}  # fmt: skip
+    for name in clear or []:
+        if name not in ("owner", "notes"):
+            abort(f"--clear: only owner or notes can be emptied, not {name!r}")
+        given[name] = None
+    if not given:
+        abort("nothing to change: give at least one option (see --help)")
+    require_database()
+    with cli_errors():
+        changes = TaskUpdate.model_validate(given)
+        with unit_of_work(cli_settings()) as session:
+            result = service.read(session, [service.update(session, task_id, changes, actor=actor())])[0]
+    if as_json:
+        print_json(result.dump())
+    else:
+        typer.echo(f"Changed {result.id}: {result.title}, due {local(result.due_at, WHEN)}.")
+
+
+@app.command("complete")
+def complete(
+    task_id: Annotated[str, typer.Argument(help="The task's id (task_...).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Complete a task."""
+    _finish(task_id, as_json=as_json)
+
+
 @app.command("done")
 def done(
     task_id: Annotated[str, typer.Argument(help="The task's id (task_...).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Mark a task done."""
+    """Complete a task (the same as complete)."""
+    _finish(task_id, as_json=as_json)
+
+
+def _finish(task_id: str, *, as_json: bool) -> None:
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.tasks import service
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings()) as session:
-        result = service.read(session, [service.done(session, task_id, actor=actor())])[0]
+        result = service.read(session, [service.complete(session, task_id, actor=actor())])[0]
     if as_json:
         print_json(result.dump())
     else:
         typer.echo(f"Done: {result.title}.")
+
+
+@app.command("reopen")
+def reopen(
+    task_id: Annotated[str, typer.Argument(help="The task's id (task_...).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Open a done task again."""
+    from leadline.cli._out import require_database
+    from leadline.db import unit_of_work
+    from leadline.tasks import service
+
+    require_database()
+    with cli_errors(), unit_of_work(cli_settings()) as session:
+        result = service.read(session, [service.reopen(session, task_id, actor=actor())])[0]
+    if as_json:
+        print_json(result.dump())
+    else:
+        typer.echo(f"Open again: {result.title}, due {local(result.due_at, WHEN)}.")
 
 
 def today(as_json: JsonOpt = False) -> None:

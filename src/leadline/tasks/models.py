@@ -9,8 +9,9 @@ from leadline.clock import utc_now
 from leadline.db import Base
 
 #: next_step: made when a call is logged; follow_up: a follow-up date (outcome follow_up,
-#: a missed call); manual: added by a person.
-TASK_KINDS = ("next_step", "follow_up", "manual")
+#: a missed call), done by the next email sent; manual: added by a person; proposal: send a
+#: proposal, done when one is sent; call_back: call them, done when a call is logged.
+TASK_KINDS = ("next_step", "follow_up", "manual", "proposal", "call_back")
 
 
 class Task(Base):
@@ -18,14 +19,17 @@ class Task(Base):
 
     __tablename__ = "tasks"
     __table_args__ = (
-        CheckConstraint("kind IN ('next_step','follow_up','manual')", name="kind_known"),
+        CheckConstraint("kind IN ('next_step','follow_up','manual','proposal','call_back')", name="kind_known"),
         Index("ix_tasks_done_at_due_at", "done_at", "due_at"),
         Index("ix_tasks_prospect_id_done_at", "prospect_id", "done_at"),
+        Index("ix_tasks_owner_done_at", "owner", "done_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     prospect_id: Mapped[str | None] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
     call_id: Mapped[str | None] = mapped_column(ForeignKey("call_activities.id", ondelete="SET NULL"), index=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[str | None] = mapped_column(String(320))
     title: Mapped[str] = mapped_column(String(500))
     kind: Mapped[str] = mapped_column(String(20), default="manual")
     due_at: Mapped[datetime]

@@ -28,6 +28,7 @@ from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.sequences import stops as sequences
+from leadline.tasks import service as tasks
 from leadline.webhooks import clicks as click_rule
 from leadline.webhooks import events as ev
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
@@ -255,6 +256,7 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
                 provider_id=ev.message_prefix(new_rows[0].payload), actor=actor,
                 at=min(first, target.send_attempted_at or first),
             )  # fmt: skip
+            tasks.action_done(session, target.prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
             targets.update(emails.event_targets(session, [email_id]))
     marks = [{"b_id": r.id, "b_email": email_id} for email_id in ids for r in by_email[email_id]]
     session.execute(

@@ -31,3 +31,7 @@ from leadline.web.pages import compose, search  # noqa: E402
 
 router.include_router(search.router)
 router.include_router(compose.router)
+
+from leadline.web.pages import tasks  # noqa: E402
+
+router.include_router(tasks.router)

@@ -16,11 +16,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from leadline.auth.deps import PageUser, PageWriter, Principal
+from leadline.clock import utc_now
 from leadline.customers import service
 from leadline.customers.schemas import CustomerRead, CustomerUpdate
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
+from leadline.notes import service as notes
 from leadline.prospects import service as prospects
+from leadline.tasks import service as tasks
 from leadline.web.pages.forms import FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
 
@@ -85,8 +88,11 @@ def _customer_page(request: Request, principal: Principal, ref: str, *, flash: s
         prospect = prospects.get(session, customer.prospect_id)
         history = [e for e in prospects.timeline(session, customer.prospect_id) if e.type == "customer"]
         sales_status = prospect.sales_status
+        written = notes.for_prospect(session, customer.prospect_id, check=False)
+        to_do = tasks.read(session, tasks.search(session, state="open", prospect_id=customer.prospect_id))
     context = {
-        "customer": customer, "history": history, "sales_status": sales_status, "flash": flash, "form": form,
+        "customer": customer, "history": history, "notes": written, "tasks": to_do, "now": utc_now(),
+        "sales_status": sales_status, "flash": flash, "form": form,
         "values": values if values is not None else _form_of(customer, request), "errors": errors,
         "fields": EDIT_FIELDS, "service_types": SERVICE_TYPES, "can_write": principal.can_write,
     }  # fmt: skip

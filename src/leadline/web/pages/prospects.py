@@ -28,6 +28,7 @@ from leadline.activity.render import describe
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.calls import service as calls
 from leadline.calls.schemas import OUTCOMES
+from leadline.clock import utc_now
 from leadline.config import Settings, private_folder
 from leadline.customers import service as customers
 from leadline.db import rollback_only, unit_of_work
@@ -39,12 +40,15 @@ from leadline.emails import templates
 from leadline.emails.flows import send
 from leadline.errors import LeadlineError
 from leadline.names import camel
+from leadline.notes import service as notes
 from leadline.posts import service as posts
 from leadline.prospects import imports, merging, queries
 from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
 from leadline.prospects.stages import STAGE_LABELS, STAGES
+from leadline.tasks import service as tasks
+from leadline.tasks.schemas import SNOOZES, TASK_KIND_CHOICES
 from leadline.web.pages import duplicates
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
@@ -264,7 +268,7 @@ async def import_confirm(request: Request, principal: PageWriter) -> Response:
 EDIT_FIELDS = (
     "name", "trade", "contactName", "email", "phone", "website", "city", "state", "timezone", "tier",
     "gridHealth", "criticalGaps", "gaps", "topCompetitor", "competitorHealth", "status", "dealValue",
-    "doNotContactReason", "owner", "notes",
+    "doNotContactReason", "owner",
 )  # fmt: skip
 
 DONE = {
@@ -278,6 +282,13 @@ DONE = {
     "won": "The deal is won: the customer record is made.",
     "lost": "The deal is marked lost.",
     "merged": "Merged: everything of the duplicate is now here, and the duplicate is deleted.",
+    "noted": "The note is added.",
+    "note-edited": "The note is changed.",
+    "note-removed": "The note is removed.",
+    "task-added": "The task is added.",
+    "task-done": "The task is done.",
+    "task-reopened": "The task is open again.",
+    "task-snoozed": "The task is snoozed.",
 }
 
 
@@ -290,6 +301,8 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         made = posts.for_prospect(session, prospect_id)
         customer = customers.for_prospect(session, prospect_id)
         alike = merging.candidates(session, prospect_id)
+        written = notes.for_prospect(session, prospect_id, check=False)
+        to_do = tasks.read(session, tasks.search(session, state="all", prospect_id=prospect_id, limit=200))
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
 
@@ -305,6 +318,11 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "customer": customer,
         "duplicates": alike,
         "reason_labels": merging.REASON_LABELS,
+        "notes": written,
+        "tasks": sorted(to_do, key=lambda t: (t.done_at is not None, t.due_at)),
+        "task_kinds": TASK_KIND_CHOICES,
+        "snoozes": SNOOZES,
+        "now": utc_now(),
         "template_choices": [(name, name) for name in names],
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
         "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
@@ -555,3 +573,42 @@ async def merge(request: Request, prospect_id: str, principal: PageWriter) -> Re
 
     back = {k: v for k, v in (("reason", values.get("reason", "")), ("page", values.get("page", ""))) if v}
     return RedirectResponse(f"/prospects/duplicates?{urlencode(back | {'done': 'merged'})}", status_code=303)
+
+
+# --- notes -------------------------------------------------------------------------------------
+
+
+@router.post("/prospects/{prospect_id}/notes")
+async def add_note(request: Request, prospect_id: str, principal: PageWriter) -> Response:
+    settings = settings_of(request)
+    values = await read_form(request, keep_blank=("text",))
+
+    def work() -> None:
+        with unit_of_work(settings) as session:
+            notes.add(session, prospect_id, values.get("text", ""), actor=principal.actor)
+
+    return await _act(request, prospect_id, "note", work, values, "noted")
+
+
+@router.post("/prospects/{prospect_id}/notes/{note_id}/edit")
+async def edit_note(request: Request, prospect_id: str, note_id: str, principal: PageWriter) -> Response:
+    settings = settings_of(request)
+    values = await read_form(request, keep_blank=("text",))
+
+    def work() -> None:
+        with unit_of_work(settings) as session:
+            notes.edit(session, note_id, values.get("text", ""), actor=principal.actor, admin=principal.is_admin)
+
+    return await _act(request, prospect_id, f"note-{note_id}", work, values, "note-edited")
+
+
+@router.post("/prospects/{prospect_id}/notes/{note_id}/remove")
+async def remove_note(request: Request, prospect_id: str, note_id: str, principal: PageWriter) -> Response:
+    settings = settings_of(request)
+    values = await read_form(request)
+
+    def work() -> None:
+        with unit_of_work(settings) as session:
+            notes.remove(session, note_id, actor=principal.actor, admin=principal.is_admin)
+
+    return await _act(request, prospect_id, f"note-{note_id}", work, values, "note-removed")
