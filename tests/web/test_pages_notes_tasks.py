@@ -35,7 +35,7 @@ def test_notes_are_added_edited_and_guarded(settings, signed_in):
     refused = ann.post(f"/prospects/{p.id}/notes/{seed.id}/edit", data={"csrf_token": ann.csrf, "text": "mine"})
     assert refused.status_code == 403 and "only its author" in error_line(refused.text)
     blank = ann.post(f"/prospects/{p.id}/notes", data={"csrf_token": ann.csrf, "text": "  "})
-    assert blank.status_code == 422 and error_line(blank.text) == "text: cannot be empty"
+    assert blank.status_code == 422 and error_line(blank.text) == "Note: cannot be empty"
     assert snapshot(settings) == before
     edited = ann.post(f"/prospects/{p.id}/notes/{mine.id}/edit",
                       data={"csrf_token": ann.csrf, "text": "Send ROI proposal by Friday"})  # fmt: skip
@@ -61,7 +61,7 @@ def test_tasks_on_the_prospect_page_and_the_tasks_page(settings, signed_in):
     assert re.search(rf'id="task-{task.id}" class="overdue"', page) and "overdue ·" in page
     before = snapshot(settings)
     bad = ann.post(f"/prospects/{p.id}/tasks", data={**form, "title": "", "due": "someday"})
-    assert bad.status_code == 422 and "title" in error_line(bad.text) and "due" in error_line(bad.text)
+    assert bad.status_code == 422 and "Title:" in error_line(bad.text) and "Due:" in error_line(bad.text)
     assert snapshot(settings) == before
     mine = ann.get("/tasks").text  # mine, open
     assert "Send ROI proposal" in mine and "Order the vans" not in mine

@@ -77,7 +77,7 @@ SHARED_HOSTS: tuple[str, ...] = (
 #: The fields of ``keep`` filled from ``other`` when empty (None, "" or an empty list).
 FILLED: tuple[str, ...] = (
     "trade", "contact_name", "email", "phone", "website", "city", "state", "timezone", "grid_health",
-    "critical_gaps", "gaps", "top_competitor", "competitor_health", "deal_value", "close_date", "owner", "notes",
+    "critical_gaps", "gaps", "top_competitor", "competitor_health", "deal_value", "close_date", "owner",
     "source",
 )  # fmt: skip
 #: The fields never copied, and why (tests check every column is in one of the two lists).

@@ -75,7 +75,7 @@ def input_name(name: str | None) -> str:
 LABELS = {
     "prospectId": "Prospect", "scheduledAt": "When", "emailId": "Email", "at": "Send at", "body": "Message",
     "lostReason": "Why lost", "stageReason": "Reason", "doNotContactReason": "Do-not-contact reason",
-    "q": "Search", "grid_min": "Grid health ≥", "grid_max": "Grid health ≤",
+    "q": "Search", "text": "Note", "grid_min": "Grid health ≥", "grid_max": "Grid health ≤",
 }  # fmt: skip
 
 
