@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 DASHBOARD_KEYS = {
     "week", "generatedAt", "prospects", "outreach", "engagement", "calls", "dealsWon", "newMrr", "pipeline",
-    "pipelineDefinition", "cards", "keyMetrics", "workingDays",
+    "pipelineDefinition", "cards", "keyMetrics", "workingDays", "lists",
 }  # fmt: skip
 
 
