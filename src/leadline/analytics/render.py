@@ -346,7 +346,7 @@ def chart_geometry(
     widest = max((s.count for s in pipeline), default=0) or 1
     funnel_bars = [
         {"label": f"{s.label} ({s.description})", "count": s.count, "width": round(s.count / widest * 360, 1),
-         "moved_by_hand": s.moved_by_hand}
+         "moved_by_hand": s.moved_by_hand, "stage": s.stage}
         for s in pipeline
     ]  # fmt: skip
     tallest = max([d.sent for d in days] + [d.replies for d in days] + [1])

@@ -180,6 +180,15 @@ def report_lists(
     return [*found, *pipeline_lists(pipeline, week), *template_lists(templates, week)]
 
 
+#: Each rate's key metric: (its count's figure, its total's figure).
+METRIC_LISTS = {
+    "open_rate": ("engagement.opened", "outreach.sent"),
+    "reply_rate": ("engagement.replied", "outreach.sent"),
+    "call_conversion": ("keyMetrics.callConversion", "engagement.replied"),
+    "deal_conversion": ("pipeline.closed_won", "pipeline.contacted"),
+}
+
+
 def by_key(lists: Iterable[FigureList]) -> dict[str, str]:
     """{figure key: its page's URL}, for the pages."""
     return {item.key: item.url for item in lists}
