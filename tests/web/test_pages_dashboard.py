@@ -14,9 +14,9 @@ from tests.web.helpers import send_email
 
 
 def metric(html: str, name: str) -> str:
-    found = re.search(rf'data-metric="{name}">([^<]*)<', html)
+    found = re.search(rf'data-metric="{name}">(.*?)</div>', html)
     assert found, name
-    return found.group(1)
+    return re.sub(r"<[^>]+>", "", found.group(1))  # the figure, without the link to its list
 
 
 def version_of(html: str) -> str:
