@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from leadline.analytics.schemas import (
     Dashboard,
     DayFigures,
+    FigureList,
     KeyMetric,
     PipelineStage,
     ProspectCard,
@@ -257,6 +258,13 @@ def line_target(line: ReportLine) -> str:
     if line.target is None:
         return ""
     return pct(line.target) if line.kind == "rate" else number(line.target)
+
+
+def lists_text(lists: Sequence[FigureList]) -> str:
+    """Each figure, its count and the command that lists exactly the records it counts."""
+    width = max((len(item.key) for item in lists), default=0)
+    lines = [f"{item.key:<{width}}  {item.count:>6}  {item.command}" for item in lists]
+    return "\n".join(lines) + "\n"
 
 
 def report_text(data: WeeklyReport) -> str:
