@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -30,7 +31,7 @@ from leadline.emails.flows import send
 from leadline.emails.models import EmailActivity
 from leadline.webhooks import service as webhooks
 from tests.conftest import changed
-from tests.factories import make_prospect
+from tests.factories import make_prospect, snapshot
 
 ZONE = ZoneInfo("America/Chicago")  # the tests' LEADLINE_TIMEZONE
 #: The week shown (each example moves it on, so examples never share a week).
@@ -210,3 +211,37 @@ def test_every_figure_counts_exactly_its_list(settings, client, story_list, show
     assert next(i for i in board.lists if i.key == "pipeline.new").count == board.pipeline[0].count
     for item in figures:
         assert listed(client, item.api) == item.count, (item.key, item.api)
+
+
+BAD_FILTERS = [
+    ("/api/emails?asOf=2025-11-24T00:00:00Z", "asOf"),  # as of when, but did what?
+    ("/api/emails?status=scheduled&asOf=2025-11-24T00:00:00Z", "asOf"),  # a state, not something done
+    ("/api/emails?sentFrom=2025-11-24T00:00:00Z&sentTo=2025-11-17T00:00:00Z", "sentTo"),
+    ("/api/emails?status=seen", "status"),
+    ("/api/calls?status=overdue&asOf=2025-11-24T00:00:00Z", "asOf"),
+    ("/api/calls?bookedFrom=2025-11-24T00:00:00Z&bookedTo=2025-11-17T00:00:00Z", "bookedTo"),
+    ("/api/prospects?reached=lost", "reached"),
+    ("/api/prospects?asOf=2025-11-24T00:00:00", "asOf"),  # no offset: which instant?
+    ("/api/customers?signedFrom=2025-11-24T00:00:00Z&signedTo=2025-11-17T00:00:00Z", "signedTo"),
+]
+
+
+@pytest.mark.parametrize(("url", "field"), BAD_FILTERS)
+def test_a_figure_filter_that_does_not_fit_is_refused_by_name(settings, client, url, field):
+    make_prospect(settings, name="Untouched Biz")
+    before = snapshot(settings)
+    answer = client.get(url)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
+    assert snapshot(settings) == before
+
+
+def test_the_cli_refuses_an_as_of_without_a_status(settings, cli):
+    make_prospect(settings, name="Untouched Biz")
+    before = snapshot(settings)
+    result = cli("emails", "list", "--as-of", "2025-11-24")
+    assert result.exit_code == 1 and "asOf" in result.stderr and "needs a status" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = cli("prospects", "list", "--reached", "lost")
+    assert result.exit_code != 0 and "reached" in result.stderr
+    assert snapshot(settings) == before
