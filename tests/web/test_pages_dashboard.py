@@ -86,3 +86,31 @@ def test_the_data_version_moves_with_every_kind_of_change(settings):
 
         prospects.move_stage(session, pid, "interested", reason="by hand", actor="test")
     assert version() != third
+
+
+def test_each_figure_links_to_the_list_of_exactly_what_it_counts(settings, page_client):
+    import html as html_lib
+
+    first = make_prospect(settings, name="Linked Plumbing").id
+    second = make_prospect(settings, name="Other Plumbing").id
+    send_email(settings, first)
+    replied = send_email(settings, second)
+    with unit_of_work(settings) as session:
+        emails.record_reply(session, replied, "Sounds good, call me", actor="test")
+    board = page_client.get("/").text
+
+    def follow(key: str) -> str:
+        found = re.search(rf'<a href="([^"]+)" data-figure="{re.escape(key)}">([^<]*)</a>', board)
+        assert found, key
+        return page_client.get(html_lib.unescape(found.group(1))).text
+
+    replies = follow("engagement.replied")
+    assert "Other Plumbing" in replies and "Linked Plumbing" not in replies
+    sent = follow("outreach.sent")
+    assert "Other Plumbing" in sent and "Linked Plumbing" in sent  # sent: ever sent, replied to or not
+    funnel = follow("pipeline.replied")
+    assert "Other Plumbing" in funnel and "Linked Plumbing" not in funnel
+    assert "data-prospect-filter" in funnel
+    assert "No emails match." in follow("outreach.bounced")
+    report = page_client.get("/reports?view=week").text
+    assert 'data-figure="this.emails_sent"' in report and 'data-figure="pipeline.contacted"' in report
