@@ -10,7 +10,7 @@ from leadline.calls.schemas import CallLog
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from tests.factories import make_prospect
-from tests.web.helpers import send_email
+from tests.web.helpers import book_call, send_email
 
 
 def metric(html: str, name: str) -> str:
@@ -97,6 +97,7 @@ def test_each_figure_links_to_the_list_of_exactly_what_it_counts(settings, page_
     replied = send_email(settings, second)
     with unit_of_work(settings) as session:
         emails.record_reply(session, replied, "Sounds good, call me", actor="test")
+    book_call(settings, second)
     board = page_client.get("/").text
 
     def follow(key: str) -> str:
@@ -112,5 +113,8 @@ def test_each_figure_links_to_the_list_of_exactly_what_it_counts(settings, page_
     assert "Other Plumbing" in funnel and "Linked Plumbing" not in funnel
     assert "data-prospect-filter" in funnel
     assert "No emails match." in follow("outreach.bounced")
+    booked = follow("calls.scheduled")
+    assert "data-call-filter" in booked and len(re.findall(r'<tr data-call="', booked)) == 1
+    assert "No calls match." in follow("calls.completed")
     report = page_client.get("/reports?view=week").text
     assert 'data-figure="this.emails_sent"' in report and 'data-figure="pipeline.contacted"' in report
