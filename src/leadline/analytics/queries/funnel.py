@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from leadline.analytics.queries.common import REACH, Connectable, Dialect, bind_times, one_row
-from leadline.prospects.queries import NEW_SQL, REACHED_SQL
+from leadline.prospects.queries import REACHED_SQL
 
 #: Each stage's real event, as a query for the prospects that did it before ``:asof`` (one
 #: prospect id per row, possibly repeated): the prospect list's own definition (its ``reached``
@@ -29,15 +29,24 @@ def totals(connection: Connectable, end: datetime) -> dict[int, int]:
     return {tier: n for tier, n in found.items() if n}
 
 
-def did(connection: Connectable, end: datetime) -> dict[str, int]:
-    """For each stage: how many prospects did its real event before ``end``; ``new``: how many
-    were added before it and not contacted by then."""
+def did(connection: Connectable, end: datetime, total: int) -> dict[str, int]:
+    """For each stage: how many prospects did its real event before ``end``; ``new`` (the prospect
+    list's ``reached=new``: added before ``end``, not contacted by then), given the ``total`` added
+    before ``end``."""
     columns = ", ".join(
         f"(SELECT count(DISTINCT e.prospect_id) FROM ({sql}) AS e) AS {stage}" for stage, sql in EVENT_SQL.items()
     )
-    columns += f", (SELECT count(*) FROM prospects WHERE {NEW_SQL}) AS new"
+    # New = added before ``end`` less those of them contacted, counted without reading every
+    # prospect: the contacted ones added at or after ``end`` (a range of the created_at index)
+    # are the contacted ones that are not among the added.
+    columns += (
+        ", (SELECT count(*) FROM prospects p WHERE p.created_at >= :asof AND EXISTS (SELECT 1 FROM"
+        f" ({EVENT_SQL['contacted']}) AS e WHERE e.prospect_id = p.id)) AS contacted_added_later"
+    )
     row = one_row(connection, bind_times(f"SELECT {columns}", "asof"), {"asof": end})
-    return {stage: int(row[stage]) for stage in ("new", *EVENT_SQL)}
+    found = {stage: int(row[stage]) for stage in EVENT_SQL}
+    found["new"] = total - found["contacted"] + int(row["contacted_added_later"])
+    return found
 
 
 def _rank_of(expression: str) -> str:

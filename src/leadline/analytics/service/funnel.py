@@ -76,7 +76,7 @@ class FunnelCounts:
 def funnel(session: Session, end: datetime) -> FunnelCounts:
     """The funnel as of ``end`` (the end of the week shown): three aggregate queries."""
     tiers = qf.totals(session, end)
-    did = qf.did(session, end)
+    did = qf.did(session, end, sum(tiers.values()))
     by_hand = dict.fromkeys(qf.EVENT_SQL, 0)
     for hand_rank, done in qf.moved_by_hand(session, qc.dialect_of(session), end):
         for stage in qf.EVENT_SQL:
