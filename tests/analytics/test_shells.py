@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 DASHBOARD_KEYS = {
     "week", "generatedAt", "prospects", "outreach", "engagement", "calls", "dealsWon", "newMrr", "pipeline",
-    "pipelineDefinition", "cards", "keyMetrics", "workingDays",
+    "pipelineDefinition", "cards", "keyMetrics", "workingDays", "lists",
 }  # fmt: skip
 
 
@@ -211,3 +211,29 @@ def test_exports_are_safe_for_spreadsheets(cli, settings, tmp_path):
     with unit_of_work(settings, readonly=True) as session:
         assert session.query(Email).count() == 1
     assert Path(ours).read_text().startswith("id,name,")
+
+
+def test_each_demo_figure_is_the_length_of_its_cli_list(demo):
+    """Issue 15: the demo's Opened 8 is `leadline emails list --status opened ...`'s 8 emails (those
+    opened and then clicked or replied to included), and so for every figure of last week's and this
+    week's dashboard and weekly report."""
+    import shlex
+
+    cli = demo
+    assert len(cli("emails", "list", "--status", "opened", "--json").json) == 8
+    assert len(cli("emails", "list", "--status", "delivered", "--json").json) == 24
+    seen = set()
+    for week in ("last", "this"):
+        for figures in (cli("dashboard", "--week", week, "--json").json["lists"],
+                        cli("report", "week", "--week", week, "--format", "json").json["lists"]):  # fmt: skip
+            for item in figures:
+                words = shlex.split(item["command"])
+                assert words[0] == "leadline"
+                result = cli(*words[1:], "--json")
+                assert result.exit_code == 0, (item["command"], result.stderr)
+                found = result.json
+                assert len(found["items"] if isinstance(found, dict) else found) == item["count"], item["command"]
+                seen.add(item["key"])
+    assert {"engagement.opened", "pipeline.new", "calls.completed", "dealsWon", "this.reply_rate"} <= seen
+    lines = cli("dashboard", "--week", "last", "--lists").stdout.splitlines()
+    assert any(line.split()[:2] == ["engagement.opened", "8"] and "--status opened" in line for line in lines)

@@ -10,13 +10,13 @@ from leadline.calls.schemas import CallLog
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from tests.factories import make_prospect
-from tests.web.helpers import send_email
+from tests.web.helpers import book_call, send_email
 
 
 def metric(html: str, name: str) -> str:
-    found = re.search(rf'data-metric="{name}">([^<]*)<', html)
+    found = re.search(rf'data-metric="{name}">(.*?)</div>', html)
     assert found, name
-    return found.group(1)
+    return re.sub(r"<[^>]+>", "", found.group(1))  # the figure, without the link to its list
 
 
 def version_of(html: str) -> str:
@@ -86,3 +86,35 @@ def test_the_data_version_moves_with_every_kind_of_change(settings):
 
         prospects.move_stage(session, pid, "interested", reason="by hand", actor="test")
     assert version() != third
+
+
+def test_each_figure_links_to_the_list_of_exactly_what_it_counts(settings, page_client):
+    import html as html_lib
+
+    first = make_prospect(settings, name="Linked Plumbing").id
+    second = make_prospect(settings, name="Other Plumbing").id
+    send_email(settings, first)
+    replied = send_email(settings, second)
+    with unit_of_work(settings) as session:
+        emails.record_reply(session, replied, "Sounds good, call me", actor="test")
+    book_call(settings, second)
+    board = page_client.get("/").text
+
+    def follow(key: str) -> str:
+        found = re.search(rf'<a href="([^"]+)" data-figure="{re.escape(key)}">([^<]*)</a>', board)
+        assert found, key
+        return page_client.get(html_lib.unescape(found.group(1))).text
+
+    replies = follow("engagement.replied")
+    assert "Other Plumbing" in replies and "Linked Plumbing" not in replies
+    sent = follow("outreach.sent")
+    assert "Other Plumbing" in sent and "Linked Plumbing" in sent  # sent: ever sent, replied to or not
+    funnel = follow("pipeline.replied")
+    assert "Other Plumbing" in funnel and "Linked Plumbing" not in funnel
+    assert "data-prospect-filter" in funnel
+    assert "No emails match." in follow("outreach.bounced")
+    booked = follow("calls.scheduled")
+    assert "data-call-filter" in booked and len(re.findall(r'<tr data-call="', booked)) == 1
+    assert "No calls match." in follow("calls.completed")
+    report = page_client.get("/reports?view=week").text
+    assert 'data-figure="this.emails_sent"' in report and 'data-figure="pipeline.contacted"' in report

@@ -99,13 +99,19 @@ def _output(path: Path | None) -> Iterator[Any]:
 
 # --- dashboard -----------------------------------------------------------------------------------
 
+ListsOpt = Annotated[
+    bool, typer.Option("--lists", help="Print each figure with the command that lists exactly what it counts.")
+]
+
 
 def dashboard(
     week: WeekOpt = None,
     cards: Annotated[int, typer.Option(min=0, max=50, help="How many prospect cards to show.")] = 3,
+    lists: ListsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The seed's WEEK N SALES METRICS: prospects, outreach, engagement, calls, pipeline, key metrics."""
+    from leadline.analytics import render
     from leadline.analytics.render import dashboard_text
     from leadline.analytics.service import dashboard as figures
     from leadline.analytics.service.common import resolve_week
@@ -115,6 +121,8 @@ def dashboard(
     data = _read(lambda session, settings: figures.dashboard(session, chosen, settings=settings, cards=cards))
     if as_json:
         print_json(data.dump())
+    elif lists:
+        typer.echo(render.lists_text(data.lists), nl=False)
     else:
         typer.echo(dashboard_text(data), nl=False)
 
@@ -127,6 +135,7 @@ def report_week(
     week: WeekOpt = None,
     fmt: Annotated[Literal["text", "json", "csv", "html"], typer.Option("--format", help="Output format.")] = "text",
     output: OutputOpt = None,
+    lists: ListsOpt = False,
 ) -> None:
     """The seed's WEEK SALES REPORT: the week against the one before, next week's targets; HTML adds charts."""
     from leadline.analytics import render
@@ -140,6 +149,8 @@ def report_week(
         import json
 
         text = json.dumps(data.dump(), indent=2, ensure_ascii=False) + "\n"
+    elif lists and fmt == "text":
+        text = render.lists_text(data.lists)
     else:
         text = {"text": render.report_text, "csv": render.report_csv, "html": render.report_html}[fmt](data)
     with _output(output) as handle:

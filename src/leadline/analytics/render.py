@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from leadline.analytics.schemas import (
     Dashboard,
     DayFigures,
+    FigureList,
     KeyMetric,
     PipelineStage,
     ProspectCard,
@@ -259,6 +260,13 @@ def line_target(line: ReportLine) -> str:
     return pct(line.target) if line.kind == "rate" else number(line.target)
 
 
+def lists_text(lists: Sequence[FigureList]) -> str:
+    """Each figure, its count and the command that lists exactly the records it counts."""
+    width = max((len(item.key) for item in lists), default=0)
+    lines = [f"{item.key:<{width}}  {item.count:>6}  {item.command}" for item in lists]
+    return "\n".join(lines) + "\n"
+
+
 def report_text(data: WeeklyReport) -> str:
     week = data.week
     lines = [
@@ -346,7 +354,7 @@ def chart_geometry(
     widest = max((s.count for s in pipeline), default=0) or 1
     funnel_bars = [
         {"label": f"{s.label} ({s.description})", "count": s.count, "width": round(s.count / widest * 360, 1),
-         "moved_by_hand": s.moved_by_hand}
+         "moved_by_hand": s.moved_by_hand, "stage": s.stage}
         for s in pipeline
     ]  # fmt: skip
     tallest = max([d.sent for d in days] + [d.replies for d in days] + [1])

@@ -104,6 +104,19 @@ class KeyMetric(ApiModel):
     unit: str  # "per_day" or "rate"
 
 
+class FigureList(ApiModel):
+    """A figure and the list of exactly the records it counts (``service.figures``)."""
+
+    key: str  # where the figure is: "engagement.opened", "pipeline.replied", "this.reply_rate"...
+    label: str
+    count: int
+    kind: str  # emails, prospects, calls or customers
+    filters: dict[str, str]  # the list's filters, as the API and the pages name them
+    url: str  # the page that lists them
+    api: str  # the API's list
+    command: str  # the CLI's list
+
+
 class Dashboard(ApiModel):
     week: WeekInfo
     generated_at: datetime
@@ -119,6 +132,8 @@ class Dashboard(ApiModel):
     cards: list[ProspectCard]
     key_metrics: list[KeyMetric]
     working_days: int
+    #: Every count shown, with the list of exactly the records it counts.
+    lists: list[FigureList] = Field(default_factory=list)
 
 
 # --- the weekly report ---------------------------------------------------------------------------
@@ -166,6 +181,8 @@ class WeeklyReport(ApiModel):
     pipeline_definition: str
     templates: list[TemplateWeek]
     what_works: WhatWorks
+    #: Every count of the week against the one before, the funnel and the templates, with its list.
+    lists: list[FigureList] = Field(default_factory=list)
 
 
 # --- what works ----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -22,8 +23,10 @@ from leadline.calls.schemas import (
     Reschedule,
 )
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
+from leadline.names import camel
 from leadline.prospects import service as prospects
 from leadline.schemas import ApiModel, Page
+from leadline.times import to_utc
 
 calls_router = APIRouter(prefix="/api/calls", tags=["calls"])
 objections_router = APIRouter(prefix="/api/objections", tags=["calls"])
@@ -50,18 +53,33 @@ _LOG_ONLY = {f.alias or name for name, f in CallLog.model_fields.items()} - {
 @calls_router.get("", response_model=Page[CallRead], summary="List calls")
 def list_calls(
     session: ReadSession,
+    settings: CurrentSettings,
     status: Annotated[
         CallListStatus | None,
-        Query(description="pending (booked, not logged), overdue, completed, cancelled, no_show."),
+        Query(
+            description="booked (not cancelled), pending (booked, not logged), overdue, completed, cancelled, "
+            "no_show; with asOf: the state then."
+        ),
     ] = None,
     today: Annotated[bool, Query(description="Only calls booked for today (local).")] = False,
     prospect_id: Annotated[str | None, Query(alias="prospectId", max_length=80)] = None,
+    booked_from: Annotated[datetime | None, Query(alias="bookedFrom", description="Booked at or after.")] = None,
+    booked_to: Annotated[datetime | None, Query(alias="bookedTo", description="Booked before.")] = None,
+    held_from: Annotated[datetime | None, Query(alias="heldFrom", description="Completed at or after.")] = None,
+    held_to: Annotated[datetime | None, Query(alias="heldTo", description="Completed before.")] = None,
+    as_of: Annotated[datetime | None, Query(alias="asOf", description="The calls' state at this instant.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Any:
+    zone = settings.zone
+    given = {"booked_from": booked_from, "booked_to": booked_to, "held_from": held_from, "held_to": held_to,
+             "as_of": as_of}  # fmt: skip
+    bounds = {k: v if v is None or v.tzinfo else to_utc(v, zone, field=camel(k)) for k, v in given.items()}
     calls, total = service.search(
-        session, status=status, today=today, prospect_id=prospect_id, limit=limit, offset=(page - 1) * limit
-    )
+        session, status=status, today=today, prospect_id=prospect_id, limit=limit, offset=(page - 1) * limit,
+        booked_from=bounds["booked_from"], booked_to=bounds["booked_to"], held_from=bounds["held_from"],
+        held_to=bounds["held_to"], as_of=bounds["as_of"],
+    )  # fmt: skip
     return Page[CallRead](items=service.read(session, calls), total=total, limit=limit, page=page)
 
 

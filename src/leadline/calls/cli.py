@@ -21,7 +21,7 @@ app = typer.Typer(
 
 Outcome = Literal["interested", "not_interested", "follow_up", "proposal_sent", "closed_won"]
 Service = Literal["grid_health_analysis", "content_generation", "paid_ads"]
-ListStatus = Literal["pending", "overdue", "completed", "cancelled", "no_show"]
+ListStatus = Literal["booked", "pending", "overdue", "completed", "cancelled", "no_show"]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 CallId = Annotated[str, typer.Argument(help="The call's id (call_...).")]
 WHEN = "%a %Y-%m-%d %H:%M"
@@ -238,20 +238,46 @@ def _print_logged(result: CallLogged) -> None:
 def list_calls(
     status: Annotated[
         ListStatus | None,
-        typer.Option(help="pending (booked, not logged), overdue, completed, cancelled, no_show."),
+        typer.Option(
+            help="booked (not cancelled), pending (booked, not logged), overdue, completed, cancelled, no_show;"
+            " with --as-of: the state then."
+        ),
     ] = None,
     today: Annotated[bool, typer.Option("--today", help="Only calls booked for today.")] = False,
     prospect: Annotated[str | None, typer.Option("--prospect", help="Only this prospect's calls.")] = None,
+    booked_from: Annotated[str | None, typer.Option("--booked-from", help="Booked on or after (local).")] = None,
+    booked_to: Annotated[str | None, typer.Option("--booked-to", help="Booked before (local).")] = None,
+    held_from: Annotated[str | None, typer.Option("--held-from", help="Completed on or after (local).")] = None,
+    held_to: Annotated[str | None, typer.Option("--held-to", help="Completed before (local).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The calls' state at this date/time (local): a past week's figures.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """List calls by time (the seed's list:calls --status pending)."""
     from leadline.calls import service
     from leadline.db import unit_of_work
+    from leadline.times import parse_since
 
     _need_db()
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-        calls, total = service.search(session, status=status, today=today, prospect_id=prospect, limit=limit)
+        zone = cli_settings().zone
+        given = {"booked_from": booked_from, "booked_to": booked_to, "held_from": held_from, "held_to": held_to,
+                 "as_of": as_of}  # fmt: skip
+        bounds = {k: parse_since(v, zone, field=k.replace("_", "-")) if v else None for k, v in given.items()}
+        calls, total = service.search(
+            session,
+            status=status,
+            today=today,
+            prospect_id=prospect,
+            limit=limit,
+            booked_from=bounds["booked_from"],
+            booked_to=bounds["booked_to"],
+            held_from=bounds["held_from"],
+            held_to=bounds["held_to"],
+            as_of=bounds["as_of"],
+        )
         items = service.read(session, calls)
     if as_json:
         print_json([item.dump() for item in items])

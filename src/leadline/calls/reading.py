@@ -8,16 +8,31 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from leadline.calls.models import CallActivity
 from leadline.calls.schemas import CallRead
 from leadline.clock import utc_now
-from leadline.db import settings_of
-from leadline.errors import NotFound
+from leadline.db import UTCDateTime, settings_of
+from leadline.errors import Invalid, NotFound
 from leadline.prospects import service as prospects
 from leadline.times import local_day_bounds
+
+#: What a call's state was at ``:asof``: ONE predicate per figure (SQL on ``call_activities``,
+#: unaliased), used by the call list's ``status`` filter with an "as of" instant and counted by the
+#: dashboard and the weekly report (``analytics.queries.dashboard``). A cancelled or missed call's
+#: ``updated_at`` is when that happened (nothing edits it afterwards).
+AS_OF_SQL: dict[str, str] = {
+    "booked": "created_at < :asof AND NOT (status = 'cancelled' AND updated_at < :asof)",
+    "pending": (
+        "created_at < :asof AND NOT (status IN ('cancelled', 'no_show') AND updated_at < :asof)"
+        " AND NOT (status = 'completed' AND completed_at < :asof)"
+    ),
+    "completed": "status = 'completed' AND completed_at < :asof",
+    "no_show": "status = 'no_show' AND updated_at < :asof",
+    "cancelled": "status = 'cancelled' AND updated_at < :asof",
+}
 
 
 class CallNotFound(NotFound):
@@ -44,16 +59,41 @@ def search(
     status: str | None = None,
     today: bool = False,
     prospect_id: str | None = None,
+    booked_from: datetime | None = None,
+    booked_to: datetime | None = None,
+    held_from: datetime | None = None,
+    held_to: datetime | None = None,
+    as_of: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
     newest_first: bool = False,
 ) -> tuple[Sequence[CallActivity], int]:
     """Calls by time (earliest first, or latest first), and how many match.
 
-    ``upcoming``: pending and still to come (``overdue``: pending and its time has passed)."""
+    ``upcoming``: pending and still to come (``overdue``: pending and its time has passed);
+    ``booked``: booked and not cancelled. With ``as_of``, ``status`` is the call's state at that
+    instant (:data:`AS_OF_SQL`: the dashboard's figures). ``booked_from`` / ``booked_to``: booked
+    (created) in [from, to); ``held_from`` / ``held_to``: completed in [from, to)."""
     now = utc_now()
     conditions: list[Any] = []
-    if status in ("pending", "overdue", "upcoming"):
+    for low, high, name in ((booked_from, booked_to, "bookedTo"), (held_from, held_to, "heldTo")):
+        if low is not None and high is not None and low >= high:
+            raise Invalid(f"must be after {name[:-2]}From", field=name)
+    if booked_from is not None:
+        conditions.append(CallActivity.created_at >= booked_from)
+    if booked_to is not None:
+        conditions.append(CallActivity.created_at < booked_to)
+    if held_from is not None:
+        conditions.append(CallActivity.completed_at >= held_from)
+    if held_to is not None:
+        conditions.append(CallActivity.completed_at < held_to)
+    if as_of is not None:
+        if status not in AS_OF_SQL:
+            raise Invalid(f"needs a status of {', '.join(AS_OF_SQL)} (the calls' state then)", field="asOf")
+        conditions.append(text(AS_OF_SQL[status]).bindparams(bindparam("asof", as_of, type_=UTCDateTime())))
+    elif status == "booked":
+        conditions.append(CallActivity.status != "cancelled")
+    elif status in ("pending", "overdue", "upcoming"):
         conditions.append(CallActivity.status == "scheduled")
         if status == "overdue":
             conditions.append(CallActivity.scheduled_at < now)
@@ -123,9 +163,9 @@ def past_objections(session: Session, prospect_ids: set[str]) -> dict[str, list[
         .order_by(CallActivity.completed_at, CallActivity.id)
     )
     for prospect_id, objections in session.execute(query):
-        for text in objections or []:
-            if text not in found[prospect_id]:
-                found[prospect_id].append(text)
+        for said in objections or []:
+            if said not in found[prospect_id]:
+                found[prospect_id].append(said)
     return found
 
 

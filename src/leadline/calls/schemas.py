@@ -17,7 +17,7 @@ Outcome = Literal["interested", "not_interested", "follow_up", "proposal_sent", 
 OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
 CallStatus = Literal["scheduled", "completed", "cancelled", "no_show"]
 #: ``pending``: booked and not logged yet; ``overdue``: pending and its time has passed.
-CallListStatus = Literal["pending", "overdue", "completed", "cancelled", "no_show"]
+CallListStatus = Literal["booked", "pending", "overdue", "completed", "cancelled", "no_show"]
 ProspectRef = Annotated[str, Field(min_length=1, max_length=80)]
 Reason = Annotated[str | None, Field(max_length=500)]
 NextSteps = Annotated[FreeText | None, Field(max_length=1000)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -14,14 +15,25 @@ from leadline.customers.schemas import (
     CustomerUpdate,
     StatusChange,
 )
-from leadline.deps import Actor, DbSession, ReadSession
+from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
+from leadline.times import to_utc
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 
 
 @router.get("", response_model=CustomerList, summary="List customers, with MRR")
-def list_customers(session: ReadSession, status: Annotated[CustomerStatus | None, Query()] = None) -> Any:
-    items = service.search(session, status=status)
+def list_customers(
+    session: ReadSession,
+    settings: CurrentSettings,
+    status: Annotated[CustomerStatus | None, Query()] = None,
+    signed_from: Annotated[datetime | None, Query(alias="signedFrom", description="Signed at or after.")] = None,
+    signed_to: Annotated[datetime | None, Query(alias="signedTo", description="Signed before.")] = None,
+) -> Any:
+    if signed_from is not None and signed_from.tzinfo is None:
+        signed_from = to_utc(signed_from, settings.zone, field="signedFrom")
+    if signed_to is not None and signed_to.tzinfo is None:
+        signed_to = to_utc(signed_to, settings.zone, field="signedTo")
+    items = service.search(session, status=status, signed_from=signed_from, signed_to=signed_to)
     return CustomerList(
         items=[CustomerRead.model_validate(c) for c in items], total=len(items), mrr=service.mrr(session)
     )

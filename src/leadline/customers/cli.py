@@ -21,6 +21,8 @@ CustomerArg = Annotated[str, typer.Argument(help="The customer's id (cus_...) or
 @app.command("list")
 def list_customers(
     status: Annotated[Status | None, typer.Option(help="Only customers with this status.")] = None,
+    signed_from: Annotated[str | None, typer.Option("--signed-from", help="Signed on or after (local).")] = None,
+    signed_to: Annotated[str | None, typer.Option("--signed-to", help="Signed before (local).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List customers; the footer shows MRR (the sum of active monthly fees)."""
@@ -28,10 +30,15 @@ def list_customers(
     from leadline.customers import service
     from leadline.customers.schemas import CustomerList, CustomerRead
     from leadline.db import unit_of_work
+    from leadline.times import parse_since
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-        items = [CustomerRead.model_validate(c) for c in service.search(session, status=status)]
+        zone = cli_settings().zone
+        start = parse_since(signed_from, zone, field="signed-from") if signed_from else None
+        end = parse_since(signed_to, zone, field="signed-to") if signed_to else None
+        found = service.search(session, status=status, signed_from=start, signed_to=end)
+        items = [CustomerRead.model_validate(c) for c in found]
         result = CustomerList(items=items, total=len(items), mrr=service.mrr(session))
     if as_json:
         print_json(result.dump())

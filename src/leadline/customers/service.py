@@ -50,10 +50,24 @@ def get(session: Session, ref: str, *, for_update: bool = False) -> Customer:
     raise CustomerNotFound(f"no customer {ref!r} (give a customer id or a prospect id)", field="customerId")
 
 
-def search(session: Session, *, status: str | None = None) -> Sequence[Customer]:
+def search(
+    session: Session,
+    *,
+    status: str | None = None,
+    signed_from: datetime | None = None,
+    signed_to: datetime | None = None,
+) -> Sequence[Customer]:
+    """Customers by signing time; ``signed_from`` / ``signed_to``: signed in [from, to) (the
+    dashboard's deals won in a week)."""
+    if signed_from is not None and signed_to is not None and signed_from >= signed_to:
+        raise Invalid("must be after signedFrom", field="signedTo")
     query = select(Customer).order_by(Customer.signed_at, Customer.id)
     if status is not None:
         query = query.where(Customer.status == status)
+    if signed_from is not None:
+        query = query.where(Customer.signed_at >= signed_from)
+    if signed_to is not None:
+        query = query.where(Customer.signed_at < signed_to)
     return session.scalars(query).all()
 
 

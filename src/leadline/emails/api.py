@@ -14,8 +14,8 @@ from leadline.emails.flows import compose, send
 from leadline.emails.schemas import (
     ComposeRequest,
     EmailDetail,
+    EmailFilterStatus,
     EmailRead,
-    EmailStatus,
     PreviewRead,
     ReplyRequest,
     ResolveRequest,
@@ -60,8 +60,19 @@ async def compose_email(body: ComposeRequest, settings: CurrentSettings, actor: 
 def list_emails(
     session: ReadSession,
     settings: CurrentSettings,
-    status: EmailStatus | None = None,
+    status: Annotated[
+        EmailFilterStatus | None,
+        Query(
+            description="opened, clicked, replied, delivered, bounced... mean ever did (by asOf); "
+            "attention: pending, sending or unknown."
+        ),
+    ] = None,
     since: Annotated[datetime | None, Query(description="Sent at or after (ISO 8601).")] = None,
+    sent_from: Annotated[datetime | None, Query(alias="sentFrom", description="Sent at or after (ISO 8601).")] = None,
+    sent_to: Annotated[datetime | None, Query(alias="sentTo", description="Sent before (ISO 8601).")] = None,
+    as_of: Annotated[
+        datetime | None, Query(alias="asOf", description="What the emails had done by this instant (ISO 8601).")
+    ] = None,
     template: Annotated[str | None, Query(max_length=100)] = None,
     prospect_id: Annotated[str | None, Query(alias="prospectId", max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -69,10 +80,19 @@ def list_emails(
 ) -> Any:
     if since is not None and since.tzinfo is None:
         since = to_utc(since, settings.zone, field="since")
+    if sent_from is not None and sent_from.tzinfo is None:
+        sent_from = to_utc(sent_from, settings.zone, field="sentFrom")
+    if sent_to is not None and sent_to.tzinfo is None:
+        sent_to = to_utc(sent_to, settings.zone, field="sentTo")
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = to_utc(as_of, settings.zone, field="asOf")
     page = service.search(
         session,
         status=status,
         since=since,
+        sent_from=sent_from,
+        sent_to=sent_to,
+        as_of=as_of,
         template=template,
         prospect_id=prospect_id,
         limit=limit,

@@ -20,7 +20,7 @@ from leadline.cli._out import (
     print_table,
     require_database,
 )
-from leadline.emails.schemas import EmailStatus
+from leadline.emails.schemas import EmailFilterStatus
 from leadline.prospects.schemas import Stage
 
 app = typer.Typer(help="Emails: send, list, show, log replies.", no_args_is_help=True)
@@ -187,8 +187,24 @@ def _parse_since(value: str | None) -> datetime | None:
 
 @app.command("list")
 def list_emails(
-    status: Annotated[EmailStatus | None, typer.Option(help="Only emails in this state.")] = None,
+    status: Annotated[
+        EmailFilterStatus | None,
+        typer.Option(
+            help="opened, clicked, replied, delivered, bounced, sent, failed: ever did (by --as-of), whatever"
+            " happened next; scheduled, cancelled: the state it is in; attention: pending, sending or unknown."
+        ),
+    ] = None,
     since: Annotated[str | None, typer.Option(help="Sent on or after this date/time (local), e.g. 2025-11-17.")] = None,
+    sent_from: Annotated[
+        str | None, typer.Option("--sent-from", help="Sent on or after this date/time (local), e.g. 2025-11-17.")
+    ] = None,
+    sent_to: Annotated[
+        str | None, typer.Option("--sent-to", help="Sent before this date/time (local), e.g. 2025-11-24.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="What the emails had done by this date/time (local): a past week's figures."),
+    ] = None,
     template: Annotated[str | None, typer.Option(help="Only this template.")] = None,
     prospect: Annotated[str | None, typer.Option(help="Only this prospect.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 50,
@@ -198,13 +214,27 @@ def list_emails(
     from leadline.db import unit_of_work
     from leadline.emails import service
     from leadline.emails.schemas import EmailRead
+    from leadline.times import parse_since
 
     require_database()
     with cli_errors():
         moment = _parse_since(since)
+        zone = cli_settings().zone
+        bounds = {
+            name: parse_since(value, zone, field=name.replace("_", "-")) if value else None
+            for name, value in (("sent_from", sent_from), ("sent_to", sent_to), ("as_of", as_of))
+        }
         with unit_of_work(cli_settings(), readonly=True) as session:
             page = service.search(
-                session, status=status, since=moment, template=template, prospect_id=prospect, limit=limit
+                session,
+                status=status,
+                since=moment,
+                template=template,
+                prospect_id=prospect,
+                limit=limit,
+                sent_from=bounds["sent_from"],
+                sent_to=bounds["sent_to"],
+                as_of=bounds["as_of"],
             )
             items = [EmailRead.model_validate(e) for e in page.items]
     if as_json:

@@ -9,13 +9,15 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from leadline import jsonin
 from leadline.clock import utc_now
+from leadline.db import UTCDateTime
 from leadline.emails.models import EmailActivity
 from leadline.emails.suppressions import normalise_address
 from leadline.errors import Invalid, NotFound
@@ -23,6 +25,46 @@ from leadline.prospects.models import Prospect
 from leadline.webhooks.models import InboundMessage
 
 SENT_STATES = ("sent", "delivered", "opened", "clicked", "replied", "bounced")
+
+#: What "an email was sent / delivered / opened / ... by ``:asof``" means: ONE predicate per
+#: figure (SQL on ``email_activities``, unaliased), used by the email list's ``status`` filter
+#: and counted by the dashboard and the weekly report (``analytics.queries.dashboard``). The
+#: engagement words mean "ever did", whatever happened next: an email opened, then clicked and
+#: replied to is in opened, clicked and replied alike. "Opened" counts any open (a machine's
+#: privacy prefetch too, as the dashboard's Opened does); "human_opened" is the dashboard's
+#: "human" share: opened by a person (an open beyond the machine ones, or a human click).
+#: A list without an "as of" instant reads as of now (``:asof`` is then far in the future).
+_HUMAN = "(open_count - machine_open_count > 0 OR (clicked_at IS NOT NULL AND clicked_at < :asof))"
+EVER_SQL: dict[str, str] = {
+    "sent": "sent_at < :asof",
+    "delivered": "delivered_at < :asof",
+    "opened": "opened_at < :asof",
+    "human_opened": f"opened_at < :asof AND {_HUMAN}",
+    "machine_only_opened": f"opened_at < :asof AND NOT {_HUMAN}",
+    "clicked": "clicked_at < :asof",
+    "replied": "replied_at < :asof",
+    "bounced": "bounced_at < :asof",
+    "failed": "status = 'failed' AND (failed_at IS NULL OR failed_at < :asof)",
+    # the dashboard's call conversion: replied, and a call was booked with the prospect after the
+    # email went out (not one cancelled by then)
+    "call_booked": (
+        "replied_at < :asof AND EXISTS (SELECT 1 FROM call_activities c"
+        " WHERE c.prospect_id = email_activities.prospect_id AND c.created_at >= email_activities.sent_at"
+        " AND c.created_at < :asof AND NOT (c.status = 'cancelled' AND c.updated_at < :asof))"
+    ),
+}
+#: States an email sits in until something moves it on (not "ever did"): the status itself.
+NOW_STATES = ("scheduled", "pending", "sending", "unknown", "cancelled")
+#: The technical states a person looks at together: an email Leadline has not settled yet.
+ATTENTION_STATES = ("pending", "sending", "unknown")
+#: Every value of the list's ``status`` filter: the "ever did" figures, the states an email sits
+#: in, and "attention" (pending, sending or unknown).
+EMAIL_FILTERS = (
+    "scheduled", "sent", "delivered", "opened", "human_opened", "machine_only_opened", "clicked", "replied",
+    "call_booked", "bounced", "failed", "cancelled", "attention", "pending", "sending", "unknown",
+)  # fmt: skip
+#: "As of" when none is given: later than anything stored.
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 RETRYABLE_STATES = ("failed", "cancelled")
@@ -207,6 +249,19 @@ class EmailPage:
     next_cursor: str | None
 
 
+def status_condition(status: str, as_of: datetime | None = None) -> Any:
+    """The list's ``status`` filter: an "ever did" figure (as of ``as_of``, default now), a state
+    the email is in, or ``attention``."""
+    if status in EVER_SQL:
+        clause = text(EVER_SQL[status]).bindparams(bindparam("asof", as_of or FAR_FUTURE, type_=UTCDateTime()))
+        return clause
+    if status == "attention":
+        return EmailActivity.status.in_(ATTENTION_STATES)
+    if status in NOW_STATES:
+        return EmailActivity.status == status
+    raise Invalid(f"must be one of {', '.join(EMAIL_FILTERS)}", field="status")
+
+
 def search(
     session: Session,
     *,
@@ -214,13 +269,26 @@ def search(
     since: datetime | None = None,
     template: str | None = None,
     prospect_id: str | None = None,
+    sent_from: datetime | None = None,
+    sent_to: datetime | None = None,
+    as_of: datetime | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> EmailPage:
-    """Newest first; ``since`` compares with when the email was sent (or created, if not sent)."""
+    """Newest first. ``status``: see :data:`EMAIL_FILTERS` (opened, clicked, replied... mean "ever
+    did", as of ``as_of``); ``since`` compares with when the email was sent (or created, if not
+    sent); ``sent_from`` / ``sent_to``: sent in [sent_from, sent_to) (the dashboard's week)."""
+    if sent_from is not None and sent_to is not None and sent_from >= sent_to:
+        raise Invalid("must be after sentFrom", field="sentTo")
+    if as_of is not None and status not in EVER_SQL:
+        raise Invalid(f"needs a status of {', '.join(EVER_SQL)} (what the emails did by then)", field="asOf")
     query = select(EmailActivity)
     if status:
-        query = query.where(EmailActivity.status == status)
+        query = query.where(status_condition(status, as_of))
+    if sent_from is not None:
+        query = query.where(EmailActivity.sent_at >= sent_from)
+    if sent_to is not None:
+        query = query.where(EmailActivity.sent_at < sent_to)
     if template:
         query = query.where(EmailActivity.template == template)
     if prospect_id:

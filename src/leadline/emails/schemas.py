@@ -16,6 +16,15 @@ EmailStatus = Literal[
     "bounced", "failed", "cancelled",
 ]  # fmt: skip
 
+#: The email list's ``status`` filter (``emails.reading.EMAIL_FILTERS``): sent, delivered, opened,
+#: human_opened, machine_only_opened, clicked, replied, call_booked, bounced and failed mean "ever
+#: did" (as of ``asOf``, default now), whatever happened next; scheduled, cancelled, pending,
+#: sending and unknown are the state an email is in; attention is pending, sending or unknown.
+EmailFilterStatus = Literal[
+    "scheduled", "sent", "delivered", "opened", "human_opened", "machine_only_opened", "clicked", "replied",
+    "call_booked", "bounced", "failed", "cancelled", "attention", "pending", "sending", "unknown",
+]  # fmt: skip
+
 
 class EmailRead(ApiModel):
     id: str

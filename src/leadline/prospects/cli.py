@@ -30,12 +30,24 @@ SortOpt = Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts de
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _filters(status: str | None, tier: int | None, trade: str | None, search: str | None, dnc: bool | None) -> Any:
+def _filters(
+    status: str | None,
+    tier: int | None,
+    trade: str | None,
+    search: str | None,
+    dnc: bool | None,
+    reached: str | None = None,
+    as_of: str | None = None,
+) -> Any:
     """The filter options through the one filter schema (the API's and the page's); a refusal is one line."""
     from leadline.prospects.schemas import ProspectFilter
+    from leadline.times import parse_since
 
     with cli_errors():
-        return ProspectFilter(status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc).query()
+        moment = parse_since(as_of, cli_settings().zone, field="as-of") if as_of else None
+        return ProspectFilter(
+            status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc, reached=reached, as_of=moment
+        ).query()
 
 
 @app.command("list")
@@ -45,6 +57,20 @@ def list_prospects(
     trade: TradeOpt = None,
     search: SearchOpt = None,
     do_not_contact: DncOpt = None,
+    reached: Annotated[
+        str | None,
+        typer.Option(
+            help="Did this stage's real event by --as-of (the dashboard's funnel): new (added, not contacted),"
+            " contacted, replied, scheduled, interested, proposal, closed_won."
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Local date/time, e.g. 2025-11-24: the prospects that existed then; with --reached, by then.",
+        ),
+    ] = None,
     sort: SortOpt = "created",
     limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 20,
     page: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Page number (with --limit).")] = None,
@@ -59,7 +85,7 @@ def list_prospects(
     from leadline.db import get_engine
     from leadline.prospects.listing import run
 
-    filters = _filters(status, tier, trade, search, do_not_contact)
+    filters = _filters(status, tier, trade, search, do_not_contact, reached, as_of)
     require_database()
     settings = cli_settings()
     options = argparse.Namespace(

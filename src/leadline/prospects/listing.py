@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
         raise _Refused(message)
 
 
-VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--sort", "--limit", "--page")
+VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--reached", "--as-of", "--sort", "--limit", "--page")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--search")
     p.add_argument("--do-not-contact", dest="do_not_contact", action="store_const", const=True)
     p.add_argument("--contactable", dest="do_not_contact", action="store_const", const=False)
+    p.add_argument("--reached", choices=queries.REACHED)
+    p.add_argument("--as-of", dest="as_of")
     p.add_argument("--sort", choices=queries.SORT_CHOICES, default="created")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--page", type=int)
@@ -170,6 +172,8 @@ def checked_filters(options: argparse.Namespace) -> queries.Filters | None:
         "status": options.status, "tier": options.tier, "trade": options.trade, "search": options.search,
         "do_not_contact": options.do_not_contact,
     }  # fmt: skip
+    if options.reached is not None or options.as_of is not None:
+        return None  # the dashboard's figures: the full CLI reads --as-of in the configured zone
     if all(value is None for value in given.values()):
         return queries.Filters()
     from pydantic import ValidationError

@@ -50,6 +50,39 @@ SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 MAX_ROWS = 1_000_000
 
 
+#: Each sales stage's real event: the prospects that did it before ``:asof`` (one prospect id per
+#: row, possibly repeated). ONE definition, used by the prospect list's ``reached`` filter and
+#: counted by the dashboard's funnel (``analytics.queries.funnel``). ``new`` has none: a new
+#: prospect is one added before ``:asof`` and not contacted by then (:data:`NEW_SQL`).
+REACHED_SQL: dict[str, str] = {
+    "contacted": "SELECT prospect_id FROM email_activities WHERE sent_at < :asof",
+    "replied": "SELECT prospect_id FROM email_activities WHERE replied_at < :asof",
+    "scheduled": "SELECT prospect_id FROM call_activities WHERE created_at < :asof",
+    "interested": "SELECT prospect_id FROM call_activities WHERE status = 'completed' AND completed_at < :asof",
+    "proposal": (
+        "SELECT prospect_id FROM outreach_activities WHERE type = 'proposal' AND created_at < :asof"
+        " UNION ALL SELECT prospect_id FROM call_activities"
+        " WHERE outcome = 'proposal_sent' AND status = 'completed' AND completed_at < :asof"
+    ),
+    "closed_won": "SELECT prospect_id FROM customers WHERE signed_at < :asof",
+}
+#: A prospect that existed at ``:asof`` (the funnel's total, and each tier's).
+EXISTED_SQL = "prospects.created_at < :asof"
+#: The funnel's New: existed at ``:asof`` and not contacted by then.
+NEW_SQL = (
+    f"{EXISTED_SQL} AND prospects.id NOT IN (SELECT reached.prospect_id FROM ({REACHED_SQL['contacted']}) AS reached)"
+)
+#: The values of the ``reached`` filter.
+REACHED = ("new", *REACHED_SQL)
+
+
+def reached_condition(stage: str) -> str:
+    """The ``reached`` filter's condition on ``prospects`` (``:asof`` bound by the caller)."""
+    if stage == "new":
+        return NEW_SQL
+    return f"prospects.id IN (SELECT reached.prospect_id FROM ({REACHED_SQL[stage]}) AS reached)"
+
+
 class QueryError(ValueError):
     """A filter or cursor that cannot be used; ``field`` names the culprit."""
 
@@ -69,6 +102,10 @@ class Filters:
     grid_health_min: float | None = None
     grid_health_max: float | None = None
     owner: str | None = None
+    #: reached a sales stage (its real event) by ``as_of``; "new": not contacted by then
+    reached: str | None = None
+    #: an instant (aware): alone, the prospects that existed then; with ``reached``, by then
+    as_of: datetime | None = None
 
 
 @dataclass
@@ -80,9 +117,20 @@ class ListQuery:
     sort: str = "created"
 
 
-def where_clause(filters: Filters) -> tuple[str, dict[str, Any]]:
+def where_clause(filters: Filters, *, dialect: str = "sqlite") -> tuple[str, dict[str, Any]]:
     parts: list[str] = []
     params: dict[str, Any] = {}
+    if filters.reached is not None or filters.as_of is not None:
+        moment = filters.as_of or datetime(9999, 1, 1, tzinfo=UTC)
+        if filters.reached is None:
+            parts.append(EXISTED_SQL)
+        elif filters.reached in REACHED:
+            parts.append(reached_condition(filters.reached))
+        else:
+            raise QueryError("reached", f"must be one of {', '.join(REACHED)}")
+        if dialect == "postgresql":
+            parts[-1] = parts[-1].replace(":asof", "CAST(:asof AS TIMESTAMP WITH TIME ZONE)")
+        params["asof"] = _cursor_param(moment.astimezone(UTC).replace(tzinfo=None).isoformat(), "time", dialect)
     if filters.status:
         parts.append("sales_status = :status")
         params["status"] = filters.status
@@ -151,7 +199,7 @@ def build(
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     expression, kind = SORTS[key]
-    where, params = where_clause(filters)
+    where, params = where_clause(filters, dialect=dialect)
     count_sql = f"SELECT count(*) FROM prospects{where}"
     count_params = dict(params)
     conditions = [where[len(" WHERE ") :]] if where else []

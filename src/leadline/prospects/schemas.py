@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from leadline import jsonin
 from leadline.fields import INT32_MAX, LongText, TextLines
@@ -306,6 +306,10 @@ class StageMove(InputModel):
     reason: StageReason
 
 
+#: The funnel's lines (``queries.REACHED``): a stage whose real event a prospect did by an instant.
+ReachedStage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won"]
+
+
 class ProspectFilter(InputModel):
     """The prospect-list filters: the one rule for ``GET /api/prospects`` and its export, ``prospects
     list`` and ``prospects export``, and the prospects page (which names its inputs differently)."""
@@ -320,6 +324,14 @@ class ProspectFilter(InputModel):
     grid_health_min: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
     grid_health_max: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
     owner: Annotated[str | None, Field(max_length=320)] = None
+    reached: Annotated[
+        ReachedStage | None,
+        Field(description="Did this stage's real event (new: added, not contacted), by asOf; the dashboard's funnel."),
+    ] = None
+    as_of: Annotated[
+        AwareDatetime | None,
+        Field(description="An instant (with its offset): the prospects that existed then; with reached, by then."),
+    ] = None
 
     @classmethod
     def _prepare(cls, data: dict[Any, Any]) -> Any:

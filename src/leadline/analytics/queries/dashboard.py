@@ -12,74 +12,61 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from leadline.analytics.queries.common import Connectable, bind_times, one_row
+from leadline.calls.reading import AS_OF_SQL as CALL_SQL
 from leadline.db import UTCDateTime
+from leadline.emails.reading import EVER_SQL
 
 # --- the dashboard -------------------------------------------------------------------------------
 
 
+#: The week's email figures, each counted with the email list's own predicate
+#: (``emails.reading.EVER_SQL``), so that each figure's list shows exactly what it counts.
+WEEK_EMAIL_FIGURES = (
+    "sent", "delivered", "bounced", "failed", "opened", "human_opened", "machine_only_opened", "clicked", "replied",
+    "call_booked",
+)  # fmt: skip
+
 #: The week's emails (sent in [start, end)) and what happened to them by ``end``: a past week
 #: reads as of its end, so later events never change it.
-WEEK_EMAILS_SQL = """
-SELECT count(*) AS sent,
-       SUM(CASE WHEN delivered_at < :end THEN 1 ELSE 0 END) AS delivered,
-       SUM(CASE WHEN bounced_at < :end THEN 1 ELSE 0 END) AS bounced,
-       SUM(CASE WHEN status = 'failed' AND (failed_at IS NULL OR failed_at < :end) THEN 1 ELSE 0 END) AS failed,
-       SUM(CASE WHEN opened_at < :end THEN 1 ELSE 0 END) AS opened,
-       SUM(CASE WHEN opened_at < :end AND (open_count - machine_open_count > 0 OR click_count > 0)
-                THEN 1 ELSE 0 END) AS human_opened,
-       SUM(CASE WHEN opened_at < :end THEN machine_open_count ELSE 0 END) AS machine_opens,
-       SUM(CASE WHEN click_count > 0 AND (clicked_at IS NULL OR clicked_at < :end) THEN 1 ELSE 0 END) AS clicked,
-       SUM(CASE WHEN replied_at < :end THEN 1 ELSE 0 END) AS replied
-FROM email_activities
-WHERE sent_at >= :start AND sent_at < :end
-"""
+WEEK_EMAILS_SQL = (
+    "SELECT "
+    + ", ".join(f"SUM(CASE WHEN {EVER_SQL[name]} THEN 1 ELSE 0 END) AS {name}" for name in WEEK_EMAIL_FIGURES)
+    + ", SUM(CASE WHEN opened_at < :asof THEN machine_open_count ELSE 0 END) AS machine_opens"
+    + " FROM email_activities WHERE sent_at >= :start AND sent_at < :end"
+)
 
 
 def week_emails(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
     """Delivery and engagement of the emails sent in [start, end), as of ``end``."""
-    row = one_row(connection, bind_times(WEEK_EMAILS_SQL, "start", "end"), {"start": start, "end": end})
+    statement = bind_times(WEEK_EMAILS_SQL, "start", "end", "asof")
+    row = one_row(connection, statement, {"start": start, "end": end, "asof": end})
     return {key: int(value) for key, value in row.items()}
 
 
-REPLIES_WITH_CALL_SQL = """
-SELECT count(*) FROM email_activities e
-WHERE e.sent_at >= :start AND e.sent_at < :end AND e.replied_at < :end
-  AND EXISTS (SELECT 1 FROM call_activities c
-              WHERE c.prospect_id = e.prospect_id AND c.created_at >= e.sent_at AND c.created_at < :end
-                AND NOT (c.status = 'cancelled' AND c.updated_at < :end))
-"""
-
-
-def replies_with_call(connection: Connectable, start: datetime, end: datetime) -> int:
-    """Replied emails (sent in [start, end)) whose prospect had a call booked after the email went out,
-    as of ``end`` (a call cancelled before ``end`` does not count)."""
-    statement = bind_times(REPLIES_WITH_CALL_SQL, "start", "end")
-    return int(connection.execute(statement, {"start": start, "end": end}).scalar_one() or 0)
-
-
-#: The week's calls as of its end. A call's status is its latest; a cancelled or missed call's
-#: ``updated_at`` is when that happened (nothing edits it afterwards), so a call cancelled or
-#: marked missed after ``end`` still counts as booked and pending for the week.
-WEEK_CALLS_SQL = """
-SELECT SUM(CASE WHEN booked = 1 AND NOT (status = 'cancelled' AND updated_at < :end) THEN 1 ELSE 0 END) AS scheduled,
-       SUM(CASE WHEN booked = 1 AND NOT (status IN ('cancelled', 'no_show') AND updated_at < :end)
-                AND NOT (status = 'completed' AND completed_at < :end) THEN 1 ELSE 0 END) AS pending,
-       SUM(CASE WHEN booked = 1 AND status = 'no_show' AND updated_at < :end THEN 1 ELSE 0 END) AS no_show,
+#: The week's calls as of its end, each counted with the call list's own predicate
+#: (``calls.reading.AS_OF_SQL``): booked (not cancelled by then), pending and no-show among the
+#: calls booked in the week, and the calls completed in the week.
+WEEK_CALLS_SQL = f"""
+SELECT SUM(CASE WHEN booked = 1 AND {CALL_SQL["booked"]} THEN 1 ELSE 0 END) AS scheduled,
+       SUM(CASE WHEN booked = 1 AND {CALL_SQL["pending"]} THEN 1 ELSE 0 END) AS pending,
+       SUM(CASE WHEN booked = 1 AND {CALL_SQL["no_show"]} THEN 1 ELSE 0 END) AS no_show,
        SUM(CASE WHEN held = 1 THEN 1 ELSE 0 END) AS completed,
        SUM(CASE WHEN held = 1 AND duration IS NOT NULL THEN 1 ELSE 0 END) AS timed,
        SUM(CASE WHEN held = 1 THEN duration ELSE 0 END) AS seconds
 FROM (
-    SELECT status, updated_at, completed_at, duration,
+    SELECT status, created_at, updated_at, completed_at, duration,
            CASE WHEN created_at >= :start AND created_at < :end THEN 1 ELSE 0 END AS booked,
-           CASE WHEN status = 'completed' AND completed_at >= :start AND completed_at < :end THEN 1 ELSE 0 END AS held
+           CASE WHEN {CALL_SQL["completed"]} AND completed_at >= :start AND completed_at < :end
+                THEN 1 ELSE 0 END AS held
     FROM call_activities
     WHERE (created_at >= :start AND created_at < :end) OR (completed_at >= :start AND completed_at < :end)
-) AS week_calls
+) AS call_activities
 """
 
 
 def week_calls(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
-    row = one_row(connection, bind_times(WEEK_CALLS_SQL, "start", "end"), {"start": start, "end": end})
+    statement = bind_times(WEEK_CALLS_SQL, "start", "end", "asof")
+    row = one_row(connection, statement, {"start": start, "end": end, "asof": end})
     return {key: int(value) for key, value in row.items()}
 
 

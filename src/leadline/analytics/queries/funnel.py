@@ -8,21 +8,12 @@ from datetime import datetime
 from sqlalchemy import text
 
 from leadline.analytics.queries.common import REACH, Connectable, Dialect, bind_times, one_row
+from leadline.prospects.queries import REACHED_SQL
 
-#: Each stage's real event, as a query for the prospects that did it before ``:end`` (one
-#: prospect id per row, possibly repeated). ``new`` has none: New is everyone not contacted.
-EVENT_SQL: dict[str, str] = {
-    "contacted": "SELECT prospect_id FROM email_activities WHERE sent_at < :end",
-    "replied": "SELECT prospect_id FROM email_activities WHERE replied_at < :end",
-    "scheduled": "SELECT prospect_id FROM call_activities WHERE created_at < :end",
-    "interested": "SELECT prospect_id FROM call_activities WHERE status = 'completed' AND completed_at < :end",
-    "proposal": (
-        "SELECT prospect_id FROM outreach_activities WHERE type = 'proposal' AND created_at < :end"
-        " UNION ALL SELECT prospect_id FROM call_activities"
-        " WHERE outcome = 'proposal_sent' AND status = 'completed' AND completed_at < :end"
-    ),
-    "closed_won": "SELECT prospect_id FROM customers WHERE signed_at < :end",
-}
+#: Each stage's real event, as a query for the prospects that did it before ``:asof`` (one
+#: prospect id per row, possibly repeated): the prospect list's own definition (its ``reached``
+#: filter), so that each funnel line's list shows exactly the prospects it counts.
+EVENT_SQL: dict[str, str] = REACHED_SQL
 
 
 def totals(connection: Connectable, end: datetime) -> dict[int, int]:
@@ -31,19 +22,31 @@ def totals(connection: Connectable, end: datetime) -> dict[int, int]:
     found: dict[int, int] = {}
     for tier, n in connection.execute(text("SELECT tier, count(*) AS n FROM prospects GROUP BY tier")):
         found[int(tier)] = int(n)
-    since = bind_times("SELECT tier, count(*) AS n FROM prospects WHERE created_at >= :end GROUP BY tier", "end")
-    for tier, n in connection.execute(since, {"end": end}):
+    # the complement of EXISTED_SQL (created_at is never null), spelt so an index range reads it
+    since = bind_times("SELECT tier, count(*) AS n FROM prospects WHERE created_at >= :asof GROUP BY tier", "asof")
+    for tier, n in connection.execute(since, {"asof": end}):
         found[int(tier)] -= int(n)
     return {tier: n for tier, n in found.items() if n}
 
 
-def did(connection: Connectable, end: datetime) -> dict[str, int]:
-    """For each stage after new: how many prospects did its real event before ``end``."""
+def did(connection: Connectable, end: datetime, total: int) -> dict[str, int]:
+    """For each stage: how many prospects did its real event before ``end``; ``new`` (the prospect
+    list's ``reached=new``: added before ``end``, not contacted by then), given the ``total`` added
+    before ``end``."""
     columns = ", ".join(
         f"(SELECT count(DISTINCT e.prospect_id) FROM ({sql}) AS e) AS {stage}" for stage, sql in EVENT_SQL.items()
     )
-    row = one_row(connection, bind_times(f"SELECT {columns}", "end"), {"end": end})
-    return {stage: int(row[stage]) for stage in EVENT_SQL}
+    # New = added before ``end`` less those of them contacted, counted without reading every
+    # prospect: the contacted ones added at or after ``end`` (a range of the created_at index)
+    # are the contacted ones that are not among the added.
+    columns += (
+        ", (SELECT count(*) FROM prospects p WHERE p.created_at >= :asof AND EXISTS (SELECT 1 FROM"
+        f" ({EVENT_SQL['contacted']}) AS e WHERE e.prospect_id = p.id)) AS contacted_added_later"
+    )
+    row = one_row(connection, bind_times(f"SELECT {columns}", "asof"), {"asof": end})
+    found = {stage: int(row[stage]) for stage in EVENT_SQL}
+    found["new"] = total - found["contacted"] + int(row["contacted_added_later"])
+    return found
 
 
 def _rank_of(expression: str) -> str:
@@ -66,5 +69,5 @@ def moved_by_hand(connection: Connectable, dialect: Dialect, end: datetime) -> l
         " GROUP BY prospect_id"
     )
     sql = f"SELECT h.hand_rank, {flags} FROM ({hand}) AS h WHERE h.hand_rank > 0"
-    rows = connection.execute(bind_times(sql, "end"), {"end": end}).mappings()
+    rows = connection.execute(bind_times(sql, "end", "asof"), {"end": end, "asof": end}).mappings()
     return [(int(row["hand_rank"]), {stage: bool(row[f"did_{stage}"]) for stage in EVENT_SQL}) for row in rows]

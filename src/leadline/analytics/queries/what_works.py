@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, text
 
 from leadline.analytics.queries.common import Connectable, Dialect, bind_times
 from leadline.analytics.queries.funnel import EVENT_SQL
+from leadline.emails.reading import EVER_SQL, FAR_FUTURE
 from leadline.prospects.stages import OPEN_STAGES
 
 # --- what works: templates -----------------------------------------------------------------------
@@ -33,30 +34,24 @@ def _period(column: str, since: datetime | None, until: datetime | None) -> tupl
 
 def template_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
     """Per template, over emails sent in [since, until): sent, delivered, human opened, clicked,
-    replied, and replies followed by a booked call."""
-    where, params, names = _period("e.sent_at", since, until)
+    replied, and replies followed by a booked call; each as of ``until`` (default: now), with the
+    email list's own predicates (``emails.reading.EVER_SQL``)."""
+    where, params, names = _period("sent_at", since, until)
+    params["asof"] = until or FAR_FUTURE
+    counted = ("delivered", "human_opened", "opened", "clicked", "replied", "call_booked")
+    columns = ", ".join(f"SUM(CASE WHEN {EVER_SQL[name]} THEN 1 ELSE 0 END) AS {name}" for name in counted)
     sql = f"""
-SELECT e.template AS template,
-       count(*) AS sent,
-       count(e.delivered_at) AS delivered,
-       SUM(CASE WHEN e.opened_at IS NOT NULL AND (e.open_count - e.machine_open_count > 0 OR e.click_count > 0)
-                THEN 1 ELSE 0 END) AS human_opened,
-       count(e.opened_at) AS opened,
-       SUM(CASE WHEN e.click_count > 0 THEN 1 ELSE 0 END) AS clicked,
-       count(e.replied_at) AS replied,
-       SUM(CASE WHEN e.replied_at IS NOT NULL AND EXISTS (
-                SELECT 1 FROM call_activities c
-                WHERE c.prospect_id = e.prospect_id AND c.status <> 'cancelled' AND c.created_at >= e.sent_at)
-            THEN 1 ELSE 0 END) AS calls_booked
-FROM email_activities e
+SELECT template, count(*) AS sent, {columns}
+FROM email_activities
 WHERE {where}
-GROUP BY e.template
+GROUP BY template
 ORDER BY sent DESC, template
 """
     return [
-        {key: (value if key == "template" else int(value or 0)) for key, value in row.items()}
-        for row in connection.execute(bind_times(sql, *names), params).mappings()
-    ]
+        {("calls_booked" if key == "call_booked" else key): (value if key == "template" else int(value or 0))
+         for key, value in row.items()}
+        for row in connection.execute(bind_times(sql, *names, "asof"), params).mappings()
+    ]  # fmt: skip
 
 
 def link_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
@@ -153,7 +148,7 @@ GROUP BY 1, 2, 3
         key = (row["trade"], int(row["tier"]), row["band"])
         found[key] = {"trade": key[0], "tier": key[1], "band": key[2], "prospects": int(row["prospects"])}
         found[key].update(dict.fromkeys(CONVERSION_STAGES, 0))
-    for row in connection.execute(bind_times(did, "end"), {"end": end}).mappings():
+    for row in connection.execute(bind_times(did, "end", "asof"), {"end": end, "asof": end}).mappings():
         key = (row["trade"], int(row["tier"]), row["band"])
         if key in found:
             found[key].update({name: int(row[name] or 0) for name in CONVERSION_STAGES})

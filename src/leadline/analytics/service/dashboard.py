@@ -22,6 +22,7 @@ from leadline.analytics.schemas import (
     WeekInfo,
 )
 from leadline.analytics.service.common import make_rate
+from leadline.analytics.service.figures import dashboard_lists
 from leadline.analytics.service.funnel import FUNNEL as FUNNEL  # the funnel's lines, for older imports
 from leadline.analytics.service.funnel import STATEMENT, funnel
 from leadline.analytics.weeks import Week, week_of, working_days_elapsed
@@ -70,9 +71,8 @@ def dashboard(
     counts = funnel(session, end)
     emails = qd.week_emails(session, start, end)
     calls = qd.week_calls(session, start, end)
-    converted = qd.replies_with_call(session, start, end)
     won, new_mrr = qd.deals_won(session, start, end)
-    sent = emails["sent"]
+    sent, converted = emails["sent"], emails["call_booked"]
     days = working_days_elapsed(week, now)
     contacted, closed = counts.contacted, counts.won
 
@@ -83,7 +83,7 @@ def dashboard(
             on_target=None if value is None else value >= target, unit=unit,
         )  # fmt: skip
 
-    return Dashboard(
+    data = Dashboard(
         week=week_info(session, week, now),
         generated_at=now,
         prospects=ProspectTotals(
@@ -101,7 +101,7 @@ def dashboard(
         engagement=Engagement(
             opened=make_rate(emails["opened"], sent, interval=True),
             human_opened=make_rate(emails["human_opened"], sent, interval=True),
-            machine_only_opened=emails["opened"] - emails["human_opened"],
+            machine_only_opened=emails["machine_only_opened"],
             machine_opens=emails["machine_opens"],
             clicked=make_rate(emails["clicked"], sent, interval=True),
             replied=make_rate(emails["replied"], sent, interval=True),
@@ -128,6 +128,8 @@ def dashboard(
         ],
         working_days=days,
     )
+    data.lists = dashboard_lists(data, week)
+    return data
 
 
 def prospect_cards(

@@ -49,7 +49,7 @@ FUNNEL: tuple[tuple[str, str, str, int], ...] = tuple(
 class FunnelCounts:
     total: int
     tiers: dict[int, int]
-    did: dict[str, int]  # stage -> prospects who did its real event
+    did: dict[str, int]  # stage -> prospects who did its real event (new: added, not contacted)
     by_hand: dict[str, int]  # stage -> prospects moved to it (or past it) by hand without doing it
 
     @property
@@ -63,7 +63,7 @@ class FunnelCounts:
     def stages(self) -> list[PipelineStage]:
         lines = []
         for stage, label, description, _rank in FUNNEL:
-            count = self.total - self.contacted if stage == "new" else self.did[stage]
+            count = self.did[stage]
             lines.append(
                 PipelineStage(
                     stage=stage, label=label, description=description, count=count,
@@ -76,7 +76,7 @@ class FunnelCounts:
 def funnel(session: Session, end: datetime) -> FunnelCounts:
     """The funnel as of ``end`` (the end of the week shown): three aggregate queries."""
     tiers = qf.totals(session, end)
-    did = qf.did(session, end)
+    did = qf.did(session, end, sum(tiers.values()))
     by_hand = dict.fromkeys(qf.EVENT_SQL, 0)
     for hand_rank, done in qf.moved_by_hand(session, qc.dialect_of(session), end):
         for stage in qf.EVENT_SQL:

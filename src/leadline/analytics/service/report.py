@@ -13,6 +13,7 @@ from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import DayFigures, NextWeekTargets, ReportLine, TemplateWeek, WeeklyReport
 from leadline.analytics.service.common import WEEKDAYS
 from leadline.analytics.service.dashboard import week_info
+from leadline.analytics.service.figures import report_lists
 from leadline.analytics.service.funnel import STATEMENT, funnel
 from leadline.analytics.service.what_works import what_works
 from leadline.analytics.weeks import Week, weeks_before
@@ -80,6 +81,10 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
     ]  # fmt: skip
     days = week_days(session, week)
     by_template = week_templates(session, week)
+    pipeline = funnel(session, week.end).stages()
+    counts = {which: {"sent": f.sent, "opened": f.opened, "human_opened": f.human_opened, "replied": f.replied,
+                      "calls_scheduled": f.calls_scheduled, "calls_completed": f.calls_completed, "deals": f.deals}
+              for which, f in (("this", this), ("previous", before))}  # fmt: skip
     return WeeklyReport(
         week=week_info(session, week, now),
         previous_week=week.previous().label,
@@ -90,12 +95,13 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
         ),
         next_week_label=week.next().label,
         days=days,
-        pipeline=funnel(session, week.end).stages(),
+        pipeline=pipeline,
         pipeline_definition=STATEMENT,
         templates=by_template,
         what_works=what_works(
             session, settings=settings, since=weeks_before(week, REPORT_WEEKS - 1).start, until=week.end
         ),
+        lists=report_lists(lines, counts, week, pipeline, by_template),
     )
 
 

@@ -12,7 +12,9 @@ prospect's page, which posts the same forms with the prospect filled in.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,6 +28,7 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
+from leadline.times import to_utc
 from leadline.web.pages.forms import FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
 
@@ -47,6 +50,30 @@ DONE = {
 }  # fmt: skip
 #: Stages whose prospects are offered in the forms' prospect list (people a call is likely with).
 SUGGEST_STAGES = ("replied", "scheduled", "interested", "proposal")
+
+
+#: A dashboard figure's list: the call list's filters (the API's names), instead of a tab.
+FIGURE_FILTERS = {"status": "status", "bookedFrom": "booked_from", "bookedTo": "booked_to", "heldFrom": "held_from",
+                  "heldTo": "held_to", "asOf": "as_of"}  # fmt: skip
+FIGURE_STATUSES = ("booked", "pending", "overdue", "upcoming", "completed", "cancelled", "no_show")
+
+
+def _figure(request: Request) -> tuple[dict[str, str], dict[str, Any]]:
+    """The figure filters given (as typed) and as the calls service takes them; refused ones raise Invalid."""
+    given = {k: v.strip()[:60] for k, v in request.query_params.items() if k in FIGURE_FILTERS and v.strip()}
+    chosen: dict[str, Any] = {}
+    for name, value in given.items():
+        if name == "status":
+            if value not in FIGURE_STATUSES:
+                raise Invalid(f"must be one of {', '.join(FIGURE_STATUSES)}", field="status")
+            chosen["status"] = value
+            continue
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a date and time", field=name) from None
+        chosen[FIGURE_FILTERS[name]] = to_utc(moment, settings_of(request).zone, field=name)
+    return given, chosen
 
 
 def _query(tab: str) -> dict[str, Any]:
@@ -75,15 +102,26 @@ def _calls_page(
     values: dict[str, Any] | None = None,
     errors: FormErrors | None = None,
 ) -> Response:
-    tab = tab if tab in dict(TABS) else "today"
     page_number = max(1, page_number)
+    try:
+        given, chosen = _figure(request)
+    except Invalid as error:
+        given, chosen, errors = {}, {}, errors or errors_of(error)
+    tab = "figure" if given else tab if tab in dict(TABS) else "today"
     with unit_of_work(settings_of(request), readonly=True) as session:
         counts = {name: service.search(session, limit=0, **_query(name))[1] for name, _ in TABS}
-        calls, total = service.search(session, limit=PER_PAGE, offset=(page_number - 1) * PER_PAGE, **_query(tab))
+        try:
+            calls, total = service.search(
+                session, limit=PER_PAGE, offset=(page_number - 1) * PER_PAGE, **(chosen if given else _query(tab))
+            )
+        except Invalid as error:  # filters that do not fit together: today's calls, below the error
+            errors, tab, given = errors or errors_of(error), "today", {}
+            calls, total = service.search(session, limit=PER_PAGE, **_query(tab))
         rows = service.read(session, calls)
         suggestions = _suggestions(session) if principal.can_write else []
     context = {
-        "tabs": TABS, "tab": tab, "counts": counts, "calls": rows, "total": total, "page_number": page_number,
+        "tabs": TABS, "tab": tab, "counts": counts, "figure": given, "figure_as_of": chosen.get("as_of"),
+        "list_query": urlencode(given or {"tab": tab}), "calls": rows, "total": total, "page_number": page_number,
         "pages": max(1, -(-total // PER_PAGE)), "flash": flash, "form": form, "values": values or {},
         "errors": errors, "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES], "service_types": SERVICE_TYPES,
         "suggestions": suggestions, "can_write": principal.can_write,

@@ -8,6 +8,7 @@ signed-in user as the actor.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +25,7 @@ from leadline.errors import Invalid, LeadlineError
 from leadline.notes import service as notes
 from leadline.prospects import service as prospects
 from leadline.tasks import service as tasks
+from leadline.times import to_utc
 from leadline.web.pages.forms import FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
 
@@ -55,10 +57,16 @@ ACTIONS = {"pause": "Paused.", "churn": "Churned.", "reactivate": "Reactivated."
 
 @router.get("/customers")
 def customers(request: Request, principal: PageUser,
-              status: Annotated[str, Query(max_length=20)] = "") -> Response:  # fmt: skip
+              status: Annotated[str, Query(max_length=20)] = "",
+              signed_from: Annotated[datetime | None, Query(alias="signedFrom")] = None,
+              signed_to: Annotated[datetime | None, Query(alias="signedTo")] = None) -> Response:  # fmt: skip
     chosen = status if status in STATUSES else None
+    zone = settings_of(request).zone
+    start = to_utc(signed_from, zone, field="signedFrom") if signed_from else None
+    end = to_utc(signed_to, zone, field="signedTo") if signed_to else None
     with unit_of_work(settings_of(request), readonly=True) as session:
-        rows = [CustomerRead.model_validate(c) for c in service.search(session, status=chosen)]
+        found = service.search(session, status=chosen, signed_from=start, signed_to=end)
+        rows = [CustomerRead.model_validate(c) for c in found]
         mrr = service.mrr(session)
         counts = {s: len(service.search(session, status=s)) for s in STATUSES} if chosen else None
     if counts is None:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from leadline.analytics import render
 from leadline.analytics.service import common, report
 from leadline.analytics.service import dashboard as service
+from leadline.analytics.service import figures as lists
 from leadline.analytics.weeks import Week
 from leadline.auth.deps import PageUser
 from leadline.clock import utc_now
@@ -63,7 +64,10 @@ def figures(settings: Settings, week: Week) -> dict[str, Any]:
         templates = report.week_templates(session, week)
         mrr, customers = service.current_mrr(session)
     proposals = sum(t.sent for t in templates if t.template == "proposal")
+    links = lists.by_key([*data.lists, *lists.template_lists(templates, week)])
     result = {
+        "links": links,
+        "metric_lists": lists.METRIC_LISTS,
         "data": data,
         "charts": render.chart_geometry(data.pipeline, days, templates),
         "templates": templates,

@@ -1,8 +1,12 @@
-"""``/emails``: every email by status (scheduled, sent, delivered, opened, replied, bounced...),
-newest first, filtered and paged with the email service's keyset cursor."""
+"""``/emails``: every email by what it did (sent, delivered, opened, clicked, replied, bounced...:
+"ever did", whatever happened next) or the state it is in (scheduled, failed, cancelled, and the
+technical ones gathered under "needs attention"), newest first, filtered and paged with the email
+service's keyset cursor. The dashboard's figures link here with the week's ``sentFrom`` /
+``sentTo`` and ``asOf`` (a past week: what the emails had done by its end)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,34 +17,63 @@ from leadline.auth.deps import PageUser
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
-from leadline.emails.schemas import EmailStatus
+from leadline.emails.schemas import EmailFilterStatus
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
+from leadline.times import to_utc
 from leadline.web.pages.forms import FormError, FormErrors, errors_of
 from leadline.web.render import page, settings_of
 
 router = APIRouter()
 
 PAGE_SIZE = 50
-STATUSES: tuple[str, ...] = EmailStatus.__args__  # type: ignore[attr-defined]
+#: Every value the ``status`` parameter takes (the email list's filter).
+STATUSES: tuple[str, ...] = EmailFilterStatus.__args__  # type: ignore[attr-defined]
+#: The chips: what a person asks about; the technical states (pending, sending, unknown) are one.
+CHIPS: tuple[tuple[str, str], ...] = (
+    ("scheduled", "scheduled"), ("sent", "sent"), ("delivered", "delivered"), ("opened", "opened"),
+    ("clicked", "clicked"), ("replied", "replied"), ("bounced", "bounced"), ("failed", "failed"),
+    ("cancelled", "cancelled"), ("attention", "needs attention"),
+)  # fmt: skip
+#: How the page names a status that has no chip of its own (reached from a dashboard figure).
+DESCRIPTIONS = {
+    "human_opened": "opened by a person", "machine_only_opened": "opened only by machines",
+    "call_booked": "replied, then a call was booked", "pending": "pending", "sending": "sending",
+    "unknown": "unknown (the provider's answer was lost)",
+}  # fmt: skip
+TIMES = ("sentFrom", "sentTo", "asOf")
+KEPT = ("status", "template", "prospect", *TIMES)
 
 
-def _params(request: Request) -> tuple[dict[str, str], FormErrors | None]:
+def _params(request: Request, settings: Settings) -> tuple[dict[str, str], dict[str, datetime], FormErrors | None]:
     given = {k: v.strip()[:200] for k, v in request.query_params.items() if k != "cursor" and v.strip()}
-    if "status" in given and given["status"] not in STATUSES:
-        return {}, errors_of(FormError("status", f"{given['status']!r} is not an email status"))
-    return {k: v for k, v in given.items() if k in ("status", "template", "prospect")}, None
+    params = {k: v for k, v in given.items() if k in KEPT}
+    if "status" in params and params["status"] not in STATUSES:
+        return {}, {}, errors_of(FormError("status", f"{params['status']!r} is not an email status"))
+    moments: dict[str, datetime] = {}
+    for name in TIMES:
+        if name in params:
+            try:
+                moments[name] = to_utc(datetime.fromisoformat(params[name]), settings.zone, field=name)
+            except (ValueError, LeadlineError):
+                return {}, {}, errors_of(FormError(name, f"{params[name]!r} is not a date and time"))
+    return params, moments, None
 
 
-def _rows(settings: Settings, params: dict[str, str], cursor: str | None) -> dict[str, Any]:
+def _rows(
+    settings: Settings, params: dict[str, str], moments: dict[str, datetime], cursor: str | None
+) -> dict[str, Any]:
     with unit_of_work(settings, readonly=True) as session:
         search = {"status": params.get("status"), "template": params.get("template"),
-                  "prospect_id": params.get("prospect"), "limit": PAGE_SIZE}  # fmt: skip
+                  "prospect_id": params.get("prospect"), "sent_from": moments.get("sentFrom"),
+                  "sent_to": moments.get("sentTo"), "as_of": moments.get("asOf"), "limit": PAGE_SIZE}  # fmt: skip
         error = None
         try:
             found = emails.search(session, cursor=cursor, **search)  # type: ignore[arg-type]
-        except LeadlineError as problem:  # a cursor this server did not make
+        except LeadlineError as problem:  # a cursor this server did not make, filters that do not fit
             error, cursor = errors_of(problem), None
+            if problem.field != "cursor":
+                search = {"limit": PAGE_SIZE}  # every email, below the error
             found = emails.search(session, **search)  # type: ignore[arg-type]
         names = {pid: p.name for pid, p in prospects.get_many(session, {e.prospect_id for e in found.items}).items()}
         return {"emails": found.items, "next_cursor": found.next_cursor, "names": names, "errors": error,
@@ -50,10 +83,14 @@ def _rows(settings: Settings, params: dict[str, str], cursor: str | None) -> dic
 @router.get("/emails")
 async def email_list(request: Request, principal: PageUser) -> Response:
     settings = settings_of(request)
-    params, error = _params(request)
+    params, moments, error = _params(request, settings)
     cursor = (request.query_params.get("cursor") or "").strip()[:500] or None
-    context = await run_in_threadpool(_rows, settings, params, None if error else cursor)
-    context |= {"params": params, "statuses": STATUSES}
+    context = await run_in_threadpool(_rows, settings, params, moments, None if error else cursor)
+    status = params.get("status")
+    context |= {
+        "params": params, "chips": CHIPS, "moments": moments,
+        "described": DESCRIPTIONS.get(status) if status and status not in dict(CHIPS) else None,
+    }  # fmt: skip
     if error:
         context["errors"] = error
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":

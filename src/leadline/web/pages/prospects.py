@@ -80,7 +80,8 @@ class ListState:
 
 #: The table's filter inputs -> the filter schema's fields (the one rule of the API and the CLI).
 FILTER_INPUTS = {"stage": "status", "tier": "tier", "trade": "trade", "search": "search", "grid_min": "grid_health_min",
-                 "grid_max": "grid_health_max", "dnc": "do_not_contact"}  # fmt: skip
+                 "grid_max": "grid_health_max", "dnc": "do_not_contact", "reached": "reached",
+                 "asOf": "as_of"}  # fmt: skip
 
 
 def _list_state(request: Request) -> ListState:

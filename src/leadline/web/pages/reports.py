@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from leadline.analytics import render
-from leadline.analytics.service import common, what_works
+from leadline.analytics.service import common, figures, what_works
 from leadline.analytics.service import report as weekly
 from leadline.auth.deps import PageUser
 from leadline.db import unit_of_work
@@ -50,7 +50,8 @@ def reports(
                 chosen = common.resolve_week(week or None, settings)
                 report = weekly.weekly_report(session, chosen, settings=settings)
                 context.update(report=report, charts=render.charts(report), chosen=chosen,
-                               previous=chosen.previous().label, following=chosen.next().label)  # fmt: skip
+                               links=figures.by_key(report.lists), previous=chosen.previous().label,
+                               following=chosen.next().label)  # fmt: skip
             elif view == "templates":
                 start = common.parse_day(since, settings, field="since")
                 end = common.parse_day(until, settings, field="until")
