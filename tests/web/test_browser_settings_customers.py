@@ -53,3 +53,30 @@ def test_settings_create_a_token_and_see_it_once(admin_page, live):
     import httpx
 
     assert httpx.get(f"{live.url}/api/me", headers={"Authorization": f"Bearer {token}"}).json()["name"] == "zapier"
+
+
+def test_admin_changes_the_daily_cap_and_a_fresh_cli_process_uses_it(admin_page, live):
+    import json
+
+    from tests.conftest import run_leadline, settings_env
+    from tests.factories import snapshot
+
+    for _ in range(3):
+        make_prospect(live.settings)
+    tab = admin_page
+    tab.goto("/settings")
+    sending = tab.locator('form[data-group="Sending"]')
+    cap = sending.get_by_label("Daily send cap")
+    assert cap.input_value() == "50"
+    before = snapshot(live.settings)
+    cap.fill("ten")
+    sending.get_by_role("button", name="Save sending").click()
+    assert tab.locator('form[data-group="Sending"] [data-error-line]').inner_text().startswith("dailySendLimit:")
+    assert snapshot(live.settings) == before
+    tab.locator('form[data-group="Sending"]').get_by_label("Daily send cap").fill("2")
+    tab.locator('form[data-group="Sending"]').get_by_role("button", name="Save sending").click()
+    assert "Daily send cap: 50 → 2" in tab.locator(".flash").inner_text()
+    shoot(tab, "settings-kept")
+    sent = run_leadline("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "3", "--json",
+                        env=settings_env(live.settings))  # fmt: skip
+    assert json.loads(sent.stdout)["sent"] == 2, sent.stderr
