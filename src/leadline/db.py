@@ -215,7 +215,7 @@ def _refresh_stored_settings(session: Session, settings: Settings) -> None:
     """Lay the settings an admin keeps in the database over ``settings`` (every process, every unit)."""
     from leadline.storedsettings.service import refresh
 
-    refresh(session, settings)
+    refresh(session, settings, release=True)
 
 
 def settings_of(session: Session) -> Settings:

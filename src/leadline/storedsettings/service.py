@@ -24,8 +24,12 @@ from leadline.names import camel
 from leadline.storedsettings.models import VERSION_ROW, SettingChange, StoredSetting
 
 
-def refresh(session: Session, settings: Settings) -> None:
-    """Bring ``settings`` up to date with the database's stored values (cheap when nothing changed)."""
+def refresh(session: Session, settings: Settings, *, release: bool = False) -> None:
+    """Bring ``settings`` up to date with the database's stored values (cheap when nothing changed).
+
+    ``release`` (the start of a unit of work) ends the short transaction of this read, so that the
+    unit's own work starts a fresh one: its first query may still choose its isolation level
+    (the reports' REPEATABLE READ snapshot on PostgreSQL)."""
     try:
         version = session.execute(
             select(StoredSetting.value).where(StoredSetting.name == VERSION_ROW)
@@ -33,10 +37,11 @@ def refresh(session: Session, settings: Settings) -> None:
     except (OperationalError, ProgrammingError):
         session.rollback()  # no such table yet (a database before `leadline init`/`db upgrade`)
         return
-    if version == settings.stored_version:
-        return
-    rows = session.execute(select(StoredSetting.name, StoredSetting.value).where(StoredSetting.name != VERSION_ROW))
-    settings.apply_stored(version, {name: value for name, value in rows})
+    if version != settings.stored_version:
+        rows = session.execute(select(StoredSetting.name, StoredSetting.value).where(StoredSetting.name != VERSION_ROW))
+        settings.apply_stored(version, {name: value for name, value in rows})
+    if release:
+        session.rollback()
 
 
 def field_name(name: str) -> str:
