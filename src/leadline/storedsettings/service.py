@@ -34,8 +34,11 @@ def refresh(session: Session, settings: Settings, *, release: bool = False) -> N
         version = session.execute(
             select(StoredSetting.value).where(StoredSetting.name == VERSION_ROW)
         ).scalar_one_or_none()
-    except (OperationalError, ProgrammingError):
-        session.rollback()  # no such table yet (a database before `leadline init`/`db upgrade`)
+    except (OperationalError, ProgrammingError) as error:
+        text = str(error.orig).lower()
+        if "no such table" not in text and "does not exist" not in text:
+            raise  # the database is locked or unreachable: the caller's unit of work says so
+        session.rollback()  # no table yet: a database before `leadline init` / `db upgrade`
         return
     if version != settings.stored_version:
         rows = session.execute(select(StoredSetting.name, StoredSetting.value).where(StoredSetting.name != VERSION_ROW))
