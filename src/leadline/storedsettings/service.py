@@ -23,28 +23,33 @@ from leadline.errors import Conflict, Invalid
 from leadline.names import camel
 from leadline.storedsettings.models import VERSION_ROW, SettingChange, StoredSetting
 
+_VERSION_SQL = {
+    "sqlite": f"SELECT value FROM stored_settings WHERE name = '{VERSION_ROW}'",
+    "postgresql": f"SELECT value::text FROM stored_settings WHERE name = '{VERSION_ROW}'",
+}
+
 
 def refresh(session: Session, settings: Settings, *, release: bool = False) -> None:
     """Bring ``settings`` up to date with the database's stored values (cheap when nothing changed).
 
-    ``release`` (the start of a unit of work) ends the short transaction of this read, so that the
-    unit's own work starts a fresh one: its first query may still choose its isolation level
-    (the reports' REPEATABLE READ snapshot on PostgreSQL)."""
+    ``release`` (the start of a unit of work) ends, on PostgreSQL, the short transaction of this read,
+    so that the unit's own first query may still choose its isolation level (the reports' REPEATABLE
+    READ snapshot)."""
     try:
-        version = session.execute(
-            select(StoredSetting.value).where(StoredSetting.name == VERSION_ROW)
-        ).scalar_one_or_none()
+        # The driver's own statement (no ORM, no compiling): this runs at the start of every unit of work.
+        found = session.connection().exec_driver_sql(_VERSION_SQL[session.get_bind().dialect.name]).first()
     except (OperationalError, ProgrammingError) as error:
         text = str(error.orig).lower()
         if "no such table" not in text and "does not exist" not in text:
             raise  # the database is locked or unreachable: the caller's unit of work says so
         session.rollback()  # no table yet: a database before `leadline init` / `db upgrade`
         return
+    version = None if found is None else str(found[0])  # the token as the driver gives it (JSON text on SQLite)
     if version != settings.stored_version:
         rows = session.execute(select(StoredSetting.name, StoredSetting.value).where(StoredSetting.name != VERSION_ROW))
         settings.apply_stored(version, {name: value for name, value in rows})
-    if release:
-        session.rollback()
+    if release and session.get_bind().dialect.name == "postgresql":
+        session.rollback()  # SQLite's transaction has no level to choose: it simply goes on
 
 
 def field_name(name: str) -> str:
