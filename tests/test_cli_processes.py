@@ -187,6 +187,11 @@ GROUPS: dict[str, list[Run]] = {
         run("tokens", "create", "--name", "process-test", "--scope", "read"),
         run("tokens", "list", "--json"),
         run("tokens", "revoke", "process-test"),
+        run("settings", "set", "dailySendLimit", "40"),
+        run("settings", "set", "digestHour", "24", code=1),  # refused: digestHour at most 23
+        run("settings", "get", "dailySendLimit", "--json"),
+        run("settings", "list", "--json"),
+        run("settings", "unset", "dailySendLimit"),
         run("export", "--all", "-o", "{tmp}/all.jsonl"),
         run("import", "{tmp}/all.jsonl", "--all", code=1),  # refused: the database is not empty
         run("backup", "{tmp}/backup.db"),

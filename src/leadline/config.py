@@ -7,15 +7,18 @@ the object down; tests build their own :class:`Settings`.
 from __future__ import annotations
 
 import contextlib
+import copy
+import json
 import os
 import re
 import secrets
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leadline.prospects.stages import DEFAULT_PROBABILITIES
@@ -41,6 +44,61 @@ def _split_list(value: Any) -> Any:
             return json.loads(text)
         return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
     return value
+
+
+# Settings an admin may change while Leadline runs (``leadline settings``, the Settings page). They are
+# kept in the database (``stored_settings``) and laid over the environment's values by every process at
+# the start of each unit of work; a variable set in the environment still wins. Secrets are never here.
+EDITABLE_GROUPS: dict[str, tuple[str, ...]] = {
+    "Targets": (
+        "weekly_email_goal", "weekly_call_goal", "weekly_deal_goal", "target_sends_per_day", "target_open_rate",
+        "target_reply_rate", "target_call_conversion", "target_deal_conversion",
+    ),
+    "Sending": ("daily_send_limit", "send_window_start", "send_window_end", "send_window_days"),
+    "Sales rules": ("stage_probabilities", "objection_categories", "currency"),
+    "Weekly digest": ("weekly_digest", "digest_hour"),
+}  # fmt: skip
+EDITABLE: tuple[str, ...] = tuple(name for names in EDITABLE_GROUPS.values() for name in names)
+_overlay_lock = threading.Lock()
+
+
+class SettingInvalid(ValueError):
+    """A value refused for one setting: ``field`` is its snake_case name, ``message`` why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _mapping_text(name: str, text: str) -> Any:
+    """``key: value`` per line (or ``;``-separated), or JSON; objection words are comma separated."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return json.loads(stripped)
+    result: dict[str, Any] = {}
+    for part in stripped.replace(";", "\n").splitlines():
+        if not part.strip():
+            continue
+        key, sep, value = part.partition(":") if ":" in part else part.partition("=")
+        if not sep or not key.strip():
+            raise SettingInvalid(name, f"write each line as name: value (got {part.strip()!r})")
+        if name == "objection_categories":
+            result[key.strip()] = [w.strip() for w in value.split(",") if w.strip()]
+        else:
+            result[key.strip()] = value.strip()
+    return result
+
+
+def setting_text(name: str, value: Any) -> str:
+    """A stored setting's value as it is typed (the inverse of the parsing in :meth:`Settings.validated`)."""
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def normalise_database_url(url: str) -> str:
@@ -153,6 +211,7 @@ class Settings(BaseSettings):
     target_call_conversion: float = Field(0.50, ge=0, le=1)
     target_deal_conversion: float = Field(0.10, ge=0, le=1)
     target_sends_per_day: int = Field(25, ge=0)
+    currency: str = Field("USD", description="Currency of deal values and fees (ISO 4217 code such as USD, EUR).")
 
     # --- web ---------------------------------------------------------------------------
     session_max_age_seconds: int = Field(14 * 24 * 3600, gt=0)
@@ -162,6 +221,12 @@ class Settings(BaseSettings):
     login_account_max_failures: int = Field(
         50, ge=1, description="Failed sign-ins to one account, from all new browsers, that lock it for them."
     )
+
+    # The environment's own values, kept the first time stored settings are laid over them.
+    _env_fields: frozenset[str] | None = PrivateAttr(default=None)
+    _base_values: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _stored: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _stored_version: str | None = PrivateAttr(default=None)
 
     @field_validator("sendgrid_webhook_public_key", "send_window_days", mode="before")
     @classmethod
@@ -187,6 +252,27 @@ class Settings(BaseSettings):
         if bad or not value:
             raise ValueError(f"days must be among {', '.join(known)} (got {', '.join(bad) or 'none'})")
         return [d[:3].lower() for d in value]
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(f"{value!r} is not a 3-letter currency code such as USD or EUR")
+        return code
+
+    @field_validator("stage_probabilities")
+    @classmethod
+    def _probabilities(cls, value: dict[str, float]) -> dict[str, float]:
+        from leadline.prospects.stages import STAGES
+
+        unknown = [k for k in value if k not in STAGES]
+        if unknown:
+            raise ValueError(f"unknown stage {unknown[0]!r} (stages: {', '.join(STAGES)})")
+        bad = [k for k, v in value.items() if not 0 <= v <= 1]
+        if bad:
+            raise ValueError(f"the probability of {bad[0]} must be between 0 and 1")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -248,11 +334,73 @@ class Settings(BaseSettings):
         """The data folder, created if missing, private to the user Leadline runs as (mode 0700)."""
         return private_folder(self.data_dir, tighten=True)
 
+    # --- settings kept in the database (EDITABLE) -----------------------------------------
+    def _env_snapshot(self) -> frozenset[str]:
+        if self._env_fields is None:
+            self._env_fields = frozenset(self.model_fields_set)
+            self._base_values = {name: copy.deepcopy(getattr(self, name)) for name in EDITABLE}
+        return self._env_fields
+
+    def set_by_env(self, name: str) -> bool:
+        """True when the environment (or the code that built these settings) set ``name``: it wins."""
+        return name in self._env_snapshot()
+
+    def source(self, name: str) -> str:
+        """Where ``name``'s value comes from: ``env``, ``stored`` (the database) or ``default``."""
+        if self.set_by_env(name):
+            return "env"
+        return "stored" if name in self._stored else "default"
+
+    def base_value(self, name: str) -> Any:
+        """``name``'s value from the environment or the default, without the database's."""
+        self._env_snapshot()
+        return copy.deepcopy(self._base_values[name])
+
+    @property
+    def stored_version(self) -> str | None:
+        return self._stored_version
+
+    def validated(self, name: str, value: Any) -> Any:
+        """``value`` (typed text or JSON data) for setting ``name``, checked by this model's own field
+        rules; :class:`SettingInvalid` naming the field when it is refused."""
+        if name not in EDITABLE:
+            raise SettingInvalid(name, f"is not a setting kept in the database (these are: {', '.join(EDITABLE)})")
+        try:
+            if isinstance(value, str) and name in ("objection_categories", "stage_probabilities"):
+                value = _mapping_text(name, value)
+            probe = self.model_copy()
+            type(self).__pydantic_validator__.validate_assignment(probe, name, value)
+        except SettingInvalid:
+            raise
+        except json.JSONDecodeError as error:
+            raise SettingInvalid(name, f"is not valid JSON ({error.msg})") from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise SettingInvalid(name, str(first["msg"]).removeprefix("Value error, ")) from None
+        return copy.deepcopy(getattr(probe, name))
+
+    def apply_stored(self, version: str | None, stored: dict[str, Any]) -> None:
+        """Lay the database's values over the environment's, in place (every holder of these settings sees
+        them): a name set by the environment keeps its value; a name no longer stored goes back to its
+        environment or default value. A stored value these rules now refuse is ignored."""
+        env = self._env_snapshot()
+        with _overlay_lock:
+            kept: dict[str, Any] = {}
+            for name in EDITABLE:
+                if name in stored:
+                    with contextlib.suppress(SettingInvalid):
+                        kept[name] = self.validated(name, stored[name])
+                if name not in env:
+                    self.__dict__[name] = copy.deepcopy(kept.get(name, self._base_values[name]))
+            self._stored = kept
+            self._stored_version = version
+
     def described(self) -> list[tuple[str, str, str]]:
         """(name, value, source) rows for ``leadline config``; secrets masked (see :func:`shown`)."""
         rows = []
         for name, info in type(self).model_fields.items():
-            source = ("env" if name in self.model_fields_set else "default") if info is not None else ""
+            source = (self.source(name) if name in EDITABLE else "env" if name in self.model_fields_set
+                      else "default") if info is not None else ""  # fmt: skip
             rows.append((f"LEADLINE_{name.upper()}", shown(name, getattr(self, name)), source))
         return rows
 

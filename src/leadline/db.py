@@ -191,6 +191,7 @@ def unit_of_work(settings: Settings, *, readonly: bool = False) -> Iterator[Sess
         session.info["settings"] = settings
         session.info["readonly"] = readonly
         try:
+            _refresh_stored_settings(session, settings)
             yield session
             committed = False
             if session.info.get("rollback_only"):
@@ -208,6 +209,13 @@ def unit_of_work(settings: Settings, *, readonly: bool = False) -> Iterator[Sess
         return  # a dry run or a read-only unit (which refuses after-commit work) never commits
     for callback in callbacks:
         callback()
+
+
+def _refresh_stored_settings(session: Session, settings: Settings) -> None:
+    """Lay the settings an admin keeps in the database over ``settings`` (every process, every unit)."""
+    from leadline.storedsettings.service import refresh
+
+    refresh(session, settings, release=True)
 
 
 def settings_of(session: Session) -> Settings:

@@ -9,6 +9,7 @@ from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import Prospect
 from leadline.sequences.models import Sequence, SequenceEnrollment
+from leadline.storedsettings.models import SettingChange, StoredSetting
 from leadline.tasks.models import Task
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
@@ -26,6 +27,8 @@ __all__ = [
     "Prospect",
     "Sequence",
     "SequenceEnrollment",
+    "SettingChange",
+    "StoredSetting",
     "Suppression",
     "Task",
     "User",

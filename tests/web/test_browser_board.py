@@ -53,7 +53,7 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     shoot(tab, "board-why")
     say_why(tab, "answered the first email")
     column(tab, "replied").locator(f"#card-{royal.id}").wait_for()
-    assert tab.get_by_role("status").inner_text() == "Royal Plumbing Co moved to Replied."
+    assert tab.locator("#board-status .board-status-text").inner_text() == "Royal Plumbing Co moved to Replied."
     assert stage_of(live.settings, royal.id) == "replied"
     assert timeline_reasons(live.settings, royal.id)[-1] == "answered the first email"
 
@@ -69,15 +69,20 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
     assert column(tab, "contacted").locator(f"#card-{hughes.id}").count() == 1
     assert stage_of(live.settings, hughes.id) == "contacted"
 
-    # Closed won needs a customer record: refused with the service's line, and the card goes back.
+    # Closed won needs a customer record: refused in plain words with a link, and the card goes back.
     tab.locator(f"#card-{baker.id}").drag_to(column(tab, "closed_won"))
     say_why(tab, "signed")
     alert = tab.locator("#errors")
-    tab.wait_for_function("document.getElementById('errors').textContent.startsWith('Stage:')")
+    tab.wait_for_function("document.getElementById('errors').textContent.startsWith('To win a deal')")
     alert.wait_for(state="visible")
     assert (
-        alert.inner_text() == "Stage: to win the deal, press Won on the prospect's page: it makes the customer record"
+        alert.inner_text()
+        == "To win a deal, use Won on the prospect's page: it makes the customer record. Open the prospect"
     )
+    assert (
+        alert.get_by_role("link", name="Open the prospect").get_attribute("href") == f"/prospects/{baker.id}#won-form"
+    )
+    assert tab.locator("#board-status").count() == 0  # the earlier "moved" line is not left beside the error
     assert column(tab, "proposal").locator(f"#card-{baker.id}").count() == 1
     assert column(tab, "closed_won").locator(f"#card-{baker.id}").count() == 0
     assert stage_of(live.settings, baker.id) == "proposal"
@@ -100,3 +105,50 @@ def test_drag_a_card_to_another_column_and_a_refused_move_goes_back(admin_page, 
         shoot(small, "board-phone")
     finally:
         phone.close()
+
+
+def test_drop_on_a_short_columns_empty_area_undo_and_filters(admin_page, live):
+    royal = make_prospect(live.settings, name="Royal Plumbing Co", trade="plumbing", tier=1)
+    for n in range(3):  # a longer New column beside an empty Replied one
+        make_prospect(live.settings, name=f"Filler Plumbing {n}", trade="plumbing", tier=2)
+    baker = make_prospect(live.settings, name="Baker Roofing", trade="roofing", tier=2, sales_status="proposal")
+    tab = admin_page
+    tab.set_viewport_size({"width": 1280, "height": 1100})  # the whole board in sight: a drag scrolls nothing
+    tab.goto("/board")
+    replied = column(tab, "replied")
+    assert replied.locator(".board-card").count() == 0
+    new_box = column(tab, "new").bounding_box()
+    box = replied.bounding_box()
+    assert box["height"] >= new_box["height"] - 2  # the short column is as tall as the long one
+    # Drop low in the empty column, level with the New column's last card (far below Replied's header).
+    last = column(tab, "new").locator(".board-card").last.bounding_box()
+    low = last["y"] + last["height"] / 2 - box["y"]
+    assert low > 250
+    tab.locator(f"#card-{royal.id}").drag_to(replied, target_position={"x": box["width"] / 2, "y": low})
+    say_why(tab, "answered")
+    replied.locator(f"#card-{royal.id}").wait_for()
+    assert tab.locator("#board-status .board-status-text").inner_text() == "Royal Plumbing Co moved to Replied."
+    assert stage_of(live.settings, royal.id) == "replied"
+
+    # Undo: back to New, the timeline says "undo".
+    tab.locator("#board-status").get_by_role("button", name="Undo").click()
+    column(tab, "new").locator(f"#card-{royal.id}").wait_for()
+    assert tab.locator("#board-status .board-status-text").inner_text() == "Undone: Royal Plumbing Co is back in New."
+    assert stage_of(live.settings, royal.id) == "new"
+    assert timeline_reasons(live.settings, royal.id)[-2:] == ["answered", "undo"]
+
+    # Filters: a trade, then a tier; the moves keep them.
+    tab.get_by_label("Trade").select_option("roofing")
+    tab.wait_for_url("**/board?*trade=roofing*")
+    assert column(tab, "new").locator(".board-card").count() == 0
+    assert column(tab, "proposal").locator(f"#card-{baker.id}").count() == 1
+    tab.get_by_label("Trade").select_option("")
+    tab.wait_for_url(lambda url: "trade=roofing" not in url)
+    tab.get_by_label("Tier").select_option("1")
+    tab.wait_for_url("**/board?*tier=1*")
+    assert [c.get_attribute("data-id") for c in column(tab, "new").locator(".board-card").all()] == [royal.id]
+    tab.get_by_label("Move Royal Plumbing Co to").select_option("contacted")
+    say_why(tab, "emailed by hand")
+    tab.locator("#board-status .board-status-text").get_by_text("moved to Contacted").wait_for()
+    assert column(tab, "new").locator(".board-card").count() == 0  # still filtered to tier 1
+    shoot(tab, "board-filtered")

@@ -53,3 +53,55 @@ def test_settings_create_a_token_and_see_it_once(admin_page, live):
     import httpx
 
     assert httpx.get(f"{live.url}/api/me", headers={"Authorization": f"Bearer {token}"}).json()["name"] == "zapier"
+
+
+def test_admin_changes_the_daily_cap_and_a_fresh_cli_process_uses_it(admin_page, live):
+    import json
+
+    from tests.conftest import run_leadline, settings_env
+    from tests.factories import snapshot
+
+    for _ in range(3):
+        make_prospect(live.settings)
+    tab = admin_page
+    tab.goto("/settings")
+    sending = tab.locator('form[data-group="Sending"]')
+    cap = sending.get_by_label("Daily send cap")
+    assert cap.input_value() == "50"
+    before = snapshot(live.settings)
+    cap.fill("ten")
+    sending.get_by_role("button", name="Save sending").click()
+    assert tab.locator('form[data-group="Sending"] [data-error-line]').inner_text().startswith("dailySendLimit:")
+    assert snapshot(live.settings) == before
+    tab.locator('form[data-group="Sending"]').get_by_label("Daily send cap").fill("2")
+    tab.locator('form[data-group="Sending"]').get_by_role("button", name="Save sending").click()
+    assert "Daily send cap: 50 → 2" in tab.locator(".flash").inner_text()
+    shoot(tab, "settings-kept")
+    sent = run_leadline("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "3", "--json",
+                        env=settings_env(live.settings))  # fmt: skip
+    assert json.loads(sent.stdout)["sent"] == 2, sent.stderr
+
+
+def test_a_viewer_reads_kept_settings_and_an_environment_value_is_locked(page, live):
+    from tests.conftest import make_user
+    from tests.factories import snapshot
+    from tests.web.conftest import sign_in
+
+    live.settings.daily_send_limit = 7  # as LEADLINE_DAILY_SEND_LIMIT=7 would set it
+    sign_in(page, make_user(live.settings, "viewer@example.com", "viewer"))
+    page.goto("/settings")
+    cap = page.locator('form[data-group="Sending"]').get_by_label("Daily send cap")
+    assert cap.input_value() == "7" and cap.is_disabled()
+    assert (
+        "set by the environment (LEADLINE_DAILY_SEND_LIMIT)"
+        in page.locator('[data-setting="dailySendLimit"]').inner_text()
+    )
+    assert page.locator('form[data-group="Targets"]').get_by_label("Emails per week (goal)").is_disabled()
+    assert page.get_by_role("button", name="Save targets").count() == 0
+    assert "Only an admin can change these." in page.locator("#app-settings").inner_text()
+    before = snapshot(live.settings)
+    csrf = page.evaluate("window.leadline.csrf()")
+    refused = page.request.post("/settings/values", form={"csrf_token": csrf, "group": "Targets",
+                                                          "weeklyEmailGoal": "80"})  # fmt: skip
+    assert refused.status == 403 and "CSRF" not in refused.text()  # refused for the role, not the token
+    assert snapshot(live.settings) == before

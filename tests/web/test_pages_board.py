@@ -87,15 +87,19 @@ def test_an_illegal_move_is_refused_with_the_services_message_and_changes_nothin
     response = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "closed_won", "reason": "x"},
                                 headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})  # fmt: skip
     assert response.status_code == 409
-    message = response.json()["message"]
-    assert message == "Stage: to win the deal, press Won on the prospect's page: it makes the customer record"
-    assert "leadline" not in message and "--" not in message  # no CLI commands in the web
-    assert "\n" not in message
+    answer = response.json()
+    # Plain words and a link to the button that does it, not a command line.
+    assert answer["message"] == "To win a deal, use Won on the prospect's page: it makes the customer record."
+    assert answer["link"] == f"/prospects/{prospect.id}#won-form" and answer["field"] == "stage"
+    assert "leadline" not in answer["message"]
     assert snapshot(settings) == before
     # Without JavaScript: the board again, with the same line.
     page_response = page_client.post("/board/move", data={"csrf_token": page_client.csrf, "prospectId": prospect.id,
                                                           "stage": "closed_won", "reason": "x"})  # fmt: skip
-    assert page_response.status_code == 409 and "press Won on the prospect&#39;s page" in page_response.text
+    assert (
+        page_response.status_code == 409 and "To win a deal, use Won on the prospect&#39;s page" in page_response.text
+    )
+    assert "moved to" not in page_response.text
     assert snapshot(settings) == before
 
 
@@ -185,3 +189,56 @@ def test_a_move_after_the_session_ended_asks_the_script_to_sign_in_again(anon_cl
     response = anon_client.post("/board/move", data={"prospectId": "x", "stage": "new"},
                                 headers={**FRAGMENT, "HX-Request": "true"})  # fmt: skip
     assert response.status_code == 401 and response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_filters_value_per_column_with_closed_ones_and_the_currency(settings, page_client):
+    make_prospect(
+        settings, name="Royal Plumbing Co", trade="plumbing", tier=1, deal_value=2400, owner="ann@example.com"
+    )
+    make_prospect(settings, name="Baker Roofing", trade="roofing", tier=2, deal_value=1000, owner="bob@example.com")
+    make_prospect(settings, name="Lost Electric", trade="electrical", tier=1, deal_value=700,
+                  sales_status="closed_lost")  # fmt: skip
+    html = page_client.get("/board").text
+    assert "$3,400/mo" in column(html, "new")
+    assert "$700/mo" in column(html, "closed_lost")  # closed columns have their value too
+    for query, shown, hidden in (("tier=2", "Baker Roofing", "Royal Plumbing Co"),
+                                 ("owner=ann%40example.com", "Royal Plumbing Co", "Baker Roofing"),
+                                 ("trade=roofing", "Baker Roofing", "Royal Plumbing Co")):  # fmt: skip
+        filtered = page_client.get(f"/board?{query}").text
+        new = column(filtered, "new")
+        assert shown in new and hidden not in new, query
+        assert '<span class="badge" data-count>1</span>' in new
+    assert "Lost Electric" not in column(page_client.get("/board?tier=2").text, "closed_lost")
+    from leadline.db import unit_of_work
+    from leadline.storedsettings import service as stored
+
+    with unit_of_work(settings) as session:
+        stored.set_settings(session, {"currency": "EUR"}, actor="test")
+    assert "€3,400/mo" in column(page_client.get("/board").text, "new")
+
+
+def test_the_new_column_shows_its_first_cards_and_more_on_request(settings, page_client):
+    for n in range(25):
+        make_prospect(settings, name=f"Plumber {n}")
+    html = column(page_client.get("/board").text, "new")
+    assert html.count('class="board-card"') == 20
+    assert '<a href="/board?new=40" data-more>Show 5 more</a>' in html
+    assert column(page_client.get("/board?new=40").text, "new").count('class="board-card"') == 25
+
+
+def test_undo_moves_the_card_back_with_the_reason_undo(settings, page_client):
+    prospect = make_prospect(settings, name="Royal Plumbing Co", tier=1)
+    headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}
+    moved = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "replied", "reason": "answered",
+                                                  "tier": "1"}, headers=headers)  # fmt: skip
+    undo = re.search(
+        r'<form method="post" action="/board/move" class="inline board-undo">(.*?)</form>', moved.text, re.S
+    )
+    assert undo and 'name="stage" value="new"' in undo.group(1) and 'name="tier" value="1"' in undo.group(1)
+    back = page_client.post("/board/move", data={"prospectId": prospect.id, "stage": "new", "reason": "undo"},
+                            headers=headers)  # fmt: skip
+    assert back.status_code == 200 and "Undone: Royal Plumbing Co is back in New." in back.text
+    assert "board-undo" not in back.text
+    assert stage_of(settings, prospect.id) == "new"
+    assert [(to, details["reason"]) for to, details, _ in timeline_moves(settings, prospect.id)][-2:] == [
+        ("replied", "answered"), ("new", "undo")]  # fmt: skip

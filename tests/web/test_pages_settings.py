@@ -164,3 +164,59 @@ def test_names_with_markup_are_shown_as_text(page_client):
                                                "scope": "read"})  # fmt: skip
     html = page_client.get("/settings").text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- settings kept in the database (targets, sending, sales rules, digest) -----------------------
+
+
+def test_settings_page_shows_kept_settings_to_everyone_but_only_admins_change_them(signed_in, settings):
+    viewer, member = signed_in("viewer"), signed_in("member")
+    page = viewer.get("/settings")
+    assert page.status_code == 200 and 'data-setting="dailySendLimit"' in page.text
+    assert "Only an admin can change these." in page.text
+    before = snapshot(settings)
+    for client in (viewer, member):
+        refused = client.post("/settings/values", data={"csrf_token": client.csrf, "group": "Sending",
+                                                         "dailySendLimit": "9"})  # fmt: skip
+        assert refused.status_code == 403
+    assert snapshot(settings) == before
+
+
+def test_admin_changes_a_group_and_bad_values_are_refused_naming_the_field(page_client, settings):
+    before = snapshot(settings)
+    refused = page_client.post("/settings/values", data={
+        "csrf_token": page_client.csrf, "group": "Sending", "dailySendLimit": "12", "sendWindowStart": "25:00",
+        "sendWindowEnd": "17:00", "sendWindowDays": "mon, tue"})  # fmt: skip
+    assert refused.status_code == 422
+    assert error_line(refused.text).startswith("sendWindowStart: '25:00' is not a time of day")
+    assert 'value="25:00"' in refused.text  # what was typed stays in the form
+    assert snapshot(settings) == before
+    cleared = page_client.post("/settings/values", data={"csrf_token": page_client.csrf, "group": "Sending",
+                                                        "dailySendLimit": ""})  # fmt: skip
+    assert cleared.status_code == 422 and error_line(cleared.text).startswith("dailySendLimit:")
+    assert snapshot(settings) == before
+    saved = page_client.post("/settings/values", data={
+        "csrf_token": page_client.csrf, "group": "Sending", "dailySendLimit": "12", "sendWindowStart": "08:00",
+        "sendWindowEnd": "17:00", "sendWindowDays": "mon, tue, wed, thu, fri"})  # fmt: skip
+    assert saved.status_code == 200 and "Daily send cap: 50 → 12" in html_lib.unescape(saved.text)
+    assert "Send window" not in html_lib.unescape(saved.text).split("Saved.")[1].split("</p>")[0]  # unchanged ones
+    fresh = Settings(database_url=settings.database_url, data_dir=settings.data_dir, _env_file=None)
+    from leadline.db import unit_of_work
+
+    with unit_of_work(fresh, readonly=True):
+        assert fresh.daily_send_limit == 12
+    assert "changed by user:admin@example.com" in page_client.get("/settings").text
+
+
+def test_a_setting_from_the_environment_is_shown_so_and_cannot_be_changed(signed_in, settings):
+    env_set = settings.model_copy(update={"daily_send_limit": 5})
+    admin = signed_in("admin", app_settings=env_set)
+    page = admin.get("/settings").text
+    field = page.split('data-setting="dailySendLimit"')[1].split("</label>")[0]
+    assert "set by the environment (LEADLINE_DAILY_SEND_LIMIT)" in field and "disabled" in field
+    before = snapshot(settings)
+    refused = admin.post("/settings/values", data={"csrf_token": admin.csrf, "group": "Sending",
+                                                    "dailySendLimit": "9"})  # fmt: skip
+    assert refused.status_code == 409
+    assert error_line(refused.text).startswith("dailySendLimit: is set by the environment")
+    assert snapshot(settings) == before

@@ -52,5 +52,7 @@ def raise_digest(settings: Settings, *, now: datetime | None = None) -> bool:
 
 @job("analytics.weekly_digest", periodic=Periodic("analytics.weekly_digest", every_minutes=15))
 def weekly_digest(settings: Settings) -> None:
+    with unit_of_work(settings, readonly=True):
+        pass  # brings the settings an admin keeps in the database (the digest's hour) up to date
     if digest_due(settings, utc_now()):
         raise_digest(settings)

@@ -38,6 +38,7 @@ from leadline.notify.cli import notifications_app, notify_app
 from leadline.prospects.cli import app as prospects_app
 from leadline.prospects.cli import list_prospects
 from leadline.sequences.cli import app as sequences_app
+from leadline.storedsettings.cli import app as settings_app
 from leadline.tasks.cli import app as tasks_app
 from leadline.tasks.cli import today as today_command
 from leadline.webhooks.cli import app as webhooks_app
@@ -75,6 +76,7 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(export_app, name="export")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(settings_app, name="settings")
 
 # The seed's own commands (`npm run list:prospects -- --status new`, `npm run create:call ...`), as it
 # writes them: aliases of today's commands, hidden from `leadline --help`, listed in docs/cli.md.

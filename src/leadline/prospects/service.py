@@ -37,7 +37,15 @@ class ProspectNotFound(NotFound):
 
 
 class StageMoveNotAllowed(Conflict):
-    pass
+    """``rule`` says which rule refused the move (``same_stage``, ``needs_deal_won``, ``active_customer``),
+    for shells that word it their own way (the board: "To win a deal, use Won on the prospect's page")."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, rule: str = "", subject: str = "", on_page: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, on_page=on_page)
+        self.rule = rule
+        self.subject = subject  # the prospect's id, or the customer's
 
 
 class DuplicateProspect(Conflict):
@@ -116,17 +124,56 @@ def trades(session: Session, *, limit: int = 200) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def in_stage(session: Session, stage: str, *, limit: int) -> tuple[list[Prospect], int]:
+@dataclass(frozen=True)
+class BoardFilter:
+    """What the board shows: prospects of this tier, trade and owner (each optional)."""
+
+    tier: int | None = None
+    trade: str | None = None
+    owner: str | None = None
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.tier is not None:
+            found.append(Prospect.tier == self.tier)
+        if self.trade:
+            found.append(Prospect.trade == self.trade)
+        if self.owner:
+            found.append(Prospect.owner.is_(None) if self.owner == "-" else Prospect.owner == self.owner)
+        return found
+
+
+def in_stage(
+    session: Session, stage: str, *, limit: int, only: BoardFilter | None = None
+) -> tuple[list[Prospect], int]:
     """Up to ``limit`` prospects in ``stage``, tier 1 first, and how many there are (the board).
 
     Ordered by tier alone, so the ``(sales_status, tier)`` index gives the rows in order without a
     sort: a few milliseconds per stage at half a million prospects, where a tie-break costs a sort."""
     if stage not in STAGES:
         raise Invalid(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}", field="stage")
-    rows = list(session.scalars(select(Prospect).where(Prospect.sales_status == stage).order_by(Prospect.tier)
-                                .limit(limit)))  # fmt: skip
-    total = session.scalar(select(func.count()).select_from(Prospect).where(Prospect.sales_status == stage))
+    where = [Prospect.sales_status == stage, *(only.conditions() if only else [])]
+    rows = list(session.scalars(select(Prospect).where(*where).order_by(Prospect.tier).limit(limit)))
+    total = session.scalar(select(func.count()).select_from(Prospect).where(*where))
     return rows, int(total or 0)
+
+
+def stage_values(session: Session, *, only: BoardFilter | None = None) -> dict[str, float]:
+    """The sum of deal values per stage, closed stages included (the board's column totals)."""
+    rows = session.execute(
+        select(Prospect.sales_status, func.coalesce(func.sum(Prospect.deal_value), 0))
+        .where(*(only.conditions() if only else []))
+        .group_by(Prospect.sales_status)
+    )
+    return {stage: float(total or 0) for stage, total in rows}
+
+
+def owners(session: Session, *, limit: int = 200) -> list[str]:
+    """The owners prospects have, alphabetically."""
+    rows = session.execute(
+        select(Prospect.owner).where(Prospect.owner.is_not(None)).distinct().order_by(Prospect.owner).limit(limit)
+    )
+    return [owner for (owner,) in rows if owner]
 
 
 def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:
@@ -276,20 +323,21 @@ def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, a
     prospect = get(session, prospect_id, for_update=True)
     current = prospect.sales_status
     if stage == current:
-        raise StageMoveNotAllowed(f"{prospect.id} is already in stage {stage}", field="stage")
+        raise StageMoveNotAllowed(f"{prospect.id} is already in stage {stage}", field="stage", rule="same_stage",
+                                  subject=prospect.id)  # fmt: skip
     customer = customers.for_prospect(session, prospect.id)
     if stage == "closed_won" and customer is None:
         raise StageMoveNotAllowed(
             f"{prospect.id} has no customer record; win the deal with `leadline deals won --prospect "
             f"{prospect.id} ...`, which makes one",
-            field="stage",
-            on_page="to win the deal, press Won on the prospect's page: it makes the customer record",
-        )
+            field="stage", rule="needs_deal_won", subject=prospect.id,
+            on_page="to win a deal, use Won on the prospect's page: it makes the customer record",
+        )  # fmt: skip
     if current == "closed_won" and customer is not None and customer.status != "churned":
         raise StageMoveNotAllowed(
             f"{prospect.id} is a {customer.status} customer ({customer.id}); churn the customer first",
-            field="stage",
-        )
+            field="stage", rule="active_customer", subject=customer.id,
+        )  # fmt: skip
     set_stage(session, prospect, stage, actor=actor, manual=True, reason=reason)
     return prospect
 

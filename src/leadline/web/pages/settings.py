@@ -22,9 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from leadline.auth import service
 from leadline.auth.deps import PageAdmin, PageUser, Principal
 from leadline.auth.models import ROLES, SCOPES
-from leadline.config import Settings, shown
+from leadline.config import EDITABLE, Settings, shown
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
+from leadline.names import camel
+from leadline.storedsettings import service as stored_service
 from leadline.web.pages.forms import FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
 from leadline.webhooks.security import event_webhook_url, inbound_url, simulator_key_path
@@ -32,6 +34,20 @@ from leadline.webhooks.security import event_webhook_url, inbound_url, simulator
 router = APIRouter(include_in_schema=False)
 
 DONE = {"role": "Role changed.", "removed": "User removed.", "revoked": "Token revoked."}
+
+LABELS = {
+    "weekly_email_goal": "Emails per week (goal)", "weekly_call_goal": "Calls per week (goal)",
+    "weekly_deal_goal": "Deals per week (goal)", "target_sends_per_day": "Sends per day (target)",
+    "target_open_rate": "Open rate (target, 0-1)", "target_reply_rate": "Reply rate (target, 0-1)",
+    "target_call_conversion": "Call conversion (target, 0-1)",
+    "target_deal_conversion": "Deal conversion (target, 0-1)", "daily_send_limit": "Daily send cap",
+    "send_window_start": "Send window starts (HH:MM)", "send_window_end": "Send window ends (HH:MM)",
+    "send_window_days": "Send window days", "stage_probabilities": "Stage probabilities (stage: 0-1)",
+    "objection_categories": "Objection categories (category: words, ...)", "currency": "Currency",
+    "weekly_digest": "Post the weekly digest", "digest_hour": "Digest hour (Monday, 0-23)",
+}  # fmt: skip
+MULTILINE = ("stage_probabilities", "objection_categories")
+KEEP_BLANK = tuple(camel(name) for name in EDITABLE)  # a value cleared is refused, not silently kept
 
 
 @dataclass
@@ -92,6 +108,18 @@ def _settings_page(request: Request, principal: Principal, *, flash: str = "", k
         "roles": ROLES, "scopes": SCOPES, "created_token": created_token, "created_link": created_link,
         "created_email": created_email, "users": [], "tokens": [],
     }  # fmt: skip
+    with unit_of_work(settings, readonly=True) as session:
+        rows = stored_service.list_settings(session)
+        context["changes"] = stored_service.history(session, limit=20)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        typed = values if values is not None and form == f"values-{row.group}" else {}
+        groups.setdefault(row.group, []).append({
+            "name": row.field, "label": LABELS.get(row.name, row.field), "text": typed.get(row.field, row.text),
+            "source": row.source, "env": row.env_name, "multiline": row.name in MULTILINE,
+            "boolean": isinstance(row.value, bool), "updated_by": row.updated_by, "updated_at": row.updated_at,
+        })  # fmt: skip
+    context["setting_groups"] = groups
     if principal.is_admin:
         with unit_of_work(settings, readonly=True) as session:
             context["users"] = [
@@ -113,6 +141,30 @@ def settings_view(request: Request, principal: PageUser, done: str = "") -> Resp
 
 def _done(code: str) -> RedirectResponse:
     return RedirectResponse(f"/settings?done={code}", status_code=303)
+
+
+@router.post("/settings/values")
+async def change_values(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_change_values, request, principal, await read_form(request, keep_blank=KEEP_BLANK))
+
+
+def _change_values(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    """One group's form: every value it shows that differs from the current one is stored, all or none."""
+    group = values.pop("group", "")
+    form = f"values-{group}"
+    try:
+        with unit_of_work(settings_of(request)) as session:
+            changes = stored_service.set_settings(session, values, actor=principal.actor)
+    except LeadlineError as error:
+        return _settings_page(request, principal, form=form, values=values, errors=errors_of(error))
+    said = "; ".join(f"{LABELS.get(name, name)}: {_text(old)} → {_text(new)}" for name, old, new in changes)
+    return _settings_page(request, principal, flash=f"Saved. {said}." if changes else "Nothing changed.")
+
+
+def _text(value: Any) -> str:
+    from leadline.config import setting_text
+
+    return setting_text("", value).replace("\n", "; ")
 
 
 @router.post("/settings/users")

@@ -11,9 +11,20 @@
 
   function board() { return document.getElementById("board"); }
 
-  function showError(message) {
+  function showError(message, link, linkText) {
     var box = document.getElementById("errors");
-    if (box) { box.textContent = message; box.hidden = false; box.focus && box.focus(); }
+    var said = document.getElementById("board-status"); // the last move's "moved" line must not stay beside this
+    if (said) { said.parentNode.removeChild(said); }
+    if (!box) { return; }
+    box.textContent = message;
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link;
+      a.textContent = linkText || link;
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(a);
+    }
+    box.hidden = false;
   }
 
   function clearError() {
@@ -22,7 +33,7 @@
   }
 
   function putBack(origin) {
-    if (!origin || !origin.list) { return; }
+    if (!origin || !origin.list || !origin.card) { return; }
     if (origin.next && origin.next.parentNode === origin.list) {
       origin.list.insertBefore(origin.card, origin.next);
     } else {
@@ -66,6 +77,16 @@
     }
   }
 
+  // Undo: the stage move back, with the reason "undo" (no question asked).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("board-undo")) { return; }
+    event.preventDefault();
+    var id = form.querySelector("[name=prospectId]").value;
+    var card = document.getElementById("card-" + id);
+    move(id, form.querySelector("[name=stage]").value, card ? originOf(card) : null, "undo");
+  });
+
   document.addEventListener("submit", function (event) {
     if (event.target.id !== "move-dialog-form") { return; }
     event.preventDefault();
@@ -80,8 +101,9 @@
 
   function move(id, stage, origin, reason) {
     clearError();
-    origin.card.classList.add("is-moving");
-    var body = new URLSearchParams();
+    if (origin && origin.card) { origin.card.classList.add("is-moving"); }
+    var current = board();
+    var body = new URLSearchParams(current ? (current.getAttribute("data-query") || "").replace(/^\?/, "") : "");
     body.set("prospectId", id);
     body.set("stage", stage);
     body.set("reason", reason);
@@ -109,10 +131,16 @@
         window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
         return;
       }
-      var message = "The move failed (" + response.status + ")";
-      try { message = JSON.parse(result.text).message || message; } catch (e) { /* not JSON */ }
+      var message = "The move failed (" + response.status + "); nothing moved.";
+      var link = null, linkText = null;
+      try {
+        var answer = JSON.parse(result.text);
+        message = answer.message || message;
+        link = answer.link;
+        linkText = answer.linkText;
+      } catch (e) { /* not JSON */ }
       putBack(origin);
-      showError(message);
+      showError(message, link, linkText);
     }).catch(function () {
       putBack(origin);
       showError("The server could not be reached; nothing was moved.");
@@ -173,6 +201,7 @@
   // The "Move to" menu: a choice moves at once (the Move button is for browsers without script).
   document.addEventListener("change", function (event) {
     var select = event.target;
+    if (select.form && select.form.id === "board-filters") { select.form.submit(); return; }
     if (!select.classList || !select.classList.contains("move-to") || !select.value) { return; }
     var card = select.closest(".board-card");
     if (card) { ask(card.getAttribute("data-id"), select.value, originOf(card)); }

@@ -1,0 +1,1 @@
+"""Settings kept in the database (``stored_settings``) and their audit trail (``settings_changes``)."""

@@ -1,0 +1,110 @@
+"""Settings kept in the database (``leadline settings``): every process sees a change at its next unit
+of work without a restart, the environment still wins, bad values are refused naming the field with
+nothing changed, and every change is audited (who, when, old -> new)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.storedsettings.models import SettingChange
+from tests.conftest import Cli, make_settings, run_leadline, settings_env
+from tests.factories import make_prospect, snapshot
+
+
+def another_process(settings: Settings) -> Settings:
+    """Settings built as another process builds them (its own object, from the same environment)."""
+    return make_settings(settings.database_url, settings.data_dir)
+
+
+def test_a_change_reaches_other_processes_without_a_restart_and_is_audited(settings: Settings) -> None:
+    worker = another_process(settings)
+    with unit_of_work(worker, readonly=True):
+        pass
+    assert worker.daily_send_limit == 50
+    result = Cli(settings)("settings", "set", "dailySendLimit", "7")
+    assert result.exit_code == 0, result.stderr
+    assert "daily_send_limit: 50 -> 7" in result.stdout
+    assert worker.daily_send_limit == 50  # nothing read yet
+    with unit_of_work(worker, readonly=True):
+        assert worker.daily_send_limit == 7
+    shown = Cli(settings)("settings", "get", "daily_send_limit", "--json").json
+    assert shown["value"] == 7 and shown["source"] == "stored" and shown["updatedBy"].startswith("cli")
+    assert Cli(settings)("settings", "set", "send_window_days", "mon, wed").exit_code == 0
+    assert Cli(settings)("settings", "set", "stageProbabilities", '{"proposal": 0.7}').exit_code == 0
+    with unit_of_work(worker, readonly=True):
+        assert worker.send_window_days == ["mon", "wed"]
+        assert worker.stage_probabilities == {"proposal": 0.7}
+    assert Cli(settings)("settings", "unset", "dailySendLimit").exit_code == 0
+    with unit_of_work(worker, readonly=True) as session:
+        assert worker.daily_send_limit == 50
+        changes = [(c.name, c.old_value, c.new_value) for c in session.scalars(select(SettingChange))]
+    assert ("daily_send_limit", 50, 7) in changes and ("daily_send_limit", 7, 50) in changes
+    assert ("send_window_days", ["mon", "tue", "wed", "thu", "fri"], ["mon", "wed"]) in changes
+
+
+def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> None:
+    env_set = make_settings(settings.database_url, settings.data_dir, daily_send_limit=3)
+    before = snapshot(settings)
+    result = Cli(env_set)("settings", "set", "dailySendLimit", "9")
+    assert result.exit_code == 1
+    assert "dailySendLimit: is set by the environment (LEADLINE_DAILY_SEND_LIMIT)" in result.stderr
+    assert snapshot(settings) == before
+    # stored by a process without the variable: the one with it keeps its own value
+    assert Cli(settings)("settings", "set", "dailySendLimit", "9").exit_code == 0
+    with unit_of_work(env_set, readonly=True):
+        assert env_set.daily_send_limit == 3
+    listed = {row["name"]: row for row in Cli(env_set)("settings", "list", "--json").json}
+    assert listed["dailySendLimit"]["source"] == "env" and listed["dailySendLimit"]["value"] == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("digestHour", "24", "digestHour: Input should be less than or equal to 23"),
+        ("dailySendLimit", "-1", "dailySendLimit: Input should be greater than or equal to 0"),
+        ("sendWindowStart", "8 o'clock", 'sendWindowStart: "8 o\'clock" is not a time of day like 08:00'),
+        ("sendWindowDays", "mon, funday", "sendWindowDays: days must be among"),
+        ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),
+        ("stageProbabilities", "won: 0.5", "stageProbabilities: unknown stage 'won'"),
+        ("currency", "dollars", "currency: 'dollars' is not a 3-letter currency code"),
+        ("secretKey", "x", "name: unknown setting 'secretKey'"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_field(settings: Settings, name: str, value: str, message: str) -> None:
+    before = snapshot(settings)
+    result = Cli(settings)("settings", "set", "--", name, value)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert snapshot(settings) == before
+
+
+def test_emails_send_in_a_fresh_process_uses_the_stored_cap(settings: Settings) -> None:
+    for _ in range(3):
+        make_prospect(settings)
+    assert Cli(settings)("settings", "set", "dailySendLimit", "2").exit_code == 0
+    sent = run_leadline("emails", "send", "--template", "pain_point", "--status", "new", "--limit", "3", "--json",
+                        env=settings_env(settings))  # fmt: skip
+    report = json.loads(sent.stdout)
+    assert report["sent"] == 2, sent.stderr
+
+
+def test_the_check_at_the_start_of_a_unit_leaves_reports_their_snapshot(settings: Settings) -> None:
+    """The version read happens before the unit's own work; on PostgreSQL its transaction is ended, so
+    a report's first query still chooses REPEATABLE READ (analytics.service.common.snapshot)."""
+    from sqlalchemy import text
+
+    from leadline.analytics.service.common import snapshot as report_snapshot
+
+    assert Cli(settings)("settings", "set", "weeklyCallGoal", "4").exit_code == 0
+    with unit_of_work(settings, readonly=True) as session:
+        assert settings.weekly_call_goal == 4
+        report_snapshot(session)
+        if session.get_bind().dialect.name == "postgresql":
+            assert session.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
+        else:
+            assert session.execute(text("SELECT 1")).scalar() == 1
