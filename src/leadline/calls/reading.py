@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -125,6 +125,22 @@ def due_today(session: Session) -> Sequence[CallActivity]:
         select(CallActivity)
         .where(CallActivity.status == "scheduled", CallActivity.scheduled_at < end)
         .order_by(CallActivity.scheduled_at, CallActivity.id)
+    )
+    return session.scalars(query).all()
+
+
+def coming_up(session: Session, *, days: int = 7, limit: int = 100) -> Sequence[CallActivity]:
+    """Pending calls after today (local) and within ``days`` days, soonest first."""
+    end_of_today = local_day_bounds(utc_now(), zone_of(session))[1]
+    query = (
+        select(CallActivity)
+        .where(
+            CallActivity.status == "scheduled",
+            CallActivity.scheduled_at >= end_of_today,
+            CallActivity.scheduled_at < end_of_today + timedelta(days=days),
+        )
+        .order_by(CallActivity.scheduled_at, CallActivity.id)
+        .limit(limit)
     )
     return session.scalars(query).all()
 

@@ -43,6 +43,7 @@ from leadline.calls.objections import OTHER, categorize_all, label
 from leadline.calls.reading import (
     CallNotFound,
     booked_since,
+    coming_up,
     due_today,
     get,
     has_pending,
@@ -395,6 +396,6 @@ def recategorize(session: Session) -> int:
 
 __all__ = [
     "CallBook", "CallNotFound", "CallStateConflict", "Logged", "Reschedule",
-    "book", "booked_since", "cancel", "due_today", "get", "has_pending", "no_show", "past_objections",
+    "book", "booked_since", "cancel", "coming_up", "due_today", "get", "has_pending", "no_show", "past_objections",
     "pending_prospect_ids", "read", "recount", "reschedule", "search",
 ]  # fmt: skip

@@ -79,6 +79,7 @@ class TodayCall(ApiModel):
     overdue: bool
     notes: str | None
     past_objections: list[str]
+    prospect_timezone: str | None = Field(None, description="The prospect's own zone, when known.")
 
 
 class TodayFollowUp(ApiModel):
@@ -105,6 +106,7 @@ class TodayRead(ApiModel):
     date: str = Field(description="The local day (in the configured time zone), YYYY-MM-DD.")
     timezone: str
     calls: list[TodayCall]
+    upcoming_calls: list[TodayCall] = Field(default_factory=list, description="Pending calls of the next 7 days.")
     overdue_follow_ups: list[TodayFollowUp]
     tasks: list[TaskRead]
     replies: list[TodayReply]

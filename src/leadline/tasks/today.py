@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -54,29 +56,31 @@ def build(session: Session) -> TodayRead:
     start, _ = local_day_bounds(now, zone)
 
     due_calls = calls.due_today(session)
+    later_calls = calls.coming_up(session)
     booked = calls.pending_prospect_ids(session)
     overdue = [p for p in prospects.follow_ups_due(session, before=now) if p.id not in booked]
-    people = prospects.get_many(session, {c.prospect_id for c in due_calls})
+    people = prospects.get_many(session, {c.prospect_id for c in (*due_calls, *later_calls)})
     objections = calls.past_objections(session, set(people))
-    call_items = []
-    for call in due_calls:
+
+    def item(call: Any) -> TodayCall:
         prospect = people[call.prospect_id]
         assert call.scheduled_at is not None
-        call_items.append(
-            TodayCall(
-                call_id=call.id,
-                prospect_id=prospect.id,
-                prospect_name=prospect.name,
-                contact_name=prospect.contact_name,
-                phone=prospect.phone,
-                grid_health=prospect.grid_health,
-                sales_status=prospect.sales_status,
-                scheduled_at=call.scheduled_at,
-                overdue=call.scheduled_at < start,
-                notes=call.notes,
-                past_objections=objections.get(prospect.id, []),
-            )
+        return TodayCall(
+            call_id=call.id,
+            prospect_id=prospect.id,
+            prospect_name=prospect.name,
+            contact_name=prospect.contact_name,
+            phone=prospect.phone,
+            grid_health=prospect.grid_health,
+            sales_status=prospect.sales_status,
+            scheduled_at=call.scheduled_at,
+            overdue=call.scheduled_at < start,
+            notes=call.notes,
+            past_objections=objections.get(prospect.id, []),
+            prospect_timezone=prospect.timezone,
         )
+
+    call_items = [item(call) for call in due_calls]
     replies: list[TodayReply] = []
     seen: set[str] = set()
     for row in session.execute(UNANSWERED_REPLIES).mappings():
@@ -100,6 +104,7 @@ def build(session: Session) -> TodayRead:
         date=now.astimezone(zone).date().isoformat(),
         timezone=settings.timezone,
         calls=call_items,
+        upcoming_calls=[item(call) for call in later_calls],
         overdue_follow_ups=[
             TodayFollowUp(
                 prospect_id=p.id,

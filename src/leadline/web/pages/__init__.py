@@ -35,3 +35,7 @@ router.include_router(compose.router)
 from leadline.web.pages import tasks  # noqa: E402
 
 router.include_router(tasks.router)
+
+from leadline.web.pages import today  # noqa: E402
+
+router.include_router(today.router)

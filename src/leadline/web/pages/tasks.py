@@ -52,7 +52,7 @@ async def task_list(request: Request, principal: PageUser) -> Response:
 
 def _back(request: Request, fallback: str) -> str:
     wanted = request.query_params.get("next", "")
-    return wanted if wanted.startswith("/tasks") and "//" not in wanted else fallback
+    return wanted if wanted.startswith(("/tasks", "/today")) and "//" not in wanted else fallback
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -63,6 +63,28 @@ async def complete_task(request: Request, task_id: str, principal: PageWriter) -
 @router.post("/tasks/{task_id}/reopen")
 async def reopen_task(request: Request, task_id: str, principal: PageWriter) -> Response:
     return await _change(request, task_id, principal.actor, tasks.reopen, "reopened")
+
+
+@router.post("/tasks/{task_id}/snooze")
+async def snooze_task(request: Request, task_id: str, principal: PageWriter) -> Response:
+    """Push the due date on (a day, three days, a week), from the tasks or the Today page."""
+    return await _update(request, task_id, principal.actor, "snooze", "snoozed")
+
+
+@router.post("/tasks/{task_id}/owner")
+async def reassign_task(request: Request, task_id: str, principal: PageWriter) -> Response:
+    """Give the task to someone else (their Today page lists it then)."""
+    return await _update(request, task_id, principal.actor, "owner", "reassigned")
+
+
+async def _update(request: Request, task_id: str, actor: str, name: str, ok: str) -> Response:
+    values = await read_form(request)
+    change = TaskUpdate.model_validate({name: values.get(name) or None})
+
+    def work(session: Any, tid: str, *, actor: str) -> None:
+        tasks.update(session, tid, change, actor=actor)
+
+    return await _change(request, task_id, actor, work, ok)
 
 
 async def _change(request: Request, task_id: str, actor: str, work: Any, ok: str) -> Response:

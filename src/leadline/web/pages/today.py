@@ -1,0 +1,44 @@
+"""``/today``: the day's work in one page, what ``leadline today`` and ``GET /api/today`` give
+(tasks.today.build): calls today and in the coming week (our time and theirs), overdue calls,
+follow-ups and tasks in red, tasks due (complete, snooze, give to someone), and replies waiting
+for an answer with their text. Every item acts in one click; each action comes back here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from leadline.auth import service as users
+from leadline.auth.deps import PageUser
+from leadline.clock import utc_now
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.tasks.schemas import SNOOZES
+from leadline.tasks.today import build
+from leadline.web.render import page, settings_of
+
+router = APIRouter()
+
+OK = {"done": "The task is done.", "snoozed": "The task is snoozed.", "reassigned": "The task has a new owner.",
+      "reopened": "The task is open again."}  # fmt: skip
+
+
+def _load(settings: Settings) -> dict[str, Any]:
+    with unit_of_work(settings, readonly=True) as session:
+        today = build(session)
+        people = [u.email for u in users.list_users(session) if u.disabled_at is None]
+    return {"today": today, "people": people}
+
+
+@router.get("/today")
+async def today_page(request: Request, principal: PageUser) -> Response:
+    context = await run_in_threadpool(_load, settings_of(request))
+    mine = [t for t in context["today"].tasks if t.owner in (None, principal.name)]
+    others = [t for t in context["today"].tasks if t not in mine]
+    return page(request, "app/today.html", context | {
+        "mine": mine, "others": others, "now": utc_now(), "snoozes": SNOOZES,
+        "flash": OK.get(request.query_params.get("ok", "")), "writer": principal.can_write,
+    })  # fmt: skip
