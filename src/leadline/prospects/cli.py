@@ -30,12 +30,26 @@ SortOpt = Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts de
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _filters(status: str | None, tier: int | None, trade: str | None, search: str | None, dnc: bool | None) -> Any:
+TagOpt = Annotated[str | None, typer.Option(help="Only prospects with this tag.")]
+OwnerOpt = Annotated[str | None, typer.Option(help="Only prospects this user (email) owns.")]
+
+
+def _filters(
+    status: str | None,
+    tier: int | None,
+    trade: str | None,
+    search: str | None,
+    dnc: bool | None,
+    tag: str | None = None,
+    owner: str | None = None,
+) -> Any:
     """The filter options through the one filter schema (the API's and the page's); a refusal is one line."""
     from leadline.prospects.schemas import ProspectFilter
 
     with cli_errors():
-        return ProspectFilter(status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc).query()
+        return ProspectFilter(
+            status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc, tag=tag, owner=owner
+        ).query()
 
 
 @app.command("list")
@@ -45,6 +59,8 @@ def list_prospects(
     trade: TradeOpt = None,
     search: SearchOpt = None,
     do_not_contact: DncOpt = None,
+    tag: TagOpt = None,
+    owner: OwnerOpt = None,
     sort: SortOpt = "created",
     limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 20,
     page: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Page number (with --limit).")] = None,
@@ -59,11 +75,11 @@ def list_prospects(
     from leadline.db import get_engine
     from leadline.prospects.listing import run
 
-    filters = _filters(status, tier, trade, search, do_not_contact)
+    filters = _filters(status, tier, trade, search, do_not_contact, tag, owner)
     require_database()
     settings = cli_settings()
     options = argparse.Namespace(
-        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
+        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact, tag=tag, owner=owner,
         sort=sort, limit=limit, page=page, as_json=as_json,
     )  # fmt: skip
     engine = get_engine(settings)

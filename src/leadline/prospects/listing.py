@@ -26,7 +26,7 @@ from leadline.prospects.stages import STAGES
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
 #: Must equal the Alembic head; tests/test_migrations.py checks it.
-SCHEMA_HEAD = "0017"
+SCHEMA_HEAD = "0019"
 
 TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "
@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
         raise _Refused(message)
 
 
-VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--sort", "--limit", "--page")
+VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--tag", "--owner", "--sort", "--limit", "--page")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +53,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", type=int, choices=(1, 2, 3))
     p.add_argument("--trade")
     p.add_argument("--search")
+    p.add_argument("--tag")
+    p.add_argument("--owner")
     p.add_argument("--do-not-contact", dest="do_not_contact", action="store_const", const=True)
     p.add_argument("--contactable", dest="do_not_contact", action="store_const", const=False)
     p.add_argument("--sort", choices=queries.SORT_CHOICES, default="created")
@@ -167,7 +169,7 @@ def checked_filters(options: argparse.Namespace) -> queries.Filters | None:
     No filter, no check: the schema (Pydantic) is imported only when there is something to check."""
     given = {
         "status": options.status, "tier": options.tier, "trade": options.trade, "search": options.search,
-        "do_not_contact": options.do_not_contact,
+        "do_not_contact": options.do_not_contact, "tag": options.tag, "owner": options.owner,
     }  # fmt: skip
     if all(value is None for value in given.values()):
         return queries.Filters()

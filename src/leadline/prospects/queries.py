@@ -68,6 +68,7 @@ class Filters:
     grid_health_min: float | None = None
     grid_health_max: float | None = None
     owner: str | None = None
+    tag: str | None = None
 
 
 @dataclass
@@ -102,7 +103,12 @@ def where_clause(filters: Filters) -> tuple[str, dict[str, Any]]:
         params["gmax"] = float(filters.grid_health_max)
     if filters.owner:
         parts.append("owner = :owner")
-        params["owner"] = filters.owner.lower()
+        params["owner"] = filters.owner.strip().lower()
+    if filters.tag:
+        parts.append(
+            "EXISTS (SELECT 1 FROM prospect_tags WHERE prospect_tags.prospect_id = prospects.id AND tag = :tag)"
+        )
+        params["tag"] = " ".join(filters.tag.lower().split())
     if filters.search:
         needle = filters.search.strip().lower()
         needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
