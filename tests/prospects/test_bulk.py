@@ -155,3 +155,35 @@ class TestBackground:
         with unit_of_work(settings, readonly=True) as session:
             assert bulk.read(session, operation_id).status == "done"
         assert all(row[4] == ("later",) for row in state(settings).values())
+
+
+class TestApi:
+    def test_dry_run_then_run_then_progress_then_undo(self, settings, client, roofers):
+        body = {"allMatching": True, "filters": {"trade": "roofing"}, "addTags": ["hot"], "tier": 1}
+        before, as_was = snapshot(settings), state(settings)
+        preview = client.post("/api/prospects/bulk", json={**body, "dryRun": True})
+        assert preview.status_code == 200, preview.text
+        assert (preview.json()["total"], preview.json()["willChange"]) == (6, 6)
+        assert snapshot(settings) == before
+        done = client.post("/api/prospects/bulk", json=body)
+        assert done.status_code == 200, done.text
+        operation = done.json()
+        assert (operation["status"], operation["changed"], operation["undoable"]) == ("done", 6, True)
+        tagged = client.get("/api/prospects", params={"tag": "hot", "limit": 50}).json()["items"]
+        assert sorted(p["id"] for p in tagged) == sorted(roofers[:6])
+        assert client.get(f"/api/prospects/bulk/{operation['id']}").json()["done"] == 6
+        undone = client.post(f"/api/prospects/bulk/{operation['id']}/undo")
+        assert undone.status_code == 200 and undone.json()["status"] == "undone"
+        assert state(settings) == as_was
+        assert client.get("/api/prospects", params={"tag": "hot"}).json()["items"] == []
+        assert all(p["tier"] == 2 for p in client.get("/api/prospects", params={"trade": "roofing"}).json()["items"])
+
+    def test_refusals_name_the_field_and_change_nothing(self, settings, client, roofers):
+        before = snapshot(settings)
+        response = client.post("/api/prospects/bulk", json={"ids": roofers[:2], "stage": "contacted"})
+        assert response.status_code == 422 and "reason" in response.text
+        response = client.post("/api/prospects/bulk", json={"ids": roofers[:2], "owner": "ghost@example.com"})
+        assert response.status_code == 422 and "owner" in response.text
+        assert client.get("/api/prospects/bulk/nope").status_code == 404
+        assert client.post("/api/prospects/bulk/nope/undo").status_code == 404
+        assert snapshot(settings) == before
