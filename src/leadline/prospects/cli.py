@@ -457,6 +457,8 @@ def export(
     trade: TradeOpt = None,
     search: SearchOpt = None,
     do_not_contact: DncOpt = None,
+    tag: TagOpt = None,
+    owner: OwnerOpt = None,
     sort: SortOpt = "created",
 ) -> None:
     """Export prospects as CSV (safe for spreadsheets, re-importable) or JSON."""
@@ -466,7 +468,7 @@ def export(
     from leadline.prospects import service
     from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
-    filters = _filters(status, tier, trade, search, do_not_contact)
+    filters = _filters(status, tier, trade, search, do_not_contact, tag, owner)
     require_database()
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
@@ -548,3 +550,8 @@ def merge(
     filled = ", ".join(result.filled) or "nothing"
     typer.echo(f"Merged {result.merged_from} into {result.prospect.id}: {records} moved, filled {filled}; "
                f"{result.merged_from} is deleted.")  # fmt: skip
+
+
+from leadline.prospects import bulk_cli  # noqa: E402  (leadline prospects bulk, bulk-undo, bulk-status)
+
+bulk_cli.register(app)
