@@ -28,9 +28,9 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, delete, func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from leadline import jobs
@@ -272,25 +272,29 @@ def recent(session: Session, *, limit: int = 10) -> list[BulkOperation]:
 # --- applying a batch ---------------------------------------------------------------------------
 
 
-def _next_items(session: Session, operation_id: str, outcome: str | None) -> list[BulkOperationItem]:
+def _next_items(session: Session, operation_id: str, outcome: str | None, after: int) -> list[Any]:
+    """The next batch of items (rows with ``position``, ``target_id``, ``before``) after position
+    ``after`` not yet applied (``outcome`` None) or, for Undo, applied and changed. (``after`` keeps
+    each batch's read on the primary key from where the last one stopped.)"""
     condition = BulkOperationItem.outcome.is_(None) if outcome is None else BulkOperationItem.outcome == outcome
     query = (
-        select(BulkOperationItem)
-        .where(BulkOperationItem.operation_id == operation_id, condition)
+        select(BulkOperationItem.position, BulkOperationItem.target_id, BulkOperationItem.before)
+        .where(BulkOperationItem.operation_id == operation_id, BulkOperationItem.position > after, condition)
         .order_by(BulkOperationItem.position)
         .limit(BATCH)
     )
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 def _save_items(session: Session, operation_id: str, results: list[tuple[int, str | None, str]]) -> None:
-    table = BulkOperationItem.__table__
-    statement = (
-        update(table)  # type: ignore[arg-type]
-        .where(and_(table.c.operation_id == bindparam("op"), table.c.position == bindparam("pos")))
-        .values(before=bindparam("b"), outcome=bindparam("o"))
+    """Each item's values before and outcome: one driver-level executemany (this runs for every row)."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    connection.exec_driver_sql(
+        f"UPDATE bulk_operation_items SET before = {mark}, outcome = {mark} "
+        f"WHERE operation_id = {mark} AND position = {mark}",
+        [(before, outcome, operation_id, position) for position, before, outcome in results],
     )
-    session.execute(statement, [{"op": operation_id, "pos": pos, "b": b, "o": o} for pos, b, o in results])
 
 
 def _set_column(session: Session, column: str, groups: dict[Any, list[str]]) -> None:
@@ -304,7 +308,15 @@ def _set_column(session: Session, column: str, groups: dict[Any, list[str]]) -> 
         )
 
 
-def apply_batch(session: Session, operation: BulkOperation, items: list[BulkOperationItem]) -> int:
+class _Current(NamedTuple):
+    id: str
+    owner: str | None
+    tier: int
+    sales_status: str
+    do_not_contact: bool
+
+
+def apply_batch(session: Session, operation: BulkOperation, items: list[Any]) -> int:
     """Apply the operation to ``items`` (one batch), keeping each one's values before. Returns how
     many changed."""
     request = operation.request
@@ -312,20 +324,24 @@ def apply_batch(session: Session, operation: BulkOperation, items: list[BulkOper
     remove_tags: list[str] = request.get("removeTags", [])
     owners: list[str] = request.get("owners", [])
     ids = [item.target_id for item in items]
+    # bare driver reads: these run for every row of a selection of any size
+    connection = session.connection()
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    marks = ", ".join([mark] * len(ids))
     current = {
-        row.id: row
-        for row in session.execute(
-            select(Prospect.id, Prospect.owner, Prospect.tier, Prospect.sales_status, Prospect.do_not_contact).where(
-                Prospect.id.in_(ids)
-            )
+        row[0]: _Current(*row)
+        for row in connection.exec_driver_sql(
+            f"SELECT id, owner, tier, sales_status, do_not_contact FROM prospects WHERE id IN ({marks})", tuple(ids)
         )
     }
     tagged: set[tuple[str, str]] = set()
     if add_tags or remove_tags:
-        query = select(ProspectTag.prospect_id, ProspectTag.tag).where(
-            ProspectTag.prospect_id.in_(ids), ProspectTag.tag.in_(add_tags + remove_tags)
+        names = add_tags + remove_tags
+        query = (
+            f"SELECT prospect_id, tag FROM prospect_tags WHERE prospect_id IN ({marks}) "
+            f"AND tag IN ({', '.join([mark] * len(names))})"
         )
-        tagged = {(row[0], row[1]) for row in session.execute(query)}
+        tagged = {(row[0], row[1]) for row in connection.exec_driver_sql(query, (*ids, *names))}
     befores: dict[int, dict[str, Any]] = {}
     skips: dict[int, list[str]] = defaultdict(list)
     new_tags: list[dict[str, Any]] = []
@@ -369,11 +385,15 @@ def apply_batch(session: Session, operation: BulkOperation, items: list[BulkOper
         _one_by_one(session, operation, items, current, befores, skips)
     results: list[tuple[int, str | None, str]] = []
     changed = 0
+    texts: dict[tuple[Any, ...], str] = {}  # most rows of a batch had the same values before
     for item in items:
         before = befores.get(item.position) or {}
         if before:
             changed += 1
-            results.append((item.position, json.dumps(before), "changed"))
+            key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in before.items())
+            if key not in texts:
+                texts[key] = json.dumps(before)
+            results.append((item.position, texts[key], "changed"))
         elif skips.get(item.position):
             results.append((item.position, None, "skipped: " + "; ".join(skips[item.position])[:190]))
         else:
@@ -388,7 +408,7 @@ def apply_batch(session: Session, operation: BulkOperation, items: list[BulkOper
 def _one_by_one(
     session: Session,
     operation: BulkOperation,
-    items: list[BulkOperationItem],
+    items: list[Any],
     current: dict[str, Any],
     befores: dict[int, dict[str, Any]],
     skips: dict[int, list[str]],
@@ -422,7 +442,7 @@ def _one_by_one(
 # --- undo ---------------------------------------------------------------------------------------
 
 
-def undo_batch(session: Session, operation: BulkOperation, items: list[BulkOperationItem]) -> None:
+def undo_batch(session: Session, operation: BulkOperation, items: list[Any]) -> None:
     """Put back the values ``items`` had before the operation."""
     added: dict[str, list[str]] = defaultdict(list)
     removed: list[dict[str, Any]] = []
@@ -529,16 +549,18 @@ def undo(settings: Settings, operation_id: str, *, actor: str, background: bool 
 
 def run(settings: Settings, operation_id: str, *, progress: Progress | None = None) -> None:
     """Apply the operation batch by batch; resumable (items already applied are left alone)."""
+    after = 0
     while True:
         try:
             with unit_of_work(settings) as session:
                 operation = session.get(BulkOperation, operation_id, with_for_update=True)
                 if operation is None or operation.status not in ("queued", "running"):
                     return
-                items = _next_items(session, operation_id, None)
+                items = _next_items(session, operation_id, None, after)
                 if items:
                     operation.status = "running"
                     apply_batch(session, operation, items)
+                    after = items[-1].position
                 else:
                     operation.status = "done"
                     operation.finished_at = utc_now()
@@ -554,14 +576,16 @@ def run(settings: Settings, operation_id: str, *, progress: Progress | None = No
 
 
 def run_undo(settings: Settings, operation_id: str, *, progress: Progress | None = None) -> None:
+    after = 0
     while True:
         with unit_of_work(settings) as session:
             operation = session.get(BulkOperation, operation_id, with_for_update=True)
             if operation is None or operation.status != "undoing":
                 return
-            items = _next_items(session, operation_id, "changed")
+            items = _next_items(session, operation_id, "changed", after)
             if items:
                 undo_batch(session, operation, items)
+                after = items[-1].position
             else:
                 operation.status = "undone"
                 operation.undone_at = utc_now()
