@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import make_prospect, snapshot
+from tests.factories import count, make_prospect, snapshot
 from tests.prospects.test_bulk import state
 
 
@@ -53,3 +53,19 @@ def test_my_prospects(settings, page_client):
     make_prospect(settings, name="Theirs Roofing")
     mine = page_client.get("/prospects", params={"owner": "me"}).text
     assert "Mine Roofing" in mine and "Theirs Roofing" not in mine
+
+
+def test_send_a_template_preview_says_who_is_skipped_then_sends_to_the_others(settings, page_client):
+    ok = [make_prospect(settings, name=f"Roofer {n}", trade="roofing").id for n in range(2)]
+    blocked = make_prospect(settings, name="Roofer DNC", trade="roofing", do_not_contact=True).id
+    before = snapshot(settings)
+    form = {"csrf_token": page_client.csrf, "ids": [*ok, blocked], "scope": "selected", "template": "pain_point",
+            "go": "preview"}  # fmt: skip
+    response = page_client.post("/prospects/bulk", data=form)
+    assert response.status_code == 200, response.text
+    report = response.text.split('id="send-report"')[1].split("</section>")[0]
+    assert "<strong>2</strong> would be sent" in report and "1 skipped" in report and blocked in report
+    assert snapshot(settings) == before
+    response = page_client.post("/prospects/bulk", data=form | {"go": "apply"})
+    assert response.status_code == 200 and "<strong>2</strong> sent" in response.text
+    assert count(settings, "email_activities") == 2

@@ -124,6 +124,7 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
         users = [user.email for user in auth_service.list_users(session)]
     return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades,
             "row_tags": row_tags, "tags": tags, "users": users, "export_href": _export_href(state),
+            "template_names": templates.names(settings),
             "count_limit": COUNT_LIMIT if state.filters != queries.Filters() else None}  # fmt: skip
 
 

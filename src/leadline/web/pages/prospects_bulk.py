@@ -16,7 +16,7 @@ from leadline.auth.deps import PageUser, PageWriter
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import bulk
-from leadline.prospects.schemas import BulkRequest
+from leadline.prospects.schemas import SELECTION_MAX, BulkRequest, ProspectFilter
 from leadline.prospects.stages import STAGES
 from leadline.web.pages.forms import FormError, errors_of
 from leadline.web.render import page, settings_of
@@ -36,17 +36,22 @@ async def _read(request: Request) -> tuple[dict[str, str], list[str], list[str]]
     return values, ids, owners
 
 
-def _request(values: dict[str, str], ids: list[str], owners: list[str], principal_name: str) -> BulkRequest:
-    """The form as a BulkRequest: the ticked ids, or (scope "all") the filters of the list it came from."""
+def _listed_filters(values: dict[str, str], principal_name: str) -> dict[str, Any]:
+    """The filters of the list the form came from (its query string), as the filter schema names them."""
     from leadline.web.pages.prospects import FILTER_INPUTS
 
+    listed = dict(parse_qsl(values.get("list_query", "").lstrip("?")))
+    if listed.get("owner") == "me":
+        listed["owner"] = principal_name
+    return {FILTER_INPUTS[k]: v for k, v in listed.items() if k in FILTER_INPUTS and v.strip()}
+
+
+def _request(values: dict[str, str], ids: list[str], owners: list[str], principal_name: str) -> BulkRequest:
+    """The form as a BulkRequest: the ticked ids, or (scope "all") the filters of the list it came from."""
     scope = values.get("scope", "selected")
     filters: dict[str, Any] = {}
     if scope == "all":
-        listed = dict(parse_qsl(values.get("list_query", "").lstrip("?")))
-        if listed.get("owner") == "me":
-            listed["owner"] = principal_name
-        filters = {FILTER_INPUTS[k]: v for k, v in listed.items() if k in FILTER_INPUTS and v.strip()}
+        filters = _listed_filters(values, principal_name)
     elif not ids:
         raise FormError("ids", "tick the prospects to change, or choose every prospect matching the filter")
     owner = values.get("owner")
@@ -70,10 +75,31 @@ def _request(values: dict[str, str], ids: list[str], owners: list[str], principa
 
 def _form_context(settings: Any) -> dict[str, Any]:
     from leadline.auth import service as auth_service
+    from leadline.emails import templates
 
     with unit_of_work(settings, readonly=True) as session:
         users = [user.email for user in auth_service.list_users(session)]
-    return {"users": users, "stages": STAGES}
+    return {"users": users, "stages": STAGES, "template_names": templates.names(settings)}
+
+
+#: The most prospects one bulk send from the page may go to (the emails service's own selection limit).
+SEND_MAX = SELECTION_MAX
+
+
+def _send(settings: Any, values: dict[str, str], ids: list[str], principal: Any) -> Any:
+    """Send a template to the ticked rows or to every prospect matching the list's filters, through
+    ``emails.flows.send`` (its guardrails: suppressions, do-not-contact, the daily cap, windows); a
+    preview is its dry run, which says who would be skipped and why."""
+    from leadline.emails.flows import send
+
+    if values.get("scope") == "all":
+        filters = ProspectFilter.model_validate(_listed_filters(values, principal.name)).query()
+        return send(settings, values["template"], actor=principal.actor, filters=filters, limit=SEND_MAX,
+                    dry_run=values.get("go") != "apply")  # fmt: skip
+    if not ids:
+        raise FormError("ids", "tick the prospects to email, or choose every prospect matching the filter")
+    return send(settings, values["template"], actor=principal.actor, prospect_ids=ids,
+                dry_run=values.get("go") != "apply")  # fmt: skip
 
 
 @router.post("/prospects/bulk")
@@ -82,6 +108,12 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
     values, ids, owners = await _read(request)
     context: dict[str, Any] = {"values": values, "ids": ids, "owners": owners}
     try:
+        if values.get("template"):
+            report = await run_in_threadpool(_send, settings, values, ids, principal)
+            context["report"] = report
+            context["skips"] = _skips(report)
+            context |= await run_in_threadpool(_form_context, settings)
+            return page(request, "app/prospects/bulk_preview.html", context)
         wanted = _request(values, ids, owners, principal.name)
         if wanted.dry_run:
 
@@ -95,13 +127,23 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
             return RedirectResponse(f"/prospects/bulk/{quote(operation_id)}", status_code=303)
     except (LeadlineError, ValidationError) as error:
         found = errors_of(error)
-        names = {v: k for k, v in INPUTS.items()} | {"allMatching": "scope", "ids": "ids", "dryRun": "add_tag"}
+        names = {v: k for k, v in INPUTS.items()} | {"allMatching": "scope", "ids": "ids", "dryRun": "add_tag",
+                                                     "prospectIds": "ids", "limit": "scope"}  # fmt: skip
         found.fields = {names.get(k, k): m for k, m in found.fields.items()}
         context["errors"] = found
         context |= await run_in_threadpool(_form_context, settings)
         return page(request, "app/prospects/bulk_preview.html", context, status_code=found.status)
     context |= await run_in_threadpool(_form_context, settings)
     return page(request, "app/prospects/bulk_preview.html", context)
+
+
+def _skips(report: Any) -> list[tuple[str, int, list[str]]]:
+    """The report's skipped prospects, by reason: (reason, how many, a few ids)."""
+    found: dict[str, list[str]] = {}
+    for outcome in report.outcomes:
+        if outcome.status in ("skipped", "failed"):
+            found.setdefault(outcome.detail or outcome.status, []).append(outcome.prospect_id)
+    return [(reason, len(ids), ids[:5]) for reason, ids in sorted(found.items(), key=lambda kv: -len(kv[1]))]
 
 
 @router.get("/prospects/bulk/{operation_id}")
