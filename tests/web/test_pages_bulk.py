@@ -69,3 +69,19 @@ def test_send_a_template_preview_says_who_is_skipped_then_sends_to_the_others(se
     response = page_client.post("/prospects/bulk", data=form | {"go": "apply"})
     assert response.status_code == 200 and "<strong>2</strong> sent" in response.text
     assert count(settings, "email_activities") == 2
+
+
+def test_start_a_sequence_preview_then_start(settings, page_client):
+    ok = [make_prospect(settings, name=f"Roofer {n}", trade="roofing").id for n in range(2)]
+    blocked = make_prospect(settings, name="Roofer DNC", trade="roofing", do_not_contact=True).id
+    before = snapshot(settings)
+    form = {"csrf_token": page_client.csrf, "scope": "all", "list_query": "?trade=roofing", "template": "pain_point",
+            "sequence": "on", "go": "preview"}  # fmt: skip
+    response = page_client.post("/prospects/bulk", data=form)
+    assert response.status_code == 200, response.text
+    report = response.text.split('id="sequence-report"')[1].split("</section>")[0]
+    assert "<strong>2</strong> would be enrolled, 1 skipped" in report and blocked in report
+    assert snapshot(settings) == before
+    response = page_client.post("/prospects/bulk", data=form | {"go": "apply"})
+    assert response.status_code == 200 and "<strong>2</strong> enrolled" in response.text
+    assert count(settings, "sequence_enrollments") == len(ok)

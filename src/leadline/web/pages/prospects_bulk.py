@@ -108,6 +108,12 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
     values, ids, owners = await _read(request)
     context: dict[str, Any] = {"values": values, "ids": ids, "owners": owners}
     try:
+        if values.get("template") and values.get("sequence") == "on":
+            started = await run_in_threadpool(_start_sequence, settings, values, ids, principal)
+            context["started"] = started
+            context["skips"] = _grouped((s.reason, s.prospect_id) for s in started.plan.skipped)
+            context |= await run_in_threadpool(_form_context, settings)
+            return page(request, "app/prospects/bulk_preview.html", context)
         if values.get("template"):
             report = await run_in_threadpool(_send, settings, values, ids, principal)
             context["report"] = report
@@ -137,12 +143,42 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
     return page(request, "app/prospects/bulk_preview.html", context)
 
 
+def _start_sequence(settings: Any, values: dict[str, str], ids: list[str], principal: Any) -> Any:
+    """Start a sequence (the template first, then the follow-up steps of the settings) for the ticked
+    rows or every prospect matching the list's filters (at most SELECTION_MAX_IDS), through
+    ``sequences.flows.start``; a preview is its dry run (who would be enrolled, who skipped and why)."""
+    from leadline.prospects import service as prospects_service
+    from leadline.prospects.schemas import SELECTION_MAX_IDS, Selection
+    from leadline.sequences.flows import start
+
+    if values.get("scope") == "all":
+        filters = ProspectFilter.model_validate(_listed_filters(values, principal.name)).query()
+        with unit_of_work(settings, readonly=True) as session:
+            found = prospects_service.search(session, filters, limit=SELECTION_MAX_IDS)
+        if found.total > SELECTION_MAX_IDS:
+            raise FormError("scope", f"a sequence starts for at most {SELECTION_MAX_IDS} prospects at once; "
+                            f"{found.total} match: narrow the filter")  # fmt: skip
+        ids = [p.id for p in found.items]
+    if not ids:
+        raise FormError("ids", "tick the prospects to start the sequence for, or choose every prospect matching")
+    chosen = Selection.model_validate({"prospectIds": ids})
+    return start(settings, values["template"], chosen=chosen, steps=None, at=None,
+                 dry_run=values.get("go") != "apply", actor=principal.actor)  # fmt: skip
+
+
 def _skips(report: Any) -> list[tuple[str, int, list[str]]]:
     """The report's skipped prospects, by reason: (reason, how many, a few ids)."""
+    return _grouped(
+        (outcome.detail or outcome.status, outcome.prospect_id)
+        for outcome in report.outcomes
+        if outcome.status in ("skipped", "failed")
+    )
+
+
+def _grouped(pairs: Any) -> list[tuple[str, int, list[str]]]:
     found: dict[str, list[str]] = {}
-    for outcome in report.outcomes:
-        if outcome.status in ("skipped", "failed"):
-            found.setdefault(outcome.detail or outcome.status, []).append(outcome.prospect_id)
+    for reason, prospect_id in pairs:
+        found.setdefault(reason, []).append(prospect_id)
     return [(reason, len(ids), ids[:5]) for reason, ids in sorted(found.items(), key=lambda kv: -len(kv[1]))]
 
 
