@@ -187,3 +187,18 @@ class TestApi:
         assert client.get("/api/prospects/bulk/nope").status_code == 404
         assert client.post("/api/prospects/bulk/nope/undo").status_code == 404
         assert snapshot(settings) == before
+
+
+class TestResume:
+    def test_an_operation_a_stopped_process_left_is_resumed_by_the_sweep(self, settings, roofers):
+        from datetime import timedelta
+
+        from leadline.clock import utc_now
+
+        operation_id = bulk.start(settings, request(ids=roofers, tier=1), actor="t", background=True)
+        assert {row[1] for row in state(settings).values()} == {2, 3}  # not run: its queue entry was lost
+        assert bulk.resume_stale(settings) == []  # too recent to be called stale
+        with unit_of_work(settings) as session:
+            session.execute(text("UPDATE bulk_operations SET updated_at = :t"), {"t": utc_now() - timedelta(hours=1)})
+        assert bulk.resume_stale(settings) == [operation_id]
+        assert {row[1] for row in state(settings).values()} == {1}
