@@ -202,3 +202,20 @@ class TestResume:
             session.execute(text("UPDATE bulk_operations SET updated_at = :t"), {"t": utc_now() - timedelta(hours=1)})
         assert bulk.resume_stale(settings) == [operation_id]
         assert {row[1] for row in state(settings).values()} == {1}
+
+
+class TestCli:
+    def test_bulk_then_list_by_tag_and_show_then_undo(self, settings, roofers):
+        from tests.conftest import run_leadline
+
+        env = {"LEADLINE_DATABASE_URL": settings.database_url, "LEADLINE_DATA_DIR": str(settings.data_dir)}
+        done = run_leadline("prospects", "bulk", "--trade", "roofing", "--add-tag", "Storm", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        listed = run_leadline("prospects", "list", "--tag", "storm", "--json", env=env)
+        assert listed.returncode == 0 and listed.stdout.count('"id"') == 6
+        shown = run_leadline("prospects", "show", roofers[0], env=env)
+        assert "storm" in shown.stdout
+        before = snapshot(settings)
+        refused = run_leadline("prospects", "bulk", "--trade", "roofing", "--stage", "contacted", env=env)
+        assert refused.returncode == 1 and "reason" in refused.stderr
+        assert snapshot(settings) == before

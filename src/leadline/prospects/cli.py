@@ -100,7 +100,7 @@ def show(
     """Show every field of a prospect and its whole timeline."""
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
-    from leadline.prospects import service
+    from leadline.prospects import bulk, service
     from leadline.prospects.schemas import ActivityRead, ProspectDetail
 
     require_database()
@@ -108,6 +108,7 @@ def show(
         prospect = service.get(session, prospect_id)
         entries = service.timeline(session, prospect_id)
         detail = ProspectDetail.model_validate(prospect)
+        detail.tags = bulk.tags_of(session, [prospect_id]).get(prospect_id, [])
         detail.timeline = [ActivityRead.model_validate(entry) for entry in entries]
     if as_json:
         print_json(detail.dump())

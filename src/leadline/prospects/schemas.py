@@ -276,6 +276,7 @@ class ActivityRead(ApiModel):
 
 
 class ProspectDetail(ProspectRead):
+    tags: list[str] = Field(default_factory=list)
     timeline: list[ActivityRead] = Field(default_factory=list)
 
 
