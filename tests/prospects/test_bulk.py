@@ -121,7 +121,8 @@ class TestRefusals:
         "values",
         [{"ids": []}, {"ids": ["a"]}, {"ids": ["a"], "allMatching": True, "tier": 1},
          {"ids": ["a"], "addTags": ["x"], "removeTags": ["X"]}, {"ids": ["a"], "addTags": ["bad,tag!"]},
-         {"ids": ["a"], "tier": 4}, {"ids": ["a"], "stage": "won", "reason": "x"}],
+         {"ids": ["a"], "tier": 4}, {"ids": ["a"], "stage": "won", "reason": "x"},
+         {"allMatching": True, "filters": {"trde": "roofing"}, "tier": 1}],  # a misspelt filter is not "all"
     )  # fmt: skip
     def test_bad_requests_are_refused(self, values):
         with pytest.raises(ValidationError):

@@ -503,6 +503,18 @@ class BulkRequest(InputModel):
                 data[alias] = empty  # given, not defaulted: the checks below run, naming the field
         return data
 
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _known_filters(cls, value: Any) -> Any:
+        """A misspelt filter would widen "every prospect matching" to every prospect: refused."""
+        if isinstance(value, dict):
+            known = set(ProspectFilter.model_fields)
+            known |= {f.alias for f in ProspectFilter.model_fields.values() if f.alias}
+            unknown = sorted(str(key) for key in value if key not in known)
+            if unknown:
+                raise ValueError(f"unknown filter {unknown[0]!r}")
+        return value
+
     @field_validator("ids")
     @classmethod
     def _unique_ids(cls, value: list[str]) -> list[str]:
