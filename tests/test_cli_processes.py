@@ -53,6 +53,13 @@ GROUPS: dict[str, list[Run]] = {
         run("prospects", "duplicates", "--json", "--limit", "5"),
         run("prospects", "merge", "royal_plumbing_co", "royal_plumbing_co", code=1),  # refused: itself
         run("prospects", "merge", "royal_plumbing_co", "fresh_process_plumbing"),
+        run("prospects", "bulk", "--trade", "plumbing", "--add-tag", "spring push", "--tier", "1", "--dry-run"),
+        run("prospects", "bulk", "--trade", "plumbing", "--add-tag", "spring push", "--tier", "1"),
+        run("prospects", "bulk", "--trade", "plumbing", "--stage", "contacted", code=1),  # refused: no --reason
+        run("prospects", "list", "--tag", "spring push", "--json"),
+        run("prospects", "bulk-status", "{bulk}"),
+        run("prospects", "bulk-undo", "{bulk}"),
+        run("prospects", "bulk-undo", "{bulk}", code=1),  # refused: already undone
     ],
     "emails": [
         run("templates", "list", "--json"),
@@ -227,6 +234,7 @@ IDS: dict[str, str] = {
     "task": "SELECT id FROM tasks WHERE done_at IS NULL ORDER BY id LIMIT 1",
     "task_done": "SELECT id FROM tasks WHERE done_at IS NOT NULL ORDER BY id LIMIT 1",
     "note": "SELECT id FROM outreach_activities WHERE type = 'note' AND status = 'added' ORDER BY id DESC LIMIT 1",
+    "bulk": "SELECT id FROM bulk_operations ORDER BY created_at DESC LIMIT 1",
 }
 
 

@@ -7,17 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from leadline.db import rollback_only, unit_of_work
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.exports import iter_csv, iter_json
-from leadline.prospects import imports, merging, service
+from leadline.prospects import bulk, imports, merging, service
 from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
     ActivityRead,
+    BulkOperationRead,
+    BulkPreview,
+    BulkRequest,
     CandidateRead,
     DuplicatePageRead,
     DuplicateReason,
@@ -135,6 +138,39 @@ def import_prospects(
             ignore_unknown=ignore_unknown_columns,
         )  # fmt: skip
     return ImportResult(**report.__dict__ | {"dry_run": dry_run})
+
+
+@router.post(
+    "/bulk",
+    response_model=BulkOperationRead | BulkPreview,
+    summary="A bulk action on prospects (ids, or all matching the list filters); dryRun previews it",
+    responses={202: {"description": "A large selection: running in the background; follow GET /bulk/{id}."}},
+)
+def bulk_action(body: BulkRequest, settings: CurrentSettings, actor: Actor, response: Response) -> Any:
+    if body.dry_run:
+        with unit_of_work(settings, readonly=True) as session:
+            return bulk.preview(session, body)
+    operation_id = bulk.start(settings, body, actor=actor)
+    with unit_of_work(settings, readonly=True) as session:
+        result = bulk.read(session, operation_id)
+    if result.status not in bulk.FINISHED:
+        response.status_code = 202
+    return result
+
+
+@router.get("/bulk/{operation_id}", response_model=BulkOperationRead, summary="A bulk action's progress")
+def bulk_progress(operation_id: str, session: ReadSession) -> Any:
+    return bulk.read(session, operation_id)
+
+
+@router.post("/bulk/{operation_id}/undo", response_model=BulkOperationRead, summary="Undo a bulk action")
+def bulk_undo(operation_id: str, settings: CurrentSettings, actor: Actor, response: Response) -> Any:
+    bulk.undo(settings, operation_id, actor=actor)
+    with unit_of_work(settings, readonly=True) as session:
+        result = bulk.read(session, operation_id)
+    if result.status == "undoing":
+        response.status_code = 202
+    return result
 
 
 @router.get("/duplicates", response_model=DuplicatePageRead, summary="Likely duplicate prospects")

@@ -30,6 +30,10 @@ SortOpt = Annotated[SortKey, typer.Option(help="Sort order; a leading - sorts de
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+TagOpt = Annotated[str | None, typer.Option(help="Only prospects with this tag.")]
+OwnerOpt = Annotated[str | None, typer.Option(help="Only prospects this user (email) owns.")]
+
+
 def _filters(
     status: str | None,
     tier: int | None,
@@ -38,6 +42,8 @@ def _filters(
     dnc: bool | None,
     reached: str | None = None,
     as_of: str | None = None,
+    tag: str | None = None,
+    owner: str | None = None,
 ) -> Any:
     """The filter options through the one filter schema (the API's and the page's); a refusal is one line."""
     from leadline.prospects.schemas import ProspectFilter
@@ -46,7 +52,15 @@ def _filters(
     with cli_errors():
         moment = parse_since(as_of, cli_settings().zone, field="as-of") if as_of else None
         return ProspectFilter(
-            status=status, tier=tier, trade=trade, search=search, do_not_contact=dnc, reached=reached, as_of=moment
+            status=status,
+            tier=tier,
+            trade=trade,
+            search=search,
+            do_not_contact=dnc,
+            reached=reached,
+            as_of=moment,
+            tag=tag,
+            owner=owner,
         ).query()
 
 
@@ -71,6 +85,8 @@ def list_prospects(
             help="Local date/time, e.g. 2025-11-24: the prospects that existed then; with --reached, by then.",
         ),
     ] = None,
+    tag: TagOpt = None,
+    owner: OwnerOpt = None,
     sort: SortOpt = "created",
     limit: Annotated[int, typer.Option(min=1, max=1_000_000, help="How many to show.")] = 20,
     page: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Page number (with --limit).")] = None,
@@ -85,11 +101,11 @@ def list_prospects(
     from leadline.db import get_engine
     from leadline.prospects.listing import run
 
-    filters = _filters(status, tier, trade, search, do_not_contact, reached, as_of)
+    filters = _filters(status, tier, trade, search, do_not_contact, reached, as_of, tag, owner)
     require_database()
     settings = cli_settings()
     options = argparse.Namespace(
-        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact,
+        status=status, tier=tier, trade=trade, search=search, do_not_contact=do_not_contact, tag=tag, owner=owner,
         sort=sort, limit=limit, page=page, as_json=as_json,
     )  # fmt: skip
     engine = get_engine(settings)
@@ -111,7 +127,7 @@ def show(
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.notes import service as notes
-    from leadline.prospects import service
+    from leadline.prospects import bulk, service
     from leadline.prospects.schemas import ActivityRead, ProspectDetail
 
     require_database()
@@ -120,6 +136,7 @@ def show(
         entries = service.timeline(session, prospect_id)
         detail = ProspectDetail.model_validate(service.read(session, [prospect])[0].model_dump())
         detail.notes_list = notes.for_prospect(session, prospect_id, check=False)
+        detail.tags = bulk.tags_of(session, [prospect_id]).get(prospect_id, [])
         detail.timeline = [ActivityRead.model_validate(entry) for entry in entries]
     if as_json:
         print_json(detail.dump())
@@ -481,6 +498,8 @@ def export(
     trade: TradeOpt = None,
     search: SearchOpt = None,
     do_not_contact: DncOpt = None,
+    tag: TagOpt = None,
+    owner: OwnerOpt = None,
     sort: SortOpt = "created",
 ) -> None:
     """Export prospects as CSV (safe for spreadsheets, re-importable) or JSON."""
@@ -490,7 +509,7 @@ def export(
     from leadline.prospects import service
     from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
-    filters = _filters(status, tier, trade, search, do_not_contact)
+    filters = _filters(status, tier, trade, search, do_not_contact, tag, owner)
     require_database()
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
@@ -572,3 +591,8 @@ def merge(
     filled = ", ".join(result.filled) or "nothing"
     typer.echo(f"Merged {result.merged_from} into {result.prospect.id}: {records} moved, filled {filled}; "
                f"{result.merged_from} is deleted.")  # fmt: skip
+
+
+from leadline.prospects import bulk_cli  # noqa: E402  (leadline prospects bulk, bulk-undo, bulk-status)
+
+bulk_cli.register(app)

@@ -26,7 +26,7 @@ from leadline.prospects.stages import STAGES
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
 #: Must equal the Alembic head; tests/test_migrations.py checks it.
-SCHEMA_HEAD = "0020"
+SCHEMA_HEAD = "0019"
 
 TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "
@@ -44,6 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--reached", "--as-of", "--sort", "--limit", "--page")
+VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--tag", "--owner", "--sort", "--limit", "--page")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", type=int, choices=(1, 2, 3))
     p.add_argument("--trade")
     p.add_argument("--search")
+    p.add_argument("--tag")
+    p.add_argument("--owner")
     p.add_argument("--do-not-contact", dest="do_not_contact", action="store_const", const=True)
     p.add_argument("--contactable", dest="do_not_contact", action="store_const", const=False)
     p.add_argument("--reached", choices=queries.REACHED)
@@ -170,7 +173,7 @@ def checked_filters(options: argparse.Namespace) -> queries.Filters | None:
     No filter, no check: the schema (Pydantic) is imported only when there is something to check."""
     given = {
         "status": options.status, "tier": options.tier, "trade": options.trade, "search": options.search,
-        "do_not_contact": options.do_not_contact,
+        "do_not_contact": options.do_not_contact, "tag": options.tag, "owner": options.owner,
     }  # fmt: skip
     if options.reached is not None or options.as_of is not None:
         return None  # the dashboard's figures: the full CLI reads --as-of in the configured zone

@@ -352,6 +352,12 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
     if keep.sales_status not in OPEN_STAGES or keep.do_not_contact or in_sequence:
         sequences.stop_for_prospect(session, other.id, f"merged into {keep.id}", actor=actor)
     session.flush()
+    # a tag both carry stays once (the kept prospect's row); the other's tags move below
+    session.execute(
+        text("DELETE FROM prospect_tags WHERE prospect_id = :other AND tag IN "
+             "(SELECT tag FROM prospect_tags WHERE prospect_id = :keep)"),
+        {"other": other.id, "keep": keep.id},
+    )  # fmt: skip
 
     moved: dict[str, int] = {}
     for column in references():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
@@ -74,3 +74,54 @@ class Prospect(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {column.key: getattr(self, column.key) for column in self.__mapper__.column_attrs}
+
+
+class ProspectTag(Base):
+    """A tag on a prospect (lower-case words: ``roofers-q3``); deleted with its prospect."""
+
+    __tablename__ = "prospect_tags"
+    __table_args__ = (Index("ix_prospect_tags_tag", "tag", "prospect_id"),)
+
+    prospect_id: Mapped[str] = mapped_column(
+        String(80), ForeignKey("prospects.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class BulkOperation(Base):
+    """One bulk action on a selection of prospects (``prospects.bulk``): what was asked, by whom,
+    and how far it got; its items keep each prospect's values before, so Undo restores them."""
+
+    __tablename__ = "bulk_operations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|undoing|undone|failed
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    undone: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    finished_at: Mapped[datetime | None]
+    undone_at: Mapped[datetime | None]
+
+
+class BulkOperationItem(Base):
+    """One prospect of a bulk operation, in selection order; ``before`` (JSON text) holds the values
+    the operation replaced, ``outcome`` is null until its batch ran, then ``changed``,
+    ``unchanged``, ``skipped: why`` or ``undone``. ``target_id`` is the prospect's id as it was (no
+    foreign key, and not named ``prospect_id``: a merge or a deletion leaves this history as it was)."""
+
+    __tablename__ = "bulk_operation_items"
+
+    operation_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("bulk_operations.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    target_id: Mapped[str] = mapped_column(String(80))
+    before: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(200))

@@ -106,6 +106,7 @@ class Filters:
     reached: str | None = None
     #: an instant (aware): alone, the prospects that existed then; with ``reached``, by then
     as_of: datetime | None = None
+    tag: str | None = None
 
 
 @dataclass
@@ -151,7 +152,12 @@ def where_clause(filters: Filters, *, dialect: str = "sqlite") -> tuple[str, dic
         params["gmax"] = float(filters.grid_health_max)
     if filters.owner:
         parts.append("owner = :owner")
-        params["owner"] = filters.owner.lower()
+        params["owner"] = filters.owner.strip().lower()
+    if filters.tag:
+        parts.append(
+            "EXISTS (SELECT 1 FROM prospect_tags WHERE prospect_tags.prospect_id = prospects.id AND tag = :tag)"
+        )
+        params["tag"] = " ".join(filters.tag.lower().split())
     if filters.search:
         needle = filters.search.strip().lower()
         needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -281,6 +281,7 @@ class ActivityRead(ApiModel):
 
 class ProspectDetail(ProspectRead):
     notes_list: list[NoteRead] = Field(default_factory=list, description="Every note, oldest first.")
+    tags: list[str] = Field(default_factory=list)
     timeline: list[ActivityRead] = Field(default_factory=list)
 
 
@@ -323,7 +324,8 @@ class ProspectFilter(InputModel):
     do_not_contact: bool | None = None
     grid_health_min: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
     grid_health_max: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
-    owner: Annotated[str | None, Field(max_length=320)] = None
+    owner: Annotated[str | None, Field(max_length=320, description="The owner's email.")] = None
+    tag: Annotated[str | None, Field(max_length=40, description="Prospects with this tag.")] = None
     reached: Annotated[
         ReachedStage | None,
         Field(description="Did this stage's real event (new: added, not contacted), by asOf; the dashboard's funnel."),
@@ -457,3 +459,164 @@ class MergeRead(ApiModel):
     moved: dict[str, int] = Field(description="Rows moved to the kept prospect, by table.")
     filled: list[str] = Field(description="The kept prospect's empty fields filled from the other.")
     stage: list[str] | None = Field(default=None, description="[from, to] when the merge moved the stage forward.")
+
+
+# --- tags and bulk actions (prospects.bulk) -----------------------------------------------------
+
+_TAG_RE = re.compile(r"^[a-z0-9][a-z0-9 _.:/-]{0,39}$")
+
+
+def _tag(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    tag = " ".join(value.lower().split())
+    if not tag:
+        raise ValueError("a tag cannot be blank")
+    if len(tag) > 40:
+        raise ValueError("a tag is at most 40 characters")
+    if not _TAG_RE.match(tag):
+        raise ValueError(f"{tag!r} is not a tag: letters, digits, spaces and - _ . : / only")
+    return tag
+
+
+#: A tag: lower-case, spaces collapsed, at most 40 characters ("Roofers Q3" -> "roofers q3").
+TagName = Annotated[str, BeforeValidator(_tag)]
+#: The largest number of ids one bulk request may name (a filter selects any number).
+BULK_MAX_IDS = 10_000
+
+
+class BulkRequest(InputModel):
+    """A bulk action: which prospects (``ids``, or every prospect matching ``filters`` with
+    ``allMatching``) and what to do to each (any of: add or remove tags, set the owner or deal owners
+    out in turn, set the tier, move the stage with a reason, mark do-not-contact). The one rule for
+    ``POST /api/prospects/bulk``, ``leadline prospects bulk`` and the prospects page."""
+
+    ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=80)]], Field(max_length=BULK_MAX_IDS)] = Field(
+        default_factory=list
+    )
+    all_matching: bool = False
+    filters: ProspectFilter = Field(default_factory=ProspectFilter)
+    add_tags: Annotated[list[TagName], Field(max_length=20)] = Field(default_factory=list)
+    remove_tags: Annotated[list[TagName], Field(max_length=20)] = Field(default_factory=list)
+    owner: Annotated[str | None, Field(max_length=320, description="A user's email; blank to unassign.")] = None
+    owners: Annotated[list[Annotated[str, Field(max_length=320)]], Field(max_length=100)] = Field(
+        default_factory=list, description="Users (emails) to deal the selection out to in turn (round robin)."
+    )
+    tier: Tier | None = None
+    stage: StageName | None = None
+    reason: Annotated[str | None, Field(max_length=500)] = None
+    do_not_contact: bool = False
+    dry_run: bool = False
+
+    @classmethod
+    def _prepare(cls, data: dict[Any, Any]) -> Any:
+        data = _without_blanks(data, ("tier", "stage", "reason"))
+        for key in ("add_tags", "addTags", "remove_tags", "removeTags", "owners"):
+            if isinstance(data.get(key), str):
+                data[key] = [part for part in data[key].split(",") if part.strip()]
+        for name, alias, empty in (("all_matching", "allMatching", False), ("reason", "reason", None),
+                                   ("dry_run", "dryRun", False)):  # fmt: skip
+            if name not in data and alias not in data:
+                data[alias] = empty  # given, not defaulted: the checks below run, naming the field
+        return data
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _known_filters(cls, value: Any) -> Any:
+        """A misspelt filter would widen "every prospect matching" to every prospect: refused."""
+        if isinstance(value, dict):
+            known = set(ProspectFilter.model_fields)
+            known |= {f.alias for f in ProspectFilter.model_fields.values() if f.alias}
+            unknown = sorted(str(key) for key in value if key not in known)
+            if unknown:
+                raise ValueError(f"unknown filter {unknown[0]!r}")
+        return value
+
+    @field_validator("ids")
+    @classmethod
+    def _unique_ids(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("all_matching")
+    @classmethod
+    def _one_way(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("ids"):
+            raise ValueError("give prospect ids or allMatching (every prospect the filters match), not both")
+        if not value and not info.data.get("ids"):
+            raise ValueError("choose prospects: their ids, or allMatching with the list's filters")
+        return value
+
+    @field_validator("remove_tags")
+    @classmethod
+    def _tags_one_way(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        both = set(value) & set(info.data.get("add_tags") or [])
+        if both:
+            raise ValueError(f"{sorted(both)[0]!r} is both added and removed")
+        return list(dict.fromkeys(value))
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and info.data.get("owner") is not None:
+            raise ValueError("give one owner or owners to deal out in turn, not both")
+        return list(dict.fromkeys(owner.strip().lower() for owner in value if owner.strip()))
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("stage") is not None and not value:
+            raise ValueError("a stage move needs a reason (kept in each prospect's timeline)")
+        return value
+
+    @field_validator("dry_run")
+    @classmethod
+    def _something(cls, value: bool, info: ValidationInfo) -> bool:
+        d = info.data
+        if not (
+            d.get("add_tags") or d.get("remove_tags") or d.get("owner") is not None or d.get("owners")
+            or d.get("tier") is not None or d.get("stage") is not None or d.get("do_not_contact")
+        ):  # fmt: skip
+            raise ValueError("choose what to do: add or remove a tag, set the owner, tier or stage, do-not-contact")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """What to do, as kept on the bulk operation (camelCase, as the API spells it)."""
+        return self.model_dump(
+            by_alias=True, exclude={"ids", "all_matching", "filters", "dry_run"}, exclude_defaults=True
+        )
+
+
+class BulkSkip(ApiModel):
+    reason: str
+    count: int
+    sample: list[str] = Field(default_factory=list)
+
+
+class BulkPreview(ApiModel):
+    """What a bulk action would do (``dryRun``): how many are selected, how many would change, and who
+    would be skipped and why."""
+
+    total: int
+    will_change: int
+    skipped: list[BulkSkip]
+    sample: list[str]
+    background: bool
+    dry_run: bool = True
+
+
+class BulkOperationRead(ApiModel):
+    id: str
+    actor: str
+    status: str
+    request: dict[str, Any]
+    total: int
+    done: int
+    changed: int
+    skipped: int
+    undone: int
+    error: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    undone_at: datetime | None = None
+    undoable: bool = False
+    skips: list[BulkSkip] = Field(default_factory=list)

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from leadline.activity.render import describe
+from leadline.auth import service as auth_service
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.calls import service as calls
 from leadline.calls.schemas import OUTCOMES
@@ -42,7 +43,7 @@ from leadline.errors import LeadlineError
 from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.posts import service as posts
-from leadline.prospects import imports, merging, queries
+from leadline.prospects import bulk, imports, merging, queries
 from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
@@ -81,7 +82,7 @@ class ListState:
 #: The table's filter inputs -> the filter schema's fields (the one rule of the API and the CLI).
 FILTER_INPUTS = {"stage": "status", "tier": "tier", "trade": "trade", "search": "search", "grid_min": "grid_health_min",
                  "grid_max": "grid_health_max", "dnc": "do_not_contact", "reached": "reached",
-                 "asOf": "as_of"}  # fmt: skip
+                 "asOf": "as_of", "tag": "tag", "owner": "owner"}  # fmt: skip
 
 
 def _list_state(request: Request) -> ListState:
@@ -89,7 +90,10 @@ def _list_state(request: Request) -> ListState:
     state = ListState(params=given)
     try:
         try:
-            chosen = ProspectFilter.model_validate({FILTER_INPUTS[k]: given[k] for k in FILTER_INPUTS if k in given})
+            wanted = {FILTER_INPUTS[k]: given[k] for k in FILTER_INPUTS if k in given}
+            if wanted.get("owner") == "me":  # "My prospects"
+                wanted["owner"] = getattr(getattr(request.state, "principal", None), "name", "") or "-"
+            chosen = ProspectFilter.model_validate(wanted)
         except ValidationError as error:
             found = errors_of(error)
             field_name, message = next(iter(found.fields.items()), ("", found.line))
@@ -120,8 +124,21 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
             found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, count_limit=COUNT_LIMIT)
         trades = prospects.trades(session)
         rows = [p.as_dict() for p in found.items]
+        row_tags = bulk.tags_of(session, [row["id"] for row in rows])
+        tags = bulk.all_tags(session)
+        users = [user.email for user in auth_service.list_users(session)]
     return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades,
+            "row_tags": row_tags, "tags": tags, "users": users, "export_href": _export_href(state),
+            "template_names": templates.names(settings),
             "count_limit": COUNT_LIMIT if state.filters != queries.Filters() else None}  # fmt: skip
+
+
+def _export_href(state: ListState) -> str:
+    """The API's export of what the list shows (the API takes the signed-in session too)."""
+    from urllib.parse import urlencode
+
+    chosen = {camel(k): v for k, v in vars(state.filters).items() if v is not None}
+    return "/api/prospects/export?" + urlencode({"format": "csv", **chosen})
 
 
 @router.get("/prospects")
@@ -613,3 +630,8 @@ async def remove_note(request: Request, prospect_id: str, note_id: str, principa
             notes.remove(session, note_id, actor=principal.actor, admin=principal.is_admin)
 
     return await _act(request, prospect_id, f"note-{note_id}", work, values, "note-removed")
+
+
+from leadline.web.pages import prospects_bulk  # noqa: E402  (its routes come before /prospects/{prospect_id})
+
+router.routes[:0] = prospects_bulk.router.routes

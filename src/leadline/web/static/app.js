@@ -32,6 +32,14 @@
     }
   });
 
+  // The prospects list: a header checkbox ticks (or clears) every row of the page for the bulk form.
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-select-page]")) { return; }
+    document.querySelectorAll('input[name="ids"][form="bulk-form"]').forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  });
+
   // A request that failed shows the server's one-line message instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("errors");
