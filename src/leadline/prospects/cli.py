@@ -509,7 +509,7 @@ def export(
     from leadline.prospects import service
     from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 
-    filters = _filters(status, tier, trade, search, do_not_contact, tag, owner)
+    filters = _filters(status, tier, trade, search, do_not_contact, tag=tag, owner=owner)
     require_database()
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
