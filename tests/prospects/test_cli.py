@@ -43,7 +43,7 @@ class TestShow:
         with unit_of_work(settings) as session:
             service.move_stage(session, p.id, "contacted", reason="called their office", actor="cli:ann")
         out = cli("prospects", "show", p.id).stdout
-        for text in ("Royal Plumbing Co", "grid_health", "48", "Timeline", "created", "new -> contacted",
+        for text in ("Royal Plumbing Co", "grid_health", "48", "Timeline", "created", "New -> Contacted",
                      "called their office", "cli:ann"):  # fmt: skip
             assert text in out, text
         data = cli("prospects", "show", p.id, "--json").json

@@ -15,7 +15,7 @@ def test_customers_and_reports(admin_page, live):
     book_call(live.settings, make_prospect(live.settings, name="Hughes HVAC", sales_status="replied").id, days=1)
     tab = admin_page
     tab.goto("/customers")
-    assert tab.locator("#mrr").inner_text() == "$3,900"
+    assert tab.locator("#mrr").inner_text() == "$3,900/month"
     shoot(tab, "customers")
     tab.get_by_role("link", name="Royal Plumbing Co").click()
     tab.wait_for_url(f"**/customers/{customer}")
@@ -71,7 +71,7 @@ def test_admin_changes_the_daily_cap_and_a_fresh_cli_process_uses_it(admin_page,
     before = snapshot(live.settings)
     cap.fill("ten")
     sending.get_by_role("button", name="Save sending").click()
-    assert tab.locator('form[data-group="Sending"] [data-error-line]').inner_text().startswith("dailySendLimit:")
+    assert tab.locator('form[data-group="Sending"] [data-error-line]').inner_text().startswith("Daily send limit:")
     assert snapshot(live.settings) == before
     tab.locator('form[data-group="Sending"]').get_by_label("Daily send cap").fill("2")
     tab.locator('form[data-group="Sending"]').get_by_role("button", name="Save sending").click()

@@ -47,7 +47,7 @@ def test_every_role_sees_a_column_per_stage_with_cards_and_weighted_values(setti
     assert "Royal Plumbing Co" in proposal and "Baker Roofing" in proposal and "Hughes HVAC" not in proposal
     assert "roofing · tier 2" in proposal
     # The forecast's weights: proposal 60% of 3,400 = 2,040 a month.
-    assert "$3,400/mo" in proposal and "<strong data-weighted>$2,040</strong>" in proposal
+    assert "$3,400/month" in proposal and "<strong data-weighted>$2,040/month</strong>" in proposal
     assert "Hughes HVAC" in column(html, "new")
     movable = 'draggable="true"' in html and 'action="/board/move"' in html
     assert movable == (role != "viewer")
@@ -199,8 +199,8 @@ def test_filters_value_per_column_with_closed_ones_and_the_currency(settings, pa
     make_prospect(settings, name="Lost Electric", trade="electrical", tier=1, deal_value=700,
                   sales_status="closed_lost")  # fmt: skip
     html = page_client.get("/board").text
-    assert "$3,400/mo" in column(html, "new")
-    assert "$700/mo" in column(html, "closed_lost")  # closed columns have their value too
+    assert "$3,400/month" in column(html, "new")
+    assert "$700/month" in column(html, "closed_lost")  # closed columns have their value too
     for query, shown, hidden in (("tier=2", "Baker Roofing", "Royal Plumbing Co"),
                                  ("owner=ann%40example.com", "Royal Plumbing Co", "Baker Roofing"),
                                  ("trade=roofing", "Baker Roofing", "Royal Plumbing Co")):  # fmt: skip
@@ -214,7 +214,7 @@ def test_filters_value_per_column_with_closed_ones_and_the_currency(settings, pa
 
     with unit_of_work(settings) as session:
         stored.set_settings(session, {"currency": "EUR"}, actor="test")
-    assert "€3,400/mo" in column(page_client.get("/board").text, "new")
+    assert "€3,400/month" in column(page_client.get("/board").text, "new")
 
 
 def test_the_new_column_shows_its_first_cards_and_more_on_request(settings, page_client):

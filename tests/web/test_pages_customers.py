@@ -50,7 +50,7 @@ def test_the_list_shows_mrr_and_status_for_every_role(settings, signed_in, role)
     paused = browser.get("/customers?status=paused")
     detail = browser.get(f"/customers/{royal}")
     assert listing.status_code == paused.status_code == detail.status_code == 200
-    expected_mrr = "$1,200" if role != "viewer" else "$3,600"
+    expected_mrr = "$1,200/month" if role != "viewer" else "$3,600/month"
     assert f'<div class="value" id="mrr">{expected_mrr}</div>' in listing.text
     assert "Royal Plumbing Co" in listing.text and "Baker Roofing" in listing.text
     assert ("Baker Roofing" in paused.text) is False

@@ -94,4 +94,4 @@ def test_opened_means_ever_opened_and_attention_gathers_the_technical_states(set
     before = (moment - timedelta(seconds=1)).isoformat()
     assert rows(page_client.get("/emails", params={"status": "opened", "asOf": before}).text) == []
     response = page_client.get("/emails", params={"status": "opened", "asOf": "soon"})
-    assert response.status_code == 422 and "asOf: &#39;soon&#39; is not a date and time" in response.text
+    assert response.status_code == 422 and "As of: &#39;soon&#39; is not a date and time" in response.text

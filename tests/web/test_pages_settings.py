@@ -188,12 +188,12 @@ def test_admin_changes_a_group_and_bad_values_are_refused_naming_the_field(page_
         "csrf_token": page_client.csrf, "group": "Sending", "dailySendLimit": "12", "sendWindowStart": "25:00",
         "sendWindowEnd": "17:00", "sendWindowDays": "mon, tue"})  # fmt: skip
     assert refused.status_code == 422
-    assert error_line(refused.text).startswith("sendWindowStart: '25:00' is not a time of day")
+    assert error_line(refused.text).startswith("Send window start: '25:00' is not a time of day")
     assert 'value="25:00"' in refused.text  # what was typed stays in the form
     assert snapshot(settings) == before
     cleared = page_client.post("/settings/values", data={"csrf_token": page_client.csrf, "group": "Sending",
                                                         "dailySendLimit": ""})  # fmt: skip
-    assert cleared.status_code == 422 and error_line(cleared.text).startswith("dailySendLimit:")
+    assert cleared.status_code == 422 and error_line(cleared.text).startswith("Daily send limit:")
     assert snapshot(settings) == before
     saved = page_client.post("/settings/values", data={
         "csrf_token": page_client.csrf, "group": "Sending", "dailySendLimit": "12", "sendWindowStart": "08:00",
@@ -218,5 +218,5 @@ def test_a_setting_from_the_environment_is_shown_so_and_cannot_be_changed(signed
     refused = admin.post("/settings/values", data={"csrf_token": admin.csrf, "group": "Sending",
                                                     "dailySendLimit": "9"})  # fmt: skip
     assert refused.status_code == 409
-    assert error_line(refused.text).startswith("dailySendLimit: is set by the environment")
+    assert error_line(refused.text).startswith("Daily send limit: is set by the environment")
     assert snapshot(settings) == before

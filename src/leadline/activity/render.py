@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
+from leadline.prospects.stages import STAGE_LABELS
+
 
 def _short(value: Any, limit: int = 80) -> str:
     text = " ".join(str(value).split())
@@ -22,6 +24,10 @@ def _when(value: Any, zone: tzinfo) -> str:
     if moment.tzinfo is None:
         return str(value)
     return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+
+
+def _stage(name: Any) -> str:
+    return STAGE_LABELS.get(str(name), str(name))
 
 
 def _money(value: Any) -> str:
@@ -80,8 +86,8 @@ def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
 
 
 def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -> str:
-    if type == "stage_change":
-        line = f"{details.get('from')} -> {details.get('to')}"
+    if type == "stage_change":  # the stages by their names everywhere (badges, board, reports): "Scheduled -> Called"
+        line = f"{_stage(details.get('from'))} -> {_stage(details.get('to'))}"
         if details.get("reason"):
             line += f" ({_short(details['reason'], 60)})"
         return line

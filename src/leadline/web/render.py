@@ -139,9 +139,16 @@ pages.env.filters.update(
 
 
 @pass_context
+def price(context: Context, value: float | None, per: str = "") -> str:
+    """Money in the configured currency: ``$2,400``, ``$2,400/month`` (``per="month"``)."""
+    return numbers.amount(value, settings_of(context["request"]).currency, per)
+
+
+@pass_context
 def our_zone(context: Context) -> str:
     """The zone times are shown and typed in (``LEADLINE_TIMEZONE``), for labels: ``America/Chicago``."""
     return settings_of(context["request"]).timezone
 
 
 pages.env.globals.update(query=query, STAGE_LABELS=STAGE_LABELS, our_zone=our_zone)
+pages.env.filters["price"] = price

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from leadline.analytics import render as numbers
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
@@ -38,7 +39,6 @@ NEW_CARDS = 20
 NEW_CARDS_MAX = 500
 FRAGMENT_HEADER = "x-leadline-fragment"
 FILTERS = ("tier", "owner", "trade")
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥", "INR": "₹"}
 
 
 @dataclass
@@ -149,7 +149,7 @@ def _board(request: Request, principal: Principal, view: View, *, message: Messa
     columns, owners, trades = board_columns(request, view)
     context = {"columns": columns, "stages": [(s, STAGE_LABELS[s]) for s in STAGES], "view": view,
                "can_move": principal.can_write, "message": message, "owners": owners, "trades": trades,
-               "symbol": SYMBOLS.get(settings_of(request).currency, settings_of(request).currency + " "),
+               "symbol": numbers.symbol(settings_of(request).currency),
                "new_step": NEW_CARDS, "new_max": NEW_CARDS_MAX}  # fmt: skip
     return page(request, "app/board/_board.html" if fragment else "app/board/index.html", context, status)
 
