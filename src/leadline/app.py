@@ -249,7 +249,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(text_rule)])
     def favicon() -> RedirectResponse:
         """Browsers ask for /favicon.ico whatever the page links: the SVG icon."""
         return RedirectResponse("/static/favicon.svg", status_code=301)
