@@ -249,6 +249,11 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(text_rule)])
+    def favicon() -> RedirectResponse:
+        """Browsers ask for /favicon.ico whatever the page links: the SVG icon."""
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     errors: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorBody, "description": text}
         for status, text in ((400, "Bad request"), (401, "No credentials, or not valid ones"),

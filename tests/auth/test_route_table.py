@@ -15,6 +15,7 @@ OPEN = {
     ("GET", "/openapi.json"),  # the API's description, no data
     ("GET", "/docs"),  # Swagger UI (vendored files; no OAuth2 redirect page: the API takes bearer tokens)
     ("MOUNT", "/static"),  # the stylesheet and scripts
+    ("GET", "/favicon.ico"),  # a redirect to /static/favicon.svg
     ("GET", "/login"),
     ("POST", "/login"),  # its own double-submit CSRF token and throttling
     ("GET", "/set-password"),  # a one-time secret link

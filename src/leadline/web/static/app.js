@@ -9,6 +9,18 @@
   }
   window.leadline = { csrf: csrf };
 
+  // The phone menu: a real button that says whether the menu is open (the checkbox is the no-JS way).
+  document.documentElement.classList.add("js");
+  var menu = document.querySelector(".nav-button");
+  if (menu) {
+    menu.hidden = false;
+    menu.addEventListener("click", function () {
+      var open = menu.getAttribute("aria-expanded") !== "true";
+      menu.setAttribute("aria-expanded", open ? "true" : "false");
+      document.getElementById(menu.getAttribute("aria-controls")).classList.toggle("is-open", open);
+    });
+  }
+
   // Ask before destructive actions: <button data-confirm="Mark as lost?">.
   document.addEventListener("click", function (event) {
     var target = event.target.closest ? event.target.closest("[data-confirm]") : null;
