@@ -11,6 +11,7 @@ from leadline.prospects.models import Prospect
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
 from leadline.tasks.models import Task
+from leadline.views.models import SavedView
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Notification",
     "OutreachActivity",
     "Prospect",
+    "SavedView",
     "Sequence",
     "SequenceEnrollment",
     "SettingChange",

@@ -39,3 +39,7 @@ router.include_router(tasks.router)
 from leadline.web.pages import today  # noqa: E402
 
 router.include_router(today.router)
+
+from leadline.web.pages import views  # noqa: E402
+
+router.include_router(views.router)

@@ -52,6 +52,13 @@
     });
   });
 
+  // "Save this view" keeps the list as it is now (htmx changes the address as filters change).
+  document.addEventListener("submit", function (event) {
+    var box = event.target.closest ? event.target.closest(".save-view") : null;
+    var query = box ? box.querySelector('input[name="query"]') : null;
+    if (query) { query.value = window.location.search.replace(/^\?/, ""); }
+  }, true);
+
   // A request that failed shows the server's one-line message instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("errors");
