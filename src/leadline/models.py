@@ -7,7 +7,7 @@ from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
-from leadline.prospects.models import Prospect
+from leadline.prospects.models import ImportRun, Prospect, StagedRow
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.tasks.models import Task
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
@@ -19,6 +19,7 @@ __all__ = [
     "DailySendCount",
     "EmailActivity",
     "GeneratedPost",
+    "ImportRun",
     "InboundMessage",
     "LoginThrottle",
     "Notification",
@@ -26,6 +27,7 @@ __all__ = [
     "Prospect",
     "Sequence",
     "SequenceEnrollment",
+    "StagedRow",
     "Suppression",
     "Task",
     "User",
