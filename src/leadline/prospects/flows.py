@@ -318,24 +318,32 @@ def recover(settings: Settings, *, on_progress: Callable[[int, int], None] | Non
     for run in runs:
         if _alive(run, now) or not _take_over(settings, pacer, run):
             continue
-        if run.state == "staging":
-            with pacer.write(settings) as session:
-                _owned(session, run.id, state="abandoned",
-                       note="the importing process stopped while staging; nothing was published")  # fmt: skip
-            _clean(settings, pacer, run.id)
-            said.append(f"Abandoned the import of {run.file} ({run.id}): it stopped before publishing; "
-                        "nothing of it was published.")  # fmt: skip
-        elif run.state == "publishing":
-            report = _publish(settings, pacer, run.id)
-            said.append(
-                f"Finished the import of {run.file} ({run.id}) that had stopped while publishing: "
-                f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged."
-            )
-        else:
-            _clean(settings, pacer, run.id)
+        try:
+            said += _settle(settings, pacer, run)
+        except Exception as error:  # one run that cannot be settled must not stop the others, nor new imports
+            log.exception("settling import %s failed", run.id)
+            said.append(f"Could not settle the import of {run.file} ({run.id}): {error}; it is tried again later.")
     for line in said:
         log.warning(line)
     return said
+
+
+def _settle(settings: Settings, pacer: Pacer, run: ImportRun) -> list[str]:
+    if run.state == "staging":
+        with pacer.write(settings) as session:
+            _owned(session, run.id, state="abandoned",
+                   note="the importing process stopped while staging; nothing was published")  # fmt: skip
+        _clean(settings, pacer, run.id)
+        return [f"Abandoned the import of {run.file} ({run.id}): it stopped before publishing; "
+                "nothing of it was published."]  # fmt: skip
+    if run.state == "publishing":
+        report = _publish(settings, pacer, run.id)
+        return [
+            f"Finished the import of {run.file} ({run.id}) that had stopped while publishing: "
+            f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged."
+        ]
+    _clean(settings, pacer, run.id)  # done or abandoned, its staged rows not all removed yet
+    return []
 
 
 def recover_in_background(settings: Settings) -> None:
