@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import get_engine, unit_of_work
 from leadline.ids import new_id
@@ -210,7 +211,7 @@ def _publish(settings: Settings, pacer: Pacer, run_id: str) -> ImportReport:
             run = session.get(ImportRun, run_id)
             if run is None or run.owner != _OWNER:
                 raise ImportTakenOver(f"import {run_id} was taken over by another process (this one looked dead)")
-            done = imports.publish_batch(session, run, limit=size, now=_now())
+            done = imports.publish_batch(session, run, limit=size, now=utc_now())  # the clock: demo and tests set it
             if done is None:
                 _owned(session, run_id, state="done")
                 break
