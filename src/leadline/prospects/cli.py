@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -305,7 +303,7 @@ def import_(
     rejects = _RejectsFile(file) if skip_invalid and not dry_run else None
     progress = _progress_for(file) if not as_json else None
     try:
-        with cli_errors(), _bulk_load_gc():
+        with cli_errors():
             try:
                 report = flows.import_file(
                     cli_settings(), file, actor=actor(), skip_invalid=skip_invalid, dry_run=dry_run,
@@ -362,23 +360,6 @@ def _print_errors(report: Any, *, err: bool = False) -> None:
     hidden = report.rejected - len({e["line"] for e in report.errors})
     if hidden > 0:
         typer.echo(f"  ... and {hidden} more bad rows", err=err)
-
-
-@contextmanager
-def _bulk_load_gc() -> Iterator[None]:
-    """Fewer garbage-collector passes while a big file loads.
-
-    Objects made before the import (modules, tables, schemas) are frozen out of the collector's
-    scans. The thresholds stay the default: every short transaction leaves cycles behind (sessions,
-    results), and fewer full collections let them pile up (RSS grew with the file). Unfrozen after.
-    """
-    import gc
-
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 class _RejectsFile:

@@ -52,11 +52,11 @@ from leadline.prospects.models import ImportRun, StagedRow
 
 log = logging.getLogger("leadline.imports")
 
-CHUNK = 2000  # rows read and staged per chunk
-TARGET_HOLD = 0.2  # seconds a publish batch should hold the write lock
+CHUNK = 1000  # rows read and staged per chunk
+TARGET_HOLD = 0.1  # seconds a publish batch should hold the write lock
 SQLITE_GAP = 0.11  # seconds the write lock is left free between two write transactions (SQLite)
 STALE = timedelta(seconds=120)  # no heartbeat for this long: the run's process is gone
-CLEAN_BATCH = 5000  # staged rows removed per transaction
+CLEAN_BATCH = 2000  # staged rows removed per transaction
 _HOST = socket.gethostname()[:200]
 _OWNER = new_id("own")  # this process, as the owner of the runs it works on
 
@@ -224,7 +224,7 @@ def _publish(settings: Settings, pacer: Pacer, run_id: str) -> ImportReport:
                 updated=run.updated + done.updated, unchanged=run.unchanged + done.unchanged,
                 rejected=run.rejected + len(done.conflicts), report=kept,
             )  # fmt: skip
-        size = max(100, min(10_000, int(size * TARGET_HOLD / max(pacer.held, 0.01))))
+        size = max(100, min(5000, int(size * TARGET_HOLD / max(pacer.held, 0.01))))
     _clean(settings, pacer, run_id)
     return _report_of(settings, run_id)
 
