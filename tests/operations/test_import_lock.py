@@ -199,7 +199,8 @@ def test_a_server_start_finishes_an_import_killed_while_publishing(tmp_path: Pat
                   and state[2] > 0)  # fmt: skip
         server = start_server(env, free_port(), tmp_path)
         try:
-            assert wait_for(lambda: run_state(engine) == ("done", rows, rows), 120), server.tail()
+            settled = "SELECT count(*) FROM import_runs WHERE state = 'done' AND finished_at IS NOT NULL"
+            assert wait_for(lambda: scalar(engine, settled) == 1, 120), server.tail()
         finally:
             server.stop(signal.SIGTERM)
         assert scalar(engine, "SELECT count(*) FROM prospects") == rows
