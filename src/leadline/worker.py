@@ -13,6 +13,7 @@ from typing import Any
 import leadline.analytics.jobs
 import leadline.emails.jobs
 import leadline.notify.jobs
+import leadline.prospects.jobs
 import leadline.sequences.jobs
 import leadline.tasks.jobs
 import leadline.webhooks.jobs  # noqa: F401  (each registers its jobs)

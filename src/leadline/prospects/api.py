@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
-from leadline.db import rollback_only, unit_of_work
+from leadline.db import unit_of_work
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.exports import iter_csv, iter_json
-from leadline.prospects import imports, merging, service
+from leadline.prospects import flows, merging, service
 from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
@@ -113,7 +113,7 @@ def export_prospects(
 
 @router.post("/import", response_model=ImportResult, summary="Import a CSV or JSON file of prospects")
 def import_prospects(
-    session: DbSession,
+    settings: CurrentSettings,
     actor: Actor,
     file: Annotated[UploadFile, File(description="A .csv, .json or .jsonl file.")],
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
@@ -128,10 +128,8 @@ def import_prospects(
         with path.open("wb") as handle:
             while chunk := file.file.read(1024 * 1024):
                 handle.write(chunk)
-        if dry_run:
-            rollback_only(session)
-        report = imports.import_file(
-            session, path, actor=actor, skip_invalid=skip_invalid or dry_run,
+        report = flows.import_file(
+            settings, path, actor=actor, skip_invalid=skip_invalid, dry_run=dry_run,
             ignore_unknown=ignore_unknown_columns,
         )  # fmt: skip
     return ImportResult(**report.__dict__ | {"dry_run": dry_run})

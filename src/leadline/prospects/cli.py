@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -304,8 +302,9 @@ def stage(
 @app.command("import")
 def import_(
     file: Annotated[
-        Path, typer.Argument(help="A .csv, .json (array of objects) or .jsonl file; JSON nested at most 32 levels.")
-    ],
+        Path | None,
+        typer.Argument(help="A .csv, .json (array of objects) or .jsonl file; JSON nested at most 32 levels."),
+    ] = None,
     skip_invalid: Annotated[
         bool,
         typer.Option("--skip-invalid", help="Import the good rows; write the bad ones to FILE.rejected.csv."),
@@ -314,29 +313,45 @@ def import_(
     ignore_unknown_columns: Annotated[
         bool, typer.Option("--ignore-unknown-columns", help="Import known columns and skip the others.")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Settle imports whose process died: finish publishing them, or abandon them."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import prospects from CSV or JSON; re-importing updates (match on id, else email)."""
+    """Import prospects from CSV or JSON; re-importing updates (match on id, else email).
+
+    Rows are staged, then published in short transactions: other writers keep working meanwhile,
+    and the end result is every row or none (an import killed while publishing is finished by the
+    next start, or by --resume)."""
     from leadline.cli._out import require_database
-    from leadline.db import rollback_only, unit_of_work
-    from leadline.prospects import imports
+    from leadline.prospects import flows
 
     require_database()
+    if resume:
+        if file is not None:
+            abort("--resume takes no FILE: it settles imports that were interrupted")
+        with cli_errors():
+            said = flows.recover(cli_settings())
+        if as_json:
+            print_json({"settled": said})
+        else:
+            typer.echo("\n".join(said) if said else "No interrupted import to settle.")
+        return
+    if file is None:
+        abort("give the FILE to import (or --resume to settle an interrupted import)")
     rejects = _RejectsFile(file) if skip_invalid and not dry_run else None
     progress = _progress_for(file) if not as_json else None
     try:
-        with cli_errors(), _bulk_load_gc():
+        with cli_errors():
             try:
-                with unit_of_work(cli_settings()) as session:
-                    if dry_run:
-                        rollback_only(session)
-                    report = imports.import_file(
-                        session, file, actor=actor(), skip_invalid=skip_invalid or dry_run,
-                        ignore_unknown=ignore_unknown_columns,
-                        on_reject=rejects.write if rejects else None,
-                        on_progress=progress.update if progress else None,
-                    )  # fmt: skip
-            except imports.ImportRejected as rejected:
+                report = flows.import_file(
+                    cli_settings(), file, actor=actor(), skip_invalid=skip_invalid, dry_run=dry_run,
+                    ignore_unknown=ignore_unknown_columns,
+                    on_reject=rejects.write if rejects else None,
+                    on_progress=progress.update if progress else None,
+                )  # fmt: skip
+            except flows.ImportRejected as rejected:
                 if progress:
                     progress.stop()
                 _print_rejected(rejected.report, as_json)
@@ -385,26 +400,6 @@ def _print_errors(report: Any, *, err: bool = False) -> None:
     hidden = report.rejected - len({e["line"] for e in report.errors})
     if hidden > 0:
         typer.echo(f"  ... and {hidden} more bad rows", err=err)
-
-
-@contextmanager
-def _bulk_load_gc() -> Iterator[None]:
-    """Fewer garbage-collector passes while a big file loads.
-
-    An import makes millions of short-lived objects; with the default thresholds the
-    collector keeps rescanning the ones that live on. Objects made before the import are
-    frozen out of its scans, and young collections happen less often. Restored after.
-    """
-    import gc
-
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 class _RejectsFile:

@@ -74,3 +74,61 @@ class Prospect(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {column.key: getattr(self, column.key) for column in self.__mapper__.column_attrs}
+
+
+IMPORT_STATES = ("staging", "publishing", "done", "abandoned")
+
+
+class ImportRun(Base):
+    """The journal of one ``prospects import``: staged in short transactions, then published in short
+    batch transactions; ``published_seq`` says how far publishing got (see ``prospects.flows``)."""
+
+    __tablename__ = "import_runs"
+    __table_args__ = (
+        CheckConstraint("state IN (" + ",".join(f"'{s}'" for s in IMPORT_STATES) + ")", name="state_known"),
+        Index("ix_import_runs_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    file: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    label: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    skip_invalid: Mapped[bool] = mapped_column(default=False)
+    rows: Mapped[int] = mapped_column(default=0)
+    staged: Mapped[int] = mapped_column(default=0)  # rows kept to publish (seq 1..staged)
+    published_seq: Mapped[int] = mapped_column(default=0)  # every staged row up to this one is published
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)  # columns, preview, errors (bounded)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    owner: Mapped[str] = mapped_column(String(40))  # the process working on it now (taken over on recovery)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class StagedRow(Base):
+    """A valid row of an import waiting to be published: what was read and what it was decided to do.
+
+    Invisible to users; removed when its run is done or abandoned."""
+
+    __tablename__ = "import_staging"
+    __table_args__ = (
+        Index("ix_import_staging_run_id_target", "run_id", "target"),
+        Index("ix_import_staging_run_id_email", "run_id", "email"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    line: Mapped[int]
+    action: Mapped[str] = mapped_column(String(10))  # create | update | unchanged
+    target: Mapped[str | None] = mapped_column(String(80))  # the prospect's id (None: made at publish)
+    email: Mapped[str | None] = mapped_column(String(320))
+    data: Mapped[dict[str, Any]]  # the validated values (ProspectCreate's fields)
+    provided: Mapped[list[str]]  # the fields the row gave

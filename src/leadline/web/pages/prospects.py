@@ -31,7 +31,7 @@ from leadline.calls.schemas import OUTCOMES
 from leadline.clock import utc_now
 from leadline.config import Settings, private_folder
 from leadline.customers import service as customers
-from leadline.db import rollback_only, unit_of_work
+from leadline.db import unit_of_work
 from leadline.deals import service as deals
 from leadline.deals.flows import send_proposal as propose
 from leadline.deals.schemas import DealWon
@@ -42,7 +42,8 @@ from leadline.errors import LeadlineError
 from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.posts import service as posts
-from leadline.prospects import imports, merging, queries
+from leadline.prospects import flows as import_flow
+from leadline.prospects import merging, queries
 from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
@@ -208,10 +209,9 @@ def _find_upload(settings: Settings, principal: Principal, token: str) -> tuple[
 
 
 def _run_import(settings: Settings, path: Path, *, actor: str, dry_run: bool, ignore_unknown: bool) -> Any:
-    with unit_of_work(settings) as session:
-        if dry_run:
-            rollback_only(session)
-        return imports.import_file(session, path, actor=actor, skip_invalid=True, ignore_unknown=ignore_unknown)
+    return import_flow.import_file(
+        settings, path, actor=actor, skip_invalid=True, dry_run=dry_run, ignore_unknown=ignore_unknown
+    )
 
 
 @router.get("/prospects/import")
