@@ -7,7 +7,7 @@ from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
-from leadline.prospects.models import Prospect
+from leadline.prospects.models import Prospect, ProspectExternalId
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.tasks.models import Task
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
@@ -24,6 +24,7 @@ __all__ = [
     "Notification",
     "OutreachActivity",
     "Prospect",
+    "ProspectExternalId",
     "Sequence",
     "SequenceEnrollment",
     "Suppression",

@@ -25,9 +25,10 @@ from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.errors import Invalid
 from leadline.ids import new_id, slugify
-from leadline.prospects import service
-from leadline.prospects.files import ImportFileError, ProspectFile, RowResult, validate
+from leadline.prospects import matching, service
+from leadline.prospects.files import ColumnMap, ImportFileError, ProspectFile, RowResult, validate
 from leadline.prospects.models import Prospect
+from leadline.prospects.readiness import Readiness
 from leadline.prospects.schemas import ProspectCreate
 
 MAX_KEPT_ERRORS = 1000
@@ -44,11 +45,15 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0  # rows merged into a prospect an earlier row of the file created
     rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     columns: list[tuple[str, str]] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     label: str = "line"
+    profile: str | None = None  # "HubSpot contacts", ... when the file is a known export
+    mapping: dict[str, str] = field(default_factory=dict)  # column -> what it feeds (the menus' value)
+    lacking: list[dict[str, Any]] = field(default_factory=list)  # readiness.Readiness.summary()
 
     def add_error(self, line: int, problems: list[dict[str, str]]) -> None:
         self.rejected += 1
@@ -85,21 +90,37 @@ def import_file(
     on_reject: Callable[[RowResult], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     chunk_size: int = 1000,
+    overwrite: bool = False,
+    encoding: str | None = None,
+    mapping: dict[str, str] | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> ImportReport:
-    """Create or update prospects from a CSV/JSON file; match on id, else email.
+    """Create or update prospects from a CSV/JSON file; rows find their prospects by
+    ``prospects.matching`` (other systems' ids, id, email, website, name).
+
+    ``overwrite``: blank cells clear fields and shorter values replace longer ones; ``encoding``
+    of a CSV file (UTF-8 unless told); ``mapping``: {column: field} chosen by hand; ``defaults``:
+    {field: value} for rows that lack one (``--set``).
 
     The file is streamed in chunks (memory stays flat). Bad rows are collected; unless
     ``skip_invalid``, any bad row raises :class:`ImportRejected` at the end, and the
     caller's transaction (which holds every chunk written so far) rolls back.
     """
     import_id = new_id("imp")
-    with ProspectFile(Path(path), ignore_unknown=ignore_unknown) as source:
+    opened = ProspectFile(
+        Path(path), ignore_unknown=ignore_unknown, encoding=encoding, mapping=mapping, defaults=defaults,
+        keep_blanks=overwrite,
+    )  # fmt: skip
+    with opened as source:
         report = ImportReport(import_id=import_id, file=Path(path).name, kind=source.kind, label=source.label)
         writer = _ChunkWriter(session, report, actor=actor, source_name=Path(path).name, on_reject=on_reject)
+        writer.overwrite = overwrite
+        writer.readiness = Readiness.for_session(session)
         chunk: list[RowResult] = []
         for raw in source.rows():
             report.rows += 1
             result = validate(raw, source.columns)
+            writer.columns = source.columns
             if result.data is None:
                 writer.reject(result)
             else:
@@ -114,6 +135,10 @@ def import_file(
         if on_progress:
             on_progress(source.size, source.size)
         report.columns = source.columns.describe() if source.columns else []
+        if source.columns:
+            report.profile = source.columns.profile
+            report.mapping = {h: source.columns.target_of(h) for h in source.columns.headers}
+        report.lacking = writer.readiness.summary()
     if report.rejected and not skip_invalid:
         raise ImportRejected(report)
     return report
@@ -136,6 +161,10 @@ class _ChunkWriter:
         self.on_reject = on_reject
         self.table = Table("prospects", Base.metadata)
         self.untouched: list[str] = []
+        self.matcher = matching.Matcher(session)
+        self.overwrite = False
+        self.readiness = Readiness([])
+        self.columns: ColumnMap | None = None
 
     def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
         if message is not None:
@@ -146,53 +175,59 @@ class _ChunkWriter:
 
     def write(self, chunk: list[RowResult]) -> None:
         session = self.session
-        ids = {r.data.id for r in chunk if r.data and r.data.id}
-        emails = {r.data.email for r in chunk if r.data and r.data.email}
-        by_id = {p.id: p for p in session.scalars(select(Prospect).where(Prospect.id.in_(ids)))} if ids else {}
-        by_email = (
-            {p.email: p for p in session.scalars(select(Prospect).where(Prospect.email.in_(emails)))} if emails else {}
-        )
+        matcher = self.matcher
+        matcher.prefetch(chunk)
         seen_ids: dict[str, int] = {}
         seen_emails: dict[str, int] = {}
         inserts: list[dict[str, Any]] = []
         entries: list[dict[str, Any]] = []
         new_names: list[tuple[RowResult, dict[str, Any]]] = []
+        touched: dict[str, Any] = {}
         now = utc_now()
         label = self.report.label
         for result in chunk:
             data = result.data
             assert data is not None
             key_id, key_email = data.id, data.email
+            match = matcher.find(result)
             duplicate_of = (seen_ids.get(key_id) if key_id else None) or (
                 seen_emails.get(key_email) if key_email else None
             )
-            if duplicate_of is not None:
+            if duplicate_of is not None and (match is None or match.by_identity):
                 self.reject(result, f"duplicate of {label} {duplicate_of} (same id or email)", "email")
                 continue
-            existing = by_id.get(key_id) if key_id else None
-            if existing is None and key_id is None and key_email:
-                existing = by_email.get(key_email)
-            if key_id and existing is None and key_email and key_email in by_email:
-                other = by_email[key_email].id
+            if key_id and match is None and key_email and matcher.email_owner(key_email) is not None:
+                other = matcher.email_owner(key_email).id  # type: ignore[union-attr]
                 self.reject(result, f"{key_email} already belongs to prospect {other!r}, not {key_id!r}", "email")
                 continue
-            if existing is not None and existing.last_import_id == self.report.import_id:
+            if match is not None and match.by_identity and match.pending:
+                self.reject(result, f"duplicate: an earlier {label} of this file has the same id or email", "email")
+                continue
+            existing: Any = match.target if match is not None else None
+            if match is not None and match.by_identity and existing.last_import_id == self.report.import_id:
                 self.reject(result, f"duplicate: an earlier {label} of this file has the same id or email", "email")
                 continue
             if key_id:
                 seen_ids[key_id] = result.line
             if key_email:
                 seen_emails[key_email] = result.line
-            if existing is None:
+            if match is None:
                 if "name" not in result.provided:
                     self.reject(result, "required for a new prospect", "name")
                     continue
                 if data.sales_status == "closed_won":
                     self.reject(result, "closed_won comes from winning the deal (leadline deals won)", "sales_status")
                     continue
-                new_names.append((result, self._new_row(data, result.provided, now)))
-            else:
-                self._update(existing, result, entries, now)
+                row = self._new_row(data, result.provided, now)
+                new_names.append((result, row))
+                matcher.add_new(row, result)
+                matcher.remember(row, result, owner=True)
+            elif match.pending:
+                self._merge_new(match, result)
+                matcher.remember(match.target, result, owner=not match.related)
+            elif self._update(match, result, entries, now):
+                matcher.remember(existing, result, owner=not match.related)
+                touched[existing.id] = existing
         taken: set[str] = {row["id"] for _, row in new_names if row["id"]}
         slugs = [None if row["id"] else slugify(row["name"]) for _, row in new_names]
         bases = {slug for slug in slugs if slug}
@@ -212,6 +247,10 @@ class _ChunkWriter:
             )  # fmt: skip
             self.report.created += 1
             self.report.note({"action": "create", "id": row["id"], "name": row["name"]})
+        for row in inserts:
+            self.readiness.add(row)
+        for prospect in touched.values():
+            self.readiness.add(prospect)
         if self.untouched:
             # Mark unchanged rows as seen by this import (duplicate detection) without
             # moving their updated_at: nothing about them changed.
@@ -225,8 +264,29 @@ class _ChunkWriter:
         inserts.sort(key=itemgetter("id"))  # neighbouring keys: fewer index pages touched
         entries.sort(key=itemgetter("prospect_id"))
         bulk_insert(session, self.table, inserts)
+        matcher.flush()
         activity.record_many(session, entries)
         session.flush()
+
+    def _label(self, name: str) -> str:
+        return self.columns.source_of(name) if self.columns is not None else name
+
+    def _merge_new(self, match: matching.Match, result: RowResult) -> None:
+        """A later row of the chunk that belongs to a prospect an earlier row makes (another person
+        of the business, its company record): merged into the new row before it is written."""
+        data = result.data
+        assert data is not None
+        row = match.target
+        incoming = {name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"}
+        incoming.pop("sales_status", None)
+        wanted = matching.decide(
+            row, incoming, related=match.related, overwrite=self.overwrite, defaulted=result.raw.defaulted,
+            label=self._label, through_business=match.through_business,
+        )  # fmt: skip
+        if "email" in wanted and self.matcher.email_owner(wanted["email"]) is not None:
+            wanted.pop("email")
+        row.update(wanted)
+        self.report.merged += 1
 
     def _new_row(self, data: ProspectCreate, provided: frozenset[str], now: datetime) -> dict[str, Any]:
         row = dict(data.__dict__)
@@ -238,19 +298,26 @@ class _ChunkWriter:
         )  # fmt: skip
         return row
 
-    def _update(self, prospect: Prospect, result: RowResult, entries: list[dict[str, Any]], now: datetime) -> None:
+    def _update(self, match: matching.Match, result: RowResult, entries: list[dict[str, Any]], now: datetime) -> bool:
         data = result.data
         assert data is not None
-        wanted = {name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"}
-        stage = wanted.pop("sales_status", None)
+        prospect: Prospect = match.target
+        incoming = {name: getattr(data, name) for name in result.provided if name in _WRITABLE or name == "name"}
+        stage = incoming.pop("sales_status", None)
+        if match.related or "sales_status" in result.raw.defaulted:
+            stage = None  # a related record never moves the prospect's stage; nor does --set
+        wanted = matching.decide(
+            prospect, incoming, related=match.related, overwrite=self.overwrite, defaulted=result.raw.defaulted,
+            label=self._label, through_business=match.through_business,
+        )  # fmt: skip
         if "email" in wanted and wanted["email"] != prospect.email:
             other = service.find_by_email(self.session, wanted["email"])
             if other is not None and other.id != prospect.id:
                 self.reject(result, f"{wanted['email']} already belongs to prospect {other.id!r}", "email")
-                return
+                return False
         if stage is not None and stage != prospect.sales_status and stage == "closed_won":
             self.reject(result, "closed_won comes from winning the deal (leadline deals won)", "sales_status")
-            return
+            return False
         diff = service.apply_changes(prospect, wanted)
         label = self.report.label
         if diff:
@@ -266,12 +333,15 @@ class _ChunkWriter:
             service.set_stage(self.session, prospect, stage, actor=self.actor, manual=True, reason="import", at=now)
             moved = True
         if diff or moved:
-            prospect.last_import_id = self.report.import_id
+            if match.by_identity:
+                prospect.last_import_id = self.report.import_id
             self.report.updated += 1
-            self.report.note({"action": "update", "id": prospect.id, "changes": diff})
+            self.report.note({"action": "update", "id": prospect.id, "name": prospect.name, "changes": diff})
         else:
-            self.untouched.append(prospect.id)
+            if match.by_identity:
+                self.untouched.append(prospect.id)
             self.report.unchanged += 1
+        return True
 
 
 __all__ = ["ImportFileError", "ImportRejected", "ImportReport", "import_file"]

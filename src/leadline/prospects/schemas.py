@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,9 +45,21 @@ def _email(value: Any) -> Any:
         return None
     if not isinstance(value, str):
         raise ValueError("must be text")
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    if len(value) > 320 or not EMAIL_RE.match(_ascii_domain(value)):
         raise ValueError(f"{value!r} is not a valid email address")
-    return value.lower()
+    return unicodedata.normalize("NFC", value).lower()
+
+
+def _ascii_domain(address: str) -> str:
+    """An address with an internationalised domain (``info@bäckerei-müller.de``) as the DNS sees it
+    (``info@xn--bckerei-mller-9hbc.de``), to check its syntax; other addresses unchanged."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{unicodedata.normalize('NFC', domain).lower().encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def _phone(value: Any) -> Any:
