@@ -805,8 +805,11 @@ def _encoding(name: str | None) -> str:
     if not name or not name.strip():
         return "utf-8-sig"
     try:
-        found = codecs.lookup(name.strip()).name
-    except LookupError:
+        info = codecs.lookup(name.strip())
+        if not getattr(info, "_is_text_encoding", True):  # rot13, hex, base64: bytes to bytes
+            raise LookupError(name)
+        found = info.name
+    except (LookupError, ValueError):
         raise ImportFileError(
             f"{name!r} is not a text encoding; use utf-8, cp1252 (Excel on Windows) or latin-1", field="encoding"
         ) from None
