@@ -28,7 +28,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -64,14 +63,21 @@ def _words(text: str) -> list[str]:
     return _WORD.findall("".join(ch for ch in folded if not unicodedata.combining(ch)))
 
 
+_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/?#]*@)?([^/?#:]+)", re.IGNORECASE)
+
+
 def domain_of(website: Any) -> str | None:
     """``https://www.RoyalPlumbing.com/contact`` -> ``royalplumbing.com`` (None for shared hosts)."""
-    if not isinstance(website, str) or not website.strip():
+    if not isinstance(website, str):
         return None
-    text = website.strip()
-    host = (urlsplit(text if "://" in text else f"https://{text}").hostname or "").lower().rstrip(".")
-    host = host.removeprefix("www.")
-    if not host or host in SHARED_HOSTS or any(host.endswith("." + shared) for shared in SHARED_HOSTS):
+    found = _HOST.match(website.strip())
+    if found is None:
+        return None
+    host = found[1].lower().rstrip(".").removeprefix("www.")
+    if not host or "." not in host:
+        return None
+    labels = host.split(".")
+    if any(".".join(labels[i:]) in SHARED_HOSTS for i in range(len(labels) - 1)):
         return None
     return host
 
@@ -260,13 +266,16 @@ def row_keys(result: RowResult) -> _Keys:
 
 
 def _city(value: Any) -> str | None:
-    return " ".join(_words(value)) if isinstance(value, str) and value.strip() else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return " ".join(_WORD.findall(value.casefold()) if value.isascii() else _words(value))
 
 
 def _website_variants(domains: Iterable[str]) -> list[str]:
     return [
         f"{scheme}{www}{domain}{tail}"
         for domain in domains for scheme in ("https://", "http://") for www in ("", "www.") for tail in ("", "/")
+        if scheme == "https://" or tail == ""
     ]  # fmt: skip
 
 
@@ -289,12 +298,20 @@ class Matcher:
     _by_name: dict[str, list[Any]] = field(default_factory=dict)
     _pending: dict[tuple[str, ...], dict[str, Any]] = field(default_factory=dict)
     _remembered: list[tuple[Any, str, str, bool]] = field(default_factory=list)
+    _keys: dict[int, _Keys] = field(default_factory=dict)
+
+    def _keys_of(self, result: RowResult) -> _Keys:
+        found = self._keys.get(id(result))
+        if found is None:
+            found = self._keys[id(result)] = row_keys(result)
+        return found
 
     def prefetch(self, chunk: list[RowResult]) -> None:
         session = self.session
         self._external, self._by_id, self._by_email, self._by_domain, self._by_name = {}, {}, {}, {}, {}
         self._pending = {}
-        keys = [row_keys(r) for r in chunk if r.data is not None]
+        self._keys = {id(r): row_keys(r) for r in chunk if r.data is not None}
+        keys = list(self._keys.values())
         by_source: dict[str, set[str]] = {}
         for k in keys:
             for source, value in (*k.own, *k.related):
@@ -331,7 +348,7 @@ class Matcher:
         return self._by_email.get(email)
 
     def find(self, result: RowResult) -> Match | None:
-        k = row_keys(result)
+        k = self._keys_of(result)
         for source, value in k.own:
             known = self._external.get((source, value))
             if known is not None and known[0] in self._by_id:
@@ -379,7 +396,7 @@ class Matcher:
 
     def add_new(self, row: dict[str, Any], result: RowResult) -> None:
         """A new prospect of this chunk (``row``): later rows of the chunk find it too."""
-        k = row_keys(result)
+        k = self._keys_of(result)
         for source, value in (*k.own, *k.related):
             self._pending.setdefault(("ext", source, value), row)
         if k.email:
