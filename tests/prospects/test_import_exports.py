@@ -230,7 +230,8 @@ def test_encoding_is_chosen_and_named_when_wrong(settings, cli, tmp_path):
     result = cli("prospects", "import", str(path), "--encoding", "cp1252")
     assert result.exit_code == 0, result.stderr
     soren = prospects(settings)["soren_s_heating"]  # transliterated, not s_ren_s_heating
-    assert (soren.name, soren.email) == ("Søren's Heating", "info@bäckerei-müller.de")  # an IDN address
+    # An address with an internationalised domain, kept as mail servers spell it.
+    assert (soren.name, soren.email) == ("Søren's Heating", "info@" + "bäckerei-müller.de".encode("idna").decode())
 
 
 def test_the_templates_needs_are_counted_from_the_templates(settings, tmp_path):
