@@ -290,3 +290,31 @@ def test_the_web_preview_changes_a_columns_field_and_shows_old_and_new(page_clie
     assert done.status_code == 200
     summit = prospects(settings)["summit_hvac"]
     assert (summit.city, summit.phone, summit.tier) == ("Boulder", "+1 303 555 0101", 1)  # tier: only when missing
+
+
+def test_a_plain_file_without_ids_or_emails_finds_its_businesses_by_name_and_website(settings, cli, tmp_path):
+    first = write(tmp_path, "research.csv", "Business,Website,City,Grid Health\n"
+                  "Royal Plumbing,royalplumbing.com,Austin,48\nRoyal Plumbing,royal-dallas.com,Dallas,50\n")  # fmt: skip
+    assert cli("prospects", "import", str(first)).exit_code == 0
+    assert set(prospects(settings)) == {"royal_plumbing", "royal_plumbing_2"}  # two cities: two businesses
+    again = write(tmp_path, "research.csv", "Business,Website,City,Grid Health\n"
+                  "Royal Plumbing,https://www.royalplumbing.com/,Austin,55\nRoyal Plumbing Dallas,royal-dallas.com,,50\n")  # fmt: skip
+    result = cli("prospects", "import", str(again))
+    assert "0 created, 2 updated" in result.stdout, result.stdout
+    found = prospects(settings)
+    assert set(found) == {"royal_plumbing", "royal_plumbing_2"}
+    assert found["royal_plumbing"].grid_health == 55  # the business itself: its new figure replaces the old
+    assert (found["royal_plumbing_2"].name, found["royal_plumbing_2"].city) == ("Royal Plumbing Dallas", "Dallas")
+
+
+def test_the_web_upload_names_the_encoding_when_the_file_is_not_in_it(page_client, settings):
+    before = snapshot(settings)
+    body = "Company,Email\nSøren's Heating,info@soren.dk\n".encode("cp1252")
+    refused = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf},
+                               files={"file": ("excel.csv", body, "text/csv")})  # fmt: skip
+    assert refused.status_code == 422
+    assert "not UTF-8 text" in refused.text and "cp1252" in refused.text
+    assert snapshot(settings) == before
+    accepted = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf, "encoding": "cp1252"},
+                                files={"file": ("excel.csv", body, "text/csv")})  # fmt: skip
+    assert accepted.status_code == 200 and "soren_s_heating" in accepted.text

@@ -322,7 +322,10 @@ async def import_confirm(request: Request, principal: PageWriter) -> Response:
     except LeadlineError as error:
         return page(request, "app/prospects/import.html", {"errors": errors_of(error), "encodings": ENCODINGS}, 422)
     shutil.rmtree(path.parent, ignore_errors=True)
-    return page(request, "app/prospects/import_done.html", {"report": report})
+    from leadline.prospects.readiness import describe as describe_lacking
+
+    lacking = [describe_lacking(item) for item in report.lacking]
+    return page(request, "app/prospects/import_done.html", {"report": report, "lacking": lacking})
 
 
 # --- one prospect ------------------------------------------------------------------------------
