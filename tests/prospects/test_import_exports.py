@@ -318,3 +318,12 @@ def test_the_web_upload_names_the_encoding_when_the_file_is_not_in_it(page_clien
     accepted = page_client.post("/prospects/import", data={"csrf_token": page_client.csrf, "encoding": "cp1252"},
                                 files={"file": ("excel.csv", body, "text/csv")})  # fmt: skip
     assert accepted.status_code == 200 and "soren_s_heating" in accepted.text
+
+
+def test_a_person_of_no_company_is_named_by_the_person(settings, cli, tmp_path):
+    path = write(tmp_path, "contacts.csv", '"Record ID","First Name","Last Name","Email","Company Name"\n'
+                 '"901","Jo","Marsh","jo@marshpainting.com",""\n')  # fmt: skip
+    for _ in range(2):
+        assert cli("prospects", "import", str(path)).exit_code == 0
+    found = prospects(settings)
+    assert list(found) == ["jo_marsh"] and (found["jo_marsh"].name, found["jo_marsh"].contact_name) == ("Jo Marsh",) * 2

@@ -193,6 +193,10 @@ _PERSON_KEYS = _keys("first name", "last name", "email", "organization", "email 
                      "phone - mobile", "person - name")  # fmt: skip
 
 
+#: Exports of people: a person with no company names the prospect by their own name.
+PERSON_EXPORTS = frozenset({"HubSpot contacts", "Pipedrive persons"})
+
+
 def detect_profile(keys: set[str]) -> Profile | None:
     """HubSpot contacts or companies, Pipedrive persons or organizations, from their headers."""
     if "recordid" in keys:
@@ -673,6 +677,8 @@ class ProspectFile:
             joined = " ".join(p for p in parts if p)
             if joined:
                 values["contact_name"] = joined
+        if "name" not in values and columns.profile in PERSON_EXPORTS and values.get("contact_name"):
+            values["name"] = values["contact_name"]  # a person of no company: the person is the business
         if texts or lines:
             values["notes"] = "\n".join([*texts, *lines])
         external: list[tuple[str, str, bool]] = []
