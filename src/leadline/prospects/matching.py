@@ -192,7 +192,11 @@ def decide(
         who = person[0] or ""
         if person[1]:
             who = f"{who} <{person[1]}>" if who else str(person[1])
-        lines.append("Contact: " + ", ".join(part for part in (who, person[2]) if part))
+        line = "Contact: " + ", ".join(part for part in (who, person[2]) if part)
+        if notes:  # what the row says besides is about that person: on the same line
+            line += "; " + "; ".join(part.strip() for part in str(notes).splitlines() if part.strip())
+            notes = None
+        lines.append(line)
     for name, new in values.items():
         old = _get(current, name)
         kind = relation(name, old, new)
