@@ -327,3 +327,11 @@ def test_a_person_of_no_company_is_named_by_the_person(settings, cli, tmp_path):
         assert cli("prospects", "import", str(path)).exit_code == 0
     found = prospects(settings)
     assert list(found) == ["jo_marsh"] and (found["jo_marsh"].name, found["jo_marsh"].contact_name) == ("Jo Marsh",) * 2
+
+
+def test_excel_unicode_text_is_read_by_its_byte_order_mark(settings, cli, tmp_path):
+    path = tmp_path / "unicode.txt"
+    path.write_bytes("Company\tEmail\nSøren's Heating\tsoren@heating.dk\n".encode("utf-16"))  # with its BOM
+    result = cli("prospects", "import", str(path))
+    assert result.exit_code == 0, result.stderr
+    assert prospects(settings)["soren_s_heating"].email == "soren@heating.dk"

@@ -513,6 +513,9 @@ class ProspectFile:
             raise ImportFileError(f"cannot read {path}: permission denied") from None
         head = self._binary.read(4096)
         self._binary.seek(0)
+        if self.encoding == "utf-8-sig" and head[:2] in (b"\xff\xfe", b"\xfe\xff") and not encoding:
+            self.encoding = "utf-16"  # Excel's "Unicode Text": its byte-order mark says so
+            head = head.decode("utf-16", "ignore").encode("utf-8")
         if not head.strip():
             self.close()
             raise ImportFileError(f"{path.name} is empty")
