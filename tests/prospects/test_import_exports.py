@@ -335,3 +335,11 @@ def test_excel_unicode_text_is_read_by_its_byte_order_mark(settings, cli, tmp_pa
     result = cli("prospects", "import", str(path))
     assert result.exit_code == 0, result.stderr
     assert prospects(settings)["soren_s_heating"].email == "soren@heating.dk"
+
+
+def test_two_businesses_of_one_name_with_two_websites_stay_two(settings, cli, tmp_path):
+    path = write(tmp_path, "same.csv", "Business,Email,Website\n"
+                 "ABC Plumbing,a@abc-one.com,abc-one.com\nABC Plumbing,b@abc-two.com,abc-two.com\n")  # fmt: skip
+    for _ in range(2):
+        assert cli("prospects", "import", str(path)).exit_code == 0
+    assert set(prospects(settings)) == {"abc_plumbing", "abc_plumbing_2"}

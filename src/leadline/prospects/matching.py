@@ -385,17 +385,21 @@ class Matcher:
             if found is not None:
                 return Match(found, related=related, by="website")
         if k.name:
-            found = self._one(self._by_name.get(k.name, []), self._pending.get(("name", k.name)), k.city)
+            found = self._one(self._by_name.get(k.name, []), self._pending.get(("name", k.name)), k.city, k.domain)
             if found is not None:
                 return Match(found, related=related, by="name")
         return None
 
     @staticmethod
-    def _one(candidates: list[Any], pending: dict[str, Any] | None, city: str | None) -> Any:
-        """The one business among ``candidates`` (and a new one of this chunk) in the same city."""
+    def _one(candidates: list[Any], pending: dict[str, Any] | None, city: str | None, domain: str | None = None) -> Any:
+        """The one business among ``candidates`` (and a new one of this chunk) in the same city, and
+        not at another website: two businesses of one name in two cities, or with two websites,
+        stay two."""
         pool = [*candidates, *([pending] if pending is not None else [])]
         if city is not None:
             pool = [c for c in pool if _city(_get(c, "city")) in (None, city)]
+        if domain is not None:
+            pool = [c for c in pool if domain_of(_get(c, "website")) in (None, domain)]
         return pool[0] if len(pool) == 1 else None
 
     def add_new(self, row: dict[str, Any], result: RowResult) -> None:
