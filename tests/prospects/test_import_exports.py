@@ -343,3 +343,18 @@ def test_two_businesses_of_one_name_with_two_websites_stay_two(settings, cli, tm
     for _ in range(2):
         assert cli("prospects", "import", str(path)).exit_code == 0
     assert set(prospects(settings)) == {"abc_plumbing", "abc_plumbing_2"}
+
+
+def test_the_api_takes_the_same_options(settings, client):
+    body = "Customer No,Business,Cell\nC-9,Acme Roofing,+1 720 555 0100\n".encode("cp1252")
+    before = snapshot(settings)
+    refused = client.post("/api/prospects/import", params={"set": "tier=9"}, files={"file": ("a.csv", body)})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "set"
+    assert snapshot(settings) == before
+    params = {"map": ["Customer No=externalId", "Cell=phone"], "set": ["trade=roofing"], "encoding": "cp1252"}
+    for _ in range(2):
+        done = client.post("/api/prospects/import", params=params, files={"file": ("a.csv", body)})
+        assert done.status_code == 200, done.text
+    assert (done.json()["created"], done.json()["unchanged"]) == (0, 1)
+    acme = prospects(settings)["acme_roofing"]
+    assert (acme.phone, acme.trade) == ("+1 720 555 0100", "roofing")
