@@ -358,3 +358,11 @@ def test_the_api_takes_the_same_options(settings, client):
     assert (done.json()["created"], done.json()["unchanged"]) == (0, 1)
     acme = prospects(settings)["acme_roofing"]
     assert (acme.phone, acme.trade) == ("+1 720 555 0100", "roofing")
+
+
+def test_a_name_with_a_capital_letter_beyond_ascii_is_found_again(settings, cli, tmp_path):
+    first = write(tmp_path, "a.csv", "Business,City\nØster Plumbing,Aarhus\n")
+    assert cli("prospects", "import", str(first)).exit_code == 0
+    again = write(tmp_path, "b.csv", "Business,City,Grid Health\nØster Plumbing,Aarhus,40\n")
+    assert "0 created, 1 updated" in cli("prospects", "import", str(again)).stdout
+    assert list(prospects(settings)) == ["oster_plumbing"]

@@ -265,8 +265,13 @@ def row_keys(result: RowResult) -> _Keys:
     assert data is not None
     own = [(source, value) for source, value, is_own in result.raw.external if is_own]
     related = [(source, value) for source, value, is_own in result.raw.external if not is_own]
-    name = " ".join(data.name.split()).casefold() if "name" in result.provided else None
+    # lower(), as the SQL that finds the names (and its index) folds them
+    name = " ".join(data.name.split()).lower() if "name" in result.provided else None
     return _Keys(own, related, data.id, data.email, domain_of(data.website), name, _city(data.city))
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
 
 
 def _city(value: Any) -> str | None:
@@ -330,7 +335,9 @@ class Matcher:
         ids = {k.id for k in keys if k.id} | {pid for pid, _ in self._external.values()}
         emails = sorted({k.email for k in keys if k.email})
         domains = sorted({k.domain for k in keys if k.domain})
-        names = sorted({k.name for k in keys if k.name})
+        # SQLite's lower() folds ASCII letters only, PostgreSQL's every letter: ask for both spellings.
+        given = [" ".join(r.data.name.split()) for r in chunk if r.data is not None and "name" in r.provided]
+        names = sorted({k.name for k in keys if k.name} | {_ascii_lower(name) for name in given})
         found: dict[str, Prospect] = {}
         queries = [Prospect.id.in_(batch) for batch in _batches(sorted(ids))]
         queries += [Prospect.email.in_(batch) for batch in _batches(emails)]
@@ -346,7 +353,7 @@ class Matcher:
             domain = domain_of(prospect.website)
             if domain:
                 self._by_domain.setdefault(domain, []).append(prospect)
-            self._by_name.setdefault(" ".join(prospect.name.split()).casefold(), []).append(prospect)
+            self._by_name.setdefault(" ".join(prospect.name.split()).lower(), []).append(prospect)
 
     def email_owner(self, email: str) -> Prospect | None:
         return self._by_email.get(email)
