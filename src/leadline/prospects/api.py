@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from leadline.db import unit_of_work
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
@@ -56,10 +57,13 @@ class ImportResult(ApiModel):
     created: int
     updated: int
     unchanged: int
+    merged: int = 0
     rejected: int
     errors: list[dict[str, Any]]
     columns: list[tuple[str, str]]
     preview: list[dict[str, Any]]
+    profile: str | None = None
+    lacking: list[dict[str, Any]] = Field(default_factory=list)
     dry_run: bool
 
 
@@ -119,7 +123,20 @@ def import_prospects(
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
     skip_invalid: Annotated[bool, Query(alias="skipInvalid")] = False,
     ignore_unknown_columns: Annotated[bool, Query(alias="ignoreUnknownColumns")] = False,
+    overwrite: Annotated[
+        bool, Query(description="Blank cells clear fields; shorter values replace longer ones.")
+    ] = False,
+    encoding: Annotated[str | None, Query(description="The CSV file's encoding: utf-8 (default), cp1252...")] = None,
+    mapping: Annotated[
+        list[str], Query(alias="map", description='"Column=field", repeatable (field: camelCase, or externalId).')
+    ] = [],  # noqa: B006 - FastAPI copies a query default
+    defaults: Annotated[
+        list[str], Query(alias="set", description='"field=value" for rows without one, repeatable.')
+    ] = [],  # noqa: B006
 ) -> Any:
+    from leadline.prospects.files import parse_defaults, parse_mapping
+
+    columns, given = parse_mapping(mapping), parse_defaults(defaults)
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
     if suffix not in (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"):
         suffix = ".csv"
@@ -130,7 +147,8 @@ def import_prospects(
                 handle.write(chunk)
         report = flows.import_file(
             settings, path, actor=actor, skip_invalid=skip_invalid, dry_run=dry_run,
-            ignore_unknown=ignore_unknown_columns,
+            ignore_unknown=ignore_unknown_columns, overwrite=overwrite, encoding=encoding, mapping=columns,
+            defaults=given,
         )  # fmt: skip
     return ImportResult(**report.__dict__ | {"dry_run": dry_run})
 

@@ -49,6 +49,7 @@ from leadline.prospects import imports
 from leadline.prospects.files import ProspectFile, RowResult, validate
 from leadline.prospects.imports import MAX_KEPT_ERRORS, PREVIEW_SIZE, ImportRejected, ImportReport, ImportTakenOver
 from leadline.prospects.models import ImportRun, StagedRow
+from leadline.prospects.readiness import Readiness
 
 log = logging.getLogger("leadline.imports")
 
@@ -110,8 +111,17 @@ def import_file(
     on_reject: Callable[[RowResult], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     chunk_size: int = CHUNK,
+    overwrite: bool = False,
+    encoding: str | None = None,
+    mapping: dict[str, str] | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> ImportReport:
-    """Create or update prospects from a CSV/JSON file; match on id, else email.
+    """Create or update prospects from a CSV/JSON file; rows find their prospects by
+    ``prospects.matching`` (other systems' ids, id, email, website, name).
+
+    ``overwrite``: blank cells clear fields and shorter values replace longer ones; ``encoding``
+    of a CSV file (UTF-8 unless told); ``mapping``: {column: field} chosen by hand; ``defaults``:
+    {field: value} for rows that lack one (``--set``).
 
     Bad rows are collected; unless ``skip_invalid`` (or ``dry_run``), any bad row raises
     :class:`ImportRejected` before anything is published. A dry run stages and decides, reports,
@@ -119,7 +129,11 @@ def import_file(
     recover(settings)
     path = Path(path)
     pacer = Pacer.for_settings(settings)
-    with ProspectFile(path, ignore_unknown=ignore_unknown) as source:
+    opened = ProspectFile(
+        path, ignore_unknown=ignore_unknown, encoding=encoding, mapping=mapping, defaults=defaults,
+        keep_blanks=overwrite,
+    )  # fmt: skip
+    with opened as source:
         report = ImportReport(import_id=new_id("imp"), file=path.name, kind=source.kind, label=source.label)
         run_id = report.import_id
         with pacer.write(settings) as session:
@@ -131,15 +145,21 @@ def import_file(
             ))  # fmt: skip
         try:
             _stage(settings, pacer, source, report, on_reject=on_reject, on_progress=on_progress,
-                   chunk_size=chunk_size)  # fmt: skip
+                   chunk_size=chunk_size, overwrite=overwrite)  # fmt: skip
             report.columns = source.columns.describe() if source.columns else []
+            if source.columns:
+                report.profile = source.columns.profile
+                report.mapping = {h: source.columns.target_of(h) for h in source.columns.headers}
             if dry_run or (report.rejected and not skip_invalid):
                 _discard(settings, pacer, run_id)
                 if not dry_run:
                     raise ImportRejected(report)
                 return report
             with pacer.write(settings) as session:
-                kept = {"columns": report.columns, "errors": report.errors[:MAX_KEPT_ERRORS]}
+                kept = {
+                    "columns": report.columns, "errors": report.errors[:MAX_KEPT_ERRORS], "merged": report.merged,
+                    "profile": report.profile, "mapping": report.mapping, "lacking": report.lacking,
+                }  # fmt: skip
                 _owned(session, run_id, state="publishing", rows=report.rows, rejected=report.rejected, report=kept)
         except ImportRejected:
             raise
@@ -163,11 +183,17 @@ def _stage(
     on_reject: Callable[[RowResult], None] | None,
     on_progress: Callable[[int, int], None] | None,
     chunk_size: int,
+    overwrite: bool = False,
 ) -> None:
-    stager = imports.Stager(report.import_id, report, on_reject)
+    with unit_of_work(settings, readonly=True) as session:
+        readiness = Readiness.for_session(session)
+    stager = imports.Stager(
+        report.import_id, report, on_reject, overwrite=overwrite, columns=source.columns, readiness=readiness
+    )
     chunk: list[RowResult] = []
 
     def flush() -> None:
+        stager.columns = source.columns
         with unit_of_work(settings, readonly=True) as session:
             staged = stager.stage_chunk(session, chunk)
         with pacer.write(settings) as session:
@@ -187,6 +213,7 @@ def _stage(
         if len(chunk) >= chunk_size or (report.rows % (chunk_size * 5) == 0 and not chunk):
             flush()  # (a chunk of only bad rows still beats the heartbeat)
     flush()
+    report.lacking = stager.readiness.summary()
     if on_progress:
         on_progress(source.size, source.size)
 
@@ -238,6 +265,8 @@ def _report_of(settings: Settings, run_id: str) -> ImportReport:
             import_id=run.id, file=run.file, kind=run.kind, rows=run.rows, created=run.created,
             updated=run.updated, unchanged=run.unchanged, rejected=run.rejected, errors=list(kept.get("errors", [])),
             columns=[tuple(c) for c in kept.get("columns", [])], preview=list(kept.get("preview", [])), label=run.label,
+            merged=int(kept.get("merged") or 0), profile=kept.get("profile"), mapping=dict(kept.get("mapping") or {}),
+            lacking=list(kept.get("lacking") or []),
         )  # fmt: skip
 
 

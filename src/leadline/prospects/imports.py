@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Table, select, text
@@ -32,9 +33,10 @@ from leadline.errors import Conflict, Invalid
 from leadline.ids import slugify
 from leadline.names import camel
 from leadline.notes import service as notes
-from leadline.prospects import service
-from leadline.prospects.files import ImportFileError, RowResult
-from leadline.prospects.models import ImportRun, Prospect, StagedRow
+from leadline.prospects import matching, service
+from leadline.prospects.files import ColumnMap, ImportFileError, RowResult
+from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
+from leadline.prospects.readiness import Readiness
 from leadline.prospects.schemas import ProspectCreate
 
 MAX_KEPT_ERRORS = 1000
@@ -51,11 +53,15 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    merged: int = 0  # rows merged into a prospect an earlier row of the file created
     rejected: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     columns: list[tuple[str, str]] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
     label: str = "line"
+    profile: str | None = None  # "HubSpot contacts", ... when the file is a known export
+    mapping: dict[str, str] = field(default_factory=dict)  # column -> what it feeds (the menus' value)
+    lacking: list[dict[str, Any]] = field(default_factory=list)  # readiness.Readiness.summary()
 
     def add_error(self, line: int, problems: list[dict[str, str]]) -> None:
         self.rejected += 1
@@ -103,6 +109,7 @@ class Row:
     line: int
     data: dict[str, Any]
     provided: frozenset[str]
+    external: list[list[Any]] = field(default_factory=list)  # [source, id, owner]: kept when published
 
     @property
     def key_id(self) -> str | None:
@@ -218,13 +225,32 @@ def _known_notes(session: Session, rows: list[Row], by_id: Mapping[str, Any]) ->
 
 
 class Stager:
-    """Decides chunks of valid rows before anything is published; keeps the report's plan figures."""
+    """Decides chunks of valid rows before anything is published; keeps the report's plan figures.
 
-    def __init__(self, run_id: str, report: ImportReport, on_reject: Callable[[RowResult], None] | None) -> None:
+    Each row finds its prospect through ``prospects.matching`` (other systems' ids, id, email, the
+    related record, website, name) and ``matching.decide`` says which of its values change it (no
+    blank or shorter value over a longer one unless ``overwrite``); :func:`decide` then checks the
+    result as for any row. Rows of one business in a chunk (a person and its company) are merged
+    into the new prospect the first of them makes. The external ids to keep travel with the staged
+    rows (``external_ids``) and are written when those rows are published."""
+
+    def __init__(
+        self,
+        run_id: str,
+        report: ImportReport,
+        on_reject: Callable[[RowResult], None] | None,
+        *,
+        overwrite: bool = False,
+        columns: ColumnMap | None = None,
+        readiness: Readiness | None = None,
+    ) -> None:
         self.run_id = run_id
         self.report = report
         self.on_reject = on_reject
         self.seq = 0
+        self.overwrite = overwrite
+        self.columns = columns
+        self.readiness = readiness if readiness is not None else Readiness([])
 
     def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
         if message is not None:
@@ -233,59 +259,157 @@ class Stager:
         if self.on_reject:
             self.on_reject(result)
 
+    def _label(self, name: str) -> str:
+        return self.columns.source_of(name) if self.columns is not None else name
+
     def stage_chunk(self, session: Session, chunk: list[RowResult]) -> list[dict[str, Any]]:
         """The staged rows for a chunk (read-only work: the caller writes them in its own short transaction)."""
-        rows = [Row(r.line, dict(r.data.__dict__), r.provided) for r in chunk if r.data is not None]
-        by_id, by_email = _existing(session, rows)
-        known = _known_notes(session, rows, by_id)
-        decisions = [decide(row, by_id=by_id, by_email=by_email, known_notes=known) for row in rows]
-        earlier = self._claimed(session, rows, decisions)
+        results = [r for r in chunk if r.data is not None]
+        matcher = matching.Matcher(session)
+        matcher.prefetch(results)
+        found = matcher.found()
+        known = notes.texts_of(session, [p.id for p in found]) if found else {}
+        views = {p.id: _view(p, known.get(p.id, set())) for p in found}
+        by_email = matcher.by_email()
+        earlier = self._claimed(
+            session,
+            {r.data.id for r in results if r.data is not None and r.data.id} | set(views),
+            {r.data.email for r in results if r.data is not None and r.data.email},
+        )
         seen_ids: dict[str, int] = {}
         seen_emails: dict[str, int] = {}
         seen_targets: dict[str, int] = {}
         staged: list[dict[str, Any]] = []
+        by_target: dict[str, dict[str, Any]] = {}
+        creates: list[dict[str, Any]] = []
+        touched: dict[str, Any] = {}
         label = self.report.label
-        for result, row, decision in zip(chunk, rows, decisions, strict=True):
-            key_id, key_email = row.key_id, row.key_email
+        for result in results:
+            assert result.data is not None
+            data = dict(result.data.__dict__)
+            key_id, key_email = result.data.id, result.data.email
+            match = matcher.find(result)
+            identity = match is None or match.by_identity
             duplicate_of = (seen_ids.get(key_id) or earlier.get(("target", key_id)) if key_id else None) or (
                 seen_emails.get(key_email) or earlier.get(("email", key_email)) if key_email else None
             )
-            if duplicate_of is not None:
+            if duplicate_of is not None and identity:
                 self.reject(result, f"duplicate of {label} {duplicate_of} (same id or email)", "email")
                 continue
+            if match is not None and match.by_identity and match.pending:
+                self.reject(result, f"duplicate: an earlier {label} of this file has the same id or email", "email")
+                continue
+            if match is not None and match.pending:  # merged into the new prospect an earlier row makes
+                target_row = match.target
+                incoming = {name: data[name] for name in result.provided if name in _WRITABLE or name == "name"}
+                incoming.pop("sales_status", None)
+                wanted = matching.decide(
+                    target_row, incoming, related=match.related, overwrite=self.overwrite,
+                    defaulted=result.raw.defaulted, label=self._label, through_business=match.through_business,
+                )  # fmt: skip
+                if "email" in wanted and matcher.email_owner(wanted["email"]) is not None:
+                    wanted.pop("email")
+                target_row.update(wanted)
+                self._remember(matcher, target_row, result, owner=not match.related, by_target=by_target)
+                self.report.merged += 1
+                self._seen(key_id, key_email, result.line, seen_ids, seen_emails)
+                continue
+            if match is None:
+                row = Row(result.line, data, result.provided)
+                decision = decide(row, by_id={}, by_email=by_email)
+            else:
+                prospect = match.target
+                view = views[prospect.id]
+                row = self._update_row(result, data, match, view)
+                decision = decide(row, by_id={prospect.id: view}, by_email=by_email, known_notes=known)
             if decision.action == "reject":
                 self.reject(result, decision.message, decision.column)
                 continue
             target = decision.target
-            if target is not None:
+            if target is not None and identity:
                 same = seen_targets.get(target) or earlier.get(("target", target))
                 if same is not None:
                     self.reject(result, f"duplicate of {label} {same} (the same prospect)", "email")
                     continue
                 seen_targets[target] = row.line
-            if key_id:
-                seen_ids[key_id] = row.line
-            if key_email:
-                seen_emails[key_email] = row.line
+            self._seen(key_id, key_email, result.line, seen_ids, seen_emails)
             self.seq += 1
-            staged.append(
-                {"run_id": self.run_id, "seq": self.seq, "line": row.line, "action": decision.action,
-                 "target": target, "email": key_email, "data": row.data, "provided": sorted(row.provided)}
-            )  # fmt: skip
+            email = row.data.get("email") if identity or "email" in row.provided else None
+            item = {"run_id": self.run_id, "seq": self.seq, "line": row.line, "action": decision.action,
+                    "target": target, "email": email, "data": row.data, "provided": sorted(row.provided)}  # fmt: skip
+            staged.append(item)
             self.report.count(decision.action)
-            if decision.action == "create":
+            if match is None:
+                matcher.add_new(row.data, result)
+                self._remember(matcher, row.data, result, owner=True, by_target=by_target)
+                creates.append(row.data)
                 name = row.data["name"]
                 self.report.note({"action": "create", "id": target or slugify(name), "name": name})
-            elif decision.action == "update":
-                self.report.note({"action": "update", "id": target, "changes": decision.diff})
+                continue
+            view = views[str(target)]
+            by_target[str(target)] = item
+            for name in row.provided:
+                if name == "notes":
+                    if decision.note:
+                        known.setdefault(view.id, set()).add(decision.note)
+                        view.notes = "\n".join(sorted(known[view.id]))
+                elif name in _WRITABLE or name == "name":
+                    setattr(view, name, row.data[name])
+            touched[view.id] = view
+            self._remember(matcher, match.target, result, owner=not match.related, by_target=by_target)
+            if decision.action == "update":
+                self.report.note({"action": "update", "id": target, "name": view.name, "changes": decision.diff})
+        for values in creates:
+            self.readiness.add(values)
+        for view in touched.values():
+            self.readiness.add(view)
         return staged
 
-    def _claimed(self, session: Session, rows: list[Row], decisions: list[Decision]) -> dict[tuple[str, str], int]:
+    def _update_row(self, result: RowResult, data: dict[str, Any], match: matching.Match, view: Any) -> Row:
+        """The row as what it changes on the prospect it found: ``matching.decide``'s values (a note only
+        with the lines the prospect's notes lack); the prospect's id as the row's key."""
+        incoming = {name: data[name] for name in result.provided if name in _WRITABLE or name == "name"}
+        stage = incoming.pop("sales_status", None)
+        if match.related or "sales_status" in result.raw.defaulted:
+            stage = None  # a related record never moves the prospect's stage; nor does --set
+        wanted = matching.decide(
+            view, incoming, related=match.related, overwrite=self.overwrite, defaulted=result.raw.defaulted,
+            label=self._label, through_business=match.through_business,
+        )  # fmt: skip
+        note = wanted.pop("notes", None)
+        if note:
+            have = {line.strip() for line in str(view.notes or "").splitlines() if line.strip()}
+            lines = [line for line in str(note).splitlines() if line.strip() and line.strip() not in have]
+            if lines:
+                wanted["notes"] = "\n".join(lines)
+        if stage is not None:
+            wanted["sales_status"] = stage
+        values = {**data, **wanted, "id": view.id, "email": wanted.get("email", view.email)}
+        return Row(result.line, values, frozenset(wanted))
+
+    @staticmethod
+    def _seen(key_id: str | None, key_email: str | None, line: int, ids: dict[str, int], mails: dict[str, int]) -> None:
+        if key_id:
+            ids[key_id] = line
+        if key_email:
+            mails[key_email] = line
+
+    @staticmethod
+    def _remember(
+        matcher: matching.Matcher, target: Any, result: RowResult, *, owner: bool, by_target: dict[str, dict[str, Any]]
+    ) -> None:
+        """The row's external ids, kept with the staged row that makes or changes ``target``."""
+        matcher.remember(target, result, owner=owner)
+        for _, source, value, is_owner in matcher.take_remembered():
+            if isinstance(target, dict):
+                target.setdefault("external_ids", []).append([source, value, is_owner])
+            else:
+                by_target[target.id]["data"].setdefault("external_ids", []).append([source, value, is_owner])
+
+    def _claimed(self, session: Session, targets: set[str], emails: set[str]) -> dict[tuple[str, str], int]:
         """Rows staged by earlier chunks with the same target (id) or email: (kind, key) -> line."""
         if self.seq == 0:
             return {}
-        targets = {r.key_id for r in rows if r.key_id} | {d.target for d in decisions if d.target}
-        emails = {r.key_email for r in rows if r.key_email}
         claimed: dict[tuple[str, str], int] = {}
         for kind, column, keys in (("target", StagedRow.target, targets), ("email", StagedRow.email, emails)):
             if keys:
@@ -294,6 +418,12 @@ class Stager:
                     if key is not None:
                         claimed.setdefault((kind, key), line)
         return claimed
+
+
+def _view(prospect: Prospect, known_notes: set[str]) -> SimpleNamespace:
+    """A prospect's values as a staging chunk sees them (a copy: earlier rows of the chunk change it)."""
+    values = {column.key: getattr(prospect, column.key) for column in Prospect.__table__.columns}
+    return SimpleNamespace(**values, notes="\n".join(sorted(known_notes)) or None)
 
 
 def write_staged(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -327,7 +457,9 @@ def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime
     ).all()
     if not staged:
         return None
-    rows = [Row(line, data, frozenset(provided)) for _, line, data, provided in staged]
+    rows = [
+        Row(line, data, frozenset(provided), data.pop("external_ids", None) or []) for _, line, data, provided in staged
+    ]
     by_id, by_email = _existing(session, rows, lock=session.get_bind().dialect.name == "postgresql")
     known = _known_notes(session, rows, by_id)
     done = Published(last_seq=staged[-1][0])
@@ -335,8 +467,11 @@ def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime
     entries: list[dict[str, Any]] = []
     new_rows: list[tuple[Row, dict[str, Any]]] = []
     untouched: list[str] = []
+    external: list[dict[str, Any]] = []
     for row in rows:
         decision = decide(row, by_id=by_id, by_email=by_email, known_notes=known)
+        if decision.action in ("update", "unchanged"):
+            external += _external_rows(row, str(decision.target), now)
         if decision.action == "reject":
             done.conflicts.append(
                 {"line": row.line, "field": decision.column, "column": decision.column,
@@ -365,11 +500,12 @@ def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime
             done.updated += 1
             if len(done.preview) < PREVIEW_SIZE:
                 shown = {**diff, "note": [None, decision.note]} if decision.note else diff
-                done.preview.append({"action": "update", "id": prospect.id, "changes": shown})
+                done.preview.append({"action": "update", "id": prospect.id, "name": prospect.name, "changes": shown})
     _give_ids(session, run.id, new_rows)
     inserts = []
     for row, values in new_rows:
         note = fresh_note(values.pop("notes", None))
+        external += _external_rows(row, values["id"], now)
         inserts.append(values)
         entries.append(
             activity.row(values["id"], "imported", "created",
@@ -392,8 +528,37 @@ def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime
     entries.sort(key=itemgetter("prospect_id"))
     session.flush()
     bulk_insert(session, Table("prospects", Base.metadata), inserts)
+    if external:  # other systems' ids of the records published: the next import finds them
+        bulk_insert(session, Base.metadata.tables[ProspectExternalId.__tablename__], _new_external(session, external))
     activity.record_many(session, entries)
     return done
+
+
+def _new_external(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The external ids not kept yet (the first of a batch for each; one kept before stays as it is)."""
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        fresh.setdefault((row["source"], row["external_id"]), row)
+    by_source: dict[str, list[str]] = {}
+    for source, value in fresh:
+        by_source.setdefault(source, []).append(value)
+    for source, values in by_source.items():
+        for start in range(0, len(values), 500):
+            kept = session.scalars(
+                select(ProspectExternalId.external_id).where(
+                    ProspectExternalId.source == source, ProspectExternalId.external_id.in_(values[start : start + 500])
+                )
+            )
+            for value in kept:
+                fresh.pop((source, value), None)
+    return list(fresh.values())
+
+
+def _external_rows(row: Row, prospect_id: str, now: datetime) -> list[dict[str, Any]]:
+    return [
+        {"source": source, "external_id": value, "prospect_id": prospect_id, "owner": bool(owner), "created_at": now}
+        for source, value, owner in row.external
+    ]
 
 
 def _new_row(data: dict[str, Any], run: ImportRun, now: datetime) -> dict[str, Any]:

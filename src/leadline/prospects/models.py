@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
@@ -32,6 +32,9 @@ class Prospect(Base):
         Index("ix_prospects_created_at_id", "created_at", "id"),
         # the likely-duplicate keys (prospects.dupkeys; migration 0017)
         *(Index(name, text(expression)) for name, expression in DUPLICATE_KEY_INDEXES.items()),
+        # An import finds the business a row names by its website or its name (prospects.matching).
+        Index("ix_prospects_website", "website"),
+        Index("ix_prospects_name_lower", func.lower(text("name"))),
     )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -132,3 +135,23 @@ class StagedRow(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     data: Mapped[dict[str, Any]]  # the validated values (ProspectCreate's fields)
     provided: Mapped[list[str]]  # the fields the row gave
+
+
+class ProspectExternalId(Base):
+    """A record of another system (a HubSpot contact or company, a Pipedrive person or organization,
+    any id column an import was told to use) that an import merged into a prospect: the next import
+    of the same record finds the same prospect.
+
+    ``owner`` says how the record was merged: as the prospect itself (it created the prospect, or
+    matched it by its own id or e-mail address), or as a related record (another person of the
+    business, the business's company record) whose differing values were kept in the notes rather
+    than written over the prospect's own (``prospects.matching``)."""
+
+    __tablename__ = "prospect_external_ids"
+    __table_args__ = (Index("ix_prospect_external_ids_prospect_id", "prospect_id"),)
+
+    source: Mapped[str] = mapped_column(String(120), primary_key=True)  # "hubspot contact", "column Customer No"
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
+    owner: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,7 +1,7 @@
 """import runs (a journal) and the staging table: imports write in short transactions
 
 Revision ID: 0014
-Revises: 0020
+Revises: 0013
 Create Date: 2026-12-05
 
 An import stages its valid rows (invisible to users), then publishes them into prospects in short
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import leadline.db
 
 revision: str = "0014"
-down_revision: str | None = "0020"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
