@@ -47,7 +47,7 @@ class TestImportJournal:
         bad = tmp_path / "bad.csv"
         bad.write_text(CSV + "Bad,not-an-email\n")
         assert cli("prospects", "import", str(bad)).exit_code == 1
-        assert cli("prospects", "import", "--dry-run", str(bad)).exit_code == 0
+        assert cli("prospects", "import", "--dry-run", str(bad)).exit_code == 1  # rows would be rejected
         assert snapshot(settings) == before
 
     def test_a_run_on_another_host_is_left_alone_while_its_heartbeat_is_fresh(self, settings):
