@@ -37,16 +37,23 @@ def new_id(prefix: str) -> str:
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+#: Letters that do not decompose into a base letter and an accent (NFKD leaves them whole).
+_TRANSLITERATE = str.maketrans({
+    "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ẞ": "SS", "đ": "d", "Đ": "D",
+    "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L", "ı": "i", "ħ": "h", "Ħ": "H", "ŀ": "l",
+    "Ŀ": "L", "ŉ": "n", "ŋ": "ng", "Ŋ": "NG", "ſ": "s", "ĸ": "k", "’": "'",
+})  # fmt: skip
 
 
 def slugify(text: str, *, max_length: int = 60) -> str:
-    """``Royal Plumbing Co`` -> ``royal_plumbing_co``; accents folded, never empty."""
+    """``Royal Plumbing Co`` -> ``royal_plumbing_co``; accents folded and letters transliterated
+    (``Søren's Heating`` -> ``soren_s_heating``), never empty."""
     if text.isascii():
         folded = text
     else:
         folded = "".join(
             ch if ord(ch) < 128 else "" if unicodedata.category(ch) == "Mn" else " "
-            for ch in unicodedata.normalize("NFKD", text)
+            for ch in unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
         )
     slug = _NON_ALNUM.sub("_", folded.lower()).strip("_")
     slug = slug[:max_length].rstrip("_")

@@ -7,7 +7,7 @@ from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
-from leadline.prospects.models import Prospect
+from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
 from leadline.tasks.models import Task
@@ -21,15 +21,18 @@ __all__ = [
     "DailySendCount",
     "EmailActivity",
     "GeneratedPost",
+    "ImportRun",
     "InboundMessage",
     "LoginThrottle",
     "Notification",
     "OutreachActivity",
     "Prospect",
+    "ProspectExternalId",
     "SavedView",
     "Sequence",
     "SequenceEnrollment",
     "SettingChange",
+    "StagedRow",
     "StoredSetting",
     "Suppression",
     "Task",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leadline.db import unit_of_work
-from leadline.prospects import imports, service
+from leadline.prospects import flows, service
 from tests.factories import count, make_prospect, snapshot
 
 GOOD = """Business Name,Contact,Email,Phone,Website,City,Trade,Tier,Grid Health,Critical Gaps,Gaps,Top Competitor,Competitor Health
@@ -263,8 +263,7 @@ def test_memory_stays_flat_on_big_files(sqlite_settings, tmp_path):
             for n in range(rows):
                 handle.write(f"Business {rows}-{n},owner{n}@biz{rows}-{n}.com,{n % 3 + 1},{n % 100}\n")
         tracemalloc.start()
-        with unit_of_work(sqlite_settings) as session:
-            report = imports.import_file(session, path, actor="test")
+        report = flows.import_file(sqlite_settings, path, actor="test")
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert report.created == rows

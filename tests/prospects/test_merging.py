@@ -20,7 +20,7 @@ from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects import merging
 from leadline.prospects import service as prospects
-from leadline.prospects.models import Prospect, ProspectTag
+from leadline.prospects.models import Prospect, ProspectExternalId, ProspectTag
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.tasks import service as tasks
 from leadline.webhooks.models import InboundMessage
@@ -30,7 +30,7 @@ from tests.factories import make_prospect, snapshot
 #: The tables this file's ``pair`` fixture gives a row pointing at the duplicate. ``customers`` is
 #: covered by the refusals (a customer is never the merged-away prospect).
 COVERED = {"outreach_activities", "email_activities", "call_activities", "tasks", "generated_posts",
-           "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags"}  # fmt: skip
+           "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags", "prospect_external_ids"}  # fmt: skip
 REFUSED = {"customers"}
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -105,6 +105,7 @@ def add_children(settings, prospect_id: str) -> None:
                                    status="matched"))  # fmt: skip
         session.add(ProspectTag(prospect_id=prospect_id, tag="roofers"))  # both carry it: kept once
         session.add(ProspectTag(prospect_id=prospect_id, tag=f"only {prospect_id}"[:40]))
+        session.add(ProspectExternalId(source="hubspot contact", external_id=new_id("x"), prospect_id=prospect_id))
 
 
 @pytest.fixture

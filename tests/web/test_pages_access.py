@@ -9,8 +9,8 @@ from tests.factories import make_prospect, snapshot
 READ_PAGES = ["/", "/dashboard/live", "/prospects", "/prospects?tier=1&sort=-name", "/prospects/{id}",
               "/prospects/{id}/email-preview?template=pain_point", "/emails", "/emails?status=sent"]  # fmt: skip
 WRITE_PAGES = ["/prospects/import"]
-POSTS = ["/prospects/import", "/prospects/import/confirm", "/prospects/{id}/edit", "/prospects/{id}/email",
-         "/prospects/{id}/calls/book", "/prospects/{id}/calls/log", "/prospects/{id}/proposal",
+POSTS = ["/prospects/import", "/prospects/import/mapping", "/prospects/import/confirm", "/prospects/{id}/edit",
+         "/prospects/{id}/email", "/prospects/{id}/calls/book", "/prospects/{id}/calls/log", "/prospects/{id}/proposal",
          "/prospects/{id}/stage", "/prospects/{id}/won", "/prospects/{id}/lost"]  # fmt: skip
 # A form that would change something if it were accepted.
 FORM = {"name": "Changed", "tier": "2", "status": "active", "template": "pain_point", "scheduled_at": "2031-01-06T10:00",

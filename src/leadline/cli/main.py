@@ -236,9 +236,11 @@ def serve(
 
     from leadline.app import create_app
     from leadline.config import get_settings
+    from leadline.prospects.flows import recover_in_background
 
     require_database()
     settings = get_settings()
+    recover_in_background(settings)  # an import killed while publishing is finished (docs/operations.md)
     application = create_app(settings, worker=settings.embedded_worker)
     queue = "Redis" if settings.redis_url else "its SQLite queue"
     worker = f"; the job worker runs inside it ({queue})" if settings.embedded_worker else ""
@@ -267,10 +269,12 @@ def worker(
     from leadline import redaction
     from leadline import worker as jobs_worker
     from leadline.config import get_settings, mask_url
+    from leadline.prospects.flows import recover_in_background
 
     require_database()
     settings = get_settings()
     redaction.install(settings)
+    recover_in_background(settings)  # an import killed while publishing is finished (docs/operations.md)
     queue = mask_url(settings.redis_url) if settings.redis_url else str(settings.data_dir / "jobs.db")
     typer.echo(f"Leadline worker on {queue} (Ctrl+C stops)")
     jobs_worker.consumer(settings, threads=threads, periodic=periodic).run()
@@ -339,6 +343,19 @@ def doctor(
 
     settings = get_settings()
     report = check(settings)
+    if report.database == "ok":
+        from leadline.prospects.flows import interrupted
+
+        try:
+            stopped = interrupted(settings)
+        except Exception:  # an old schema (no journal yet): said above
+            stopped = []
+        for run in stopped:
+            what = "publishing" if run["state"] == "publishing" else run["state"]
+            report.problems.append(
+                f"the import of {run['file']} ({run['id']}) stopped while {what}: "
+                "run `leadline prospects import --resume` (or start `leadline serve` or `leadline worker`)"
+            )
     if as_json:
         print_json(report.as_dict())
     else:

@@ -52,14 +52,13 @@ def demo_week_monday(settings: Settings, now: datetime | None = None) -> datetim
 def import_research(context: DemoContext) -> None:
     """The seed's WEEK 1 research: 340 prospects (25 / 100 / 215 by tier), imported from a file."""
     from leadline.demo.data import generate
-    from leadline.prospects import imports
+    from leadline.prospects import flows
 
     folder = private_folder(context.settings.data_dir / "demo")
     path = folder / "research.json"
     write_private(path, json.dumps([p.as_row() for p in generate()], indent=1).encode())
     clock.set_frozen(context.at(-3, 16))  # the Friday before: research done
-    with unit_of_work(context.settings) as session:
-        report = imports.import_file(session, path, actor="demo")
+    report = flows.import_file(context.settings, path, actor="demo")
     context.notes.append(f"Imported {report.created} researched prospects from {path}.")
 
 

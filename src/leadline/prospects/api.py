@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
-from leadline.db import rollback_only, unit_of_work
+from leadline.db import unit_of_work
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.exports import iter_csv, iter_json
-from leadline.prospects import bulk, imports, merging, service
+from leadline.prospects import bulk, flows, merging, service
 from leadline.prospects.columns import EXPORT_COLUMNS, row_to_json
 from leadline.prospects.queries import SORT_CHOICES
 from leadline.prospects.schemas import (
@@ -59,10 +60,13 @@ class ImportResult(ApiModel):
     created: int
     updated: int
     unchanged: int
+    merged: int = 0
     rejected: int
     errors: list[dict[str, Any]]
     columns: list[tuple[str, str]]
     preview: list[dict[str, Any]]
+    profile: str | None = None
+    lacking: list[dict[str, Any]] = Field(default_factory=list)
     dry_run: bool
 
 
@@ -116,13 +120,26 @@ def export_prospects(
 
 @router.post("/import", response_model=ImportResult, summary="Import a CSV or JSON file of prospects")
 def import_prospects(
-    session: DbSession,
+    settings: CurrentSettings,
     actor: Actor,
     file: Annotated[UploadFile, File(description="A .csv, .json or .jsonl file.")],
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
     skip_invalid: Annotated[bool, Query(alias="skipInvalid")] = False,
     ignore_unknown_columns: Annotated[bool, Query(alias="ignoreUnknownColumns")] = False,
+    overwrite: Annotated[
+        bool, Query(description="Blank cells clear fields; shorter values replace longer ones.")
+    ] = False,
+    encoding: Annotated[str | None, Query(description="The CSV file's encoding: utf-8 (default), cp1252...")] = None,
+    mapping: Annotated[
+        list[str], Query(alias="map", description='"Column=field", repeatable (field: camelCase, or externalId).')
+    ] = [],  # noqa: B006 - FastAPI copies a query default
+    defaults: Annotated[
+        list[str], Query(alias="set", description='"field=value" for rows without one, repeatable.')
+    ] = [],  # noqa: B006
 ) -> Any:
+    from leadline.prospects.files import parse_defaults, parse_mapping
+
+    columns, given = parse_mapping(mapping), parse_defaults(defaults)
     suffix = Path(file.filename or "upload.csv").suffix.lower() or ".csv"
     if suffix not in (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"):
         suffix = ".csv"
@@ -131,11 +148,10 @@ def import_prospects(
         with path.open("wb") as handle:
             while chunk := file.file.read(1024 * 1024):
                 handle.write(chunk)
-        if dry_run:
-            rollback_only(session)
-        report = imports.import_file(
-            session, path, actor=actor, skip_invalid=skip_invalid or dry_run,
-            ignore_unknown=ignore_unknown_columns,
+        report = flows.import_file(
+            settings, path, actor=actor, skip_invalid=skip_invalid, dry_run=dry_run,
+            ignore_unknown=ignore_unknown_columns, overwrite=overwrite, encoding=encoding, mapping=columns,
+            defaults=given,
         )  # fmt: skip
     return ImportResult(**report.__dict__ | {"dry_run": dry_run})
 

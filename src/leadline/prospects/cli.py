@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -321,39 +319,102 @@ def stage(
 @app.command("import")
 def import_(
     file: Annotated[
-        Path, typer.Argument(help="A .csv, .json (array of objects) or .jsonl file; JSON nested at most 32 levels.")
-    ],
+        Path | None,
+        typer.Argument(help="A .csv, .json (array of objects) or .jsonl file; JSON nested at most 32 levels."),
+    ] = None,
     skip_invalid: Annotated[
         bool,
-        typer.Option("--skip-invalid", help="Import the good rows; write the bad ones to FILE.rejected.csv."),
+        typer.Option(
+            "--skip-invalid",
+            help="Import the good rows; write the bad ones, with the reasons, to NAME.rejected.csv beside FILE "
+            "(contacts.csv -> contacts.rejected.csv).",
+        ),
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Report what would change (each field old -> new); write nothing. Exits 1 when "
+            "rows would be rejected.",
+        ),
+    ] = False,
     ignore_unknown_columns: Annotated[
         bool, typer.Option("--ignore-unknown-columns", help="Import known columns and skip the others.")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Let blank cells clear fields and shorter values replace longer ones (by default an import only "
+            "fills and updates).",
+        ),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="The file's text encoding: utf-8 (the default), cp1252, latin-1..."),
+    ] = None,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="COLUMN=FIELD",
+            help='Feed a column to a field (repeatable), e.g. --map "Cell=phone"; FIELD may be externalId '
+            "(another system's id, matched on re-import), firstName, lastName or ignore.",
+        ),
+    ] = None,
+    defaults: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="FIELD=VALUE",
+            help="A value for the rows that lack one (repeatable), e.g. --set tier=2 --set trade=roofing.",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Settle imports whose process died: finish publishing them, or abandon them."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import prospects from CSV or JSON; re-importing updates (match on id, else email)."""
-    from leadline.cli._out import require_database
-    from leadline.db import rollback_only, unit_of_work
-    from leadline.prospects import imports
+    """Import prospects from CSV or JSON; re-importing updates (matched on other systems' ids, id, email,
+    website or name).
 
+    Rows are staged, then published in short transactions: other writers keep working meanwhile,
+    and the end result is every row or none (an import killed while publishing is finished by the
+    next start, or by --resume)."""
+    from leadline.cli._out import require_database
+    from leadline.prospects import flows
+    from leadline.prospects.files import parse_defaults, parse_mapping
+
+    with cli_errors():
+        columns = parse_mapping(mapping or [])
+        given = parse_defaults(defaults or [])
     require_database()
+    if resume:
+        if file is not None:
+            abort("--resume takes no FILE: it settles imports that were interrupted")
+        with cli_errors():
+            said = flows.recover(cli_settings())
+        if as_json:
+            print_json({"settled": said})
+        else:
+            typer.echo("\n".join(said) if said else "No interrupted import to settle.")
+        return
+    if file is None:
+        abort("give the FILE to import (or --resume to settle an interrupted import)")
     rejects = _RejectsFile(file) if skip_invalid and not dry_run else None
     progress = _progress_for(file) if not as_json else None
     try:
-        with cli_errors(), _bulk_load_gc():
+        with cli_errors():
             try:
-                with unit_of_work(cli_settings()) as session:
-                    if dry_run:
-                        rollback_only(session)
-                    report = imports.import_file(
-                        session, file, actor=actor(), skip_invalid=skip_invalid or dry_run,
-                        ignore_unknown=ignore_unknown_columns,
-                        on_reject=rejects.write if rejects else None,
-                        on_progress=progress.update if progress else None,
-                    )  # fmt: skip
-            except imports.ImportRejected as rejected:
+                report = flows.import_file(
+                    cli_settings(), file, actor=actor(), skip_invalid=skip_invalid or dry_run, dry_run=dry_run,
+                    ignore_unknown=ignore_unknown_columns,
+                    on_reject=rejects.write if rejects else None,
+                    on_progress=progress.update if progress else None,
+                    overwrite=overwrite, encoding=encoding, mapping=columns, defaults=given,
+                )  # fmt: skip
+            except flows.ImportRejected as rejected:
                 if progress:
                     progress.stop()
                 _print_rejected(rejected.report, as_json)
@@ -363,26 +424,52 @@ def import_(
             progress.stop()
         if rejects:
             rejects.close()
+    from leadline.prospects.readiness import describe
+
     if as_json:
         print_json({**report.__dict__, "dryRun": dry_run, "rejectsFile": str(rejects.path) if rejects else None})
+        if dry_run and report.rejected:
+            raise typer.Exit(1)
         return
     verb = "Would import" if dry_run else "Imported"
+    merged = f", {report.merged} merged into another row's prospect" if report.merged else ""
     typer.echo(
         f"{verb} {report.file}: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.rejected} rejected ({report.rows} rows)."
+        f"{report.unchanged} unchanged{merged}, {report.rejected} rejected ({report.rows} rows)."
     )
+    if report.profile:
+        typer.echo(f"Read as a {report.profile} export: importing it again finds the same prospects by its ids.")
     if dry_run:
+        typer.echo("Columns:")
+        for column, target in report.columns:
+            typer.echo(f"  {column} -> {target}")
         for change in report.preview:
             if change["action"] == "create":
                 typer.echo(f"  + {change['id']}  {change['name']}")
             else:
-                fields = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in change["changes"].items())
-                typer.echo(f"  ~ {change['id']}  {fields}")
+                typer.echo(f"  ~ {change['id']}")
+                for name, (old, new) in change["changes"].items():
+                    typer.echo(f"      {name}: {_shown(old)} -> {_shown(new)}")
+    for item in report.lacking:
+        typer.echo(describe(item))
+    if dry_run:
         if report.rejected:
             _print_errors(report)
         typer.echo("Dry run: nothing was written.")
+        if report.rejected:
+            typer.echo(f"error: {report.rejected} row{'s' if report.rejected != 1 else ''} would be rejected", err=True)
+            raise typer.Exit(1)
     elif rejects and report.rejected:
         typer.echo(f"Rejected rows, with the reasons, are in {rejects.path}")
+
+
+def _shown(value: Any) -> str:
+    """A value in the preview: blank as (blank), long text cut, one line."""
+    if value is None or value == "" or value == []:
+        return "(blank)"
+    text = "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+    text = " / ".join(text.splitlines())
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 def _print_rejected(report: Any, as_json: bool) -> None:
@@ -402,26 +489,6 @@ def _print_errors(report: Any, *, err: bool = False) -> None:
     hidden = report.rejected - len({e["line"] for e in report.errors})
     if hidden > 0:
         typer.echo(f"  ... and {hidden} more bad rows", err=err)
-
-
-@contextmanager
-def _bulk_load_gc() -> Iterator[None]:
-    """Fewer garbage-collector passes while a big file loads.
-
-    An import makes millions of short-lived objects; with the default thresholds the
-    collector keeps rescanning the ones that live on. Objects made before the import are
-    frozen out of its scans, and young collections happen less often. Restored after.
-    """
-    import gc
-
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 class _RejectsFile:

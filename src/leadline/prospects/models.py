@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
@@ -32,6 +32,9 @@ class Prospect(Base):
         Index("ix_prospects_created_at_id", "created_at", "id"),
         # the likely-duplicate keys (prospects.dupkeys; migration 0017)
         *(Index(name, text(expression)) for name, expression in DUPLICATE_KEY_INDEXES.items()),
+        # An import finds the business a row names by its website or its name (prospects.matching).
+        Index("ix_prospects_website", "website"),
+        Index("ix_prospects_name_lower", func.lower(text("name"))),
     )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
@@ -125,3 +128,81 @@ class BulkOperationItem(Base):
     target_id: Mapped[str] = mapped_column(String(80))
     before: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(200))
+
+
+IMPORT_STATES = ("staging", "publishing", "done", "abandoned")
+
+
+class ImportRun(Base):
+    """The journal of one ``prospects import``: staged in short transactions, then published in short
+    batch transactions; ``published_seq`` says how far publishing got (see ``prospects.flows``)."""
+
+    __tablename__ = "import_runs"
+    __table_args__ = (
+        CheckConstraint("state IN (" + ",".join(f"'{s}'" for s in IMPORT_STATES) + ")", name="state_known"),
+        Index("ix_import_runs_state", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    file: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))
+    label: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    skip_invalid: Mapped[bool] = mapped_column(default=False)
+    rows: Mapped[int] = mapped_column(default=0)
+    staged: Mapped[int] = mapped_column(default=0)  # rows kept to publish (seq 1..staged)
+    published_seq: Mapped[int] = mapped_column(default=0)  # every staged row up to this one is published
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)  # columns, preview, errors (bounded)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int]
+    owner: Mapped[str] = mapped_column(String(40))  # the process working on it now (taken over on recovery)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class StagedRow(Base):
+    """A valid row of an import waiting to be published: what was read and what it was decided to do.
+
+    Invisible to users; removed when its run is done or abandoned."""
+
+    __tablename__ = "import_staging"
+    __table_args__ = (
+        Index("ix_import_staging_run_id_target", "run_id", "target"),
+        Index("ix_import_staging_run_id_email", "run_id", "email"),
+    )
+
+    run_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    line: Mapped[int]
+    action: Mapped[str] = mapped_column(String(10))  # create | update | unchanged
+    target: Mapped[str | None] = mapped_column(String(80))  # the prospect's id (None: made at publish)
+    email: Mapped[str | None] = mapped_column(String(320))
+    data: Mapped[dict[str, Any]]  # the validated values (ProspectCreate's fields)
+    provided: Mapped[list[str]]  # the fields the row gave
+
+
+class ProspectExternalId(Base):
+    """A record of another system (a HubSpot contact or company, a Pipedrive person or organization,
+    any id column an import was told to use) that an import merged into a prospect: the next import
+    of the same record finds the same prospect.
+
+    ``owner`` says how the record was merged: as the prospect itself (it created the prospect, or
+    matched it by its own id or e-mail address), or as a related record (another person of the
+    business, the business's company record) whose differing values were kept in the notes rather
+    than written over the prospect's own (``prospects.matching``)."""
+
+    __tablename__ = "prospect_external_ids"
+    __table_args__ = (Index("ix_prospect_external_ids_prospect_id", "prospect_id"),)
+
+    source: Mapped[str] = mapped_column(String(120), primary_key=True)  # "hubspot contact", "column Customer No"
+    external_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    prospect_id: Mapped[str] = mapped_column(ForeignKey("prospects.id", ondelete="CASCADE"))
+    owner: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,9 +46,23 @@ def _email(value: Any) -> Any:
         return None
     if not isinstance(value, str):
         raise ValueError("must be text")
-    if len(value) > 320 or not EMAIL_RE.match(value):
+    ascii_form = _ascii_domain(value)
+    if len(ascii_form) > 320 or not EMAIL_RE.match(ascii_form):
         raise ValueError(f"{value!r} is not a valid email address")
-    return value.lower()
+    return ascii_form.lower()
+
+
+def _ascii_domain(address: str) -> str:
+    """An address with an internationalised domain (``info@bäckerei-müller.de``) as the DNS, mail
+    servers, SendGrid and its events spell it (``info@xn--bckerei-mller-9hbc.de``): kept in that one
+    form, so suppressions, matching and re-imports see one address. Other addresses unchanged."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{unicodedata.normalize('NFC', domain).lower().encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def _phone(value: Any) -> Any:

@@ -65,9 +65,12 @@ def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str
     applied = {"applied": 0, "unmatched": 0, "failed": 0}
     if result.to_apply:
         try:
-            with unit_of_work(settings) as session:
-                report = service.apply(session, result.to_apply)
-            applied = {"applied": report.applied, "unmatched": report.unmatched, "failed": report.failed}
+            ids = result.to_apply
+            for start in range(0, len(ids), service.APPLY_BATCH):  # short transactions (docs/architecture.md)
+                with unit_of_work(settings) as session:
+                    report = service.apply(session, ids[start : start + service.APPLY_BATCH])
+                for key in applied:
+                    applied[key] += getattr(report, key)
         except Exception:  # stored already; the sweep (or `leadline webhooks replay`) applies them later
             log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)
     return {"received": result.received, "new": len(result.new_ids), "duplicates": result.duplicates, **applied}

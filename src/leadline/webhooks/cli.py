@@ -121,9 +121,9 @@ def import_events(
     data = [storable(item) for item in data]
     received = new = applied = unmatched = 0
     with cli_errors():
-        for start in range(0, len(data), 1000):
+        for start in range(0, len(data), service.APPLY_BATCH):
             with unit_of_work(cli_settings()) as session:
-                result = service.ingest(session, data[start : start + 1000], source="sendgrid")
+                result = service.ingest(session, data[start : start + service.APPLY_BATCH], source="sendgrid")
             with unit_of_work(cli_settings()) as session:
                 report = service.apply(session, result.to_apply, actor="import")
             received += result.received

@@ -11,7 +11,7 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.webhooks import replies, service
 
-BATCH = 1000
+BATCH = service.APPLY_BATCH
 
 
 def replay(settings: Settings, *, failed: bool, unmatched: bool, actor: str) -> dict[str, int]:

@@ -14,6 +14,6 @@ from leadline.webhooks import service
 def sweep(settings: Settings) -> None:
     with unit_of_work(settings, readonly=True) as session:
         ids = service.pending_ids(session, statuses=["received"], older_than=timedelta(minutes=1), limit=5000)
-    for start in range(0, len(ids), 1000):
+    for start in range(0, len(ids), service.APPLY_BATCH):
         with unit_of_work(settings) as session:
-            service.apply(session, ids[start : start + 1000], actor="worker:webhooks")
+            service.apply(session, ids[start : start + service.APPLY_BATCH], actor="worker:webhooks")

@@ -36,6 +36,11 @@ from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 SOURCE = "sendgrid"
 
 
+#: Events applied per transaction by every caller (a webhook post, replay, import, the sweep): each
+#: write transaction stays short, so other writers never wait long behind a big batch.
+APPLY_BATCH = 500
+
+
 @dataclass
 class IngestResult:
     batch_id: str

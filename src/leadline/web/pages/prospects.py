@@ -32,7 +32,7 @@ from leadline.calls.schemas import OUTCOMES
 from leadline.clock import utc_now
 from leadline.config import Settings, private_folder
 from leadline.customers import service as customers
-from leadline.db import rollback_only, unit_of_work
+from leadline.db import unit_of_work
 from leadline.deals import service as deals
 from leadline.deals.flows import send_proposal as propose
 from leadline.deals.schemas import DealWon
@@ -43,7 +43,8 @@ from leadline.errors import LeadlineError
 from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.posts import service as posts
-from leadline.prospects import bulk, imports, merging, queries
+from leadline.prospects import bulk, merging, queries
+from leadline.prospects import flows as import_flow
 from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
@@ -181,7 +182,7 @@ def _forget_stale_uploads(settings: Settings, now: float | None = None) -> None:
             continue
 
 
-def _keep_upload(settings: Settings, principal: Principal, upload: UploadFile, ignore_unknown: bool) -> str:
+def _keep_upload(settings: Settings, principal: Principal, upload: UploadFile, options: dict[str, Any]) -> str:
     _forget_stale_uploads(settings)
     name = Path(upload.filename or "upload.csv").name
     suffix = Path(name).suffix.lower()
@@ -204,9 +205,12 @@ def _keep_upload(settings: Settings, principal: Principal, upload: UploadFile, i
     if size == 0:
         shutil.rmtree(folder, ignore_errors=True)
         raise FormError("file", "file: is empty")
-    meta = {"owner": _owner(principal), "file": target.name, "ignoreUnknown": ignore_unknown}
-    (folder / "upload.json").write_text(json.dumps(meta))
+    _save_meta(folder, {"owner": _owner(principal), "file": target.name, **options})
     return token
+
+
+def _save_meta(folder: Path, meta: dict[str, Any]) -> None:
+    (folder / "upload.json").write_text(json.dumps(meta))
 
 
 def _find_upload(settings: Settings, principal: Principal, token: str) -> tuple[Path, dict[str, Any]]:
@@ -224,16 +228,54 @@ def _find_upload(settings: Settings, principal: Principal, token: str) -> tuple[
     return folder / str(meta["file"]), meta
 
 
-def _run_import(settings: Settings, path: Path, *, actor: str, dry_run: bool, ignore_unknown: bool) -> Any:
-    with unit_of_work(settings) as session:
-        if dry_run:
-            rollback_only(session)
-        return imports.import_file(session, path, actor=actor, skip_invalid=True, ignore_unknown=ignore_unknown)
+def _run_import(settings: Settings, path: Path, *, actor: str, dry_run: bool, meta: dict[str, Any]) -> Any:
+    return import_flow.import_file(
+        settings, path, actor=actor, skip_invalid=True, dry_run=dry_run, ignore_unknown=bool(meta.get("ignoreUnknown")),
+        overwrite=bool(meta.get("overwrite")), encoding=meta.get("encoding") or None,
+        mapping=meta.get("mapping") or {}, defaults=meta.get("defaults") or {},
+    )  # fmt: skip
+
+
+#: The encodings the upload form offers (a CSV saved by Excel on Windows is cp1252).
+ENCODINGS = (("", "UTF-8"), ("cp1252", "Windows (cp1252, Excel)"), ("latin-1", "Latin-1 (ISO-8859-1)"))
+
+
+def _upload_options(values: dict[str, str]) -> dict[str, Any]:
+    """The upload form's choices, checked: the encoding, --overwrite, and --set's tier and trade."""
+    from leadline.prospects.files import parse_defaults
+
+    encoding = values.get("encoding", "")
+    if encoding not in dict(ENCODINGS):
+        raise FormError("encoding", "encoding: choose one of the encodings offered")
+    inputs = (("defaultTier", "tier"), ("defaultTrade", "trade"))
+    given = [f"{name}={values[key]}" for key, name in inputs if values.get(key)]
+    try:
+        defaults = parse_defaults(given)
+    except LeadlineError as error:
+        field = "defaultTier" if "tier" in error.message else "defaultTrade"
+        raise FormError(field, error.message.split(": ", 1)[-1]) from None
+    return {
+        "ignoreUnknown": values.get("ignoreUnknown") == "on", "overwrite": values.get("overwrite") == "on",
+        "encoding": encoding, "defaults": defaults, "mapping": {},
+    }  # fmt: skip
+
+
+def _import_preview(request: Request, report: Any, token: str, meta: dict[str, Any]) -> Response:
+    from leadline.prospects.files import MAPPABLE, SPECIAL_TARGETS
+    from leadline.prospects.readiness import describe as describe_lacking
+
+    choices = [(name, camel(name)) for name in (*MAPPABLE, *SPECIAL_TARGETS) if name != "ignore"]
+    choices.append(("ignore", "(not imported)"))
+    context = {
+        "report": report, "token": token, "choices": choices, "headers": list(report.mapping),
+        "lacking": [describe_lacking(item) for item in report.lacking], "meta": meta,
+    }  # fmt: skip
+    return page(request, "app/prospects/import_preview.html", context)
 
 
 @router.get("/prospects/import")
 async def import_form(request: Request, principal: PageWriter) -> Response:
-    return page(request, "app/prospects/import.html", {})
+    return page(request, "app/prospects/import.html", {"encodings": ENCODINGS})
 
 
 @router.post("/prospects/import")
@@ -242,22 +284,53 @@ async def import_upload(request: Request, principal: PageWriter) -> Response:
     settings = settings_of(request)
     values = await read_form(request)
     upload = (await request.form()).get("file")
-    ignore_unknown = values.get("ignoreUnknown") == "on"
     token: str | None = None
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise FormError("file", "file: choose a CSV file to import")
-        token = await run_in_threadpool(_keep_upload, settings, principal, upload, ignore_unknown)
-        path, _ = _find_upload(settings, principal, token)
-        report = await run_in_threadpool(
-            _run_import, settings, path, actor=principal.actor, dry_run=True, ignore_unknown=ignore_unknown
-        )
+        options = _upload_options(values)
+        token = await run_in_threadpool(_keep_upload, settings, principal, upload, options)
+        path, meta = _find_upload(settings, principal, token)
+        report = await run_in_threadpool(_run_import, settings, path, actor=principal.actor, dry_run=True, meta=meta)
     except (ImportFileError, LeadlineError) as error:
         problems = errors_of(error)
         if token is not None:  # a file that cannot be imported is not kept
             shutil.rmtree(_uploads(settings) / token, ignore_errors=True)
-        return page(request, "app/prospects/import.html", {"errors": problems, "values": values}, 422)
-    return page(request, "app/prospects/import_preview.html", {"report": report, "token": token})
+        context = {"errors": problems, "values": values, "encodings": ENCODINGS}
+        return page(request, "app/prospects/import.html", context, 422)
+    meta["automatic"] = dict(report.mapping)  # what each column feeds when nobody chooses
+    _save_meta(path.parent, meta)
+    return _import_preview(request, report, token, meta)
+
+
+@router.post("/prospects/import/mapping")
+async def import_remap(request: Request, principal: PageWriter) -> Response:
+    """The preview again, with the fields chosen in its menus (``map.N`` for the file's Nth column)."""
+    settings = settings_of(request)
+    values = await read_form(request)
+    path, meta = _find_upload(settings, principal, values.get("token", ""))
+    automatic: dict[str, str] = meta.get("automatic") or {}
+    headers = list(automatic)
+    mapping: dict[str, str] = {}
+    try:
+        from leadline.prospects.files import mapping_target
+
+        for index, header in enumerate(headers):
+            chosen = values.get(f"map.{index}")
+            if chosen is None:
+                continue
+            target = mapping_target(chosen, option=f"map.{index}")
+            if target != automatic[header]:
+                mapping[header] = target
+        report = await run_in_threadpool(
+            _run_import, settings, path, actor=principal.actor, dry_run=True, meta={**meta, "mapping": mapping}
+        )
+    except (ImportFileError, LeadlineError) as error:
+        context = {"errors": errors_of(error), "values": {}, "encodings": ENCODINGS}
+        return page(request, "app/prospects/import.html", context, 422)
+    meta["mapping"] = mapping
+    _save_meta(path.parent, meta)
+    return _import_preview(request, report, values.get("token", ""), meta)
 
 
 @router.post("/prospects/import/confirm")
@@ -266,18 +339,14 @@ async def import_confirm(request: Request, principal: PageWriter) -> Response:
     token = (await read_form(request)).get("token", "")
     path, meta = _find_upload(settings, principal, token)
     try:
-        report = await run_in_threadpool(
-            _run_import,
-            settings,
-            path,
-            actor=principal.actor,
-            dry_run=False,
-            ignore_unknown=bool(meta["ignoreUnknown"]),
-        )
+        report = await run_in_threadpool(_run_import, settings, path, actor=principal.actor, dry_run=False, meta=meta)
     except LeadlineError as error:
-        return page(request, "app/prospects/import.html", {"errors": errors_of(error)}, 422)
+        return page(request, "app/prospects/import.html", {"errors": errors_of(error), "encodings": ENCODINGS}, 422)
     shutil.rmtree(path.parent, ignore_errors=True)
-    return page(request, "app/prospects/import_done.html", {"report": report})
+    from leadline.prospects.readiness import describe as describe_lacking
+
+    lacking = [describe_lacking(item) for item in report.lacking]
+    return page(request, "app/prospects/import_done.html", {"report": report, "lacking": lacking})
 
 
 # --- one prospect ------------------------------------------------------------------------------
