@@ -96,7 +96,7 @@ def move_by(shell: str, shells: Shells, prospect_id: str, stage: str, reason: st
             return "moved", None
         assert response.status_code == 422, response.text[:300]
         text = page_error(response.text)
-        return "refused", "reason" if "reason: must" in text else "?"
+        return "refused", "reason" if "Reason: must" in text else "?"  # named by its label
     assert shell == "board"
     response = browser.post("/board/move", data={"prospectId": prospect_id, "stage": stage, "reason": reason},
                             headers={**FRAGMENT, "X-CSRF-Token": browser.csrf})  # fmt: skip
@@ -242,7 +242,7 @@ def list_by(settings, shell: str, shells: Shells, **given: str) -> tuple[str, An
         return "listed", sorted(ids_named(settings, names(response.text)))
     assert response.status_code == 422, text[:300]
     for name, page_name in inputs.items():
-        if f"{page_name}: " in text:
+        if f"{page_name.capitalize()}: " in text:  # named by its label on a page
             return "refused", name
     return "refused", "?"
 

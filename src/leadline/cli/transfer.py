@@ -47,6 +47,8 @@ def import_all(source: Path) -> None:
     if not source.is_file():
         abort(f"{source} does not exist")
     settings = get_settings()
+    with cli_errors():
+        revision = current_revision(get_engine(settings))  # read before the import's unit holds the write lock
     with cli_errors(), transfer.open_text(source, "r") as handle, unit_of_work(settings) as session:
-        report = transfer.import_all(session, handle, revision=current_revision(get_engine(settings)))
+        report = transfer.import_all(session, handle, revision=revision)
     typer.echo(f"Imported {report.total:,} rows of {len(report.rows)} tables into {mask_url(settings.database_url)}.")
