@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from leadline import transfer
 from leadline.config import Settings
 from leadline.db import dispose_engines
 from tests.conftest import Cli, _postgres_reason, require_service, truncate_postgres
@@ -60,7 +61,11 @@ def test_a_whole_database_goes_to_postgresql_and_back_unchanged(sqlite_settings,
     again = on(sqlite_settings, f"sqlite:///{tmp_path / 'again.db'}")
     assert Cli(again)("init").exit_code == 0
     assert Cli(again)("import", "--all", str(from_postgres)).exit_code == 0
-    assert same_json(snapshot(again)) == same_json(on_sqlite)  # every row of every table, as it was
+    data = {name: rows for name, rows in same_json(on_sqlite).items() if name not in transfer.WORKING_TABLES}
+    assert {
+        name: rows for name, rows in same_json(snapshot(again)).items() if name not in transfer.WORKING_TABLES
+    } == data
+    # every row of every table, as it was (an import's journal is the importing process's, not data)
     back = tmp_path / "back.jsonl"
     assert Cli(again)("export", "--all", "-o", str(back)).exit_code == 0
     assert back.read_bytes() == from_sqlite.read_bytes()  # the same file whichever database it came from
