@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from leadline.config import Settings
 from leadline.db import JSONType, UTCDateTime, dispose_engines
-from leadline.migrate import head_revision, downgrade, upgrade
+from leadline.migrate import downgrade, head_revision, upgrade
 from tests.test_migrations import _fresh_url
 
 T0 = datetime(2025, 11, 18, 15, 0, tzinfo=UTC)

@@ -232,7 +232,7 @@ def create(session: Session, request: BulkRequest, *, actor: str) -> BulkOperati
 def _selection_record(request: BulkRequest) -> dict[str, Any]:
     if request.ids:
         return {"ids": len(request.ids)}
-    return {"filters": request.filters.model_dump(by_alias=True, exclude_none=True)}
+    return {"filters": request.filters.model_dump(mode="json", by_alias=True, exclude_none=True)}
 
 
 def get(session: Session, operation_id: str) -> BulkOperation:
