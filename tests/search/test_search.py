@@ -117,10 +117,9 @@ def test_the_index_follows_every_writer(settings, world, tmp_path):
     assert _find(settings, "loyal", kinds=["prospect"]) == []
     upload = tmp_path / "more.csv"
     upload.write_text("Company,Email,City\nQuillfeather Glass,q@quill.example,Boise\n")
-    from leadline.prospects.imports import import_file
+    from leadline.prospects.flows import import_file
 
-    with unit_of_work(settings) as session:
-        import_file(session, upload, actor="test")
+    import_file(settings, upload, actor="test")  # staged, then published in batches
     assert [h[2] for h in _find(settings, "quillfeath")] == ["Quillfeather Glass"]
     assert [h[2] for h in _find(settings, "boise", kinds=["prospect"])] == ["Quillfeather Glass"]
 
