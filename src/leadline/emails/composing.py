@@ -58,6 +58,16 @@ def _quote(text: str, when: str, who: str) -> str:
     return f"\n\nOn {when}, {who} wrote:\n" + "\n".join(f"> {line}" if line else ">" for line in lines) + "\n"
 
 
+def latest_answer(session: Session, email_id: str) -> InboundMessage | None:
+    """The prospect's latest reply to our email ``email_id`` that came in through Inbound Parse."""
+    return session.scalar(
+        select(InboundMessage)
+        .where(InboundMessage.email_activity_id == email_id, InboundMessage.status == "matched")
+        .order_by(InboundMessage.received_at.desc())
+        .limit(1)
+    )
+
+
 def draft(session: Session, settings: Settings, request: ComposeRequest) -> Draft:
     """Who it is for and the one-off template, or why it cannot be written (a field named)."""
     if request.reply_to and request.prospect_id:
@@ -71,12 +81,7 @@ def draft(session: Session, settings: Settings, request: ComposeRequest) -> Draf
         return Draft(prospect.id, _template("composed", request.subject, request.body))
     assert request.reply_to is not None
     ours = get(session, request.reply_to)
-    answer = session.scalar(
-        select(InboundMessage)
-        .where(InboundMessage.email_activity_id == ours.id, InboundMessage.status == "matched")
-        .order_by(InboundMessage.received_at.desc())
-        .limit(1)
-    )
+    answer = latest_answer(session, ours.id)
     if answer is None and ours.replied_at is None:
         raise Invalid(f"{ours.id} has no reply to answer yet; write to the prospect instead", field="replyTo")
     prospect = prospects.get(session, ours.prospect_id)

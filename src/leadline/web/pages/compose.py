@@ -16,12 +16,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from leadline.auth.deps import PageWriter
 from leadline.config import Settings
 from leadline.db import unit_of_work
+from leadline.emails import composing
 from leadline.emails import service as emails
 from leadline.emails.flows import Outcome, compose
 from leadline.emails.schemas import ComposeRequest
@@ -30,7 +30,6 @@ from leadline.prospects import service as prospects
 from leadline.times import to_utc
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
 from leadline.web.render import page, settings_of
-from leadline.webhooks.models import InboundMessage
 
 router = APIRouter()
 
@@ -47,12 +46,7 @@ def _context(settings: Settings, *, prospect_id: str | None = None, email_id: st
         if email_id is not None:
             ours = emails.get(session, email_id)
             prospect_id = ours.prospect_id
-            inbound = session.scalar(
-                select(InboundMessage)
-                .where(InboundMessage.email_activity_id == ours.id, InboundMessage.status == "matched")
-                .order_by(InboundMessage.received_at.desc())
-                .limit(1)
-            )
+            inbound = composing.latest_answer(session, ours.id)
             answering = {
                 "id": ours.id, "subject": ours.subject,
                 "text": (inbound.reply_text if inbound is not None else None) or ours.reply_text or "",
