@@ -24,6 +24,8 @@ from leadline.analytics.api import router as analytics_router
 from leadline.auth.api import router as auth_router
 from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
 from leadline.auth.pages import router as auth_pages
+from leadline.booking.api import router as booking_router
+from leadline.booking.pages import router as booking_pages
 from leadline.calls.api import calendar_router
 from leadline.calls.api import router as calls_router
 from leadline.config import Settings, get_settings
@@ -46,6 +48,7 @@ from leadline.tasks.api import router as tasks_router
 from leadline.views.api import router as views_router
 from leadline.web.limits import install as install_body_limits
 from leadline.web.pages import router as pages_router
+from leadline.web.ratelimit import limiter
 from leadline.web.render import page, pages
 from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
 from leadline.webhooks.admin_api import router as webhooks_admin_router
@@ -158,6 +161,7 @@ def install_error_handlers(app: FastAPI) -> None:
             401: "unauthorized",
             403: "forbidden",
             413: "too_large",
+            429: "too_many_requests",
         }.get(error.status_code, "error")
         headers = getattr(error, "headers", None)
         return _answer(request, error.status_code, code, str(error.detail), headers=headers)
@@ -267,7 +271,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     checked = [Depends(text_rule)]
     # Open: health checks, the unsubscribe page, webhooks (signed or secret URL), signing in, the calendar feed.
     app.include_router(health_router)
-    app.include_router(unsubscribe_router, dependencies=checked)
+    app.include_router(unsubscribe_router, dependencies=[Depends(limiter("unsubscribe")), *checked])
+    app.include_router(booking_pages, dependencies=checked)  # the prospect's booking pages (secret links)
     app.include_router(webhooks_router, responses=errors)
     app.include_router(auth_pages, dependencies=checked)
     app.include_router(calendar_router, responses=errors, dependencies=checked)  # a secret URL for calendar apps
@@ -275,7 +280,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     guarded = [Depends(api_principal), *checked]
     for router in (prospects_router, notes_router, emails_router, calls_router, deals_router, proposals_router,
                    customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
-                   auth_router, webhooks_admin_router, search_router, views_router):  # fmt: skip
+                   auth_router, webhooks_admin_router, search_router, views_router, booking_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

@@ -221,6 +221,11 @@ class Settings(BaseSettings):
     login_account_max_failures: int = Field(
         50, ge=1, description="Failed sign-ins to one account, from all new browsers, that lock it for them."
     )
+    public_requests_per_minute: int = Field(
+        60,
+        ge=1,
+        description="Requests one client address may make to each public page (booking, unsubscribe) a minute.",
+    )
 
     # The environment's own values, kept the first time stored settings are laid over them.
     _env_fields: frozenset[str] | None = PrivateAttr(default=None)

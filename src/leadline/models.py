@@ -2,6 +2,7 @@
 
 from leadline.activity.models import OutreachActivity
 from leadline.auth.models import ApiToken, LoginThrottle, User, WebSession
+from leadline.booking.models import Availability, Booking, BookingLink
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
@@ -16,6 +17,9 @@ from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 __all__ = [
     "ApiToken",
+    "Availability",
+    "Booking",
+    "BookingLink",
     "CallActivity",
     "Customer",
     "DailySendCount",

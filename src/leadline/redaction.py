@@ -37,12 +37,12 @@ REDACTED = "[redacted]"
 MIN_SECRET = 6  # shorter values would redact ordinary words
 
 # Paths whose next segments are a secret (compared decoded, lower-cased, with "//" as "/").
-_SECRET_PATHS = ("/webhooks/sendgrid/inbound/", "/calendar/", "/unsubscribe/")
+_SECRET_PATHS = ("/webhooks/sendgrid/inbound/", "/calendar/", "/unsubscribe/", "/book/")
 # Query parameters that hold a secret.
 _SECRET_PARAMETER = re.compile(r"(?:token|secret|pass|key|auth|sig|session|cookie)", re.IGNORECASE)
 # The same, inside any text (a log message, an exception): cut the rest of the URL.
 _SECRET_PATH_IN_TEXT = re.compile(
-    r"((?:/|%2f)+(?:webhooks(?:/|%2f)+sendgrid(?:/|%2f)+inbound|calendar|unsubscribe)(?:/|%2f)+)[^\s\"'<>?#]+",
+    r"((?:/|%2f)+(?:webhooks(?:/|%2f)+sendgrid(?:/|%2f)+inbound|calendar|unsubscribe|book)(?:/|%2f)+)[^\s\"'<>?#]+",
     re.IGNORECASE,
 )
 _SECRET_QUERY_IN_TEXT = re.compile(

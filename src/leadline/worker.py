@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import leadline.analytics.jobs
+import leadline.booking.jobs
 import leadline.emails.jobs
 import leadline.notify.jobs
 import leadline.prospects.jobs

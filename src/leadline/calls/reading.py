@@ -163,6 +163,20 @@ def has_pending(session: Session, prospect_id: str) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
+def booked_between(session: Session, start: datetime, end: datetime) -> list[tuple[str, str, datetime]]:
+    """Booked calls (not held, cancelled or missed) starting in ``[start, end)``: id, prospect, time."""
+    rows = session.execute(
+        select(CallActivity.id, CallActivity.prospect_id, CallActivity.scheduled_at)
+        .where(
+            CallActivity.status == "scheduled",
+            CallActivity.scheduled_at >= start,
+            CallActivity.scheduled_at < end,
+        )
+        .order_by(CallActivity.scheduled_at)
+    ).all()
+    return [(call_id, prospect_id, at) for call_id, prospect_id, at in rows if at is not None]
+
+
 def pending_prospect_ids(session: Session) -> set[str]:
     query = select(CallActivity.prospect_id).where(CallActivity.status == "scheduled").distinct()
     return set(session.scalars(query))

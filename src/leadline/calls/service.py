@@ -42,6 +42,7 @@ from leadline.calls.models import CallActivity
 from leadline.calls.objections import OTHER, categorize_all, label
 from leadline.calls.reading import (
     CallNotFound,
+    booked_between,
     booked_since,
     coming_up,
     due_today,
@@ -396,6 +397,6 @@ def recategorize(session: Session) -> int:
 
 __all__ = [
     "CallBook", "CallNotFound", "CallStateConflict", "Logged", "Reschedule",
-    "book", "booked_since", "cancel", "coming_up", "due_today", "get", "has_pending", "no_show", "past_objections",
-    "pending_prospect_ids", "read", "recount", "reschedule", "search",
+    "book", "booked_between", "booked_since", "cancel", "coming_up", "due_today", "get", "has_pending", "no_show",
+    "past_objections", "pending_prospect_ids", "read", "recount", "reschedule", "search",
 ]  # fmt: skip

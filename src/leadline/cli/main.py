@@ -14,6 +14,7 @@ import typer
 from leadline.analytics.cli import analytics_app, export_app, report_app, report_week
 from leadline.analytics.cli import dashboard as dashboard_command
 from leadline.auth.cli import tokens_app, users_app
+from leadline.booking.cli import availability_app, booking_app
 from leadline.calls.cli import app as calls_app
 from leadline.calls.cli import list_calls
 from leadline.calls.cli import log as log_call
@@ -63,6 +64,8 @@ app.add_typer(sequences_app, name="sequences")
 app.add_typer(notify_app, name="notify")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(calls_app, name="calls")
+app.add_typer(availability_app, name="availability")
+app.add_typer(booking_app, name="booking")
 app.add_typer(deals_app, name="deals")
 app.add_typer(proposals_app, name="proposals")
 app.add_typer(customers_app, name="customers")

@@ -24,6 +24,20 @@ HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 MAX_SUBJECT = 500
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: ``content_type`` may carry parameters (``text/calendar; method=REQUEST``)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def parts(self) -> tuple[str, str, dict[str, str]]:
+        kind, *params = (part.strip() for part in self.content_type.split(";"))
+        maintype, subtype = kind.split("/", 1)
+        return maintype, subtype, dict(p.split("=", 1) for p in params if "=" in p)
+
+
 @dataclass
 class Outgoing:
     """Everything a backend needs to send one email."""
@@ -43,6 +57,7 @@ class Outgoing:
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     date: datetime | None = None
+    attachments: list[Attachment] = field(default_factory=list)
 
     def headers(self) -> dict[str, str]:
         """Extra headers (beyond From/To/Subject/Reply-To) every backend sets."""
@@ -73,6 +88,9 @@ class Outgoing:
         message["X-Leadline-Email-Id"] = self.email_id
         message.set_content(self.text)
         message.add_alternative(self.html, subtype="html")
+        for item in self.attachments:
+            maintype, subtype, params = item.parts()
+            message.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename, params=params)
         return message
 
 

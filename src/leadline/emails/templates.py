@@ -23,6 +23,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, n
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from leadline.booking import links as booking_links
 from leadline.config import Settings
 from leadline.errors import Invalid, NotFound
 
@@ -50,6 +51,8 @@ MERGE_FIELDS: dict[str, str] = {
     "proposalValue": "the proposal's monthly value (proposal emails)",
     "senderName": "your name (LEADLINE_SENDER_NAME)",
     "senderEmail": "your address (LEADLINE_SENDER_EMAIL)",
+    "booking_url": "the prospect's own booking page (for this sender): they pick a time for a call",
+    "bookingUrl": "the same as booking_url",
 }
 
 #: Weekly revenue (USD) behind one point of grid health, by trade. A ten-point gap for a
@@ -296,8 +299,11 @@ def _number(value: float | int | None) -> str | None:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def merge_fields(prospect: Any, settings: Settings, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The values a template sees for ``prospect``; missing ones are stand-ins that refuse to print."""
+def merge_fields(
+    prospect: Any, settings: Settings, extra: dict[str, Any] | None = None, *, wanted: set[str] | None = None
+) -> dict[str, Any]:
+    """The values a template sees for ``prospect``; missing ones are stand-ins that refuse to print.
+    ``wanted``: the fields the template uses (the booking link is signed only when it is one)."""
     contact = (prospect.contact_name or "").strip()
     values: dict[str, Any] = {
         "name": prospect.name,
@@ -321,6 +327,11 @@ def merge_fields(prospect: Any, settings: Settings, extra: dict[str, Any] | None
         "senderEmail": settings.sender_email,
     }
     values.update(extra or {})
+    if "booking_url" not in values and (wanted is None or wanted & {"booking_url", "bookingUrl"}):
+        # per prospect and sender (``extra`` may name another sender)
+        sender = str(values.get("senderEmail") or settings.sender_email)
+        values["booking_url"] = booking_links.url(settings, str(prospect.id), sender)
+    values.setdefault("bookingUrl", values.get("booking_url"))
     # A computed field is missing because of the field it is computed from: name that one.
     because = {"weeklyOpportunity": "gridHealth"}
     return {
@@ -342,7 +353,9 @@ def render(template: EmailTemplate, prospect: Any, settings: Settings, extra: di
     missing: list[str] = []
     collecting = _PRINTED_MISSING.set(missing)
     try:
-        context = merge_fields(prospect, settings, extra)  # a stored value of an unexpected kind fails here
+        context = merge_fields(
+            prospect, settings, extra, wanted=template.fields
+        )  # a stored value of an unexpected kind fails here
         subject = " ".join(subject_t.render(context).split())
         text = body_t.render(context)
         html = html_t.render(context) if html_t is not None else None

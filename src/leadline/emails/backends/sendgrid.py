@@ -12,6 +12,7 @@ request was written may hide an accepted message: that is :class:`Unknown`, neve
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -49,6 +50,12 @@ def payload(message: Outgoing) -> dict[str, Any]:
     }
     if message.reply_to:
         body["reply_to"] = {"email": message.reply_to}
+    if message.attachments:
+        body["attachments"] = [
+            {"content": base64.b64encode(item.data).decode(), "type": item.content_type, "filename": item.filename,
+             "disposition": "attachment"}
+            for item in message.attachments
+        ]  # fmt: skip
     return body
 
 

@@ -1,0 +1,247 @@
+"""Booking through a prospect's link: the slots offered, a booking and its invitations, moving and
+cancelling it, every refusal (nothing changes), and two people racing for one slot, on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from leadline import clock, worker
+from leadline.booking import links, service
+from leadline.booking.schemas import AvailabilitySet, parse_weekly
+from leadline.db import unit_of_work
+from leadline.notify.models import Notification
+from leadline.sequences.models import SequenceEnrollment
+from tests.booking.helpers import HOST, NOW, at, counts, invitation, outbox, prospect_with_link, set_up
+
+
+@pytest.fixture
+def immediate(settings):
+    worker.set_immediate(True)
+    yield
+    worker.set_immediate(False)
+
+
+def slots(settings, token: str, length: int = 30) -> list:
+    with unit_of_work(settings, readonly=True) as session:
+        return service.slots(session, service.open_link(session, token), length)
+
+
+def book(settings, token: str, start, length: int = 30, note: str | None = None) -> str:
+    with unit_of_work(settings) as session:
+        return service.book(session, token, start, length, note=note).id
+
+
+class TestWeeklyHours:
+    def test_text_and_mapping_read_the_same(self):
+        assert parse_weekly("mon-fri 09:00-12:00 13:00-17:00; sat 10:00-12:00") == {
+            **{d: ["09:00-12:00", "13:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")},
+            "sat": ["10:00-12:00"],
+        }
+        assert parse_weekly({"Monday": ["9:00-10:00"]}) == {"mon": ["09:00-10:00"]}
+
+    @pytest.mark.parametrize(
+        "text", ["mon 12:00-09:00", "mon 09:00-11:00 10:00-12:00", "funday 09:00-10:00", "mon", "mon 9-5"]
+    )
+    def test_bad_hours_are_refused(self, text):
+        with pytest.raises(ValueError):
+            AvailabilitySet.model_validate({"weekly": text})
+
+
+class TestSlots:
+    def test_offered_in_the_hosts_hours_shown_for_the_prospects_zone(self, settings):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        found = slots(settings, token)
+        # Mon 7 to Fri 11 December, 09:00-11:30 Chicago; the horizon (7 days) ends before Monday 14th's hours.
+        assert len(found) == 5 * 6
+        assert found[0] == at("2026-12-07 09:00") and found[-1] == at("2026-12-11 11:30")
+        with unit_of_work(settings, readonly=True) as session:
+            opened = service.open_link(session, token)
+            assert opened.zone.key == "America/New_York"
+            assert found[0].astimezone(opened.zone).hour == 10  # 09:00 in Chicago is 10:00 for the prospect
+
+    def test_a_booked_call_its_buffers_and_the_daily_maximum_take_times_away(self, settings):
+        set_up(settings, buffer_before=15, buffer_after=15, daily_max=2)
+        other, _ = prospect_with_link(settings)
+        _, token = prospect_with_link(settings)
+        from tests.calls.helpers import book as book_by_hand
+
+        book_by_hand(settings, other, "2026-12-08 10:00")  # `leadline calls schedule`, 30 minutes
+        tuesday = [s for s in slots(settings, token) if s.date() == at("2026-12-08 10:00").date()]
+        # 09:30 would end at 10:00 with no buffer after it; 10:30 would start with no buffer before it.
+        assert tuesday == [at("2026-12-08 09:00"), at("2026-12-08 11:00"), at("2026-12-08 11:30")]
+        book_by_hand(settings, other, "2026-12-09 09:00")
+        book_by_hand(settings, other, "2026-12-09 11:30")
+        assert not [s for s in slots(settings, token) if s.date() == at("2026-12-09 10:00").date()]
+
+    def test_minimum_notice(self, settings):
+        set_up(settings, min_notice_minutes=120)  # now is 08:00: nothing before 10:00 today
+        _, token = prospect_with_link(settings)
+        assert slots(settings, token)[0] == at("2026-12-07 10:00")
+
+
+class TestBook:
+    def test_books_the_call_like_calls_schedule_and_invites_both_sides(self, settings, immediate):
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        booking_id = book(settings, token, at("2026-12-08 10:00"), note="Ask for Pat")
+        with unit_of_work(settings, readonly=True) as session:
+            booking = session.get(service.Booking, booking_id)
+            assert booking is not None
+            call = service.calls.get(session, booking.call_id)
+            assert call.status == "scheduled" and call.scheduled_at == at("2026-12-08 10:00")
+            assert "Ask for Pat" in (call.notes or "")
+            prospect = service.prospects.get(session, prospect_id)
+            assert prospect.sales_status == "scheduled"
+            assert session.query(Notification).filter_by(kind="call_booked", prospect_id=prospect_id).count() == 1
+        assert at("2026-12-08 10:00") not in slots(settings, prospect_with_link(settings)[1])
+        sent = outbox(settings)
+        assert sorted(str(m["To"]).split("<")[-1].rstrip(">") for m in sent) == sorted([prospect.email, HOST])
+        for message in sent:
+            ics = invitation(message)
+            assert "METHOD:REQUEST" in ics and f"UID:{call.id}@leadline" in ics and "SEQUENCE:0" in ics
+            assert "DTSTART:20261208T160000Z" in ics
+        to_prospect = next(m for m in sent if str(prospect.email) in str(m["To"]))
+        body = to_prospect.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+        assert "11:00" in body and "America/New_York" in body  # in the prospect's zone
+        assert "/reschedule" in body and "/cancel" in body
+
+    def test_stops_the_prospects_sequence(self, settings):
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        from sqlalchemy import select
+
+        from leadline.sequences import service as sequences
+
+        with unit_of_work(settings) as session:
+            names = [s.name for s in sequences.list_sequences(session)] if hasattr(sequences, "list_sequences") else []
+        book(settings, token, at("2026-12-08 10:00"))
+        with unit_of_work(settings, readonly=True) as session:
+            active = session.scalars(
+                select(SequenceEnrollment).where(
+                    SequenceEnrollment.prospect_id == prospect_id, SequenceEnrollment.status == "active"
+                )
+            ).all()
+        assert active == [] and isinstance(names, list)
+
+    def test_reschedule_keeps_the_uid_and_bumps_sequence_cancel_sends_cancel(self, settings, immediate):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        booking_id = book(settings, token, at("2026-12-08 10:00"))
+        manage = links.manage_token(settings, booking_id)
+        with unit_of_work(settings) as session:
+            call_id = service.reschedule(session, manage, at("2026-12-09 09:30")).call.id
+        moved = outbox(settings)[-2:]
+        for message in moved:
+            ics = invitation(message)
+            assert f"UID:{call_id}@leadline" in ics and "SEQUENCE:1" in ics and "METHOD:REQUEST" in ics
+            assert "DTSTART:20261209T153000Z" in ics
+        assert at("2026-12-08 10:00") in slots(settings, prospect_with_link(settings)[1])  # the old time is free
+        with unit_of_work(settings) as session:
+            service.cancel(session, manage, reason="found someone else")
+        for message in outbox(settings)[-2:]:
+            ics = invitation(message)
+            assert "METHOD:CANCEL" in ics and "STATUS:CANCELLED" in ics and "SEQUENCE:2" in ics
+            assert f"UID:{call_id}@leadline" in ics
+        before = counts(settings)
+        with unit_of_work(settings) as session, pytest.raises(service.Conflict):
+            service.cancel(session, manage)
+        assert counts(settings) == before
+
+
+class TestRefused:
+    """Each refusal names the problem and changes nothing."""
+
+    def _refused(self, settings, error: type[Exception], call: Any) -> Exception:
+        before = counts(settings)
+        with pytest.raises(error) as raised:
+            call()
+        assert counts(settings) == before
+        return raised.value
+
+    def test_a_time_not_offered(self, settings):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        for start in (at("2026-12-08 12:00"), at("2026-12-08 09:10"), at("2026-12-12 10:00"), at("2026-12-07 07:00")):
+            error = self._refused(settings, service.SlotNotOffered, lambda s=start: book(settings, token, s))
+            assert "not offered" in str(error)
+        error = self._refused(
+            settings, service.SlotNotOffered, lambda: book(settings, token, at("2026-12-08 10:00"), 45)
+        )
+        assert error.field == "length"  # type: ignore[attr-defined]
+
+    def test_a_tampered_token(self, settings):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        bad = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+        other, _ = prospect_with_link(settings)
+        forged = token.replace(token.split(".")[0], links.token(settings, other, "x@y.z").split(".")[0])
+        for given in (bad, forged, "x" * 500, "nonsense"):
+            self._refused(settings, service.LinkInvalid, lambda g=given: book(settings, g, at("2026-12-08 10:00")))
+
+    def test_an_expired_link(self, settings):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        clock.set_frozen(NOW + links.MAX_AGE + timedelta(minutes=1))
+        error = self._refused(settings, service.LinkGone, lambda: book(settings, token, at("2027-03-08 10:00")))
+        assert "expired" in str(error)
+
+    def test_a_revoked_link_and_a_new_one_after(self, settings):
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        with unit_of_work(settings) as session:
+            service.revoke(session, prospect_id, sender=None, reason="asked us to stop", actor="test")
+        error = self._refused(settings, service.LinkGone, lambda: book(settings, token, at("2026-12-08 10:00")))
+        assert "withdrawn" in str(error)
+        clock.set_frozen(NOW + timedelta(seconds=2))
+        fresh = links.token(settings, prospect_id, settings.sender_email)
+        assert book(settings, fresh, at("2026-12-08 10:00"))
+
+    @pytest.mark.parametrize("change", [{"sales_status": "closed_lost"}, {"do_not_contact": True}])
+    def test_a_lost_or_do_not_contact_prospect(self, settings, change):
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        with unit_of_work(settings) as session:
+            prospect = service.prospects.get(session, prospect_id)
+            for key, value in change.items():
+                setattr(prospect, key, value)
+        self._refused(settings, service.LinkGone, lambda: book(settings, token, at("2026-12-08 10:00")))
+        with unit_of_work(settings, readonly=True) as session:
+            assert service.link_for(session, prospect_id).url is None
+
+    def test_a_second_booking_by_the_same_prospect(self, settings):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        book(settings, token, at("2026-12-08 10:00"))
+        self._refused(settings, service.AlreadyBooked, lambda: book(settings, token, at("2026-12-09 10:00")))
+
+
+class TestRace:
+    def test_two_people_one_slot_one_booking_and_one_taken(self, settings):
+        """Two threads, each its own connection and transaction, book the same slot at once."""
+        set_up(settings)
+        tokens = [prospect_with_link(settings)[1] for _ in range(2)]
+        start = at("2026-12-08 10:00")
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def attempt(token: str) -> None:
+            barrier.wait()
+            try:
+                book(settings, token, start)
+                outcomes.append("booked")
+            except service.SlotTaken as error:
+                outcomes.append(f"taken: {error.message}")
+
+        threads = [threading.Thread(target=attempt, args=(t,)) for t in tokens]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(outcomes) == ["booked", "taken: that time has just been taken; pick another"]
+        assert counts(settings)["calls"] == 1 and counts(settings)["bookings"] == 1
