@@ -70,7 +70,7 @@ def counts(settings: Settings) -> dict[str, Any]:
                 session.execute(
                     select(CallActivity.id, CallActivity.status, CallActivity.scheduled_at, CallActivity.ics_sequence)
                 ).all()
-            ),  # fmt: skip
+            ),
             "offers": session.scalar(select(func.count()).select_from(Availability)),
         }
 
