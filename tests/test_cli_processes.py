@@ -132,8 +132,20 @@ GROUPS: dict[str, list[Run]] = {
     "booking": [
         run("users", "add", "host@example.com", "--role", "admin", "--link"),
         run("availability", "show", "--user", "host@example.com", "--json"),
-        run("availability", "set", "--user", "host@example.com", "--hours", "mon-fri 09:00-12:00 13:00-17:00",
-            "--lengths", "15,30", "--timezone", "America/Chicago", "--buffer-after", "10"),  # fmt: skip
+        run(
+            "availability",
+            "set",
+            "--user",
+            "host@example.com",
+            "--hours",
+            "mon-fri 09:00-12:00 13:00-17:00",
+            "--lengths",
+            "15,30",
+            "--timezone",
+            "America/Chicago",
+            "--buffer-after",
+            "10",
+        ),  # fmt: skip
         run("availability", "set", "--user", "host@example.com", "--hours", "mon 17:00-09:00", code=1),  # refused
         run("booking", "link", "royal_plumbing_co"),
         run("booking", "revoke", "royal_plumbing_co", "--reason", "asked us to stop"),

@@ -26,6 +26,14 @@ OPEN = {
     ("POST", "/webhooks/sendgrid/inbound"),  # the inbound secret (query or path)
     ("POST", "/webhooks/sendgrid/inbound/{token}"),
     ("GET", "/calendar/{token}.ics"),  # a secret URL for calendar apps
+    ("GET", "/book/{token}"),  # a prospect's booking page: a signed token per prospect and sender
+    ("POST", "/book/{token}"),
+    ("GET", "/book/manage/{token}"),  # a booked call's page: a signed token per booking
+    ("GET", "/book/manage/{token}/reschedule"),
+    ("POST", "/book/manage/{token}/reschedule"),
+    ("GET", "/book/manage/{token}/cancel"),
+    ("POST", "/book/manage/{token}/cancel"),
+    ("GET", "/book/manage/{token}/invite.ics"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -66,6 +74,8 @@ def test_the_open_routes_protect_themselves(anon_client):
     assert anon_client.post("/webhooks/sendgrid", content=b"[]").status_code in (401, 403)
     assert anon_client.post("/webhooks/sendgrid/inbound/wrong", data={"to": "x"}).status_code in (401, 403, 404)
     assert anon_client.get("/calendar/wrong.ics").status_code == 404
+    assert anon_client.get("/book/wrong").status_code == 404
+    assert anon_client.get("/book/manage/wrong").status_code == 404
     assert anon_client.get("/unsubscribe/wrong").status_code in (400, 404)
     assert anon_client.get("/set-password?token=wrong").status_code == 400
 

@@ -245,7 +245,9 @@ def _opened(managed: Managed) -> Opened:
 
 
 def manage_slots(session: Session, managed: Managed) -> list[datetime]:
-    return slots(session, _opened(managed), managed.booking.length_minutes, ignore_call=managed.call.id)
+    """The times the booked call may move to (its own time is not one)."""
+    found = slots(session, _opened(managed), managed.booking.length_minutes, ignore_call=managed.call.id)
+    return [start for start in found if start != managed.call.scheduled_at]
 
 
 def _require_open(managed: Managed, doing: str) -> None:

@@ -1,0 +1,130 @@
+"""The public booking pages over HTTP, as a prospect's browser meets them: no sign-in, no script,
+a form per step; every refusal is a page saying why with a 4xx, and changes nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from leadline.booking import links
+from tests.booking.helpers import at, counts, prospect_with_link, set_up, slot_value
+from tests.calls.helpers import book as book_by_hand
+
+
+def _book(anon_client, token: str, slot: str, **extra: str):
+    return anon_client.post(f"/book/{token}", data={"slot": slot, "length": "30", **extra}, follow_redirects=False)
+
+
+class TestBookingPage:
+    def test_shows_free_times_in_the_prospects_zone_without_script(self, settings, anon_client):
+        set_up(settings)
+        _, token = prospect_with_link(settings)  # New York; the host works 09:00-12:00 Chicago
+        page = anon_client.get(f"/book/{token}")
+        assert page.status_code == 200
+        assert "<script" not in page.text and "America/New_York" in page.text
+        assert re.findall(r'value="(2026-12-08T[^"]+)"', page.text)[0] == "2026-12-08T15:00:00Z"
+        assert ">10:00<" in page.text and ">09:00<" not in page.text  # 09:00 Chicago is 10:00 in New York
+
+    def test_choosing_a_time_books_it_and_the_confirmation_moves_and_cancels_it(self, settings, anon_client):
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        booked = _book(anon_client, token, slot_value(at("2026-12-08 10:00")), note="Gate code 1234")
+        assert booked.status_code == 303
+        manage = booked.headers["location"].split("?")[0]
+        confirmation = anon_client.get(booked.headers["location"])
+        assert "Your call is booked" in confirmation.text and "11:00" in confirmation.text
+        assert f'href="{manage}/reschedule"' in confirmation.text and f'href="{manage}/cancel"' in confirmation.text
+        ics = anon_client.get(f"{manage}/invite.ics")
+        assert ics.headers["content-type"].startswith("text/calendar") and "METHOD:REQUEST" in ics.text
+        assert "already" in anon_client.get(f"/book/{token}").text  # the link now leads to the booked call
+        path = manage.removeprefix(settings.base_url)
+        offered = anon_client.get(f"{path}/reschedule")
+        assert "Move your call" in offered.text and slot_value(at("2026-12-08 10:00")) not in offered.text
+        moved = anon_client.post(f"{path}/reschedule", data={"slot": slot_value(at("2026-12-10 09:00"))},
+                                 follow_redirects=False)  # fmt: skip
+        assert moved.status_code == 303
+        assert "has moved" in anon_client.get(moved.headers["location"]).text
+        assert "SEQUENCE:1" in anon_client.get(f"{path}/invite.ics").text
+        assert "Cancel your call?" in anon_client.get(f"{path}/cancel").text
+        cancelled = anon_client.post(f"{path}/cancel", data={"reason": "busy"}, follow_redirects=False)
+        assert cancelled.status_code == 303
+        assert "Your call is cancelled" in anon_client.get(cancelled.headers["location"]).text
+        final = anon_client.get(f"{path}/invite.ics").text
+        assert "METHOD:CANCEL" in final and "SEQUENCE:2" in final
+        assert dict(counts(settings)["stages"])[prospect_id] == "scheduled"
+
+    def test_a_time_taken_since_the_page_was_drawn(self, settings, anon_client):
+        set_up(settings)
+        other, _ = prospect_with_link(settings)
+        _, token = prospect_with_link(settings)
+        slot = slot_value(at("2026-12-08 10:00"))
+        assert slot in anon_client.get(f"/book/{token}").text
+        book_by_hand(settings, other, "2026-12-08 10:00")
+        before = counts(settings)
+        answer = _book(anon_client, token, slot)
+        assert answer.status_code == 409 and "taken; pick another" in answer.text
+        assert 'role="alert"' in answer.text and 'name="slot"' in answer.text  # the times to pick from again
+        assert counts(settings) == before
+
+    @pytest.mark.parametrize(
+        ("form", "status", "words"),
+        [
+            ({"slot": "2026-12-08T18:00:00Z"}, 422, "not offered"),  # noon Chicago: after hours
+            ({"slot": "not a time"}, 422, "pick one of the times"),
+            ({"slot": ""}, 422, "pick a time"),
+            ({"slot": "2026-12-08T16:00:00Z", "length": "45"}, 422, "not offered"),
+            ({"slot": "2026-12-08T16:00:00Z", "length": "lots"}, 422, "call lengths"),
+            ({"slot": "2026-12-08T16:00:00Z", "note": "x" * 1001}, 422, "longer than"),
+        ],
+    )
+    def test_bad_input(self, settings, anon_client, form, status, words):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        before = counts(settings)
+        answer = anon_client.post(f"/book/{token}", data={"length": "30", **form}, follow_redirects=False)
+        assert answer.status_code == status and words in answer.text
+        assert counts(settings) == before
+
+    def test_tampered_expired_and_revoked_links(self, settings, anon_client):
+        from datetime import timedelta
+
+        from leadline import clock
+        from leadline.booking import service
+        from leadline.db import unit_of_work
+        from tests.booking.helpers import NOW
+
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        slot = slot_value(at("2026-12-08 10:00"))
+        before = counts(settings)
+        tampered = token[:-2] + ("xy" if not token.endswith("xy") else "zz")
+        for path in (f"/book/{tampered}", "/book/manage/abc"):
+            answer = anon_client.get(path)
+            assert answer.status_code == 404 and "not valid" in answer.text
+        assert _book(anon_client, tampered, slot).status_code == 404
+        with unit_of_work(settings) as session:
+            service.revoke(session, prospect_id, sender=None, reason=None, actor="test")
+        before = counts(settings)
+        revoked = _book(anon_client, token, slot)
+        assert revoked.status_code == 410 and "withdrawn" in revoked.text
+        clock.set_frozen(NOW + links.MAX_AGE + timedelta(days=1))
+        _, old = prospect_with_link(settings)
+        clock.set_frozen(NOW + 2 * links.MAX_AGE + timedelta(days=2))
+        expired = anon_client.get(f"/book/{old}")
+        assert expired.status_code == 410 and "expired" in expired.text
+        assert counts(settings) | {"stages": None} == before | {"stages": None}
+
+
+class TestRateLimit:
+    def test_each_client_gets_a_few_requests_a_minute_per_public_page(self, settings, anon_client):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        anon_client.app.state.settings.public_requests_per_minute = 3  # read per request
+        answers = [anon_client.get(f"/book/{token}").status_code for _ in range(4)]
+        assert answers == [200, 200, 200, 429]
+        limited = anon_client.get(f"/book/{token}")
+        assert int(limited.headers["retry-after"]) >= 1 and "too many requests" in limited.text
+        # The unsubscribe page counts on its own, and is limited the same way.
+        assert [anon_client.get("/unsubscribe/not-a-token").status_code for _ in range(4)] == [404, 404, 404, 429]
+        assert anon_client.post("/unsubscribe/not-a-token").status_code == 429
