@@ -145,7 +145,7 @@ GROUPS: dict[str, list[Run]] = {
             "America/Chicago",
             "--buffer-after",
             "10",
-        ),  # fmt: skip
+        ),
         run("availability", "set", "--user", "host@example.com", "--hours", "mon 17:00-09:00", code=1),  # refused
         run("booking", "link", "royal_plumbing_co"),
         run("booking", "revoke", "royal_plumbing_co", "--reason", "asked us to stop"),
