@@ -128,3 +128,33 @@ class TestRateLimit:
         # The unsubscribe page counts on its own, and is limited the same way.
         assert [anon_client.get("/unsubscribe/not-a-token").status_code for _ in range(4)] == [404, 404, 404, 429]
         assert anon_client.post("/unsubscribe/not-a-token").status_code == 429
+
+
+class TestAvailabilityPage:
+    def test_a_user_sets_their_hours_on_the_page(self, settings, signed_in):
+        member = signed_in("member")
+        shown = member.get("/settings/availability")
+        assert shown.status_code == 200 and "mon 09:00-17:00" in shown.text and "Not set yet" in shown.text
+        form = {"csrf_token": member.csrf, "weekly": "mon-wed 08:00-11:00\nfri 14:00-16:00", "timezone": "Europe/Paris",
+                "lengths": "20, 40", "bufferBefore": "5", "bufferAfter": "5", "horizonDays": "10",
+                "minNoticeMinutes": "60", "dailyMax": "4"}  # fmt: skip
+        saved = member.post("/settings/availability", data=form, follow_redirects=False)
+        assert saved.status_code == 303
+        again = member.get("/api/availability").json()
+        assert again["weekly"] == {"mon": ["08:00-11:00"], "tue": ["08:00-11:00"], "wed": ["08:00-11:00"],
+                                   "fri": ["14:00-16:00"]}  # fmt: skip
+        assert (again["lengths"], again["timezone"], again["dailyMax"]) == ([20, 40], "Europe/Paris", 4)
+
+    def test_bad_hours_are_shown_beside_the_field_and_nothing_changes(self, settings, signed_in):
+        member = signed_in("member")
+        before = counts(settings)
+        refused = member.post("/settings/availability", data={"csrf_token": member.csrf, "weekly": "mon 17:00-09:00",
+                                                               "dailyMax": "0"})  # fmt: skip
+        assert refused.status_code == 422 and "ends before it starts" in refused.text
+        assert 'aria-invalid="true"' in refused.text
+        assert counts(settings) == before
+        viewer = signed_in("viewer")
+        assert (
+            viewer.post("/settings/availability", data={"csrf_token": viewer.csrf, "dailyMax": "2"}).status_code == 403
+        )
+        assert counts(settings) == before

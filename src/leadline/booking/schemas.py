@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, field_validator
 
+from leadline.fields import TextLines
 from leadline.schemas import ApiModel, InputModel
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -122,7 +123,7 @@ def _lengths(value: Any) -> Any:
     return value
 
 
-Weekly = Annotated[dict[str, list[str]], BeforeValidator(parse_weekly)]
+Weekly = Annotated[dict[str, list[str]], TextLines, BeforeValidator(parse_weekly)]
 Minutes = Annotated[int, Field(ge=0, le=240)]
 Lengths = Annotated[
     list[Annotated[int, Field(ge=5, le=240)]], BeforeValidator(_lengths), Field(min_length=1, max_length=6)

@@ -27,6 +27,10 @@ router.include_router(customers.router)
 router.include_router(reports.router)
 router.include_router(settings.router)
 
+from leadline.web.pages import availability  # noqa: E402
+
+router.include_router(availability.router)
+
 from leadline.web.pages import compose, search  # noqa: E402
 
 router.include_router(search.router)
