@@ -10,20 +10,12 @@ from typing import Any
 
 import pytest
 
-from leadline import clock, worker
+from leadline import clock
 from leadline.booking import links, service
 from leadline.booking.schemas import AvailabilitySet, parse_weekly
 from leadline.db import unit_of_work
 from leadline.notify.models import Notification
-from leadline.sequences.models import SequenceEnrollment
 from tests.booking.helpers import HOST, NOW, at, counts, invitation, outbox, prospect_with_link, set_up
-
-
-@pytest.fixture
-def immediate(settings):
-    worker.set_immediate(True)
-    yield
-    worker.set_immediate(False)
 
 
 def slots(settings, token: str, length: int = 30) -> list:
@@ -110,24 +102,6 @@ class TestBook:
         body = to_prospect.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
         assert "11:00" in body and "America/New_York" in body  # in the prospect's zone
         assert "/reschedule" in body and "/cancel" in body
-
-    def test_stops_the_prospects_sequence(self, settings):
-        set_up(settings)
-        prospect_id, token = prospect_with_link(settings)
-        from sqlalchemy import select
-
-        from leadline.sequences import service as sequences
-
-        with unit_of_work(settings) as session:
-            names = [s.name for s in sequences.list_sequences(session)] if hasattr(sequences, "list_sequences") else []
-        book(settings, token, at("2026-12-08 10:00"))
-        with unit_of_work(settings, readonly=True) as session:
-            active = session.scalars(
-                select(SequenceEnrollment).where(
-                    SequenceEnrollment.prospect_id == prospect_id, SequenceEnrollment.status == "active"
-                )
-            ).all()
-        assert active == [] and isinstance(names, list)
 
     def test_reschedule_keeps_the_uid_and_bumps_sequence_cancel_sends_cancel(self, settings, immediate):
         set_up(settings)

@@ -94,7 +94,7 @@ def candidate_starts(row: Availability, length: int, now: datetime) -> list[date
             start, end = _at(day, _clock(first), zone), _at(day, _clock(last), zone)
             moment = start
             while moment + step <= end + timedelta(microseconds=1):
-                if earliest <= moment <= latest:
+                if earliest <= moment <= latest and moment > now:
                     found.append(moment)
                 moment += step
         day += timedelta(days=1)
