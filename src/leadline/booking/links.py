@@ -81,8 +81,18 @@ def manage_token(settings: Settings, booking_id: str) -> str:
     return str(URLSafeSerializer(settings.secret(), salt=_MANAGE_SALT).dumps(booking_id))
 
 
+def manage_path(settings: Settings, booking_id: str) -> str:
+    """The booked call's page on this server (pages link and redirect to it, whatever the host)."""
+    return f"/book/manage/{manage_token(settings, booking_id)}"
+
+
 def manage_url(settings: Settings, booking_id: str) -> str:
-    return f"{settings.base_url}/book/manage/{manage_token(settings, booking_id)}"
+    """The booked call's page, in full (emails and calendar entries)."""
+    return f"{settings.base_url}{manage_path(settings, booking_id)}"
+
+
+def path(settings: Settings, prospect_id: str, sender: str) -> str:
+    return f"/book/{token(settings, prospect_id, sender)}"
 
 
 def read_manage(settings: Settings, given: str) -> str:

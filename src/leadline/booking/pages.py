@@ -84,7 +84,7 @@ def show(request: Request, token: str, length: str = "") -> HTMLResponse:
             opened = service.open_link(session, token)
             existing = service.current(session, opened.prospect.id)
             if existing is not None:
-                manage = links.manage_url(settings_of(request), existing.id)
+                manage = links.manage_path(settings_of(request), existing.id)
                 return page(request, "public/booking.html", {"state": "booked-already", "manage": manage})
             default = opened.lengths[0] if opened.lengths else 30
             chosen = _parse_length(length, default)
@@ -112,12 +112,12 @@ async def book(request: Request, token: str) -> Response:
             booking_id = booking.id
     except service.AlreadyBooked as error:
         return page(request, "public/booking.html", {"state": "booked-already",
-                    "manage": links.manage_url(settings, error.booking_id)}, status_code=409)  # fmt: skip
+                    "manage": links.manage_path(settings, error.booking_id)}, status_code=409)  # fmt: skip
     except (service.LinkInvalid, service.LinkGone) as error:
         return _gone(request, error)
     except LeadlineError as error:
         return _choose_again(request, token, length, error)
-    return RedirectResponse(f"{links.manage_url(settings, booking_id)}?done=booked", status_code=303)
+    return RedirectResponse(f"{links.manage_path(settings, booking_id)}?done=booked", status_code=303)
 
 
 def _choose_again(request: Request, token: str, length: str, error: LeadlineError) -> HTMLResponse:
@@ -148,8 +148,8 @@ def _manage_page(
             "state": state, "token": token, "business": managed.prospect.name, "status": call.status,
             "when": when_text(call.scheduled_at, managed.zone) if call.scheduled_at else "",
             "length": managed.booking.length_minutes, "zone": managed.zone.key,
-            "manage": links.manage_url(settings, managed.booking.id),
-            "again": links.url(settings, managed.prospect.id, managed.booking.sender_email),
+            "manage": links.manage_path(settings, managed.booking.id),
+            "again": links.path(settings, managed.prospect.id, managed.booking.sender_email),
             "done": request.query_params.get("done", ""),
         }  # fmt: skip
         if with_slots and call.status == "scheduled":
