@@ -278,7 +278,8 @@ TOKEN = "c7cbfc4199017204308662938c5f3b05"
      f"/calendar/{TOKEN}%252eics", f"/calendar/%63{TOKEN[1:]}.ics", f"//calendar//{TOKEN}.ics",
      f"/%63alendar/{TOKEN}.ics", f"/calendar%2f{TOKEN}.ics", f"/calendar%2F{TOKEN}", f"/webhooks/sendgrid/inbound/{TOKEN}",
      f"/Webhooks/SendGrid/Inbound/{TOKEN}?x=1", f"/unsubscribe/{TOKEN}", f"/set-password?token={TOKEN}",
-     f"/set-password?TOKEN={TOKEN}", f"/set-password?%74oken={TOKEN}", f"/x?next=/&api_key={TOKEN}"],
+     f"/set-password?TOKEN={TOKEN}", f"/set-password?%74oken={TOKEN}", f"/x?next=/&api_key={TOKEN}",
+     f"/book/{TOKEN}", f"/book/manage/{TOKEN}/cancel", f"/Book/{TOKEN}?length=30"],
 )  # fmt: skip
 def test_the_access_log_path_loses_its_secret_however_it_is_spelt(path):
     from leadline.redaction import Redactor, redact_path
