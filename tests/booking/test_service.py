@@ -103,6 +103,19 @@ class TestBook:
         assert "11:00" in body and "America/New_York" in body  # in the prospect's zone
         assert "/reschedule" in body and "/cancel" in body
 
+    def test_a_suppressed_address_gets_no_email_the_host_still_does(self, settings, immediate):
+        """An address blocked by hand (the prospect not marked do-not-contact, so the link works)."""
+        from leadline.emails import service as emails
+
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        with unit_of_work(settings) as session:
+            address = service.prospects.get(session, prospect_id).email
+            assert address is not None
+            emails.suppress(session, address, "manual", source="test", actor="test")
+        book(settings, token, at("2026-12-08 10:00"))
+        assert [str(m["To"]) for m in outbox(settings)] == [HOST]
+
     def test_reschedule_keeps_the_uid_and_bumps_sequence_cancel_sends_cancel(self, settings, immediate):
         set_up(settings)
         _, token = prospect_with_link(settings)
