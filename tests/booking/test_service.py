@@ -232,3 +232,25 @@ class TestRace:
             thread.join(30)
         assert sorted(outcomes) == ["booked", "taken: that time has just been taken; pick another"]
         assert counts(settings)["calls"] == 1 and counts(settings)["bookings"] == 1
+
+
+class TestInvitationsNeverLost:
+    def test_the_sweep_sends_what_a_lost_job_left_once_and_follows_a_change_made_elsewhere(self, settings):
+        from leadline.booking import flows
+        from tests.calls.helpers import timeline
+
+        set_up(settings)  # no worker: the job queued after the commit never runs here
+        _, token = prospect_with_link(settings)
+        booking_id = book(settings, token, at("2026-12-08 10:00"))
+        assert outbox(settings) == []
+        assert flows.sweep(settings) == 1
+        assert len(outbox(settings)) == 2 and "SEQUENCE:0" in invitation(outbox(settings)[0])
+        assert flows.sweep(settings) == 0 and flows.send_invitations(settings, booking_id) == []  # once
+        with unit_of_work(settings, readonly=True) as session:
+            call_id = session.get(service.Booking, booking_id).call_id  # type: ignore[union-attr]
+            prospect_id = session.get(service.Booking, booking_id).prospect_id  # type: ignore[union-attr]
+        with unit_of_work(settings) as session:  # `leadline calls cancel`, not the prospect's page
+            service.calls.cancel(session, call_id, reason="host is ill", actor="test")
+        assert flows.sweep(settings) == 1
+        assert "METHOD:CANCEL" in invitation(outbox(settings)[-1]) and len(outbox(settings)) == 4
+        assert ("call", "cancelled") in timeline(settings, prospect_id)

@@ -1,18 +1,28 @@
-"""Sending a booked call's invitations, after the booking's commit (the ``booking.invite`` job).
+"""Sending a booked call's invitations, after the booking's commit (the ``booking.invite`` job),
+and the sweep that sends what a lost job left.
 
 Both sides get an email with the .ics attached through the configured email backend (the outbox
 folder, SMTP or SendGrid): the prospect, unless their address is suppressed, and the host. The
-prospect's email carries the reschedule and cancel links. A flow: it reads in one unit of work
-and sends outside it.
+prospect's email carries the reschedule and cancel links. What goes out follows the call as it is
+now: METHOD:REQUEST for a booked call, METHOD:CANCEL for a cancelled one (a call held or missed
+gets nothing). Each version of the call (its ``ics_sequence``) is claimed once before it is sent
+(``bookings.invited_sequence``), so no one gets the same invitation twice; the sweep also carries
+a change made elsewhere (``leadline calls reschedule|cancel``) to the prospect.
+
+A flow: it claims and reads in one unit of work and sends outside it.
 """
 
 from __future__ import annotations
 
 from email.utils import make_msgid
 
+from sqlalchemy import select, update
+
 from leadline.booking import links
 from leadline.booking.invites import ics, when_text
+from leadline.booking.models import Booking
 from leadline.booking.service import manage
+from leadline.calls.models import CallActivity
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
@@ -21,13 +31,37 @@ from leadline.emails.backends import get_backend
 from leadline.emails.message import Attachment, Outgoing, text_to_html
 
 
-def send_invitations(settings: Settings, booking_id: str, method: str) -> list[str]:
-    """Email the invitation (``REQUEST``) or its cancellation (``CANCEL``); returns who got it."""
+def sweep(settings: Settings, *, limit: int = 200) -> int:
+    """Send every booked call's invitations not yet sent for its current version."""
+    with unit_of_work(settings, readonly=True) as session:
+        due = list(
+            session.scalars(
+                select(Booking.id)
+                .join(CallActivity, CallActivity.id == Booking.call_id)
+                .where(Booking.invited_sequence < CallActivity.ics_sequence)
+                .order_by(Booking.created_at)
+                .limit(limit)
+            )
+        )
+    return sum(bool(send_invitations(settings, booking_id)) for booking_id in due)
+
+
+def send_invitations(settings: Settings, booking_id: str) -> list[str]:
+    """Email the call's invitation (or cancellation) as it stands now, once per version; who got it."""
     manage_url = links.manage_url(settings, booking_id)
     token = links.manage_token(settings, booking_id)
-    with unit_of_work(settings, readonly=True) as session:
+    with unit_of_work(settings) as session:
         managed = manage(session, token)
         call, prospect, host, booking = managed.call, managed.prospect, managed.host, managed.booking
+        claimed = session.execute(
+            update(Booking)
+            .where(Booking.id == booking_id, Booking.invited_sequence < call.ics_sequence)
+            .values(invited_sequence=call.ics_sequence)
+            .execution_options(synchronize_session=False)
+        )
+        if not claimed.rowcount or call.status not in ("scheduled", "cancelled"):  # type: ignore[attr-defined]
+            return []
+        method = "CANCEL" if call.status == "cancelled" else "REQUEST"
         assert call.scheduled_at is not None
         suppressed = prospect.email is None or emails.suppression_for(session, prospect.email) is not None
         start, sequence, minutes = call.scheduled_at, call.ics_sequence, booking.length_minutes

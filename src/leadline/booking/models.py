@@ -70,4 +70,7 @@ class Booking(Base):
     host_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     sender_email: Mapped[str] = mapped_column(String(320))
     length_minutes: Mapped[int]
+    #: The call's ``ics_sequence`` the invitations were last sent for (-1: none yet); the sweep sends
+    #: what a lost job left, and a change made elsewhere (``leadline calls cancel``) reaches the prospect.
+    invited_sequence: Mapped[int] = mapped_column(default=-1)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

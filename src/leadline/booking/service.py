@@ -205,11 +205,11 @@ def book(session: Session, token: str, start: datetime, length: int, *, note: st
     )
     booking = Booking(
         id=new_id("bkg"), call_id=call.id, prospect_id=opened.prospect.id, host_user_id=opened.host.id,
-        sender_email=opened.sender, length_minutes=length, created_at=utc_now(),
+        sender_email=opened.sender, length_minutes=length, invited_sequence=-1, created_at=utc_now(),
     )  # fmt: skip
     session.add(booking)
     session.flush()
-    jobs.defer(session, "booking.invite", booking.id, "REQUEST")
+    jobs.defer(session, "booking.invite", booking.id)
     return booking
 
 
@@ -266,7 +266,7 @@ def reschedule(session: Session, token: str, start: datetime) -> Managed:
     managed.call = calls.reschedule(
         session, managed.call.id, Reschedule(scheduled_at=start, reason="moved by the prospect"), actor=PROSPECT_ACTOR
     )
-    jobs.defer(session, "booking.invite", managed.booking.id, "REQUEST")
+    jobs.defer(session, "booking.invite", managed.booking.id)
     return managed
 
 
@@ -280,7 +280,7 @@ def cancel(session: Session, token: str, *, reason: str | None = None) -> Manage
     managed.call = calls.cancel(
         session, managed.call.id, reason=reason or "cancelled by the prospect", actor=PROSPECT_ACTOR
     )
-    jobs.defer(session, "booking.invite", managed.booking.id, "CANCEL")
+    jobs.defer(session, "booking.invite", managed.booking.id)
     return managed
 
 

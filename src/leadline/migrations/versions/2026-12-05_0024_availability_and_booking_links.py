@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("host_user_id", sa.String(length=40), nullable=False),
         sa.Column("sender_email", sa.String(length=320), nullable=False),
         sa.Column("length_minutes", sa.Integer(), nullable=False),
+        sa.Column("invited_sequence", sa.Integer(), nullable=False),
         sa.Column("created_at", leadline.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["call_id"], ["call_activities.id"], name=op.f("fk_bookings_call_id_call_activities"), ondelete="CASCADE"
