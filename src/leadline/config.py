@@ -180,6 +180,12 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         30.0, gt=0, description="A request body that sends nothing for this long is refused (408)."
     )
+    file_max_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest file kept on a prospect or customer (files/); uploads above: 413."
+    )
+    public_rate_limit: int = Field(
+        60, ge=1, description="Requests a minute one address may make to the public pages (proposal links)."
+    )
 
     # --- automation --------------------------------------------------------------------
     redis_url: str | None = Field(None, description="Redis for the job queue; default: a SQLite queue.")

@@ -5,8 +5,10 @@ from leadline.auth.models import ApiToken, LoginThrottle, User, WebSession
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
+from leadline.files.models import StoredFile
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
+from leadline.proposals.models import Proposal, ProposalVersion, ProposalView
 from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
@@ -26,6 +28,9 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "OutreachActivity",
+    "Proposal",
+    "ProposalVersion",
+    "ProposalView",
     "Prospect",
     "ProspectExternalId",
     "SavedView",
@@ -33,6 +38,7 @@ __all__ = [
     "SequenceEnrollment",
     "SettingChange",
     "StagedRow",
+    "StoredFile",
     "StoredSetting",
     "Suppression",
     "Task",

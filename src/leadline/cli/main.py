@@ -33,6 +33,7 @@ from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import list_emails, suppressions_app, templates_app
+from leadline.files.cli import app as files_app
 from leadline.notes.cli import app as notes_app
 from leadline.notify.cli import notifications_app, notify_app
 from leadline.prospects.cli import app as prospects_app
@@ -68,6 +69,7 @@ app.add_typer(proposals_app, name="proposals")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(notes_app, name="notes")
+app.add_typer(files_app, name="files")
 app.command("today")(today_command)
 app.command("objections")(objections_command)
 app.command("dashboard")(dashboard_command)

@@ -1,0 +1,1 @@
+"""Proposals as documents (filled in by the next commit)."""
