@@ -46,7 +46,9 @@ from leadline.sequences.api import router as sequences_router
 from leadline.tasks.api import router as tasks_router
 from leadline.views.api import router as views_router
 from leadline.web.limits import install as install_body_limits
+from leadline.web.limits import public_rate_limit
 from leadline.web.pages import router as pages_router
+from leadline.web.pages.proposal_links import router as proposal_links_router
 from leadline.web.render import page, pages
 from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
 from leadline.webhooks.admin_api import router as webhooks_admin_router
@@ -269,6 +271,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     # Open: health checks, the unsubscribe page, webhooks (signed or secret URL), signing in, the calendar feed.
     app.include_router(health_router)
     app.include_router(unsubscribe_router, dependencies=checked)
+    # A proposal's private link (the prospect's page): open, rate-limited per address.
+    app.include_router(proposal_links_router, dependencies=[*checked, Depends(public_rate_limit)])
     app.include_router(webhooks_router, responses=errors)
     app.include_router(auth_pages, dependencies=checked)
     app.include_router(calendar_router, responses=errors, dependencies=checked)  # a secret URL for calendar apps

@@ -36,6 +36,7 @@ from leadline.emails.cli import list_emails, suppressions_app, templates_app
 from leadline.files.cli import app as files_app
 from leadline.notes.cli import app as notes_app
 from leadline.notify.cli import notifications_app, notify_app
+from leadline.proposals.cli import register as proposals_register
 from leadline.prospects.cli import app as prospects_app
 from leadline.prospects.cli import list_prospects
 from leadline.sequences.cli import app as sequences_app
@@ -66,6 +67,7 @@ app.add_typer(notifications_app, name="notifications")
 app.add_typer(calls_app, name="calls")
 app.add_typer(deals_app, name="deals")
 app.add_typer(proposals_app, name="proposals")
+proposals_register(proposals_app)
 app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(notes_app, name="notes")

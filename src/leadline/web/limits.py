@@ -203,3 +203,65 @@ def install(app: FastAPI, settings: Settings) -> None:
     """The body middleware and its error answer (inside SecurityHeaders: refusals get the headers too)."""
     app.add_exception_handler(BodyRefused, refused)
     app.add_middleware(BodyLimits, settings=settings)
+
+
+# --- the public pages' rate limit ------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``limit`` requests a minute per client address and bucket (a sliding window, in this process).
+
+    For the pages anyone may open (a proposal's private link): a link guessed or shared cannot be hammered.
+    Memory is bounded: at most ``MAX_KEYS`` addresses are remembered (the oldest forgotten first).
+    """
+
+    WINDOW = 60.0
+    MAX_KEYS = 20_000
+
+    def __init__(self) -> None:
+        import threading
+        from collections import OrderedDict, deque
+
+        self._deque = deque
+        self._hits: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def allow(self, key: tuple[str, str], limit: int, now: float | None = None) -> float | None:
+        """None when allowed (and counted); else the seconds until the next request is."""
+        import time
+
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.get(key)
+            if hits is None:
+                hits = self._hits[key] = self._deque()
+                while len(self._hits) > self.MAX_KEYS:
+                    self._hits.popitem(last=False)
+            else:
+                self._hits.move_to_end(key)
+            while hits and hits[0] <= now - self.WINDOW:
+                hits.popleft()
+            if len(hits) >= limit:
+                return max(1.0, float(hits[0]) + self.WINDOW - now)
+            hits.append(now)
+            return None
+
+
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn sets it from X-Forwarded-For when the proxy is trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+def public_rate_limit(request: Request) -> None:
+    """A dependency of the public pages: 429 with Retry-After beyond ``LEADLINE_PUBLIC_RATE_LIMIT`` a minute."""
+    app = request.app
+    limiter = getattr(app.state, "public_limiter", None)
+    if limiter is None:
+        limiter = app.state.public_limiter = RateLimiter()
+    settings: Settings = app.state.settings
+    wait = limiter.allow((client_address(request), "public"), settings.public_rate_limit)
+    if wait is not None:
+        raise HTTPException(
+            429, f"too many requests from your address; try again in {int(wait) + 1} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )  # fmt: skip
