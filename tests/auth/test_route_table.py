@@ -26,6 +26,11 @@ OPEN = {
     ("POST", "/webhooks/sendgrid/inbound"),  # the inbound secret (query or path)
     ("POST", "/webhooks/sendgrid/inbound/{token}"),
     ("GET", "/calendar/{token}.ics"),  # a secret URL for calendar apps
+    ("GET", "/p/{token}"),  # a proposal's private link (HMAC of the secret key; rate-limited)
+    ("GET", "/p/{token}/pdf"),
+    ("POST", "/p/{token}/accept"),
+    ("POST", "/p/{token}/decline"),
+    ("POST", "/p/{token}/views/{view_id}"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -67,6 +72,8 @@ def test_the_open_routes_protect_themselves(anon_client):
     assert anon_client.post("/webhooks/sendgrid/inbound/wrong", data={"to": "x"}).status_code in (401, 403, 404)
     assert anon_client.get("/calendar/wrong.ics").status_code == 404
     assert anon_client.get("/unsubscribe/wrong").status_code in (400, 404)
+    assert anon_client.get("/p/wrong").status_code == 404
+    assert anon_client.post("/p/wrong/accept", data={"name": "x", "agree": "yes"}).status_code in (404, 422)
     assert anon_client.get("/set-password?token=wrong").status_code == 400
 
 

@@ -44,6 +44,7 @@ from leadline.files import service as files
 from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.posts import service as posts
+from leadline.proposals import service as proposal_docs
 from leadline.prospects import bulk, merging, queries
 from leadline.prospects import flows as import_flow
 from leadline.prospects import service as prospects
@@ -394,6 +395,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         written = notes.for_prospect(session, prospect_id, check=False)
         to_do = tasks.read(session, tasks.search(session, state="all", prospect_id=prospect_id, limit=200))
         kept = [files.read(f) for f in files.for_prospect(session, prospect_id)]
+        offered = [proposal_docs.read(session, d, full=True) for d in proposal_docs.search(session, prospect_id)]
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
 
@@ -411,6 +413,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "reason_labels": merging.REASON_LABELS,
         "notes": written,
         "files": kept,
+        "proposal_docs": offered,
         "file_max_mb": settings.file_max_bytes // (1024 * 1024),
         "tasks": sorted(to_do, key=lambda t: (t.done_at is not None, t.due_at)),
         "task_kinds": TASK_KIND_CHOICES,
