@@ -67,13 +67,20 @@ def sniff(data: bytes, name: str = "") -> Kind:
         return WAV
     if head[4:8] == b"ftyp" and head[8:12] in (b"M4A ", b"M4B "):
         return M4A
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 in (0xE2, 0xE4, 0xE6)):
+    if head.startswith(b"ID3") or _mp3_frame(head):
         return MP3
     if head.startswith(_EXECUTABLES):
         raise _refuse("a program (executable or script)")
     if head.startswith(b"PK\x03\x04"):
         return _office(data)
     return _text(data, name)
+
+
+def _mp3_frame(head: bytes) -> bool:
+    """An MPEG audio layer III frame header: the sync bits, layer III, a real bitrate and sample rate."""
+    if len(head) < 3 or head[0] != 0xFF or head[1] & 0xE6 != 0xE2:
+        return False
+    return head[2] & 0xF0 != 0xF0 and head[2] & 0x0C != 0x0C
 
 
 def _office(data: bytes) -> Kind:
