@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
@@ -124,7 +125,10 @@ async def decline(request: Request, token: str) -> Response:
 @router.post("/p/{token}/views/{view_id}")
 async def view_beacon(request: Request, token: str, view_id: str) -> Response:
     """The page's beacon: the seconds it has been open, as a plain-text number (at most 10 digits)."""
-    body = (await request.body())[:64].decode("ascii", "replace").strip()
+    try:
+        body = (await request.body())[:64].decode("ascii", "replace").strip()
+    except ClientDisconnect:  # the page was left before its beacon was read: nothing to record
+        return Response(status_code=204, headers=PRIVATE)
     if not body.isdigit() or len(body) > 10:
         return Response(status_code=204, headers=PRIVATE)  # nothing to record; never an error page for a beacon
 
