@@ -124,9 +124,12 @@ async def decline(request: Request, token: str) -> Response:
 
 @router.post("/p/{token}/views/{view_id}")
 async def view_beacon(request: Request, token: str, view_id: str) -> Response:
-    """The page's beacon: the seconds it has been open, as a plain-text number (at most 10 digits)."""
+    """The page's beacon: the seconds it has been open, a plain-text number (or a form's ``seconds``)."""
     try:
-        body = (await request.body())[:64].decode("ascii", "replace").strip()
+        if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
+            body = str((await request.form()).get("seconds") or "").strip()  # a form (read by the text rule already)
+        else:
+            body = (await request.body())[:64].decode("ascii", "replace").strip()
     except ClientDisconnect:  # the page was left before its beacon was read: nothing to record
         return Response(status_code=204, headers=PRIVATE)
     if not body.isdigit() or len(body) > 10:
