@@ -28,6 +28,19 @@ def _send(cli, proposal_id: str) -> str:
     return str(sent.json["url"]).rsplit("/p/", 1)[1]
 
 
+def pages_of(pdf: bytes) -> int:
+    """The pages of a PDF (WeasyPrint keeps its page objects in compressed object streams)."""
+    import zlib
+
+    parts = [pdf]
+    for found in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            parts.append(zlib.decompress(found.group(1)))
+        except zlib.error:
+            continue
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", b"".join(parts)))
+
+
 def _sha(page: str) -> str:
     found = re.search(r'name="document" value="([0-9a-f]{64})"', page)
     assert found, page[:500]
@@ -42,6 +55,7 @@ def test_sent_viewed_accepted_customer(cli, anon_client, settings):
     assert f"/p/{token}" in message.get_body(("plain",)).get_content()
     shown = cli("prospects", "show", p.id, "--json").json
     assert (shown["salesStatus"], shown["dealValue"]) == ("proposal", 2400.0)  # as the proposal flow does
+    unsigned = anon_client.get(f"/p/{token}/pdf").content
     page = anon_client.get(f"/p/{token}")
     assert page.status_code == 200 and "Proposal for Royal Plumbing Co" in page.text
     assert "Return on investment" in page.text and "2,400" in page.text and "Thanks for your time" in page.text
@@ -75,6 +89,7 @@ def test_sent_viewed_accepted_customer(cli, anon_client, settings):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and "attachment" in pdf.headers[
         "content-disposition"]  # fmt: skip
     assert len(pdf.content) == signed["size"]  # the signed copy, with its certificate page
+    assert (pages_of(unsigned), pages_of(pdf.content)) == (1, 2)
     timeline = [(e["type"], e["status"]) for e in cli("prospects", "show", p.id, "--json").json["timeline"]]
     for step in [("proposal", "created"), ("proposal", "sent"), ("proposal", "viewed"), ("deal", "won"),
                  ("file", "added"), ("proposal", "accepted")]:  # fmt: skip
