@@ -154,6 +154,12 @@ def test_bad_links_and_forms_change_nothing(cli, anon_client, settings):
     assert other_doc.status_code == 409 and "document changed" in other_doc.text
     assert anon_client.post(f"/p/{token}/views/pvw_nope", content=b"10").status_code == 404
     assert snapshot(settings) == before
+    cli("deals", "lost", "--prospect", proposal["prospectId"], "--reason", "went quiet")
+    before = snapshot(settings)
+    closed = anon_client.post(f"/p/{token}/accept", data={"name": "D", "agree": "yes", "document": _sha(page.text)})
+    assert closed.status_code == 409 and "no longer open" in closed.text
+    assert anon_client.post(f"/p/{token}/decline", data={"reason": "x"}).status_code == 409
+    assert snapshot(settings) == before
     for args, words in [
         (("proposals", "send", proposal["id"]), "was sent already"),
         (("proposals", "send", "prp_nope"), "no proposal with id"),

@@ -290,6 +290,8 @@ def check_acceptable(session: Session, token: str, data: Acceptance) -> tuple[Pr
         raise ProposalClosed("this proposal was accepted already", field="token")
     if proposal.status == "declined":
         raise ProposalClosed("this proposal was declined", field="token")
+    if prospects.get(session, proposal.prospect_id).sales_status in CLOSED_STAGES:
+        raise ProposalClosed("this proposal is no longer open: reply to the email it came in", field="token")
     if not data.agree:
         raise Invalid("tick the box to accept the proposal", field="agree")
     if data.document != version.sha256:
@@ -349,6 +351,8 @@ def decline(session: Session, token: str, reason: str) -> Proposal:
         )
     if proposal.status in ("accepted", "declined"):
         raise ProposalClosed(f"this proposal was {proposal.status} already", field="token")
+    if prospects.get(session, proposal.prospect_id).sales_status in CLOSED_STAGES:
+        raise ProposalClosed("this proposal is no longer open: reply to the email it came in", field="token")
     proposal = get(session, proposal.id, for_update=True)
     actor = f"link:{proposal.id}"
     deals.lost(session, proposal.prospect_id, reason=f"proposal declined: {reason}"[:500], actor=actor,
