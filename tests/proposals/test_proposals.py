@@ -219,3 +219,18 @@ def test_the_template_sandbox(field, settings, tmp_path, monkeypatch):
         document.render("evil", document.load(settings, "evil"), {})
     with pytest.raises(document.ProposalTemplateError, match="unknown field prospekt"):
         document.render("typo", document.load(settings, "typo"), {})
+
+
+def test_the_rate_limiter_window_and_memory():
+    from leadline.web.limits import RateLimiter
+
+    limiter = RateLimiter()
+    key = ("203.0.113.9", "public")
+    assert [limiter.allow(key, 2, now=t) for t in (0.0, 1.0)] == [None, None]
+    assert limiter.allow(key, 2, now=30.0) == pytest.approx(30.0)  # wait until the first one is a minute old
+    assert limiter.allow(("198.51.100.1", "public"), 2, now=30.0) is None  # another address is not held up
+    assert limiter.allow(key, 2, now=60.5) is None  # the first one has left the window
+    limiter.MAX_KEYS = 3
+    for n in range(10):
+        limiter.allow((f"10.0.0.{n}", "public"), 2, now=70.0)
+    assert len(limiter._hits) == 3
