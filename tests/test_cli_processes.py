@@ -185,6 +185,22 @@ GROUPS: dict[str, list[Run]] = {
         run("notes", "edit", "{note}", "Daniel prefers texts after 5pm"),
         run("notes", "remove", "{note}"),
     ],
+    "files": [
+        run("export", "customers", "-o", "{tmp}/cu.csv"),
+        run("files", "add", "prospect:royal_plumbing_co", "{tmp}/cu.csv"),
+        run("files", "add", "royal_plumbing_co", "{tmp}/cu.csv", code=1),  # refused: which record?
+        run("files", "list", "--json"),
+        run("files", "get", "{file}", "-o", "{tmp}/back.csv"),
+        run("files", "remove", "{file}"),
+    ],
+    "proposal documents": [
+        run("proposals", "create", "--prospect", "hughes_plumbing", "--service", "paid_ads", "--fee", "1500"),
+        run("proposals", "list", "--json"),
+        run("proposals", "send", "{proposal}"),
+        run("proposals", "show", "{proposal}", "--json"),
+        run("proposals", "edit", "{proposal}", "--fee", "1400"),
+        run("proposals", "pdf", "{proposal}", "-o", "{tmp}/p.pdf"),
+    ],
     "analytics": [
         run("dashboard", "--json"),
         run("report", "week", "--format", "json"),
@@ -257,6 +273,8 @@ IDS: dict[str, str] = {
     "task_done": "SELECT id FROM tasks WHERE done_at IS NOT NULL ORDER BY id LIMIT 1",
     "note": "SELECT id FROM outreach_activities WHERE type = 'note' AND status = 'added' ORDER BY id DESC LIMIT 1",
     "bulk": "SELECT id FROM bulk_operations ORDER BY created_at DESC LIMIT 1",
+    "file": "SELECT id FROM files ORDER BY id DESC LIMIT 1",
+    "proposal": "SELECT id FROM proposals ORDER BY id DESC LIMIT 1",
 }
 
 

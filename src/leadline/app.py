@@ -37,9 +37,11 @@ from leadline.deps import text_rule
 from leadline.emails.api import router as emails_router
 from leadline.emails.unsubscribe import router as unsubscribe_router
 from leadline.errors import LeadlineError
+from leadline.files.api import router as files_router
 from leadline.health import router as health_router
 from leadline.notes.api import router as notes_router
 from leadline.notify.api import router as notifications_router
+from leadline.proposals.api import router as proposal_documents_router
 from leadline.prospects.api import router as prospects_router
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.search.api import router as search_router
@@ -48,6 +50,7 @@ from leadline.tasks.api import router as tasks_router
 from leadline.views.api import router as views_router
 from leadline.web.limits import install as install_body_limits
 from leadline.web.pages import router as pages_router
+from leadline.web.pages.proposal_links import router as proposal_links_router
 from leadline.web.ratelimit import limiter
 from leadline.web.render import page, pages
 from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
@@ -273,6 +276,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     app.include_router(health_router)
     app.include_router(unsubscribe_router, dependencies=[Depends(limiter("unsubscribe")), *checked])
     app.include_router(booking_pages, dependencies=checked)  # the prospect's booking pages (secret links)
+    # A proposal's private link (the prospect's page): open, rate-limited per address.
+    app.include_router(proposal_links_router, dependencies=[Depends(limiter("proposal")), *checked])
     app.include_router(webhooks_router, responses=errors)
     app.include_router(auth_pages, dependencies=checked)
     app.include_router(calendar_router, responses=errors, dependencies=checked)  # a secret URL for calendar apps
@@ -280,7 +285,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     guarded = [Depends(api_principal), *checked]
     for router in (prospects_router, notes_router, emails_router, calls_router, deals_router, proposals_router,
                    customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
-                   auth_router, webhooks_admin_router, search_router, views_router, booking_router):  # fmt: skip
+                   auth_router, webhooks_admin_router, search_router, views_router, booking_router,
+                   files_router, proposal_documents_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         30.0, gt=0, description="A request body that sends nothing for this long is refused (408)."
     )
+    file_max_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest file kept on a prospect or customer (files/); uploads above: 413."
+    )
 
     # --- automation --------------------------------------------------------------------
     redis_url: str | None = Field(None, description="Redis for the job queue; default: a SQLite queue.")
@@ -224,7 +227,7 @@ class Settings(BaseSettings):
     public_requests_per_minute: int = Field(
         60,
         ge=1,
-        description="Requests one client address may make to each public page (booking, unsubscribe) a minute.",
+        description="Requests a client address may send each public page (booking, unsubscribe, proposals) a minute.",
     )
 
     # The environment's own values, kept the first time stored settings are laid over them.

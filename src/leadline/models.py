@@ -6,8 +6,10 @@ from leadline.booking.models import Availability, Booking, BookingLink
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
+from leadline.files.models import StoredFile
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
+from leadline.proposals.models import Proposal, ProposalVersion, ProposalView
 from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
@@ -30,6 +32,9 @@ __all__ = [
     "LoginThrottle",
     "Notification",
     "OutreachActivity",
+    "Proposal",
+    "ProposalVersion",
+    "ProposalView",
     "Prospect",
     "ProspectExternalId",
     "SavedView",
@@ -37,6 +42,7 @@ __all__ = [
     "SequenceEnrollment",
     "SettingChange",
     "StagedRow",
+    "StoredFile",
     "StoredSetting",
     "Suppression",
     "Task",

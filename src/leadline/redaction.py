@@ -38,6 +38,8 @@ MIN_SECRET = 6  # shorter values would redact ordinary words
 
 # Paths whose next segments are a secret (compared decoded, lower-cased, with "//" as "/").
 _SECRET_PATHS = ("/webhooks/sendgrid/inbound/", "/calendar/", "/unsubscribe/", "/book/")
+#: Secret paths that count only at the start of the path (a proposal's private link, ``/p/TOKEN``).
+_SECRET_ROOTS = ("/p/",)
 # Query parameters that hold a secret.
 _SECRET_PARAMETER = re.compile(r"(?:token|secret|pass|key|auth|sig|session|cookie)", re.IGNORECASE)
 # The same, inside any text (a log message, an exception): cut the rest of the URL.
@@ -75,8 +77,8 @@ def redact_path(path: str) -> str:
     raw_path, mark, query = path.partition("?")
     plain = re.sub(r"/{2,}", "/", _decoded(raw_path))
     lowered = plain.lower()
-    for prefix in _SECRET_PATHS:
-        at = lowered.find(prefix)
+    for prefix in (*_SECRET_PATHS, *_SECRET_ROOTS):
+        at = lowered.find(prefix) if prefix in _SECRET_PATHS else (0 if lowered.startswith(prefix) else -1)
         if at != -1:
             end = at + len(prefix)
             suffix = ".ics" if prefix == "/calendar/" and lowered.endswith(".ics") else ""

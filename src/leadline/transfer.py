@@ -32,6 +32,12 @@ from leadline.jsonin import MAX_DEPTH
 
 FORMAT = "leadline-export"
 BATCH = 1000
+#: Rows of a table holding files (up to LEADLINE_FILE_MAX_BYTES each) go a few at a time: memory stays flat.
+FILE_BATCH = 4
+
+
+def batch_of(table: Table) -> int:
+    return FILE_BATCH if table.name == "files" else BATCH
 
 
 #: Working state, not data: an import's journal and staged rows (``prospects.flows``) belong to the
@@ -94,7 +100,7 @@ def export_all(session: Session, out: IO[str], *, revision: str | None) -> Repor
     for table in every:
         out.write(json.dumps({"table": table.name, "columns": [c.name for c in table.columns]}) + "\n")
         encode = _encoder(table)
-        query = select(table).order_by(*table.primary_key.columns).execution_options(yield_per=BATCH)
+        query = select(table).order_by(*table.primary_key.columns).execution_options(yield_per=batch_of(table))
         count = 0
         for row in session.execute(query):
             out.write(json.dumps([f(v) for f, v in zip(encode, row, strict=True)], sort_keys=True) + "\n")
@@ -178,7 +184,7 @@ def import_all(session: Session, source: IO[str], *, revision: str | None) -> Re
         except (TypeError, ValueError) as error:
             raise Invalid(f"line {number}: {error}", field="file") from None
         report.rows[table.name] += 1
-        if len(batch) >= BATCH:
+        if len(batch) >= batch_of(table):
             flush()
     flush()
     missing = [name for name in known if name not in report.rows]

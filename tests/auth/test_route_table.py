@@ -34,6 +34,11 @@ OPEN = {
     ("GET", "/book/manage/{token}/cancel"),
     ("POST", "/book/manage/{token}/cancel"),
     ("GET", "/book/manage/{token}/invite.ics"),
+    ("GET", "/p/{token}"),  # a proposal's private link (HMAC of the secret key; rate-limited)
+    ("GET", "/p/{token}/pdf"),
+    ("POST", "/p/{token}/accept"),
+    ("POST", "/p/{token}/decline"),
+    ("POST", "/p/{token}/views/{view_id}"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -77,6 +82,8 @@ def test_the_open_routes_protect_themselves(anon_client):
     assert anon_client.get("/book/wrong").status_code == 404
     assert anon_client.get("/book/manage/wrong").status_code == 404
     assert anon_client.get("/unsubscribe/wrong").status_code in (400, 404)
+    assert anon_client.get("/p/wrong").status_code == 404
+    assert anon_client.post("/p/wrong/accept", data={"name": "x", "agree": "yes"}).status_code in (404, 422)
     assert anon_client.get("/set-password?token=wrong").status_code == 400
 
 

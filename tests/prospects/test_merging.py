@@ -15,9 +15,13 @@ from leadline.calls.models import CallActivity
 from leadline.db import Base, import_all_models, unit_of_work
 from leadline.emails.flows import send
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.files import service as files
+from leadline.files.schemas import Target
 from leadline.ids import new_id
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
+from leadline.proposals import service as proposals
+from leadline.proposals.schemas import ProposalCreate
 from leadline.prospects import merging
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect, ProspectExternalId, ProspectTag
@@ -30,7 +34,8 @@ from tests.factories import make_prospect, snapshot
 #: The tables this file's ``pair`` fixture gives a row pointing at the duplicate. ``customers`` is
 #: covered by the refusals (a customer is never the merged-away prospect).
 COVERED = {"outreach_activities", "email_activities", "call_activities", "tasks", "generated_posts",
-           "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags", "prospect_external_ids"}  # fmt: skip
+           "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags", "prospect_external_ids",
+           "files", "proposals"}  # fmt: skip
 REFUSED = {"customers"}
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -106,6 +111,9 @@ def add_children(settings, prospect_id: str) -> None:
         session.add(ProspectTag(prospect_id=prospect_id, tag="roofers"))  # both carry it: kept once
         session.add(ProspectTag(prospect_id=prospect_id, tag=f"only {prospect_id}"[:40]))
         session.add(ProspectExternalId(source="hubspot contact", external_id=new_id("x"), prospect_id=prospect_id))
+        files.add(session, Target("prospect", prospect_id), "quote.pdf", b"%PDF-1.4 quote", actor="test")
+        proposals.create(session, ProposalCreate.model_validate({"prospectId": prospect_id, "serviceType": "paid_ads",
+                                                                 "monthlyFee": 900}), actor="test")  # fmt: skip
 
 
 @pytest.fixture

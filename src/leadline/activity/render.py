@@ -69,6 +69,21 @@ def _deal(status: str, details: dict[str, Any]) -> str:
     return _short(details.get("reason") or "", 80)
 
 
+def _proposal(status: str, details: dict[str, Any]) -> str:
+    name = f"{details.get('proposalId')} v{details.get('version')}"
+    if status == "accepted":
+        return f"{name} accepted by {details.get('signerName')} ({_money(details.get('monthlyFee'))}/month)"
+    if status == "declined":
+        return f"{name} declined: {_short(details.get('reason') or '', 70)}"
+    if status == "viewed":
+        return f"{name} opened by the prospect for the first time"
+    if status == "revised":
+        return f"{name}: a new version (the earlier link now says so)"
+    if status == "sent":
+        return f"{name} sent: {_money(details.get('value'))}/month"
+    return f"{name} {status}"
+
+
 def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
     if status == "created":
         fee = _money(details.get("monthlyFee"))
@@ -132,6 +147,13 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
             return f"removed the note of {written} by {details.get('author')}"
         edited = f" (edited {_when(details['editedAt'], zone)})" if details.get("editedAt") else ""
         return _short(details.get("text") or "", 200) + edited
+    if type == "file":
+        size = details.get("size")
+        what = f"{_short(details.get('name') or '', 70)} ({_money(size)} bytes, {details.get('contentType')})"
+        where = f" on customer {details['customerId']}" if details.get("customerId") else ""
+        return f"{'removed' if status == 'removed' else 'added'} {what}{where}"
+    if type == "proposal" and details.get("proposalId"):
+        return _proposal(status, details)
     if type == "deal":
         return _deal(status, details)
     if type == "customer":

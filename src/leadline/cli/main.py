@@ -34,8 +34,10 @@ from leadline.deals.cli import app as deals_app
 from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import list_emails, suppressions_app, templates_app
+from leadline.files.cli import app as files_app
 from leadline.notes.cli import app as notes_app
 from leadline.notify.cli import notifications_app, notify_app
+from leadline.proposals.cli import register as proposals_register
 from leadline.prospects.cli import app as prospects_app
 from leadline.prospects.cli import list_prospects
 from leadline.sequences.cli import app as sequences_app
@@ -68,9 +70,11 @@ app.add_typer(availability_app, name="availability")
 app.add_typer(booking_app, name="booking")
 app.add_typer(deals_app, name="deals")
 app.add_typer(proposals_app, name="proposals")
+proposals_register(proposals_app)
 app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(notes_app, name="notes")
+app.add_typer(files_app, name="files")
 app.command("today")(today_command)
 app.command("objections")(objections_command)
 app.command("dashboard")(dashboard_command)

@@ -101,17 +101,32 @@ proposals_app = typer.Typer(help="Proposals: email one, record the deal value, m
 
 @proposals_app.command("send")
 def proposals_send(
-    prospect: ProspectOpt,
-    value: Annotated[float, typer.Option(help="Monthly value proposed, e.g. 2400.")],
+    proposal: Annotated[
+        str | None, typer.Argument(help="A proposal document's id (prp_...): email its private link.")
+    ] = None,
+    prospect: Annotated[
+        str | None, typer.Option("--prospect", help="The prospect's id (an email-only proposal).")
+    ] = None,
+    value: Annotated[float | None, typer.Option(help="Monthly value proposed, e.g. 2400 (email-only).")] = None,
     template: Annotated[str, typer.Option(help="The email template.")] = "proposal",
     force: Annotated[bool, typer.Option("--force", help="Send although this template went to them before.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the email; send nothing, change nothing.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Send the proposal email; the deal value is recorded and the prospect moves to proposal."""
-    from leadline.cli._out import require_database
+    """Send a proposal: a document (`send prp_...`: its link) or an email alone (`--prospect X --value N`).
+    Either way the deal value is recorded and the prospect moves to proposal."""
+    from leadline.cli._out import abort, require_database
     from leadline.deals.flows import send_proposal
 
+    if proposal is not None:
+        if prospect is not None or value is not None or dry_run:
+            abort("give a proposal id, or --prospect and --value, not both (and no --dry-run for a document)")
+        from leadline.proposals.cli import send_document
+
+        send_document(proposal, template, force, as_json)
+        return
+    if prospect is None or value is None:
+        abort("give a proposal id (leadline proposals create ...), or --prospect and --value")
     require_database()
     with cli_errors():
         result = send_proposal(

@@ -10,6 +10,7 @@ composes services; shells and jobs call it, services never do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +52,16 @@ def send_proposal(
     force: bool = False,
     dry_run: bool = False,
     backend: Backend | None = None,
+    extra: dict[str, Any] | None = None,
+    document: dict[str, Any] | None = None,
+    also: Callable[[Session, str], None] | None = None,
 ) -> ProposalResult:
-    """Email the proposal for ``value`` a month; when it went out, record the value and move to proposal."""
+    """Email the proposal for ``value`` a month; when it went out, record the value and move to proposal.
+
+    A proposal document (proposals/flows.py) passes its link in ``extra`` (the email's merge fields), its
+    id and version in ``document`` (kept on the timeline entry), and ``also``: what else to record, with
+    the email's id, in the same unit of work as the deal's value and stage.
+    """
 
     if not value > 0:
         raise Invalid("must be more than 0", field="value")
@@ -64,7 +73,7 @@ def send_proposal(
             )
     report = send(
         settings, template, actor=actor, prospect_ids=[prospect_id], force=force, dry_run=dry_run,
-        backend=backend, extra={"proposalValue": f"{value:,.0f}", "dealValue": f"{value:,.0f}"},
+        backend=backend, extra={"proposalValue": f"{value:,.0f}", "dealValue": f"{value:,.0f}", **(extra or {})},
     )  # fmt: skip
     outcome = report.outcomes[0]
     if dry_run and outcome.status != "failed":
@@ -79,16 +88,21 @@ def send_proposal(
         raise ProposalNotSent(f"the proposal to {prospect_id} was not sent: {detail}", field="prospectId")
     assert outcome.email_id is not None
     with unit_of_work(settings) as session:
-        moved = record(session, prospect_id, value, email_id=outcome.email_id, template=template, actor=actor)
+        moved = record(session, prospect_id, value, email_id=outcome.email_id, template=template, actor=actor,
+                       document=document)  # fmt: skip
+        if also is not None:
+            also(session, outcome.email_id)
     return ProposalResult(prospect_id, outcome.email_id, value, "sent", outcome.subject, moved)
 
 
-def record(session: Session, prospect_id: str, value: float, *, email_id: str, template: str, actor: str) -> str:
+def record(session: Session, prospect_id: str, value: float, *, email_id: str, template: str, actor: str,
+           document: dict[str, Any] | None = None) -> str:  # fmt: skip
     """A proposal went out: the deal's value, the stage (forward only), the timeline."""
     prospect = prospects.get(session, prospect_id, for_update=True)
     before = prospect.deal_value
     prospect.deal_value = value
     details: dict[str, Any] = {"emailId": email_id, "value": value, "template": template, "previousValue": before}
+    details.update(document or {})
     activity.record(session, prospect.id, "proposal", "sent", details, actor=actor)
     prospects.advance(session, prospect, "proposal", actor=actor, cause={"emailId": email_id, "proposal": True})
     tasks.action_done(session, prospect.id, "proposal_sent", actor=actor, cause={"emailId": email_id})

@@ -49,6 +49,7 @@ MERGE_FIELDS: dict[str, str] = {
     "weeklyOpportunity": "computed: estimated weekly revenue behind the visibility gap, e.g. 1,200",
     "dealValue": "estimated monthly deal value",
     "proposalValue": "the proposal's monthly value (proposal emails)",
+    "proposalUrl": "the private link to the proposal document (proposal emails sent by `leadline proposals send ID`)",
     "senderName": "your name (LEADLINE_SENDER_NAME)",
     "senderEmail": "your address (LEADLINE_SENDER_EMAIL)",
     "booking_url": "the prospect's own booking page (for this sender): they pick a time for a call",
@@ -323,6 +324,7 @@ def merge_fields(
         "weeklyOpportunity": _number(weekly_opportunity(prospect.trade, prospect.grid_health)),
         "dealValue": _number(prospect.deal_value),
         "proposalValue": None,
+        "proposalUrl": None,
         "senderName": settings.sender_name,
         "senderEmail": settings.sender_email,
     }

@@ -55,6 +55,9 @@ def body_limit(settings: Settings, path: str) -> tuple[int, str]:
         return settings.webhook_max_body_bytes, "LEADLINE_WEBHOOK_MAX_BODY_BYTES"
     if path.startswith("/webhooks/sendgrid/inbound"):
         return settings.inbound_max_body_bytes, "LEADLINE_INBOUND_MAX_BODY_BYTES"
+    if path == "/api/files" or (path.endswith("/files") and path.startswith(("/prospects/", "/customers/"))):
+        # the file itself and room for the form around it (the file is read with the exact cap)
+        return settings.file_max_bytes + 64 * 1024, "LEADLINE_FILE_MAX_BYTES"
     if path in IMPORT_PATHS:
         return settings.import_max_body_bytes, "LEADLINE_IMPORT_MAX_BODY_BYTES"
     return settings.max_body_bytes, "LEADLINE_MAX_BODY_BYTES"

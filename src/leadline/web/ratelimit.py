@@ -30,6 +30,8 @@ class _Windows:
             if len(self.seen) > _MAX_CLIENTS:  # bounded memory: forget the idle ones
                 for stale in [k for k, q in self.seen.items() if not q or q[-1] < now - WINDOW]:
                     del self.seen[stale]
+                for oldest in list(self.seen)[: len(self.seen) - _MAX_CLIENTS]:  # still too many: the oldest go
+                    del self.seen[oldest]
             times = self.seen.setdefault(key, deque())
             while times and times[0] <= now - WINDOW:
                 times.popleft()

@@ -10,7 +10,9 @@ from fastapi import APIRouter
 
 router = APIRouter(include_in_schema=False)
 
-from leadline.web.pages import dashboard, duplicates, emails, prospects  # noqa: E402
+from leadline.web.pages import dashboard, duplicates, emails, files, prospects  # noqa: E402
+
+router.include_router(files.router)  # before customers: /customers/{ref}/files is not a status change
 
 router.include_router(dashboard.router)
 router.include_router(duplicates.router)  # before prospects: /prospects/duplicates is not a prospect's page

@@ -22,6 +22,7 @@ from leadline.customers import service
 from leadline.customers.schemas import CustomerRead, CustomerUpdate
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
+from leadline.files import service as files
 from leadline.notes import service as notes
 from leadline.prospects import service as prospects
 from leadline.tasks import service as tasks
@@ -52,6 +53,7 @@ EDIT_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("leadsGenerated", "Leads generated", "text"),
 )
 EDITABLE = (*(name for name, _, _ in EDIT_FIELDS), "serviceType", "notes")
+FILE_DONE = {"file-added": "The file is kept.", "file-removed": "The file is removed."}
 ACTIONS = {"pause": "Paused.", "churn": "Churned.", "reactivate": "Reactivated."}
 
 
@@ -98,8 +100,10 @@ def _customer_page(request: Request, principal: Principal, ref: str, *, flash: s
         sales_status = prospect.sales_status
         written = notes.for_prospect(session, customer.prospect_id, check=False)
         to_do = tasks.read(session, tasks.search(session, state="open", prospect_id=customer.prospect_id))
+        kept = [files.read(f) for f in files.for_prospect(session, customer.prospect_id)]
     context = {
-        "customer": customer, "history": history, "notes": written, "tasks": to_do, "now": utc_now(),
+        "customer": customer, "history": history, "notes": written, "tasks": to_do, "files": kept,
+        "file_max_mb": settings_of(request).file_max_bytes // (1024 * 1024), "now": utc_now(),
         "sales_status": sales_status, "flash": flash, "form": form,
         "values": values if values is not None else _form_of(customer, request), "errors": errors,
         "fields": EDIT_FIELDS, "service_types": SERVICE_TYPES, "can_write": principal.can_write,
@@ -110,7 +114,11 @@ def _customer_page(request: Request, principal: Principal, ref: str, *, flash: s
 @router.get("/customers/{ref}")
 def customer_detail(request: Request, principal: PageUser, ref: str, done: str = "") -> Response:
     try:
-        flash = {"saved": "Saved.", "unchanged": "Nothing was changed."}.get(done) or ACTIONS.get(done, "")
+        flash = (
+            {"saved": "Saved.", "unchanged": "Nothing was changed."}.get(done)
+            or ACTIONS.get(done, "")
+            or FILE_DONE.get(done, "")
+        )
         return _customer_page(request, principal, ref, flash=flash)
     except LeadlineError as error:
         return page(request, "app/customers/missing.html", {"message": str(error)}, error.status_code)

@@ -40,9 +40,11 @@ from leadline.emails import service as emails
 from leadline.emails import templates
 from leadline.emails.flows import send
 from leadline.errors import LeadlineError
+from leadline.files import service as files
 from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.posts import service as posts
+from leadline.proposals import service as proposal_docs
 from leadline.prospects import bulk, merging, queries
 from leadline.prospects import flows as import_flow
 from leadline.prospects import service as prospects
@@ -376,6 +378,8 @@ DONE = {
     "task-done": "The task is done.",
     "task-reopened": "The task is open again.",
     "task-snoozed": "The task is snoozed.",
+    "file-added": "The file is kept.",
+    "file-removed": "The file is removed.",
 }
 
 
@@ -390,6 +394,8 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         alike = merging.candidates(session, prospect_id)
         written = notes.for_prospect(session, prospect_id, check=False)
         to_do = tasks.read(session, tasks.search(session, state="all", prospect_id=prospect_id, limit=200))
+        kept = [files.read(f) for f in files.for_prospect(session, prospect_id)]
+        offered = [proposal_docs.read(session, d, full=True) for d in proposal_docs.search(session, prospect_id)]
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
     names = templates.names(settings)
 
@@ -406,6 +412,9 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "duplicates": alike,
         "reason_labels": merging.REASON_LABELS,
         "notes": written,
+        "files": kept,
+        "proposal_docs": offered,
+        "file_max_mb": settings.file_max_bytes // (1024 * 1024),
         "tasks": sorted(to_do, key=lambda t: (t.done_at is not None, t.due_at)),
         "task_kinds": TASK_KIND_CHOICES,
         "snoozes": SNOOZES,
