@@ -26,6 +26,8 @@ OPEN = {
     ("POST", "/webhooks/sendgrid/inbound"),  # the inbound secret (query or path)
     ("POST", "/webhooks/sendgrid/inbound/{token}"),
     ("GET", "/calendar/{token}.ics"),  # a secret URL for calendar apps
+    ("POST", "/webhooks/twilio/status"),  # Twilio's X-Twilio-Signature (HMAC-SHA1 with the auth token)
+    ("POST", "/webhooks/twilio/sms"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -66,6 +68,8 @@ def test_the_open_routes_protect_themselves(anon_client):
     assert anon_client.post("/webhooks/sendgrid", content=b"[]").status_code in (401, 403)
     assert anon_client.post("/webhooks/sendgrid/inbound/wrong", data={"to": "x"}).status_code in (401, 403, 404)
     assert anon_client.get("/calendar/wrong.ics").status_code == 404
+    assert anon_client.post("/webhooks/twilio/sms", data={"Body": "STOP"}).status_code == 403
+    assert anon_client.post("/webhooks/twilio/status", data={"MessageStatus": "failed"}).status_code == 403
     assert anon_client.get("/unsubscribe/wrong").status_code in (400, 404)
     assert anon_client.get("/set-password?token=wrong").status_code == 400
 

@@ -346,11 +346,11 @@ def receive(session: Session, settings: Settings, params: dict[str, str], *, act
         result.outcome, result.reply = "help", settings.text_help_reply
     if prospect is not None:
         prospects.touch_contact(prospects.get(session, prospect.id, for_update=True), now)
-        why = "texted STOP" if result.outcome == "opted_out" else "texted back"
-        stop_for_prospect(session, prospect.id, why, actor=actor)
         if result.outcome in ("opted_out", "opted_in"):
             activity.record(session, prospect.id, TYPE, result.outcome, {"number": number, "keyword": word or opt},
                             actor=actor, at=now)  # fmt: skip
+        why = "texted STOP" if result.outcome == "opted_out" else "texted back"
+        stop_for_prospect(session, prospect.id, why, actor=actor)
         owner = f" (owner {prospect.owner})" if prospect.owner else ""
         notify.raise_event(
             session, "text_received", f"text:{message.id}", f"Text from {prospect.name}{owner}", body=body[:500],
