@@ -432,3 +432,14 @@ def waiting_replies(session: Session, *, limit: int = 50) -> list[dict[str, Any]
 
 def unmatched(session: Session, *, limit: int = 100) -> Sequence[TextMessage]:
     return search(session, status="unmatched", limit=limit)
+
+
+def replied_since(session: Session, prospect_id: str, since: datetime) -> bool:
+    """Whether the prospect texted us (received or logged) at or after ``since``: a sequence stops."""
+    found = session.scalar(
+        select(TextMessage.id)
+        .where(TextMessage.prospect_id == prospect_id, TextMessage.direction == "in", TextMessage.at >= since,
+               TextMessage.status.in_(RECEIVED_STATUSES))
+        .limit(1)
+    )  # fmt: skip
+    return found is not None
