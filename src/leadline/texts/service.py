@@ -376,7 +376,9 @@ def search(
         query = query.where(TextMessage.prospect_id == prospect_id)
     if direction:
         query = query.where(TextMessage.direction == direction)
-    if status:
+    if status == COUNTED:  # what the dashboard and the weekly report count (one predicate: counted())
+        query = query.where(counted())
+    elif status:
         query = query.where(TextMessage.status == status)
     if sent_from is not None:
         query = query.where(TextMessage.at >= sent_from)
@@ -390,15 +392,25 @@ SENT_STATUSES = ("sent", "delivered", "undelivered", "logged")
 RECEIVED_STATUSES = ("received", "logged")
 
 
+COUNTED = "counted"
+
+
+def counted() -> Any:
+    """A prospect's text that went out (sent, delivered, undelivered, or logged) or came in (received or
+    logged): what the dashboard's and the weekly report's figures count, and what their lists show."""
+    return TextMessage.prospect_id.is_not(None) & (
+        ((TextMessage.direction == "out") & TextMessage.status.in_(SENT_STATUSES))
+        | ((TextMessage.direction == "in") & TextMessage.status.in_(RECEIVED_STATUSES))
+    )
+
+
 def week_counts(session: Session, start: datetime, end: datetime) -> dict[str, int]:
     """Texts sent (or logged as sent) and received (or logged as received) in [start, end)."""
     rows = session.execute(
         select(TextMessage.direction, func.count())
-        .where(TextMessage.at >= start, TextMessage.at < end, TextMessage.prospect_id.is_not(None),
-               ((TextMessage.direction == "out") & TextMessage.status.in_(SENT_STATUSES))
-               | ((TextMessage.direction == "in") & TextMessage.status.in_(RECEIVED_STATUSES)))
+        .where(TextMessage.at >= start, TextMessage.at < end, counted())
         .group_by(TextMessage.direction)
-    ).all()  # fmt: skip
+    ).all()
     found = {direction: int(n) for direction, n in rows}
     return {"sent": found.get("out", 0), "received": found.get("in", 0)}
 
