@@ -79,6 +79,8 @@ def send(
     p = result.preview
     typer.echo(f"To {p.to} ({p.segments} segment{'s' if p.segments != 1 else ''}, {p.encoding}):\n{p.body}")
     if result.text is None:
+        for reason in p.blocked:
+            typer.echo(f"would not send now: {reason}")
         typer.echo("Dry run: nothing was sent.")
     else:
         typer.echo(f"Sent text {result.text.id} ({result.text.status}, {result.text.twilio_sid}).")

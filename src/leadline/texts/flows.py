@@ -46,11 +46,13 @@ def send(
     backend: TextBackend | None = None, enrollment: tuple[str, int] | None = None,
 ) -> Sent:  # fmt: skip
     """Send ``template`` to ``prospect_id`` now, if every rule allows it (else the rule's error)."""
+    if dry_run:  # what would be sent, and every rule that would stop it now
+        with unit_of_work(settings, readonly=True) as session:
+            planned = service.plan(session, settings, prospect_id, template, enrollment=enrollment, strict=False)
+            return Sent(planned.preview(settings), None, True)
     with unit_of_work(settings) as session:
         planned = service.plan(session, settings, prospect_id, template, enrollment=enrollment)
         preview = planned.preview(settings)
-        if dry_run:
-            return Sent(preview, None, True)
         message = service.claim(session, settings, planned, actor=actor, enrollment=enrollment)
         text_id, to, body = message.id, planned.to, planned.body
     assert to is not None
