@@ -96,6 +96,16 @@ class TestInbound:
             assert note.kind == "text_received" and "ann@example.com" in note.title
             assert note.payload["owner"] == "ann@example.com"
 
+    def test_a_number_several_prospects_share_goes_to_the_one_we_texted(self, settings, noon, twilio, anon_client):
+        first = make_prospect(settings, phone=PHONE)
+        texted = make_prospect(settings, phone="+1 512 555 0142")
+        make_prospect(settings, phone="512.555.0142")
+        add_template(settings)
+        flows.send(settings, texted.id, "hello", actor="test")
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "Who's asking?", post=anon_client.post)
+        assert texts(settings, direction="in") == [("in", "received", texted.id, "Who's asking?")]
+        assert timeline(settings, first.id) == []
+
     def test_a_repeat_of_the_same_post_changes_nothing(self, settings, noon, twilio, anon_client):
         make_prospect(settings, phone=PHONE)
         params = twilio.inbound_params(E164, OUR_NUMBER, "Hi")

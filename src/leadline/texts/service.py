@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -309,7 +309,21 @@ def find_prospect(session: Session, settings: Settings, number: str) -> Prospect
         select(Prospect).where(text(f"{PHONE_KEY} = :key").bindparams(key=key)).order_by(Prospect.created_at)
     ).all()
     matched = [p for p in found if phones.maybe_e164(p.phone, settings.phone_region) == number]
-    return matched[0] if matched else None
+    if len(matched) <= 1:
+        return matched[0] if matched else None
+    # Several prospects share the number (one owner, several businesses): the one we last texted at it,
+    # else the one last in touch, else the first made.
+    texted = session.scalar(
+        select(TextMessage.prospect_id)
+        .where(TextMessage.to_number == number, TextMessage.direction == "out",
+               TextMessage.prospect_id.in_([p.id for p in matched]))
+        .order_by(TextMessage.at.desc(), TextMessage.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    if texted is not None:
+        return next(p for p in matched if p.id == texted)
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return max(matched, key=lambda p: (p.last_contact_at or epoch, -matched.index(p)))
 
 
 def keyword(body: str) -> str:
