@@ -106,6 +106,19 @@ class TestInbound:
         assert texts(settings, direction="in") == [("in", "received", texted.id, "Who's asking?")]
         assert timeline(settings, first.id) == []
 
+    def test_the_today_page_shows_a_text_waiting_until_it_is_answered(self, settings, noon, twilio, anon_client,
+                                                                       signed_in):  # fmt: skip
+        page_client = signed_in("member", app_settings=changed(settings, cookie_secure=False))
+        p = make_prospect(settings, phone=PHONE, name="Royal Plumbing Co")
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "Can you call me Tuesday after 3?", post=anon_client.post)
+        today = page_client.get("/today")
+        assert "Texts waiting for an answer (1)" in today.text and "Can you call me Tuesday after 3?" in today.text
+        add_template(settings)
+        flows.send(settings, p.id, "hello", actor="test")
+        assert "Texts waiting for an answer (0)" in page_client.get("/today").text
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "STOP", post=anon_client.post)
+        assert "Texts waiting for an answer (0)" in page_client.get("/today").text
+
     def test_a_repeat_of_the_same_post_changes_nothing(self, settings, noon, twilio, anon_client):
         make_prospect(settings, phone=PHONE)
         params = twilio.inbound_params(E164, OUR_NUMBER, "Hi")

@@ -445,10 +445,14 @@ def waiting_replies(session: Session, *, limit: int = 50) -> list[dict[str, Any]
         assert message.prospect_id is not None
         if message.prospect_id in seen:
             continue
-        seen.add(message.prospect_id)
+        seen.add(message.prospect_id)  # their latest text decides: a STOP, START or HELP needs no answer
+        if keyword(message.body) in STOP_WORDS | START_WORDS | HELP_WORDS:
+            continue
+        if message.from_number and optouts.find(session, message.from_number) is not None:
+            continue
         answered = session.scalar(
             select(TextMessage.id).where(TextMessage.prospect_id == message.prospect_id,
-                                         TextMessage.direction == "out", TextMessage.at > message.at).limit(1)
+                                         TextMessage.direction == "out", TextMessage.at >= message.at).limit(1)
         )  # fmt: skip
         if answered is None:
             found.append({"textId": message.id, "prospectId": message.prospect_id, "prospectName": name,
