@@ -57,6 +57,8 @@ EDITABLE_GROUPS: dict[str, tuple[str, ...]] = {
     "Sending": ("daily_send_limit", "send_window_start", "send_window_end", "send_window_days"),
     "Sales rules": ("stage_probabilities", "objection_categories", "currency"),
     "Weekly digest": ("weekly_digest", "digest_hour"),
+    "Texts": ("daily_text_limit", "text_window_start", "text_window_end", "text_window_days", "text_max_segments",
+              "text_help_reply"),
 }  # fmt: skip
 EDITABLE: tuple[str, ...] = tuple(name for names in EDITABLE_GROUPS.values() for name in names)
 _overlay_lock = threading.Lock()

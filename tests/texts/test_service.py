@@ -226,3 +226,22 @@ class TestSend:
         with pytest.raises(Invalid, match="unknown merge field"), unit_of_work(settings) as session:
             text_templates.save(session, TemplateWrite(name="worse", body="{{ password }}"), actor="t")
         assert snapshot(settings) == before and twilio.sent == []
+
+
+class TestStoredSettings:
+    def test_an_admin_changes_the_texting_hours_and_cap_while_leadline_runs(self, settings, twilio):
+        from leadline.storedsettings import service as stored
+
+        clock.set_frozen(datetime(2025, 11, 22, 18, 0, tzinfo=UTC))  # a Saturday noon in Chicago
+        p = make_prospect(settings, phone=PHONE, timezone="America/Chicago")
+        add_template(settings)
+        with pytest.raises(service.TextRefused, match="texting hours"):
+            flows.send(settings, p.id, "hello", actor="test")
+        with unit_of_work(settings) as session:
+            stored.set_settings(session, {"textWindowDays": "mon,tue,wed,thu,fri,sat", "dailyTextLimit": "1"},
+                                actor="user:admin@example.com")  # fmt: skip
+        assert flows.send(settings, p.id, "hello", actor="test").text is not None
+        other = make_prospect(settings, phone="(512) 555-0143", timezone="America/Chicago")
+        with pytest.raises(service.TextRefused, match="1 texts are used up"):
+            flows.send(settings, other.id, "hello", actor="test")
+        clock.set_frozen(None)
