@@ -60,6 +60,16 @@ class TestApi:
         again = client.post(f"/api/prospects/{p.id}/texts/send", json={"template": "hello"})
         assert again.status_code == 409 and "already got" in again.text
 
+    def test_the_list_pages_with_a_cursor(self, settings, noon, client):
+        p = make_prospect(settings, phone=PHONE)
+        for n in range(5):
+            client.post(f"/api/prospects/{p.id}/texts", json={"direction": "out", "body": f"text {n}"})
+        first = client.get("/api/texts", params={"limit": 3}).json()
+        second = client.get("/api/texts", params={"limit": 3, "cursor": first["nextCursor"]}).json()
+        assert [t["body"] for t in first["items"] + second["items"]] == [f"text {n}" for n in range(4, -1, -1)]
+        assert second["nextCursor"] is None
+        assert client.get("/api/texts", params={"cursor": "garbage"}).status_code == 422
+
     def test_opt_outs(self, settings, noon, client):
         before = snapshot(settings)
         assert client.post("/api/texts/opt-outs", params={"number": "call me"}).status_code == 422
@@ -78,14 +88,14 @@ class TestApi:
         assert data["texts"] == {"sent": 2, "received": 2}
         lists = {item["key"]: item for item in data["lists"]}
         for key in ("texts.sent", "texts.received"):
-            listed = client.get(lists[key]["api"]).json()
+            listed = client.get(lists[key]["api"]).json()["items"]
             assert len(listed) == lists[key]["count"] == 2, lists[key]
         report = client.get("/api/reports/week").json()
         lines = {line["key"]: line["value"] for line in report["lines"]}
         assert (lines["texts_sent"], lines["texts_received"]) == (2, 2)
         for item in report["lists"]:
             if item["key"] in ("this.texts_sent", "this.texts_received"):
-                assert len(client.get(item["api"]).json()) == item["count"] == 2
+                assert len(client.get(item["api"]).json()["items"]) == item["count"] == 2
 
 
 class TestPages:

@@ -119,6 +119,11 @@ class TestInbound:
         twilio.inbound(SMS_URL, E164, OUR_NUMBER, "STOP", post=anon_client.post)
         assert "Texts waiting for an answer (0)" in page_client.get("/today").text
 
+    def test_a_signed_text_with_a_nul_byte_is_kept_without_it(self, settings, noon, twilio, anon_client):
+        p = make_prospect(settings, phone=PHONE)
+        assert twilio.inbound(SMS_URL, E164, OUR_NUMBER, "odd\x00text", post=anon_client.post).status_code == 200
+        assert texts(settings) == [("in", "received", p.id, "oddtext")]
+
     def test_a_repeat_of_the_same_post_changes_nothing(self, settings, noon, twilio, anon_client):
         make_prospect(settings, phone=PHONE)
         params = twilio.inbound_params(E164, OUR_NUMBER, "Hi")

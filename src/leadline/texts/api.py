@@ -10,27 +10,50 @@ from fastapi import APIRouter, Query, Response
 
 from leadline.auth.deps import ApiPrincipal
 from leadline.deps import CurrentSettings, DbSession, ReadSession
-from leadline.errors import Forbidden
+from leadline.errors import Forbidden, Invalid
 from leadline.texts import flows, optouts, phones, service
 from leadline.texts import templates as text_templates
-from leadline.texts.schemas import OptOutRead, Preview, TemplateRead, TemplateWrite, TextLog, TextRead, TextSend
+from leadline.texts.schemas import (
+    OptOutRead,
+    Preview,
+    TemplateRead,
+    TemplateWrite,
+    TextLog,
+    TextPage,
+    TextRead,
+    TextSend,
+)
 
 router = APIRouter(tags=["texts"])
 
 
-@router.get("/api/texts", response_model=list[TextRead], summary="Texts, newest first")
+def _cursor(text: str | None) -> tuple[datetime, str] | None:
+    if not text:
+        return None
+    moment, _, text_id = text.partition("|")
+    try:
+        return datetime.fromisoformat(moment), text_id
+    except ValueError:
+        raise Invalid("is not a cursor this list gave", field="cursor") from None
+
+
+@router.get("/api/texts", response_model=TextPage, summary="Texts, newest first (status=counted: what the "
+            "dashboard counts)")  # fmt: skip
 def list_texts(
     session: ReadSession,
     prospect_id: Annotated[str | None, Query(alias="prospectId")] = None,
     direction: Literal["out", "in"] | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
     sent_from: Annotated[datetime | None, Query(alias="sentFrom")] = None,
     sent_to: Annotated[datetime | None, Query(alias="sentTo")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Any:
     found = service.search(session, prospect_id=prospect_id, direction=direction, status=status,
-                           sent_from=sent_from, sent_to=sent_to, limit=limit)  # fmt: skip
-    return [service.read(m) for m in found]
+                           sent_from=sent_from, sent_to=sent_to, limit=limit + 1, after=_cursor(cursor))  # fmt: skip
+    items = [service.read(m) for m in found[:limit]]
+    more = len(found) > limit
+    return TextPage(items=items, next_cursor=f"{items[-1].at.isoformat()}|{items[-1].id}" if more else None)
 
 
 @router.get("/api/prospects/{prospect_id}/texts", response_model=list[TextRead], summary="A prospect's texts")

@@ -92,6 +92,8 @@ def _dedup_key(kind: str, params: dict[str, str]) -> str:
 def take_callback(settings: Settings, kind: str, params: dict[str, str]) -> service.Received | str:
     """Store Twilio's post and apply it in one transaction; a repeat (same message and status) is
     recognised and changes nothing. Returns the inbound outcome, or the status callback's."""
+    # What is stored is text PostgreSQL takes (no NUL), bounded: the signature was checked on the raw post.
+    params = {name.replace("\x00", "")[:100]: value.replace("\x00", "")[:5000] for name, value in params.items()}
     try:
         with unit_of_work(settings) as session:
             with session.begin_nested():

@@ -66,6 +66,13 @@ class TextRead(ApiModel):
     created_at: datetime
 
 
+class TextPage(ApiModel):
+    """A page of texts, newest first; ``nextCursor`` fetches the next page (None: no more)."""
+
+    items: list[TextRead]
+    next_cursor: str | None = None
+
+
 class TemplateRead(ApiModel):
     name: str
     body: str

@@ -384,8 +384,12 @@ def read(message: TextMessage) -> TextRead:
 def search(
     session: Session, *, prospect_id: str | None = None, direction: str | None = None, status: str | None = None,
     sent_from: datetime | None = None, sent_to: datetime | None = None, limit: int = 100,
+    after: tuple[datetime, str] | None = None,
 ) -> Sequence[TextMessage]:  # fmt: skip
+    """Texts, newest first; ``after``: the (time, id) of the last one of the page before (a keyset cursor)."""
     query = select(TextMessage).order_by(TextMessage.at.desc(), TextMessage.id.desc()).limit(limit)
+    if after is not None:
+        query = query.where((TextMessage.at < after[0]) | ((TextMessage.at == after[0]) & (TextMessage.id < after[1])))
     if prospect_id:
         query = query.where(TextMessage.prospect_id == prospect_id)
     if direction:
