@@ -201,6 +201,23 @@ GROUPS: dict[str, list[Run]] = {
         run("proposals", "edit", "{proposal}", "--fee", "1400"),
         run("proposals", "pdf", "{proposal}", "-o", "{tmp}/p.pdf"),
     ],
+    "texts": [  # the log backend (the default); the demo's Royal Plumbing has (512) 555-0142
+        run("texts", "templates", "add", "checkin", "--body", "Hi {{{{ firstName }}}}, did my emails reach you?"),
+        run("texts", "templates", "add", "checkin", "--body", "again", code=1),  # refused: it exists
+        run("texts", "templates", "list", "--json"),
+        run("texts", "preview", "--prospect", "royal_plumbing_co", "--template", "checkin", "--json"),
+        run("texts", "send", "--prospect", "royal_plumbing_co", "--template", "checkin", "--dry-run"),
+        run("texts", "send", "--prospect", "royal_plumbing_co", "--template", "nosuch", code=1),  # refused
+        run("texts", "log", "--prospect", "royal_plumbing_co", "--direction", "in", "--body", "Text me Friday"),
+        run("texts", "log", "--prospect", "royal_plumbing_co", "--direction", "sideways", "--body", "x", code=1),
+        run("texts", "list", "--json"),
+        run("texts", "unmatched", "--json"),
+        run("texts", "opt-outs", "add", "(512) 555-0199"),
+        run("texts", "opt-outs", "list", "--json"),
+        run("texts", "opt-outs", "remove", "(512) 555-0199"),
+        run("texts", "opt-outs", "remove", "not a phone", code=1),  # refused: not a phone number
+        run("texts", "templates", "remove", "checkin"),
+    ],
     "analytics": [
         run("dashboard", "--json"),
         run("report", "week", "--format", "json"),
@@ -299,7 +316,10 @@ def every_command() -> set[str]:
 
 def _name(args: tuple[str, ...]) -> str:
     words = [a for a in args if not a.startswith("-") and "{" not in a]
-    return " ".join(words[:2]) if " ".join(words[:2]) in every_command() else words[0]
+    for depth in (3, 2):  # `texts templates add` is three words deep
+        if " ".join(words[:depth]) in every_command():
+            return " ".join(words[:depth])
+    return words[0]
 
 
 def test_every_command_is_listed() -> None:

@@ -47,6 +47,8 @@ from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.search.api import router as search_router
 from leadline.sequences.api import router as sequences_router
 from leadline.tasks.api import router as tasks_router
+from leadline.texts.api import router as texts_router
+from leadline.texts.webhooks import router as twilio_router
 from leadline.views.api import router as views_router
 from leadline.web.limits import install as install_body_limits
 from leadline.web.pages import router as pages_router
@@ -279,6 +281,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     # A proposal's private link (the prospect's page): open, rate-limited per address.
     app.include_router(proposal_links_router, dependencies=[Depends(limiter("proposal")), *checked])
     app.include_router(webhooks_router, responses=errors)
+    app.include_router(twilio_router, responses=errors)
     app.include_router(auth_pages, dependencies=checked)
     app.include_router(calendar_router, responses=errors, dependencies=checked)  # a secret URL for calendar apps
     # Everything under /api/ needs a token or a signed-in session (writes: write rights + CSRF).
@@ -286,7 +289,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     for router in (prospects_router, notes_router, emails_router, calls_router, deals_router, proposals_router,
                    customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
                    auth_router, webhooks_admin_router, search_router, views_router, booking_router,
-                   files_router, proposal_documents_router):  # fmt: skip
+                   files_router, proposal_documents_router, texts_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

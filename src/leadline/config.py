@@ -57,6 +57,8 @@ EDITABLE_GROUPS: dict[str, tuple[str, ...]] = {
     "Sending": ("daily_send_limit", "send_window_start", "send_window_end", "send_window_days"),
     "Sales rules": ("stage_probabilities", "objection_categories", "currency"),
     "Weekly digest": ("weekly_digest", "digest_hour"),
+    "Texts": ("daily_text_limit", "text_window_start", "text_window_end", "text_window_days", "text_max_segments",
+              "text_help_reply"),
 }  # fmt: skip
 EDITABLE: tuple[str, ...] = tuple(name for names in EDITABLE_GROUPS.values() for name in names)
 _overlay_lock = threading.Lock()
@@ -154,6 +156,36 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     reply_domain: str | None = Field(None, description="Inbound Parse domain for per-email Reply-To addresses.")
 
+    # --- texts (SMS through Twilio; texts/) ---------------------------------------------
+    texts_backend: Literal["log", "twilio"] = Field(
+        "log", description="log: each text is written to data_dir/texts-outbox; twilio: sent through Twilio."
+    )
+    twilio_account_sid: str | None = Field(None, description="Twilio Account SID (AC...).")
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Twilio Auth Token: the API's password and the webhooks' signing key."
+    )
+    twilio_from: str | None = Field(
+        None, description="The number texts are sent from (E.164), unless a messaging service is set."
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        None, description="A Twilio Messaging Service (MG...) to send from instead."
+    )
+    twilio_api_url: str = Field("https://api.twilio.com", description="Twilio's API (a local stand-in in tests).")
+    twilio_timeout_seconds: float = Field(10.0, gt=0)
+    twilio_max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest Twilio webhook post (413 above).")
+    phone_region: str = Field("US", description="Region of phone numbers written without a country code (ISO 3166).")
+    text_window_start: str = Field("09:00", description="Texts go out from this local time (the prospect's zone).")
+    text_window_end: str = Field("20:00", description="...until this local time.")
+    text_window_days: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="...on these days."
+    )
+    daily_text_limit: int = Field(100, ge=0, description="Texts sent per day, across every process.")
+    text_max_segments: int = Field(3, ge=1, le=10, description="Longest text, in SMS segments (GSM-7 or UCS-2).")
+    text_help_reply: str = Field(
+        "Reply STOP to stop texts from us, START to get them again.",
+        description="The answer to a text saying HELP (or INFO).",
+    )
+
     # --- webhooks ----------------------------------------------------------------------
     sendgrid_webhook_public_key: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="SendGrid's verification key(s), comma separated for rotation."
@@ -236,12 +268,12 @@ class Settings(BaseSettings):
     _stored: dict[str, Any] = PrivateAttr(default_factory=dict)
     _stored_version: str | None = PrivateAttr(default=None)
 
-    @field_validator("sendgrid_webhook_public_key", "send_window_days", mode="before")
+    @field_validator("sendgrid_webhook_public_key", "send_window_days", "text_window_days", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("send_window_start", "send_window_end")
+    @field_validator("send_window_start", "send_window_end", "text_window_start", "text_window_end")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         from datetime import time
@@ -252,7 +284,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a time of day like 08:00") from None
         return value
 
-    @field_validator("send_window_days")
+    @field_validator("send_window_days", "text_window_days")
     @classmethod
     def _weekdays(cls, value: list[str]) -> list[str]:
         known = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -281,6 +313,14 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"the probability of {bad[0]} must be between 0 and 1")
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise ValueError(f"{value!r} is not a 2-letter region code such as US or GB")
+        return code
 
     @field_validator("timezone")
     @classmethod
@@ -431,6 +471,8 @@ class Settings(BaseSettings):
                 f"The webhook simulator's key ({self.data_dir / 'webhook-simulator.pem'}) is trusted for "
                 "/webhooks/sendgrid; delete it on a production server."
             )
+        if self.texts_backend == "twilio" and (self.twilio_account_sid is None or self.twilio_auth_token is None):
+            found.append("LEADLINE_TEXTS_BACKEND=twilio but LEADLINE_TWILIO_ACCOUNT_SID or _AUTH_TOKEN is not set.")
         if not self.sender_address:
             found.append("No LEADLINE_SENDER_ADDRESS: commercial email must carry a postal address.")
         return found

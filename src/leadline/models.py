@@ -14,6 +14,7 @@ from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, S
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
 from leadline.tasks.models import Task
+from leadline.texts.models import DailyTextCount, TextMessage, TextOptOut, TextTemplate, TwilioCallback
 from leadline.views.models import SavedView
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
@@ -25,6 +26,7 @@ __all__ = [
     "CallActivity",
     "Customer",
     "DailySendCount",
+    "DailyTextCount",
     "EmailActivity",
     "GeneratedPost",
     "ImportRun",
@@ -46,6 +48,10 @@ __all__ = [
     "StoredSetting",
     "Suppression",
     "Task",
+    "TextMessage",
+    "TextOptOut",
+    "TextTemplate",
+    "TwilioCallback",
     "User",
     "WebSession",
     "WebhookBatch",

@@ -18,7 +18,7 @@ from tests.factories import make_prospect, snapshot
 pytestmark = pytest.mark.slow
 
 DASHBOARD_KEYS = {
-    "week", "generatedAt", "prospects", "outreach", "engagement", "calls", "dealsWon", "newMrr", "pipeline",
+    "week", "generatedAt", "prospects", "outreach", "engagement", "calls", "texts", "dealsWon", "newMrr", "pipeline",
     "pipelineDefinition", "cards", "keyMetrics", "workingDays", "lists",
 }  # fmt: skip
 

@@ -39,6 +39,8 @@ OPEN = {
     ("POST", "/p/{token}/accept"),
     ("POST", "/p/{token}/decline"),
     ("POST", "/p/{token}/views/{view_id}"),
+    ("POST", "/webhooks/twilio/status"),  # Twilio's X-Twilio-Signature (HMAC-SHA1 with the auth token)
+    ("POST", "/webhooks/twilio/sms"),
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -81,6 +83,8 @@ def test_the_open_routes_protect_themselves(anon_client):
     assert anon_client.get("/calendar/wrong.ics").status_code == 404
     assert anon_client.get("/book/wrong").status_code == 404
     assert anon_client.get("/book/manage/wrong").status_code == 404
+    assert anon_client.post("/webhooks/twilio/sms", data={"Body": "STOP"}).status_code == 403
+    assert anon_client.post("/webhooks/twilio/status", data={"MessageStatus": "failed"}).status_code == 403
     assert anon_client.get("/unsubscribe/wrong").status_code in (400, 404)
     assert anon_client.get("/p/wrong").status_code == 404
     assert anon_client.post("/p/wrong/accept", data={"name": "x", "agree": "yes"}).status_code in (404, 422)

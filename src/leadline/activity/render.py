@@ -158,6 +158,18 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         return _deal(status, details)
     if type == "customer":
         return _customer(status, details, zone)
+    if type == "sms":
+        if status in ("opted_out", "opted_in"):
+            verb = "opted out of texts" if status == "opted_out" else "opted back in to texts"
+            return f"{details.get('number')} {verb} ({details.get('keyword') or ''})"
+        arrow = "to" if details.get("direction") == "out" else "from"
+        number = details.get("to") if details.get("direction") == "out" else details.get("from")
+        line = f"{arrow} {number or 'their phone'}: {_short(details.get('body') or '', 80)}"
+        if details.get("errorCode") or details.get("error"):
+            line += f" (error {details.get('errorCode') or ''} {_short(details.get('error') or '', 40)})".replace(
+                "  ", " "
+            )
+        return line
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
     if type == "merged":

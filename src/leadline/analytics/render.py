@@ -167,6 +167,7 @@ def dashboard_text(data: Dashboard) -> str:
         f"│  ├─ Clicked: {_with_pct(eng.clicked.count, eng.clicked, 'click rate')}",
         f"│  └─ Replied: {_with_pct(eng.replied.count, eng.replied, 'reply rate')}",
         "│",
+        f"├─ Texts Sent: {data.texts.sent:,} · Received: {data.texts.received:,}",
         f"├─ Calls Scheduled: {calls.scheduled}",
         f"├─ Calls Completed: {calls.completed}"
         + (f" (avg duration: {minutes(calls.average_duration_minutes)})" if calls.completed else ""),

@@ -67,6 +67,13 @@ class CallFigures(ApiModel):
     average_duration_minutes: float | None
 
 
+class TextFigures(ApiModel):
+    """Texts of the week (texts/): sent (or logged as sent) and received (or logged as received)."""
+
+    sent: int = 0
+    received: int = 0
+
+
 class PipelineStage(ApiModel):
     stage: str
     label: str
@@ -124,6 +131,7 @@ class Dashboard(ApiModel):
     outreach: Outreach
     engagement: Engagement
     calls: CallFigures
+    texts: TextFigures = Field(default_factory=TextFigures)
     deals_won: int
     new_mrr: float
     pipeline: list[PipelineStage]

@@ -44,6 +44,7 @@ from leadline.sequences.cli import app as sequences_app
 from leadline.storedsettings.cli import app as settings_app
 from leadline.tasks.cli import app as tasks_app
 from leadline.tasks.cli import today as today_command
+from leadline.texts.cli import app as texts_app
 from leadline.webhooks.cli import app as webhooks_app
 from leadline.webhooks.cli import inbound_app
 
@@ -75,6 +76,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(notes_app, name="notes")
 app.add_typer(files_app, name="files")
+app.add_typer(texts_app, name="texts")
 app.command("today")(today_command)
 app.command("objections")(objections_command)
 app.command("dashboard")(dashboard_command)

@@ -47,6 +47,8 @@ from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.sequences.stops import stop_enrollment
 from leadline.sequences.windows import next_day_start, next_window_start, zone_for
+from leadline.texts import flows as text_flows
+from leadline.texts import service as text_service
 
 log = logging.getLogger("leadline.sequences")
 ACTOR = "worker:sequences"
@@ -162,6 +164,7 @@ def run_due(
 
 def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: RunReport, *, actor: str) -> None:
     now = utc_now()
+    text_step: tuple[str, str] | None = None
     with unit_of_work(settings) as session:
         taken = session.execute(
             update(SequenceEnrollment)
@@ -186,27 +189,35 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
             report.stopped += 1
             return
         zone = zone_for(settings, prospect.timezone)
-        opening = next_window_start(settings, zone, now)
+        texting = service.is_text(sequence.steps[enrollment.step])  # texts keep their own hours (texts/)
+        opening = now if texting else next_window_start(settings, zone, now)
         if opening > now:
             enrollment.next_send_at = opening
             report.waiting += 1
             _wake_at(session, opening - now)
             return
         step = sequence.steps[enrollment.step]
-        template = templates.load(settings, str(step["template"]))
-        try:
-            plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
-        except templates.MissingMergeField as error:
-            stop_enrollment(session, enrollment, error.message, actor=actor)
-            report.stopped += 1
-            return
-        failure = plan.failed[0] if plan.failed else None  # its message cannot be built: recorded failed
-        item = plan.items[0] if plan.items else failure.item if failure else None
-        # the answer to the thread's latest email (RFC 5322 §3.6.4), which answered the one before
-        last = emails.get(session, enrollment.last_email_id) if enrollment.last_email_id else None
-        in_reply_to = (last.message_id if last else None) or enrollment.thread_message_id
-        root = enrollment.thread_root_email_id
         step_index = enrollment.step
+        if service.is_text(step):  # a text step: sent by the texts flow, outside this transaction
+            text_step = (service.text_template(step), prospect.id)
+        else:
+            template = templates.load(settings, str(step["template"]))
+            try:
+                plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
+            except templates.MissingMergeField as error:
+                stop_enrollment(session, enrollment, error.message, actor=actor)
+                report.stopped += 1
+                return
+            failure = plan.failed[0] if plan.failed else None  # its message cannot be built: recorded failed
+            item = plan.items[0] if plan.items else failure.item if failure else None
+            # the answer to the thread's latest email (RFC 5322 §3.6.4), which answered the one before
+            last = emails.get(session, enrollment.last_email_id) if enrollment.last_email_id else None
+            in_reply_to = (last.message_id if last else None) or enrollment.thread_message_id
+            root = enrollment.thread_root_email_id
+            step_index = enrollment.step
+    if text_step is not None:
+        _send_text(settings, enrollment_id, step_index, *text_step, zone=zone, report=report, actor=actor)
+        return
     if item is None:  # the cap (planning saw it) or a guardrail
         skipped = plan.skipped[0]
         _after_skip(settings, enrollment_id, skipped.code, skipped.reason, zone, actor=actor, report=report)
@@ -222,6 +233,57 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
     with unit_of_work(settings) as session:
         _advance(session, settings, enrollment_id, outcome.email_id, outcome.status, outcome.detail, actor=actor)
     report.sent += outcome.status == "sent"
+
+
+def _send_text(
+    settings: Settings, enrollment_id: str, step_index: int, name: str, prospect_id: str, *, zone: ZoneInfo,
+    report: RunReport, actor: str,
+) -> None:  # fmt: skip
+    """A text step: sent once (its idempotency key is the enrollment and step); outside the prospect's
+    texting hours or over today's cap it waits for the next opening; any other refusal stops the sequence."""
+    try:
+        text_flows.send(settings, prospect_id, name, actor=actor, enrollment=(enrollment_id, step_index))
+    except text_service.TextRefused as error:
+        if error.reason == "already_sent":  # sent before a crash: go on from it
+            pass
+        elif error.reason in ("quiet_hours", "cap"):
+            with unit_of_work(settings) as session:
+                enrollment = session.get(SequenceEnrollment, enrollment_id, with_for_update=True)
+                if enrollment is None or enrollment.status != "active" or enrollment.next_send_at is not None:
+                    return
+                prospect = prospects.get(session, prospect_id)
+                now = utc_now()
+                opening = text_service.quiet_until(settings, prospect, now)
+                if error.reason == "cap":
+                    opening = text_service.quiet_until(settings, prospect, next_day_start(settings, zone, now))
+                    opening = opening or next_day_start(settings, zone, now)
+                enrollment.next_send_at = opening or now + timedelta(minutes=5)
+                _wake_at(session, enrollment.next_send_at - now)
+            report.waiting += 1
+            return
+        else:
+            _after_skip(settings, enrollment_id, error.reason, f"text {name}: {error.message}", zone, actor=actor,
+                        report=report)  # fmt: skip
+            return
+    except LeadlineError as error:  # no phone, a missing merge field, Twilio refused it
+        _after_skip(settings, enrollment_id, "text", f"text {name}: {error.message}", zone, actor=actor, report=report)
+        return
+    with unit_of_work(settings) as session:
+        enrollment = session.get(SequenceEnrollment, enrollment_id, with_for_update=True)
+        if enrollment is None or enrollment.status != "active" or enrollment.next_send_at is not None:
+            return
+        sequence = session.get(Sequence, enrollment.sequence_id)
+        assert sequence is not None
+        now = utc_now()
+        enrollment.last_sent_at = now
+        enrollment.step += 1
+        enrollment.updated_at = now
+        if enrollment.step >= len(sequence.steps):
+            enrollment.status = "completed"
+        else:
+            enrollment.next_send_at = now + timedelta(seconds=int(sequence.steps[enrollment.step]["delaySeconds"]))
+            _wake_at(session, enrollment.next_send_at - now)
+    report.sent += 1
 
 
 def _after_skip(

@@ -34,24 +34,43 @@ from leadline.prospects.queries import Filters
 from leadline.prospects.stages import CLOSED_STAGES
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.sequences.stops import stop_enrollment, stop_for_prospect
+from leadline.texts import service as texts
+from leadline.texts import templates as text_templates
 
-_STEP = re.compile(r"^\s*([a-z0-9][a-z0-9_-]*)\s*:\s*(\d+(?:\.\d+)?)\s*([dhms])\s*$")
+_STEP = re.compile(r"^\s*(?:(text|sms)\s*:\s*)?([a-z0-9][a-z0-9_-]*)\s*:\s*(\d+(?:\.\d+)?)\s*([dhms])\s*$")
+TEXT_PREFIX = "text:"
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 def parse_steps(text: str) -> list[dict[str, Any]]:
-    """``follow_up_1:3d,follow_up_2:4d`` -> [{"template": "follow_up_1", "delaySeconds": 259200}, ...]."""
-    steps = []
+    """``follow_up_1:3d,follow_up_2:4d`` -> [{"template": "follow_up_1", "delaySeconds": 259200}, ...].
+
+    A step ``text:NAME:DELAY`` sends the text template NAME instead of an email (kind ``text``):
+    ``follow_up_1:3d,text:checkin:4d`` is email, email, then a text on day 7."""
+    steps: list[dict[str, Any]] = []
     for part in [p for p in text.split(",") if p.strip()]:
         match = _STEP.match(part)
         if match is None:
-            raise Invalid(f"{part.strip()!r} is not TEMPLATE:DELAY like follow_up_1:3d (d, h, m or s)", field="steps")
-        name, amount, unit = match.groups()
+            raise Invalid(f"{part.strip()!r} is not TEMPLATE:DELAY like follow_up_1:3d, or text:TEMPLATE:DELAY "
+                          "(d, h, m or s)", field="steps")  # fmt: skip
+        kind, name, amount, unit = match.groups()
         seconds = int(float(amount) * _UNIT[unit])
         if seconds <= 0:
             raise Invalid(f"{part.strip()!r}: the delay must be more than 0", field="steps")
-        steps.append({"template": name, "delaySeconds": seconds})
+        if kind:
+            steps.append({"template": TEXT_PREFIX + name, "kind": "text", "delaySeconds": seconds})
+        else:
+            steps.append({"template": name, "delaySeconds": seconds})
     return steps
+
+
+def is_text(step: dict[str, Any]) -> bool:
+    return step.get("kind") == "text"
+
+
+def text_template(step: dict[str, Any]) -> str:
+    """A text step's text template's name."""
+    return str(step["template"]).removeprefix(TEXT_PREFIX)
 
 
 @dataclass
@@ -88,7 +107,8 @@ def start(
     whole start before anything is written.
     """
     all_steps = [{"template": template, "delaySeconds": 0}, *steps]
-    loaded = {s["template"]: templates.load(settings, s["template"]) for s in all_steps}
+    loaded = {s["template"]: templates.load(settings, s["template"]) for s in all_steps if not is_text(s)}
+    texts_of = {s["template"]: text_templates.get(session, text_template(s)) for s in all_steps if is_text(s)}
     now = utc_now()
     first = at or now
     if at is not None and at < now - timedelta(minutes=1):
@@ -139,7 +159,11 @@ def start(
             continue
         for step in all_steps[1:]:
             try:
-                templates.render(loaded[step["template"]], prospect, settings)
+                if is_text(step):
+                    stored = texts_of[step["template"]]
+                    text_templates.render(settings, stored.name, stored.body, prospect)
+                else:
+                    templates.render(loaded[step["template"]], prospect, settings)
             except templates.MissingMergeField as error:
                 missing.append(error)
         chosen.append((prospect.id, prospect.name))
@@ -281,6 +305,8 @@ def _reason_to_stop(session: Session, prospect: Prospect, since: datetime) -> st
     facts = emails.since(session, prospect.id, since)
     if facts.replied:
         return "replied"
+    if texts.replied_since(session, prospect.id, since):
+        return "texted back"
     if facts.bounced:
         return "bounced"
 

@@ -255,3 +255,8 @@ def _print_today(day: TodayRead) -> None:
         title="Replies to answer",
         footer=None if day.replies else "Replies to answer: none",
     )
+    if day.texts:
+        typer.echo("")
+        print_table(["Texted", "Prospect", "From", "Text"],
+                    ((local(t.at, WHEN), t.prospect_name, t.from_number or "", " ".join(t.body.split())[:80])
+                     for t in day.texts), title="Texts to answer")  # fmt: skip

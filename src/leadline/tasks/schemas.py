@@ -102,6 +102,17 @@ class TodayReply(ApiModel):
     reply_text: str | None
 
 
+class TodayText(ApiModel):
+    """A text a prospect sent that no text of ours has answered yet (texts/)."""
+
+    text_id: str
+    prospect_id: str
+    prospect_name: str
+    body: str
+    at: datetime
+    from_number: str | None = Field(None, alias="from")
+
+
 class TodayRead(ApiModel):
     date: str = Field(description="The local day (in the configured time zone), YYYY-MM-DD.")
     timezone: str
@@ -110,3 +121,4 @@ class TodayRead(ApiModel):
     overdue_follow_ups: list[TodayFollowUp]
     tasks: list[TaskRead]
     replies: list[TodayReply]
+    texts: list[TodayText] = Field(default_factory=list, description="Texts from prospects waiting for an answer.")

@@ -20,7 +20,8 @@ from leadline.clock import utc_now
 from leadline.db import UTCDateTime, settings_of
 from leadline.prospects import service as prospects
 from leadline.tasks import service as tasks
-from leadline.tasks.schemas import TodayCall, TodayFollowUp, TodayRead, TodayReply
+from leadline.tasks.schemas import TodayCall, TodayFollowUp, TodayRead, TodayReply, TodayText
+from leadline.texts import service as texts
 from leadline.times import local_day_bounds
 
 # The one cross-domain read of this module (like analytics/): a read-only query over the
@@ -119,4 +120,5 @@ def build(session: Session) -> TodayRead:
         ],
         tasks=tasks.read(session, tasks.search(session, state="open", due="today")),
         replies=replies,
+        texts=[TodayText.model_validate(item) for item in texts.waiting_replies(session)],
     )

@@ -53,6 +53,8 @@ def body_limit(settings: Settings, path: str) -> tuple[int, str]:
     """The most bytes a request to ``path`` may send, and the setting that says so."""
     if path == "/webhooks/sendgrid":
         return settings.webhook_max_body_bytes, "LEADLINE_WEBHOOK_MAX_BODY_BYTES"
+    if path.startswith("/webhooks/twilio/"):
+        return settings.twilio_max_body_bytes, "LEADLINE_TWILIO_MAX_BODY_BYTES"
     if path.startswith("/webhooks/sendgrid/inbound"):
         return settings.inbound_max_body_bytes, "LEADLINE_INBOUND_MAX_BODY_BYTES"
     if path == "/api/files" or (path.endswith("/files") and path.startswith(("/prospects/", "/customers/"))):

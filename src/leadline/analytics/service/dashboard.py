@@ -19,6 +19,7 @@ from leadline.analytics.schemas import (
     Outreach,
     ProspectCard,
     ProspectTotals,
+    TextFigures,
     WeekInfo,
 )
 from leadline.analytics.service.common import make_rate
@@ -30,6 +31,7 @@ from leadline.calls.objections import label as objection_label
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.errors import Invalid
+from leadline.texts import service as text_messages
 
 DEFAULT_CARDS = 3
 MAX_CARDS = 50
@@ -114,6 +116,7 @@ def dashboard(
             average_duration_seconds=calls["seconds"] / calls["timed"] if calls["timed"] else None,
             average_duration_minutes=calls["seconds"] / calls["timed"] / 60 if calls["timed"] else None,
         ),
+        texts=TextFigures(**text_messages.week_counts(session, start, end)),
         deals_won=won,
         new_mrr=new_mrr,
         pipeline=counts.stages(),

@@ -25,6 +25,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
     "prospects": ("/prospects", "/api/prospects", "leadline prospects list", True),
     "calls": ("/calls", "/api/calls", "leadline calls list", True),
     "customers": ("/customers", "/api/customers", "leadline customers list", False),
+    "texts": ("/texts", "/api/texts", "leadline texts list", True),
 }
 #: The CLI's --limit on a figure's command: every record, not the first page.
 ALL = 1_000_000
@@ -85,6 +86,12 @@ def _calls_held(key: str, label: str, count: int, week: Week) -> FigureList:
                   asOf=week.end)  # fmt: skip
 
 
+def _texts(key: str, label: str, count: int, week: Week, direction: str) -> FigureList:
+    """Texts sent or received in ``week`` (texts.service.counted: the figure's predicate is the list's)."""
+    return figure(key, label, count, "texts", week.zone, direction=direction, status="counted",
+                  sentFrom=week.start, sentTo=week.end)  # fmt: skip
+
+
 def _deals(key: str, label: str, count: int, week: Week) -> FigureList:
     return figure(key, label, count, "customers", week.zone, signedFrom=week.start, signedTo=week.end)
 
@@ -138,6 +145,8 @@ def dashboard_lists(data: Dashboard, week: Week) -> list[FigureList]:
         _calls_booked("calls.pending", "Calls pending", calls.pending, week, "pending"),
         _calls_booked("calls.noShow", "No-shows", calls.no_show, week, "no_show"),
         _calls_held("calls.completed", "Calls completed", calls.completed, week),
+        _texts("texts.sent", "Texts sent", data.texts.sent, week, "out"),
+        _texts("texts.received", "Texts received", data.texts.received, week, "in"),
         _deals("dealsWon", "Deals won", data.deals_won, week),
         *pipeline_lists(data.pipeline, week),
     ]
@@ -175,6 +184,9 @@ def report_lists(
                 found.append(_calls_booked(key, line.label, figures["calls_scheduled"], shown, "booked"))
             elif line.key == "calls_completed":
                 found.append(_calls_held(key, line.label, figures["calls_completed"], shown))
+            elif line.key in ("texts_sent", "texts_received"):
+                direction = "out" if line.key == "texts_sent" else "in"
+                found.append(_texts(key, line.label, figures[line.key], shown, direction))
             elif line.key == "deals_closed":
                 found.append(_deals(key, line.label, figures["deals"], shown))
     return [*found, *pipeline_lists(pipeline, week), *template_lists(templates, week)]

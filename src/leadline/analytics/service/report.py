@@ -19,6 +19,7 @@ from leadline.analytics.service.what_works import what_works
 from leadline.analytics.weeks import Week, weeks_before
 from leadline.clock import utc_now
 from leadline.config import Settings
+from leadline.texts import service as texts
 
 #: The weekly report's "what works" tables cover the sends of this many weeks, ending with its week.
 REPORT_WEEKS = 13
@@ -34,12 +35,15 @@ class WeekFigures:
     calls_completed: int
     deals: int
     new_mrr: float
+    texts_sent: int = 0
+    texts_received: int = 0
 
 
 def week_figures(session: Session, week: Week) -> WeekFigures:
     emails = qd.week_emails(session, week.start, week.end)
     calls = qd.week_calls(session, week.start, week.end)
     won, mrr = qd.deals_won(session, week.start, week.end)
+    sms = texts.week_counts(session, week.start, week.end)
     return WeekFigures(
         sent=emails["sent"],
         opened=emails["opened"],
@@ -49,6 +53,8 @@ def week_figures(session: Session, week: Week) -> WeekFigures:
         calls_completed=calls["completed"],
         deals=won,
         new_mrr=mrr,
+        texts_sent=sms["sent"],
+        texts_received=sms["received"],
     )
 
 
@@ -76,6 +82,8 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
         line("calls_scheduled", "Calls Scheduled", "count", this.calls_scheduled, before.calls_scheduled,
              settings.weekly_call_goal),
         line("calls_completed", "Calls Completed", "count", this.calls_completed, before.calls_completed, None),
+        line("texts_sent", "Texts Sent", "count", this.texts_sent, before.texts_sent, None),
+        line("texts_received", "Texts Received", "count", this.texts_received, before.texts_received, None),
         line("deals_closed", "Deals Closed", "count", this.deals, before.deals, settings.weekly_deal_goal),
         line("new_mrr", "New MRR", "money", this.new_mrr, before.new_mrr, None),
     ]  # fmt: skip
@@ -83,7 +91,8 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
     by_template = week_templates(session, week)
     pipeline = funnel(session, week.end).stages()
     counts = {which: {"sent": f.sent, "opened": f.opened, "human_opened": f.human_opened, "replied": f.replied,
-                      "calls_scheduled": f.calls_scheduled, "calls_completed": f.calls_completed, "deals": f.deals}
+                      "calls_scheduled": f.calls_scheduled, "calls_completed": f.calls_completed, "deals": f.deals,
+                      "texts_sent": f.texts_sent, "texts_received": f.texts_received}
               for which, f in (("this", this), ("previous", before))}  # fmt: skip
     return WeeklyReport(
         week=week_info(session, week, now),

@@ -49,3 +49,7 @@ router.include_router(today.router)
 from leadline.web.pages import views  # noqa: E402
 
 router.include_router(views.router)
+
+from leadline.texts import pages as texts_pages  # noqa: E402
+
+router.include_router(texts_pages.router)

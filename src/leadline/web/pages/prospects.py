@@ -53,6 +53,7 @@ from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpd
 from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import SNOOZES, TASK_KIND_CHOICES
+from leadline.texts.pages import panel as texts_panel
 from leadline.web.pages import duplicates
 from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
@@ -380,6 +381,8 @@ DONE = {
     "task-snoozed": "The task is snoozed.",
     "file-added": "The file is kept.",
     "file-removed": "The file is removed.",
+    "texted": "The text is logged.",
+    "text-sent": "The text was sent.",
 }
 
 
@@ -397,6 +400,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         kept = [files.read(f) for f in files.for_prospect(session, prospect_id)]
         offered = [proposal_docs.read(session, d, full=True) for d in proposal_docs.search(session, prospect_id)]
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
+        text_panel = texts_panel(session, settings, prospect)
     names = templates.names(settings)
 
     return {
@@ -423,6 +427,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
         "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
         "service_types": SERVICE_TYPES,
+        "text_panel": text_panel,
     }
 
 

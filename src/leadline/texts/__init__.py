@@ -1,0 +1,1 @@
+"""Texts (SMS): logged, sent through Twilio, with replies, delivery receipts and opt-outs."""

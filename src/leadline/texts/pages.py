@@ -1,0 +1,110 @@
+"""Pages: ``/texts`` (the list every texts figure of the dashboard and the weekly report opens; admins
+also see texts from unknown numbers), and the prospect page's text forms (log one, send a template),
+plain HTML forms that work without JavaScript."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from leadline.auth.deps import PageUser, PageWriter
+from leadline.config import Settings
+from leadline.db import unit_of_work
+from leadline.errors import LeadlineError
+from leadline.texts import flows, phones, service
+from leadline.texts import templates as text_templates
+from leadline.texts.schemas import TextLog
+from leadline.web.pages.forms import errors_of, read_form
+from leadline.web.render import page, settings_of
+
+router = APIRouter()
+LIMIT = 200
+
+
+def _moment(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _list(settings: Settings, params: dict[str, str], admin: bool) -> dict[str, Any]:
+    direction = params.get("direction") if params.get("direction") in ("out", "in") else None
+    with unit_of_work(settings, readonly=True) as session:
+        found = service.search(session, prospect_id=params.get("prospectId") or None, direction=direction,
+                               status=params.get("status") or None, sent_from=_moment(params.get("sentFrom")),
+                               sent_to=_moment(params.get("sentTo")), limit=LIMIT)  # fmt: skip
+        unmatched = service.unmatched(session) if admin else []
+        return {"texts": [service.read(m) for m in found], "unmatched": [service.read(m) for m in unmatched]}
+
+
+@router.get("/texts")
+async def texts_page(request: Request, principal: PageUser) -> Response:
+    params = {k: v for k, v in request.query_params.items() if k in ("prospectId", "direction", "status", "sentFrom",
+                                                                      "sentTo")}  # fmt: skip
+    context = await run_in_threadpool(_list, settings_of(request), params, principal.is_admin)
+    return page(request, "app/texts/list.html", context | {"params": params, "admin": principal.is_admin})
+
+
+def panel(session: Any, settings: Settings, prospect: Any) -> dict[str, Any]:
+    """What the prospect page's text forms need: the templates, the number texts go to, any opt-out."""
+    number = phones.maybe_e164(prospect.phone, settings.phone_region)
+    from leadline.texts import optouts
+
+    return {
+        "templates": [(t.name, t.name) for t in text_templates.search(session)],
+        "number": number,
+        "opted_out": bool(number and optouts.find(session, number)),
+        "backend": settings.texts_backend,
+    }
+
+
+def _back(prospect_id: str, done: str) -> Response:
+    return RedirectResponse(f"/prospects/{quote(prospect_id)}?done={done}#texts", status_code=303)
+
+
+async def _refused(request: Request, prospect_id: str, form: str, values: dict[str, str], error: Exception) -> Response:
+    from leadline.web.pages.prospects import _refused as show_refused
+
+    return await show_refused(request, prospect_id, form, values, errors_of(error))
+
+
+@router.post("/prospects/{prospect_id}/texts")
+async def log_text(request: Request, prospect_id: str, principal: PageWriter) -> Response:
+    settings = settings_of(request)
+    values = await read_form(request, keep_blank=("body",))
+
+    def work() -> None:
+        data = TextLog.model_validate({k: v for k, v in values.items() if k in ("direction", "body", "at")})
+        with unit_of_work(settings) as session:
+            service.log(session, settings, prospect_id, data, actor=principal.actor)
+
+    try:
+        await run_in_threadpool(work)
+    except (LeadlineError, ValidationError) as error:
+        return await _refused(request, prospect_id, "text-log", values, error)
+    return _back(prospect_id, "texted")
+
+
+@router.post("/prospects/{prospect_id}/texts/send")
+async def send_text(request: Request, prospect_id: str, principal: PageWriter) -> Response:
+    settings = settings_of(request)
+    values = await read_form(request)
+
+    def work() -> None:
+        template = values.get("template", "")
+        flows.send(settings, prospect_id, template, actor=principal.actor)
+
+    try:
+        await run_in_threadpool(work)
+    except (LeadlineError, ValidationError) as error:
+        return await _refused(request, prospect_id, "text-send", values, error)
+    return _back(prospect_id, "text-sent")

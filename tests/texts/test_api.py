@@ -1,0 +1,123 @@
+"""The texts API and pages: log, preview, send, templates, opt-outs, the list the dashboard's texts
+figures open (the figure counts exactly its list); bad input is a 4xx naming the field and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadline.db import unit_of_work
+from leadline.texts import optouts
+from tests.factories import make_prospect, snapshot
+from tests.texts.test_service import E164, PHONE, add_template, timeline
+
+
+class TestApi:
+    def test_log_then_list(self, settings, noon, client):
+        p = make_prospect(settings, phone=PHONE)
+        response = client.post(f"/api/prospects/{p.id}/texts", json={"direction": "in", "body": "Call me at 4"})
+        assert response.status_code == 201, response.text
+        assert response.json()["status"] == "logged" and response.json()["fromNumber"] == E164
+        listed = client.get(f"/api/prospects/{p.id}/texts").json()
+        assert [(t["direction"], t["body"]) for t in listed] == [("in", "Call me at 4")]
+        assert timeline(settings, p.id) == [("sms", "logged")]
+
+    @pytest.mark.parametrize(
+        "body, field",
+        [
+            ({"direction": "sideways", "body": "hi"}, "direction"),
+            ({"direction": "out", "body": "   "}, "body"),
+            ({"direction": "out", "body": "x" * 1601}, "body"),
+            ({"direction": "out", "body": "y" * 600}, "body"),  # 4 segments: over LEADLINE_TEXT_MAX_SEGMENTS
+            ({"direction": "out", "body": "hi", "at": "yesterday-ish"}, "at"),
+            ({"direction": "out", "body": "hi", "extra": 1}, "extra"),
+        ],
+    )
+    def test_bad_input_names_the_field_and_changes_nothing(self, settings, noon, client, body, field):
+        p = make_prospect(settings, phone=PHONE)
+        before = snapshot(settings)
+        response = client.post(f"/api/prospects/{p.id}/texts", json=body)
+        assert response.status_code == 422, response.text
+        assert field in response.text
+        assert snapshot(settings) == before
+
+    def test_an_unknown_prospect_is_404(self, settings, noon, client):
+        before = snapshot(settings)
+        assert client.post("/api/prospects/nobody/texts", json={"direction": "out", "body": "hi"}).status_code == 404
+        assert snapshot(settings) == before
+
+    def test_templates_preview_and_send(self, settings, noon, client, twilio):
+        p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
+        created = client.post("/api/texts/templates", json={"name": "hello", "body": "Hi {{ firstName }} 😀"})
+        assert created.status_code == 201, created.text
+        assert client.post("/api/texts/templates", json={"name": "hello", "body": "x"}).status_code == 409
+        assert client.post("/api/texts/templates", json={"name": "Bad Name", "body": "x"}).status_code == 422
+        preview = client.get(f"/api/prospects/{p.id}/texts/preview", params={"template": "hello"}).json()
+        assert (preview["body"], preview["encoding"], preview["segments"], preview["blocked"]) == (
+            "Hi Dana 😀", "UCS-2", 1, [])  # fmt: skip
+        sent = client.post(f"/api/prospects/{p.id}/texts/send", json={"template": "hello"})
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["text"]["status"] == "sent" and twilio.sent[0]["Body"] == "Hi Dana 😀"
+        again = client.post(f"/api/prospects/{p.id}/texts/send", json={"template": "hello"})
+        assert again.status_code == 409 and "already got" in again.text
+
+    def test_the_list_pages_with_a_cursor(self, settings, noon, client):
+        p = make_prospect(settings, phone=PHONE)
+        for n in range(5):
+            client.post(f"/api/prospects/{p.id}/texts", json={"direction": "out", "body": f"text {n}"})
+        first = client.get("/api/texts", params={"limit": 3}).json()
+        second = client.get("/api/texts", params={"limit": 3, "cursor": first["nextCursor"]}).json()
+        assert [t["body"] for t in first["items"] + second["items"]] == [f"text {n}" for n in range(4, -1, -1)]
+        assert second["nextCursor"] is None
+        assert client.get("/api/texts", params={"cursor": "garbage"}).status_code == 422
+
+    def test_opt_outs(self, settings, noon, client):
+        before = snapshot(settings)
+        assert client.post("/api/texts/opt-outs", params={"number": "call me"}).status_code == 422
+        assert snapshot(settings) == before
+        assert client.post("/api/texts/opt-outs", params={"number": PHONE}).json()["number"] == E164
+        with unit_of_work(settings, readonly=True) as session:
+            assert optouts.find(session, E164).reason == "manual"
+        assert client.delete(f"/api/texts/opt-outs/{E164}").status_code == 204
+        assert client.delete(f"/api/texts/opt-outs/{E164}").status_code == 404
+
+    def test_the_dashboards_texts_figures_count_exactly_their_lists(self, settings, noon, client):
+        p, q = make_prospect(settings, phone=PHONE), make_prospect(settings, phone="(512) 555-0143")
+        for prospect, direction, body in ((p, "out", "one"), (p, "in", "two"), (q, "out", "three"), (q, "in", "4")):
+            client.post(f"/api/prospects/{prospect.id}/texts", json={"direction": direction, "body": body})
+        data = client.get("/api/dashboard").json()
+        assert data["texts"] == {"sent": 2, "received": 2}
+        lists = {item["key"]: item for item in data["lists"]}
+        for key in ("texts.sent", "texts.received"):
+            listed = client.get(lists[key]["api"]).json()["items"]
+            assert len(listed) == lists[key]["count"] == 2, lists[key]
+        report = client.get("/api/reports/week").json()
+        lines = {line["key"]: line["value"] for line in report["lines"]}
+        assert (lines["texts_sent"], lines["texts_received"]) == (2, 2)
+        for item in report["lists"]:
+            if item["key"] in ("this.texts_sent", "this.texts_received"):
+                assert len(client.get(item["api"]).json()["items"]) == item["count"] == 2
+
+
+class TestPages:
+    def test_the_prospect_page_logs_and_sends_a_text(self, settings, noon, page_client, twilio):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        shown = page_client.get(f"/prospects/{p.id}")
+        assert 'id="text-log-form"' in shown.text and "Texts go to +15125550142" in shown.text
+        logged = page_client.post(f"/prospects/{p.id}/texts", data={"direction": "out", "body": "On my way",
+                                                                     "csrf_token": page_client.csrf},
+                                  follow_redirects=False)  # fmt: skip
+        assert logged.status_code == 303
+        sent = page_client.post(f"/prospects/{p.id}/texts/send", data={"template": "hello",
+                                                                        "csrf_token": page_client.csrf},
+                                follow_redirects=False)  # fmt: skip
+        assert sent.status_code == 303 and len(twilio.sent) == 1
+        assert timeline(settings, p.id) == [("sms", "logged"), ("sms", "sent")]
+
+    def test_a_refused_text_shows_the_error_beside_the_form_and_changes_nothing(self, settings, noon, page_client):
+        p = make_prospect(settings, phone=PHONE)
+        before = snapshot(settings)
+        response = page_client.post(f"/prospects/{p.id}/texts", data={"direction": "out", "body": "z" * 700,
+                                                                       "csrf_token": page_client.csrf})  # fmt: skip
+        assert response.status_code == 422 and "SMS segments" in response.text
+        assert snapshot(settings) == before
