@@ -5,6 +5,7 @@ from leadline.auth.models import ApiToken, LoginThrottle, User, WebSession
 from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
+from leadline.guardian.models import ReplyLabel, ReplyLabelChange
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
@@ -28,6 +29,8 @@ __all__ = [
     "OutreachActivity",
     "Prospect",
     "ProspectExternalId",
+    "ReplyLabel",
+    "ReplyLabelChange",
     "SavedView",
     "Sequence",
     "SequenceEnrollment",

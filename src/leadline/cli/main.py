@@ -34,6 +34,8 @@ from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import list_emails, suppressions_app, templates_app
 from leadline.guardian.cli import check as senders_check
+from leadline.guardian.cli import label as label_reply
+from leadline.guardian.cli import replies_app
 from leadline.notes.cli import app as notes_app
 from leadline.notify.cli import notifications_app, notify_app
 from leadline.prospects.cli import app as prospects_app
@@ -83,6 +85,8 @@ senders_app = typer.Typer(help="Senders: the From identities email goes out as, 
                           no_args_is_help=True)  # fmt: skip
 senders_app.command("check")(senders_check)
 app.add_typer(senders_app, name="senders")
+emails_app.command("label")(label_reply)
+app.add_typer(replies_app, name="replies")
 
 # The seed's own commands (`npm run list:prospects -- --status new`, `npm run create:call ...`), as it
 # writes them: aliases of today's commands, hidden from `leadline --help`, listed in docs/cli.md.
