@@ -72,6 +72,14 @@ GROUPS: dict[str, list[Run]] = {
         run("emails", "send", "--template", "solution", "--prospect", "baker_roofing_co", "--at", "2099-01-05 08:30"),
         run("emails", "cancel", "{scheduled_email}"),
         run("emails", "reply", "{email}", "--text", "Interested, call me Friday"),
+        run("emails", "label", "{reply}", "interested", "--note", "they asked for pricing"),
+        run("emails", "label", "{reply}", "spam", code=1),  # refused: not a label
+        run("replies", "list", "--json"),
+        run("replies", "labels", "--json"),
+        run("replies", "confirm", "{reply}", code=1),  # refused: labelled interested
+        run("replies", "accept-referral", "{reply}", code=1),  # refused: not a referral
+        run("senders", "check", "not a domain", code=1),
+        run("senders", "check", "example.com", "--json"),  # answers pass/warn/fail whatever DNS says, in bounded time
         run("emails", "compose", "--reply-to", "{replied_email}", "--body", "Friday works. Talk then!"),
         run(
             "emails",
@@ -235,6 +243,7 @@ IDS: dict[str, str] = {
     "task_done": "SELECT id FROM tasks WHERE done_at IS NOT NULL ORDER BY id LIMIT 1",
     "note": "SELECT id FROM outreach_activities WHERE type = 'note' AND status = 'added' ORDER BY id DESC LIMIT 1",
     "bulk": "SELECT id FROM bulk_operations ORDER BY created_at DESC LIMIT 1",
+    "reply": "SELECT id FROM reply_labels ORDER BY id DESC LIMIT 1",
 }
 
 

@@ -15,6 +15,7 @@ from leadline.calls.models import CallActivity
 from leadline.db import Base, import_all_models, unit_of_work
 from leadline.emails.flows import send
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.guardian.models import ReplyLabel
 from leadline.ids import new_id
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
@@ -30,7 +31,8 @@ from tests.factories import make_prospect, snapshot
 #: The tables this file's ``pair`` fixture gives a row pointing at the duplicate. ``customers`` is
 #: covered by the refusals (a customer is never the merged-away prospect).
 COVERED = {"outreach_activities", "email_activities", "call_activities", "tasks", "generated_posts",
-           "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags", "prospect_external_ids"}  # fmt: skip
+           "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags", "prospect_external_ids",
+           "reply_labels"}  # fmt: skip
 REFUSED = {"customers"}
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -106,6 +108,9 @@ def add_children(settings, prospect_id: str) -> None:
         session.add(ProspectTag(prospect_id=prospect_id, tag="roofers"))  # both carry it: kept once
         session.add(ProspectTag(prospect_id=prospect_id, tag=f"only {prospect_id}"[:40]))
         session.add(ProspectExternalId(source="hubspot contact", external_id=new_id("x"), prospect_id=prospect_id))
+        session.add(ReplyLabel(id=new_id("rpl"), prospect_id=prospect_id, source="manual", excerpt="Call me",
+                               label="meeting_request", reason="asks to talk", set_by="rule", set_by_actor="test",
+                               rule_label="meeting_request", action="none", action_detail={}, received_at=now))  # fmt: skip
 
 
 @pytest.fixture
