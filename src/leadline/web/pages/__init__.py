@@ -43,3 +43,7 @@ router.include_router(today.router)
 from leadline.web.pages import views  # noqa: E402
 
 router.include_router(views.router)
+
+from leadline.web.pages import replies  # noqa: E402
+
+router.include_router(replies.router)
