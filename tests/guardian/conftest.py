@@ -19,4 +19,5 @@ def fake_dns() -> Iterator[FakeDns]:
 
 
 from tests.emails.conftest import fake_sendgrid, smtp_server  # noqa: E402, F401  (the sending fixtures)
+from tests.web.conftest import live, page  # noqa: E402, F401  (the browser fixtures)
 from tests.webhooks.conftest import hook  # noqa: E402, F401  (a signed webhook client over the test's app)
