@@ -25,11 +25,13 @@ from _common import machine
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 CORPUS = ROOT / "tests" / "data" / "reply_labels.jsonl"
+#: 40 replies written after the rules, to measure them on text they were not written for.
+HELD_OUT = ROOT / "tests" / "data" / "reply_labels_heldout.jsonl"
 TODAY = date(2026, 12, 5)
 
 
-def load() -> list[dict[str, str]]:
-    return [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load(path: Path = CORPUS) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def main() -> None:
@@ -71,6 +73,12 @@ def main() -> None:
             print(f"  {key:<20} {right[key] / total[key]:.0%} ({right[key]}/{total[key]})")
     for lang, want, got, text in misses:
         print(f"miss [{lang}] hand {want}, rules {got}: {text[:100]}")
+    held = load(HELD_OUT)
+    held_misses = [(i, label(i["text"], today=TODAY).label) for i in held]
+    held_misses = [(i, got) for i, got in held_misses if got != i["label"]]
+    print(f"held-out accuracy: {1 - len(held_misses) / len(held):.1%} ({len(held) - len(held_misses)}/{len(held)})")
+    for item, got in held_misses:
+        print(f"held-out miss [{item['lang']}] hand {item['label']}, rules {got}: {item['text'][:100]}")
 
 
 if __name__ == "__main__":
