@@ -182,3 +182,20 @@ class TestApi:
         headers = {"Authorization": f"Bearer {make_token(settings, scope='read')}"}
         with TestClient(create_app(changed(settings)), headers=headers) as viewer:
             assert viewer.post(f"/api/replies/{row.id}/label", json={"label": "other"}).status_code == 403
+
+
+def test_a_correction_withdraws_what_waited_under_the_old_label(settings, cli):
+    (target,) = send_to(settings, 1)
+    cli("emails", "reply", target.id, "--text", "No thanks, we already have an agency.")
+    (row,) = labels(settings)
+    assert row.action == "awaiting_confirmation"
+    task_id = row.action_detail["taskId"]
+    assert cli("emails", "label", row.id, "not_now").exit_code == 0
+    (row,) = labels(settings)
+    assert (row.label, row.action, row.action_detail) == ("not_now", "none", {"withdrawn": "awaiting_confirmation"})
+    with unit_of_work(settings, readonly=True) as session:
+        from leadline.tasks.models import Task
+
+        task = session.get(Task, task_id)
+        assert task is not None and task.done_at is not None
+    assert cli("replies", "confirm", row.id).exit_code == 1  # no longer not interested

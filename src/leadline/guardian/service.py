@@ -216,8 +216,21 @@ def correct(session: Session, reply_id: str, label: str, *, actor: str, note: st
     session.flush()
     _timeline(session, row, actor=actor, status="corrected")
     if changed:
+        _withdraw(session, row, actor=actor)
         _act(session, row, actor=actor)
     return row
+
+
+def _withdraw(session: Session, row: ReplyLabel, *, actor: str) -> None:
+    """A label corrected away: what waits for a person under the old one (a confirmation, a proposed
+    referral) is closed; what was done (a suppression, a lost deal) stays, for a person to undo."""
+    if row.action in ("awaiting_confirmation", "referral_proposed"):
+        task_id = row.action_detail.get("taskId")
+        if task_id:
+            task = tasks.get(session, task_id)
+            if task.done_at is None:
+                tasks.done(session, task_id, actor=actor)
+        _done(row, "none", withdrawn=row.action)
 
 
 def confirm_lost(session: Session, reply_id: str, *, actor: str) -> ReplyLabel:
