@@ -199,3 +199,37 @@ def test_a_correction_withdraws_what_waited_under_the_old_label(settings, cli):
         task = session.get(Task, task_id)
         assert task is not None and task.done_at is not None
     assert cli("replies", "confirm", row.id).exit_code == 1  # no longer not interested
+
+
+def test_an_out_of_office_pause_ends_and_the_sequence_runs_on(hook):
+    """Held until the day after the return, the next step goes out when that day comes (the sequence job)."""
+    from datetime import UTC
+
+    from leadline import clock
+    from leadline.sequences.flows import run_due
+    from leadline.sequences.models import Sequence
+
+    monday = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
+    clock.set_frozen(monday)
+    try:
+        (target,) = send_to(hook.settings, 1)
+        with unit_of_work(hook.settings) as session:
+            session.add(Sequence(id="seq_ooo", name="ooo", steps=[{"template": "pain_point", "delaySeconds": 0},
+                                 {"template": "follow_up_1", "delaySeconds": 86400}], created_by="test"))  # fmt: skip
+            session.flush()
+            session.add(SequenceEnrollment(id="enr_ooo", sequence_id="seq_ooo", prospect_id=target.prospect_id, step=1,
+                                           next_send_at=monday + timedelta(days=1), status="active",
+                                           thread_root_email_id=target.id, last_email_id=target.id,
+                                           last_sent_at=monday))  # fmt: skip
+        row = reply(hook, target, "Out of the office until Thursday, December 10.")
+        assert (row.label, row.action) == ("out_of_office", "paused")
+        clock.set_frozen(monday + timedelta(days=2))  # Wednesday: the step was due, but it waits
+        assert run_due(hook.settings).sent == 0
+        clock.set_frozen(monday + timedelta(days=4, hours=1))  # Friday 10:00 local: the day after the return
+        report = run_due(hook.settings)
+        assert report.sent == 1, report
+        with unit_of_work(hook.settings, readonly=True) as session:
+            enrollment = session.get(SequenceEnrollment, "enr_ooo")
+            assert enrollment is not None and enrollment.step == 2
+    finally:
+        clock.set_frozen(None)
