@@ -155,3 +155,21 @@ class TestCli:
         assert any(w.startswith("LEADLINE_BASE_URL (http://127.0.0.1:8000) is not HTTPS") for w in warnings)
         good = run_leadline("config", "--json", env=self.env(fake_dns, tmp_path))
         assert not [w for w in json.loads(good.stdout)["warnings"] if "goodmail.test" in w]
+
+
+class TestApi:
+    def test_the_checklist_and_a_bad_domain(self, settings, client, fake_dns, monkeypatch):
+        from tests.conftest import configure
+
+        configure(monkeypatch, settings, dns_nameservers=[fake_dns.nameserver], dns_timeout_seconds=0.5,
+                  email_backend="sendgrid", base_url=PUBLIC_BASE_URL)  # fmt: skip
+        good = client.get("/api/senders/check", params={"domain": "goodmail.test"})
+        assert good.status_code == 200, good.text
+        assert good.json()["domain"] == "goodmail.test"
+        assert {good.json()[k]["status"] for k in ("spf", "dkim", "dmarc", "mx", "baseUrl")} == {
+            "pass"
+        }  # camelCase JSON
+        broken = client.get("/api/senders/check", params={"domain": "brokenmail.test"}).json()
+        assert broken["dmarc"]["status"] == "fail" and broken["dmarc"]["record"].startswith("_dmarc.brokenmail.test")
+        bad = client.get("/api/senders/check", params={"domain": "not a domain"})
+        assert bad.status_code == 422 and bad.json()["field"] == "domain"
