@@ -154,6 +154,8 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 TEST_ZONE = "America/Chicago"
 TEST_SENDER_ADDRESS = "Leadline Demo, 100 Congress Ave, Austin, TX 78701"
+#: A public https base URL: the smtp and sendgrid backends refuse to send without one (guardian.compliance).
+PUBLIC_BASE_URL = "https://crm.gridline-demo.com"
 
 
 def make_settings(url: str, data: Path, **changes: Any) -> Settings:

@@ -72,6 +72,14 @@ GROUPS: dict[str, list[Run]] = {
         run("emails", "send", "--template", "solution", "--prospect", "baker_roofing_co", "--at", "2099-01-05 08:30"),
         run("emails", "cancel", "{scheduled_email}"),
         run("emails", "reply", "{email}", "--text", "Interested, call me Friday"),
+        run("emails", "label", "{reply}", "interested", "--note", "they asked for pricing"),
+        run("emails", "label", "{reply}", "spam", code=1),  # refused: not a label
+        run("replies", "list", "--json"),
+        run("replies", "labels", "--json"),
+        run("replies", "confirm", "{reply}", code=1),  # refused: labelled interested
+        run("replies", "accept-referral", "{reply}", code=1),  # refused: not a referral
+        run("senders", "check", "not a domain", code=1),
+        run("senders", "check", "example.com", "--json"),  # answers pass/warn/fail whatever DNS says, in bounded time
         run("emails", "compose", "--reply-to", "{replied_email}", "--body", "Friday works. Talk then!"),
         run(
             "emails",
@@ -292,6 +300,7 @@ IDS: dict[str, str] = {
     "bulk": "SELECT id FROM bulk_operations ORDER BY created_at DESC LIMIT 1",
     "file": "SELECT id FROM files ORDER BY id DESC LIMIT 1",
     "proposal": "SELECT id FROM proposals ORDER BY id DESC LIMIT 1",
+    "reply": "SELECT id FROM reply_labels ORDER BY id DESC LIMIT 1",
 }
 
 

@@ -45,8 +45,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
 
     folder = tmp_path_factory.mktemp("schemathesis")
     shutil.copyfile(sqlite_template, folder / "leadline.db")
-    chosen = make_settings(f"sqlite:///{folder / 'leadline.db'}", folder,
-                           secret_key="schemathesis-secret-" + "x" * 32)  # fmt: skip
+    chosen = make_settings(
+        f"sqlite:///{folder / 'leadline.db'}",
+        folder,
+        secret_key="schemathesis-secret-" + "x" * 32,
+        dns_lifetime_seconds=1,
+    )  # fmt: skip  (GET /api/senders/check looks domains up)
     load_demo(chosen)
     token = make_token(chosen, scope="write")
     port = free_port()

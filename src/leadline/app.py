@@ -38,6 +38,7 @@ from leadline.emails.api import router as emails_router
 from leadline.emails.unsubscribe import router as unsubscribe_router
 from leadline.errors import LeadlineError
 from leadline.files.api import router as files_router
+from leadline.guardian.api import router as replies_router
 from leadline.health import router as health_router
 from leadline.notes.api import router as notes_router
 from leadline.notify.api import router as notifications_router
@@ -289,7 +290,8 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     for router in (prospects_router, notes_router, emails_router, calls_router, deals_router, proposals_router,
                    customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
                    auth_router, webhooks_admin_router, search_router, views_router, booking_router,
-                   files_router, proposal_documents_router, texts_router):  # fmt: skip
+                   files_router, proposal_documents_router, texts_router,
+                   replies_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

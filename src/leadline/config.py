@@ -155,6 +155,25 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     reply_domain: str | None = Field(None, description="Inbound Parse domain for per-email Reply-To addresses.")
+    require_domain_auth: bool = Field(
+        False, description="Refuse real sends (smtp, sendgrid) while the From domain lacks SPF, DKIM or DMARC."
+    )
+    dkim_selector: str | None = Field(
+        None, description="The DKIM selector to check (default: SendGrid's s1/s2, else a few common ones)."
+    )
+    dns_nameservers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="DNS servers for the domain doctor (host or host:port, comma separated)."
+    )
+    dns_timeout_seconds: float = Field(2.0, gt=0, le=30, description="How long the domain doctor waits for one answer.")
+    dns_lifetime_seconds: float = Field(
+        8.0, gt=0, le=120, description="How long the domain doctor spends on all its lookups together."
+    )
+
+    # --- replies -----------------------------------------------------------------------
+    auto_lose_not_interested: bool = Field(
+        False,
+        description="A reply labelled not interested moves the prospect to lost at once (else a person confirms).",
+    )
 
     # --- texts (SMS through Twilio; texts/) ---------------------------------------------
     texts_backend: Literal["log", "twilio"] = Field(
@@ -268,7 +287,9 @@ class Settings(BaseSettings):
     _stored: dict[str, Any] = PrivateAttr(default_factory=dict)
     _stored_version: str | None = PrivateAttr(default=None)
 
-    @field_validator("sendgrid_webhook_public_key", "send_window_days", "text_window_days", mode="before")
+    @field_validator(
+        "sendgrid_webhook_public_key", "send_window_days", "text_window_days", "dns_nameservers", mode="before"
+    )
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
@@ -475,6 +496,14 @@ class Settings(BaseSettings):
             found.append("LEADLINE_TEXTS_BACKEND=twilio but LEADLINE_TWILIO_ACCOUNT_SID or _AUTH_TOKEN is not set.")
         if not self.sender_address:
             found.append("No LEADLINE_SENDER_ADDRESS: commercial email must carry a postal address.")
+        from leadline.guardian.compliance import base_url_problem
+
+        problem = base_url_problem(self.base_url)
+        if problem is not None and self.email_backend != "outbox":
+            found.append(
+                f"LEADLINE_BASE_URL {problem}: unsubscribe links cannot work, so the smtp and sendgrid "
+                "backends refuse to send (set it to this server's public https:// address)."
+            )
         return found
 
 

@@ -7,6 +7,7 @@ from leadline.calls.models import CallActivity
 from leadline.customers.models import Customer
 from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.files.models import StoredFile
+from leadline.guardian.models import ReplyLabel, ReplyLabelChange
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.proposals.models import Proposal, ProposalVersion, ProposalView
@@ -39,6 +40,8 @@ __all__ = [
     "ProposalView",
     "Prospect",
     "ProspectExternalId",
+    "ReplyLabel",
+    "ReplyLabelChange",
     "SavedView",
     "Sequence",
     "SequenceEnrollment",

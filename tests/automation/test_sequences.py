@@ -184,7 +184,7 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
         answer = hook.client.post(f"/webhooks/sendgrid/inbound/{inbound_token(hook.settings)}", content=body,
                                   headers={"content-type": content_type})  # fmt: skip
         assert answer.json()["status"] == "matched"
-        assert slack.titles() == ["Hughes Plumbing replied"]
+        assert slack.titles() == ["Hughes Plumbing replied: asks to talk"]  # with the reply's label (issue 19)
         clock.set_frozen(datetime(2026, 12, 1, 16, 30, tzinfo=UTC))  # four days after follow_up_1
         tick(settings)
         seconds = cli("emails", "list", "--template", "follow_up_2", "--limit", "50", "--json").json
@@ -192,7 +192,7 @@ def test_the_demo_tier_one_prospects_get_follow_ups_until_they_reply(cli, settin
         rows = enrollments(cli)
         assert (rows["hughes_plumbing"]["status"], rows["hughes_plumbing"]["stopReason"]) == ("stopped", "replied")
         assert sum(r["status"] == "completed" for r in rows.values()) == 20
-        assert slack.titles() == ["Hughes Plumbing replied"]
+        assert slack.titles() == ["Hughes Plumbing replied: asks to talk"]  # with the reply's label (issue 19)
     finally:
         clock.set_frozen(None)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import configure
+from tests.conftest import PUBLIC_BASE_URL, configure
 from tests.fakes.sendgrid import FakeSendGrid
 from tests.fakes.smtp import SmtpServer
 
@@ -19,6 +19,7 @@ def fake_sendgrid(settings, monkeypatch) -> Iterator[FakeSendGrid]:
     fake = FakeSendGrid()
     configure(monkeypatch, settings, email_backend="sendgrid", sendgrid_api_key=fake.api_key, sendgrid_api_url=fake.url,
               sendgrid_retry_delay_seconds=0.01, sendgrid_timeout_seconds=1, sender_email="dana@gridline.example",
+              base_url=PUBLIC_BASE_URL,
               sender_name="Dana Whitfield")  # fmt: skip
     yield fake
     fake.close()
@@ -29,7 +30,7 @@ def smtp_server(settings, monkeypatch) -> Iterator[SmtpServer]:
     """A local SMTP server, which the test's settings send through."""
     server = SmtpServer()
     configure(monkeypatch, settings, email_backend="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
-              sender_email="dana@gridline.example")  # fmt: skip
+              sender_email="dana@gridline.example", base_url=PUBLIC_BASE_URL)  # fmt: skip
     yield server
     server.stop()
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.prospects import service as prospects
-from tests.conftest import Cli, changed
+from tests.conftest import PUBLIC_BASE_URL, Cli, changed
 from tests.emails.conftest import outbox_messages
 from tests.factories import count, make_prospect, snapshot
 
@@ -93,7 +93,7 @@ class TestSmtp:
         server = SmtpServer(require_auth=True)
         try:
             smtp = changed(settings, email_backend="smtp", smtp_host="127.0.0.1", smtp_port=server.port,
-                           sender_email="dana@gridline.example", smtp_username="leadline", smtp_password="wrong",
+                           sender_email="dana@gridline.example", smtp_username="leadline", base_url=PUBLIC_BASE_URL, smtp_password="wrong",
                            smtp_timeout_seconds=2)  # fmt: skip
             p = make_prospect(settings)
             refused = Cli(smtp)("emails", "send", "--template", "pain_point", "--prospect", p.id)
@@ -362,7 +362,7 @@ class TestReplies:
         assert (row["status"], row["replyText"]) == ("replied", "Interested! Can we talk this week?")
         prospect = cli("prospects", "show", p.id, "--json").json
         assert prospect["salesStatus"] == "replied"
-        assert [e["type"] for e in prospect["timeline"]][-2:] == ["reply", "stage_change"]
+        assert [e["type"] for e in prospect["timeline"]][-3:] == ["reply", "stage_change", "reply_label"]
         assert cli("emails", "list", "--status", "replied", "--json").json[0]["id"] == email_id
 
     def test_a_reply_needs_a_sent_email_and_text(self, settings, cli):

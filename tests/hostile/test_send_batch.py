@@ -28,7 +28,7 @@ from sqlalchemy import select, text
 from leadline.clock import utc_now
 from leadline.db import unit_of_work
 from leadline.emails.models import DailySendCount, EmailActivity
-from tests.conftest import Cli, changed, make_token, run_leadline, settings_env
+from tests.conftest import PUBLIC_BASE_URL, Cli, changed, make_token, run_leadline, settings_env
 from tests.factories import make_prospect, snapshot
 from tests.fakes.sendgrid import FakeSendGrid, error_body
 from tests.processes import free_port, start_server, start_worker, wait_for
@@ -194,7 +194,7 @@ def test_sendgrid_refusing_one_message_fails_that_one_alone(settings):
     try:
         cli = Cli(changed(settings, email_backend="sendgrid", sendgrid_api_key=fake.api_key, sendgrid_api_url=fake.url,
                           sendgrid_retry_delay_seconds=0.01, sendgrid_timeout_seconds=5,
-                          sender_email="dana@gridline.example"))  # fmt: skip
+                          sender_email="dana@gridline.example", base_url=PUBLIC_BASE_URL))  # fmt: skip
         ok, bad = batch(settings)
         fake.then((400, error_body("Does not contain a valid address.", "personalizations.0.to.0.email")))
         result = cli("emails", "send", "--template", "pain_point", "--tier", "1", "--limit", "10")

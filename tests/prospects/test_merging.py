@@ -11,12 +11,15 @@ import pytest
 from sqlalchemy import text
 
 from leadline.activity import service as activity
+from leadline.auth import service as auth
+from leadline.booking.models import Booking, BookingLink
 from leadline.calls.models import CallActivity
 from leadline.db import Base, import_all_models, unit_of_work
 from leadline.emails.flows import send
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.files import service as files
 from leadline.files.schemas import Target
+from leadline.guardian.models import ReplyLabel
 from leadline.ids import new_id
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
@@ -27,6 +30,8 @@ from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect, ProspectExternalId, ProspectTag
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.tasks import service as tasks
+from leadline.texts import service as texts
+from leadline.texts.schemas import TextLog
 from leadline.webhooks.models import InboundMessage
 from tests.calls.helpers import book, freeze, log
 from tests.factories import make_prospect, snapshot
@@ -35,7 +40,7 @@ from tests.factories import make_prospect, snapshot
 #: covered by the refusals (a customer is never the merged-away prospect).
 COVERED = {"outreach_activities", "email_activities", "call_activities", "tasks", "generated_posts",
            "sequence_enrollments", "notifications", "inbound_messages", "prospect_tags", "prospect_external_ids",
-           "files", "proposals"}  # fmt: skip
+           "files", "proposals", "reply_labels", "booking_links", "bookings", "text_messages"}  # fmt: skip
 REFUSED = {"customers"}
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -114,6 +119,18 @@ def add_children(settings, prospect_id: str) -> None:
         files.add(session, Target("prospect", prospect_id), "quote.pdf", b"%PDF-1.4 quote", actor="test")
         proposals.create(session, ProposalCreate.model_validate({"prospectId": prospect_id, "serviceType": "paid_ads",
                                                                  "monthlyFee": 900}), actor="test")  # fmt: skip
+        session.add(ReplyLabel(id=new_id("rpl"), prospect_id=prospect_id, source="manual", excerpt="Call me",
+                               label="meeting_request", reason="asks to talk", set_by="rule", set_by_actor="test",
+                               rule_label="meeting_request", action="none", action_detail={}, received_at=now))  # fmt: skip
+        texts.log(session, settings, prospect_id, TextLog(direction="out", body="Texted about the quote"), actor="test")
+        session.add(BookingLink(id=new_id("bkl"), prospect_id=prospect_id, sender_email="ann@example.com"))
+        if session.execute(text("SELECT count(*) FROM users")).scalar_one() == 0:
+            auth.add_user(session, "host@example.com", "member", "a long enough password")
+        host = session.execute(text("SELECT id FROM users ORDER BY id LIMIT 1")).scalar_one()
+        call_id = session.execute(text("SELECT id FROM call_activities WHERE prospect_id = :p LIMIT 1"),
+                                  {"p": prospect_id}).scalar_one()  # fmt: skip
+        session.add(Booking(id=new_id("bkg"), call_id=call_id, prospect_id=prospect_id, host_user_id=host,
+                            sender_email="ann@example.com", length_minutes=30))  # fmt: skip
 
 
 @pytest.fixture

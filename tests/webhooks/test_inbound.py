@@ -187,7 +187,10 @@ def test_an_auto_reply_is_recorded_but_not_a_reply(hook, cli):
     assert email(hook.settings, target.id).status == "sent"
     prospect = cli("prospects", "show", target.prospect_id, "--json").json
     assert prospect["salesStatus"] == "contacted"
-    assert prospect["timeline"][-1]["type"] == "auto_reply"
+    # the automatic answer, then its label (issue 19: an out-of-office with a return date)
+    assert [e["type"] for e in prospect["timeline"][-2:]] == ["auto_reply", "reply_label"]
+    assert prospect["timeline"][-1]["status"] == "labelled"
+    assert prospect["timeline"][-1]["details"]["label"] == "out_of_office"
 
 
 def test_non_utf8_charsets(hook):

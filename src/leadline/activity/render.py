@@ -172,6 +172,13 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         return line
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
+    if type == "reply_label":
+        label = str(details.get("label") or "other").replace("_", " ")
+        named = " ".join(str(details[k]) for k in ("namedPerson", "namedEmail", "namedDate") if details.get(k))
+        who = "corrected by a person" if status == "corrected" else "read by the rules"
+        return _short(
+            f"reply labelled {label} ({who}): {details.get('reason') or ''}" + (f"; {named}" if named else ""), 200
+        )
     if type == "merged":
         moved = sum(int(n) for n in (details.get("moved") or {}).values())
         filled = ", ".join(details.get("filled") or []) or "nothing"

@@ -35,6 +35,9 @@ from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import list_emails, suppressions_app, templates_app
 from leadline.files.cli import app as files_app
+from leadline.guardian.cli import check as senders_check
+from leadline.guardian.cli import label as label_reply
+from leadline.guardian.cli import replies_app
 from leadline.notes.cli import app as notes_app
 from leadline.notify.cli import notifications_app, notify_app
 from leadline.proposals.cli import register as proposals_register
@@ -86,6 +89,13 @@ app.add_typer(export_app, name="export")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(settings_app, name="settings")
+# Senders: only the domain doctor here (the senders themselves are another piece of work).
+senders_app = typer.Typer(help="Senders: the From identities email goes out as, and their domains.",
+                          no_args_is_help=True)  # fmt: skip
+senders_app.command("check")(senders_check)
+app.add_typer(senders_app, name="senders")
+emails_app.command("label")(label_reply)
+app.add_typer(replies_app, name="replies")
 
 # The seed's own commands (`npm run list:prospects -- --status new`, `npm run create:call ...`), as it
 # writes them: aliases of today's commands, hidden from `leadline --help`, listed in docs/cli.md.
@@ -206,6 +216,16 @@ def show_config(
         abort("bad configuration: " + one_line(field_errors(error, camel=False)))
     rows = settings.described()
     warnings = settings.warnings()
+    if settings.email_backend != "outbox":  # the sending domain's SPF, DKIM and DMARC (bounded DNS lookups)
+        from leadline.errors import LeadlineError
+        from leadline.guardian import doctor
+
+        try:
+            report = doctor.check(settings)
+        except LeadlineError as error:
+            warnings.append(f"LEADLINE_SENDER_EMAIL: {error}")
+        else:
+            warnings += [w for w in doctor.warnings(report) if not w.startswith("Base URL")]
     if as_json:
         print_json({"settings": {name: value for name, value, _ in rows}, "warnings": warnings})
         return

@@ -108,7 +108,10 @@ def get_email(email_id: str, session: ReadSession) -> Any:
 
 @router.post("/api/emails/{email_id}/reply", response_model=EmailRead, summary="Log a reply received another way")
 def log_reply(email_id: str, body: ReplyRequest, session: DbSession, actor: Actor) -> Any:
-    return service.record_reply(session, email_id, body.text, actor=actor)
+    from leadline.guardian import service as guardian
+
+    email, _ = guardian.log_reply(session, email_id, body.text, actor=actor)
+    return email
 
 
 @router.post("/api/emails/{email_id}/cancel", response_model=EmailRead, summary="Cancel a scheduled email")

@@ -307,17 +307,23 @@ def reply(
     email_id: Annotated[str, typer.Argument(help="The email that was answered.")],
     text: Annotated[str, typer.Option(help="What they wrote.")],
 ) -> None:
-    """Log a reply that came in another way (phone, another inbox): email and prospect become replied."""
+    """Log a reply that came in another way (phone, another inbox): email and prospect become replied, and
+    the reply is labelled (interested, not interested, out of office...) with what follows from it."""
     from leadline.db import unit_of_work
-    from leadline.emails import service
     from leadline.emails.schemas import ReplyRequest
+    from leadline.guardian import service as guardian
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings()) as session:
         text = ReplyRequest.model_validate({"text": text}).text
-        email = service.record_reply(session, email_id, text, actor=actor())
-        prospect_id = email.prospect_id
-    typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
+        email, label = guardian.log_reply(session, email_id, text, actor=actor())
+        prospect_id, reply_id, shown, action = email.prospect_id, label.id, label.label, label.action
+        replied = email.status == "replied"
+    if replied:
+        typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
+    else:
+        typer.echo(f"Logged the automatic answer to {email_id} on {prospect_id}'s timeline (not a reply).")
+    typer.echo(f"Reply {reply_id}: {shown} ({action}).")
 
 
 @app.command("cancel")

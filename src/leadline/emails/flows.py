@@ -108,10 +108,11 @@ def check_sender(settings: Settings, backend: str) -> None:
     """Real email needs a real sender and the postal address anti-spam law asks for."""
     if backend == "outbox":
         return
-    if not settings.sender_address.strip():
-        raise SendingStopped(
-            "set LEADLINE_SENDER_ADDRESS (your postal address): commercial email must carry it; nothing was sent"
-        )
+    from leadline.guardian.compliance import refusal
+
+    why = refusal(settings, backend)
+    if why is not None:
+        raise SendingStopped(f"{why}; nothing was sent")
     if settings.sender_email.endswith("@example.com"):
         raise SendingStopped("set LEADLINE_SENDER_EMAIL to your own address; nothing was sent")
 

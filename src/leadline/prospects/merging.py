@@ -358,6 +358,12 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
              "(SELECT tag FROM prospect_tags WHERE prospect_id = :keep)"),
         {"other": other.id, "keep": keep.id},
     )  # fmt: skip
+    # likewise one booking link per sender: the kept prospect's (the other's links name a prospect that goes)
+    session.execute(
+        text("DELETE FROM booking_links WHERE prospect_id = :other AND sender_email IN "
+             "(SELECT sender_email FROM booking_links WHERE prospect_id = :keep)"),
+        {"other": other.id, "keep": keep.id},
+    )  # fmt: skip
 
     moved: dict[str, int] = {}
     for column in references():

@@ -38,8 +38,8 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from leadline.emails import templates
-from leadline.emails.backends import Backend, get_backend
-from leadline.emails.flows import Outcome, deliver
+from leadline.emails.backends import AuthFailed, Backend, get_backend
+from leadline.emails.flows import Outcome, SendingStopped, deliver
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
@@ -145,7 +145,10 @@ def run_due(
     if not ids:
         return report
     own = backend is None
-    chosen = backend or get_backend(settings)
+    try:
+        chosen = backend or get_backend(settings)
+    except AuthFailed as error:  # credentials, or the compliance gate: no step is taken
+        raise SendingStopped(f"{error.message}; no sequence step was sent") from None
     try:
         for enrollment_id in ids:
             try:

@@ -8,6 +8,8 @@ It knows only the enrollment table and the timeline, so it sits below every serv
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,3 +41,25 @@ def stop_enrollment(session: Session, enrollment: SequenceEnrollment, reason: st
         session, enrollment.prospect_id, "sequence", "stopped",
         {"sequenceId": enrollment.sequence_id, "reason": reason, "step": enrollment.step}, actor=actor,
     )  # fmt: skip
+
+
+def pause_for_prospect(session: Session, prospect_id: str, until: datetime, reason: str, *, actor: str) -> int:
+    """Hold the prospect's active sequences until ``until`` (an out-of-office reply): the next step
+    waits, then the sequence runs on by itself. Returns how many were held."""
+    held = 0
+    for enrollment in session.scalars(
+        select(SequenceEnrollment)
+        .where(SequenceEnrollment.prospect_id == prospect_id, SequenceEnrollment.status == "active")
+        .with_for_update()
+    ):
+        if enrollment.next_send_at is not None and enrollment.next_send_at >= until:
+            continue
+        enrollment.next_send_at = until
+        enrollment.updated_at = utc_now()
+        activity.record(
+            session, prospect_id, "sequence", "paused",
+            {"sequenceId": enrollment.sequence_id, "until": until.isoformat(), "reason": reason,
+             "step": enrollment.step}, actor=actor,
+        )  # fmt: skip
+        held += 1
+    return held

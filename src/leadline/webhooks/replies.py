@@ -17,6 +17,7 @@ from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.emails import service as emails
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.guardian import service as guardian
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
@@ -66,13 +67,20 @@ def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: 
     row.email_activity_id = email_id
     row.prospect_id = email.prospect_id
     row.matched_by = how
-    if row.auto_reply:
+    text = row.reply_text or row.full_text or ""
+    given = guardian.classify(settings, text, subject=row.subject, auto=row.auto_reply, sender=row.from_address)
+    if row.auto_reply or given.label in guardian.AUTOMATIC:
+        # An automatic answer (out of office, auto-reply, bounce-like): not a reply from a person, so
+        # the email stays as it was and sequences go on (an out-of-office holds them until the return).
         row.status = "auto_reply"
         activity.record(
             session, email.prospect_id, "auto_reply", "received",
-            {"emailId": email_id, "subject": row.subject, "text": row.reply_text[:500], "inboundId": row.id},
+            {"emailId": email_id, "subject": row.subject, "text": row.reply_text[:500], "inboundId": row.id,
+             "label": given.label},
             actor=actor, at=row.received_at,
         )  # fmt: skip
+        guardian.keep(session, given, prospect_id=email.prospect_id, email_id=email_id, source="inbound", text=text,
+                      actor=actor, at=row.received_at, inbound_id=row.id, sender=row.from_address)  # fmt: skip
         return
     try:
         with session.begin_nested():
@@ -85,11 +93,16 @@ def _match_and_apply_reply(session: Session, settings: Any, row: Any, *, actor: 
     first_lines = "\n".join((row.reply_text or "").strip().splitlines()[:3])
     who = prospects.get(session, email.prospect_id).name
     sender = row.from_name or row.from_address
+    hot = {"interested": ": interested", "meeting_request": ": asks to talk"}.get(given.label, "")
     notify.raise_event(
-        session, "reply_received", f"reply:{row.id}", f"{who} replied",
+        session, "reply_received", f"reply:{row.id}", f"{who} replied{hot}",
         body=f"{first_lines}\n— {sender}, to “{email.subject}”", prospect_id=email.prospect_id,
-        payload={"emailId": email_id, "inboundId": row.id, "from": row.from_address, "subject": row.subject},
+        payload={"emailId": email_id, "inboundId": row.id, "from": row.from_address, "subject": row.subject,
+                 "label": given.label},
     )  # fmt: skip
+    guardian.keep(session, given, prospect_id=email.prospect_id, email_id=email_id, source="inbound", text=text,
+                  actor=actor, at=row.received_at, inbound_id=row.id, sender=row.from_address,
+                  notified=True)  # fmt: skip
 
 
 def _match_reply(session: Session, settings: Any, row: Any) -> tuple[str | None, str | None]:
@@ -148,6 +161,10 @@ def assign_reply(session: Session, settings: Any, inbound_id: str, email_id: str
     emails.record_reply(session, email_id, row.reply_text or row.full_text, actor=actor, at=row.received_at,
                         source="inbound")  # fmt: skip
     row.status = "matched"
+    text = row.reply_text or row.full_text or ""
+    given = guardian.classify(settings, text, subject=row.subject, sender=row.from_address)
+    guardian.keep(session, given, prospect_id=email.prospect_id, email_id=email_id, source="inbound", text=text,
+                  actor=actor, at=row.received_at, inbound_id=row.id, sender=row.from_address)  # fmt: skip
     return row
 
 

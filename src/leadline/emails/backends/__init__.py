@@ -33,6 +33,28 @@ class AuthFailed(Rejected):
     """The backend refused our credentials: nothing in this run can be sent."""
 
 
+class NotCompliant(AuthFailed):
+    """A real backend refuses to send with these settings (guardian.compliance): nothing is claimed or sent."""
+
+
+def require_compliance(settings: Settings, name: str) -> None:
+    """Refuse (:class:`NotCompliant`, one line naming the setting) before anything is claimed or sent."""
+    from leadline.guardian.compliance import refusal
+
+    why = refusal(settings, name)
+    if why is None and settings.require_domain_auth and name != "outbox":
+        from leadline.guardian.doctor import check
+
+        report = check(settings)
+        if not report.authenticated:
+            why = (
+                f"LEADLINE_REQUIRE_DOMAIN_AUTH is on and {report.domain} lacks {', '.join(report.missing_auth())} "
+                "(see `leadline senders check`)"
+            )
+    if why is not None:
+        raise NotCompliant(why)
+
+
 class Unknown(SendError):
     """Maybe sent: the outcome could not be learned."""
 

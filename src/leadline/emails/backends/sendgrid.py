@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from leadline.config import Settings
-from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown
+from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown, require_compliance
 from leadline.emails.message import Outgoing, problem, untracked
 
 CUSTOM_ARG = "leadline_email_id"
@@ -79,6 +79,7 @@ class SendGridBackend:
     name = "sendgrid"
 
     def __init__(self, settings: Settings) -> None:
+        require_compliance(settings, self.name)  # before anything is claimed: nothing sent, no cap spent
         if settings.sendgrid_api_key is None or not settings.sendgrid_api_key.get_secret_value():
             raise AuthFailed("LEADLINE_SENDGRID_API_KEY is not set; the sendgrid backend needs an API key")
         self.url = settings.sendgrid_api_url.rstrip("/") + "/v3/mail/send"

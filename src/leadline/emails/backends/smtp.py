@@ -6,7 +6,7 @@ import smtplib
 import ssl
 
 from leadline.config import Settings
-from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown
+from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown, require_compliance
 from leadline.emails.message import Outgoing, problem
 
 
@@ -14,6 +14,7 @@ class SmtpBackend:
     name = "smtp"
 
     def __init__(self, settings: Settings) -> None:
+        require_compliance(settings, self.name)  # before anything is claimed: nothing sent, no cap spent
         self.settings = settings
 
     def _connect(self) -> smtplib.SMTP:

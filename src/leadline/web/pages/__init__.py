@@ -53,3 +53,6 @@ router.include_router(views.router)
 from leadline.texts import pages as texts_pages  # noqa: E402
 
 router.include_router(texts_pages.router)
+from leadline.web.pages import replies  # noqa: E402
+
+router.include_router(replies.router)

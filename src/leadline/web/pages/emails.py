@@ -76,8 +76,12 @@ def _rows(
                 search = {"limit": PAGE_SIZE}  # every email, below the error
             found = emails.search(session, **search)  # type: ignore[arg-type]
         names = {pid: p.name for pid, p in prospects.get_many(session, {e.prospect_id for e in found.items}).items()}
+        from leadline.guardian import service as guardian
+
+        answered = [e.id for e in found.items if e.replied_at is not None or e.status == "sent"]
+        labels = {r.email_id: r for r in reversed(guardian.search(session, email_ids=answered, limit=500))}
         return {"emails": found.items, "next_cursor": found.next_cursor, "names": names, "errors": error,
-                "cursor": cursor}  # fmt: skip
+                "cursor": cursor, "reply_labels": labels}  # fmt: skip
 
 
 @router.get("/emails")

@@ -106,7 +106,7 @@ def _settings_page(request: Request, principal: Principal, *, flash: str = "", k
         "inbound_url": inbound_url(settings) if principal.is_admin else "", "is_admin": principal.is_admin,
         "flash": flash, "flash_kind": kind, "form": form, "values": values or {}, "errors": errors,
         "roles": ROLES, "scopes": SCOPES, "created_token": created_token, "created_link": created_link,
-        "created_email": created_email, "users": [], "tokens": [],
+        "created_email": created_email, "users": [], "tokens": [], "require_domain_auth": settings.require_domain_auth,
     }  # fmt: skip
     with unit_of_work(settings, readonly=True) as session:
         rows = stored_service.list_settings(session)

@@ -30,7 +30,13 @@ def _load(settings: Settings) -> dict[str, Any]:
     with unit_of_work(settings, readonly=True) as session:
         today = build(session)
         people = [u.email for u in users.list_users(session) if u.disabled_at is None]
-    return {"today": today, "people": people}
+        from leadline.guardian import service as guardian
+
+        waiting = [r.email_id for r in today.replies]
+        labels = {r.email_id: r for r in reversed(guardian.search(session, email_ids=waiting, limit=500))}
+        to_act = [r for r in guardian.search(session, limit=100)
+                  if r.action in ("awaiting_confirmation", "referral_proposed")][:20]  # fmt: skip
+    return {"today": today, "people": people, "reply_labels": labels, "to_act": to_act}
 
 
 @router.get("/today")
