@@ -8,6 +8,7 @@ from leadline.emails.models import DailySendCount, EmailActivity, Suppression
 from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
+from leadline.senders.models import Sender, SenderDailyCount, SenderEvent
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
 from leadline.tasks.models import Task
@@ -29,6 +30,9 @@ __all__ = [
     "Prospect",
     "ProspectExternalId",
     "SavedView",
+    "Sender",
+    "SenderDailyCount",
+    "SenderEvent",
     "Sequence",
     "SequenceEnrollment",
     "SettingChange",

@@ -21,6 +21,7 @@ from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import (
     DEBUG,
     abort,
+    actor,
     cli_errors,
     print_fields,
     print_json,
@@ -37,6 +38,7 @@ from leadline.notes.cli import app as notes_app
 from leadline.notify.cli import notifications_app, notify_app
 from leadline.prospects.cli import app as prospects_app
 from leadline.prospects.cli import list_prospects
+from leadline.senders.cli import app as senders_app
 from leadline.sequences.cli import app as sequences_app
 from leadline.storedsettings.cli import app as settings_app
 from leadline.tasks.cli import app as tasks_app
@@ -68,6 +70,7 @@ app.add_typer(proposals_app, name="proposals")
 app.add_typer(customers_app, name="customers")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(notes_app, name="notes")
+app.add_typer(senders_app, name="senders")
 app.command("today")(today_command)
 app.command("objections")(objections_command)
 app.command("dashboard")(dashboard_command)
@@ -107,11 +110,19 @@ def init() -> None:
         settings.ensure_data_dir()
         settings.secret()
         before, after = upgrade(settings)
+        from leadline.db import unit_of_work
+        from leadline.senders import service as senders
+
+        with unit_of_work(settings) as session:  # the single-sender settings become the first sender
+            first = senders.ensure_first(session, settings, actor=actor())
+            made = f"First sender: {first.name} <{first.email}>, {first.daily_cap} a day." if first else None
     where = mask_url(settings.database_url)
     if before == after:
         typer.echo(f"Database {where} is ready (schema {after}).")
     else:
         typer.echo(f"Database {where} is ready: schema {before or 'empty'} -> {after}.")
+    if made:
+        typer.echo(made + " Add more with `leadline senders add`.")
 
 
 @db_app.command("upgrade")

@@ -43,6 +43,7 @@ from leadline.emails.flows import Outcome, deliver
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
+from leadline.senders.service import WAIT_CODES
 from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.sequences.stops import stop_enrollment
@@ -195,7 +196,9 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         step = sequence.steps[enrollment.step]
         template = templates.load(settings, str(step["template"]))
         try:
-            plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
+            plan = emails.plan(
+                session, settings, template.name, prospect_ids=[prospect.id], force=True, check_cap=False
+            )  # the claim takes the send from its sender's cap, or says wait
         except templates.MissingMergeField as error:
             stop_enrollment(session, enrollment, error.message, actor=actor)
             report.stopped += 1
@@ -217,7 +220,16 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
     )  # fmt: skip
     report.outcomes.append(outcome)
     if outcome.status == "skipped":
-        _after_skip(settings, enrollment_id, outcome.code or "", outcome.detail or "", zone, actor=actor, report=report)
+        _after_skip(
+            settings,
+            enrollment_id,
+            outcome.code or "",
+            outcome.detail or "",
+            zone,
+            actor=actor,
+            report=report,
+            until=outcome.until,
+        )
         return
     with unit_of_work(settings) as session:
         _advance(session, settings, enrollment_id, outcome.email_id, outcome.status, outcome.detail, actor=actor)
@@ -225,7 +237,15 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
 
 
 def _after_skip(
-    settings: Settings, enrollment_id: str, code: str, reason: str, zone: ZoneInfo, *, actor: str, report: RunReport
+    settings: Settings,
+    enrollment_id: str,
+    code: str,
+    reason: str,
+    zone: ZoneInfo,
+    *,
+    actor: str,
+    report: RunReport,
+    until: datetime | None = None,
 ) -> None:
     with unit_of_work(settings) as session:
         enrollment = session.get(SequenceEnrollment, enrollment_id, with_for_update=True)
@@ -234,6 +254,10 @@ def _after_skip(
         if code == "cap":  # today's sends are used up: the next sending day's window
             enrollment.next_send_at = next_day_start(settings, zone, utc_now())
             report.waiting += 1
+        elif code in WAIT_CODES and until is not None:  # its sender is paused, closed or keeping its gap: it waits
+            enrollment.next_send_at = until
+            report.waiting += 1
+            _wake_at(session, until - utc_now())
         elif code == "claimed":
             return  # another worker is sending this very step
         else:
