@@ -41,6 +41,7 @@ from leadline.notify.api import router as notifications_router
 from leadline.prospects.api import router as prospects_router
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.search.api import router as search_router
+from leadline.senders.api import router as senders_router
 from leadline.sequences.api import router as sequences_router
 from leadline.tasks.api import router as tasks_router
 from leadline.views.api import router as views_router
@@ -275,7 +276,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     guarded = [Depends(api_principal), *checked]
     for router in (prospects_router, notes_router, emails_router, calls_router, deals_router, proposals_router,
                    customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
-                   auth_router, webhooks_admin_router, search_router, views_router):  # fmt: skip
+                   auth_router, webhooks_admin_router, search_router, views_router, senders_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

@@ -285,12 +285,13 @@ def ensure_first(session: Session, settings: Settings, *, actor: str = "system")
         "daily_cap": settings.daily_send_limit, "warmup_step": 0, "min_gap_seconds": 0, "status": "active",
         "created_at": now, "updated_at": now,
     }  # fmt: skip
-    made = session.execute(insert_ignore(session, Sender, values, ["email"]))
-    if not made.rowcount:  # type: ignore[attr-defined]
-        return None
-    _event(session, sender_id, "added", actor, "from LEADLINE_SENDER_EMAIL, LEADLINE_SENDER_NAME and "
-           "LEADLINE_DAILY_SEND_LIMIT")  # fmt: skip
-    return session.get(Sender, sender_id)
+    session.execute(insert_ignore(session, Sender, values, ["email"]))
+    made = session.get(Sender, sender_id)  # None: another process made it first
+    if made is not None:
+        note = "from LEADLINE_SENDER_EMAIL, LEADLINE_SENDER_NAME and LEADLINE_DAILY_SEND_LIMIT"
+        _event(session, sender_id, "added", actor, note)
+        session.flush()
+    return made
 
 
 # --- choosing a sender for one send -----------------------------------------------------------
