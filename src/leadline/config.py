@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leadline.prospects.stages import DEFAULT_PROBABILITIES
@@ -301,16 +301,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
         return value
 
-    @model_validator(mode="after")
-    def _warn_below_pause(self) -> Settings:
-        for kind in ("bounce", "spam"):
-            warn, pause = getattr(self, f"{kind}_warn_rate"), getattr(self, f"{kind}_pause_rate")
-            if warn > pause:
-                raise ValueError(
-                    f"LEADLINE_{kind.upper()}_WARN_RATE ({warn:g}) must not be above "
-                    f"LEADLINE_{kind.upper()}_PAUSE_RATE ({pause:g})"
-                )
-        return self
+    @field_validator("bounce_warn_rate", "spam_warn_rate")
+    @classmethod
+    def _warn_below_pause(cls, value: float, info: ValidationInfo) -> float:
+        kind = (info.field_name or "").partition("_")[0]
+        pause = info.data.get(f"{kind}_pause_rate")
+        if isinstance(pause, float) and value > pause:
+            raise ValueError(f"must not be above LEADLINE_{kind.upper()}_PAUSE_RATE ({pause:g})")
+        return value
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

@@ -137,7 +137,8 @@ def plan(session: Session, settings: Settings, written: Draft, *, force: bool, c
     elif check_cap and result.cap_left < 1:
         result.skipped.append(
             Skipped(prospect.id, prospect.name, prospect.email,
-                    f"over the daily cap of {today_cap} (the active senders' caps today)", "cap")
+                    senders.all_paused(session) or f"over the daily cap of {today_cap} (the senders' caps today)",
+                        "cap")
         )  # fmt: skip
     else:
         result.items.append(item)

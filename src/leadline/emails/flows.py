@@ -361,6 +361,16 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
     return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
 
 
+def deliver_scheduled_waiting(settings: Settings, backend: Backend, email_id: str, *, actor: str) -> Outcome | None:
+    """:func:`deliver_scheduled`, waiting out its sender's minimum gap (bounded) rather than a worker's next round."""
+    while True:
+        outcome = deliver_scheduled(settings, backend, email_id, actor=actor)
+        wait = (outcome.until - utc_now()) if outcome and outcome.code == "sender_gap" and outcome.until else None
+        if wait is None or wait > MAX_INLINE_WAIT:
+            return outcome
+        time.sleep(max(0.05, wait.total_seconds()))
+
+
 def resolve(settings: Settings, email_id: str, *, sent: bool, actor: str) -> Any:
     """``emails resolve`` / ``POST /api/emails/{id}/resolve``: settle a send whose outcome was unknown; one
     found to have gone out completes the prospect's follow-up tasks, like any sent email."""

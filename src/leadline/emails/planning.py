@@ -213,7 +213,8 @@ def plan(
         if check_cap and len(result.items) >= left:
             result.skipped.append(
                 Skipped(prospect.id, prospect.name, prospect.email,
-                        f"over the daily cap of {today_cap} (the active senders' caps today)", "cap")
+                        senders.all_paused(session) or f"over the daily cap of {today_cap} (the senders' caps today)",
+                        "cap")
             )  # fmt: skip
             continue
         result.items.append(item)

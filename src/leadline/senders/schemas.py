@@ -38,8 +38,7 @@ def _env_name(value: str | None) -> str | None:
     value = value.strip()
     if not _ENV_NAME.fullmatch(value):
         raise ValueError(
-            "give the NAME of an environment variable (capitals, digits and _, such as SENDGRID_KEY_SALES), "
-            "never the secret itself"
+            "give the NAME of an environment variable (capital letters, digits, underscores), never the secret itself"
         )
     return value
 

@@ -151,6 +151,14 @@ def read(session: Session, settings: Settings, sender: Sender, *, events: bool =
     )  # fmt: skip
 
 
+def all_paused(session: Session) -> str | None:
+    """Why nothing can be sent now when every sender is paused (None: one is active, or there is none yet)."""
+    rows = session.execute(select(Sender.email, Sender.status, Sender.paused_reason)).all()
+    if not rows or any(status == "active" for _, status, _ in rows):
+        return None
+    return "every sender is paused (" + "; ".join(f"{e}: {r}" for e, _, r in rows)[:300] + ")"
+
+
 def capacity_left(session: Session, settings: Settings) -> tuple[int, int]:
     """(sends today's caps still allow, today's caps) across the active senders; before the first
     sender exists, the single-sender setting's."""

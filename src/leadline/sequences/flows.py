@@ -39,7 +39,7 @@ from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from leadline.emails import templates
 from leadline.emails.backends import Backend, get_backend
-from leadline.emails.flows import Outcome, deliver
+from leadline.emails.flows import Outcome, deliver_waiting
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
@@ -214,7 +214,7 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         skipped = plan.skipped[0]
         _after_skip(settings, enrollment_id, skipped.code, skipped.reason, zone, actor=actor, report=report)
         return
-    outcome = deliver(
+    outcome = deliver_waiting(  # a sender's minimum gap is waited out; paused or closed: the step waits
         settings, backend, template, item, force=True, actor=actor, in_reply_to=in_reply_to, thread_root_id=root,
         sequence=(enrollment_id, step_index), unbuildable=failure.reason if failure else None,
     )  # fmt: skip
