@@ -46,13 +46,18 @@ class Figures:
         sends = self.count("sends")
         return self.count(kind) / sends if sends else 0.0
 
-    def add(self, row: Any) -> None:
+    def add(self, row: Any, as_of: datetime | None = None) -> None:
+        """Count ``row`` (sent in the window); its events only when they came by ``as_of`` (a past week's report)."""
+
+        def seen(at: datetime | None) -> bool:
+            return at is not None and (as_of is None or at <= as_of)
+
         self.lists["sends"].append(row.id)
-        if row.bounced_at is not None:
+        if seen(row.bounced_at):
             self.lists["bounces" if row.bounce_type != "blocked" else "blocked"].append(row.id)
-        if row.spam_reported_at is not None:
+        if seen(row.spam_reported_at):
             self.lists["spamReports"].append(row.id)
-        if row.unsubscribed_at is not None:
+        if seen(row.unsubscribed_at):
             self.lists["unsubscribes"].append(row.id)
 
     def as_dict(self) -> dict[str, Any]:
@@ -66,8 +71,10 @@ class Figures:
         }  # fmt: skip
 
 
-def _rows(session: Session, since: datetime, sender_id: str | None = None) -> Any:
+def _rows(session: Session, since: datetime, sender_id: str | None = None, until: datetime | None = None) -> Any:
     query = select(*_COLUMNS).where(EmailActivity.sent_at >= since, EmailActivity.sender_id.is_not(None))
+    if until is not None:
+        query = query.where(EmailActivity.sent_at <= until)
     if sender_id is not None:
         query = query.where(EmailActivity.sender_id == sender_id)
     return session.execute(query.order_by(EmailActivity.sent_at, EmailActivity.id))
@@ -83,9 +90,11 @@ def recent(session: Session, sender_id: str, *, now: datetime | None = None) -> 
 
 
 def report(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
-    """Every sender's and every sending domain's figures for the three windows (``leadline senders health``)."""
+    """Every sender's and every sending domain's figures for the three windows ending ``now`` (``leadline
+    senders health``; the dashboard and a week's report give their week's end: what was known then)."""
     from leadline.senders.models import Sender
 
+    as_of = now
     now = now or utc_now()
     senders = list(session.scalars(select(Sender).order_by(Sender.created_at, Sender.id)))
     domain_of = {s.id: s.email.rpartition("@")[2] for s in senders}
@@ -94,13 +103,13 @@ def report(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
     by_domain: dict[str, dict[str, Figures]] = defaultdict(dict)
     for domain in sorted(set(domain_of.values())):
         by_domain[domain] = {w: Figures(w, now - d) for w, d in WINDOWS.items()}
-    for row in _rows(session, now - WINDOWS["28d"]):
+    for row in _rows(session, now - WINDOWS["28d"], until=as_of):
         if row.sender_id not in by_sender:
             continue
         for window, figures in by_sender[row.sender_id].items():
             if row.sent_at >= figures.since:
-                figures.add(row)
-                by_domain[domain_of[row.sender_id]][window].add(row)
+                figures.add(row, as_of)
+                by_domain[domain_of[row.sender_id]][window].add(row, as_of)
     return {
         "asOf": now.isoformat(),
         "senders": [
