@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from leadline.app import create_app
+from leadline.clock import utc_now
 from leadline.db import unit_of_work
 from leadline.emails.models import EmailActivity
 from leadline.senders.models import Sender, SenderEvent
@@ -44,7 +45,7 @@ def hook(settings, monkeypatch) -> Iterator[Hook]:
 def event(email: EmailActivity, kind: str, **extra: Any) -> dict[str, Any]:
     """A SendGrid event for one of our emails, as SendGrid posts it."""
     n = next(_events)
-    return {"email": email.to_email, "timestamp": 1_800_000_000 + n, "event": kind, "sg_event_id": f"sg-snd-{n}",
+    return {"email": email.to_email, "timestamp": int(utc_now().timestamp()) - 60 + n % 60, "event": kind, "sg_event_id": f"sg-snd-{n}",
             "sg_message_id": f"{email.sendgrid_id or 'x'}.filter", "leadline_email_id": email.id, **extra}  # fmt: skip
 
 

@@ -259,7 +259,7 @@ class TestHealthAndAutoPause:
         assert hook.post([bounce(sent[1])]).status_code == 200  # 2 of 40: 5%, the pause
         assert sender(settings, "ann@alpha-mail.com").status == "paused"
 
-    def test_each_figure_equals_its_list(self, cli, settings, hook):
+    def test_each_figure_equals_its_list(self, cli, settings, hook, client):
         add(cli, "ann@alpha-mail.com", "--daily-cap", "100")
         add(cli, "bob@alpha-mail.com", "--daily-cap", "100")
         add(cli, "cy@gamma-mail.com", "--daily-cap", "100")
@@ -283,6 +283,18 @@ class TestHealthAndAutoPause:
         assert sent[0].id in domains[sent[0].from_email.rpartition("@")[2]]["lists"]["bounces"]
         text = cli("senders", "health").stdout
         assert "alpha-mail.com" in text and "Hard bounces" in text
+        # the dashboard's deliverability panel and the weekly report's section: the same figures, with their lists
+        board = client.get("/api/dashboard").json()["deliverability"]
+        assert {s["email"]: s["windows"]["7d"]["sends"] for s in board["senders"]} == {
+            "ann@alpha-mail.com": 4, "bob@alpha-mail.com": 4, "cy@gamma-mail.com": 4}  # fmt: skip
+        for item in [*board["senders"], *board["domains"]]:
+            for figures in item["windows"].values():
+                assert all(figures[k] == len(figures["lists"][k]) for k in figures["lists"])
+        report = cli("report", "week").stdout
+        assert "DELIVERABILITY (last 7 days):" in report
+        assert "alpha-mail.com (domain): 8 sends, hard bounces 1 (12.5%)" in report
+        page = client.get("/api/reports/week?format=html")
+        assert page.status_code == 200 and "data-deliverability" in page.text
 
 
 class TestApi:
