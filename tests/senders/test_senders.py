@@ -324,3 +324,28 @@ class TestApi:
         health = client.get("/api/senders/health").json()
         assert health["senders"][0]["windows"]["24h"]["sends"] == 0
         assert admin.delete(f"/api/senders/{body['id']}", headers=headers).status_code == 204
+
+
+class TestSettingsPage:
+    def test_admins_add_pause_and_resume_senders_on_the_settings_page(self, settings, signed_in):
+        admin = signed_in("admin", "ann@example.com")
+        added = admin.post("/settings/senders", data={"csrf_token": admin.csrf, "email": "Sam@Sam-Mail.com",
+                                                      "name": "Sam", "dailyCap": "30", "window": "09:00-17:00"})  # fmt: skip
+        assert added.status_code == 200 and 'data-sender="sam@sam-mail.com"' in added.text, added.text[-2000:]
+        before = snapshot(settings)
+        for bad, problem in (({"email": "nope"}, "not a valid email address"), ({"email": "t@t-mail.com",
+                             "dailyCap": "20000"}, "at most 10000"), ({"email": "t@t-mail.com",
+                             "window": "17:00-09:00"}, "must end after it starts")):  # fmt: skip
+            refused = admin.post("/settings/senders", data={"csrf_token": admin.csrf, **bad})
+            assert refused.status_code == 422 and problem in refused.text
+        assert snapshot(settings) == before
+        s = sender(settings, "sam@sam-mail.com")
+        paused = admin.post("/settings/senders/pause", data={"csrf_token": admin.csrf, "sender": s.id})
+        assert paused.status_code in (200, 303)
+        assert sender(settings, "sam@sam-mail.com").status == "paused"
+        page = admin.get("/settings")
+        assert "paused" in page.text and 'action="/settings/senders/resume"' in page.text
+        admin.post("/settings/senders/resume", data={"csrf_token": admin.csrf, "sender": s.id, "note": "checked"})
+        assert sender(settings, "sam@sam-mail.com").status == "active"
+        viewer = signed_in("member", "bob@example.com")
+        assert 'id="senders"' not in viewer.get("/settings").text
