@@ -145,7 +145,7 @@ def verdict(settings: Settings, figures: Figures) -> Verdict:
             continue
         numbers = {"window": "7d", "sends": sends, kind: count, "rate": round(rate, 6), "threshold": pause_rate,
                    "minSends": minimum, "emailIds": sorted(figures.lists[kind])[:50]}  # fmt: skip
-        said = (f"{count} {name}s in {sends} sends over the last 7 days ({rate:.2%}; "
+        said = (f"{count} {name}{'s' if count != 1 else ''} in {sends} sends over the last 7 days ({rate:.2%}; "
                 f"pause at {pause_rate:.2%}, warning from {warn_rate:.2%}, judged from {minimum} sends)")  # fmt: skip
         if rate >= pause_rate:
             return Verdict(pause=True, kind=name, reason=said, figures=numbers)
