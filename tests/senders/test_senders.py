@@ -259,6 +259,19 @@ class TestHealthAndAutoPause:
         assert hook.post([bounce(sent[1])]).status_code == 200  # 2 of 40: 5%, the pause
         assert sender(settings, "ann@alpha-mail.com").status == "paused"
 
+    def test_spam_reports_pause_from_their_own_minimum_sample(self, cli, settings, hook, monkeypatch):
+        configure(monkeypatch, settings, spam_pause_min_sends=10)
+        a = add(cli, "ann@alpha-mail.com", "--daily-cap", "100")
+        assert send(settings, "pain_point", people(settings, 9)).count("sent") == 9
+        sent = emails(settings)
+        assert hook.post([event(sent[0], "spamreport")]).status_code == 200  # 9 sends: under the sample
+        assert sender(settings, "ann@alpha-mail.com").status == "active"
+        assert send(settings, "pain_point", people(settings, 1, start=9)).count("sent") == 1
+        assert hook.post([event(emails(settings)[1], "spamreport")]).status_code == 200  # 2 of 10: 20%
+        paused = sender(settings, "ann@alpha-mail.com")
+        assert paused.status == "paused" and "2 spam reports in 10 sends" in (paused.paused_reason or "")
+        assert sender_events(settings, a["id"])[-1].details["spamReports"] == 2
+
     def test_each_figure_equals_its_list(self, cli, settings, hook, client):
         add(cli, "ann@alpha-mail.com", "--daily-cap", "100")
         add(cli, "bob@alpha-mail.com", "--daily-cap", "100")
