@@ -83,7 +83,7 @@ def test_no_email_is_sent_by_a_sender_paused_by_webhook_bounces_while_two_worker
                 logs.append(worker.communicate()[0])
     paused = sender(settings, "ann@alpha-mail.com")
     assert paused.status == "paused" and paused.paused_by == "webhook:sendgrid", "\n".join(logs)[-3000:]
-    assert paused.paused_at is not None and "hard bounces" in (paused.paused_reason or "")
+    assert paused.paused_at is not None and "hard bounce" in (paused.paused_reason or "")
     rows = emails(settings)
     claimed = [e for e in rows if e.send_attempted_at is not None]
     assert claimed and all(e.send_attempted_at < paused.paused_at for e in claimed)  # none claimed after the pause
