@@ -46,6 +46,7 @@ from leadline.proposals.api import router as proposal_documents_router
 from leadline.prospects.api import router as prospects_router
 from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
 from leadline.search.api import router as search_router
+from leadline.senders.api import router as senders_router
 from leadline.sequences.api import router as sequences_router
 from leadline.tasks.api import router as tasks_router
 from leadline.texts.api import router as texts_router
@@ -291,7 +292,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
                    customers_router, tasks_router, sequences_router, notifications_router, analytics_router,
                    auth_router, webhooks_admin_router, search_router, views_router, booking_router,
                    files_router, proposal_documents_router, texts_router,
-                   replies_router):  # fmt: skip
+                   replies_router, senders_router):  # fmt: skip
         app.include_router(router, dependencies=guarded, responses=errors)
     # Pages: each route depends on PageUser / PageWriter / PageAdmin (anonymous: to the sign-in page).
     app.include_router(pages_router, dependencies=checked)

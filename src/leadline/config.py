@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from leadline.prospects.stages import DEFAULT_PROBABILITIES
@@ -142,7 +142,25 @@ class Settings(BaseSettings):
     sender_name: str = "Leadline"
     sender_email: str = "sales@example.com"
     sender_address: str = Field("", description="Postal address printed in every email's footer (anti-spam law).")
-    daily_send_limit: int = Field(50, ge=0, description="Emails sent per day, across every process.")
+    daily_send_limit: int = Field(
+        50, ge=0, description="The first sender's daily cap (each sender has its own: `leadline senders`)."
+    )
+    # --- senders' health: auto-pause (senders/health.py; over the last 7 days' sends) -----
+    bounce_pause_rate: float = Field(
+        0.05, gt=0, le=1, description="A sender pauses at this share of hard bounces (0.05 = 5%)."
+    )
+    bounce_warn_rate: float = Field(0.02, gt=0, le=1, description="...and is warned about from this share.")
+    bounce_pause_min_sends: int = Field(
+        40, ge=1, le=1_000_000, description="...once it has at least this many sends in the last 7 days."
+    )
+    spam_pause_rate: float = Field(
+        0.003, gt=0, le=1, description="A sender pauses at this share of spam reports (0.003 = 0.3%)."
+    )
+    spam_warn_rate: float = Field(0.001, gt=0, le=1, description="...and is warned about from this share.")
+    spam_pause_min_sends: int = Field(
+        500, ge=1, le=1_000_000,
+        description="...once it has at least this many sends in the last 7 days (at 500, two reports pause).",
+    )  # fmt: skip
     sendgrid_api_key: SecretStr | None = None
     sendgrid_api_url: str = "https://api.sendgrid.com"
     sendgrid_timeout_seconds: float = Field(10.0, gt=0)
@@ -350,6 +368,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
+
+    @field_validator("bounce_warn_rate", "spam_warn_rate")
+    @classmethod
+    def _warn_below_pause(cls, value: float, info: ValidationInfo) -> float:
+        kind = (info.field_name or "").partition("_")[0]
+        pause = info.data.get(f"{kind}_pause_rate")
+        if isinstance(pause, float) and value > pause:
+            raise ValueError(f"must not be above LEADLINE_{kind.upper()}_PAUSE_RATE ({pause:g})")
         return value
 
     @model_validator(mode="after")

@@ -75,6 +75,7 @@ def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str
     config = alembic_config(settings)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["settings"] = settings  # a data step may need them (0022: the first sender)
         command.upgrade(config, revision)
     return before, current_revision(engine)
 

@@ -12,6 +12,7 @@ from leadline.notify.models import Notification
 from leadline.posts.models import GeneratedPost
 from leadline.proposals.models import Proposal, ProposalVersion, ProposalView
 from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
+from leadline.senders.models import Sender, SenderDailyCount, SenderEvent
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.storedsettings.models import SettingChange, StoredSetting
 from leadline.tasks.models import Task
@@ -43,6 +44,9 @@ __all__ = [
     "ReplyLabel",
     "ReplyLabelChange",
     "SavedView",
+    "Sender",
+    "SenderDailyCount",
+    "SenderEvent",
     "Sequence",
     "SequenceEnrollment",
     "SettingChange",

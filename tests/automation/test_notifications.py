@@ -27,8 +27,8 @@ def test_a_reply_reaches_slack_once_with_block_kit(cli, slack, hook, immediate):
     post(hook, body)  # SendGrid retries: the same reply again
     assert len(slack.posts) == 1
     message = slack.posts[0]
-    assert message["text"] == "Royal Plumbing Co replied"
-    header = {"type": "header", "text": {"type": "plain_text", "text": "Royal Plumbing Co replied"}}
+    assert message["text"] == "Royal Plumbing Co replied: interested"  # with the reply's label (issue 19)
+    header = {"type": "header", "text": {"type": "plain_text", "text": "Royal Plumbing Co replied: interested"}}
     assert message["blocks"][0] == header
     assert "Interested! Can we talk this week?" in message["blocks"][1]["text"]["text"]
     assert f"/prospects/{target.prospect_id}|Open in Leadline>" in message["blocks"][2]["elements"][0]["text"]

@@ -300,7 +300,22 @@ def report_text(data: WeeklyReport) -> str:
         f"{'s' if goals.calls != 1 else ''}, {goals.deals} deal{'s' if goals.deals != 1 else ''}"
     )
     lines += ["", "SALES PIPELINE:", *pipeline_lines(data.pipeline, data.pipeline_definition)]
+    lines += ["", "DELIVERABILITY (last 7 days):", *deliverability_lines(data.deliverability)]
     return "\n".join(lines) + "\n"
+
+
+def deliverability_lines(health: dict[str, Any]) -> list[str]:
+    """Each sender's and sending domain's last 7 days (senders.health.report), one line each."""
+    found = []
+    for item in [*health.get("senders", []), *health.get("domains", [])]:
+        w = item["windows"]["7d"]
+        name = item.get("email") or f"{item['domain']} (domain)"
+        state = f" [paused: {item.get('pausedReason')}]" if item.get("status") == "paused" else ""
+        found.append(
+            f"{name}{state}: {w['sends']} sends, hard bounces {w['bounces']} ({pct(w['bounceRate'])}), spam reports "
+            f"{w['spamReports']} ({pct(w['spamRate'])}), unsubscribes {w['unsubscribes']} ({pct(w['unsubscribeRate'])})"
+        )
+    return found or ["No sender has sent yet."]
 
 
 def report_csv(data: WeeklyReport) -> str:

@@ -7,6 +7,7 @@ figure is computed from the records when asked for; nothing here is stored.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -142,6 +143,9 @@ class Dashboard(ApiModel):
     working_days: int
     #: Every count shown, with the list of exactly the records it counts.
     lists: list[FigureList] = Field(default_factory=list)
+    #: Each sender's and sending domain's health as of the week's end (senders.health.report), each
+    #: figure with the ids of the emails it counts.
+    deliverability: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- the weekly report ---------------------------------------------------------------------------
@@ -191,6 +195,8 @@ class WeeklyReport(ApiModel):
     what_works: WhatWorks
     #: Every count of the week against the one before, the funnel and the templates, with its list.
     lists: list[FigureList] = Field(default_factory=list)
+    #: Senders' health as of the week's end (the dashboard's deliverability panel).
+    deliverability: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- what works ----------------------------------------------------------------------------------

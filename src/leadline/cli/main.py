@@ -22,6 +22,7 @@ from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import (
     DEBUG,
     abort,
+    actor,
     cli_errors,
     print_fields,
     print_json,
@@ -35,7 +36,6 @@ from leadline.deals.cli import proposals_app
 from leadline.emails.cli import app as emails_app
 from leadline.emails.cli import list_emails, suppressions_app, templates_app
 from leadline.files.cli import app as files_app
-from leadline.guardian.cli import check as senders_check
 from leadline.guardian.cli import label as label_reply
 from leadline.guardian.cli import replies_app
 from leadline.notes.cli import app as notes_app
@@ -43,6 +43,7 @@ from leadline.notify.cli import notifications_app, notify_app
 from leadline.proposals.cli import register as proposals_register
 from leadline.prospects.cli import app as prospects_app
 from leadline.prospects.cli import list_prospects
+from leadline.senders.cli import app as senders_app
 from leadline.sequences.cli import app as sequences_app
 from leadline.storedsettings.cli import app as settings_app
 from leadline.tasks.cli import app as tasks_app
@@ -80,6 +81,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(notes_app, name="notes")
 app.add_typer(files_app, name="files")
 app.add_typer(texts_app, name="texts")
+app.add_typer(senders_app, name="senders")
 app.command("today")(today_command)
 app.command("objections")(objections_command)
 app.command("dashboard")(dashboard_command)
@@ -89,11 +91,6 @@ app.add_typer(export_app, name="export")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(settings_app, name="settings")
-# Senders: only the domain doctor here (the senders themselves are another piece of work).
-senders_app = typer.Typer(help="Senders: the From identities email goes out as, and their domains.",
-                          no_args_is_help=True)  # fmt: skip
-senders_app.command("check")(senders_check)
-app.add_typer(senders_app, name="senders")
 emails_app.command("label")(label_reply)
 app.add_typer(replies_app, name="replies")
 
@@ -126,11 +123,19 @@ def init() -> None:
         settings.ensure_data_dir()
         settings.secret()
         before, after = upgrade(settings)
+        from leadline.db import unit_of_work
+        from leadline.senders import service as senders
+
+        with unit_of_work(settings) as session:  # the single-sender settings become the first sender
+            first = senders.ensure_first(session, settings, actor=actor())
+            made = f"First sender: {first.name} <{first.email}>, {first.daily_cap} a day." if first else None
     where = mask_url(settings.database_url)
     if before == after:
         typer.echo(f"Database {where} is ready (schema {after}).")
     else:
         typer.echo(f"Database {where} is ready: schema {before or 'empty'} -> {after}.")
+    if made:
+        typer.echo(made + " Add more with `leadline senders add`.")
 
 
 @db_app.command("upgrade")

@@ -24,11 +24,11 @@ from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import templates
 from leadline.emails.planning import Plan, Planned, Skipped, Unbuilt, new_email, unsendable, why_not
-from leadline.emails.quota import sent_today
 from leadline.emails.reading import get
 from leadline.emails.schemas import ComposeRequest
 from leadline.errors import Invalid
 from leadline.prospects import service as prospects
+from leadline.senders import service as senders
 from leadline.webhooks.models import InboundMessage
 
 _RE = re.compile(r"^\s*(re|aw|sv|antw)\s*:\s*", re.IGNORECASE)
@@ -117,7 +117,7 @@ def plan(session: Session, settings: Settings, written: Draft, *, force: bool, c
     template = written.template
     result = Plan(template=template)
     prospect = prospects.get(session, written.prospect_id)
-    result.cap_left = max(0, settings.daily_send_limit - sent_today(session, settings))
+    result.cap_left, today_cap = senders.capacity_left(session, settings)
     try:
         rendered = templates.render(template, prospect, settings)
     except templates.MissingMergeField as missing:
@@ -137,7 +137,8 @@ def plan(session: Session, settings: Settings, written: Draft, *, force: bool, c
     elif check_cap and result.cap_left < 1:
         result.skipped.append(
             Skipped(prospect.id, prospect.name, prospect.email,
-                    f"over the daily cap of {settings.daily_send_limit} (LEADLINE_DAILY_SEND_LIMIT)", "cap")
+                    senders.all_paused(session) or f"over the daily cap of {today_cap} (the senders' caps today)",
+                        "cap")
         )  # fmt: skip
     else:
         result.items.append(item)

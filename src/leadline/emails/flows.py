@@ -27,9 +27,10 @@ composes services; shells and jobs call it, services never do.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadline.clock import utc_now
@@ -43,6 +44,8 @@ from leadline.emails.schemas import ComposeRequest
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.queries import Filters
+from leadline.senders import service as senders
+from leadline.senders.service import WAIT_CODES
 from leadline.tasks import service as tasks
 
 log = logging.getLogger("leadline.emails")
@@ -66,6 +69,7 @@ class Outcome:
     detail: str | None = None
     code: str | None = None
     text: str | None = None  # the message's text (a written email's dry run shows it)
+    until: datetime | None = None  # code ``sender_wait``: when its sender can send
 
 
 @dataclass
@@ -246,8 +250,8 @@ def carry_out(
         record_unbuilt(settings, planned, report, force=force, actor=actor)
         for done, item in enumerate(planned.items, start=1):
             report.outcomes.append(
-                deliver(settings, chosen, planned.template, item, force=force, actor=actor, in_reply_to=in_reply_to,
-                        thread_root_id=thread_root_id)
+                deliver_waiting(settings, chosen, planned.template, item, force=force, actor=actor,
+                                in_reply_to=in_reply_to, thread_root_id=thread_root_id)
             )  # fmt: skip
             if report.outcomes[-1].code == "auth":
                 report.stopped = report.outcomes[-1].detail
@@ -297,14 +301,31 @@ def deliver(
         )  # fmt: skip
         if email is None:
             assert skipped is not None
-            return Outcome(
-                item.prospect_id, item.name, item.to_email, "skipped", detail=skipped.reason, code=skipped.code
-            )
+            return Outcome(item.prospect_id, item.name, item.to_email, "skipped", detail=skipped.reason,
+                           code=skipped.code, until=skipped.until)  # fmt: skip
         if email.status == "failed":
             return _unbuilt(email, item.name)
         message = service.outgoing(settings, email, item.to_name, service.thread_references(session, email))
+        message.api_key_env = senders.credentials_env(session, email.sender_id)
     assert backend is not None, "a message that can be built needs a backend"
     return send_claimed(settings, backend, message, prospect_id=item.prospect_id, name=item.name, actor=actor)
+
+
+#: The longest a send made now waits for its sender's minimum gap (longer waits are reported skipped).
+MAX_INLINE_WAIT = timedelta(minutes=10)
+
+
+def deliver_waiting(
+    settings: Settings, backend: Backend, template: Any, item: service.Planned, **options: Any
+) -> Outcome:
+    """:func:`deliver`, waiting out the sender's minimum gap between sends when that is all that stops
+    it (a batch sent now goes at the senders' pace); a paused sender or a closed window is reported."""
+    while True:
+        outcome = deliver(settings, backend, template, item, **options)
+        wait = (outcome.until - utc_now()) if outcome.code == "sender_gap" and outcome.until else None
+        if wait is None or wait > MAX_INLINE_WAIT:
+            return outcome
+        time.sleep(max(0.05, wait.total_seconds()))
 
 
 def _unbuilt(email: Any, name: str) -> Outcome:
@@ -322,6 +343,11 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
                 service.postpone(session, settings, email_id)
                 return Outcome(skipped.prospect_id, skipped.name, skipped.email, "skipped", email_id,
                                detail=skipped.reason + "; moved to the next sending day", code="cap")  # fmt: skip
+            if skipped.code in WAIT_CODES:  # paused, outside its window or keeping its gap: it stays scheduled
+                until = service.postpone(session, settings, email_id, skipped.until)
+                return Outcome(skipped.prospect_id, skipped.name, skipped.email, "skipped", email_id,
+                               detail=f"{skipped.reason}; waits until {until.isoformat()}", code=skipped.code,
+                               until=until)  # fmt: skip
             service.record_failed(session, settings, email_id, f"not sent: {skipped.reason}", actor=actor)
             return Outcome(skipped.prospect_id, skipped.name, skipped.email, "skipped", email_id,
                            detail=skipped.reason, code=skipped.code)  # fmt: skip
@@ -331,8 +357,19 @@ def deliver_scheduled(settings: Settings, backend: Backend, email_id: str, *, ac
         if email.status == "failed":
             return _unbuilt(email, prospect.name)
         message = service.outgoing(settings, email, prospect.contact_name, service.thread_references(session, email))
+        message.api_key_env = senders.credentials_env(session, email.sender_id)
         name = prospect.name
     return send_claimed(settings, backend, message, prospect_id=email.prospect_id, name=name, actor=actor)
+
+
+def deliver_scheduled_waiting(settings: Settings, backend: Backend, email_id: str, *, actor: str) -> Outcome | None:
+    """:func:`deliver_scheduled`, waiting out its sender's minimum gap (bounded) rather than a worker's next round."""
+    while True:
+        outcome = deliver_scheduled(settings, backend, email_id, actor=actor)
+        wait = (outcome.until - utc_now()) if outcome and outcome.code == "sender_gap" and outcome.until else None
+        if wait is None or wait > MAX_INLINE_WAIT:
+            return outcome
+        time.sleep(max(0.05, wait.total_seconds()))
 
 
 def resolve(settings: Settings, email_id: str, *, sent: bool, actor: str) -> Any:

@@ -10,7 +10,7 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service
 from leadline.emails.backends import get_backend
-from leadline.emails.flows import deliver_scheduled, mark_stale_sends
+from leadline.emails.flows import deliver_scheduled_waiting, mark_stale_sends
 from leadline.jobs import Periodic, job
 
 ACTOR = "worker:emails"
@@ -27,7 +27,7 @@ def send_scheduled(settings: Settings) -> None:
     try:
         for email_id in due:
             try:
-                deliver_scheduled(settings, backend, email_id, actor=ACTOR)
+                deliver_scheduled_waiting(settings, backend, email_id, actor=ACTOR)
             except SQLAlchemyError:
                 raise  # the database is away: the job runs again next minute
             except Exception:  # one email's problem must not stop the others (a stale claim is settled later)

@@ -58,6 +58,7 @@ class Outgoing:
     references: list[str] = field(default_factory=list)
     date: datetime | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    api_key_env: str | None = None  # the sender's own SendGrid key: the NAME of the variable that holds it
 
     def headers(self) -> dict[str, str]:
         """Extra headers (beyond From/To/Subject/Reply-To) every backend sets."""

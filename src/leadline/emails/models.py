@@ -40,6 +40,8 @@ class EmailActivity(Base):
         Index("ix_email_activities_sent_at", "sent_at"),
         Index("ix_email_activities_status", "status"),
         Index("ix_email_activities_to_email", "to_email"),
+        # a sender's sends by time (health, the thread's sender)
+        Index("ix_email_activities_sender_id_sent_at", "sender_id", "sent_at"),
         Index("ix_email_activities_status_scheduled_at", "status", "scheduled_at"),
         # A sequence step is sent at most once, whatever the number of workers.
         UniqueConstraint("sequence_enrollment_id", "sequence_step"),
@@ -72,6 +74,8 @@ class EmailActivity(Base):
     subject: Mapped[str] = mapped_column(String(500))
     to_email: Mapped[str] = mapped_column(String(320))
     from_email: Mapped[str] = mapped_column(String(320))
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    sender_id: Mapped[str | None] = mapped_column(String(40))  # senders.id: who sent it (set when claimed)
     reply_to: Mapped[str | None] = mapped_column(String(320))
     body_text: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str | None] = mapped_column(Text)

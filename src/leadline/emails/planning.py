@@ -26,7 +26,6 @@ from leadline.emails.message import (
     with_footer,
 )
 from leadline.emails.models import EmailActivity
-from leadline.emails.quota import sent_today
 from leadline.emails.reading import RETRYABLE_STATES
 from leadline.emails.suppressions import suppression_for
 from leadline.errors import Invalid
@@ -36,6 +35,7 @@ from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.prospects.queries import Filters
 from leadline.prospects.schemas import EMAIL_RE
+from leadline.senders import service as senders
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Skipped:
     email: str | None
     reason: str
     code: str
+    until: datetime | None = None  # code ``sender_wait``: when to try again
 
 
 @dataclass
@@ -179,7 +180,7 @@ def plan(
             "choose prospects: --prospect ID, or a selection such as --status new --limit 25",
             field="prospectIds",
         )
-    left = max(0, settings.daily_send_limit - sent_today(session, settings))
+    left, today_cap = senders.capacity_left(session, settings)
     result.cap_left = left
     missing: list[templates.MissingMergeField] = []
     for prospect in candidates:
@@ -212,7 +213,8 @@ def plan(
         if check_cap and len(result.items) >= left:
             result.skipped.append(
                 Skipped(prospect.id, prospect.name, prospect.email,
-                        f"over the daily cap of {settings.daily_send_limit} (LEADLINE_DAILY_SEND_LIMIT)", "cap")
+                        senders.all_paused(session) or f"over the daily cap of {today_cap} (the senders' caps today)",
+                        "cap")
             )  # fmt: skip
             continue
         result.items.append(item)
@@ -273,7 +275,8 @@ def outgoing(
     references = references or ([email.in_reply_to] if email.in_reply_to else [])
     return Outgoing(
         email_id=email.id, to_email=email.to_email, to_name=to_name, from_email=email.from_email,
-        from_name=settings.sender_name, subject=email.subject, text=email.body_text, html=email.body_html or "",
+        from_name=email.from_name or settings.sender_name, subject=email.subject, text=email.body_text,
+        html=email.body_html or "",
         message_id=email.message_id or f"<{email.id}@{sender_domain(settings)}>", template=email.template,
         unsubscribe_url=unsubscribe_url(settings, email.id), reply_to=email.reply_to,
         in_reply_to=email.in_reply_to, references=references, date=email.send_attempted_at,

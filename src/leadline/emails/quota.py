@@ -1,5 +1,6 @@
-"""The daily cap (``LEADLINE_DAILY_SEND_LIMIT``): one send taken from a day's count when
-it is claimed, given back when it definitely did not go out; atomic across processes."""
+"""The day's count of claimed sends, across every sender: one send added when it is claimed, given
+back when it definitely did not go out; atomic across processes. The caps themselves are each
+sender's (senders/service.py: its daily cap with its warm-up ramp)."""
 
 from __future__ import annotations
 
@@ -25,16 +26,18 @@ def sent_today(session: Session, settings: Settings) -> int:
 
 
 def cap_left(session: Session, settings: Settings) -> int:
-    """How many sends today's cap still allows."""
-    return max(0, settings.daily_send_limit - sent_today(session, settings))
+    """How many sends today's caps (every active sender's) still allow."""
+    from leadline.senders import service as senders
+
+    return senders.capacity_left(session, settings)[0]
 
 
 def reserve_quota(session: Session, settings: Settings, day: date) -> bool:
-    """Take one send from ``day``'s cap, atomically across processes. False when it is used up."""
+    """Count one send claimed on ``day``, atomically across processes (the sender's cap was taken first)."""
     session.execute(insert_ignore(session, DailySendCount, {"day": day, "sent": 0}, ["day"]))
     taken = session.execute(
         update(DailySendCount)
-        .where(DailySendCount.day == day, DailySendCount.sent < settings.daily_send_limit)
+        .where(DailySendCount.day == day)
         .values(sent=DailySendCount.sent + 1)
         .execution_options(synchronize_session=False)
     )

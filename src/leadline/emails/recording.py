@@ -26,6 +26,7 @@ from leadline.emails.reading import SENT_STATES, get
 from leadline.errors import Conflict, Invalid
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
+from leadline.senders import service as senders
 from leadline.sequences import stops as sequences
 from leadline.sequences.windows import next_day_start
 
@@ -67,7 +68,7 @@ def claim(
         email.body_text = email.body_text.replace("\x00", "\ufffd")
         email.body_html = (email.body_html or "").replace("\x00", "\ufffd") or None
     else:
-        full = _take_slot(session, settings, prospect)
+        full = _take_slot(session, settings, prospect, email)
         if full is not None:
             return None, full
     try:
@@ -77,6 +78,7 @@ def claim(
     except IntegrityError:
         if why is None:
             release_quota(session, local_day(settings, now))
+            senders.release(session, email.sender_id, local_day(settings, now))
         return None, Skipped(prospect.id, prospect.name, prospect.email,
                              "this sequence step was already claimed by another worker", "claimed")  # fmt: skip
     if why is not None:
@@ -84,11 +86,15 @@ def claim(
     return email, None
 
 
-def _take_slot(session: Session, settings: Settings, prospect: Prospect) -> Skipped | None:
-    """One send from today's cap, or why there is none."""
-    if not reserve_quota(session, settings, local_day(settings)):
-        return Skipped(prospect.id, prospect.name, prospect.email,
-                       f"the daily cap of {settings.daily_send_limit} is used up", "cap")  # fmt: skip
+def _take_slot(session: Session, settings: Settings, prospect: Prospect, email: EmailActivity) -> Skipped | None:
+    """Choose the email's sender and take one send from its cap today (senders.take: the thread's own
+    sender, else rotation; its status, window and gap checked now), or say why not and until when."""
+    now = utc_now()
+    taken = senders.take(session, settings, prospect.id, now=now)
+    if isinstance(taken, senders.Wait):
+        return Skipped(prospect.id, prospect.name, prospect.email, taken.reason, taken.code, taken.until)
+    reserve_quota(session, settings, local_day(settings, now))
+    email.sender_id, email.from_email, email.from_name = taken.id, taken.email, taken.name
     return None
 
 
@@ -138,7 +144,7 @@ def claim_scheduled(
     why = unsendable(settings, email, prospect.contact_name)
     if why is not None:
         return record_failed(session, settings, email.id, why, actor=actor), None
-    full = _take_slot(session, settings, prospect)
+    full = _take_slot(session, settings, prospect, email)
     if full is not None:
         return None, full
     now = utc_now()
@@ -148,10 +154,11 @@ def claim_scheduled(
     return email, None
 
 
-def postpone(session: Session, settings: Settings, email_id: str) -> datetime:
-    """The cap is used up today: the scheduled email waits for the next sending day's window."""
+def postpone(session: Session, settings: Settings, email_id: str, until: datetime | None = None) -> datetime:
+    """The cap is used up today: the scheduled email waits for the next sending day's window (or, its
+    sender paused, outside its window or keeping its gap, until ``until``). It stays scheduled."""
     email = get(session, email_id, for_update=True)
-    email.scheduled_at = next_day_start(settings, settings.zone, utc_now())
+    email.scheduled_at = until or next_day_start(settings, settings.zone, utc_now())
     return email.scheduled_at
 
 
@@ -237,6 +244,7 @@ def record_failed(session: Session, settings: Settings, email_id: str, reason: s
     email.failed_at = utc_now()
     if was_claimed and email.send_attempted_at is not None:
         release_quota(session, local_day(settings, email.send_attempted_at))
+        senders.release(session, email.sender_id, local_day(settings, email.send_attempted_at))
     _record_failure(session, email, reason, actor=actor)
     return email
 

@@ -39,10 +39,11 @@ from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from leadline.emails import templates
 from leadline.emails.backends import AuthFailed, Backend, get_backend
-from leadline.emails.flows import Outcome, SendingStopped, deliver
+from leadline.emails.flows import Outcome, SendingStopped, deliver_waiting
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
+from leadline.senders.service import WAIT_CODES
 from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from leadline.sequences.stops import stop_enrollment
@@ -206,7 +207,9 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         else:
             template = templates.load(settings, str(step["template"]))
             try:
-                plan = emails.plan(session, settings, template.name, prospect_ids=[prospect.id], force=True)
+                plan = emails.plan(  # the claim takes the send from its sender's cap, or says wait
+                    session, settings, template.name, prospect_ids=[prospect.id], force=True, check_cap=False
+                )
             except templates.MissingMergeField as error:
                 stop_enrollment(session, enrollment, error.message, actor=actor)
                 report.stopped += 1
@@ -225,13 +228,22 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
         skipped = plan.skipped[0]
         _after_skip(settings, enrollment_id, skipped.code, skipped.reason, zone, actor=actor, report=report)
         return
-    outcome = deliver(
+    outcome = deliver_waiting(  # a sender's minimum gap is waited out; paused or closed: the step waits
         settings, backend, template, item, force=True, actor=actor, in_reply_to=in_reply_to, thread_root_id=root,
         sequence=(enrollment_id, step_index), unbuildable=failure.reason if failure else None,
     )  # fmt: skip
     report.outcomes.append(outcome)
     if outcome.status == "skipped":
-        _after_skip(settings, enrollment_id, outcome.code or "", outcome.detail or "", zone, actor=actor, report=report)
+        _after_skip(
+            settings,
+            enrollment_id,
+            outcome.code or "",
+            outcome.detail or "",
+            zone,
+            actor=actor,
+            report=report,
+            until=outcome.until,
+        )
         return
     with unit_of_work(settings) as session:
         _advance(session, settings, enrollment_id, outcome.email_id, outcome.status, outcome.detail, actor=actor)
@@ -290,7 +302,15 @@ def _send_text(
 
 
 def _after_skip(
-    settings: Settings, enrollment_id: str, code: str, reason: str, zone: ZoneInfo, *, actor: str, report: RunReport
+    settings: Settings,
+    enrollment_id: str,
+    code: str,
+    reason: str,
+    zone: ZoneInfo,
+    *,
+    actor: str,
+    report: RunReport,
+    until: datetime | None = None,
 ) -> None:
     with unit_of_work(settings) as session:
         enrollment = session.get(SequenceEnrollment, enrollment_id, with_for_update=True)
@@ -299,6 +319,10 @@ def _after_skip(
         if code == "cap":  # today's sends are used up: the next sending day's window
             enrollment.next_send_at = next_day_start(settings, zone, utc_now())
             report.waiting += 1
+        elif code in WAIT_CODES and until is not None:  # its sender is paused, closed or keeping its gap: it waits
+            enrollment.next_send_at = until
+            report.waiting += 1
+            _wake_at(session, until - utc_now())
         elif code == "claimed":
             return  # another worker is sending this very step
         else:

@@ -27,6 +27,7 @@ from leadline.db import Base, bulk_insert, settings_of
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
+from leadline.senders import service as senders
 from leadline.sequences import stops as sequences
 from leadline.tasks import service as tasks
 from leadline.webhooks import clicks as click_rule
@@ -184,6 +185,9 @@ def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:s
                 report.applied += len(new_rows)
                 report.emails.add(email_id)
     emails.recount_many(session, prospects)
+    judged = [e for e in report.emails if any(r.event_type in ("bounce", "spamreport") for r in by_email[e])]
+    if judged:  # in this very transaction: a sender over its thresholds stops at once, in every process
+        senders.judge(session, sorted(senders.senders_of(session, judged)), actor=actor)
     return report
 
 

@@ -31,6 +31,7 @@ from leadline.calls.objections import label as objection_label
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.errors import Invalid
+from leadline.senders import health
 from leadline.texts import service as text_messages
 
 DEFAULT_CARDS = 3
@@ -132,6 +133,7 @@ def dashboard(
         working_days=days,
     )
     data.lists = dashboard_lists(data, week)
+    data.deliverability = health.report(session, now=min(now, end))
     return data
 
 

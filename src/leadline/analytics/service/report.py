@@ -19,6 +19,7 @@ from leadline.analytics.service.what_works import what_works
 from leadline.analytics.weeks import Week, weeks_before
 from leadline.clock import utc_now
 from leadline.config import Settings
+from leadline.senders import health
 from leadline.texts import service as texts
 
 #: The weekly report's "what works" tables cover the sends of this many weeks, ending with its week.
@@ -111,6 +112,7 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
             session, settings=settings, since=weeks_before(week, REPORT_WEEKS - 1).start, until=week.end
         ),
         lists=report_lists(lines, counts, week, pipeline, by_template),
+        deliverability=health.report(session, now=min(now, week.end)),
     )
 
 

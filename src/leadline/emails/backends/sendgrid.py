@@ -13,6 +13,7 @@ request was written may hide an accepted message: that is :class:`Unknown`, neve
 from __future__ import annotations
 
 import base64
+import os
 import time
 from typing import Any
 
@@ -105,7 +106,7 @@ class SendGridBackend:
         while True:
             attempt += 1
             try:
-                response = self.client.post(self.url, json=body)
+                response = self.client.post(self.url, json=body, headers=self._own_key(message))
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
                 if attempt <= self.retries:
                     self._wait(attempt)
@@ -127,6 +128,16 @@ class SendGridBackend:
                     continue
                 raise Rejected(f"SendGrid answered {status} {attempt} times: {error_text(response)}")
             raise Rejected(f"SendGrid refused the message ({status}): {error_text(response)}")
+
+    @staticmethod
+    def _own_key(message: Outgoing) -> dict[str, str] | None:
+        """The sender's own API key, read from the variable it names (senders' ``credentials_env``)."""
+        if not message.api_key_env:
+            return None
+        key = os.environ.get(message.api_key_env, "").strip()
+        if not key:
+            raise Rejected(f"{message.api_key_env} (the sender {message.from_email}'s SendGrid key) is not set")
+        return {"Authorization": f"Bearer {key}"}
 
     def _wait(self, attempt: int, response: httpx.Response | None = None) -> None:
         delay = self.delay * 2 ** (attempt - 1)

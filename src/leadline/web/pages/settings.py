@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from leadline.auth import service
@@ -26,6 +27,8 @@ from leadline.config import EDITABLE, Settings, shown
 from leadline.db import unit_of_work
 from leadline.errors import Invalid, LeadlineError
 from leadline.names import camel
+from leadline.senders import service as senders
+from leadline.senders.schemas import PauseIn, ResumeIn, SenderCreate
 from leadline.storedsettings import service as stored_service
 from leadline.web.pages.forms import FormErrors, errors_of, read_form
 from leadline.web.render import page, settings_of
@@ -33,7 +36,8 @@ from leadline.webhooks.security import event_webhook_url, inbound_url, simulator
 
 router = APIRouter(include_in_schema=False)
 
-DONE = {"role": "Role changed.", "removed": "User removed.", "revoked": "Token revoked."}
+DONE = {"role": "Role changed.", "removed": "User removed.", "revoked": "Token revoked.",
+        "sender-paused": "Sender paused: its queued sends wait.", "sender-resumed": "Sender resumed."}  # fmt: skip
 
 LABELS = {
     "weekly_email_goal": "Emails per week (goal)", "weekly_call_goal": "Calls per week (goal)",
@@ -106,7 +110,8 @@ def _settings_page(request: Request, principal: Principal, *, flash: str = "", k
         "inbound_url": inbound_url(settings) if principal.is_admin else "", "is_admin": principal.is_admin,
         "flash": flash, "flash_kind": kind, "form": form, "values": values or {}, "errors": errors,
         "roles": ROLES, "scopes": SCOPES, "created_token": created_token, "created_link": created_link,
-        "created_email": created_email, "users": [], "tokens": [], "require_domain_auth": settings.require_domain_auth,
+        "created_email": created_email, "users": [], "tokens": [], "senders": [],
+        "require_domain_auth": settings.require_domain_auth,
     }  # fmt: skip
     with unit_of_work(settings, readonly=True) as session:
         rows = stored_service.list_settings(session)
@@ -128,6 +133,7 @@ def _settings_page(request: Request, principal: Principal, *, flash: str = "", k
                 for u in service.list_users(session)
             ]  # fmt: skip
             context["tokens"] = list(service.list_tokens(session))
+            context["senders"] = [senders.read(session, settings, s) for s in senders.all_senders(session)]
     response = page(request, "app/settings/index.html", context, errors.status if errors else 200)
     if created_token or created_link:
         response.headers["Cache-Control"] = "no-store"
@@ -246,3 +252,47 @@ def _revoke_token(request: Request, principal: Principal, values: dict[str, str]
         problems = errors_of(error)
         return _settings_page(request, principal, flash=problems.line, kind="bad", errors=problems, form="tokens")
     return _done("revoked")
+
+
+# --- senders (admins; the same senders.service functions as ``leadline senders`` and /api/senders) ----------
+
+
+@router.post("/settings/senders")
+async def add_sender(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_add_sender, request, principal, await read_form(request))
+
+
+def _add_sender(request: Request, principal: Principal, values: dict[str, str]) -> Response:
+    given = {k: v for k, v in values.items() if k != "csrf_token" and v.strip()}
+    try:
+        data = SenderCreate.model_validate(given | {"name": given.get("name") or given.get("email", "")})
+        with unit_of_work(settings_of(request)) as session:
+            email = senders.add(session, data, actor=principal.actor).email
+    except (LeadlineError, ValidationError) as error:
+        return _settings_page(request, principal, form="sender", values=values, errors=errors_of(error))
+    return _settings_page(request, principal, flash=f"Added sender {email}.")
+
+
+@router.post("/settings/senders/pause")
+async def pause_sender(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_sender_state, request, principal, await read_form(request), "pause")
+
+
+@router.post("/settings/senders/resume")
+async def resume_sender(request: Request, principal: PageAdmin) -> Response:
+    return await run_in_threadpool(_sender_state, request, principal, await read_form(request), "resume")
+
+
+def _sender_state(request: Request, principal: Principal, values: dict[str, str], action: str) -> Response:
+    key = values.get("sender", "")
+    try:
+        with unit_of_work(settings_of(request)) as session:
+            if action == "pause":
+                senders.pause(session, key, PauseIn(reason=values.get("reason") or "paused by a person").reason,
+                              actor=principal.actor)  # fmt: skip
+            else:
+                senders.resume(session, key, ResumeIn(note=values.get("note", "")).note, actor=principal.actor)
+    except (LeadlineError, ValidationError) as error:
+        problems = errors_of(error)
+        return _settings_page(request, principal, flash=problems.line, kind="bad", errors=problems, form="senders")
+    return _done("sender-paused" if action == "pause" else "sender-resumed")
