@@ -89,6 +89,9 @@ _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 
 
+SQLITE_CACHE_KIB = 8000
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -99,7 +102,9 @@ def _sqlite_setup(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA cache_size = -32000")  # 32 MB: big imports touch many index pages
+        # A bounded page cache per connection (8 MB): a process's memory stays flat however big the
+        # database or an import grows (the pages beyond it come from the OS's file cache).
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
