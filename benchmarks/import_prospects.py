@@ -54,7 +54,7 @@ def floor(csv_path, db_path) -> float:
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = NORMAL")
     connection.execute("PRAGMA foreign_keys = ON")
-    connection.execute("PRAGMA cache_size = -32000")  # the same settings Leadline's engine uses
+    connection.execute("PRAGMA cache_size = -32000")  # Leadline bounds its cache at 8 MB: a stricter floor
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def run() -> None:
