@@ -56,8 +56,8 @@ from leadline.prospects.readiness import Readiness
 log = logging.getLogger("leadline.imports")
 
 CHUNK = 1000  # rows read and staged per chunk
-TARGET_HOLD = 0.3  # seconds a batch should hold the write lock (a writer beside it waits ~0.4 s at most)
-MAX_BATCH = 10_000  # rows staged or published per transaction at most (bounds the memory a batch takes)
+TARGET_HOLD = 0.2  # seconds a batch should hold the write lock (a writer beside it waits under ~0.5 s)
+MAX_BATCH = 5000  # rows staged or published per transaction at most (bounds the memory a batch takes)
 HEARTBEAT = 5.0  # seconds: staging writes at least this often (the run's heartbeat)
 SQLITE_GAP = 0.11  # seconds the write lock is left free between two write transactions (SQLite)
 STALE = timedelta(seconds=120)  # no heartbeat for this long: the run's process is gone
