@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from leadline.db import unit_of_work
 from leadline.prospects import flows
+from leadline.prospects.imports import ImportRejected
 from leadline.prospects.models import ImportRun, StagedRow
 from leadline.prospects.schemas import ProspectCreate
 from tests.factories import count, snapshot
@@ -76,3 +78,34 @@ class TestImportJournal:
         result = cli("doctor")
         assert "the import of big.csv (imp_orphan) stopped while publishing" in result.stdout
         assert "leadline prospects import --resume" in result.stdout
+
+
+class TestStagingAcrossChunks:
+    """Decided rows are written a few chunks at a time: a row repeating one of an earlier chunk is
+    refused whether that chunk's rows are written yet or still waiting (chunks of 2 rows here)."""
+
+    def _file(self, tmp_path, repeats: dict[int, int]):
+        lines = ["name,email"]
+        for n in range(40):
+            same = repeats.get(n)
+            lines.append(f"Business {n},owner{same if same is not None else n}@biz.example")
+        path = tmp_path / "many.csv"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def test_a_repeat_of_an_earlier_chunk_is_refused_and_nothing_is_imported(self, settings, tmp_path):
+        before = snapshot(settings)
+        # row 5 repeats row 3 (the chunk before: not written yet); row 39 repeats row 0 (written long before)
+        path = self._file(tmp_path, {5: 3, 39: 0})
+        with pytest.raises(ImportRejected) as refused:
+            flows.import_file(settings, path, actor="cli:ann", chunk_size=2)
+        errors = {(e["line"], e["message"]) for e in refused.value.report.errors}
+        assert errors == {(7, "duplicate of line 5 (same id or email)"), (41, "duplicate of line 2 (same id or email)")}
+        assert snapshot(settings) == before
+
+    def test_with_skip_invalid_every_other_row_is_published_once(self, settings, tmp_path):
+        path = self._file(tmp_path, {5: 3, 39: 0})
+        report = flows.import_file(settings, path, actor="cli:ann", chunk_size=2, skip_invalid=True)
+        assert (report.rows, report.created, report.rejected) == (40, 38, 2)
+        assert count(settings, "prospects") == 38 and count(settings, "import_staging") == 0
+        assert count(settings, "outreach_activities") == 38  # one timeline entry each

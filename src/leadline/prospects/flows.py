@@ -5,14 +5,16 @@ A flow (docs/architecture.md, "Flows"): it opens its own units of work and calls
 so webhooks, edits, sends and health checks keep working during a big import:
 
 1. **staging** -- the file is read as a stream; each chunk of valid rows is decided against the
-   database (``imports.decide``: create, update, unchanged, or refused) in a read-only transaction,
-   then written to ``import_staging`` in a short write transaction. Users see none of it.
+   database (``imports.decide``: create, update, unchanged, or refused) in a read-only transaction;
+   decided rows are written to ``import_staging`` in short write transactions (a few chunks at a time,
+   about :data:`TARGET_HOLD` each). Users see none of it.
 2. The decision point: with refused rows and no ``--skip-invalid`` the run is discarded (nothing
    was published); otherwise the run moves to **publishing** in one short transaction.
-3. **publishing** -- staged rows are published into ``prospects`` in batches, each in its own short
-   transaction that also moves the run's ``published_seq`` on (a batch is published exactly once).
-   The batch size adapts so that a batch holds the write lock for about :data:`TARGET_HOLD` seconds.
-4. **done** -- staged rows are removed in short transactions; ``finished_at`` is set last.
+3. **publishing** -- staged rows are published into ``prospects`` in batches: each batch is read
+   while the lock is free, then written in its own short transaction that also removes those staged
+   rows and moves the run's ``published_seq`` on (a batch is published exactly once). The batch size
+   adapts so that a batch holds the write lock for about :data:`TARGET_HOLD` seconds.
+4. **done** -- any staged rows left are removed in short transactions; ``finished_at`` is set last.
 
 On SQLite a write transaction takes the whole database's write lock, and a writer waiting for it
 re-tries every 100 ms at most (SQLite's busy handler); the flow leaves the lock free for
@@ -54,7 +56,9 @@ from leadline.prospects.readiness import Readiness
 log = logging.getLogger("leadline.imports")
 
 CHUNK = 1000  # rows read and staged per chunk
-TARGET_HOLD = 0.1  # seconds a publish batch should hold the write lock
+TARGET_HOLD = 0.2  # seconds a batch should hold the write lock (a writer beside it waits under ~0.5 s)
+MAX_BATCH = 5000  # rows staged or published per transaction at most (bounds the memory a batch takes)
+HEARTBEAT = 5.0  # seconds: staging writes at least this often (the run's heartbeat)
 SQLITE_GAP = 0.11  # seconds the write lock is left free between two write transactions (SQLite)
 STALE = timedelta(seconds=120)  # no heartbeat for this long: the run's process is gone
 CLEAN_BATCH = 2000  # staged rows removed per transaction
@@ -191,15 +195,28 @@ def _stage(
         report.import_id, report, on_reject, overwrite=overwrite, columns=source.columns, readiness=readiness
     )
     chunk: list[RowResult] = []
+    # Decided rows wait here until there are enough of them for a write transaction of about
+    # TARGET_HOLD (the stager knows them: a later chunk's duplicates are found among them too).
+    pending: list[dict[str, Any]] = []
+    write_size = chunk_size
+    written_at = time.monotonic()
 
-    def flush() -> None:
-        stager.columns = source.columns
-        with unit_of_work(settings, readonly=True) as session:
-            staged = stager.stage_chunk(session, chunk)
-        with pacer.write(settings) as session:
-            imports.write_staged(session, staged)
-            _owned(session, report.import_id, staged=stager.seq, rows=report.rows, rejected=report.rejected)
-        chunk.clear()
+    def flush(*, final: bool = False) -> None:
+        nonlocal write_size, written_at
+        if chunk:
+            stager.columns = source.columns
+            with unit_of_work(settings, readonly=True) as session:
+                pending.extend(stager.stage_chunk(session, chunk))
+            chunk.clear()
+        if final or len(pending) >= write_size or time.monotonic() - written_at > HEARTBEAT:
+            with pacer.write(settings) as session:
+                imports.write_staged(session, pending)
+                _owned(session, report.import_id, staged=stager.seq, rows=report.rows, rejected=report.rejected)
+            stager.written()
+            if len(pending) >= write_size:
+                write_size = _next_size(write_size, pacer.held)
+            pending.clear()
+            written_at = time.monotonic()
         if on_progress:
             on_progress(source.position, source.size)
 
@@ -212,10 +229,15 @@ def _stage(
             chunk.append(result)
         if len(chunk) >= chunk_size or (report.rows % (chunk_size * 5) == 0 and not chunk):
             flush()  # (a chunk of only bad rows still beats the heartbeat)
-    flush()
+    flush(final=True)
     report.lacking = stager.readiness.summary()
     if on_progress:
         on_progress(source.size, source.size)
+
+
+def _next_size(size: int, held: float) -> int:
+    """The next batch's size: about TARGET_HOLD of work at the last batch's pace (at most twice as many)."""
+    return max(100, min(MAX_BATCH, 2 * size, int(size * TARGET_HOLD / max(held, 0.001))))
 
 
 def _owned(session: Session, run_id: str, **values: Any) -> None:
@@ -232,16 +254,22 @@ def _owned(session: Session, run_id: str, **values: Any) -> None:
 
 def _publish(settings: Settings, pacer: Pacer, run_id: str) -> ImportReport:
     """Publish the run's staged rows, batch by batch, then clean up; the report of the whole run."""
-    size = 500
+    size = 1000
     while True:
+        # Read (and decode) the next batch while the lock is free for others (the pacer's gap).
+        with unit_of_work(settings, readonly=True) as session:
+            run = session.get(ImportRun, run_id)
+            if run is None or run.owner != _OWNER:
+                raise ImportTakenOver(f"import {run_id} was taken over by another process (this one looked dead)")
+            batch = imports.next_staged(session, run_id, after=run.published_seq, limit=size)
         with pacer.write(settings) as session:
             run = session.get(ImportRun, run_id)
             if run is None or run.owner != _OWNER:
                 raise ImportTakenOver(f"import {run_id} was taken over by another process (this one looked dead)")
-            done = imports.publish_batch(session, run, limit=size, now=utc_now())  # the clock: demo and tests set it
-            if done is None:
+            if batch is None:
                 _owned(session, run_id, state="done")
                 break
+            done = imports.publish_batch(session, run, batch, now=utc_now())  # the clock: demo and tests set it
             kept = dict(run.report)
             kept["preview"] = (kept.get("preview", []) + done.preview)[:PREVIEW_SIZE]
             if done.conflicts:
@@ -251,7 +279,7 @@ def _publish(settings: Settings, pacer: Pacer, run_id: str) -> ImportReport:
                 updated=run.updated + done.updated, unchanged=run.unchanged + done.unchanged,
                 rejected=run.rejected + len(done.conflicts), report=kept,
             )  # fmt: skip
-        size = max(100, min(5000, int(size * TARGET_HOLD / max(pacer.held, 0.01))))
+        size = _next_size(size, pacer.held)
     _clean(settings, pacer, run_id)
     return _report_of(settings, run_id)
 

@@ -7,9 +7,10 @@ the steps, each in its own short transaction, and the run's journal are ``prospe
   changes. The one place for matching rules: staging and publishing both call it.
 * :func:`stage_chunk` -- a chunk of valid rows decided against the database and the rows staged
   before it (duplicates inside the file), ready to be written to ``import_staging``.
+* :func:`next_staged` -- the next batch of staged rows, read (and decoded) before the write transaction.
 * :func:`publish_batch` -- staged rows made real: prospects created or updated through the prospects
-  service's own writers, one timeline entry each (``activity.record_many``), and the run's journal
-  moved on in the same transaction, so a batch is published exactly once.
+  service's own writers, one timeline entry each (``activity.record_many``), the staged rows removed
+  and the run's journal moved on in the same transaction, so a batch is published exactly once.
 
 Like services, these never commit: the flow's unit of work does.
 """
@@ -23,7 +24,7 @@ from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, delete, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -251,6 +252,11 @@ class Stager:
         self.overwrite = overwrite
         self.columns = columns
         self.readiness = readiness if readiness is not None else Readiness([])
+        self._unwritten: dict[tuple[str, str], int] = {}  # rows staged, not written yet: (kind, key) -> line
+
+    def written(self) -> None:
+        """The rows staged so far are in ``import_staging`` now (``_claimed`` finds them there)."""
+        self._unwritten.clear()
 
     def reject(self, result: RowResult, message: str | None = None, column: str = "") -> None:
         if message is not None:
@@ -338,6 +344,10 @@ class Stager:
             item = {"run_id": self.run_id, "seq": self.seq, "line": row.line, "action": decision.action,
                     "target": target, "email": email, "data": row.data, "provided": sorted(row.provided)}  # fmt: skip
             staged.append(item)
+            if target is not None:
+                self._unwritten.setdefault(("target", target), row.line)
+            if email is not None:
+                self._unwritten.setdefault(("email", email), row.line)
             self.report.count(decision.action)
             if match is None:
                 matcher.add_new(row.data, result)
@@ -417,6 +427,9 @@ class Stager:
                 for key, line in session.execute(query):
                     if key is not None:
                         claimed.setdefault((kind, key), line)
+                for key in keys:  # staged by an earlier chunk whose rows are not written yet
+                    if (earlier := self._unwritten.get((kind, key))) is not None:
+                        claimed.setdefault((kind, key), earlier)
         return claimed
 
 
@@ -444,14 +457,23 @@ class Published:
     preview: list[dict[str, Any]] = field(default_factory=list)
 
 
-def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime) -> Published | None:
-    """Publish the next ``limit`` staged rows of ``run`` (after ``run.published_seq``); None when none are left.
+@dataclass
+class StagedBatch:
+    """The next staged rows of a run, read before the write transaction that publishes them."""
 
-    Each row is decided again against the prospects as they are now (locked on PostgreSQL): a row
-    that another change has made impossible since it was staged is skipped and reported as a conflict."""
+    after: int  # the run's published_seq when they were read
+    last_seq: int
+    rows: list[Row]
+
+
+def next_staged(session: Session, run_id: str, *, after: int, limit: int) -> StagedBatch | None:
+    """The next ``limit`` staged rows of a run (after seq ``after``); None when none are left.
+
+    Read-only: only the run's owner writes its staged rows, so they can be read (and their JSON
+    decoded) before the write transaction, which then holds the lock for the writing alone."""
     staged = session.execute(
         select(StagedRow.seq, StagedRow.line, StagedRow.data, StagedRow.provided)
-        .where(StagedRow.run_id == run.id, StagedRow.seq > run.published_seq)
+        .where(StagedRow.run_id == run_id, StagedRow.seq > after)
         .order_by(StagedRow.seq)
         .limit(limit)
     ).all()
@@ -460,9 +482,20 @@ def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime
     rows = [
         Row(line, data, frozenset(provided), data.pop("external_ids", None) or []) for _, line, data, provided in staged
     ]
+    return StagedBatch(after, staged[-1][0], rows)
+
+
+def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: datetime) -> Published:
+    """Publish a batch of ``run``'s staged rows (read by :func:`next_staged` after ``run.published_seq``).
+
+    Each row is decided again against the prospects as they are now (locked on PostgreSQL): a row
+    that another change has made impossible since it was staged is skipped and reported as a conflict."""
+    if batch.after != run.published_seq:
+        raise ImportTakenOver(f"import {run.id} moved on while this process was publishing it")
+    rows = batch.rows
     by_id, by_email = _existing(session, rows, lock=session.get_bind().dialect.name == "postgresql")
     known = _known_notes(session, rows, by_id)
-    done = Published(last_seq=staged[-1][0])
+    done = Published(last_seq=batch.last_seq)
     label, source_name = run.label, run.file
     entries: list[dict[str, Any]] = []
     new_rows: list[tuple[Row, dict[str, Any]]] = []
@@ -531,6 +564,12 @@ def publish_batch(session: Session, run: ImportRun, *, limit: int, now: datetime
     if external:  # other systems' ids of the records published: the next import finds them
         bulk_insert(session, Base.metadata.tables[ProspectExternalId.__tablename__], _new_external(session, external))
     activity.record_many(session, entries)
+    # Published rows are staged no longer (no separate clean-up transactions for them).
+    session.execute(
+        delete(StagedRow)
+        .where(StagedRow.run_id == run.id, StagedRow.seq <= batch.last_seq)
+        .execution_options(synchronize_session=False)
+    )
     return done
 
 
@@ -611,6 +650,6 @@ def _numbered(session: Session, run_id: str, base: str, taken: set[str]) -> str:
 
 
 __all__ = [
-    "Decision", "ImportFileError", "ImportRejected", "ImportReport", "ImportTakenOver", "Row", "Stager", "decide",
-    "publish_batch", "write_staged",
+    "Decision", "ImportFileError", "ImportRejected", "ImportReport", "ImportTakenOver", "Row", "StagedBatch", "Stager",
+    "decide", "next_staged", "publish_batch", "write_staged",
 ]  # fmt: skip
