@@ -437,6 +437,8 @@ def import_(
         f"{verb} {report.file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged{merged}, {report.rejected} rejected ({report.rows} rows)."
     )
+    if report.tagged:
+        typer.echo("Tagged: " + ", ".join(f"{tag} ({n})" for tag, n in sorted(report.tagged.items())) + ".")
     if report.profile:
         typer.echo(f"Read as a {report.profile} export: importing it again finds the same prospects by its ids.")
     if dry_run:

@@ -110,3 +110,6 @@ class TodayRead(ApiModel):
     overdue_follow_ups: list[TodayFollowUp]
     tasks: list[TaskRead]
     replies: list[TodayReply]
+    owner: str | None = Field(
+        None, description="Whose day: only the prospects and tasks of this user (None: everyone's)."
+    )
