@@ -142,7 +142,7 @@ class TestLifecycle:
             "call: rescheduled", "moved from Tue 2025-11-18 15:00 to Tue 2025-11-18 16:00",
             "call: completed", "interested · 25 min · objections: How much will this cost?",
             "task: created", "Send ROI proposal + case studies, due Thu 2025-11-20 09:00",
-            "deal: won", "grid_health_analysis at 2,400/month",
+            "deal: won", "grid_health_analysis at $2,400/month",
             "customer: created", "stage_change: closed_won",
         ):  # fmt: skip
             assert text in out, text

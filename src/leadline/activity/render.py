@@ -30,8 +30,13 @@ def _stage(name: Any) -> str:
     return STAGE_LABELS.get(str(name), str(name))
 
 
-def _money(value: Any) -> str:
-    return f"{value:,.0f}" if isinstance(value, int | float) and float(value).is_integer() else f"{value}"
+def _monthly(value: Any, currency: str) -> str:
+    """A monthly fee in the one money format (``analytics.render.amount``): ``$2,400/month``."""
+    from leadline.analytics.render import amount
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return amount(value, currency, "month")
+    return f"{value}/month"
 
 
 def _call(status: str, details: dict[str, Any], zone: tzinfo) -> str:
@@ -61,18 +66,18 @@ def _call(status: str, details: dict[str, Any], zone: tzinfo) -> str:
     return " · ".join(parts)
 
 
-def _deal(status: str, details: dict[str, Any]) -> str:
+def _deal(status: str, details: dict[str, Any], currency: str) -> str:
     if status == "won":
-        return f"{details.get('serviceType')} at {_money(details.get('monthlyFee'))}/month"
+        return f"{details.get('serviceType')} at {_monthly(details.get('monthlyFee'), currency)}"
     if status == "reopened":
         return f"back to {details.get('to')} ({_short(details.get('reason') or '', 60)})"
     return _short(details.get("reason") or "", 80)
 
 
-def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
+def _customer(status: str, details: dict[str, Any], zone: tzinfo, currency: str) -> str:
     if status == "created":
-        fee = _money(details.get("monthlyFee"))
-        line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}/month"
+        fee = _monthly(details.get("monthlyFee"), currency)
+        line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}"
         if details.get("startDate"):
             line += f" from {_when(details['startDate'], zone)[:14]}"
         return line
@@ -85,7 +90,7 @@ def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
     return line
 
 
-def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -> str:
+def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo, currency: str = "USD") -> str:
     if type == "stage_change":  # the stages by their names everywhere (badges, board, reports): "Scheduled -> Called"
         line = f"{_stage(details.get('from'))} -> {_stage(details.get('to'))}"
         if details.get("reason"):
@@ -133,9 +138,9 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         edited = f" (edited {_when(details['editedAt'], zone)})" if details.get("editedAt") else ""
         return _short(details.get("text") or "", 200) + edited
     if type == "deal":
-        return _deal(status, details)
+        return _deal(status, details, currency)
     if type == "customer":
-        return _customer(status, details, zone)
+        return _customer(status, details, zone, currency)
     if type == "reply":
         return _short(details.get("text") or details.get("replyText") or "", 80)
     if type == "merged":

@@ -131,10 +131,11 @@ def query(params: dict[str, Any], **changes: Any) -> str:
 
 
 pages.env.filters.update(
-    number=numbers.number, pct=numbers.pct, money=numbers.money, signed=numbers.signed, points=numbers.points,
+    number=numbers.number, pct=numbers.pct, signed=numbers.signed, points=numbers.points,
     minutes=numbers.minutes, interval=numbers.interval, line_value=numbers.line_value,
-    line_change=numbers.line_change, line_target=numbers.line_target, local_day=numbers.local_day,
-    local_dt=local_dt, their_time=their_time, local_date=local_date, duration=duration, stage_label=stage_label,
+    line_previous=numbers.line_previous, line_change=numbers.line_change, line_target=numbers.line_target,
+    local_day=numbers.local_day, local_dt=local_dt, their_time=their_time, local_date=local_date,
+    duration=duration, stage_label=stage_label,
 )  # fmt: skip
 
 

@@ -86,6 +86,7 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
                       "calls_scheduled": f.calls_scheduled, "calls_completed": f.calls_completed, "deals": f.deals}
               for which, f in (("this", this), ("previous", before))}  # fmt: skip
     return WeeklyReport(
+        currency=settings.currency,
         week=week_info(session, week, now),
         previous_week=week.previous().label,
         generated_at=now,

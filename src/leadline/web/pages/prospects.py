@@ -397,7 +397,11 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "p": record,
         "shown": _shown(record),
         "timeline": [
-            {"entry": e, "text": describe(e.type, e.status, e.details or {}, zone=settings.zone)} for e in timeline
+            {
+                "entry": e,
+                "text": describe(e.type, e.status, e.details or {}, zone=settings.zone, currency=settings.currency),
+            }
+            for e in timeline
         ],
         "emails": sent,
         "calls": list(booked),
