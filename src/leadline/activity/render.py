@@ -13,9 +13,11 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _when(value: Any, zone: tzinfo) -> str:
-    """An ISO time from a timeline entry, in the configured zone: ``Fri 2025-11-21 15:00``."""
+def _when(value: Any, zone: tzinfo, style: str = "full") -> str:
+    """An ISO time from a timeline entry in the one format (``times.moment_text``): ``Fri 21 Nov 2025 15:00 CST``."""
     from datetime import datetime
+
+    from leadline.times import moment_text
 
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -23,7 +25,7 @@ def _when(value: Any, zone: tzinfo) -> str:
         return str(value)
     if moment.tzinfo is None:
         return str(value)
-    return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+    return moment_text(moment, zone, style)
 
 
 def _stage(name: Any) -> str:
@@ -79,7 +81,7 @@ def _customer(status: str, details: dict[str, Any], zone: tzinfo, currency: str)
         fee = _monthly(details.get("monthlyFee"), currency)
         line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}"
         if details.get("startDate"):
-            line += f" from {_when(details['startDate'], zone)[:14]}"
+            line += f" from {_when(details['startDate'], zone, 'day')}"
         return line
     if status == "updated":
         changes = details.get("changes") or {}

@@ -360,9 +360,16 @@ def environment() -> Environment:
     env.filters.update(
         pct=pct, interval=interval, points=points, number=number, signed=signed, price=price,
         line_value=line_value, line_previous=line_previous, line_change=line_change, line_target=line_target,
-        local_day=local_day,
+        local_day=local_day, moment_in=moment_in,
     )  # fmt: skip
     return env
+
+
+def moment_in(moment: datetime | None, zone: str = "UTC") -> str:
+    """A moment in the one format (``times.moment_text``) in the named zone: ``Tue 2 Dec 2026 15:00 CST``."""
+    from leadline.times import moment_text
+
+    return "—" if moment is None else moment_text(moment, ZoneInfo(zone))
 
 
 def local_day(moment: datetime | None, zone: str = "UTC") -> str:

@@ -28,7 +28,6 @@ from leadline.activity.render import describe
 from leadline.auth import service as auth_service
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.calls import service as calls
-from leadline.calls.schemas import OUTCOMES
 from leadline.clock import utc_now
 from leadline.config import Settings, private_folder
 from leadline.customers import service as customers
@@ -52,7 +51,7 @@ from leadline.prospects.stages import STAGE_LABELS, STAGES
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import SNOOZES, TASK_KIND_CHOICES
 from leadline.web.pages import duplicates
-from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
+from leadline.web.pages.calls import book_from_form, log_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
 from leadline.web.render import page, settings_of
 
@@ -416,8 +415,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "now": utc_now(),
         "template_choices": [(name, name) for name in names],
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
-        "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
-        "service_types": SERVICE_TYPES,
+        **log_form(),
     }
 
 
