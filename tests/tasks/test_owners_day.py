@@ -121,6 +121,12 @@ def test_notifications_go_to_the_owner_and_are_emailed_to_them(settings):
         loose = session.scalars(select(Notification).where(Notification.prospect_id == day["loose"])).all()
     assert ("call_logged", day["royal"]) in kinds and all(n.recipient is None for n in loose)
     logged = next(n for n in mine if n.kind == "call_logged")
+    listed = run_leadline("notifications", "list", "--for", ANN, "--json", env=settings_env(settings))
+    assert listed.returncode == 0, listed.stderr
+    assert {(n["kind"], n["recipient"]) for n in json.loads(listed.stdout)} >= {("call_logged", ANN)}
+    assert all(n["recipient"] == ANN for n in json.loads(listed.stdout))
+    table = run_leadline("notifications", "list", env=settings_env(settings)).stdout
+    assert "For" in table and ANN in table
     outbox = Path(settings.outbox_path)
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     delivered = flows.deliver(settings, logged.id)
