@@ -216,6 +216,7 @@ GROUPS: dict[str, list[Run]] = {
         run("tasks", "reopen", "{task_done}"),
         run("tasks", "complete", "{task}"),
         run("today", "--json"),
+        run("today", "--owner", "admin@example.com"),
         run("notes", "add", "royal_plumbing_co", "Daniel prefers text messages"),
         run("notes", "list", "royal_plumbing_co", "--json"),
         run("notes", "edit", "{note}", "Daniel prefers texts after 5pm"),

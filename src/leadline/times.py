@@ -16,7 +16,7 @@ Stdlib only, plus :mod:`leadline.errors`.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,8 +99,27 @@ def add_business_days(day: date, count: int) -> date:
     return current
 
 
-def local_text(moment: datetime | None, zone: ZoneInfo, fmt: str = "%a %Y-%m-%d %H:%M") -> str:
-    return "" if moment is None else moment.astimezone(zone).strftime(fmt)
+def moment_text(moment: datetime, zone: tzinfo, style: str = "full") -> str:
+    """The one way a moment is written for people, in the configured zone and naming it: pages (the
+    ``local_dt`` filter), timeline lines, messages and notifications. ``full``: ``Tue 2 Dec 2026 15:00
+    CST``; ``short``: ``2 Dec 15:00 CST``; ``time``: ``15:00:03 CST``; ``day``: ``2 Dec 2026``."""
+    if moment.tzinfo is None:  # stored naive (SQLite): UTC
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(zone)
+    if style == "time":
+        return local.strftime("%H:%M:%S %Z")
+    if style == "short":
+        return f"{local.day} {local:%b %H:%M %Z}"
+    if style == "day":
+        return f"{local.day} {local:%b %Y}"
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M %Z}"
+
+
+def local_text(moment: datetime | None, zone: ZoneInfo, fmt: str | None = None) -> str:
+    """:func:`moment_text` (or ``fmt``, for a part such as ``%H:%M``); "" for no moment."""
+    if moment is None:
+        return ""
+    return moment_text(moment, zone) if fmt is None else moment.astimezone(zone).strftime(fmt)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 DASHBOARD_KEYS = {
     "week", "generatedAt", "prospects", "outreach", "engagement", "calls", "texts", "dealsWon", "newMrr", "pipeline",
-    "pipelineDefinition", "cards", "keyMetrics", "workingDays", "lists", "deliverability",
+    "pipelineDefinition", "cards", "keyMetrics", "workingDays", "lists", "deliverability", "currency",
 }  # fmt: skip
 
 

@@ -77,7 +77,7 @@ class TestBadInput:
         before = snapshot(settings)
         cases = [
             (["calls", "schedule", "--prospect", p.id, "--at", "2025-11-17 15:00"],
-             "error: scheduledAt: Mon 2025-11-17 15:00 is in the past; a call is booked for a time to come"),
+             "error: scheduledAt: Mon 17 Nov 2025 15:00 CST is in the past; a call is booked for a time to come"),
             (["calls", "schedule", "--prospect", p.id, "--at", "next friday"],
              "error: scheduled-at: 'next friday' is not a date and time like 2025-11-21 15:00"),
             (["calls", "schedule", "--prospect", p.id, "--at", "2026-03-08 02:30"],
@@ -138,11 +138,11 @@ class TestLifecycle:
         cli("deals", "won", "--prospect", p.id, "--service", "grid_health_analysis", "--monthly-fee", "2400")
         out = cli("prospects", "show", p.id).stdout
         for text in (
-            "call: scheduled", "booked for Tue 2025-11-18 15:00",
-            "call: rescheduled", "moved from Tue 2025-11-18 15:00 to Tue 2025-11-18 16:00",
+            "call: scheduled", "booked for Tue 18 Nov 2025 15:00 CST",
+            "call: rescheduled", "moved from Tue 18 Nov 2025 15:00 CST to Tue 18 Nov 2025 16:00 CST",
             "call: completed", "interested · 25 min · objections: How much will this cost?",
-            "task: created", "Send ROI proposal + case studies, due Thu 2025-11-20 09:00",
-            "deal: won", "grid_health_analysis at 2,400/month",
+            "task: created", "Send ROI proposal + case studies, due Thu 20 Nov 2025 09:00 CST",
+            "deal: won", "grid_health_analysis at $2,400/month",
             "customer: created", "stage_change: closed_won",
         ):  # fmt: skip
             assert text in out, text

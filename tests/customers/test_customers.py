@@ -26,7 +26,7 @@ class TestList:
         assert cli("customers", "pause", paused).exit_code == 0
         table = cli("customers", "list").stdout
         assert "Royal Plumbing Co" in table and "Summit HVAC" in table
-        assert "3 customers, 2 active · MRR 2,900.50" in table
+        assert "3 customers, 2 active · MRR $2,900.50/month" in table
         data = cli("customers", "list", "--status", "paused", "--json").json
         assert [c["companyName"] for c in data["items"]] == ["Summit HVAC"] and data["mrr"] == 2900.5
         body = client.get("/api/customers").json()
@@ -34,7 +34,7 @@ class TestList:
         assert client.get("/api/customers", params={"status": "gone"}).status_code == 422
 
     def test_an_empty_list(self, cli):
-        assert "0 customers, 0 active · MRR 0.00" in cli("customers", "list").stdout
+        assert "0 customers, 0 active · MRR $0/month" in cli("customers", "list").stdout
 
 
 class TestShowAndUpdate:

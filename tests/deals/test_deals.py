@@ -197,7 +197,7 @@ class TestTheSeedFlow:
         won = cli("deals", "won", "--prospect", p.id, "--service", "grid_health_analysis", "--monthly-fee", "2400")
         assert won.exit_code == 0, won.stderr
         listing = cli("customers", "list").stdout
-        assert "Royal Plumbing Co" in listing and "active" in listing and "MRR 2,400.00" in listing
+        assert "Royal Plumbing Co" in listing and "active" in listing and "MRR $2,400/month" in listing
         assert prospect(settings, p.id).sales_status == "closed_won"
         assert count(settings, "customers") == 1
 

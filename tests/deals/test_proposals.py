@@ -11,7 +11,7 @@ def test_a_proposal_is_emailed_and_moves_the_deal(cli, settings):
     cli("prospects", "stage", p.id, "interested", "--reason", "good call")
     result = cli("proposals", "send", "--prospect", p.id, "--value", "2400")
     assert result.exit_code == 0, result.stderr
-    assert "2,400/month" in result.stdout and "is now proposal" in result.stdout
+    assert "$2,400/month" in result.stdout and "is now proposal" in result.stdout
     (message,) = outbox_messages(settings)
     assert message["Subject"] == "Proposal for Royal Plumbing Co: $2,400/month"
     assert "Investment: $2,400 per month" in message.get_body(("plain",)).get_content()

@@ -65,6 +65,6 @@ def test_objections_and_forecast_show_the_analytics_figures(settings, page_clien
     assert sorted(rows) == [("Price / cost", "1"), ("Proof / case studies", "1")]
     assert "2 logged calls raised at least one objection." in objections
     forecast = page_client.get("/reports?view=forecast").text
-    # Both prospects are at "Called" (interested, 35%): 4,000 a month, 1,400 weighted.
+    # Both prospects are at "Called" (interested, 35%): $4,000 a month, $1,400 weighted.
     called = re.search(r"<tr><td>Called</td>(.*?)</tr>", forecast).group(1)
-    assert '<td class="num">4,000</td>' in called and '<td class="num">1,400</td>' in called
+    assert '<td class="num">$4,000</td>' in called and '<td class="num">$1,400</td>' in called

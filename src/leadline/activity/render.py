@@ -13,9 +13,11 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _when(value: Any, zone: tzinfo) -> str:
-    """An ISO time from a timeline entry, in the configured zone: ``Fri 2025-11-21 15:00``."""
+def _when(value: Any, zone: tzinfo, style: str = "full") -> str:
+    """An ISO time from a timeline entry in the one format (``times.moment_text``): ``Fri 21 Nov 2025 15:00 CST``."""
     from datetime import datetime
+
+    from leadline.times import moment_text
 
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -23,15 +25,20 @@ def _when(value: Any, zone: tzinfo) -> str:
         return str(value)
     if moment.tzinfo is None:
         return str(value)
-    return moment.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+    return moment_text(moment, zone, style)
 
 
 def _stage(name: Any) -> str:
     return STAGE_LABELS.get(str(name), str(name))
 
 
-def _money(value: Any) -> str:
-    return f"{value:,.0f}" if isinstance(value, int | float) and float(value).is_integer() else f"{value}"
+def _monthly(value: Any, currency: str) -> str:
+    """A monthly fee in the one money format (``analytics.render.amount``): ``$2,400/month``."""
+    from leadline.analytics.render import amount
+
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return amount(value, currency, "month")
+    return f"{value}/month"
 
 
 def _call(status: str, details: dict[str, Any], zone: tzinfo) -> str:
@@ -61,18 +68,22 @@ def _call(status: str, details: dict[str, Any], zone: tzinfo) -> str:
     return " · ".join(parts)
 
 
-def _deal(status: str, details: dict[str, Any]) -> str:
+def _deal(status: str, details: dict[str, Any], currency: str) -> str:
     if status == "won":
-        return f"{details.get('serviceType')} at {_money(details.get('monthlyFee'))}/month"
+        return f"{details.get('serviceType')} at {_monthly(details.get('monthlyFee'), currency)}"
     if status == "reopened":
         return f"back to {details.get('to')} ({_short(details.get('reason') or '', 60)})"
     return _short(details.get("reason") or "", 80)
 
 
-def _proposal(status: str, details: dict[str, Any]) -> str:
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value}"
+
+
+def _proposal(status: str, details: dict[str, Any], currency: str) -> str:
     name = f"{details.get('proposalId')} v{details.get('version')}"
     if status == "accepted":
-        return f"{name} accepted by {details.get('signerName')} ({_money(details.get('monthlyFee'))}/month)"
+        return f"{name} accepted by {details.get('signerName')} ({_monthly(details.get('monthlyFee'), currency)})"
     if status == "declined":
         return f"{name} declined: {_short(details.get('reason') or '', 70)}"
     if status == "viewed":
@@ -80,16 +91,16 @@ def _proposal(status: str, details: dict[str, Any]) -> str:
     if status == "revised":
         return f"{name}: a new version (the earlier link now says so)"
     if status == "sent":
-        return f"{name} sent: {_money(details.get('value'))}/month"
+        return f"{name} sent: {_monthly(details.get('value'), currency)}"
     return f"{name} {status}"
 
 
-def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
+def _customer(status: str, details: dict[str, Any], zone: tzinfo, currency: str) -> str:
     if status == "created":
-        fee = _money(details.get("monthlyFee"))
-        line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}/month"
+        fee = _monthly(details.get("monthlyFee"), currency)
+        line = f"{details.get('customerId')}: {details.get('serviceType')}, {fee}"
         if details.get("startDate"):
-            line += f" from {_when(details['startDate'], zone)[:14]}"
+            line += f" from {_when(details['startDate'], zone, 'day')}"
         return line
     if status == "updated":
         changes = details.get("changes") or {}
@@ -100,7 +111,7 @@ def _customer(status: str, details: dict[str, Any], zone: tzinfo) -> str:
     return line
 
 
-def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -> str:
+def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo, currency: str = "USD") -> str:
     if type == "stage_change":  # the stages by their names everywhere (badges, board, reports): "Scheduled -> Called"
         line = f"{_stage(details.get('from'))} -> {_stage(details.get('to'))}"
         if details.get("reason"):
@@ -149,15 +160,15 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo) -
         return _short(details.get("text") or "", 200) + edited
     if type == "file":
         size = details.get("size")
-        what = f"{_short(details.get('name') or '', 70)} ({_money(size)} bytes, {details.get('contentType')})"
+        what = f"{_short(details.get('name') or '', 70)} ({_count(size)} bytes, {details.get('contentType')})"
         where = f" on customer {details['customerId']}" if details.get("customerId") else ""
         return f"{'removed' if status == 'removed' else 'added'} {what}{where}"
     if type == "proposal" and details.get("proposalId"):
-        return _proposal(status, details)
+        return _proposal(status, details, currency)
     if type == "deal":
-        return _deal(status, details)
+        return _deal(status, details, currency)
     if type == "customer":
-        return _customer(status, details, zone)
+        return _customer(status, details, zone, currency)
     if type == "sms":
         if status in ("opted_out", "opted_in"):
             verb = "opted out of texts" if status == "opted_out" else "opted back in to texts"

@@ -297,7 +297,7 @@ def _slot_table(name: str, rows: list[SlotRate]) -> None:
 @analytics_app.command("forecast")
 def forecast(as_json: JsonOpt = False) -> None:
     """Open pipeline value weighted by stage probability (expected new MRR), and current MRR."""
-    from leadline.analytics.render import money, number, pct
+    from leadline.analytics.render import amount, number, pct
     from leadline.analytics.service.what_works import forecast as weighted
 
     data = _read(lambda session, settings: weighted(session, settings=settings))
@@ -307,14 +307,19 @@ def forecast(as_json: JsonOpt = False) -> None:
     print_table(
         ["Stage", ("Prospects", "right"), ("With value", "right"), ("Value/month", "right"),
          ("Probability", "right"), ("Weighted", "right")],
-        ((s.label, number(s.prospects), number(s.with_value), money(s.value), pct(s.probability), money(s.weighted))
+        ((s.label, number(s.prospects), number(s.with_value), amount(s.value, data.currency),
+          pct(s.probability), amount(s.weighted, data.currency))
          for s in data.stages),
     )  # fmt: skip
+
+    def monthly(value: float) -> str:
+        return amount(value, data.currency, "month")
+
     typer.echo(
-        f"Open pipeline: {money(data.open_pipeline_value)}/month · expected new MRR: {money(data.expected_new_mrr)}"
-        f" · current MRR: {money(data.current_mrr)} ({data.active_customers} active"
+        f"Open pipeline: {monthly(data.open_pipeline_value)} · expected new MRR: {monthly(data.expected_new_mrr)}"
+        f" · current MRR: {monthly(data.current_mrr)} ({data.active_customers} active"
         f" customer{'s' if data.active_customers != 1 else ''})"
-        f" · projected MRR: {money(data.projected_mrr)}"
+        f" · projected MRR: {monthly(data.projected_mrr)}"
     )
     if data.open_without_value:
         typer.echo(f"{data.open_without_value} open prospects have no deal value (they add nothing).")

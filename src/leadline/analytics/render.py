@@ -179,7 +179,7 @@ def dashboard_text(data: Dashboard) -> str:
     lines += ["", "ENGAGEMENT BY PROSPECT:"]
     if not data.cards:
         lines.append("(no prospect activity this week)")
-    bodies = [(card.name, _card_body(card, data.generated_at, zone)) for card in data.cards]
+    bodies = [(card.name, _card_body(card, data.generated_at, zone, data.currency)) for card in data.cards]
     width = max([40] + [len(text) + 2 for name, body in bodies for text in [name, *body]])
     for name, body in bodies:
         lines += _card(name, body, width)
@@ -203,9 +203,10 @@ def _by_hand(stage: PipelineStage) -> str:
     return f" (+{stage.moved_by_hand:,} moved by hand, not counted)" if stage.moved_by_hand else ""
 
 
-def _card_body(card: ProspectCard, now: datetime, zone: ZoneInfo) -> list[str]:
+def _card_body(card: ProspectCard, now: datetime, zone: ZoneInfo, currency: str = "USD") -> list[str]:
     status = {"closed_won": "customer", "closed_lost": "lost"}.get(card.status, "if closed")
-    value = f"{money(card.value_per_month)}/month ({status})" if card.value_per_month is not None else "not set"
+    fee = card.value_per_month
+    value = f"{amount(fee, currency, 'month')} ({status})" if fee is not None else "not set"
     return [
         f"Status: {card.status}",
         f"Emails sent: {card.emails_sent}",
@@ -256,17 +257,27 @@ def _metric(metric: KeyMetric, data: Dashboard) -> str:
 # --- the weekly report ---------------------------------------------------------------------------
 
 
-def line_value(line: ReportLine) -> str:
+def line_value(line: ReportLine, currency: str = "USD") -> str:
+    """A report line's figure: a rate as a percentage, money in the one format (``$2,400/month``)."""
     if line.kind == "rate":
         return pct(line.value)
     if line.kind == "money":
-        return money(line.value)
+        return amount(line.value, currency, "month")
     return number(line.value)
 
 
-def line_change(line: ReportLine) -> str:
+def line_previous(line: ReportLine, currency: str = "USD") -> str:
+    """The week before's figure, written as :func:`line_value` writes this week's."""
+    if line.previous is None:
+        return "n/a"
+    return line_value(line.model_copy(update={"value": line.previous}), currency)
+
+
+def line_change(line: ReportLine, currency: str = "USD") -> str:
     if line.change is None:
         return "n/a"
+    if line.kind == "money" and line.change:
+        return ("+" if line.change > 0 else "-") + amount(abs(line.change), currency, "month")
     return points(line.change) if line.kind == "rate" else signed(line.change)
 
 
@@ -290,10 +301,10 @@ def report_text(data: WeeklyReport) -> str:
         f"{week.label} · {week.span} · {week.timezone} · compared with {data.previous_week}",
     ]
     for line in data.lines:
-        notes = [f"{line_change(line)} vs last week"]
+        notes = [f"{line_change(line, data.currency)} vs last week"]
         if line.target is not None:
             notes.append(("target " if line.kind == "rate" else "goal ") + line_target(line))
-        lines.append(f"{line.label}: {line_value(line)} ({'; '.join(notes)})")
+        lines.append(f"{line.label}: {line_value(line, data.currency)} ({'; '.join(notes)})")
     goals = data.next_week
     lines.append(
         f"Next Week Target ({data.next_week_label}): {goals.emails} emails, {goals.calls} call"
@@ -348,17 +359,33 @@ def environment() -> Environment:
     """Jinja2 over web/templates with autoescape on (text from outside is always escaped)."""
     from pathlib import Path
 
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+    from jinja2.runtime import Context
 
     import leadline.web
 
     templates = Path(leadline.web.__file__).parent / "templates"  # the pages' folder (web/render.py)
     env = Environment(loader=FileSystemLoader(str(templates)), autoescape=True, undefined=StrictUndefined)
+
+    @pass_context
+    def price(context: Context, value: float | None, per: str = "") -> str:
+        """The report file's ``price``: :func:`amount` in the report's currency (``currency`` in the
+        context), as the pages' ``price`` filter writes it in the configured one."""
+        return amount(value, context.get("currency") or "USD", per)
+
     env.filters.update(
-        pct=pct, interval=interval, points=points, number=number, money=money, signed=signed,
-        line_value=line_value, line_change=line_change, line_target=line_target, local_day=local_day,
+        pct=pct, interval=interval, points=points, number=number, signed=signed, price=price,
+        line_value=line_value, line_previous=line_previous, line_change=line_change, line_target=line_target,
+        local_day=local_day, moment_in=moment_in,
     )  # fmt: skip
     return env
+
+
+def moment_in(moment: datetime | None, zone: str = "UTC") -> str:
+    """A moment in the one format (``times.moment_text``) in the named zone: ``Tue 2 Dec 2026 15:00 CST``."""
+    from leadline.times import moment_text
+
+    return "—" if moment is None else moment_text(moment, ZoneInfo(zone))
 
 
 def local_day(moment: datetime | None, zone: str = "UTC") -> str:
@@ -370,7 +397,9 @@ def local_day(moment: datetime | None, zone: str = "UTC") -> str:
 
 def report_html(data: WeeklyReport) -> str:
     """The weekly report as one self-contained HTML file (inline CSS and SVG; no network)."""
-    return environment().get_template("reports/week.html").render(report=data, charts=charts(data))
+    return (
+        environment().get_template("reports/week.html").render(report=data, charts=charts(data), currency=data.currency)
+    )
 
 
 def charts(data: WeeklyReport) -> dict[str, Any]:

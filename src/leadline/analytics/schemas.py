@@ -126,6 +126,8 @@ class FigureList(ApiModel):
 
 
 class Dashboard(ApiModel):
+    #: The currency its money is in (LEADLINE_CURRENCY or Settings): amounts read "$2,400/month".
+    currency: str = "USD"
     week: WeekInfo
     generated_at: datetime
     prospects: ProspectTotals
@@ -182,6 +184,8 @@ class NextWeekTargets(ApiModel):
 
 
 class WeeklyReport(ApiModel):
+    #: The currency its money is in (LEADLINE_CURRENCY or Settings): amounts read "$2,400/month".
+    currency: str = "USD"
     week: WeekInfo
     previous_week: str
     generated_at: datetime
@@ -318,6 +322,8 @@ class ForecastStage(ApiModel):
 
 
 class Forecast(ApiModel):
+    #: The currency its money is in (LEADLINE_CURRENCY or Settings): amounts read "$2,400/month".
+    currency: str = "USD"
     stages: list[ForecastStage]
     open_pipeline_value: float
     expected_new_mrr: float

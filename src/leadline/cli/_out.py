@@ -31,6 +31,14 @@ def cli_settings() -> Settings:
     return get_settings()
 
 
+def price(value: float | None, per: str = "") -> str:
+    """Money as every shell writes it (``analytics.render.amount``) in the configured currency, read after
+    a unit of work has refreshed the stored settings: ``$2,400/month``."""
+    from leadline.analytics.render import amount
+
+    return amount(value, cli_settings().currency, per)
+
+
 def console(*, stderr: bool = False) -> Console:
     from rich.console import Console
 

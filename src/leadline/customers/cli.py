@@ -6,7 +6,17 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
+from leadline.cli._out import (
+    abort,
+    actor,
+    cli_errors,
+    cli_settings,
+    local,
+    price,
+    print_fields,
+    print_json,
+    print_table,
+)
 
 app = typer.Typer(
     help="Customers: list with MRR, show, update results, pause, churn, reactivate.", no_args_is_help=True
@@ -48,10 +58,10 @@ def list_customers(
     print_table(
         ["Id", "Company", "Contact", "Service", ("Monthly fee", "right"), "Status", "Since",
          ("Grid health", "right"), ("Leads", "right")],
-        ((c.id, c.company_name, c.contact_name, c.service_type, f"{c.monthly_fee:,.2f}", c.status,
+        ((c.id, c.company_name, c.contact_name, c.service_type, price(c.monthly_fee, "month"), c.status,
           local(c.start_date, "%Y-%m-%d"), _health(c.initial_grid_health, c.current_grid_health),
           c.leads_generated) for c in items),
-        footer=f"{len(items)} customer{plural}, {active} active · MRR {result.mrr:,.2f}",
+        footer=f"{len(items)} customer{plural}, {active} active · MRR {price(result.mrr, 'month')}",
     )  # fmt: skip
 
 
@@ -79,6 +89,8 @@ def show(customer: CustomerArg, as_json: JsonOpt = False) -> None:
         return
     pairs = []
     for name, value in result.model_dump().items():
+        if name == "monthly_fee":
+            value = price(value, "month")
         pairs.append((name, local(value) if hasattr(value, "astimezone") else value))
     print_fields(pairs, title=f"{result.company_name} ({result.id})")
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from leadline.cli._out import actor, cli_errors, cli_settings, print_json
+from leadline.cli._out import actor, cli_errors, cli_settings, price, print_json
 
 app = typer.Typer(help="Deals: win (makes the customer), lose, reopen a lost one.", no_args_is_help=True)
 
@@ -49,7 +49,7 @@ def won(
         return
     typer.echo(
         f"Deal won: {result.company_name} is customer {result.id} "
-        f"({result.service_type}, {result.monthly_fee:,.0f}/month); {prospect} is closed_won."
+        f"({result.service_type}, {price(result.monthly_fee, 'month')}); {prospect} is closed_won."
     )
 
 
@@ -139,5 +139,6 @@ def proposals_send(
         typer.echo(f"Dry run: would send {template} to {prospect}: {result.subject}. Nothing was sent.")
         return
     typer.echo(
-        f"Proposal sent to {prospect} ({result.email_id}): {value:,.0f}/month; {prospect} is now {result.sales_status}."
+        f"Proposal sent to {prospect} ({result.email_id}): {price(value, 'month')}; "
+        f"{prospect} is now {result.sales_status}."
     )

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.analytics.render import amount
 from leadline.clock import utc_now
 from leadline.customers import service as customers
+from leadline.db import settings_of
 from leadline.deals.schemas import DealWon
 from leadline.errors import Conflict, Invalid
 from leadline.fields import require_one_line
@@ -85,9 +87,10 @@ def won(
         actor=actor,
     )
     entry.details = {**details, "customerId": customer.id}
+    monthly = amount(data.monthly_fee, settings_of(session).currency, "month")
     notify.raise_event(
         session, "deal_won", f"deal_won:{customer.id}", f"Deal won: {prospect.name}",
-        body=f"{data.service_type.replace('_', ' ')}, {data.monthly_fee:,.0f}/month", prospect_id=prospect.id,
+        body=f"{data.service_type.replace('_', ' ')}, {monthly}", prospect_id=prospect.id,
         payload={"customerId": customer.id, "monthlyFee": data.monthly_fee},
     )  # fmt: skip
     prospects.close_won(
@@ -95,7 +98,7 @@ def won(
         prospect,
         close_date=signed_at,
         deal_value=data.monthly_fee,
-        reason=f"deal won: {data.service_type}, {data.monthly_fee:g}/month",
+        reason=f"deal won: {data.service_type}, {monthly}",
         actor=actor,
     )
     session.flush()

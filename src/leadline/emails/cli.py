@@ -294,7 +294,7 @@ def show(
             (
                 local(e.created_at),
                 f"{e.type}: {e.status}",
-                describe(e.type, e.status, e.details, zone=zone),
+                describe(e.type, e.status, e.details, zone=zone, currency=cli_settings().currency),
             )
             for e in entries
         ),

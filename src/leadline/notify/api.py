@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from leadline.deps import CurrentSettings, ReadSession
 from leadline.notify import service
@@ -25,6 +26,7 @@ class NotificationRead(ApiModel):
     channels: list[str]
     attempts: int
     prospect_id: str | None
+    recipient: str | None = Field(None, description="The user it is for: its task's or prospect's owner.")
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
@@ -34,9 +36,10 @@ class NotificationRead(ApiModel):
 def list_notifications(
     session: ReadSession,
     status: Literal["pending", "sending", "sent", "failed", "recorded"] | None = None,
+    recipient: Annotated[str | None, Query(max_length=320, description="Only those for this user (e-mail).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
-    return service.search(session, status=status, limit=limit)
+    return service.search(session, status=status, recipient=recipient, limit=limit)
 
 
 class NotifyTest(ApiModel):

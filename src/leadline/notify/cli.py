@@ -35,6 +35,9 @@ def list_notifications(
     status: Annotated[
         Literal["pending", "sending", "sent", "failed", "recorded"] | None, typer.Option(help="Only in this state.")
     ] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--for", help="Only those for this user (e-mail): their prospects' and tasks'.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -47,15 +50,18 @@ def list_notifications(
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         rows: list[dict[str, Any]] = [
             {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "status": n.status,
-             "channels": n.channels, "attempts": n.attempts, "prospectId": n.prospect_id, "createdAt": n.created_at,
-             "sentAt": n.sent_at, "error": n.last_error}
-            for n in service.search(session, status=status, limit=limit)
+             "channels": n.channels, "attempts": n.attempts, "prospectId": n.prospect_id, "recipient": n.recipient,
+             "createdAt": n.created_at, "sentAt": n.sent_at, "error": n.last_error}
+            for n in service.search(session, status=status, recipient=recipient, limit=limit)
         ]  # fmt: skip
     if as_json:
         print_json(rows)
         return
     print_table(
-        ["When", "Kind", "Title", "Status", "Channels"],
-        ((local(r["createdAt"]), r["kind"], r["title"], r["status"], ", ".join(r["channels"])) for r in rows),
+        ["When", "Kind", "Title", "For", "Status", "Channels"],
+        (
+            (local(r["createdAt"]), r["kind"], r["title"], r["recipient"] or "", r["status"], ", ".join(r["channels"]))
+            for r in rows
+        ),
         footer=f"{len(rows)} notification(s)",
     )

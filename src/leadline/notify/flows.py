@@ -1,4 +1,5 @@
-"""Delivering notifications to Slack (and by email to the owner), each exactly once.
+"""Delivering notifications to Slack, by email to the team's address, and by email to the user it is
+for (its ``recipient``: the prospect's or task's owner, when an active user), each exactly once.
 
 A notification is claimed (``pending`` -> ``sending``, one worker wins), posted, and its
 outcome recorded. Slack errors that are safe to retry (429, 5xx, no connection) put it
@@ -17,13 +18,16 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from leadline import jobs
+from leadline.auth import service as users
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails.backends import get_backend
 from leadline.emails.message import Outgoing, text_to_html
+from leadline.errors import NotFound
 from leadline.notify import service
 from leadline.notify.models import Notification
 from leadline.notify.slack import SlackError, blocks, post
@@ -70,7 +74,10 @@ def deliver(settings: Settings, notification_id: str, *, quick_retries: int = 2)
         assert row is not None
         title, body, kind, done = row.title, row.body, row.kind, list(row.channels)
         attempts, prospect_id = row.attempts, row.prospect_id
+        owner = _active_user(session, row.recipient)
     wanted = channels(settings)
+    if owner is not None and owner != (settings.notify_email or "").lower():
+        wanted.append("owner")  # the team's address already gets it when it is the owner's
     if not wanted:
         return _finish(settings, notification_id, "recorded", done, None)
     link = f"{settings.base_url}/prospects/{prospect_id}" if prospect_id else None
@@ -92,10 +99,18 @@ def deliver(settings: Settings, notification_id: str, *, quick_retries: int = 2)
                     time.sleep(min(failure.retry_after or 2**attempt * 0.5, 5))
     if "email" in wanted and "email" not in done:
         try:
-            _email(settings, notification_id, title, body, link)
+            assert settings.notify_email is not None
+            _email(settings, notification_id, title, body, link, to=settings.notify_email)
             done.append("email")
         except Exception as failure:  # the email channel failing must not lose the Slack outcome
             error = error or SlackError(f"email: {failure}", retry=True)
+    if "owner" in wanted and "owner" not in done:
+        assert owner is not None
+        try:
+            _email(settings, f"{notification_id}-owner", title, body, link, to=owner)
+            done.append("owner")
+        except Exception as failure:  # nor the owner's email the others'
+            error = error or SlackError(f"owner email: {failure}", retry=True)
     if error is None:
         return _finish(settings, notification_id, "sent", done, None)
     if error.retry and attempts < MAX_ATTEMPTS:
@@ -121,14 +136,24 @@ def _finish(
     return Delivery(notification_id, status, done, error)
 
 
-def _email(settings: Settings, notification_id: str, title: str, body: str, link: str | None) -> None:
+def _active_user(session: Session, email: str | None) -> str | None:
+    """The recipient's email when they are a user who is not disabled (else nobody is emailed)."""
+    if not email:
+        return None
+    try:
+        user = users.get_user(session, email)
+    except NotFound:
+        return None
+    return None if user.disabled_at is not None else user.email
+
+
+def _email(settings: Settings, notification_id: str, title: str, body: str, link: str | None, *, to: str) -> None:
     from email.utils import make_msgid
 
-    assert settings.notify_email is not None
     text = body + (f"\n\n{link}" if link else "") + "\n"
     settings_url = f"{settings.base_url}/settings"
     message = Outgoing(
-        email_id=notification_id, to_email=settings.notify_email, to_name=None, from_email=settings.sender_email,
+        email_id=notification_id, to_email=to, to_name=None, from_email=settings.sender_email,
         from_name="Leadline", subject=f"[Leadline] {title}", text=text, html=text_to_html(text),
         message_id=make_msgid(domain=settings.sender_email.rsplit("@", 1)[-1]), template="notification",
         unsubscribe_url=settings_url, date=utc_now(),

@@ -18,6 +18,7 @@ class Notification(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending','sending','sent','failed','recorded')", name="status_known"),
         Index("ix_notifications_status_created_at", "status", "created_at"),
+        Index("ix_notifications_recipient_created_at", "recipient", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -26,6 +27,7 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     prospect_id: Mapped[str | None] = mapped_column(String(80))
+    recipient: Mapped[str | None] = mapped_column(String(320))  # the user it is for: the prospect's (or task's) owner
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

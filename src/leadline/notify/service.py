@@ -1,4 +1,8 @@
-"""Raising notifications, once each; the worker delivers them (notify/flows.py)."""
+"""Raising notifications, once each; the worker delivers them (notify/flows.py).
+
+Whom one is for: the user named by the raiser (a task's owner), else the owner of its prospect
+(``prospects.service.owner_of``). Delivery emails that user besides the team's channels, and their
+Today page lists it (:func:`search` with ``recipient``)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from leadline.clock import utc_now
 from leadline.db import insert_ignore
 from leadline.ids import new_id
 from leadline.notify.models import Notification
+from leadline.prospects import service as prospects
 
 
 def raise_event(
@@ -24,12 +29,16 @@ def raise_event(
     body: str = "",
     prospect_id: str | None = None,
     payload: dict[str, Any] | None = None,
+    recipient: str | None = None,
 ) -> bool:
     """Record a notification once: a second raise with the same ``dedup_key`` does nothing.
 
     Delivery is queued for after the commit; the periodic sweep catches any that the
-    queue loses. Returns True when the notification is new.
+    queue loses. Returns True when the notification is new. ``recipient`` (a user's email): whom it
+    is for; by default the owner of ``prospect_id``.
     """
+    if recipient is None and prospect_id is not None:
+        recipient = prospects.owner_of(session, prospect_id)
     notification_id = new_id("ntf")
     result = session.execute(
         insert_ignore(
@@ -37,8 +46,8 @@ def raise_event(
             Notification,
             {
                 "id": notification_id, "kind": kind, "dedup_key": dedup_key[:200], "title": title[:300],
-                "body": body, "prospect_id": prospect_id, "payload": payload or {}, "status": "pending",
-                "attempts": 0, "channels": [], "created_at": utc_now(),
+                "body": body, "prospect_id": prospect_id, "recipient": recipient, "payload": payload or {},
+                "status": "pending", "attempts": 0, "channels": [], "created_at": utc_now(),
             },
             ["dedup_key"],
         )
@@ -51,9 +60,17 @@ def raise_event(
 
 
 def search(
-    session: Session, *, status: str | None = None, kind: str | None = None, limit: int = 50
+    session: Session,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    recipient: str | None = None,
+    limit: int = 50,
 ) -> Sequence[Notification]:
+    """Notifications, newest first; ``recipient``: only those for this user."""
     query = select(Notification).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    if recipient:
+        query = query.where(Notification.recipient == recipient.strip().lower())
     if status:
         query = query.where(Notification.status == status)
     if kind:

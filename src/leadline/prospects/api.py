@@ -67,6 +67,9 @@ class ImportResult(ApiModel):
     preview: list[dict[str, Any]]
     profile: str | None = None
     lacking: list[dict[str, Any]] = Field(default_factory=list)
+    tagged: dict[str, int] = Field(
+        default_factory=dict, description="The tags column: tag -> how many prospects it was added to."
+    )
     dry_run: bool
 
 

@@ -80,6 +80,27 @@ def tags_of(session: Session, prospect_ids: Iterable[str]) -> dict[str, list[str
     return dict(found)
 
 
+def add_tags(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """Add (prospect id, tag) pairs that are not there yet (an import's ``tags`` column): how many
+    prospects each tag was added to. Tags are only ever added here, never removed."""
+    wanted = list(dict.fromkeys(pairs))
+    if not wanted:
+        return {}
+    have: set[tuple[str, str]] = set()
+    ids = list(dict.fromkeys(pid for pid, _ in wanted))
+    for start in range(0, len(ids), BATCH):
+        query = select(ProspectTag.prospect_id, ProspectTag.tag).where(
+            ProspectTag.prospect_id.in_(ids[start : start + BATCH])
+        )
+        have.update((pid, tag) for pid, tag in session.execute(query))
+    fresh = [{"prospect_id": pid, "tag": tag} for pid, tag in wanted if (pid, tag) not in have]
+    bulk_insert(session, ProspectTag.__table__, fresh)  # type: ignore[arg-type]
+    added: dict[str, int] = defaultdict(int)
+    for row in fresh:
+        added[row["tag"]] += 1
+    return dict(added)
+
+
 def all_tags(session: Session, *, limit: int = 200) -> list[tuple[str, int]]:
     """Tags in use, most used first, with how many prospects carry each."""
     count = func.count().label("n")

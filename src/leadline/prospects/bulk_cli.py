@@ -60,7 +60,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         owner: Annotated[str | None, typer.Option(help='Set the owner (a user\'s email; "" to unassign).')] = None,
         owners: Annotated[
-            str | None, typer.Option(help="Deal the selection out to these users in turn (emails, comma-separated).")
+            str | None,
+            typer.Option(
+                "--owners",
+                "--round-robin",
+                help="Deal the selection out to these users in turn (emails, comma-separated).",
+            ),
         ] = None,
         tier: Annotated[int | None, typer.Option(help="Set the tier (1, 2 or 3).")] = None,
         stage: Annotated[Stage | None, typer.Option(help="Move to this stage (with --reason).")] = None,

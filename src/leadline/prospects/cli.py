@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
+from leadline.cli._out import (
+    abort,
+    actor,
+    cli_errors,
+    cli_settings,
+    local,
+    price,
+    print_fields,
+    print_json,
+    print_table,
+)
 from leadline.prospects.schemas import SortKey, Stage
 
 if TYPE_CHECKING:
@@ -145,7 +155,7 @@ def show(
 def _print_prospect(detail: Any) -> None:
     from leadline.activity.render import describe
 
-    zone = cli_settings().zone
+    zone, currency = cli_settings().zone, cli_settings().currency
 
     data = detail.model_dump()
     timeline = data.pop("timeline")
@@ -155,6 +165,8 @@ def _print_prospect(detail: Any) -> None:
     for name, value in data.items():
         if hasattr(value, "astimezone"):
             value = local(value)
+        elif name == "deal_value" and value is not None:
+            value = price(value, "month")
         elif isinstance(value, list):
             value = "; ".join(str(v) for v in value)
         pairs.append((name, value))
@@ -170,7 +182,8 @@ def _print_prospect(detail: Any) -> None:
     typer.echo("")
     print_table(
         ["When", "What", "Details", "By"],
-        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details, zone=zone), e.actor)
+        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details, zone=zone,
+                                                                  currency=currency), e.actor)
          for e in detail.timeline),
         title="Timeline",
         footer=None if timeline else "no activity yet",
@@ -437,6 +450,8 @@ def import_(
         f"{verb} {report.file}: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged{merged}, {report.rejected} rejected ({report.rows} rows)."
     )
+    if report.tagged:
+        typer.echo("Tagged: " + ", ".join(f"{tag} ({n})" for tag, n in sorted(report.tagged.items())) + ".")
     if report.profile:
         typer.echo(f"Read as a {report.profile} export: importing it again finds the same prospects by its ids.")
     if dry_run:

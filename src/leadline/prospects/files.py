@@ -21,7 +21,7 @@ from leadline import jsonin
 from leadline.errors import Invalid
 from leadline.jsonin import MAX_DEPTH, TooDeep, depth_step
 from leadline.prospects.matching import same_value
-from leadline.prospects.schemas import ProspectCreate
+from leadline.prospects.schemas import ProspectCreate, ProspectImportRow
 from leadline.schemas import field_errors
 
 MAX_LINE_CHARS = 1024 * 1024
@@ -136,6 +136,7 @@ ALIASES: dict[str, set[str]] = {
     "do_not_contact_reason": _keys("do not contact reason", "dnc reason"),
     "owner": _keys("owner", "owner email", "sales rep email"),
     "notes": _keys("notes", "note", "comments", "description"),
+    "tags": _keys("tags", "tag", "labels"),
 }
 #: Columns with no field of their own, kept in the prospect's notes as "Column: value" lines.
 NOTE_KEYS = _keys(
@@ -227,7 +228,7 @@ SPECIAL_TARGETS = ("external_id", "first_name", "last_name", "ignore")
 MAPPABLE = (
     "name", "id", "contact_name", "email", "phone", "website", "city", "state", "trade", "timezone", "tier",
     "grid_health", "critical_gaps", "gaps", "top_competitor", "competitor_health", "status", "sales_status",
-    "deal_value", "do_not_contact", "do_not_contact_reason", "owner", "notes",
+    "deal_value", "do_not_contact", "do_not_contact_reason", "owner", "notes", "tags",
 )  # fmt: skip
 
 
@@ -269,7 +270,7 @@ def parse_defaults(items: list[str]) -> dict[str, Any]:
             raise Invalid(f"{name!r} cannot have one value for every row", field="set")
         defaults[target] = value
     try:
-        ProspectCreate.model_validate({"name": "?", **defaults})
+        ProspectImportRow.model_validate({"name": "?", **defaults})
     except ValidationError as error:
         problem = field_errors(error, camel=True)[0]
         raise Invalid(
@@ -836,10 +837,11 @@ def validate(raw: RawRow, columns: ColumnMap | None) -> RowResult:
         return RowResult(raw.line, None, frozenset(), [{"field": "", "message": raw.values["__error__"]}], raw)
     values = raw.values
     try:
-        data = ProspectCreate.model_validate({"name": values.get("name") or "?", **values})
+        data = ProspectImportRow.model_validate({"name": values.get("name") or "?", **values})
     except ValidationError as error:
         problems = field_errors(error, camel=False)
         for problem in problems:
-            problem["column"] = columns.source_of(problem["field"]) if columns else problem["field"]
+            name = problem["field"].split(".")[0]  # "tags.1": the second tag of the tags column
+            problem["column"] = columns.source_of(name) if columns else name
         return RowResult(raw.line, None, frozenset(), problems, raw)
     return RowResult(raw.line, data, frozenset(values), [], raw)

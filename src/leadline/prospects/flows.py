@@ -274,6 +274,11 @@ def _publish(settings: Settings, pacer: Pacer, run_id: str) -> ImportReport:
             kept["preview"] = (kept.get("preview", []) + done.preview)[:PREVIEW_SIZE]
             if done.conflicts:
                 kept["errors"] = (kept.get("errors", []) + done.conflicts)[:MAX_KEPT_ERRORS]
+            if done.tagged:
+                tagged = dict(kept.get("tagged") or {})
+                for tag, n in done.tagged.items():
+                    tagged[tag] = tagged.get(tag, 0) + n
+                kept["tagged"] = tagged
             _owned(
                 session, run_id, published_seq=done.last_seq, created=run.created + done.created,
                 updated=run.updated + done.updated, unchanged=run.unchanged + done.unchanged,
@@ -294,7 +299,7 @@ def _report_of(settings: Settings, run_id: str) -> ImportReport:
             updated=run.updated, unchanged=run.unchanged, rejected=run.rejected, errors=list(kept.get("errors", [])),
             columns=[tuple(c) for c in kept.get("columns", [])], preview=list(kept.get("preview", [])), label=run.label,
             merged=int(kept.get("merged") or 0), profile=kept.get("profile"), mapping=dict(kept.get("mapping") or {}),
-            lacking=list(kept.get("lacking") or []),
+            lacking=list(kept.get("lacking") or []), tagged=dict(kept.get("tagged") or {}),
         )  # fmt: skip
 
 

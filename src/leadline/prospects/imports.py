@@ -34,7 +34,7 @@ from leadline.errors import Conflict, Invalid
 from leadline.ids import slugify
 from leadline.names import camel
 from leadline.notes import service as notes
-from leadline.prospects import matching, service
+from leadline.prospects import bulk, matching, service
 from leadline.prospects.files import ColumnMap, ImportFileError, RowResult
 from leadline.prospects.models import ImportRun, Prospect, ProspectExternalId, StagedRow
 from leadline.prospects.readiness import Readiness
@@ -63,6 +63,7 @@ class ImportReport:
     profile: str | None = None  # "HubSpot contacts", ... when the file is a known export
     mapping: dict[str, str] = field(default_factory=dict)  # column -> what it feeds (the menus' value)
     lacking: list[dict[str, Any]] = field(default_factory=list)  # readiness.Readiness.summary()
+    tagged: dict[str, int] = field(default_factory=dict)  # the tags column: tag -> prospects it was added to
 
     def add_error(self, line: int, problems: list[dict[str, str]]) -> None:
         self.rejected += 1
@@ -455,6 +456,7 @@ class Published:
     unchanged: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     preview: list[dict[str, Any]] = field(default_factory=list)
+    tagged: dict[str, int] = field(default_factory=dict)  # tag -> prospects it was added to
 
 
 @dataclass
@@ -501,10 +503,12 @@ def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: 
     new_rows: list[tuple[Row, dict[str, Any]]] = []
     untouched: list[str] = []
     external: list[dict[str, Any]] = []
+    tagging: list[tuple[str, str]] = []  # (prospect id, tag): the rows' tags columns, added after the inserts
     for row in rows:
         decision = decide(row, by_id=by_id, by_email=by_email, known_notes=known)
         if decision.action in ("update", "unchanged"):
             external += _external_rows(row, str(decision.target), now)
+            tagging += [(str(decision.target), tag) for tag in row.data.get("tags") or ()]
         if decision.action == "reject":
             done.conflicts.append(
                 {"line": row.line, "field": decision.column, "column": decision.column,
@@ -538,6 +542,7 @@ def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: 
     inserts = []
     for row, values in new_rows:
         note = fresh_note(values.pop("notes", None))
+        tagging += [(values["id"], tag) for tag in values.pop("tags", None) or ()]
         external += _external_rows(row, values["id"], now)
         inserts.append(values)
         entries.append(
@@ -570,6 +575,7 @@ def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: 
         .where(StagedRow.run_id == run.id, StagedRow.seq <= batch.last_seq)
         .execution_options(synchronize_session=False)
     )
+    done.tagged = bulk.add_tags(session, tagging)
     return done
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from leadline import jsonin
 from leadline.fields import INT32_MAX, LongText, TextLines
@@ -496,6 +496,32 @@ def _tag(value: Any) -> Any:
 
 #: A tag: lower-case, spaces collapsed, at most 40 characters ("Roofers Q3" -> "roofers q3").
 TagName = Annotated[str, BeforeValidator(_tag)]
+#: The most tags one imported row may carry.
+MAX_ROW_TAGS = 20
+
+
+def _tag_list(value: Any) -> Any:
+    """A ``tags`` cell: tags separated by commas or semicolons ("Roofers; Q3, vip"), blanks dropped."""
+    if isinstance(value, str):
+        return [part for part in re.split(r"[;,]", value) if part.strip()]
+    return value
+
+
+def _unique(value: list[str]) -> list[str]:
+    return list(dict.fromkeys(value))
+
+
+#: An imported row's tags: each checked like a bulk action's (:data:`TagName`), duplicates dropped.
+TagList = Annotated[list[TagName], BeforeValidator(_tag_list), AfterValidator(_unique), Field(max_length=MAX_ROW_TAGS)]
+
+
+class ProspectImportRow(ProspectCreate):
+    """One row of an import file: a new prospect's fields and its tags (a ``tags`` column), which an
+    import adds to the prospect it makes or finds (never removes one)."""
+
+    tags: TagList = Field(default_factory=list)
+
+
 #: The largest number of ids one bulk request may name (a filter selects any number).
 BULK_MAX_IDS = 10_000
 

@@ -26,7 +26,7 @@ from leadline.ids import slugify
 from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.prospects import queries
-from leadline.prospects.models import Prospect
+from leadline.prospects.models import Prospect, ProspectTag
 from leadline.prospects.schemas import ProspectCreate, ProspectRead, ProspectUpdate, StageMove
 from leadline.prospects.stages import CLOSED_STAGES, STAGES, is_forward
 from leadline.sequences.stops import stop_for_prospect as stop_sequences
@@ -126,11 +126,12 @@ def trades(session: Session, *, limit: int = 200) -> list[str]:
 
 @dataclass(frozen=True)
 class BoardFilter:
-    """What the board shows: prospects of this tier, trade and owner (each optional)."""
+    """What the board shows: prospects of this tier, trade, owner and tag (each optional)."""
 
     tier: int | None = None
     trade: str | None = None
     owner: str | None = None
+    tag: str | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -140,6 +141,9 @@ class BoardFilter:
             found.append(Prospect.trade == self.trade)
         if self.owner:
             found.append(Prospect.owner.is_(None) if self.owner == "-" else Prospect.owner == self.owner)
+        if self.tag:
+            tagged = select(ProspectTag.prospect_id).where(ProspectTag.tag == self.tag)
+            found.append(Prospect.id.in_(tagged))
         return found
 
 
@@ -166,6 +170,16 @@ def stage_values(session: Session, *, only: BoardFilter | None = None) -> dict[s
         .group_by(Prospect.sales_status)
     )
     return {stage: float(total or 0) for stage, total in rows}
+
+
+def owner_of(session: Session, prospect_id: str) -> str | None:
+    """The prospect's owner (a user's email), or None (no owner, or no such prospect)."""
+    return session.scalar(select(Prospect.owner).where(Prospect.id == prospect_id))
+
+
+def owns_any(session: Session, owner: str) -> bool:
+    """Whether this user owns at least one prospect (their Today page shows theirs by default)."""
+    return session.scalar(select(Prospect.id).where(Prospect.owner == owner).limit(1)) is not None
 
 
 def owners(session: Session, *, limit: int = 200) -> list[str]:
@@ -497,8 +511,8 @@ def get_many(session: Session, ids: set[str] | list[str]) -> dict[str, Prospect]
     return found
 
 
-def follow_ups_due(session: Session, *, before: datetime, limit: int = 200) -> list[Prospect]:
-    """Open prospects whose next follow-up date has passed, earliest first."""
+def follow_ups_due(session: Session, *, before: datetime, owner: str | None = None, limit: int = 200) -> list[Prospect]:
+    """Open prospects whose next follow-up date has passed, earliest first (``owner``: of this user's)."""
     query = (
         select(Prospect)
         .where(
@@ -509,6 +523,8 @@ def follow_ups_due(session: Session, *, before: datetime, limit: int = 200) -> l
         .order_by(Prospect.next_follow_up_at, Prospect.id)
         .limit(limit)
     )
+    if owner is not None:
+        query = query.where(Prospect.owner == owner)
     return list(session.scalars(query))
 
 

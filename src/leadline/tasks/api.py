@@ -59,8 +59,14 @@ def reopen_task(task_id: str, session: DbSession, actor: Actor) -> Any:
 
 
 @today_router.get("", response_model=TodayRead, summary="What to do today")
-def today(session: ReadSession) -> Any:
-    return build(session)
+def today(
+    session: ReadSession,
+    principal: ApiPrincipal,
+    owner: Annotated[
+        str | None, Query(max_length=320, description="One user's day (their prospects and tasks): an e-mail, or me.")
+    ] = None,
+) -> Any:
+    return build(session, owner=principal.name if owner == "me" else owner)
 
 
 router = APIRouter()

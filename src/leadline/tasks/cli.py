@@ -192,7 +192,13 @@ def reopen(
         typer.echo(f"Open again: {result.title}, due {local(result.due_at, WHEN)}.")
 
 
-def today(as_json: JsonOpt = False) -> None:
+def today(
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="One user's day: the prospects they own and the tasks given to them (e-mail)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """What to do today: calls, overdue follow-ups, tasks due and replies to answer."""
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
@@ -200,7 +206,7 @@ def today(as_json: JsonOpt = False) -> None:
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-        result = build(session)
+        result = build(session, owner=owner)
     if as_json:
         print_json(result.dump())
         return
@@ -208,7 +214,7 @@ def today(as_json: JsonOpt = False) -> None:
 
 
 def _print_today(day: TodayRead) -> None:
-    typer.echo(f"Today, {day.date} ({day.timezone})")
+    typer.echo(f"Today, {day.date} ({day.timezone})" + (f", for {day.owner}" if day.owner else ""))
     typer.echo("")
     print_table(
         ["Time", "Prospect", "Phone", ("Grid health", "right"), "Stage", "Past objections", "Call"],

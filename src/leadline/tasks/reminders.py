@@ -77,6 +77,6 @@ def raise_due(session: Session, settings: Settings) -> int:
         raised += notify.raise_event(
             session, "task_due", f"task_due:{task.id}:{iso(task.due_at)}", f"Task due: {task.title}",
             body=f"Due {local_text(task.due_at, zone)}", prospect_id=task.prospect_id,
-            payload={"taskId": task.id, "dueAt": iso(task.due_at)},
+            payload={"taskId": task.id, "dueAt": iso(task.due_at)}, recipient=task.owner,
         )  # fmt: skip
     return raised

@@ -122,3 +122,6 @@ class TodayRead(ApiModel):
     tasks: list[TaskRead]
     replies: list[TodayReply]
     texts: list[TodayText] = Field(default_factory=list, description="Texts from prospects waiting for an answer.")
+    owner: str | None = Field(
+        None, description="Whose day: only the prospects and tasks of this user (None: everyone's)."
+    )

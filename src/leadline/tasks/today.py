@@ -6,6 +6,9 @@
 * tasks due today or overdue;
 * replies not answered yet: a reply arrived, the prospect is still in stage ``replied``,
   and no call was booked nor email sent to them since.
+
+``owner`` (a user's email) makes it that user's day: the calls, follow-ups and replies of the
+prospects they own, and the tasks given to them or, given to nobody, about a prospect they own.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from leadline.times import local_day_bounds
 UNANSWERED_REPLIES = text(
     """
     SELECT e.id, e.prospect_id, e.subject, e.replied_at, e.reply_text,
-           p.name, p.contact_name, p.phone
+           p.name, p.contact_name, p.phone, p.owner
     FROM email_activities e
     JOIN prospects p ON p.id = e.prospect_id
     WHERE e.replied_at IS NOT NULL
@@ -50,8 +53,9 @@ UNANSWERED_REPLIES = text(
 ).columns(replied_at=UTCDateTime())
 
 
-def build(session: Session) -> TodayRead:
+def build(session: Session, *, owner: str | None = None) -> TodayRead:
     settings = settings_of(session)
+    owner = owner.strip().lower() or None if owner is not None else None
     zone = settings.zone
     now = utc_now()
     start, _ = local_day_bounds(now, zone)
@@ -59,8 +63,11 @@ def build(session: Session) -> TodayRead:
     due_calls = calls.due_today(session)
     later_calls = calls.coming_up(session)
     booked = calls.pending_prospect_ids(session)
-    overdue = [p for p in prospects.follow_ups_due(session, before=now) if p.id not in booked]
+    overdue = [p for p in prospects.follow_ups_due(session, before=now, owner=owner) if p.id not in booked]
     people = prospects.get_many(session, {c.prospect_id for c in (*due_calls, *later_calls)})
+    if owner is not None:
+        due_calls = [c for c in due_calls if people[c.prospect_id].owner == owner]
+        later_calls = [c for c in later_calls if people[c.prospect_id].owner == owner]
     objections = calls.past_objections(session, set(people))
 
     def item(call: Any) -> TodayCall:
@@ -85,8 +92,8 @@ def build(session: Session) -> TodayRead:
     replies: list[TodayReply] = []
     seen: set[str] = set()
     for row in session.execute(UNANSWERED_REPLIES).mappings():
-        if row["prospect_id"] in seen:
-            continue  # the latest reply of each prospect
+        if row["prospect_id"] in seen or (owner is not None and row["owner"] != owner):
+            continue  # the latest reply of each prospect (of the owner's)
         seen.add(row["prospect_id"])
         replies.append(
             TodayReply(
@@ -101,6 +108,13 @@ def build(session: Session) -> TodayRead:
             )
         )
     replies.reverse()  # oldest waiting first
+    due_tasks = tasks.read(session, tasks.search(session, state="open", due="today"))
+    if owner is not None:
+        about = prospects.get_many(session, {t.prospect_id for t in due_tasks if t.prospect_id and t.owner is None})
+        due_tasks = [
+            t for t in due_tasks
+            if t.owner == owner or (t.owner is None and t.prospect_id in about and about[t.prospect_id].owner == owner)
+        ]  # fmt: skip
     return TodayRead(
         date=now.astimezone(zone).date().isoformat(),
         timezone=settings.timezone,
@@ -118,7 +132,8 @@ def build(session: Session) -> TodayRead:
             for p in overdue
             if p.next_follow_up_at is not None
         ],
-        tasks=tasks.read(session, tasks.search(session, state="open", due="today")),
+        tasks=due_tasks,
+        owner=owner,
         replies=replies,
         texts=[TodayText.model_validate(item) for item in texts.waiting_replies(session)],
     )

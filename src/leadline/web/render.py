@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 from leadline.analytics import render as numbers
 from leadline.config import Settings
 from leadline.prospects.stages import STAGE_LABELS
+from leadline.times import moment_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 pages = Jinja2Templates(directory=str(TEMPLATES))
@@ -73,14 +74,9 @@ def local_dt(context: Context, moment: datetime | None, style: str = "full") -> 
     """A UTC moment in the configured zone: ``Tue 2 Dec 2026 15:00 CST`` (see the module's docstring)."""
     if moment is None:
         return NONE
-    local = _local(context, moment)
     if style == "input":
-        return local.strftime("%Y-%m-%dT%H:%M")
-    if style == "time":
-        return local.strftime("%H:%M:%S %Z")
-    if style == "short":
-        return f"{local.day} {local:%b %H:%M %Z}"
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M %Z}"
+        return _local(context, moment).strftime("%Y-%m-%dT%H:%M")
+    return moment_text(moment, settings_of(context["request"]).zone, style)
 
 
 @pass_context
@@ -131,10 +127,11 @@ def query(params: dict[str, Any], **changes: Any) -> str:
 
 
 pages.env.filters.update(
-    number=numbers.number, pct=numbers.pct, money=numbers.money, signed=numbers.signed, points=numbers.points,
+    number=numbers.number, pct=numbers.pct, signed=numbers.signed, points=numbers.points,
     minutes=numbers.minutes, interval=numbers.interval, line_value=numbers.line_value,
-    line_change=numbers.line_change, line_target=numbers.line_target, local_day=numbers.local_day,
-    local_dt=local_dt, their_time=their_time, local_date=local_date, duration=duration, stage_label=stage_label,
+    line_previous=numbers.line_previous, line_change=numbers.line_change, line_target=numbers.line_target,
+    local_day=numbers.local_day, moment_in=numbers.moment_in, local_dt=local_dt, their_time=their_time,
+    local_date=local_date, duration=duration, stage_label=stage_label,
 )  # fmt: skip
 
 

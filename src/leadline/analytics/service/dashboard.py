@@ -87,6 +87,7 @@ def dashboard(
         )  # fmt: skip
 
     data = Dashboard(
+        currency=settings.currency,
         week=week_info(session, week, now),
         generated_at=now,
         prospects=ProspectTotals(

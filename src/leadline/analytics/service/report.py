@@ -96,6 +96,7 @@ def weekly_report(session: Session, week: Week, *, settings: Settings, now: date
                       "texts_sent": f.texts_sent, "texts_received": f.texts_received}
               for which, f in (("this", this), ("previous", before))}  # fmt: skip
     return WeeklyReport(
+        currency=settings.currency,
         week=week_info(session, week, now),
         previous_week=week.previous().label,
         generated_at=now,

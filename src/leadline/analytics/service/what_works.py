@@ -279,6 +279,7 @@ def forecast(session: Session, *, settings: Settings) -> Forecast:
     current = fees.get("active", (0, 0.0))
     expected = sum(s.weighted for s in stages)
     return Forecast(
+        currency=settings.currency,
         stages=stages,
         open_pipeline_value=sum(s.value for s in stages if s.stage != "new"),
         expected_new_mrr=expected,

@@ -1,6 +1,6 @@
 """``/board``: the pipeline as columns (current stages), and moving a prospect by hand.
 
-Filters (tier, owner, trade) and how many New cards show ride in the query and in every move form;
+Filters (tier, owner, trade, tag) and how many New cards show ride in the query and in every move form;
 after a move the board offers Undo (the move back, reason "undo"); a refused move is said in plain words.
 A move goes through ``prospects.service.move_stage``, exactly as ``leadline prospects stage`` and
 ``POST /api/prospects/{id}/stage`` do: the same rules, the same one-line refusals, the same
@@ -25,6 +25,7 @@ from leadline.analytics import render as numbers
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
+from leadline.prospects import bulk
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS, STAGES
 from leadline.web.pages.forms import errors_of, read_form
@@ -63,6 +64,7 @@ class View:
     tier: int | None = None
     owner: str = ""
     trade: str = ""
+    tag: str = ""
     new: int = NEW_CARDS
 
     @classmethod
@@ -71,15 +73,17 @@ class View:
         new = values.get("new", "")
         return cls(
             tier=int(tier) if tier in ("1", "2", "3") else None, owner=values.get("owner", "").strip(),
-            trade=values.get("trade", "").strip(),
+            trade=values.get("trade", "").strip(), tag=" ".join(values.get("tag", "").lower().split())[:40],
             new=min(NEW_CARDS_MAX, max(NEW_CARDS, int(new))) if new.isdigit() else NEW_CARDS,
         )  # fmt: skip
 
     def only(self) -> prospects.BoardFilter:
-        return prospects.BoardFilter(tier=self.tier, trade=self.trade or None, owner=self.owner or None)
+        return prospects.BoardFilter(
+            tier=self.tier, trade=self.trade or None, owner=self.owner or None, tag=self.tag or None
+        )
 
     def params(self, **changes: Any) -> dict[str, str]:
-        values = {"tier": str(self.tier or ""), "owner": self.owner, "trade": self.trade,
+        values = {"tier": str(self.tier or ""), "owner": self.owner, "trade": self.trade, "tag": self.tag,
                   "new": str(self.new) if self.new != NEW_CARDS else ""}  # fmt: skip
         values |= {k: str(v) for k, v in changes.items()}
         return {k: v for k, v in values.items() if v}
@@ -90,10 +94,10 @@ class View:
 
     @property
     def filtered(self) -> bool:
-        return bool(self.tier or self.owner or self.trade)
+        return bool(self.tier or self.owner or self.trade or self.tag)
 
 
-def board_columns(request: Request, view: View) -> tuple[list[Column], list[str], list[str]]:
+def board_columns(request: Request, view: View) -> tuple[list[Column], list[str], list[str], list[str]]:
     settings = settings_of(request)
     only = view.only()
     columns = []
@@ -103,9 +107,10 @@ def board_columns(request: Request, view: View) -> tuple[list[Column], list[str]
             cap = view.new if stage == "new" else CARDS_PER_COLUMN
             items, total = prospects.in_stage(session, stage, limit=cap, only=only)
             column = Column(stage=stage, label=STAGE_LABELS[stage], total=total, value=values.get(stage, 0.0))
+            card_tags = bulk.tags_of(session, [p.id for p in items]) if items else {}
             column.cards = [
                 {"id": p.id, "name": p.name, "trade": p.trade, "tier": p.tier, "value": p.deal_value,
-                 "dnc": p.do_not_contact, "owner": p.owner}
+                 "dnc": p.do_not_contact, "owner": p.owner, "tags": card_tags.get(p.id, [])}
                 for p in items
             ]  # fmt: skip
             if stage in OPEN_STAGES:
@@ -113,7 +118,8 @@ def board_columns(request: Request, view: View) -> tuple[list[Column], list[str]
                 column.weighted = column.value * column.probability
             columns.append(column)
         owners, trades = prospects.owners(session), prospects.trades(session)
-    return columns, owners, trades
+        tags = [tag for tag, _ in bulk.all_tags(session)]
+    return columns, owners, trades, tags
 
 
 @dataclass
@@ -146,9 +152,10 @@ def refusal(error: Exception) -> Message:
 
 def _board(request: Request, principal: Principal, view: View, *, message: Message | None = None,
            status: int = 200, fragment: bool = False) -> Response:  # fmt: skip
-    columns, owners, trades = board_columns(request, view)
+    columns, owners, trades, tags = board_columns(request, view)
     context = {"columns": columns, "stages": [(s, STAGE_LABELS[s]) for s in STAGES], "view": view,
                "can_move": principal.can_write, "message": message, "owners": owners, "trades": trades,
+               "tags": tags,
                "symbol": numbers.symbol(settings_of(request).currency),
                "new_step": NEW_CARDS, "new_max": NEW_CARDS_MAX}  # fmt: skip
     return page(request, "app/board/_board.html" if fragment else "app/board/index.html", context, status)

@@ -44,6 +44,16 @@ OUTCOME_LABELS = {
 }  # fmt: skip
 SERVICE_TYPES = (("grid_health_analysis", "Grid health analysis"), ("content_generation", "Content generation"),
                  ("paid_ads", "Paid ads"))  # fmt: skip
+
+
+def log_form() -> dict[str, Any]:
+    """What the one "Log a call" partial (``app/calls/_log_form.html``) is given on every page that shows
+    it (the calls page, a call's page, a prospect's page): the same choices, and the one rule that no
+    outcome is preselected (the person says how the call went; only their own input, sent back after
+    an error, is chosen again)."""
+    return {"outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES], "service_types": SERVICE_TYPES}
+
+
 DONE = {
     "logged": "Call logged.", "booked": "Call booked.", "rescheduled": "Call rescheduled.",
     "cancelled": "Call cancelled.", "no_show": "Marked as a no-show; a task to reschedule it was added.",
@@ -123,8 +133,7 @@ def _calls_page(
         "tabs": TABS, "tab": tab, "counts": counts, "figure": given, "figure_as_of": chosen.get("as_of"),
         "list_query": urlencode(given or {"tab": tab}), "calls": rows, "total": total, "page_number": page_number,
         "pages": max(1, -(-total // PER_PAGE)), "flash": flash, "form": form, "values": values or {},
-        "errors": errors, "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES], "service_types": SERVICE_TYPES,
-        "suggestions": suggestions, "can_write": principal.can_write,
+        "errors": errors, "suggestions": suggestions, "can_write": principal.can_write, **log_form(),
     }  # fmt: skip
     return page(request, "app/calls/index.html", context, errors.status if errors else 200)
 
@@ -146,8 +155,7 @@ def _call_page(
         ]
     context = {
         "call": call, "timeline": timeline, "flash": flash, "form": form, "values": values or {}, "errors": errors,
-        "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES], "service_types": SERVICE_TYPES,
-        "can_write": principal.can_write,
+        "can_write": principal.can_write, **log_form(),
     }  # fmt: skip
     return page(request, "app/calls/call.html", context, errors.status if errors else 200)
 

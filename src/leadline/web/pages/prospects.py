@@ -28,7 +28,6 @@ from leadline.activity.render import describe
 from leadline.auth import service as auth_service
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.calls import service as calls
-from leadline.calls.schemas import OUTCOMES
 from leadline.clock import utc_now
 from leadline.config import Settings, private_folder
 from leadline.customers import service as customers
@@ -55,7 +54,7 @@ from leadline.tasks import service as tasks
 from leadline.tasks.schemas import SNOOZES, TASK_KIND_CHOICES
 from leadline.texts.pages import panel as texts_panel
 from leadline.web.pages import duplicates
-from leadline.web.pages.calls import OUTCOME_LABELS, SERVICE_TYPES, book_from_form, log_from_form
+from leadline.web.pages.calls import book_from_form, log_form, log_from_form
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
 from leadline.web.render import page, settings_of
 
@@ -407,7 +406,11 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "p": record,
         "shown": _shown(record),
         "timeline": [
-            {"entry": e, "text": describe(e.type, e.status, e.details or {}, zone=settings.zone)} for e in timeline
+            {
+                "entry": e,
+                "text": describe(e.type, e.status, e.details or {}, zone=settings.zone, currency=settings.currency),
+            }
+            for e in timeline
         ],
         "emails": sent,
         "calls": list(booked),
@@ -425,8 +428,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "now": utc_now(),
         "template_choices": [(name, name) for name in names],
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
-        "outcomes": [(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
-        "service_types": SERVICE_TYPES,
+        **log_form(),
         "text_panel": text_panel,
     }
 
