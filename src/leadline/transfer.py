@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Date, LargeBinary, Table, func, select
+from sqlalchemy import Date, LargeBinary, Table, delete, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,9 @@ def batch_of(table: Table) -> int:
 #: Working state, not data: an import's journal and staged rows (``prospects.flows``) belong to the
 #: process that ran it, so they neither travel nor make a database "not empty".
 WORKING_TABLES = frozenset({"import_runs", "import_staging"})
+#: What `leadline init` writes into a new database (the first sender, from the settings:
+#: ``senders.service.ensure_first``): a database holding only these is empty; the file brings its own.
+MADE_BY_INIT = ("sender_events", "senders")
 
 
 def tables() -> list[Table]:
@@ -142,13 +145,17 @@ def import_all(session: Session, source: IO[str], *, revision: str | None) -> Re
             field="file",
         )
     known = {t.name: t for t in tables()}
-    for existing in known.values():
-        if session.scalar(select(func.count()).select_from(existing)):
-            raise Conflict(
-                f"the database is not empty ({existing.name} has rows); import --all goes into a new, "
-                "empty database (`leadline init` on a new LEADLINE_DATABASE_URL)",
-                field="databaseUrl",
-            )
+    filled = [t for t in known.values() if session.scalar(select(func.count()).select_from(t))]
+    if filled and all(t.name in MADE_BY_INIT for t in filled):  # only the first sender `leadline init` made
+        for made in MADE_BY_INIT:  # events first: they point at the sender
+            session.execute(delete(known[made]))
+        filled = []
+    if filled:
+        raise Conflict(
+            f"the database is not empty ({filled[0].name} has rows); import --all goes into a new, "
+            "empty database (`leadline init` on a new LEADLINE_DATABASE_URL)",
+            field="databaseUrl",
+        )
     report = Report()
     table: Table | None = None
     decode: list[Any] = []

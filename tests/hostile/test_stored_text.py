@@ -341,10 +341,13 @@ def test_every_whole_number_of_an_input_fits_an_integer_column(name: str) -> Non
         if not _is_int(info.annotation) or info.annotation is bool:
             continue
         ge, le = _int_bounds(info)
-        if ge is None and le is None:  # bounds inside an Annotated union member
+        if ge is None and le is None:  # bounds inside an Annotated union member, or on a list's items
             import typing
 
-            for arg in typing.get_args(info.annotation):
+            todo = list(typing.get_args(info.annotation))
+            while todo:
+                arg = todo.pop()
+                todo.extend(typing.get_args(arg))
                 for meta in getattr(arg, "__metadata__", ()):
                     for inner in getattr(meta, "metadata", [meta]):
                         ge = getattr(inner, "ge", ge)

@@ -69,7 +69,7 @@ def test_send_an_email_from_a_prospect_page(admin_page, live):
     page = admin_page
     prospect = make_prospect(live.settings, name="Summit Electric", email="owner@summit-electric.com")
     page.goto(f"/prospects/{prospect.id}")
-    page.get_by_label("Template").select_option("pain_point")
+    page.locator("#email-template").select_option("pain_point")
     preview = page.locator("#email-preview .preview")
     preview.wait_for()
     assert "owner@summit-electric.com" in preview.inner_text()

@@ -41,7 +41,7 @@ def test_settings_create_a_token_and_see_it_once(admin_page, live):
     tab = admin_page
     tab.goto("/settings")
     tab.get_by_text("Create a token", exact=True).click()
-    tab.get_by_label("Name").fill("zapier")
+    tab.get_by_role("textbox", name="Name what uses it").fill("zapier")
     tab.get_by_label("Scope").select_option("write")
     tab.get_by_role("button", name="Create token").click()
     token = tab.locator("#token-value").inner_text()
