@@ -7,6 +7,7 @@
     url: root.getAttribute("data-openapi-url"),
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
+    docExpansion: "none", // tags open on a click: the whole API at once is more than Swagger UI draws
     deepLinking: true,
     showExtensions: true,
     showCommonExtensions: true,
