@@ -60,3 +60,12 @@ def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
 def count(settings: Settings, table: str) -> int:
     with unit_of_work(settings, readonly=True) as session:
         return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def tampered(token: str) -> str:
+    """``token`` with one character of its signature changed, so it can never verify.
+
+    A character in the middle is changed, not the last: base64's last character carries spare bits, and a
+    few different last characters decode to the same signature."""
+    at = len(token) - 6
+    return token[:at] + ("A" if token[at] != "A" else "B") + token[at + 1 :]
