@@ -22,7 +22,7 @@ def state(settings) -> dict[str, tuple]:
     """Each prospect's owner, tier, stage, do-not-contact and tags."""
     with unit_of_work(settings, readonly=True) as session:
         rows = session.execute(text("SELECT id, owner, tier, sales_status, do_not_contact FROM prospects")).all()
-        tags = bulk.tags_of(session, [row[0] for row in rows])
+        tags = service.tags_of(session, [row[0] for row in rows])
     return {row[0]: (row[1], row[2], row[3], bool(row[4]), tuple(tags.get(row[0], []))) for row in rows}
 
 

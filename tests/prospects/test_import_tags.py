@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from leadline.db import unit_of_work
-from leadline.prospects import bulk
+from leadline.prospects import service as prospects_service
 from leadline.prospects.models import Prospect, ProspectTag
 from tests.conftest import run_leadline, settings_env
 
@@ -24,7 +24,7 @@ Summit Electric,,
 def _tags(settings) -> dict[str, list[str]]:
     with unit_of_work(settings, readonly=True) as session:
         ids = session.scalars(select(Prospect.id)).all()
-        return bulk.tags_of(session, ids)
+        return prospects_service.tags_of(session, ids)
 
 
 def _counts(settings) -> tuple[int, int]:
@@ -42,7 +42,16 @@ def test_the_cli_imports_tags_and_says_what_it_tagged(settings, tmp_path: Path):
     assert "Tagged: roofers q3 (1), spring push (1), vip (2)." in done.stdout
     assert _tags(settings) == {"royal_plumbing_co": ["roofers q3", "vip"], "baker_roofing": ["spring push", "vip"]}
     listed = json.loads(run_leadline("prospects", "list", "--tag", "vip", "--json", env=env).stdout)
-    assert sorted(p["id"] for p in listed) == ["baker_roofing", "royal_plumbing_co"]
+    assert {p["id"]: p["tags"] for p in listed} == {
+        "royal_plumbing_co": ["roofers q3", "vip"], "baker_roofing": ["spring push", "vip"],
+    }  # fmt: skip
+    # The table shows them too, on the quick path and through Typer alike.
+    for quick in ("1", "0"):
+        table = run_leadline("prospects", "list", "--sort", "name", env=env | {"LEADLINE_FAST_CLI": quick})
+        assert table.returncode == 0, table.stderr
+        lines = {line.split()[0]: line for line in table.stdout.splitlines()[1:4]}
+        assert "spring push, vip" in lines["baker_roofing"] and "roofers q3, vip" in lines["royal_plumbing_co"]
+        assert "," not in lines["summit_electric"]
     # Again, with one more tag for Summit (found by name) and Royal's tags already there: only what is new.
     again = tmp_path / "again.csv"
     again.write_text("name,email,labels\nRoyal Plumbing Co,office@royal.test,vip\nSummit Electric,,Tier Two\n")
@@ -82,3 +91,22 @@ def test_the_api_imports_tags_and_a_default_tag_fills_blank_rows(settings, clien
     refused = client.post("/api/prospects/import", params={"set": "tags=bad!"},
                           files={"file": ("list.csv", FIRST.encode(), "text/csv")})  # fmt: skip
     assert refused.status_code == 422 and "tags" in refused.text
+
+
+def test_the_api_lists_and_exports_each_prospects_tags(settings, client):
+    assert client.post("/api/prospects/import", files={"file": ("list.csv", FIRST.encode(), "text/csv")}).is_success
+    expected = {
+        "royal_plumbing_co": ["roofers q3", "vip"],
+        "baker_roofing": ["spring push", "vip"],
+        "summit_electric": [],
+    }
+    listed = client.get("/api/prospects").json()["items"]
+    assert {p["id"]: p["tags"] for p in listed} == expected
+    assert client.get("/api/prospects/baker_roofing").json()["tags"] == ["spring push", "vip"]
+    exported = client.get("/api/prospects/export", params={"format": "json"}).json()
+    assert {p["id"]: p["tags"] for p in exported} == expected
+    rows = client.get("/api/prospects/export").text.splitlines()
+    assert rows[0].endswith(",tags")
+    assert {row.split(",")[0]: row.rsplit(",", 1)[1] for row in rows[1:]} == {
+        "royal_plumbing_co": "roofers q3; vip", "baker_roofing": "spring push; vip", "summit_electric": "",
+    }  # fmt: skip

@@ -28,7 +28,7 @@ def test_tick_three_rows_and_add_a_tag(admin_page, live):
     assert "storm leads" not in rows["Roofer 3"]
     shoot(tab, "prospects-bulk-tagged")
     with unit_of_work(live.settings, readonly=True) as session:
-        assert bulk.tags_of(session, ids) == {i: ["storm leads"] for i in ids[:3]}
+        assert prospects.tags_of(session, ids) == {i: ["storm leads"] for i in ids[:3]}
 
 
 def test_all_matching_move_stage_with_a_reason_in_the_background_then_undo(admin_page, live, monkeypatch):

@@ -65,21 +65,6 @@ class BulkNotUndoable(Conflict):
 # --- tags ---------------------------------------------------------------------------------------
 
 
-def tags_of(session: Session, prospect_ids: Iterable[str]) -> dict[str, list[str]]:
-    """Each prospect's tags, sorted (prospects without tags are left out)."""
-    ids = list(prospect_ids)
-    found: dict[str, list[str]] = defaultdict(list)
-    for start in range(0, len(ids), BATCH):
-        query = (
-            select(ProspectTag.prospect_id, ProspectTag.tag)
-            .where(ProspectTag.prospect_id.in_(ids[start : start + BATCH]))
-            .order_by(ProspectTag.tag)
-        )
-        for prospect_id, tag in session.execute(query):
-            found[prospect_id].append(tag)
-    return dict(found)
-
-
 def add_tags(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[str, int]:
     """Add (prospect id, tag) pairs that are not there yet (an import's ``tags`` column): how many
     prospects each tag was added to. Tags are only ever added here, never removed."""

@@ -135,7 +135,7 @@ def show(
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.notes import service as notes
-    from leadline.prospects import bulk, service
+    from leadline.prospects import service
     from leadline.prospects.schemas import ActivityRead, ProspectDetail
 
     require_database()
@@ -144,7 +144,6 @@ def show(
         entries = service.timeline(session, prospect_id)
         detail = ProspectDetail.model_validate(service.read(session, [prospect])[0].model_dump())
         detail.notes_list = notes.for_prospect(session, prospect_id, check=False)
-        detail.tags = bulk.tags_of(session, [prospect_id]).get(prospect_id, [])
         detail.timeline = [ActivityRead.model_validate(entry) for entry in entries]
     if as_json:
         print_json(detail.dump())

@@ -10,7 +10,8 @@ from typing import Any
 from leadline.names import camel
 from leadline.prospects import queries
 
-EXPORT_COLUMNS = tuple(camel(c) for c in queries.COLUMNS if c not in queries.PRIVATE_COLUMNS)
+#: The columns of an export, in order: the prospect's fields, then its tags ("a; b", as imports read them).
+EXPORT_COLUMNS = (*(camel(c) for c in queries.COLUMNS if c not in queries.PRIVATE_COLUMNS), "tags")
 
 
 def as_time(value: Any) -> datetime | None:
@@ -41,4 +42,6 @@ def row_to_json(row: dict[str, Any]) -> dict[str, Any]:
         elif column in queries.BOOL_COLUMNS:
             value = bool(value)
         out[camel(column)] = value
+    if "tags" in row:
+        out["tags"] = list(row["tags"])
     return out

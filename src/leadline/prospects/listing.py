@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from leadline.prospects import queries
 from leadline.prospects.columns import as_time, row_to_json
 from leadline.prospects.stages import STAGES
+from leadline.times import moment_text
 
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
@@ -43,8 +44,10 @@ class _Parser(argparse.ArgumentParser):
         raise _Refused(message)
 
 
-VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--reached", "--as-of", "--sort", "--limit", "--page")
-VALUE_OPTIONS = ("--status", "--tier", "--trade", "--search", "--tag", "--owner", "--sort", "--limit", "--page")
+VALUE_OPTIONS = (
+    "--status", "--tier", "--trade", "--search", "--tag", "--owner", "--reached", "--as-of", "--sort", "--limit",
+    "--page",
+)  # fmt: skip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,6 +87,9 @@ def run(options: argparse.Namespace, fetch: Fetch, filters: queries.Filters, *, 
         print(f"error: {error}", file=sys.stderr)
         return 1
     rows = fetch(query.sql, query.params)
+    tags = queries.read_tags(fetch, [str(row["id"]) for row in rows])
+    for row in rows:
+        row["tags"] = tags.get(row["id"], [])
     if options.as_json:
         json.dump([row_to_json(row) for row in rows], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -103,7 +109,7 @@ def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Names
     table = Table(box=None, header_style="bold", pad_edge=False)
     for title, justify in (
         ("ID", "left"), ("Name", "left"), ("Trade", "left"), ("City", "left"), ("Tier", "right"),
-        ("Grid", "right"), ("Stage", "left"), ("Sent", "right"), ("Opened", "right"),
+        ("Grid", "right"), ("Stage", "left"), ("Tags", "left"), ("Sent", "right"), ("Opened", "right"),
         ("Last contact", "left"),
     ):  # fmt: skip
         table.add_column(title, justify=justify, overflow="fold")  # type: ignore[arg-type]
@@ -120,9 +126,10 @@ def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Names
             str(row["tier"]),
             "" if row["grid_health"] is None else f"{row['grid_health']:g}",
             stage,
+            _escape(", ".join(row["tags"])),
             str(row["emails_sent_count"]),
             str(row["emails_opened_count"]),
-            last.astimezone(zone).strftime("%Y-%m-%d %H:%M") if last else "",
+            moment_text(last, zone, "short") if last else "",
         )
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     if rows:

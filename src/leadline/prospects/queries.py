@@ -171,6 +171,31 @@ def where_clause(filters: Filters, *, dialect: str = "sqlite") -> tuple[str, dic
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
+#: How many prospects' tags one statement reads (:func:`tags_query`).
+TAGS_BATCH = 500
+
+
+def tags_query(prospect_ids: list[str]) -> tuple[str, dict[str, Any]]:
+    """The statement reading the tags of ``prospect_ids`` (at most :data:`TAGS_BATCH`), each prospect's
+    sorted: the one way the lists, the API and the CLI read tags."""
+    names = [f"tag_of_{index}" for index in range(len(prospect_ids))]
+    placeholders = ", ".join(f":{name}" for name in names)
+    sql = f"SELECT prospect_id, tag FROM prospect_tags WHERE prospect_id IN ({placeholders}) ORDER BY tag"
+    return sql, dict(zip(names, prospect_ids, strict=True))
+
+
+def read_tags(fetch: Any, prospect_ids: list[str]) -> dict[str, list[str]]:
+    """Each prospect's tags, sorted (prospects without tags are left out); ``fetch(sql, params)`` runs a
+    statement and returns its rows as mappings or tuples."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(prospect_ids), TAGS_BATCH):
+        sql, params = tags_query(prospect_ids[start : start + TAGS_BATCH])
+        for row in fetch(sql, params):
+            prospect_id, tag = (row["prospect_id"], row["tag"]) if isinstance(row, dict) else row
+            found.setdefault(prospect_id, []).append(tag)
+    return found
+
+
 def latest_note(dialect: str) -> str:
     """The latest note's text of each listed prospect (notes are timeline entries: notes.service)."""
     text = "a.details->>'text'" if dialect == "postgresql" else "json_extract(a.details, '$.text')"

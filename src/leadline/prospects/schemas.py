@@ -279,6 +279,7 @@ class ProspectRead(ApiModel):
     do_not_contact_reason: str | None
     owner: str | None
     notes: str | None = Field(None, description="The latest note's text (every note: GET /api/prospects/{id}/notes).")
+    tags: list[str] = Field(default_factory=list, description="The prospect's tags, sorted.")
     source: str | None
     created_at: datetime
     updated_at: datetime
@@ -296,7 +297,6 @@ class ActivityRead(ApiModel):
 
 class ProspectDetail(ProspectRead):
     notes_list: list[NoteRead] = Field(default_factory=list, description="Every note, oldest first.")
-    tags: list[str] = Field(default_factory=list)
     timeline: list[ActivityRead] = Field(default_factory=list)
 
 

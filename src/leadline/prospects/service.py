@@ -191,11 +191,16 @@ def owners(session: Session, *, limit: int = 200) -> list[str]:
 
 
 def export_rows(session: Session, filters: queries.Filters, *, sort: str = "created") -> Iterator[dict[str, Any]]:
-    """Every matching prospect as a plain row, streamed (flat memory on any size)."""
+    """Every matching prospect as a plain row with its ``tags``, streamed (flat memory on any size)."""
     query = _build(session, filters, sort=sort, limit=None, cursor=None, page=None, with_notes=True)
     result = session.connection().execution_options(stream_results=True, yield_per=1000)
-    for row in result.execute(text(query.sql), query.params):
-        yield dict(row._mapping)
+    rows = result.execute(text(query.sql), query.params)
+    while batch := rows.fetchmany(queries.TAGS_BATCH):
+        records = [dict(row._mapping) for row in batch]
+        tags = tags_of(session, [record["id"] for record in records])
+        for record in records:
+            record["tags"] = tags.get(record["id"], [])
+            yield record
 
 
 def _build(session: Session, filters: queries.Filters, **options: Any) -> queries.ListQuery:
@@ -301,14 +306,22 @@ def update(
 
 
 def read(session: Session, items: Sequence[Prospect]) -> list[ProspectRead]:
-    """Prospects as the API shows them, each with its latest note's text."""
-    latest = notes.latest_texts(session, [p.id for p in items])
+    """Prospects as the API shows them, each with its latest note's text and its tags."""
+    ids = [p.id for p in items]
+    latest = notes.latest_texts(session, ids)
+    tags = tags_of(session, ids)
     out = []
     for prospect in items:
         shown = ProspectRead.model_validate(prospect)
         shown.notes = latest.get(prospect.id)
+        shown.tags = tags.get(prospect.id, [])
         out.append(shown)
     return out
+
+
+def tags_of(session: Session, prospect_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Each prospect's tags, sorted (prospects without tags are left out)."""
+    return queries.read_tags(lambda sql, params: session.execute(text(sql), params).all(), list(prospect_ids))
 
 
 def apply_changes(prospect: Prospect, wanted: dict[str, Any]) -> dict[str, list[Any]]:

@@ -107,7 +107,7 @@ def board_columns(request: Request, view: View) -> tuple[list[Column], list[str]
             cap = view.new if stage == "new" else CARDS_PER_COLUMN
             items, total = prospects.in_stage(session, stage, limit=cap, only=only)
             column = Column(stage=stage, label=STAGE_LABELS[stage], total=total, value=values.get(stage, 0.0))
-            card_tags = bulk.tags_of(session, [p.id for p in items]) if items else {}
+            card_tags = prospects.tags_of(session, [p.id for p in items]) if items else {}
             column.cards = [
                 {"id": p.id, "name": p.name, "trade": p.trade, "tier": p.tier, "value": p.deal_value,
                  "dnc": p.do_not_contact, "owner": p.owner, "tags": card_tags.get(p.id, [])}

@@ -127,7 +127,7 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
             found = prospects.search(session, state.filters, sort=state.sort, limit=PAGE_SIZE, count_limit=COUNT_LIMIT)
         trades = prospects.trades(session)
         rows = [p.as_dict() for p in found.items]
-        row_tags = bulk.tags_of(session, [row["id"] for row in rows])
+        row_tags = prospects.tags_of(session, [row["id"] for row in rows])
         tags = bulk.all_tags(session)
         users = [user.email for user in auth_service.list_users(session)]
     return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades,
