@@ -264,6 +264,8 @@ GROUPS: dict[str, list[Run]] = {
         run("analytics", "objections", "--json"),
         run("analytics", "templates", "--json"),
         run("analytics", "timing", "--json"),
+        run("analytics", "recount", "--check", "--json"),  # the demo's totals were kept as it played
+        run("analytics", "recount", "--json"),
         run("export", "prospects", "-o", "{tmp}/p.csv"),
         run("export", "emails", "-o", "{tmp}/e.csv"),
         run("export", "calls", "-o", "{tmp}/c.csv"),

@@ -197,6 +197,9 @@ def import_all(session: Session, source: IO[str], *, revision: str | None) -> Re
     missing = [name for name in known if name not in report.rows]
     if missing:
         raise Invalid(f"the file ends before table {missing[0]}: it is cut short", field="file")
+    from leadline.analytics import totals
+
+    totals.recount(session.connection(), totals.zone_of(session))  # in this installation's zone
     return report
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.analytics import totals
 from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid
 from leadline.ids import slugify
@@ -565,7 +566,8 @@ def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: 
     inserts.sort(key=itemgetter("id"))  # neighbouring keys: fewer index pages touched
     entries.sort(key=itemgetter("prospect_id"))
     session.flush()
-    bulk_insert(session, Table("prospects", Base.metadata), inserts)
+    with totals.changing(session, prospects=[row["id"] for row in inserts]):
+        bulk_insert(session, Table("prospects", Base.metadata), inserts)
     if external:  # other systems' ids of the records published: the next import finds them
         bulk_insert(session, Base.metadata.tables[ProspectExternalId.__tablename__], _new_external(session, external))
     activity.record_many(session, entries)

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from leadline.analytics.queries.common import Connectable, Dialect, bind_times
-from leadline.analytics.queries.funnel import EVENT_SQL
 from leadline.emails.reading import EVER_SQL, FAR_FUTURE
+from leadline.prospects.queries import REACHED_SQL as EVENT_SQL
 from leadline.prospects.stages import OPEN_STAGES
 
 # --- what works: templates -----------------------------------------------------------------------
