@@ -374,6 +374,16 @@ def changing(
     change.done(scope)
 
 
+def add_new_prospects(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Prospects just inserted in bulk (an import): nothing of theirs existed before, so their
+    share of the funnel comes from the rows themselves, without reading anything back."""
+    parts: Parts = {}
+    zone = zone_of(session)
+    for row in rows:
+        prospect_parts(ProspectFacts(created=row["created_at"], tier=int(row["tier"])), zone, parts)
+    add_to_totals(session.connection(), parts)
+
+
 # --- the session hook ----------------------------------------------------------------------------
 
 _PENDING = "analytics_totals_change"

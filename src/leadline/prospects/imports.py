@@ -566,8 +566,8 @@ def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: 
     inserts.sort(key=itemgetter("id"))  # neighbouring keys: fewer index pages touched
     entries.sort(key=itemgetter("prospect_id"))
     session.flush()
-    with totals.changing(session, prospects=[row["id"] for row in inserts]):
-        bulk_insert(session, Table("prospects", Base.metadata), inserts)
+    bulk_insert(session, Table("prospects", Base.metadata), inserts)
+    totals.add_new_prospects(session, inserts)
     if external:  # other systems' ids of the records published: the next import finds them
         bulk_insert(session, Base.metadata.tables[ProspectExternalId.__tablename__], _new_external(session, external))
     activity.record_many(session, entries)

@@ -36,10 +36,13 @@ def upgrade() -> None:
             "figure", "start_day", "event_day", "template", "sender", "tier", name=op.f("pk_analytics_totals")
         ),
     )
-    from leadline.analytics import totals
-    from leadline.config import get_settings
+    from alembic import context
 
-    totals.recount(op.get_bind(), get_settings().zone)
+    from leadline.analytics import totals
+    from leadline.config import Settings, get_settings
+
+    settings = context.config.attributes.get("settings")
+    totals.recount(op.get_bind(), (settings if isinstance(settings, Settings) else get_settings()).zone)
 
 
 def downgrade() -> None:
