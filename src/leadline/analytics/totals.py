@@ -28,7 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,8 @@ from leadline.prospects.stages import RANK
 
 Key = tuple[str, int, int, str, str, int]  # figure, start_day, event_day, template, sender, tier
 Parts = dict[Key, list[float]]  # key -> [n, amount]
+#: A day after every day kept ("as of now").
+AFTER_ALL = date.max.toordinal() + 1
 KEY_COLUMNS = ("figure", "start_day", "event_day", "template", "sender", "tier")
 
 #: The funnel's stages with a real event (``prospects.queries.REACHED_SQL``), in order.
