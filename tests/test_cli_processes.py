@@ -60,6 +60,7 @@ GROUPS: dict[str, list[Run]] = {
         run("prospects", "bulk-status", "{bulk}"),
         run("prospects", "bulk-undo", "{bulk}"),
         run("prospects", "bulk-undo", "{bulk}", code=1),  # refused: already undone
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "emails": [
         run("templates", "list", "--json"),
@@ -96,6 +97,7 @@ GROUPS: dict[str, list[Run]] = {
         run("suppressions", "add", "someone@example.com"),
         run("suppressions", "list", "--json"),
         run("suppressions", "remove", "someone@example.com"),
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "webhooks": [
         run("webhooks", "urls"),
@@ -106,6 +108,7 @@ GROUPS: dict[str, list[Run]] = {
         run("webhooks", "recount-clicks", "--json"),
         run("inbound", "list", "--json"),
         run("inbound", "assign", "{inbound}", "--email", "{email}", code=1),  # refused: matched already
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "sequences": [
         # Tier 2: the demo enrolls tier 1 in its follow-ups itself (issue 15).
@@ -114,6 +117,7 @@ GROUPS: dict[str, list[Run]] = {
         run("sequences", "stop", "--all", "--reason", "process test"),
         run("notifications", "list", "--json"),
         run("notify", "test"),  # no channel configured: it says so and records the test
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "senders": [
         run("senders", "list", "--json"),
@@ -164,6 +168,7 @@ GROUPS: dict[str, list[Run]] = {
             "--notes=Daniel very interested in grid analysis",
         ),
         run("objections", "--json"),
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "booking": [
         run("users", "add", "host@example.com", "--role", "admin", "--link"),
@@ -186,6 +191,7 @@ GROUPS: dict[str, list[Run]] = {
         run("booking", "link", "royal_plumbing_co"),
         run("booking", "revoke", "royal_plumbing_co", "--reason", "asked us to stop"),
         run("booking", "revoke", "no_such_prospect", code=1),  # refused: no such prospect
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "deals": [
         run("proposals", "send", "--prospect", "royal_plumbing_co", "--value", "2400"),
@@ -207,6 +213,7 @@ GROUPS: dict[str, list[Run]] = {
         run("customers", "pause", "{customer}", "--reason", "winter"),
         run("customers", "reactivate", "{customer}"),
         run("customers", "churn", "{customer}", "--reason", "closed the business"),
+        run("analytics", "recount", "--check"),  # the totals moved with every change above
     ],
     "tasks": [
         run("tasks", "list", "--json"),
@@ -264,6 +271,8 @@ GROUPS: dict[str, list[Run]] = {
         run("analytics", "objections", "--json"),
         run("analytics", "templates", "--json"),
         run("analytics", "timing", "--json"),
+        run("analytics", "recount", "--check", "--json"),  # the demo's totals were kept as it played
+        run("analytics", "recount", "--json"),
         run("export", "prospects", "-o", "{tmp}/p.csv"),
         run("export", "emails", "-o", "{tmp}/e.csv"),
         run("export", "calls", "-o", "{tmp}/c.csv"),

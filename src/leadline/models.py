@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place for Alembic and for ``Base.metadata``."""
 
 from leadline.activity.models import OutreachActivity
+from leadline.analytics.models import AnalyticsTotal
 from leadline.auth.models import ApiToken, LoginThrottle, User, WebSession
 from leadline.booking.models import Availability, Booking, BookingLink
 from leadline.calls.models import CallActivity
@@ -21,6 +22,7 @@ from leadline.views.models import SavedView
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 __all__ = [
+    "AnalyticsTotal",
     "ApiToken",
     "Availability",
     "Booking",
@@ -64,3 +66,5 @@ __all__ = [
     "WebhookBatch",
     "WebhookEvent",
 ]
+
+import leadline.analytics.totals  # noqa: F401  (its session hook keeps the totals)

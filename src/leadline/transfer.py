@@ -41,8 +41,10 @@ def batch_of(table: Table) -> int:
 
 
 #: Working state, not data: an import's journal and staged rows (``prospects.flows``) belong to the
-#: process that ran it, so they neither travel nor make a database "not empty".
-WORKING_TABLES = frozenset({"import_runs", "import_staging"})
+#: process that ran it, and the maintained totals are counted again from the rows on import
+#: (``analytics.totals``, in the importing installation's zone), so they neither travel nor make
+#: a database "not empty".
+WORKING_TABLES = frozenset({"import_runs", "import_staging", "analytics_totals"})
 #: What `leadline init` writes into a new database (the first sender, from the settings:
 #: ``senders.service.ensure_first``): a database holding only these is empty; the file brings its own.
 MADE_BY_INIT = ("sender_events", "senders")
@@ -197,6 +199,9 @@ def import_all(session: Session, source: IO[str], *, revision: str | None) -> Re
     missing = [name for name in known if name not in report.rows]
     if missing:
         raise Invalid(f"the file ends before table {missing[0]}: it is cut short", field="file")
+    from leadline.analytics import totals
+
+    totals.recount(session.connection(), totals.zone_of(session))  # in this installation's zone
     return report
 
 

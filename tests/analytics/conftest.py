@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from leadline import clock
+from leadline.analytics import totals
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.ids import new_id
@@ -109,7 +110,20 @@ def add_rows(settings: Settings, table: Any, rows: list[dict[str, Any]]) -> None
     if rows:
         keys = {key for row in rows for key in row}
         filled = [{key: row.get(key) for key in keys} for row in rows]
-        with unit_of_work(settings) as session:
+        name = getattr(table, "name", None)
+        scope: dict[str, set[str]] = {}
+        if name in ("email_activities", "call_activities", "customers"):
+            scope = {
+                {"email_activities": "emails", "call_activities": "calls"}.get(name, "customers"): {
+                    row["id"] for row in filled
+                },
+                "prospects": {row["prospect_id"] for row in filled},
+            }
+        elif name == "prospects":
+            scope = {"prospects": {row["id"] for row in filled}}
+        elif "prospect_id" in keys:
+            scope = {"prospects": {row["prospect_id"] for row in filled}}
+        with unit_of_work(settings) as session, totals.changing(session, **scope):  # the totals move with them
             session.execute(insert(table), filled)
 
 

@@ -223,6 +223,37 @@ def objections(as_json: JsonOpt = False) -> None:
     )  # fmt: skip
 
 
+@analytics_app.command("recount")
+def recount(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only compare: change nothing, exit 1 when the kept totals differ.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Count the dashboard's and the weekly report's totals again from the raw rows (one
+    transaction) and say which kept totals differed. Run it after changing LEADLINE_TIMEZONE."""
+    from leadline.analytics.service.totals import recount_totals
+    from leadline.cli._out import require_database
+    from leadline.db import unit_of_work
+
+    require_database()
+    settings = _settings()
+    with cli_errors(), unit_of_work(settings) as session:
+        result = recount_totals(session, settings, write=not check)
+    if as_json:
+        print_json({"rows": result.rows, "differing": len(result.differing), "written": result.written,
+                    "differences": result.differing[:100]})  # fmt: skip
+    else:
+        verb = "rebuilt" if result.written else "checked, nothing changed"
+        typer.echo(f"{result.rows:,} totals counted from the raw rows ({verb}); {len(result.differing):,} differed.")
+        for item in result.differing[:20]:
+            typer.echo(f"  {item['figure']} started {item['startDay']} happened {item['eventDay']} "
+                       f"template={item['template']!r} sender={item['sender']!r} tier={item['tier']}: "
+                       f"kept {item['stored']}, counted {item['counted']}")  # fmt: skip
+    if check and result.differing:
+        raise typer.Exit(1)
+
+
 ByOpt = Literal["trade", "tier", "grid-health", "all"]
 
 

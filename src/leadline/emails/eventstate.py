@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.analytics import totals
 from leadline.clock import utc_now
 from leadline.db import Base
 from leadline.emails.reading import EmailNotFound
@@ -97,9 +98,10 @@ def write_event_states(
         assignments: dict[str, Any] = {
             name: bindparam(f"b_{name}") for name in (*EVENT_FIELDS, "status", "failed_at", "error")
         }
-        session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(**assignments, updated_at=utc_now()), rows
-        )
+        with totals.changing(session, emails=[row["b_id"] for row in rows]):
+            session.execute(
+                update(table).where(table.c.id == bindparam("b_id")).values(**assignments, updated_at=utc_now()), rows
+            )
     return moved
 
 

@@ -34,6 +34,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from leadline import jobs
+from leadline.analytics import totals
 from leadline.auth import service as auth_service
 from leadline.clock import utc_now
 from leadline.config import Settings
@@ -306,12 +307,13 @@ def _save_items(session: Session, operation_id: str, results: list[tuple[int, st
 def _set_column(session: Session, column: str, groups: dict[Any, list[str]]) -> None:
     now = utc_now()
     for value, ids in groups.items():
-        session.execute(
-            update(Prospect)
-            .where(Prospect.id.in_(ids))
-            .values({column: value, "updated_at": now})
-            .execution_options(synchronize_session=False)
-        )
+        with totals.changing(session, prospects=ids if column == "tier" else ()):  # the funnel counts by tier
+            session.execute(
+                update(Prospect)
+                .where(Prospect.id.in_(ids))
+                .values({column: value, "updated_at": now})
+                .execution_options(synchronize_session=False)
+            )
 
 
 class _Current(NamedTuple):

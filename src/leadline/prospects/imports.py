@@ -29,6 +29,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.analytics import totals
 from leadline.db import Base, bulk_insert
 from leadline.errors import Conflict, Invalid
 from leadline.ids import slugify
@@ -566,6 +567,7 @@ def publish_batch(session: Session, run: ImportRun, batch: StagedBatch, *, now: 
     entries.sort(key=itemgetter("prospect_id"))
     session.flush()
     bulk_insert(session, Table("prospects", Base.metadata), inserts)
+    totals.add_new_prospects(session, inserts)
     if external:  # other systems' ids of the records published: the next import finds them
         bulk_insert(session, Base.metadata.tables[ProspectExternalId.__tablename__], _new_external(session, external))
     activity.record_many(session, entries)

@@ -47,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.analytics import totals
 from leadline.calls import service as calls
 from leadline.customers import lookup as customers
 from leadline.db import Base, import_all_models
@@ -366,21 +367,22 @@ def merge(session: Session, keep_id: str, other_id: str, *, actor: str) -> Merge
     )  # fmt: skip
 
     moved: dict[str, int] = {}
-    for column in references():
-        table = column.table
-        try:
-            result = session.execute(
-                sql_update(table).where(column == other.id).values({column.name: keep.id}),
-                execution_options={"synchronize_session": False},
-            )
-        except IntegrityError:  # a table that allows one row per prospect, and both have one
-            raise MergeRefused(
-                f"{keep.id} and {other.id} both have a {table.name} row, and a prospect may have only one; "
-                "remove one of them first", field="other",
-            ) from None  # fmt: skip
-        count = int(getattr(result, "rowcount", 0) or 0)
-        if count:
-            moved[table.name] = moved.get(table.name, 0) + count
+    with totals.changing(session, prospects=(keep.id, other.id)):  # their emails, calls and funnels move
+        for column in references():
+            table = column.table
+            try:
+                result = session.execute(
+                    sql_update(table).where(column == other.id).values({column.name: keep.id}),
+                    execution_options={"synchronize_session": False},
+                )
+            except IntegrityError:  # a table that allows one row per prospect, and both have one
+                raise MergeRefused(
+                    f"{keep.id} and {other.id} both have a {table.name} row, and a prospect may have only one; "
+                    "remove one of them first", field="other",
+                ) from None  # fmt: skip
+            count = int(getattr(result, "rowcount", 0) or 0)
+            if count:
+                moved[table.name] = moved.get(table.name, 0) + count
     session.expire_all()
     other = prospects.get(session, other_id)
     session.delete(other)

@@ -52,7 +52,7 @@ MAX_ROWS = 1_000_000
 
 #: Each sales stage's real event: the prospects that did it before ``:asof`` (one prospect id per
 #: row, possibly repeated). ONE definition, used by the prospect list's ``reached`` filter and
-#: counted by the dashboard's funnel (``analytics.queries.funnel``). ``new`` has none: a new
+#: counted by the dashboard's funnel (``analytics.totals``). ``new`` has none: a new
 #: prospect is one added before ``:asof`` and not contacted by then (:data:`NEW_SQL`).
 REACHED_SQL: dict[str, str] = {
     "contacted": "SELECT prospect_id FROM email_activities WHERE sent_at < :asof",

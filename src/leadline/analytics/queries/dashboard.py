@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 
+from leadline.analytics import totals
 from leadline.analytics.queries.common import Connectable, bind_times, one_row
-from leadline.calls.reading import AS_OF_SQL as CALL_SQL
 from leadline.db import UTCDateTime
 from leadline.emails.reading import EVER_SQL
 
@@ -26,59 +26,51 @@ WEEK_EMAIL_FIGURES = (
     "call_booked",
 )  # fmt: skip
 
-#: The week's emails (sent in [start, end)) and what happened to them by ``end``: a past week
-#: reads as of its end, so later events never change it.
-WEEK_EMAILS_SQL = (
-    "SELECT "
-    + ", ".join(f"SUM(CASE WHEN {EVER_SQL[name]} THEN 1 ELSE 0 END) AS {name}" for name in WEEK_EMAIL_FIGURES)
-    + ", SUM(CASE WHEN opened_at < :asof THEN machine_open_count ELSE 0 END) AS machine_opens"
-    + " FROM email_activities WHERE sent_at >= :start AND sent_at < :end"
+#: The week's replied emails (sent in [start, end)) followed by a call booked by ``end``: read from
+#: the raw rows (a handful a week, from the replies index), the one figure that joins two lists.
+CALL_BOOKED_SQL = (
+    f"SELECT count(*) AS call_booked FROM email_activities WHERE replied_at < :asof AND sent_at >= :start"
+    f" AND sent_at < :end AND {EVER_SQL['call_booked']}"
 )
 
 
 def week_emails(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
-    """Delivery and engagement of the emails sent in [start, end), as of ``end``."""
-    statement = bind_times(WEEK_EMAILS_SQL, "start", "end", "asof")
-    row = one_row(connection, statement, {"start": start, "end": end, "asof": end})
-    return {key: int(value) for key, value in row.items()}
+    """Delivery and engagement of the emails sent in [start, end), as of ``end``: from the
+    maintained totals (:mod:`leadline.analytics.totals`), the emails list's predicates by day."""
+    zone = totals.zone_of(connection)  # type: ignore[arg-type]
+    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
+    names = [*(name for name in WEEK_EMAIL_FIGURES if name != "call_booked"), "machine_opens"]
+    found = totals.sums(connection, names, before=last, started=(first, last))
+    counts = {name: found.get((name,), (0, 0.0))[0] for name in names}
+    statement = bind_times(CALL_BOOKED_SQL, "start", "end", "asof")
+    counts["call_booked"] = int(
+        one_row(connection, statement, {"start": start, "end": end, "asof": end})["call_booked"]
+    )
+    return counts
 
 
 #: The week's calls as of its end, each counted with the call list's own predicate
 #: (``calls.reading.AS_OF_SQL``): booked (not cancelled by then), pending and no-show among the
-#: calls booked in the week, and the calls completed in the week.
-WEEK_CALLS_SQL = f"""
-SELECT SUM(CASE WHEN booked = 1 AND {CALL_SQL["booked"]} THEN 1 ELSE 0 END) AS scheduled,
-       SUM(CASE WHEN booked = 1 AND {CALL_SQL["pending"]} THEN 1 ELSE 0 END) AS pending,
-       SUM(CASE WHEN booked = 1 AND {CALL_SQL["no_show"]} THEN 1 ELSE 0 END) AS no_show,
-       SUM(CASE WHEN held = 1 THEN 1 ELSE 0 END) AS completed,
-       SUM(CASE WHEN held = 1 AND duration IS NOT NULL THEN 1 ELSE 0 END) AS timed,
-       SUM(CASE WHEN held = 1 THEN duration ELSE 0 END) AS seconds
-FROM (
-    SELECT status, created_at, updated_at, completed_at, duration,
-           CASE WHEN created_at >= :start AND created_at < :end THEN 1 ELSE 0 END AS booked,
-           CASE WHEN {CALL_SQL["completed"]} AND completed_at >= :start AND completed_at < :end
-                THEN 1 ELSE 0 END AS held
-    FROM call_activities
-    WHERE (created_at >= :start AND created_at < :end) OR (completed_at >= :start AND completed_at < :end)
-) AS call_activities
-"""
+#: calls booked in the week, and the calls completed in the week (kept by :mod:`.totals`).
+_CALL_FIGURES = {"scheduled": "calls.booked", "pending": "calls.pending", "no_show": "calls.no_show",
+                 "completed": "calls.completed", "timed": "calls.timed"}  # fmt: skip
 
 
 def week_calls(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
-    statement = bind_times(WEEK_CALLS_SQL, "start", "end", "asof")
-    row = one_row(connection, statement, {"start": start, "end": end, "asof": end})
-    return {key: int(value) for key, value in row.items()}
-
-
-DEALS_WON_SQL = """
-SELECT count(*) AS won, SUM(monthly_fee) AS mrr FROM customers WHERE signed_at >= :start AND signed_at < :end
-"""
+    zone = totals.zone_of(connection)  # type: ignore[arg-type]
+    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
+    found = totals.sums(connection, [*_CALL_FIGURES.values(), "calls.seconds"], before=last, started=(first, last))
+    counts = {name: found.get((figure,), (0, 0.0))[0] for name, figure in _CALL_FIGURES.items()}
+    counts["seconds"] = round(found.get(("calls.seconds",), (0, 0.0))[1])
+    return counts
 
 
 def deals_won(connection: Connectable, start: datetime, end: datetime) -> tuple[int, float]:
     """Deals won (customers signed) in [start, end), and the monthly fees they added."""
-    row = one_row(connection, bind_times(DEALS_WON_SQL, "start", "end"), {"start": start, "end": end})
-    return int(row["won"]), float(row["mrr"])
+    zone = totals.zone_of(connection)  # type: ignore[arg-type]
+    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
+    won, mrr = totals.sums(connection, ["deals.won"], before=last, started=(first, last)).get(("deals.won",), (0, 0.0))
+    return won, round(mrr, 2)
 
 
 def first_send(connection: Connectable) -> datetime | None:
@@ -212,30 +204,16 @@ def card_objections(
 # --- days of a week ------------------------------------------------------------------------------
 
 
-def _bucket_case(column: str, count: int) -> str:
-    """0..count-1: which of the [b0, b1), [b1, b2) ... buckets ``column`` falls in."""
-    whens = " ".join(f"WHEN {column} < :b{index + 1} THEN {index}" for index in range(count - 1))
-    return f"CASE {whens} ELSE {count - 1} END"
-
-
-def per_day(connection: Connectable, column: str, bounds: Sequence[datetime], template: str | None = None) -> list[int]:
-    """How many emails had ``column`` (sent_at or replied_at) on each local day cut by ``bounds``."""
+def per_day(connection: Connectable, column: str, bounds: Sequence[datetime]) -> list[int]:
+    """How many emails had ``column`` (sent_at or replied_at) on each local day cut by ``bounds``
+    (local midnights): the maintained totals' sent and replied rows, by the day it happened."""
     if column not in ("sent_at", "replied_at"):
         raise ValueError(column)
-    days = len(bounds) - 1
-    names = [f"b{i}" for i in range(len(bounds))]
-    sql = (
-        f"SELECT {_bucket_case(column, days)} AS day, count(*) AS n FROM email_activities"
-        f" WHERE {column} >= :b0 AND {column} < :b{days}"
-    )
-    params: dict[str, Any] = {name: bound for name, bound in zip(names, bounds, strict=True)}
-    if template is not None:
-        sql += " AND template = :template"
-        params["template"] = template
-    counts = [0] * days
-    for day, n in connection.execute(bind_times(sql + " GROUP BY 1", *names), params):
-        counts[int(day)] = int(n)
-    return counts
+    zone = totals.zone_of(connection)  # type: ignore[arg-type]
+    days = [totals.day_of(bound, zone) for bound in bounds]
+    figure = "sent" if column == "sent_at" else "replied"
+    found = totals.sums(connection, [figure], before=days[-1], happened_from=days[0], by=["event_day"])
+    return [found.get((figure, day), (0, 0.0))[0] for day in days[:-1]]
 
 
 # --- the live dashboard's change check -----------------------------------------------------------

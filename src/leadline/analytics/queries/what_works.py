@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 
+from leadline.analytics import totals
 from leadline.analytics.queries.common import Connectable, Dialect, bind_times
-from leadline.analytics.queries.funnel import EVENT_SQL
 from leadline.emails.reading import EVER_SQL, FAR_FUTURE
+from leadline.prospects.queries import REACHED_SQL as EVENT_SQL
 from leadline.prospects.stages import OPEN_STAGES
 
 # --- what works: templates -----------------------------------------------------------------------
@@ -35,23 +36,27 @@ def _period(column: str, since: datetime | None, until: datetime | None) -> tupl
 def template_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
     """Per template, over emails sent in [since, until): sent, delivered, human opened, clicked,
     replied, and replies followed by a booked call; each as of ``until`` (default: now), with the
-    email list's own predicates (``emails.reading.EVER_SQL``)."""
+    email list's own predicates (``emails.reading.EVER_SQL``): the maintained totals by template
+    (:mod:`leadline.analytics.totals`), and the replies followed by a call from the raw rows."""
+    zone = totals.zone_of(connection)  # type: ignore[arg-type]
+    before = totals.day_of(until, zone) if until is not None else totals.AFTER_ALL
+    started = (totals.day_of(since, zone) if since is not None else 1, before)
+    counted = ("delivered", "human_opened", "opened", "clicked", "replied")
+    found = totals.sums(connection, ["sent", *counted], before=before, started=started, by=["template"])
+    rows: dict[str, dict[str, Any]] = {}
+    for (figure, template), (n, _amount) in found.items():
+        row = rows.setdefault(template, {"template": template, "sent": 0, **dict.fromkeys(counted, 0)})
+        row[figure] += n
     where, params, names = _period("sent_at", since, until)
     params["asof"] = until or FAR_FUTURE
-    counted = ("delivered", "human_opened", "opened", "clicked", "replied", "call_booked")
-    columns = ", ".join(f"SUM(CASE WHEN {EVER_SQL[name]} THEN 1 ELSE 0 END) AS {name}" for name in counted)
-    sql = f"""
-SELECT template, count(*) AS sent, {columns}
-FROM email_activities
-WHERE {where}
+    booked = f"""
+SELECT template, count(*) AS n FROM email_activities
+WHERE replied_at < :asof AND {where} AND {EVER_SQL["call_booked"]}
 GROUP BY template
-ORDER BY sent DESC, template
 """
-    return [
-        {("calls_booked" if key == "call_booked" else key): (value if key == "template" else int(value or 0))
-         for key, value in row.items()}
-        for row in connection.execute(bind_times(sql, *names, "asof"), params).mappings()
-    ]  # fmt: skip
+    calls = {str(t): int(n) for t, n in connection.execute(bind_times(booked, *names, "asof"), params)}
+    ordered = sorted((row for row in rows.values() if row["sent"]), key=lambda r: (-r["sent"], r["template"]))
+    return [{**row, "calls_booked": calls.get(row["template"], 0)} for row in ordered]
 
 
 def link_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:

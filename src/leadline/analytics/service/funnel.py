@@ -19,10 +19,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadline.analytics.queries import common as qc
-from leadline.analytics.queries import funnel as qf
+from leadline.analytics import totals
 from leadline.analytics.schemas import PipelineStage
-from leadline.prospects.stages import RANK, STAGE_TABLE, WON
+from leadline.prospects.queries import REACHED_SQL as EVENT_SQL
+from leadline.prospects.stages import STAGE_TABLE, WON
 
 #: The definition in a sentence, shown beside the funnel wherever it is drawn.
 STATEMENT = (
@@ -74,12 +74,21 @@ class FunnelCounts:
 
 
 def funnel(session: Session, end: datetime) -> FunnelCounts:
-    """The funnel as of ``end`` (the end of the week shown): three aggregate queries."""
-    tiers = qf.totals(session, end)
-    did = qf.did(session, end, sum(tiers.values()))
-    by_hand = dict.fromkeys(qf.EVENT_SQL, 0)
-    for hand_rank, done in qf.moved_by_hand(session, qc.dialect_of(session), end):
-        for stage in qf.EVENT_SQL:
-            if RANK[stage] <= hand_rank and not done[stage]:
-                by_hand[stage] += 1
+    """The funnel as of ``end`` (the end of the week shown, a local midnight): the maintained totals
+    (:mod:`leadline.analytics.totals`) of the days before it, one grouped read."""
+    zone = totals.zone_of(session)
+    figures = ["prospects", "new", *(f"reached.{s}" for s in EVENT_SQL), *(f"by_hand.{s}" for s in EVENT_SQL)]
+    found = totals.sums(session, figures, before=totals.day_of(end, zone), by=["tier"])
+    tiers: dict[int, int] = {}
+    did = dict.fromkeys(["new", *EVENT_SQL], 0)
+    by_hand = dict.fromkeys(EVENT_SQL, 0)
+    for (figure, tier), (n, _amount) in found.items():
+        if figure == "prospects":
+            tiers[int(tier)] = tiers.get(int(tier), 0) + n
+        elif figure == "new":
+            did["new"] += n
+        else:
+            kind, stage = figure.split(".", 1)
+            (did if kind == "reached" else by_hand)[stage] += n
+    tiers = {tier: n for tier, n in tiers.items() if n}
     return FunnelCounts(total=sum(tiers.values()), tiers=tiers, did=did, by_hand=by_hand)

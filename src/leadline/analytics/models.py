@@ -1,0 +1,26 @@
+"""The maintained totals the dashboard and the weekly report read (:mod:`leadline.analytics.totals`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadline.db import Base
+
+
+class AnalyticsTotal(Base):
+    """How many things of one figure started on ``start_day`` and did it on ``event_day`` (local
+    days of the configured zone, as ``date.toordinal()``; 0 where a figure has no start), per
+    template, sender and tier. Signed: a figure that stops holding (a call cancelled) adds -1 on
+    the day it stopped, so "as of the end of a week" is a sum over the days before it."""
+
+    __tablename__ = "analytics_totals"
+
+    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    start_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    template: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tier: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,567 @@
+"""Maintained totals: the dashboard's and the weekly report's counts, kept per day and dimension in
+``analytics_totals`` by the same transaction as the change that moves them.
+
+One definition, two uses. Each counted thing (an email, a call, a customer, a prospect with its
+events) *contributes* rows to the totals: a pure function of its stored rows (:func:`email_parts`,
+:func:`call_parts`, :func:`customer_parts`, :func:`prospect_parts`). A change reads the
+contributions of what it touches before and after (:class:`Change`) and adds the difference;
+:func:`recount` adds up every contribution from the raw rows. So an event applied twice, out of
+order or in a batch changes the totals exactly as much as it changes the rows: nothing, or the
+move from the old state to the new one.
+
+The keys: (figure, the local day the thing started - the email's sent day, the call's booked
+day - , the local day the figure's condition started or stopped holding, template, sender, tier),
+days in the configured zone as ``date.toordinal()``. A figure "as of" a week's end (a local
+midnight) is the sum of its rows whose event day is before that day: the email and call lists'
+own predicates (``emails.reading.EVER_SQL``, ``calls.reading.AS_OF_SQL``) and the funnel's
+(``prospects.queries.REACHED_SQL``), at a day's resolution, which is exact at day boundaries.
+Changing ``LEADLINE_TIMEZONE`` moves the days: run ``leadline analytics recount`` after it.
+
+ORM changes are seen by a session hook (:func:`_before_flush` / :func:`_after_flush`); the few
+bulk writers (webhook events, imports, merges, bulk edits, the timeline's batches) wrap their
+statement in :func:`changing`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Table, delete, event, func, inspect, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from leadline.activity.models import OutreachActivity
+from leadline.analytics.models import AnalyticsTotal
+from leadline.calls.models import CallActivity
+from leadline.config import Settings, get_settings
+from leadline.customers.models import Customer
+from leadline.emails.models import EmailActivity
+from leadline.prospects.models import Prospect
+from leadline.prospects.stages import RANK
+
+Key = tuple[str, int, int, str, str, int]  # figure, start_day, event_day, template, sender, tier
+Parts = dict[Key, list[float]]  # key -> [n, amount]
+#: A day after every day kept ("as of now").
+AFTER_ALL = date.max.toordinal() + 1
+KEY_COLUMNS = ("figure", "start_day", "event_day", "template", "sender", "tier")
+
+#: The funnel's stages with a real event (``prospects.queries.REACHED_SQL``), in order.
+STAGES = ("contacted", "replied", "scheduled", "interested", "proposal", "closed_won")
+#: Timeline entry types that move the funnel.
+FUNNEL_TYPES = ("stage_change", "proposal")
+CHUNK = 500
+
+_EMAIL_COLUMNS = (
+    "id", "prospect_id", "template", "sender_id", "status", "sent_at", "delivered_at", "opened_at", "clicked_at",
+    "replied_at", "bounced_at", "failed_at", "open_count", "machine_open_count",
+)  # fmt: skip
+_CALL_COLUMNS = ("id", "prospect_id", "status", "created_at", "updated_at", "completed_at", "duration")
+_CUSTOMER_COLUMNS = ("id", "prospect_id", "signed_at", "monthly_fee")
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _day(moment: datetime | None, zone: ZoneInfo) -> int | None:
+    return None if moment is None else moment.astimezone(zone).date().toordinal()
+
+
+def _add(parts: Parts, key: Key, n: float = 1, amount: float = 0.0) -> None:
+    slot = parts.setdefault(key, [0, 0.0])
+    slot[0] += n
+    slot[1] += amount
+
+
+# --- contributions -------------------------------------------------------------------------------
+
+
+def email_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    """An email's rows: the email list's "ever did" figures (``emails.reading.EVER_SQL``) of an
+    email sent on its sent day, each from the day it started holding."""
+    sent = _day(row.sent_at, zone)
+    if sent is None:
+        return
+    dims = (row.template or "", row.sender_id or "", 0)
+
+    def add(figure: str, day: int, n: float = 1) -> None:
+        _add(parts, (figure, sent, day, *dims), n)
+
+    add("sent", sent)
+    for figure in ("delivered", "clicked", "replied", "bounced"):
+        day = _day(getattr(row, f"{figure}_at"), zone)
+        if day is not None:
+            add(figure, day)
+    if row.status == "failed":
+        add("failed", _day(row.failed_at, zone) or 0)
+    opened = _day(row.opened_at, zone)
+    if opened is not None:
+        add("opened", opened)
+        if row.machine_open_count:
+            add("machine_opens", opened, row.machine_open_count)
+        clicked = _day(row.clicked_at, zone)
+        if (row.open_count or 0) - (row.machine_open_count or 0) > 0:
+            add("human_opened", opened)
+        elif clicked is not None:  # a person from their click on; only machines before it
+            human = max(opened, clicked)
+            add("human_opened", human)
+            add("machine_only_opened", opened)
+            add("machine_only_opened", human, -1)
+        else:
+            add("machine_only_opened", opened)
+
+
+def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    """A call's rows (``calls.reading.AS_OF_SQL``): booked and pending from its booking until it
+    was cancelled (or ended), no-show from then, completed (with its duration) on its day."""
+    booked = _day(row.created_at, zone)
+    updated = _day(row.updated_at, zone)
+    completed = _day(row.completed_at, zone) if row.status == "completed" else None
+    if booked is not None:
+        _add(parts, ("calls.booked", booked, booked, "", "", 0))
+        if row.status == "cancelled" and updated is not None:
+            _add(parts, ("calls.booked", booked, max(booked, updated), "", "", 0), -1)
+        _add(parts, ("calls.pending", booked, booked, "", "", 0))
+        if row.status in ("cancelled", "no_show") and updated is not None:
+            _add(parts, ("calls.pending", booked, max(booked, updated), "", "", 0), -1)
+        elif row.status == "completed":  # never pending when it has no completion time
+            _add(parts, ("calls.pending", booked, booked if completed is None else max(booked, completed), "", "", 0),
+                 -1)  # fmt: skip
+        if row.status == "no_show" and updated is not None:
+            _add(parts, ("calls.no_show", booked, updated, "", "", 0))
+    if completed is not None:
+        _add(parts, ("calls.completed", completed, completed, "", "", 0))
+        if row.duration is not None:
+            _add(parts, ("calls.timed", completed, completed, "", "", 0))
+            _add(parts, ("calls.seconds", completed, completed, "", "", 0), 0, float(row.duration))
+
+
+def customer_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    """A deal won on its signing day, with the monthly fee it added."""
+    signed = _day(row.signed_at, zone)
+    if signed is not None:
+        _add(parts, ("deals.won", signed, signed, "", "", 0), 1, float(row.monthly_fee or 0))
+
+
+@dataclass
+class ProspectFacts:
+    """What the funnel reads of one prospect: when it was added (and its tier), when it first did
+    each stage's real event, and when a move by hand first took it to each rank."""
+
+    created: datetime | None = None
+    tier: int = 0
+    first: dict[str, datetime] = field(default_factory=dict)
+    hand: dict[int, datetime] = field(default_factory=dict)  # rank -> first manual move to it or past it
+
+
+def prospect_parts(facts: ProspectFacts, zone: ZoneInfo, parts: Parts) -> None:
+    """The funnel (``analytics.service.funnel``): the prospects added by then (by tier), those who
+    did each stage's event by then, New (added, not contacted), and those moved past a stage by
+    hand without doing it."""
+    first = {stage: _day(moment, zone) for stage, moment in facts.first.items()}
+    created = _day(facts.created, zone)
+    if created is not None:
+        _add(parts, ("prospects", 0, created, "", "", facts.tier))
+        _add(parts, ("new", 0, created, "", "", 0))
+        contacted = first.get("contacted")
+        if contacted is not None:
+            _add(parts, ("new", 0, max(created, contacted), "", "", 0), -1)
+    for stage, day in first.items():
+        if day is not None:
+            _add(parts, (f"reached.{stage}", 0, day, "", "", 0))
+    for stage in STAGES:
+        moments = [moment for rank, moment in facts.hand.items() if rank >= RANK[stage]]
+        if not moments:
+            continue
+        hand = _day(min(moments), zone)
+        assert hand is not None
+        _add(parts, (f"by_hand.{stage}", 0, hand, "", "", 0))
+        did = first.get(stage)
+        if did is not None:
+            _add(parts, (f"by_hand.{stage}", 0, max(hand, did), "", "", 0), -1)
+
+
+# --- reading the raw rows ------------------------------------------------------------------------
+
+
+def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def _rows(
+    connection: Connection, model: Any, names: Sequence[str], *, ids: Iterable[str] | None = None,
+    prospects: Iterable[str] = (), lock: bool = False,
+) -> Iterator[Any]:  # fmt: skip
+    """Rows of ``model``: all (ids None), or those with these ids or of these prospects."""
+    table = _table(model)
+    columns = [table.c[name] for name in names]
+    if ids is None:
+        yield from connection.execute(select(*columns).execution_options(yield_per=5000))
+        return
+    for column, keys in ((table.c.id, ids), (table.c.prospect_id, prospects)):
+        for chunk in _chunks(keys):
+            query = select(*columns).where(column.in_(chunk)).order_by(table.c.id)
+            yield from connection.execute(query.with_for_update() if lock else query)
+
+
+def _hand_condition(connection: Connection) -> Any:
+    table = _table(OutreachActivity)
+    if connection.dialect.name == "sqlite":
+        return func.json_extract(table.c.details, "$.manual") == 1
+    return table.c.details.op("->>")("manual") == "true"
+
+
+def prospect_facts(connection: Connection, ids: Iterable[str] | None = None) -> dict[str, ProspectFacts]:
+    """The funnel's facts of these prospects (all of them when ``ids`` is None): one grouped
+    query per event, each the prospect list's ``reached`` definition."""
+    e, c, o, k, p = (_table(m) for m in (EmailActivity, CallActivity, OutreachActivity, Customer, Prospect))
+    sources: list[tuple[str, Any, Any, list[Any]]] = [
+        ("contacted", e, e.c.sent_at, [e.c.sent_at.is_not(None)]),
+        ("replied", e, e.c.replied_at, [e.c.replied_at.is_not(None)]),
+        ("scheduled", c, c.c.created_at, []),
+        ("interested", c, c.c.completed_at, [c.c.status == "completed", c.c.completed_at.is_not(None)]),
+        ("proposal", o, o.c.created_at, [o.c.type == "proposal"]),
+        ("proposal", c, c.c.completed_at,
+         [c.c.outcome == "proposal_sent", c.c.status == "completed", c.c.completed_at.is_not(None)]),
+        ("closed_won", k, k.c.signed_at, [k.c.signed_at.is_not(None)]),
+    ]  # fmt: skip
+    found: dict[str, ProspectFacts] = defaultdict(ProspectFacts)
+    chunks: list[list[str] | None] = [None] if ids is None else list(_chunks(ids))
+    for chunk in chunks:
+
+        def scoped(query: Any, table: Any, chunk: list[str] | None = chunk, column: str = "prospect_id") -> Any:
+            return query if chunk is None else query.where(table.c[column].in_(chunk))
+
+        for row in connection.execute(scoped(select(p.c.id, p.c.created_at, p.c.tier), p, column="id")):
+            facts = found[row.id]
+            facts.created, facts.tier = row.created_at, int(row.tier)
+        for stage, table, column, conditions in sources:
+            query = select(table.c.prospect_id, func.min(column)).where(*conditions)
+            for prospect_id, moment in connection.execute(scoped(query, table).group_by(table.c.prospect_id)):
+                have = found[prospect_id].first.get(stage)
+                if moment is not None and (have is None or moment < have):
+                    found[prospect_id].first[stage] = moment
+        hand = select(o.c.prospect_id, o.c.status, func.min(o.c.created_at)).where(
+            o.c.type == "stage_change", _hand_condition(connection)
+        )
+        for prospect_id, status, moment in connection.execute(scoped(hand, o).group_by(o.c.prospect_id, o.c.status)):
+            rank = RANK.get(str(status), 0)
+            facts = found[prospect_id]
+            if rank > 0 and (rank not in facts.hand or moment < facts.hand[rank]):
+                facts.hand[rank] = moment
+    return dict(found)
+
+
+# --- a change ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scope:
+    """What a change touches: emails, calls and customers by id, and prospects (their funnel
+    facts, and every email, call and customer of theirs: a prospect deleted takes them along)."""
+
+    emails: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)
+    customers: set[str] = field(default_factory=set)
+    prospects: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.emails or self.calls or self.customers or self.prospects)
+
+    def update(self, other: Scope) -> None:
+        self.emails |= other.emails
+        self.calls |= other.calls
+        self.customers |= other.customers
+        self.prospects |= other.prospects
+
+
+def contributions(connection: Connection, scope: Scope, zone: ZoneInfo, *, lock: bool = False) -> Parts:
+    """Every row the things in ``scope`` contribute, as they are stored now. ``lock``: lock them
+    (prospects first, then emails, calls and customers, each in id order) for the transaction."""
+    parts: Parts = {}
+    if scope.prospects and lock and connection.dialect.name == "postgresql":
+        p = _table(Prospect)
+        for chunk in _chunks(scope.prospects):
+            connection.execute(select(p.c.id).where(p.c.id.in_(chunk)).order_by(p.c.id).with_for_update()).all()
+    for model, names, ids, add in (
+        (EmailActivity, _EMAIL_COLUMNS, scope.emails, email_parts),
+        (CallActivity, _CALL_COLUMNS, scope.calls, call_parts),
+        (Customer, _CUSTOMER_COLUMNS, scope.customers, customer_parts),
+    ):
+        if not ids and not scope.prospects:
+            continue
+        seen: set[str] = set()
+        for row in _rows(connection, model, names, ids=ids, prospects=scope.prospects, lock=lock):
+            if row.id not in seen:
+                seen.add(row.id)
+                add(row, zone, parts)
+    if scope.prospects:
+        for facts in prospect_facts(connection, scope.prospects).values():
+            prospect_parts(facts, zone, parts)
+    return parts
+
+
+def difference(after: Parts, before: Parts) -> Parts:
+    moved: Parts = {}
+    for key in after.keys() | before.keys():
+        new, old = after.get(key, [0, 0.0]), before.get(key, [0, 0.0])
+        n, amount = new[0] - old[0], new[1] - old[1]
+        if n or amount:
+            moved[key] = [n, amount]
+    return moved
+
+
+def add_to_totals(connection: Connection, moved: Parts) -> None:
+    """Add ``moved`` to the stored totals: one upsert per key, in key order (two writers of the same
+    keys wait for each other in the same order: no deadlock)."""
+    if not moved:
+        return
+    table = _table(AnalyticsTotal)
+    names = KEY_COLUMNS
+    rows = [{**dict(zip(names, key, strict=True)), "n": int(v[0]), "amount": float(v[1])}
+            for key, v in sorted(moved.items())]  # fmt: skip
+    insert = pg_insert(table) if connection.dialect.name == "postgresql" else sqlite_insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=list(names),
+        set_={"n": table.c.n + insert.excluded.n, "amount": table.c.amount + insert.excluded.amount},
+    )
+    connection.execute(statement, rows)
+
+
+def zone_of(session: Session) -> ZoneInfo:
+    settings = session.info.get("settings")
+    return (settings if isinstance(settings, Settings) else get_settings()).zone
+
+
+class Change:
+    """A change to the rows in ``scope``: read their contributions (locked) before it, and after it
+    add the difference to the totals."""
+
+    def __init__(self, connection: Connection, scope: Scope, zone: ZoneInfo) -> None:
+        self.connection, self.scope, self.zone = connection, scope, zone
+        self.before = contributions(connection, scope, zone, lock=True) if scope else {}
+
+    def done(self, more: Scope | None = None) -> None:
+        """The change is written; ``more``: what it added (new rows: nothing before)."""
+        if more:
+            self.scope.update(more)
+        if self.scope:
+            add_to_totals(self.connection, difference(contributions(self.connection, self.scope, self.zone),
+                                                      self.before))  # fmt: skip
+
+
+@contextmanager
+def changing(
+    session: Session, *, emails: Iterable[str] = (), calls: Iterable[str] = (), customers: Iterable[str] = (),
+    prospects: Iterable[str] = (),
+) -> Iterator[Scope]:  # fmt: skip
+    """Around a bulk statement that changes these rows (or inserts them): the totals move with it.
+    The caller may add to the scope it is given (ids it learns while writing)."""
+    session.flush()
+    scope = Scope(set(emails), set(calls), set(customers), set(prospects))
+    change = Change(session.connection(), Scope(set(scope.emails), set(scope.calls), set(scope.customers),
+                                                 set(scope.prospects)), zone_of(session))  # fmt: skip
+    yield scope
+    session.flush()
+    change.done(scope)
+
+
+def add_new_prospects(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Prospects just inserted in bulk (an import): nothing of theirs existed before, so their
+    share of the funnel comes from the rows themselves, without reading anything back."""
+    parts: Parts = {}
+    zone = zone_of(session)
+    for row in rows:
+        prospect_parts(ProspectFacts(created=row["created_at"], tier=int(row["tier"])), zone, parts)
+    add_to_totals(session.connection(), parts)
+
+
+# --- the session hook ----------------------------------------------------------------------------
+
+_PENDING = "analytics_totals_change"
+#: Attributes whose change moves a prospect's funnel facts, per model.
+_FUNNEL_ATTRS: dict[type, tuple[str, ...]] = {
+    EmailActivity: ("prospect_id", "sent_at", "replied_at"),
+    CallActivity: ("prospect_id", "created_at", "status", "completed_at", "outcome"),
+    Customer: ("prospect_id", "signed_at"),
+    OutreachActivity: ("prospect_id", "type", "created_at", "details", "status"),
+    Prospect: ("created_at", "tier"),
+}
+_KIND = {EmailActivity: "emails", CallActivity: "calls", Customer: "customers"}
+
+
+def _changed(obj: Any, names: Sequence[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _old_values(obj: Any, name: str) -> list[Any]:
+    history = inspect(obj).attrs[name].history
+    return [*history.deleted, *history.unchanged]
+
+
+def _scope_of(session: Session) -> tuple[Scope, list[Any]]:
+    """What the pending ORM changes touch (by id), and the new objects (ids known after the flush)."""
+    scope, new = Scope(), []
+    for obj in session.new:
+        kind = type(obj)
+        if kind in _FUNNEL_ATTRS:
+            new.append(obj)
+            if kind is OutreachActivity and obj.type not in FUNNEL_TYPES:
+                continue
+            prospect_id = obj.id if kind is Prospect else obj.prospect_id
+            if prospect_id is not None:
+                scope.prospects.add(prospect_id)
+    for obj, deleted in [*((o, False) for o in session.dirty), *((o, True) for o in session.deleted)]:
+        kind = type(obj)
+        if kind not in _FUNNEL_ATTRS:
+            continue
+        if kind is OutreachActivity and obj.type not in FUNNEL_TYPES and "type" not in _changed_names(obj):
+            continue
+        if kind in _KIND and (deleted or session.is_modified(obj, include_collections=False)):
+            getattr(scope, _KIND[kind]).add(obj.id)
+        if deleted or _changed(obj, _FUNNEL_ATTRS[kind]):
+            if kind is Prospect:
+                scope.prospects.add(obj.id)
+            else:
+                scope.prospects.update(v for v in (obj.prospect_id, *_old_values(obj, "prospect_id")) if v)
+    return scope, new
+
+
+def _changed_names(obj: Any) -> set[str]:
+    return {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    scope, new = _scope_of(session)
+    if not scope and not new:
+        return
+    change = Change(session.connection(), scope, zone_of(session))
+    session.info[_PENDING] = (change, new)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is None:
+        return
+    change, new = pending
+    more = Scope()
+    for obj in new:
+        kind = type(obj)
+        if kind in _KIND:
+            getattr(more, _KIND[kind]).add(obj.id)
+        elif kind is Prospect:  # nothing of it existed before
+            more.prospects.add(obj.id)
+    change.done(more)
+
+
+# --- recount -------------------------------------------------------------------------------------
+
+
+def count_all(connection: Connection, zone: ZoneInfo) -> Parts:
+    """Every total, from the raw rows."""
+    parts: Parts = {}
+    for model, names, add in (
+        (EmailActivity, _EMAIL_COLUMNS, email_parts),
+        (CallActivity, _CALL_COLUMNS, call_parts),
+        (Customer, _CUSTOMER_COLUMNS, customer_parts),
+    ):
+        for row in _rows(connection, model, names):
+            add(row, zone, parts)
+    for facts in prospect_facts(connection).values():
+        prospect_parts(facts, zone, parts)
+    return {key: value for key, value in parts.items() if value[0] or value[1]}
+
+
+def stored(connection: Connection) -> Parts:
+    table = _table(AnalyticsTotal)
+    found: Parts = {}
+    for row in connection.execute(select(table)):
+        if row.n or row.amount:
+            key: Key = (row.figure, row.start_day, row.event_day, row.template, row.sender, row.tier)
+            found[key] = [int(row.n), float(row.amount)]
+    return found
+
+
+@dataclass
+class Recount:
+    rows: int  # rows of totals the raw rows add up to
+    differing: list[dict[str, Any]]  # keys whose stored total differs: figure, days, dims, stored, counted
+    written: bool
+
+
+def _same(a: list[float], b: list[float]) -> bool:
+    return a[0] == b[0] and abs(a[1] - b[1]) < 1e-6 * max(1.0, abs(a[1]), abs(b[1]))
+
+
+def compare(counted: Parts, kept: Parts) -> list[dict[str, Any]]:
+    found = []
+    for key in sorted(counted.keys() | kept.keys()):
+        have, want = kept.get(key, [0, 0.0]), counted.get(key, [0, 0.0])
+        if not _same(have, want):
+            figure, start, day, template, sender, tier = key
+            found.append({"figure": figure, "startDay": start, "eventDay": day, "template": template,
+                          "sender": sender, "tier": tier, "stored": have[0], "counted": want[0],
+                          "storedAmount": have[1], "countedAmount": want[1]})  # fmt: skip
+    return found
+
+
+def recount(connection: Connection, zone: ZoneInfo, *, write: bool = True) -> Recount:
+    """Count every total again from the raw rows; with ``write``, replace the stored ones by them
+    (the caller's transaction: all or nothing)."""
+    if connection.dialect.name == "postgresql":
+        # Writers that committed before this are in the rows read below; those that have not
+        # yet added their change wait, then add it on top of the recount.
+        connection.execute(text("LOCK TABLE analytics_totals IN EXCLUSIVE MODE"))
+    counted = count_all(connection, zone)
+    differing = compare(counted, stored(connection))
+    if write:
+        table = _table(AnalyticsTotal)
+        connection.execute(delete(table))
+        names = KEY_COLUMNS
+        rows = [{**dict(zip(names, key, strict=True)), "n": int(v[0]), "amount": float(v[1])}
+                for key, v in sorted(counted.items())]  # fmt: skip
+        for start in range(0, len(rows), 10_000):
+            connection.execute(table.insert(), rows[start : start + 10_000])
+    return Recount(rows=len(counted), differing=differing, written=write)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def day_of(moment: datetime, zone: ZoneInfo) -> int:
+    """The key of the local day starting at ``moment`` (a week's start or end: a local midnight)."""
+    return moment.astimezone(zone).date().toordinal()
+
+
+def sums(
+    connection: Any, figures: Sequence[str], *, before: int, started: tuple[int, int] | None = None,
+    happened_from: int | None = None, by: Sequence[str] = (),
+) -> dict[tuple[Any, ...], tuple[int, float]]:  # fmt: skip
+    """{(figure, *by): (count, amount)} over the rows of ``figures`` whose event day is before
+    ``before`` (and on or after ``happened_from``), and whose start day is in ``started`` [from, to)."""
+    table = _table(AnalyticsTotal)
+    columns = [table.c.figure, *(table.c[name] for name in by)]
+    query = select(*columns, func.sum(table.c.n), func.sum(table.c.amount)).where(
+        table.c.figure.in_(list(figures)), table.c.event_day < before
+    )
+    if started is not None:
+        query = query.where(table.c.start_day >= started[0], table.c.start_day < started[1])
+    if happened_from is not None:
+        query = query.where(table.c.event_day >= happened_from)
+    found: dict[tuple[Any, ...], tuple[int, float]] = {}
+    for row in connection.execute(query.group_by(*columns)):
+        found[tuple(row[: len(columns)])] = (int(row[-2] or 0), float(row[-1] or 0))
+    return found
