@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from leadline.config import Settings
-from leadline.db import get_engine
+from leadline.db import get_engine, refresh_statistics
 from leadline.errors import Invalid
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -77,6 +77,7 @@ def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str
         config.attributes["connection"] = connection
         config.attributes["settings"] = settings  # a data step may need them (0022: the first sender)
         command.upgrade(config, revision)
+        refresh_statistics(connection)
     return before, current_revision(engine)
 
 

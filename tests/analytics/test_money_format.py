@@ -1,5 +1,5 @@
 """One money format (issue 18, item 7): the reports page, the weekly report (text and its HTML file),
-the forecast and the CLI write money as ``analytics.render.amount`` does, in the currency of the
+the forecast and the CLI write money as ``leadline.money.amount`` does, in the currency of the
 settings: "$2,400/month", and "€2,400/month" once the currency is EUR (stored in the database, no
 restart). Never a bare "2,400" nor "2,400/month"."""
 

@@ -41,6 +41,30 @@ class TestList:
         assert ids(doNotContact="true") == ["a@x.com"]
         assert ids(gridHealthMin=50) == ["b@x.com"]
         assert ids(search="B@X") == ["b@x.com"]
+        assert ids(doNotContact="false") == ["b@x.com"]
+
+    def test_the_search_filter_reads_the_text_index_of_every_searchable_field(self, settings, client):
+        """The list's search is the global search's index: name, contact, email, city, id and the phone's
+        digits however the number was written; short terms too; a term found nowhere finds nothing."""
+        make_prospect(settings, name="Royal Plumbing Co", email="office@royal.test", contact_name="Pat Núñez",
+                      city="Austin", phone="(512) 555-0147")  # fmt: skip
+        make_prospect(settings, name="Baker Roofing", email="hi@baker.test", city="Denver", phone="+1 303 555 9911")
+
+        def names(term: str) -> list[str]:
+            answer = client.get("/api/prospects", params={"search": term, "sort": "name"})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["total"] == len(answer.json()["items"])
+            return [p["name"] for p in answer.json()["items"]]
+
+        assert names("plumb") == ["Royal Plumbing Co"]
+        assert names("NÚÑEZ") == ["Royal Plumbing Co"]  # contact, any case
+        assert names("denver") == ["Baker Roofing"]
+        assert names("5120147") == []  # digits are searched as one run: the number's own digits
+        assert names("5125550147") == ["Royal Plumbing Co"]
+        assert names("555") == ["Baker Roofing", "Royal Plumbing Co"]
+        assert names("ro") == ["Baker Roofing", "Royal Plumbing Co"]  # two characters: below the trigram index
+        assert names("baker_roofing") == ["Baker Roofing"]  # the id
+        assert names('"quoted" zq') == []
 
     def test_bad_parameters_name_the_field(self, client):
         response = client.get("/api/prospects", params={"tier": 9})

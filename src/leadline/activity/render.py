@@ -33,8 +33,8 @@ def _stage(name: Any) -> str:
 
 
 def _monthly(value: Any, currency: str) -> str:
-    """A monthly fee in the one money format (``analytics.render.amount``): ``$2,400/month``."""
-    from leadline.analytics.render import amount
+    """A monthly fee in the one money format (``leadline.money.amount``): ``$2,400/month``."""
+    from leadline.money import amount
 
     if isinstance(value, int | float) and not isinstance(value, bool):
         return amount(value, currency, "month")

@@ -328,8 +328,9 @@ def _slot_table(name: str, rows: list[SlotRate]) -> None:
 @analytics_app.command("forecast")
 def forecast(as_json: JsonOpt = False) -> None:
     """Open pipeline value weighted by stage probability (expected new MRR), and current MRR."""
-    from leadline.analytics.render import amount, number, pct
+    from leadline.analytics.render import number, pct
     from leadline.analytics.service.what_works import forecast as weighted
+    from leadline.money import amount
 
     data = _read(lambda session, settings: weighted(session, settings=settings))
     if as_json:

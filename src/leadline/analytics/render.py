@@ -26,6 +26,7 @@ from leadline.analytics.schemas import (
     TemplateWeek,
     WeeklyReport,
 )
+from leadline.money import amount
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -67,27 +68,6 @@ def number(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def money(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
-#: How an amount is written in each currency Leadline knows a symbol for; others use the code.
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥", "INR": "₹"}
-
-
-def symbol(currency: str) -> str:
-    return CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-
-
-def amount(value: float | None, currency: str = "USD", per: str = "") -> str:
-    """The one money format: ``$2,400``, or ``$2,400/month`` with ``per="month"``."""
-    if value is None:
-        return "n/a"
-    return f"{symbol(currency)}{money(value)}" + (f"/{per}" if per else "")
 
 
 def signed(value: float | None) -> str:

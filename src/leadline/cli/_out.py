@@ -32,9 +32,9 @@ def cli_settings() -> Settings:
 
 
 def price(value: float | None, per: str = "") -> str:
-    """Money as every shell writes it (``analytics.render.amount``) in the configured currency, read after
+    """Money as every shell writes it (``leadline.money.amount``) in the configured currency, read after
     a unit of work has refreshed the stored settings: ``$2,400/month``."""
-    from leadline.analytics.render import amount
+    from leadline.money import amount
 
     return amount(value, cli_settings().currency, per)
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
-from leadline.analytics.render import amount
 from leadline.clock import utc_now
 from leadline.customers import service as customers
 from leadline.db import settings_of
 from leadline.deals.schemas import DealWon
 from leadline.errors import Conflict, Invalid
 from leadline.fields import require_one_line
+from leadline.money import amount
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES

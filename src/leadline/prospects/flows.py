@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from leadline.clock import utc_now
 from leadline.config import Settings
-from leadline.db import get_engine, unit_of_work
+from leadline.db import get_engine, refresh_statistics, unit_of_work
 from leadline.ids import new_id
 from leadline.prospects import imports
 from leadline.prospects.files import ProspectFile, RowResult, validate
@@ -268,6 +268,7 @@ def _publish(settings: Settings, pacer: Pacer, run_id: str) -> ImportReport:
                 raise ImportTakenOver(f"import {run_id} was taken over by another process (this one looked dead)")
             if batch is None:
                 _owned(session, run_id, state="done")
+                refresh_statistics(session.connection(), ("prospects", "prospect_tags"))
                 break
             done = imports.publish_batch(session, run, batch, now=utc_now())  # the clock: demo and tests set it
             kept = dict(run.report)

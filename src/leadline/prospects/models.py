@@ -35,6 +35,17 @@ class Prospect(Base):
         # An import finds the business a row names by its website or its name (prospects.matching).
         Index("ix_prospects_website", "website"),
         Index("ix_prospects_name_lower", func.lower(text("name"))),
+        # The list's other sorts and filters (migration 0031): each first page read from an index.
+        Index("ix_prospects_tier_id", "tier", "id"),
+        Index("ix_prospects_grid_health_id", text("COALESCE(grid_health, -1)"), "id"),
+        Index("ix_prospects_owner", "owner"),
+        Index(
+            "ix_prospects_do_not_contact",
+            "created_at",
+            "id",
+            sqlite_where=text("do_not_contact"),
+            postgresql_where=text("do_not_contact"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -142,8 +142,8 @@ def where_clause(filters: Filters, *, dialect: str = "sqlite") -> tuple[str, dic
         parts.append("trade = :trade")
         params["trade"] = " ".join(filters.trade.lower().split())
     if filters.do_not_contact is not None:
-        parts.append("do_not_contact = :dnc")
-        params["dnc"] = bool(filters.do_not_contact)
+        # Written out, not bound: the planner then uses the partial index of do-not-contact prospects.
+        parts.append("do_not_contact" if filters.do_not_contact else "NOT do_not_contact")
     if filters.grid_health_min is not None:
         parts.append("grid_health >= :gmin")
         params["gmin"] = float(filters.grid_health_min)
@@ -154,21 +154,39 @@ def where_clause(filters: Filters, *, dialect: str = "sqlite") -> tuple[str, dic
         parts.append("owner = :owner")
         params["owner"] = filters.owner.strip().lower()
     if filters.tag:
-        parts.append(
-            "EXISTS (SELECT 1 FROM prospect_tags WHERE prospect_tags.prospect_id = prospects.id AND tag = :tag)"
-        )
+        # The tag's own index (tag, prospect_id) answers it: a count of a tag's prospects reads only them.
+        parts.append("prospects.id IN (SELECT prospect_id FROM prospect_tags WHERE tag = :tag)")
         params["tag"] = " ".join(filters.tag.lower().split())
     if filters.search:
-        needle = filters.search.strip().lower()
-        needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["q"] = f"%{needle}%"
-        parts.append(
-            "(" + " OR ".join(
-                f"lower(COALESCE({col}, '')) LIKE :q ESCAPE '\\'"
-                for col in ("name", "id", "email", "city", "contact_name")
-            ) + ")"
-        )  # fmt: skip
+        condition, params["q"] = text_match(" ".join(filters.search.lower().split()), dialect)
+        parts.append(condition)
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+#: A prospect's searchable text, exactly as the text index of migration 0018 holds it: its name,
+#: contact, email, city, id and phone digits, in lower case. On PostgreSQL this is the expression its
+#: trigram index is built on (PostgreSQL uses an expression index only for the same expression).
+PG_SEARCH_TEXT = (
+    "lower(coalesce(name, '') || ' ' || coalesce(contact_name, '') || ' ' || coalesce(email, '') || ' ' "
+    "|| coalesce(city, '') || ' ' || id || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))"
+)
+
+#: SQLite: the prospects whose indexed text matches ``:q`` (an FTS5 trigram phrase: any substring of
+#: three characters or more), and, for shorter terms the trigram index cannot answer, contains it.
+_SQLITE_INDEXED = (
+    "prospects.id IN (SELECT r.ref_id FROM search_prospects f JOIN search_refs r ON r.entry = f.rowid WHERE {match})"
+)
+
+
+def text_match(term: str, dialect: str) -> tuple[str, str]:
+    """The condition (and its ``:q`` value) for prospects whose searchable text holds ``term`` (lower
+    case), answered by the text index on both databases: the one rule of the list's search filter."""
+    if dialect == "postgresql":
+        needle = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"{PG_SEARCH_TEXT} LIKE :q ESCAPE '\\'", f"%{needle}%"
+    if len(term) >= 3:
+        return _SQLITE_INDEXED.format(match="search_prospects MATCH :q"), '"' + term.replace('"', '""') + '"'
+    return _SQLITE_INDEXED.format(match="instr(f.body, :q) > 0"), term
 
 
 #: How many prospects' tags one statement reads (:func:`tags_query`).

@@ -335,7 +335,9 @@ class ProspectFilter(InputModel):
     status: StageName | None = Field(None, description="Sales stage.")
     tier: Annotated[Tier | None, Field(description="Tier 1, 2 or 3.")] = None
     trade: Annotated[str | None, Field(max_length=80)] = None
-    search: Annotated[str | None, Field(max_length=200, description="Text in name, id, email, city, contact.")] = None
+    search: Annotated[
+        str | None, Field(max_length=200, description="Text in name, contact, email, city, id or phone digits.")
+    ] = None
     do_not_contact: bool | None = None
     grid_health_min: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None
     grid_health_max: Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)] = None

@@ -12,14 +12,15 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from leadline.prospects import queries
+
 LIMIT = 8
 #: kind -> its table
 TABLES = {"prospect": "prospects", "customer": "customers", "email": "email_activities", "call": "call_activities"}
 #: PostgreSQL: the indexed expression of each table, exactly as migration 0018 wrote it (PostgreSQL
 #: uses an expression index only for the same expression).
 PG_TEXTS = {
-    "prospects": "lower(coalesce(name, '') || ' ' || coalesce(contact_name, '') || ' ' || coalesce(email, '') || ' ' "
-                 "|| coalesce(city, '') || ' ' || id || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))",
+    "prospects": queries.PG_SEARCH_TEXT,
     "customers": "lower(coalesce(company_name, '') || ' ' || coalesce(contact_name, '') || ' ' || coalesce(email, ''))",
     "email_activities": "lower(coalesce(subject, ''))",
     "call_activities": "lower(coalesce(notes, '') || ' ' || coalesce(next_steps, ''))",

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from leadline import money
 from leadline.analytics import render as numbers
 from leadline.config import Settings
 from leadline.prospects.stages import STAGE_LABELS
@@ -138,7 +139,7 @@ pages.env.filters.update(
 @pass_context
 def price(context: Context, value: float | None, per: str = "") -> str:
     """Money in the configured currency: ``$2,400``, ``$2,400/month`` (``per="month"``)."""
-    return numbers.amount(value, settings_of(context["request"]).currency, per)
+    return money.amount(value, settings_of(context["request"]).currency, per)
 
 
 @pass_context

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from leadline.analytics import render as numbers
+from leadline import money
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
@@ -156,7 +156,7 @@ def _board(request: Request, principal: Principal, view: View, *, message: Messa
     context = {"columns": columns, "stages": [(s, STAGE_LABELS[s]) for s in STAGES], "view": view,
                "can_move": principal.can_write, "message": message, "owners": owners, "trades": trades,
                "tags": tags,
-               "symbol": numbers.symbol(settings_of(request).currency),
+               "symbol": money.symbol(settings_of(request).currency),
                "new_step": NEW_CARDS, "new_max": NEW_CARDS_MAX}  # fmt: skip
     return page(request, "app/board/_board.html" if fragment else "app/board/index.html", context, status)
 

@@ -1,0 +1,146 @@
+"""The first page of every prospect list filter and sort at a million prospects (issue 21.2), beside
+the same statements in bare ``sqlite3``.
+
+The data set is the dashboard benchmark's generator (``benchmarks/dashboard.py``): 1,000,000
+prospects by default, with tags on one in twenty and owners on one in four written here with bare
+SQL. Each case is one call of ``prospects.service.search`` in a read-only unit of work, as
+``GET /api/prospects`` makes it (50 rows and the exact total) and as the web list makes it (the
+total counted up to 10,000); the floor is the same two statements (the page, the count) run through
+``sqlite3`` on the same file. Goal: each first page under 50 ms.
+
+    .venv/bin/python benchmarks/list_filters.py [--prospects 1000000] [--emails 1000000] [--runs 5] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from _common import WORK, fresh_sqlite, machine
+from dashboard import generate
+
+#: (label, filters, sort): every filter of the list on its own, the sorts, and a few together.
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("everything, newest first", {}, "-created"),
+    ("everything, by name", {}, "name"),
+    ("everything, by name descending", {}, "-name"),
+    ("everything, by grid health", {}, "grid_health"),
+    ("everything, by tier", {}, "tier"),
+    ("stage contacted (80%)", {"status": "contacted"}, "created"),
+    ("stage proposal (rare)", {"status": "proposal"}, "created"),
+    ("tier 2", {"tier": 2}, "created"),
+    ("trade roofing", {"trade": "roofing"}, "created"),
+    ("trade roofing, by name", {"trade": "roofing"}, "name"),
+    ("search 'plumb'", {"search": "plumb"}, "created"),
+    ("search 'austin', by name", {"search": "austin"}, "name"),
+    ("tag storm leads", {"tag": "storm leads"}, "created"),
+    ("owner ann@", {"owner": "ann@acme.test"}, "created"),
+    ("do not contact", {"do_not_contact": True}, "created"),
+    ("tier 1, roofing, contacted", {"tier": 1, "trade": "roofing", "status": "contacted"}, "name"),
+]
+
+
+def prepare(path: str) -> None:
+    """Tags and owners, which the dashboard's generator does not write."""
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT OR IGNORE INTO prospect_tags (prospect_id, tag) "
+            "SELECT id, CASE abs(random()) % 3 WHEN 0 THEN 'storm leads' WHEN 1 THEN 'vip' ELSE 'spring push' END "
+            "FROM prospects WHERE abs(random()) % 20 = 0"
+        )
+        connection.execute(
+            "UPDATE prospects SET owner = CASE abs(random()) % 2 WHEN 0 THEN 'ann@acme.test' ELSE 'bob@acme.test' END "
+            "WHERE abs(random()) % 4 = 0"
+        )
+        connection.execute("ANALYZE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prospects", type=int, default=1_000_000)
+    parser.add_argument("--emails", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    print(machine())
+    folder = WORK / "list_filters"
+    path = folder / "leadline.db"
+    stamp = folder / "generated.json"
+    if args.reuse and stamp.is_file() and path.is_file():
+        print(f"reusing {path}: {stamp.read_text()}")
+    else:
+        path_text, _ = fresh_sqlite("list_filters")
+        started = time.perf_counter()
+        counts = generate(path_text, args.prospects, args.emails, datetime.now(UTC))
+        prepare(path_text)
+        stamp.write_text(json.dumps(counts))
+        print(f"generated {counts} in {time.perf_counter() - started:.0f} s")
+
+    os.environ["LEADLINE_DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ["LEADLINE_DATA_DIR"] = str(folder)
+    from leadline.config import get_settings
+    from leadline.db import unit_of_work
+    from leadline.prospects import queries, service
+    from leadline.prospects.schemas import ProspectFilter
+    from leadline.web.pages.prospects import COUNT_LIMIT
+
+    settings = get_settings()
+    connection = sqlite3.connect(str(path), isolation_level=None)
+
+    def leadline(filters: queries.Filters, sort: str, count_limit: int | None) -> tuple[int, int]:
+        with unit_of_work(settings, readonly=True) as session:
+            page = service.search(session, filters, sort=sort, limit=50, count_limit=count_limit)
+            return len(page.items), page.total
+
+    def floor(filters: queries.Filters, sort: str, count_limit: int | None) -> tuple[int, int]:
+        query = queries.build(filters, dialect="sqlite", sort=sort, limit=50, peek=True)
+        count_sql, count_params = query.count_sql, dict(query.count_params)
+        if count_limit is not None and count_params:
+            where = count_sql[len("SELECT count(*) FROM prospects") :]
+            count_sql = f"SELECT count(*) FROM (SELECT 1 FROM prospects{where} LIMIT :count_cap) AS capped"
+            count_params["count_cap"] = count_limit + 1
+        connection.execute("BEGIN")
+        try:
+            rows = connection.execute(query.sql, query.params).fetchall()
+            total = connection.execute(count_sql, count_params).fetchone()[0]
+        finally:
+            connection.execute("COMMIT")
+        return min(len(rows), 50), int(total)
+
+    print()
+    print("| case | API: floor / leadline | web (count to 10,000): floor / leadline | rows | total |")
+    print("|---|---|---|---|---|")
+    slowest = {"api": 0.0, "web": 0.0}
+    for label, given, sort in CASES:
+        filters = ProspectFilter.model_validate(given).query()
+        cells = []
+        for kind, count_limit in (("api", None), ("web", COUNT_LIMIT)):
+            mine: list[float] = []
+            bare: list[float] = []
+            leadline(filters, sort, count_limit), floor(filters, sort, count_limit)  # warm
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                got = leadline(filters, sort, count_limit)
+                mine.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                expected = floor(filters, sort, count_limit)
+                bare.append(time.perf_counter() - start)
+            assert got == expected, (label, kind, got, expected)
+            slowest[kind] = max(slowest[kind], statistics.median(mine))
+            cells.append(f"{statistics.median(bare) * 1000:.1f} / {statistics.median(mine) * 1000:.1f} ms")
+            shown, total = got
+        print(f"| {label} ({sort}) | {cells[0]} | {cells[1]} | {shown} | {total:,} |")
+    print(
+        f"\ngoal: each first page under 50 ms; slowest median: API {slowest['api'] * 1000:.1f} ms, "
+        f"web {slowest['web'] * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
