@@ -26,7 +26,7 @@ from leadline.prospects.stages import STAGES
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
 #: Must equal the Alembic head; tests/test_migrations.py checks it.
-SCHEMA_HEAD = "0028"
+SCHEMA_HEAD = "0030"
 
 TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "

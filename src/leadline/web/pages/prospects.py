@@ -50,6 +50,7 @@ from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
 from leadline.prospects.stages import STAGE_LABELS, STAGES
+from leadline.senders import service as senders_service
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import SNOOZES, TASK_KIND_CHOICES
 from leadline.texts.pages import panel as texts_panel
@@ -130,9 +131,10 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
         row_tags = bulk.tags_of(session, [row["id"] for row in rows])
         tags = bulk.all_tags(session)
         users = [user.email for user in auth_service.list_users(session)]
+        sender_choices = senders_service.choices(session)
     return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades,
-            "row_tags": row_tags, "tags": tags, "users": users, "export_href": _export_href(state),
-            "template_names": templates.names(settings),
+            "sender_choices": sender_choices, "row_tags": row_tags, "tags": tags, "users": users,
+            "export_href": _export_href(state), "template_names": templates.names(settings),
             "count_limit": COUNT_LIMIT if state.filters != queries.Filters() else None}  # fmt: skip
 
 
