@@ -223,6 +223,36 @@ class TestSelection:
         assert sent.status_code == 200 and "<strong>3</strong> sent" in sent.text
         assert {e.sender_id for e in emails(settings)} == {b["id"]}
 
+    def test_the_prospect_pages_send_form_chooses_a_sender_until_a_thread_has_one(self, cli, settings, signed_in):
+        add(cli, "ann@alpha-mail.com", "--name", "Ann Alpha")
+        b = add(cli, "bob@beta-mail.com", "--name", "Bob Beta")
+        (pid,) = people(settings, 1)
+        page = signed_in("admin", "boss@example.com")
+        shown = page.get(f"/prospects/{pid}").text
+        assert 'name="sender"' in shown and "Bob Beta &lt;bob@beta-mail.com&gt;" in shown
+        before = snapshot(settings)
+        form = {"csrf_token": page.csrf, "template": "pain_point"}
+        refused = page.post(f"/prospects/{pid}/email", data=form | {"sender": "who@nowhere-mail.com"})
+        assert refused.status_code == 422 and "who@nowhere-mail.com" in refused.text
+        assert 'aria-invalid="true"' in refused.text.split('name="sender"')[1].split(">")[0]  # beside its input
+        assert snapshot(settings) == before
+        sent = page.post(f"/prospects/{pid}/email", data=form | {"sender": "bob@beta-mail.com"},
+                         follow_redirects=False)  # fmt: skip
+        assert sent.status_code == 303, sent.text[-1500:]
+        assert [e.sender_id for e in emails(settings)] == [b["id"]]
+        again = page.get(f"/prospects/{pid}").text
+        assert 'name="sender"' not in again and "From Bob Beta &lt;bob@beta-mail.com&gt;, who sent" in again
+
+    def test_a_sender_with_scheduled_emails_written_for_it_cannot_be_removed(self, cli, settings):
+        add(cli, "ann@alpha-mail.com")
+        ids = people(settings, 1)
+        at = clock.utc_now() + timedelta(hours=1)
+        email_flows.send(settings, "pain_point", actor="test", prospect_ids=ids, at=at)
+        before = snapshot(settings)
+        refused = cli("senders", "remove", "ann@alpha-mail.com")
+        assert refused.exit_code == 1 and "1 scheduled emails written for it" in refused.stderr
+        assert snapshot(settings) == before
+
 
 class TestOwnKey:
     def test_a_sender_with_its_own_key_sends_with_it(self, cli, settings, fake_sendgrid, monkeypatch):  # noqa: F811

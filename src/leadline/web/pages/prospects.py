@@ -402,6 +402,10 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         offered = [proposal_docs.read(session, d, full=True) for d in proposal_docs.search(session, prospect_id)]
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
         text_panel = texts_panel(session, settings, prospect)
+        own = senders_service.thread_sender(session, prospect_id)  # the thread keeps it: nothing to choose
+        thread_sender = senders_service.find(session, own) if own else None
+        sender_choices = [] if own else [(s.email, f"{s.name} <{s.email}>" + (" (paused)" if s.status != "active"
+                                          else "")) for s in senders_service.choices(session)]  # fmt: skip
     names = templates.names(settings)
 
     return {
@@ -429,6 +433,8 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "snoozes": SNOOZES,
         "now": utc_now(),
         "template_choices": [(name, name) for name in names],
+        "sender_choices": sender_choices,
+        "thread_sender": f"{thread_sender.name} <{thread_sender.email}>" if thread_sender else None,
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
         **log_form(),
         "text_panel": text_panel,
@@ -541,10 +547,13 @@ async def send_email(request: Request, prospect_id: str, principal: PageWriter) 
     force = values.pop("force", "") == "1"
     refused: dict[str, Any] = {}
 
+    chosen_sender = values.get("sender", "")
+
     def work() -> None:
         if not template:
             raise FormError("template", "choose a template")
-        report = send(settings, template, actor=principal.actor, prospect_ids=[prospect_id], force=force)
+        report = send(settings, template, actor=principal.actor, prospect_ids=[prospect_id], force=force,
+                      sender_keys=[chosen_sender] if chosen_sender else None)  # fmt: skip
         outcome = report.outcomes[0] if report.outcomes else None
         if outcome is None or outcome.status != "sent":
             code, detail = (outcome.code, outcome.detail or outcome.status) if outcome else (None, "nothing to send")
@@ -555,7 +564,9 @@ async def send_email(request: Request, prospect_id: str, principal: PageWriter) 
         await run_in_threadpool(work)
     except (LeadlineError, ValidationError) as error:
         preview = await run_in_threadpool(_preview, settings, prospect_id, template) if template else None
-        return await _refused(request, prospect_id, "email", values, errors_of(error), preview=preview, **refused)
+        found = errors_of(error)
+        found.fields = {"sender" if k == "senders" else k: m for k, m in found.fields.items()}  # the form's input
+        return await _refused(request, prospect_id, "email", values, found, preview=preview, **refused)
     return _done(prospect_id, "sent")
 
 
