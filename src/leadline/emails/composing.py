@@ -123,7 +123,9 @@ def plan(
     result = Plan(template=template)
     prospect = prospects.get(session, written.prospect_id)
     result.cap_left, _ = senders.capacity_left(session, settings, senders_only)
-    written_as = WrittenAs.of(settings, senders.likely(session, settings, prospect.id, only=senders_only))
+    written_as = WrittenAs.of(
+        settings, senders.Likely(session, settings, [prospect.id], only=senders_only)(prospect.id)
+    )
     try:
         rendered = templates.render(template, prospect, settings, written_as.fields())
     except templates.MissingMergeField as missing:

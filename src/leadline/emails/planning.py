@@ -191,7 +191,7 @@ def plan(
     message that cannot be built (a template error for this prospect, a line break in a
     header) is in ``failed`` with its reason, and the others go on.
 
-    Each message is written as the sender it will most likely go from (senders.likely: the thread's,
+    Each message is written as the sender it will most likely go from (senders.Likely: the thread's,
     else the rotation's turn among ``senders_only``, the selection); the claim writes it again when
     another sender takes it."""
     template = templates.load(settings, template_name)
@@ -210,7 +210,7 @@ def plan(
     left, _ = senders.capacity_left(session, settings, senders_only)
     result.cap_left = left
     missing: list[templates.MissingMergeField] = []
-    turn = 0
+    likely = senders.Likely(session, settings, [p.id for p in candidates], only=senders_only)
     for prospect in candidates:
         if limit is not None and len(result.items) >= limit:
             break
@@ -219,8 +219,7 @@ def plan(
             result.skipped.append(blocked)
             continue
         assert prospect.email is not None
-        written_as = WrittenAs.of(settings, senders.likely(session, settings, prospect.id, only=senders_only,
-                                                           turn=turn))  # fmt: skip
+        written_as = WrittenAs.of(settings, likely(prospect.id))
         try:
             rendered = templates.render(template, prospect, settings, result.extra | written_as.fields())
         except templates.MissingMergeField as error:
@@ -247,7 +246,6 @@ def plan(
                                           senders.cap_reason(session, settings, senders_only), "cap"))  # fmt: skip
             continue
         result.items.append(item)
-        turn += 1
     if missing:
         raise Invalid(
             "; ".join(m.message for m in missing[:20])

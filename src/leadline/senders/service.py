@@ -374,27 +374,42 @@ def _rotation(session: Session, day: date, only: Sequence[str] | None) -> list[S
     return list(session.scalars(query))
 
 
-def likely(
-    session: Session, settings: Settings, prospect_id: str, *, only: Sequence[str] | None = None, turn: int = 0
-) -> Sender | None:
-    """The sender a message for ``prospect_id`` will most likely go from, to write it with (its name in
-    ``{{ senderName }}``, its signature): the thread's own (claimed or scheduled), else the ``turn``-th of
-    the rotation (a batch takes them in turn), else the selection's first even when paused (it waits).
-    :func:`take` decides at the claim; a message written for another is written again then."""
-    own = thread_sender(session, prospect_id) or session.scalar(
-        select(EmailActivity.sender_id)
-        .where(EmailActivity.prospect_id == prospect_id, EmailActivity.sender_id.is_not(None),
-               EmailActivity.status == "scheduled")
-        .order_by(EmailActivity.created_at, EmailActivity.id).limit(1)
-    )  # fmt: skip
-    if own is not None:
-        return session.get(Sender, own)
-    rotation = _rotation(session, local_day(settings), only)
-    if rotation:
-        return rotation[turn % len(rotation)]
-    if only:
-        return session.get(Sender, only[0])
-    return None
+class Likely:
+    """The sender each message of a batch will most likely go from, to write it with (its name in
+    ``{{ senderName }}``, its signature): the thread's own (its first claimed email's, else a scheduled
+    one's), else the rotation's next turn among the active senders of the selection ``only`` (a batch
+    takes them in turn), else the selection's first even when paused (it waits for it), else None (the
+    settings' sender, before any sender exists). :func:`take` decides at the claim; a message written for
+    another is written again then. A few queries per batch, not per message."""
+
+    def __init__(
+        self, session: Session, settings: Settings, prospect_ids: Iterable[str], *, only: Sequence[str] | None = None
+    ) -> None:
+        ids = sorted(set(prospect_ids))
+        self.threads: dict[str, str] = {}
+        for states in (_CLAIMED, ("scheduled",)):
+            for start in range(0, len(ids), 500):
+                rows = session.execute(
+                    select(EmailActivity.prospect_id, EmailActivity.sender_id)
+                    .where(EmailActivity.prospect_id.in_(ids[start : start + 500]),
+                           EmailActivity.sender_id.is_not(None), EmailActivity.status.in_(states))
+                    .order_by(EmailActivity.created_at.desc(), EmailActivity.id.desc())
+                )  # fmt: skip
+                found = {prospect_id: sender_id for prospect_id, sender_id in rows}  # the last kept: the first
+                self.threads |= {k: v for k, v in found.items() if k not in self.threads and v}
+        self.senders = {sender.id: sender for sender in all_senders(session)}
+        self.rotation = _rotation(session, local_day(settings), only)
+        self.fallback = self.senders.get(only[0]) if only else None
+        self.turn = 0
+
+    def __call__(self, prospect_id: str) -> Sender | None:
+        own = self.threads.get(prospect_id)
+        if own is not None:
+            return self.senders.get(own)
+        if self.rotation:
+            self.turn += 1
+            return self.rotation[(self.turn - 1) % len(self.rotation)]
+        return self.fallback
 
 
 def take(
