@@ -4,17 +4,25 @@ figure equal to the sends and bounces behind it), each audited by axe-core at de
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from sqlalchemy import select, update
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from leadline.app import create_app
 from leadline.clock import utc_now
 from leadline.db import unit_of_work
 from leadline.emails import flows as email_flows
 from leadline.emails.models import EmailActivity
 from leadline.senders.models import Sender
-from tests.conftest import make_user
+from leadline.webhooks.signature import public_key_text
+from leadline.webhooks.simulate import frame, signed_headers
+from tests.conftest import configure, make_user
 from tests.factories import make_prospect, snapshot
+from tests.senders.conftest import bounce
+from tests.senders.conftest import emails as emails_of
 from tests.web.conftest import shoot, sign_in
 from tests.web.test_browser_axe import SIZES, audit
 
@@ -96,7 +104,7 @@ def test_the_senders_section_adds_lists_pauses_and_resumes(browser, page, live):
     assert not problems, "\n".join(problems)
 
 
-def test_the_deliverability_panel_shows_the_sends_and_bounces_behind_it(browser, page, live):
+def test_the_deliverability_panel_shows_the_sends_and_bounces_behind_it(browser, page, live, monkeypatch):
     settings = live.settings
     with unit_of_work(settings) as session:
         now = utc_now()
@@ -105,10 +113,18 @@ def test_the_deliverability_panel_shows_the_sends_and_bounces_behind_it(browser,
                                warmup_step=0, min_gap_seconds=0, status="active", created_at=now, updated_at=now))  # fmt: skip
     ids = [make_prospect(settings, name=f"Shop {i}", email=f"o{i}@shop{i}.com", tier=1).id for i in range(5)]
     assert email_flows.send(settings, "pain_point", actor="test", prospect_ids=ids).count("sent") == 5
-    with unit_of_work(settings) as session:  # two of Ann's bounced hard (as the signed webhook records it)
-        anns = list(session.scalars(select(EmailActivity.id).where(EmailActivity.sender_id == "snd_ann")))
-        session.execute(update(EmailActivity).where(EmailActivity.id.in_(anns[:2]))
-                        .values(bounced_at=utc_now(), bounce_type="bounce", status="bounced"))  # fmt: skip
+    with unit_of_work(settings, readonly=True) as session:
+        anns = list(session.scalars(select(EmailActivity).where(EmailActivity.sender_id == "snd_ann")
+                                    .order_by(EmailActivity.id)))  # fmt: skip
+    # two of Ann's bounce hard, through the signed Event Webhook (a key of the test's own)
+    key = ec.generate_private_key(ec.SECP256R1())
+    configure(monkeypatch, settings, sendgrid_webhook_public_key=public_key_text(key))
+    with TestClient(create_app(settings), raise_server_exceptions=False) as hook:
+        body = frame([bounce(anns[0]), bounce(anns[1])])
+        assert hook.post("/webhooks/sendgrid", content=body, headers=signed_headers(key, body)).status_code < 300
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(emails_of(settings, status="bounced")) < 2:
+        time.sleep(0.2)
     expected = {}
     with unit_of_work(settings, readonly=True) as session:
         for sender_id, email in (("snd_ann", "ann@alpha-mail.com"), ("snd_bob", "bob@beta-mail.com")):
