@@ -18,7 +18,7 @@ from leadline.emails.jobs import send_scheduled
 from leadline.emails.models import EmailActivity
 from leadline.senders import service
 from leadline.sequences.flows import run_due
-from leadline.sequences.models import Sequence
+from leadline.sequences.models import Sequence, SequenceEnrollment
 from tests.conftest import configure
 from tests.emails.conftest import fake_sendgrid, outbox_messages  # noqa: F401 (a fixture)
 from tests.factories import count, make_prospect, snapshot
@@ -207,6 +207,25 @@ class TestSelection:
         assert {e.sender_id for e in rows} == {b["id"]} and a["id"] not in {e.sender_id for e in rows}
         assert {signed_by_its_sender(m) for m in outbox_messages(settings)} == {"Bob Beta"}
 
+    def test_a_sequence_whose_chosen_senders_were_removed_stops_and_says_why(self, cli, settings):
+        add(cli, "ann@alpha-mail.com")
+        b = add(cli, "bob@beta-mail.com")
+        ids = people(settings, 1)
+        cli("senders", "pause", b["id"], "--reason", "not yet")
+        started = cli("sequences", "start", "--template", "pain_point", "-p", ids[0], "--sender", b["id"])
+        assert started.exit_code == 0, started.stderr
+        assert cli("senders", "remove", b["id"]).exit_code == 0  # it never sent
+        try:
+            clock.set_frozen(clock.utc_now() + service.RECHECK + timedelta(minutes=1))
+            run_due(settings)
+        finally:
+            clock.set_frozen(None)
+        with unit_of_work(settings, readonly=True) as session:
+            enrollment = session.scalar(select(SequenceEnrollment))
+            assert enrollment is not None and enrollment.status == "stopped"
+            assert "none of the senders chosen for it exists any more" in (enrollment.stop_reason or "")
+        assert emails(settings) == []
+
     def test_the_bulk_form_sends_from_the_chosen_senders(self, cli, settings, signed_in):
         add(cli, "ann@alpha-mail.com", "--name", "Ann Alpha")
         b = add(cli, "bob@beta-mail.com", "--name", "Bob Beta")
@@ -282,6 +301,8 @@ class TestCeiling:
         assert all("LEADLINE_DAILY_SEND_LIMIT" in o.detail for o in report.outcomes if o.status == "skipped")
         listed = {s["email"]: s["sentToday"] for s in cli("senders", "list", "--json").json}  # type: ignore[union-attr]
         assert sum(listed.values()) == 3  # each has room left; the ceiling stops them
+        said = " ".join(cli("senders", "list").stdout.split())
+        assert "caps add up to 20, under the ceiling of 3 a day across every sender" in said
         # a scheduled send, claimed by the worker, meets the same ceiling: it waits for the next day
         at = clock.utc_now() + timedelta(minutes=5)
         assert email_flows.send(settings, "pain_point", actor="test", prospect_ids=[ids[5]], at=at).count(

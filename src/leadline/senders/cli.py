@@ -114,11 +114,14 @@ def list_senders(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([item.dump() for item in items])
         return
+    caps = sum(s.cap_today for s in items if s.status == "active")
+    ceiling = (f"; today's caps add up to {caps}, under the ceiling of {settings.daily_send_limit} a day across "
+               "every sender (LEADLINE_DAILY_SEND_LIMIT)")  # fmt: skip
     print_table(
         ["Sender", "Name", "Status", ("Today", "right"), ("Cap", "right"), ("Gap s", "right"), "Window", "Id"],
         ((s.email, s.name, s.status + (f": {s.paused_reason}" if s.paused_reason else ""), s.sent_today,
           s.cap_today, s.min_gap_seconds, s.window.text() if s.window else "always", s.id) for s in items),
-        footer=f"{len(items)} senders" if items else "no senders (`leadline senders add EMAIL`)",
+        footer=f"{len(items)} senders{ceiling}" if items else "no senders (`leadline senders add EMAIL`)",
     )  # fmt: skip
 
 

@@ -53,7 +53,8 @@ WAIT_CODES = ("sender_wait", "sender_gap")
 class Wait:
     """No sender can take this send now: ``code`` ``cap`` (every candidate's cap is used up today:
     the next sending day), ``sender_wait`` (paused, outside its window) or ``sender_gap`` (its
-    minimum gap between sends), until ``until``."""
+    minimum gap between sends), until ``until``; or ``senders_gone`` (every sender chosen for it was
+    removed: nothing to wait for)."""
 
     code: str
     reason: str
@@ -436,6 +437,8 @@ def take(
         if not candidates:  # every sender of the selection is paused: the send waits for one
             paused = session.scalars(select(Sender).where(Sender.id.in_(list(only))).order_by(Sender.id))
             candidates = list(paused)
+        if not candidates:  # removed since the selection was made (a sequence's): nothing to wait for
+            return Wait("senders_gone", "none of the senders chosen for it exists any more")
     else:
         candidates = _rotation(session, day, None)
     waits: list[tuple[datetime, str, str]] = []
