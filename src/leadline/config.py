@@ -143,7 +143,10 @@ class Settings(BaseSettings):
     sender_email: str = "sales@example.com"
     sender_address: str = Field("", description="Postal address printed in every email's footer (anti-spam law).")
     daily_send_limit: int = Field(
-        50, ge=0, description="The first sender's daily cap (each sender has its own: `leadline senders`)."
+        50,
+        ge=0,
+        description="The ceiling on sends a day across every sender together (each sender also has its own "
+        "cap: `leadline senders`; raise this when you add senders); also the first sender's cap.",
     )
     # --- senders' health: auto-pause (senders/health.py; over the last 7 days' sends) -----
     bounce_pause_rate: float = Field(
@@ -499,6 +502,14 @@ class Settings(BaseSettings):
                       else "default") if info is not None else ""  # fmt: skip
             rows.append((f"LEADLINE_{name.upper()}", shown(name, getattr(self, name)), source))
         return rows
+
+    def notes(self) -> list[str]:
+        """What a setting does where its name alone could mislead, for ``leadline config``."""
+        return [
+            f"LEADLINE_DAILY_SEND_LIMIT ({self.daily_send_limit}) is the ceiling on sends a day across every "
+            "sender together; each sender's own cap and warm-up apply under it (`leadline senders list`). "
+            "Raise it when you add senders."
+        ]
 
     def warnings(self) -> list[str]:
         """Set-ups that work but are unsafe or surprising, for ``leadline config``."""

@@ -101,6 +101,7 @@ def check_mail_send(body: Any) -> list[dict[str, Any]]:
 @dataclass
 class FakeSendGrid:
     api_key: str = "SG.test-key"
+    other_keys: tuple[str, ...] = ()  # more keys it accepts (a sender's own: senders' credentialsEnv)
     requests: list[Recorded] = field(default_factory=list)
     script: deque[str | tuple[int, Any]] = field(default_factory=deque)
     hang_seconds: float = 5.0
@@ -131,7 +132,7 @@ class FakeSendGrid:
                     return
                 if self.path != "/v3/mail/send":
                     return self._json(404, error_body("Not found"))
-                if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
+                if self.headers.get("Authorization") not in {f"Bearer {k}" for k in (fake.api_key, *fake.other_keys)}:
                     return self._json(
                         401, error_body("The provided authorization grant is invalid, expired, or revoked")
                     )

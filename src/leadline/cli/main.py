@@ -232,9 +232,12 @@ def show_config(
         else:
             warnings += [w for w in doctor.warnings(report) if not w.startswith("Base URL")]
     if as_json:
-        print_json({"settings": {name: value for name, value, _ in rows}, "warnings": warnings})
+        print_json({"settings": {name: value for name, value, _ in rows}, "notes": settings.notes(),
+                    "warnings": warnings})  # fmt: skip
         return
     print_table(["Setting", "Value", "From"], rows)
+    for note in settings.notes():
+        typer.echo(f"note: {note}")
     for warning in warnings:
         typer.echo(f"warning: {warning}", err=True)
 

@@ -41,7 +41,7 @@ async def send_emails(body: SendRequest, settings: CurrentSettings, actor: Actor
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
     report = await run_in_threadpool(
         send, settings, body.template, actor=actor, prospect_ids=body.prospect_ids or None, filters=body.filters(),
-        limit=body.limit, force=body.force, dry_run=body.dry_run, at=at,
+        limit=body.limit, force=body.force, dry_run=body.dry_run, at=at, sender_keys=body.senders,
     )  # fmt: skip
     return report.as_dict()
 

@@ -45,6 +45,10 @@ def send(
     at: Annotated[
         str | None, typer.Option(help="Send later, at this local time (e.g. 2025-11-17 08:30); the worker sends it.")
     ] = None,
+    sender: Annotated[
+        list[str] | None,
+        typer.Option("--sender", help="Send from this sender (id or address; repeatable): rotate across these only."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Send a template to prospects, by id or by selection (guardrails skip who must not get it)."""
@@ -60,7 +64,7 @@ def send(
             report = send_batch(
                 settings, template, actor=actor(), prospect_ids=chosen.prospect_ids or None, filters=chosen.filters(),
                 limit=chosen.limit, force=force, dry_run=dry_run, on_progress=progress.update if progress else None,
-                at=when,
+                at=when, sender_keys=sender,
             )  # fmt: skip
         finally:
             if progress:

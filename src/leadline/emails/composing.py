@@ -15,6 +15,7 @@ passes through the template engine).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import templates
-from leadline.emails.planning import Plan, Planned, Skipped, Unbuilt, new_email, unsendable, why_not
+from leadline.emails.planning import Plan, Planned, Skipped, Unbuilt, WrittenAs, new_email, unsendable, why_not
 from leadline.emails.reading import get
 from leadline.emails.schemas import ComposeRequest
 from leadline.errors import Invalid
@@ -112,20 +113,28 @@ def _template(kind: str, subject: str, body: str) -> templates.EmailTemplate:
     return made
 
 
-def plan(session: Session, settings: Settings, written: Draft, *, force: bool, check_cap: bool = True) -> Plan:
-    """The one message, checked as a template's would be (guardrails, building, the cap)."""
+def plan(
+    session: Session, settings: Settings, written: Draft, *, force: bool, check_cap: bool = True,
+    senders_only: Sequence[str] | None = None,
+) -> Plan:  # fmt: skip
+    """The one message, checked as a template's would be (guardrails, building, the cap), written as the
+    sender it will most likely go from (an answer: the thread's); the claim writes it again for another."""
     template = written.template
     result = Plan(template=template)
     prospect = prospects.get(session, written.prospect_id)
-    result.cap_left, today_cap = senders.capacity_left(session, settings)
+    result.cap_left, _ = senders.capacity_left(session, settings, senders_only)
+    written_as = WrittenAs.of(
+        settings, senders.Likely(session, settings, [prospect.id], only=senders_only)(prospect.id)
+    )
     try:
-        rendered = templates.render(template, prospect, settings)
+        rendered = templates.render(template, prospect, settings, written_as.fields())
     except templates.MissingMergeField as missing:
         raise Invalid(missing.message + "; nothing was sent", field=missing.field_name) from None
     except templates.TemplateError as error:
         raise Invalid(error.message, field="body") from None
     item = Planned(prospect.id, prospect.name, prospect.email or "", prospect.contact_name, rendered.subject,
-                   rendered.text.rstrip("\n") + written.quoted, None)  # fmt: skip
+                   rendered.text.rstrip("\n") + written.quoted, None, quoted=written.quoted, written_as=written_as,
+                   senders=tuple(senders_only) if senders_only else None)  # fmt: skip
     blocked = why_not(session, prospect, template.name, force=force, written=(item.subject, item.text))
     if blocked is not None:
         result.skipped.append(blocked)
@@ -135,11 +144,8 @@ def plan(session: Session, settings: Settings, written: Draft, *, force: bool, c
     if why is not None:
         result.failed.append(Unbuilt(prospect.id, prospect.name, prospect.email, why, item))
     elif check_cap and result.cap_left < 1:
-        result.skipped.append(
-            Skipped(prospect.id, prospect.name, prospect.email,
-                    senders.all_paused(session) or f"over the daily cap of {today_cap} (the senders' caps today)",
-                        "cap")
-        )  # fmt: skip
+        result.skipped.append(Skipped(prospect.id, prospect.name, prospect.email,
+                                      senders.cap_reason(session, settings, senders_only), "cap"))  # fmt: skip
     else:
         result.items.append(item)
     return result

@@ -160,17 +160,21 @@ def send(
     extra: dict[str, Any] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     at: datetime | None = None,
+    sender_keys: Sequence[str] | None = None,
 ) -> SendReport:
-    """Send ``template`` to the chosen prospects (at ``at``, by the worker, if given); a dry run only plans."""
+    """Send ``template`` to the chosen prospects (at ``at``, by the worker, if given); a dry run only plans.
+    ``sender_keys``: the senders (ids or addresses) to rotate across (default: every active one)."""
     if at is not None and at <= utc_now():
         raise Invalid("is not in the future; leave it out to send now", field="at")
     if not dry_run:
         check_sender(settings, backend.name if backend else settings.email_backend)
+    with unit_of_work(settings, readonly=True) as session:
+        only = senders.selection(session, sender_keys)  # an unknown one: refused before anything changes
     mark_stale_sends(settings, actor=actor)
     with unit_of_work(settings, readonly=True) as session:
         planned = service.plan(
             session, settings, template, prospect_ids=prospect_ids, filters=filters, limit=limit, force=force,
-            extra=extra, check_cap=at is None,
+            extra=extra, check_cap=at is None, senders_only=only,
         )  # fmt: skip
     return carry_out(settings, planned, dry_run=dry_run, at=at, backend=backend, force=force, actor=actor,
                      on_progress=on_progress)  # fmt: skip

@@ -192,19 +192,20 @@ def untracked(html: str, url: str) -> str:
     return html.replace(plain, f'<a clicktracking=off href="{html_lib.escape(url)}"') if plain in html else html
 
 
-def footer_text(settings: Settings, url: str) -> str:
-    lines = ["", "--", settings.sender_name]
+def footer_text(settings: Settings, url: str, name: str | None = None) -> str:
+    """The signature (``name``: the sender's, else LEADLINE_SENDER_NAME), postal address and opt-out link."""
+    lines = ["", "--", name or settings.sender_name]
     if settings.sender_address:
         lines.append(settings.sender_address)
     lines.append(f"Not interested? Unsubscribe with one click: {url}")
     return "\n".join(lines) + "\n"
 
 
-def footer_html(settings: Settings, url: str) -> str:
+def footer_html(settings: Settings, url: str, name: str | None = None) -> str:
     address = f"<br>{html_lib.escape(settings.sender_address)}" if settings.sender_address else ""
     return (
         '<p style="color:#666;font-size:12px;margin-top:24px">'
-        f"{html_lib.escape(settings.sender_name)}{address}<br>"
+        f"{html_lib.escape(name or settings.sender_name)}{address}<br>"
         f"Not interested? {untracked_link(url, 'Unsubscribe')} with one click.</p>"
     )
 
@@ -249,14 +250,19 @@ def text_to_html(text: str, *, links: bool = False, untracked: Callable[[str], b
     return f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:1.5">{inner}</div>'
 
 
-def with_footer(settings: Settings, url: str, text: str, html: str | None) -> tuple[str, str]:
+def with_footer(
+    settings: Settings, url: str, text: str, html: str | None, *, name: str | None = None
+) -> tuple[str, str]:
+    """The text and HTML parts with the footer (signed ``name``, the sender's) below the body."""
     body_html = html if html else text_to_html(text, links=True, untracked=lambda u: is_leadline_link(settings, u))
     if "</body>" in body_html:
-        body_html = body_html.replace("</body>", footer_html(settings, url) + "</body>", 1)
+        body_html = body_html.replace("</body>", footer_html(settings, url, name) + "</body>", 1)
     else:
-        body_html = body_html + footer_html(settings, url)
-    return text.rstrip("\n") + "\n" + footer_text(settings, url), body_html
+        body_html = body_html + footer_html(settings, url, name)
+    return text.rstrip("\n") + "\n" + footer_text(settings, url, name), body_html
 
 
-def sender_domain(settings: Settings) -> str:
-    return settings.sender_email.rsplit("@", 1)[-1] or "leadline.invalid"
+def sender_domain(address: str | Settings) -> str:
+    """The domain of a From address (a Message-ID's right-hand side), or of LEADLINE_SENDER_EMAIL."""
+    email = address if isinstance(address, str) else address.sender_email
+    return email.rsplit("@", 1)[-1] or "leadline.invalid"

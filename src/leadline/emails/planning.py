@@ -38,6 +38,24 @@ from leadline.prospects.schemas import EMAIL_RE
 from leadline.senders import service as senders
 
 
+@dataclass(frozen=True)
+class WrittenAs:
+    """The sender a message is written as: its name and address in the merge fields and the signature."""
+
+    id: str | None  # None: the settings' own sender (LEADLINE_SENDER_*), before any sender exists
+    email: str
+    name: str
+
+    @classmethod
+    def of(cls, settings: Settings, sender: Any | None) -> WrittenAs:
+        if sender is None:
+            return cls(None, settings.sender_email, settings.sender_name)
+        return cls(sender.id, sender.email, sender.name)
+
+    def fields(self) -> dict[str, Any]:
+        return {"senderName": self.name, "senderEmail": self.email}
+
+
 @dataclass
 class Planned:
     prospect_id: str
@@ -47,6 +65,10 @@ class Planned:
     subject: str
     text: str
     html: str | None
+    extra: dict[str, Any] | None = None  # the template's extra merge fields: to write it again for another sender
+    quoted: str = ""  # a written answer's quoted reply, below the rendered body
+    written_as: WrittenAs | None = None  # None: the settings' sender
+    senders: tuple[str, ...] | None = None  # the selection its sender is chosen from (None: every sender)
 
 
 @dataclass
@@ -162,11 +184,16 @@ def plan(
     force: bool = False,
     extra: dict[str, Any] | None = None,
     check_cap: bool = True,
+    senders_only: Sequence[str] | None = None,
 ) -> Plan:
     """Who would get what. Every message is rendered and built here, so a missing merge field
     stops the whole run before anything is sent; guardrails skip prospects with a reason; a
     message that cannot be built (a template error for this prospect, a line break in a
-    header) is in ``failed`` with its reason, and the others go on."""
+    header) is in ``failed`` with its reason, and the others go on.
+
+    Each message is written as the sender it will most likely go from (senders.Likely: the thread's,
+    else the rotation's turn among ``senders_only``, the selection); the claim writes it again when
+    another sender takes it."""
     template = templates.load(settings, template_name)
     result = Plan(template=template, extra=dict(extra or {}))
     if prospect_ids:
@@ -180,9 +207,10 @@ def plan(
             "choose prospects: --prospect ID, or a selection such as --status new --limit 25",
             field="prospectIds",
         )
-    left, today_cap = senders.capacity_left(session, settings)
+    left, _ = senders.capacity_left(session, settings, senders_only)
     result.cap_left = left
     missing: list[templates.MissingMergeField] = []
+    likely = senders.Likely(session, settings, [p.id for p in candidates], only=senders_only)
     for prospect in candidates:
         if limit is not None and len(result.items) >= limit:
             break
@@ -191,8 +219,9 @@ def plan(
             result.skipped.append(blocked)
             continue
         assert prospect.email is not None
+        written_as = WrittenAs.of(settings, likely(prospect.id))
         try:
-            rendered = templates.render(template, prospect, settings, result.extra)
+            rendered = templates.render(template, prospect, settings, result.extra | written_as.fields())
         except templates.MissingMergeField as error:
             missing.append(error)
             continue
@@ -200,22 +229,21 @@ def plan(
             raise  # a hostile template: the whole run is refused, nothing is written
         except templates.TemplateError as error:  # this prospect's values trip the template: fails alone
             stand_in = Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name,
-                               template.subject[:MAX_SUBJECT], "", None)  # fmt: skip
+                               template.subject[:MAX_SUBJECT], "", None, written_as=written_as,
+                               senders=tuple(senders_only) if senders_only else None)  # fmt: skip
             result.failed.append(Unbuilt(prospect.id, prospect.name, prospect.email, error.message, stand_in))
             continue
         item = Planned(prospect.id, prospect.name, prospect.email, prospect.contact_name, rendered.subject,
-                       rendered.text, rendered.html)  # fmt: skip
+                       rendered.text, rendered.html, extra=result.extra, written_as=written_as,
+                       senders=tuple(senders_only) if senders_only else None)  # fmt: skip
         draft = new_email(settings, item, template, status="sending", force=force, now=utc_now())
         why = unsendable(settings, draft, item.to_name)
         if why is not None:
             result.failed.append(Unbuilt(prospect.id, prospect.name, prospect.email, why, item))
             continue
         if check_cap and len(result.items) >= left:
-            result.skipped.append(
-                Skipped(prospect.id, prospect.name, prospect.email,
-                        senders.all_paused(session) or f"over the daily cap of {today_cap} (the senders' caps today)",
-                        "cap")
-            )  # fmt: skip
+            result.skipped.append(Skipped(prospect.id, prospect.name, prospect.email,
+                                          senders.cap_reason(session, settings, senders_only), "cap"))  # fmt: skip
             continue
         result.items.append(item)
     if missing:
@@ -257,11 +285,13 @@ def new_email(
 ) -> EmailActivity:
     """The row for an email about to go out (or scheduled): footer, reply address, Message-ID, thread."""
     email_id = new_id("email")
-    text, html = with_footer(settings, unsubscribe_url(settings, email_id), item.text, item.html)
+    written_as = item.written_as or WrittenAs.of(settings, None)
+    text, html = with_footer(settings, unsubscribe_url(settings, email_id), item.text, item.html, name=written_as.name)
     return EmailActivity(
-        id=email_id, prospect_id=item.prospect_id, message_id=f"<{email_id}@{sender_domain(settings)}>",
+        id=email_id, prospect_id=item.prospect_id, message_id=f"<{email_id}@{sender_domain(written_as.email)}>",
         email_type=template.email_type, template=template.name, subject=item.subject, to_email=item.to_email,
-        from_email=settings.sender_email, body_text=text, body_html=html, thread_root_id=thread_root_id or email_id,
+        from_email=written_as.email, from_name=written_as.name, body_text=text,
+        body_html=html, thread_root_id=thread_root_id or email_id,
         reply_to=f"reply+{email_id}@{settings.reply_domain}" if settings.reply_domain else None,
         status=status, forced=force, created_at=now, updated_at=now, **fields,
     )  # fmt: skip
@@ -277,7 +307,34 @@ def outgoing(
         email_id=email.id, to_email=email.to_email, to_name=to_name, from_email=email.from_email,
         from_name=email.from_name or settings.sender_name, subject=email.subject, text=email.body_text,
         html=email.body_html or "",
-        message_id=email.message_id or f"<{email.id}@{sender_domain(settings)}>", template=email.template,
+        message_id=email.message_id or f"<{email.id}@{sender_domain(email.from_email)}>", template=email.template,
         unsubscribe_url=unsubscribe_url(settings, email.id), reply_to=email.reply_to,
         in_reply_to=email.in_reply_to, references=references, date=email.send_attempted_at,
     )  # fmt: skip
+
+
+def rewrite(
+    settings: Settings,
+    email: EmailActivity,
+    item: Planned,
+    template: templates.EmailTemplate,
+    prospect: Prospect,
+    sender: Any,
+) -> str | None:
+    """``email`` written again as ``sender``, the one its claim chose, when it was written as another:
+    merge fields (``{{ senderName }}``, ``{{ senderEmail }}``, the booking link), the signature, the From and
+    the Message-ID's domain. Returns why it cannot be sent so (None: it can)."""
+    written_as = WrittenAs.of(settings, sender)
+    email.sender_id, email.from_email, email.from_name = written_as.id, written_as.email, written_as.name
+    if item.written_as == written_as:
+        return None
+    try:
+        rendered = templates.render(template, prospect, settings, (item.extra or {}) | written_as.fields())
+    except (templates.TemplateError, templates.MissingMergeField) as error:
+        return error.message
+    text = rendered.text if not item.quoted else rendered.text.rstrip("\n") + item.quoted
+    email.subject = rendered.subject
+    email.body_text, email.body_html = with_footer(settings, unsubscribe_url(settings, email.id), text,
+                                                   rendered.html, name=written_as.name)  # fmt: skip
+    email.message_id = f"<{email.id}@{sender_domain(written_as.email)}>"
+    return unsendable(settings, email, item.to_name)

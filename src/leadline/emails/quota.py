@@ -1,6 +1,7 @@
 """The day's count of claimed sends, across every sender: one send added when it is claimed, given
-back when it definitely did not go out; atomic across processes. The caps themselves are each
-sender's (senders/service.py: its daily cap with its warm-up ramp)."""
+back when it definitely did not go out; atomic across processes. Each sender has its own cap
+(senders/service.py: its daily cap with its warm-up ramp); ``LEADLINE_DAILY_SEND_LIMIT`` is the
+ceiling over them all: however many senders there are, no more than that many sends a day."""
 
 from __future__ import annotations
 
@@ -26,18 +27,19 @@ def sent_today(session: Session, settings: Settings) -> int:
 
 
 def cap_left(session: Session, settings: Settings) -> int:
-    """How many sends today's caps (every active sender's) still allow."""
+    """How many sends today's caps (every active sender's, under the ceiling) still allow."""
     from leadline.senders import service as senders
 
     return senders.capacity_left(session, settings)[0]
 
 
 def reserve_quota(session: Session, settings: Settings, day: date) -> bool:
-    """Count one send claimed on ``day``, atomically across processes (the sender's cap was taken first)."""
+    """Count one send claimed on ``day`` if the ceiling (``LEADLINE_DAILY_SEND_LIMIT``, across every
+    sender) allows it, atomically across processes. False: the day's ceiling is reached."""
     session.execute(insert_ignore(session, DailySendCount, {"day": day, "sent": 0}, ["day"]))
     taken = session.execute(
         update(DailySendCount)
-        .where(DailySendCount.day == day)
+        .where(DailySendCount.day == day, DailySendCount.sent < settings.daily_send_limit)
         .values(sent=DailySendCount.sent + 1)
         .execution_options(synchronize_session=False)
     )

@@ -6,7 +6,7 @@ Talking to the backend between the claim and the record is ``emails/flows.py``'s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -20,13 +20,14 @@ from leadline.config import Settings
 from leadline.emails import templates
 from leadline.emails.message import MAX_SUBJECT, footer_text, unsubscribe_url
 from leadline.emails.models import EmailActivity
-from leadline.emails.planning import WRITTEN, Planned, Skipped, new_email, unsendable, why_not
+from leadline.emails.planning import WRITTEN, Planned, Skipped, new_email, rewrite, unsendable, why_not
 from leadline.emails.quota import local_day, release_quota, reserve_quota
 from leadline.emails.reading import SENT_STATES, get
 from leadline.errors import Conflict, Invalid
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.senders import service as senders
+from leadline.senders.models import Sender
 from leadline.sequences import stops as sequences
 from leadline.sequences.windows import next_day_start
 
@@ -68,15 +69,20 @@ def claim(
         email.body_text = email.body_text.replace("\x00", "\ufffd")
         email.body_html = (email.body_html or "").replace("\x00", "\ufffd") or None
     else:
-        full = _take_slot(session, settings, prospect, email)
+        full = _take_slot(session, settings, prospect, email, only=item.senders)
         if full is not None:
             return None, full
+        why = rewrite(settings, email, item, template, prospect, session.get(Sender, email.sender_id))
+        if why is not None:  # it cannot be written as the sender that took it: failed, its send given back
+            release_quota(session, local_day(settings, now))
+            senders.release(session, email.sender_id, local_day(settings, now))
+            email.status, email.error, email.failed_at, email.send_attempted_at = "failed", why, now, None
     try:
         with session.begin_nested():
             session.add(email)
             session.flush()
     except IntegrityError:
-        if why is None:
+        if email.status == "sending":
             release_quota(session, local_day(settings, now))
             senders.release(session, email.sender_id, local_day(settings, now))
         return None, Skipped(prospect.id, prospect.name, prospect.email,
@@ -86,14 +92,22 @@ def claim(
     return email, None
 
 
-def _take_slot(session: Session, settings: Settings, prospect: Prospect, email: EmailActivity) -> Skipped | None:
-    """Choose the email's sender and take one send from its cap today (senders.take: the thread's own
-    sender, else rotation; its status, window and gap checked now), or say why not and until when."""
+def _take_slot(
+    session: Session, settings: Settings, prospect: Prospect, email: EmailActivity, *,
+    only: Sequence[str] | None = None, pinned: str | None = None,
+) -> Skipped | None:  # fmt: skip
+    """Take one send from the day's ceiling across every sender (LEADLINE_DAILY_SEND_LIMIT), then choose
+    the email's sender and take one from its cap today (senders.take: the thread's own sender, else
+    ``pinned``, else the rotation over the selection ``only``; its status, window and gap checked now),
+    or say why not and until when. The email's sender is set; its words are the caller's to rewrite."""
     now = utc_now()
-    taken = senders.take(session, settings, prospect.id, now=now)
+    day = local_day(settings, now)
+    if not reserve_quota(session, settings, day):
+        return Skipped(prospect.id, prospect.name, prospect.email, senders.cap_reason(session, settings, only), "cap")
+    taken = senders.take(session, settings, prospect.id, now=now, only=only, pinned=pinned)
     if isinstance(taken, senders.Wait):
+        release_quota(session, day)
         return Skipped(prospect.id, prospect.name, prospect.email, taken.reason, taken.code, taken.until)
-    reserve_quota(session, settings, local_day(settings, now))
     email.sender_id, email.from_email, email.from_name = taken.id, taken.email, taken.name
     return None
 
@@ -114,6 +128,9 @@ def schedule(
     now = utc_now()
     email = new_email(settings, item, template, status="scheduled", force=force, now=now, scheduled_at=at,
                       in_reply_to=in_reply_to, thread_root_id=thread_root_id)  # fmt: skip
+    # written as the sender it will go from (planning: the thread's, else the batch's turn of the rotation):
+    # the claim keeps it to that sender, which it waits for when paused
+    email.sender_id = item.written_as.id if item.written_as else None
     email_id = email.id
     session.add(email)
     activity.record(
@@ -136,7 +153,7 @@ def claim_scheduled(
     if email.status != "scheduled":
         return None, None  # another worker took it, or a person cancelled it
     prospect = prospects.get(session, email.prospect_id, for_update=True)
-    footer = footer_text(settings, unsubscribe_url(settings, email.id))
+    footer = footer_text(settings, unsubscribe_url(settings, email.id), email.from_name)
     written = (email.subject, email.body_text.removesuffix(footer))
     blocked = why_not(session, prospect, email.template, force=email.forced, exclude_email_id=email.id, written=written)
     if blocked is not None:
@@ -144,7 +161,7 @@ def claim_scheduled(
     why = unsendable(settings, email, prospect.contact_name)
     if why is not None:
         return record_failed(session, settings, email.id, why, actor=actor), None
-    full = _take_slot(session, settings, prospect, email)
+    full = _take_slot(session, settings, prospect, email, pinned=email.sender_id)
     if full is not None:
         return None, full
     now = utc_now()

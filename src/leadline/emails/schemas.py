@@ -10,6 +10,7 @@ from pydantic import Field
 from leadline.fields import FreeText
 from leadline.prospects.schemas import Selection
 from leadline.schemas import ApiModel, InputModel
+from leadline.senders.schemas import SenderKeys
 
 EmailStatus = Literal[
     "scheduled", "pending", "sending", "unknown", "sent", "delivered", "opened", "clicked", "replied",
@@ -73,6 +74,7 @@ class SendRequest(Selection):
     dry_run: bool = False
     force: bool = False
     at: datetime | None = Field(None, description="Send later, at this time (local time if no offset).")
+    senders: SenderKeys = None
 
 
 class ComposeRequest(InputModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -33,6 +34,23 @@ CredOpt = Annotated[
 
 def _values(**given: Any) -> dict[str, Any]:
     return {k: v for k, v in given.items() if v is not None}
+
+
+def _change(change: Callable[[Any, Any], Any], as_json: bool, said: Callable[[Any], str]) -> None:
+    """The one shape of add, update, pause and resume: ``change(session, service)`` (which validates its
+    input and returns the sender) in a unit of work; then the sender as JSON, or ``said(sender)``."""
+    from leadline.cli._out import require_database
+    from leadline.db import unit_of_work
+    from leadline.senders import service
+
+    require_database()
+    settings = cli_settings()
+    with cli_errors(), unit_of_work(settings) as session:
+        result = service.read(session, settings, change(session, service))
+    if as_json:
+        print_json(result.dump())
+    else:
+        typer.echo(said(result))
 
 
 def _show(sender: Any, as_json: bool) -> None:
@@ -69,25 +87,17 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a sender (active at once)."""
-    from leadline.cli._out import require_database
-    from leadline.db import unit_of_work
-    from leadline.senders import service
     from leadline.senders.schemas import SenderCreate
 
-    require_database()
-    settings = cli_settings()
-    with cli_errors():
+    def change(session: Any, service: Any) -> Any:
         data = SenderCreate.model_validate(_values(
             email=email, name=name if name is not None else email.partition("@")[0], daily_cap=daily_cap,
             warmup_start=warmup_start, warmup_step=warmup_step, warmup_max=warmup_max, min_gap_seconds=min_gap,
             window=window, credentials_env=credentials_env,
         ))  # fmt: skip
-        with unit_of_work(settings) as session:
-            result = service.read(session, settings, service.add(session, data, actor=actor()))
-    if as_json:
-        print_json(result.dump())
-    else:
-        typer.echo(f"Added sender {result.name} <{result.email}> ({result.id}), {result.daily_cap} a day.")
+        return service.add(session, data, actor=actor())
+
+    _change(change, as_json, lambda r: f"Added sender {r.name} <{r.email}> ({r.id}), {r.daily_cap} a day.")
 
 
 @app.command("list")
@@ -104,11 +114,14 @@ def list_senders(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json([item.dump() for item in items])
         return
+    caps = sum(s.cap_today for s in items if s.status == "active")
+    ceiling = (f"; today's caps add up to {caps}, under the ceiling of {settings.daily_send_limit} a day across "
+               "every sender (LEADLINE_DAILY_SEND_LIMIT)")  # fmt: skip
     print_table(
         ["Sender", "Name", "Status", ("Today", "right"), ("Cap", "right"), ("Gap s", "right"), "Window", "Id"],
         ((s.email, s.name, s.status + (f": {s.paused_reason}" if s.paused_reason else ""), s.sent_today,
           s.cap_today, s.min_gap_seconds, s.window.text() if s.window else "always", s.id) for s in items),
-        footer=f"{len(items)} senders" if items else "no senders (`leadline senders add EMAIL`)",
+        footer=f"{len(items)} senders{ceiling}" if items else "no senders (`leadline senders add EMAIL`)",
     )  # fmt: skip
 
 
@@ -140,13 +153,9 @@ def update(
     as_json: JsonOpt = False,
 ) -> None:
     """Change a sender (only what is given)."""
-    from leadline.cli._out import abort, require_database
-    from leadline.db import unit_of_work
-    from leadline.senders import service
+    from leadline.cli._out import abort
     from leadline.senders.schemas import SenderUpdate
 
-    require_database()
-    settings = cli_settings()
     given = _values(
         name=name, daily_cap=daily_cap, warmup_start=warmup_start, warmup_step=warmup_step, warmup_max=warmup_max,
         min_gap_seconds=min_gap, window=window, credentials_env=credentials_env,
@@ -154,14 +163,9 @@ def update(
     if not given:
         abort("nothing to change: give --name, --daily-cap, --warmup-start, --warmup-step, --warmup-max, "
               "--min-gap, --window or --credentials-env")  # fmt: skip
-    with cli_errors():
-        data = SenderUpdate.model_validate(given)
-        with unit_of_work(settings) as session:
-            result = service.read(session, settings, service.update_sender(session, key, data, actor=actor()))
-    if as_json:
-        print_json(result.dump())
-    else:
-        typer.echo(f"Updated sender {result.email}.")
+    _change(lambda session, service: service.update_sender(session, key, SenderUpdate.model_validate(given),
+                                                           actor=actor()),
+            as_json, lambda r: f"Updated sender {r.email}.")  # fmt: skip
 
 
 @app.command("pause")
@@ -171,21 +175,10 @@ def pause(
     as_json: JsonOpt = False,
 ) -> None:
     """Stop a sender at once, in every process: its queued sends and sequence steps wait."""
-    from leadline.cli._out import require_database
-    from leadline.db import unit_of_work
-    from leadline.senders import service
     from leadline.senders.schemas import PauseIn
 
-    require_database()
-    settings = cli_settings()
-    with cli_errors():
-        data = PauseIn(reason=reason)
-        with unit_of_work(settings) as session:
-            result = service.read(session, settings, service.pause(session, key, data.reason, actor=actor()))
-    if as_json:
-        print_json(result.dump())
-    else:
-        typer.echo(f"Paused sender {result.email}: its queued sends wait until it is resumed.")
+    _change(lambda session, service: service.pause(session, key, PauseIn(reason=reason).reason, actor=actor()),
+            as_json, lambda r: f"Paused sender {r.email}: its queued sends wait until it is resumed.")  # fmt: skip
 
 
 @app.command("resume")
@@ -195,21 +188,10 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """Let a paused sender send again (a person, with a note)."""
-    from leadline.cli._out import require_database
-    from leadline.db import unit_of_work
-    from leadline.senders import service
     from leadline.senders.schemas import ResumeIn
 
-    require_database()
-    settings = cli_settings()
-    with cli_errors():
-        data = ResumeIn(note=note)
-        with unit_of_work(settings) as session:
-            result = service.read(session, settings, service.resume(session, key, data.note, actor=actor()))
-    if as_json:
-        print_json(result.dump())
-    else:
-        typer.echo(f"Resumed sender {result.email}; what waited on it goes now.")
+    _change(lambda session, service: service.resume(session, key, ResumeIn(note=note).note, actor=actor()),
+            as_json, lambda r: f"Resumed sender {r.email}; what waited on it goes now.")  # fmt: skip
 
 
 @app.command("remove")

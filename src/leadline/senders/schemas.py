@@ -25,6 +25,13 @@ _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,99}$")
 _WINDOW = re.compile(r"^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})(?:\s+([a-z,\-]+))?(?:\s+(\S+))?$", re.IGNORECASE)
 
 
+#: The senders a send or a sequence rotates across (``--sender``, ``senders`` in the API): ids or addresses.
+SenderKeys = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=320)]] | None,
+    Field(max_length=50, description="The senders (ids or addresses) to rotate across; default: every active one."),
+]
+
+
 def _address(value: str) -> str:
     value = value.strip()
     if len(value) > 320 or not value.isascii() or not _EMAIL_RE.fullmatch(value):

@@ -29,7 +29,7 @@ from leadline import jobs
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import insert_ignore, settings_of
-from leadline.emails.models import EmailActivity
+from leadline.emails.models import DailySendCount, EmailActivity
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import new_id
 from leadline.notify import service as notify
@@ -53,7 +53,8 @@ WAIT_CODES = ("sender_wait", "sender_gap")
 class Wait:
     """No sender can take this send now: ``code`` ``cap`` (every candidate's cap is used up today:
     the next sending day), ``sender_wait`` (paused, outside its window) or ``sender_gap`` (its
-    minimum gap between sends), until ``until``."""
+    minimum gap between sends), until ``until``; or ``senders_gone`` (every sender chosen for it was
+    removed: nothing to wait for)."""
 
     code: str
     reason: str
@@ -76,6 +77,11 @@ def find(session: Session, key: str, *, for_update: bool = False) -> Sender:
 
 def all_senders(session: Session) -> list[Sender]:
     return list(session.scalars(select(Sender).order_by(Sender.created_at, Sender.id)))
+
+
+def choices(session: Session) -> list[Sender]:
+    """Every sender, by address: what a form offers to send from (a paused one is shown so)."""
+    return list(session.scalars(select(Sender).order_by(Sender.email)))
 
 
 def local_day(settings: Settings, at: datetime | None = None) -> date:
@@ -151,28 +157,49 @@ def read(session: Session, settings: Settings, sender: Sender, *, events: bool =
     )  # fmt: skip
 
 
-def all_paused(session: Session) -> str | None:
-    """Why nothing can be sent now when every sender is paused (None: one is active, or there is none yet)."""
-    rows = session.execute(select(Sender.email, Sender.status, Sender.paused_reason)).all()
+def all_paused(session: Session, only: Sequence[str] | None = None) -> str | None:
+    """Why nothing can be sent now when every sender (of the selection ``only``) is paused (None: one is
+    active, or there is none yet)."""
+    query = select(Sender.email, Sender.status, Sender.paused_reason).order_by(Sender.email)
+    rows = session.execute(query.where(Sender.id.in_(list(only))) if only else query).all()
     if not rows or any(status == "active" for _, status, _ in rows):
         return None
     return "every sender is paused (" + "; ".join(f"{e}: {r}" for e, _, r in rows)[:300] + ")"
 
 
-def capacity_left(session: Session, settings: Settings) -> tuple[int, int]:
-    """(sends today's caps still allow, today's caps) across the active senders; before the first
-    sender exists, the single-sender setting's."""
-    senders = [s for s in all_senders(session) if s.status == "active"]
+def capacity_left(session: Session, settings: Settings, only: Sequence[str] | None = None) -> tuple[int, int]:
+    """(sends today's caps still allow, today's cap): the active senders' (of the selection ``only``)
+    caps, under the ceiling ``LEADLINE_DAILY_SEND_LIMIT`` across every sender; before the first sender
+    exists, the setting alone."""
     day = local_day(settings)
+    ceiling = settings.daily_send_limit
+    claimed = session.scalar(select(DailySendCount.sent).where(DailySendCount.day == day)) or 0
+    under_ceiling = max(0, ceiling - claimed)
     if not session.scalar(select(func.count()).select_from(Sender)):
-        return settings.daily_send_limit, settings.daily_send_limit
+        return under_ceiling, ceiling
+    senders = [s for s in all_senders(session) if s.status == "active" and (not only or s.id in only)]
     caps = {s.id: cap_today(s, day) for s in senders}
     used = dict(
         session.execute(
             select(SenderDailyCount.sender_id, SenderDailyCount.sent).where(SenderDailyCount.day == day)
         ).all()
     )
-    return sum(max(0, cap - used.get(sid, 0)) for sid, cap in caps.items()), sum(caps.values())
+    left = sum(max(0, cap - used.get(sid, 0)) for sid, cap in caps.items())
+    return min(left, under_ceiling), min(sum(caps.values()), ceiling)
+
+
+def cap_reason(session: Session, settings: Settings, only: Sequence[str] | None = None) -> str:
+    """Why a send goes over today's cap, in words: every sender paused, the ceiling across every sender
+    (LEADLINE_DAILY_SEND_LIMIT), or the senders' own caps."""
+    paused = all_paused(session, only)
+    if paused is not None:
+        return paused
+    left, cap = capacity_left(session, settings, only)
+    claimed = session.scalar(select(DailySendCount.sent).where(DailySendCount.day == local_day(settings))) or 0
+    if left >= settings.daily_send_limit - claimed:  # the ceiling is what stops it
+        return (f"over the daily cap of {settings.daily_send_limit} sends across every sender "
+                "(LEADLINE_DAILY_SEND_LIMIT, the ceiling over the senders' own caps)")  # fmt: skip
+    return f"over the daily cap of {cap} (the senders' caps today)"
 
 
 # --- changing -------------------------------------------------------------------------------
@@ -272,10 +299,15 @@ def resume(session: Session, key: str, note: str, *, actor: str) -> Sender:
 def remove(session: Session, key: str, *, actor: str) -> str:
     """Remove a sender that never sent (one that did keeps its threads: pause it instead)."""
     sender = find(session, key, for_update=True)
-    used = session.scalar(select(func.count()).select_from(EmailActivity).where(EmailActivity.sender_id == sender.id))
+    counted = select(func.count()).select_from(EmailActivity).where(EmailActivity.sender_id == sender.id)
+    waiting = session.scalar(counted.where(EmailActivity.status == "scheduled")) or 0
+    used = (session.scalar(counted) or 0) - waiting
     if used:
         raise Conflict(f"{sender.email} sent {used} emails and their threads keep it; pause it instead",
                        field="sender")  # fmt: skip
+    if waiting:
+        raise Conflict(f"{sender.email} has {waiting} scheduled emails written for it; cancel them or pause it "
+                       "instead", field="sender")  # fmt: skip
     email = sender.email
     session.delete(sender)
     return email
@@ -315,23 +347,100 @@ def thread_sender(session: Session, prospect_id: str) -> str | None:
     )  # fmt: skip
 
 
-def take(session: Session, settings: Settings, prospect_id: str, *, now: datetime | None = None) -> Sender | Wait:
-    """Choose the sender of one send and take it from that sender's cap (see the module notes)."""
+def selection(session: Session, keys: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The sender ids a send or sequence may rotate across (``--sender``, ``senders`` in the API), from
+    ids or addresses; None (or nothing given): every sender. An unknown or removed one is refused."""
+    found: list[str] = []
+    for key in keys or ():
+        try:
+            sender_id = find(session, key).id
+        except NotFound:
+            raise Invalid(f"no sender {str(key).strip()[:100]!r} (see `leadline senders list`); nothing was sent",
+                          field="senders") from None  # fmt: skip
+        if sender_id not in found:
+            found.append(sender_id)
+    return tuple(found) or None
+
+
+def _rotation(session: Session, day: date, only: Sequence[str] | None) -> list[Sender]:
+    """The active senders (of the selection ``only``), least used on ``day`` first, ties by id."""
+    used = (
+        select(SenderDailyCount.sent)
+        .where(SenderDailyCount.sender_id == Sender.id, SenderDailyCount.day == day)
+        .scalar_subquery()
+    )
+    query = select(Sender).where(Sender.status == "active").order_by(func.coalesce(used, 0), Sender.id)
+    if only:
+        query = query.where(Sender.id.in_(list(only)))
+    return list(session.scalars(query))
+
+
+class Likely:
+    """The sender each message of a batch will most likely go from, to write it with (its name in
+    ``{{ senderName }}``, its signature): the thread's own (its first claimed email's, else a scheduled
+    one's), else the rotation's next turn among the active senders of the selection ``only`` (a batch
+    takes them in turn), else the selection's first even when paused (it waits for it), else None (the
+    settings' sender, before any sender exists). :func:`take` decides at the claim; a message written for
+    another is written again then. A few queries per batch, not per message."""
+
+    def __init__(
+        self, session: Session, settings: Settings, prospect_ids: Iterable[str], *, only: Sequence[str] | None = None
+    ) -> None:
+        ids = sorted(set(prospect_ids))
+        self.threads: dict[str, str] = {}
+        for states in (_CLAIMED, ("scheduled",)):
+            for start in range(0, len(ids), 500):
+                rows = session.execute(
+                    select(EmailActivity.prospect_id, EmailActivity.sender_id)
+                    .where(EmailActivity.prospect_id.in_(ids[start : start + 500]),
+                           EmailActivity.sender_id.is_not(None), EmailActivity.status.in_(states))
+                    .order_by(EmailActivity.created_at.desc(), EmailActivity.id.desc())
+                )  # fmt: skip
+                found = {prospect_id: sender_id for prospect_id, sender_id in rows}  # the last kept: the first
+                self.threads |= {k: v for k, v in found.items() if k not in self.threads and v}
+        self.senders = {sender.id: sender for sender in all_senders(session)}
+        self.rotation = _rotation(session, local_day(settings), only)
+        self.fallback = self.senders.get(only[0]) if only else None
+        self.turn = 0
+
+    def __call__(self, prospect_id: str) -> Sender | None:
+        own = self.threads.get(prospect_id)
+        if own is not None:
+            return self.senders.get(own)
+        if self.rotation:
+            self.turn += 1
+            return self.rotation[(self.turn - 1) % len(self.rotation)]
+        return self.fallback
+
+
+def take(
+    session: Session,
+    settings: Settings,
+    prospect_id: str,
+    *,
+    now: datetime | None = None,
+    only: Sequence[str] | None = None,
+    pinned: str | None = None,
+) -> Sender | Wait:
+    """Choose the sender of one send and take it from that sender's cap (see the module notes):
+    ``pinned`` (a scheduled email, written for it: the thread's own when it was scheduled), else the
+    thread's own, else the rotation over the active senders of the selection ``only`` (every sender
+    when None)."""
     now = now or utc_now()
     ensure_first(session, settings)
     day = local_day(settings, now)
-    own = thread_sender(session, prospect_id)
+    own = pinned or thread_sender(session, prospect_id)  # a scheduled email was written for its pinned sender
     if own is not None:
         candidates = [s for s in [session.get(Sender, own)] if s is not None]
+    elif only:
+        candidates = _rotation(session, day, only)
+        if not candidates:  # every sender of the selection is paused: the send waits for one
+            paused = session.scalars(select(Sender).where(Sender.id.in_(list(only))).order_by(Sender.id))
+            candidates = list(paused)
+        if not candidates:  # removed since the selection was made (a sequence's): nothing to wait for
+            return Wait("senders_gone", "none of the senders chosen for it exists any more")
     else:
-        used = (
-            select(SenderDailyCount.sent)
-            .where(SenderDailyCount.sender_id == Sender.id, SenderDailyCount.day == day)
-            .scalar_subquery()
-        )
-        candidates = list(
-            session.scalars(select(Sender).where(Sender.status == "active").order_by(func.coalesce(used, 0), Sender.id))
-        )
+        candidates = _rotation(session, day, None)
     waits: list[tuple[datetime, str, str]] = []
     full: list[str] = []
     for sender in candidates:
@@ -350,7 +459,7 @@ def take(session: Session, settings: Settings, prospect_id: str, *, now: datetim
         claimed = session.execute(
             update(Sender)
             .where(Sender.id == sender.id, Sender.status == "active",
-                   or_(Sender.last_claim_at.is_(None), Sender.last_claim_at <= cutoff))
+                   or_(Sender.min_gap_seconds == 0, Sender.last_claim_at.is_(None), Sender.last_claim_at <= cutoff))
             .values(last_claim_at=now, first_send_on=func.coalesce(Sender.first_send_on, day))
             .execution_options(synchronize_session=False)
         )  # fmt: skip

@@ -11,6 +11,7 @@ from pydantic import Field
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
 from leadline.prospects.schemas import Selection
 from leadline.schemas import ApiModel, InputModel
+from leadline.senders.schemas import SenderKeys
 from leadline.sequences import flows, service
 from leadline.times import to_utc
 
@@ -25,6 +26,7 @@ class SequenceStart(Selection):
     steps: Annotated[str | None, Field(max_length=1000, description="e.g. follow_up_1:3d,follow_up_2:4d")] = None
     at: datetime | None = Field(None, description="When the first emails go (default: now).")
     dry_run: bool = False
+    senders: SenderKeys = None
 
 
 class EnrollmentRead(ApiModel):
@@ -64,7 +66,7 @@ def start(body: SequenceStart, settings: CurrentSettings, actor: Actor) -> Any:
 
     at = to_utc(body.at, settings.zone, field="at") if body.at else None
     started = flows.start(settings, body.template, chosen=body, steps=body.steps, at=at, dry_run=body.dry_run,
-                            actor=actor)  # fmt: skip
+                          actor=actor, sender_keys=body.senders)  # fmt: skip
     return started.as_dict()
 
 

@@ -28,6 +28,12 @@ def start(
     ] = None,
     at: Annotated[str | None, typer.Option(help="Send the first email at this local time instead of now.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show who would be enrolled; change nothing.")] = False,
+    sender: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sender", help="Send from this sender (id or address; repeatable): every step rotates across these only."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a sequence: each prospect gets the first email now (or --at), then each step after its delay."""
@@ -41,7 +47,7 @@ def start(
     with cli_errors():
         when = parse_since(at, settings.zone, field="at") if at else None
         started = flows.start(settings, template, chosen=chosen, steps=steps, at=when, dry_run=dry_run,
-                                actor=actor())  # fmt: skip
+                              actor=actor(), sender_keys=sender)  # fmt: skip
     plan, sequence_id = started.plan, started.sequence_id
     data = started.as_dict()
     if as_json:

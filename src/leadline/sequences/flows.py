@@ -43,6 +43,7 @@ from leadline.emails.flows import Outcome, SendingStopped, deliver_waiting
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
 from leadline.prospects.schemas import Selection
+from leadline.senders import service as senders
 from leadline.senders.service import WAIT_CODES
 from leadline.sequences import service
 from leadline.sequences.models import Sequence, SequenceEnrollment
@@ -96,15 +97,18 @@ def start(
     at: datetime | None,
     dry_run: bool,
     actor: str,
+    sender_keys: list[str] | None = None,
 ) -> Started:
     """Start a sequence (``leadline sequences start``, ``POST /api/sequences``): each prospect gets the
     first email now (or at ``at``), then each step after its delay. ``steps`` is the follow-ups as text
-    (``follow_up_1:3d,...``; default: the ``sequence_steps`` setting)."""
+    (``follow_up_1:3d,...``; default: the ``sequence_steps`` setting). ``sender_keys``: the senders (ids or
+    addresses) its emails rotate across, for every step (default: every active one)."""
     parsed = service.parse_steps(steps if steps is not None else settings.sequence_steps)
     with unit_of_work(settings) as session:
+        only = senders.selection(session, sender_keys)  # an unknown one: refused, nothing started
         sequence, plan = service.start(
             session, settings, template, steps=parsed, actor=actor, prospect_ids=chosen.prospect_ids or None,
-            filters=chosen.filters(), limit=chosen.limit, at=at, dry_run=dry_run,
+            filters=chosen.filters(), limit=chosen.limit, at=at, dry_run=dry_run, senders=only,
         )  # fmt: skip
         sequence_id = sequence.id if sequence else None
         ids = [e.id for e in service.active_enrollments(session, sequence_id)] if sequence_id else []
@@ -208,7 +212,13 @@ def step_one(settings: Settings, backend: Backend, enrollment_id: str, report: R
             template = templates.load(settings, str(step["template"]))
             try:
                 plan = emails.plan(  # the claim takes the send from its sender's cap, or says wait
-                    session, settings, template.name, prospect_ids=[prospect.id], force=True, check_cap=False
+                    session,
+                    settings,
+                    template.name,
+                    prospect_ids=[prospect.id],
+                    force=True,
+                    check_cap=False,
+                    senders_only=sequence.senders,
                 )
             except templates.MissingMergeField as error:
                 stop_enrollment(session, enrollment, error.message, actor=actor)

@@ -20,6 +20,8 @@ class Sequence(Base):
     steps: Mapped[list[dict[str, Any]]]
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # the sender ids its emails rotate across (``--sender``), kept for every later step; None: every sender
+    senders: Mapped[list[str] | None]
 
 
 class SequenceEnrollment(Base):

@@ -97,6 +97,7 @@ def start(
     limit: int | None = None,
     at: datetime | None = None,
     dry_run: bool = False,
+    senders: Seq[str] | None = None,
 ) -> tuple[Sequence | None, StartPlan]:
     """Enrol prospects: the first email at ``at`` (or now), each next step after its delay.
 
@@ -104,7 +105,8 @@ def start(
     and has not replied, bounced, booked a call or been closed since, joins at the first
     follow-up, in that email's thread, due its delay after that email. Every template of
     every step is filled in for every prospect first: a missing merge field stops the
-    whole start before anything is written.
+    whole start before anything is written. ``senders`` (sender ids): the selection its emails
+    rotate across, kept on the sequence for every later step (None: every sender).
     """
     all_steps = [{"template": template, "delaySeconds": 0}, *steps]
     loaded = {s["template"]: templates.load(settings, s["template"]) for s in all_steps if not is_text(s)}
@@ -122,6 +124,7 @@ def start(
         limit=limit,
         force=False,
         check_cap=False,
+        senders_only=senders,
     )
     result = StartPlan(sequence_steps=all_steps)
     earlier: dict[str, EmailActivity] = {}
@@ -179,7 +182,7 @@ def start(
         return None, result
     sequence = Sequence(
         id=new_id("seq"), name=f"{template} + {', '.join(s['template'] for s in steps) or 'no follow-ups'}",
-        steps=all_steps, created_by=actor, created_at=now,
+        steps=all_steps, created_by=actor, created_at=now, senders=list(senders) if senders else None,
     )  # fmt: skip
     session.add(sequence)
     session.flush()

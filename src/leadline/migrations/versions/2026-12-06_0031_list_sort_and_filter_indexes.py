@@ -1,7 +1,7 @@
 """the prospect list's sorts and filters read from indexes: tier, grid health, owner, do-not-contact
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-06
 
 At a million prospects a sort by tier or grid health sorted every row, and an owner or
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0031"
-down_revision: str | None = "0029"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -50,6 +50,7 @@ from leadline.prospects import service as prospects
 from leadline.prospects.files import ImportFileError
 from leadline.prospects.schemas import MergeRequest, ProspectFilter, ProspectUpdate
 from leadline.prospects.stages import STAGE_LABELS, STAGES
+from leadline.senders import service as senders_service
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import SNOOZES, TASK_KIND_CHOICES
 from leadline.texts.pages import panel as texts_panel
@@ -130,9 +131,10 @@ def _table(settings: Settings, state: ListState) -> dict[str, Any]:
         row_tags = prospects.tags_of(session, [row["id"] for row in rows])
         tags = bulk.all_tags(session)
         users = [user.email for user in auth_service.list_users(session)]
+        sender_choices = senders_service.choices(session)
     return {"rows": rows, "total": found.total, "next_cursor": found.next_cursor, "trades": trades,
-            "row_tags": row_tags, "tags": tags, "users": users, "export_href": _export_href(state),
-            "template_names": templates.names(settings),
+            "sender_choices": sender_choices, "row_tags": row_tags, "tags": tags, "users": users,
+            "export_href": _export_href(state), "template_names": templates.names(settings),
             "count_limit": COUNT_LIMIT if state.filters != queries.Filters() else None}  # fmt: skip
 
 
@@ -400,6 +402,10 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         offered = [proposal_docs.read(session, d, full=True) for d in proposal_docs.search(session, prospect_id)]
         record = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in prospect.as_dict().items()}
         text_panel = texts_panel(session, settings, prospect)
+        own = senders_service.thread_sender(session, prospect_id)  # the thread keeps it: nothing to choose
+        thread_sender = senders_service.find(session, own) if own else None
+        sender_choices = [] if own else [(s.email, f"{s.name} <{s.email}>" + (" (paused)" if s.status != "active"
+                                          else "")) for s in senders_service.choices(session)]  # fmt: skip
     names = templates.names(settings)
 
     return {
@@ -427,6 +433,8 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "snoozes": SNOOZES,
         "now": utc_now(),
         "template_choices": [(name, name) for name in names],
+        "sender_choices": sender_choices,
+        "thread_sender": f"{thread_sender.name} <{thread_sender.email}>" if thread_sender else None,
         "stage_choices": [(stage, STAGE_LABELS[stage]) for stage in STAGES],
         **log_form(),
         "text_panel": text_panel,
@@ -539,10 +547,13 @@ async def send_email(request: Request, prospect_id: str, principal: PageWriter) 
     force = values.pop("force", "") == "1"
     refused: dict[str, Any] = {}
 
+    chosen_sender = values.get("sender", "")
+
     def work() -> None:
         if not template:
             raise FormError("template", "choose a template")
-        report = send(settings, template, actor=principal.actor, prospect_ids=[prospect_id], force=force)
+        report = send(settings, template, actor=principal.actor, prospect_ids=[prospect_id], force=force,
+                      sender_keys=[chosen_sender] if chosen_sender else None)  # fmt: skip
         outcome = report.outcomes[0] if report.outcomes else None
         if outcome is None or outcome.status != "sent":
             code, detail = (outcome.code, outcome.detail or outcome.status) if outcome else (None, "nothing to send")
@@ -553,7 +564,9 @@ async def send_email(request: Request, prospect_id: str, principal: PageWriter) 
         await run_in_threadpool(work)
     except (LeadlineError, ValidationError) as error:
         preview = await run_in_threadpool(_preview, settings, prospect_id, template) if template else None
-        return await _refused(request, prospect_id, "email", values, errors_of(error), preview=preview, **refused)
+        found = errors_of(error)
+        found.fields = {"sender" if k == "senders" else k: m for k, m in found.fields.items()}  # the form's input
+        return await _refused(request, prospect_id, "email", values, found, preview=preview, **refused)
     return _done(prospect_id, "sent")
 
 

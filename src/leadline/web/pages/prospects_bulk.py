@@ -28,12 +28,13 @@ INPUTS = {"add_tag": "addTags", "remove_tag": "removeTags", "owner": "owner", "o
           "stage": "stage", "reason": "reason", "dnc": "doNotContact"}  # fmt: skip
 
 
-async def _read(request: Request) -> tuple[dict[str, str], list[str], list[str]]:
+async def _read(request: Request) -> tuple[dict[str, str], list[str], list[str], list[str]]:
     form = await request.form()
-    values = {k: v.strip() for k, v in form.multi_items() if isinstance(v, str) and k not in ("ids", "owners")}
-    ids = [v for v in form.getlist("ids") if isinstance(v, str) and v.strip()]
-    owners = [v for v in form.getlist("owners") if isinstance(v, str) and v.strip()]
-    return values, ids, owners
+    lists = ("ids", "owners", "senders")
+    values = {k: v.strip() for k, v in form.multi_items() if isinstance(v, str) and k not in lists}
+    ids, owners, chosen_senders = ([v for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+                                   for name in lists)  # fmt: skip
+    return values, ids, owners, chosen_senders
 
 
 def _listed_filters(values: dict[str, str], principal_name: str) -> dict[str, Any]:
@@ -76,17 +77,20 @@ def _request(values: dict[str, str], ids: list[str], owners: list[str], principa
 def _form_context(settings: Any) -> dict[str, Any]:
     from leadline.auth import service as auth_service
     from leadline.emails import templates
+    from leadline.senders import service as senders_service
 
     with unit_of_work(settings, readonly=True) as session:
         users = [user.email for user in auth_service.list_users(session)]
-    return {"users": users, "stages": STAGES, "template_names": templates.names(settings)}
+        sender_choices = senders_service.choices(session)
+    return {"users": users, "stages": STAGES, "template_names": templates.names(settings),
+            "sender_choices": sender_choices}  # fmt: skip
 
 
 #: The most prospects one bulk send from the page may go to (the emails service's own selection limit).
 SEND_MAX = SELECTION_MAX
 
 
-def _send(settings: Any, values: dict[str, str], ids: list[str], principal: Any) -> Any:
+def _send(settings: Any, values: dict[str, str], ids: list[str], chosen_senders: list[str], principal: Any) -> Any:
     """Send a template to the ticked rows or to every prospect matching the list's filters, through
     ``emails.flows.send`` (its guardrails: suppressions, do-not-contact, the daily cap, windows); a
     preview is its dry run, which says who would be skipped and why."""
@@ -95,27 +99,27 @@ def _send(settings: Any, values: dict[str, str], ids: list[str], principal: Any)
     if values.get("scope") == "all":
         filters = ProspectFilter.model_validate(_listed_filters(values, principal.name)).query()
         return send(settings, values["template"], actor=principal.actor, filters=filters, limit=SEND_MAX,
-                    dry_run=values.get("go") != "apply")  # fmt: skip
+                    dry_run=values.get("go") != "apply", sender_keys=chosen_senders)  # fmt: skip
     if not ids:
         raise FormError("ids", "tick the prospects to email, or choose every prospect matching the filter")
     return send(settings, values["template"], actor=principal.actor, prospect_ids=ids,
-                dry_run=values.get("go") != "apply")  # fmt: skip
+                dry_run=values.get("go") != "apply", sender_keys=chosen_senders)  # fmt: skip
 
 
 @router.post("/prospects/bulk")
 async def bulk_action(request: Request, principal: PageWriter) -> Response:
     settings = settings_of(request)
-    values, ids, owners = await _read(request)
-    context: dict[str, Any] = {"values": values, "ids": ids, "owners": owners}
+    values, ids, owners, chosen_senders = await _read(request)
+    context: dict[str, Any] = {"values": values, "ids": ids, "owners": owners, "chosen_senders": chosen_senders}
     try:
         if values.get("template") and values.get("sequence") == "on":
-            started = await run_in_threadpool(_start_sequence, settings, values, ids, principal)
+            started = await run_in_threadpool(_start_sequence, settings, values, ids, chosen_senders, principal)
             context["started"] = started
             context["skips"] = _grouped((s.reason, s.prospect_id) for s in started.plan.skipped)
             context |= await run_in_threadpool(_form_context, settings)
             return page(request, "app/prospects/bulk_preview.html", context)
         if values.get("template"):
-            report = await run_in_threadpool(_send, settings, values, ids, principal)
+            report = await run_in_threadpool(_send, settings, values, ids, chosen_senders, principal)
             context["report"] = report
             context["skips"] = _skips(report)
             context |= await run_in_threadpool(_form_context, settings)
@@ -143,7 +147,9 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
     return page(request, "app/prospects/bulk_preview.html", context)
 
 
-def _start_sequence(settings: Any, values: dict[str, str], ids: list[str], principal: Any) -> Any:
+def _start_sequence(
+    settings: Any, values: dict[str, str], ids: list[str], chosen_senders: list[str], principal: Any
+) -> Any:
     """Start a sequence (the template first, then the follow-up steps of the settings) for the ticked
     rows or every prospect matching the list's filters (at most SELECTION_MAX_IDS), through
     ``sequences.flows.start``; a preview is its dry run (who would be enrolled, who skipped and why)."""
@@ -163,7 +169,7 @@ def _start_sequence(settings: Any, values: dict[str, str], ids: list[str], princ
         raise FormError("ids", "tick the prospects to start the sequence for, or choose every prospect matching")
     chosen = Selection.model_validate({"prospectIds": ids})
     return start(settings, values["template"], chosen=chosen, steps=None, at=None,
-                 dry_run=values.get("go") != "apply", actor=principal.actor)  # fmt: skip
+                 dry_run=values.get("go") != "apply", actor=principal.actor, sender_keys=chosen_senders)  # fmt: skip
 
 
 def _skips(report: Any) -> list[tuple[str, int, list[str]]]:
