@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_insert, settings_of
+from leadline.db import Base, bulk_insert, bulk_update, settings_of
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
@@ -267,13 +267,8 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
             )  # fmt: skip
             tasks.action_done(session, target.prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
             targets.update(emails.event_targets(session, [email_id]))
-    marks = [{"b_id": r.id, "b_email": email_id} for email_id in ids for r in by_email[email_id]]
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(email_activity_id=bindparam("b_email"), status="applied", applied_at=now, error=None),
-        marks,
-    )
+    marks = [{"id": r.id, "email_activity_id": email_id} for email_id in ids for r in by_email[email_id]]
+    bulk_update(session, table, marks, also={"status": "applied", "applied_at": now, "error": None})
     changed = {"click", "open", "delivered"}  # what can change a click's kind or the clicks per link
     moved, own_link = _recompute(
         session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id])
