@@ -11,13 +11,15 @@ once (``applied_at``) and a recomputation from the same set gives the same state
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -271,8 +273,9 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
     bulk_update(session, table, marks, also={"status": "applied", "applied_at": now, "error": None})
     changed = {"click", "open", "delivered"}  # what can change a click's kind or the clicks per link
     moved, own_link = _recompute(
-        session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id])
-    )
+        session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id]),
+        known={r.id: r.payload for rows in by_email.values() for r in rows},
+    )  # fmt: skip
     entries: list[dict[str, Any]] = []
     for email_id in ids:
         target, new_rows = targets[email_id], by_email[email_id]
@@ -285,24 +288,33 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
 
 
 def _recompute(
-    session: Session, targets: dict[str, Any], ids: list[str], *, links: Callable[[str], bool]
+    session: Session,
+    targets: dict[str, Any],
+    ids: list[str],
+    *,
+    links: Callable[[str], bool],
+    known: Mapping[str, dict[str, Any]] | None = None,
 ) -> tuple[list[Any], Callable[[str], bool]]:
     """Each email's state from all of its stored events, written (one statement for all), and
     its clicks per link for those ``links`` names that have clicks. Returns the emails whose
-    status moved, and the rule saying which links are Leadline's own."""
+    status moved, and the rule saying which links are Leadline's own. ``known``: the payloads
+    already read (by event row id), not decoded again."""
     table = Base.metadata.tables["webhook_events"]
+    known = known or {}
     seen: dict[str, list[ev.Seen]] = defaultdict(list)
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(table.c.email_activity_id, table.c.event_id, table.c.event_type, table.c.occurred_at,
-                   table.c.payload)
+            select(table.c.email_activity_id, table.c.id, table.c.event_id, table.c.event_type,
+                   table.c.occurred_at, cast(table.c.payload, Text))
             .where(table.c.email_activity_id.in_(ids[start : start + 500]), table.c.status != "failed")
         )  # fmt: skip
-        for email_id, key, kind, at, payload in rows:
-            seen[email_id].append(ev.Seen(key, kind, at, payload))
+        for email_id, row_id, key, kind, at, payload in rows:
+            found = known.get(row_id)
+            seen[email_id].append(ev.Seen(key, kind, at, found if found is not None else json.loads(payload)))
     settings = settings_of(session)
 
-    def own_link(url: str) -> bool:
+    @functools.cache
+    def own_link(url: str) -> bool:  # asked for each click of each email: once per URL here
         return emails.is_leadline_link(settings, url)
 
     states = {
