@@ -78,31 +78,31 @@ def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str
         result = service.ingest(session, items)
         ids = result.to_apply
         if ids:
-            stopped = not _apply_in_savepoint(session, ids[: service.APPLY_BATCH], add, result.batch_id)
+            stopped = not _apply_in_savepoint(session, ids[: service.APPLY_BATCH], add, result)
     if not stopped:
         try:
             for start in range(service.APPLY_BATCH, len(ids), service.APPLY_BATCH):  # short transactions
                 with unit_of_work(settings) as session:
-                    add(service.apply(session, ids[start : start + service.APPLY_BATCH]))
+                    add(service.apply(session, ids[start : start + service.APPLY_BATCH], payloads=result.payloads))
         except Exception:  # stored already; the sweep (or `leadline webhooks replay`) applies them later
             log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)
     return {"received": result.received, "new": len(result.new_ids), "duplicates": result.duplicates, **applied}
 
 
 def _apply_in_savepoint(
-    session: Session, ids: list[str], add: Callable[[service.ApplyReport], None], batch_id: str
+    session: Session, ids: list[str], add: Callable[[service.ApplyReport], None], result: service.IngestResult
 ) -> bool:
     """Apply ``ids`` in the transaction that stored them, under a savepoint: False (logged, rolled back
     to the savepoint, with the after-commit work it had queued) when applying failed."""
     queued = len(session.info.get("after_commit", []))
     try:
         with session.begin_nested():
-            report = service.apply(session, ids)
+            report = service.apply(session, ids, payloads=result.payloads)
     except Exception as error:
         if is_unavailable(error):
             raise  # the database is away: nothing is committed, the answer is a 503 and SendGrid retries
         del session.info.get("after_commit", [])[queued:]
-        log.exception("applying webhook batch %s failed; the events are stored for replay", batch_id)
+        log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)
         return False
     add(report)
     return True

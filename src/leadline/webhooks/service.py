@@ -53,6 +53,8 @@ class IngestResult:
     #: stored them died, or its database went away, before it applied them): SendGrid's retry
     #: applies them now rather than leaving them to the sweep.
     unapplied_ids: list[str] = field(default_factory=list)
+    #: The new events' payloads as stored (by event row id): applying them need not read them back.
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def to_apply(self) -> list[str]:
@@ -109,7 +111,11 @@ def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURC
             duplicates=len(items) - len(new_ids), received_at=now,
         )
     )  # fmt: skip
-    return IngestResult(batch_id=batch_id, received=len(items), new_ids=new_ids, unapplied_ids=unapplied)
+    payloads = {row["id"]: row["payload"] for row in rows.values()}
+    return IngestResult(
+        batch_id=batch_id, received=len(items), new_ids=new_ids, unapplied_ids=unapplied,
+        payloads={event_id: payloads[event_id] for event_id in new_ids},
+    )  # fmt: skip
 
 
 def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -146,12 +152,19 @@ class _Pending:
     newly_matched: bool = False
 
 
-def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:sendgrid") -> ApplyReport:
-    """Apply stored events that are not applied yet (others in ``event_ids`` are left alone)."""
+def apply(
+    session: Session,
+    event_ids: Sequence[str],
+    *,
+    actor: str = "webhook:sendgrid",
+    payloads: Mapping[str, dict[str, Any]] | None = None,
+) -> ApplyReport:
+    """Apply stored events that are not applied yet (others in ``event_ids`` are left alone).
+    ``payloads``: those of the events already in hand (``IngestResult.payloads``), not decoded again."""
     report = ApplyReport()
     if not event_ids:
         return report
-    rows = _load_pending(session, event_ids)
+    rows = _load_pending(session, event_ids, payloads or {})
     _match(session, rows)
     by_email: dict[str, list[_Pending]] = defaultdict(list)
     unmatched, ignored = [], []
@@ -193,20 +206,23 @@ def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:s
     return report
 
 
-def _load_pending(session: Session, event_ids: Sequence[str]) -> list[_Pending]:
+def _load_pending(session: Session, event_ids: Sequence[str], known: Mapping[str, dict[str, Any]]) -> list[_Pending]:
     table = Base.metadata.tables["webhook_events"]
     found: list[_Pending] = []
     ordered = sorted(set(event_ids))
     for start in range(0, len(ordered), 1000):
         query = (
             select(table.c.id, table.c.event_id, table.c.event_type, table.c.email, table.c.occurred_at,
-                   table.c.payload, table.c.email_activity_id)
+                   cast(table.c.payload, Text), table.c.email_activity_id)
             .where(table.c.id.in_(ordered[start : start + 1000]), table.c.applied_at.is_(None))
             .order_by(table.c.id)
         )  # fmt: skip
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # another process is applying these
-        found += [_Pending(*row) for row in session.execute(query)]
+        for row_id, key, kind, address, at, payload, email_id in session.execute(query):
+            held = known.get(row_id)
+            found.append(_Pending(row_id, key, kind, address, at, held if held is not None else json.loads(payload),
+                                  email_id))  # fmt: skip
     found.sort(key=lambda r: (r.occurred_at, r.id))
     return found
 
