@@ -351,7 +351,9 @@ def _driver_value(kind: Any, dialect: str) -> Callable[[Any], Any] | None:
             def sqlite_time(value: datetime) -> str:
                 if value is not last[0]:  # rows of one import share their timestamps
                     last[0] = value
-                    last[1] = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+                    if value.tzinfo is not UTC:  # (most are UTC already: no conversion for them)
+                        value = value.astimezone(UTC)
+                    last[1] = value.replace(tzinfo=None).isoformat(" ", timespec="microseconds")
                 return str(last[1])
 
             return sqlite_time
