@@ -40,3 +40,35 @@ def test_unmatched_and_failed_events_are_left_to_replay(hook):
     assert hook.post([stray]).json()["unmatched"] == 1
     again = hook.post([stray]).json()
     assert (again["applied"], again["unmatched"], again["duplicates"]) == (0, 0, 1)
+
+
+def test_applying_that_fails_half_way_keeps_the_stored_events_and_nothing_of_the_applying(hook, monkeypatch):
+    """The batch is stored in the transaction that applies its first events: an error while applying
+    (after some of its writes) rolls back the applying only; the answer is 2xx, the events are stored
+    and waiting, and a replay applies each once."""
+    targets = send_to(hook.settings, 2)
+    batch = [event(t, kind) for t in targets for kind in ("delivered", "open")]
+    real = service.emails.recount_many
+
+    def broken(session, *args, **kwargs):
+        real(session, *args, **kwargs)  # states, marks, timeline and counters are written; then it fails
+        raise RuntimeError("applying broke")
+
+    monkeypatch.setattr(service.emails, "recount_many", broken)
+    answer = hook.post(batch)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["new"], answer.json()["applied"]) == (4, 0), answer.json()
+    with unit_of_work(hook.settings, readonly=True) as session:
+        statuses = list(session.scalars(select(WebhookEvent.status)))
+        entries = session.scalar(select(func.count()).where(OutreachActivity.details["event"].as_string() == "open"))
+    assert sorted(statuses) == ["received"] * 4 and entries == 0
+    assert [email(hook.settings, t.id).status for t in targets] == ["sent", "sent"]
+
+    monkeypatch.setattr(service.emails, "recount_many", real)
+    from leadline.webhooks.flows import replay
+
+    assert replay(hook.settings, failed=False, unmatched=False, actor="test")["applied"] == 4
+    assert [email(hook.settings, t.id).open_count for t in targets] == [1, 1]
+    with unit_of_work(hook.settings, readonly=True) as session:
+        entries = session.scalar(select(func.count()).where(OutreachActivity.details["event"].as_string() == "open"))
+    assert entries == 2

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.analytics import totals
 from leadline.clock import utc_now
-from leadline.db import Base
+from leadline.db import Base, bulk_update
 from leadline.emails.reading import EmailNotFound
 
 EVENT_FIELDS = (
@@ -73,35 +73,31 @@ def write_event_states(
 ) -> list[EventTarget]:
     """Put what each email's events add up to on it (one statement for all). Returns those whose
     status changed."""
-    table = _table("email_activities")
     rows, moved = [], []
     for email_id, state in states.items():
         target = targets[email_id]
-        values = {f"b_{name}": state[name] for name in EVENT_FIELDS}
-        values["b_status"] = state["status"]
+        values = {name: state[name] for name in EVENT_FIELDS}
+        values["status"] = state["status"]
         # SendGrid dropped it: the earliest drop says why (otherwise keep what sending recorded).
-        values["b_failed_at"] = state.get("failed_at", target.failed_at)
-        values["b_error"] = state.get("error", target.error)
+        values["failed_at"] = state.get("failed_at", target.failed_at)
+        values["error"] = state.get("error", target.error)
         unchanged = (
             tuple(state[name] for name in EVENT_FIELDS) == target.state
             and state["status"] == target.status
-            and (values["b_failed_at"], values["b_error"]) == (target.failed_at, target.error)
+            and (values["failed_at"], values["error"]) == (target.failed_at, target.error)
         )
         if unchanged:
             continue
-        values["b_id"] = email_id
+        values["id"] = email_id
         rows.append(values)
         if state["status"] != target.status:
             target.status = state["status"]
             moved.append(target)
     if rows:
-        assignments: dict[str, Any] = {
-            name: bindparam(f"b_{name}") for name in (*EVENT_FIELDS, "status", "failed_at", "error")
-        }
-        with totals.changing(session, emails=[row["b_id"] for row in rows]):
-            session.execute(
-                update(table).where(table.c.id == bindparam("b_id")).values(**assignments, updated_at=utc_now()), rows
-            )
+        # One driver-level executemany for all (this runs for every webhook batch), inside the totals'
+        # before-and-after of these emails.
+        with totals.changing(session, emails=[row["id"] for row in rows]):
+            bulk_update(session, _table("email_activities"), rows, also={"updated_at": utc_now()})
     return moved
 
 

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
-from sqlalchemy import update as sql_update
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.activity.models import OutreachActivity
 from leadline.clock import utc_now
 from leadline.customers import lookup as customers
-from leadline.db import Base
+from leadline.db import Base, bulk_update
 from leadline.errors import Conflict, Invalid, NotFound
 from leadline.ids import slugify
 from leadline.names import camel
@@ -499,17 +498,12 @@ def set_email_counts(session: Session, counts: dict[str, tuple[int, int]]) -> No
     whose counters change."""
     if not counts:
         return
-    table = Base.metadata.tables["prospects"]
-    rows = [{"b_id": pid, "b_sent": sent, "b_opened": opened} for pid, (sent, opened) in sorted(counts.items())]
-    session.execute(
-        sql_update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .where(
-            (table.c.emails_sent_count != bindparam("b_sent")) | (table.c.emails_opened_count != bindparam("b_opened"))
-        )
-        .values(emails_sent_count=bindparam("b_sent"), emails_opened_count=bindparam("b_opened")),
-        rows,
-        execution_options={"synchronize_session": False},
+    rows = [
+        {"id": pid, "emails_sent_count": sent, "emails_opened_count": opened}
+        for pid, (sent, opened) in sorted(counts.items())
+    ]
+    bulk_update(
+        session, Base.metadata.tables["prospects"], rows, only_changed=("emails_sent_count", "emails_opened_count")
     )
     session.expire_all()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -265,4 +266,13 @@ def parse_batch(body: bytes) -> list[dict[str, Any]]:
     for index, item in enumerate(data):
         if not isinstance(item, dict):
             raise BadEvent(f"item {index} of the array is not an object")
+    if _UNSTORABLE.search(body) is None:
+        return data  # no string in it can hold a NUL or a lone surrogate: storable() would copy it unchanged
     return [storable(item) for item in data]
+
+
+# What can put a NUL or a lone surrogate into a string parsed from a JSON text: a NUL byte (which
+# also makes ``json`` read the text as UTF-16 or UTF-32), a \u0000 or \uD800-\uDFFF escape, or a
+# surrogate encoded in UTF-8 (ED A0-BF, which ``json`` decodes with "surrogatepass"). A body
+# without any of them needs no storable() pass; one with them (or a harmless look-alike) gets it.
+_UNSTORABLE = re.compile(rb"\x00|\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")

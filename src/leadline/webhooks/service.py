@@ -11,19 +11,21 @@ once (``applied_at``) and a recomputation from the same set gives the same state
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_insert, settings_of
+from leadline.db import Base, bulk_insert, bulk_update, settings_of
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
@@ -51,6 +53,8 @@ class IngestResult:
     #: stored them died, or its database went away, before it applied them): SendGrid's retry
     #: applies them now rather than leaving them to the sweep.
     unapplied_ids: list[str] = field(default_factory=list)
+    #: The new events' payloads as stored (by event row id): applying them need not read them back.
+    payloads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def to_apply(self) -> list[str]:
@@ -107,7 +111,11 @@ def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURC
             duplicates=len(items) - len(new_ids), received_at=now,
         )
     )  # fmt: skip
-    return IngestResult(batch_id=batch_id, received=len(items), new_ids=new_ids, unapplied_ids=unapplied)
+    payloads = {row["id"]: row["payload"] for row in rows.values()}
+    return IngestResult(
+        batch_id=batch_id, received=len(items), new_ids=new_ids, unapplied_ids=unapplied,
+        payloads={event_id: payloads[event_id] for event_id in new_ids},
+    )  # fmt: skip
 
 
 def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -144,12 +152,19 @@ class _Pending:
     newly_matched: bool = False
 
 
-def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:sendgrid") -> ApplyReport:
-    """Apply stored events that are not applied yet (others in ``event_ids`` are left alone)."""
+def apply(
+    session: Session,
+    event_ids: Sequence[str],
+    *,
+    actor: str = "webhook:sendgrid",
+    payloads: Mapping[str, dict[str, Any]] | None = None,
+) -> ApplyReport:
+    """Apply stored events that are not applied yet (others in ``event_ids`` are left alone).
+    ``payloads``: those of the events already in hand (``IngestResult.payloads``), not decoded again."""
     report = ApplyReport()
     if not event_ids:
         return report
-    rows = _load_pending(session, event_ids)
+    rows = _load_pending(session, event_ids, payloads or {})
     _match(session, rows)
     by_email: dict[str, list[_Pending]] = defaultdict(list)
     unmatched, ignored = [], []
@@ -191,20 +206,23 @@ def apply(session: Session, event_ids: Sequence[str], *, actor: str = "webhook:s
     return report
 
 
-def _load_pending(session: Session, event_ids: Sequence[str]) -> list[_Pending]:
+def _load_pending(session: Session, event_ids: Sequence[str], known: Mapping[str, dict[str, Any]]) -> list[_Pending]:
     table = Base.metadata.tables["webhook_events"]
     found: list[_Pending] = []
     ordered = sorted(set(event_ids))
     for start in range(0, len(ordered), 1000):
         query = (
             select(table.c.id, table.c.event_id, table.c.event_type, table.c.email, table.c.occurred_at,
-                   table.c.payload, table.c.email_activity_id)
+                   cast(table.c.payload, Text), table.c.email_activity_id)
             .where(table.c.id.in_(ordered[start : start + 1000]), table.c.applied_at.is_(None))
             .order_by(table.c.id)
         )  # fmt: skip
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)  # another process is applying these
-        found += [_Pending(*row) for row in session.execute(query)]
+        for row_id, key, kind, address, at, payload, email_id in session.execute(query):
+            held = known.get(row_id)
+            found.append(_Pending(row_id, key, kind, address, at, held if held is not None else json.loads(payload),
+                                  email_id))  # fmt: skip
     found.sort(key=lambda r: (r.occurred_at, r.id))
     return found
 
@@ -267,17 +285,13 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
             )  # fmt: skip
             tasks.action_done(session, target.prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
             targets.update(emails.event_targets(session, [email_id]))
-    marks = [{"b_id": r.id, "b_email": email_id} for email_id in ids for r in by_email[email_id]]
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(email_activity_id=bindparam("b_email"), status="applied", applied_at=now, error=None),
-        marks,
-    )
+    marks = [{"id": r.id, "email_activity_id": email_id} for email_id in ids for r in by_email[email_id]]
+    bulk_update(session, table, marks, also={"status": "applied", "applied_at": now, "error": None})
     changed = {"click", "open", "delivered"}  # what can change a click's kind or the clicks per link
     moved, own_link = _recompute(
-        session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id])
-    )
+        session, targets, ids, links=lambda email_id: any(r.event_type in changed for r in by_email[email_id]),
+        known={r.id: r.payload for rows in by_email.values() for r in rows},
+    )  # fmt: skip
     entries: list[dict[str, Any]] = []
     for email_id in ids:
         target, new_rows = targets[email_id], by_email[email_id]
@@ -290,24 +304,33 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
 
 
 def _recompute(
-    session: Session, targets: dict[str, Any], ids: list[str], *, links: Callable[[str], bool]
+    session: Session,
+    targets: dict[str, Any],
+    ids: list[str],
+    *,
+    links: Callable[[str], bool],
+    known: Mapping[str, dict[str, Any]] | None = None,
 ) -> tuple[list[Any], Callable[[str], bool]]:
     """Each email's state from all of its stored events, written (one statement for all), and
     its clicks per link for those ``links`` names that have clicks. Returns the emails whose
-    status moved, and the rule saying which links are Leadline's own."""
+    status moved, and the rule saying which links are Leadline's own. ``known``: the payloads
+    already read (by event row id), not decoded again."""
     table = Base.metadata.tables["webhook_events"]
+    known = known or {}
     seen: dict[str, list[ev.Seen]] = defaultdict(list)
     for start in range(0, len(ids), 500):
         rows = session.execute(
-            select(table.c.email_activity_id, table.c.event_id, table.c.event_type, table.c.occurred_at,
-                   table.c.payload)
+            select(table.c.email_activity_id, table.c.id, table.c.event_id, table.c.event_type,
+                   table.c.occurred_at, cast(table.c.payload, Text))
             .where(table.c.email_activity_id.in_(ids[start : start + 500]), table.c.status != "failed")
         )  # fmt: skip
-        for email_id, key, kind, at, payload in rows:
-            seen[email_id].append(ev.Seen(key, kind, at, payload))
+        for email_id, row_id, key, kind, at, payload in rows:
+            found = known.get(row_id)
+            seen[email_id].append(ev.Seen(key, kind, at, found if found is not None else json.loads(payload)))
     settings = settings_of(session)
 
-    def own_link(url: str) -> bool:
+    @functools.cache
+    def own_link(url: str) -> bool:  # asked for each click of each email: once per URL here
         return emails.is_leadline_link(settings, url)
 
     states = {
