@@ -193,9 +193,11 @@ def get_sessionmaker(settings: Settings, *, readonly: bool = False) -> sessionma
     key = (settings.database_url, readonly)
     maker = _sessionmakers.get(key)
     if maker is None:
-        # Every table known before the first session: a command that imports one domain's
-        # models must still flush rows whose foreign keys name another domain's tables.
-        import_all_models()
+        # Every table known before the first session that writes: a command that imports one domain's
+        # models must still flush rows whose foreign keys name another domain's tables. A read-only
+        # unit never flushes: it needs only the models its queries name (a quicker CLI start).
+        if not readonly:
+            import_all_models()
         engine = get_engine(settings)
         if readonly and engine.dialect.name == "sqlite":
             engine = engine.execution_options(sqlite_begin="DEFERRED")

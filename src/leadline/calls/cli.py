@@ -256,7 +256,7 @@ def list_calls(
     as_json: JsonOpt = False,
 ) -> None:
     """List calls by time (the seed's list:calls --status pending)."""
-    from leadline.calls import service
+    from leadline.calls import reading as service  # the reads alone, not the booking and logging
     from leadline.db import unit_of_work
     from leadline.times import parse_since
 

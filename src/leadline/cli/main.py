@@ -7,18 +7,11 @@ Heavy modules are imported inside the commands so that ``leadline --help`` stays
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from leadline.analytics.cli import analytics_app, export_app, report_app, report_week
-from leadline.analytics.cli import dashboard as dashboard_command
-from leadline.auth.cli import tokens_app, users_app
-from leadline.booking.cli import availability_app, booking_app
-from leadline.calls.cli import app as calls_app
-from leadline.calls.cli import list_calls
-from leadline.calls.cli import log as log_call
-from leadline.calls.cli import objections as objections_command
 from leadline.cli._out import (
     DEBUG,
     abort,
@@ -30,27 +23,189 @@ from leadline.cli._out import (
     require_database,
     warn,
 )
-from leadline.customers.cli import app as customers_app
-from leadline.deals.cli import app as deals_app
-from leadline.deals.cli import proposals_app
-from leadline.emails.cli import app as emails_app
-from leadline.emails.cli import list_emails, suppressions_app, templates_app
-from leadline.files.cli import app as files_app
-from leadline.guardian.cli import label as label_reply
-from leadline.guardian.cli import replies_app
-from leadline.notes.cli import app as notes_app
-from leadline.notify.cli import notifications_app, notify_app
-from leadline.proposals.cli import register as proposals_register
-from leadline.prospects.cli import app as prospects_app
-from leadline.prospects.cli import list_prospects
-from leadline.senders.cli import app as senders_app
-from leadline.sequences.cli import app as sequences_app
-from leadline.storedsettings.cli import app as settings_app
-from leadline.tasks.cli import app as tasks_app
-from leadline.tasks.cli import today as today_command
-from leadline.texts.cli import app as texts_app
-from leadline.webhooks.cli import app as webhooks_app
-from leadline.webhooks.cli import inbound_app
+
+
+class Lazy(NamedTuple):
+    """A command or group of the root, imported only when it runs (or when its own help is asked for).
+
+    ``help`` is the line ``leadline --help`` shows for it, drawn from this table without importing
+    the module (tests/test_cli_lazy.py checks it against the real command). ``also`` adds commands
+    that live in other modules to a group: (name, module, attribute)."""
+
+    name: str
+    module: str
+    attribute: str
+    help: str
+    hidden: bool = False
+    own_help: bool = False  # the command's help is ``help`` (an alias), not its docstring
+    also: tuple[tuple[str, str, str], ...] = ()
+
+
+# The seed's own commands (`npm run list:prospects -- --status new`, `npm run create:call ...`), as it
+# writes them: aliases of today's commands, hidden from `leadline --help`, listed in docs/cli.md.
+_SEED = "The seed's `npm run {seed}`: an alias of `leadline {command}` (same options)."
+
+
+def _alias(seed: str, command: str, module: str, attribute: str) -> Lazy:
+    return Lazy(seed, module, attribute, _SEED.format(seed=seed, command=command), hidden=True, own_help=True)
+
+
+#: The commands shown before the root's own (init, config, ...), in this order.
+LAZY_COMMANDS = (
+    Lazy("today", "leadline.tasks.cli", "today",
+         "What to do today: calls, overdue follow-ups, tasks due and replies to answer."),
+    Lazy("objections", "leadline.calls.cli", "objections",
+         "Objections heard on calls, by category, with counts and examples."),
+    Lazy("dashboard", "leadline.analytics.cli", "dashboard",
+         "The seed's WEEK N SALES METRICS: prospects, outreach, engagement, calls, pipeline, key metrics."),
+    _alias("list:prospects", "prospects list", "leadline.prospects.cli", "list_prospects"),
+    _alias("list:emails", "emails list", "leadline.emails.cli", "list_emails"),
+    _alias("list:calls", "calls list", "leadline.calls.cli", "list_calls"),
+    _alias("create:call", "calls log", "leadline.calls.cli", "log"),
+)  # fmt: skip
+
+_PROPOSALS = tuple(
+    (name, "leadline.proposals.cli", attribute)
+    for name, attribute in (("create", "create"), ("edit", "edit"), ("show", "show"), ("list", "list_proposals"),
+                            ("pdf", "pdf"))
+)  # fmt: skip
+
+#: The groups shown after the root's own commands and `db`, in this order.
+LAZY_GROUPS = (
+    Lazy("prospects", "leadline.prospects.cli", "app", "Prospects: list, show, add, edit, import and export."),
+    Lazy("emails", "leadline.emails.cli", "app", "Emails: send, list, show, log replies.",
+         also=(("label", "leadline.guardian.cli", "label"),)),
+    Lazy("templates", "leadline.emails.cli", "templates_app", "Email templates: list, show, preview."),
+    Lazy("suppressions", "leadline.emails.cli", "suppressions_app", "Addresses Leadline never emails."),
+    Lazy("webhooks", "leadline.webhooks.cli", "app",
+         "SendGrid's Event Webhook and Inbound Parse: stats, replay, import, simulate."),
+    Lazy("inbound", "leadline.webhooks.cli", "inbound_app", "Replies that came in through Inbound Parse."),
+    Lazy("sequences", "leadline.sequences.cli", "app",
+         "Follow-up sequences: the first email now, follow-ups until they reply."),
+    Lazy("notify", "leadline.notify.cli", "notify_app", "Notifications: send a test to the configured channels."),
+    Lazy("notifications", "leadline.notify.cli", "notifications_app",
+         "Notifications raised (replies, bounces, calls, deals...)."),
+    Lazy("calls", "leadline.calls.cli", "app",
+         "Calls: book, reschedule, cancel, log with objections and outcome, list, calendar feed."),
+    Lazy("availability", "leadline.booking.cli", "availability_app",
+         "Availability: the times each user offers for calls prospects book themselves."),
+    Lazy("booking", "leadline.booking.cli", "booking_app", "Booking links: a prospect's own page to book a call."),
+    Lazy("deals", "leadline.deals.cli", "app", "Deals: win (makes the customer), lose, reopen a lost one."),
+    Lazy("proposals", "leadline.deals.cli", "proposals_app",
+         "Proposals: email one, record the deal value, move to proposal.", also=_PROPOSALS),
+    Lazy("customers", "leadline.customers.cli", "app",
+         "Customers: list with MRR, show, update results, pause, churn, reactivate."),
+    Lazy("tasks", "leadline.tasks.cli", "app", "Tasks: next steps from calls, follow-ups, your own to-dos."),
+    Lazy("notes", "leadline.notes.cli", "app", "Notes: dated entries by their author on a prospect's timeline."),
+    Lazy("files", "leadline.files.cli", "app", "Files kept with prospects and customers (in the database)."),
+    Lazy("texts", "leadline.texts.cli", "app",
+         "Texts (SMS): log them, send them through Twilio, see replies and opt-outs."),
+    Lazy("senders", "leadline.senders.cli", "app",
+         "Senders: From addresses with their own cap, warm-up, gap, window, health and domain checks."),
+    Lazy("report", "leadline.analytics.cli", "report_app",
+         "Reports: the weekly sales report (text, JSON, CSV or a self-contained HTML file)."),
+    Lazy("analytics", "leadline.analytics.cli", "analytics_app",
+         "What works: templates, objections, conversion by group, reply timing, forecast."),
+    Lazy("export", "leadline.analytics.cli", "export_app",
+         "Export prospects, emails, calls or customers as CSV (safe for spreadsheets) or JSON; or the whole "
+         "database with --all."),
+    Lazy("users", "leadline.auth.cli", "users_app", "People who sign in to the web app, and their roles."),
+    Lazy("tokens", "leadline.auth.cli", "tokens_app", "API tokens for scripts and integrations."),
+    Lazy("settings", "leadline.storedsettings.cli", "app",
+         "Settings kept in the database and applied without a restart (an environment variable still wins)."),
+    Lazy("replies", "leadline.guardian.cli", "replies_app",
+         "Replies: what each one means (its label), and what follows."),
+)  # fmt: skip
+
+LAZY = {entry.name: entry for entry in (*LAZY_COMMANDS, *LAZY_GROUPS)}
+
+
+def _attribute(module: str, attribute: str) -> Any:
+    from importlib import import_module
+
+    return getattr(import_module(module), attribute)
+
+
+def _command(name: str, function: Any, *, help: str | None = None, hidden: bool = False) -> typer.core.TyperCommand:
+    from typer.models import CommandInfo
+
+    info = CommandInfo(name=name, callback=function, help=help, hidden=hidden)
+    command = typer.main.get_command_from_info(
+        info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode
+    )
+    assert isinstance(command, TyperCommand)
+    return command
+
+
+def load(entry: Lazy) -> typer.core.TyperCommand | TyperGroup:
+    """The real command or group of ``entry`` (its module imported now)."""
+    found = _attribute(entry.module, entry.attribute)
+    if not isinstance(found, typer.Typer):
+        return _command(entry.name, found, help=entry.help if entry.own_help else None, hidden=entry.hidden)
+    group = typer.main.get_group(found)
+    group.name = entry.name
+    for name, module, attribute in entry.also:
+        group.add_command(_command(name, _attribute(module, attribute)), name)
+    return group
+
+
+class LazyRoot(TyperGroup):
+    """The root group: its own commands (below) at once, the domains' commands from :data:`LAZY`
+    when one runs. Its help lists them all from the table, importing none."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._own: dict[str, Any] = {}
+        self._loaded: dict[str, Any] = {}
+        self._listing = False
+        super().__init__(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, Any]:
+        """Every command, each imported (for the docs and the tests that walk the tree)."""
+        return {name: self.get_command(None, name) for name in self.list_commands(None)}
+
+    @commands.setter
+    def commands(self, value: dict[str, Any]) -> None:
+        self._own = dict(value)
+
+    def add_command(self, cmd: Any, name: str | None = None) -> None:
+        self._own[name or cmd.name] = cmd
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*(e.name for e in LAZY_COMMANDS), *self._own, *(e.name for e in LAZY_GROUPS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self._own:
+            return self._own[cmd_name]
+        entry = LAZY.get(cmd_name)
+        if entry is None:
+            return None
+        if self._listing:  # the help's table of commands: its line, nothing imported
+            return TyperCommand(name=entry.name, help=entry.help, hidden=entry.hidden)
+        if cmd_name not in self._loaded:
+            self._loaded[cmd_name] = load(entry)
+        return self._loaded[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        from difflib import get_close_matches
+
+        from typer._click.exceptions import UsageError  # Typer's own click
+
+        try:
+            return self._click_resolve_command(ctx, args)
+        except UsageError as error:  # "Did you mean ...?" from the table, importing nothing
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if self.suggest_commands and args else []
+            if matches:
+                error.message = error.message.rstrip(".") + ". Did you mean " + ", ".join(map(repr, matches)) + "?"
+            raise
+
 
 app = typer.Typer(
     name="leadline",
@@ -58,51 +213,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=LazyRoot,
 )
 db_app = typer.Typer(help="Create and migrate the database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(prospects_app, name="prospects")
-app.add_typer(emails_app, name="emails")
-app.add_typer(templates_app, name="templates")
-app.add_typer(suppressions_app, name="suppressions")
-app.add_typer(webhooks_app, name="webhooks")
-app.add_typer(inbound_app, name="inbound")
-app.add_typer(sequences_app, name="sequences")
-app.add_typer(notify_app, name="notify")
-app.add_typer(notifications_app, name="notifications")
-app.add_typer(calls_app, name="calls")
-app.add_typer(availability_app, name="availability")
-app.add_typer(booking_app, name="booking")
-app.add_typer(deals_app, name="deals")
-app.add_typer(proposals_app, name="proposals")
-proposals_register(proposals_app)
-app.add_typer(customers_app, name="customers")
-app.add_typer(tasks_app, name="tasks")
-app.add_typer(notes_app, name="notes")
-app.add_typer(files_app, name="files")
-app.add_typer(texts_app, name="texts")
-app.add_typer(senders_app, name="senders")
-app.command("today")(today_command)
-app.command("objections")(objections_command)
-app.command("dashboard")(dashboard_command)
-app.add_typer(report_app, name="report")
-app.add_typer(analytics_app, name="analytics")
-app.add_typer(export_app, name="export")
-app.add_typer(users_app, name="users")
-app.add_typer(tokens_app, name="tokens")
-app.add_typer(settings_app, name="settings")
-emails_app.command("label")(label_reply)
-app.add_typer(replies_app, name="replies")
-
-# The seed's own commands (`npm run list:prospects -- --status new`, `npm run create:call ...`), as it
-# writes them: aliases of today's commands, hidden from `leadline --help`, listed in docs/cli.md.
-_SEED = "The seed's `npm run {seed}`: an alias of `leadline {command}` (same options)."
-app.command("list:prospects", hidden=True, help=_SEED.format(seed="list:prospects", command="prospects list"))(
-    list_prospects
-)
-app.command("list:emails", hidden=True, help=_SEED.format(seed="list:emails", command="emails list"))(list_emails)
-app.command("list:calls", hidden=True, help=_SEED.format(seed="list:calls", command="calls list"))(list_calls)
-app.command("create:call", hidden=True, help=_SEED.format(seed="create:call", command="calls log"))(log_call)
 
 
 @app.callback()
@@ -426,6 +540,7 @@ def report_week1(
 ) -> None:
     """The seed's `npm run report:week1`: `leadline report week` for week 1, the week of the first email sent
     (this week while none has been sent)."""
+    from leadline.analytics.cli import report_week
     from leadline.analytics.service.common import resolve_week
     from leadline.analytics.service.dashboard import week_info
     from leadline.analytics.weeks import weeks_before
@@ -453,6 +568,20 @@ def version() -> None:
 
 def run(args: list[str]) -> int:
     """Run the CLI with ``args``; returns the exit code."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="leadline", standalone_mode=True)
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except Exception as error:
+        return _validation_error(error)
+    return 0
+
+
+def _validation_error(error: Exception) -> int:
+    """A settings or input error that escaped a command: one line on stderr, exit 1 (pydantic is
+    imported only here, on the way out: most commands never need it)."""
     import sys
 
     from pydantic import ValidationError
@@ -460,21 +589,13 @@ def run(args: list[str]) -> int:
 
     from leadline.schemas import field_errors, one_line
 
-    command = typer.main.get_command(app)
-    try:
-        command.main(args=args, prog_name="leadline", standalone_mode=True)
-    except SystemExit as done:
-        code = done.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    except ValidationError as error:
-        if DEBUG["on"]:
-            raise
-        problems = field_errors(error, camel=False)
-        if error.title in ("Settings", BaseSettings.__name__):
-            for problem in problems:
-                problem["field"] = "LEADLINE_" + problem["field"].upper()
-            print(f"error: bad configuration: {one_line(problems)}", file=sys.stderr)
-        else:
-            print(f"error: {one_line(problems)}", file=sys.stderr)
-        return 1
-    return 0
+    if not isinstance(error, ValidationError) or DEBUG["on"]:
+        raise error
+    problems = field_errors(error, camel=False)
+    if error.title in ("Settings", BaseSettings.__name__):
+        for problem in problems:
+            problem["field"] = "LEADLINE_" + problem["field"].upper()
+        print(f"error: bad configuration: {one_line(problems)}", file=sys.stderr)
+    else:
+        print(f"error: {one_line(problems)}", file=sys.stderr)
+    return 1

@@ -216,7 +216,7 @@ def list_emails(
 ) -> None:
     """List emails, newest first (the seed's `list:emails --status opened`)."""
     from leadline.db import unit_of_work
-    from leadline.emails import service
+    from leadline.emails import reading as service  # the reads alone, not the sending
     from leadline.emails.schemas import EmailRead
     from leadline.times import parse_since
 

@@ -158,11 +158,3 @@ def pdf(
     except OSError as error:
         abort(f"{output}: cannot write it ({error.strerror or error})")
     typer.echo(f"Wrote {name} ({len(data):,} bytes) to {output}.")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("create")(create)
-    app.command("edit")(edit)
-    app.command("show")(show)
-    app.command("list")(list_proposals)
-    app.command("pdf")(pdf)

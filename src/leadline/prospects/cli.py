@@ -53,7 +53,12 @@ def _filters(
     tag: str | None = None,
     owner: str | None = None,
 ) -> Any:
-    """The filter options through the one filter schema (the API's and the page's); a refusal is one line."""
+    """The filter options through the one filter schema (the API's and the page's); a refusal is one line.
+    No filter given, nothing to check: the filters of the whole list (what the schema makes of no filter)."""
+    from leadline.prospects.queries import Filters
+
+    if all(value is None for value in (status, tier, trade, search, dnc, reached, as_of, tag, owner)):
+        return Filters()
     from leadline.prospects.schemas import ProspectFilter
     from leadline.times import parse_since
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from leadline.calls import service as calls
+from leadline.calls import reading as calls
 from leadline.clock import utc_now
 from leadline.db import UTCDateTime, settings_of
 from leadline.prospects import service as prospects

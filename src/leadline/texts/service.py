@@ -28,8 +28,7 @@ from leadline.prospects.dupkeys import PHONE_KEY
 from leadline.prospects.models import Prospect
 from leadline.sequences.stops import stop_for_prospect
 from leadline.sequences.windows import next_window_start, zone_for
-from leadline.texts import optouts, phones, quota, segments
-from leadline.texts import templates as text_templates
+from leadline.texts import optouts, quota, segments
 from leadline.texts.models import TextMessage
 from leadline.texts.schemas import Preview, TextLog, TextRead
 from leadline.times import iso, to_utc
@@ -108,6 +107,8 @@ def check_length(settings: Settings, body: str, *, field: str = "body") -> segme
 
 def log(session: Session, settings: Settings, prospect_id: str, data: TextLog, *, actor: str) -> TextMessage:
     """A text that happened elsewhere: on the timeline, a touch, and (inbound) a stop to the sequence."""
+    from leadline.texts import phones
+
     prospect = prospects.get(session, prospect_id, for_update=True)
     now = utc_now()
     at = to_utc(data.at, settings.zone, field="at") if data.at is not None else now
@@ -163,6 +164,9 @@ def plan(
 ) -> Planned:  # fmt: skip
     """What ``template`` would send ``prospect_id``, checked against every rule. ``strict``: the first
     broken rule is raised (nothing is sent); otherwise each is listed in ``blocked`` (the preview)."""
+    from leadline.texts import phones  # imported here: `leadline today` reads texts without them
+    from leadline.texts import templates as text_templates
+
     now = now or utc_now()
     prospect = prospects.get(session, prospect_id)
     stored = text_templates.get(session, template)
@@ -303,6 +307,8 @@ class Received:
 
 def find_prospect(session: Session, settings: Settings, number: str) -> Prospect | None:
     """The prospect whose phone is ``number`` (E.164), through the phone-key index (the last ten digits)."""
+    from leadline.texts import phones
+
     digits = number.lstrip("+")
     key = digits[-10:] if len(digits) > 10 else digits
     found = session.scalars(
@@ -335,6 +341,8 @@ def receive(session: Session, settings: Settings, params: dict[str, str], *, act
     """An inbound text: matched to its prospect by number, on the timeline, a touch, a stop to their
     sequence, a notification to the owner; STOP-words opt the number out at once, START lifts it,
     HELP is answered. From an unknown number it is kept unmatched for an admin."""
+    from leadline.texts import phones
+
     raw_from = (params.get("From") or "")[:40]
     number = phones.maybe_e164(raw_from, settings.phone_region) or raw_from
     body = (params.get("Body") or "")[:5000]
