@@ -20,8 +20,24 @@ from leadline.senders.models import Sender, SenderEvent
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import frame, signed_headers
 from tests.conftest import configure
+from tests.factories import make_prospect
 
 _events = itertools.count(1)
+
+#: A sending window open at any hour of any day: tests of senders' caps and gaps, not of the window.
+OPEN_ALL_WEEK = {"send_window_start": "00:00", "send_window_end": "23:59",
+                 "send_window_days": "mon,tue,wed,thu,fri,sat,sun"}  # fmt: skip
+
+
+def add(cli, *args: str) -> dict:
+    result = cli("senders", "add", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return result.json  # type: ignore[return-value]
+
+
+def people(settings, n: int, start: int = 0) -> list[str]:
+    return [make_prospect(settings, name=f"Shop {i}", email=f"o{i}@shop{i}.com", tier=1).id
+            for i in range(start, start + n)]  # fmt: skip
 
 
 @dataclass

@@ -21,28 +21,14 @@ from leadline.sequences.flows import run_due
 from leadline.sequences.models import Sequence, SequenceEnrollment
 from tests.conftest import configure
 from tests.emails.conftest import fake_sendgrid, outbox_messages  # noqa: F401 (a fixture)
-from tests.factories import count, make_prospect, snapshot
-from tests.senders.conftest import emails
-
-OPEN_ALL_WEEK = {"send_window_start": "00:00", "send_window_end": "23:59",
-                 "send_window_days": "mon,tue,wed,thu,fri,sat,sun"}  # fmt: skip
+from tests.factories import count, snapshot
+from tests.senders.conftest import OPEN_ALL_WEEK, add, emails, people
 
 
 @pytest.fixture(autouse=True)
 def _defaults(settings, monkeypatch):
     """The settings' own sender name is one no email from another sender may carry."""
     configure(monkeypatch, settings, sender_name="Sam Settings", **OPEN_ALL_WEEK)
-
-
-def add(cli, *args: str) -> dict:
-    result = cli("senders", "add", *args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return result.json  # type: ignore[return-value]
-
-
-def people(settings, n: int, start: int = 0) -> list[str]:
-    return [make_prospect(settings, name=f"Shop {i}", email=f"o{i}@shop{i}.com", tier=1).id
-            for i in range(start, start + n)]  # fmt: skip
 
 
 def plain(message: EmailMessage) -> str:

@@ -21,21 +21,7 @@ from leadline.sequences.models import SequenceEnrollment
 from tests.conftest import configure, run_leadline, settings_env
 from tests.emails.conftest import outbox_messages
 from tests.factories import count, make_prospect, snapshot
-from tests.senders.conftest import bounce, emails, event, sender, sender_events
-
-OPEN_ALL_WEEK = {"send_window_start": "00:00", "send_window_end": "23:59",
-                 "send_window_days": "mon,tue,wed,thu,fri,sat,sun"}  # fmt: skip
-
-
-def add(cli, *args: str) -> dict:
-    result = cli("senders", "add", *args, "--json")
-    assert result.exit_code == 0, result.stderr
-    return result.json  # type: ignore[return-value]
-
-
-def people(settings, n: int, start: int = 0) -> list[str]:
-    return [make_prospect(settings, name=f"Shop {i}", email=f"o{i}@shop{i}.com", tier=1).id
-            for i in range(start, start + n)]  # fmt: skip
+from tests.senders.conftest import OPEN_ALL_WEEK, add, bounce, emails, event, people, sender, sender_events
 
 
 def send(settings, template: str, ids: list[str]) -> email_flows.SendReport:
