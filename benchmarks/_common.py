@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,3 +52,25 @@ def timed(fn: Callable[[], object]) -> float:
 
 def median_of(runs: int, fn: Callable[[], object]) -> float:
     return statistics.median(timed(fn) for _ in range(runs))
+
+
+def generated(
+    name: str, prospects: int, emails: int, *, reuse: bool, prepare: Callable[[str], object] | None = None
+) -> Path:
+    """The dashboard generator's year of outbound sales in benchmarks/_work/NAME (``prepare`` adds what
+    a benchmark needs beyond it); with ``reuse``, the file an earlier run generated, if there is one."""
+    from dashboard import generate  # dashboard.py imports this module
+
+    folder = WORK / name
+    path, stamp = folder / "leadline.db", folder / "generated.json"
+    if reuse and stamp.is_file() and path.is_file():
+        print(f"reusing {path}: {stamp.read_text()}")
+        return path
+    path_text, _ = fresh_sqlite(name)
+    started = time.perf_counter()
+    counts = generate(path_text, prospects, emails, datetime.now(UTC))
+    if prepare is not None:
+        prepare(path_text)
+    stamp.write_text(json.dumps(counts))
+    print(f"generated {counts} in {time.perf_counter() - started:.0f} s")
+    return path

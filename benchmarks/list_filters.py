@@ -14,16 +14,13 @@ total counted up to 10,000); the floor is the same two statements (the page, the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from _common import WORK, fresh_sqlite, machine
-from dashboard import generate
+from _common import generated, machine
 
 #: (label, filters, sort): every filter of the list on its own, the sorts, and a few together.
 CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -69,18 +66,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
     print(machine())
-    folder = WORK / "list_filters"
-    path = folder / "leadline.db"
-    stamp = folder / "generated.json"
-    if args.reuse and stamp.is_file() and path.is_file():
-        print(f"reusing {path}: {stamp.read_text()}")
-    else:
-        path_text, _ = fresh_sqlite("list_filters")
-        started = time.perf_counter()
-        counts = generate(path_text, args.prospects, args.emails, datetime.now(UTC))
-        prepare(path_text)
-        stamp.write_text(json.dumps(counts))
-        print(f"generated {counts} in {time.perf_counter() - started:.0f} s")
+    path = generated("list_filters", args.prospects, args.emails, reuse=args.reuse, prepare=prepare)
+    folder = path.parent
 
     os.environ["LEADLINE_DATABASE_URL"] = f"sqlite:///{path}"
     os.environ["LEADLINE_DATA_DIR"] = str(folder)

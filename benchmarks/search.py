@@ -14,16 +14,13 @@ the same file. Goal: under 100 ms per keystroke.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import statistics
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import WORK, fresh_sqlite, machine
-from dashboard import generate
+from _common import generated, machine
 
 TYPED = ["roofing", "austin", "5550", "owner 4321", "case stu", "zqxjv"]
 PER_KIND = 8
@@ -60,6 +57,15 @@ def floor_statements(text: str) -> list[tuple[str, tuple[str, ...]]]:
     return statements
 
 
+def _call_notes(path: str) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "UPDATE call_activities SET notes = CASE abs(random()) % 3 WHEN 0 THEN 'Asked for case studies "
+            "from plumbers in ' || (SELECT city FROM prospects WHERE id = prospect_id) WHEN 1 THEN "
+            "'Price is the worry; send ROI numbers' ELSE 'Busy season, call back in two weeks' END"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prospects", type=int, default=100_000)
@@ -68,22 +74,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
     print(machine())
-    folder = WORK / "search"
-    path = folder / "leadline.db"
-    stamp = folder / "generated.json"
-    if args.reuse and stamp.is_file() and path.is_file():
-        print(f"reusing {path}: {stamp.read_text()}")
-    else:
-        path_text, _ = fresh_sqlite("search")
-        counts = generate(path_text, args.prospects, args.emails, datetime.now(UTC))
-        with sqlite3.connect(path_text) as connection:
-            connection.execute(
-                "UPDATE call_activities SET notes = CASE abs(random()) % 3 WHEN 0 THEN 'Asked for case studies "
-                "from plumbers in ' || (SELECT city FROM prospects WHERE id = prospect_id) WHEN 1 THEN "
-                "'Price is the worry; send ROI numbers' ELSE 'Busy season, call back in two weeks' END"
-            )
-        stamp.write_text(json.dumps(counts))
-        print(f"generated {counts}")
+    path = generated("search", args.prospects, args.emails, reuse=args.reuse, prepare=_call_notes)
+    folder = path.parent
 
     os.environ["LEADLINE_DATABASE_URL"] = f"sqlite:///{path}"
     os.environ["LEADLINE_DATA_DIR"] = str(folder)
