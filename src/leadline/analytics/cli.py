@@ -387,7 +387,9 @@ def export_prospects(
     status: Annotated[Stage | None, typer.Option(help="Sales stage.")] = None,
     tier: Annotated[int | None, typer.Option(min=1, max=3, help="Tier 1, 2 or 3.")] = None,
     trade: Annotated[str | None, typer.Option(help="Trade, e.g. plumbing.")] = None,
-    search: Annotated[str | None, typer.Option(help="Text in the name, id, email, city or contact.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Text in the name, contact, email, city, id or phone digits.")
+    ] = None,
     do_not_contact: Annotated[
         bool | None,
         typer.Option("--do-not-contact/--contactable", help="Only prospects marked do-not-contact, or the others."),

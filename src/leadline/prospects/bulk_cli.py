@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         in_tier: Annotated[int | None, typer.Option("--in-tier", min=1, max=3, help="Filter: tier 1, 2 or 3.")] = None,
         trade: Annotated[str | None, typer.Option(help="Filter: trade, e.g. roofing.")] = None,
         search: Annotated[
-            str | None, typer.Option(help="Filter: text in the name, id, email, city or contact.")
+            str | None, typer.Option(help="Filter: text in the name, contact, email, city, id or phone digits.")
         ] = None,
         tag: Annotated[str | None, typer.Option(help="Filter: prospects with this tag.")] = None,
         owned_by: Annotated[str | None, typer.Option("--owned-by", help="Filter: prospects this user owns.")] = None,

@@ -29,7 +29,7 @@ app = typer.Typer(help="Prospects: list, show, add, edit, import and export.", n
 StageOpt = Annotated[Stage | None, typer.Option(help="Sales stage.")]
 TierOpt = Annotated[int | None, typer.Option(min=1, max=3, help="Tier 1, 2 or 3.")]
 TradeOpt = Annotated[str | None, typer.Option(help="Trade, e.g. plumbing.")]
-SearchOpt = Annotated[str | None, typer.Option(help="Text in the name, id, email, city or contact.")]
+SearchOpt = Annotated[str | None, typer.Option(help="Text in the name, contact, email, city, id or phone digits.")]
 DncOpt = Annotated[
     bool | None,
     typer.Option("--do-not-contact/--contactable", help="Only prospects marked do-not-contact, or only the others."),
