@@ -99,6 +99,11 @@ def add_business_days(day: date, count: int) -> date:
     return current
 
 
+#: How the CLI's tables write a moment, in the configured zone: sortable and easy to paste into a
+#: spreadsheet (pages, timeline lines and messages use :func:`moment_text`).
+CLI_TIME = "%Y-%m-%d %H:%M"
+
+
 def moment_text(moment: datetime, zone: tzinfo, style: str = "full") -> str:
     """The one way a moment is written for people, in the configured zone and naming it: pages (the
     ``local_dt`` filter), timeline lines, messages and notifications. ``full``: ``Tue 2 Dec 2026 15:00

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
+from leadline.times import CLI_TIME
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -160,7 +162,7 @@ def actor() -> str:
         return "cli"
 
 
-def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local(value: datetime | None, fmt: str = CLI_TIME) -> str:
     if value is None:
         return ""
     from leadline.config import get_settings

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from leadline.prospects import queries
 from leadline.prospects.columns import as_time, row_to_json
 from leadline.prospects.stages import STAGES
-from leadline.times import moment_text
+from leadline.times import CLI_TIME
 
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
@@ -129,7 +129,7 @@ def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Names
             _escape(", ".join(row["tags"])),
             str(row["emails_sent_count"]),
             str(row["emails_opened_count"]),
-            moment_text(last, zone, "short") if last else "",
+            last.astimezone(zone).strftime(CLI_TIME) if last else "",
         )
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
     if rows:
