@@ -208,10 +208,12 @@ def _rows(
     if ids is None:
         yield from connection.execute(select(*columns).execution_options(yield_per=5000))
         return
-    for column, keys in ((table.c.id, ids), (table.c.prospect_id, prospects)):
+    # ``lock`` locks the rows named by id; a prospect's rows are read under its own row lock
+    # (:func:`contributions`).
+    for column, keys, locked in ((table.c.id, ids, lock), (table.c.prospect_id, prospects, False)):
         for chunk in _chunks(keys):
             query = select(*columns).where(column.in_(chunk)).order_by(table.c.id)
-            yield from connection.execute(query.with_for_update() if lock else query)
+            yield from connection.execute(query.with_for_update() if locked else query)
 
 
 def _hand_condition(connection: Connection) -> Any:
@@ -286,28 +288,35 @@ class Scope:
 
 
 def contributions(connection: Connection, scope: Scope, zone: ZoneInfo, *, lock: bool = False) -> Parts:
-    """Every row the things in ``scope`` contribute, as they are stored now. ``lock``: lock them
-    (prospects first, then emails, calls and customers, each in id order) for the transaction."""
+    """Every row the things in ``scope`` contribute, as they are stored now. ``lock``: lock the rows
+    named by id (emails, calls, customers), then the prospects, each in id order, before reading the
+    prospects' other rows. The order a webhook batch takes (its emails, then their prospects), so a call
+    logged beside it waits instead of deadlocking; and every change that moves a prospect's share has
+    the prospect in its scope, so its row lock keeps those other rows still while they are read."""
     parts: Parts = {}
-    if scope.prospects and lock and connection.dialect.name == "postgresql":
-        p = _table(Prospect)
-        for chunk in _chunks(scope.prospects):
-            connection.execute(select(p.c.id).where(p.c.id.in_(chunk)).order_by(p.c.id).with_for_update()).all()
-    for model, names, ids, add in (
+    tables = (
         (EmailActivity, _EMAIL_COLUMNS, scope.emails, email_parts),
         (CallActivity, _CALL_COLUMNS, scope.calls, call_parts),
         (Customer, _CUSTOMER_COLUMNS, scope.customers, customer_parts),
-    ):
-        if not ids and not scope.prospects:
-            continue
-        seen: set[str] = set()
-        for row in _rows(connection, model, names, ids=ids, prospects=scope.prospects, lock=lock):
-            if row.id not in seen:
-                seen.add(row.id)
+    )
+    seen: set[tuple[Any, str]] = set()
+    for model, names, ids, add in tables:
+        for row in _rows(connection, model, names, ids=ids, lock=lock):
+            seen.add((model, row.id))
+            add(row, zone, parts)
+    if not scope.prospects:
+        return parts
+    if lock and connection.dialect.name == "postgresql":
+        p = _table(Prospect)
+        for chunk in _chunks(scope.prospects):
+            connection.execute(select(p.c.id).where(p.c.id.in_(chunk)).order_by(p.c.id).with_for_update()).all()
+    for model, names, _ids, add in tables:
+        for row in _rows(connection, model, names, ids=(), prospects=scope.prospects):
+            if (model, row.id) not in seen:
+                seen.add((model, row.id))
                 add(row, zone, parts)
-    if scope.prospects:
-        for facts in prospect_facts(connection, scope.prospects).values():
-            prospect_parts(facts, zone, parts)
+    for facts in prospect_facts(connection, scope.prospects).values():
+        prospect_parts(facts, zone, parts)
     return parts
 
 
@@ -345,19 +354,69 @@ def zone_of(session: Session) -> ZoneInfo:
 
 class Change:
     """A change to the rows in ``scope``: read their contributions (locked) before it, and after it
-    add the difference to the totals."""
+    keep the difference for the totals (written when the transaction commits: :func:`defer`)."""
 
-    def __init__(self, connection: Connection, scope: Scope, zone: ZoneInfo) -> None:
-        self.connection, self.scope, self.zone = connection, scope, zone
-        self.before = contributions(connection, scope, zone, lock=True) if scope else {}
+    def __init__(self, session: Session, scope: Scope, zone: ZoneInfo) -> None:
+        self.session, self.scope, self.zone = session, scope, zone
+        self.connection = session.connection()
+        self.before = contributions(self.connection, scope, zone, lock=True) if scope else {}
 
     def done(self, more: Scope | None = None) -> None:
         """The change is written; ``more``: what it added (new rows: nothing before)."""
         if more:
             self.scope.update(more)
         if self.scope:
-            add_to_totals(self.connection, difference(contributions(self.connection, self.scope, self.zone),
-                                                      self.before))  # fmt: skip
+            defer(self.session, difference(contributions(self.connection, self.scope, self.zone), self.before))
+
+
+# --- written at commit ---------------------------------------------------------------------------
+#
+# A transaction's moves are kept in the session and written once, just before it commits, every key
+# in key order. Written as they happened (several flushes a transaction), two transactions could
+# take the same totals rows in opposite orders, or hold one while waiting for a prospect the other
+# holds, and PostgreSQL would cancel one of them ("deadlock detected"). Moves made inside a
+# savepoint that rolls back are dropped with it.
+
+_DEFERRED = "analytics_totals_deferred"
+
+
+def defer(session: Session, moved: Parts) -> None:
+    """Keep ``moved`` for the totals, tagged with the (nested) transaction it was made in."""
+    if moved:
+        made_in = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_DEFERRED, []).append((made_in, moved))
+
+
+def _within(transaction: Any, ancestor: Any) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "before_commit")
+def _write_deferred(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: its moves wait for the real commit
+        return
+    session.flush()  # the last changes' moves, before they are written
+    pending = session.info.pop(_DEFERRED, None)
+    if not pending:
+        return
+    summed: Parts = {}
+    for _made_in, moved in pending:
+        for key, (n, amount) in moved.items():
+            kept = summed.setdefault(key, [0, 0.0])
+            kept[0] += n
+            kept[1] += amount
+    add_to_totals(session.connection(), {key: v for key, v in summed.items() if v[0] or v[1]})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    pending = session.info.get(_DEFERRED)
+    if pending:
+        session.info[_DEFERRED] = [(t, m) for t, m in pending if not _within(t, previous_transaction)]
 
 
 @contextmanager
@@ -369,8 +428,8 @@ def changing(
     The caller may add to the scope it is given (ids it learns while writing)."""
     session.flush()
     scope = Scope(set(emails), set(calls), set(customers), set(prospects))
-    change = Change(session.connection(), Scope(set(scope.emails), set(scope.calls), set(scope.customers),
-                                                 set(scope.prospects)), zone_of(session))  # fmt: skip
+    change = Change(session, Scope(set(scope.emails), set(scope.calls), set(scope.customers), set(scope.prospects)),
+                    zone_of(session))  # fmt: skip
     yield scope
     session.flush()
     change.done(scope)
@@ -383,7 +442,7 @@ def add_new_prospects(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     zone = zone_of(session)
     for row in rows:
         prospect_parts(ProspectFacts(created=row["created_at"], tier=int(row["tier"])), zone, parts)
-    add_to_totals(session.connection(), parts)
+    defer(session, parts)
 
 
 # --- the session hook ----------------------------------------------------------------------------
@@ -447,7 +506,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     scope, new = _scope_of(session)
     if not scope and not new:
         return
-    change = Change(session.connection(), scope, zone_of(session))
+    change = Change(session, scope, zone_of(session))
     session.info[_PENDING] = (change, new)
 
 
