@@ -9,6 +9,7 @@ from leadline.activity.models import OutreachActivity
 from leadline.db import unit_of_work
 from leadline.webhooks import service
 from leadline.webhooks.models import WebhookEvent
+from tests.analytics.test_totals import differences
 from tests.webhooks.conftest import email, event, send_to
 
 
@@ -63,6 +64,7 @@ def test_applying_that_fails_half_way_keeps_the_stored_events_and_nothing_of_the
         entries = session.scalar(select(func.count()).where(OutreachActivity.details["event"].as_string() == "open"))
     assert sorted(statuses) == ["received"] * 4 and entries == 0
     assert [email(hook.settings, t.id).status for t in targets] == ["sent", "sent"]
+    assert differences(hook.settings) == []  # the maintained totals' moves went with the savepoint
 
     monkeypatch.setattr(service.emails, "recount_many", real)
     from leadline.webhooks.flows import replay
@@ -72,3 +74,4 @@ def test_applying_that_fails_half_way_keeps_the_stored_events_and_nothing_of_the
     with unit_of_work(hook.settings, readonly=True) as session:
         entries = session.scalar(select(func.count()).where(OutreachActivity.details["event"].as_string() == "open"))
     assert entries == 2
+    assert differences(hook.settings) == []
