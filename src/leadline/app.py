@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
@@ -24,6 +25,7 @@ from leadline.analytics.api import router as analytics_router
 from leadline.auth.api import router as auth_router
 from leadline.auth.deps import SignInRequired, api_principal, sign_in_url
 from leadline.auth.pages import router as auth_pages
+from leadline.auth.service import prepare_sign_in
 from leadline.booking.api import router as booking_router
 from leadline.booking.pages import router as booking_pages
 from leadline.calls.api import calendar_router
@@ -235,6 +237,7 @@ def create_app(settings: Settings | None = None, *, worker: bool = False) -> Fas
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         redact_access_log()
         redaction.install(settings)
+        await run_in_threadpool(prepare_sign_in)  # the first unknown address answers as fast as the rest
         embedded = None
         if worker:
             embedded = EmbeddedWorker(settings)

@@ -13,6 +13,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -32,8 +33,20 @@ MIN_PASSWORD = 10
 SET_PASSWORD_HOURS = 72
 TOKEN_PREFIX = "ll_"  # noqa: S105 (not a secret: marks Leadline tokens)
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so that a wrong address takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password of anyone's")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so that a wrong address takes as long as a
+    wrong password. Made on first need: hashing costs 0.2 s and Argon2's 64 MB, which every
+    process importing this module (the server, the worker, most commands) would otherwise pay."""
+    return _hasher.hash("not a password of anyone's")
+
+
+def prepare_sign_in() -> None:
+    """What the server does before it answers: make the dummy hash, so that the first sign-in
+    with an unknown address takes no longer than later ones."""
+    _dummy_hash()
 
 
 def digest(secret: str) -> str:
@@ -294,7 +307,7 @@ def password_hash_for(session: Session, email: str) -> tuple[str, str] | None:
 
 def check_password_hash(hashed: str | None, password: str) -> bool:
     """Argon2 verification; with no hash, a dummy one is checked so that every answer takes as long."""
-    matched = _verify(hashed or _DUMMY_HASH, password)
+    matched = _verify(hashed or _dummy_hash(), password)
     return matched and hashed is not None
 
 
