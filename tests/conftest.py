@@ -79,6 +79,22 @@ def require_service(reason: str | None) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id with its lightest parameters (``argon2.profiles.CHEAPEST``) in the test processes:
+    the same algorithm and code path, without 0.1-0.2 s and 64 MB per hash, which about a thousand
+    sign-ins would spend. Servers and commands the tests start as processes keep the real
+    parameters (and rehash such a password at its first sign-in, as after a parameter change)."""
+    from unittest import mock
+
+    from argon2 import PasswordHasher, profiles
+
+    from leadline.auth import service
+
+    with mock.patch.object(service, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST)):
+        yield
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once per worker; each test gets a copy."""
