@@ -35,6 +35,12 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first (xdist hands tests out in this order as workers ask): a long
+    test picked up last keeps one worker busy while the other has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def _worker() -> str:
     """Names this checkout's pytest worker, so two checkouts on one server never share databases."""
     import hashlib

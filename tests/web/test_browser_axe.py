@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from leadline.config import Settings
 from tests.conftest import ROOT, make_user
 from tests.factories import make_prospect
@@ -64,6 +66,7 @@ def check_pages(browser: Any, live: Any, paths: list[str], email: str | None) ->
     return problems
 
 
+@pytest.mark.slow
 def test_every_page_passes_axe_and_fits_a_phone(browser, live):
     paths = app_pages(live.settings)
     admin = make_user(live.settings)
