@@ -7,6 +7,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from typing import Any
 
 import pytest
@@ -59,7 +60,9 @@ def _post(app: Any, path: str, *, total: int, headers: dict[str, str], declared:
     async def call() -> None:
         await asyncio.wait_for(app(scope, receive, send), timeout=60)
 
-    asyncio.run(call())
+    # in a thread of its own: a running event loop (Playwright's, in a browser test's session) would refuse
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, call()).result()
     return answer["status"], pulled, answer["headers"]
 
 
