@@ -189,6 +189,27 @@ class TestRefused:
         fresh = links.token(settings, prospect_id, settings.sender_email)
         assert book(settings, fresh, at("2026-12-08 10:00"))
 
+    def test_each_sender_writes_its_own_link_and_revoking_one_keeps_the_others(self, settings):
+        from leadline.emails import templates
+
+        set_up(settings)
+        prospect_id, _ = prospect_with_link(settings)
+        template = templates.written("composed", "A call?", "Pick a time: {{ booking_url }}")
+        senders = ("ann@agency.example", "bob@agency.example")
+        with unit_of_work(settings, readonly=True) as session:
+            prospect = service.prospects.get(session, prospect_id)
+            texts = [templates.render(template, prospect, settings, {"senderEmail": who}).text for who in senders]
+        ann, bob = (text.split("/book/", 1)[1].split()[0] for text in texts)
+        assert ann != bob
+        with unit_of_work(settings, readonly=True) as session:
+            opened = [service.open_link(session, token) for token in (ann, bob)]
+        assert [o.prospect.id for o in opened] == [prospect_id] * 2 and [o.sender for o in opened] == list(senders)
+        with unit_of_work(settings) as session:
+            service.revoke(session, prospect_id, sender=senders[0], reason=None, actor="test")
+        error = self._refused(settings, service.LinkGone, lambda: book(settings, ann, at("2026-12-08 10:00")))
+        assert "withdrawn" in str(error)
+        assert book(settings, bob, at("2026-12-08 10:00"))
+
     @pytest.mark.parametrize("change", [{"sales_status": "closed_lost"}, {"do_not_contact": True}])
     def test_a_lost_or_do_not_contact_prospect(self, settings, change):
         set_up(settings)

@@ -232,3 +232,36 @@ def test_export_all_carries_the_bytes(cli, settings, tmp_path):
     import base64
 
     assert base64.b64encode(PDF).decode() in Path(out).read_text()
+
+
+def test_a_backup_restore_and_a_whole_export_import_carry_the_bytes(cli, settings, tmp_path):
+    """The bytes live in the database: `leadline backup` / `restore` bring a removed file back, and
+    `export --all` / `import --all` carry it into a new database, byte for byte."""
+    from leadline.db import dispose_engines
+    from tests.conftest import Cli
+
+    p = make_prospect(settings)
+    data = PDF + bytes(range(256)) * 400  # every byte value, 100 KB
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(data)
+    kept = cli("files", "add", f"prospect:{p.id}", str(path), "--json").json
+    target = tmp_path / ("backup.db" if settings.database_url.startswith("sqlite") else "backup.dump")
+    assert cli("backup", str(target)).exit_code == 0
+    assert cli("files", "remove", kept["id"]).exit_code == 0 and count(settings, "files") == 0
+    restored = cli("restore", str(target), "--yes")
+    assert restored.exit_code == 0, restored.stderr
+    out = tmp_path / "restored.pdf"
+    assert cli("files", "get", kept["id"], "-o", str(out)).exit_code == 0 and out.read_bytes() == data
+
+    exported = tmp_path / "all.jsonl"
+    assert cli("export", "--all", "-o", str(exported)).exit_code == 0
+    dispose_engines()
+    fresh = Cli(settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'fresh.db'}"}))
+    assert fresh("init").exit_code == 0
+    loaded = fresh("import", "--all", str(exported))
+    assert loaded.exit_code == 0, loaded.stderr
+    again = tmp_path / "imported.pdf"
+    assert fresh("files", "get", kept["id"], "-o", str(again)).exit_code == 0 and again.read_bytes() == data
+    [listed] = fresh("files", "list", f"prospect:{p.id}", "--json").json  # type: ignore[misc]
+    assert listed["sha256"] == hashlib.sha256(data).hexdigest()
+    dispose_engines()

@@ -99,6 +99,44 @@ def test_sent_viewed_accepted_customer(cli, anon_client, settings):
     assert again.status_code == 409 and snapshot(settings) == before
 
 
+def test_the_signed_pdf_ends_with_a_certificate_of_the_evidence(cli, anon_client, settings, monkeypatch):
+    """What the certificate page is made of (the evidence kept on the record), and that the filed PDF is the
+    one made with it: the document's pages, then the certificate's."""
+    import hashlib
+
+    from leadline.proposals import pdf
+
+    made: list[tuple[dict, bytes]] = []
+    real = pdf.render
+
+    def render(document_html: str, *, title: str, certificate: dict | None = None) -> bytes:
+        data = real(document_html, title=title, certificate=certificate)
+        made.append((dict(certificate or {}), data))
+        return data
+
+    monkeypatch.setattr(pdf, "render", render)
+    _, proposal = _make(cli, settings)
+    token = _send(cli, proposal["id"])
+    page = anon_client.get(f"/p/{token}")
+    shown = page.text.split("<article", 1)[1].split("</article>", 1)[0]
+    accepted = anon_client.post(f"/p/{token}/accept", headers={"user-agent": "Phone Browser 1.0"},
+                                data={"name": "Daniel Reyes", "agree": "yes", "document": _sha(page.text)})  # fmt: skip
+    assert accepted.status_code == 200
+    record = cli("proposals", "show", proposal["id"], "--json").json
+    [(certificate, signed)] = [(c, d) for c, d in made if c]
+    assert certificate["Signer's name (typed)"] == record["signerName"] == "Daniel Reyes"
+    assert certificate["IP address"] == record["signerIp"] and certificate["User agent"] == "Phone Browser 1.0"
+    assert certificate["Document SHA-256"] == record["signedSha256"] == _sha(page.text)
+    assert certificate["Accepted at (UTC)"] == record["acceptedAt"][:19].replace("T", " ") + " UTC"
+    assert certificate["Proposal"] == f"{proposal['id']}, version 1"
+    with unit_of_work(settings, readonly=True) as session:
+        html = session.execute(text("SELECT html FROM proposal_versions")).scalar_one()
+    assert hashlib.sha256(html.encode()).hexdigest() == record["signedSha256"]  # the SHA-256 of what was shown
+    assert shown.split(">", 1)[1].strip() in html
+    [filed] = cli("files", "list", f"customer:{record['customerId']}", "--json").json
+    assert filed["sha256"] == hashlib.sha256(signed).hexdigest() and pages_of(signed) == 2
+
+
 def test_decline_becomes_the_lost_reason(cli, anon_client, settings):
     p, proposal = _make(cli, settings)
     token = _send(cli, proposal["id"])

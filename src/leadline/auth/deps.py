@@ -171,6 +171,19 @@ async def page_user(request: Request) -> Principal:
     return principal
 
 
+async def page_gate(request: Request) -> Principal:
+    """What a page upload must pass before its body is read (web/limits.py runs it first, so a
+    stranger's or a viewer's file is neither read nor parsed): a signed-in user (else the sign-in
+    page) with write rights (else 403). The CSRF token travels in the form: :func:`page_writer`
+    checks it once the form is read."""
+    principal = await run_in_threadpool(resolve, request)
+    if principal is None or principal.kind != "session":
+        raise SignInRequired(_next_path(request))
+    if not principal.can_write:
+        raise HTTPException(403, f"{principal.name} is a viewer and may not change anything")
+    return principal
+
+
 async def page_writer(request: Request) -> Principal:
     principal = await page_user(request)
     if not principal.can_write:

@@ -9,7 +9,9 @@ One ASGI middleware, :class:`BodyLimits`, in front of every route:
 - a body that sends nothing for ``LEADLINE_BODY_TIMEOUT_SECONDS`` is refused (408);
 - every ``/api/`` request shows valid credentials (``auth.deps.api_gate``) before its body is
   read, so a stranger's body is never read or parsed (FastAPI reads and parses a JSON body
-  before it runs any dependency);
+  before it runs any dependency); so does an upload to a page (a file on a prospect or customer,
+  the import page: ``auth.deps.page_gate``), whose form the stored-text rule would otherwise
+  read before the page's own sign-in check;
 - a JSON body for ``/api/`` is checked with :func:`leadline.jsonin.loads` (strict, nested at
   most ``MAX_DEPTH`` levels) as its last byte arrives, before FastAPI parses it (422, field
   ``body``).
@@ -39,6 +41,11 @@ from leadline.config import Settings
 IMPORT_PATHS = ("/api/prospects/import", "/prospects/import")
 
 
+def is_page_upload(path: str) -> bool:
+    """The pages that take a file: a file on a prospect or customer, the import page."""
+    return path == "/prospects/import" or (path.endswith("/files") and path.startswith(("/prospects/", "/customers/")))
+
+
 class BodyRefused(HTTPException):
     """A request body refused for its size, its pace or its JSON; ``code`` and ``field`` as in every error."""
 
@@ -57,7 +64,7 @@ def body_limit(settings: Settings, path: str) -> tuple[int, str]:
         return settings.twilio_max_body_bytes, "LEADLINE_TWILIO_MAX_BODY_BYTES"
     if path.startswith("/webhooks/sendgrid/inbound"):
         return settings.inbound_max_body_bytes, "LEADLINE_INBOUND_MAX_BODY_BYTES"
-    if path == "/api/files" or (path.endswith("/files") and path.startswith(("/prospects/", "/customers/"))):
+    if path == "/api/files" or (path != "/prospects/import" and is_page_upload(path)):
         # the file itself and room for the form around it (the file is read with the exact cap)
         return settings.file_max_bytes + 64 * 1024, "LEADLINE_FILE_MAX_BYTES"
     if path in IMPORT_PATHS:
@@ -94,13 +101,14 @@ async def refused(request: Request, error: Exception) -> Response:
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
-async def _answer(scope: Scope, receive: Receive, send: Send, error: HTTPException) -> None:
+async def _answer(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
     """Answer from the middleware (no route ran) the way the app's handlers would."""
     request = Request(scope, receive)
     if isinstance(error, BodyRefused):
         response = await refused(request, error)
     else:
-        handler = scope["app"].exception_handlers.get(HTTPException)
+        handlers = scope["app"].exception_handlers
+        handler = handlers.get(type(error)) or handlers.get(HTTPException)
         response = await handler(request, error)
     await response(scope, receive, send)
 
@@ -131,6 +139,14 @@ class BodyLimits:
             try:
                 await api_gate(Request(scope))
             except HTTPException as error:
+                await _answer(scope, receive, send, error)
+                return
+        elif scope["method"] == "POST" and is_page_upload(path):
+            from leadline.auth.deps import SignInRequired, page_gate
+
+            try:
+                await page_gate(Request(scope))
+            except (HTTPException, SignInRequired) as error:
                 await _answer(scope, receive, send, error)
                 return
         content_type = headers.get("content-type")
