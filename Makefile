@@ -7,9 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev serve-demo lint typecheck services clean
+.PHONY: run test install install-dev pdf-support serve-demo lint typecheck services clean
 
-run: install serve-demo
+run: install pdf-support serve-demo
 
 serve-demo:
 	$(BIN)/leadline init
@@ -37,6 +37,11 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
 
 services:
 	scripts/test-services
+
+# Pango for the proposals' PDFs (WeasyPrint); without it Leadline runs, and a proposal's PDF (so its
+# acceptance) answers 503 naming what is missing.
+pdf-support:
+	-scripts/pdf-support
 
 lint:
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -53,6 +53,13 @@ class Conflict(LeadlineError):
     code = "conflict"
 
 
+class Unavailable(LeadlineError):
+    """Something the server needs is missing or down (not the user's input)."""
+
+    status_code = 503
+    code = "unavailable"
+
+
 class Forbidden(LeadlineError):
     """Not allowed for who is acting (someone else's note, for a non-admin)."""
 

@@ -272,3 +272,22 @@ def test_the_rate_limiter_window_and_memory(monkeypatch):
     for n in range(10):
         windows.take((1, "proposal", f"10.0.0.{n}"), 2, now=70.0)  # all still in their window
     assert len(windows.seen) <= 4
+
+
+def test_without_pango_the_pdf_and_acceptance_say_so_and_change_nothing(cli, anon_client, settings, monkeypatch):
+    """A server without Pango (WeasyPrint cannot load): the prospect's PDF and acceptance answer 503
+    naming what is missing, the page itself still opens, and nothing is accepted."""
+    import sys
+
+    _, proposal = _make(cli, settings)
+    token = _send(cli, proposal["id"])
+    page = anon_client.get(f"/p/{token}")
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # importing it fails, as without its libraries
+    before = snapshot(settings)
+    pdf = anon_client.get(f"/p/{token}/pdf")
+    assert pdf.status_code == 503 and "Pango" in pdf.text, pdf.text
+    accepted = anon_client.post(f"/p/{token}/accept",
+                                data={"name": "Daniel Reyes", "agree": "yes", "document": _sha(page.text)})  # fmt: skip
+    assert accepted.status_code == 503 and "Pango" in accepted.text, accepted.text
+    assert snapshot(settings) == before
+    assert anon_client.get(f"/p/{token}").status_code == 200

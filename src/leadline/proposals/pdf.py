@@ -9,6 +9,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from leadline.errors import Unavailable
+
 CSS = """
 @page { size: A4; margin: 18mm 16mm; }
 body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; color: #1d2330; line-height: 1.45; }
@@ -34,7 +36,12 @@ def _certificate(evidence: dict[str, Any]) -> str:
 
 
 def render(document_html: str, *, title: str, certificate: dict[str, Any] | None = None) -> bytes:
-    from weasyprint import HTML, URLFetcher  # type: ignore[import-untyped]
+    try:
+        from weasyprint import HTML, URLFetcher  # type: ignore[import-untyped]
+    except (OSError, ImportError) as missing:  # WeasyPrint loads Pango when it is imported
+        raise Unavailable(
+            "proposal PDFs need Pango, which is not installed on this server (make pdf-support; docs/deployment.md)"
+        ) from missing
 
     body = document_html + (_certificate(certificate) if certificate else "")
     page = (
