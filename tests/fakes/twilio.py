@@ -41,7 +41,7 @@ HELP = {"HELP", "INFO"}
 
 def twilio_signature(token: str, url: str, params: list[tuple[str, str]]) -> str:
     data = url
-    for name, value in sorted(params):
+    for name, value in sorted(set(params)):  # by name, then a repeated name's distinct values in order
         data += name + value
     return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 

@@ -4,6 +4,9 @@ and change nothing; inbound texts are matched, stop sequences, notify; STOP/STAR
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from urllib.parse import urlencode
 
 import pytest
@@ -56,6 +59,24 @@ class TestSignatures:
         response = anon_client.post("/webhooks/twilio/sms?x=1", content=urlencode(params),
                                     headers=headers | {"X-Twilio-Signature": signed})  # fmt: skip
         assert response.status_code == 200
+
+    def test_a_repeated_name_is_signed_as_twilio_signs_it(self, settings, noon, twilio, anon_client):
+        """Values of a repeated name sorted and each once (Twilio's validators), not in the order posted."""
+        p = make_prospect(settings, phone=PHONE)
+        params = [*twilio.inbound_params(E164, OUR_NUMBER, "Hello"), ("MediaUrl", "b"), ("MediaUrl", "a")]
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        in_order = "".join(name + value for name, value in sorted(params, key=lambda p: p[0]))  # b before a
+        assert in_order != "".join(name + value for name, value in sorted(params))
+        digest = hmac.new(twilio.auth_token.encode(), (SMS_URL + in_order).encode(), hashlib.sha1).digest()
+        as_posted = base64.b64encode(digest).decode()
+        before = snapshot(settings)
+        refused = anon_client.post("/webhooks/twilio/sms", content=urlencode(params),
+                                   headers=form | {"X-Twilio-Signature": as_posted})  # fmt: skip
+        assert refused.status_code == 403 and snapshot(settings) == before
+        taken = anon_client.post("/webhooks/twilio/sms", content=urlencode(params),
+                                 headers=form | {"X-Twilio-Signature": twilio.sign(SMS_URL, params)})  # fmt: skip
+        assert taken.status_code == 200
+        assert texts(settings) == [("in", "received", p.id, "Hello")]
 
     def test_no_auth_token_refuses_every_post(self, settings, noon, anon_client):
         before = snapshot(settings)
