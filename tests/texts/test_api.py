@@ -11,6 +11,11 @@ from tests.factories import make_prospect, snapshot
 from tests.texts.test_service import E164, PHONE, add_template, timeline
 
 
+def opt_out(settings, number):
+    with unit_of_work(settings) as session:
+        optouts.add(session, number, reason="manual", source="test")
+
+
 class TestApi:
     def test_log_then_list(self, settings, noon, client):
         p = make_prospect(settings, phone=PHONE)
@@ -113,6 +118,57 @@ class TestPages:
                                 follow_redirects=False)  # fmt: skip
         assert sent.status_code == 303 and len(twilio.sent) == 1
         assert timeline(settings, p.id) == [("sms", "logged"), ("sms", "sent")]
+
+    def test_the_preview_shows_the_text_its_segments_and_what_would_stop_it(self, settings, noon, page_client,
+                                                                              twilio):  # fmt: skip
+        p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
+        add_template(settings)
+        add_template(settings, name="long", body="Hola {{ firstName }}, ¿hablamos mañana? " + "ó" * 50)
+        before = snapshot(settings)
+        short = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "hello"},
+                                headers={"HX-Request": "true"})  # fmt: skip
+        assert short.status_code == 200 and "<html" not in short.text
+        assert "To: +15125550142" in short.text and "1 segment</strong> (GSM-7; the limit is 3)" in short.text
+        assert (
+            "Hi Dana, it&#39;s Leadline. Free for a call this week?" in short.text
+            and "Would not send" not in short.text
+        )
+        long = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "long"}).text
+        assert "2 segments</strong> (UCS-2; the limit is 3)" in long
+        missing = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "nope"}).text
+        assert 'role="alert"' in missing and "no text template &#39;nope&#39;" in missing
+        assert snapshot(settings) == before
+        opt_out(settings, E164)
+        before = snapshot(settings)
+        blocked = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "hello"}).text
+        assert "Would not send now: +15125550142 opted out of texts" in blocked
+        assert snapshot(settings) == before and twilio.sent == []
+        shown = page_client.get(f"/prospects/{p.id}").text
+        assert f'hx-get="/prospects/{p.id}/texts/preview"' in shown and 'id="text-preview"' in shown
+
+    def test_the_preview_button_works_without_javascript(self, settings, noon, page_client, twilio):
+        p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
+        add_template(settings)
+        before = snapshot(settings)
+        shown = page_client.post(f"/prospects/{p.id}/texts/preview", data={"template": "hello",
+                                                                           "csrf_token": page_client.csrf})  # fmt: skip
+        assert shown.status_code == 200 and "<html" in shown.text
+        assert 'data-text-preview="hello"' in shown.text and "1 segment</strong>" in shown.text
+        assert '<option value="hello" selected' in shown.text
+        unchosen = page_client.post(f"/prospects/{p.id}/texts/preview", data={"csrf_token": page_client.csrf})
+        assert unchosen.status_code == 422 and "choose a text template" in unchosen.text
+        assert snapshot(settings) == before and twilio.sent == []
+
+    def test_a_refused_send_keeps_its_preview_and_changes_nothing(self, settings, noon, page_client, twilio):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        opt_out(settings, E164)
+        before = snapshot(settings)
+        refused = page_client.post(f"/prospects/{p.id}/texts/send", data={"template": "hello",
+                                                                          "csrf_token": page_client.csrf})  # fmt: skip
+        assert refused.status_code == 409 and "opted out of texts" in refused.text
+        assert 'data-text-preview="hello"' in refused.text
+        assert snapshot(settings) == before and twilio.sent == []
 
     def test_a_refused_text_shows_the_error_beside_the_form_and_changes_nothing(self, settings, noon, page_client):
         p = make_prospect(settings, phone=PHONE)

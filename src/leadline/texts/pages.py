@@ -1,14 +1,16 @@
 """Pages: ``/texts`` (the list every texts figure of the dashboard and the weekly report opens; admins
-also see texts from unknown numbers), and the prospect page's text forms (log one, send a template),
-plain HTML forms that work without JavaScript."""
+also see texts from unknown numbers), and the prospect page's text forms (log one, preview and send a
+template), plain HTML forms that work without JavaScript: the preview (the text, its segment count and
+encoding, and whatever would stop it now) comes in as a template is chosen (htmx), or from the
+"Preview" button without JavaScript."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from leadline.auth.deps import PageUser, PageWriter
 from leadline.config import Settings
 from leadline.db import unit_of_work
-from leadline.errors import LeadlineError
+from leadline.errors import Invalid, LeadlineError
 from leadline.texts import flows, phones, service
 from leadline.texts import templates as text_templates
-from leadline.texts.schemas import TextLog
+from leadline.texts.schemas import Preview, TextLog
 from leadline.web.pages.forms import errors_of, read_form
 from leadline.web.render import page, settings_of
 
@@ -71,10 +73,55 @@ def _back(prospect_id: str, done: str) -> Response:
     return RedirectResponse(f"/prospects/{quote(prospect_id)}?done={done}#texts", status_code=303)
 
 
-async def _refused(request: Request, prospect_id: str, form: str, values: dict[str, str], error: Exception) -> Response:
+async def _refused(request: Request, prospect_id: str, form: str, values: dict[str, str], error: Exception,
+                   **extra: Any) -> Response:  # fmt: skip
     from leadline.web.pages.prospects import _refused as show_refused
 
-    return await show_refused(request, prospect_id, form, values, errors_of(error))
+    return await show_refused(request, prospect_id, form, values, errors_of(error), **extra)
+
+
+def _preview(settings: Settings, prospect_id: str, template: str) -> Preview:
+    """What ``template`` would send the prospect, its segments, and every rule that would stop it now."""
+    with unit_of_work(settings, readonly=True) as session:
+        return service.plan(session, settings, prospect_id, template, strict=False).preview(settings)
+
+
+def _preview_or_none(settings: Settings, prospect_id: str, template: str) -> Preview | None:
+    try:
+        return _preview(settings, prospect_id, template) if template else None
+    except LeadlineError:
+        return None
+
+
+@router.get("/prospects/{prospect_id}/texts/preview")
+async def preview_fragment(
+    request: Request, prospect_id: str, principal: PageUser, template: Annotated[str, Query(max_length=100)] = ""
+) -> Response:
+    """The preview beside the send form, as a template is chosen (htmx)."""
+    context: dict[str, Any] = {"text_preview": None, "errors": None}
+    if template:
+        try:
+            context["text_preview"] = await run_in_threadpool(_preview, settings_of(request), prospect_id, template)
+        except LeadlineError as error:
+            context["errors"] = errors_of(error)
+    return page(request, "app/texts/_preview.html", context)
+
+
+@router.post("/prospects/{prospect_id}/texts/preview")
+async def preview_page(request: Request, prospect_id: str, principal: PageWriter) -> Response:
+    """The "Preview" button (no JavaScript): the prospect page with the preview in the text form."""
+    from leadline.web.pages.prospects import _show
+
+    settings = settings_of(request)
+    values = await read_form(request)
+    template = values.get("template", "")
+    try:
+        if not template:
+            raise Invalid("choose a text template", field="template")
+        preview = await run_in_threadpool(_preview, settings, prospect_id, template)
+    except LeadlineError as error:
+        return await _refused(request, prospect_id, "text-send", values, error)
+    return await _show(request, prospect_id, form="text-send", values=values, text_preview=preview)
 
 
 @router.post("/prospects/{prospect_id}/texts")
@@ -106,5 +153,6 @@ async def send_text(request: Request, prospect_id: str, principal: PageWriter) -
     try:
         await run_in_threadpool(work)
     except (LeadlineError, ValidationError) as error:
-        return await _refused(request, prospect_id, "text-send", values, error)
+        preview = await run_in_threadpool(_preview_or_none, settings, prospect_id, values.get("template", ""))
+        return await _refused(request, prospect_id, "text-send", values, error, text_preview=preview)
     return _back(prospect_id, "text-sent")
