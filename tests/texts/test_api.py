@@ -3,6 +3,9 @@ figures open (the figure counts exactly its list); bad input is a 4xx naming the
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from leadline.db import unit_of_work
@@ -169,6 +172,41 @@ class TestPages:
         assert refused.status_code == 409 and "opted out of texts" in refused.text
         assert 'data-text-preview="hello"' in refused.text
         assert snapshot(settings) == before and twilio.sent == []
+
+    def test_the_texts_page_pages_through_exactly_what_each_figure_counts(self, settings, noon, client, signed_in,
+                                                                           monkeypatch):  # fmt: skip
+        from leadline.texts import pages
+
+        monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+        p, q = make_prospect(settings, phone=PHONE), make_prospect(settings, phone="(512) 555-0143")
+        for n in range(5):
+            client.post(f"/api/prospects/{p.id}/texts", json={"direction": "out", "body": f"out {n}"})
+        client.post(f"/api/prospects/{q.id}/texts", json={"direction": "in", "body": "in 1"})
+        lists = {item["key"]: item for item in client.get("/api/dashboard").json()["lists"]}
+        admin, member = signed_in("admin"), signed_in("member")
+        for key, count in (("texts.sent", 5), ("texts.received", 1)):
+            url, seen = lists[key]["url"], []
+            while url:
+                shown = admin.get(url)
+                assert shown.status_code == 200, shown.text
+                seen += re.findall(r'data-text="(txt_[^"]+)"', shown.text)
+                following = re.search(r'rel="next" href="([^"]+)"', shown.text)
+                url = html.unescape(following.group(1)) if following else None
+            assert len(seen) == len(set(seen)) == lists[key]["count"] == count, key
+        assert 'id="unmatched"' in admin.get("/texts").text and 'id="unmatched"' not in member.get("/texts").text
+
+    @pytest.mark.parametrize("query, line", [({"sentFrom": "last tuesday"}, "Sent from: 'last tuesday' is not a date"),
+                                             ({"sentTo": "2025-13-01"}, "Sent to: '2025-13-01' is not a date"),
+                                             ({"direction": "sideways"}, "Direction: 'sideways' is not a direction"),
+                                             ({"cursor": "garbage"}, "Cursor: is not a cursor this list gave")])  # fmt: skip
+    def test_the_texts_page_names_a_filter_that_does_not_fit(self, settings, noon, client, page_client, query, line):
+        p = make_prospect(settings, phone=PHONE)
+        client.post(f"/api/prospects/{p.id}/texts", json={"direction": "out", "body": "still listed"})
+        before = snapshot(settings)
+        shown = page_client.get("/texts", params=query)
+        assert shown.status_code == 422 and "still listed" in shown.text
+        assert html.unescape(re.search(r"data-error-line>([^<]*)<", shown.text).group(1)).startswith(line)
+        assert snapshot(settings) == before
 
     def test_a_refused_text_shows_the_error_beside_the_form_and_changes_nothing(self, settings, noon, page_client):
         p = make_prospect(settings, phone=PHONE)

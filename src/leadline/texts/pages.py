@@ -1,5 +1,6 @@
-"""Pages: ``/texts`` (the list every texts figure of the dashboard and the weekly report opens; admins
-also see texts from unknown numbers), and the prospect page's text forms (log one, preview and send a
+"""Pages: ``/texts`` (the list every texts figure of the dashboard and the weekly report opens, paged
+with the texts' keyset cursor so a figure's list is read to its end; a filter that does not fit is
+named, 422; admins also see texts from unknown numbers), and the prospect page's text forms (log one, preview and send a
 template), plain HTML forms that work without JavaScript: the preview (the text, its segment count and
 encoding, and whatever would stop it now) comes in as a template is chosen (htmx), or from the
 "Preview" button without JavaScript."""
@@ -22,38 +23,64 @@ from leadline.errors import Invalid, LeadlineError
 from leadline.texts import flows, phones, service
 from leadline.texts import templates as text_templates
 from leadline.texts.schemas import Preview, TextLog
+from leadline.times import to_utc
 from leadline.web.pages.forms import errors_of, read_form
 from leadline.web.render import page, settings_of
 
 router = APIRouter()
-LIMIT = 200
 
 
-def _moment(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
+PAGE_SIZE = 50
+TIMES = ("sentFrom", "sentTo")
+KEPT = ("prospectId", "direction", "status", *TIMES)
 
 
-def _list(settings: Settings, params: dict[str, str], admin: bool) -> dict[str, Any]:
-    direction = params.get("direction") if params.get("direction") in ("out", "in") else None
+def _params(request: Request, settings: Settings) -> tuple[dict[str, str], dict[str, datetime], LeadlineError | None]:
+    """The list's filters as given (kept in its links) and its moments; a filter that does not fit is
+    named (422) and the list shows every text below the error."""
+    params = {k: v.strip()[:200] for k, v in request.query_params.items() if k in KEPT and v.strip()}
+    if params.get("direction", "out") not in ("out", "in"):
+        return {}, {}, Invalid(f"{params['direction']!r} is not a direction: give out or in", field="direction")
+    moments: dict[str, datetime] = {}
+    for name in TIMES:
+        if name in params:
+            try:
+                moments[name] = to_utc(datetime.fromisoformat(params[name]), settings.zone, field=name)
+            except (ValueError, LeadlineError):
+                return {}, {}, Invalid(f"{params[name]!r} is not a date and time", field=name)
+    return params, moments, None
+
+
+def _list(settings: Settings, params: dict[str, str], moments: dict[str, datetime], cursor: str | None,
+          admin: bool) -> dict[str, Any]:  # fmt: skip
+    """A page of texts, newest first, and the keyset cursor of the next (the figures' lists read to their end)."""
+    error: LeadlineError | None = None
     with unit_of_work(settings, readonly=True) as session:
-        found = service.search(session, prospect_id=params.get("prospectId") or None, direction=direction,
-                               status=params.get("status") or None, sent_from=_moment(params.get("sentFrom")),
-                               sent_to=_moment(params.get("sentTo")), limit=LIMIT)  # fmt: skip
+        try:
+            after = service.parse_cursor(cursor)
+        except LeadlineError as problem:  # a cursor this server did not make: the first page, with the error
+            error, after, cursor = problem, None, None
+        found = service.search(session, prospect_id=params.get("prospectId"), direction=params.get("direction"),
+                               status=params.get("status"), sent_from=moments.get("sentFrom"),
+                               sent_to=moments.get("sentTo"), limit=PAGE_SIZE + 1, after=after)  # fmt: skip
+        shown = [service.read(m) for m in found[:PAGE_SIZE]]
         unmatched = service.unmatched(session) if admin else []
-        return {"texts": [service.read(m) for m in found], "unmatched": [service.read(m) for m in unmatched]}
+        return {"texts": shown, "unmatched": [service.read(m) for m in unmatched], "cursor": cursor,
+                "next_cursor": service.cursor_for(shown[-1]) if len(found) > PAGE_SIZE else None,
+                "errors": errors_of(error) if error else None}  # fmt: skip
 
 
 @router.get("/texts")
 async def texts_page(request: Request, principal: PageUser) -> Response:
-    params = {k: v for k, v in request.query_params.items() if k in ("prospectId", "direction", "status", "sentFrom",
-                                                                      "sentTo")}  # fmt: skip
-    context = await run_in_threadpool(_list, settings_of(request), params, principal.is_admin)
-    return page(request, "app/texts/list.html", context | {"params": params, "admin": principal.is_admin})
+    settings = settings_of(request)
+    params, moments, error = _params(request, settings)
+    cursor = (request.query_params.get("cursor") or "").strip()[:200] or None
+    context = await run_in_threadpool(_list, settings, params, moments, None if error else cursor, principal.is_admin)
+    if error:
+        context["errors"] = errors_of(error)
+    status = 422 if context["errors"] else 200
+    return page(request, "app/texts/list.html", context | {"params": params, "admin": principal.is_admin},
+                status_code=status)  # fmt: skip
 
 
 def panel(session: Any, settings: Settings, prospect: Any) -> dict[str, Any]:

@@ -472,6 +472,22 @@ def waiting_replies(session: Session, *, limit: int = 50) -> list[dict[str, Any]
     return found[:limit]
 
 
+def cursor_for(message: TextMessage | TextRead) -> str:
+    """The keyset cursor of the page after ``message`` (the last one shown)."""
+    return f"{message.at.isoformat()}|{message.id}"
+
+
+def parse_cursor(given: str | None) -> tuple[datetime, str] | None:
+    """A cursor :func:`cursor_for` made, as :func:`search`'s ``after``; Invalid (field ``cursor``) else."""
+    if not given:
+        return None
+    moment, _, text_id = given.partition("|")
+    try:
+        return datetime.fromisoformat(moment), text_id
+    except ValueError:
+        raise Invalid("is not a cursor this list gave", field="cursor") from None
+
+
 def unmatched(session: Session, *, limit: int = 100) -> Sequence[TextMessage]:
     return search(session, status="unmatched", limit=limit)
 
