@@ -17,6 +17,7 @@ from leadline.texts import flows, optouts, service
 from leadline.texts.models import TextMessage, TwilioCallback
 from tests.conftest import changed
 from tests.factories import count, make_prospect, snapshot
+from tests.fakes.twilio import twilio_signature
 from tests.texts.conftest import OUR_NUMBER, PUBLIC
 from tests.texts.test_service import E164, PHONE, add_template, enrol, enrollment_status, timeline
 
@@ -115,6 +116,7 @@ class TestInbound:
         with unit_of_work(settings, readonly=True) as session:
             [note] = session.query(Notification).all()
             assert note.kind == "text_received" and "ann@example.com" in note.title
+            assert note.recipient == "ann@example.com"  # delivered to the owner besides the team's channels
             assert note.payload["owner"] == "ann@example.com"
 
     def test_a_number_several_prospects_share_goes_to_the_one_we_texted(self, settings, noon, twilio, anon_client):
@@ -186,6 +188,16 @@ class TestInbound:
         with unit_of_work(settings, readonly=True) as session:
             assert optouts.find(session, E164).reason == "stop"
 
+    def test_twilios_opt_out_type_decides_whatever_the_word(self, settings, noon, twilio, anon_client):
+        """Advanced Opt-Out's own keywords (here OPTOUT and YES) arrive with OptOutType: it is honoured."""
+        make_prospect(settings, phone=PHONE)
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "optout", post=anon_client.post)
+        with unit_of_work(settings, readonly=True) as session:
+            assert (optouts.find(session, E164).reason, optouts.find(session, E164).keyword) == ("twilio", "OPTOUT")
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "Yes", post=anon_client.post)
+        with unit_of_work(settings, readonly=True) as session:
+            assert optouts.find(session, E164) is None
+
     def test_help_gets_the_configured_answer(self, settings, noon, twilio, anon_client):
         make_prospect(settings, phone=PHONE)
         response = twilio.inbound(SMS_URL, E164, OUR_NUMBER, "HELP", post=anon_client.post)
@@ -214,6 +226,23 @@ class TestStatus:
                                              "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
         assert response.status_code == 200 and "unknown message" in response.json()["outcome"]
         assert count(settings, "text_messages") == 0 and count(settings, "twilio_callbacks") == 1
+
+    def test_a_forged_delivered_changes_nothing(self, settings, noon, twilio, anon_client):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        sent = flows.send(settings, p.id, "hello", actor="test")
+        url = f"{PUBLIC}/webhooks/twilio/status"
+        params = [("MessageSid", sent.text.twilio_sid), ("MessageStatus", "delivered"),
+                  ("AccountSid", twilio.account_sid)]  # fmt: skip
+        before = snapshot(settings)
+        for signed in (twilio_signature("another-token", url, params), twilio.sign(url + "?x=1", params)):
+            response = anon_client.post("/webhooks/twilio/status", content=urlencode(params),
+                                        headers={"X-Twilio-Signature": signed,
+                                                 "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+            assert response.status_code == 403, response.text
+        assert snapshot(settings) == before
+        with unit_of_work(settings, readonly=True) as session:
+            assert service.get(session, sent.text.id).status == "sent"
 
     def test_a_late_sent_never_undoes_delivered(self, settings, noon, twilio, anon_client):
         p = make_prospect(settings, phone=PHONE)
