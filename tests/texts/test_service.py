@@ -236,6 +236,16 @@ class TestSend:
             found = service.receive(session, british, {"From": "+442079460958", "Body": "Cheers", "MessageSid": "SM1"})
             assert (found.outcome, found.prospect_id) == ("received", london.id)
 
+    @pytest.mark.parametrize("missing", [{"twilio_from": None}, {"twilio_auth_token": None}])
+    def test_twilio_without_its_settings_is_refused_before_anything_is_claimed(self, settings, noon, twilio,
+                                                                                missing):  # fmt: skip
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        before = snapshot(settings)
+        with pytest.raises(BackendRefused, match="set LEADLINE_TWILIO_"):
+            flows.send(changed(settings, **missing), p.id, "hello", actor="test")
+        assert snapshot(settings) == before and twilio.sent == []
+
     def test_a_missing_merge_field_is_named_and_changes_nothing(self, settings, noon, twilio):
         p = make_prospect(settings, phone=PHONE, top_competitor=None)
         add_template(settings, body="{{ topCompetitor }} is ahead of you on Google.")
