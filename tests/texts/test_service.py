@@ -16,7 +16,7 @@ from leadline.errors import Invalid, NotFound
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
 from leadline.sequences.models import Sequence, SequenceEnrollment
-from leadline.texts import flows, quota, service
+from leadline.texts import flows, optouts, quota, service
 from leadline.texts import templates as text_templates
 from leadline.texts.backends import BackendRefused
 from leadline.texts.models import TextMessage
@@ -207,7 +207,23 @@ class TestSend:
             [message] = session.query(TextMessage).all()
             assert (message.status, message.error_code) == ("failed", "21610")
             assert quota.sent_today(session, settings) == 0
-        assert timeline(settings, p.id) == [("sms", "failed")]
+            assert optouts.find(session, E164).source == "twilio:21610"  # it texted STOP to Twilio itself
+        assert timeline(settings, p.id) == [("sms", "failed"), ("sms", "opted_out")]
+        add_template(settings, name="again")
+        before = snapshot(settings)
+        with pytest.raises(service.TextRefused, match="opted out"):
+            flows.send(settings, p.id, "again", actor="test")
+        assert snapshot(settings) == before and twilio.sent == []
+
+    def test_undelivered_with_twilios_unsubscribed_error_opts_the_number_out(self, settings, noon, twilio, client):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        twilio.final_status(E164, "undelivered", "21610")
+        flows.send(settings, p.id, "hello", actor="test")
+        assert twilio.deliver(client) == [200, 200]
+        with unit_of_work(settings, readonly=True) as session:
+            assert optouts.find(session, E164).reason == "twilio"
+        assert timeline(settings, p.id) == [("sms", "undelivered"), ("sms", "opted_out")]
 
     def test_a_text_over_the_segment_limit_is_refused_and_changes_nothing(self, settings, noon, twilio):
         p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
