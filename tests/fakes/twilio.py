@@ -41,7 +41,7 @@ HELP = {"HELP", "INFO"}
 
 def twilio_signature(token: str, url: str, params: list[tuple[str, str]]) -> str:
     data = url
-    for name, value in sorted(params):
+    for name, value in sorted(set(params)):  # by name, then a repeated name's distinct values in order
         data += name + value
     return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
@@ -175,7 +175,7 @@ class FakeTwilio:
 
     # --- serving ----------------------------------------------------------------------------------
 
-    def start(self) -> FakeTwilio:
+    def start(self, port: int = 0) -> FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -193,7 +193,7 @@ class FakeTwilio:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -204,14 +204,48 @@ class FakeTwilio:
             self.server.server_close()
 
 
-def main() -> None:  # pragma: no cover - `python -m tests.fakes.twilio` for trying it by hand
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - by hand: docs/texts.md, "Trying it locally"
+    """``python -m tests.fakes.twilio [--port N]``: the stand-in, printing its URL (posting signed status
+    callbacks to each text's StatusCallback); ``python -m tests.fakes.twilio inbound URL --from N --to N
+    --body TEXT``: post one signed inbound text to URL (Leadline's /webhooks/twilio/sms, as Twilio would),
+    printing the answer. Both sign with LEADLINE_TWILIO_AUTH_TOKEN (and take LEADLINE_TWILIO_ACCOUNT_SID)."""
+    import argparse
     import os
+    import sys
     import time
+
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.twilio", description="A local Twilio stand-in.")
+    parser.add_argument("--port", type=int, default=0, help="Port to listen on (default: any free one).")
+    commands = parser.add_subparsers(dest="command")
+    inbound = commands.add_parser("inbound", help="Post one signed inbound text, as Twilio would.")
+    inbound.add_argument("url", help="The public URL Twilio would call, e.g. http://127.0.0.1:8000/webhooks/twilio/sms")
+    inbound.add_argument("--from", dest="from_", required=True, help="The sender's number (E.164).")
+    inbound.add_argument("--to", default=os.environ.get("LEADLINE_TWILIO_FROM", "+15005550006"), help="Our number.")
+    inbound.add_argument("--body", required=True, help="What the text says (STOP, START, HELP add OptOutType).")
+    args = parser.parse_args(argv)
 
     fake = FakeTwilio(auto_callbacks=True)
     fake.account_sid = os.environ.get("LEADLINE_TWILIO_ACCOUNT_SID", fake.account_sid)
     fake.auth_token = os.environ.get("LEADLINE_TWILIO_AUTH_TOKEN", fake.auth_token)
-    fake.start()
+    if args.command == "inbound":
+        response = fake.inbound(args.url, args.from_, args.to, args.body)
+        print(response.status_code, response.text)
+        sys.exit(0 if response.status_code == 200 else 1)
+
+    class Logged(FakeTwilio):
+        def handle(self, *given: Any) -> tuple[int, dict[str, Any]]:
+            status, payload = super().handle(*given)
+            print(f"{given[0]} {given[1]} -> {status} {payload.get('sid') or payload.get('message')}", flush=True)
+            return status, payload
+
+        def _post_callbacks(self) -> None:
+            done = len(self.delivered)
+            super()._post_callbacks()
+            for url, status in self.delivered[done:]:
+                print(f"status callback -> {url}: {status}", flush=True)
+
+    fake = Logged(auto_callbacks=True, account_sid=fake.account_sid, auth_token=fake.auth_token)
+    fake.start(port=args.port)
     print(fake.url, flush=True)
     while True:
         time.sleep(3600)

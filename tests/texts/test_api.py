@@ -3,12 +3,20 @@ figures open (the figure counts exactly its list); bad input is a 4xx naming the
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from leadline.db import unit_of_work
 from leadline.texts import optouts
 from tests.factories import make_prospect, snapshot
 from tests.texts.test_service import E164, PHONE, add_template, timeline
+
+
+def opt_out(settings, number):
+    with unit_of_work(settings) as session:
+        optouts.add(session, number, reason="manual", source="test")
 
 
 class TestApi:
@@ -113,6 +121,92 @@ class TestPages:
                                 follow_redirects=False)  # fmt: skip
         assert sent.status_code == 303 and len(twilio.sent) == 1
         assert timeline(settings, p.id) == [("sms", "logged"), ("sms", "sent")]
+
+    def test_the_preview_shows_the_text_its_segments_and_what_would_stop_it(self, settings, noon, page_client,
+                                                                              twilio):  # fmt: skip
+        p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
+        add_template(settings)
+        add_template(settings, name="long", body="Hola {{ firstName }}, ¿hablamos mañana? " + "ó" * 50)
+        before = snapshot(settings)
+        short = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "hello"},
+                                headers={"HX-Request": "true"})  # fmt: skip
+        assert short.status_code == 200 and "<html" not in short.text
+        assert "To: +15125550142" in short.text and "1 segment</strong> (GSM-7; the limit is 3)" in short.text
+        assert (
+            "Hi Dana, it&#39;s Leadline. Free for a call this week?" in short.text
+            and "Would not send" not in short.text
+        )
+        long = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "long"}).text
+        assert "2 segments</strong> (UCS-2; the limit is 3)" in long
+        missing = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "nope"}).text
+        assert 'role="alert"' in missing and "no text template &#39;nope&#39;" in missing
+        assert snapshot(settings) == before
+        opt_out(settings, E164)
+        before = snapshot(settings)
+        blocked = page_client.get(f"/prospects/{p.id}/texts/preview", params={"template": "hello"}).text
+        assert "Would not send now: +15125550142 opted out of texts" in blocked
+        assert snapshot(settings) == before and twilio.sent == []
+        shown = page_client.get(f"/prospects/{p.id}").text
+        assert f'hx-get="/prospects/{p.id}/texts/preview"' in shown and 'id="text-preview"' in shown
+
+    def test_the_preview_button_works_without_javascript(self, settings, noon, page_client, twilio):
+        p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
+        add_template(settings)
+        before = snapshot(settings)
+        shown = page_client.post(f"/prospects/{p.id}/texts/preview", data={"template": "hello",
+                                                                           "csrf_token": page_client.csrf})  # fmt: skip
+        assert shown.status_code == 200 and "<html" in shown.text
+        assert 'data-text-preview="hello"' in shown.text and "1 segment</strong>" in shown.text
+        assert '<option value="hello" selected' in shown.text
+        unchosen = page_client.post(f"/prospects/{p.id}/texts/preview", data={"csrf_token": page_client.csrf})
+        assert unchosen.status_code == 422 and "choose a text template" in unchosen.text
+        assert snapshot(settings) == before and twilio.sent == []
+
+    def test_a_refused_send_keeps_its_preview_and_changes_nothing(self, settings, noon, page_client, twilio):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        opt_out(settings, E164)
+        before = snapshot(settings)
+        refused = page_client.post(f"/prospects/{p.id}/texts/send", data={"template": "hello",
+                                                                          "csrf_token": page_client.csrf})  # fmt: skip
+        assert refused.status_code == 409 and "opted out of texts" in refused.text
+        assert 'data-text-preview="hello"' in refused.text
+        assert snapshot(settings) == before and twilio.sent == []
+
+    def test_the_texts_page_pages_through_exactly_what_each_figure_counts(self, settings, noon, client, signed_in,
+                                                                           monkeypatch):  # fmt: skip
+        from leadline.texts import pages
+
+        monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+        p, q = make_prospect(settings, phone=PHONE), make_prospect(settings, phone="(512) 555-0143")
+        for n in range(5):
+            client.post(f"/api/prospects/{p.id}/texts", json={"direction": "out", "body": f"out {n}"})
+        client.post(f"/api/prospects/{q.id}/texts", json={"direction": "in", "body": "in 1"})
+        lists = {item["key"]: item for item in client.get("/api/dashboard").json()["lists"]}
+        admin, member = signed_in("admin"), signed_in("member")
+        for key, count in (("texts.sent", 5), ("texts.received", 1)):
+            url, seen = lists[key]["url"], []
+            while url:
+                shown = admin.get(url)
+                assert shown.status_code == 200, shown.text
+                seen += re.findall(r'data-text="(txt_[^"]+)"', shown.text)
+                following = re.search(r'rel="next" href="([^"]+)"', shown.text)
+                url = html.unescape(following.group(1)) if following else None
+            assert len(seen) == len(set(seen)) == lists[key]["count"] == count, key
+        assert 'id="unmatched"' in admin.get("/texts").text and 'id="unmatched"' not in member.get("/texts").text
+
+    @pytest.mark.parametrize("query, line", [({"sentFrom": "last tuesday"}, "Sent from: 'last tuesday' is not a date"),
+                                             ({"sentTo": "2025-13-01"}, "Sent to: '2025-13-01' is not a date"),
+                                             ({"direction": "sideways"}, "Direction: 'sideways' is not a direction"),
+                                             ({"cursor": "garbage"}, "Cursor: is not a cursor this list gave")])  # fmt: skip
+    def test_the_texts_page_names_a_filter_that_does_not_fit(self, settings, noon, client, page_client, query, line):
+        p = make_prospect(settings, phone=PHONE)
+        client.post(f"/api/prospects/{p.id}/texts", json={"direction": "out", "body": "still listed"})
+        before = snapshot(settings)
+        shown = page_client.get("/texts", params=query)
+        assert shown.status_code == 422 and "still listed" in shown.text
+        assert html.unescape(re.search(r"data-error-line>([^<]*)<", shown.text).group(1)).startswith(line)
+        assert snapshot(settings) == before
 
     def test_a_refused_text_shows_the_error_beside_the_form_and_changes_nothing(self, settings, noon, page_client):
         p = make_prospect(settings, phone=PHONE)

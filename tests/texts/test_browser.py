@@ -8,6 +8,7 @@ from leadline.db import unit_of_work
 from leadline.texts import service
 from tests.conftest import make_user
 from tests.factories import make_prospect, snapshot
+from tests.texts.test_service import add_template
 from tests.web.conftest import live, shoot, sign_in  # noqa: F401  (live: the server fixture)
 from tests.web.test_browser_axe import audit
 
@@ -43,6 +44,18 @@ def test_log_a_text_from_the_prospect_page_on_a_phone(browser, live):  # noqa: F
         assert "SMS segments" in tab.locator("#text-log-form").inner_text()
         assert snapshot(live.settings) == before
         assert tab.evaluate("() => document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
+
+        add_template(live.settings)  # the Preview button shows the text and its segments, without JavaScript
+        tab.goto(f"/prospects/{royal.id}")
+        tab.locator("#texts > summary").click()
+        before = snapshot(live.settings)
+        send = tab.locator("#text-send-form")
+        send.get_by_label("Text template").select_option("hello")
+        send.get_by_role("button", name="Preview").click()
+        shown = tab.locator("#text-preview [data-text-preview]").inner_text()
+        assert "To: +15125550142" in shown and "1 segment (GSM-7; the limit is 3)" in shown, shown
+        assert snapshot(live.settings) == before
+        assert tab.evaluate("() => document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
     finally:
         context.close()
     with unit_of_work(live.settings, readonly=True) as session:
@@ -54,6 +67,8 @@ def test_log_a_text_from_the_prospect_page_on_a_phone(browser, live):  # noqa: F
         sign_in(tab, "ann@example.com")
         tab.goto(f"/prospects/{royal.id}")
         tab.locator("#texts > summary").click()
+        tab.locator("#text-send-form").get_by_label("Text template").select_option("hello")  # htmx brings the preview
+        assert "1 segment" in tab.locator("#text-preview [data-text-preview]").inner_text()
         tab.wait_for_load_state("networkidle")
         assert audit(tab) == []
     finally:

@@ -4,7 +4,11 @@ callbacks mark it delivered, the prospect answers, texts STOP, and the next send
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 
@@ -14,6 +18,7 @@ from tests.fakes.twilio import FakeTwilio
 from tests.processes import free_port, start_server, wait_for
 
 OUR_NUMBER = "+15125550100"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_sent_delivered_answered_and_stop_honoured(sqlite_settings, tmp_path):
@@ -48,7 +53,20 @@ def test_sent_delivered_answered_and_stop_honoured(sqlite_settings, tmp_path):
             fake.inbound(f"{base}/webhooks/twilio/sms", "+15125550142", OUR_NUMBER, "Call me Tuesday").status_code
             == 200
         )
-        assert fake.inbound(f"{base}/webhooks/twilio/sms", "+15125550142", OUR_NUMBER, "STOP").status_code == 200
+
+        # STOP as a user plays Twilio by hand (docs/texts.md): the stand-in's `inbound` command, signing
+        # with LEADLINE_TWILIO_AUTH_TOKEN; a START signed with another token is refused.
+        def by_hand(body: str, **more: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "tests.fakes.twilio", "inbound", f"{base}/webhooks/twilio/sms",
+                 "--from", "+15125550142", "--to", OUR_NUMBER, "--body", body],
+                capture_output=True, text=True, env={**os.environ, **env, **more}, cwd=ROOT, timeout=60, check=False,
+            )  # fmt: skip
+
+        stop = by_hand("STOP")
+        assert stop.returncode == 0 and stop.stdout.startswith("200 "), stop.stdout + stop.stderr
+        forged = by_hand("START", LEADLINE_TWILIO_AUTH_TOKEN="not-the-token")
+        assert forged.returncode == 1 and forged.stdout.startswith("403 "), forged.stdout + forged.stderr
         refused = httpx.post(f"{base}/webhooks/twilio/sms", data={"From": "+15125550142", "Body": "START"},
                              headers={"X-Twilio-Signature": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="})  # fmt: skip
         assert refused.status_code == 403

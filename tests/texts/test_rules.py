@@ -27,6 +27,28 @@ class TestSignature:
                   ("From", "+14158675309"), ("To", "+18005551212")]  # fmt: skip
         assert signature.compute(DOC_TOKEN, DOC_URL, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
+    def test_a_repeated_name_the_sdks_vector(self):
+        """twilio-python's and twilio-php's RequestValidator tests: a name posted more than once is
+        signed with its distinct values in sorted order (not in the order posted, not twice)."""
+        params = [("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234"),
+                  ("Digits", "1234")]  # fmt: skip
+        assert signature.compute(DOC_TOKEN, DOC_URL, params) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+        assert twilio_signature(DOC_TOKEN, DOC_URL, params) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+
+    def test_the_default_port_written_out_or_not(self):
+        """As Twilio's validators: the URL with :443 checks a signature over it without, and back."""
+        params = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
+                  ("From", "+14158675309"), ("To", "+18005551212")]  # fmt: skip
+        with_port = DOC_URL.replace(".com", ".com:443")
+        assert signature.valid(DOC_TOKEN, with_port, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        assert signature.valid(DOC_TOKEN, DOC_URL, params, signature.compute(DOC_TOKEN, with_port, params))
+        assert not signature.valid(DOC_TOKEN, DOC_URL.replace(".com", ".com:8443"), params,
+                                   "RSOYDt4T1cUTdK1PDd93/VVr8B8=")  # fmt: skip
+        assert not signature.valid(DOC_TOKEN, DOC_URL.replace("https", "http"), params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+        assert signature.url_forms("http://127.0.0.1:8000/webhooks/twilio/sms") == [
+            "http://127.0.0.1:8000/webhooks/twilio/sms"
+        ]
+
     @pytest.mark.parametrize(
         "url, change",
         [

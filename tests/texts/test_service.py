@@ -16,7 +16,7 @@ from leadline.errors import Invalid, NotFound
 from leadline.ids import new_id
 from leadline.prospects import service as prospects
 from leadline.sequences.models import Sequence, SequenceEnrollment
-from leadline.texts import flows, quota, service
+from leadline.texts import flows, optouts, quota, service
 from leadline.texts import templates as text_templates
 from leadline.texts.backends import BackendRefused
 from leadline.texts.models import TextMessage
@@ -207,7 +207,60 @@ class TestSend:
             [message] = session.query(TextMessage).all()
             assert (message.status, message.error_code) == ("failed", "21610")
             assert quota.sent_today(session, settings) == 0
-        assert timeline(settings, p.id) == [("sms", "failed")]
+            assert optouts.find(session, E164).source == "twilio:21610"  # it texted STOP to Twilio itself
+        assert timeline(settings, p.id) == [("sms", "failed"), ("sms", "opted_out")]
+        add_template(settings, name="again")
+        before = snapshot(settings)
+        with pytest.raises(service.TextRefused, match="opted out"):
+            flows.send(settings, p.id, "again", actor="test")
+        assert snapshot(settings) == before and twilio.sent == []
+
+    def test_undelivered_with_twilios_unsubscribed_error_opts_the_number_out(self, settings, noon, twilio, client):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        twilio.final_status(E164, "undelivered", "21610")
+        flows.send(settings, p.id, "hello", actor="test")
+        assert twilio.deliver(client) == [200, 200]
+        with unit_of_work(settings, readonly=True) as session:
+            assert optouts.find(session, E164).reason == "twilio"
+        assert timeline(settings, p.id) == [("sms", "undelivered"), ("sms", "opted_out")]
+
+    def test_a_text_over_the_segment_limit_is_refused_and_changes_nothing(self, settings, noon, twilio):
+        p = make_prospect(settings, phone=PHONE, contact_name="Dana Royal")
+        add_template(settings, name="long", body="Hi {{ firstName }}, " + "é" * 300)  # GSM-7: 309, 3 segments
+        add_template(settings, name="longer", body="Hi {{ firstName }}, " + "ó" * 200)  # UCS-2: 209, 4 segments
+        assert flows.send(settings, p.id, "long", actor="test", dry_run=True).preview.segments == 3
+        before = snapshot(settings)
+        with pytest.raises(Invalid, match=r"is 4 SMS segments \(209 UCS-2 characters\); the limit is 3") as error:
+            flows.send(settings, p.id, "longer", actor="test")
+        assert error.value.field == "template"
+        with pytest.raises(Invalid, match="the limit is 2"):
+            flows.send(changed(settings, text_max_segments=2), p.id, "long", actor="test")
+        assert snapshot(settings) == before and twilio.sent == []
+
+    def test_the_phone_region_reads_a_number_without_a_country_code(self, settings, noon, twilio, client):
+        london = make_prospect(settings, phone="020 7946 0958", timezone="America/Chicago")
+        add_template(settings)
+        before = snapshot(settings)
+        with pytest.raises(Invalid, match="not a valid phone number \\(region US\\)"):
+            flows.send(settings, london.id, "hello", actor="test")
+        assert snapshot(settings) == before
+        british = changed(settings, phone_region="GB")
+        flows.send(british, london.id, "hello", actor="test")
+        assert twilio.sent[0]["To"] == "+442079460958"
+        with unit_of_work(british) as session:
+            found = service.receive(session, british, {"From": "+442079460958", "Body": "Cheers", "MessageSid": "SM1"})
+            assert (found.outcome, found.prospect_id) == ("received", london.id)
+
+    @pytest.mark.parametrize("missing", [{"twilio_from": None}, {"twilio_auth_token": None}])
+    def test_twilio_without_its_settings_is_refused_before_anything_is_claimed(self, settings, noon, twilio,
+                                                                                missing):  # fmt: skip
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        before = snapshot(settings)
+        with pytest.raises(BackendRefused, match="set LEADLINE_TWILIO_"):
+            flows.send(changed(settings, **missing), p.id, "hello", actor="test")
+        assert snapshot(settings) == before and twilio.sent == []
 
     def test_a_missing_merge_field_is_named_and_changes_nothing(self, settings, noon, twilio):
         p = make_prospect(settings, phone=PHONE, top_competitor=None)

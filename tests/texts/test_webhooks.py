@@ -4,6 +4,9 @@ and change nothing; inbound texts are matched, stop sequences, notify; STOP/STAR
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from urllib.parse import urlencode
 
 import pytest
@@ -14,6 +17,7 @@ from leadline.texts import flows, optouts, service
 from leadline.texts.models import TextMessage, TwilioCallback
 from tests.conftest import changed
 from tests.factories import count, make_prospect, snapshot
+from tests.fakes.twilio import twilio_signature
 from tests.texts.conftest import OUR_NUMBER, PUBLIC
 from tests.texts.test_service import E164, PHONE, add_template, enrol, enrollment_status, timeline
 
@@ -57,6 +61,24 @@ class TestSignatures:
                                     headers=headers | {"X-Twilio-Signature": signed})  # fmt: skip
         assert response.status_code == 200
 
+    def test_a_repeated_name_is_signed_as_twilio_signs_it(self, settings, noon, twilio, anon_client):
+        """Values of a repeated name sorted and each once (Twilio's validators), not in the order posted."""
+        p = make_prospect(settings, phone=PHONE)
+        params = [*twilio.inbound_params(E164, OUR_NUMBER, "Hello"), ("MediaUrl", "b"), ("MediaUrl", "a")]
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        in_order = "".join(name + value for name, value in sorted(params, key=lambda p: p[0]))  # b before a
+        assert in_order != "".join(name + value for name, value in sorted(params))
+        digest = hmac.new(twilio.auth_token.encode(), (SMS_URL + in_order).encode(), hashlib.sha1).digest()
+        as_posted = base64.b64encode(digest).decode()
+        before = snapshot(settings)
+        refused = anon_client.post("/webhooks/twilio/sms", content=urlencode(params),
+                                   headers=form | {"X-Twilio-Signature": as_posted})  # fmt: skip
+        assert refused.status_code == 403 and snapshot(settings) == before
+        taken = anon_client.post("/webhooks/twilio/sms", content=urlencode(params),
+                                 headers=form | {"X-Twilio-Signature": twilio.sign(SMS_URL, params)})  # fmt: skip
+        assert taken.status_code == 200
+        assert texts(settings) == [("in", "received", p.id, "Hello")]
+
     def test_no_auth_token_refuses_every_post(self, settings, noon, anon_client):
         before = snapshot(settings)
         response = anon_client.post("/webhooks/twilio/sms", data={"From": E164, "Body": "STOP"},
@@ -94,6 +116,7 @@ class TestInbound:
         with unit_of_work(settings, readonly=True) as session:
             [note] = session.query(Notification).all()
             assert note.kind == "text_received" and "ann@example.com" in note.title
+            assert note.recipient == "ann@example.com"  # delivered to the owner besides the team's channels
             assert note.payload["owner"] == "ann@example.com"
 
     def test_a_number_several_prospects_share_goes_to_the_one_we_texted(self, settings, noon, twilio, anon_client):
@@ -165,6 +188,16 @@ class TestInbound:
         with unit_of_work(settings, readonly=True) as session:
             assert optouts.find(session, E164).reason == "stop"
 
+    def test_twilios_opt_out_type_decides_whatever_the_word(self, settings, noon, twilio, anon_client):
+        """Advanced Opt-Out's own keywords (here OPTOUT and YES) arrive with OptOutType: it is honoured."""
+        make_prospect(settings, phone=PHONE)
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "optout", post=anon_client.post)
+        with unit_of_work(settings, readonly=True) as session:
+            assert (optouts.find(session, E164).reason, optouts.find(session, E164).keyword) == ("twilio", "OPTOUT")
+        twilio.inbound(SMS_URL, E164, OUR_NUMBER, "Yes", post=anon_client.post)
+        with unit_of_work(settings, readonly=True) as session:
+            assert optouts.find(session, E164) is None
+
     def test_help_gets_the_configured_answer(self, settings, noon, twilio, anon_client):
         make_prospect(settings, phone=PHONE)
         response = twilio.inbound(SMS_URL, E164, OUR_NUMBER, "HELP", post=anon_client.post)
@@ -193,6 +226,23 @@ class TestStatus:
                                              "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
         assert response.status_code == 200 and "unknown message" in response.json()["outcome"]
         assert count(settings, "text_messages") == 0 and count(settings, "twilio_callbacks") == 1
+
+    def test_a_forged_delivered_changes_nothing(self, settings, noon, twilio, anon_client):
+        p = make_prospect(settings, phone=PHONE)
+        add_template(settings)
+        sent = flows.send(settings, p.id, "hello", actor="test")
+        url = f"{PUBLIC}/webhooks/twilio/status"
+        params = [("MessageSid", sent.text.twilio_sid), ("MessageStatus", "delivered"),
+                  ("AccountSid", twilio.account_sid)]  # fmt: skip
+        before = snapshot(settings)
+        for signed in (twilio_signature("another-token", url, params), twilio.sign(url + "?x=1", params)):
+            response = anon_client.post("/webhooks/twilio/status", content=urlencode(params),
+                                        headers={"X-Twilio-Signature": signed,
+                                                 "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+            assert response.status_code == 403, response.text
+        assert snapshot(settings) == before
+        with unit_of_work(settings, readonly=True) as session:
+            assert service.get(session, sent.text.id).status == "sent"
 
     def test_a_late_sent_never_undoes_delivered(self, settings, noon, twilio, anon_client):
         p = make_prospect(settings, phone=PHONE)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from leadline.auth.deps import ApiPrincipal
 from leadline.deps import CurrentSettings, DbSession, ReadSession
-from leadline.errors import Forbidden, Invalid
+from leadline.errors import Forbidden
 from leadline.texts import flows, optouts, phones, service
 from leadline.texts import templates as text_templates
 from leadline.texts.schemas import (
@@ -27,16 +27,6 @@ from leadline.texts.schemas import (
 router = APIRouter(tags=["texts"])
 
 
-def _cursor(text: str | None) -> tuple[datetime, str] | None:
-    if not text:
-        return None
-    moment, _, text_id = text.partition("|")
-    try:
-        return datetime.fromisoformat(moment), text_id
-    except ValueError:
-        raise Invalid("is not a cursor this list gave", field="cursor") from None
-
-
 @router.get("/api/texts", response_model=TextPage, summary="Texts, newest first (status=counted: what the "
             "dashboard counts)")  # fmt: skip
 def list_texts(
@@ -49,11 +39,12 @@ def list_texts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Any:
+    after = service.parse_cursor(cursor)
     found = service.search(session, prospect_id=prospect_id, direction=direction, status=status,
-                           sent_from=sent_from, sent_to=sent_to, limit=limit + 1, after=_cursor(cursor))  # fmt: skip
+                           sent_from=sent_from, sent_to=sent_to, limit=limit + 1, after=after)  # fmt: skip
     items = [service.read(m) for m in found[:limit]]
     more = len(found) > limit
-    return TextPage(items=items, next_cursor=f"{items[-1].at.isoformat()}|{items[-1].id}" if more else None)
+    return TextPage(items=items, next_cursor=service.cursor_for(items[-1]) if more else None)
 
 
 @router.get("/api/prospects/{prospect_id}/texts", response_model=list[TextRead], summary="A prospect's texts")

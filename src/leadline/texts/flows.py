@@ -50,28 +50,28 @@ def send(
         with unit_of_work(settings, readonly=True) as session:
             planned = service.plan(session, settings, prospect_id, template, enrollment=enrollment, strict=False)
             return Sent(planned.preview(settings), None, True)
-    with unit_of_work(settings) as session:
-        planned = service.plan(session, settings, prospect_id, template, enrollment=enrollment)
-        preview = planned.preview(settings)
-        message = service.claim(session, settings, planned, actor=actor, enrollment=enrollment)
-        text_id, to, body = message.id, planned.to, planned.body
-    assert to is not None
     own = backend is None
-    chosen = backend
+    chosen = backend or get_backend(settings)  # a missing setting is refused here, before anything is claimed
     try:
-        chosen = chosen or get_backend(settings)
-        handed = chosen.send(to, body, status_callback=status_callback_url(settings))
-    except BackendRefused as error:
         with unit_of_work(settings) as session:
-            service.record_failed(session, settings, text_id, error=error.message, code=error.twilio_code,
-                                  definite=True)  # fmt: skip
-        raise
-    except BackendUnavailable as error:
-        with unit_of_work(settings) as session:
-            service.record_failed(session, settings, text_id, error=error.message, code=None, definite=False)
-        raise
+            planned = service.plan(session, settings, prospect_id, template, enrollment=enrollment)
+            preview = planned.preview(settings)
+            message = service.claim(session, settings, planned, actor=actor, enrollment=enrollment)
+            text_id, to, body = message.id, planned.to, planned.body
+        assert to is not None
+        try:
+            handed = chosen.send(to, body, status_callback=status_callback_url(settings))
+        except BackendRefused as error:
+            with unit_of_work(settings) as session:
+                service.record_failed(session, settings, text_id, error=error.message, code=error.twilio_code,
+                                      definite=True)  # fmt: skip
+            raise
+        except BackendUnavailable as error:
+            with unit_of_work(settings) as session:
+                service.record_failed(session, settings, text_id, error=error.message, code=None, definite=False)
+            raise
     finally:
-        if own and chosen is not None:
+        if own:
             chosen.close()
     with unit_of_work(settings) as session:
         message = service.record_sent(session, text_id, sid=handed.sid, status=handed.status,

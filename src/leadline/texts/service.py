@@ -39,6 +39,9 @@ START_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 #: How far each status of an outbound text has got: a late "sent" never undoes "delivered".
 _RANK = {"queued": 0, "unknown": 0, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+#: Twilio's error for a number that texted STOP to Twilio itself (it will not carry our texts): the
+#: number is opted out here too, so no later send tries it.
+UNSUBSCRIBED = "21610"
 #: Twilio's MessageStatus values, as a text's status.
 TWILIO_STATUS = {"accepted": "sent", "queued": "sent", "sending": "sent", "sent": "sent", "delivered": "delivered",
                  "undelivered": "undelivered", "failed": "failed"}  # fmt: skip
@@ -267,8 +270,20 @@ def record_failed(session: Session, settings: Settings, text_id: str, *, error: 
     if definite:
         quota.release(session, quota.local_day(settings, message.created_at))
     _set_status(session, message, "failed" if definite else "unknown", error=error[:300], errorCode=code)
+    _unsubscribed(session, message, code)
     session.flush()
     return message
+
+
+def _unsubscribed(session: Session, message: TextMessage, code: str | None) -> None:
+    """Twilio says the number opted out with it (error 21610): opt it out here too, at once."""
+    if code != UNSUBSCRIBED or not message.to_number:
+        return
+    added = optouts.add(session, message.to_number, reason="twilio", source=f"twilio:{UNSUBSCRIBED}")
+    if added and message.prospect_id:
+        activity.record(session, message.prospect_id, TYPE, "opted_out",
+                        {"number": message.to_number, "keyword": f"Twilio error {UNSUBSCRIBED}"}, actor="twilio",
+                        at=utc_now())  # fmt: skip
 
 
 # --- Twilio's callbacks --------------------------------------------------------------------------
@@ -293,6 +308,7 @@ def apply_status(session: Session, params: dict[str, str]) -> str:
     if wanted == "delivered":
         message.delivered_at = utc_now()
     _set_status(session, message, wanted, **({"errorCode": code} if code else {}))
+    _unsubscribed(session, message, code)
     session.flush()
     return f"{message.id} {wanted}"
 
@@ -470,6 +486,22 @@ def waiting_replies(session: Session, *, limit: int = 50) -> list[dict[str, Any]
             found.append({"textId": message.id, "prospectId": message.prospect_id, "prospectName": name,
                           "body": message.body, "at": iso(message.at), "from": message.from_number})  # fmt: skip
     return found[:limit]
+
+
+def cursor_for(message: TextMessage | TextRead) -> str:
+    """The keyset cursor of the page after ``message`` (the last one shown)."""
+    return f"{message.at.isoformat()}|{message.id}"
+
+
+def parse_cursor(given: str | None) -> tuple[datetime, str] | None:
+    """A cursor :func:`cursor_for` made, as :func:`search`'s ``after``; Invalid (field ``cursor``) else."""
+    if not given:
+        return None
+    moment, _, text_id = given.partition("|")
+    try:
+        return datetime.fromisoformat(moment), text_id
+    except ValueError:
+        raise Invalid("is not a cursor this list gave", field="cursor") from None
 
 
 def unmatched(session: Session, *, limit: int = 100) -> Sequence[TextMessage]:
