@@ -30,7 +30,7 @@ from import_prospects import generate
 
 FLOOR = textwrap.dedent(
     """
-    import csv, json, re, sqlite3, sys
+    import csv, itertools, json, re, sqlite3, sys
     from datetime import UTC, datetime
     connection = sqlite3.connect(sys.argv[2], isolation_level=None)
     connection.execute("PRAGMA journal_mode = WAL")
@@ -42,10 +42,12 @@ FLOOR = textwrap.dedent(
         next(reader)
         rows = ((slug(r[0]), r[0], r[2], json.dumps(r[10].split("; ")), now, now) for r in reader)
         connection.execute("BEGIN")
-        connection.executemany(
-            "INSERT INTO prospects (id, name, email, gaps, created_at, updated_at, status, sales_status, tier, "
-            "emails_sent_count, emails_opened_count, calls_scheduled_count, calls_completed_count, do_not_contact) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'active', 'new', 3, 0, 0, 0, 0, 0)", rows)
+        while chunk := list(itertools.islice(rows, 1000)):  # 1,000 rows a statement: FTS5 writes a segment per statement
+            connection.execute(
+                "INSERT INTO prospects (id, name, email, gaps, created_at, updated_at, status, sales_status, tier, "
+                "emails_sent_count, emails_opened_count, calls_scheduled_count, calls_completed_count, "
+                "do_not_contact) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, 'active', 'new', 3, 0, 0, 0, 0, 0)"] * len(chunk)),
+                [value for row in chunk for value in row])
         connection.execute("COMMIT")
     """
 )
