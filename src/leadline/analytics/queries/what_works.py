@@ -12,7 +12,6 @@ from sqlalchemy import bindparam, text
 from leadline.analytics import totals
 from leadline.analytics.queries.common import Connectable, Dialect, bind_times
 from leadline.emails.reading import EVER_SQL, FAR_FUTURE
-from leadline.prospects.queries import REACHED_SQL as EVENT_SQL
 from leadline.prospects.stages import OPEN_STAGES
 
 # --- what works: templates -----------------------------------------------------------------------
@@ -111,53 +110,25 @@ GROUP BY cat.value
 
 # --- what works: conversion by group -------------------------------------------------------------
 
-GRID_BANDS = (("0-19", 20), ("20-39", 40), ("40-59", 60), ("60-79", 80), ("80-100", None))
+GRID_BANDS = totals.GRID_BANDS
+CONVERSION_STAGES = totals.CONVERSION_STAGES
 
 
-def grid_band_sql(column: str = "p.grid_health") -> str:
-    whens = " ".join(f"WHEN {column} < {upper} THEN '{label}'" for label, upper in GRID_BANDS if upper is not None)
-    return f"CASE WHEN {column} IS NULL THEN 'unknown' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
-
-
-#: The conversion table's columns and the funnel stage whose event each counts.
-CONVERSION_STAGES = {"contacted": "contacted", "replied": "replied", "scheduled": "scheduled", "called": "interested",
-                     "proposal": "proposal", "won": "closed_won"}  # fmt: skip
-
-
-def conversion_rows(connection: Connectable, end: datetime) -> list[dict[str, Any]]:
-    """Per (trade, tier, grid-health band): prospects, how many were contacted before ``end`` and,
-    of those, how many did each later stage's real event before it (the funnel's events,
-    :mod:`.funnel`). Two passes: the prospects by group, and the events grouped by prospect joined
-    to their prospect by its key (the service adds them up by trade, by tier and by band)."""
-    group = f"COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band"
-    counts = f"SELECT {group}, count(*) AS prospects FROM prospects p WHERE p.created_at < :end GROUP BY 1, 2, 3"
-    events = " UNION ALL ".join(
-        f"SELECT x.prospect_id AS prospect_id, '{name}' AS stage FROM ({EVENT_SQL[stage]}) AS x"
-        for name, stage in CONVERSION_STAGES.items()
-    )
-    flags = ", ".join(f"MAX(CASE WHEN stage = '{name}' THEN 1 ELSE 0 END) AS did_{name}" for name in CONVERSION_STAGES)
-    # Later stages are counted among the contacted: the rates are over them.
-    sums = ", ".join(
-        f"SUM(ev.did_{name}) AS {name}" if name == "contacted" else f"SUM(ev.did_contacted * ev.did_{name}) AS {name}"
-        for name in CONVERSION_STAGES
-    )
-    did = f"""
-SELECT {group}, {sums}
-FROM (SELECT prospect_id, {flags} FROM ({events}) AS e GROUP BY prospect_id) AS ev
-JOIN prospects p ON p.id = ev.prospect_id
-WHERE p.created_at < :end
-GROUP BY 1, 2, 3
-"""
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in connection.execute(bind_times(counts, "end"), {"end": end}).mappings():
-        key = (row["trade"], int(row["tier"]), row["band"])
-        found[key] = {"trade": key[0], "tier": key[1], "band": key[2], "prospects": int(row["prospects"])}
-        found[key].update(dict.fromkeys(CONVERSION_STAGES, 0))
-    for row in connection.execute(bind_times(did, "end", "asof"), {"end": end, "asof": end}).mappings():
-        key = (row["trade"], int(row["tier"]), row["band"])
-        if key in found:
-            found[key].update({name: int(row[name] or 0) for name in CONVERSION_STAGES})
-    return list(found.values())
+def conversion_rows(connection: Connectable, before: int) -> dict[str, dict[Any, dict[str, int]]]:
+    """By trade, by tier and by grid-health band ({"trade": {trade: row}, "tier": ..., "band": ...}):
+    prospects added before the local day ``before`` (:func:`totals.day_of`; ``totals.AFTER_ALL``:
+    all), how many were contacted before it and, of those, how many did each later stage's real
+    event before it (the funnel's events, ``prospects.queries.REACHED_SQL``): the maintained totals
+    (:mod:`leadline.analytics.totals`), one grouped read. Groups without prospects are left out."""
+    names = ["prospects", *CONVERSION_STAGES]
+    figures = [f"conversion.{by}.{name}" for by in totals.CONVERSION_BY for name in names]
+    found = totals.sums(connection, figures, before=before, by=list(totals.CONVERSION_BY))
+    groups: dict[str, dict[Any, dict[str, int]]] = {by: {} for by in totals.CONVERSION_BY}
+    for (figure, trade, tier, band), (n, _amount) in found.items():
+        _, by, name = figure.split(".")
+        key = {"trade": trade, "tier": int(tier), "band": band}[by]
+        groups[by].setdefault(key, dict.fromkeys(names, 0))[name] += n
+    return {by: {key: row for key, row in rows.items() if row["prospects"]} for by, rows in groups.items()}
 
 
 # --- what works: timing --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadline.analytics import totals
 from leadline.analytics.queries import common as qc
 from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import (
@@ -31,7 +32,6 @@ from leadline.analytics.service.common import WEEKDAYS, check_period, make_rate
 from leadline.analytics.stats import MIN_SAMPLE, compare
 from leadline.calls.objections import OTHER
 from leadline.calls.objections import label as objection_label
-from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS
 
@@ -180,27 +180,19 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
 
 
 def conversion(session: Session, *, until: datetime | None = None) -> Conversion:
-    """How far prospects got by ``until`` (default: now), by trade, tier and grid-health band: the
-    funnel's definition (service.funnel), each stage counted by its real event."""
-    rows = qw.conversion_rows(session, until or utc_now())
-    keys = ("prospects", "contacted", "replied", "scheduled", "called", "proposal", "won")
-
-    def by(column: str) -> dict[Any, dict[str, Any]]:
-        groups: dict[Any, dict[str, Any]] = {}
-        for row in rows:
-            totals = groups.setdefault(row[column], dict.fromkeys(keys, 0))
-            for key in keys:
-                totals[key] += row[key]
-        return groups
-
-    trades = sorted(by("trade").items(), key=lambda item: (-item[1]["prospects"], item[0]))
-    bands_order = [label for label, _ in qw.GRID_BANDS] + ["unknown"]
+    """How far prospects got by ``until`` (a local midnight, such as a week's end; default: now), by
+    trade, tier and grid-health band: the funnel's definition (service.funnel), each stage counted
+    by its real event, read from the maintained totals."""
+    before = totals.day_of(until, totals.zone_of(session)) if until is not None else totals.AFTER_ALL
+    groups = qw.conversion_rows(session, before)
+    trades = sorted(groups["trade"].items(), key=lambda item: (-item[1]["prospects"], item[0]))
+    bands_order = [label for label, _ in qw.GRID_BANDS] + [totals.NO_BAND]
     return Conversion(
-        by_trade=[_conversion_row(name or "(no trade)", totals) for name, totals in trades],
-        by_tier=[_conversion_row(f"Tier {tier}", totals) for tier, totals in sorted(by("tier").items())],
+        by_trade=[_conversion_row(name or "(no trade)", row) for name, row in trades],
+        by_tier=[_conversion_row(f"Tier {tier}", row) for tier, row in sorted(groups["tier"].items())],
         by_grid_health=[
-            _conversion_row(band, totals)
-            for band, totals in sorted(by("band").items(), key=lambda item: bands_order.index(item[0]))
+            _conversion_row(band, row)
+            for band, row in sorted(groups["band"].items(), key=lambda item: bands_order.index(item[0]))
         ],
     )
 
