@@ -211,7 +211,7 @@ for round in range(15):
 def test_two_processes_at_once_end_equal_to_the_recount(settings):
     settings = changed(settings, daily_send_limit=1000)
     targets = send_to(settings, 6)
-    env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **settings_env(settings), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     ids = ",".join(t.id for t in targets)
     workers = [subprocess.Popen([sys.executable, "-c", WORKER, ids, str(seed)], env=env, cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for seed in (1, 2)]  # fmt: skip
