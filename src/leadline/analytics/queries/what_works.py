@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, text
 from leadline.analytics import totals
 from leadline.analytics.queries.common import Connectable, Dialect, bind_times
 from leadline.emails.reading import EVER_SQL, FAR_FUTURE
+from leadline.prospects.queries import REACHED_SQL as EVENT_SQL
 from leadline.prospects.stages import OPEN_STAGES
 
 # --- what works: templates -----------------------------------------------------------------------
@@ -114,6 +115,12 @@ GRID_BANDS = totals.GRID_BANDS
 CONVERSION_STAGES = totals.CONVERSION_STAGES
 
 
+def grid_band_sql(column: str = "p.grid_health") -> str:
+    """:func:`totals.grid_band` in SQL."""
+    whens = " ".join(f"WHEN {column} < {upper} THEN '{label}'" for label, upper in GRID_BANDS if upper is not None)
+    return f"CASE WHEN {column} IS NULL THEN '{totals.NO_BAND}' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
+
+
 def conversion_rows(connection: Connectable, before: int) -> dict[str, dict[Any, dict[str, int]]]:
     """By trade, by tier and by grid-health band ({"trade": {trade: row}, "tier": ..., "band": ...}):
     prospects added before the local day ``before`` (:func:`totals.day_of`; ``totals.AFTER_ALL``:
@@ -129,6 +136,43 @@ def conversion_rows(connection: Connectable, before: int) -> dict[str, dict[Any,
         key = {"trade": trade, "tier": int(tier), "band": band}[by]
         groups[by].setdefault(key, dict.fromkeys(names, 0))[name] += n
     return {by: {key: row for key, row in rows.items() if row["prospects"]} for by, rows in groups.items()}
+
+
+def conversion_rows_at(connection: Connectable, end: datetime) -> list[dict[str, Any]]:
+    """Per (trade, tier, grid-health band), from the raw rows, at any instant (the totals are kept
+    by day; "now" falls inside one): prospects, how many were contacted before ``end`` and,
+    of those, how many did each later stage's real event before it (the funnel's events,
+    :mod:`.funnel`). Two passes: the prospects by group, and the events grouped by prospect joined
+    to their prospect by its key (the service adds them up by trade, by tier and by band)."""
+    group = f"COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band"
+    counts = f"SELECT {group}, count(*) AS prospects FROM prospects p WHERE p.created_at < :end GROUP BY 1, 2, 3"
+    events = " UNION ALL ".join(
+        f"SELECT x.prospect_id AS prospect_id, '{name}' AS stage FROM ({EVENT_SQL[stage]}) AS x"
+        for name, stage in CONVERSION_STAGES.items()
+    )
+    flags = ", ".join(f"MAX(CASE WHEN stage = '{name}' THEN 1 ELSE 0 END) AS did_{name}" for name in CONVERSION_STAGES)
+    # Later stages are counted among the contacted: the rates are over them.
+    sums = ", ".join(
+        f"SUM(ev.did_{name}) AS {name}" if name == "contacted" else f"SUM(ev.did_contacted * ev.did_{name}) AS {name}"
+        for name in CONVERSION_STAGES
+    )
+    did = f"""
+SELECT {group}, {sums}
+FROM (SELECT prospect_id, {flags} FROM ({events}) AS e GROUP BY prospect_id) AS ev
+JOIN prospects p ON p.id = ev.prospect_id
+WHERE p.created_at < :end
+GROUP BY 1, 2, 3
+"""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in connection.execute(bind_times(counts, "end"), {"end": end}).mappings():
+        key = (row["trade"], int(row["tier"]), row["band"])
+        found[key] = {"trade": key[0], "tier": key[1], "band": key[2], "prospects": int(row["prospects"])}
+        found[key].update(dict.fromkeys(CONVERSION_STAGES, 0))
+    for row in connection.execute(bind_times(did, "end", "asof"), {"end": end, "asof": end}).mappings():
+        key = (row["trade"], int(row["tier"]), row["band"])
+        if key in found:
+            found[key].update({name: int(row[name] or 0) for name in CONVERSION_STAGES})
+    return list(found.values())
 
 
 # --- what works: timing --------------------------------------------------------------------------

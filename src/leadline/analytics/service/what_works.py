@@ -4,7 +4,7 @@ group, reply timing, and the weighted forecast. Definitions: docs/analytics.md."
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from leadline.analytics.service.common import WEEKDAYS, check_period, make_rate
 from leadline.analytics.stats import MIN_SAMPLE, compare
 from leadline.calls.objections import OTHER
 from leadline.calls.objections import label as objection_label
+from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS
 
@@ -180,11 +181,17 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
 
 
 def conversion(session: Session, *, until: datetime | None = None) -> Conversion:
-    """How far prospects got by ``until`` (a local midnight, such as a week's end; default: now), by
-    trade, tier and grid-health band: the funnel's definition (service.funnel), each stage counted
-    by its real event, read from the maintained totals."""
-    before = totals.day_of(until, totals.zone_of(session)) if until is not None else totals.AFTER_ALL
-    groups = qw.conversion_rows(session, before)
+    """How far prospects got by ``until`` (default: now), by trade, tier and grid-health band: the
+    funnel's definition (service.funnel), each stage counted by its real event. At a local midnight
+    (a week's end: the weekly report) from the maintained totals; at any other instant ("now")
+    from the raw rows, as the totals are kept by day."""
+    end = until or utc_now()
+    zone = totals.zone_of(session)
+    before = totals.day_of(end, zone)
+    if end.astimezone(zone).time() == time(0):
+        groups = qw.conversion_rows(session, before)
+    else:
+        groups = _by_group(qw.conversion_rows_at(session, end))
     trades = sorted(groups["trade"].items(), key=lambda item: (-item[1]["prospects"], item[0]))
     bands_order = [label for label, _ in qw.GRID_BANDS] + [totals.NO_BAND]
     return Conversion(
@@ -195,6 +202,18 @@ def conversion(session: Session, *, until: datetime | None = None) -> Conversion
             for band, row in sorted(groups["band"].items(), key=lambda item: bands_order.index(item[0]))
         ],
     )
+
+
+def _by_group(rows: list[dict[str, Any]]) -> dict[str, dict[Any, dict[str, int]]]:
+    """Rows per (trade, tier, band) added up by trade, by tier and by band."""
+    keys = ("prospects", *qw.CONVERSION_STAGES)
+    groups: dict[str, dict[Any, dict[str, int]]] = {by: {} for by in totals.CONVERSION_BY}
+    for row in rows:
+        for by in totals.CONVERSION_BY:
+            kept = groups[by].setdefault(row[by], dict.fromkeys(keys, 0))
+            for key in keys:
+                kept[key] += row[key]
+    return groups
 
 
 def timing(
