@@ -574,7 +574,10 @@ def measure(url: str, runs: int, label: str) -> dict[str, Any]:
         ),
         "templates, all time": once(lambda session: what_works.template_performance(session)),
         "objections": once(lambda session: what_works.objection_table(session, settings=settings)),
-        "conversion": once(what_works.conversion),
+        "conversion, as of the week's end (the report's)": once(
+            lambda session: what_works.conversion(session, until=week.end)
+        ),
+        "conversion, now": once(what_works.conversion),
         "timing, 13 weeks": once(
             lambda session: what_works.timing(session, settings=settings, since=since, until=week.end)
         ),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from leadline.activity.models import OutreachActivity
+from leadline.analytics.queries import what_works as qw
 from leadline.analytics.queries.what_works import DELAY_BUCKETS
 from leadline.analytics.service import common, what_works
 from leadline.analytics.service import dashboard as figures
@@ -181,6 +182,10 @@ def test_every_number_is_a_recount(settings, seed):
         report = weekly.weekly_report(session, week, settings=settings, now=now)
         templates = what_works.template_performance(session)
         conversion = what_works.conversion(session)
+        # at a week's end from the maintained totals; at any other instant from the raw rows
+        conversion_at_end = what_works.conversion(session, until=end)
+        raw_at_end = what_works._by_group(qw.conversion_rows_at(session, end))
+        kept_at_end = qw.conversion_rows(session, end.astimezone(settings.zone).date().toordinal())
         objections = what_works.objection_table(session, settings=settings)
         forecast = what_works.forecast(session, settings=settings)
         timing = what_works.timing(session, settings=settings)
@@ -331,6 +336,18 @@ def test_every_number_is_a_recount(settings, seed):
         for name in {band(p["grid_health"]) for p in P}
     }
     assert sum(r.prospects for r in conversion.by_trade) == len(P)
+    # as of the week's end: prospects added by then, each stage's event by then among those contacted by then
+    did_end = events_before(data, end)
+    added = {p["id"] for p in P if p["created_at"] < end}
+    for stage in ("replied", "scheduled", "closed_won"):
+        did_end[stage] &= did_end["contacted"]
+    for row in conversion_at_end.by_tier:
+        mine = {p["id"] for p in P if p["tier"] == int(row.group.split()[1])} & added
+        assert (row.prospects, row.contacted, row.replied, row.scheduled, row.won) == (
+            len(mine), *(len(mine & did_end[stage]) for stage in ("contacted", "replied", "scheduled", "closed_won")),
+        )  # fmt: skip
+    assert sum(r.prospects for r in conversion_at_end.by_trade) == len(added)
+    assert kept_at_end == raw_at_end  # the totals and the raw rows agree by trade, tier and band, every column
 
     # objections
     status_of = {p["id"]: p["sales_status"] for p in P}

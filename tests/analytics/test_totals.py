@@ -1,15 +1,20 @@
 """The maintained totals equal a recount from the raw rows, whatever happened: sends, webhook events
 in any order, duplicated and batched, replies, calls booked, cancelled, missed and logged, stage
-moves by hand, deals won and lost, merges; on both databases, and with two processes at once."""
+moves by hand, deals won and lost, merges, a prospect's trade, tier and grid health edited (one by
+one, in bulk, by an import that also adds prospects); on both databases, and with two processes at
+once."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given
@@ -29,8 +34,10 @@ from leadline.deals import service as deals
 from leadline.deals.schemas import DealWon
 from leadline.emails.recording import record_reply
 from leadline.errors import LeadlineError
-from leadline.prospects import merging
+from leadline.prospects import bulk, merging
+from leadline.prospects import flows as prospect_flows
 from leadline.prospects import service as prospects
+from leadline.prospects.schemas import BulkRequest, ProspectUpdate
 from tests.conftest import ROOT, changed, settings_env
 from tests.webhooks.conftest import send_to
 from tests.webhooks.test_order_and_duplicates import KINDS, feed, make_event
@@ -39,6 +46,8 @@ POOL = 4
 _examples = itertools.count()
 STAGES = ["contacted", "replied", "scheduled", "interested", "proposal", "closed_lost", "new"]
 OUTCOMES = ["interested", "not_interested", "follow_up", "proposal_sent"]
+TRADES = st.sampled_from([None, "plumbing", "roofing"])
+GRID = st.sampled_from([None, 0.0, 19.5, 20.0, 64.0, 100.0])
 
 actions = st.lists(
     st.one_of(
@@ -54,6 +63,10 @@ actions = st.lists(
         st.tuples(st.just("lost"), st.integers(0, POOL - 1)),
         st.tuples(st.just("merge"), st.integers(0, POOL - 1), st.integers(0, POOL - 1)),
         st.tuples(st.just("later"), st.integers(1, 3 * 86400)),
+        st.tuples(st.just("edit"), st.integers(0, POOL - 1), TRADES, st.integers(1, 3), GRID),
+        st.tuples(st.just("bulk_tier"), st.lists(st.integers(0, POOL - 1), min_size=1, max_size=POOL),
+                  st.integers(1, 3)),
+        st.tuples(st.just("import"), st.integers(0, POOL - 1), TRADES, st.integers(1, 3), GRID),
     ),
     min_size=1,
     max_size=12,
@@ -84,7 +97,26 @@ def play(settings, targets: list[Any], action: tuple[Any, ...], run: str, data: 
         half = data.draw(st.integers(0, len(noisy)))
         feed(settings, [b for b in (noisy[:half], noisy[half:], noisy[: half // 2]) if b])
         return
+    if kind == "bulk_tier":
+        ids = sorted({targets[i].prospect_id for i in args[0]})
+        with contextlib.suppress(LeadlineError):  # a merged prospect is gone
+            bulk.start(settings, BulkRequest(ids=ids, tier=args[1]), actor="test", background=False)
+        return
     target = targets[args[0]]
+    if kind == "import":  # updates the prospect and adds one
+        trade, tier, grid = args[1:]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "prospects.csv"
+            new = f"Imported {run}"
+            path.write_text(
+                "id,name,trade,tier,grid_health\n"
+                f"{target.prospect_id},,{trade or ''},{tier},{'' if grid is None else grid}\n"
+                f",{new},{trade or ''},{tier},{'' if grid is None else grid}\n"
+            )
+            # a prospect merged away is no longer there to update: that row is refused
+            report = prospect_flows.import_file(settings, path, actor="test", skip_invalid=True)
+            assert report.created == 1 and report.updated + report.unchanged + report.rejected == 1, report
+        return
     try:
         with unit_of_work(settings) as session:
             if kind == "reply":
@@ -107,6 +139,10 @@ def play(settings, targets: list[Any], action: tuple[Any, ...], run: str, data: 
                 deals.won(session, won, actor="test")
             elif kind == "lost":
                 deals.lost(session, target.prospect_id, reason="went elsewhere", actor="test")
+            elif kind == "edit":
+                trade, tier, grid = args[1:]
+                changes = ProspectUpdate(trade=trade, tier=tier, grid_health=grid)
+                prospects.update(session, target.prospect_id, changes, actor="test")
             elif kind == "merge":
                 merging.merge(session, target.prospect_id, targets[args[1]].prospect_id, actor="test")
     except LeadlineError:
@@ -175,7 +211,7 @@ for round in range(15):
 def test_two_processes_at_once_end_equal_to_the_recount(settings):
     settings = changed(settings, daily_send_limit=1000)
     targets = send_to(settings, 6)
-    env = {**os.environ, **settings_env(settings), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **settings_env(settings), "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     ids = ",".join(t.id for t in targets)
     workers = [subprocess.Popen([sys.executable, "-c", WORKER, ids, str(seed)], env=env, cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for seed in (1, 2)]  # fmt: skip

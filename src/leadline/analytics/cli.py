@@ -248,7 +248,8 @@ def recount(
         typer.echo(f"{result.rows:,} totals counted from the raw rows ({verb}); {len(result.differing):,} differed.")
         for item in result.differing[:20]:
             typer.echo(f"  {item['figure']} started {item['startDay']} happened {item['eventDay']} "
-                       f"template={item['template']!r} sender={item['sender']!r} tier={item['tier']}: "
+                       f"template={item['template']!r} sender={item['sender']!r} tier={item['tier']} "
+                       f"trade={item['trade']!r} band={item['band']!r}: "
                        f"kept {item['stored']}, counted {item['counted']}")  # fmt: skip
     if check and result.differing:
         raise typer.Exit(1)

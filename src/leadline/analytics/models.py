@@ -11,8 +11,9 @@ from leadline.db import Base
 class AnalyticsTotal(Base):
     """How many things of one figure started on ``start_day`` and did it on ``event_day`` (local
     days of the configured zone, as ``date.toordinal()``; 0 where a figure has no start), per
-    template, sender and tier. Signed: a figure that stops holding (a call cancelled) adds -1 on
-    the day it stopped, so "as of the end of a week" is a sum over the days before it."""
+    template, sender, tier, trade and grid-health band ('' or 0 where a figure is not kept by
+    one). Signed: a figure that stops holding (a call cancelled) adds -1 on the day it stopped, so
+    "as of the end of a week" is a sum over the days before it."""
 
     __tablename__ = "analytics_totals"
 
@@ -22,5 +23,7 @@ class AnalyticsTotal(Base):
     template: Mapped[str] = mapped_column(String(100), primary_key=True)
     sender: Mapped[str] = mapped_column(String(40), primary_key=True)
     tier: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade: Mapped[str] = mapped_column(String(80), primary_key=True)
+    band: Mapped[str] = mapped_column(String(10), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[float] = mapped_column(Float)

@@ -10,11 +10,13 @@ order or in a batch changes the totals exactly as much as it changes the rows: n
 move from the old state to the new one.
 
 The keys: (figure, the local day the thing started - the email's sent day, the call's booked
-day - , the local day the figure's condition started or stopped holding, template, sender, tier),
-days in the configured zone as ``date.toordinal()``. A figure "as of" a week's end (a local
-midnight) is the sum of its rows whose event day is before that day: the email and call lists'
-own predicates (``emails.reading.EVER_SQL``, ``calls.reading.AS_OF_SQL``) and the funnel's
-(``prospects.queries.REACHED_SQL``), at a day's resolution, which is exact at day boundaries.
+day - , the local day the figure's condition started or stopped holding, template, sender, tier,
+trade, grid-health band), days in the configured zone as ``date.toordinal()``. A figure "as of" a
+week's end (a local midnight) is the sum of its rows whose event day is before that day: the email
+and call lists' own predicates (``emails.reading.EVER_SQL``, ``calls.reading.AS_OF_SQL``) and the
+funnel's (``prospects.queries.REACHED_SQL``), at a day's resolution, which is exact at day
+boundaries. A prospect's trade, tier and grid-health band are its current ones: changing them moves
+its share (:data:`PROSPECT_DIMENSIONS`).
 Changing ``LEADLINE_TIMEZONE`` moves the days: run ``leadline analytics recount`` after it.
 
 ORM changes are seen by a session hook (:func:`_before_flush` / :func:`_after_flush`); the few
@@ -46,11 +48,22 @@ from leadline.emails.models import EmailActivity
 from leadline.prospects.models import Prospect
 from leadline.prospects.stages import RANK
 
-Key = tuple[str, int, int, str, str, int]  # figure, start_day, event_day, template, sender, tier
+Key = tuple[str, int, int, str, str, int, str, str]  # figure, start_day, event_day, template, sender, tier, trade, band
 Parts = dict[Key, list[float]]  # key -> [n, amount]
 #: A day after every day kept ("as of now").
 AFTER_ALL = date.max.toordinal() + 1
-KEY_COLUMNS = ("figure", "start_day", "event_day", "template", "sender", "tier")
+KEY_COLUMNS = ("figure", "start_day", "event_day", "template", "sender", "tier", "trade", "band")
+#: Grid-health bands: (label, upper bound, exclusive); "unknown" when a prospect has none.
+GRID_BANDS = (("0-19", 20), ("20-39", 40), ("40-59", 60), ("60-79", 80), ("80-100", None))
+NO_BAND = "unknown"
+#: Prospect columns whose change moves the prospect's share of the totals (the funnel by tier, the
+#: conversion table by trade, tier and grid-health band).
+PROSPECT_DIMENSIONS = ("tier", "trade", "grid_health")
+#: The conversion table's columns and the funnel stage whose event each counts.
+CONVERSION_STAGES = {"contacted": "contacted", "replied": "replied", "scheduled": "scheduled", "called": "interested",
+                     "proposal": "proposal", "won": "closed_won"}  # fmt: skip
+#: The conversion table's groupings: the key column each is counted by.
+CONVERSION_BY = ("trade", "tier", "band")
 
 #: The funnel's stages with a real event (``prospects.queries.REACHED_SQL``), in order.
 STAGES = ("contacted", "replied", "scheduled", "interested", "proposal", "closed_won")
@@ -90,7 +103,7 @@ def email_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     sent = _day(row.sent_at, zone)
     if sent is None:
         return
-    dims = (row.template or "", row.sender_id or "", 0)
+    dims = (row.template or "", row.sender_id or "", 0, "", "")
 
     def add(figure: str, day: int, n: float = 1) -> None:
         _add(parts, (figure, sent, day, *dims), n)
@@ -126,29 +139,29 @@ def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     updated = _day(row.updated_at, zone)
     completed = _day(row.completed_at, zone) if row.status == "completed" else None
     if booked is not None:
-        _add(parts, ("calls.booked", booked, booked, "", "", 0))
+        _add(parts, ("calls.booked", booked, booked, "", "", 0, "", ""))
         if row.status == "cancelled" and updated is not None:
-            _add(parts, ("calls.booked", booked, max(booked, updated), "", "", 0), -1)
-        _add(parts, ("calls.pending", booked, booked, "", "", 0))
+            _add(parts, ("calls.booked", booked, max(booked, updated), "", "", 0, "", ""), -1)
+        _add(parts, ("calls.pending", booked, booked, "", "", 0, "", ""))
         if row.status in ("cancelled", "no_show") and updated is not None:
-            _add(parts, ("calls.pending", booked, max(booked, updated), "", "", 0), -1)
+            _add(parts, ("calls.pending", booked, max(booked, updated), "", "", 0, "", ""), -1)
         elif row.status == "completed":  # never pending when it has no completion time
-            _add(parts, ("calls.pending", booked, booked if completed is None else max(booked, completed), "", "", 0),
-                 -1)  # fmt: skip
+            ended = booked if completed is None else max(booked, completed)
+            _add(parts, ("calls.pending", booked, ended, "", "", 0, "", ""), -1)
         if row.status == "no_show" and updated is not None:
-            _add(parts, ("calls.no_show", booked, updated, "", "", 0))
+            _add(parts, ("calls.no_show", booked, updated, "", "", 0, "", ""))
     if completed is not None:
-        _add(parts, ("calls.completed", completed, completed, "", "", 0))
+        _add(parts, ("calls.completed", completed, completed, "", "", 0, "", ""))
         if row.duration is not None:
-            _add(parts, ("calls.timed", completed, completed, "", "", 0))
-            _add(parts, ("calls.seconds", completed, completed, "", "", 0), 0, float(row.duration))
+            _add(parts, ("calls.timed", completed, completed, "", "", 0, "", ""))
+            _add(parts, ("calls.seconds", completed, completed, "", "", 0, "", ""), 0, float(row.duration))
 
 
 def customer_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     """A deal won on its signing day, with the monthly fee it added."""
     signed = _day(row.signed_at, zone)
     if signed is not None:
-        _add(parts, ("deals.won", signed, signed, "", "", 0), 1, float(row.monthly_fee or 0))
+        _add(parts, ("deals.won", signed, signed, "", "", 0, "", ""), 1, float(row.monthly_fee or 0))
 
 
 @dataclass
@@ -158,35 +171,56 @@ class ProspectFacts:
 
     created: datetime | None = None
     tier: int = 0
+    trade: str = ""
+    band: str = NO_BAND
     first: dict[str, datetime] = field(default_factory=dict)
     hand: dict[int, datetime] = field(default_factory=dict)  # rank -> first manual move to it or past it
+
+
+def grid_band(grid_health: float | None) -> str:
+    """The grid-health band of a score (:data:`GRID_BANDS`)."""
+    if grid_health is None:
+        return NO_BAND
+    for label, upper in GRID_BANDS:
+        if upper is None or grid_health < upper:
+            return label
+    return GRID_BANDS[-1][0]
 
 
 def prospect_parts(facts: ProspectFacts, zone: ZoneInfo, parts: Parts) -> None:
     """The funnel (``analytics.service.funnel``): the prospects added by then (by tier), those who
     did each stage's event by then, New (added, not contacted), and those moved past a stage by
-    hand without doing it."""
+    hand without doing it. And the conversion table (``analytics.service.what_works.conversion``),
+    by trade, by tier and by grid-health band: the prospects added by then, those contacted by then,
+    and of those, each who did a later stage's event by then (from the day all three held)."""
     first = {stage: _day(moment, zone) for stage, moment in facts.first.items()}
     created = _day(facts.created, zone)
+    contacted = first.get("contacted")
     if created is not None:
-        _add(parts, ("prospects", 0, created, "", "", facts.tier))
-        _add(parts, ("new", 0, created, "", "", 0))
-        contacted = first.get("contacted")
+        _add(parts, ("prospects", 0, created, "", "", facts.tier, "", ""))
+        _add(parts, ("new", 0, created, "", "", 0, "", ""))
         if contacted is not None:
-            _add(parts, ("new", 0, max(created, contacted), "", "", 0), -1)
+            _add(parts, ("new", 0, max(created, contacted), "", "", 0, "", ""), -1)
+        for by, tier, trade, band in (("trade", 0, facts.trade, ""), ("tier", facts.tier, "", ""),
+                                      ("band", 0, "", facts.band)):  # fmt: skip
+            _add(parts, (f"conversion.{by}.prospects", 0, created, "", "", tier, trade, band))
+            for name, stage in CONVERSION_STAGES.items():
+                day = first.get(stage)
+                if contacted is not None and day is not None:
+                    _add(parts, (f"conversion.{by}.{name}", 0, max(created, contacted, day), "", "", tier, trade, band))
     for stage, day in first.items():
         if day is not None:
-            _add(parts, (f"reached.{stage}", 0, day, "", "", 0))
+            _add(parts, (f"reached.{stage}", 0, day, "", "", 0, "", ""))
     for stage in STAGES:
         moments = [moment for rank, moment in facts.hand.items() if rank >= RANK[stage]]
         if not moments:
             continue
         hand = _day(min(moments), zone)
         assert hand is not None
-        _add(parts, (f"by_hand.{stage}", 0, hand, "", "", 0))
+        _add(parts, (f"by_hand.{stage}", 0, hand, "", "", 0, "", ""))
         did = first.get(stage)
         if did is not None:
-            _add(parts, (f"by_hand.{stage}", 0, max(hand, did), "", "", 0), -1)
+            _add(parts, (f"by_hand.{stage}", 0, max(hand, did), "", "", 0, "", ""), -1)
 
 
 # --- reading the raw rows ------------------------------------------------------------------------
@@ -244,9 +278,11 @@ def prospect_facts(connection: Connection, ids: Iterable[str] | None = None) -> 
         def scoped(query: Any, table: Any, chunk: list[str] | None = chunk, column: str = "prospect_id") -> Any:
             return query if chunk is None else query.where(table.c[column].in_(chunk))
 
-        for row in connection.execute(scoped(select(p.c.id, p.c.created_at, p.c.tier), p, column="id")):
+        query = select(p.c.id, p.c.created_at, p.c.tier, p.c.trade, p.c.grid_health)
+        for row in connection.execute(scoped(query, p, column="id")):
             facts = found[row.id]
             facts.created, facts.tier = row.created_at, int(row.tier)
+            facts.trade, facts.band = row.trade or "", grid_band(row.grid_health)
         for stage, table, column, conditions in sources:
             query = select(table.c.prospect_id, func.min(column)).where(*conditions)
             for prospect_id, moment in connection.execute(scoped(query, table).group_by(table.c.prospect_id)):
@@ -441,7 +477,9 @@ def add_new_prospects(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     parts: Parts = {}
     zone = zone_of(session)
     for row in rows:
-        prospect_parts(ProspectFacts(created=row["created_at"], tier=int(row["tier"])), zone, parts)
+        facts = ProspectFacts(created=row["created_at"], tier=int(row["tier"]), trade=row.get("trade") or "",
+                              band=grid_band(row.get("grid_health")))  # fmt: skip
+        prospect_parts(facts, zone, parts)
     defer(session, parts)
 
 
@@ -454,7 +492,7 @@ _FUNNEL_ATTRS: dict[type, tuple[str, ...]] = {
     CallActivity: ("prospect_id", "created_at", "status", "completed_at", "outcome"),
     Customer: ("prospect_id", "signed_at"),
     OutreachActivity: ("prospect_id", "type", "created_at", "details", "status"),
-    Prospect: ("created_at", "tier"),
+    Prospect: ("created_at", *PROSPECT_DIMENSIONS),
 }
 _KIND = {EmailActivity: "emails", CallActivity: "calls", Customer: "customers"}
 
@@ -549,7 +587,8 @@ def stored(connection: Connection) -> Parts:
     found: Parts = {}
     for row in connection.execute(select(table)):
         if row.n or row.amount:
-            key: Key = (row.figure, row.start_day, row.event_day, row.template, row.sender, row.tier)
+            key: Key = (row.figure, row.start_day, row.event_day, row.template, row.sender, row.tier, row.trade,
+                        row.band)  # fmt: skip
             found[key] = [int(row.n), float(row.amount)]
     return found
 
@@ -570,9 +609,10 @@ def compare(counted: Parts, kept: Parts) -> list[dict[str, Any]]:
     for key in sorted(counted.keys() | kept.keys()):
         have, want = kept.get(key, [0, 0.0]), counted.get(key, [0, 0.0])
         if not _same(have, want):
-            figure, start, day, template, sender, tier = key
+            figure, start, day, template, sender, tier, trade, band = key
             found.append({"figure": figure, "startDay": start, "eventDay": day, "template": template,
-                          "sender": sender, "tier": tier, "stored": have[0], "counted": want[0],
+                          "sender": sender, "tier": tier, "trade": trade, "band": band, "stored": have[0],
+                          "counted": want[0],
                           "storedAmount": have[1], "countedAmount": want[1]})  # fmt: skip
     return found
 

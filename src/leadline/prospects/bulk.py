@@ -307,7 +307,8 @@ def _save_items(session: Session, operation_id: str, results: list[tuple[int, st
 def _set_column(session: Session, column: str, groups: dict[Any, list[str]]) -> None:
     now = utc_now()
     for value, ids in groups.items():
-        with totals.changing(session, prospects=ids if column == "tier" else ()):  # the funnel counts by tier
+        # the funnel counts by tier, the conversion table by tier, trade and grid-health band
+        with totals.changing(session, prospects=ids if column in totals.PROSPECT_DIMENSIONS else ()):
             session.execute(
                 update(Prospect)
                 .where(Prospect.id.in_(ids))

@@ -28,6 +28,8 @@ class Prospect(Base):
             name="sales_status_known",
         ),
         Index("ix_prospects_sales_status_tier", "sales_status", "tier"),
+        # the forecast: each open stage's prospects and deal values (migration 0033)
+        Index("ix_prospects_sales_status_deal_value", "sales_status", "deal_value"),
         Index("ix_prospects_trade", "trade"),
         Index("ix_prospects_created_at_id", "created_at", "id"),
         # the likely-duplicate keys (prospects.dupkeys; migration 0017)

@@ -61,7 +61,11 @@ GROUP BY template
 
 def link_rows(connection: Connectable, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
     """Per template and link, over emails sent in [since, until): clicks by people, the people
-    (prospects) who clicked, and clicks by machines (webhooks/clicks.py says which is which)."""
+    (prospects) who clicked, and clicks by machines (webhooks/clicks.py says which is which).
+
+    Read from the clicks, each joined to its email by key: far fewer rows than the period's emails
+    (SQLite, without statistics, would walk every email of the period and look for its clicks;
+    its CROSS JOIN keeps the order written, PostgreSQL plans it as any join)."""
     where, params, names = _period("e.sent_at", since, until)
     sql = f"""
 SELECT e.template AS template, l.url AS url,
@@ -69,8 +73,8 @@ SELECT e.template AS template, l.url AS url,
        count(DISTINCT CASE WHEN l.human_clicks > 0 THEN e.prospect_id END) AS people,
        SUM(l.machine_clicks) AS machine_clicks
 FROM email_link_clicks l
-JOIN email_activities e ON e.id = l.email_activity_id
-WHERE {where}
+CROSS JOIN email_activities e
+WHERE e.id = l.email_activity_id AND {where}
 GROUP BY e.template, l.url
 """
     return [
@@ -111,21 +115,36 @@ GROUP BY cat.value
 
 # --- what works: conversion by group -------------------------------------------------------------
 
-GRID_BANDS = (("0-19", 20), ("20-39", 40), ("40-59", 60), ("60-79", 80), ("80-100", None))
+GRID_BANDS = totals.GRID_BANDS
+CONVERSION_STAGES = totals.CONVERSION_STAGES
 
 
 def grid_band_sql(column: str = "p.grid_health") -> str:
+    """:func:`totals.grid_band` in SQL."""
     whens = " ".join(f"WHEN {column} < {upper} THEN '{label}'" for label, upper in GRID_BANDS if upper is not None)
-    return f"CASE WHEN {column} IS NULL THEN 'unknown' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
+    return f"CASE WHEN {column} IS NULL THEN '{totals.NO_BAND}' {whens} ELSE '{GRID_BANDS[-1][0]}' END"
 
 
-#: The conversion table's columns and the funnel stage whose event each counts.
-CONVERSION_STAGES = {"contacted": "contacted", "replied": "replied", "scheduled": "scheduled", "called": "interested",
-                     "proposal": "proposal", "won": "closed_won"}  # fmt: skip
+def conversion_rows(connection: Connectable, before: int) -> dict[str, dict[Any, dict[str, int]]]:
+    """By trade, by tier and by grid-health band ({"trade": {trade: row}, "tier": ..., "band": ...}):
+    prospects added before the local day ``before`` (:func:`totals.day_of`; ``totals.AFTER_ALL``:
+    all), how many were contacted before it and, of those, how many did each later stage's real
+    event before it (the funnel's events, ``prospects.queries.REACHED_SQL``): the maintained totals
+    (:mod:`leadline.analytics.totals`), one grouped read. Groups without prospects are left out."""
+    names = ["prospects", *CONVERSION_STAGES]
+    figures = [f"conversion.{by}.{name}" for by in totals.CONVERSION_BY for name in names]
+    found = totals.sums(connection, figures, before=before, by=list(totals.CONVERSION_BY))
+    groups: dict[str, dict[Any, dict[str, int]]] = {by: {} for by in totals.CONVERSION_BY}
+    for (figure, trade, tier, band), (n, _amount) in found.items():
+        _, by, name = figure.split(".")
+        key = {"trade": trade, "tier": int(tier), "band": band}[by]
+        groups[by].setdefault(key, dict.fromkeys(names, 0))[name] += n
+    return {by: {key: row for key, row in rows.items() if row["prospects"]} for by, rows in groups.items()}
 
 
-def conversion_rows(connection: Connectable, end: datetime) -> list[dict[str, Any]]:
-    """Per (trade, tier, grid-health band): prospects, how many were contacted before ``end`` and,
+def conversion_rows_at(connection: Connectable, end: datetime) -> list[dict[str, Any]]:
+    """Per (trade, tier, grid-health band), from the raw rows, at any instant (the totals are kept
+    by day; "now" falls inside one): prospects, how many were contacted before ``end`` and,
     of those, how many did each later stage's real event before it (the funnel's events,
     :mod:`.funnel`). Two passes: the prospects by group, and the events grouped by prospect joined
     to their prospect by its key (the service adds them up by trade, by tier and by band)."""

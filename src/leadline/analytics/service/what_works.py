@@ -4,11 +4,12 @@ group, reply timing, and the weighted forecast. Definitions: docs/analytics.md."
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from leadline.analytics import totals
 from leadline.analytics.queries import common as qc
 from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import (
@@ -181,28 +182,38 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
 
 def conversion(session: Session, *, until: datetime | None = None) -> Conversion:
     """How far prospects got by ``until`` (default: now), by trade, tier and grid-health band: the
-    funnel's definition (service.funnel), each stage counted by its real event."""
-    rows = qw.conversion_rows(session, until or utc_now())
-    keys = ("prospects", "contacted", "replied", "scheduled", "called", "proposal", "won")
-
-    def by(column: str) -> dict[Any, dict[str, Any]]:
-        groups: dict[Any, dict[str, Any]] = {}
-        for row in rows:
-            totals = groups.setdefault(row[column], dict.fromkeys(keys, 0))
-            for key in keys:
-                totals[key] += row[key]
-        return groups
-
-    trades = sorted(by("trade").items(), key=lambda item: (-item[1]["prospects"], item[0]))
-    bands_order = [label for label, _ in qw.GRID_BANDS] + ["unknown"]
+    funnel's definition (service.funnel), each stage counted by its real event. At a local midnight
+    (a week's end: the weekly report) from the maintained totals; at any other instant ("now")
+    from the raw rows, as the totals are kept by day."""
+    end = until or utc_now()
+    zone = totals.zone_of(session)
+    before = totals.day_of(end, zone)
+    if end.astimezone(zone).time() == time(0):
+        groups = qw.conversion_rows(session, before)
+    else:
+        groups = _by_group(qw.conversion_rows_at(session, end))
+    trades = sorted(groups["trade"].items(), key=lambda item: (-item[1]["prospects"], item[0]))
+    bands_order = [label for label, _ in qw.GRID_BANDS] + [totals.NO_BAND]
     return Conversion(
-        by_trade=[_conversion_row(name or "(no trade)", totals) for name, totals in trades],
-        by_tier=[_conversion_row(f"Tier {tier}", totals) for tier, totals in sorted(by("tier").items())],
+        by_trade=[_conversion_row(name or "(no trade)", row) for name, row in trades],
+        by_tier=[_conversion_row(f"Tier {tier}", row) for tier, row in sorted(groups["tier"].items())],
         by_grid_health=[
-            _conversion_row(band, totals)
-            for band, totals in sorted(by("band").items(), key=lambda item: bands_order.index(item[0]))
+            _conversion_row(band, row)
+            for band, row in sorted(groups["band"].items(), key=lambda item: bands_order.index(item[0]))
         ],
     )
+
+
+def _by_group(rows: list[dict[str, Any]]) -> dict[str, dict[Any, dict[str, int]]]:
+    """Rows per (trade, tier, band) added up by trade, by tier and by band."""
+    keys = ("prospects", *qw.CONVERSION_STAGES)
+    groups: dict[str, dict[Any, dict[str, int]]] = {by: {} for by in totals.CONVERSION_BY}
+    for row in rows:
+        for by in totals.CONVERSION_BY:
+            kept = groups[by].setdefault(row[by], dict.fromkeys(keys, 0))
+            for key in keys:
+                kept[key] += row[key]
+    return groups
 
 
 def timing(

@@ -6,8 +6,9 @@ Create Date: 2026-12-06
 
 ``analytics_totals`` keeps the dashboard's and the weekly report's counts per local day (of
 LEADLINE_TIMEZONE) and dimension, moved by the same transaction as the rows they count
-(``leadline.analytics.totals``). Filled here from the existing rows by the same code as
-``leadline analytics recount``.
+(``leadline.analytics.totals``). Created empty here: migration 0032 gives it its present key and
+fills it from the existing rows by the same code as ``leadline analytics recount`` (the code of
+today's key could not write into this one).
 """
 
 from collections.abc import Sequence
@@ -36,13 +37,6 @@ def upgrade() -> None:
             "figure", "start_day", "event_day", "template", "sender", "tier", name=op.f("pk_analytics_totals")
         ),
     )
-    from alembic import context
-
-    from leadline.analytics import totals
-    from leadline.config import Settings, get_settings
-
-    settings = context.config.attributes.get("settings")
-    totals.recount(op.get_bind(), (settings if isinstance(settings, Settings) else get_settings()).zone)
 
 
 def downgrade() -> None:
