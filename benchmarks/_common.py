@@ -9,9 +9,11 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
@@ -74,3 +76,14 @@ def generated(
     stamp.write_text(json.dumps(counts))
     print(f"generated {counts} in {time.perf_counter() - started:.0f} s")
     return path
+
+
+def insert_rows(connection: Any, sql: str, rows: Iterable[tuple[Any, ...]], per_statement: int = 1_000) -> None:
+    """``connection.executemany(sql, rows)`` for an ``INSERT ... VALUES (...)``, with many rows a
+    statement. The search index is an FTS5 table fed by triggers (prospects, emails, calls,
+    customers), and FTS5 writes a segment at every statement that fires one: row by row, generating
+    a large data set took hours (what Leadline's own ``db.bulk_insert`` does for the same reason)."""
+    head, _, one = sql.partition(" VALUES ")
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, per_statement)):
+        connection.execute(f"{head} VALUES " + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])

@@ -1,7 +1,7 @@
 """The whole dashboard at 1,000,000 prospects and 3,000,000 emails, against hand-written SQL.
 
 A generator writes a year of outbound sales into a fresh migrated SQLite database with bare
-``sqlite3.executemany``: prospects (tiers, trades, grid health, stages, deal values), emails
+``sqlite3`` (1,000 rows a statement): prospects (tiers, trades, grid health, stages, deal values), emails
 sent on working days over 52 weeks (delivered, bounced, failed, opened, machine-only opens,
 clicks, replies; realistic text and HTML bodies), calls with objections, customers, and the
 stage-change timeline the funnel reads; then the maintained totals of those rows, by the same
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from _common import WORK, fresh_sqlite, machine
+from _common import WORK, fresh_sqlite, insert_rows, machine
 
 ZONE = ZoneInfo("America/Chicago")
 TRADES = ["plumbing", "hvac", "electrical", "roofing", "landscaping", "pest control", "painting", "garage doors",
@@ -142,7 +142,8 @@ def generate(path: str, prospects: int, emails: int, now: datetime) -> dict[str,
             f"Rival {i}", min(99.0, grid + 20), "active", stage, counts.get(i, 0),
             round(rng.uniform(500, 3000), -2) if rng.random() < 0.7 else None, created, created,
         ))  # fmt: skip
-    connection.executemany(
+    insert_rows(
+        connection,
         "INSERT INTO prospects (id, name, trade, contact_name, email, phone, website, city, tier, grid_health, "
         "critical_gaps, gaps, top_competitor, competitor_health, status, sales_status, emails_sent_count, "
         "deal_value, created_at, updated_at, emails_opened_count, calls_scheduled_count, calls_completed_count, "
@@ -201,7 +202,8 @@ def generate(path: str, prospects: int, emails: int, now: datetime) -> dict[str,
     batch: list[tuple[Any, ...]] = []
 
     def flush() -> None:
-        connection.executemany(
+        insert_rows(
+            connection,
             "INSERT INTO email_activities (id, prospect_id, sendgrid_id, email_type, template, subject, to_email, "
             "from_email, body_text, body_html, backend, status, sent_at, delivered_at, opened_at, open_count, "
             "machine_open_count, clicked_at, click_count, replied_at, reply_text, bounced_at, bounce_reason, "
@@ -262,18 +264,21 @@ def generate(path: str, prospects: int, emails: int, now: datetime) -> dict[str,
                                   rng.choice(["active"] * 8 + ["paused", "churned"]), signed, signed))  # fmt: skip
     call_rows.sort(key=lambda row: row[9])  # both in the order they happened, as in real life
     stage_rows.sort(key=lambda row: row[4])
-    connection.executemany(
+    insert_rows(
+        connection,
         "INSERT INTO call_activities (id, prospect_id, scheduled_at, completed_at, duration, objections, "
         "objection_categories, outcome, status, created_at, updated_at, ics_sequence) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
         call_rows,
     )
-    connection.executemany(
+    insert_rows(
+        connection,
         "INSERT INTO customers (id, prospect_id, company_name, service_type, monthly_fee, start_date, signed_at, "
         "status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         customer_rows,
     )
-    connection.executemany(
+    insert_rows(
+        connection,
         "INSERT INTO outreach_activities (id, prospect_id, type, status, details, actor, created_at, updated_at) "
         "VALUES (?, ?, 'stage_change', ?, ?, 'system', ?, ?)",
         ((r[0], r[1], r[2], r[3], r[4], r[4]) for r in stage_rows),
