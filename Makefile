@@ -17,7 +17,7 @@ serve-demo:
 	$(BIN)/leadline serve
 
 test: install-dev services lint typecheck
-	$(BIN)/python -m pytest -n 3 --dist loadgroup --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
