@@ -53,6 +53,19 @@ def parse_when(value: Any) -> Any:
     return parsed
 
 
+def list_moments(params: dict[str, str], names: tuple[str, ...], zone: ZoneInfo) -> dict[str, datetime]:
+    """A list page's date filters (``sentFrom=2026-12-01``...) given in ``params``, as UTC moments read
+    in ``zone``; the first that is not a date and time is refused naming it."""
+    moments: dict[str, datetime] = {}
+    for name in names:
+        if name in params:
+            try:
+                moments[name] = to_utc(datetime.fromisoformat(params[name]), zone, field=name)
+            except (ValueError, Invalid):
+                raise Invalid(f"{params[name]!r} is not a date and time", field=name) from None
+    return moments
+
+
 def to_utc(value: datetime, zone: ZoneInfo, *, field: str) -> datetime:
     """An aware UTC datetime; naive values are wall-clock time in ``zone`` (see module rules)."""
     if value.tzinfo is not None and value.utcoffset() is not None:

@@ -23,7 +23,7 @@ from leadline.errors import Invalid, LeadlineError
 from leadline.texts import flows, phones, service
 from leadline.texts import templates as text_templates
 from leadline.texts.schemas import Preview, TextLog
-from leadline.times import to_utc
+from leadline.times import list_moments
 from leadline.web.pages.forms import errors_of, read_form
 from leadline.web.render import page, settings_of
 
@@ -41,14 +41,10 @@ def _params(request: Request, settings: Settings) -> tuple[dict[str, str], dict[
     params = {k: v.strip()[:200] for k, v in request.query_params.items() if k in KEPT and v.strip()}
     if params.get("direction", "out") not in ("out", "in"):
         return {}, {}, Invalid(f"{params['direction']!r} is not a direction: give out or in", field="direction")
-    moments: dict[str, datetime] = {}
-    for name in TIMES:
-        if name in params:
-            try:
-                moments[name] = to_utc(datetime.fromisoformat(params[name]), settings.zone, field=name)
-            except (ValueError, LeadlineError):
-                return {}, {}, Invalid(f"{params[name]!r} is not a date and time", field=name)
-    return params, moments, None
+    try:
+        return params, list_moments(params, TIMES, settings.zone), None
+    except Invalid as refused:
+        return {}, {}, refused
 
 
 def _list(settings: Settings, params: dict[str, str], moments: dict[str, datetime], cursor: str | None,

@@ -18,9 +18,9 @@ from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.emails import service as emails
 from leadline.emails.schemas import EmailFilterStatus
-from leadline.errors import LeadlineError
+from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
-from leadline.times import to_utc
+from leadline.times import list_moments
 from leadline.web.pages.forms import FormError, FormErrors, errors_of
 from leadline.web.render import page, settings_of
 
@@ -50,14 +50,10 @@ def _params(request: Request, settings: Settings) -> tuple[dict[str, str], dict[
     params = {k: v for k, v in given.items() if k in KEPT}
     if "status" in params and params["status"] not in STATUSES:
         return {}, {}, errors_of(FormError("status", f"{params['status']!r} is not an email status"))
-    moments: dict[str, datetime] = {}
-    for name in TIMES:
-        if name in params:
-            try:
-                moments[name] = to_utc(datetime.fromisoformat(params[name]), settings.zone, field=name)
-            except (ValueError, LeadlineError):
-                return {}, {}, errors_of(FormError(name, f"{params[name]!r} is not a date and time"))
-    return params, moments, None
+    try:
+        return params, list_moments(params, TIMES, settings.zone), None
+    except Invalid as refused:
+        return {}, {}, errors_of(FormError(refused.field or "", refused.message))
 
 
 def _rows(
