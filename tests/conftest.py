@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from leadline import clock
 from leadline.config import Settings, get_settings
@@ -144,9 +145,18 @@ def postgres_url() -> Iterator[str]:
 
 
 def truncate_postgres(url: str) -> None:
-    engine = create_engine(url)
+    """Empty every table and restart the sequences, in one round trip. DELETE, children first, rather
+    than TRUNCATE: TRUNCATE gives each of the ~50 tables and their indexes new files, fsynced at commit
+    (0.3-1.3 s a test under the suite's load), where deleting the few rows a test wrote takes a few ms."""
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
+        sequences = connection.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+            " WHERE schemaname = current_schema()"
+        ).scalars()
+        statements = [f'DELETE FROM "{table}"' for table in TABLES]
+        statements += [f"SELECT setval('{sequence}', 1, false)" for sequence in sequences]
+        connection.exec_driver_sql("; ".join(statements))
     engine.dispose()
 
 
