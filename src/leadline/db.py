@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -58,7 +57,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+class PortableJSON(TypeDecorator[Any]):
+    """JSON: ``JSONB`` on PostgreSQL, ``JSON`` elsewhere. The PostgreSQL dialect package (asyncpg's
+    dialect and all) is imported on PostgreSQL only, when this type is first compiled there: a
+    SQLite process never loads it (``JSON().with_variant(JSONB(), ...)`` imported it everywhere)."""
+
+    impl = JSON
+    cache_ok = True
+    hashable = False  # as JSON's own flags: values are dicts and lists; None is stored as JSON null
+    should_evaluate_none = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """``details["key"]`` compares as JSON's own index does (a key is text, not a JSON document)."""
+        return self.impl_instance.coerce_compared_value(op, value)
+
+
+JSONType = PortableJSON()
 
 
 class Base(DeclarativeBase):
