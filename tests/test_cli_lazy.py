@@ -162,3 +162,24 @@ def test_options_left_out_and_given_come_out_as_without_leadlines_adjustment():
     assert runs[0] == runs[1]
     assert "0 {'limit': None, 'tags': None, 'when': 'now', 'path': None}" in runs[0]
     assert "{'limit': 3, 'tags': ['a', 'b'], 'when': 'x', 'path': None}" in runs[0]
+
+
+DIALECTS = """
+import sys
+from leadline.__main__ import main
+code = main(sys.argv[1:])
+print(code, sorted({m.split('.')[2] for m in sys.modules if m.startswith('sqlalchemy.dialects.')}), file=sys.stderr)
+"""
+
+
+def test_read_commands_on_sqlite_never_load_the_postgresql_dialect(tmp_path):
+    """leadline.db: JSONB and a partial index's PostgreSQL option are loaded on PostgreSQL only."""
+    env = {**os.environ, "LEADLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'leadline.db'}",
+           "LEADLINE_DATA_DIR": str(tmp_path), "LEADLINE_FAST_CLI": "0"}  # fmt: skip
+    assert run_leadline("init", env=env).returncode == 0
+    for command in (["today"], ["calls", "list"], ["emails", "list"], ["prospects", "list", "--json"]):
+        done = subprocess.run(
+            [sys.executable, "-c", DIALECTS, *command], capture_output=True, text=True, env=env, check=False
+        )
+        code, dialects = done.stderr.strip().splitlines()[-1].split(" ", 1)
+        assert code == "0" and "postgresql" not in dialects, (command, done.stderr)

@@ -18,7 +18,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, Index, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -80,6 +80,24 @@ class PortableJSON(TypeDecorator[Any]):
 
 
 JSONType = PortableJSON()
+
+
+class PartialIndex(Index):
+    """An index of the rows where ``where`` (SQL) holds, on SQLite and PostgreSQL alike.
+
+    ``Index(..., postgresql_where=...)`` checks its PostgreSQL option when it is made, which imports
+    the PostgreSQL dialect package in every process (a SQLite CLI command too); this index gives that
+    option when PostgreSQL's DDL, or Alembic on PostgreSQL, first asks for it."""
+
+    def __init__(self, name: str, *expressions: Any, where: str, **kw: Any) -> None:
+        self.where = where
+        super().__init__(name, *expressions, sqlite_where=text(where), **kw)
+
+    def _kw_reg_for_dialect_cls(self, dialect_name: str) -> Any:  # type: ignore[override]
+        options = super()._kw_reg_for_dialect_cls(dialect_name)
+        if dialect_name == "postgresql":
+            options["where"] = text(self.where)
+        return options
 
 
 class Base(DeclarativeBase):
