@@ -68,6 +68,9 @@ class _HelpFinder:  # an importlib.abc.MetaPathFinder
             return None
         from importlib.machinery import PathFinder
 
+        if self in sys.meta_path:  # once: that module is imported once
+            sys.meta_path.remove(self)
+
         spec = PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
             spec.loader = _HelpLoader(spec.loader)  # type: ignore[assignment]  # a Loader by its methods
@@ -75,8 +78,13 @@ class _HelpFinder:  # an importlib.abc.MetaPathFinder
 
 
 def _coerce_given_values_only() -> None:
-    from typer._coercion import build_runtime_param
-    from typer.core import _TyperParameter
+    try:
+        from typer._coercion import build_runtime_param
+        from typer.core import _TyperParameter
+    except ImportError:  # a Typer made otherwise: left as it is
+        return
+    if not hasattr(_TyperParameter, "get_runtime_param"):
+        return
 
     class Deferred:
         """The parameter's coercion, built on the first value that is not ``None``."""
