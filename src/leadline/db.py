@@ -18,8 +18,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, DateTime, Engine, Index, MetaData, Table, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -58,7 +57,47 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+class PortableJSON(TypeDecorator[Any]):
+    """JSON: ``JSONB`` on PostgreSQL, ``JSON`` elsewhere. The PostgreSQL dialect package (asyncpg's
+    dialect and all) is imported on PostgreSQL only, when this type is first compiled there: a
+    SQLite process never loads it (``JSON().with_variant(JSONB(), ...)`` imported it everywhere)."""
+
+    impl = JSON
+    cache_ok = True
+    hashable = False  # as JSON's own flags: values are dicts and lists; None is stored as JSON null
+    should_evaluate_none = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def coerce_compared_value(self, op: Any, value: Any) -> Any:
+        """``details["key"]`` compares as JSON's own index does (a key is text, not a JSON document)."""
+        return self.impl_instance.coerce_compared_value(op, value)
+
+
+JSONType = PortableJSON()
+
+
+class PartialIndex(Index):
+    """An index of the rows where ``where`` (SQL) holds, on SQLite and PostgreSQL alike.
+
+    ``Index(..., postgresql_where=...)`` checks its PostgreSQL option when it is made, which imports
+    the PostgreSQL dialect package in every process (a SQLite CLI command too); this index gives that
+    option when PostgreSQL's DDL, or Alembic on PostgreSQL, first asks for it."""
+
+    def __init__(self, name: str, *expressions: Any, where: str, **kw: Any) -> None:
+        self.where = where
+        super().__init__(name, *expressions, sqlite_where=text(where), **kw)
+
+    def _kw_reg_for_dialect_cls(self, dialect_name: str) -> Any:  # type: ignore[override]
+        options = super()._kw_reg_for_dialect_cls(dialect_name)
+        if dialect_name == "postgresql":
+            options["where"] = text(self.where)
+        return options
 
 
 class Base(DeclarativeBase):

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadline.activity.models import OutreachActivity
-from leadline.analytics import totals
 from leadline.clock import utc_now
 from leadline.db import Base, bulk_insert
 from leadline.ids import new_id
@@ -71,6 +70,8 @@ def row(
 def record_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Add many entries made with :func:`row` at once (a batch of webhook events, a chunk of an
     import): one driver-level executemany, no ORM object per entry."""
+    from leadline.analytics import totals  # a writer's: reads of the timeline never load the totals
+
     funnel = {row["prospect_id"] for row in rows if row["type"] in totals.FUNNEL_TYPES}
     if not funnel:
         bulk_insert(session, Base.metadata.tables[OutreachActivity.__tablename__], list(rows))

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from leadline.times import CLI_TIME
-
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -162,12 +160,14 @@ def actor() -> str:
         return "cli"
 
 
-def local(value: datetime | None, fmt: str = CLI_TIME) -> str:
+def local(value: datetime | None, fmt: str | None = None) -> str:
+    """``value`` in the configured zone, as ``fmt`` (default :data:`leadline.times.CLI_TIME`)."""
     if value is None:
         return ""
     from leadline.config import get_settings
+    from leadline.times import CLI_TIME
 
-    return value.astimezone(get_settings().zone).strftime(fmt)
+    return value.astimezone(get_settings().zone).strftime(fmt or CLI_TIME)
 
 
 def check_selection(

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from leadline.cli import _typer
 from leadline.cli._out import (
     DEBUG,
     abort,
@@ -23,6 +24,8 @@ from leadline.cli._out import (
     require_database,
     warn,
 )
+
+_typer.install()
 
 
 class Lazy(NamedTuple):

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func, t
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
-from leadline.db import Base
+from leadline.db import Base, PartialIndex
 from leadline.prospects.dupkeys import INDEXES as DUPLICATE_KEY_INDEXES
 from leadline.prospects.stages import STAGES
 
@@ -41,13 +41,7 @@ class Prospect(Base):
         Index("ix_prospects_tier_id", "tier", "id"),
         Index("ix_prospects_grid_health_id", text("COALESCE(grid_health, -1)"), "id"),
         Index("ix_prospects_owner", "owner"),
-        Index(
-            "ix_prospects_do_not_contact",
-            "created_at",
-            "id",
-            sqlite_where=text("do_not_contact"),
-            postgresql_where=text("do_not_contact"),
-        ),
+        PartialIndex("ix_prospects_do_not_contact", "created_at", "id", where="do_not_contact"),
     )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
