@@ -9,7 +9,7 @@ from leadline.texts import service
 from tests.conftest import make_user
 from tests.factories import make_prospect, snapshot
 from tests.texts.test_service import add_template
-from tests.web.conftest import live, shoot, sign_in  # noqa: F401  (live: the server fixture)
+from tests.web.conftest import live, settle, shoot, sign_in  # noqa: F401  (live: the server fixture)
 from tests.web.test_browser_axe import audit
 
 PHONE_SIZE = {"width": 390, "height": 844}
@@ -69,7 +69,7 @@ def test_log_a_text_from_the_prospect_page_on_a_phone(browser, live):  # noqa: F
         tab.locator("#texts > summary").click()
         tab.locator("#text-send-form").get_by_label("Text template").select_option("hello")  # htmx brings the preview
         assert "1 segment" in tab.locator("#text-preview [data-text-preview]").inner_text()
-        tab.wait_for_load_state("networkidle")
+        settle(tab)
         assert audit(tab) == []
     finally:
         scripted.close()

@@ -82,6 +82,14 @@ def sign_in(tab: Any, email: str, password: str = PASSWORD) -> None:
     tab.wait_for_url(lambda url: "/login" not in url)
 
 
+def settle(tab: Any) -> None:
+    """The page has loaded and the htmx requests it started on loading have answered. Playwright's
+    "networkidle" waits for half a second without a request on every page, which a walk over every
+    page pays dozens of times."""
+    tab.wait_for_load_state("load")
+    tab.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 @pytest.fixture
 def admin_page(page: Any, live: LiveServer) -> Any:
     """A tab signed in as an admin (admin@example.com)."""

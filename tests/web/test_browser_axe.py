@@ -11,7 +11,7 @@ import pytest
 from leadline.config import Settings
 from tests.conftest import ROOT, make_user
 from tests.factories import make_prospect
-from tests.web.conftest import sign_in
+from tests.web.conftest import settle, sign_in
 from tests.web.helpers import book_call, make_customer
 
 AXE = (ROOT / "tests" / "vendor" / "axe" / "axe.min.js").read_text()
@@ -54,7 +54,7 @@ def check_pages(browser: Any, live: Any, paths: list[str], email: str | None) ->
                 sign_in(tab, email)
             for path in paths:
                 tab.goto(path)
-                tab.wait_for_load_state("networkidle")
+                settle(tab)
                 for line in audit(tab):
                     problems.append(f"{email or 'anonymous'} {size} {path}: {line}")
                 if size == "phone":

@@ -15,7 +15,7 @@ from leadline.proposals import flows
 from leadline.proposals import service as proposals
 from leadline.proposals.schemas import ProposalCreate, ProposalUpdate
 from tests.factories import make_prospect, tampered
-from tests.web.conftest import shoot
+from tests.web.conftest import settle, shoot
 from tests.web.test_browser_axe import SIZES, audit
 
 
@@ -72,7 +72,7 @@ def test_axe_phone_only_this_server_and_the_beacon(browser, live):
         tab.on("request", lambda request, asked=asked: asked.append(request.url))
         try:
             tab.goto(f"/p/{token}")
-            tab.wait_for_load_state("networkidle")
+            settle(tab)
             assert audit(tab) == [], size
             if size == "phone":
                 assert tab.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]

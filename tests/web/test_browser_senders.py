@@ -23,7 +23,7 @@ from tests.conftest import configure, make_user
 from tests.factories import make_prospect, snapshot
 from tests.senders.conftest import bounce
 from tests.senders.conftest import emails as emails_of
-from tests.web.conftest import shoot, sign_in
+from tests.web.conftest import settle, shoot, sign_in
 from tests.web.test_browser_axe import SIZES, audit
 
 
@@ -39,7 +39,7 @@ def audited(browser: Any, live: Any, email: str, path: str, ready: str) -> list[
             sign_in(tab, email)
             tab.goto(path)
             tab.locator(ready).first.wait_for()
-            tab.wait_for_load_state("networkidle")
+            settle(tab)
             problems += [f"{size} {path}: {line}" for line in audit(tab)]
             width = tab.evaluate("() => document.documentElement.scrollWidth")
             if width > viewport["width"]:

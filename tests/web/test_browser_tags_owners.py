@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import make_user
 from tests.factories import make_prospect
-from tests.web.conftest import shoot, sign_in
+from tests.web.conftest import settle, shoot, sign_in
 from tests.web.helpers import book_call, make_customer
 from tests.web.test_browser_axe import check_pages
 
@@ -49,7 +49,7 @@ def test_import_tags_then_see_them_on_the_board_and_the_list(admin_page, live, t
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ("/board", "/prospects", "/board?tag=spring+push"):
         page.goto(path)
-        page.wait_for_load_state("networkidle")
+        settle(page)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, path
     shoot(page, "board-tags-phone")
 
