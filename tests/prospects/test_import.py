@@ -253,8 +253,8 @@ class TestExport:
 
 @pytest.mark.slow
 def test_memory_stays_flat_on_big_files(sqlite_settings, tmp_path):
-    """Peak Python memory for 30,000 rows is no more than for 3,000 plus a small margin (ten times the
-    rows: 30 staging chunks and several publishing batches against 3 and 1; tracemalloc makes every
+    """Peak Python memory for 20,000 rows is no more than for 2,000 plus a small margin (ten times the
+    rows: 20 staging chunks and several publishing batches against 2 and 1; tracemalloc makes every
     row slow, so the sizes stay small)."""
     import tracemalloc
 
@@ -271,5 +271,5 @@ def test_memory_stays_flat_on_big_files(sqlite_settings, tmp_path):
         assert report.created == rows
         return top
 
-    small, big = peak(3_000), peak(30_000)
+    small, big = peak(2_000), peak(20_000)
     assert big < small * 1.5 + 2_000_000, (small, big)
