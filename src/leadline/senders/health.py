@@ -144,9 +144,10 @@ def _summed(session: Session, until: datetime) -> Any:
     return session.execute(query.group_by(t.c.figure, t.c.sender))
 
 
-def _links(until: datetime, window: str, **where: str) -> dict[str, str]:
-    return {kind: f"{LIST_PATH}?{urlencode({**where, 'window': window, 'kind': kind, 'until': until.isoformat()})}"
-            for kind in KINDS}  # fmt: skip
+def _links(until: datetime, **where: str) -> dict[str, dict[str, str]]:
+    """{window: {kind: the address of that figure's list}} for one sender or domain."""
+    base = f"{LIST_PATH}?{urlencode({**where, 'until': until.isoformat()})}"
+    return {window: {kind: f"{base}&window={window}&kind={kind}" for kind in KINDS} for window in WINDOWS}
 
 
 def report(session: Session, *, now: datetime | None = None, lists: bool = False) -> dict[str, Any]:
@@ -180,16 +181,18 @@ def report(session: Session, *, now: datetime | None = None, lists: bool = False
             for window, n in zip(WINDOWS, counts, strict=True):
                 for target in (by_sender[sender_id][window], by_domain[domain_of[sender_id]][window]):
                     target.counts[kind_of[figure]] += int(n or 0)
+
+    def shown(windows: dict[str, Figures], links: dict[str, dict[str, str]]) -> dict[str, Any]:
+        return {w: f.as_dict(links[w]) for w, f in windows.items()}
+
     return {
         "asOf": until.isoformat(),
         "senders": [
             {"id": s.id, "email": s.email, "domain": domain_of[s.id], "status": s.status,
-             "pausedReason": s.paused_reason,
-             "windows": {w: f.as_dict(_links(until, w, sender=s.id)) for w, f in by_sender[s.id].items()}}
+             "pausedReason": s.paused_reason, "windows": shown(by_sender[s.id], _links(until, sender=s.id))}
             for s in senders
         ],
-        "domains": [{"domain": d, "windows": {w: f.as_dict(_links(until, w, domain=d)) for w, f in ws.items()}}
-                    for d, ws in by_domain.items()],
+        "domains": [{"domain": d, "windows": shown(ws, _links(until, domain=d))} for d, ws in by_domain.items()],
     }  # fmt: skip
 
 
