@@ -416,8 +416,7 @@ def test_the_cards_read_only_the_contacted_prospects_and_rank_as_the_full_query(
     with unit_of_work(settings, readonly=True) as session:
         for start, end in ((week.start, week.end), (week.start, week.start + timedelta(hours=30)),
                            (week.end + timedelta(days=60), week.end + timedelta(days=67))):  # fmt: skip
-            contacted = len(session.execute(bind_times(qd.CARD_CONTACTS_SQL, "start", "end"),
-                                            {"start": start, "end": end}).all())  # fmt: skip
+            contacted = len(qd.card_contacts(session, start, end))
             for limit in range(0, 60):
                 full = session.execute(bind_times(qd.CARD_ACTIVITY_SQL, "start", "end"),
                                        {"start": start, "end": end, "limit": limit}).all()  # fmt: skip

@@ -107,23 +107,26 @@ LIMIT :limit
 """
 
 
-#: The week's replies and calls by prospect (a few hundred a week at most: each from its time index).
-CARD_CONTACTS_SQL = """
-SELECT activity.prospect_id AS prospect_id, SUM(activity.replies) AS reply_count,
-       SUM(activity.booked) AS booked_count, SUM(activity.held) AS held_count
-FROM (
-    SELECT prospect_id, 1 AS replies, 0 AS booked, 0 AS held FROM email_activities
-    WHERE replied_at >= :start AND replied_at < :end
-    UNION ALL
-    SELECT prospect_id, 0 AS replies, 1 AS booked, 0 AS held FROM call_activities
-    WHERE created_at >= :start AND created_at < :end AND status <> 'cancelled'
-    UNION ALL
-    SELECT prospect_id, 0 AS replies, 0 AS booked, CASE WHEN status = 'completed' THEN 1 ELSE 0 END AS held
-    FROM call_activities WHERE completed_at >= :start AND completed_at < :end
-) AS activity
-GROUP BY activity.prospect_id
-HAVING SUM(activity.replies) + SUM(activity.booked) + SUM(activity.held) > 0
-"""
+#: The week's replies, calls booked (not cancelled) and calls held, one row each (a few hundred a
+#: week at most: each from its time index), counted by prospect in Python (cheaper than a grouped
+#: union of the three).
+CARD_CONTACTS = (
+    "SELECT prospect_id FROM email_activities WHERE replied_at >= :start AND replied_at < :end",
+    "SELECT prospect_id FROM call_activities WHERE created_at >= :start AND created_at < :end"
+    " AND status <> 'cancelled'",
+    "SELECT prospect_id FROM call_activities WHERE completed_at >= :start AND completed_at < :end"
+    " AND status = 'completed'",
+)
+
+
+def card_contacts(connection: Connectable, start: datetime, end: datetime) -> dict[str, tuple[int, int, int]]:
+    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any."""
+    found: dict[str, list[int]] = {}
+    for column, sql in enumerate(CARD_CONTACTS):
+        for (prospect_id,) in connection.execute(bind_times(sql, "start", "end"), {"start": start, "end": end}):
+            found.setdefault(str(prospect_id), [0, 0, 0])[column] += 1
+    return {p: (c[0], c[1], c[2]) for p, c in found.items()}
+
 
 #: The emails sent in the week and opened, of these prospects (each prospect's emails, from its index).
 CARD_OPENS_SQL = """
@@ -159,8 +162,7 @@ def active_prospects(connection: Connectable, start: datetime, end: datetime, li
     if limit <= 0:
         return []
     params: dict[str, Any] = {"start": start, "end": end}
-    contacts = {str(r[0]): (int(r[1]), int(r[2]), int(r[3]))
-                for r in connection.execute(bind_times(CARD_CONTACTS_SQL, "start", "end"), params)}  # fmt: skip
+    contacts = card_contacts(connection, start, end)
     if len(contacts) < limit:
         rows = connection.execute(bind_times(CARD_ACTIVITY_SQL, "start", "end"), {**params, "limit": limit}).all()
         return [Activity(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
