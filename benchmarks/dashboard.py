@@ -55,6 +55,9 @@ RANK = {"new": 0, "contacted": 1, "replied": 2, "scheduled": 3, "interested": 4,
 PATH = ["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won"]
 TEMPLATES = ["pain_point", "follow_up_1", "follow_up_2", "solution", "competitor_threat", "proposal"]
 CATEGORIES = ["price", "timeline", "proof", "trust", "has_provider", "no_time", "needs_to_think", "other"]
+#: The sending mailboxes the emails go out from, in turn (the deliverability block's senders).
+SENDERS = [("snd_0001", "sales@crm.example.com"), ("snd_0002", "hello@crm.example.com"),
+           ("snd_0003", "team@outreach.example.com"), ("snd_0004", "pat@outreach.example.com")]  # fmt: skip
 BIG_TABLES = ("prospects", "email_activities", "call_activities", "customers", "outreach_activities")
 
 TEXT_BODY = (
@@ -152,7 +155,15 @@ def generate(path: str, prospects: int, emails: int, now: datetime) -> dict[str,
     )
     del prospect_rows
 
-    # Emails: each contacted prospect's sequence, a few days apart; replies from those who replied.
+    insert_rows(
+        connection,
+        "INSERT INTO senders (id, email, name, daily_cap, warmup_step, min_gap_seconds, status, created_at, "
+        "updated_at) VALUES (?, ?, ?, 1000000, 0, 0, 'active', ?, ?)",
+        [(sid, address, address, created, created) for sid, address in SENDERS],
+    )
+
+    # Emails: each contacted prospect's sequence, a few days apart; replies from those who replied;
+    # from the senders in turn, some unsubscribed from or reported as spam a few days later.
     email_rows: list[tuple[Any, ...]] = []
     opened_by: dict[int, int] = {}
     replied_at: dict[int, datetime] = {}
@@ -189,16 +200,22 @@ def generate(path: str, prospects: int, emails: int, now: datetime) -> dict[str,
                 replied_at[i] = replied
             if opened is not None:
                 opened_by[i] = opened_by.get(i, 0) + 1
+            later = sent + timedelta(hours=rng.randint(1, 120))
+            unsubscribed = later if rng.random() < 0.005 else None
+            spam = later if rng.random() < 0.001 else None
+            sender_id = SENDERS[(i + k) % len(SENDERS)][0]
             text = TEXT_BODY.format(first="Pat", name=name, city=city, trade=trade, grid=50, rival=f"Rival {i}",
                                     rival_grid=70, token=f"t{i}x{k}")  # fmt: skip
             email_rows.append((
                 sent, f"p{i:07d}", f"sg{i}x{k}", TEMPLATES[min(k, len(TEMPLATES) - 1)], f"{name}: your opportunity",
                 f"owner{i}@business{i}.com", text, html, status, sent, delivered, opened, opens, machine_opens,
                 clicked, clicks, replied, "Interested, call me" if replied else None, bounced,
-                "550 5.1.1 no such user" if bounced else None, "bounce" if bounced else None, failed,
+                "550 5.1.1 no such user" if bounced else None,
+                ("blocked" if roll < 0.002 else "bounce") if bounced else None, failed, sender_id, unsubscribed,
+                spam,
             ))  # fmt: skip
     email_rows.sort(key=lambda row: row[0])  # inserted in the order they were sent, as in real life
-    times = (9, 10, 11, 14, 16, 18, 21)  # positions of times in a row
+    times = (9, 10, 11, 14, 16, 18, 21, 23, 24)  # positions of times in a row
     batch: list[tuple[Any, ...]] = []
 
     def flush() -> None:
@@ -207,8 +224,9 @@ def generate(path: str, prospects: int, emails: int, now: datetime) -> dict[str,
             "INSERT INTO email_activities (id, prospect_id, sendgrid_id, email_type, template, subject, to_email, "
             "from_email, body_text, body_html, backend, status, sent_at, delivered_at, opened_at, open_count, "
             "machine_open_count, clicked_at, click_count, replied_at, reply_text, bounced_at, bounce_reason, "
-            "bounce_type, failed_at, created_at, updated_at, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, "
-            "'sales@crm.example.com', ?, ?, 'sendgrid', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "bounce_type, failed_at, sender_id, unsubscribed_at, spam_reported_at, created_at, updated_at, "
+            "message_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'sales@crm.example.com', ?, ?, 'sendgrid', ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
         batch.clear()
@@ -343,11 +361,13 @@ def copy_to_postgres(sqlite_path: str, url: str, prospects: int | None) -> dict[
         ).fetchall()
         for index, _ in indexes:
             pg.execute(f'DROP INDEX "{index}"')
-        for table in ("prospects", "email_activities", "call_activities", "customers", "outreach_activities"):
+        for table in ("senders", "prospects", "email_activities", "call_activities", "customers",
+                      "outreach_activities"):  # fmt: skip
             columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
             key = "id" if table == "prospects" else "prospect_id"
-            where = f" WHERE {key} < ?" if limit else ""
-            cursor = source.execute(f"SELECT {', '.join(columns)} FROM {table}{where}", (limit,) if limit else ())
+            cut = limit if table != "senders" else None
+            where = f" WHERE {key} < ?" if cut else ""
+            cursor = source.execute(f"SELECT {', '.join(columns)} FROM {table}{where}", (cut,) if cut else ())
             n = 0
             with pg.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in cursor:
@@ -572,7 +592,18 @@ def measure(url: str, runs: int, label: str) -> dict[str, Any]:
     quarter = common.resolve_week("last", settings)
     since = weeks_before(quarter, report.REPORT_WEEKS - 1).start
     reports = [once(lambda session: report.weekly_report(session, week, settings=settings)) for _ in range(3)]
+    from leadline.senders import health
+
+    def median_of(work: Callable[[Any], Any], n: int = 5) -> float:
+        return statistics.median(once(work) for _ in range(n))
+
     others = {
+        "dashboard part: deliverability (senders.health.report as of the week's end, median of 5)": median_of(
+            lambda session: health.report(session, now=week.end)
+        ),
+        "dashboard part: prospect cards (3, median of 5)": median_of(
+            lambda session: figures.prospect_cards(session, week, 3, settings)
+        ),
         "weekly report (all of it, median of 3)": statistics.median(reports),
         "templates, 13 weeks": once(
             lambda session: what_works.template_performance(session, since=since, until=week.end)

@@ -400,3 +400,25 @@ def test_every_number_is_a_recount(settings, seed):
         for h in {k[1] for k in slots}
     }
     assert all(isinstance(v, datetime) for v in (start, end)) and start.tzinfo is UTC
+
+
+@pytest.mark.parametrize("seed", [7, 2025])
+def test_the_cards_read_only_the_contacted_prospects_and_rank_as_the_full_query(settings, seed):
+    """The cards' bounded reading (replies and calls first, opens only for those who can make the
+    cut) picks and counts exactly what the query over all the week's activity does, for any number
+    of cards: ties at the cut, weeks with fewer contacted prospects than cards, empty weeks."""
+
+    from leadline.analytics.queries import dashboard as qd
+    from leadline.analytics.queries.common import bind_times
+
+    week = common.resolve_week(WEEK, settings)
+    store(settings, generate(random.Random(seed), week.start, week.end))
+    with unit_of_work(settings, readonly=True) as session:
+        for start, end in ((week.start, week.end), (week.start, week.start + timedelta(hours=30)),
+                           (week.end + timedelta(days=60), week.end + timedelta(days=67))):  # fmt: skip
+            contacted = len(qd.card_contacts(session, start, end))
+            for limit in range(0, 60):
+                full = session.execute(bind_times(qd.CARD_ACTIVITY_SQL, "start", "end"),
+                                       {"start": start, "end": end, "limit": limit}).all()  # fmt: skip
+                expected = [qd.Activity(str(r[0]), *(int(v) for v in r[1:])) for r in full]
+                assert qd.active_prospects(session, start, end, limit) == expected, (start, limit, contacted)

@@ -266,12 +266,15 @@ class TestHealthAndAutoPause:
         sent = emails(settings)
         hook.post([bounce(sent[0]), event(sent[1], "spamreport"), event(sent[2], "unsubscribe"),
                    event(sent[4], "unsubscribe")])  # fmt: skip
-        found = cli("senders", "health", "--json").json
-        assert isinstance(found, dict)
-        for item in [*found["senders"], *found["domains"]]:
-            for figures in item["windows"].values():
+        found = cli("senders", "health", "--list", "--json").json
+        kept = cli("senders", "health", "--json").json  # from the maintained totals, without the lists
+        assert isinstance(found, dict) and isinstance(kept, dict)
+        for item, counted in zip([*found["senders"], *found["domains"]], [*kept["senders"], *kept["domains"]],
+                                 strict=True):  # fmt: skip
+            for window, figures in item["windows"].items():
+                assert "lists" not in counted["windows"][window]
                 for kind in ("sends", "bounces", "blocked", "spamReports", "unsubscribes"):
-                    assert figures[kind] == len(figures["lists"][kind])
+                    assert figures[kind] == len(figures["lists"][kind]) == counted["windows"][window][kind]
         by_sender = {s["email"]: s["windows"]["7d"] for s in found["senders"]}
         assert [by_sender[e]["sends"] for e in ("ann@alpha-mail.com", "bob@alpha-mail.com", "cy@gamma-mail.com")] == [
             4, 4, 4]  # fmt: skip
@@ -286,9 +289,21 @@ class TestHealthAndAutoPause:
         board = client.get("/api/dashboard").json()["deliverability"]
         assert {s["email"]: s["windows"]["7d"]["sends"] for s in board["senders"]} == {
             "ann@alpha-mail.com": 4, "bob@alpha-mail.com": 4, "cy@gamma-mail.com": 4}  # fmt: skip
-        for item in [*board["senders"], *board["domains"]]:
+        for item in [*board["senders"], *board["domains"]]:  # each figure's list behind its link
             for figures in item["windows"].values():
-                assert all(figures[k] == len(figures["lists"][k]) for k in figures["lists"])
+                for kind, link in figures["links"].items():
+                    listed = client.get(link)
+                    assert listed.status_code == 200, listed.text
+                    assert figures[kind] == listed.json()["count"] == len(listed.json()["emailIds"])
+        assert sent[0].id in client.get(board["senders"][0]["windows"]["7d"]["links"]["sends"]).json()["emailIds"]
+        query = {"window": "7d", "kind": "sends", "until": "2025-01-01T10:00:00+00:00", "sender": "ann@alpha-mail.com"}
+        for bad in ({"window": "9d"}, {"kind": "opens"}, {"until": "2025-01-01T10:30:00+00:00"},
+                    {"until": "2025-01-01T10:00:00"}, {"domain": "alpha-mail.com"}):  # fmt: skip
+            refused = client.get("/api/senders/health/emails", params={**query, **bad})
+            assert refused.status_code == 422, (bad, refused.text)
+        assert client.get("/api/senders/health/emails", params={**query, "sender": "nobody"}).status_code == 404
+        listed_text = cli("senders", "health", "--list").stdout
+        assert f"bounces (1): {sent[0].id}" in listed_text
         report = cli("report", "week").stdout
         assert "DELIVERABILITY (last 7 days):" in report
         assert "alpha-mail.com (domain): 8 sends, hard bounces 1 (12.5%)" in report

@@ -143,6 +143,10 @@ def test_the_deliverability_panel_shows_the_sends_and_bounces_behind_it(browser,
         assert cells.nth(2).inner_text().strip() == str(sends)
         rate = f"{bounces / sends * 100:.1f}".rstrip("0").rstrip(".") + "%"
         assert cells.nth(3).inner_text().strip() == f"{bounces} · {rate}"
+    # each figure links to the emails it counts (read on demand, by the same definition)
+    row = panel.locator("tr", has=page.get_by_role("link", name="ann@alpha-mail.com", exact=True))
+    listed = page.request.get(row.locator('a[data-health-list="bounces"]').get_attribute("href") or "").json()
+    assert listed["count"] == 2 and sorted(listed["emailIds"]) == sorted(e.id for e in anns[:2])
     shoot(page, "dashboard-deliverability")
     problems = audited(browser, live, admin, "/", "table[data-deliverability]")
     assert not problems, "\n".join(problems)

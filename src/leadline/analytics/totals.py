@@ -18,6 +18,9 @@ funnel's (``prospects.queries.REACHED_SQL``), at a day's resolution, which is ex
 boundaries. A prospect's trade, tier and grid-health band are its current ones: changing them moves
 its share (:data:`PROSPECT_DIMENSIONS`).
 Changing ``LEADLINE_TIMEZONE`` moves the days: run ``leadline analytics recount`` after it.
+The senders' health figures (``health.*``, :func:`health_parts`, read by ``senders.health``) are
+kept by sender and by UTC hour instead of local day: start_day the hour of the send, event_day the
+hour of the event (hours since 1970).
 
 ORM changes are seen by a session hook (:func:`_before_flush` / :func:`_after_flush`); the few
 bulk writers (webhook events, imports, merges, bulk edits, the timeline's batches) wrap their
@@ -30,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,7 +76,8 @@ CHUNK = 500
 
 _EMAIL_COLUMNS = (
     "id", "prospect_id", "template", "sender_id", "status", "sent_at", "delivered_at", "opened_at", "clicked_at",
-    "replied_at", "bounced_at", "failed_at", "open_count", "machine_open_count",
+    "replied_at", "bounced_at", "failed_at", "open_count", "machine_open_count", "bounce_type", "spam_reported_at",
+    "unsubscribed_at",
 )  # fmt: skip
 _CALL_COLUMNS = ("id", "prospect_id", "status", "created_at", "updated_at", "completed_at", "duration")
 _CUSTOMER_COLUMNS = ("id", "prospect_id", "signed_at", "monthly_fee")
@@ -130,6 +134,44 @@ def email_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
             add("machine_only_opened", human, -1)
         else:
             add("machine_only_opened", opened)
+
+
+#: Senders' health (``senders.health``): an email's send and its hard bounce, block, spam report and
+#: unsubscribe, by sender, keyed by UTC hours (:func:`hour_of`) instead of days.
+HEALTH_FIGURES = {"sends": "health.sends", "bounces": "health.bounces", "blocked": "health.blocked",
+                  "spamReports": "health.spam", "unsubscribes": "health.unsubscribes"}  # fmt: skip
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_HOUR = timedelta(hours=1)
+
+
+def hour_of(moment: datetime) -> int:
+    """The UTC hour ``moment`` falls in, as whole hours since 1970 (floored)."""
+    return (moment - _EPOCH) // _HOUR
+
+
+def health_parts(row: Any, parts: Parts) -> None:
+    """An email's rows of its sender's health (``senders.health``, with the same definition): the
+    send on the hour it was sent, each event on the hour it happened (start hour: the send's), so the
+    figures "as of" an hour boundary are the rows whose event hour is before it."""
+    if row.sent_at is None or not row.sender_id:
+        return
+    sent = hour_of(row.sent_at)
+
+    def add(kind: str, at: datetime) -> None:
+        _add(parts, (HEALTH_FIGURES[kind], sent, hour_of(at), "", row.sender_id, 0, "", ""))
+
+    add("sends", row.sent_at)
+    if row.bounced_at is not None:
+        add("blocked" if row.bounce_type == "blocked" else "bounces", row.bounced_at)
+    if row.spam_reported_at is not None:
+        add("spamReports", row.spam_reported_at)
+    if row.unsubscribed_at is not None:
+        add("unsubscribes", row.unsubscribed_at)
+
+
+def _email_all_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    email_parts(row, zone, parts)
+    health_parts(row, parts)
 
 
 def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
@@ -331,7 +373,7 @@ def contributions(connection: Connection, scope: Scope, zone: ZoneInfo, *, lock:
     the prospect in its scope, so its row lock keeps those other rows still while they are read."""
     parts: Parts = {}
     tables = (
-        (EmailActivity, _EMAIL_COLUMNS, scope.emails, email_parts),
+        (EmailActivity, _EMAIL_COLUMNS, scope.emails, _email_all_parts),
         (CallActivity, _CALL_COLUMNS, scope.calls, call_parts),
         (Customer, _CUSTOMER_COLUMNS, scope.customers, customer_parts),
     )
@@ -571,7 +613,7 @@ def count_all(connection: Connection, zone: ZoneInfo) -> Parts:
     """Every total, from the raw rows."""
     parts: Parts = {}
     for model, names, add in (
-        (EmailActivity, _EMAIL_COLUMNS, email_parts),
+        (EmailActivity, _EMAIL_COLUMNS, _email_all_parts),
         (CallActivity, _CALL_COLUMNS, call_parts),
         (Customer, _CUSTOMER_COLUMNS, customer_parts),
     ):

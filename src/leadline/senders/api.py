@@ -5,14 +5,15 @@ person: a resume is a person's decision); pausing needs write rights (stopping i
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from leadline.auth.deps import ApiAdmin, ApiPrincipal
 from leadline.db import settings_of
 from leadline.deps import DbSession, ReadSession
-from leadline.errors import Forbidden
+from leadline.errors import Forbidden, Invalid
 from leadline.senders import health, service
 from leadline.senders.schemas import PauseIn, ResumeIn, SenderCreate, SenderRead, SenderUpdate
 
@@ -26,8 +27,28 @@ def list_senders(session: ReadSession) -> Any:
 
 
 @router.get("/api/senders/health", summary="Bounce, spam-report and unsubscribe rates per sender and domain")
-def sender_health(session: ReadSession) -> Any:
-    return health.report(session)
+def sender_health(
+    session: ReadSession,
+    as_of: Annotated[datetime | None, Query(alias="asOf", description="A past moment (with its offset)")] = None,
+    lists: Annotated[bool, Query(description="Each figure's emails too (read from the rows)")] = False,
+) -> Any:
+    if as_of is not None and as_of.tzinfo is None:
+        raise Invalid("must be a time with its offset", field="asOf")
+    return health.report(session, now=as_of, lists=lists)
+
+
+@router.get("/api/senders/health/emails", summary="The emails one sender-health figure counts (its list)")
+def sender_health_emails(
+    session: ReadSession,
+    window: Annotated[str, Query(description="24h, 7d or 28d")],
+    kind: Annotated[str, Query(description="sends, bounces, blocked, spamReports or unsubscribes")],
+    until: Annotated[datetime, Query(description="The report's asOf (a whole UTC hour)")],
+    sender: Annotated[str | None, Query(description="A sender's id or address")] = None,
+    domain: Annotated[str | None, Query(description="A sending domain")] = None,
+) -> Any:
+    ids = health.emails(session, window=window, kind=kind, until=until, sender=sender, domain=domain)
+    return {"window": window, "kind": kind, "until": until.isoformat(), "sender": sender, "domain": domain,
+            "count": len(ids), "emailIds": ids}  # fmt: skip
 
 
 @router.post("/api/senders", response_model=SenderRead, status_code=201, summary="Add a sender (admins)")

@@ -210,16 +210,20 @@ def remove(key: Key, as_json: JsonOpt = False) -> None:
         typer.echo(f"Removed sender {email}.")
 
 
+ListOpt = Annotated[bool, typer.Option("--list", help="Each figure's emails too (read from the rows).")]
+
+
 @app.command("health")
-def health(as_json: JsonOpt = False) -> None:
-    """Bounce, spam-report and unsubscribe rates per sender and per sending domain (24 h, 7 d, 28 d)."""
+def health(as_json: JsonOpt = False, with_lists: ListOpt = False) -> None:
+    """Bounce, spam-report and unsubscribe rates per sender and per sending domain (24 h, 7 d, 28 d,
+    in whole UTC hours up to the end of the current hour)."""
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
     from leadline.senders import health as figures
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-        found = figures.report(session)
+        found = figures.report(session, lists=with_lists)
     if as_json:
         print_json(found)
         return
@@ -237,6 +241,13 @@ def health(as_json: JsonOpt = False) -> None:
     print_table(columns, (r for s in found["senders"] for r in rows(s["email"], s["windows"], s["status"])),
                 title="Senders", footer=None if found["senders"] else "no senders")  # fmt: skip
     print_table(columns, (r for d in found["domains"] for r in rows(d["domain"], d["windows"])), title="Domains")
+    typer.echo(f"Sent in whole UTC hours up to {found['asOf']}; events counted before then.")
+    if with_lists:
+        for item in found["senders"]:
+            for window, f in item["windows"].items():
+                for kind, ids in f["lists"].items():
+                    if ids and kind != "sends":
+                        typer.echo(f"{item['email']} {window} {kind} ({len(ids)}): {' '.join(ids)}")
 
 
 # The domain doctor (guardian/): SPF, DKIM, DMARC, MX of a sender's domain and the base URL.
