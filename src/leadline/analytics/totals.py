@@ -38,8 +38,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, delete, event, func, inspect, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leadline.activity.models import OutreachActivity
@@ -417,10 +415,18 @@ def add_to_totals(connection: Connection, moved: Parts) -> None:
     names = KEY_COLUMNS
     rows = [{**dict(zip(names, key, strict=True)), "n": int(v[0]), "amount": float(v[1])}
             for key, v in sorted(moved.items())]  # fmt: skip
-    insert = pg_insert(table) if connection.dialect.name == "postgresql" else sqlite_insert(table)
-    statement = insert.on_conflict_do_update(
+    # Each dialect's INSERT imported here: a SQLite process never loads the PostgreSQL dialect.
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        upsert: Any = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        upsert = sqlite_insert(table)
+    statement = upsert.on_conflict_do_update(
         index_elements=list(names),
-        set_={"n": table.c.n + insert.excluded.n, "amount": table.c.amount + insert.excluded.amount},
+        set_={"n": table.c.n + upsert.excluded.n, "amount": table.c.amount + upsert.excluded.amount},
     )
     connection.execute(statement, rows)
 
