@@ -66,8 +66,9 @@ def event_targets(session: Session, email_ids: Sequence[str]) -> dict[str, Event
         for row in session.execute(query):
             values = tuple(row)
             found[values[0]] = EventTarget(
-                *values[:count], state=values[count:fields], stored={name: values[at] for name, at in counted}
-            )
+                **dict(zip(names, values[:count], strict=True)), state=values[count:fields],
+                stored={name: values[at] for name, at in counted},
+            )  # fmt: skip
     missing = set(ordered) - set(found)
     if missing:
         raise EmailNotFound(f"no email with id {sorted(missing)[0]!r}", field="emailId")
