@@ -5,7 +5,7 @@ Leadline: a separate process posts SendGrid-shaped, signed batches to the server
 (email state, timeline, counters) per second, end to end. Floor, in the same run: the
 same inserts and updates done with the bare driver (sqlite3 / psycopg executemany), one
 transaction per batch, on an identical database: store the raw events, update the
-emails, insert the timeline entries, update the prospects' counters. Goal: at least 25%.
+emails, insert the timeline entries, update the prospects' counters. Goal: at least 60% (issue 21; 25% before it).
 
     .venv/bin/python benchmarks/webhook_ingest.py [--batches 20] [--postgres]
 """
@@ -332,12 +332,12 @@ def main() -> None:
     print(f"{args.batches} signed batches of {BATCH} events over {args.emails:,} emails")
     print(f"SQLite floor (sqlite3 executemany, one transaction per batch): {events / floor:,.0f} events/s")
     print(f"SQLite leadline serve (HTTP, verify, store, apply):            {events / ours:,.0f} events/s "
-          f"({floor / ours:.0%} of the floor; goal >= 25%)")  # fmt: skip
+          f"({floor / ours:.0%} of the floor; goal >= 60%)")  # fmt: skip
     if args.postgres:
         pg_floor, pg_ours = postgres(batches, args.emails, key)
         print(f"PostgreSQL floor (psycopg executemany):                        {events / pg_floor:,.0f} events/s")
         print(f"PostgreSQL leadline serve:                                     {events / pg_ours:,.0f} events/s "
-              f"({pg_floor / pg_ours:.0%} of the floor)")  # fmt: skip
+              f"({pg_floor / pg_ours:.0%} of the floor; goal >= 60%)")  # fmt: skip
 
 
 if __name__ == "__main__":

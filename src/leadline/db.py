@@ -386,6 +386,9 @@ def bulk_update(
         return
     session.flush()
     connection = session.connection()
+    if connection.dialect.name == "postgresql" and len({row[key] for row in rows}) == len(rows):
+        _bulk_update_postgres(connection, table, rows, key=key, only_changed=only_changed, also=also or {})
+        return
     sqlite = connection.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
     names = [name for name in rows[0] if name != key]
@@ -414,6 +417,37 @@ def bulk_update(
         count = len(names)
         params.append((*values[:count], *fixed_values, *values[count:]))
     connection.exec_driver_sql(sql, params)
+
+
+def _bulk_update_postgres(
+    connection: Any, table: Table, rows: list[dict[str, Any]], *, key: str, only_changed: tuple[str, ...],
+    also: dict[str, Any],
+) -> None:  # fmt: skip
+    """:func:`bulk_update` on PostgreSQL: one statement, each column's values sent as one array and
+    joined by ``key`` (``UPDATE ... FROM unnest(...)``), not one statement per row (a webhook batch
+    updated 500 rows three times a transaction)."""
+    dialect = connection.dialect
+    names = [key, *(name for name in rows[0] if name != key)]
+    arrays, casts = [], []
+    for name in names:
+        converter = _driver_value(table.c[name].type, dialect.name)
+        values = [row[name] for row in rows]
+        if converter is not None:
+            values = [None if value is None else converter(value) for value in values]
+        arrays.append(values)
+        casts.append(f"%s::{table.c[name].type.compile(dialect=dialect)}[]")
+    assignments = [f"{name} = v.{name}" for name in names if name != key] + [f"{name} = %s" for name in also]
+    fixed = []
+    for name, value in also.items():
+        converter = _driver_value(table.c[name].type, dialect.name)
+        fixed.append(value if value is None or converter is None else converter(value))
+    sql = (
+        f"UPDATE {table.name} SET {', '.join(assignments)} FROM unnest({', '.join(casts)}) AS v({', '.join(names)}) "
+        f"WHERE {table.name}.{key} = v.{key}"
+    )
+    if only_changed:
+        sql += " AND (" + " OR ".join(f"{table.name}.{name} IS DISTINCT FROM v.{name}" for name in only_changed) + ")"
+    connection.exec_driver_sql(sql, (*fixed, *arrays))
 
 
 def _driver_value(kind: Any, dialect: str) -> Callable[[Any], Any] | None:

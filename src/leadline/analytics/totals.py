@@ -77,6 +77,9 @@ _EMAIL_COLUMNS = (
     "replied_at", "bounced_at", "failed_at", "open_count", "machine_open_count", "bounce_type", "spam_reported_at",
     "unsubscribed_at",
 )  # fmt: skip
+#: The email columns its contributions read (a caller that hands its own rows to :func:`emails_rewritten`
+#: reads these).
+EMAIL_COLUMNS = _EMAIL_COLUMNS
 _CALL_COLUMNS = ("id", "prospect_id", "status", "created_at", "updated_at", "completed_at", "duration")
 _CUSTOMER_COLUMNS = ("id", "prospect_id", "signed_at", "monthly_fee")
 
@@ -363,12 +366,17 @@ class Scope:
         self.prospects |= other.prospects
 
 
-def contributions(connection: Connection, scope: Scope, zone: ZoneInfo, *, lock: bool = False) -> Parts:
+def contributions(
+    connection: Connection | None, scope: Scope, zone: ZoneInfo, *, lock: bool = False,
+    emails: Sequence[Any] | None = None,
+) -> Parts:  # fmt: skip
     """Every row the things in ``scope`` contribute, as they are stored now. ``lock``: lock the rows
     named by id (emails, calls, customers), then the prospects, each in id order, before reading the
     prospects' other rows. The order a webhook batch takes (its emails, then their prospects), so a call
     logged beside it waits instead of deadlocking; and every change that moves a prospect's share has
-    the prospect in its scope, so its row lock keeps those other rows still while they are read."""
+    the prospect in its scope, so its row lock keeps those other rows still while they are read.
+    ``emails``: the scope's email rows as stored (every column of :data:`EMAIL_COLUMNS`), not read
+    again (:func:`emails_rewritten`)."""
     parts: Parts = {}
     tables = (
         (EmailActivity, _EMAIL_COLUMNS, scope.emails, _email_all_parts),
@@ -377,11 +385,19 @@ def contributions(connection: Connection, scope: Scope, zone: ZoneInfo, *, lock:
     )
     seen: set[tuple[Any, str]] = set()
     for model, names, ids, add in tables:
-        for row in _rows(connection, model, names, ids=ids, lock=lock):
+        if model is EmailActivity and emails is not None:
+            rows: Iterable[Any] = emails
+        elif not ids:
+            continue
+        else:
+            assert connection is not None
+            rows = _rows(connection, model, names, ids=ids, lock=lock)
+        for row in rows:
             seen.add((model, row.id))
             add(row, zone, parts)
     if not scope.prospects:
         return parts
+    assert connection is not None
     if lock and connection.dialect.name == "postgresql":
         p = _table(Prospect)
         for chunk in _chunks(scope.prospects):
@@ -451,6 +467,19 @@ class Change:
             self.scope.update(more)
         if self.scope:
             defer(self.session, difference(contributions(self.connection, self.scope, self.zone), self.before))
+
+
+def emails_rewritten(session: Session, before: Sequence[Any], after: Sequence[Any]) -> None:
+    """Emails that one bulk statement rewrote, whose rows (every column of :data:`EMAIL_COLUMNS`, by
+    attribute) the caller read under lock before it and knows after it (what it read, with what it
+    wrote): their move, as :class:`Change` would keep it, without reading them twice more. The hot
+    path of webhook events; the rows given must be the stored ones, before and after."""
+    if not before and not after:
+        return
+    zone = zone_of(session)
+    scope = Scope(emails={row.id for row in before} | {row.id for row in after})
+    defer(session, difference(contributions(None, scope, zone, emails=after),
+                              contributions(None, scope, zone, emails=before)))  # fmt: skip
 
 
 # --- written at commit ---------------------------------------------------------------------------

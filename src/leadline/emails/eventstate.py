@@ -5,7 +5,7 @@ written in one statement for many emails. The webhooks service decides; this wri
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,8 @@ class EventTarget:
     failed_at: datetime | None
     error: str | None
     state: tuple[Any, ...]  # the EVENT_FIELDS, in order
+    #: The columns the maintained totals read of an email (``totals.EMAIL_COLUMNS``), as read.
+    stored: dict[str, Any] = field(default_factory=dict)
 
 
 def event_targets(session: Session, email_ids: Sequence[str]) -> dict[str, EventTarget]:
@@ -51,17 +53,22 @@ def event_targets(session: Session, email_ids: Sequence[str]) -> dict[str, Event
     table = _table("email_activities")
     names = ("id", "prospect_id", "status", "to_email", "subject", "outreach_activity_id", "replied_at",
              "send_attempted_at", "backend", "failed_at", "error")  # fmt: skip
-    columns = [table.c[name] for name in names]
+    # Read once: the target, its event fields, and what the totals read (their before-state).
+    read = list(dict.fromkeys((*names, *EVENT_FIELDS, *totals.EMAIL_COLUMNS)))
+    place = {name: index for index, name in enumerate(read)}
+    counted = [(name, place[name]) for name in totals.EMAIL_COLUMNS]
+    count, fields = len(names), len(names) + len(EVENT_FIELDS)
     found: dict[str, EventTarget] = {}
     ordered = sorted(set(email_ids))
     for start in range(0, len(ordered), 500):
-        query = select(*columns, *(table.c[name] for name in EVENT_FIELDS)).where(
-            table.c.id.in_(ordered[start : start + 500])
-        )
+        query = select(*(table.c[name] for name in read)).where(table.c.id.in_(ordered[start : start + 500]))
         query = query.order_by(table.c.id).with_for_update()
         for row in session.execute(query):
             values = tuple(row)
-            found[values[0]] = EventTarget(**dict(zip(names, values[:11], strict=True)), state=values[11:])
+            found[values[0]] = EventTarget(
+                **dict(zip(names, values[:count], strict=True)), state=values[count:fields],
+                stored={name: values[at] for name, at in counted},
+            )  # fmt: skip
     missing = set(ordered) - set(found)
     if missing:
         raise EmailNotFound(f"no email with id {sorted(missing)[0]!r}", field="emailId")
@@ -73,7 +80,7 @@ def write_event_states(
 ) -> list[EventTarget]:
     """Put what each email's events add up to on it (one statement for all). Returns those whose
     status changed."""
-    rows, moved = [], []
+    rows, moved, before, after = [], [], [], []
     for email_id, state in states.items():
         target = targets[email_id]
         values = {name: state[name] for name in EVENT_FIELDS}
@@ -90,15 +97,24 @@ def write_event_states(
             continue
         values["id"] = email_id
         rows.append(values)
+        before.append(_Stored(target.stored))
+        after.append(_Stored({**target.stored, **{k: v for k, v in values.items() if k in target.stored}}))
         if state["status"] != target.status:
             target.status = state["status"]
             moved.append(target)
     if rows:
-        # One driver-level executemany for all (this runs for every webhook batch), inside the totals'
-        # before-and-after of these emails.
-        with totals.changing(session, emails=[row["id"] for row in rows]):
-            bulk_update(session, _table("email_activities"), rows, also={"updated_at": utc_now()})
+        # One driver-level executemany for all (this runs for every webhook batch). The totals move
+        # from the rows as read (locked) by event_targets to the same rows with what is written here.
+        bulk_update(session, _table("email_activities"), rows, also={"updated_at": utc_now()})
+        totals.emails_rewritten(session, before, after)
     return moved
+
+
+class _Stored:
+    """An email's stored columns by attribute (what the totals' contributions read)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 def sync_timeline_statuses(session: Session, moved: Sequence[EventTarget]) -> None:
