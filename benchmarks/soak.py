@@ -285,10 +285,10 @@ def api_headers(env: dict[str, str]) -> dict[str, str]:
             [LEADLINE, "tokens", "create", "--name", "soak-benchmark", "--scope", "read"],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
-        words = made.stdout.split()
-        if made.returncode != 0 or not words:
+        tokens = [word for word in made.stdout.split() if word.startswith("ll_")]  # the printed secret
+        if made.returncode != 0 or not tokens:
             sys.exit(f"error: could not make an API token: {made.stderr.strip() or made.stdout.strip()}")
-        token = words[-1]
+        token = tokens[0]
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from _common import LEADLINE, WORK, fresh_sqlite, machine
+from _common import LEADLINE, WORK, fresh_sqlite, insert_rows, machine
 from leadline.ids import new_id
 from leadline.webhooks.signature import public_key_text
 from leadline.webhooks.simulate import frame, signed_headers
@@ -53,14 +53,16 @@ def seed_rows(count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 def load_sqlite(path: str, count: int) -> None:
     prospects, emails = seed_rows(count)
     connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("BEGIN")
-    connection.executemany(
+    connection.execute("BEGIN")  # many rows a statement: the search index's trigger writes a segment at each
+    insert_rows(
+        connection,
         "INSERT INTO prospects (id, name, email, tier, gaps, status, sales_status, emails_sent_count, "
         "emails_opened_count, calls_scheduled_count, calls_completed_count, do_not_contact, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, '[]', 'active', 'contacted', 1, 0, 0, 0, 0, ?, ?)",
         prospects,
     )
-    connection.executemany(
+    insert_rows(
+        connection,
         "INSERT INTO email_activities (id, prospect_id, email_type, template, subject, to_email, from_email, body_text, "
         "status, open_count, machine_open_count, click_count, sent_at, created_at, updated_at) "
         "VALUES (?, ?, 'pain_point', 'pain_point', 'Hello', ?, 'dana@gridline.example', 'Hi', 'sent', 0, 0, 0, ?, ?, ?)",
