@@ -72,14 +72,13 @@ STAGES = ("contacted", "replied", "scheduled", "interested", "proposal", "closed
 FUNNEL_TYPES = ("stage_change", "proposal")
 CHUNK = 500
 
-_EMAIL_COLUMNS = (
+#: The email columns its contributions read (a caller that hands its own rows to :func:`emails_rewritten`
+#: reads these).
+EMAIL_COLUMNS = (
     "id", "prospect_id", "template", "sender_id", "status", "sent_at", "delivered_at", "opened_at", "clicked_at",
     "replied_at", "bounced_at", "failed_at", "open_count", "machine_open_count", "bounce_type", "spam_reported_at",
     "unsubscribed_at",
 )  # fmt: skip
-#: The email columns its contributions read (a caller that hands its own rows to :func:`emails_rewritten`
-#: reads these).
-EMAIL_COLUMNS = _EMAIL_COLUMNS
 _CALL_COLUMNS = ("id", "prospect_id", "status", "created_at", "updated_at", "completed_at", "duration")
 _CUSTOMER_COLUMNS = ("id", "prospect_id", "signed_at", "monthly_fee")
 
@@ -379,7 +378,7 @@ def contributions(
     again (:func:`emails_rewritten`)."""
     parts: Parts = {}
     tables = (
-        (EmailActivity, _EMAIL_COLUMNS, scope.emails, _email_all_parts),
+        (EmailActivity, EMAIL_COLUMNS, scope.emails, _email_all_parts),
         (CallActivity, _CALL_COLUMNS, scope.calls, call_parts),
         (Customer, _CUSTOMER_COLUMNS, scope.customers, customer_parts),
     )
@@ -648,7 +647,7 @@ def count_all(connection: Connection, zone: ZoneInfo) -> Parts:
     """Every total, from the raw rows."""
     parts: Parts = {}
     for model, names, add in (
-        (EmailActivity, _EMAIL_COLUMNS, _email_all_parts),
+        (EmailActivity, EMAIL_COLUMNS, _email_all_parts),
         (CallActivity, _CALL_COLUMNS, call_parts),
         (Customer, _CUSTOMER_COLUMNS, customer_parts),
     ):
