@@ -81,7 +81,7 @@ def test_deterministic():
      "Ä" * 2_000_000 + " unsubscribe", "\n" * 3_000_000],
 )  # fmt: skip
 def test_hostile_input_is_bounded(hostile):
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a wall clock also counts the other tests sharing the cores
     got = label(hostile, subject="x" * 1_000_000, today=TODAY)
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert got.label in LABELS

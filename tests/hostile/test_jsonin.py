@@ -22,12 +22,12 @@ def test_accepts_up_to_the_limit() -> None:
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 480, 5_000, 200_000])
 def test_refuses_deeper_fast(depth: int) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a wall clock also counts the other tests sharing the cores
     with pytest.raises(TooDeep, match=f"deeper than {MAX_DEPTH}"):
         loads(nested(depth))
     with pytest.raises(TooDeep):
         loads('{"a":' * depth + "1" + "}" * depth)
-    assert time.perf_counter() - started < 1
+    assert time.thread_time() - started < 1
 
 
 @pytest.mark.parametrize("text", ["NaN", "[Infinity]", "{", "", "\xff", b"\xff\xfe"])
