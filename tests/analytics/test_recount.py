@@ -189,6 +189,12 @@ def test_every_number_is_a_recount(settings, seed):
         objections = what_works.objection_table(session, settings=settings)
         forecast = what_works.forecast(session, settings=settings)
         timing = what_works.timing(session, settings=settings)
+        periods = [(start, end), (start + timedelta(minutes=7, seconds=30), end - timedelta(seconds=1)),
+                   (start + timedelta(hours=29, minutes=3), start + timedelta(hours=29, minutes=11)),
+                   (start + timedelta(hours=29, minutes=14), start + timedelta(hours=29, minutes=31)),
+                   (None, start + timedelta(days=2, minutes=1)), (start - timedelta(minutes=1), None)]  # fmt: skip
+        timings = {period: what_works.timing(session, settings=settings, since=period[0], until=period[1])
+                   for period in periods}  # fmt: skip
 
     # prospects and the funnel
     assert board.prospects.total == len(P)
@@ -384,22 +390,33 @@ def test_every_number_is_a_recount(settings, seed):
         assert [b.count for b in timing.buckets] == [
             sum(1 for d in delays if d >= lo and (hi is None or d < hi)) for lo, hi in zip(lowers, uppers, strict=True)
         ]
-    slots: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for e in ever:
-        there = e["sent_at"].astimezone(ZONE)
-        slots[(there.isoweekday(), there.hour)][0] += 1
-        slots[(there.isoweekday(), there.hour)][1] += 1 if e.get("replied_at") else 0
-    by_day = {r.key: (r.sent, r.replied.count) for r in timing.by_weekday}
-    assert by_day == {
-        d: (sum(v[0] for k, v in slots.items() if k[0] == d), sum(v[1] for k, v in slots.items() if k[0] == d))
-        for d in {k[0] for k in slots}
-    }
-    by_hour = {r.key: (r.sent, r.replied.count) for r in timing.by_hour}
-    assert by_hour == {
-        h: (sum(v[0] for k, v in slots.items() if k[1] == h), sum(v[1] for k, v in slots.items() if k[1] == h))
-        for h in {k[1] for k in slots}
-    }
+    assert slot_rates(timing) == expected_slot_rates(ever)
+    # Periods with whole quarter hours (from the totals) and parts of one at either end (the raw rows).
+    for since, until in periods:
+        assert slot_rates(timings[since, until]) == expected_slot_rates(ever, since, until), (since, until)
     assert all(isinstance(v, datetime) for v in (start, end)) and start.tzinfo is UTC
+
+
+def slot_rates(timing: Any) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+    """The timing table's (sent, replied) by local weekday and by local hour of sending."""
+    return ({r.key: (r.sent, r.replied.count) for r in timing.by_weekday},
+            {r.key: (r.sent, r.replied.count) for r in timing.by_hour})  # fmt: skip
+
+
+def expected_slot_rates(
+    emails: list[dict[str, Any]], since: datetime | None = None, until: datetime | None = None
+) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+    """:func:`slot_rates` counted from the emails sent in [since, until)."""
+    by_day: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    by_hour: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for e in emails:
+        if (since is not None and e["sent_at"] < since) or (until is not None and e["sent_at"] >= until):
+            continue
+        there = e["sent_at"].astimezone(ZONE)
+        for slot in (by_day[there.isoweekday()], by_hour[there.hour]):
+            slot[0] += 1
+            slot[1] += 1 if e.get("replied_at") else 0
+    return ({k: (v[0], v[1]) for k, v in by_day.items()}, {k: (v[0], v[1]) for k, v in by_hour.items()})
 
 
 @pytest.mark.parametrize("seed", [7, 2025])

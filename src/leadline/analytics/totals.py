@@ -20,7 +20,8 @@ its share (:data:`PROSPECT_DIMENSIONS`).
 Changing ``LEADLINE_TIMEZONE`` moves the days: run ``leadline analytics recount`` after it.
 The senders' health figures (``health.*``, :func:`health_parts`, read by ``senders.health``) are
 kept by sender and by UTC hour instead of local day: start_day the hour of the send, event_day the
-hour of the event (hours since 1970).
+hour of the event (hours since 1970). The timing table's (``timing.*``, :func:`timing_parts`) by
+the UTC quarter hour of the send (quarter hours since 1970).
 
 ORM changes are seen by a session hook (:func:`_before_flush` / :func:`_after_flush`); the few
 bulk writers (webhook events, imports, merges, bulk edits, the timeline's batches) wrap their
@@ -169,9 +170,38 @@ def health_parts(row: Any, parts: Parts) -> None:
         add("unsubscribes", row.unsubscribed_at)
 
 
+#: The timing table's reply rate by weekday and hour of sending (``analytics.service.what_works.timing``):
+#: each email's send and, if it was ever replied to, its reply, both keyed by the UTC quarter hour of
+#: the send (:func:`quarter_of`; start and event alike), so a period of whole quarter hours reads them
+#: exactly. Every UTC offset in use is a whole number of quarter hours: each lies in one local hour.
+TIMING_FIGURES = ("timing.sent", "timing.replied")
+QUARTER = timedelta(minutes=15)
+
+
+def quarter_of(moment: datetime) -> int:
+    """The UTC quarter hour ``moment`` falls in, as quarter hours since 1970 (floored)."""
+    return (moment - _EPOCH) // QUARTER
+
+
+def quarter_start(quarter: int) -> datetime:
+    """When the UTC quarter hour :func:`quarter_of` numbers ``quarter`` starts."""
+    return _EPOCH + quarter * QUARTER
+
+
+def timing_parts(row: Any, parts: Parts) -> None:
+    """An email's rows of the timing table: sent, and replied (at any time), on its send's quarter hour."""
+    if row.sent_at is None:
+        return
+    quarter = quarter_of(row.sent_at)
+    _add(parts, ("timing.sent", quarter, quarter, "", "", 0, "", ""))
+    if row.replied_at is not None:
+        _add(parts, ("timing.replied", quarter, quarter, "", "", 0, "", ""))
+
+
 def _email_all_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     email_parts(row, zone, parts)
     health_parts(row, parts)
+    timing_parts(row, parts)
 
 
 def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:

@@ -250,8 +250,38 @@ def send_buckets(
     """(start of a UTC quarter hour, emails sent in it, of which replied) over [since, until).
 
     Every time-zone offset in use is a whole number of quarter hours, so each bucket lies in
-    one local hour of any zone; the service puts each in its local weekday and hour.
+    one local hour of any zone; the service puts each in its local weekday and hour. The period's
+    whole quarter hours come from the maintained totals (``timing.*``, :func:`totals.timing_parts`),
+    the part of a quarter hour at either end (under 15 minutes each) from the raw rows.
     """
+    first, last = _FIRST_QUARTER, _LAST_QUARTER
+    if since is not None:
+        first = totals.quarter_of(since) + (totals.quarter_start(totals.quarter_of(since)) < since)
+    if until is not None:
+        last = totals.quarter_of(until)
+    if first >= last:  # no whole quarter hour inside
+        return _raw_send_buckets(connection, dialect, since, until)
+    found = []
+    if since is not None and totals.quarter_start(first) > since:
+        found += _raw_send_buckets(connection, dialect, since, totals.quarter_start(first))
+    kept = totals.sums(connection, totals.TIMING_FIGURES, before=last, started=(first, last), by=["start_day"])
+    quarters: dict[int, list[int]] = {}
+    for (figure, quarter), (n, _amount) in kept.items():
+        quarters.setdefault(int(quarter), [0, 0])[figure == "timing.replied"] += n
+    found += [(totals.quarter_start(q), sent, replied) for q, (sent, replied) in sorted(quarters.items()) if sent]
+    if until is not None and totals.quarter_start(last) < until:
+        found += _raw_send_buckets(connection, dialect, totals.quarter_start(last), until)
+    return found
+
+
+#: Before and after every quarter hour kept (a period without a start or an end): a 32-bit key.
+_FIRST_QUARTER, _LAST_QUARTER = -(2**31), 2**31 - 1
+
+
+def _raw_send_buckets(
+    connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None
+) -> list[tuple[datetime, int, int]]:
+    """:func:`send_buckets` from the raw rows (the emails of the period, grouped by quarter hour)."""
     where, params, names = _period("e.sent_at", since, until)
     if dialect.is_sqlite:
         bucket = "substr(e.sent_at, 1, 14) || (CAST(substr(e.sent_at, 15, 2) AS INTEGER) / 15)"
