@@ -6,7 +6,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
-from leadline.db import Base
+from leadline.db import Base, PartialIndex
 
 #: Delivery and engagement states, in the order an email moves through them. A state is
 #: only ever replaced by a later one (bounced and failed end the road).
@@ -60,8 +60,17 @@ class EmailActivity(Base):
             "template",
             "prospect_id",
         ),
-        # analytics: replies by time, with what reply timing and the prospect cards need
+        # analytics: replies by time, with what the prospect cards need
         Index("ix_email_activities_replies", "replied_at", "prospect_id", "sent_at", "template"),
+        # analytics: the replied emails of a period of sends (reply delays, replies followed by a call)
+        PartialIndex(
+            "ix_email_activities_replied_by_send",
+            "sent_at",
+            "replied_at",
+            "prospect_id",
+            "template",
+            where="replied_at IS NOT NULL",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from leadline.analytics import totals
-from leadline.analytics.queries.common import Connectable, bind_times, one_row
+from leadline.analytics.queries.common import Connectable, bind_times, dialect_of, one_row, replied_emails
 from leadline.db import UTCDateTime
 from leadline.emails.reading import EVER_SQL
 
@@ -27,10 +27,11 @@ WEEK_EMAIL_FIGURES = (
 )  # fmt: skip
 
 #: The week's replied emails (sent in [start, end)) followed by a call booked by ``end``: read from
-#: the raw rows (a handful a week, from the replies index), the one figure that joins two lists.
+#: the raw rows (a few hundred a week, from their index by send time), the one figure that joins two
+#: lists. ``{emails}``: :func:`replied_emails`.
 CALL_BOOKED_SQL = (
-    f"SELECT count(*) AS call_booked FROM email_activities WHERE replied_at < :asof AND sent_at >= :start"
-    f" AND sent_at < :end AND {EVER_SQL['call_booked']}"
+    "SELECT count(*) AS call_booked FROM {emails} WHERE replied_at IS NOT NULL AND replied_at < :asof"
+    f" AND sent_at >= :start AND sent_at < :end AND {EVER_SQL['call_booked']}"
 )
 
 
@@ -42,7 +43,8 @@ def week_emails(connection: Connectable, start: datetime, end: datetime) -> dict
     names = [*(name for name in WEEK_EMAIL_FIGURES if name != "call_booked"), "machine_opens"]
     found = totals.sums(connection, names, before=last, started=(first, last))
     counts = {name: found.get((name,), (0, 0.0))[0] for name in names}
-    statement = bind_times(CALL_BOOKED_SQL, "start", "end", "asof")
+    sql = CALL_BOOKED_SQL.format(emails=replied_emails(dialect_of(connection)))
+    statement = bind_times(sql, "start", "end", "asof")
     counts["call_booked"] = int(
         one_row(connection, statement, {"start": start, "end": end, "asof": end})["call_booked"]
     )

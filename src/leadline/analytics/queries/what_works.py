@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from leadline.analytics import totals
-from leadline.analytics.queries.common import Connectable, Dialect, bind_times
+from leadline.analytics.queries.common import Connectable, Dialect, bind_times, dialect_of, replied_emails
 from leadline.emails.reading import EVER_SQL, FAR_FUTURE
 from leadline.prospects.queries import REACHED_SQL as EVENT_SQL
 from leadline.prospects.stages import OPEN_STAGES
@@ -50,8 +50,8 @@ def template_rows(connection: Connectable, since: datetime | None, until: dateti
     where, params, names = _period("sent_at", since, until)
     params["asof"] = until or FAR_FUTURE
     booked = f"""
-SELECT template, count(*) AS n FROM email_activities
-WHERE replied_at < :asof AND {where} AND {EVER_SQL["call_booked"]}
+SELECT template, count(*) AS n FROM {replied_emails(dialect_of(connection))}
+WHERE replied_at IS NOT NULL AND replied_at < :asof AND {where} AND {EVER_SQL["call_booked"]}
 GROUP BY template
 """
     calls = {str(t): int(n) for t, n in connection.execute(bind_times(booked, *names, "asof"), params)}
@@ -197,12 +197,6 @@ def _replied(since: datetime | None, until: datetime | None) -> tuple[str, dict[
     return f"e.replied_at IS NOT NULL AND {where}", params, names
 
 
-def _replies_table(dialect: Dialect) -> str:
-    """``email_activities e``, read through the replies index on SQLite: without statistics its
-    planner would walk the sent_at index over every email instead of the replied ones only."""
-    return "email_activities e" + (" INDEXED BY ix_email_activities_replies" if dialect.is_sqlite else "")
-
-
 def reply_delays(
     connection: Connectable, dialect: Dialect, since: datetime | None, until: datetime | None
 ) -> tuple[dict[str, Any], list[int]]:
@@ -218,7 +212,7 @@ def reply_delays(
     )
     sql = (
         f"SELECT count(*) AS n, AVG(d) AS mean, {buckets}"
-        f" FROM (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d FROM {_replies_table(dialect)}"
+        f" FROM (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d FROM {replied_emails(dialect, 'e')}"
         f" WHERE {where}) AS delays"
     )
     row = connection.execute(bind_times(sql, *names), params).mappings().one()
@@ -237,7 +231,7 @@ def delays_at_ranks(
     sql = (
         "SELECT position, d FROM ("
         f"SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS position FROM (SELECT {delay} AS d"
-        f" FROM {_replies_table(dialect)} WHERE {where}) AS delays) AS ordered WHERE position IN :ranks"
+        f" FROM {replied_emails(dialect, 'e')} WHERE {where}) AS delays) AS ordered WHERE position IN :ranks"
     )
     statement = bind_times(sql, *names).bindparams(bindparam("ranks", expanding=True))
     rows = connection.execute(statement, {**params, "ranks": sorted(set(ranks))})
