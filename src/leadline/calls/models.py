@@ -26,6 +26,11 @@ class CallActivity(Base):
         # analytics: calls booked and calls held in a week
         Index("ix_call_activities_created_at", "created_at"),
         Index("ix_call_activities_completed_at", "completed_at"),
+        # analytics: the calls held in a week, and a prospect's calls held (the dashboard's cards): an
+        # equality on the status alone would otherwise lead SQLite's planner, without statistics, to
+        # walk every call held
+        Index("ix_call_activities_status_completed_at", "status", "completed_at"),
+        Index("ix_call_activities_prospect_status_completed", "prospect_id", "status", "completed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,4 +1,4 @@
-"""the replied emails of a period of sends from a partial index
+"""indexes for the dashboard's and the weekly report's reads of replies and calls held
 
 Revision ID: 0036
 Revises: 0035
@@ -9,6 +9,11 @@ the weekly report read the replied emails sent in a period. The replies index is
 time and the week index holds every email sent: at a million prospects either walked tens of
 thousands of entries for a week's few hundred replies. This index holds the replied emails only,
 by send time.
+
+The cards' calls held (in the week; a prospect's, for its last contact and objections) were read,
+by SQLite's planner without statistics (a database grown since its last migration has none for its
+new rows), through the (status, scheduled_at) index: every call held, for each card. Two indexes
+lead with what those reads fix: (status, completed_at) and (prospect_id, status, completed_at).
 """
 
 from collections.abc import Sequence
@@ -27,7 +32,13 @@ def upgrade() -> None:
         "ix_email_activities_replied_by_send", "email_activities", ["sent_at", "replied_at", "prospect_id", "template"],
         sqlite_where=sa.text("replied_at IS NOT NULL"), postgresql_where=sa.text("replied_at IS NOT NULL"),
     )  # fmt: skip
+    op.create_index("ix_call_activities_status_completed_at", "call_activities", ["status", "completed_at"])
+    op.create_index(
+        "ix_call_activities_prospect_status_completed", "call_activities", ["prospect_id", "status", "completed_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_call_activities_prospect_status_completed", table_name="call_activities")
+    op.drop_index("ix_call_activities_status_completed_at", table_name="call_activities")
     op.drop_index("ix_email_activities_replied_by_send", table_name="email_activities")
