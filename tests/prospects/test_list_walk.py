@@ -103,6 +103,7 @@ def test_the_search_walk_finds_what_the_text_index_finds(many):
     for term in ("kelv", "austin", "tulsa roofing", "5550", "zür", "re"):
         filters = queries.Filters(search=term)
         usual = _rows(many, *_sql_params(queries.build(filters, dialect="sqlite", limit=None)))
+        assert usual, term
         walked = queries.build(filters, dialect="sqlite", limit=300, walk=300)
         assert {r["id"] for r in _rows(many, walked.sql, walked.params)} == {r["id"] for r in usual}, term
         query = queries.build(filters, dialect="sqlite")
