@@ -149,3 +149,27 @@ def test_a_common_search_is_walked(many):
         assert queries.walk_length(fetch, query, total, 6, "sqlite") == queries.WALK_SPARE * 24 + 100
         assert queries.walk_length(fetch, query, total, 6, "postgresql") is None
         assert queries.walk_length(fetch, query, 5, 6, "sqlite") is None  # fewer matches than the page
+
+
+@pytest.mark.parametrize("args", [["--search", "austin", "--sort=-name"], ["--status", "contacted", "--json"]])
+def test_the_fast_cli_prints_the_same_page_walked_or_not(many, args, monkeypatch, capsys):
+    import sqlite3
+
+    from leadline.prospects import listing
+
+    options = listing.parser().parse_args([*args, "--limit", "5", "--page", "2"])
+    filters = listing.checked_filters(options)
+    connection = sqlite3.connect(str(many.database_url).removeprefix("sqlite:///"))
+    connection.row_factory = sqlite3.Row
+
+    def fetch(sql: str, params: dict) -> list[dict]:
+        return [dict(row) for row in connection.execute(sql, params)]
+
+    printed = []
+    for walk in (300, 3, None):
+        monkeypatch.setattr(queries, "walk_length", lambda *args, walk=walk, **kwargs: walk)
+        assert listing.run(options, fetch, filters, dialect="sqlite", zone_name="UTC") == 0
+        printed.append(capsys.readouterr().out)
+    connection.close()
+    assert printed[0] == printed[1] == printed[2]
+    assert "6-10 of" in printed[0] or printed[0].startswith("[")
