@@ -31,8 +31,8 @@ SCHEMA_HEAD = "0036"
 
 TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "
-    "emails_opened_count, last_contact_at, do_not_contact"
-)
+    "emails_opened_count, last_contact_at, do_not_contact, created_at, updated_at"
+)  # the last two: every sort's value, to check a walked page's order (queries.walked_page)
 
 
 class _Refused(Exception):
@@ -73,20 +73,21 @@ def parser() -> argparse.ArgumentParser:
 def run(options: argparse.Namespace, fetch: Fetch, filters: queries.Filters, *, dialect: str, zone_name: str) -> int:
     """Print one page of prospects. ``fetch(sql, params)`` returns rows as dicts; ``filters`` have passed
     the filter schema (``prospects.schemas.ProspectFilter``)."""
+    shape: dict[str, Any] = {
+        "dialect": dialect, "columns": "*" if options.as_json else TABLE_COLUMNS, "with_notes": options.as_json,
+        "sort": options.sort, "limit": options.limit, "page": options.page,
+    }  # fmt: skip
     try:
-        query = queries.build(
-            filters,
-            dialect=dialect,
-            columns="*" if options.as_json else TABLE_COLUMNS,
-            with_notes=options.as_json,
-            sort=options.sort,
-            limit=options.limit,
-            page=options.page,
-        )
+        query = queries.build(filters, **shape)
     except queries.QueryError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    rows = fetch(query.sql, query.params)
+    total = None
+    if not options.as_json or " WHERE " in query.count_sql:  # JSON shows no total: counted to choose the plan
+        total = _first(fetch(*query.counting(JSON_COUNT_LIMIT if options.as_json else None)))
+    rows = _walked(fetch, filters, shape, query, total) if total is not None else None
+    if rows is None:
+        rows = fetch(query.sql, query.params)
     tags = queries.read_tags(fetch, [str(row["id"]) for row in rows])
     for row in rows:
         row["tags"] = tags.get(row["id"], [])
@@ -94,9 +95,34 @@ def run(options: argparse.Namespace, fetch: Fetch, filters: queries.Filters, *, 
         json.dump([row_to_json(row) for row in rows], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    total = fetch(query.count_sql, query.count_params)[0]
-    _print_table(rows, int(next(iter(total.values()))), options, zone_name)
+    _print_table(rows, int(total or 0), options, zone_name)
     return 0
+
+
+#: ``--json`` prints no total: its count, which only chooses how to read the page, stops here.
+JSON_COUNT_LIMIT = 10_000
+
+
+def _first(rows: list[dict[str, Any]]) -> int:
+    return int(next(iter(rows[0].values())))
+
+
+def _walked(
+    fetch: Fetch, filters: queries.Filters, shape: dict[str, Any], query: queries.ListQuery, total: int
+) -> list[dict[str, Any]] | None:
+    """The page read by walking the sort's order, as ``prospects.service.search`` reads it when many
+    prospects match (``queries.walk_length``); None when that is not the way, or the walk fell short."""
+
+    def tuples(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row.values()) for row in fetch(sql, params)]
+
+    wanted = (shape["page"] or 1) * shape["limit"]
+    walk = queries.walk_length(tuples, query, total, wanted, shape["dialect"])
+    if walk is None:
+        return None
+    walked = queries.build(filters, walk=walk, **shape)
+    rows = fetch(walked.sql, walked.params)
+    return rows if queries.walked_page(walked, rows) else None
 
 
 def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Namespace, zone_name: str) -> None:

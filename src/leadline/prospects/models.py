@@ -30,7 +30,9 @@ class Prospect(Base):
         Index("ix_prospects_sales_status_tier", "sales_status", "tier"),
         # the forecast: each open stage's prospects and deal values (migration 0033)
         Index("ix_prospects_sales_status_deal_value", "sales_status", "deal_value"),
-        Index("ix_prospects_trade", "trade"),
+        # a trade's prospects (and its count beside a stage and a tier), and by name (migration 0036)
+        Index("ix_prospects_trade_sales_status_tier", "trade", "sales_status", "tier"),
+        Index("ix_prospects_trade_name", "trade", func.lower(text("name")), "id"),
         Index("ix_prospects_created_at_id", "created_at", "id"),
         # the likely-duplicate keys (prospects.dupkeys; migration 0017)
         *(Index(name, text(expression)) for name, expression in DUPLICATE_KEY_INDEXES.items()),

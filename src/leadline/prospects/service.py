@@ -98,14 +98,20 @@ def search(
     meaning "more than count_limit"): a filtered count reads every matching row, which a page
     that only says "10,000+" need not pay for at a million prospects.
     """
-    query = _build(session, filters, sort=sort, limit=limit, cursor=cursor, page=page, peek=True)
-    rows = list(session.scalars(select(Prospect).from_statement(text(query.sql).bindparams(**query.params))))
-    count_sql, count_params = query.count_sql, dict(query.count_params)
-    if count_limit is not None and count_params:  # no filter: count(*) reads only an index anyway
-        where = count_sql[len("SELECT count(*) FROM prospects") :]
-        count_sql = f"SELECT count(*) FROM (SELECT 1 FROM prospects{where} LIMIT :count_cap) AS capped"
-        count_params["count_cap"] = count_limit + 1
+    options: dict[str, Any] = {"sort": sort, "limit": limit, "cursor": cursor, "page": page, "peek": True}
+    query = _build(session, filters, **options)
+    count_sql, count_params = query.counting(count_limit)
     total = int(session.execute(text(count_sql), count_params).scalar_one())
+    wanted = (page or 1) * limit + 1  # the rows up to this page's end, and one more
+    rows: list[Prospect] | None = None
+    walk = queries.walk_length(_fetcher(session), query, total, wanted, session.get_bind().dialect.name)
+    if walk is not None:
+        walked = _build(session, filters, walk=walk, **options)
+        rows = list(session.scalars(select(Prospect).from_statement(text(walked.sql).bindparams(**walked.params))))
+        if not queries.walked_page(walked, [row.as_dict() for row in rows]):
+            rows = None  # the walk ended before the page did: ask the usual way
+    if rows is None:
+        rows = list(session.scalars(select(Prospect).from_statement(text(query.sql).bindparams(**query.params))))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
@@ -200,6 +206,15 @@ def export_rows(session: Session, filters: queries.Filters, *, sort: str = "crea
         for record in records:
             record["tags"] = tags.get(record["id"], [])
             yield record
+
+
+def _fetcher(session: Session) -> Any:
+    """``fetch(sql, params)`` for :mod:`~leadline.prospects.queries`: a statement's rows, in ``session``."""
+
+    def fetch(sql: str, params: dict[str, Any]) -> Sequence[Any]:
+        return session.execute(text(sql), params).all()
+
+    return fetch
 
 
 def _build(session: Session, filters: queries.Filters, **options: Any) -> queries.ListQuery:
