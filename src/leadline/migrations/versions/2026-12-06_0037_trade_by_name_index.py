@@ -1,7 +1,7 @@
 """the prospect list's trade filter: its page by name and its count with a stage and a tier, from indexes
 
-Revision ID: 0036
-Revises: 0034
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-12-06
 
 At a million prospects a trade matches about 100,000 of them. Its list by name read and sorted
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0036"
-down_revision: str | None = "0034"
+revision: str = "0037"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
