@@ -210,10 +210,13 @@ def reply_delays(
         f" AS b{index}"
         for index, (lower, (_, upper)) in enumerate(zip(lowers, DELAY_BUCKETS, strict=True))
     )
+    # MATERIALIZED: each delay computed once. Folded into the outer query, as SQLite does with a
+    # plain subquery, its expression is computed again for every bucket's bounds (100 ms instead of
+    # 20 ms for a quarter's 19,000 replies at a million prospects).
     sql = (
-        f"SELECT count(*) AS n, AVG(d) AS mean, {buckets}"
-        f" FROM (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d FROM {replied_emails(dialect, 'e')}"
-        f" WHERE {where}) AS delays"
+        f"WITH delays AS MATERIALIZED (SELECT CASE WHEN {delay} < 0 THEN 0 ELSE {delay} END AS d"
+        f" FROM {replied_emails(dialect, 'e')} WHERE {where})"
+        f" SELECT count(*) AS n, AVG(d) AS mean, {buckets} FROM delays"
     )
     row = connection.execute(bind_times(sql, *names), params).mappings().one()
     counts = [int(row[f"b{i}"] or 0) for i in range(len(DELAY_BUCKETS))]
