@@ -1,8 +1,8 @@
 """The maintained totals equal a recount from the raw rows, whatever happened: sends, webhook events
-in any order, duplicated and batched, replies, calls booked, cancelled, missed and logged, stage
-moves by hand, deals won and lost, merges, a prospect's trade, tier and grid health edited (one by
-one, in bulk, by an import that also adds prospects); on both databases, and with two processes at
-once."""
+in any order, duplicated and batched, replies, calls booked, cancelled, missed and logged (with and
+without objections), stage moves by hand, deals won and lost, merges, a prospect's trade, tier, grid
+health and deal value edited (one by one, in bulk, by an import that also adds prospects); on both
+databases, and with two processes at once."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ POOL = 4
 _examples = itertools.count()
 STAGES = ["contacted", "replied", "scheduled", "interested", "proposal", "closed_lost", "new"]
 OUTCOMES = ["interested", "not_interested", "follow_up", "proposal_sent"]
+#: What a prospect says on a call (none, one category, two, the same twice, one the keyword map misses).
+SAID = st.sampled_from([[], ["too expensive"], ["no time right now", "too expensive"], ["pricey", "price is high"],
+                        ["we already have an agency"], ["something else entirely"]])  # fmt: skip
+DEAL = st.sampled_from([None, 250.0, 1200.5])
 TRADES = st.sampled_from([None, "plumbing", "roofing"])
 GRID = st.sampled_from([None, 0.0, 19.5, 20.0, 64.0, 100.0])
 
@@ -60,13 +64,13 @@ actions = st.lists(
         st.tuples(st.just("book"), st.integers(0, POOL - 1)),
         st.tuples(st.just("cancel"), st.integers(0, POOL - 1)),
         st.tuples(st.just("no_show"), st.integers(0, POOL - 1)),
-        st.tuples(st.just("log"), st.integers(0, POOL - 1), st.sampled_from(OUTCOMES)),
+        st.tuples(st.just("log"), st.integers(0, POOL - 1), st.sampled_from(OUTCOMES), SAID),
         st.tuples(st.just("move"), st.integers(0, POOL - 1), st.sampled_from(STAGES)),
         st.tuples(st.just("won"), st.integers(0, POOL - 1), st.integers(100, 900)),
         st.tuples(st.just("lost"), st.integers(0, POOL - 1)),
         st.tuples(st.just("merge"), st.integers(0, POOL - 1), st.integers(0, POOL - 1)),
         st.tuples(st.just("later"), st.integers(1, 3 * 86400)),
-        st.tuples(st.just("edit"), st.integers(0, POOL - 1), TRADES, st.integers(1, 3), GRID),
+        st.tuples(st.just("edit"), st.integers(0, POOL - 1), TRADES, st.integers(1, 3), GRID, DEAL),
         st.tuples(st.just("bulk_tier"), st.lists(st.integers(0, POOL - 1), min_size=1, max_size=POOL),
                   st.integers(1, 3)),
         st.tuples(st.just("import"), st.integers(0, POOL - 1), TRADES, st.integers(1, 3), GRID),
@@ -138,9 +142,9 @@ def play(settings, targets: list[Any], action: tuple[Any, ...], run: str, data: 
             path = Path(folder) / "prospects.csv"
             new = f"Imported {run}"
             path.write_text(
-                "id,name,trade,tier,grid_health\n"
-                f"{target.prospect_id},,{trade or ''},{tier},{'' if grid is None else grid}\n"
-                f",{new},{trade or ''},{tier},{'' if grid is None else grid}\n"
+                "id,name,trade,tier,grid_health,deal_value\n"
+                f"{target.prospect_id},,{trade or ''},{tier},{'' if grid is None else grid},\n"
+                f",{new},{trade or ''},{tier},{'' if grid is None else grid},{tier * 300}\n"
             )
             # a prospect merged away is no longer there to update: that row is refused
             report = prospect_flows.import_file(settings, path, actor="test", skip_invalid=True)
@@ -160,7 +164,8 @@ def play(settings, targets: list[Any], action: tuple[Any, ...], run: str, data: 
                 elif call_id is not None:
                     booking.no_show(session, call_id, notes=None, actor="test")
             elif kind == "log":
-                calls.log(session, CallLog(prospect_id=target.prospect_id, outcome=args[1], duration=600), actor="test")
+                logged = CallLog(prospect_id=target.prospect_id, outcome=args[1], duration=600, objections=args[2])
+                calls.log(session, logged, actor="test")
             elif kind == "move":
                 prospects.move_stage(session, target.prospect_id, args[1], reason="by hand", actor="test")
             elif kind == "won":
@@ -169,8 +174,8 @@ def play(settings, targets: list[Any], action: tuple[Any, ...], run: str, data: 
             elif kind == "lost":
                 deals.lost(session, target.prospect_id, reason="went elsewhere", actor="test")
             elif kind == "edit":
-                trade, tier, grid = args[1:]
-                changes = ProspectUpdate(trade=trade, tier=tier, grid_health=grid)
+                trade, tier, grid, deal = args[1:]
+                changes = ProspectUpdate(trade=trade, tier=tier, grid_health=grid, deal_value=deal)
                 prospects.update(session, target.prospect_id, changes, actor="test")
             elif kind == "merge":
                 merging.merge(session, target.prospect_id, targets[args[1]].prospect_id, actor="test")

@@ -80,7 +80,9 @@ EMAIL_COLUMNS = (
     "replied_at", "bounced_at", "failed_at", "open_count", "machine_open_count", "bounce_type", "spam_reported_at",
     "unsubscribed_at",
 )  # fmt: skip
-_CALL_COLUMNS = ("id", "prospect_id", "status", "created_at", "updated_at", "completed_at", "duration")
+_CALL_COLUMNS = (
+    "id", "prospect_id", "status", "created_at", "updated_at", "completed_at", "duration", "objection_categories",
+)  # fmt: skip
 _CUSTOMER_COLUMNS = ("id", "prospect_id", "signed_at", "monthly_fee")
 
 
@@ -222,11 +224,37 @@ def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
             _add(parts, ("calls.pending", booked, ended, "", "", 0, "", ""), -1)
         if row.status == "no_show" and updated is not None:
             _add(parts, ("calls.no_show", booked, updated, "", "", 0, "", ""))
+    if row.status == "completed":
+        objection_parts(list(row.objection_categories or []), parts)
     if completed is not None:
         _add(parts, ("calls.completed", completed, completed, "", "", 0, "", ""))
         if row.duration is not None:
             _add(parts, ("calls.timed", completed, completed, "", "", 0, "", ""))
             _add(parts, ("calls.seconds", completed, completed, "", "", 0, "", ""), 0, float(row.duration))
+
+
+#: The objections table (``analytics.service.what_works.objection_table``), of the calls held and the
+#: prospects they were held with as they stand now: kept with no days (start and event 0), each by its
+#: category in the ``template`` key column. Per call: ``objections.calls`` (once per category it
+#: raised), ``objections.mentions`` (once per mention), ``objections.any`` (a call that raised one).
+#: Per prospect (:func:`prospect_parts`): ``objections.prospects``, ``objections.won`` and
+#: ``objections.lost`` (by its stage now) for each category its calls held raised.
+OBJECTION_FIGURES = ("objections.calls", "objections.mentions", "objections.any", "objections.prospects",
+                     "objections.won", "objections.lost")  # fmt: skip
+#: The forecast (``analytics.service.what_works.forecast``): each prospect by its stage now (in the
+#: ``template`` key column, no days): ``forecast.prospects`` with its deal value as the amount, and
+#: ``forecast.valued`` when it has one.
+FORECAST_FIGURES = ("forecast.prospects", "forecast.valued")
+
+
+def objection_parts(categories: list[str], parts: Parts) -> None:
+    """A call held's rows of the objections table: its categories (one per objection said)."""
+    for category in categories:
+        _add(parts, ("objections.mentions", 0, 0, str(category), "", 0, "", ""))
+    for category in set(categories):
+        _add(parts, ("objections.calls", 0, 0, str(category), "", 0, "", ""))
+    if categories:
+        _add(parts, ("objections.any", 0, 0, "", "", 0, "", ""))
 
 
 def customer_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
@@ -247,6 +275,9 @@ class ProspectFacts:
     band: str = NO_BAND
     first: dict[str, datetime] = field(default_factory=dict)
     hand: dict[int, datetime] = field(default_factory=dict)  # rank -> first manual move to it or past it
+    stage: str = "new"  # where it stands now
+    deal_value: float | None = None
+    raised: set[str] = field(default_factory=set)  # the objection categories its calls held raised
 
 
 def grid_band(grid_health: float | None) -> str:
@@ -267,6 +298,14 @@ def prospect_parts(facts: ProspectFacts, zone: ZoneInfo, parts: Parts) -> None:
     and of those, each who did a later stage's event by then (from the day all three held)."""
     first = {stage: _day(moment, zone) for stage, moment in facts.first.items()}
     created = _day(facts.created, zone)
+    if created is not None:  # the forecast and the objections: the prospect as it stands now
+        _add(parts, ("forecast.prospects", 0, 0, facts.stage, "", 0, "", ""), 1, float(facts.deal_value or 0))
+        if facts.deal_value is not None:
+            _add(parts, ("forecast.valued", 0, 0, facts.stage, "", 0, "", ""))
+        for category in facts.raised:
+            _add(parts, ("objections.prospects", 0, 0, category, "", 0, "", ""))
+            if facts.stage in ("closed_won", "closed_lost"):
+                _add(parts, (f"objections.{facts.stage[len('closed_') :]}", 0, 0, category, "", 0, "", ""))
     contacted = first.get("contacted")
     if created is not None:
         _add(parts, ("prospects", 0, created, "", "", facts.tier, "", ""))
@@ -350,11 +389,17 @@ def prospect_facts(connection: Connection, ids: Iterable[str] | None = None) -> 
         def scoped(query: Any, table: Any, chunk: list[str] | None = chunk, column: str = "prospect_id") -> Any:
             return query if chunk is None else query.where(table.c[column].in_(chunk))
 
-        query = select(p.c.id, p.c.created_at, p.c.tier, p.c.trade, p.c.grid_health)
+        query = select(p.c.id, p.c.created_at, p.c.tier, p.c.trade, p.c.grid_health, p.c.sales_status, p.c.deal_value)
         for row in connection.execute(scoped(query, p, column="id")):
             facts = found[row.id]
             facts.created, facts.tier = row.created_at, int(row.tier)
             facts.trade, facts.band = row.trade or "", grid_band(row.grid_health)
+            facts.stage = row.sales_status
+            facts.deal_value = None if row.deal_value is None else float(row.deal_value)
+        held = select(c.c.prospect_id, c.c.objection_categories).where(c.c.status == "completed")
+        for prospect_id, categories in connection.execute(scoped(held, c)):
+            if categories:
+                found[prospect_id].raised.update(str(category) for category in categories)
         for stage, table, column, conditions in sources:
             query = select(table.c.prospect_id, func.min(column)).where(*conditions)
             for prospect_id, moment in connection.execute(scoped(query, table).group_by(table.c.prospect_id)):
@@ -584,6 +629,8 @@ def add_new_prospects(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     zone = zone_of(session)
     for row in rows:
         facts = ProspectFacts(created=row["created_at"], tier=int(row["tier"]), trade=row.get("trade") or "",
+                              stage=row.get("sales_status") or "new",
+                              deal_value=None if row.get("deal_value") is None else float(row["deal_value"]),
                               band=grid_band(row.get("grid_health")))  # fmt: skip
         prospect_parts(facts, zone, parts)
     defer(session, parts)
@@ -595,10 +642,10 @@ _PENDING = "analytics_totals_change"
 #: Attributes whose change moves a prospect's funnel facts, per model.
 _FUNNEL_ATTRS: dict[type, tuple[str, ...]] = {
     EmailActivity: ("prospect_id", "sent_at", "replied_at"),
-    CallActivity: ("prospect_id", "created_at", "status", "completed_at", "outcome"),
+    CallActivity: ("prospect_id", "created_at", "status", "completed_at", "outcome", "objection_categories"),
     Customer: ("prospect_id", "signed_at"),
     OutreachActivity: ("prospect_id", "type", "created_at", "details", "status"),
-    Prospect: ("created_at", *PROSPECT_DIMENSIONS),
+    Prospect: ("created_at", "sales_status", "deal_value", *PROSPECT_DIMENSIONS),
 }
 _KIND = {EmailActivity: "emails", CallActivity: "calls", Customer: "customers"}
 

@@ -28,9 +28,7 @@ class Prospect(Base):
             name="sales_status_known",
         ),
         Index("ix_prospects_sales_status_tier", "sales_status", "tier"),
-        # the forecast: each open stage's prospects and deal values (migration 0033)
-        Index("ix_prospects_sales_status_deal_value", "sales_status", "deal_value"),
-        # a trade's prospects (and its count beside a stage and a tier), and by name (migration 0036)
+        # a trade's prospects (and its count beside a stage and a tier), and by name (migration 0037)
         Index("ix_prospects_trade_sales_status_tier", "trade", "sales_status", "tier"),
         Index("ix_prospects_trade_name", "trade", func.lower(text("name")), "id"),
         Index("ix_prospects_created_at_id", "created_at", "id"),

@@ -86,31 +86,19 @@ GROUP BY e.template, l.url
 # --- what works: objections ----------------------------------------------------------------------
 
 
-def objection_rows(connection: Connectable, dialect: Dialect) -> tuple[int, list[dict[str, Any]]]:
+def objection_rows(connection: Connectable) -> tuple[int, list[dict[str, Any]]]:
     """Per objection category on logged calls: calls and mentions, and the deals (prospects)
-    where it was raised by their state now: won, lost, still open."""
-    join = dialect.json_array_join("c.objection_categories", "cat")
-    sql = f"""
-SELECT cat.value AS category,
-       count(DISTINCT c.id) AS calls,
-       count(*) AS mentions,
-       count(DISTINCT c.prospect_id) AS prospects,
-       count(DISTINCT CASE WHEN p.sales_status = 'closed_won' THEN p.id END) AS won,
-       count(DISTINCT CASE WHEN p.sales_status = 'closed_lost' THEN p.id END) AS lost
-FROM call_activities c
-{join}
-JOIN prospects p ON p.id = c.prospect_id
-WHERE c.status = 'completed'
-GROUP BY cat.value
-"""
-    rows = [dict(row) for row in connection.execute(text(sql)).mappings()]
-    with_objections = connection.execute(
-        text(
-            "SELECT count(*) FROM call_activities c WHERE c.status = 'completed'"
-            f" AND {dialect.json_array_length('c.objection_categories')} > 0"
-        )
-    ).scalar_one()
-    return int(with_objections or 0), rows
+    where it was raised by their state now: won, lost, still open; and how many logged calls raised
+    any. From the maintained totals (:data:`totals.OBJECTION_FIGURES`)."""
+    found = totals.sums(connection, totals.OBJECTION_FIGURES, before=totals.AFTER_ALL, by=["template"])
+    rows: dict[str, dict[str, Any]] = {}
+    for (figure, category), (n, _amount) in found.items():
+        if figure != "objections.any":
+            row = rows.setdefault(category, {"category": category, "calls": 0, "mentions": 0, "prospects": 0,
+                                             "won": 0, "lost": 0})  # fmt: skip
+            row[figure.split(".")[1]] += n
+    with_objections = found.get(("objections.any", ""), (0, 0.0))[0]
+    return with_objections, [row for row in rows.values() if row["calls"]]
 
 
 # --- what works: conversion by group -------------------------------------------------------------
@@ -302,14 +290,14 @@ def _raw_send_buckets(
 
 
 def pipeline_values(connection: Connectable) -> list[tuple[str, int, int, float]]:
-    """(stage, prospects, prospects with a deal value, sum of deal values) for the open stages."""
-    statement = text(
-        "SELECT sales_status, count(*), count(deal_value), SUM(deal_value) FROM prospects"
-        " WHERE sales_status IN :stages GROUP BY sales_status"
-    ).bindparams(bindparam("stages", expanding=True))
+    """(stage, prospects, prospects with a deal value, sum of deal values) for the open stages: the
+    maintained totals (:data:`totals.FORECAST_FIGURES`)."""
+    found = totals.sums(connection, totals.FORECAST_FIGURES, before=totals.AFTER_ALL, by=["template"])
     return [
-        (str(stage), int(n), int(valued), float(total or 0))
-        for stage, n, valued, total in connection.execute(statement, {"stages": list(OPEN_STAGES)})
+        (stage, n, found.get(("forecast.valued", stage), (0, 0.0))[0], amount)
+        for stage in OPEN_STAGES
+        for n, amount in [found.get(("forecast.prospects", stage), (0, 0.0))]
+        if n
     ]
 
 

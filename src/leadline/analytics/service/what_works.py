@@ -140,7 +140,7 @@ def _verdict_note(verdict: str, difference: float | None, leader: str, reason: s
 def objection_table(session: Session, *, settings: Settings) -> ObjectionTable:
     """Objection categories by how many logged calls raised them, with the win rate of the deals
     (prospects) where each came up: won out of won + lost."""
-    with_objections, raw = qw.objection_rows(session, qc.dialect_of(session))
+    with_objections, raw = qw.objection_rows(session)
     order = [*settings.objection_categories, OTHER]
     rows = []
     for row in raw:
