@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from tests.factories import count, make_prospect, snapshot
 
 
@@ -21,6 +23,24 @@ class TestList:
             if not cursor:
                 break
         assert seen == [60, 50, 40, 30, 20, 10, 0]
+
+    @pytest.mark.parametrize("sort", ["name", "-name"])
+    def test_name_pages_with_cursor_past_a_non_ascii_capital(self, settings, client, sort):
+        """The cursor lowers a name as the database's lower() does (SQLite's folds ASCII letters only):
+        lowered otherwise, paging past "Émile A" skipped "Émile B", or returned it for ever."""
+        names = ["Émile A", "Émile B", "émile C", "Zoë", "Ärzte", "alpha", "Ölwerk"]
+        for n, name in enumerate(names):
+            make_prospect(settings, name=name, email=f"n{n}@x.com")
+        everything = client.get("/api/prospects", params={"limit": 50, "sort": sort}).json()["items"]
+        seen, cursor = [], None
+        for _ in range(len(names) + 1):
+            params = {"limit": 1, "sort": sort} | ({"cursor": cursor} if cursor else {})
+            body = client.get("/api/prospects", params=params).json()
+            seen += [p["name"] for p in body["items"]]
+            cursor = body["nextCursor"]
+            if not cursor:
+                break
+        assert seen == [p["name"] for p in everything] and sorted(seen) == sorted(names)
 
     def test_page_numbers(self, settings, client):
         for n in range(5):

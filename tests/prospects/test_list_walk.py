@@ -20,7 +20,7 @@ SORTS = ["created", "-created", "name", "-name", "grid_health", "-grid_health", 
 FILTERS = [
     {"trade": "roofing"}, {"status": "contacted"}, {"tier": 2}, {"tag": "vip"}, {"owner": "ann@acme.test"},
     {"search": "austin"}, {"search": "tul"}, {"search": "re"}, {"search": "zür"}, {"search": "kelv"},
-    {"search": "555-01"}, {"trade": "roofing", "search": "reno"}, {"status": "contacted", "tag": "vip"},
+    {"search": "55501"}, {"trade": "roofing", "search": "reno"}, {"status": "contacted", "tag": "vip"},
     {"doNotContact": False, "tier": 3}, {"gridHealthMin": 50, "trade": "hvac"},
 ]  # fmt: skip
 

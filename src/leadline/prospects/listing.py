@@ -83,7 +83,8 @@ def run(options: argparse.Namespace, fetch: Fetch, filters: queries.Filters, *, 
         print(f"error: {error}", file=sys.stderr)
         return 1
     total = None
-    if not options.as_json or " WHERE " in query.count_sql:  # JSON shows no total: counted to choose the plan
+    # JSON shows no total: there the count only chooses the plan, which only SQLite's walk needs
+    if not options.as_json or (dialect == "sqlite" and " WHERE " in query.count_sql):
         total = _first(fetch(*query.counting(JSON_COUNT_LIMIT if options.as_json else None)))
     rows = _walked(fetch, filters, shape, query, total) if total is not None else None
     if rows is None:

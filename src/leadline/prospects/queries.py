@@ -120,7 +120,7 @@ class ListQuery:
     def counting(self, cap: int | None = None) -> tuple[str, dict[str, Any]]:
         """The count's statement and parameters; with ``cap``, counting stops at ``cap + 1`` (a filtered
         count reads every match; with no filter, count(*) reads only an index anyway)."""
-        if cap is None or not self.count_params:
+        if cap is None or " WHERE " not in self.count_sql:
             return self.count_sql, dict(self.count_params)
         source = self.count_sql[len("SELECT count(*) FROM ") :]
         return f"SELECT count(*) FROM (SELECT 1 FROM {source} LIMIT :count_cap) AS capped", {
@@ -370,10 +370,7 @@ def walked_page(query: ListQuery, rows: list[dict[str, Any]]) -> bool:
     in the sort's order (a short page says only that the walk ended first)."""
     if len(rows) < query.params["limit"]:
         return False
-    if query.sort.lstrip("-") == "name":  # as SQLite's lower() has it: ASCII letters only
-        keys = [(str(row["name"]).translate(_ASCII_LOWER), row["id"]) for row in rows]
-    else:
-        keys = [(sort_value(row, query.sort), row["id"]) for row in rows]
+    keys = [(sort_value(row, query.sort), row["id"]) for row in rows]  # a walk is SQLite's
     return keys == sorted(keys, reverse=query.sort.startswith("-"))
 
 
@@ -395,15 +392,17 @@ def _cursor_param(value: Any, kind: str, dialect: str) -> Any:
     return moment.strftime(SQLITE_TIME_FORMAT)
 
 
-def sort_value(row: dict[str, Any], sort: str) -> Any:
-    """The value of ``row`` under ``sort``, as the SQL expression sees it."""
+def sort_value(row: dict[str, Any], sort: str, dialect: str = "sqlite") -> Any:
+    """The value of ``row`` under ``sort``, as the SQL expression sees it: a name lowered as the
+    database's ``lower()`` lowers it (SQLite's: ASCII letters only; a cursor lowered otherwise past a
+    name starting with "É" would skip the names after it, or return the same page for ever)."""
     key = sort.lstrip("-")
     if key == "created":
         return _time_text(row["created_at"])
     if key == "updated":
         return _time_text(row["updated_at"])
     if key == "name":
-        return str(row["name"]).lower()
+        return str(row["name"]).translate(_ASCII_LOWER) if dialect == "sqlite" else str(row["name"]).lower()
     if key == "grid_health":
         return -1 if row["grid_health"] is None else row["grid_health"]
     return row["tier"]
@@ -418,8 +417,8 @@ def _time_text(value: Any) -> str:
     return str(value)
 
 
-def encode_cursor(row: dict[str, Any], sort: str) -> str:
-    raw = json.dumps([sort, sort_value(row, sort), row["id"]], separators=(",", ":"))
+def encode_cursor(row: dict[str, Any], sort: str, dialect: str = "sqlite") -> str:
+    raw = json.dumps([sort, sort_value(row, sort, dialect), row["id"]], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -116,7 +116,7 @@ def search(
     rows = rows[:limit]
     next_cursor = None
     if more and rows and page is None:
-        next_cursor = queries.encode_cursor(rows[-1].as_dict(), sort)
+        next_cursor = queries.encode_cursor(rows[-1].as_dict(), sort, session.get_bind().dialect.name)
     return ProspectPage(items=rows, total=total, limit=limit, next_cursor=next_cursor, page=page)
 
 
