@@ -23,13 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from alembic import context
+    from leadline.migrations.steps import recount_totals
 
-    from leadline.analytics import totals
-    from leadline.config import Settings, get_settings
-
-    settings = context.config.attributes.get("settings")
-    totals.recount(op.get_bind(), (settings if isinstance(settings, Settings) else get_settings()).zone)
+    recount_totals()
 
 
 def downgrade() -> None:

@@ -25,14 +25,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from alembic import context
-
-    from leadline.analytics import totals
-    from leadline.config import Settings, get_settings
+    from leadline.migrations.steps import recount_totals
 
     op.drop_index("ix_prospects_sales_status_deal_value", table_name="prospects")
-    settings = context.config.attributes.get("settings")
-    totals.recount(op.get_bind(), (settings if isinstance(settings, Settings) else get_settings()).zone)
+    recount_totals()
 
 
 def downgrade() -> None:
