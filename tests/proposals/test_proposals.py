@@ -33,11 +33,13 @@ def pages_of(pdf: bytes) -> int:
     import zlib
 
     parts = [pdf]
-    for found in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    for found in re.finditer(rb"stream\r?\n", pdf):
+        # Inflated from where the stream starts to where its compressed data ends: cut at the first
+        # "endstream" instead, a stream whose data happens to end in a carriage return lost that byte.
         try:
-            parts.append(zlib.decompress(found.group(1)))
+            parts.append(zlib.decompressobj().decompress(pdf[found.end() :]))
         except zlib.error:
-            continue
+            continue  # not compressed, or the "stream" of an "endstream"
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", b"".join(parts)))
 
 

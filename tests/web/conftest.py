@@ -78,8 +78,10 @@ def sign_in(tab: Any, email: str, password: str = PASSWORD) -> None:
     tab.goto("/login")
     tab.get_by_label("E-mail address").fill(email)
     tab.get_by_label("Password").fill(password)
-    tab.get_by_role("button", name="Sign in").click()
-    tab.wait_for_url(lambda url: "/login" not in url)
+    # Signing in hashes the password on purpose (slow by design), then loads the first page: beside
+    # the other test worker on two cores that took over the 10 s a click is given.
+    tab.get_by_role("button", name="Sign in").click(timeout=30_000)
+    tab.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
 
 
 def settle(tab: Any) -> None:
