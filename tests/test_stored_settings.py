@@ -72,6 +72,11 @@ def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> 
         ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),
         ("stageProbabilities", "won: 0.5", "stageProbabilities: unknown stage 'won'"),
         ("currency", "dollars", "currency: 'dollars' is not a 3-letter currency code"),
+        (
+            "objectionCategories",
+            "price: cost\n" + "x" * 61 + ": words",
+            "objectionCategories: a category's name is at most 60 characters",
+        ),
         ("secretKey", "x", "name: unknown setting 'secretKey'"),
     ],
 )

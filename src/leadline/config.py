@@ -114,6 +114,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+#: The longest objection category name (``LEADLINE_OBJECTION_CATEGORIES``).
+MAX_CATEGORY_NAME = 60
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LEADLINE_",
@@ -354,6 +358,15 @@ class Settings(BaseSettings):
         bad = [k for k, v in value.items() if not 0 <= v <= 1]
         if bad:
             raise ValueError(f"the probability of {bad[0]} must be between 0 and 1")
+        return value
+
+    @field_validator("objection_categories")
+    @classmethod
+    def _categories(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        # A category is a key of the maintained totals (analytics.totals, a column of 100 characters).
+        long = [k for k in value if len(k) > MAX_CATEGORY_NAME]
+        if long:
+            raise ValueError(f"a category's name is at most {MAX_CATEGORY_NAME} characters ({long[0][:20]!r}...)")
         return value
 
     @field_validator("phone_region")
