@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -45,6 +45,9 @@ from leadline.db import get_engine
 from leadline.jobs import get_huey
 from leadline.migrate import head_revision
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 log = logging.getLogger("leadline.health")
 router = APIRouter(tags=["health"])
 
@@ -52,6 +55,7 @@ PROBE_WAIT = 0.5  # seconds the write probe waits for the write lock (transactio
 LOW_DISK = 16 * 1024 * 1024  # bytes free under which the database's disk counts as full
 HEARTBEAT_KEY = "leadline.worker.heartbeat"
 HEARTBEAT_EVERY = 15.0  # seconds
+HEARTBEAT_RETRY = 1.0  # seconds between tries while the queue cannot be reached
 HEARTBEAT_STALE = 120.0  # seconds without a heartbeat after which the worker counts as stopped
 
 
@@ -267,20 +271,40 @@ def beat(huey: Any) -> None:
     huey.storage.put_data(HEARTBEAT_KEY, json.dumps(value).encode())
 
 
-def start_heartbeat(huey: Any, stop: threading.Event, every: float = HEARTBEAT_EVERY) -> threading.Thread:
-    """A daemon thread that writes a heartbeat now and every ``every`` seconds until ``stop`` is set."""
+def start_heartbeat(
+    huey: Any,
+    stop: threading.Event,
+    every: float = HEARTBEAT_EVERY,
+    *,
+    on_return: Callable[[], None] | None = None,
+    retry_every: float = HEARTBEAT_RETRY,
+) -> threading.Thread:
+    """A daemon thread that writes a heartbeat now and every ``every`` seconds until ``stop`` is set.
+
+    While the queue cannot be reached it tries again every ``retry_every`` seconds. ``on_return`` runs
+    when the queue may have lost what it held: at the first beat after a failed one, and at a beat that
+    finds the heartbeat it wrote before gone (a Redis restarted empty or flushed between two beats).
+    """
+
+    from huey.constants import EmptyData
 
     def loop() -> None:
         failing = False
+        wrote = False
         while True:
             try:
+                emptied = wrote and huey.storage.peek_data(HEARTBEAT_KEY) is EmptyData
                 beat(huey)
+                wrote = True
+                if (failing or emptied) and on_return is not None:
+                    log.warning("the job queue is back%s: catching up now", " (it was emptied)" if emptied else "")
+                    on_return()
                 failing = False
             except Exception as error:  # the queue is away: say so once, keep trying
                 if not failing:
                     log.warning("could not write the worker's heartbeat to the queue: %s", _line(error))
                 failing = True
-            if stop.wait(every):
+            if stop.wait(retry_every if failing else every):
                 return
 
     thread = threading.Thread(target=loop, name="leadline-heartbeat", daemon=True)

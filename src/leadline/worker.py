@@ -110,6 +110,15 @@ def _periodic(huey: Any, settings: Settings, name: str, schedule: Any) -> None:
     huey._leadline_periodic[name] = huey.periodic_task(schedule, name=f"leadline.periodic.{name}")(periodic_job)
 
 
+def catch_up(huey: Any) -> None:
+    """Queue every sweep that runs each few minutes now, not at its next turn: the queue is back after
+    an outage, or was emptied, and the jobs it held (follow-ups, scheduled sends, notifications) may be
+    gone. The sweeps find that work in the database; the daily and weekly jobs keep their hour."""
+    for item in PERIODIC:
+        if item.at_hour is None and item.name in huey._leadline_periodic:
+            huey._leadline_periodic[item.name]()
+
+
 def _local_crontab(settings: Settings, item: Periodic) -> Any:
     """A daily/weekly schedule at a local hour (Huey's crontab runs in UTC)."""
     from datetime import UTC, datetime
@@ -141,7 +150,7 @@ def consumer(settings: Settings, *, threads: int | None = None, periodic: bool =
         def start(self) -> None:
             super().start()
             self._beating = threading.Event()
-            start_heartbeat(self.huey, self._beating)
+            start_heartbeat(self.huey, self._beating, on_return=lambda: catch_up(self.huey))
 
         def stop(self, graceful: bool = False) -> None:
             if self._beating is not None:

@@ -231,22 +231,22 @@ def test_redis_stopped_while_jobs_are_queued_the_work_is_done_when_it_is_back(
         assert wait_for(lambda: len(fake_sendgrid.requests) >= 5, 30), stop_all(workers)
         # The follow-ups are queued in Redis, due in 8 s. Redis goes away, and its queue with it.
         redis.stop()
-        later = clock.utc_now() + timedelta(
-            seconds=20
-        )  # in the future however slow the CLI starts.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M:%S")
-        scheduled = cli(
-            "emails", "send", "--template", "solution", "--prospect", people[0].id, "--force", "--at", later
-        )
+        at = clock.utc_now() + timedelta(seconds=12)  # in the future however slow the CLI starts
+        scheduled = cli("emails", "send", "--template", "solution", "--prospect", people[0].id, "--force", "--at", at)
         assert scheduled.exit_code == 0, scheduled.stderr  # the send is in the database; the queue can wait
-        time.sleep(3)
+        time.sleep(max(3.0, (at - clock.utc_now()).total_seconds() + 1))  # the follow-ups (8 s) and it are due
         assert all(w.popen.poll() is None for w in workers), stop_all(workers)  # they wait for Redis, alive
+        assert len(fake_sendgrid.requests) == 5  # nothing due was sent while the queue was away
         redis.start()  # empty: nothing that was queued is there any more
+        # The workers' heartbeats find the queue back and queue the sweeps at once, which find the six
+        # sends due (5 follow-ups, 1 scheduled) in the database: well before the next minute's sweeps.
         done = wait_for(lambda: len(fake_sendgrid.requests) >= 11, 100, 0.5)
         wait_for(lambda: _statuses(settings) == {"sent": 11}, 30, 0.5)  # the last send is recorded, not in hand
     finally:
         logs = stop_all(workers)
     sent = [json.loads(r.body)["personalizations"][0]["custom_args"][CUSTOM_ARG] for r in fake_sendgrid.requests]
     assert done, f"{len(sent)} sent\n{logs}"
+    assert "the job queue is back: catching up now" in logs, logs
     assert len(sent) == len(set(sent)) == 11, Counter(sent).most_common(2)  # 5 first emails, 5 follow-ups, 1 scheduled
     with unit_of_work(settings, readonly=True) as session:
         statuses = Counter(session.scalars(select(EmailActivity.status)))
