@@ -75,10 +75,12 @@ def deals_won(connection: Connectable, start: datetime, end: datetime) -> tuple[
     return won, round(mrr, 2)
 
 
+_FIRST_SEND = text("SELECT min(sent_at) AS first FROM email_activities").columns(first=UTCDateTime())
+
+
 def first_send(connection: Connectable) -> datetime | None:
     """When the first email ever went out (week 1 of the business)."""
-    statement = text("SELECT min(sent_at) AS first FROM email_activities").columns(first=UTCDateTime())
-    value = connection.execute(statement).scalar_one()
+    value = connection.execute(_FIRST_SEND).scalar_one()
     return value if isinstance(value, datetime) else None
 
 
