@@ -70,3 +70,20 @@ def test_postgresql_prepares_the_statements_read_only_units_repeat(settings: Set
             )
         ).scalar_one()
     assert prepared == 1
+
+
+@pytest.mark.postgres
+def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(settings: Settings) -> None:
+    from sqlalchemy import text
+
+    from leadline.analytics.service import common
+    from leadline.analytics.service import dashboard as figures
+
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    with unit_of_work(settings, readonly=True) as session:
+        common.snapshot(session)
+        figures.dashboard(session, common.resolve_week("last", settings), settings=settings)
+        assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_generic_plan"
+    with unit_of_work(settings, readonly=True) as session:
+        assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "auto"
