@@ -29,3 +29,61 @@ def test_a_read_only_unit_refuses_after_commit_work(settings: Settings) -> None:
         with pytest.raises(RuntimeError, match="never commits"):
             after_commit(session, lambda: ran.append("never"))
     assert ran == []
+
+
+def test_a_unit_that_wrote_and_failed_writes_nothing_and_a_read_only_one_never_writes(settings: Settings) -> None:
+    """On PostgreSQL a transaction that only read ends with COMMIT (psycopg keeps its prepared
+    statements); one that wrote still rolls back: a failed unit, a dry run, a read-only unit."""
+    from sqlalchemy import text
+
+    def count() -> int:
+        with unit_of_work(settings, readonly=True) as session:
+            return int(session.execute(text("SELECT count(*) FROM daily_send_counts")).scalar_one())
+
+    with pytest.raises(ZeroDivisionError), unit_of_work(settings) as session:
+        session.execute(text("INSERT INTO daily_send_counts (day, sent) VALUES ('2025-11-17', 1)"))
+        1 / 0  # noqa: B018
+    with unit_of_work(settings) as session:
+        session.execute(text("INSERT INTO daily_send_counts (day, sent) VALUES ('2025-11-18', 1)"))
+        rollback_only(session)
+    with unit_of_work(settings, readonly=True) as session:
+        session.execute(text("SELECT count(*) FROM daily_send_counts")).scalar_one()
+        session.execute(text("INSERT INTO daily_send_counts (day, sent) VALUES ('2025-11-19', 1)"))
+    assert count() == 0
+
+
+@pytest.mark.postgres
+def test_postgresql_prepares_the_statements_read_only_units_repeat(settings: Settings) -> None:
+    """psycopg prepares a statement after its connection ran it five times; a ROLLBACK made it forget
+    them all, and every unit of work began with one (after reading the stored settings)."""
+    from sqlalchemy import text
+
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    for _ in range(8):
+        with unit_of_work(settings, readonly=True) as session:
+            session.execute(text("SELECT count(*) FROM daily_send_counts WHERE sent = :sent"), {"sent": 1}).scalar_one()
+    with unit_of_work(settings, readonly=True) as session:
+        prepared = session.execute(
+            text(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%FROM daily_send_counts WHERE sent%'"
+            )
+        ).scalar_one()
+    assert prepared == 1
+
+
+@pytest.mark.postgres
+def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(settings: Settings) -> None:
+    from sqlalchemy import text
+
+    from leadline.analytics.service import common
+    from leadline.analytics.service import dashboard as figures
+
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    with unit_of_work(settings, readonly=True) as session:
+        common.snapshot(session)
+        figures.dashboard(session, common.resolve_week("last", settings), settings=settings)
+        assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_generic_plan"
+    with unit_of_work(settings, readonly=True) as session:
+        assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "auto"

@@ -11,6 +11,7 @@ Rules (see docs/architecture.md):
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -209,7 +210,51 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if options.get("poolclass") is NullPool:
         for key in ("pool_size", "max_overflow"):
             options.pop(key, None)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "postgresql":
+        _postgresql_setup(engine)
+    return engine
+
+
+#: Statements that read (or set something for the transaction only): a transaction of only these ends
+#: the same by COMMIT as by ROLLBACK. Anything else (a write, a savepoint, a session-level SET) is a write.
+_READS = ("SELECT", "SET LOCAL", "SHOW")
+#: The driver connections whose open transaction ran something other than :data:`_READS`.
+_wrote: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _postgresql_setup(engine: Engine) -> None:
+    """End a transaction that only read with COMMIT, not ROLLBACK: the same end, but psycopg forgets
+    its prepared statements on every ROLLBACK (and its counts towards preparing one). Every unit of
+    work's settings read, and every read-only unit, ended that way: no statement was ever prepared,
+    and PostgreSQL parsed and planned each again on every request. psycopg prepares a statement its
+    connection has run ``prepare_threshold`` (5) times; PostgreSQL may then keep one plan for it."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_writes(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip()[:9].upper().startswith(_READS):
+            _wrote.add(connection.connection.dbapi_connection)
+
+    dialect = engine.dialect
+    rollback, commit = dialect.do_rollback, dialect.do_commit
+
+    def do_rollback(connection: Any) -> None:
+        raw = getattr(connection, "dbapi_connection", connection)
+        if raw is None or raw in _wrote or raw.info.transaction_status != _INTRANS:
+            _wrote.discard(raw)
+            rollback(connection)  # a write to undo, or an aborted transaction
+        else:
+            commit(connection)  # only reads: nothing to undo
+
+    def do_commit(connection: Any) -> None:
+        _wrote.discard(getattr(connection, "dbapi_connection", connection))
+        commit(connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign,assignment]
+    dialect.do_commit = do_commit  # type: ignore[method-assign,assignment]
+
+
+_INTRANS = 2  # psycopg.pq.TransactionStatus.INTRANS: in a transaction, its statements so far succeeded
 
 
 def get_engine(settings: Settings) -> Engine:

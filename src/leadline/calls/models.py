@@ -31,6 +31,9 @@ class CallActivity(Base):
         # walk every call held
         Index("ix_call_activities_status_completed_at", "status", "completed_at"),
         Index("ix_call_activities_prospect_status_completed", "prospect_id", "status", "completed_at"),
+        # analytics: a prospect's calls booked in a period, with what "not cancelled by then" reads (the
+        # dashboard's replies followed by a call, from the index alone)
+        Index("ix_call_activities_prospect_booked", "prospect_id", "created_at", "status", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

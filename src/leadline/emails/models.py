@@ -71,6 +71,8 @@ class EmailActivity(Base):
             "template",
             where="replied_at IS NOT NULL",
         ),
+        # analytics: the prospect cards' opens of a week, by prospect (the opened emails only)
+        PartialIndex("ix_email_activities_opened_by_prospect", "prospect_id", "sent_at", where="opened_at IS NOT NULL"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

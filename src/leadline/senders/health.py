@@ -30,10 +30,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from leadline.analytics.models import AnalyticsTotal
 from leadline.analytics.totals import HEALTH_FIGURES, hour_of
 from leadline.clock import utc_now
 from leadline.config import Settings
@@ -131,17 +130,23 @@ def recent(session: Session, sender_id: str, *, now: datetime | None = None) -> 
 def _summed(session: Session, until: datetime) -> Any:
     """(figure, sender, n in 24h, n in 7d, n in 28d) from the maintained totals: the sends of the
     windows ending ``until`` (a whole hour) and their events before it."""
-    t = AnalyticsTotal.__table__
     end = hour_of(until)
-    spans = [end - int(span / _HOUR) for span in WINDOWS.values()]
-    sums = [func.sum(case((t.c.start_day >= first, t.c.n), else_=0)) for first in spans]
-    query = select(t.c.figure, t.c.sender, *sums).where(
-        t.c.figure.in_(list(HEALTH_FIGURES.values())),
-        t.c.start_day >= min(spans),
-        t.c.start_day < end,
-        t.c.event_day < end,
-    )
-    return session.execute(query.group_by(t.c.figure, t.c.sender))
+    params: dict[str, Any] = {f"figure_{i}": figure for i, figure in enumerate(HEALTH_FIGURES.values())}
+    params.update({f"since_{i}": end - int(span / _HOUR) for i, span in enumerate(WINDOWS.values())})
+    params["end"] = end
+    return session.execute(_SUMMED, params)
+
+
+#: :func:`_summed`'s statement, made once (one text on every request: PostgreSQL's prepared
+#: statements apply); ``since_i``: the first send hour of each window (:data:`WINDOWS`, the longest last).
+_SUMMED = text(
+    "SELECT figure, sender, "
+    + ", ".join(f"sum(CASE WHEN start_day >= :since_{i} THEN n ELSE 0 END)" for i in range(len(WINDOWS)))
+    + " FROM analytics_totals WHERE figure IN ("
+    + ", ".join(f":figure_{i}" for i in range(len(HEALTH_FIGURES)))
+    + f") AND start_day >= :since_{len(WINDOWS) - 1} AND start_day < :end AND event_day < :end"
+    " GROUP BY figure, sender"
+)
 
 
 def _links(until: datetime, **where: str) -> dict[str, dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import TextClause, bindparam, text
@@ -20,8 +21,11 @@ class Connectable(Protocol):
     def execute(self, statement: Any, parameters: Any = None, /) -> Any: ...
 
 
+@lru_cache(maxsize=256)
 def bind_times(sql: str, *names: str) -> TextClause:
-    """A text() statement whose ``names`` parameters are UTC instants (bound as Leadline stores them)."""
+    """A text() statement whose ``names`` parameters are UTC instants (bound as Leadline stores them).
+    Made once per text (a statement is immutable: parsing its parameters again on every request
+    cost the dashboard about 1 ms)."""
     return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in names))
 
 

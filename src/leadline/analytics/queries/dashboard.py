@@ -4,6 +4,7 @@ prospects' cards, sends and replies per day, and the live page's data version. T
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,14 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from leadline.analytics import totals
-from leadline.analytics.queries.common import Connectable, bind_times, dialect_of, one_row, replied_emails
+from leadline.analytics.queries.common import (
+    Connectable,
+    Dialect,
+    bind_times,
+    dialect_of,
+    one_row,
+    replied_emails,
+)
 from leadline.db import UTCDateTime
 from leadline.emails.reading import EVER_SQL
 
@@ -75,10 +83,12 @@ def deals_won(connection: Connectable, start: datetime, end: datetime) -> tuple[
     return won, round(mrr, 2)
 
 
+_FIRST_SEND = text("SELECT min(sent_at) AS first FROM email_activities").columns(first=UTCDateTime())
+
+
 def first_send(connection: Connectable) -> datetime | None:
     """When the first email ever went out (week 1 of the business)."""
-    statement = text("SELECT min(sent_at) AS first FROM email_activities").columns(first=UTCDateTime())
-    value = connection.execute(statement).scalar_one()
+    value = connection.execute(_FIRST_SEND).scalar_one()
     return value if isinstance(value, datetime) else None
 
 
@@ -122,20 +132,29 @@ CARD_CONTACTS = (
 
 
 def card_contacts(connection: Connectable, start: datetime, end: datetime) -> dict[str, tuple[int, int, int]]:
-    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any."""
-    found: dict[str, list[int]] = {}
-    for column, sql in enumerate(CARD_CONTACTS):
-        for (prospect_id,) in connection.execute(bind_times(sql, "start", "end"), {"start": start, "end": end}):
-            found.setdefault(str(prospect_id), [0, 0, 0])[column] += 1
-    return {p: (c[0], c[1], c[2]) for p, c in found.items()}
+    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any. Fetched
+    whole and counted by :class:`~collections.Counter` (row by row, SQLAlchemy's and Python's work
+    per row cost several times the database's at a few thousand rows)."""
+    params = {"start": start, "end": end}
+    replies, booked, held = (
+        Counter(connection.execute(bind_times(sql, "start", "end"), params).scalars().all()) for sql in CARD_CONTACTS
+    )
+    return {str(p): (replies[p], booked[p], held[p]) for p in replies.keys() | booked.keys() | held.keys()}
 
 
-#: The emails sent in the week and opened, of these prospects (each prospect's emails, from its index).
-CARD_OPENS_SQL = """
-SELECT prospect_id,
-       SUM(CASE WHEN sent_at >= :start AND sent_at < :end AND opened_at IS NOT NULL THEN 1 ELSE 0 END) AS opens
-FROM email_activities WHERE prospect_id IN :ids GROUP BY prospect_id
-"""
+#: The emails sent in the week and opened, of these prospects: a range of each one's opened emails,
+#: from their index alone (``{emails}``: :func:`opened_emails`).
+CARD_OPENS_SQL = (
+    "SELECT prospect_id, count(*) AS opens FROM {emails} WHERE prospect_id IN :ids AND opened_at IS NOT NULL"
+    " AND sent_at >= :start AND sent_at < :end GROUP BY prospect_id"
+)
+
+
+def opened_emails(dialect: Dialect) -> str:
+    """``email_activities`` for a read of some prospects' opened emails of a period: on SQLite through
+    their partial index, which without fresh statistics its planner passes over for the prospect index
+    (every email of theirs, from the table)."""
+    return "email_activities" + (" INDEXED BY ix_email_activities_opened_by_prospect" if dialect.is_sqlite else "")
 
 
 @dataclass(frozen=True)
@@ -171,7 +190,8 @@ def active_prospects(connection: Connectable, start: datetime, end: datetime, li
     keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
     cut = keys[limit - 1]
     hopeful = sorted(p for p, (replies, booked, held) in contacts.items() if (-replies, -(booked + held)) <= cut)
-    statement = bind_times(CARD_OPENS_SQL, "start", "end").bindparams(bindparam("ids", expanding=True))
+    sql = CARD_OPENS_SQL.format(emails=opened_emails(dialect_of(connection)))
+    statement = bind_times(sql, "start", "end").bindparams(bindparam("ids", expanding=True))
     opens: dict[str, int] = {}
     for at in range(0, len(hopeful), 500):
         for prospect_id, n in connection.execute(statement, {**params, "ids": hopeful[at : at + 500]}):

@@ -60,6 +60,22 @@ def snapshot(session: Session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
+#: The dashboard's plans on PostgreSQL (:func:`plan_once`), for its transaction only.
+_PLAN_ONCE = text("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+
+
+def plan_once(session: Session) -> None:
+    """On PostgreSQL, let this transaction's prepared statements keep one plan each (psycopg prepares a
+    statement its connection has run five times). The dashboard reads small ranges of indexes, each
+    statement a few milliseconds or less; left to choose, PostgreSQL planned its heaviest ones again on
+    every request with the values given (the replies followed by a call: 1.7 ms of planning, probing
+    the time index's ends, for 3.8 ms of running), which cost more than one plan made for any week
+    (20-21 ms to 17-18 ms for the whole dashboard at a million prospects). Statements not yet prepared
+    are still planned with their values."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PLAN_ONCE)
+
+
 def check_period(since: datetime | None, until: datetime | None) -> None:
     if since is not None and until is not None and since >= until:
         raise Invalid("must be after since", field="until")

@@ -22,7 +22,7 @@ from leadline.analytics.schemas import (
     TextFigures,
     WeekInfo,
 )
-from leadline.analytics.service.common import make_rate
+from leadline.analytics.service.common import make_rate, plan_once
 from leadline.analytics.service.figures import dashboard_lists
 from leadline.analytics.service.funnel import FUNNEL as FUNNEL  # the funnel's lines, for older imports
 from leadline.analytics.service.funnel import STATEMENT, funnel
@@ -71,6 +71,7 @@ def dashboard(
     if not 0 <= cards <= MAX_CARDS:
         raise Invalid(f"must be between 0 and {MAX_CARDS}", field="cards")
     start, end = week.start, week.end
+    plan_once(session)
     counts = funnel(session, end)
     emails = qd.week_emails(session, start, end)
     calls = qd.week_calls(session, start, end)

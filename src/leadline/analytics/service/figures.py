@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, time
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from leadline.analytics.schemas import Dashboard, FigureList, PipelineStage, ReportLine, TemplateWeek
@@ -31,30 +32,49 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
 ALL = 1_000_000
 
 
+@lru_cache(maxsize=256)
 def _option(name: str) -> str:
     return "--" + "".join(f"-{c.lower()}" if c.isupper() else c for c in name)
 
 
 def _web_value(value: Any, zone: ZoneInfo) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(zone).isoformat()
+        return _web_time(value, zone)
     return str(value)
 
 
 def _cli_value(value: Any, zone: ZoneInfo) -> str:
     if isinstance(value, datetime):
-        local = value.astimezone(zone)
-        if local.time() == time(0):
-            return local.date().isoformat()
-        return local.replace(tzinfo=None).isoformat(timespec="seconds")
+        return _cli_time(value, zone)
     return str(value)
+
+
+# A dashboard's thirty figures name the same two or three instants and values again and again:
+# each is written (and quoted) once.
+@lru_cache(maxsize=256)
+def _web_time(value: datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).isoformat()
+
+
+@lru_cache(maxsize=256)
+def _cli_time(value: datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    if local.time() == time(0):
+        return local.date().isoformat()
+    return local.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=1024)
+def _quoted(text: str) -> str:
+    return quote_plus(text)
 
 
 def figure(key: str, label: str, count: int, kind: str, zone: ZoneInfo, **filters: Any) -> FigureList:
     """A figure and its list: ``filters`` in the API's names (camelCase); None leaves one out."""
     given = {name: value for name, value in filters.items() if value is not None}
     page, api, command, has_limit = KINDS[kind]
-    query = urlencode({name: _web_value(value, zone) for name, value in given.items()})
+    web = {name: _web_value(value, zone) for name, value in given.items()}
+    query = "&".join(f"{_quoted(name)}={_quoted(value)}" for name, value in web.items())  # urlencode's form
     words = [command, *(f"{_option(name)} {_cli_value(value, zone)}" for name, value in given.items())]
     if has_limit:
         words.append(f"--limit {ALL}")
@@ -63,7 +83,7 @@ def figure(key: str, label: str, count: int, kind: str, zone: ZoneInfo, **filter
         label=label,
         count=count,
         kind=kind,
-        filters={name: _web_value(value, zone) for name, value in given.items()},
+        filters=web,
         url=f"{page}?{query}" if query else page,
         api=f"{api}?{query}" if query else api,
         command=" ".join(words),
