@@ -370,9 +370,8 @@ def insert_new(
 ) -> list[Any]:
     """INSERT many rows, skipping each that conflicts on the ``unique`` columns (``ON CONFLICT
     (...) DO NOTHING``); returns the ``returning`` column of the rows inserted. As
-    :func:`bulk_insert` (values converted once per column kind, every row with the same keys), in
-    a few statements: on SQLite multi-row INSERTs, on PostgreSQL one ``INSERT ... SELECT FROM
-    unnest(...)`` with each column's values one array. Rows are inserted in the order given."""
+    :func:`bulk_insert` (values converted once per column kind, every row with the same keys): on
+    SQLite in multi-row INSERTs, on PostgreSQL in one pipeline. Rows are inserted in the order given."""
     if not rows:
         return []
     connection = session.connection()
@@ -391,10 +390,7 @@ def insert_new(
         params.append(values)
     tail = f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning}"
     if dialect.name == "postgresql":
-        casts = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in names)
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({casts}) {tail}"
-        arrays = [list(column) for column in zip(*params, strict=True)]
-        return [value for (value,) in connection.exec_driver_sql(sql, tuple(arrays))]
+        return _insert_new_postgres(connection, table, names, params, tail)
     marks = "(" + ", ".join(["?"] * len(names)) + ")"
     per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // len(names)))
     found: list[Any] = []
@@ -402,6 +398,29 @@ def insert_new(
         chunk = params[start : start + per_statement]
         statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([marks] * len(chunk))} {tail}"
         found += [value for (value,) in connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))]
+    return found
+
+
+def _insert_new_postgres(connection: Any, table: Table, names: list[str], params: list[Any], tail: str) -> list[Any]:
+    """:func:`insert_new` on PostgreSQL: psycopg's ``executemany`` with ``returning=True``, every row
+    sent in one pipeline (one round trip; faster here than one ``unnest`` or multi-row statement).
+    The driver's errors are raised as SQLAlchemy's, as any statement's are (:func:`is_unavailable`)."""
+    from sqlalchemy.exc import DBAPIError
+
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) {tail}"
+    found: list[Any] = []
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, params, returning=True)
+        while True:
+            found += [value for (value,) in cursor.fetchall()]
+            if not cursor.nextset():
+                break
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, None, error, connection.dialect.loaded_dbapi.Error, hide_parameters=True,
+                                  dialect=connection.dialect) from error  # fmt: skip
+    finally:
+        cursor.close()
     return found
 
 
