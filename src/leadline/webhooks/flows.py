@@ -22,8 +22,9 @@ def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str
     did not get to apply), :data:`service.APPLY_BATCH` events per transaction, each part stored and
     applied in one (``service.ingest_and_apply``: an error while applying stores the part's events
     as received instead, for the sweep or a replay). Every part is committed before this returns, so
-    before the endpoint's 2xx; a part that cannot be committed raises (no 2xx: SendGrid retries the
-    post, and the parts stored already count as duplicates then)."""
+    before the endpoint's 2xx; a part that cannot be committed raises (the endpoint answers 503 when
+    the database is away, and SendGrid's retry finds the parts stored already as duplicates; any
+    other error keeps the post whole as an unreadable one)."""
     post = service.receive(items)
     counts = {"received": post.received, "new": 0, "duplicates": 0, "applied": 0, "unmatched": 0, "failed": 0}
     for start in range(0, max(len(post.rows), 1), BATCH):
