@@ -410,6 +410,119 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]], *, o
         connection.exec_driver_sql(statement, tuple(value for values in chunk for value in values))
 
 
+def insert_new(
+    session: Session, table: Table, rows: list[dict[str, Any]], *, unique: tuple[str, ...], returning: str = "id"
+) -> list[Any]:
+    """INSERT many rows, skipping each that conflicts on the ``unique`` columns (``ON CONFLICT
+    (...) DO NOTHING``); returns the ``returning`` column of the rows inserted. As
+    :func:`bulk_insert` (values converted once per column kind, every row with the same keys): on
+    SQLite in multi-row INSERTs, on PostgreSQL in one pipeline. Rows are inserted in the order given."""
+    if not rows:
+        return []
+    connection = session.connection()
+    dialect = connection.dialect
+    names = [name for name in rows[0] if not (table.c[name].nullable and all(row[name] is None for row in rows))]
+    converters = [(index, _driver_value(table.c[name].type, dialect.name)) for index, name in enumerate(names)]
+    convert = [(index, converter) for index, converter in converters if converter is not None]
+    getter = itemgetter(*names)
+    params = []
+    for row in rows:
+        values = list(getter(row)) if len(names) > 1 else [row[names[0]]]
+        for index, converter in convert:
+            value = values[index]
+            if value is not None:
+                values[index] = converter(value)
+        params.append(values)
+    tail = f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning}"
+    if dialect.name == "postgresql":
+        return _insert_new_postgres(connection, table, names, params, tail)
+    marks = "(" + ", ".join(["?"] * len(names)) + ")"
+    per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, SQLITE_MAX_VARIABLES // len(names)))
+    found: list[Any] = []
+    for start in range(0, len(params), per_statement):
+        chunk = params[start : start + per_statement]
+        statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([marks] * len(chunk))} {tail}"
+        found += [value for (value,) in connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))]
+    return found
+
+
+def _insert_new_postgres(connection: Any, table: Table, names: list[str], params: list[Any], tail: str) -> list[Any]:
+    """:func:`insert_new` on PostgreSQL: psycopg's ``executemany`` with ``returning=True``, every row
+    sent in one pipeline (one round trip; faster here than one ``unnest`` or multi-row statement).
+    The driver's errors are raised as SQLAlchemy's, as any statement's are (:func:`is_unavailable`)."""
+    from sqlalchemy.exc import DBAPIError
+
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) {tail}"
+    found: list[Any] = []
+    cursor = connection.connection.cursor()
+    try:
+        cursor.executemany(sql, params, returning=True)
+        while True:
+            found += [value for (value,) in cursor.fetchall()]
+            if not cursor.nextset():
+                break
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(sql, None, error, connection.dialect.loaded_dbapi.Error, hide_parameters=True,
+                                  dialect=connection.dialect) from error  # fmt: skip
+    finally:
+        cursor.close()
+    return found
+
+
+def read_by_keys(
+    session: Session, table: Table, names: tuple[str, ...] | list[str], keys: list[Any], *, key: str = "id",
+    lock: bool = False,
+) -> list[tuple[Any, ...]]:  # fmt: skip
+    """The ``names`` columns of the rows whose ``key`` is one of ``keys``, in ``key`` order (``lock``:
+    locked for the rest of the transaction on PostgreSQL, in that order; SQLite's write transaction
+    holds the whole file). The read companion of :func:`bulk_update` for the hot paths: one
+    driver-level statement per 500 keys, values turned into what SQLAlchemy would give (aware UTC
+    times, booleans, JSON) once per column kind, not through per-value type processing."""
+    session.flush()  # what the session holds is read as it will be stored
+    connection = session.connection()
+    dialect = connection.dialect.name
+    readers = [(index, reader) for index, name in enumerate(names) if (reader := _python_value(table.c[name].type,
+               dialect)) is not None]  # fmt: skip
+    columns = ", ".join(names)
+    found: list[tuple[Any, ...]] = []
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        if dialect == "postgresql":
+            sql = f"SELECT {columns} FROM {table.name} WHERE {key} = ANY(%s) ORDER BY {key}"
+            result = connection.exec_driver_sql(sql + (" FOR UPDATE" if lock else ""), (chunk,))
+        else:
+            marks = ", ".join(["?"] * len(chunk))
+            result = connection.exec_driver_sql(
+                f"SELECT {columns} FROM {table.name} WHERE {key} IN ({marks}) ORDER BY {key}", tuple(chunk)
+            )
+        for row in result:
+            values = list(row)
+            for index, reader in readers:
+                value = values[index]
+                if value is not None:
+                    values[index] = reader(value)
+            found.append(tuple(values))
+    return found
+
+
+def _python_value(kind: Any, dialect: str) -> Callable[[Any], Any] | None:
+    """What turns a driver's value of a column of ``kind`` into SQLAlchemy's (:func:`read_by_keys`)."""
+    import json
+
+    if isinstance(kind, UTCDateTime):
+        if dialect == "sqlite":
+            return lambda v: datetime.fromisoformat(v).replace(tzinfo=UTC)
+        return lambda v: v.astimezone(UTC)
+    if isinstance(kind, JSON) or getattr(kind, "_type_affinity", None) is JSON:
+        return json.loads if dialect == "sqlite" else None
+    try:
+        python_type = kind.python_type
+    except NotImplementedError:
+        return None
+    return bool if dialect == "sqlite" and python_type is bool else None
+
+
 def bulk_update(
     session: Session,
     table: Table,

@@ -3,12 +3,14 @@ by SendGrid's retry of it, once: not left to the sweep."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from leadline.activity.models import OutreachActivity
 from leadline.db import unit_of_work
 from leadline.webhooks import service
-from leadline.webhooks.models import WebhookEvent
+from leadline.webhooks.models import WebhookBatch, WebhookEvent
 from tests.analytics.test_totals import differences
 from tests.webhooks.conftest import email, event, send_to
 
@@ -74,4 +76,60 @@ def test_applying_that_fails_half_way_keeps_the_stored_events_and_nothing_of_the
     with unit_of_work(hook.settings, readonly=True) as session:
         entries = session.scalar(select(func.count()).where(OutreachActivity.details["event"].as_string() == "open"))
     assert entries == 2
+    assert differences(hook.settings) == []
+
+
+def test_a_post_over_one_part_stores_and_applies_each_part_and_a_failed_part_waits_for_the_sweep(hook, monkeypatch):
+    """A post of more than ``service.APPLY_BATCH`` events is stored and applied a part per transaction,
+    each part's new events inserted already applied. When applying one part fails, that part's events
+    are stored as received (the others stay applied), the answer is 2xx, and the sweep applies them
+    later, each once: the emails' states, the timeline and the maintained totals as if nothing failed."""
+    from leadline import clock
+    from leadline.webhooks.jobs import sweep
+
+    targets = send_to(hook.settings, 2)
+    batch = [event(t, "delivered") for t in targets]
+    batch += [event(targets[n % 2], "open", sg_machine_open=n % 5 == 0) for n in range(service.APPLY_BATCH + 40)]
+    real = service.emails.recount_many
+    calls: list[int] = []
+
+    def second_part_breaks(session, *args, **kwargs):
+        calls.append(1)
+        real(session, *args, **kwargs)
+        if len(calls) == 2:
+            raise RuntimeError("applying broke")
+
+    monkeypatch.setattr(service.emails, "recount_many", second_part_breaks)
+    start = clock.utc_now()
+    clock.set_frozen(start)
+    try:
+        answer = hook.post(batch)
+        assert answer.status_code == 200, answer.text
+        counts = answer.json()
+        assert (counts["received"], counts["new"], counts["duplicates"]) == (len(batch), len(batch), 0)
+        assert counts["applied"] == service.APPLY_BATCH and counts["failed"] == 0, counts
+        with unit_of_work(hook.settings, readonly=True) as session:
+            statuses = list(session.scalars(select(WebhookEvent.status)))
+            batches = session.execute(select(WebhookBatch.events, WebhookBatch.new_events, WebhookBatch.duplicates))
+            assert list(batches) == [(len(batch), len(batch), 0)]
+        assert statuses.count("applied") == service.APPLY_BATCH
+        assert statuses.count("received") == len(batch) - service.APPLY_BATCH
+        assert differences(hook.settings) == []
+
+        monkeypatch.setattr(service.emails, "recount_many", real)
+        clock.set_frozen(start + timedelta(minutes=2))
+        sweep(hook.settings)
+        sweep(hook.settings)  # a second sweep finds nothing left to apply
+    finally:
+        clock.set_frozen(None)
+    opens = [e for e in batch if e["event"] == "open"]
+    for n, target in enumerate(targets):
+        mine = [e for e in opens if e["leadline_email_id"] == target.id]
+        stored = email(hook.settings, target.id)
+        assert (stored.status, stored.open_count) == ("opened", len(mine)), n
+        assert stored.machine_open_count == sum(1 for e in mine if e["sg_machine_open"])
+    with unit_of_work(hook.settings, readonly=True) as session:
+        assert set(session.scalars(select(WebhookEvent.status))) == {"applied"}
+        entries = session.scalar(select(func.count()).where(OutreachActivity.details["event"].as_string() == "open"))
+    assert entries == len(opens)
     assert differences(hook.settings) == []

@@ -108,36 +108,74 @@ def _add(parts: Parts, key: Key, n: float = 1, amount: float = 0.0) -> None:
 def email_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     """An email's rows: the email list's "ever did" figures (``emails.reading.EVER_SQL``) of an
     email sent on its sent day, each from the day it started holding."""
+    for add, _columns in EMAIL_LIST_PARTS:
+        add(row, zone, parts)
+
+
+def _email_key(row: Any, zone: ZoneInfo) -> tuple[int, str, str] | None:
+    """The sent day and dimensions of an email's rows (None: not sent, no rows)."""
     sent = _day(row.sent_at, zone)
-    if sent is None:
+    return None if sent is None else (sent, row.template or "", row.sender_id or "")
+
+
+def _email_sent(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    key = _email_key(row, zone)
+    if key is not None:
+        _add(parts, ("sent", key[0], key[0], key[1], key[2], 0, "", ""))
+
+
+def _email_reached(figure: str) -> Any:
+    """The part of one "ever did" figure that holds from the day of its own time column."""
+    column = f"{figure}_at"
+
+    def part(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+        key = _email_key(row, zone)
+        day = _day(getattr(row, column), zone)
+        if key is not None and day is not None:
+            _add(parts, (figure, key[0], day, key[1], key[2], 0, "", ""))
+
+    return part
+
+
+def _email_failed(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    key = _email_key(row, zone)
+    if key is not None and row.status == "failed":
+        _add(parts, ("failed", key[0], _day(row.failed_at, zone) or 0, key[1], key[2], 0, "", ""))
+
+
+def _email_opened(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    key = _email_key(row, zone)
+    opened = _day(row.opened_at, zone)
+    if key is None or opened is None:
         return
-    dims = (row.template or "", row.sender_id or "", 0, "", "")
+    sent, template, sender = key
 
     def add(figure: str, day: int, n: float = 1) -> None:
-        _add(parts, (figure, sent, day, *dims), n)
+        _add(parts, (figure, sent, day, template, sender, 0, "", ""), n)
 
-    add("sent", sent)
-    for figure in ("delivered", "clicked", "replied", "bounced"):
-        day = _day(getattr(row, f"{figure}_at"), zone)
-        if day is not None:
-            add(figure, day)
-    if row.status == "failed":
-        add("failed", _day(row.failed_at, zone) or 0)
-    opened = _day(row.opened_at, zone)
-    if opened is not None:
-        add("opened", opened)
-        if row.machine_open_count:
-            add("machine_opens", opened, row.machine_open_count)
-        clicked = _day(row.clicked_at, zone)
-        if (row.open_count or 0) - (row.machine_open_count or 0) > 0:
-            add("human_opened", opened)
-        elif clicked is not None:  # a person from their click on; only machines before it
-            human = max(opened, clicked)
-            add("human_opened", human)
-            add("machine_only_opened", opened)
-            add("machine_only_opened", human, -1)
-        else:
-            add("machine_only_opened", opened)
+    add("opened", opened)
+    if row.machine_open_count:
+        add("machine_opens", opened, row.machine_open_count)
+    clicked = _day(row.clicked_at, zone)
+    if (row.open_count or 0) - (row.machine_open_count or 0) > 0:
+        add("human_opened", opened)
+    elif clicked is not None:  # a person from their click on; only machines before it
+        human = max(opened, clicked)
+        add("human_opened", human)
+        add("machine_only_opened", opened)
+        add("machine_only_opened", human, -1)
+    else:
+        add("machine_only_opened", opened)
+
+
+_KEYED = ("sent_at", "template", "sender_id")
+#: The parts of :func:`email_parts`, each with the columns it reads.
+EMAIL_LIST_PARTS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    (_email_sent, _KEYED),
+    *((_email_reached(figure), (*_KEYED, f"{figure}_at")) for figure in ("delivered", "clicked", "replied", "bounced")),
+    (_email_failed, (*_KEYED, "status", "failed_at")),
+    (_email_opened, (*_KEYED, "opened_at", "machine_open_count", "clicked_at", "open_count")),
+)
 
 
 #: Senders' health (``senders.health``): an email's send and its hard bounce, block, spam report and
@@ -205,6 +243,17 @@ def _email_all_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     email_parts(row, zone, parts)
     health_parts(row, parts)
     timing_parts(row, parts)
+
+
+#: Each part of an email's contributions with the columns it reads: a part whose columns did not
+#: change contributes the same rows before and after, so a rewrite leaves it out (tests check that
+#: each reads no other column).
+EMAIL_PART_COLUMNS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+    *EMAIL_LIST_PARTS,
+    (lambda row, _zone, parts: health_parts(row, parts),
+     ("sent_at", "sender_id", "bounced_at", "bounce_type", "spam_reported_at", "unsubscribed_at")),
+    (lambda row, _zone, parts: timing_parts(row, parts), ("sent_at", "replied_at")),
+)  # fmt: skip
 
 
 def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
@@ -547,15 +596,25 @@ class Change:
 def emails_rewritten(session: Session, before: Sequence[Any], after: Sequence[Any]) -> None:
     """Emails that one bulk statement rewrote, whose rows (every column of :data:`EMAIL_COLUMNS`, by
     attribute) the caller read under lock before it and knows after it (what it read, with what it
-    wrote): their move, as :class:`Change` would keep it, without reading them twice more. The hot
-    path of webhook events; the rows given must be the stored ones, before and after."""
+    wrote), the same emails in the same order: their move, as :class:`Change` would keep it, without
+    reading them twice more. The hot path of webhook events; the rows given must be the stored ones,
+    before and after. Only the parts whose columns changed are worked out (:data:`EMAIL_PART_COLUMNS`)."""
     if not before and not after:
         return
     zone = zone_of(session)
-    scope = Scope(emails={row.id for row in before} | {row.id for row in after})
-    defer(session, difference(contributions(None, scope, zone, emails=after),
-                              contributions(None, scope, zone, emails=before)))  # fmt: skip
+    old: Parts = {}
+    new: Parts = {}
+    for was, now in zip(before, after, strict=True):
+        assert was.id == now.id
+        changed = {name for name in _PART_COLUMNS if getattr(was, name) != getattr(now, name)}
+        for add, columns in EMAIL_PART_COLUMNS:
+            if not changed.isdisjoint(columns):
+                add(was, zone, old)
+                add(now, zone, new)
+    defer(session, difference(new, old))
 
+
+_PART_COLUMNS = tuple(dict.fromkeys(name for _, columns in EMAIL_PART_COLUMNS for name in columns))
 
 # --- written at commit ---------------------------------------------------------------------------
 #

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.analytics import totals
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_update
+from leadline.db import Base, bulk_update, read_by_keys
 from leadline.emails.reading import EmailNotFound
 
 EVENT_FIELDS = (
@@ -60,15 +60,11 @@ def event_targets(session: Session, email_ids: Sequence[str]) -> dict[str, Event
     count, fields = len(names), len(names) + len(EVENT_FIELDS)
     found: dict[str, EventTarget] = {}
     ordered = sorted(set(email_ids))
-    for start in range(0, len(ordered), 500):
-        query = select(*(table.c[name] for name in read)).where(table.c.id.in_(ordered[start : start + 500]))
-        query = query.order_by(table.c.id).with_for_update()
-        for row in session.execute(query):
-            values = tuple(row)
-            found[values[0]] = EventTarget(
-                **dict(zip(names, values[:count], strict=True)), state=values[count:fields],
-                stored={name: values[at] for name, at in counted},
-            )  # fmt: skip
+    for values in read_by_keys(session, table, read, ordered, lock=True):  # one driver-level read per 500
+        found[values[0]] = EventTarget(
+            **dict(zip(names, values[:count], strict=True)), state=values[count:fields],
+            stored={name: values[at] for name, at in counted},
+        )  # fmt: skip
     missing = set(ordered) - set(found)
     if missing:
         raise EmailNotFound(f"no email with id {sorted(missing)[0]!r}", field="emailId")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadline import jsonin
 from leadline.clock import utc_now
-from leadline.db import UTCDateTime
+from leadline.db import Base, UTCDateTime, read_by_keys
 from leadline.emails.models import EmailActivity
 from leadline.emails.suppressions import normalise_address
 from leadline.errors import Invalid, NotFound
@@ -158,7 +158,8 @@ def find_for_events(session: Session, *, ids: set[str], sendgrid_ids: set[str]) 
     """Which of these ids exist, and which emails carry these X-Message-Ids (for matching events)."""
     found = KnownEmails(set(), {})
     if ids:
-        found.by_id = set(session.scalars(select(EmailActivity.id).where(EmailActivity.id.in_(ids))))
+        table = Base.metadata.tables["email_activities"]
+        found.by_id = {email_id for (email_id,) in read_by_keys(session, table, ("id",), list(ids))}
     if sendgrid_ids:
         rows = session.execute(
             select(EmailActivity.sendgrid_id, EmailActivity.id, EmailActivity.to_email).where(

@@ -14,17 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from leadline.config import Settings
 from leadline.db import is_unavailable, unit_of_work
-from leadline.webhooks import mailtext, replies, service
+from leadline.webhooks import flows, mailtext, replies, service
 from leadline.webhooks.events import BadEvent, parse_batch
 from leadline.webhooks.inbound import parse_post
 from leadline.webhooks.security import inbound_token_ok, trusted_keys
@@ -58,56 +56,6 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str, int]:
-    """Commit the raw events (that is what the 2xx promises) and apply the new ones, and those an
-    earlier delivery of them stored but did not get to apply (apply skips any that another process
-    is applying or has applied), :data:`service.APPLY_BATCH` per transaction.
-
-    The first of those transactions is the one that stores the batch: its applying runs under a
-    savepoint, so an error while applying rolls back the applying only and the events are still
-    committed (the sweep, or ``leadline webhooks replay``, applies them later). One commit fewer per
-    post; a failure to commit stores nothing, and the answer is then no 2xx."""
-    applied = {"applied": 0, "unmatched": 0, "failed": 0}
-
-    def add(report: service.ApplyReport) -> None:
-        for key in applied:
-            applied[key] += getattr(report, key)
-
-    stopped = False
-    with unit_of_work(settings) as session:
-        result = service.ingest(session, items)
-        ids = result.to_apply
-        if ids:
-            stopped = not _apply_in_savepoint(session, ids[: service.APPLY_BATCH], add, result)
-    if not stopped:
-        try:
-            for start in range(service.APPLY_BATCH, len(ids), service.APPLY_BATCH):  # short transactions
-                with unit_of_work(settings) as session:
-                    add(service.apply(session, ids[start : start + service.APPLY_BATCH], payloads=result.payloads))
-        except Exception:  # stored already; the sweep (or `leadline webhooks replay`) applies them later
-            log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)
-    return {"received": result.received, "new": len(result.new_ids), "duplicates": result.duplicates, **applied}
-
-
-def _apply_in_savepoint(
-    session: Session, ids: list[str], add: Callable[[service.ApplyReport], None], result: service.IngestResult
-) -> bool:
-    """Apply ``ids`` in the transaction that stored them, under a savepoint: False (logged, rolled back
-    to the savepoint, with the after-commit work it had queued) when applying failed."""
-    queued = len(session.info.get("after_commit", []))
-    try:
-        with session.begin_nested():
-            report = service.apply(session, ids, payloads=result.payloads)
-    except Exception as error:
-        if is_unavailable(error):
-            raise  # the database is away: nothing is committed, the answer is a 503 and SendGrid retries
-        del session.info.get("after_commit", [])[queued:]
-        log.exception("applying webhook batch %s failed; the events are stored for replay", result.batch_id)
-        return False
-    add(report)
-    return True
-
-
 @router.post("/webhooks/sendgrid", summary="SendGrid Event Webhook (signed)")
 async def sendgrid_events(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
@@ -134,7 +82,7 @@ async def sendgrid_events(request: Request) -> JSONResponse:
     except BadEvent as error:
         return JSONResponse(await run_in_threadpool(_keep_unreadable_events, settings, body, str(error)))
     try:
-        counts = await run_in_threadpool(store_and_apply, settings, items)
+        counts = await run_in_threadpool(flows.store_and_apply, settings, items)
     except Exception as error:
         if is_unavailable(error):
             raise  # the database is away: 503, SendGrid retries

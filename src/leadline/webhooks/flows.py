@@ -1,5 +1,6 @@
-"""Apply stored events again, in batches of their own transactions (``leadline webhooks replay``
-and ``POST /api/webhooks/replay``).
+"""A post of SendGrid events stored and applied (``POST /webhooks/sendgrid``), and stored events
+applied again (``leadline webhooks replay`` and ``POST /api/webhooks/replay``), in batches of their
+own transactions.
 
 A flow (docs/architecture.md, "Flows"): it opens its own units of work, one per step, and
 composes services; shells and jobs call it, services never do.
@@ -7,11 +8,35 @@ composes services; shells and jobs call it, services never do.
 
 from __future__ import annotations
 
+from typing import Any
+
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.webhooks import replies, service
 
 BATCH = service.APPLY_BATCH
+
+
+def store_and_apply(settings: Settings, items: list[dict[str, Any]]) -> dict[str, int]:
+    """Store a post's events and apply the new ones (and those an earlier delivery of them stored but
+    did not get to apply), :data:`service.APPLY_BATCH` events per transaction, each part stored and
+    applied in one (``service.ingest_and_apply``: an error while applying stores the part's events
+    as received instead, for the sweep or a replay). Every part is committed before this returns, so
+    before the endpoint's 2xx; a part that cannot be committed raises (the endpoint answers 503 when
+    the database is away, and SendGrid's retry finds the parts stored already as duplicates; any
+    other error keeps the post whole as an unreadable one)."""
+    post = service.receive(items)
+    counts = {"received": post.received, "new": 0, "duplicates": 0, "applied": 0, "unmatched": 0, "failed": 0}
+    for start in range(0, max(len(post.rows), 1), BATCH):
+        with unit_of_work(settings) as session:
+            result, report = service.ingest_and_apply(session, post, post.rows[start : start + BATCH],
+                                                      first=start == 0)  # fmt: skip
+        counts["new"] += len(result.new_ids)
+        if report is not None:
+            for key in ("applied", "unmatched", "failed"):
+                counts[key] += getattr(report, key)
+    counts["duplicates"] = post.received - counts["new"]
+    return counts
 
 
 def replay(settings: Settings, *, failed: bool, unmatched: bool, actor: str) -> dict[str, int]:

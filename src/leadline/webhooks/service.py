@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,12 +21,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.clock import utc_now
-from leadline.db import Base, bulk_insert, bulk_update, settings_of
+from leadline.db import Base, bulk_update, insert_new, is_unavailable, settings_of
 from leadline.emails import service as emails
 from leadline.ids import new_id
 from leadline.notify import service as notify
@@ -37,6 +37,7 @@ from leadline.webhooks import events as ev
 from leadline.webhooks.models import InboundMessage, WebhookBatch, WebhookEvent
 
 SOURCE = "sendgrid"
+log = logging.getLogger("leadline.webhooks")
 
 
 #: Events applied per transaction by every caller (a webhook post, replay, import, the sweep): each
@@ -65,8 +66,18 @@ class IngestResult:
         return self.received - len(self.new_ids)
 
 
-def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURCE) -> IngestResult:
-    """Store a batch of raw events. Duplicates (same ``sg_event_id``) are recognised and skipped."""
+@dataclass
+class Post:
+    """A post's events ready to be stored: one row per event key (the same event twice in one post
+    counts once), in key order, all of one batch."""
+
+    batch_id: str
+    received: int
+    rows: list[dict[str, Any]]
+
+
+def receive(items: list[dict[str, Any]], *, source: str = SOURCE) -> Post:
+    """The rows of ``webhook_events`` that ``items`` make (nothing written yet)."""
     batch_id = new_id("whb")
     now = utc_now()
     rows: dict[str, dict[str, Any]] = {}
@@ -89,41 +100,111 @@ def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURC
             "received_at": now,
             "applied_at": None,
         }
-    if rows:
-        table = Base.metadata.tables["webhook_events"]
-        # One order for every writer: two batches sharing events then never wait on each other in a cycle.
-        _insert_new(session, table, [rows[key] for key in sorted(rows)])
-    new_ids = list(session.scalars(select(WebhookEvent.id).where(WebhookEvent.batch_id == batch_id)))
-    unapplied: list[str] = []
-    if len(new_ids) < len(rows):
-        keys = sorted(rows)
-        for start in range(0, len(keys), 1000):
-            unapplied += session.scalars(
-                select(WebhookEvent.id).where(
-                    WebhookEvent.source == source, WebhookEvent.event_id.in_(keys[start : start + 1000]),
-                    WebhookEvent.batch_id != batch_id, WebhookEvent.status == "received",
-                    WebhookEvent.applied_at.is_(None),
-                )
-            )  # fmt: skip
-    session.add(
-        WebhookBatch(
-            id=batch_id, source=source, events=len(items), new_events=len(new_ids),
-            duplicates=len(items) - len(new_ids), received_at=now,
-        )
-    )  # fmt: skip
-    payloads = {row["id"]: row["payload"] for row in rows.values()}
+    # One order for every writer: two batches sharing events then never wait on each other in a cycle.
+    return Post(batch_id=batch_id, received=len(items), rows=[rows[key] for key in sorted(rows)])
+
+
+def ingest(session: Session, items: list[dict[str, Any]], *, source: str = SOURCE) -> IngestResult:
+    """Store a batch of raw events. Duplicates (same ``sg_event_id``) are recognised and skipped."""
+    post = receive(items, source=source)
+    result = _store(session, post, post.rows)
+    result.received = post.received
+    _count_batch(session, post, len(result.new_ids), first=True)
+    return result
+
+
+def _store(session: Session, post: Post, rows: list[dict[str, Any]]) -> IngestResult:
+    """Insert ``rows`` as they are (those whose key is stored already are skipped); the new ones, and
+    those of the others that an earlier delivery stored but never applied."""
+    new_ids = insert_new(session, Base.metadata.tables["webhook_events"], rows, unique=("source", "event_id"))
+    inserted = set(new_ids)
+    payloads = {row["id"]: row["payload"] for row in rows if row["id"] in inserted}
     return IngestResult(
-        batch_id=batch_id, received=len(items), new_ids=new_ids, unapplied_ids=unapplied,
-        payloads={event_id: payloads[event_id] for event_id in new_ids},
+        batch_id=post.batch_id, received=len(rows), new_ids=new_ids, payloads=payloads,
+        unapplied_ids=_unapplied(session, [row["event_id"] for row in rows if row["id"] not in inserted],
+                                 source=rows[0]["source"] if rows else SOURCE),
     )  # fmt: skip
 
 
-def _insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT ... ON CONFLICT (source, event_id) DO NOTHING for many rows at once."""
-    if session.get_bind().dialect.name == "sqlite":
-        bulk_insert(session, table, rows, or_ignore=True)
-        return
-    session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=["source", "event_id"]), rows)
+def _unapplied(session: Session, keys: list[str], *, source: str) -> list[str]:
+    """Of these event keys (stored by an earlier delivery), the events still waiting to be applied."""
+    found: list[str] = []
+    for start in range(0, len(keys), 1000):
+        found += session.scalars(
+            select(WebhookEvent.id).where(
+                WebhookEvent.source == source, WebhookEvent.event_id.in_(keys[start : start + 1000]),
+                WebhookEvent.status == "received", WebhookEvent.applied_at.is_(None),
+            )
+        )  # fmt: skip
+    return found
+
+
+def _count_batch(session: Session, post: Post, new: int, *, first: bool) -> None:
+    """The post's row in ``webhook_batches``: made with its first events, counted up with each
+    further part stored (so it always says what is committed)."""
+    if first:
+        session.add(
+            WebhookBatch(
+                id=post.batch_id, source=post.rows[0]["source"] if post.rows else SOURCE, events=post.received,
+                new_events=new, duplicates=post.received - new, received_at=utc_now(),
+            )
+        )  # fmt: skip
+    elif new:
+        session.execute(
+            update(WebhookBatch)
+            .where(WebhookBatch.id == post.batch_id)
+            .values(new_events=WebhookBatch.new_events + new, duplicates=WebhookBatch.duplicates - new)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def ingest_and_apply(
+    session: Session, post: Post, rows: list[dict[str, Any]], *, first: bool, actor: str = "webhook:sendgrid"
+) -> tuple[IngestResult, ApplyReport | None]:
+    """Store ``rows`` (a part of ``post``, at most :data:`APPLY_BATCH`) and apply them in the same
+    transaction: each new event is inserted with its outcome (matched and applied, unmatched,
+    ignored) under a savepoint, then applied, together with those an earlier delivery stored but
+    never applied. If applying fails, the savepoint is rolled back (the applying, its totals' moves
+    and the after-commit work it queued) and the events are stored as received instead, for the
+    sweep or a replay (the report is then None). A database that cannot be reached is raised."""
+    queued = len(session.info.get("after_commit", []))
+    try:
+        with session.begin_nested():
+            result, report = _store_applied(session, post, rows, actor=actor)
+    except Exception as error:
+        if is_unavailable(error):
+            raise
+        del session.info.get("after_commit", [])[queued:]
+        log.exception("applying webhook batch %s failed; the events are stored for replay", post.batch_id)
+        result, report = _store(session, post, rows), None
+    _count_batch(session, post, len(result.new_ids), first=first)
+    return result, report
+
+
+def _store_applied(
+    session: Session, post: Post, rows: list[dict[str, Any]], *, actor: str
+) -> tuple[IngestResult, ApplyReport]:
+    pending = [
+        _Pending(row["id"], row["event_id"], row["event_type"], row["email"], row["occurred_at"], row["payload"],
+                 None, fresh=True)
+        for row in rows
+    ]  # fmt: skip
+    _match(session, pending)
+    now = utc_now()
+    written = []
+    for row, event in zip(rows, pending, strict=True):
+        outcome = _outcome(event)
+        written.append({**row, "email_activity_id": event.email_activity_id, "status": outcome,
+                        "applied_at": now if outcome in ("applied", "ignored") else None})  # fmt: skip
+    result = _store(session, post, written)
+    inserted = set(result.new_ids)
+    found = [event for event in pending if event.id in inserted]
+    if result.unapplied_ids:
+        earlier = _load_pending(session, result.unapplied_ids, {})
+        _match(session, earlier)
+        found += earlier
+    found.sort(key=lambda r: (r.occurred_at, r.id))
+    return result, _apply_rows(session, found, actor=actor)
 
 
 # --- applying --------------------------------------------------------------------------------
@@ -150,6 +231,8 @@ class _Pending:
     payload: dict[str, Any]
     email_activity_id: str | None
     newly_matched: bool = False
+    #: Inserted in this transaction with its outcome (status, email, applied time): not marked again.
+    fresh: bool = False
 
 
 def apply(
@@ -161,22 +244,40 @@ def apply(
 ) -> ApplyReport:
     """Apply stored events that are not applied yet (others in ``event_ids`` are left alone).
     ``payloads``: those of the events already in hand (``IngestResult.payloads``), not decoded again."""
-    report = ApplyReport()
     if not event_ids:
-        return report
+        return ApplyReport()
     rows = _load_pending(session, event_ids, payloads or {})
     _match(session, rows)
+    return _apply_rows(session, rows, actor=actor)
+
+
+def _outcome(row: _Pending) -> str:
+    """What applying makes of an event: applied to its email, ignored (account events and the like:
+    kept, nothing to apply them to), or unmatched (kept for a replay)."""
+    if row.email_activity_id is not None:
+        return "applied"
+    if row.email is None and row.event_type not in ev.KNOWN_TYPES - {"account_status_change"}:
+        return "ignored"
+    return "unmatched"
+
+
+def _apply_rows(session: Session, rows: list[_Pending], *, actor: str) -> ApplyReport:
+    """Apply matched events (in time order). Those inserted with their outcome (``fresh``) are
+    marked already; the others are marked here."""
+    report = ApplyReport()
     by_email: dict[str, list[_Pending]] = defaultdict(list)
     unmatched, ignored = [], []
     for row in rows:
-        if row.email_activity_id is not None:
+        outcome = _outcome(row)
+        if outcome == "applied":
+            assert row.email_activity_id is not None
             by_email[row.email_activity_id].append(row)
-        elif row.email is None and row.event_type not in ev.KNOWN_TYPES - {"account_status_change"}:
-            ignored.append(row.id)  # account events and the like: kept, nothing to apply them to
+        elif outcome == "ignored":
+            ignored.append(row)
         else:
-            unmatched.append(row.id)
-    _set_status(session, ignored, "ignored", applied=True)
-    _set_status(session, unmatched, "unmatched", applied=False)
+            unmatched.append(row)
+    _set_status(session, [r.id for r in ignored if not r.fresh], "ignored", applied=True)
+    _set_status(session, [r.id for r in unmatched if not r.fresh], "unmatched", applied=False)
     report.ignored, report.unmatched = len(ignored), len(unmatched)
     prospects: set[str] = set()
     if by_email:
@@ -285,7 +386,7 @@ def _apply_emails(session: Session, by_email: dict[str, list[_Pending]], *, acto
             )  # fmt: skip
             tasks.action_done(session, target.prospect_id, "email_sent", actor=actor, cause={"emailId": email_id})
             targets.update(emails.event_targets(session, [email_id]))
-    marks = [{"id": r.id, "email_activity_id": email_id} for email_id in ids for r in by_email[email_id]]
+    marks = [{"id": r.id, "email_activity_id": email_id} for email_id in ids for r in by_email[email_id] if not r.fresh]
     bulk_update(session, table, marks, also={"status": "applied", "applied_at": now, "error": None})
     changed = {"click", "open", "delivered"}  # what can change a click's kind or the clicks per link
     moved, own_link = _recompute(
