@@ -52,6 +52,26 @@ def test_a_unit_that_wrote_and_failed_writes_nothing_and_a_read_only_one_never_w
     assert count() == 0
 
 
+def test_a_failed_unit_that_wrote_through_insert_new_writes_nothing(settings: Settings) -> None:
+    """``db.insert_new`` sends its rows past SQLAlchemy's statement events on PostgreSQL (psycopg's
+    pipeline): the transaction still counts as one that wrote, and a failure rolls it back."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from leadline.db import insert_new
+    from leadline.emails.models import DailySendCount
+
+    with pytest.raises(ZeroDivisionError), unit_of_work(settings) as session:
+        session.execute(text("SELECT count(*) FROM daily_send_counts")).scalar_one()
+        inserted = insert_new(session, DailySendCount.__table__, [{"day": date(2025, 11, 17), "sent": 1}],
+                              unique=("day",), returning="day")  # fmt: skip
+        assert len(inserted) == 1
+        1 / 0  # noqa: B018
+    with unit_of_work(settings, readonly=True) as session:
+        assert session.execute(text("SELECT count(*) FROM daily_send_counts")).scalar_one() == 0
+
+
 @pytest.mark.postgres
 def test_postgresql_prepares_the_statements_read_only_units_repeat(settings: Settings) -> None:
     """psycopg prepares a statement after its connection ran it five times; a ROLLBACK made it forget

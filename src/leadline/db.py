@@ -454,6 +454,7 @@ def _insert_new_postgres(connection: Any, table: Table, names: list[str], params
 
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) {tail}"
     found: list[Any] = []
+    _wrote.add(connection.connection.dbapi_connection)  # past SQLAlchemy's events: a rollback must roll back
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(sql, params, returning=True)
