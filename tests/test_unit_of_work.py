@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from leadline.config import Settings
-from leadline.db import after_commit, rollback_only, unit_of_work
+from leadline.db import after_commit, dispose_engines, rollback_only, unit_of_work
+
+
+@pytest.fixture
+def pg_settings(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """PostgreSQL alone (what these tests look at is the driver's and the server's)."""
+    from tests.conftest import _settings_for, truncate_postgres
+
+    truncate_postgres(postgres_url)
+    yield _settings_for(postgres_url, tmp_path, monkeypatch)
+    dispose_engines()
 
 
 def test_after_commit_runs_only_after_a_commit(settings: Settings) -> None:
@@ -73,13 +86,12 @@ def test_a_failed_unit_that_wrote_through_insert_new_writes_nothing(settings: Se
 
 
 @pytest.mark.postgres
-def test_postgresql_prepares_the_statements_read_only_units_repeat(settings: Settings) -> None:
+def test_postgresql_prepares_the_statements_read_only_units_repeat(pg_settings: Settings) -> None:
     """psycopg prepares a statement after its connection ran it five times; a ROLLBACK made it forget
     them all, and every unit of work began with one (after reading the stored settings)."""
     from sqlalchemy import text
 
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+    settings = pg_settings
     for _ in range(8):
         with unit_of_work(settings, readonly=True) as session:
             session.execute(text("SELECT count(*) FROM daily_send_counts WHERE sent = :sent"), {"sent": 1}).scalar_one()
@@ -93,14 +105,13 @@ def test_postgresql_prepares_the_statements_read_only_units_repeat(settings: Set
 
 
 @pytest.mark.postgres
-def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(settings: Settings) -> None:
+def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(pg_settings: Settings) -> None:
     from sqlalchemy import text
 
     from leadline.analytics.service import common
     from leadline.analytics.service import dashboard as figures
 
-    if not settings.database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
+    settings = pg_settings
     with unit_of_work(settings, readonly=True) as session:
         common.snapshot(session)
         figures.dashboard(session, common.resolve_week("last", settings), settings=settings)
