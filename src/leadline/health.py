@@ -54,6 +54,7 @@ router = APIRouter(tags=["health"])
 PROBE_WAIT = 0.5  # seconds the write probe waits for the write lock (transactions stay well under)
 LOW_DISK = 16 * 1024 * 1024  # bytes free under which the database's disk counts as full
 HEARTBEAT_KEY = "leadline.worker.heartbeat"
+QUEUE_MARK_KEY = "leadline.queue.mark"  # set by the first heartbeat; gone: the queue was emptied
 HEARTBEAT_EVERY = 15.0  # seconds
 HEARTBEAT_RETRY = 1.0  # seconds between tries while the queue cannot be reached
 HEARTBEAT_STALE = 120.0  # seconds without a heartbeat after which the worker counts as stopped
@@ -283,19 +284,19 @@ def start_heartbeat(
 
     While the queue cannot be reached it tries again every ``retry_every`` seconds. ``on_return`` runs
     when the queue may have lost what it held: at the first beat after a failed one, and at a beat that
-    finds the heartbeat it wrote before gone (a Redis restarted empty or flushed between two beats).
+    finds the queue's mark gone (a Redis restarted empty or flushed between two beats, the outage
+    unseen). The mark is set only where it is missing, in one step (``put_if_empty``): of the workers,
+    the one that sets it again catches up, however a flush falls between their beats.
     """
-
-    from huey.constants import EmptyData
 
     def loop() -> None:
         failing = False
-        wrote = False
+        marked = False
         while True:
             try:
-                emptied = wrote and huey.storage.peek_data(HEARTBEAT_KEY) is EmptyData
+                emptied = huey.storage.put_if_empty(QUEUE_MARK_KEY, b"1") and marked
+                marked = True
                 beat(huey)
-                wrote = True
                 if (failing or emptied) and on_return is not None:
                     log.warning("the job queue is back%s: catching up now", " (it was emptied)" if emptied else "")
                     on_return()
