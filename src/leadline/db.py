@@ -424,15 +424,7 @@ def insert_new(
     names = [name for name in rows[0] if not (table.c[name].nullable and all(row[name] is None for row in rows))]
     converters = [(index, _driver_value(table.c[name].type, dialect.name)) for index, name in enumerate(names)]
     convert = [(index, converter) for index, converter in converters if converter is not None]
-    getter = itemgetter(*names)
-    params = []
-    for row in rows:
-        values = list(getter(row)) if len(names) > 1 else [row[names[0]]]
-        for index, converter in convert:
-            value = values[index]
-            if value is not None:
-                values[index] = converter(value)
-        params.append(values)
+    params = _driver_rows(rows, names, convert)
     tail = f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {returning}"
     if dialect.name == "postgresql":
         return _insert_new_postgres(connection, table, names, params, tail)
@@ -444,6 +436,22 @@ def insert_new(
         statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([marks] * len(chunk))} {tail}"
         found += [value for (value,) in connection.exec_driver_sql(statement, tuple(v for row in chunk for v in row))]
     return found
+
+
+def _driver_rows(
+    rows: list[dict[str, Any]], names: list[str], convert: list[tuple[int, Callable[[Any], Any]]]
+) -> list[list[Any]]:
+    """Each row's ``names`` values, those at ``convert``'s indexes turned into the driver's values."""
+    getter = itemgetter(*names)
+    params = []
+    for row in rows:
+        values = list(getter(row)) if len(names) > 1 else [row[names[0]]]
+        for index, converter in convert:
+            value = values[index]
+            if value is not None:
+                values[index] = converter(value)
+        params.append(values)
+    return params
 
 
 def _insert_new_postgres(connection: Any, table: Table, names: list[str], params: list[Any], tail: str) -> list[Any]:
@@ -565,16 +573,8 @@ def bulk_update(
         converter = _driver_value(table.c[name].type, dialect)
         fixed_values.append(value if value is None or converter is None else converter(value))
     convert = [(index, converter) for index, converter in enumerate(converters) if converter is not None]
-    getter = itemgetter(*ordered)
-    params = []
-    for row in rows:
-        values = list(getter(row)) if len(ordered) > 1 else [row[ordered[0]]]
-        for index, converter in convert:
-            value = values[index]
-            if value is not None:
-                values[index] = converter(value)
-        count = len(names)
-        params.append((*values[:count], *fixed_values, *values[count:]))
+    count = len(names)
+    params = [(*values[:count], *fixed_values, *values[count:]) for values in _driver_rows(rows, ordered, convert)]
     connection.exec_driver_sql(sql, params)
 
 
