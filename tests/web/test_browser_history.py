@@ -43,6 +43,29 @@ def test_back_and_forward_after_filtering_prospects_give_the_styled_filtered_pag
         expect(page.get_by_role("heading", name="Delta HVAC").first).to_be_visible()
 
 
+def test_a_result_clicked_after_typing_a_search_is_opened_without_another_filter_request(admin_page, live):
+    """The search box filters as it is typed; leaving it for a result's link must not filter again
+    (that request's answer, pushing the list's address, could cancel the link's page: CI saw it)."""
+    page = admin_page
+    make_prospect(live.settings, name="Delta HVAC", email="hello@delta-hvac.com")
+    make_prospect(live.settings, name="Cedar Roofing", email="owner@cedar-roofing.com")
+    page.goto("/prospects")
+    page.get_by_label("Search", exact=True).fill("delta")
+    page.wait_for_url("**/prospects?*search=delta*")
+    expect(page.locator("table.prospects tbody tr")).to_have_count(1)
+    filters: list[str] = []
+    page.on("request", lambda request: filters.append(request.url) if request.headers.get("hx-request") else None)
+    page.get_by_role("link", name="Delta HVAC").first.click()
+    page.wait_for_url("**/prospects/delta_hvac")
+    expect(page.get_by_role("heading", name="Delta HVAC").first).to_be_visible()
+    assert filters == []
+    page.go_back()  # clearing the box still filters, as it is typed
+    page.wait_for_url("**/prospects?*search=delta*")
+    page.get_by_label("Search", exact=True).fill("")
+    page.wait_for_url(lambda url: "search=delta" not in url)
+    expect(page.locator("table.prospects tbody tr")).to_have_count(2)
+
+
 @pytest.mark.parametrize("path", ["/prospects?search=x", "/emails?search=x"])
 def test_a_fragment_is_never_cached_and_pages_vary_on_htmx(page_client, path):
     whole = page_client.get(path)

@@ -52,6 +52,13 @@
     });
   });
 
+  // A field that filters as it is typed (data-filters-as-typed) does not filter again when it loses
+  // focus: that second request went out as a link in the results was clicked, and its answer,
+  // changing the address, could cancel the page the user had asked for.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-filters-as-typed]")) { event.stopPropagation(); }
+  }, true);
+
   // "Save this view" keeps the list as it is now (htmx changes the address as filters change).
   document.addEventListener("submit", function (event) {
     var box = event.target.closest ? event.target.closest(".save-view") : null;
