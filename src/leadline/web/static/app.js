@@ -52,11 +52,23 @@
     });
   });
 
-  // A field that filters as it is typed (data-filters-as-typed) does not filter again when it loses
-  // focus: that second request went out as a link in the results was clicked, and its answer,
-  // changing the address, could cancel the page the user had asked for.
+  // A list's filter field left for a link (the mouse pressed on one) does not filter: the user is
+  // going to that link's page, and the filter's answer, swapping the results under the pointer and
+  // changing the address, could cancel it. A field that filters as it is typed
+  // (data-filters-as-typed) never filters again when it loses focus: it has already.
+  var pressedLink = false;
+  document.addEventListener("mousedown", function (event) {
+    pressedLink = event.button === 0 && !!(event.target.closest && event.target.closest("a[href]"));
+  }, true);
+  document.addEventListener("mouseup", function () {
+    window.setTimeout(function () { pressedLink = false; }, 0);
+  }, true);
   document.addEventListener("change", function (event) {
-    if (event.target.matches && event.target.matches("[data-filters-as-typed]")) { event.stopPropagation(); }
+    var field = event.target;
+    if (!field.matches || !field.form || !field.form.hasAttribute("hx-get")) { return; }
+    if (field.matches("[data-filters-as-typed]") || (pressedLink && field.matches("input:not([type=checkbox]):not([type=radio])"))) {
+      event.stopPropagation();
+    }
   }, true);
 
   // "Save this view" keeps the list as it is now (htmx changes the address as filters change).
