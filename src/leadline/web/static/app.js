@@ -63,6 +63,9 @@
   document.addEventListener("mouseup", function () {
     window.setTimeout(function () { pressedLink = false; }, 0);
   }, true);
+  ["keydown", "dragend"].forEach(function (name) {  // a press dragged off the page has no mouseup here
+    document.addEventListener(name, function () { pressedLink = false; }, true);
+  });
   document.addEventListener("change", function (event) {
     var field = event.target;
     if (!field.matches || !field.form || !field.form.hasAttribute("hx-get")) { return; }
