@@ -6,16 +6,16 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette import staticfiles as starlette_static
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
@@ -58,13 +58,32 @@ from leadline.web.limits import install as install_body_limits
 from leadline.web.pages import router as pages_router
 from leadline.web.pages.proposal_links import router as proposal_links_router
 from leadline.web.ratelimit import limiter
-from leadline.web.render import page, pages
+from leadline.web.render import STATIC, page, pages, static_version
 from leadline.web.security import SecurityHeaders, redact, redact_access_log, with_security_headers
 from leadline.webhooks.admin_api import router as webhooks_admin_router
 from leadline.webhooks.api import router as webhooks_router
 from leadline.worker import EmbeddedWorker
 
-STATIC = Path(__file__).parent / "web" / "static"
+
+class StaticFiles(starlette_static.StaticFiles):
+    """The files under /static/. An address that names the file's current content (``?v=`` from
+    ``static()`` in the pages) may be kept by the browser for a year without asking again: the next
+    release's pages name new addresses. Any other address is checked each time (ETag)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200 and _names_content(path, scope):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def _names_content(path: str, scope: Scope) -> bool:
+    asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v")
+    try:
+        return asked == [static_version(path)]
+    except OSError:
+        return False
+
 
 log = logging.getLogger("leadline")
 

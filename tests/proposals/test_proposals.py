@@ -63,7 +63,7 @@ def test_sent_viewed_accepted_customer(cli, anon_client, settings):
     assert "Return on investment" in page.text and "2,400" in page.text and "Thanks for your time" in page.text
     assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
     assert (
-        '<script src="/static/proposal.js"' in page.text
+        '<script src="/static/proposal.js?v=' in page.text
         and "http" not in page.text.split("<main")[0].replace('content="width', "").split("<link")[0]
     )
     view = re.search(r'data-beacon="(/p/[^"]+)"', page.text)

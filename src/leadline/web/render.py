@@ -10,7 +10,9 @@ also rendered outside a request, by ``analytics.render``).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -29,6 +31,7 @@ from leadline.prospects.stages import STAGE_LABELS
 from leadline.times import moment_text
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 pages = Jinja2Templates(directory=str(TEMPLATES))
 NONE = "—"
 Answer = TypeVar("Answer", bound=Response)
@@ -148,5 +151,24 @@ def our_zone(context: Context) -> str:
     return settings_of(context["request"]).timezone
 
 
-pages.env.globals.update(query=query, STAGE_LABELS=STAGE_LABELS, our_zone=our_zone)
+def static_version(path: str) -> str:
+    """A digest of the static file at ``path`` (under /static/), worked out again only when the file
+    changes (its size or modification time): a file edited while the server runs gets a new one."""
+    found = (STATIC / path).stat()
+    return _digest(path, found.st_mtime_ns, found.st_size)
+
+
+@cache
+def _digest(path: str, _mtime_ns: int, _size: int) -> str:
+    return hashlib.sha256((STATIC / path).read_bytes()).hexdigest()[:12]
+
+
+def static(path: str) -> str:
+    """A static file's address naming its content, ``/static/app.js?v=1f2e...``: a browser may keep
+    it for good (:class:`leadline.app.StaticFiles`), and a release that changes the file names a
+    new address, so no page runs with last release's script or styles."""
+    return f"/static/{path}?v={static_version(path)}"
+
+
+pages.env.globals.update(query=query, STAGE_LABELS=STAGE_LABELS, our_zone=our_zone, static=static)
 pages.env.filters["price"] = price
