@@ -90,6 +90,34 @@ def test_a_link_clicked_straight_from_a_typed_email_filter_is_followed(admin_pag
     expect(page.get_by_role("link", name="Delta HVAC")).to_have_count(0)
 
 
+def test_on_a_phone_a_link_tapped_straight_from_a_typed_filter_is_followed(browser, live):
+    """The same with a finger at phone width: a tap's press on the link keeps the filter back."""
+    from leadline.emails.flows import send
+    from tests.conftest import make_user
+    from tests.web.conftest import sign_in
+
+    prospect = make_prospect(live.settings, name="Delta HVAC", email="hello@delta-hvac.com")
+    assert send(live.settings, "pain_point", actor="test", prospect_ids=[prospect.id]).count("sent") == 1
+    context = browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True)  # fmt: skip
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, make_user(live.settings))
+        page.goto("/emails")
+        page.get_by_label("Template", exact=True).fill("no such template")
+        filters: list[str] = []
+        page.on("request", lambda request: filters.append(request.url) if request.headers.get("hx-request") else None)
+        page.get_by_role("link", name="Delta HVAC").first.tap()
+        page.wait_for_url(f"**/prospects/{prospect.id}")
+        expect(page.get_by_role("heading", name="Delta HVAC").first).to_be_visible()
+        assert filters == [] and errors == []
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("path", ["/prospects?search=x", "/emails?search=x"])
 def test_a_fragment_is_never_cached_and_pages_vary_on_htmx(page_client, path):
     whole = page_client.get(path)
