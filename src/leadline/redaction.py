@@ -168,11 +168,10 @@ def known_secrets(settings: Settings) -> list[str]:
     if key:
         from pydantic import SecretStr
 
-        from leadline.calls import calendar
-        from leadline.webhooks.security import inbound_token
+        from leadline.keys import calendar_token, inbound_token
 
         keyed = settings.model_copy(update={"secret_key": SecretStr(key)})
-        found += [key, inbound_token(keyed), calendar.token(keyed)]
+        found += [key, inbound_token(keyed), calendar_token(keyed)]
     for secret in (settings.inbound_secret, settings.sendgrid_api_key, settings.smtp_password):
         if secret is not None:
             found.append(secret.get_secret_value())

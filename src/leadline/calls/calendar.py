@@ -6,12 +6,11 @@ cancelled, missed, logged), so a calendar that subscribed updates the same event
 cancelled call stays in the feed with STATUS:CANCELLED. Times are written in UTC.
 
 The feed's token is secret and stable: HMAC-SHA256 of a fixed label under the server's
-secret key (``LEADLINE_SECRET_KEY``); changing the key changes the URL.
+secret key (``LEADLINE_SECRET_KEY``, :func:`leadline.keys.calendar_token`); changing the key changes the URL.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import timedelta
 
@@ -22,18 +21,13 @@ from leadline.calls.models import CallActivity
 from leadline.calls.service import DEFAULT_LENGTH, past_objections
 from leadline.config import Settings
 from leadline.errors import NotFound
+from leadline.keys import calendar_token as token
 from leadline.prospects import service as prospects
 from leadline.times import duration_text
-
-_LABEL = b"calendar-feed"
 
 
 class FeedNotFound(NotFound):
     pass
-
-
-def token(settings: Settings) -> str:
-    return hmac.new(settings.secret().encode(), _LABEL, hashlib.sha256).hexdigest()[:32]
 
 
 def url(settings: Settings) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from leadline.config import Settings
+from leadline.keys import inbound_token
 from leadline.webhooks.signature import public_key_text
 
 
@@ -43,13 +43,6 @@ def trusted_keys(settings: Settings) -> list[str]:
     if local is not None:
         keys.append(public_key_text(local))
     return keys
-
-
-def inbound_token(settings: Settings) -> str:
-    """The Inbound Parse secret: LEADLINE_INBOUND_SECRET, else one derived from the signing secret."""
-    if settings.inbound_secret is not None and settings.inbound_secret.get_secret_value():
-        return settings.inbound_secret.get_secret_value()
-    return hmac.new(settings.secret().encode(), b"leadline inbound parse", hashlib.sha256).hexdigest()[:40]
 
 
 def inbound_token_ok(settings: Settings, given: str) -> bool:
