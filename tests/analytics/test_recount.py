@@ -419,6 +419,33 @@ def expected_slot_rates(
     return ({k: (v[0], v[1]) for k, v in by_day.items()}, {k: (v[0], v[1]) for k, v in by_hour.items()})
 
 
+#: The cards' definition over all the week's activity, one query (what the dashboard read before it
+#: was bounded by the week's replies and calls).
+CARD_ACTIVITY_SQL = """
+SELECT activity.prospect_id AS prospect_id, SUM(activity.replies) AS reply_count,
+       SUM(activity.booked) AS booked_count, SUM(activity.held) AS held_count, SUM(activity.opened) AS open_count
+FROM (
+    SELECT prospect_id, 1 AS replies, 0 AS booked, 0 AS held, 0 AS opened FROM email_activities
+    WHERE replied_at >= :start AND replied_at < :end
+    UNION ALL
+    SELECT prospect_id, 0 AS replies, 1 AS booked, 0 AS held, 0 AS opened FROM call_activities
+    WHERE created_at >= :start AND created_at < :end AND status <> 'cancelled'
+    UNION ALL
+    SELECT prospect_id, 0 AS replies, 0 AS booked, CASE WHEN status = 'completed' THEN 1 ELSE 0 END AS held,
+           0 AS opened FROM call_activities
+    WHERE completed_at >= :start AND completed_at < :end
+    UNION ALL
+    SELECT prospect_id, 0 AS replies, 0 AS booked, 0 AS held, 1 AS opened FROM email_activities
+    WHERE sent_at >= :start AND sent_at < :end AND opened_at IS NOT NULL
+) AS activity
+GROUP BY activity.prospect_id
+HAVING SUM(activity.replies) + SUM(activity.booked) + SUM(activity.held) + SUM(activity.opened) > 0
+ORDER BY SUM(activity.replies) DESC, SUM(activity.booked) + SUM(activity.held) DESC, SUM(activity.opened) DESC,
+         activity.prospect_id
+LIMIT :limit
+"""
+
+
 @pytest.mark.parametrize("seed", [7, 2025])
 def test_the_cards_read_only_the_contacted_prospects_and_rank_as_the_full_query(settings, seed):
     """The cards' bounded reading (replies and calls first, opens only for those who can make the
@@ -435,7 +462,25 @@ def test_the_cards_read_only_the_contacted_prospects_and_rank_as_the_full_query(
                            (week.end + timedelta(days=60), week.end + timedelta(days=67))):  # fmt: skip
             contacted = len(qd.card_contacts(session, start, end))
             for limit in range(0, 60):
-                full = session.execute(bind_times(qd.CARD_ACTIVITY_SQL, "start", "end"),
+                full = session.execute(bind_times(CARD_ACTIVITY_SQL, "start", "end"),
                                        {"start": start, "end": end, "limit": limit}).all()  # fmt: skip
                 expected = [qd.Activity(str(r[0]), *(int(v) for v in r[1:])) for r in full]
                 assert qd.active_prospects(session, start, end, limit) == expected, (start, limit, contacted)
+
+
+def test_a_quiet_week_fills_every_card_past_a_contacted_prospect_who_is_also_the_most_opened(settings):
+    """One prospect replied and is also the most opened: the two cards left over go to the next
+    most opened, so a quiet week still shows as many cards as it has active prospects."""
+    from leadline.analytics.queries import dashboard as qd
+
+    week = common.resolve_week(WEEK, settings)
+    sent = week.start + timedelta(days=1)
+    ids = ["q1", "q2", "q3", "q4"]
+    prospects = [prospect_row(id=p) for p in ids]
+    opened = {"opened_at": sent + timedelta(hours=2), "open_count": 1}
+    emails = [email_row("q1", sent, replied_at=sent + timedelta(hours=3), status="replied", **opened)]
+    emails += [email_row(p, sent, **opened) for p in ("q1", "q1", "q2", "q2", "q3", "q4")]
+    store(settings, {"prospects": prospects, "stages": [], "emails": emails, "calls": [], "customers": []})
+    with unit_of_work(settings, readonly=True) as session:
+        cards = qd.active_prospects(session, week.start, week.end, 3)
+    assert cards == [qd.Activity("q1", 1, 0, 0, 3), qd.Activity("q2", 0, 0, 0, 2), qd.Activity("q3", 0, 0, 0, 1)]

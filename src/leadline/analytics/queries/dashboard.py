@@ -94,31 +94,6 @@ def first_send(connection: Connectable) -> datetime | None:
 
 # --- engagement by prospect ----------------------------------------------------------------------
 
-CARD_ACTIVITY_SQL = """
-SELECT activity.prospect_id AS prospect_id, SUM(activity.replies) AS reply_count,
-       SUM(activity.booked) AS booked_count, SUM(activity.held) AS held_count, SUM(activity.opened) AS open_count
-FROM (
-    SELECT prospect_id, 1 AS replies, 0 AS booked, 0 AS held, 0 AS opened FROM email_activities
-    WHERE replied_at >= :start AND replied_at < :end
-    UNION ALL
-    SELECT prospect_id, 0 AS replies, 1 AS booked, 0 AS held, 0 AS opened FROM call_activities
-    WHERE created_at >= :start AND created_at < :end AND status <> 'cancelled'
-    UNION ALL
-    SELECT prospect_id, 0 AS replies, 0 AS booked, CASE WHEN status = 'completed' THEN 1 ELSE 0 END AS held,
-           0 AS opened FROM call_activities
-    WHERE completed_at >= :start AND completed_at < :end
-    UNION ALL
-    SELECT prospect_id, 0 AS replies, 0 AS booked, 0 AS held, 1 AS opened FROM email_activities
-    WHERE sent_at >= :start AND sent_at < :end AND opened_at IS NOT NULL
-) AS activity
-GROUP BY activity.prospect_id
-HAVING SUM(activity.replies) + SUM(activity.booked) + SUM(activity.held) + SUM(activity.opened) > 0
-ORDER BY SUM(activity.replies) DESC, SUM(activity.booked) + SUM(activity.held) DESC, SUM(activity.opened) DESC,
-         activity.prospect_id
-LIMIT :limit
-"""
-
-
 #: The week's replies, calls booked (not cancelled) and calls held, one row each (a few hundred a
 #: week at most: each from its time index), counted by prospect in Python (cheaper than a grouped
 #: union of the three).
@@ -150,6 +125,14 @@ CARD_OPENS_SQL = (
 )
 
 
+#: The week's most opened prospects: the emails sent in [start, end) and opened, counted by prospect,
+#: most first (ties by id). Read only in a quiet week, from the week's covering index.
+WEEK_OPENS_SQL = (
+    "SELECT prospect_id, count(*) AS opens FROM email_activities WHERE sent_at >= :start AND sent_at < :end"
+    " AND opened_at IS NOT NULL GROUP BY prospect_id ORDER BY opens DESC, prospect_id LIMIT :limit"
+)
+
+
 def opened_emails(dialect: Dialect) -> str:
     """``email_activities`` for a read of some prospects' opened emails of a period: on SQLite through
     their partial index, which without fresh statistics its planner passes over for the prospect index
@@ -167,36 +150,40 @@ class Activity:
 
 
 def _rank(a: Activity) -> tuple[int, int, int, str]:
-    """:data:`CARD_ACTIVITY_SQL`'s order."""
+    """The cards' order: replies, then calls booked plus held, then opens, most first; ties by id."""
     return (-a.replies, -(a.booked + a.held), -a.opens, a.prospect_id)
 
 
 def active_prospects(connection: Connectable, start: datetime, end: datetime, limit: int) -> list[Activity]:
     """The most active prospects of [start, end): by replies received, then calls booked plus
-    calls held, then this week's emails opened (:data:`CARD_ACTIVITY_SQL`'s order and figures).
+    calls held, then this week's emails opened (:func:`_rank`), those with any of them.
 
-    Bounded by the week's replies and calls, not its sends: when at least ``limit`` prospects
-    replied or had a call, the cards are among them (a prospect with only opens ranks below), so
-    opens are counted only for those who can still make the cut (those ranked above the last card's
-    replies and calls, and those tied with it), from each one's own emails. Only a week with fewer
-    such prospects than cards reads the week's opened emails (from the covering week index)."""
+    Bounded by the week's replies and calls, not its sends: a prospect who replied or had a call
+    ranks above every prospect with only opens. When at least ``limit`` prospects replied or had a
+    call, the cards are among them, and opens are counted only for those who can still make the cut
+    (those ranked above the last card's replies and calls, and those tied with it), from each one's
+    own emails. A quieter week adds the week's most opened prospects: the first ``limit`` of them
+    hold every card left over, whichever of them replied or had a call too."""
     if limit <= 0:
         return []
     params: dict[str, Any] = {"start": start, "end": end}
     contacts = card_contacts(connection, start, end)
     if len(contacts) < limit:
-        rows = connection.execute(bind_times(CARD_ACTIVITY_SQL, "start", "end"), {**params, "limit": limit}).all()
-        return [Activity(str(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
-    keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
-    cut = keys[limit - 1]
-    hopeful = sorted(p for p, (replies, booked, held) in contacts.items() if (-replies, -(booked + held)) <= cut)
+        hopeful = sorted(contacts)
+        most_opened = connection.execute(bind_times(WEEK_OPENS_SQL, "start", "end"), {**params, "limit": limit})
+        others = [Activity(str(p), 0, 0, 0, int(n)) for p, n in most_opened if str(p) not in contacts]
+    else:
+        keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
+        cut = keys[limit - 1]
+        hopeful = sorted(p for p, (replies, booked, held) in contacts.items() if (-replies, -(booked + held)) <= cut)
+        others = []
     sql = CARD_OPENS_SQL.format(emails=opened_emails(dialect_of(connection)))
     statement = bind_times(sql, "start", "end").bindparams(bindparam("ids", expanding=True))
     opens: dict[str, int] = {}
     for at in range(0, len(hopeful), 500):
         for prospect_id, n in connection.execute(statement, {**params, "ids": hopeful[at : at + 500]}):
             opens[str(prospect_id)] = int(n or 0)
-    found = [Activity(p, *contacts[p], opens.get(p, 0)) for p in hopeful]
+    found = [Activity(p, *contacts[p], opens.get(p, 0)) for p in hopeful] + others
     return sorted(found, key=_rank)[:limit]
 
 
