@@ -1,4 +1,5 @@
-"""Every command of the CLI tree, run once as a real process on the demo, SQLite and PostgreSQL.
+"""Every command of the CLI tree, run once as a real process on the demo, on SQLite and (but for the
+reads and refusals marked :func:`read`) on PostgreSQL.
 
 In-process CLI tests share one interpreter in which every model is already imported; a fresh
 process imports only what its command needs, which is how `leadline tasks add` once failed
