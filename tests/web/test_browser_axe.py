@@ -47,7 +47,9 @@ def check_pages(browser: Any, live: Any, paths: list[str], email: str | None) ->
     problems: list[str] = []
     for size, viewport in SIZES.items():
         context = browser.new_context(base_url=live.url, viewport=viewport)
-        context.set_default_timeout(10_000)
+        # The walks are the longest browser tests (dozens of pages), run beside the other test worker's
+        # servers and processes on two cores: one load of /login there once took over 10 s.
+        context.set_default_timeout(30_000)
         tab = context.new_page()
         try:
             if email:
