@@ -75,7 +75,9 @@ def page(browser: Any, live: LiveServer) -> Iterator[Any]:
 
 
 def sign_in(tab: Any, email: str, password: str = PASSWORD) -> None:
-    tab.goto("/login")
+    # Often a new context's first page: its renderer starts with it, which beside the other test
+    # worker on two cores once took over the 10 s a page is given.
+    tab.goto("/login", timeout=30_000)
     tab.get_by_label("E-mail address").fill(email)
     tab.get_by_label("Password").fill(password)
     # Signing in hashes the password on purpose (slow by design), then loads the first page: beside
