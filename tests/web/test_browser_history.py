@@ -3,6 +3,8 @@ shown as that bare fragment when the browser comes back to it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from playwright.sync_api import expect
 
@@ -66,21 +68,33 @@ def test_a_result_clicked_after_typing_a_search_is_opened_without_another_filter
     expect(page.locator("table.prospects tbody tr")).to_have_count(2)
 
 
-def test_a_link_clicked_straight_from_a_typed_email_filter_is_followed(admin_page, live):
-    """The emails list filters when a field changes; a field left by pressing a link in the results
-    does not filter first (its answer would swap the table under the pointer): the link is followed."""
+def _emailed_prospect(settings: Any) -> str:
+    """Delta HVAC, sent one email: a row with a prospect's link on the emails list."""
     from leadline.emails.flows import send
 
-    page = admin_page
-    prospect = make_prospect(live.settings, name="Delta HVAC", email="hello@delta-hvac.com")
-    assert send(live.settings, "pain_point", actor="test", prospect_ids=[prospect.id]).count("sent") == 1
+    prospect = make_prospect(settings, name="Delta HVAC", email="hello@delta-hvac.com")
+    assert send(settings, "pain_point", actor="test", prospect_ids=[prospect.id]).count("sent") == 1
+    return prospect.id
+
+
+def _press_a_result_after_typing(page: Any, prospect_id: str, press: str) -> list[str]:
+    """On the emails list, type in the Template field, then press (``click`` or ``tap``) the
+    prospect's link straight away: the prospect's page opens. The htmx requests made meanwhile."""
     page.goto("/emails")
     page.get_by_label("Template", exact=True).fill("no such template")
     filters: list[str] = []
     page.on("request", lambda request: filters.append(request.url) if request.headers.get("hx-request") else None)
-    page.get_by_role("link", name="Delta HVAC").first.click()
-    page.wait_for_url(f"**/prospects/{prospect.id}")
+    getattr(page.get_by_role("link", name="Delta HVAC").first, press)()
+    page.wait_for_url(f"**/prospects/{prospect_id}")
     expect(page.get_by_role("heading", name="Delta HVAC").first).to_be_visible()
+    return filters
+
+
+def test_a_link_clicked_straight_from_a_typed_email_filter_is_followed(admin_page, live):
+    """The emails list filters when a field changes; a field left by pressing a link in the results
+    does not filter first (its answer would swap the table under the pointer): the link is followed."""
+    page = admin_page
+    filters = _press_a_result_after_typing(page, _emailed_prospect(live.settings), "click")
     assert filters == []
     page.go_back()  # leaving the field otherwise still filters
     page.wait_for_url("**/emails")
@@ -92,12 +106,10 @@ def test_a_link_clicked_straight_from_a_typed_email_filter_is_followed(admin_pag
 
 def test_on_a_phone_a_link_tapped_straight_from_a_typed_filter_is_followed(browser, live):
     """The same with a finger at phone width: a tap's press on the link keeps the filter back."""
-    from leadline.emails.flows import send
     from tests.conftest import make_user
     from tests.web.conftest import sign_in
 
-    prospect = make_prospect(live.settings, name="Delta HVAC", email="hello@delta-hvac.com")
-    assert send(live.settings, "pain_point", actor="test", prospect_ids=[prospect.id]).count("sent") == 1
+    prospect_id = _emailed_prospect(live.settings)
     context = browser.new_context(base_url=live.url, viewport={"width": 390, "height": 844}, has_touch=True,
                                   is_mobile=True)  # fmt: skip
     context.set_default_timeout(10_000)
@@ -106,13 +118,7 @@ def test_on_a_phone_a_link_tapped_straight_from_a_typed_filter_is_followed(brows
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         sign_in(page, make_user(live.settings))
-        page.goto("/emails")
-        page.get_by_label("Template", exact=True).fill("no such template")
-        filters: list[str] = []
-        page.on("request", lambda request: filters.append(request.url) if request.headers.get("hx-request") else None)
-        page.get_by_role("link", name="Delta HVAC").first.tap()
-        page.wait_for_url(f"**/prospects/{prospect.id}")
-        expect(page.get_by_role("heading", name="Delta HVAC").first).to_be_visible()
+        filters = _press_a_result_after_typing(page, prospect_id, "tap")
         assert filters == [] and errors == []
     finally:
         context.close()
