@@ -484,3 +484,43 @@ def test_a_quiet_week_fills_every_card_past_a_contacted_prospect_who_is_also_the
     with unit_of_work(settings, readonly=True) as session:
         cards = qd.active_prospects(session, week.start, week.end, 3)
     assert cards == [qd.Activity("q1", 1, 0, 0, 3), qd.Activity("q2", 0, 0, 0, 2), qd.Activity("q3", 0, 0, 0, 1)]
+
+
+def test_a_quiet_weeks_most_opened_come_from_the_totals_index_not_the_weeks_emails(settings):
+    """A whole week's most opened prospects are read from the maintained totals (a few rows of their
+    index), never by counting the week's opened emails; a period that is not a whole week still is.
+    Both give the same cards, ties at the cut by id, and follow an open applied later."""
+    from sqlalchemy import event
+
+    from leadline.analytics import totals
+    from leadline.analytics.queries import dashboard as qd
+
+    week = common.resolve_week(WEEK, settings)
+    sent = week.start + timedelta(days=2)
+    ids = [f"w{n}" for n in range(6)]
+    opened = {"opened_at": sent + timedelta(hours=1), "open_count": 1}
+    # w0: three opened, w1 and w2: two each, w3..w5: one each (tied at the cut of 4), one unopened.
+    counts = {"w0": 3, "w1": 2, "w2": 2, "w3": 1, "w4": 1, "w5": 1}
+    emails = [email_row(p, sent, **opened) for p, n in counts.items() for _ in range(n)] + [email_row("w5", sent)]
+    store(settings, {"prospects": [prospect_row(id=p) for p in ids], "stages": [], "emails": emails, "calls": [],
+                     "customers": []})  # fmt: skip
+    expected = [("w0", 3), ("w1", 2), ("w2", 2), ("w3", 1)]
+    with unit_of_work(settings, readonly=True) as session:
+        statements: list[str] = []
+        event.listen(session.connection(), "before_cursor_execute",
+                     lambda _c, _cur, sql, *_rest: statements.append(sql))  # fmt: skip
+        assert qd.most_opened(session, week.start, week.end, 4) == expected
+        assert all("analytics_totals" in sql and "email_activities" not in sql for sql in statements), statements
+        assert len(statements) == 3
+        statements.clear()
+        part = qd.most_opened(session, week.start, week.end - timedelta(hours=1), 4)
+        assert part == expected and any("email_activities" in sql for sql in statements)
+        assert qd.most_opened(session, week.start, week.end, 9) == [*expected, ("w4", 1), ("w5", 1)]
+        assert qd.most_opened(session, week.next().start, week.next().end, 3) == []
+    # w5's unopened email is opened: it now ties w1 and w2, ahead of w3 by its count.
+    unopened = next(e["id"] for e in emails if e["prospect_id"] == "w5" and e.get("opened_at") is None)
+    with unit_of_work(settings) as session, totals.changing(session, emails={unopened}, prospects={"w5"}):
+        session.execute(EmailActivity.__table__.update().where(EmailActivity.__table__.c.id == unopened)
+                        .values(opened_at=sent + timedelta(hours=5), open_count=1))  # fmt: skip
+    with unit_of_work(settings, readonly=True) as session:
+        assert qd.most_opened(session, week.start, week.end, 4) == [("w0", 3), ("w1", 2), ("w2", 2), ("w5", 2)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadline.db import Base
+from leadline.db import Base, PartialIndex
 
 
 class AnalyticsTotal(Base):
@@ -16,6 +16,10 @@ class AnalyticsTotal(Base):
     "as of the end of a week" is a sum over the days before it."""
 
     __tablename__ = "analytics_totals"
+    __table_args__ = (
+        # the dashboard's quiet-week cards: a week's most opened prospects (``totals.CARD_OPENS``)
+        PartialIndex("ix_analytics_totals_card_opens", "start_day", "n", "template", where="figure = 'cards.opened'"),
+    )
 
     figure: Mapped[str] = mapped_column(String(40), primary_key=True)
     start_day: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -239,10 +239,28 @@ def timing_parts(row: Any, parts: Parts) -> None:
         _add(parts, ("timing.replied", quarter, quarter, "", "", 0, "", ""))
 
 
+#: The dashboard's prospect cards in a quiet week (``analytics.queries.dashboard.active_prospects``):
+#: each prospect's emails sent in a local week and opened (as of now), keyed by the week's Monday
+#: (start and event day alike) with the prospect in the ``template`` key column, so the week's most
+#: opened prospects are the first rows of an index (``ix_analytics_totals_card_opens``), not a count
+#: of every opened email of the week.
+CARD_OPENS = "cards.opened"
+
+
+def card_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    """An email's row of the cards' opens: on its sent week's Monday, when it was ever opened."""
+    sent = _day(row.sent_at, zone)
+    if sent is None or row.opened_at is None:
+        return
+    monday = sent - date.fromordinal(sent).weekday()
+    _add(parts, (CARD_OPENS, monday, monday, row.prospect_id, "", 0, "", ""))
+
+
 def _email_all_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     email_parts(row, zone, parts)
     health_parts(row, parts)
     timing_parts(row, parts)
+    card_parts(row, zone, parts)
 
 
 #: Each part of an email's contributions with the columns it reads: a part whose columns did not
@@ -253,6 +271,7 @@ EMAIL_PART_COLUMNS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (lambda row, _zone, parts: health_parts(row, parts),
      ("sent_at", "sender_id", "bounced_at", "bounce_type", "spam_reported_at", "unsubscribed_at")),
     (lambda row, _zone, parts: timing_parts(row, parts), ("sent_at", "replied_at")),
+    (card_parts, ("sent_at", "opened_at", "prospect_id")),
 )  # fmt: skip
 
 
