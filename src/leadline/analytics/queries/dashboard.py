@@ -8,9 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, text
 
 from leadline.analytics import totals
 from leadline.analytics.queries.common import (
@@ -159,19 +160,23 @@ def most_opened(connection: Connectable, start: datetime, end: datetime, limit: 
         found = connection.execute(bind_times(WEEK_OPENS_SQL, "start", "end"), {"start": start, "end": end,
                                                                                 "limit": limit})  # fmt: skip
         return [(str(p), int(n)) for p, n in found]
-    indexed = " INDEXED BY ix_analytics_totals_card_opens" if dialect_of(connection).is_sqlite else ""
+    sqlite = dialect_of(connection).is_sqlite
     params: dict[str, Any] = {"monday": monday.toordinal(), "limit": limit}
-    counts = [int(n) for (n,) in connection.execute(text(CARD_OPENS_TOP_SQL.format(indexed=indexed)), params)]
+    counts = [int(n) for (n,) in connection.execute(_card_opens(CARD_OPENS_TOP_SQL, sqlite), params)]
     if len(counts) < limit:  # all of them
         cut, left = 0, 0
     else:
         cut = counts[-1]
         left = limit - sum(1 for n in counts if n > cut)
-    found = list(connection.execute(text(CARD_OPENS_ABOVE_SQL.format(indexed=indexed)), {**params, "cut": cut}))
+    found = list(connection.execute(_card_opens(CARD_OPENS_ABOVE_SQL, sqlite), {**params, "cut": cut}))
     if left:
-        found += connection.execute(text(CARD_OPENS_TIED_SQL.format(indexed=indexed)),
-                                    {**params, "cut": cut, "left": left})  # fmt: skip
+        found += connection.execute(_card_opens(CARD_OPENS_TIED_SQL, sqlite), {**params, "cut": cut, "left": left})
     return sorted(((str(p), int(n)) for p, n in found), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+@lru_cache(maxsize=8)
+def _card_opens(sql: str, sqlite: bool) -> TextClause:
+    return text(sql.format(indexed=" INDEXED BY ix_analytics_totals_card_opens" if sqlite else ""))
 
 
 def opened_emails(dialect: Dialect) -> str:
