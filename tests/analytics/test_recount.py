@@ -486,10 +486,12 @@ def test_a_quiet_week_fills_every_card_past_a_contacted_prospect_who_is_also_the
     assert cards == [qd.Activity("q1", 1, 0, 0, 3), qd.Activity("q2", 0, 0, 0, 2), qd.Activity("q3", 0, 0, 0, 1)]
 
 
-def test_a_quiet_weeks_most_opened_come_from_the_totals_index_not_the_weeks_emails(settings):
-    """A whole week's most opened prospects are read from the maintained totals (a few rows of their
-    index), never by counting the week's opened emails; a period that is not a whole week still is.
-    Both give the same cards, ties at the cut by id, and follow an open applied later."""
+def test_a_weeks_cards_are_chosen_from_the_totals_index_and_counted_from_their_own_rows(settings):
+    """A whole week's cards are chosen from the maintained totals (a few rows of their index) and their
+    figures counted from the chosen prospects' own rows, never by reading the week's replies, calls or
+    opened emails; a period that is not a whole week still reads them. Replies outrank calls, calls
+    outrank opens, a cancelled call counts for nothing, ties at the cut go by id, and a later open
+    moves its prospect up."""
     from sqlalchemy import event
 
     from leadline.analytics import totals
@@ -497,30 +499,36 @@ def test_a_quiet_weeks_most_opened_come_from_the_totals_index_not_the_weeks_emai
 
     week = common.resolve_week(WEEK, settings)
     sent = week.start + timedelta(days=2)
-    ids = [f"w{n}" for n in range(6)]
+    counts = {"w0": 3, "w1": 2, "w2": 2, "w3": 1, "w4": 1, "w5": 1}  # opened emails sent this week
     opened = {"opened_at": sent + timedelta(hours=1), "open_count": 1}
-    # w0: three opened, w1 and w2: two each, w3..w5: one each (tied at the cut of 4), one unopened.
-    counts = {"w0": 3, "w1": 2, "w2": 2, "w3": 1, "w4": 1, "w5": 1}
     emails = [email_row(p, sent, **opened) for p, n in counts.items() for _ in range(n)] + [email_row("w5", sent)]
-    store(settings, {"prospects": [prospect_row(id=p) for p in ids], "stages": [], "emails": emails, "calls": [],
+    emails.append(email_row("r1", sent - timedelta(days=9), replied_at=sent, status="replied"))  # a reply this week
+    calls = [call_row("c1", sent), call_row("c2", sent, status="cancelled", updated_at=sent + timedelta(hours=1))]
+    ids = [*counts, "r1", "c1", "c2"]
+    store(settings, {"prospects": [prospect_row(id=p) for p in ids], "stages": [], "emails": emails, "calls": calls,
                      "customers": []})  # fmt: skip
-    expected = [("w0", 3), ("w1", 2), ("w2", 2), ("w3", 1)]
+    expected = [qd.Activity("r1", 1, 0, 0, 0), qd.Activity("c1", 0, 1, 0, 0), qd.Activity("w0", 0, 0, 0, 3),
+                qd.Activity("w1", 0, 0, 0, 2)]  # fmt: skip
     with unit_of_work(settings, readonly=True) as session:
         statements: list[str] = []
         event.listen(session.connection(), "before_cursor_execute",
-                     lambda _c, _cur, sql, *_rest: statements.append(sql))  # fmt: skip
-        assert qd.most_opened(session, week.start, week.end, 4) == expected
-        assert all("analytics_totals" in sql and "email_activities" not in sql for sql in statements), statements
-        assert len(statements) == 3
+                     lambda _c, _cur, sql, *_rest: statements.append(" ".join(sql.split())))  # fmt: skip
+        assert qd.active_prospects(session, week.start, week.end, 4) == expected
+        assert sum("analytics_totals" in sql for sql in statements) == 3, statements
+        raw = [sql for sql in statements if "analytics_totals" not in sql]
+        assert raw and all("prospect_id IN" in sql for sql in raw), raw
         statements.clear()
-        part = qd.most_opened(session, week.start, week.end - timedelta(hours=1), 4)
-        assert part == expected and any("email_activities" in sql for sql in statements)
-        assert qd.most_opened(session, week.start, week.end, 9) == [*expected, ("w4", 1), ("w5", 1)]
-        assert qd.most_opened(session, week.next().start, week.next().end, 3) == []
+        assert qd.active_prospects(session, week.start, week.end - timedelta(hours=1), 4) == expected
+        assert not any("analytics_totals" in sql for sql in statements), statements
+        whole = qd.active_prospects(session, week.start, week.end, 20)
+        assert [a.prospect_id for a in whole] == ["r1", "c1", "w0", "w1", "w2", "w3", "w4", "w5"]
+        assert qd.active_prospects(session, week.next().start, week.next().end, 3) == []
     # w5's unopened email is opened: it now ties w1 and w2, ahead of w3 by its count.
     unopened = next(e["id"] for e in emails if e["prospect_id"] == "w5" and e.get("opened_at") is None)
     with unit_of_work(settings) as session, totals.changing(session, emails={unopened}, prospects={"w5"}):
         session.execute(EmailActivity.__table__.update().where(EmailActivity.__table__.c.id == unopened)
                         .values(opened_at=sent + timedelta(hours=5), open_count=1))  # fmt: skip
     with unit_of_work(settings, readonly=True) as session:
-        assert qd.most_opened(session, week.start, week.end, 4) == [("w0", 3), ("w1", 2), ("w2", 2), ("w5", 2)]
+        cards = qd.active_prospects(session, week.start, week.end, 6)
+    assert [(a.prospect_id, a.opens) for a in cards] == [("r1", 0), ("c1", 0), ("w0", 3), ("w1", 2), ("w2", 2),
+                                                          ("w5", 2)]  # fmt: skip

@@ -17,8 +17,8 @@ class AnalyticsTotal(Base):
 
     __tablename__ = "analytics_totals"
     __table_args__ = (
-        # the dashboard's quiet-week cards: a week's most opened prospects (``totals.CARD_OPENS``)
-        PartialIndex("ix_analytics_totals_card_opens", "start_day", "n", "template", where="figure = 'cards.opened'"),
+        # the dashboard's prospect cards: a week's most active prospects (``totals.CARD_SCORE``)
+        PartialIndex("ix_analytics_totals_cards", "start_day", "n", "template", where="figure = 'cards.score'"),
     )
 
     figure: Mapped[str] = mapped_column(String(40), primary_key=True)

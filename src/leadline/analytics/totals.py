@@ -239,28 +239,49 @@ def timing_parts(row: Any, parts: Parts) -> None:
         _add(parts, ("timing.replied", quarter, quarter, "", "", 0, "", ""))
 
 
-#: The dashboard's prospect cards in a quiet week (``analytics.queries.dashboard.active_prospects``):
-#: each prospect's emails sent in a local week and opened (as of now), keyed by the week's Monday
-#: (start and event day alike) with the prospect in the ``template`` key column, so the week's most
-#: opened prospects are the first rows of an index (``ix_analytics_totals_card_opens``), not a count
-#: of every opened email of the week.
-CARD_OPENS = "cards.opened"
+#: The dashboard's prospect cards (``analytics.queries.dashboard.active_prospects``): each prospect's
+#: week as one count that sorts as the cards do (replies received in the week, then calls booked in it
+#: and not cancelled plus calls held in it, then its emails sent in the week and opened, most first):
+#: ``replies * CARD_PLACE ** 2 + calls * CARD_PLACE + opens``, keyed by the local week's Monday (start
+#: and event day alike) with the prospect in the ``template`` key column. So a week's most active
+#: prospects are the first rows of an index (``ix_analytics_totals_cards``), however many prospects the
+#: week touched. Exact while one prospect's calls and opens of one week each stay under CARD_PLACE.
+CARD_SCORE = "cards.score"
+CARD_PLACE = 1 << 20
 
 
-def card_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
-    """An email's row of the cards' opens: on its sent week's Monday, when it was ever opened."""
-    sent = _day(row.sent_at, zone)
-    if sent is None or row.opened_at is None:
-        return
-    monday = sent - date.fromordinal(sent).weekday()
-    _add(parts, (CARD_OPENS, monday, monday, row.prospect_id, "", 0, "", ""))
+def _card_key(day: int, prospect_id: str) -> Key:
+    monday = day - date.fromordinal(day).weekday()
+    return (CARD_SCORE, monday, monday, prospect_id, "", 0, "", "")
+
+
+def card_email_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    """An email's share of its prospect's cards score: an open on its sent week, a reply on the week
+    it came (``analytics.queries.dashboard.CARD_CONTACTS``)."""
+    sent = _day(row.sent_at, zone) if row.opened_at is not None else None
+    if sent is not None:
+        _add(parts, _card_key(sent, row.prospect_id))
+    replied = _day(row.replied_at, zone)
+    if replied is not None:
+        _add(parts, _card_key(replied, row.prospect_id), CARD_PLACE * CARD_PLACE)
+
+
+def card_call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    """A call's share of its prospect's cards score: booked (while not cancelled) on the week it was
+    booked, held on the week it was held (``analytics.queries.dashboard.CARD_CONTACTS``)."""
+    booked = _day(row.created_at, zone)
+    if booked is not None and row.status != "cancelled":
+        _add(parts, _card_key(booked, row.prospect_id), CARD_PLACE)
+    held = _day(row.completed_at, zone) if row.status == "completed" else None
+    if held is not None:
+        _add(parts, _card_key(held, row.prospect_id), CARD_PLACE)
 
 
 def _email_all_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
     email_parts(row, zone, parts)
     health_parts(row, parts)
     timing_parts(row, parts)
-    card_parts(row, zone, parts)
+    card_email_parts(row, zone, parts)
 
 
 #: Each part of an email's contributions with the columns it reads: a part whose columns did not
@@ -271,7 +292,7 @@ EMAIL_PART_COLUMNS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (lambda row, _zone, parts: health_parts(row, parts),
      ("sent_at", "sender_id", "bounced_at", "bounce_type", "spam_reported_at", "unsubscribed_at")),
     (lambda row, _zone, parts: timing_parts(row, parts), ("sent_at", "replied_at")),
-    (card_parts, ("sent_at", "opened_at", "prospect_id")),
+    (card_email_parts, ("sent_at", "opened_at", "replied_at", "prospect_id")),
 )  # fmt: skip
 
 
@@ -300,6 +321,11 @@ def call_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
         if row.duration is not None:
             _add(parts, ("calls.timed", completed, completed, "", "", 0, "", ""))
             _add(parts, ("calls.seconds", completed, completed, "", "", 0, "", ""), 0, float(row.duration))
+
+
+def _call_all_parts(row: Any, zone: ZoneInfo, parts: Parts) -> None:
+    call_parts(row, zone, parts)
+    card_call_parts(row, zone, parts)
 
 
 #: The objections table (``analytics.service.what_works.objection_table``), of the calls held and the
@@ -523,7 +549,7 @@ def contributions(
     parts: Parts = {}
     tables = (
         (EmailActivity, EMAIL_COLUMNS, scope.emails, _email_all_parts),
-        (CallActivity, _CALL_COLUMNS, scope.calls, call_parts),
+        (CallActivity, _CALL_COLUMNS, scope.calls, _call_all_parts),
         (Customer, _CUSTOMER_COLUMNS, scope.customers, customer_parts),
     )
     seen: set[tuple[Any, str]] = set()
@@ -804,7 +830,7 @@ def count_all(connection: Connection, zone: ZoneInfo) -> Parts:
     parts: Parts = {}
     for model, names, add in (
         (EmailActivity, EMAIL_COLUMNS, _email_all_parts),
-        (CallActivity, _CALL_COLUMNS, call_parts),
+        (CallActivity, _CALL_COLUMNS, _call_all_parts),
         (Customer, _CUSTOMER_COLUMNS, customer_parts),
     ):
         for row in _rows(connection, model, names):

@@ -108,14 +108,24 @@ CARD_CONTACTS = (
 )
 
 
-def card_contacts(connection: Connectable, start: datetime, end: datetime) -> dict[str, tuple[int, int, int]]:
-    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any. Fetched
-    whole and counted by :class:`~collections.Counter` (row by row, SQLAlchemy's and Python's work
-    per row cost several times the database's at a few thousand rows)."""
-    params = {"start": start, "end": end}
-    replies, booked, held = (
-        Counter(connection.execute(bind_times(sql, "start", "end"), params).scalars().all()) for sql in CARD_CONTACTS
-    )
+def card_contacts(
+    connection: Connectable, start: datetime, end: datetime, ids: Sequence[str] | None = None
+) -> dict[str, tuple[int, int, int]]:
+    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any (of ``ids``
+    only, when given: each one's own rows). Fetched whole and counted by :class:`~collections.Counter`
+    (row by row, SQLAlchemy's and Python's work per row cost several times the database's at a few
+    thousand rows)."""
+    if ids is not None and not ids:
+        return {}
+    params: dict[str, Any] = {"start": start, "end": end}
+    statements = [bind_times(sql, "start", "end") for sql in CARD_CONTACTS]
+    if ids is not None:
+        params["ids"] = list(ids)
+        statements = [
+            bind_times(f"{sql} AND prospect_id IN :ids", "start", "end").bindparams(bindparam("ids", expanding=True))
+            for sql in CARD_CONTACTS
+        ]
+    replies, booked, held = (Counter(connection.execute(sql, params).scalars().all()) for sql in statements)
     return {str(p): (replies[p], booked[p], held[p]) for p in replies.keys() | booked.keys() | held.keys()}
 
 
@@ -129,54 +139,57 @@ CARD_OPENS_SQL = (
 
 #: The most opened prospects of a period that is not a whole local week: the emails sent in [start, end)
 #: and opened, counted by prospect, most first (ties by id), from the week's covering index. A whole
-#: week reads the maintained totals instead (:func:`most_opened`).
+#: week reads the maintained totals instead (:func:`active_prospects`).
 WEEK_OPENS_SQL = (
     "SELECT prospect_id, count(*) AS opens FROM email_activities WHERE sent_at >= :start AND sent_at < :end"
     " AND opened_at IS NOT NULL GROUP BY prospect_id ORDER BY opens DESC, prospect_id LIMIT :limit"
 )
 
-#: A week's opened emails by prospect in the maintained totals (``totals.CARD_OPENS``), through their
-#: partial index by week, count and prospect (named on SQLite, whose planner has no statistics for it):
-#: the counts of the first ``limit`` (most first); the prospects counted above the last of them; and
-#: that count's first prospects by id. Each reads a few rows of the index, however many were opened.
+#: A week's cards scores in the maintained totals (``totals.CARD_SCORE``), through their partial index
+#: by week, score and prospect (named on SQLite, whose planner has no statistics for it): the scores of
+#: the first ``limit`` (highest first); the prospects scored above the last of them; and that score's
+#: first prospects by id. Each reads a few rows of the index, however many prospects the week touched.
 #: (One condition on ``n`` each: given two ranges, SQLite's planner may take the wider.)
-_CARD_OPENS = "FROM analytics_totals{indexed} WHERE figure = 'cards.opened' AND start_day = :monday"
-CARD_OPENS_TOP_SQL = f"SELECT n {_CARD_OPENS} AND n > 0 ORDER BY n DESC LIMIT :limit"
-CARD_OPENS_ABOVE_SQL = f"SELECT template AS prospect_id, n {_CARD_OPENS} AND n > :cut"  # cut >= 0
-CARD_OPENS_TIED_SQL = f"SELECT template AS prospect_id, n {_CARD_OPENS} AND n = :cut ORDER BY template LIMIT :left"
+_CARD_SCORES = "FROM analytics_totals{indexed} WHERE figure = 'cards.score' AND start_day = :monday"
+CARD_SCORES_TOP_SQL = f"SELECT n {_CARD_SCORES} AND n > 0 ORDER BY n DESC LIMIT :limit"
+CARD_SCORES_ABOVE_SQL = f"SELECT template AS prospect_id {_CARD_SCORES} AND n > :cut"  # cut >= 0
+CARD_SCORES_TIED_SQL = f"SELECT template AS prospect_id {_CARD_SCORES} AND n = :cut ORDER BY template LIMIT :left"
 
 
-def most_opened(connection: Connectable, start: datetime, end: datetime, limit: int) -> list[tuple[str, int]]:
-    """The first ``limit`` prospects by their emails sent in [start, end) and opened (most first, ties
-    by id): from the maintained totals when [start, end) is a whole local week, as the dashboard asks;
-    otherwise counted from the week's emails."""
+def whole_week(connection: Connectable, start: datetime, end: datetime) -> int | None:
+    """The key of the Monday (``totals.day_of``) when [start, end) is a whole local week, else None."""
     zone = totals.zone_of(connection)  # type: ignore[arg-type]
     monday = start.astimezone(zone).date()
-    whole_week = (
-        monday.weekday() == 0 and start == start_of_day(monday, zone)
+    if (
+        monday.weekday() == 0
+        and start == start_of_day(monday, zone)
         and end == start_of_day(monday + timedelta(days=7), zone)
-    )  # fmt: skip
-    if not whole_week:
-        found = connection.execute(bind_times(WEEK_OPENS_SQL, "start", "end"), {"start": start, "end": end,
-                                                                                "limit": limit})  # fmt: skip
-        return [(str(p), int(n)) for p, n in found]
+    ):
+        return monday.toordinal()
+    return None
+
+
+def top_scored(connection: Connectable, monday: int, limit: int) -> list[str]:
+    """The week's first ``limit`` prospects by their cards score (highest first, ties by id), those
+    with any."""
     sqlite = dialect_of(connection).is_sqlite
-    params: dict[str, Any] = {"monday": monday.toordinal(), "limit": limit}
-    counts = [int(n) for (n,) in connection.execute(_card_opens(CARD_OPENS_TOP_SQL, sqlite), params)]
-    if len(counts) < limit:  # all of them
+    params: dict[str, Any] = {"monday": monday, "limit": limit}
+    scores = [int(n) for (n,) in connection.execute(_card_scores(CARD_SCORES_TOP_SQL, sqlite), params)]
+    if len(scores) < limit:  # all of them
         cut, left = 0, 0
     else:
-        cut = counts[-1]
-        left = limit - sum(1 for n in counts if n > cut)
-    found = list(connection.execute(_card_opens(CARD_OPENS_ABOVE_SQL, sqlite), {**params, "cut": cut}))
+        cut = scores[-1]
+        left = limit - sum(1 for n in scores if n > cut)
+    ids = [str(p) for (p,) in connection.execute(_card_scores(CARD_SCORES_ABOVE_SQL, sqlite), {**params, "cut": cut})]
     if left:
-        found += connection.execute(_card_opens(CARD_OPENS_TIED_SQL, sqlite), {**params, "cut": cut, "left": left})
-    return sorted(((str(p), int(n)) for p, n in found), key=lambda item: (-item[1], item[0]))[:limit]
+        tied = connection.execute(_card_scores(CARD_SCORES_TIED_SQL, sqlite), {**params, "cut": cut, "left": left})
+        ids += [str(p) for (p,) in tied]
+    return ids
 
 
 @lru_cache(maxsize=8)
-def _card_opens(sql: str, sqlite: bool) -> TextClause:
-    return text(sql.format(indexed=" INDEXED BY ix_analytics_totals_card_opens" if sqlite else ""))
+def _card_scores(sql: str, sqlite: bool) -> TextClause:
+    return text(sql.format(indexed=" INDEXED BY ix_analytics_totals_cards" if sqlite else ""))
 
 
 def opened_emails(dialect: Dialect) -> str:
@@ -204,31 +217,41 @@ def active_prospects(connection: Connectable, start: datetime, end: datetime, li
     """The most active prospects of [start, end): by replies received, then calls booked plus
     calls held, then this week's emails opened (:func:`_rank`), those with any of them.
 
-    Bounded by the week's replies and calls, not its sends: a prospect who replied or had a call
-    ranks above every prospect with only opens. When at least ``limit`` prospects replied or had a
-    call, the cards are among them, and opens are counted only for those who can still make the cut
-    (those ranked above the last card's replies and calls, and those tied with it), from each one's
-    own emails. A quieter week adds the week's most opened prospects: the first ``limit`` of them
-    hold every card left over, whichever of them replied or had a call too."""
+    A whole local week (the dashboard's) is chosen from the maintained totals (:func:`top_scored`), and
+    the figures of the chosen few are counted from their own rows. Another period is bounded by its
+    replies and calls, not its sends: a prospect who replied or had a call ranks above every prospect
+    with only opens. When at least ``limit`` prospects replied or had a call, the cards are among them,
+    and opens are counted only for those who can still make the cut (those ranked above the last
+    card's replies and calls, and those tied with it), from each one's own emails. A quieter period
+    adds its most opened prospects: the first ``limit`` of them hold every card left over, whichever
+    of them replied or had a call too."""
     if limit <= 0:
         return []
     params: dict[str, Any] = {"start": start, "end": end}
-    contacts = card_contacts(connection, start, end)
-    if len(contacts) < limit:
-        hopeful = sorted(contacts)
-        others = [Activity(p, 0, 0, 0, n) for p, n in most_opened(connection, start, end, limit) if p not in contacts]
+    monday = whole_week(connection, start, end)
+    if monday is not None:
+        hopeful = top_scored(connection, monday, limit)
+        contacts = card_contacts(connection, start, end, hopeful)
+        others: list[Activity] = []
     else:
-        keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
-        cut = keys[limit - 1]
-        hopeful = sorted(p for p, (replies, booked, held) in contacts.items() if (-replies, -(booked + held)) <= cut)
-        others = []
+        contacts = card_contacts(connection, start, end)
+        if len(contacts) < limit:
+            hopeful = sorted(contacts)
+            most_opened = connection.execute(bind_times(WEEK_OPENS_SQL, "start", "end"), {**params, "limit": limit})
+            others = [Activity(str(p), 0, 0, 0, int(n)) for p, n in most_opened if str(p) not in contacts]
+        else:
+            keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
+            cut = keys[limit - 1]
+            hopeful = sorted(p for p, (replies, booked, held) in contacts.items()
+                             if (-replies, -(booked + held)) <= cut)  # fmt: skip
+            others = []
     sql = CARD_OPENS_SQL.format(emails=opened_emails(dialect_of(connection)))
     statement = bind_times(sql, "start", "end").bindparams(bindparam("ids", expanding=True))
     opens: dict[str, int] = {}
     for at in range(0, len(hopeful), 500):
         for prospect_id, n in connection.execute(statement, {**params, "ids": hopeful[at : at + 500]}):
             opens[str(prospect_id)] = int(n or 0)
-    found = [Activity(p, *contacts[p], opens.get(p, 0)) for p in hopeful] + others
+    found = [Activity(p, *contacts.get(p, (0, 0, 0)), opens.get(p, 0)) for p in hopeful] + others
     return sorted(found, key=_rank)[:limit]
 
 
