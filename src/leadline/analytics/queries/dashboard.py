@@ -121,12 +121,15 @@ def card_contacts(
     statements = [bind_times(sql, "start", "end") for sql in CARD_CONTACTS]
     if ids is not None:
         params["ids"] = list(ids)
-        statements = [
-            bind_times(f"{sql} AND prospect_id IN :ids", "start", "end").bindparams(bindparam("ids", expanding=True))
-            for sql in CARD_CONTACTS
-        ]
+        statements = [of_prospects(f"{sql} AND prospect_id IN :ids") for sql in CARD_CONTACTS]
     replies, booked, held = (Counter(connection.execute(sql, params).scalars().all()) for sql in statements)
     return {str(p): (replies[p], booked[p], held[p]) for p in replies.keys() | booked.keys() | held.keys()}
+
+
+@lru_cache(maxsize=16)
+def of_prospects(sql: str) -> TextClause:
+    """A statement of [:start, :end) (UTC instants) and some prospects (``:ids``, a list), made once."""
+    return bind_times(sql, "start", "end").bindparams(bindparam("ids", expanding=True))
 
 
 #: The emails sent in the week and opened, of these prospects: a range of each one's opened emails,
@@ -245,8 +248,7 @@ def active_prospects(connection: Connectable, start: datetime, end: datetime, li
             hopeful = sorted(p for p, (replies, booked, held) in contacts.items()
                              if (-replies, -(booked + held)) <= cut)  # fmt: skip
             others = []
-    sql = CARD_OPENS_SQL.format(emails=opened_emails(dialect_of(connection)))
-    statement = bind_times(sql, "start", "end").bindparams(bindparam("ids", expanding=True))
+    statement = of_prospects(CARD_OPENS_SQL.format(emails=opened_emails(dialect_of(connection))))
     opens: dict[str, int] = {}
     for at in range(0, len(hopeful), 500):
         for prospect_id, n in connection.execute(statement, {**params, "ids": hopeful[at : at + 500]}):
