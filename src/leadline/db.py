@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -155,13 +156,78 @@ def refresh_statistics(connection: Any, tables: tuple[str, ...] = ()) -> None:
         connection.exec_driver_sql(statement)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+SQLITE_BUSY_SECONDS = 30  # how long a writer waits for the database's write lock
+
+
+class WriterTurns:
+    """One SQLite file's writers in this process, given the write lock one at a time, first come first
+    served.
+
+    Without it, a writer that finds the lock taken sleeps in SQLite's busy handler (waking after 1, 2, 5,
+    10, ... then every 100 ms) and takes it only if it is free when it wakes: two threads ingesting
+    webhooks left it idle between their transactions, and a third (an API token's "last used" once a
+    minute, a settings change) could be passed over for seconds. Here a writer waits its turn on a
+    lock that is handed straight to the next in line at COMMIT or ROLLBACK. Other processes still queue
+    on SQLite's ``busy_timeout``. A thread that already writes on another connection of the same file
+    is not queued behind itself: SQLite's lock decides for it, as before."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._taken = False
+        self.holder: Any = None  # the driver connection whose transaction has the turn
+        self._thread: int | None = None
+
+    def take(self, dbapi_connection: Any, timeout: float = SQLITE_BUSY_SECONDS) -> None:
+        """Wait for the turn of ``dbapi_connection``, which is about to BEGIN IMMEDIATE. After
+        ``timeout`` it goes on without the turn (SQLite's busy wait then decides)."""
+        if self._thread == threading.get_ident():
+            return
+        with self._mutex:
+            if not self._taken:
+                self._taken = True
+                waiter = None
+            else:
+                waiter = threading.Lock()
+                waiter.acquire()
+                self._waiting.append(waiter)
+        if waiter is not None and not waiter.acquire(timeout=timeout):
+            with self._mutex:
+                if waiter in self._waiting:  # not handed over meanwhile: go on without the turn
+                    self._waiting.remove(waiter)
+                    return
+        self.holder, self._thread = dbapi_connection, threading.get_ident()
+
+    def give_back(self, dbapi_connection: Any) -> None:
+        """``dbapi_connection``'s transaction ended: the next writer in line (if any) has the turn."""
+        if dbapi_connection is None or self.holder is not dbapi_connection:
+            return
+        self.holder = self._thread = None
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # handed over: the turn stays taken
+            else:
+                self._taken = False
+
+
+_writer_turns: dict[str, WriterTurns] = {}
+_writer_turns_lock = threading.Lock()
+
+
+def writer_turns(database: str) -> WriterTurns:
+    """The turns of the SQLite file ``database`` (one for every engine of that file in this process)."""
+    key = str(Path(database).resolve())
+    with _writer_turns_lock:
+        return _writer_turns.setdefault(key, WriterTurns())
+
+
+def _sqlite_setup(engine: Engine, turns: WriterTurns | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -173,7 +239,36 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if turns is None or mode != "IMMEDIATE":
+            connection.exec_driver_sql(f"BEGIN {mode}")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        turns.take(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turns.give_back(dbapi_connection)
+            raise
+
+    if turns is not None:
+        _give_back_at_the_end(engine.dialect, turns)
+
+
+def _give_back_at_the_end(dialect: Dialect, turns: WriterTurns) -> None:
+    """The writer's turn ends with its transaction: after COMMIT, ROLLBACK, or a closed connection."""
+    ends = {"do_commit": dialect.do_commit, "do_rollback": dialect.do_rollback, "do_close": dialect.do_close}
+
+    def ending(end: Callable[[Any], None]) -> Callable[[Any], None]:
+        def end_then_give_back(connection: Any) -> None:
+            try:
+                end(connection)
+            finally:  # the pool's reset passes its proxy of the driver connection
+                turns.give_back(getattr(connection, "dbapi_connection", connection))
+
+        return end_then_give_back
+
+    for name, end in ends.items():
+        setattr(dialect, name, ending(end))
 
 
 def _private_sqlite_file(engine: Engine, path: Path) -> None:
@@ -201,9 +296,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # (SQLite keeps each with its parameters), and 128 of them grew an import by ~10 MB.
         connect_args = {"timeout": 30, "check_same_thread": False, "cached_statements": SQLITE_STATEMENTS}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
-        if database and database != ":memory:" and not database.startswith("file:"):
+        on_file = database not in ("", ":memory:") and not database.startswith("file:")
+        if on_file:
             _private_sqlite_file(engine, Path(database))
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, writer_turns(database) if on_file else None)
         return engine
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
     options.update(kwargs)
