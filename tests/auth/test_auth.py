@@ -121,6 +121,41 @@ class TestTokens:
         timeline = anon_client.get(f"/api/prospects/{made['id']}/timeline", headers=auth).json()
         assert timeline and {entry["actor"] for entry in timeline} == {"token:zapier"}
 
+    def test_a_token_is_answered_before_its_use_is_noted(self, sqlite_settings):
+        """Noting a token's last use is a write: it waits for the write lock (on SQLite, behind the
+        webhooks being stored), so it happens after the answer, never before it."""
+        import sqlite3
+        import time
+
+        import httpx
+        from sqlalchemy.engine import make_url
+
+        from leadline.app import create_app
+        from leadline.serving import background_server
+
+        auth = {"Authorization": f"Bearer {make_token(sqlite_settings, name='poller', scope='read')}"}
+
+        def last_used():
+            with unit_of_work(sqlite_settings, readonly=True) as session:
+                return session.scalar(select(ApiToken.last_used_at))
+
+        writer = sqlite3.connect(make_url(sqlite_settings.database_url).database, isolation_level=None)
+        with background_server(create_app(sqlite_settings)) as base:
+            writer.execute("BEGIN IMMEDIATE")  # another process's long write, say
+            try:
+                started = time.monotonic()
+                answer = httpx.get(f"{base}/api/me", headers=auth, timeout=10)
+                assert answer.status_code == 200 and answer.json()["name"] == "poller"
+                assert time.monotonic() - started < 5
+                assert last_used() is None
+            finally:
+                writer.execute("COMMIT")
+            deadline = time.monotonic() + 10
+            while last_used() is None:
+                assert time.monotonic() < deadline, "the token's use was never noted"
+                time.sleep(0.05)
+        writer.close()
+
     @pytest.mark.parametrize("header", ["Bearer", "Bearer ll_wrong", "Basic YWRtaW46eA==", "Token abc", "ll_abc"])
     def test_bad_credentials_are_401(self, anon_client, header):
         response = anon_client.get("/api/prospects", headers={"Authorization": header})

@@ -10,18 +10,22 @@ Bearer tokens are never sent by browsers on their own, so they need no CSRF toke
 from __future__ import annotations
 
 import hmac
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import BackgroundTasks, Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from leadline.auth import service
 from leadline.clock import utc_now
+from leadline.config import Settings
 from leadline.db import unit_of_work
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "leadline_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -78,11 +82,8 @@ def resolve(request: Request) -> Principal | None:
             if token is None:
                 raise _unauthorized("this API token is not valid (revoked, or mistyped)")
             principal = Principal("token", token.name, "member" if token.scope == "write" else "viewer")
-            stale = token.last_used_at is None or token.last_used_at < utc_now() - timedelta(minutes=1)
-            token_id = token.id
-        if stale:
-            with unit_of_work(settings) as session:
-                service.touch_token(session, token_id)
+            if token.last_used_at is None or token.last_used_at < utc_now() - timedelta(minutes=1):
+                request.state.token_to_touch = token.id  # noted after the answer: api_principal
     else:
         raw = request.cookies.get(SESSION_COOKIE, "")
         if raw:
@@ -140,6 +141,7 @@ async def api_gate(request: Request) -> Principal:
 
 async def api_principal(
     request: Request,
+    after_answer: BackgroundTasks,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
     _cookie: Annotated[str | None, Depends(cookie_scheme)] = None,
 ) -> Principal:
@@ -147,11 +149,25 @@ async def api_principal(
     principal = await api_gate(request)  # resolved once per request: the second call reads request.state
     if request.method not in SAFE_METHODS:
         await check_csrf(request, principal)
+    token_id = getattr(request.state, "token_to_touch", None)
+    if token_id is not None:
+        request.state.token_to_touch = None
+        after_answer.add_task(touch_token, request.app.state.settings, token_id)
     return principal
 
 
-async def api_admin(request: Request) -> Principal:
-    principal = await api_principal(request)
+def touch_token(settings: Settings, token_id: str) -> None:
+    """Note a token's use once the answer has gone: a write waits for the write lock, which a read
+    should not (on SQLite, behind the webhooks being stored). Bookkeeping only: a failure is logged."""
+    try:
+        with unit_of_work(settings) as session:
+            service.touch_token(session, token_id)
+    except Exception:
+        log.warning("could not note when API token %s was last used", token_id, exc_info=True)
+
+
+async def api_admin(request: Request, after_answer: BackgroundTasks) -> Principal:
+    principal = await api_principal(request, after_answer)
     if principal.kind != "session" or not principal.is_admin:
         raise HTTPException(403, "only an admin, signed in, may do this")
     return principal
