@@ -208,3 +208,23 @@ def test_a_sqlite_writer_beside_two_busy_ones_waits_at_most_their_turns(sqlite_s
     # Two turns of 30 ms at most, with room for a loaded machine; SQLite's busy handler alone let
     # such a writer wait several hundred milliseconds.
     assert max(waits) < 0.25, [round(w * 1000) for w in waits]
+
+
+def test_a_forked_child_does_not_inherit_a_writers_turn(tmp_path: Path) -> None:
+    """The thread that held the turn is not in the child: the child's writers start with none taken."""
+    import os
+
+    from leadline.db import writer_turns
+
+    turns = writer_turns(str(tmp_path / "forked.db"))
+    turns.take("the parent's connection")
+    try:
+        child = os.fork()
+        if child == 0:
+            os._exit(0 if turns.holder is None and not turns._taken else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert turns.holder == "the parent's connection"
+    finally:
+        turns.give_back("the parent's connection")
+    assert turns.holder is None and not turns._taken

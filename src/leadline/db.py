@@ -10,6 +10,7 @@ Rules (see docs/architecture.md):
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections import deque
@@ -212,6 +213,17 @@ class WriterTurns:
 
 _writer_turns: dict[str, WriterTurns] = {}
 _writer_turns_lock = threading.Lock()
+
+
+def _forget_turns_in_child() -> None:
+    """A forked child has none of its parent's threads: a turn one of them held would never come back."""
+    global _writer_turns_lock
+    _writer_turns_lock = threading.Lock()
+    for turns in _writer_turns.values():  # the engines the child inherited keep theirs
+        turns.__init__()  # type: ignore[misc]
+
+
+os.register_at_fork(after_in_child=_forget_turns_in_child)
 
 
 def writer_turns(database: str) -> WriterTurns:
