@@ -120,6 +120,38 @@ def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(pg_
         assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "auto"
 
 
+@pytest.mark.postgres
+def test_the_dashboards_totals_are_read_by_index_in_its_generic_plans(pg_settings: Settings) -> None:
+    """Once autovacuum has analysed ``analytics_totals``, most of whose rows are the cards' scores, a
+    generic plan that guessed each figure's rows from the table's average read all of it; the
+    figures are in the statement's text, so the plan finds the few rows of the figures it sums."""
+    from sqlalchemy import text
+
+    from leadline.analytics import totals
+    from leadline.analytics.service import common
+
+    columns = "figure, start_day, event_day, template, sender, tier, trade, band, n, amount"
+    with unit_of_work(pg_settings) as session:
+        session.execute(
+            text(
+                f"INSERT INTO analytics_totals ({columns}) SELECT 'cards.score', 740000 + g % 7,"
+                " 740000 + g % 7, 'prospect' || g, '', 0, '', '', 1, 0 FROM generate_series(1, 30000) g"
+            )
+        )
+        session.execute(text(f"INSERT INTO analytics_totals ({columns}) SELECT 'prospects', 0, 740000 + g,"
+                             " '', '', g % 3 + 1, '', '', 1, 0 FROM generate_series(1, 50) g"))  # fmt: skip
+    with unit_of_work(pg_settings) as session:
+        session.execute(text("ANALYZE analytics_totals"))
+    funnel = totals._sums_statement(("prospects", "new", "reached.contacted"), False, False, ("tier",))
+    with unit_of_work(pg_settings, readonly=True) as session:
+        common.plan_once(session)
+        session.execute(text(f"PREPARE funnel_sums(int) AS {funnel.text.replace(':before', '$1')}"))
+        plan = "\n".join(session.execute(text("EXPLAIN EXECUTE funnel_sums(800000)")).scalars())
+        found = totals.sums(session, ["prospects", "new", "reached.contacted"], before=800000, by=["tier"])
+    assert "Seq Scan" not in plan and "analytics_totals" in plan, plan
+    assert sum(n for n, _ in found.values()) == 50 and {tier for _, tier in found} == {1, 2, 3}
+
+
 def test_sqlite_writers_of_one_process_take_the_write_lock_in_the_order_they_asked(sqlite_settings: Settings) -> None:
     """A writer that finds the lock taken waits its turn and gets it at the COMMIT before it, in the
     order the writers asked (db.WriterTurns), not when SQLite's busy handler next wakes it up."""
@@ -133,7 +165,6 @@ def test_sqlite_writers_of_one_process_take_the_write_lock_in_the_order_they_ask
     engine = get_engine(sqlite_settings)
     turns = writer_turns(engine.url.database or "")
     began: list[tuple[str, float]] = []
-    released = threading.Event()
 
     def write(name: str) -> None:
         with unit_of_work(sqlite_settings) as session:
@@ -156,7 +187,6 @@ def test_sqlite_writers_of_one_process_take_the_write_lock_in_the_order_they_ask
                 assert time.monotonic() < deadline, "the writer did not wait for its turn"
                 time.sleep(0.005)
         time.sleep(0.23)  # SQLite's busy handler would now sleep until about 0.33 s
-        released.set()
         committed = time.perf_counter()
     for thread in threads:
         thread.join(timeout=30)
