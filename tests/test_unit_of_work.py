@@ -258,3 +258,49 @@ def test_a_forked_child_does_not_inherit_a_writers_turn(tmp_path: Path) -> None:
     finally:
         turns.give_back("the parent's connection")
     assert turns.holder is None and not turns._taken
+
+
+def test_a_writer_interrupted_while_in_line_leaves_no_turn_behind(tmp_path: Path) -> None:
+    """A signal that interrupts a writer waiting in line (Ctrl-C, say) must not leave the turn handed
+    to nobody: the next writer would wait the whole timeout."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from leadline.db import writer_turns
+
+    turns = writer_turns(str(tmp_path / "interrupted.db"))
+    holding, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        turns.take("first")
+        holding.set()
+        release.wait(10)
+        turns.give_back("first")
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(*_: object) -> None:
+        raise Interrupted
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert holding.wait(10)
+    before = signal.signal(signal.SIGUSR1, interrupt)
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        with pytest.raises(Interrupted):
+            turns.take("second", timeout=5)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, before)
+        release.set()
+        holder.join(10)
+    started = time.monotonic()
+    turns.take("third", timeout=5)
+    assert time.monotonic() - started < 1 and turns.holder == "third"
+    turns.give_back("third")
+    assert turns.holder is None and not turns._taken and not turns._waiting

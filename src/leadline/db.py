@@ -192,11 +192,15 @@ class WriterTurns:
                 waiter = threading.Lock()
                 waiter.acquire()
                 self._waiting.append(waiter)
-        if waiter is not None and not waiter.acquire(timeout=timeout):
-            with self._mutex:
-                if waiter in self._waiting:  # not handed over meanwhile: go on without the turn
-                    self._waiting.remove(waiter)
-                    return
+        if waiter is not None:
+            try:
+                handed = waiter.acquire(timeout=timeout)
+            except BaseException:  # interrupted in line (a signal): no turn may stay with nobody
+                if not self._leave_line(waiter):
+                    self._pass_on()
+                raise
+            if not handed and self._leave_line(waiter):
+                return  # go on without the turn
         self.holder, self._thread = dbapi_connection, threading.get_ident()
 
     def give_back(self, dbapi_connection: Any) -> None:
@@ -204,6 +208,17 @@ class WriterTurns:
         if dbapi_connection is None or self.holder is not dbapi_connection:
             return
         self.holder = self._thread = None
+        self._pass_on()
+
+    def _leave_line(self, waiter: threading.Lock) -> bool:
+        """Out of the line; False if ``waiter`` was handed the turn meanwhile (and so holds it)."""
+        with self._mutex:
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+                return True
+            return False
+
+    def _pass_on(self) -> None:
         with self._mutex:
             if self._waiting:
                 self._waiting.popleft().release()  # handed over: the turn stays taken
