@@ -139,14 +139,26 @@ class TestTokens:
             with unit_of_work(sqlite_settings, readonly=True) as session:
                 return session.scalar(select(ApiToken.last_used_at))
 
+        from sqlalchemy import event
+
+        from leadline.db import get_engine
+
+        touches = []
+
+        def note(_conn, _cursor, statement, *_):
+            if statement.startswith("UPDATE api_tokens"):
+                touches.append(statement)
+
+        event.listen(get_engine(sqlite_settings), "before_cursor_execute", note)
         writer = sqlite3.connect(make_url(sqlite_settings.database_url).database, isolation_level=None)
         with background_server(create_app(sqlite_settings)) as base:
             writer.execute("BEGIN IMMEDIATE")  # another process's long write, say
             try:
-                started = time.monotonic()
-                answer = httpx.get(f"{base}/api/me", headers=auth, timeout=10)
-                assert answer.status_code == 200 and answer.json()["name"] == "poller"
-                assert time.monotonic() - started < 5
+                for _ in range(5):  # a poller: each answered at once, its use noted once
+                    started = time.monotonic()
+                    answer = httpx.get(f"{base}/api/me", headers=auth, timeout=10)
+                    assert answer.status_code == 200 and answer.json()["name"] == "poller"
+                    assert time.monotonic() - started < 5
                 assert last_used() is None
             finally:
                 writer.execute("COMMIT")
@@ -154,7 +166,10 @@ class TestTokens:
             while last_used() is None:
                 assert time.monotonic() < deadline, "the token's use was never noted"
                 time.sleep(0.05)
+            time.sleep(0.3)  # any further note would have run by now
         writer.close()
+        event.remove(get_engine(sqlite_settings), "before_cursor_execute", note)
+        assert len(touches) == 1, touches
 
     @pytest.mark.parametrize("header", ["Bearer", "Bearer ll_wrong", "Basic YWRtaW46eA==", "Token abc", "ll_abc"])
     def test_bad_credentials_are_401(self, anon_client, header):

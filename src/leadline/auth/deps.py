@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -152,8 +153,18 @@ async def api_principal(
     token_id = getattr(request.state, "token_to_touch", None)
     if token_id is not None:
         request.state.token_to_touch = None
-        after_answer.add_task(touch_token, request.app.state.settings, token_id)
+        with _touching_lock:
+            first = token_id not in _touching
+            _touching.add(token_id)
+        if first:
+            after_answer.add_task(touch_token, request.app.state.settings, token_id)
     return principal
+
+
+#: Tokens whose use is being noted: while that write waits for the lock, the token still looks unused
+#: for a minute, and a poller's every request would queue one more write behind it.
+_touching: set[str] = set()
+_touching_lock = threading.Lock()
 
 
 def touch_token(settings: Settings, token_id: str) -> None:
@@ -164,6 +175,9 @@ def touch_token(settings: Settings, token_id: str) -> None:
             service.touch_token(session, token_id)
     except Exception:
         log.warning("could not note when API token %s was last used", token_id, exc_info=True)
+    finally:
+        with _touching_lock:
+            _touching.discard(token_id)
 
 
 async def api_admin(request: Request, after_answer: BackgroundTasks) -> Principal:
