@@ -24,7 +24,7 @@ from leadline.tasks.schemas import TaskCreate
 from leadline.tasks.today import build
 from tests.conftest import make_user, run_leadline, settings_env
 from tests.factories import make_prospect
-from tests.web.helpers import book_call, send_email
+from tests.web.helpers import book_call_later_today, send_email
 
 ANN, BOB = "ann@example.com", "bob@example.com"
 
@@ -41,9 +41,9 @@ def _day(settings) -> dict[str, str]:
     baker = make_prospect(settings, name="Baker Roofing", owner=ANN)
     harbor = make_prospect(settings, name="Harbor Electric", owner=BOB)
     loose = make_prospect(settings, name="Nobody's Co")
-    book_call(settings, royal.id, days=0.01)
-    book_call(settings, harbor.id, days=0.01)
-    book_call(settings, loose.id, days=0.01)
+    book_call_later_today(settings, royal.id)
+    book_call_later_today(settings, harbor.id)
+    book_call_later_today(settings, loose.id)
     email_id = send_email(settings, baker.id)
     due = clock.utc_now() - timedelta(hours=1)
     with unit_of_work(settings) as session:

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.conftest import make_user
 from tests.factories import make_prospect
 from tests.web.conftest import settle, shoot, sign_in
-from tests.web.helpers import book_call, make_customer
+from tests.web.helpers import book_call_later_today, make_customer
 from tests.web.test_browser_axe import check_pages
 
 CSV = """Company,Trade,Email,Tags
@@ -61,8 +61,8 @@ def test_an_owner_sees_their_day_and_every_touched_page_passes_axe(browser, live
     viewer = make_user(settings, "viewer@example.com", "viewer")
     mine = make_prospect(settings, name="Royal Plumbing Co", owner=ann, deal_value=2400, sales_status="proposal")
     theirs = make_prospect(settings, name="Harbor Electric", owner=admin)
-    call = book_call(settings, mine.id, days=0.01)
-    book_call(settings, theirs.id, days=0.01)
+    call = book_call_later_today(settings, mine.id)
+    book_call_later_today(settings, theirs.id)
     make_customer(settings, make_prospect(settings, name="Summit Electric").id, fee=2400)
 
     context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 860})

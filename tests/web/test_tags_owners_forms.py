@@ -14,7 +14,7 @@ from leadline.prospects.models import Prospect
 from leadline.prospects.schemas import BulkRequest
 from tests.conftest import make_user, run_leadline, settings_env
 from tests.factories import make_prospect
-from tests.web.helpers import book_call
+from tests.web.helpers import book_call, book_call_later_today
 from tests.web.test_pages_board import column
 
 
@@ -74,7 +74,7 @@ def _log_form(html: str) -> str:
 
 def test_the_log_a_call_form_is_the_same_on_every_page(settings, page_client):
     royal = make_prospect(settings, name="Royal Plumbing Co")
-    call = book_call(settings, royal.id, days=0.01)
+    call = book_call_later_today(settings, royal.id)
     pages = {
         "calls": page_client.get("/calls").text,
         "call": page_client.get(f"/calls/{call}").text,

@@ -16,7 +16,7 @@ from leadline.tasks.schemas import TaskCreate
 from tests.conftest import Cli, make_user
 from tests.factories import make_prospect
 from tests.web.conftest import shoot
-from tests.web.helpers import book_call, send_email
+from tests.web.helpers import book_call, book_call_later_today, send_email
 
 
 def _day(settings):
@@ -25,7 +25,7 @@ def _day(settings):
     royal = make_prospect(settings, name="Royal Plumbing Co", phone="(312) 555-0142")
     harbor = make_prospect(settings, name="Harbor Electric", timezone="America/New_York")
     baker = make_prospect(settings, name="Baker Roofing", contact_name="Mia Baker")
-    book_call(settings, royal.id, days=0.02, notes="Intro call")
+    book_call_later_today(settings, royal.id, notes="Intro call")
     book_call(settings, harbor.id, days=3)
     email_id = send_email(settings, baker.id)
     make_user(settings, "ann@example.com", "member")
