@@ -149,6 +149,34 @@ def events_before(data: dict[str, list[dict[str, Any]]], end: datetime) -> dict[
     }  # fmt: skip
 
 
+def expected_conversion(data: dict[str, list[dict[str, Any]]], at: datetime) -> dict[str, set[tuple[Any, ...]]]:
+    """The conversion table at ``at`` in Python (what_works.conversion): by trade, tier and grid-health band,
+    the prospects added before ``at``; those contacted before it; of those, each later stage's event before it."""
+    did = events_before(data, at)
+    columns = ("contacted", "replied", "scheduled", "interested", "proposal", "closed_won")
+    groups: dict[str, dict[str, list[int]]] = {"trade": {}, "tier": {}, "band": {}}
+    for p in data["prospects"]:
+        if p["created_at"] >= at:
+            continue
+        health = p["grid_health"]
+        band = "unknown" if health is None else next(n for n, upper in BANDS if upper is None or health < upper)
+        contacted = p["id"] in did["contacted"]
+        flags = [1] + [int(contacted and p["id"] in did[stage]) for stage in columns]
+        for by, key in (("trade", p["trade"] or "(no trade)"), ("tier", f"Tier {p['tier']}"), ("band", band)):
+            row = groups[by].setdefault(key, [0] * len(flags))
+            row[:] = [a + b for a, b in zip(row, flags, strict=True)]
+    return {by: {(key, *row) for key, row in rows.items()} for by, rows in groups.items()}
+
+
+def conversion_rows(found: Any) -> dict[str, set[tuple[Any, ...]]]:
+    """A :class:`Conversion`'s rows as :func:`expected_conversion` gives them."""
+
+    def rows(lines: Any) -> set[tuple[Any, ...]]:
+        return {(r.group, r.prospects, r.contacted, r.replied, r.scheduled, r.called, r.proposal, r.won) for r in lines}
+
+    return {"trade": rows(found.by_trade), "tier": rows(found.by_tier), "band": rows(found.by_grid_health)}
+
+
 def funnel_as_of(data: dict[str, list[dict[str, Any]]], end: datetime) -> tuple[int, dict[str, int], dict[str, int]]:
     """(prospects, stage -> prospects who did its real event, stage -> moved there by hand without
     it), everything before ``end``: the funnel's definition (analytics.service.funnel) in Python."""
@@ -354,6 +382,15 @@ def test_every_number_is_a_recount(settings, seed):
         )  # fmt: skip
     assert sum(r.prospects for r in conversion_at_end.by_trade) == len(added)
     assert kept_at_end == raw_at_end  # the totals and the raw rows agree by trade, tier and band, every column
+    # at any other instant (now, say): the totals of the days before plus the day so far, equal to a count
+    moments = sorted(e["sent_at"] for e in E if e["sent_at"] is not None and start < e["sent_at"] < end)
+    instants = [moments[len(moments) // 3], moments[len(moments) // 3] + timedelta(microseconds=1),
+                start + timedelta(hours=29, minutes=3), end - timedelta(seconds=1), start + timedelta(days=3, hours=15),
+                end + timedelta(hours=5), start - timedelta(hours=2)]  # fmt: skip
+    with unit_of_work(settings, readonly=True) as session:
+        during = {at: what_works.conversion(session, until=at) for at in instants}
+    for at, found in during.items():
+        assert conversion_rows(found) == expected_conversion(data, at), at
 
     # objections
     status_of = {p["id"]: p["sales_status"] for p in P}

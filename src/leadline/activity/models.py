@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadline.clock import utc_now
-from leadline.db import Base
+from leadline.db import Base, PartialIndex
 
 
 class OutreachActivity(Base):
@@ -24,6 +24,8 @@ class OutreachActivity(Base):
         Index("ix_outreach_activities_prospect_id_created_at", "prospect_id", "created_at"),
         # analytics: how far each lost prospect got, from its stage changes, without opening them
         Index("ix_outreach_activities_prospect_id_type_status", "prospect_id", "type", "status"),
+        # the proposals sent, by time: the funnel's "proposal" stage before an instant, or in one
+        PartialIndex("ix_outreach_activities_proposals", "created_at", "prospect_id", where="type = 'proposal'"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -3,6 +3,7 @@ pipeline's values with the customers' fees (the forecast)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -130,16 +131,33 @@ def conversion_rows(connection: Connectable, before: int) -> dict[str, dict[Any,
     return {by: {key: row for key, row in rows.items() if row["prospects"]} for by, rows in groups.items()}
 
 
-def conversion_rows_at(connection: Connectable, end: datetime) -> list[dict[str, Any]]:
-    """Per (trade, tier, grid-health band), from the raw rows, at any instant (the totals are kept
-    by day; "now" falls inside one): prospects, how many were contacted before ``end`` and,
-    of those, how many did each later stage's real event before it (the funnel's events,
-    :mod:`.funnel`). Two passes: the prospects by group, and the events grouped by prospect joined
-    to their prospect by its key (the service adds them up by trade, by tier and by band)."""
+#: Where each stage's event falls in REACHED_SQL: ``<its time column> < :asof``.
+_AS_OF = re.compile(r"\b(\w+) < :asof\b")
+
+
+def _moved_sql() -> str:
+    """The prospects whose conversion rows can differ between ``:moved_from`` and ``:moved_to``:
+    those added, or doing any stage's event (:data:`EVENT_SQL`, each event's own time in the window),
+    in [moved_from, moved_to). Any other prospect counts the same at both instants."""
+    windowed = [
+        _AS_OF.sub(r"\1 >= :moved_from AND \1 < :moved_to", EVENT_SQL[stage]) for stage in CONVERSION_STAGES.values()
+    ]
+    if any(":asof" in sql for sql in windowed):
+        raise RuntimeError("a stage's event is not of the form 'column < :asof'")
+    events = " UNION ".join(f"SELECT x.prospect_id FROM ({sql}) AS x" for sql in dict.fromkeys(windowed))
+    return f"SELECT id FROM prospects WHERE created_at >= :moved_from AND created_at < :moved_to UNION {events}"
+
+
+def _conversion_statements(moved: bool) -> tuple[Any, Any]:
+    """:func:`conversion_rows_at`'s two statements; with ``moved``, over the prospects of :func:`_moved_sql`."""
+    among = " AND p.id IN (SELECT id FROM moved)" if moved else ""
+    head = f"WITH moved AS ({_moved_sql()}) " if moved else ""
     group = f"COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band"
-    counts = f"SELECT {group}, count(*) AS prospects FROM prospects p WHERE p.created_at < :end GROUP BY 1, 2, 3"
+    counts = f"{head}SELECT {group}, count(*) AS prospects FROM prospects p WHERE p.created_at < :end{among}"
+    counts += " GROUP BY 1, 2, 3"
     events = " UNION ALL ".join(
         f"SELECT x.prospect_id AS prospect_id, '{name}' AS stage FROM ({EVENT_SQL[stage]}) AS x"
+        + (" WHERE x.prospect_id IN (SELECT id FROM moved)" if moved else "")
         for name, stage in CONVERSION_STAGES.items()
     )
     flags = ", ".join(f"MAX(CASE WHEN stage = '{name}' THEN 1 ELSE 0 END) AS did_{name}" for name in CONVERSION_STAGES)
@@ -148,19 +166,39 @@ def conversion_rows_at(connection: Connectable, end: datetime) -> list[dict[str,
         f"SUM(ev.did_{name}) AS {name}" if name == "contacted" else f"SUM(ev.did_contacted * ev.did_{name}) AS {name}"
         for name in CONVERSION_STAGES
     )
-    did = f"""
+    did = f"""{head}
 SELECT {group}, {sums}
 FROM (SELECT prospect_id, {flags} FROM ({events}) AS e GROUP BY prospect_id) AS ev
 JOIN prospects p ON p.id = ev.prospect_id
 WHERE p.created_at < :end
 GROUP BY 1, 2, 3
 """
+    window = ("moved_from", "moved_to") if moved else ()
+    return bind_times(counts, "end", *window), bind_times(did, "end", "asof", *window)
+
+
+_CONVERSION_AT = {moved: _conversion_statements(moved) for moved in (False, True)}
+
+
+def conversion_rows_at(
+    connection: Connectable, end: datetime, *, moved: tuple[datetime, datetime] | None = None
+) -> list[dict[str, Any]]:
+    """Per (trade, tier, grid-health band), from the raw rows, at any instant: prospects, how many were
+    contacted before ``end`` and, of those, how many did each later stage's real event before it (the
+    funnel's events, :mod:`.funnel`). Two passes: the prospects by group, and the events grouped by
+    prospect joined to their prospect by its key (the service adds them up by trade, by tier and by
+    band). With ``moved`` (an instant's day so far), only the prospects added or doing an event in
+    it (:func:`_moved_sql`): the rows the day's start and ``end`` can differ by."""
+    counts, did = _CONVERSION_AT[moved is not None]
+    params: dict[str, Any] = {"end": end, "asof": end}
+    if moved is not None:
+        params["moved_from"], params["moved_to"] = moved
     found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in connection.execute(bind_times(counts, "end"), {"end": end}).mappings():
+    for row in connection.execute(counts, params).mappings():
         key = (row["trade"], int(row["tier"]), row["band"])
         found[key] = {"trade": key[0], "tier": key[1], "band": key[2], "prospects": int(row["prospects"])}
         found[key].update(dict.fromkeys(CONVERSION_STAGES, 0))
-    for row in connection.execute(bind_times(did, "end", "asof"), {"end": end, "asof": end}).mappings():
+    for row in connection.execute(did, params).mappings():
         key = (row["trade"], int(row["tier"]), row["band"])
         if key in found:
             found[key].update({name: int(row[name] or 0) for name in CONVERSION_STAGES})

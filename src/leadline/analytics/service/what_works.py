@@ -4,7 +4,7 @@ group, reply timing, and the weighted forecast. Definitions: docs/analytics.md."
 from __future__ import annotations
 
 import math
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ from leadline.calls.objections import label as objection_label
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS
+from leadline.times import local_day_bounds
 
 
 def what_works(
@@ -182,16 +183,23 @@ def _conversion_row(group: str, row: dict[str, Any]) -> ConversionRow:
 
 def conversion(session: Session, *, until: datetime | None = None) -> Conversion:
     """How far prospects got by ``until`` (default: now), by trade, tier and grid-health band: the
-    funnel's definition (service.funnel), each stage counted by its real event. At a local midnight
-    (a week's end: the weekly report) from the maintained totals; at any other instant ("now")
-    from the raw rows, as the totals are kept by day."""
+    funnel's definition (service.funnel), each stage counted by its real event. The maintained totals
+    of the days before ``until``'s local day; within a day (now, say), plus the rows of the prospects
+    the day so far moved (added, or an event of theirs in it) as of ``until``, less the same as of the
+    day's start: a few prospects' rows, not every prospect's."""
     end = until or utc_now()
     zone = totals.zone_of(session)
-    before = totals.day_of(end, zone)
-    if end.astimezone(zone).time() == time(0):
-        groups = qw.conversion_rows(session, before)
-    else:
-        groups = _by_group(qw.conversion_rows_at(session, end))
+    midnight = local_day_bounds(end, zone)[0]
+    groups = qw.conversion_rows(session, totals.day_of(midnight, zone))
+    if end != midnight:
+        moved = (midnight, end)
+        for at, sign in ((end, 1), (midnight, -1)):
+            for by, rows in _by_group(qw.conversion_rows_at(session, at, moved=moved)).items():
+                for key, row in rows.items():
+                    kept = groups[by].setdefault(key, dict.fromkeys(row, 0))
+                    for name, n in row.items():
+                        kept[name] += sign * n
+        groups = {by: {key: row for key, row in rows.items() if row["prospects"]} for by, rows in groups.items()}
     trades = sorted(groups["trade"].items(), key=lambda item: (-item[1]["prospects"], item[0]))
     bands_order = [label for label, _ in qw.GRID_BANDS] + [totals.NO_BAND]
     return Conversion(
