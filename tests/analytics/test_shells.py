@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from leadline import clock
 from leadline.emails.models import EmailActivity
 from tests.analytics.conftest import add_rows, email_row, local
 from tests.factories import make_prospect, snapshot
@@ -24,7 +26,11 @@ DASHBOARD_KEYS = {
 
 
 @pytest.fixture
-def demo(cli):
+def demo(cli, settings):
+    """The demo loaded on a Thursday morning, when this week's story (follow-ups, a reply to one, the won deal)
+    has its place in the week: run from Monday to Wednesday morning, the demo squeezes it into the hours
+    before the sending window opened, sends no follow-up, and the reply goes to a pain_point email."""
+    clock.set_frozen(datetime(2026, 12, 3, 10, 0, tzinfo=settings.zone))
     result = cli("demo")
     assert result.exit_code == 0, result.stderr
     return cli
