@@ -5,7 +5,7 @@ LEADLINE_DAILY_SEND_LIMIT as the ceiling over every sender together."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -278,6 +278,9 @@ class TestOwnKey:
 
 class TestCeiling:
     def test_the_daily_send_limit_is_a_ceiling_over_every_sender(self, cli, settings, monkeypatch):
+        # At noon: the scheduled send five minutes on is today's (run after 23:55, it was tomorrow's, under a
+        # new day's ceiling, and went out).
+        clock.set_frozen(datetime(2026, 12, 2, 12, 0, tzinfo=settings.zone))
         configure(monkeypatch, settings, daily_send_limit=3)
         add(cli, "ann@alpha-mail.com", "--daily-cap", "10")
         add(cli, "bob@beta-mail.com", "--daily-cap", "10")
