@@ -195,3 +195,21 @@ def test_run_early_on_a_monday_the_week_still_goes_on_before_now(cli, settings):
     assert now["week"]["label"] == "2026-W10" and now["dealsWon"] == 1 and now["outreach"]["sent"] > 0
     emails = cli("emails", "list", "--limit", "200", "--json").json
     assert max(datetime.fromisoformat(e["sentAt"]) for e in emails) < monday  # nothing in the future
+
+
+def test_run_on_a_tuesday_afternoon_the_follow_ups_went_out_on_monday_morning(cli, settings):
+    """The week's passed mornings and afternoons hold its story; the rest is spread over the time since:
+    the follow-ups go out at Monday 10:00, inside the sending window, and the reply answers one."""
+    from leadline import clock
+
+    tuesday = datetime(2026, 3, 3, 15, 0, tzinfo=settings.zone)
+    clock.set_frozen(tuesday)
+    assert cli("demo").exit_code == 0
+    emails = cli("emails", "list", "--limit", "200", "--json").json
+    follow_ups = [e for e in emails if e["template"] == "follow_up_1" and e["sentAt"]]
+    assert follow_ups, "no follow-up sent on Monday"
+    monday_ten = datetime(2026, 3, 2, 10, 0, tzinfo=settings.zone)
+    assert all(monday_ten <= datetime.fromisoformat(e["sentAt"]) < tuesday for e in follow_ups)
+    this_week = [e for e in emails if e["repliedAt"] and datetime.fromisoformat(e["repliedAt"]) >= monday_ten]
+    assert [e["template"] for e in this_week] == ["follow_up_1"]
+    assert max(datetime.fromisoformat(e["sentAt"]) for e in emails if e["sentAt"]) < tuesday

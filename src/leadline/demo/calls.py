@@ -81,14 +81,18 @@ def week_one_calls(context: DemoContext) -> None:
 
 def this_week_moments(context: DemoContext, count: int) -> list[datetime]:
     """``count`` moments of the current week, in order, all before the demo began: working-day
-    mornings and afternoons when that much of the week has gone, else spread over what has."""
+    mornings and afternoons (10:00 and 14:00 from Monday) as far as the week has gone, the rest spread
+    over the time since the last of them. Early in the week the follow-ups still go out on Monday
+    morning, inside the sending window, as in a real week; only before Monday 10:00 is everything
+    squeezed into the hours since midnight."""
     now = context.started_at
     monday = context.monday + timedelta(days=7)
     preferred = [monday + timedelta(days=index // 2, hours=(10 if index % 2 == 0 else 14)) for index in range(count)]
-    if preferred[-1] < now - timedelta(minutes=1):
-        return preferred
-    span = max(now - monday, timedelta(seconds=count + 1))
-    return [monday + span * (index + 1) / (count + 1) for index in range(count)]
+    passed = [moment for moment in preferred if moment < now - timedelta(minutes=1)]
+    after = passed[-1] if passed else monday
+    rest = count - len(passed)
+    span = max(now - after, timedelta(seconds=rest + 1))
+    return passed + [after + span * (index + 1) / (rest + 1) for index in range(rest)]
 
 
 def this_week(context: DemoContext) -> None:
