@@ -57,7 +57,7 @@ def test_demo_loads_340_realistic_prospects(settings, cli, tmp_path):
         [e["prospectId"] for e in sent if e["status"] == "replied"]
     )
     # Week 1's two replies; this week's reply is to a pain_point email too when the demo sent no follow-up yet
-    # (run from Monday to Wednesday morning, this week's story fits before the sending window opened).
+    # (run before 10:00 on a Monday, this week's story fits before the sending window opened).
     this_monday = demo_week_monday(settings) + timedelta(days=7)
     week_one = [e for e in sent if e["repliedAt"] and datetime.fromisoformat(e["repliedAt"]) < this_monday]
     assert len(week_one) == 2

@@ -28,8 +28,8 @@ DASHBOARD_KEYS = {
 @pytest.fixture
 def demo(cli, settings):
     """The demo loaded on a Thursday morning, when this week's story (follow-ups, a reply to one, the won deal)
-    has its place in the week: run from Monday to Wednesday morning, the demo squeezes it into the hours
-    before the sending window opened, sends no follow-up, and the reply goes to a pain_point email."""
+    has its place in the week: run before 10:00 on a Monday, the demo squeezes it into the hours before the
+    sending window opened, sends no follow-up, and the reply goes to a pain_point email."""
     clock.set_frozen(datetime(2026, 12, 3, 10, 0, tzinfo=settings.zone))
     result = cli("demo")
     assert result.exit_code == 0, result.stderr
