@@ -65,15 +65,14 @@ def book_call_later_today(settings, prospect_id: str, *, notes: str | None = Non
     (America/Chicago: 05:45 UTC), and Today no longer lists it. The call is booked halfway to
     midnight when that is sooner; in the last minute of the day the test waits for the next one."""
     import time
-    from zoneinfo import ZoneInfo
 
     from leadline import clock
     from leadline.times import local_day_bounds
 
-    end = local_day_bounds(clock.utc_now(), ZoneInfo(settings.timezone))[1]
+    end = local_day_bounds(clock.utc_now(), settings.zone)[1]
     if end - clock.utc_now() < timedelta(minutes=1):
         time.sleep((end - clock.utc_now()).total_seconds() + 0.5)
-        end = local_day_bounds(clock.utc_now(), ZoneInfo(settings.timezone))[1]
+        end = local_day_bounds(clock.utc_now(), settings.zone)[1]
     ahead = min(timedelta(minutes=15), (end - clock.utc_now()) / 2)
     return book_call(settings, prospect_id, days=ahead / timedelta(days=1), notes=notes)
 

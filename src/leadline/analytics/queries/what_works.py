@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -148,8 +149,10 @@ def _moved_sql() -> str:
     return f"SELECT id FROM prospects WHERE created_at >= :moved_from AND created_at < :moved_to UNION {events}"
 
 
+@lru_cache(maxsize=2)
 def _conversion_statements(moved: bool) -> tuple[Any, Any]:
-    """:func:`conversion_rows_at`'s two statements; with ``moved``, over the prospects of :func:`_moved_sql`."""
+    """:func:`conversion_rows_at`'s two statements, made when first asked for (not at start-up); with
+    ``moved``, over the prospects of :func:`_moved_sql`."""
     among = " AND p.id IN (SELECT id FROM moved)" if moved else ""
     head = f"WITH moved AS ({_moved_sql()}) " if moved else ""
     group = f"COALESCE(p.trade, '') AS trade, p.tier AS tier, {grid_band_sql()} AS band"
@@ -177,9 +180,6 @@ GROUP BY 1, 2, 3
     return bind_times(counts, "end", *window), bind_times(did, "end", "asof", *window)
 
 
-_CONVERSION_AT = {moved: _conversion_statements(moved) for moved in (False, True)}
-
-
 def conversion_rows_at(
     connection: Connectable, end: datetime, *, moved: tuple[datetime, datetime] | None = None
 ) -> list[dict[str, Any]]:
@@ -189,7 +189,7 @@ def conversion_rows_at(
     prospect joined to their prospect by its key (the service adds them up by trade, by tier and by
     band). With ``moved`` (an instant's day so far), only the prospects added or doing an event in
     it (:func:`_moved_sql`): the rows the day's start and ``end`` can differ by."""
-    counts, did = _CONVERSION_AT[moved is not None]
+    counts, did = _conversion_statements(moved is not None)
     params: dict[str, Any] = {"end": end, "asof": end}
     if moved is not None:
         params["moved_from"], params["moved_to"] = moved
