@@ -98,17 +98,14 @@ def test_emails_send_in_a_fresh_process_uses_the_stored_cap(settings: Settings) 
     assert report["sent"] == 2, sent.stderr
 
 
-def test_the_check_at_the_start_of_a_unit_leaves_reports_their_snapshot(settings: Settings) -> None:
-    """The version read happens before the unit's own work; on PostgreSQL its transaction is ended, so
-    a report's first query still chooses REPEATABLE READ (analytics.service.common.snapshot)."""
+def test_the_check_at_the_start_of_a_unit_is_part_of_a_reports_snapshot(settings: Settings) -> None:
+    """The version read is the unit's first statement, in the unit's own transaction: a read-only unit
+    (a report) reads its settings and its figures from one snapshot (REPEATABLE READ on PostgreSQL)."""
     from sqlalchemy import text
-
-    from leadline.analytics.service.common import snapshot as report_snapshot
 
     assert Cli(settings)("settings", "set", "weeklyCallGoal", "4").exit_code == 0
     with unit_of_work(settings, readonly=True) as session:
         assert settings.weekly_call_goal == 4
-        report_snapshot(session)
         if session.get_bind().dialect.name == "postgresql":
             assert session.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
         else:

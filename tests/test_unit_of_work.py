@@ -104,6 +104,44 @@ def test_postgresql_prepares_the_statements_read_only_units_repeat(pg_settings: 
     assert prepared == 1
 
 
+def test_a_read_only_unit_reads_one_snapshot_and_a_writing_unit_sees_what_others_committed(settings: Settings) -> None:
+    """Every figure of a report counts the same moment: a read-only unit does not see what another
+    unit commits while it runs (SQLite's read transaction; PostgreSQL's REPEATABLE READ, begun with
+    the unit, its settings read included), and a writing unit reads what others committed."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from leadline.emails.models import DailySendCount
+
+    def add(day: int) -> None:
+        with unit_of_work(settings) as writer:
+            writer.add(DailySendCount(day=date(2025, 11, day), sent=1))
+
+    counted = "SELECT count(*) FROM daily_send_counts"
+    with unit_of_work(settings, readonly=True) as session:
+        assert session.execute(text(counted)).scalar_one() == 0
+        add(17)
+        assert session.execute(text(counted)).scalar_one() == 0
+    with unit_of_work(settings) as session:
+        assert session.execute(text(counted)).scalar_one() == 1
+        if settings.database_url.startswith("postgresql"):  # (a SQLite writer holds the lock: none commits beside it)
+            add(18)
+            assert session.execute(text(counted)).scalar_one() == 2
+
+
+@pytest.mark.postgres
+def test_postgresql_read_only_units_are_one_snapshot_without_jit(pg_settings: Settings) -> None:
+    from sqlalchemy import text
+
+    with unit_of_work(pg_settings, readonly=True) as session:
+        assert session.execute(text("SHOW transaction_isolation")).scalar_one() == "repeatable read"
+        assert session.execute(text("SHOW jit")).scalar_one() == "off"
+    with unit_of_work(pg_settings) as session:
+        assert session.execute(text("SHOW transaction_isolation")).scalar_one() == "read committed"
+        assert session.execute(text("SHOW jit")).scalar_one() == "off"
+
+
 @pytest.mark.postgres
 def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(pg_settings: Settings) -> None:
     from sqlalchemy import text
@@ -113,7 +151,6 @@ def test_the_dashboard_keeps_one_plan_per_statement_for_its_transaction_only(pg_
 
     settings = pg_settings
     with unit_of_work(settings, readonly=True) as session:
-        common.snapshot(session)
         figures.dashboard(session, common.resolve_week("last", settings), settings=settings)
         assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_generic_plan"
     with unit_of_work(settings, readonly=True) as session:

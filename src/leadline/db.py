@@ -347,11 +347,20 @@ _wrote: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _postgresql_setup(engine: Engine) -> None:
-    """End a transaction that only read with COMMIT, not ROLLBACK: the same end, but psycopg forgets
+    """No JIT; and end a transaction that only read with COMMIT, not ROLLBACK: the same end, but psycopg forgets
     its prepared statements on every ROLLBACK (and its counts towards preparing one). Every unit of
     work's settings read, and every read-only unit, ended that way: no statement was ever prepared,
     and PostgreSQL parsed and planned each again on every request. psycopg prepares a statement its
     connection has run ``prepare_threshold`` (5) times; PostgreSQL may then keep one plan for it."""
+
+    @event.listens_for(engine, "connect")
+    def _no_jit(dbapi_connection: Any, _record: Any) -> None:
+        # No JIT compilation: PostgreSQL compiles any statement its planner thinks costly (a million rows
+        # are), which cost the reports several times the milliseconds their queries take. Once for each
+        # new connection, not a statement in every unit of work.
+        dbapi_connection.autocommit = True
+        dbapi_connection.execute("SET jit = off")
+        dbapi_connection.autocommit = False
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note_writes(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -413,6 +422,10 @@ def get_sessionmaker(settings: Settings, *, readonly: bool = False) -> sessionma
         engine = get_engine(settings)
         if readonly and engine.dialect.name == "sqlite":
             engine = engine.execution_options(sqlite_begin="DEFERRED")
+        elif readonly:
+            # One snapshot for the whole unit, as SQLite's read transaction is: every figure and the
+            # list it counts agree. The level goes out with psycopg's BEGIN (no round trip of its own).
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
         maker = _sessionmakers[key] = sessionmaker(bind=engine, expire_on_commit=False)
     return maker
 
@@ -423,6 +436,9 @@ def unit_of_work(settings: Settings, *, readonly: bool = False) -> Iterator[Sess
 
     Callbacks registered with :func:`after_commit` run only once the commit succeeded
     (this is how jobs are queued: never for work that was rolled back).
+
+    A ``readonly`` unit reads one snapshot of the database, on both engines (SQLite's deferred read
+    transaction; PostgreSQL's REPEATABLE READ): the reports' figures all count the same moment.
 
     ``settings`` are kept in the session for the services (:func:`settings_of`): every shell
     passes its own (the app's, the worker's, a CLI command's ``cli_settings()``).
@@ -455,7 +471,7 @@ def _refresh_stored_settings(session: Session, settings: Settings) -> None:
     """Lay the settings an admin keeps in the database over ``settings`` (every process, every unit)."""
     from leadline.storedsettings.service import refresh
 
-    refresh(session, settings, release=True)
+    refresh(session, settings)
 
 
 def settings_of(session: Session) -> Settings:

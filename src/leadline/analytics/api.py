@@ -44,7 +44,6 @@ def get_dashboard(
     cards: Annotated[int, Query(ge=0, le=figures.MAX_CARDS, description="How many prospect cards.")] = 3,
 ) -> Any:
     chosen = common.resolve_week(week, settings)
-    common.snapshot(session)
     return figures.dashboard(session, chosen, settings=settings, cards=cards)
 
 
@@ -63,7 +62,6 @@ def get_weekly_report(
     from leadline.analytics import render
 
     chosen = common.resolve_week(week, settings)
-    common.snapshot(session)
     report = weekly.weekly_report(session, chosen, settings=settings)
     name = f"leadline-report-{report.week.label}"
     if format == "csv":
@@ -83,32 +81,27 @@ def _period(since: str | None, until: str | None, settings: Any) -> tuple[dateti
 @router.get("/api/analytics/templates", response_model=TemplatePerformance, summary="Template performance")
 def get_templates(session: ReadSession, settings: CurrentSettings, since: SinceQ = None, until: UntilQ = None) -> Any:
     start, end = _period(since, until, settings)
-    common.snapshot(session)
     return what_works.template_performance(session, since=start, until=end)
 
 
 @router.get("/api/analytics/objections", response_model=ObjectionTable, summary="Objections and their win rates")
 def get_objections(session: ReadSession, settings: CurrentSettings) -> Any:
-    common.snapshot(session)
     return what_works.objection_table(session, settings=settings)
 
 
 @router.get("/api/analytics/conversion", response_model=Conversion, summary="Conversion by trade, tier, grid health")
 def get_conversion(session: ReadSession) -> Any:
-    common.snapshot(session)
     return what_works.conversion(session)
 
 
 @router.get("/api/analytics/timing", response_model=Timing, summary="Reply timing and reply rate by send time")
 def get_timing(session: ReadSession, settings: CurrentSettings, since: SinceQ = None, until: UntilQ = None) -> Any:
     start, end = _period(since, until, settings)
-    common.snapshot(session)
     return what_works.timing(session, settings=settings, since=start, until=end)
 
 
 @router.get("/api/analytics/forecast", response_model=Forecast, summary="Weighted pipeline and MRR")
 def get_forecast(session: ReadSession, settings: CurrentSettings) -> Any:
-    common.snapshot(session)
     return what_works.forecast(session, settings=settings)
 
 

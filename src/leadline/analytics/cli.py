@@ -77,14 +77,12 @@ def _settings() -> Settings:
 
 def _read(work: Callable[[Session, Settings], T]) -> T:
     """Run ``work`` in one read-only unit of work (one consistent snapshot) after checking the database."""
-    from leadline.analytics.service.common import snapshot
     from leadline.cli._out import require_database
     from leadline.db import unit_of_work
 
     require_database()
     settings = _settings()
     with cli_errors(), unit_of_work(settings, readonly=True) as session:
-        snapshot(session)
         return work(session, settings)
 
 

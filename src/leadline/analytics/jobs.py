@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from leadline.analytics import render
-from leadline.analytics.service.common import resolve_week, snapshot
+from leadline.analytics.service.common import resolve_week
 from leadline.analytics.service.report import weekly_report
 from leadline.clock import utc_now
 from leadline.config import Settings
@@ -29,21 +29,21 @@ def digest_due(settings: Settings, now: datetime) -> bool:
 def raise_digest(settings: Settings, *, now: datetime | None = None) -> bool:
     """Raise last week's digest (True if it was new)."""
     now = now or utc_now()
-    with unit_of_work(settings) as session:
-        snapshot(session)
-        week = resolve_week("last", settings, now=now)
+    week = resolve_week("last", settings, now=now)
+    with unit_of_work(settings, readonly=True) as session:  # one snapshot of last week
         report = weekly_report(session, week, settings=settings, now=now)
-        figures = {line.key: line for line in report.lines}
+    figures = {line.key: line for line in report.lines}
 
-        def shown(key: str, one: str, many: str) -> str:
-            value = render.line_value(figures[key])
-            return f"{value} {one if value == '1' else many}"
+    def shown(key: str, one: str, many: str) -> str:
+        value = render.line_value(figures[key])
+        return f"{value} {one if value == '1' else many}"
 
-        title = (
-            f"Week {week.label}: {shown('emails_sent', 'email', 'emails')} sent, "
-            f"{render.line_value(figures['reply_rate'])} replied, {shown('calls_scheduled', 'call', 'calls')} booked, "
-            f"{shown('deals_closed', 'deal', 'deals')} won"
-        )
+    title = (
+        f"Week {week.label}: {shown('emails_sent', 'email', 'emails')} sent, "
+        f"{render.line_value(figures['reply_rate'])} replied, {shown('calls_scheduled', 'call', 'calls')} booked, "
+        f"{shown('deals_closed', 'deal', 'deals')} won"
+    )
+    with unit_of_work(settings) as session:  # the week's key makes it once, whichever worker gets here first
         return notify.raise_event(
             session, "weekly_digest", f"weekly_digest:{week.label}", title, body=render.report_text(report),
             payload={"week": week.label, "url": f"{settings.base_url}/reports/week?week={week.label}"},

@@ -24,10 +24,8 @@ def export_all(output: Path, *, force: bool) -> None:
     settings = get_settings()
     partial = output.with_name(output.name + ".partial")
     try:
+        # A read-only unit: one consistent moment on both engines.
         with cli_errors(), unit_of_work(settings, readonly=True) as session:
-            from leadline.analytics.service.common import snapshot
-
-            snapshot(session)  # one consistent moment on PostgreSQL too
             with transfer.open_text(partial, "w", gz=output.suffix == ".gz") as out:
                 report = transfer.export_all(session, out, revision=current_revision(get_engine(settings)))
         partial.replace(output)

@@ -29,12 +29,10 @@ _VERSION_SQL = {
 }
 
 
-def refresh(session: Session, settings: Settings, *, release: bool = False) -> None:
+def refresh(session: Session, settings: Settings) -> None:
     """Bring ``settings`` up to date with the database's stored values (cheap when nothing changed).
-
-    ``release`` (the start of a unit of work) ends, on PostgreSQL, the short transaction of this read,
-    so that the unit's own first query may still choose its isolation level (the reports' REPEATABLE
-    READ snapshot)."""
+    The start of every unit of work: its first statement, in its own transaction (a read-only unit's
+    snapshot is taken here)."""
     try:
         # The driver's own statement (no ORM, no compiling): this runs at the start of every unit of work.
         found = session.connection().exec_driver_sql(_VERSION_SQL[session.get_bind().dialect.name]).first()
@@ -48,8 +46,6 @@ def refresh(session: Session, settings: Settings, *, release: bool = False) -> N
     if version != settings.stored_version:
         rows = session.execute(select(StoredSetting.name, StoredSetting.value).where(StoredSetting.name != VERSION_ROW))
         settings.apply_stored(version, {name: value for name, value in rows})
-    if release and session.get_bind().dialect.name == "postgresql":
-        session.rollback()  # SQLite's transaction has no level to choose: it simply goes on
 
 
 def field_name(name: str) -> str:

@@ -1,5 +1,8 @@
 """What every analytics service shares: rates with their intervals, the week and day a shell asked
-for (in the settings' zone), one snapshot per read, and the period check."""
+for (in the settings' zone), the dashboard's plans, and the period check.
+
+A read-only unit of work (``db.unit_of_work(readonly=True)``) reads one snapshot on both engines:
+the figures of one report all count the same moment."""
 
 from __future__ import annotations
 
@@ -44,20 +47,6 @@ def parse_day(text: str | None, settings: Settings, *, field: str) -> datetime |
     except ValueError:
         raise Invalid(f"{text!r} is not a date like 2025-11-17", field=field) from None
     return start_of_day(day, settings.zone)
-
-
-def snapshot(session: Session) -> None:
-    """Make every query of this (read-only) unit of work see one snapshot of the database.
-
-    SQLite's deferred read transaction already does; PostgreSQL needs REPEATABLE READ, set
-    before the first query (afterwards the transaction's level can no longer change). JIT
-    compilation is switched off for the transaction: on these aggregates it costs several
-    times the milliseconds the queries take (PostgreSQL compiles anything its planner
-    thinks costly, which a million rows are).
-    """
-    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        session.execute(text("SET LOCAL jit = off"))
 
 
 #: The dashboard's plans on PostgreSQL (:func:`plan_once`), for its transaction only.

@@ -44,7 +44,6 @@ WeekQ = Annotated[str | None, Query(max_length=20)]
 
 def version(settings: Settings) -> str:
     with unit_of_work(settings, readonly=True) as session:
-        common.snapshot(session)
         return service.data_version(session)
 
 
@@ -52,7 +51,6 @@ def figures(settings: Settings, week: Week) -> dict[str, Any]:
     """Everything the dashboard shows for ``week``, read in one snapshot, with its data version."""
     minute = utc_now().strftime("%Y-%m-%dT%H:%M")
     with unit_of_work(settings, readonly=True) as session:
-        common.snapshot(session)
         current = service.data_version(session)
         key = (settings.database_url, week.label, current, minute)
         with _cache_lock:

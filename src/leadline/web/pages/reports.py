@@ -45,7 +45,6 @@ def reports(
     status = 200
     try:
         with unit_of_work(settings, readonly=True) as session:
-            common.snapshot(session)
             if view == "week":
                 chosen = common.resolve_week(week or None, settings)
                 report = weekly.weekly_report(session, chosen, settings=settings)
