@@ -179,10 +179,10 @@ def test_the_dashboards_totals_are_read_by_index_in_its_generic_plans(pg_setting
                              " '', '', g % 3 + 1, '', '', 1, 0 FROM generate_series(1, 50) g"))  # fmt: skip
     with unit_of_work(pg_settings) as session:
         session.execute(text("ANALYZE analytics_totals"))
-    funnel = totals._sums_statement(("prospects", "new", "reached.contacted"), False, False, ("tier",))
+    funnel = totals._sums_statement(((("prospects", "new", "reached.contacted"), False, False, ("tier",)),))
     with unit_of_work(pg_settings, readonly=True) as session:
         common.plan_once(session)
-        session.execute(text(f"PREPARE funnel_sums(int) AS {funnel.text.replace(':before', '$1')}"))
+        session.execute(text(f"PREPARE funnel_sums(int) AS {funnel.text.replace(':before_0', '$1')}"))
         plan = "\n".join(session.execute(text("EXPLAIN EXECUTE funnel_sums(800000)")).scalars())
         found = totals.sums(session, ["prospects", "new", "reached.contacted"], before=800000, by=["tier"])
     assert "Seq Scan" not in plan and "analytics_totals" in plan, plan

@@ -260,3 +260,36 @@ def test_two_processes_at_once_end_equal_to_the_recount(settings):
         assert worker.returncode == 0, output[-3000:]
     assert differences(settings) == []
     assert health_from_totals_equals_the_lists(settings, [datetime.now(UTC), datetime.now(UTC) + timedelta(days=4)]) > 0
+
+
+def test_several_reads_of_the_totals_in_one_statement_give_each_reads_own_sums(settings):
+    """``totals.read`` asks several reads in one statement (one round trip): each part's sums are what
+    it reads alone, whatever the other parts group by (a tier, a template, nothing)."""
+    from sqlalchemy import text
+
+    columns = "figure, start_day, event_day, template, sender, tier, trade, band, n, amount"
+    rows = [
+        ("prospects", 0, 740001, "", "", 1, "", "", 2, 0.0), ("prospects", 0, 740003, "", "", 2, "", "", 1, 0.0),
+        ("prospects", 0, 740009, "", "", 2, "", "", 5, 0.0), ("sent", 740000, 740001, "intro", "", 0, "", "", 3, 0.0),
+        ("sent", 740002, 740002, "follow_up", "", 0, "", "", 4, 0.0), ("deals.won", 740001, 740001, "", "", 0, "", "", 1, 2400.0),
+    ]  # fmt: skip
+    with unit_of_work(settings) as session:
+        for row in rows:
+            values = dict(zip(columns.split(", "), row, strict=True))
+            session.execute(text(f"INSERT INTO analytics_totals ({columns}) VALUES"
+                                 f" ({', '.join(':' + c for c in values)})"), values)  # fmt: skip
+    by_tier = totals.Sums(("prospects",), before=740005, by=("tier",))
+    by_template = totals.Sums(("sent",), before=740005, started=(740000, 740002), by=("template",))
+    plain = totals.Sums(("sent", "deals.won"), before=740005, happened_from=740001)
+    with unit_of_work(settings, readonly=True) as session:
+        together = totals.read(session, by_tier, by_template, plain)
+        alone = [totals.read(session, one)[0] for one in (by_tier, by_template, plain)]
+    assert (
+        together
+        == alone
+        == [
+            {("prospects", 1): (2, 0.0), ("prospects", 2): (1, 0.0)},
+            {("sent", "intro"): (3, 0.0)},
+            {("sent",): (7, 0.0), ("deals.won",): (1, 2400.0)},
+        ]
+    )

@@ -904,23 +904,63 @@ def day_of(moment: datetime, zone: ZoneInfo) -> int:
     return moment.astimezone(zone).date().toordinal()
 
 
+@dataclass(frozen=True)
+class Sums:
+    """One read of the totals: the rows of ``figures`` whose event day is before ``before`` (and on or
+    after ``happened_from``) and whose start day is in ``started`` [from, to), summed by figure and ``by``."""
+
+    figures: tuple[str, ...]
+    before: int
+    started: tuple[int, int] | None = None
+    happened_from: int | None = None
+    by: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple[tuple[str, ...], bool, bool, tuple[str, ...]]:
+        return self.figures, self.started is not None, self.happened_from is not None, self.by
+
+
+Found = dict[tuple[Any, ...], tuple[int, float]]
+
+
 def sums(
     connection: Any, figures: Sequence[str], *, before: int, started: tuple[int, int] | None = None,
     happened_from: int | None = None, by: Sequence[str] = (),
-) -> dict[tuple[Any, ...], tuple[int, float]]:  # fmt: skip
+) -> Found:  # fmt: skip
     """{(figure, *by): (count, amount)} over the rows of ``figures`` whose event day is before
     ``before`` (and on or after ``happened_from``), and whose start day is in ``started`` [from, to)."""
-    statement = _sums_statement(tuple(figures), started is not None, happened_from is not None, tuple(by))
-    params: dict[str, Any] = {"before": before}
-    if started is not None:
-        params["started_from"], params["started_to"] = started
-    if happened_from is not None:
-        params["happened_from"] = happened_from
-    width = 1 + len(by)
-    found: dict[tuple[Any, ...], tuple[int, float]] = {}
+    return read(connection, Sums(tuple(figures), before, started, happened_from, tuple(by)))[0]
+
+
+def read(connection: Any, *asked: Sums) -> list[Found]:
+    """Several reads of the totals in one statement (one round trip to a server): each one's
+    {(figure, *by): (count, amount)}, in the order asked."""
+    statement = _sums_statement(tuple(one.shape for one in asked))
+    params: dict[str, Any] = {}
+    for part, one in enumerate(asked):
+        params[f"before_{part}"] = one.before
+        if one.started is not None:
+            params[f"started_from_{part}"], params[f"started_to_{part}"] = one.started
+        if one.happened_from is not None:
+            params[f"happened_from_{part}"] = one.happened_from
+    found: list[Found] = [{} for _ in asked]
+    slots = _slots(asked)
     for row in connection.execute(statement, params):
-        found[tuple(row[:width])] = (int(row[-2] or 0), float(row[-1] or 0))
+        part = row[0]
+        first = slots[part]
+        key = (row[1], *row[first : first + len(asked[part].by)])
+        found[part][key] = (int(row[-2] or 0), float(row[-1] or 0))
     return found
+
+
+def _slots(asked: Sequence[Sums]) -> list[int]:
+    """Where each part's ``by`` columns begin in a row of :func:`read` (after the part and the figure):
+    each part has columns of its own, so a column's type is the same in every part of the union."""
+    slots, at = [], 2
+    for one in asked:
+        slots.append(at)
+        at += len(one.by)
+    return slots
 
 
 #: What a figure's name is made of (the names are the code's own, never a user's).
@@ -928,9 +968,11 @@ _FIGURE_NAME = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 
 
 @lru_cache(maxsize=128)
-def _sums_statement(figures: tuple[str, ...], started: bool, happened: bool, by: tuple[str, ...]) -> TextClause:
-    """:func:`sums`' statement for its figures and shape: one text each, made once (building and
-    compiling a new select on every read cost the dashboard several milliseconds of Python).
+def _sums_statement(shapes: tuple[tuple[tuple[str, ...], bool, bool, tuple[str, ...]], ...]) -> TextClause:
+    """:func:`read`'s statement for its parts' figures and shapes (:attr:`Sums.shape`): one text each,
+    made once (building and compiling a new select on every read cost the dashboard several
+    milliseconds of Python). A row is (part, figure, every part's ``by`` columns, n, amount), the
+    columns of the other parts' ``by`` left NULL.
 
     The figures are written in the text, not bound: PostgreSQL then plans with them even in the
     dashboard's generic plans (``analytics.service.common.plan_once``). With numbered parameters
@@ -938,14 +980,19 @@ def _sums_statement(figures: tuple[str, ...], started: bool, happened: bool, by:
     row per prospect and week, most of the table) made that average the whole table: a sequential
     scan of ``analytics_totals`` on every dashboard (38 ms at 89,000 rows, once autovacuum had
     analysed it), where the figures' own rows are a few index reads."""
-    if not figures or any(not _FIGURE_NAME.fullmatch(f) for f in figures) or any(b not in KEY_COLUMNS for b in by):
-        raise ValueError(f"figures: {figures}, by: {by}")
-    grouped = ", ".join(["figure", *by])
-    names = ", ".join(f"'{figure}'" for figure in figures)
-    sql = f"SELECT {grouped}, sum(n), sum(amount) FROM analytics_totals WHERE figure IN ({names})"
-    sql += " AND event_day < :before"
-    if started:
-        sql += " AND start_day >= :started_from AND start_day < :started_to"
-    if happened:
-        sql += " AND event_day >= :happened_from"
-    return text(f"{sql} GROUP BY {grouped}")
+    widths = [len(by) for *_, by in shapes]
+    parts = []
+    for part, (figures, started, happened, by) in enumerate(shapes):
+        if not figures or any(not _FIGURE_NAME.fullmatch(f) for f in figures) or any(b not in KEY_COLUMNS for b in by):
+            raise ValueError(f"figures: {figures}, by: {by}")
+        before, after = sum(widths[:part]), sum(widths[part + 1 :])
+        columns = ", ".join(["NULL"] * before + list(by) + ["NULL"] * after)
+        names = ", ".join(f"'{figure}'" for figure in figures)
+        sql = (f"SELECT {part} AS part, figure, {columns + ', ' if columns else ''}sum(n), sum(amount)"
+               f" FROM analytics_totals WHERE figure IN ({names}) AND event_day < :before_{part}")  # fmt: skip
+        if started:
+            sql += f" AND start_day >= :started_from_{part} AND start_day < :started_to_{part}"
+        if happened:
+            sql += f" AND event_day >= :happened_from_{part}"
+        parts.append(f"{sql} GROUP BY {', '.join(['figure', *by])}")
+    return text(" UNION ALL ".join(parts))

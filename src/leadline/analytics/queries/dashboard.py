@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import TextClause, bindparam, text
 
@@ -45,22 +46,6 @@ CALL_BOOKED_SQL = (
 )
 
 
-def week_emails(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
-    """Delivery and engagement of the emails sent in [start, end), as of ``end``: from the
-    maintained totals (:mod:`leadline.analytics.totals`), the emails list's predicates by day."""
-    zone = totals.zone_of(connection)  # type: ignore[arg-type]
-    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
-    names = [*(name for name in WEEK_EMAIL_FIGURES if name != "call_booked"), "machine_opens"]
-    found = totals.sums(connection, names, before=last, started=(first, last))
-    counts = {name: found.get((name,), (0, 0.0))[0] for name in names}
-    sql = CALL_BOOKED_SQL.format(emails=replied_emails(dialect_of(connection)))
-    statement = bind_times(sql, "start", "end", "asof")
-    counts["call_booked"] = int(
-        one_row(connection, statement, {"start": start, "end": end, "asof": end})["call_booked"]
-    )
-    return counts
-
-
 #: The week's calls as of its end, each counted with the call list's own predicate
 #: (``calls.reading.AS_OF_SQL``): booked (not cancelled by then), pending and no-show among the
 #: calls booked in the week, and the calls completed in the week (kept by :mod:`.totals`).
@@ -68,21 +53,49 @@ _CALL_FIGURES = {"scheduled": "calls.booked", "pending": "calls.pending", "no_sh
                  "completed": "calls.completed", "timed": "calls.timed"}  # fmt: skip
 
 
-def week_calls(connection: Connectable, start: datetime, end: datetime) -> dict[str, int]:
-    zone = totals.zone_of(connection)  # type: ignore[arg-type]
-    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
-    found = totals.sums(connection, [*_CALL_FIGURES.values(), "calls.seconds"], before=last, started=(first, last))
-    counts = {name: found.get((figure,), (0, 0.0))[0] for name, figure in _CALL_FIGURES.items()}
-    counts["seconds"] = round(found.get(("calls.seconds",), (0, 0.0))[1])
-    return counts
+#: The week's figures in the maintained totals: its emails' (but the calls booked after a reply), calls
+#: and deals won.
+_EMAIL_TOTALS = (*(name for name in WEEK_EMAIL_FIGURES if name != "call_booked"), "machine_opens")
+WEEK_FIGURES = (*_EMAIL_TOTALS, *_CALL_FIGURES.values(), "calls.seconds", "deals.won")
 
 
-def deals_won(connection: Connectable, start: datetime, end: datetime) -> tuple[int, float]:
-    """Deals won (customers signed) in [start, end), and the monthly fees they added."""
-    zone = totals.zone_of(connection)  # type: ignore[arg-type]
-    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
-    won, mrr = totals.sums(connection, ["deals.won"], before=last, started=(first, last)).get(("deals.won",), (0, 0.0))
-    return won, round(mrr, 2)
+@dataclass(frozen=True)
+class WeekCounts:
+    emails: dict[str, int]  # WEEK_EMAIL_FIGURES and machine_opens
+    calls: dict[str, int]  # scheduled, pending, no_show, completed, timed, seconds
+    won: int  # deals won (customers signed)
+    new_mrr: float  # the monthly fees they added
+
+
+def week_asked(start: datetime, end: datetime, zone: ZoneInfo) -> totals.Sums:
+    """The read of [start, end)'s figures in the maintained totals, as of ``end``."""
+    return totals.Sums(WEEK_FIGURES, before=totals.day_of(end, zone), started=(totals.day_of(start, zone),
+                       totals.day_of(end, zone)))  # fmt: skip
+
+
+def week_counts(
+    connection: Connectable, start: datetime, end: datetime, *, found: totals.Found | None = None
+) -> WeekCounts:
+    """Delivery and engagement of the emails sent in [start, end), the calls booked and held in it
+    and the deals won, as of ``end``: from the maintained totals (:mod:`leadline.analytics.totals`),
+    the lists' own predicates by day (``found``: the sums of :func:`week_asked`, when the caller read
+    them with others); and the replies followed by a call from the emails' rows."""
+    if found is None:
+        found = totals.read(connection, week_asked(start, end, totals.zone_of(connection)))[0]  # type: ignore[arg-type]
+
+    def n(figure: str) -> int:
+        return found.get((figure,), (0, 0.0))[0]
+
+    emails = {name: n(name) for name in _EMAIL_TOTALS}
+    sql = CALL_BOOKED_SQL.format(emails=replied_emails(dialect_of(connection)))
+    statement = bind_times(sql, "start", "end", "asof")
+    emails["call_booked"] = int(
+        one_row(connection, statement, {"start": start, "end": end, "asof": end})["call_booked"]
+    )
+    calls = {name: n(figure) for name, figure in _CALL_FIGURES.items()}
+    calls["seconds"] = round(found.get(("calls.seconds",), (0, 0.0))[1])
+    won, mrr = found.get(("deals.won",), (0, 0.0))
+    return WeekCounts(emails=emails, calls=calls, won=won, new_mrr=round(mrr, 2))
 
 
 _FIRST_SEND = text("SELECT min(sent_at) AS first FROM email_activities").columns(first=UTCDateTime())
@@ -108,20 +121,12 @@ CARD_CONTACTS = (
 )
 
 
-def card_contacts(
-    connection: Connectable, start: datetime, end: datetime, ids: Sequence[str] | None = None
-) -> dict[str, tuple[int, int, int]]:
-    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any (of ``ids``
-    only, when given: each one's own rows). Fetched whole and counted by :class:`~collections.Counter`
-    (row by row, SQLAlchemy's and Python's work per row cost several times the database's at a few
-    thousand rows)."""
-    if ids is not None and not ids:
-        return {}
+def card_contacts(connection: Connectable, start: datetime, end: datetime) -> dict[str, tuple[int, int, int]]:
+    """{prospect: (replies, calls booked, calls held)} in [start, end), for those with any. Fetched
+    whole and counted by :class:`~collections.Counter` (row by row, SQLAlchemy's and Python's work per
+    row cost several times the database's at a few thousand rows)."""
     params: dict[str, Any] = {"start": start, "end": end}
     statements = [bind_times(sql, "start", "end") for sql in CARD_CONTACTS]
-    if ids is not None:
-        params["ids"] = list(ids)
-        statements = [of_prospects(f"{sql} AND prospect_id IN :ids") for sql in CARD_CONTACTS]
     replies, booked, held = (Counter(connection.execute(sql, params).scalars().all()) for sql in statements)
     return {str(p): (replies[p], booked[p], held[p]) for p in replies.keys() | booked.keys() | held.keys()}
 
@@ -216,6 +221,31 @@ def _rank(a: Activity) -> tuple[int, int, int, str]:
     return (-a.replies, -(a.booked + a.held), -a.opens, a.prospect_id)
 
 
+#: Some prospects' replies, calls booked and calls held of [:start, :end) (a row each, as
+#: :data:`CARD_CONTACTS` reads them) and their emails sent in it and opened (counted, as
+#: :data:`CARD_OPENS_SQL`): one statement (one round trip to a server). ``{emails}``: :func:`opened_emails`.
+WEEK_ACTIVITY_SQL = " UNION ALL ".join(
+    [
+        *(f"SELECT '{kind}' AS kind, prospect_id, 1 AS n FROM {sql.split(' FROM ', 1)[1]} AND prospect_id IN :ids"
+          for kind, sql in zip(("replies", "booked", "held"), CARD_CONTACTS, strict=True)),
+        "SELECT 'opens' AS kind, prospect_id, count(*) AS n FROM {emails} WHERE prospect_id IN :ids"
+        " AND opened_at IS NOT NULL AND sent_at >= :start AND sent_at < :end GROUP BY prospect_id",
+    ]
+)  # fmt: skip
+
+
+def week_activity(connection: Connectable, start: datetime, end: datetime, ids: Sequence[str]) -> list[Activity]:
+    """The replies, calls booked and held, and emails opened of each of ``ids`` in [start, end)."""
+    counted: dict[str, dict[str, int]] = {p: {"replies": 0, "booked": 0, "held": 0, "opens": 0} for p in ids}
+    statement = of_prospects(WEEK_ACTIVITY_SQL.format(emails=opened_emails(dialect_of(connection))))
+    for at in range(0, len(ids), 500):
+        for kind, prospect_id, n in connection.execute(
+            statement, {"start": start, "end": end, "ids": ids[at : at + 500]}
+        ):
+            counted[str(prospect_id)][kind] += int(n or 0)
+    return [Activity(p, **figures) for p, figures in counted.items()]
+
+
 def active_prospects(connection: Connectable, start: datetime, end: datetime, limit: int) -> list[Activity]:
     """The most active prospects of [start, end): by replies received, then calls booked plus
     calls held, then this week's emails opened (:func:`_rank`), those with any of them.
@@ -233,21 +263,18 @@ def active_prospects(connection: Connectable, start: datetime, end: datetime, li
     params: dict[str, Any] = {"start": start, "end": end}
     monday = whole_week(connection, start, end)
     if monday is not None:
-        hopeful = top_scored(connection, monday, limit)
-        contacts = card_contacts(connection, start, end, hopeful)
-        others: list[Activity] = []
+        return sorted(week_activity(connection, start, end, top_scored(connection, monday, limit)), key=_rank)[:limit]
+    contacts = card_contacts(connection, start, end)
+    others: list[Activity] = []
+    if len(contacts) < limit:
+        hopeful = sorted(contacts)
+        most_opened = connection.execute(bind_times(WEEK_OPENS_SQL, "start", "end"), {**params, "limit": limit})
+        others = [Activity(str(p), 0, 0, 0, int(n)) for p, n in most_opened if str(p) not in contacts]
     else:
-        contacts = card_contacts(connection, start, end)
-        if len(contacts) < limit:
-            hopeful = sorted(contacts)
-            most_opened = connection.execute(bind_times(WEEK_OPENS_SQL, "start", "end"), {**params, "limit": limit})
-            others = [Activity(str(p), 0, 0, 0, int(n)) for p, n in most_opened if str(p) not in contacts]
-        else:
-            keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
-            cut = keys[limit - 1]
-            hopeful = sorted(p for p, (replies, booked, held) in contacts.items()
-                             if (-replies, -(booked + held)) <= cut)  # fmt: skip
-            others = []
+        keys = sorted((-replies, -(booked + held)) for replies, booked, held in contacts.values())
+        cut = keys[limit - 1]
+        hopeful = sorted(p for p, (replies, booked, held) in contacts.items()
+                         if (-replies, -(booked + held)) <= cut)  # fmt: skip
     statement = of_prospects(CARD_OPENS_SQL.format(emails=opened_emails(dialect_of(connection))))
     opens: dict[str, int] = {}
     for at in range(0, len(hopeful), 500):

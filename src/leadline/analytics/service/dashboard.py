@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from leadline.analytics import totals
 from leadline.analytics.queries import dashboard as qd
 from leadline.analytics.queries import what_works as qw
 from leadline.analytics.schemas import (
@@ -22,10 +23,11 @@ from leadline.analytics.schemas import (
     TextFigures,
     WeekInfo,
 )
+from leadline.analytics.service import funnel as lines
 from leadline.analytics.service.common import make_rate, plan_once
 from leadline.analytics.service.figures import dashboard_lists
 from leadline.analytics.service.funnel import FUNNEL as FUNNEL  # the funnel's lines, for older imports
-from leadline.analytics.service.funnel import STATEMENT, funnel
+from leadline.analytics.service.funnel import STATEMENT
 from leadline.analytics.weeks import Week, week_of, working_days_elapsed
 from leadline.calls.objections import label as objection_label
 from leadline.clock import utc_now
@@ -72,10 +74,12 @@ def dashboard(
         raise Invalid(f"must be between 0 and {MAX_CARDS}", field="cards")
     start, end = week.start, week.end
     plan_once(session)
-    counts = funnel(session, end)
-    emails = qd.week_emails(session, start, end)
-    calls = qd.week_calls(session, start, end)
-    won, new_mrr = qd.deals_won(session, start, end)
+    zone = totals.zone_of(session)
+    # The funnel and the week's figures: one read of the totals (one round trip to a server).
+    found = totals.read(session, lines.asked(end, zone), qd.week_asked(start, end, zone))
+    counts = lines.funnel(session, end, found=found[0])
+    week_counts = qd.week_counts(session, start, end, found=found[1])
+    emails, calls, won, new_mrr = week_counts.emails, week_counts.calls, week_counts.won, week_counts.new_mrr
     sent, converted = emails["sent"], emails["call_booked"]
     days = working_days_elapsed(week, now)
     contacted, closed = counts.contacted, counts.won

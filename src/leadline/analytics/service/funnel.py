@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -73,12 +74,21 @@ class FunnelCounts:
         return lines
 
 
-def funnel(session: Session, end: datetime) -> FunnelCounts:
+#: The totals the funnel counts (:mod:`leadline.analytics.totals`), by tier.
+FIGURES = ("prospects", "new", *(f"reached.{s}" for s in EVENT_SQL), *(f"by_hand.{s}" for s in EVENT_SQL))
+
+
+def asked(end: datetime, zone: ZoneInfo) -> totals.Sums:
+    """The read of the funnel as of ``end`` (a local midnight): the totals of the days before it."""
+    return totals.Sums(FIGURES, before=totals.day_of(end, zone), by=("tier",))
+
+
+def funnel(session: Session, end: datetime, *, found: totals.Found | None = None) -> FunnelCounts:
     """The funnel as of ``end`` (the end of the week shown, a local midnight): the maintained totals
-    (:mod:`leadline.analytics.totals`) of the days before it, one grouped read."""
-    zone = totals.zone_of(session)
-    figures = ["prospects", "new", *(f"reached.{s}" for s in EVENT_SQL), *(f"by_hand.{s}" for s in EVENT_SQL)]
-    found = totals.sums(session, figures, before=totals.day_of(end, zone), by=["tier"])
+    (:mod:`leadline.analytics.totals`) of the days before it, one grouped read; ``found``: the sums
+    of :func:`asked`, when the caller read them with others."""
+    if found is None:
+        found = totals.read(session, asked(end, totals.zone_of(session)))[0]
     tiers: dict[int, int] = {}
     did = dict.fromkeys(["new", *EVENT_SQL], 0)
     by_hand = dict.fromkeys(EVENT_SQL, 0)

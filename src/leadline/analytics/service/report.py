@@ -41,9 +41,8 @@ class WeekFigures:
 
 
 def week_figures(session: Session, week: Week) -> WeekFigures:
-    emails = qd.week_emails(session, week.start, week.end)
-    calls = qd.week_calls(session, week.start, week.end)
-    won, mrr = qd.deals_won(session, week.start, week.end)
+    counted = qd.week_counts(session, week.start, week.end)
+    emails, calls = counted.emails, counted.calls
     sms = texts.week_counts(session, week.start, week.end)
     return WeekFigures(
         sent=emails["sent"],
@@ -52,8 +51,8 @@ def week_figures(session: Session, week: Week) -> WeekFigures:
         replied=emails["replied"],
         calls_scheduled=calls["scheduled"],
         calls_completed=calls["completed"],
-        deals=won,
-        new_mrr=mrr,
+        deals=counted.won,
+        new_mrr=counted.new_mrr,
         texts_sent=sms["sent"],
         texts_received=sms["received"],
     )
