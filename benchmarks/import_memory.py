@@ -7,9 +7,11 @@ child's ``ru_maxrss`` (``os.wait4``). Floor, measured in the same run: the same 
 process doing this work holds), and ``leadline prospects import`` of a 10-row file (the CLI's own
 size). Goal: the 1,000,000-row import's peak within 20% of the 20,000-row one's.
 
-While each import runs, this process takes SQLite's write lock (``BEGIN IMMEDIATE``, then
-``ROLLBACK``) every 200 ms and records how long it waited: the longest wait is about the longest
-write transaction of the import (goal: under about half a second).
+While each import runs, this process takes SQLite's write lock every 200 ms as Leadline's writers
+do (an engine of ``leadline.db``: ``BEGIN IMMEDIATE``, tried again every few ms while the lock is
+taken; then ``ROLLBACK``) and records how long it waited: the longest wait is about the longest
+write transaction of the import (goal: under about half a second). Before 2026-12-07 this writer
+was bare ``sqlite3`` (SQLite's busy handler, waking every 100 ms), as Leadline's writers were then.
 
     .venv/bin/python benchmarks/import_memory.py [--rows 20000 1000000]
 """
@@ -72,13 +74,15 @@ class Prober(threading.Thread):
         self.path, self.waits, self.stop = path, [0.0], threading.Event()
 
     def run(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        from leadline.db import make_engine
+
+        engine = make_engine(f"sqlite:///{self.path}")
         while not self.stop.wait(0.2):
             started = time.perf_counter()
-            connection.execute("BEGIN IMMEDIATE")
-            self.waits.append(time.perf_counter() - started)
-            connection.execute("ROLLBACK")
-        connection.close()
+            with engine.connect() as connection, connection.begin() as transaction:
+                self.waits.append(time.perf_counter() - started)
+                transaction.rollback()
+        engine.dispose()
 
 
 def main() -> None:

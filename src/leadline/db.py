@@ -4,14 +4,17 @@ Rules (see docs/architecture.md):
 
 * services never commit; the shell that opened :func:`unit_of_work` owns the transaction;
 * on SQLite every write transaction starts with ``BEGIN IMMEDIATE`` so that two processes
-  writing at once queue on ``busy_timeout`` instead of failing with "database is locked";
+  writing at once wait for the write lock (:func:`_begin_immediate`) instead of failing with
+  "database is locked";
 * times are stored in UTC and always come back timezone-aware.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -158,6 +161,7 @@ def refresh_statistics(connection: Any, tables: tuple[str, ...] = ()) -> None:
 
 
 SQLITE_BUSY_SECONDS = 30  # how long a writer waits for the database's write lock
+SQLITE_RETRY_SECONDS = 0.004  # at most this long between two tries for a write lock another process holds
 
 
 class WriterTurns:
@@ -272,13 +276,40 @@ def _sqlite_setup(engine: Engine, turns: WriterTurns | None) -> None:
         dbapi_connection = connection.connection.dbapi_connection
         turns.take(dbapi_connection)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection, dbapi_connection)
         except BaseException:
             turns.give_back(dbapi_connection)
             raise
 
     if turns is not None:
         _give_back_at_the_end(engine.dialect, turns)
+
+
+def _begin_immediate(connection: Any, dbapi_connection: Any) -> None:
+    """BEGIN IMMEDIATE; while another process holds the write lock, try again every few milliseconds
+    (:data:`SQLITE_RETRY_SECONDS`) for up to :data:`SQLITE_BUSY_SECONDS`.
+
+    SQLite's own busy handler sleeps longer and longer between its tries (1, 2, 5, 10 ... then 100 ms)
+    and takes the lock only if it is free when it wakes: beside a process writing in short
+    transactions (an import's, the webhooks'), a writer woke up to 100 ms after the lock was freed,
+    so each of those transactions had to leave it free that long. Here a waiting writer looks at
+    least every few milliseconds (a try that finds the lock taken costs a few microseconds)."""
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+        pause = 0.0005
+        while time.monotonic() < deadline:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, SQLITE_RETRY_SECONDS)
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # a last try: "database is locked", as SQLAlchemy says it
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
 
 
 def _give_back_at_the_end(dialect: Dialect, turns: WriterTurns) -> None:

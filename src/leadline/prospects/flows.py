@@ -16,9 +16,10 @@ so webhooks, edits, sends and health checks keep working during a big import:
    adapts so that a batch holds the write lock for about :data:`TARGET_HOLD` seconds.
 4. **done** -- any staged rows left are removed in short transactions; ``finished_at`` is set last.
 
-On SQLite a write transaction takes the whole database's write lock, and a writer waiting for it
-re-tries every 100 ms at most (SQLite's busy handler); the flow leaves the lock free for
-:data:`SQLITE_GAP` between two of its write transactions, so every waiting writer gets in.
+On SQLite a write transaction takes the whole database's write lock, and a writer of another
+process waiting for it tries again every few milliseconds (``db._begin_immediate``); the flow leaves
+the lock free for :data:`SQLITE_GAP` between two of its write transactions, so every waiting writer
+gets in.
 
 If the process dies, :func:`recover` (run by the next import, ``leadline serve`` and ``leadline
 worker`` at start, the worker's minute sweep, and ``leadline prospects import --resume``) sees that
@@ -59,7 +60,7 @@ CHUNK = 1000  # rows read and staged per chunk
 TARGET_HOLD = 0.2  # seconds a batch should hold the write lock (a writer beside it waits under ~0.5 s)
 MAX_BATCH = 5000  # rows staged or published per transaction at most (bounds the memory a batch takes)
 HEARTBEAT = 5.0  # seconds: staging writes at least this often (the run's heartbeat)
-SQLITE_GAP = 0.11  # seconds the write lock is left free between two write transactions (SQLite)
+SQLITE_GAP = 0.02  # seconds the write lock is left free between two write transactions (SQLite)
 STALE = timedelta(seconds=120)  # no heartbeat for this long: the run's process is gone
 CLEAN_BATCH = 2000  # staged rows removed per transaction
 _HOST = socket.gethostname()[:200]
