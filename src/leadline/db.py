@@ -652,7 +652,8 @@ def read_by_keys(
     session: Session, table: Table, names: tuple[str, ...] | list[str], keys: list[Any], *, key: str = "id",
     lock: bool = False,
 ) -> list[tuple[Any, ...]]:  # fmt: skip
-    """The ``names`` columns of the rows whose ``key`` is one of ``keys``, in ``key`` order (``lock``:
+    """The ``names`` columns of the rows whose ``key`` (a column, or the code's own expression of one:
+    ``lower(name)``) is one of ``keys``, in ``key`` order (``lock``:
     locked for the rest of the transaction on PostgreSQL, in that order; SQLite's write transaction
     holds the whole file). The read companion of :func:`bulk_update` for the hot paths: one
     driver-level statement per 500 keys, values turned into what SQLAlchemy would give (aware UTC
