@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadline.clock import utc_now
-from leadline.db import bulk_insert, read_by_keys
+from leadline.db import Base, bulk_insert, read_by_keys
 from leadline.prospects.models import Prospect, ProspectExternalId
 
 if TYPE_CHECKING:
@@ -341,10 +341,12 @@ class Matcher:
         # Which prospects, by driver-level reads of one index each (an import's chunk asks for thousands
         # of values, mostly found nowhere: compiling ORM selects of 500-value IN lists cost more than
         # the lookups); then those prospects, whole.
-        table = Prospect.__table__
-        candidates = {row[0] for row in read_by_keys(session, table, ("id",), sorted(ids))}
-        for key, values in (("email", emails), ("website", _website_variants(domains)), ("lower(name)", names)):
-            candidates.update(row[0] for row in read_by_keys(session, table, ("id",), values, key=key))
+        table = Base.metadata.tables["prospects"]
+        candidates: set[str] = {row[0] for row in read_by_keys(session, table, ("id",), sorted(ids))}
+        asked: list[tuple[str, list[str]]] = [("email", emails), ("website", _website_variants(domains)),
+                                              ("lower(name)", names)]  # fmt: skip
+        for key, wanted in asked:
+            candidates.update(row[0] for row in read_by_keys(session, table, ("id",), wanted, key=key))
         found: dict[str, Prospect] = {}
         for batch in _batches(sorted(candidates)):
             for prospect in session.scalars(select(Prospect).where(Prospect.id.in_(batch))):

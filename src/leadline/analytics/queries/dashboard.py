@@ -69,8 +69,8 @@ class WeekCounts:
 
 def week_asked(start: datetime, end: datetime, zone: ZoneInfo) -> totals.Sums:
     """The read of [start, end)'s figures in the maintained totals, as of ``end``."""
-    return totals.Sums(WEEK_FIGURES, before=totals.day_of(end, zone), started=(totals.day_of(start, zone),
-                       totals.day_of(end, zone)))  # fmt: skip
+    first, last = totals.day_of(start, zone), totals.day_of(end, zone)
+    return totals.Sums(WEEK_FIGURES, before=last, started=(first, last))
 
 
 def week_counts(
