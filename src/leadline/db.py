@@ -286,30 +286,39 @@ def _sqlite_setup(engine: Engine, turns: WriterTurns | None) -> None:
 
 
 def _begin_immediate(connection: Any, dbapi_connection: Any) -> None:
-    """BEGIN IMMEDIATE; while another process holds the write lock, try again every few milliseconds
-    (:data:`SQLITE_RETRY_SECONDS`) for up to :data:`SQLITE_BUSY_SECONDS`.
+    """BEGIN IMMEDIATE on an engine's connection, waiting for the write lock up to
+    :data:`SQLITE_BUSY_SECONDS` (:func:`take_write_lock`); then "database is locked", as SQLAlchemy says it."""
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        if not take_write_lock(dbapi_connection, SQLITE_BUSY_SECONDS):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # a last try, whose error the callers know
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
+
+
+def take_write_lock(dbapi_connection: sqlite3.Connection, seconds: float) -> bool:
+    """BEGIN IMMEDIATE on a SQLite driver connection whose busy timeout is zero; while another connection
+    (another process) holds the write lock, try again every few milliseconds (at most
+    :data:`SQLITE_RETRY_SECONDS` apart). False if the lock was still taken after ``seconds``.
 
     SQLite's own busy handler sleeps longer and longer between its tries (1, 2, 5, 10 ... then 100 ms)
     and takes the lock only if it is free when it wakes: beside a process writing in short
     transactions (an import's, the webhooks'), a writer woke up to 100 ms after the lock was freed,
-    so each of those transactions had to leave it free that long. Here a waiting writer looks at
-    least every few milliseconds (a try that finds the lock taken costs a few microseconds)."""
-    dbapi_connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        deadline = time.monotonic() + SQLITE_BUSY_SECONDS
-        pause = 0.0005
-        while time.monotonic() < deadline:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, SQLITE_RETRY_SECONDS)
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # a last try: "database is locked", as SQLAlchemy says it
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
+    so each of those transactions had to leave it free that long. A try that finds the lock taken
+    costs a few microseconds."""
+    deadline = time.monotonic() + seconds
+    pause = 0.0005
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, SQLITE_RETRY_SECONDS)
 
 
 def _give_back_at_the_end(dialect: Dialect, turns: WriterTurns) -> None:

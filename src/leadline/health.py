@@ -41,7 +41,7 @@ from fastapi.responses import JSONResponse
 
 from leadline import __version__
 from leadline.config import Settings
-from leadline.db import get_engine
+from leadline.db import get_engine, take_write_lock
 from leadline.jobs import get_huey
 from leadline.migrate import head_revision
 
@@ -151,7 +151,11 @@ def _sqlite(settings: Settings, report: Report) -> None:
             return
         report.schema = str(row[0]) if row else None
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            # Beside a busy writer (an import leaves the lock free for 20 ms between its transactions) the
+            # probe tries every few ms, as Leadline's writers do, not on SQLite's busy handler.
+            connection.execute("PRAGMA busy_timeout = 0")
+            if not take_write_lock(connection, PROBE_WAIT):
+                raise sqlite3.OperationalError("database is locked")
             connection.execute("UPDATE alembic_version SET version_num = version_num WHERE 0")
         except sqlite3.OperationalError as error:
             if report.writes == "ok":  # a full disk is already said
