@@ -290,8 +290,12 @@ def _begin_immediate(connection: Any, dbapi_connection: Any) -> None:
     :data:`SQLITE_BUSY_SECONDS` (:func:`take_write_lock`); then "database is locked", as SQLAlchemy says it."""
     dbapi_connection.execute("PRAGMA busy_timeout = 0")
     try:
-        if not take_write_lock(dbapi_connection, SQLITE_BUSY_SECONDS):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # a last try, whose error the callers know
+        try:
+            taken = take_write_lock(dbapi_connection, SQLITE_BUSY_SECONDS)
+        except sqlite3.Error:  # not the lock (a read-only file, a full disk): said below, as SQLAlchemy says it
+            taken = False
+        if not taken:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # a last try, whose error the callers know (503)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
 

@@ -31,8 +31,8 @@ _VERSION_SQL = {
 
 def refresh(session: Session, settings: Settings) -> None:
     """Bring ``settings`` up to date with the database's stored values (cheap when nothing changed).
-    The start of every unit of work: its first statement, in its own transaction (a read-only unit's
-    snapshot is taken here)."""
+    Every unit of work calls it first, inside the unit's own transaction (a read-only unit's snapshot
+    begins with this read)."""
     try:
         # The driver's own statement (no ORM, no compiling): this runs at the start of every unit of work.
         found = session.connection().exec_driver_sql(_VERSION_SQL[session.get_bind().dialect.name]).first()
