@@ -311,7 +311,7 @@ def test_a_sqlite_writer_gets_the_lock_another_process_frees_within_milliseconds
         freeing.join()
         late.append(took - released[0])
     holder.close()
-    assert max(late) < 0.04, late
+    assert max(late) < 0.06, late  # (SQLite's handler: 78 ms at the least; a loaded machine's sleeps overshoot)
 
 
 def test_a_forked_child_does_not_inherit_a_writers_turn(tmp_path: Path) -> None:

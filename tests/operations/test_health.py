@@ -67,18 +67,19 @@ def test_a_held_write_lock_is_degraded_and_answered_fast(sqlite_settings):
 
 
 def test_writes_are_ok_beside_a_writer_that_leaves_the_lock_free_for_moments(sqlite_settings):
-    """An import leaves the write lock free for 20 ms between its transactions: the probe takes it in
-    such a gap (trying every few ms, as Leadline's writers do). On SQLite's busy handler it tried at 328
-    and 428 ms, and missed a gap from 350 to 370 ms: "writers are locked out" during every import."""
+    """A busy writer leaves the write lock free for moments between its transactions (an import, 20 ms):
+    the probe takes it in such a gap (trying every few ms, as Leadline's writers do). On SQLite's busy
+    handler it tried at 328 and 428 ms and missed a gap from 340 to 420 ms ("writers are locked out"),
+    let alone an import's 20 ms."""
     import threading
 
     holder = sqlite3.connect(_db(sqlite_settings), isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
 
     def short_gap() -> None:
-        time.sleep(0.35)
+        time.sleep(0.34)
         holder.execute("ROLLBACK")
-        time.sleep(0.02)
+        time.sleep(0.08)
         holder.execute("BEGIN IMMEDIATE")  # waits, if need be, for the probe's moment
         time.sleep(0.3)
         holder.execute("ROLLBACK")
