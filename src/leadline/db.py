@@ -168,13 +168,14 @@ class WriterTurns:
     """One SQLite file's writers in this process, given the write lock one at a time, first come first
     served.
 
-    Without it, a writer that finds the lock taken sleeps in SQLite's busy handler (waking after 1, 2, 5,
-    10, ... then every 100 ms) and takes it only if it is free when it wakes: two threads ingesting
-    webhooks left it idle between their transactions, and a third (an API token's "last used" once a
-    minute, a settings change) could be passed over for seconds. Here a writer waits its turn on a
-    lock that is handed straight to the next in line at COMMIT or ROLLBACK. Other processes still queue
-    on SQLite's ``busy_timeout``. A thread that already writes on another connection of the same file
-    is not queued behind itself: SQLite's lock decides for it, as before."""
+    Without it, a writer that finds the lock taken tries again now and then (SQLite's busy handler woke
+    after 1, 2, 5, 10, ... then every 100 ms; :func:`take_write_lock` every few ms) and takes it only if
+    it is free then: two threads ingesting webhooks left it idle between their transactions, and a third
+    (an API token's "last used" once a minute, a settings change) could be passed over for seconds.
+    Here a writer waits its turn on a lock that is handed straight to the next in line at COMMIT or
+    ROLLBACK. Other processes' writers still try for the lock (:func:`take_write_lock`). A thread that
+    already writes on another connection of the same file is not queued behind itself: SQLite's lock
+    decides for it, as before."""
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
@@ -317,7 +318,7 @@ def take_write_lock(dbapi_connection: sqlite3.Connection, seconds: float) -> boo
             dbapi_connection.execute("BEGIN IMMEDIATE")
             return True
         except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # (extended codes: SQLITE_BUSY_RECOVERY...)
                 raise
         if time.monotonic() >= deadline:
             return False
