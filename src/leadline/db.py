@@ -118,9 +118,9 @@ class Base(DeclarativeBase):
 
 def compared(name: str | None, kind: str, parents: Any) -> bool:
     """What Alembic compares with the models: all but the search index (``search_*``: SQLite's FTS5
-    tables and their map, PostgreSQL's trigram indexes on expressions), made by migration 0018
-    and kept by the database, outside the ORM."""
-    return not (kind in ("table", "index") and name is not None and name.startswith("search_"))
+    tables and their map, PostgreSQL's trigram indexes and the prospects' stored search text), made
+    by migrations 0018 and 0042 and kept by the database, outside the ORM."""
+    return not (kind in ("table", "index", "column") and name is not None and name.startswith("search_"))
 
 
 def import_all_models() -> None:

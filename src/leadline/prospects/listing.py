@@ -27,7 +27,7 @@ from leadline.times import CLI_TIME
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
 #: Must equal the Alembic head; tests/test_migrations.py checks it.
-SCHEMA_HEAD = "0041"
+SCHEMA_HEAD = "0042"
 
 TABLE_COLUMNS = (
     "id, name, trade, city, tier, grid_health, sales_status, emails_sent_count, "

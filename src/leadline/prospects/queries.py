@@ -177,13 +177,11 @@ def where_clause(filters: Filters, *, dialect: str = "sqlite", probe: bool = Fal
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
 
-#: A prospect's searchable text, exactly as the text index of migration 0018 holds it: its name,
-#: contact, email, city, id and phone digits, in lower case. On PostgreSQL this is the expression its
-#: trigram index is built on (PostgreSQL uses an expression index only for the same expression).
-PG_SEARCH_TEXT = (
-    "lower(coalesce(name, '') || ' ' || coalesce(contact_name, '') || ' ' || coalesce(email, '') || ' ' "
-    "|| coalesce(city, '') || ' ' || id || ' ' || regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'))"
-)
+#: PostgreSQL: a prospect's searchable text (its name, contact, email, city, id and phone digits, in
+#: lower case, as the text index of migration 0018 holds it), kept in its row by PostgreSQL (a stored
+#: generated column, migration 0042) and indexed by pg_trgm: the index narrows the rows down and each
+#: is checked against the stored text, not against the expression worked out again.
+PG_SEARCH_TEXT = "prospects.search_text"
 
 #: SQLite: the prospects whose indexed text matches ``:q`` (an FTS5 trigram phrase: any substring of
 #: three characters or more), and, for shorter terms the trigram index cannot answer, contains it.

@@ -1,6 +1,7 @@
 """The text index that makes search fast, read here; it is made and kept by the database itself
 (migration 0018): on SQLite an FTS5 trigram table per kind kept by triggers, on PostgreSQL a
-GIN trigram index on an expression of each table.
+GIN trigram index on an expression of each table (of the prospects, on the column that stores it:
+migration 0042).
 
 A term (three characters or more: the service refuses fewer) is found through the index on
 both databases (SQLite: an FTS5 phrase, which with the trigram tokenizer matches any substring;
@@ -17,8 +18,8 @@ from leadline.prospects import queries
 LIMIT = 8
 #: kind -> its table
 TABLES = {"prospect": "prospects", "customer": "customers", "email": "email_activities", "call": "call_activities"}
-#: PostgreSQL: the indexed expression of each table, exactly as migration 0018 wrote it (PostgreSQL
-#: uses an expression index only for the same expression).
+#: PostgreSQL: the indexed text of each table: an expression exactly as migration 0018 wrote it
+#: (PostgreSQL uses an expression index only for the same expression), or the prospects' stored column.
 PG_TEXTS = {
     "prospects": queries.PG_SEARCH_TEXT,
     "customers": "lower(coalesce(company_name, '') || ' ' || coalesce(contact_name, '') || ' ' || coalesce(email, ''))",
