@@ -330,9 +330,13 @@ def fill_totals(url: str) -> float:
     return time.perf_counter() - start
 
 
-def copy_to_postgres(sqlite_path: str, url: str, prospects: int | None) -> dict[str, int]:
-    """The same rows into a fresh migrated PostgreSQL database (COPY); optionally only the first
-    ``prospects`` prospects and their records."""
+def copy_to_postgres(
+    sqlite_path: str, url: str, prospects: int | None, *, name: str = "leadline_bench_dashboard",
+    more: tuple[str, ...] = (), totals: bool = True,
+) -> dict[str, int]:  # fmt: skip
+    """The same rows into a fresh migrated PostgreSQL database ``name`` (COPY); optionally only the
+    first ``prospects`` prospects and their records. ``more``: other tables of prospects' rows to copy
+    (keyed by ``prospect_id``); ``totals``: count the maintained totals (the lists do not read them)."""
     import psycopg
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -342,7 +346,6 @@ def copy_to_postgres(sqlite_path: str, url: str, prospects: int | None) -> dict[
     from leadline.migrate import upgrade
 
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = "leadline_bench_dashboard"
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         c.execute(text(f'CREATE DATABASE "{name}"'))
@@ -364,7 +367,7 @@ def copy_to_postgres(sqlite_path: str, url: str, prospects: int | None) -> dict[
         for index, _ in indexes:
             pg.execute(f'DROP INDEX "{index}"')
         for table in ("senders", "prospects", "email_activities", "call_activities", "customers",
-                      "outreach_activities"):  # fmt: skip
+                      "outreach_activities", *more):  # fmt: skip
             columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
             key = "id" if table == "prospects" else "prospect_id"
             cut = limit if table != "senders" else None
@@ -378,7 +381,8 @@ def copy_to_postgres(sqlite_path: str, url: str, prospects: int | None) -> dict[
             counts[table] = n
         for _, definition in indexes:
             pg.execute(definition)
-    counts["totals_seconds"] = round(fill_totals(target))
+    if totals:
+        counts["totals_seconds"] = round(fill_totals(target))
     with psycopg.connect(dsn, autocommit=True) as pg:
         pg.execute("VACUUM ANALYZE")  # the steady state autovacuum reaches
     return counts

@@ -9,13 +9,19 @@ total counted up to 10,000); the floor is the same statements (the count, then t
 the sort's order when ``queries.walk_length`` says so) run through ``sqlite3`` on the same file.
 Goal: each first page under 50 ms.
 
+With ``--postgres URL`` the same data is copied into a fresh migrated PostgreSQL database
+(``leadline_bench_list``; ``--reuse`` keeps it too) and measured the same way, the floor being the
+same statements through ``psycopg`` (PostgreSQL plans its own way: no walk).
+
     .venv/bin/python benchmarks/list_filters.py [--prospects 1000000] [--emails 1000000] [--runs 5] [--reuse]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sqlite3
 import statistics
 import time
@@ -69,26 +75,44 @@ def main() -> None:
     parser.add_argument("--emails", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--postgres", help="Also on PostgreSQL: a server URL (a database is made there).")
+    parser.add_argument("--no-sqlite", action="store_true", help="Only PostgreSQL.")
     args = parser.parse_args()
     print(machine())
     path = generated("list_filters", args.prospects, args.emails, reuse=args.reuse, prepare=prepare)
     folder = path.parent
-
-    os.environ["LEADLINE_DATABASE_URL"] = f"sqlite:///{path}"
     os.environ["LEADLINE_DATA_DIR"] = str(folder)
-    from leadline.config import get_settings
-    from leadline.db import unit_of_work
-    from leadline.prospects import queries, service
-    from leadline.prospects.schemas import ProspectFilter
-    from leadline.web.pages.prospects import COUNT_LIMIT
+    if not args.no_sqlite:
+        os.environ["LEADLINE_DATABASE_URL"] = f"sqlite:///{path}"
+        connection = sqlite3.connect(str(path), isolation_level=None)
+        print("\nSQLite")
+        measure(args.runs, sqlite_floor(connection))
+    if args.postgres:
+        from sqlalchemy.engine import make_url
 
-    settings = get_settings()
-    connection = sqlite3.connect(str(path), isolation_level=None)
+        from dashboard import copy_to_postgres, postgres_has
 
-    def leadline(filters: queries.Filters, sort: str, count_limit: int | None) -> tuple[int, int]:
-        with unit_of_work(settings, readonly=True) as session:
-            page = service.search(session, filters, sort=sort, limit=50, count_limit=count_limit)
-            return len(page.items), page.total
+        url = make_url(args.postgres).set(database="leadline_bench_list").render_as_string(hide_password=False)
+        if not (args.reuse and postgres_has(url, args.prospects)):
+            start = time.perf_counter()
+            copied = copy_to_postgres(str(path), args.postgres, None, name="leadline_bench_list",
+                                      more=("prospect_tags",), totals=False)  # fmt: skip
+            print(f"copied to PostgreSQL in {time.perf_counter() - start:.1f} s: {copied}")
+        os.environ["LEADLINE_DATABASE_URL"] = url
+        import psycopg
+
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        print("\nPostgreSQL")
+        with psycopg.connect(dsn) as pg:
+            measure(args.runs, postgres_floor(pg))
+
+
+Floor = Any  # (filters, sort, count_limit) -> (rows shown, total)
+
+
+def sqlite_floor(connection: sqlite3.Connection) -> Floor:
+    """Leadline's statements (the count, the walk when it walks, the page) through ``sqlite3``."""
+    from leadline.prospects import queries
 
     def fetch(sql: str, params: dict[str, Any]) -> list[Any]:
         return connection.execute(sql, params).fetchall()
@@ -113,6 +137,44 @@ def main() -> None:
             connection.execute("COMMIT")
         return min(len(rows), 50), int(total)
 
+    return floor
+
+
+def postgres_floor(connection: Any) -> Floor:
+    """Leadline's statements (the count, then the page) through ``psycopg``, in one transaction."""
+    from leadline.prospects import queries
+
+    def native(sql: str) -> str:  # :name -> %(name)s (a literal % doubled)
+        return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+    def floor(filters: queries.Filters, sort: str, count_limit: int | None) -> tuple[int, int]:
+        query = queries.build(filters, dialect="postgresql", sort=sort, limit=50, peek=True)
+        count_sql, count_params = query.counting(count_limit)
+        with connection.transaction():
+            total = connection.execute(native(count_sql), count_params).fetchone()[0]
+            rows = connection.execute(native(query.sql), query.params).fetchall()
+        return min(len(rows), 50), int(total)
+
+    return floor
+
+
+def measure(runs: int, floor: Floor) -> None:
+    """Every case, Leadline and the floor alternating (API: the exact total; web: counted to 10,000)."""
+    from leadline.config import get_settings
+    from leadline.db import dispose_engines, unit_of_work
+    from leadline.prospects import queries, service
+    from leadline.prospects.schemas import ProspectFilter
+    from leadline.web.pages.prospects import COUNT_LIMIT
+
+    get_settings.cache_clear()
+    dispose_engines()
+    settings = get_settings()
+
+    def leadline(filters: queries.Filters, sort: str, count_limit: int | None) -> tuple[int, int]:
+        with unit_of_work(settings, readonly=True) as session:
+            page = service.search(session, filters, sort=sort, limit=50, count_limit=count_limit)
+            return len(page.items), page.total
+
     print()
     print("| case | API: floor / leadline | web (count to 10,000): floor / leadline | rows | total |")
     print("|---|---|---|---|---|")
@@ -124,7 +186,7 @@ def main() -> None:
             mine: list[float] = []
             bare: list[float] = []
             leadline(filters, sort, count_limit), floor(filters, sort, count_limit)  # warm
-            for _ in range(args.runs):
+            for _ in range(runs):
                 start = time.perf_counter()
                 got = leadline(filters, sort, count_limit)
                 mine.append(time.perf_counter() - start)
