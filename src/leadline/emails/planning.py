@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from leadline.addresses import EMAIL_RE
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.emails import templates
@@ -34,7 +35,6 @@ from leadline.prospects import queries
 from leadline.prospects import service as prospects
 from leadline.prospects.models import Prospect
 from leadline.prospects.queries import Filters
-from leadline.prospects.schemas import EMAIL_RE
 from leadline.senders import service as senders
 
 

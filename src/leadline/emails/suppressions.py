@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.addresses import EMAIL_RE
 from leadline.clock import utc_now
 from leadline.emails.models import SUPPRESSION_REASONS, Suppression
 from leadline.errors import Invalid, NotFound
 from leadline.prospects import service as prospects
-from leadline.prospects.schemas import EMAIL_RE
 from leadline.sequences import stops as sequences
 
 

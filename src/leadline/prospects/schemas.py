@@ -11,21 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from leadline import jsonin
+from leadline.addresses import EMAIL_RE
 from leadline.fields import INT32_MAX, LongText, TextLines
 from leadline.notes.schemas import NoteRead
-from leadline.prospects.queries import Filters
-from leadline.prospects.stages import STAGES
+from leadline.prospects.queries import Filters, SortKey
+from leadline.prospects.stages import STAGES, Stage
 from leadline.schemas import ApiModel, InputModel
 
-Stage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
+__all__ = ["SortKey", "Stage"]  # with the models: these two live with the stage table and the list's sorts
 ResearchStatus = Literal["active", "inactive", "archived"]
 
-# The WHATWG "valid e-mail address" syntax (what browsers check for <input type=email>),
-# with one dot required in the domain: a prospect's address is on the public internet.
-EMAIL_RE = re.compile(
-    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
-)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,79}$")
 # http(s), a host with at least one dot (letters of any script, digits, hyphens), an optional
 # port, then anything without spaces.
@@ -298,20 +293,6 @@ class ActivityRead(ApiModel):
 class ProspectDetail(ProspectRead):
     notes_list: list[NoteRead] = Field(default_factory=list, description="Every note, oldest first.")
     timeline: list[ActivityRead] = Field(default_factory=list)
-
-
-SortKey = Literal[
-    "created",
-    "-created",
-    "name",
-    "-name",
-    "grid_health",
-    "-grid_health",
-    "tier",
-    "-tier",
-    "updated",
-    "-updated",
-]
 
 
 class StageMove(InputModel):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from leadline.addresses import EMAIL_RE
 from leadline.schemas import ApiModel, InputModel
 
 #: The largest daily cap a sender may have (providers allow far less for one mailbox).
@@ -16,11 +17,6 @@ MAX_DAILY_CAP = 10_000
 #: The longest minimum gap between two sends of one sender: a day.
 MAX_GAP_SECONDS = 86_400
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# The address check prospects use (the WHATWG form, a dot in the domain), on ASCII addresses.
-_EMAIL_RE = re.compile(
-    r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$"
-)
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,99}$")
 _WINDOW = re.compile(r"^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})(?:\s+([a-z,\-]+))?(?:\s+(\S+))?$", re.IGNORECASE)
 
@@ -34,7 +30,7 @@ SenderKeys = Annotated[
 
 def _address(value: str) -> str:
     value = value.strip()
-    if len(value) > 320 or not value.isascii() or not _EMAIL_RE.fullmatch(value):
+    if len(value) > 320 or not value.isascii() or not EMAIL_RE.fullmatch(value):
         raise ValueError(f"{value[:80]!r} is not a valid email address")
     return value.lower()
 
