@@ -78,3 +78,12 @@ def test_no_filter_is_what_the_filter_schema_makes_of_none():
     from leadline.prospects.schemas import ProspectFilter
 
     assert ProspectFilter().query() == Filters()
+
+
+def test_the_sort_type_offers_the_sorts_the_query_knows():
+    """``SortKey`` (pydantic's and Typer's choices) and ``SORT_CHOICES`` (what ``queries.build`` takes) agree."""
+    from typing import get_args
+
+    from leadline.prospects.queries import SORT_CHOICES, SortKey
+
+    assert sorted(get_args(SortKey)) == sorted(SORT_CHOICES)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 import typer
 
 from leadline.cli._out import abort, cli_errors, print_json, print_table
-from leadline.prospects.schemas import SortKey, Stage
+from leadline.prospects.queries import SortKey
+from leadline.prospects.stages import Stage
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

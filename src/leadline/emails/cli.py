@@ -21,7 +21,7 @@ from leadline.cli._out import (
     require_database,
 )
 from leadline.emails.schemas import EmailFilterStatus
-from leadline.prospects.schemas import Stage
+from leadline.prospects.stages import Stage
 
 app = typer.Typer(help="Emails: send, list, show, log replies.", no_args_is_help=True)
 templates_app = typer.Typer(help="Email templates: list, show, preview.", no_args_is_help=True)

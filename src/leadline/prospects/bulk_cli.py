@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from leadline.cli._out import abort, actor, cli_errors, cli_settings, print_json
-from leadline.prospects.schemas import Stage
+from leadline.prospects.stages import Stage
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

@@ -19,7 +19,8 @@ from leadline.cli._out import (
     print_json,
     print_table,
 )
-from leadline.prospects.schemas import SortKey, Stage
+from leadline.prospects.queries import SortKey
+from leadline.prospects.stages import Stage
 
 if TYPE_CHECKING:
     from leadline.prospects.files import RowResult

@@ -13,7 +13,7 @@ import binascii
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from leadline import jsonin
 
@@ -43,6 +43,10 @@ SORTS: dict[str, tuple[str, str]] = {
     "tier": ("tier", "number"),
 }
 SORT_CHOICES = tuple(name for key in SORTS for name in (key, f"-{key}"))
+#: The same choices as a type, for pydantic and Typer (a leading - sorts descending).
+SortKey = Literal[
+    "created", "-created", "name", "-name", "grid_health", "-grid_health", "tier", "-tier", "updated", "-updated"
+]  # fmt: skip
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 

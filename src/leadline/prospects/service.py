@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -26,9 +26,11 @@ from leadline.names import camel
 from leadline.notes import service as notes
 from leadline.prospects import queries
 from leadline.prospects.models import Prospect, ProspectTag
-from leadline.prospects.schemas import ProspectCreate, ProspectRead, ProspectUpdate, StageMove
 from leadline.prospects.stages import CLOSED_STAGES, STAGES, is_forward
 from leadline.sequences.stops import stop_for_prospect as stop_sequences
+
+if TYPE_CHECKING:  # the schemas load where a write or the API's read needs them: a read of prospects builds none
+    from leadline.prospects.schemas import ProspectCreate, ProspectRead, ProspectUpdate, StageMove
 
 
 class ProspectNotFound(NotFound):
@@ -321,6 +323,8 @@ def update(
 
 def read(session: Session, items: Sequence[Prospect]) -> list[ProspectRead]:
     """Prospects as the API shows them, each with its latest note's text and its tags."""
+    from leadline.prospects.schemas import ProspectRead
+
     ids = [p.id for p in items]
     latest = notes.latest_texts(session, ids)
     tags = tags_of(session, ids)
@@ -353,13 +357,20 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+def _stage_move(stage: str, reason: str) -> StageMove:
+    """A move checked by the one rule of moves (:class:`~leadline.prospects.schemas.StageMove`)."""
+    from leadline.prospects.schemas import StageMove
+
+    return StageMove.model_validate({"stage": stage, "reason": reason})
+
+
 def move_stage(session: Session, prospect_id: str, stage: str, *, reason: str, actor: str) -> Prospect:
     """A move made by a person: any stage, recorded with who and why, impossible ones refused.
 
     Every caller's move is checked with :class:`~leadline.prospects.schemas.StageMove` (the reason is
     required, one line, at most 500 characters), so the API, the CLI, the pages and the services that
     move a prospect (deals, customers) refuse the same input with the same words."""
-    move = StageMove.model_validate({"stage": stage, "reason": reason})
+    move = _stage_move(stage, reason)
     stage, reason = move.stage, move.reason
     prospect = get(session, prospect_id, for_update=True)
     current = prospect.sales_status
@@ -449,7 +460,7 @@ def close_lost(
     cause: dict[str, Any] | None = None,
 ) -> None:
     """Lose the deal: closed_lost with the reason, from any open stage (`deals lost`, a call)."""
-    reason = StageMove.model_validate({"stage": "closed_lost", "reason": reason}).reason
+    reason = _stage_move("closed_lost", reason).reason
     if prospect.sales_status == "closed_won":
         raise StageMoveNotAllowed(
             f"{prospect.id} is closed_won (a customer); churn the customer instead", field="prospectId"
@@ -462,7 +473,7 @@ def close_lost(
 def reopen(session: Session, prospect: Prospect, *, stage: str, reason: str, actor: str) -> None:
     """Reopen a lost deal: back to an open stage; the lost reason stays in the timeline. The stage
     and the reason follow the stage-move rule (:class:`~leadline.prospects.schemas.StageMove`)."""
-    move = StageMove.model_validate({"stage": stage, "reason": reason})
+    move = _stage_move(stage, reason)
     stage, reason = move.stage, move.reason
     if prospect.sales_status != "closed_lost":
         raise StageMoveNotAllowed(

@@ -1,7 +1,7 @@
 """The one table of sales stages: names, labels, order, default probabilities, open or closed.
 
 Everything else is derived from :data:`STAGE_TABLE` (the constants below); the ``Literal`` types
-that pydantic and Typer need (``prospects.schemas.Stage``, ``deals.schemas.OpenStage``) and the
+that pydantic and Typer need (:data:`Stage`, ``deals.schemas.OpenStage``) and the
 database's CHECK constraint are checked against it by ``tests/test_stage_table.py``.
 Stdlib only: the fast CLI path and ``config`` import it too.
 """
@@ -9,6 +9,10 @@ Stdlib only: the fast CLI path and ``config`` import it too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+#: A stage's name, for pydantic and Typer (checked against :data:`STAGE_TABLE`).
+Stage = Literal["new", "contacted", "replied", "scheduled", "interested", "proposal", "closed_won", "closed_lost"]
 
 
 @dataclass(frozen=True)

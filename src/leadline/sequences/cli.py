@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from leadline.cli._out import abort, actor, check_selection, cli_errors, cli_settings, local, print_json, print_table
-from leadline.prospects.schemas import Stage
+from leadline.prospects.stages import Stage
 
 app = typer.Typer(help="Follow-up sequences: the first email now, follow-ups until they reply.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
