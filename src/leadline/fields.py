@@ -12,14 +12,17 @@ bounded by what their columns hold (PostgreSQL ``INTEGER``: 32 bits).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
+from leadline.addresses import EMAIL_RE
 from leadline.errors import Invalid
 from leadline.times import parse_duration, parse_moment, parse_when
 
@@ -159,6 +162,8 @@ def with_text_rule(title: str, kinds: dict[str, TextKind], data: dict[Any, Any])
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
+# http(s), a host with at least one dot (letters of any script, digits, hyphens), an optional
+# port, then anything without spaces.
 _URL_RE = re.compile(r"^https?://(?:[\w-]+\.)+[\w-]{2,}\.?(?::\d{1,5})?(?:[/?#]\S*)?$", re.IGNORECASE)
 
 
@@ -174,6 +179,81 @@ def _url(value: Any) -> Any:
     return value
 
 
+# --- a person's or a business's contact: address, phone, website, time zone -----------------------
+
+_PHONE_OK = re.compile(r"^[0-9+().\-\s/]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?$", re.IGNORECASE)
+
+
+def blank_to_none(value: Any) -> Any:
+    """Text trimmed, and nothing (None) for blank text: an optional field left empty in a form or a file."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _email(value: Any) -> Any:
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    ascii_form = _ascii_domain(value)
+    if len(ascii_form) > 320 or not EMAIL_RE.match(ascii_form):
+        raise ValueError(f"{value!r} is not a valid email address")
+    return ascii_form.lower()
+
+
+def _ascii_domain(address: str) -> str:
+    """An address with an internationalised domain (``info@bäckerei-müller.de``) as the DNS, mail
+    servers, SendGrid and its events spell it (``info@xn--bckerei-mller-9hbc.de``): kept in that one
+    form, so suppressions, matching and re-imports see one address. Other addresses unchanged."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{unicodedata.normalize('NFC', domain).lower().encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
+
+
+def _phone(value: Any) -> Any:
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(int(value))
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    digits = sum(map(str.isdigit, value))
+    if not _PHONE_OK.match(value) or digits < 7 or digits > 20:
+        raise ValueError(f"{value!r} is not a phone number")
+    return value
+
+
+def _website(value: Any) -> Any:
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    url = value if "://" in value else f"https://{value}"
+    if len(url) > 500 or not _URL_RE.match(url):
+        raise ValueError(f"{value!r} is not a website address")
+    return url
+
+
+def _zone(value: Any) -> Any:
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone (use an IANA name such as America/Chicago)") from None
+    return str(value)
+
+
 #: A moment: ISO date and time (wall-clock in the configured zone unless it has an offset).
 When = Annotated[datetime, BeforeValidator(parse_when)]
 #: A due date: a date alone (09:00 local) or a date and time.
@@ -181,6 +261,14 @@ Moment = Annotated[datetime | date, BeforeValidator(parse_moment)]
 #: Seconds: 1500, "25m", "1h30m", "90s", "25:00"; 0 to 12 hours.
 Duration = Annotated[int, BeforeValidator(parse_duration), Field(ge=0, le=12 * 3600)]
 WebUrl = Annotated[str | None, BeforeValidator(_url)]  # _url checks the length
+#: An email address (:mod:`leadline.addresses`' syntax), its domain as the DNS spells it, lower case.
+Email = Annotated[str | None, BeforeValidator(_email)]
+#: A phone number as typed: 7 to 20 digits and the usual punctuation, an extension allowed.
+Phone = Annotated[str | None, BeforeValidator(_phone)]
+#: A business's website (https:// added when left out; 500 characters at most).
+Website = Annotated[str | None, BeforeValidator(_website)]
+#: An IANA time zone name.
+ZoneName = Annotated[str | None, BeforeValidator(_zone)]
 ShortText = Annotated[str, Field(min_length=1, max_length=500)]
 #: Notes and other free text: up to 20,000 characters, line breaks kept (see :data:`FreeText`).
 LongText = Annotated[FreeText | None, Field(max_length=20000)]

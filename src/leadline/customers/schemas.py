@@ -7,8 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from leadline.fields import INT32_MAX, LongText, Moment, WebUrl
-from leadline.prospects.schemas import Email, Phone, Website
+from leadline.fields import INT32_MAX, Email, LongText, Moment, Phone, Website, WebUrl
 from leadline.schemas import ApiModel, InputModel
 
 ServiceType = Literal["grid_health_analysis", "content_generation", "paid_ads"]

@@ -3,98 +3,23 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from leadline import jsonin
-from leadline.addresses import EMAIL_RE
-from leadline.fields import INT32_MAX, LongText, TextLines
+from leadline.fields import INT32_MAX, Email, LongText, Phone, TextLines, Website, ZoneName, blank_to_none
 from leadline.notes.schemas import NoteRead
 from leadline.prospects.queries import Filters, SortKey
 from leadline.prospects.stages import STAGES, Stage
 from leadline.schemas import ApiModel, InputModel
 
-__all__ = ["SortKey", "Stage"]  # with the models: these two live with the stage table and the list's sorts
+# With the models, from where they live: the stage table, the list's sorts, the shared field types.
+__all__ = ["Email", "Phone", "SortKey", "Stage", "Website", "ZoneName"]
 ResearchStatus = Literal["active", "inactive", "archived"]
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,79}$")
-# http(s), a host with at least one dot (letters of any script, digits, hyphens), an optional
-# port, then anything without spaces.
-_URL_RE = re.compile(r"^https?://(?:[\w-]+\.)+[\w-]{2,}\.?(?::\d{1,5})?(?:[/?#]\S*)?$", re.IGNORECASE)
-_PHONE_OK = re.compile(r"^[0-9+().\-\s/]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?$", re.IGNORECASE)
-
-
-def _blank_to_none(value: Any) -> Any:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
-
-
-def _email(value: Any) -> Any:
-    value = _blank_to_none(value)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    ascii_form = _ascii_domain(value)
-    if len(ascii_form) > 320 or not EMAIL_RE.match(ascii_form):
-        raise ValueError(f"{value!r} is not a valid email address")
-    return ascii_form.lower()
-
-
-def _ascii_domain(address: str) -> str:
-    """An address with an internationalised domain (``info@bäckerei-müller.de``) as the DNS, mail
-    servers, SendGrid and its events spell it (``info@xn--bckerei-mller-9hbc.de``): kept in that one
-    form, so suppressions, matching and re-imports see one address. Other addresses unchanged."""
-    local, at, domain = address.rpartition("@")
-    if not at or domain.isascii():
-        return address
-    try:
-        return f"{local}@{unicodedata.normalize('NFC', domain).lower().encode('idna').decode('ascii')}"
-    except UnicodeError:
-        return address
-
-
-def _phone(value: Any) -> Any:
-    value = _blank_to_none(value)
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(int(value))
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    digits = sum(map(str.isdigit, value))
-    if not _PHONE_OK.match(value) or digits < 7 or digits > 20:
-        raise ValueError(f"{value!r} is not a phone number")
-    return value
-
-
-def _website(value: Any) -> Any:
-    value = _blank_to_none(value)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    url = value if "://" in value else f"https://{value}"
-    if len(url) > 500 or not _URL_RE.match(url):
-        raise ValueError(f"{value!r} is not a website address")
-    return url
-
-
-def _zone(value: Any) -> Any:
-    value = _blank_to_none(value)
-    if value is None:
-        return None
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{value!r} is not a time zone (use an IANA name such as America/Chicago)") from None
-    return str(value)
 
 
 def _gaps(value: Any) -> Any:
@@ -134,7 +59,7 @@ def _tier(value: Any) -> Any:
 
 
 def _slug(value: Any) -> Any:
-    value = _blank_to_none(value)
+    value = blank_to_none(value)
     if value is None:
         return None
     if not isinstance(value, str) or not SLUG_RE.match(value):
@@ -142,10 +67,6 @@ def _slug(value: Any) -> Any:
     return value
 
 
-Email = Annotated[str | None, BeforeValidator(_email)]
-Phone = Annotated[str | None, BeforeValidator(_phone)]
-Website = Annotated[str | None, BeforeValidator(_website)]
-ZoneName = Annotated[str | None, BeforeValidator(_zone)]
 Gaps = Annotated[list[str], TextLines, BeforeValidator(_gaps)]
 Slug = Annotated[str | None, BeforeValidator(_slug)]
 Tier = Annotated[int, BeforeValidator(_tier), Field(ge=1, le=3)]

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from leadline.fields import LongText, Moment
-from leadline.prospects.schemas import Email
+from leadline.fields import Email, LongText, Moment
 from leadline.schemas import ApiModel, InputModel
 
 TaskKind = Literal["next_step", "follow_up", "manual", "proposal", "call_back"]
