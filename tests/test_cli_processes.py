@@ -535,3 +535,20 @@ def test_restore_in_a_fresh_process(demo_sqlite: Path, tmp_path: Path) -> None:
     _check(run_leadline("backup", str(tmp_path / "b.db"), env=env, cwd=tmp_path), ["backup"], 0)
     _check(run_leadline("restore", str(tmp_path / "b.db"), "--yes", env=env, cwd=tmp_path), ["restore"], 0)
     _check(run_leadline("prospects", "show", "royal_plumbing_co", env=env, cwd=tmp_path), ["show"], 0)
+
+
+@pytest.mark.parametrize("fast", ["1", "0"], ids=["fast-path", "typer"])
+def test_output_read_only_in_part_ends_quietly(demo: tuple[str, str], fast: str, tmp_path: Path) -> None:
+    """``leadline prospects list --json | head``: the reader stops after a few bytes, and Leadline stops
+    too, exit 1, without a traceback or an "unexpected BrokenPipeError" (the demo's list is over 64 KB,
+    more than the pipe holds, so the write after the close fails)."""
+    _, url = demo  # on PostgreSQL both go through Typer: the quick path is SQLite's
+    env = {**_demo_env(url, tmp_path), "LEADLINE_FAST_CLI": fast}
+    process = subprocess.Popen([EXE, "prospects", "list", "--json", "--limit", "1000"], env=env, cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(100).startswith(b"[")
+    process.stdout.close()
+    said = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1, said
+    assert said == "", said

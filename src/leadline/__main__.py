@@ -15,15 +15,27 @@ def main(argv: list[str] | None = None) -> int:
     # exports, the secret key) is readable by its own user only: docs/configuration.md.
     os.umask(0o077)
     args = sys.argv[1:] if argv is None else argv
-    if args[:2] == ["prospects", "list"]:
-        from leadline.prospects.listing import fast_main
+    try:
+        if args[:2] == ["prospects", "list"]:
+            from leadline.prospects.listing import fast_main
 
-        code = fast_main(args[2:])
-        if code is not None:
-            return code
-    from leadline.cli.main import run
+            code = fast_main(args[2:])
+            if code is not None:
+                return code
+        from leadline.cli.main import run
 
-    return run(args)
+        return run(args)
+    except BrokenPipeError:
+        return reader_gone()
+
+
+def reader_gone() -> int:
+    """What was reading the output has stopped (``leadline prospects list --json | head``): stop too,
+    quietly, exit 1 (Click's answer to the same in its commands). What is left unwritten goes nowhere,
+    so the interpreter's last flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 1
 
 
 if __name__ == "__main__":

@@ -78,8 +78,8 @@ def cli_errors() -> Iterator[None]:
 
     try:
         yield
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
-        raise
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+        raise  # a closed pipe ends the command quietly (Click's EPIPE handling, leadline.__main__)
     except LeadlineError as error:
         abort(str(error))
     except ValidationError as error:
