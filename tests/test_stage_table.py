@@ -11,7 +11,6 @@ from leadline.config import Settings
 from leadline.deals import cli as deals_cli
 from leadline.deals.schemas import OpenStage
 from leadline.prospects.models import Prospect
-from leadline.prospects.schemas import Stage
 from leadline.prospects.stages import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -19,6 +18,7 @@ from leadline.prospects.stages import (
     STAGE_LABELS,
     STAGE_TABLE,
     STAGES,
+    Stage,
     is_forward,
 )
 

@@ -24,7 +24,7 @@ from leadline.analytics.service import common, exports, what_works
 from leadline.analytics.service import dashboard as figures
 from leadline.analytics.service import report as weekly
 from leadline.deps import CurrentSettings, ReadSession
-from leadline.prospects.schemas import Stage
+from leadline.prospects.stages import Stage
 
 router = APIRouter(tags=["analytics"])
 

@@ -11,12 +11,10 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict,
 from leadline import jsonin
 from leadline.fields import INT32_MAX, Email, LongText, Phone, TextLines, Website, ZoneName, blank_to_none
 from leadline.notes.schemas import NoteRead
-from leadline.prospects.queries import Filters, SortKey
+from leadline.prospects.queries import Filters
 from leadline.prospects.stages import STAGES, Stage
 from leadline.schemas import ApiModel, InputModel
 
-# With the models, from where they live: the stage table, the list's sorts, the shared field types.
-__all__ = ["Email", "Phone", "SortKey", "Stage", "Website", "ZoneName"]
 ResearchStatus = Literal["active", "inactive", "archived"]
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_]{0,79}$")
