@@ -183,3 +183,24 @@ def test_read_commands_on_sqlite_never_load_the_postgresql_dialect(tmp_path):
         )
         code, dialects = done.stderr.strip().splitlines()[-1].split(" ", 1)
         assert code == "0" and "postgresql" not in dialects, (command, done.stderr)
+
+
+SCHEMAS = """
+import sys
+from leadline.__main__ import main
+code = main(sys.argv[1:])
+print(code, sorted(m for m in sys.modules if m.startswith('leadline.') and m.endswith('schemas')), file=sys.stderr)
+"""
+
+
+def test_the_emails_commands_load_the_selection_not_every_prospect_schema(tmp_path):
+    """A batch's schemas (emails, sequences) name prospects through ``prospects.selection``: ``emails list``
+    loads its own schemas and the selection, not the prospects' (about 50 ms of a 0.8 s command)."""
+    env = {**os.environ, "LEADLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'leadline.db'}",
+           "LEADLINE_DATA_DIR": str(tmp_path)}  # fmt: skip
+    assert run_leadline("init", env=env).returncode == 0
+    done = subprocess.run([sys.executable, "-c", SCHEMAS, "emails", "list"], capture_output=True, text=True, env=env,
+                          check=False)  # fmt: skip
+    code, loaded = done.stderr.strip().splitlines()[-1].split(" ", 1)
+    assert code == "0" and "'leadline.emails.schemas'" in loaded, done.stderr
+    assert "leadline.prospects.schemas" not in loaded, loaded

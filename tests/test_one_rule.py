@@ -378,7 +378,7 @@ def test_prospects_are_chosen_by_id_or_by_a_selection_with_a_limit(settings, she
 def test_the_selection_rule_is_one_schema():
     """The API bodies are the selection; the CLI builds it (cli._out.check_selection)."""
     from leadline.emails.schemas import SendRequest
-    from leadline.prospects.schemas import Selection
+    from leadline.prospects.selection import Selection
     from leadline.sequences.api import SequenceStart
 
     assert issubclass(SendRequest, Selection) and issubclass(SequenceStart, Selection)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from leadline.config import Settings
-    from leadline.prospects.schemas import Selection
+    from leadline.prospects.selection import Selection
 
 DEBUG = {"on": False}
 
@@ -174,11 +174,11 @@ def check_selection(
     prospect: list[str] | None, status: str | None, tier: int | None, trade: str | None, limit: int | None
 ) -> Selection:
     """Prospects chosen by id (``--prospect``) or by a selection (``--status/--tier/--trade`` with
-    ``--limit``): the one rule, :class:`~leadline.prospects.schemas.Selection`; a refusal is one line
+    ``--limit``): the one rule, :class:`~leadline.prospects.selection.Selection`; a refusal is one line
     naming the option."""
     from pydantic import ValidationError
 
-    from leadline.prospects.schemas import Selection
+    from leadline.prospects.selection import Selection
     from leadline.schemas import field_errors
 
     try:

@@ -108,7 +108,7 @@ def this_week(context: DemoContext) -> None:
     from leadline.emails import service as emails
     from leadline.emails.backends.outbox import OutboxBackend
     from leadline.emails.models import EmailActivity
-    from leadline.prospects.schemas import Selection
+    from leadline.prospects.selection import Selection
     from leadline.sequences import flows as sequence_flows
     from leadline.tasks import service as tasks
 

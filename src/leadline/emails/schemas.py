@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from leadline.fields import FreeText
-from leadline.prospects.schemas import Selection
+from leadline.prospects.selection import Selection
 from leadline.schemas import ApiModel, InputModel
 from leadline.senders.schemas import SenderKeys
 
@@ -68,7 +68,7 @@ class EmailDetail(EmailRead):
 
 class SendRequest(Selection):
     """Either ``prospectIds`` or a selection (``status``/``tier``/``trade`` with ``limit``): the one
-    rule of :class:`~leadline.prospects.schemas.Selection`."""
+    rule of :class:`~leadline.prospects.selection.Selection`."""
 
     template: Annotated[str, Field(min_length=1, max_length=100)]
     dry_run: bool = False

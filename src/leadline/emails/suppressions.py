@@ -50,7 +50,7 @@ def suppress(
     key = normalise_address(address)
     if reason not in SUPPRESSION_REASONS:
         raise Invalid(f"reason must be one of {', '.join(SUPPRESSION_REASONS)}", field="reason")
-    if not prospects_schemas_email_ok(key):
+    if not EMAIL_RE.match(key):
         raise Invalid(f"{address!r} is not a valid email address", field="email")
     existing = session.get(Suppression, key)
     if existing is not None:
@@ -82,10 +82,6 @@ def _dnc_reason(reason: str) -> str:
         "group_unsubscribe": "unsubscribed from the email group",
         "invalid": "invalid address",
     }.get(reason, reason)
-
-
-def prospects_schemas_email_ok(address: str) -> bool:
-    return bool(EMAIL_RE.match(address))
 
 
 def lift_suppression(session: Session, address: str, *, actor: str, reason: str | None = None) -> Suppression:

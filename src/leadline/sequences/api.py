@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from leadline.deps import Actor, CurrentSettings, DbSession, ReadSession
-from leadline.prospects.schemas import Selection
+from leadline.prospects.selection import Selection
 from leadline.schemas import ApiModel, InputModel
 from leadline.senders.schemas import SenderKeys
 from leadline.sequences import flows, service
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/sequences", tags=["sequences"])
 
 class SequenceStart(Selection):
     """``prospectIds``, or a selection (``status``/``tier``/``trade`` with ``limit``): the one rule of
-    :class:`~leadline.prospects.schemas.Selection`."""
+    :class:`~leadline.prospects.selection.Selection`."""
 
     template: Annotated[str, Field(min_length=1, max_length=100)]
     steps: Annotated[str | None, Field(max_length=1000, description="e.g. follow_up_1:3d,follow_up_2:4d")] = None

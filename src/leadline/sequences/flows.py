@@ -42,7 +42,7 @@ from leadline.emails.backends import AuthFailed, Backend, get_backend
 from leadline.emails.flows import Outcome, SendingStopped, deliver_waiting
 from leadline.errors import LeadlineError
 from leadline.prospects import service as prospects
-from leadline.prospects.schemas import Selection
+from leadline.prospects.selection import Selection
 from leadline.senders import service as senders
 from leadline.senders.service import WAIT_CODES
 from leadline.sequences import service

@@ -16,7 +16,8 @@ from leadline.auth.deps import PageUser, PageWriter
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
 from leadline.prospects import bulk
-from leadline.prospects.schemas import SELECTION_MAX, BulkRequest, ProspectFilter
+from leadline.prospects.schemas import BulkRequest, ProspectFilter
+from leadline.prospects.selection import SELECTION_MAX
 from leadline.prospects.stages import STAGES
 from leadline.web.pages.forms import FormError, errors_of
 from leadline.web.render import page, settings_of
@@ -154,7 +155,7 @@ def _start_sequence(
     rows or every prospect matching the list's filters (at most SELECTION_MAX_IDS), through
     ``sequences.flows.start``; a preview is its dry run (who would be enrolled, who skipped and why)."""
     from leadline.prospects import service as prospects_service
-    from leadline.prospects.schemas import SELECTION_MAX_IDS, Selection
+    from leadline.prospects.selection import SELECTION_MAX_IDS, Selection
     from leadline.sequences.flows import start
 
     if values.get("scope") == "all":
