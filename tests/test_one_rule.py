@@ -21,7 +21,7 @@ from tests.factories import make_prospect, snapshot
 FRAGMENT = {"X-Leadline-Fragment": "1"}
 MONDAY_9AM = datetime(2025, 11, 17, 15, 0, tzinfo=UTC)  # 09:00 in Chicago: inside the sending window
 #: A real process has the real clock: open its sending window every day, all day.
-ALWAYS_OPEN = {"LEADLINE_SEND_WINDOW_START": "00:00", "LEADLINE_SEND_WINDOW_END": "23:59:59",
+ALWAYS_OPEN = {"LEADLINE_SEND_WINDOW_START": "00:00", "LEADLINE_SEND_WINDOW_END": "24:00",
                "LEADLINE_SEND_WINDOW_DAYS": "mon,tue,wed,thu,fri,sat,sun"}  # fmt: skip
 
 

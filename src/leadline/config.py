@@ -219,7 +219,7 @@ class Settings(BaseSettings):
     twilio_max_body_bytes: int = Field(64 * 1024, gt=0, description="Largest Twilio webhook post (413 above).")
     phone_region: str = Field("US", description="Region of phone numbers written without a country code (ISO 3166).")
     text_window_start: str = Field("09:00", description="Texts go out from this local time (the prospect's zone).")
-    text_window_end: str = Field("20:00", description="...until this local time.")
+    text_window_end: str = Field("20:00", description="...until this local time (24:00: until midnight).")
     text_window_days: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="...on these days."
     )
@@ -267,7 +267,7 @@ class Settings(BaseSettings):
     slack_webhook_url: SecretStr | None = None
     notify_email: str | None = Field(None, description="Also email notifications to this address.")
     send_window_start: str = Field("08:00", description="Sequences send from this local time (prospect's zone).")
-    send_window_end: str = Field("17:00", description="...until this local time.")
+    send_window_end: str = Field("17:00", description="...until this local time (24:00: until midnight).")
     send_window_days: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="...on these days."
     )
@@ -321,13 +321,15 @@ class Settings(BaseSettings):
 
     @field_validator("send_window_start", "send_window_end", "text_window_start", "text_window_end")
     @classmethod
-    def _clock_time(cls, value: str) -> str:
-        from datetime import time
+    def _clock_time(cls, value: str, info: ValidationInfo) -> str:
+        from leadline.times import clock_time, window_end
 
+        end = str(info.field_name).endswith("_end")
         try:
-            time.fromisoformat(value)
+            window_end(value) if end else clock_time(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a time of day like 08:00") from None
+            like = "like 17:00, or 24:00 for midnight" if end else "like 08:00"
+            raise ValueError(f"{value!r} is not a time of day {like}") from None
         return value
 
     @field_validator("send_window_days", "text_window_days")

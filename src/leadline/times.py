@@ -101,6 +101,36 @@ def local_day_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, dateti
     return start_of_day(day, zone), start_of_day(day + timedelta(days=1), zone)
 
 
+#: How a window open until midnight ends: ISO 8601's end of a day.
+END_OF_DAY = "24:00"
+
+
+def clock_time(text: str) -> time:
+    """A window's ``HH:MM`` (``8:00`` too) as a time of day; ValueError if it is not one."""
+    return time.fromisoformat(text.strip().zfill(5))
+
+
+def window_end(text: str) -> time | None:
+    """A window's end: a time of day, or ``24:00``, the end of the day (None: no end within the day)."""
+    text = text.strip()
+    return None if text in (END_OF_DAY, END_OF_DAY + ":00") else clock_time(text)
+
+
+def window_opening(moment: datetime, zone: ZoneInfo, start: time, end: time | None, days: set[int]) -> datetime | None:
+    """The one rule of a sending window (sequences, texts and each sender's own): ``moment`` when it is
+    inside the window (local time in ``zone`` from ``start`` until ``end``, None: midnight, on ``days``,
+    Monday 0), else when the window next opens (UTC); None when no day is a window day."""
+    local = moment.astimezone(zone)
+    if local.weekday() in days and start <= local.time() and (end is None or local.time() < end):
+        return moment
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        opening = datetime.combine(day, start, tzinfo=zone)
+        if day.weekday() in days and opening >= local:
+            return opening.astimezone(UTC)
+    return None
+
+
 def add_business_days(day: date, count: int) -> date:
     """``count`` working days (Monday to Friday) after ``day``."""
     current = day

@@ -104,6 +104,22 @@ def test_the_sending_window_is_the_prospects(cli, settings, immediate):
     clock.set_frozen(None)
 
 
+def test_a_window_open_until_midnight_sends_in_its_last_minute(settings, immediate):
+    """``24:00`` ends a window at midnight: 23:59:30 is inside it, 00:00:30 the next day is not."""
+    settings = changed(settings, send_window_start="18:00", send_window_end="24:00",
+                       send_window_days="mon,tue,wed,thu,fri,sat,sun")  # fmt: skip
+    cli = Cli(settings)
+    late, early = make_prospect(settings), make_prospect(settings)
+    # Saturday 2025-11-22 23:59:30 in Chicago (05:59:30 UTC on Sunday).
+    clock.set_frozen(clock.utc_now().replace(year=2025, month=11, day=23, hour=5, minute=59, second=30, microsecond=0))
+    assert "1 email sent now" in cli("sequences", "start", "--template", "pain_point", "-p", late.id).stdout
+    clock.set_frozen(clock.utc_now().replace(hour=6, minute=0, second=30))  # Sunday 00:00:30 in Chicago
+    cli("sequences", "start", "--template", "pain_point", "-p", early.id)
+    assert enrollments(cli)[early.id]["nextSendAt"] == "2025-11-24T00:00:00Z"  # Sunday 18:00 in Chicago
+    assert len(outbox_messages(settings)) == 1
+    clock.set_frozen(None)
+
+
 def test_the_cap_holds_and_the_rest_wait_for_tomorrow(settings, immediate, monday):
     settings = changed(settings, daily_send_limit=2)
     cli = Cli(settings)

@@ -39,7 +39,7 @@ def free_port() -> int:
 @pytest.fixture
 def env(settings, slack, monkeypatch) -> dict[str, str]:
     """Settings shared by this test and the processes it starts: the environment that says them."""
-    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="23:59:59.999999",
+    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="24:00",
               send_window_days="mon,tue,wed,thu,fri,sat,sun", log_level="warning")  # fmt: skip
     return {**os.environ, **settings_env(settings)}
 

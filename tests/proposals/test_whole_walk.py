@@ -65,7 +65,7 @@ def test_from_a_sequence_emails_booking_link_to_a_customer_with_mrr(settings, br
     (templates / "book_a_call.txt").write_text(TEMPLATE)
     every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     configure(monkeypatch, settings, base_url=base, templates_dir=templates, send_window_days=every_day,
-              send_window_start="00:00", send_window_end="23:59:59.999999")  # fmt: skip
+              send_window_start="00:00", send_window_end="24:00")  # fmt: skip
     env = settings_env(settings)
     outbox = Path(settings.outbox_dir or settings.data_dir / "outbox")
     make_user(settings, HOST, "admin")

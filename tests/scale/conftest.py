@@ -51,7 +51,7 @@ def signing_key(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ec.Ellip
 def env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The settings this test and the processes it starts share, as their environment (call it after
     the fixtures that change settings)."""
-    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="23:59:59.999999",
+    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="24:00",
               send_window_days="mon,tue,wed,thu,fri,sat,sun", daily_send_limit=1000, log_level="warning",
               embedded_worker=False)  # fmt: skip
     return {**os.environ, **settings_env(settings)}

@@ -4,7 +4,7 @@ waiting on a paused sender, and bad input changing nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -17,6 +17,7 @@ from leadline.emails.jobs import send_scheduled
 from leadline.errors import Invalid
 from leadline.notify.models import Notification
 from leadline.senders import service
+from leadline.senders.models import Sender
 from leadline.sequences.models import SequenceEnrollment
 from tests.conftest import configure, run_leadline, settings_env
 from tests.emails.conftest import outbox_messages
@@ -70,6 +71,8 @@ class TestCli:
             (["ann@alpha-mail.com", "--daily-cap", "10001"], "at most 10000"),
             (["ann@alpha-mail.com", "--min-gap", "90000"], "min-gap"),
             (["ann@alpha-mail.com", "--window", "25:00-26:00"], "not a time of day"),
+            (["ann@alpha-mail.com", "--window", "24:00-24:00"], "'24:00' is not a time of day (HH:MM)"),
+            (["ann@alpha-mail.com", "--window", "20:00-24:01"], "not a time of day (HH:MM, or 24:00 for midnight)"),
             (["ann@alpha-mail.com", "--window", "17:00-08:00"], "must end after it starts"),
             (["ann@alpha-mail.com", "--window", "08:00-17:00 mon-fri Mars/Olympus"], "not a known time zone"),
             (["ann@alpha-mail.com", "--warmup-start", "10", "--warmup-max", "5"], "warmupMax"),
@@ -108,6 +111,18 @@ class TestCli:
         result = run_leadline("senders", "add", "cy@gamma-mail.com", env=settings_env(settings) | env)
         assert result.returncode == 1 and problem in result.stderr, result.stderr
         assert snapshot(settings) == before
+
+    def test_a_window_open_until_midnight(self, cli, settings):
+        """``--window "18:00-24:00 mon-sun"``: open in the last minute of the day, shut just after midnight."""
+        made = add(cli, "ann@alpha-mail.com", "--window", "18:00-24:00 mon-sun America/Chicago")
+        assert made["window"]["start"] == "18:00" and made["window"]["end"] == "24:00"
+        assert "18:00-24:00 mon,tue,wed,thu,fri,sat,sun" in cli("senders", "list").stdout
+        late = datetime.fromisoformat("2025-11-23T05:59:30+00:00")  # Saturday 23:59:30 in Chicago
+        with unit_of_work(settings, readonly=True) as session:
+            ann = session.scalars(select(Sender)).one()
+            assert service.next_opening(settings, ann, late) == late
+            after = late + timedelta(minutes=1)  # Sunday 00:00:30: the window opens again at 18:00
+            assert service.next_opening(settings, ann, after) == datetime.fromisoformat("2025-11-24T00:00:00+00:00")
 
 
 class TestSending:

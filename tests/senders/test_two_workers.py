@@ -34,7 +34,7 @@ EXE = str(Path(sys.executable).with_name("leadline"))
 def test_no_email_is_sent_by_a_sender_paused_by_webhook_bounces_while_two_workers_send(
     cli, settings, hook, monkeypatch
 ):
-    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="23:59:59.999999",
+    configure(monkeypatch, settings, send_window_start="00:00", send_window_end="24:00",
               send_window_days="mon,tue,wed,thu,fri,sat,sun", bounce_pause_min_sends=10, log_level="warning")  # fmt: skip
     added = cli("senders", "add", "ann@alpha-mail.com", "--name", "Ann", "--daily-cap", "500", "--min-gap", "1")
     assert added.exit_code == 0, added.stderr

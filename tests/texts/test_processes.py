@@ -30,7 +30,7 @@ def test_sent_delivered_answered_and_stop_honoured(sqlite_settings, tmp_path):
     env = settings_env(settings, LEADLINE_TEXTS_BACKEND="twilio", LEADLINE_TWILIO_ACCOUNT_SID=fake.account_sid,
                        LEADLINE_TWILIO_AUTH_TOKEN=fake.auth_token, LEADLINE_TWILIO_FROM=OUR_NUMBER,
                        LEADLINE_TWILIO_API_URL=fake.url, LEADLINE_BASE_URL=base,
-                       LEADLINE_TEXT_WINDOW_START="00:00", LEADLINE_TEXT_WINDOW_END="23:59:59.999999",
+                       LEADLINE_TEXT_WINDOW_START="00:00", LEADLINE_TEXT_WINDOW_END="24:00",
                        LEADLINE_TEXT_WINDOW_DAYS="mon,tue,wed,thu,fri,sat,sun")  # fmt: skip
     server = start_server(env, port, tmp_path)
     try:

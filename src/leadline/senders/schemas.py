@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from leadline.addresses import EMAIL_RE
 from leadline.schemas import ApiModel, InputModel
+from leadline.times import END_OF_DAY, clock_time, window_end
 
 #: The largest daily cap a sender may have (providers allow far less for one mailbox).
 MAX_DAILY_CAP = 10_000
@@ -46,12 +47,12 @@ def _env_name(value: str | None) -> str | None:
     return value
 
 
-def _clock(value: str) -> str:
+def _clock(value: str, *, end: bool = False) -> str:
     try:
-        parsed = time.fromisoformat(value.zfill(5))
+        parsed = window_end(value) if end else clock_time(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a time of day (HH:MM)") from None
-    return parsed.strftime("%H:%M")
+        raise ValueError(f"{value!r} is not a time of day (HH:MM{', or 24:00 for midnight' if end else ''})") from None
+    return END_OF_DAY if parsed is None else parsed.strftime("%H:%M")
 
 
 def _days(text: str) -> list[str]:
@@ -91,7 +92,7 @@ class Window(ApiModel):
 
     @model_validator(mode="after")
     def _valid(self) -> Window:
-        self.start, self.end = _clock(self.start), _clock(self.end)
+        self.start, self.end = _clock(self.start), _clock(self.end, end=True)
         if self.start >= self.end:
             raise ValueError(f"the window must end after it starts ({self.start}-{self.end})")
         self.days = _days(",".join(self.days)) if self.days else []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from leadline.notify import service as notify
 from leadline.senders import health
 from leadline.senders.models import Sender, SenderDailyCount, SenderEvent
 from leadline.senders.schemas import DAYS, SenderCreate, SenderEventRead, SenderRead, SenderUpdate, Window
+from leadline.times import clock_time, window_end, window_opening
 
 #: How often a send waiting on a paused sender looks again (a resume also wakes the queues at once).
 RECHECK = timedelta(minutes=15)
@@ -119,16 +120,10 @@ def next_opening(settings: Settings, sender: Sender, moment: datetime) -> dateti
     if window is None:
         return moment
     zone = ZoneInfo(window.zone) if window.zone else settings.zone
-    start, end = time.fromisoformat(window.start), time.fromisoformat(window.end)
     days = {DAYS.index(d) for d in window.days}
-    local = moment.astimezone(zone)
-    if local.weekday() in days and start <= local.time() < end:
-        return moment
-    for offset in range(8):
-        day = local.date() + timedelta(days=offset)
-        opening = datetime.combine(day, start, tzinfo=zone)
-        if day.weekday() in days and opening >= local:
-            return opening.astimezone(UTC)
+    opening = window_opening(moment, zone, clock_time(window.start), window_end(window.end), days)
+    if opening is not None:
+        return opening
     return moment + RECHECK  # unreachable: a window has at least one day
 
 

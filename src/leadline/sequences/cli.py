@@ -68,7 +68,8 @@ def start(
     if sequence_id is None:
         abort("nobody could be enrolled")
     typer.echo(f"Started {sequence_id} ({steps_text}) for {_prospects(len(plan.enrolled))}{joined}.")
-    typer.echo(f"{started.sent_now} emails sent now; {started.waiting} waiting for their time, sending window or "
+    sent = f"{started.sent_now} email{'' if started.sent_now == 1 else 's'}"
+    typer.echo(f"{sent} sent now; {started.waiting} waiting for their time, sending window or "
                "tomorrow's cap (`leadline sequences status` shows when each goes).")  # fmt: skip
 
 

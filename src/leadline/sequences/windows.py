@@ -6,15 +6,14 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from leadline.config import Settings
+from leadline.times import clock_time, window_end, window_opening
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _bounds(settings: Settings) -> tuple[time, time, set[int]]:
-    start = time.fromisoformat(settings.send_window_start)
-    end = time.fromisoformat(settings.send_window_end)
+def _bounds(settings: Settings) -> tuple[time, time | None, set[int]]:
     days = {DAYS.index(d[:3].lower()) for d in settings.send_window_days if d[:3].lower() in DAYS}
-    return start, end, days
+    return clock_time(settings.send_window_start), window_end(settings.send_window_end), days
 
 
 def zone_for(settings: Settings, name: str | None) -> ZoneInfo:
@@ -27,23 +26,15 @@ def zone_for(settings: Settings, name: str | None) -> ZoneInfo:
 
 
 def in_window(settings: Settings, zone: ZoneInfo, moment: datetime) -> bool:
-    start, end, days = _bounds(settings)
-    local = moment.astimezone(zone)
-    return local.weekday() in days and start <= local.time() < end
+    return window_opening(moment, zone, *_bounds(settings)) == moment  # the window's opening is now
 
 
 def next_window_start(settings: Settings, zone: ZoneInfo, moment: datetime) -> datetime:
     """``moment`` if it is inside the window, else when the window next opens (UTC)."""
-    if in_window(settings, zone, moment):
-        return moment
-    start, _, days = _bounds(settings)
-    local = moment.astimezone(zone)
-    for offset in range(8):
-        day = local.date() + timedelta(days=offset)
-        opening = datetime.combine(day, start, tzinfo=zone)
-        if day.weekday() in days and opening >= local:
-            return opening.astimezone(UTC)
-    raise ValueError("no sending day is configured (LEADLINE_SEND_WINDOW_DAYS)")
+    opening = window_opening(moment, zone, *_bounds(settings))
+    if opening is None:
+        raise ValueError("no sending day is configured (LEADLINE_SEND_WINDOW_DAYS)")
+    return opening
 
 
 def next_day_start(settings: Settings, zone: ZoneInfo, moment: datetime) -> datetime:

@@ -45,7 +45,7 @@ LABELS = {
     "target_open_rate": "Open rate (target, 0-1)", "target_reply_rate": "Reply rate (target, 0-1)",
     "target_call_conversion": "Call conversion (target, 0-1)",
     "target_deal_conversion": "Deal conversion (target, 0-1)", "daily_send_limit": "Daily send cap",
-    "send_window_start": "Send window starts (HH:MM)", "send_window_end": "Send window ends (HH:MM)",
+    "send_window_start": "Send window starts (HH:MM)", "send_window_end": "Send window ends (HH:MM, or 24:00)",
     "send_window_days": "Send window days", "stage_probabilities": "Stage probabilities (stage: 0-1)",
     "objection_categories": "Objection categories (category: words, ...)", "currency": "Currency",
     "weekly_digest": "Post the weekly digest", "digest_hour": "Digest hour (Monday, 0-23)",
