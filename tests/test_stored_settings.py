@@ -69,6 +69,7 @@ def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> 
         ("dailySendLimit", "-1", "dailySendLimit: Input should be greater than or equal to 0"),
         ("sendWindowStart", "8 o'clock", 'sendWindowStart: "8 o\'clock" is not a time of day like 08:00'),
         ("sendWindowStart", "24:00", "sendWindowStart: '24:00' is not a time of day like 08:00"),
+        ("sendWindowStart", "08:00Z", "sendWindowStart: '08:00Z' is not a time of day like 08:00"),
         ("sendWindowEnd", "24:30", "sendWindowEnd: '24:30' is not a time of day like 17:00, or 24:00 for midnight"),
         ("sendWindowDays", "mon, funday", "sendWindowDays: days must be among"),
         ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),

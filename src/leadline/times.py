@@ -106,8 +106,16 @@ END_OF_DAY = "24:00"
 
 
 def clock_time(text: str) -> time:
-    """A window's ``HH:MM`` (``8:00`` too) as a time of day; ValueError if it is not one."""
-    return time.fromisoformat(text.strip().zfill(5))
+    """A window's time of day: ``HH:MM`` as ISO 8601 writes it (``08:00``, ``0800``, ``08``), or ``8:00``;
+    ValueError if it is not one, or names a zone (the window's zone is the prospect's or the sender's)."""
+    text = text.strip()
+    try:
+        moment = time.fromisoformat(text)
+    except ValueError:
+        moment = time.fromisoformat(text.zfill(5))  # 8:00
+    if moment.tzinfo is not None:
+        raise ValueError(f"{text!r} names a zone")
+    return moment
 
 
 def window_end(text: str) -> time | None:

@@ -25,10 +25,6 @@ def zone_for(settings: Settings, name: str | None) -> ZoneInfo:
     return settings.zone
 
 
-def in_window(settings: Settings, zone: ZoneInfo, moment: datetime) -> bool:
-    return window_opening(moment, zone, *_bounds(settings)) == moment  # the window's opening is now
-
-
 def next_window_start(settings: Settings, zone: ZoneInfo, moment: datetime) -> datetime:
     """``moment`` if it is inside the window, else when the window next opens (UTC)."""
     opening = window_opening(moment, zone, *_bounds(settings))
