@@ -70,6 +70,7 @@ def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> 
         ("sendWindowStart", "8 o'clock", 'sendWindowStart: "8 o\'clock" is not a time of day like 08:00'),
         ("sendWindowStart", "24:00", "sendWindowStart: '24:00' is not a time of day like 08:00"),
         ("sendWindowStart", "08:00Z", "sendWindowStart: '08:00Z' is not a time of day like 08:00"),
+        ("sendWindowEnd", "2" * 100_000, "sendWindowEnd: '" + "2" * 40 + "' is not a time of day like 17:00"),
         ("sendWindowEnd", "24:30", "sendWindowEnd: '24:30' is not a time of day like 17:00, or 24:00 for midnight"),
         ("sendWindowDays", "mon, funday", "sendWindowDays: days must be among"),
         ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),

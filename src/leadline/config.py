@@ -329,7 +329,7 @@ class Settings(BaseSettings):
             window_end(value) if end else clock_time(value)
         except ValueError:
             like = "like 17:00, or 24:00 for midnight" if end else "like 08:00"
-            raise ValueError(f"{value!r} is not a time of day {like}") from None
+            raise ValueError(f"{value[:40]!r} is not a time of day {like}") from None
         return value.strip()
 
     @field_validator("send_window_days", "text_window_days")

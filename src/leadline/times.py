@@ -103,19 +103,17 @@ def local_day_bounds(moment: datetime, zone: ZoneInfo) -> tuple[datetime, dateti
 
 #: How a window open until midnight ends: ISO 8601's end of a day.
 END_OF_DAY = "24:00"
+_CLOCK = re.compile(r"\d{1,2}(?::?\d{2}(?::?\d{2}(?:\.\d{1,6})?)?)?", re.ASCII)
 
 
 def clock_time(text: str) -> time:
-    """A window's time of day: ``HH:MM`` as ISO 8601 writes it (``08:00``, ``0800``, ``08``), or ``8:00``;
-    ValueError if it is not one, or names a zone (the window's zone is the prospect's or the sender's)."""
+    """A window's time of day: ``HH:MM`` as ISO 8601 writes it (``08:00``, ``0800``, ``08``, seconds and
+    their fraction too), or ``8:00``; ValueError for anything else, checked by its shape before it is
+    parsed (Python's own parser takes a time with a zone, and any number of digits after the seconds)."""
     text = text.strip()
-    try:
-        moment = time.fromisoformat(text)
-    except ValueError:
-        moment = time.fromisoformat(text.zfill(5))  # 8:00
-    if moment.tzinfo is not None:
-        raise ValueError(f"{text!r} names a zone")
-    return moment
+    if not _CLOCK.fullmatch(text):
+        raise ValueError(f"{text[:40]!r} is not a time of day")
+    return time.fromisoformat("0" + text if text[1:2] == ":" else text)
 
 
 def window_end(text: str) -> time | None:
