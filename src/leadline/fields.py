@@ -192,12 +192,18 @@ def blank_to_none(value: Any) -> Any:
     return value
 
 
-def _email(value: Any) -> Any:
+def _optional_text(value: Any) -> str | None:
+    """Blank as None (:func:`blank_to_none`); anything but text refused."""
     value = blank_to_none(value)
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be text")
+    return value
+
+
+def _email(value: Any) -> Any:
+    value = _optional_text(value)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ValueError("must be text")
     ascii_form = _ascii_domain(value)
     if len(ascii_form) > 320 or not EMAIL_RE.match(ascii_form):
         raise ValueError(f"{value!r} is not a valid email address")
@@ -232,11 +238,9 @@ def _phone(value: Any) -> Any:
 
 
 def _website(value: Any) -> Any:
-    value = blank_to_none(value)
+    value = _optional_text(value)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ValueError("must be text")
     url = value if "://" in value else f"https://{value}"
     if len(url) > 500 or not _URL_RE.match(url):
         raise ValueError(f"{value!r} is not a website address")
