@@ -5,6 +5,7 @@ nothing changed, and every change is audited (who, when, old -> new)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -72,6 +73,13 @@ def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> 
         ("sendWindowStart", "08:00Z", "sendWindowStart: '08:00Z' is not a time of day like 08:00"),
         ("sendWindowEnd", "2" * 100_000, "sendWindowEnd: '" + "2" * 40 + "' is not a time of day like 17:00"),
         ("sendWindowEnd", "24:30", "sendWindowEnd: '24:30' is not a time of day like 17:00, or 24:00 for midnight"),
+        (
+            "sendWindowStart",
+            "18:00",
+            "sendWindowStart: '18:00' is not before the window's end (17:00): the window would",
+        ),
+        ("sendWindowEnd", "8:00", "sendWindowEnd: '8:00' is not after the window's start (08:00): the window would"),
+        ("textWindowEnd", "07:30", "textWindowEnd: '07:30' is not after the window's start (09:00)"),
         ("sendWindowDays", "mon, funday", "sendWindowDays: days must be among"),
         ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),
         ("stageProbabilities", "won: 0.5", "stageProbabilities: unknown stage 'won'"),
@@ -90,6 +98,36 @@ def test_bad_values_are_refused_naming_the_field(settings: Settings, name: str, 
     assert result.exit_code == 1
     assert message in result.stderr
     assert snapshot(settings) == before
+
+
+def test_a_window_is_moved_one_end_at_a_time_and_never_left_shut(settings: Settings) -> None:
+    """A window whose end is not after its start would never open: each change (set, unset, a form's
+    values together) keeps the window open, and a fresh process keeps both stored ends."""
+
+    def run(*args: str) -> Any:  # each command as a new process reads the environment (no stored values)
+        return Cli(another_process(settings))(*args)
+
+    assert run("settings", "set", "sendWindowEnd", "24:00").exit_code == 0
+    assert run("settings", "set", "sendWindowStart", "18:00").exit_code == 0
+    fresh = another_process(settings)
+    with unit_of_work(fresh, readonly=True):  # each stored value checked beside the other, not the defaults
+        assert (fresh.send_window_start, fresh.send_window_end) == ("18:00", "24:00")
+    before = snapshot(settings)
+    refused = run("settings", "unset", "sendWindowEnd")
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "error: sendWindowEnd: cannot be unset while sendWindowStart needs it: "
+        "'18:00' is not before the window's end (17:00): the window would never open"
+    )
+    assert snapshot(settings) == before
+    from leadline.storedsettings.service import set_settings
+
+    with unit_of_work(settings) as session:  # the settings page sends a group's values together
+        set_settings(session, {"sendWindowStart": "06:00", "sendWindowEnd": "07:00"}, actor="test")
+    with unit_of_work(fresh, readonly=True):
+        assert (fresh.send_window_start, fresh.send_window_end) == ("06:00", "07:00")
+    with pytest.raises(ValueError, match="the window would never open"):
+        make_settings(settings.database_url, settings.data_dir, send_window_start="18:00", send_window_end="17:00")
 
 
 def test_emails_send_in_a_fresh_process_uses_the_stored_cap(settings: Settings) -> None:

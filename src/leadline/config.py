@@ -322,14 +322,28 @@ class Settings(BaseSettings):
     @field_validator("send_window_start", "send_window_end", "text_window_start", "text_window_end")
     @classmethod
     def _clock_time(cls, value: str, info: ValidationInfo) -> str:
-        from leadline.times import clock_time, window_end
+        from leadline.times import clock_time, opens, window_end
 
-        end = str(info.field_name).endswith("_end")
+        name = str(info.field_name)
+        end = name.endswith("_end")
         try:
-            window_end(value) if end else clock_time(value)
+            parsed = window_end(value) if end else clock_time(value)
         except ValueError:
             like = "like 17:00, or 24:00 for midnight" if end else "like 08:00"
             raise ValueError(f"{value[:40]!r} is not a time of day {like}") from None
+        # The other end of the window: declared after the start, so known here when the end is checked,
+        # and both when one is set alone (validate_assignment); a bad other end has its own error.
+        kind = name.rpartition("_")[0]
+        other = info.data.get(f"{kind}_start" if end else f"{kind}_end")
+        try:
+            closed = isinstance(other, str) and not (
+                opens(clock_time(other), parsed) if end else opens(parsed, window_end(other))  # type: ignore[arg-type]
+            )
+        except ValueError:
+            closed = False
+        if closed:
+            side = "after the window's start" if end else "before the window's end"
+            raise ValueError(f"{value.strip()!r} is not {side} ({other}): the window would never open")
         return value.strip()
 
     @field_validator("send_window_days", "text_window_days")
@@ -474,15 +488,16 @@ class Settings(BaseSettings):
     def stored_version(self) -> str | None:
         return self._stored_version
 
-    def validated(self, name: str, value: Any) -> Any:
+    def validated(self, name: str, value: Any, beside: dict[str, Any] | None = None) -> Any:
         """``value`` (typed text or JSON data) for setting ``name``, checked by this model's own field
-        rules; :class:`SettingInvalid` naming the field when it is refused."""
+        rules (with the other settings as they are, or as ``beside`` has them: rules such as a window's
+        start before its end read both); :class:`SettingInvalid` naming the field when it is refused."""
         if name not in EDITABLE:
             raise SettingInvalid(name, f"is not a setting kept in the database (these are: {', '.join(EDITABLE)})")
         try:
             if isinstance(value, str) and name in ("objection_categories", "stage_probabilities"):
                 value = _mapping_text(name, value)
-            probe = self.model_copy()
+            probe = self.model_copy(update=beside)
             type(self).__pydantic_validator__.validate_assignment(probe, name, value)
         except SettingInvalid:
             raise
@@ -499,11 +514,14 @@ class Settings(BaseSettings):
         environment or default value. A stored value these rules now refuse is ignored."""
         env = self._env_snapshot()
         with _overlay_lock:
+            # Each stored value is checked beside the others as they will be (not as they were), so a
+            # pair that is right together (a window moved later: start and end both stored) is kept.
+            coming = {name: stored.get(name, self._base_values[name]) for name in EDITABLE if name not in env}
             kept: dict[str, Any] = {}
             for name in EDITABLE:
                 if name in stored:
                     with contextlib.suppress(SettingInvalid):
-                        kept[name] = self.validated(name, stored[name])
+                        kept[name] = self.validated(name, stored[name], coming)
                 if name not in env:
                     self.__dict__[name] = copy.deepcopy(kept.get(name, self._base_values[name]))
             self._stored = kept

@@ -122,6 +122,12 @@ def window_end(text: str) -> time | None:
     return None if text in (END_OF_DAY, END_OF_DAY + ":00") else clock_time(text)
 
 
+def opens(start: time, end: time | None) -> bool:
+    """Whether a window from ``start`` until ``end`` (None: midnight) is open some time of its day: a
+    window whose end is not after its start never opens (windows over midnight are not a thing here)."""
+    return end is None or start < end
+
+
 def window_opening(moment: datetime, zone: ZoneInfo, start: time, end: time | None, days: set[int]) -> datetime | None:
     """The one rule of a sending window (sequences, texts and each sender's own): ``moment`` when it is
     inside the window (local time in ``zone`` from ``start`` until ``end``, None: midnight, on ``days``,

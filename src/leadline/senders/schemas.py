@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from leadline.addresses import EMAIL_RE
 from leadline.schemas import ApiModel, InputModel
-from leadline.times import END_OF_DAY, clock_time, window_end
+from leadline.times import END_OF_DAY, clock_time, opens, window_end
 
 #: The largest daily cap a sender may have (providers allow far less for one mailbox).
 MAX_DAILY_CAP = 10_000
@@ -93,7 +93,7 @@ class Window(ApiModel):
     @model_validator(mode="after")
     def _valid(self) -> Window:
         self.start, self.end = _clock(self.start), _clock(self.end, end=True)
-        if self.start >= self.end:
+        if not opens(clock_time(self.start), window_end(self.end)):
             raise ValueError(f"the window must end after it starts ({self.start}-{self.end})")
         self.days = _days(",".join(self.days)) if self.days else []
         if not self.days:

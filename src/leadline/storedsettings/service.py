@@ -134,11 +134,11 @@ def set_settings(session: Session, values: dict[str, Any], *, actor: str) -> lis
     settings = settings_of(session)
     refresh(session, settings)
     checked: dict[str, Any] = {}
-    for name, raw in values.items():
-        snake = field_name(name)
+    typed = {field_name(name): raw for name, raw in values.items()}  # checked beside each other (a window's ends)
+    for snake, raw in typed.items():
         _changeable(settings, snake)
         try:
-            checked[snake] = _plain(settings.validated(snake, raw))
+            checked[snake] = _plain(settings.validated(snake, raw, {k: v for k, v in typed.items() if k != snake}))
         except SettingInvalid as error:
             raise Invalid(error.message, field=camel(snake)) from None
     changes = []
@@ -166,8 +166,16 @@ def unset_setting(session: Session, name: str, *, actor: str) -> tuple[str, Any,
     if session.get(StoredSetting, snake) is None:
         return None
     old = _plain(getattr(settings, snake))
-    session.execute(delete(StoredSetting).where(StoredSetting.name == snake))
     new = _plain(settings.base_value(snake))
+    for other in EDITABLE:  # the rules that read two settings (a window's start before its end) still hold
+        if other != snake:
+            try:
+                settings.validated(other, getattr(settings, other), {snake: settings.base_value(snake)})
+            except SettingInvalid as error:
+                raise Invalid(
+                    f"cannot be unset while {camel(other)} needs it: {error.message}", field=camel(snake)
+                ) from None
+    session.execute(delete(StoredSetting).where(StoredSetting.name == snake))
     _record(session, snake, old, new, actor)
     session.flush()
     return snake, old, new
