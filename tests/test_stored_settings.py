@@ -120,10 +120,17 @@ def test_a_window_is_moved_one_end_at_a_time_and_never_left_shut(settings: Setti
         "'18:00' is not before the window's end (17:00): the window would never open"
     )
     assert snapshot(settings) == before
-    from leadline.storedsettings.service import set_settings
-
-    with unit_of_work(settings) as session:  # the settings page sends a group's values together
-        set_settings(session, {"sendWindowStart": "06:00", "sendWindowEnd": "07:00"}, actor="test")
+    for args, error in [
+        (("sendWindowStart", "06:00", "sendWindowEnd"), "error: 'sendWindowEnd' has no value: give each setting"),
+        (("sendWindowEnd", "07:00", "sendWindowEnd", "08:00"), "error: 'sendWindowEnd' is given twice"),
+        (("sendWindowStart", "06:00", "sendWindowEnd", "05:00"), "error: sendWindowStart: '06:00' is not before"),
+    ]:
+        refused = run("settings", "set", *args)
+        assert refused.exit_code == 1 and refused.stderr.startswith(error), refused.stderr
+        assert snapshot(settings) == before
+    # several at once, checked beside each other (as the settings page sends a group's values)
+    moved = run("settings", "set", "sendWindowStart", "06:00", "sendWindowEnd", "07:00")
+    assert moved.exit_code == 0, moved.stderr
     with unit_of_work(fresh, readonly=True):
         assert (fresh.send_window_start, fresh.send_window_end) == ("06:00", "07:00")
     with pytest.raises(ValueError, match="the window would never open"):

@@ -67,17 +67,29 @@ def get(
 
 @app.command("set")
 def set_(
-    name: Annotated[str, typer.Argument(help="The setting, e.g. dailySendLimit.")],
-    value: Annotated[str, typer.Argument(help="The new value as text (lists: comma separated; maps: JSON).")],
+    pairs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME VALUE",
+            help="The setting (e.g. dailySendLimit) and its new value as text (lists: comma separated; maps: "
+            "JSON). Several pairs are saved together, all or none: sendWindowStart 18:00 sendWindowEnd 24:00.",
+        ),
+    ],
 ) -> None:
-    """Change a setting for every process (web, worker, CLI), from their next unit of work."""
-    from leadline.cli._out import require_database
+    """Change settings for every process (web, worker, CLI), from their next unit of work."""
+    from leadline.cli._out import abort, require_database
     from leadline.db import unit_of_work
     from leadline.storedsettings import service
 
+    if len(pairs) % 2:
+        abort(f"{pairs[-1][:40]!r} has no value: give each setting its value (NAME VALUE [NAME VALUE ...])")
+    values = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    if len(values) < len(pairs) // 2:
+        twice = next(name for name in values if pairs[::2].count(name) > 1)
+        abort(f"{twice[:40]!r} is given twice")
     require_database()
     with cli_errors(), unit_of_work(cli_settings()) as session:
-        changes = service.set_settings(session, {name: value}, actor=actor())
+        changes = service.set_settings(session, values, actor=actor())
     if not changes:
         typer.echo("Unchanged.")
     for snake, old, new in changes:
