@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette import staticfiles as starlette_static
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from leadline import __version__, redaction
@@ -220,6 +221,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(SQLAlchemyTimeoutError, _database)
+
+    async def _gone(request: Request, error: Exception) -> Response:
+        # The client closed the connection before sending its whole body: no one reads the answer, and a
+        # stranger doing it in a loop must not fill the log with tracebacks (the handler of Exception
+        # below, outermost, would log one and the server another). One quiet line.
+        log.info("client left before its body was sent: %s %s", request.method, redact(request.url.path))
+        return _answer(request, 400, "incomplete", "the request's body ended before it was all sent")
+
+    app.add_exception_handler(ClientDisconnect, _gone)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> Response:

@@ -6,8 +6,10 @@ SendGrid and an import send. Every refusal changes nothing in the database."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -186,3 +188,91 @@ def test_routes_with_their_own_limits_take_what_sendgrid_and_imports_send(server
         # Past the import limit, a browser gets the error page (413), not a JSON body.
         too_big = send(server.port, "POST", "/prospects/import", size=30 * MB, headers={"Accept": "text/html"})
         assert too_big.status == 413 and too_big.headers["content-type"].startswith("text/html")
+
+
+def _head(port: int, head: bytes) -> tuple[bytes, float]:
+    """Send a request head from a thread (the server may close before it is all sent) while reading the
+    answer: (its status line, seconds to it)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    started = time.perf_counter()
+
+    def pump() -> None:
+        with contextlib.suppress(OSError):
+            sock.sendall(head)
+
+    sender = threading.Thread(target=pump, daemon=True)
+    sender.start()
+    try:
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while b"\r\n" not in answer and (chunk := sock.recv(65536)):
+                answer += chunk
+        return answer.split(b"\r\n", 1)[0], time.perf_counter() - started
+    finally:
+        sock.close()
+        sender.join(10)
+
+
+def test_a_request_head_over_64_kb_is_refused_before_any_route(server):
+    """httptools, uvicorn's usual parser, read a head of any size: 64 MB of one header cost the server 5 s of
+    CPU. A head (request line and headers) over 64 KB is refused at once, in flat memory."""
+    before = server.rows()
+    rss = server.rss()
+    server.reset_peak()
+    start = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for head in (b"X-Big: " + b"a" * (16 * MB) + b"\r\n", b"X-Many: a\r\n" * 1_000_000):
+        status, seconds = _head(server.port, start + head + b"\r\n")
+        assert status == b"HTTP/1.1 400 Bad Request", status
+        assert seconds < 1, seconds
+    assert server.peak() - rss < 20 and server.rss() - rss < 20
+    # A head of a few large cookies is still read.
+    assert httpx.get(f"{server.base}/healthz", headers={"X-Big": "a" * 40_000}).status_code == 200
+    assert server.rows() == before
+
+
+def test_a_body_abandoned_midway_is_one_quiet_line_not_a_traceback(server):
+    """A client that sends part of a body and leaves: nothing is answered to anyone, nothing stored, and
+    the server does not log it as an unexpected error with its traceback (8.5 KB a post: a stranger
+    in a loop filled the log at about 3 GB an hour)."""
+    before = server.rows()
+    logged = len(server.proc.output())
+    paths = ["/webhooks/sendgrid", f"/webhooks/sendgrid/inbound/{inbound_token(server.settings)}", "/api/prospects"]
+    for path in paths * 10:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        head = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", "Content-Length: 100",
+                *(f"{k}: {v}" for k, v in server.auth().items())]  # fmt: skip
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b'[{"email": "')
+        time.sleep(0.02)
+        sock.close()
+    time.sleep(1)  # the server has seen every disconnect
+    assert httpx.get(f"{server.base}/healthz").status_code == 200
+    written = server.proc.output()[logged:]
+    assert "Traceback" not in written and "unexpected error" not in written, written[-3000:]
+    assert len(written) < 30 * 300, len(written)  # at most a line or two each
+    assert server.rows() == before
+
+
+def test_an_unsigned_event_post_is_refused_before_its_body_is_read(tmp_path, sqlite_template):
+    """The Event Webhook refuses what its headers alone say is not SendGrid's (no signature, a timestamp
+    older than LEADLINE_SENDGRID_WEBHOOK_MAX_AGE_SECONDS) before reading the body: ten 8 MB posts at once
+    were buffered whole before (about 160 MB)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from leadline.webhooks.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, public_key_text
+
+    key = public_key_text(ec.generate_private_key(ec.SECP256R1()))
+    with serve(
+        tmp_path, sqlite_template, sendgrid_webhook_public_key=[key], sendgrid_webhook_max_age_seconds=600
+    ) as signed:
+        before = signed.rows()
+        rss = signed.rss()
+        signed.reset_peak()
+        stale = {SIGNATURE_HEADER: "MEUCIQ" + "A" * 90, TIMESTAMP_HEADER: "1600000000"}
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            answers = list(pool.map(lambda headers: send(signed.port, "POST", "/webhooks/sendgrid", size=8 * MB - 1,
+                                                         headers=headers), [{}] * 5 + [stale] * 5))  # fmt: skip
+        assert [a.status for a in answers] == [401] * 5 + [403] * 5, [(a.status, a.body[:100]) for a in answers]
+        assert "missing" in answers[0].json()["message"] and "too old" in answers[-1].json()["message"]
+        assert all(a.seconds < 1 for a in answers), [a.seconds for a in answers]
+        assert signed.peak() - rss < 30, f"peak +{signed.peak() - rss} MB"
+        assert signed.rows() == before

@@ -54,6 +54,10 @@ def _alias(seed: str, command: str, module: str, attribute: str) -> Lazy:
 
 
 #: The commands shown before the root's own (init, config, ...), in this order.
+#: The largest request head (request line and headers) `leadline serve` reads; the nginx of
+#: docs/deployment.md allows at most 4 lines of 8 KB by default, browsers send a few KB.
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
 LAZY_COMMANDS = (
     Lazy("today", "leadline.tasks.cli", "today",
          "What to do today: calls, overdue follow-ups, tasks due and replies to answer."),
@@ -414,6 +418,10 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
+        # h11, not httptools: httptools takes a request head of any size (a 64 MB header cost the server
+        # 5 s of CPU before the route was even chosen); h11 refuses a head over this many bytes with a 400.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 
