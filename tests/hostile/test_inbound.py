@@ -126,6 +126,12 @@ POSTS = {
                                                       + "--q\nContent-Type: text/plain\n\nx\n" * 20_000 + "--q--\n"}),
                                       "failed"),
     "a form of 1,000 parts": (form({f"f{i}": "x" for i in range(1_000)}), "failed"),
+    "a raw message of 1,000,000 header lines": (form({"email": "From: a@b.example\nMessage-ID: <h1@x>\n"
+                                                               + "X-H: aaaa\n" * 1_000_000 + "\nhi\n"}), "failed"),
+    "a raw message part of 400,000 header lines": (form({"email": "From: a@b.example\nContent-Type: multipart/mixed; "
+                                                                  "boundary=q\n\n--q\n" + "X-H: aaaa\n" * 400_000
+                                                                  + "Content-Type: text/plain\n\nhi\n--q--\n"}),
+                                                   "failed"),
     "an idna filename in a raw message": (form({"email": "From: a@b.example\nContent-Type: multipart/mixed; "
                                                           "boundary=q\n\n--q\nContent-Type: text/plain; charset=idna\n\n"
                                                           "hi\n--q\nContent-Disposition: attachment; "

@@ -27,7 +27,7 @@ from email.message import Message
 from email.parser import BytesParser, HeaderParser
 from email.policy import Compat32
 from email.utils import getaddresses, parseaddr
-from typing import Any
+from typing import Any, cast
 
 from leadline import jsonin
 from leadline.webhooks.events import storable
@@ -38,6 +38,7 @@ MAX_PARTS = 500  # parts in a form, or in a raw message
 MAX_BOUNDARIES = 50  # multipart levels and siblings declared in a raw message
 LINE_BUDGET = 1_000_000  # lines of a raw message times the boundaries it declares, read at most
 HEADER_CHARS = 2_000  # of any one header value
+HEADER_LINES = 5_000  # header lines of a raw message, all its parts together (real mail: a few hundred)
 HEADER_BLOCK_BYTES = 1_000_000  # of the header block
 ADDRESS_CHARS = 10_000  # of a To/Cc list
 JSON_FIELD_BYTES = 65_536  # of the `envelope` and `charsets` fields
@@ -324,9 +325,17 @@ def _from_raw(fields: dict[str, bytes]) -> ParsedReply:
 
 class _BoundedHeaders(Compat32):
     """compat32, with every header value cut to ``HEADER_CHARS`` as it is read (the standard
-    library's parameter parsing takes time that grows with the square of a value's length)."""
+    library's parameter parsing takes time that grows with the square of a value's length), and
+    (given a ``seen`` counter) at most ``HEADER_LINES`` header lines read in all: each lookup of a
+    header walks them all, and a million cost seconds."""
+
+    seen: list[int] | None = None
 
     def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+        if self.seen is not None:
+            self.seen[0] += len(sourcelines)
+            if self.seen[0] > HEADER_LINES:
+                raise NotAParsePost(f"the message has more than {HEADER_LINES:,} header lines")
         name, value = super().header_source_parse(sourcelines)
         return name, value[:HEADER_CHARS]
 
@@ -334,13 +343,20 @@ class _BoundedHeaders(Compat32):
 def _within_budget(raw: bytes) -> bytes:
     """The raw message, cut so that the parser's work (each line is checked against every
     enclosing boundary) stays within ``LINE_BUDGET``; too many boundaries: not read at all."""
-    boundaries = len(re.findall(rb"(?i)boundary\s*=", raw))
+    boundaries = len(re.findall(rb"boundary\s*=", raw.lower()))  # (5x quicker than the same with (?i))
     if boundaries > MAX_BOUNDARIES:
         raise NotAParsePost(f"the message declares more than {MAX_BOUNDARIES} multipart boundaries")
+    lines = raw.count(b"\n")
+    # The top header block too long is refused before the parser collects its lines (one a list item).
+    if lines > HEADER_LINES and not _HEADER_END.search(raw, 0, _after_line(raw, HEADER_LINES)):
+        raise NotAParsePost(f"the message has more than {HEADER_LINES:,} header lines")
     allowed = LINE_BUDGET // max(1, boundaries)
-    if raw.count(b"\n") <= allowed:
+    if lines <= allowed:
         return raw
     return raw[: _after_line(raw, allowed)]  # the top, where the text parts are
+
+
+_HEADER_END = re.compile(rb"\n\r?\n")
 
 
 def _after_line(data: bytes, lines: int) -> int:
@@ -369,7 +385,8 @@ def _parse_message(raw: bytes) -> Message:
             raise NotAParsePost(f"more than {MAX_PARTS} MIME parts")
         return Message(policy=policy) if policy is not None else Message()
 
-    policy = _BoundedHeaders().clone(message_factory=factory)
+    policy: _BoundedHeaders = cast(Any, _BoundedHeaders()).clone(message_factory=factory, seen=[0])  # (typeshed
+    # knows compat32's own options only)
     try:
         return BytesParser(policy=policy).parsebytes(raw)
     except RecursionError:
