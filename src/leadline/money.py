@@ -3,6 +3,24 @@
 
 from __future__ import annotations
 
+import math
+
+#: The largest amount a month Leadline takes: a deal's value, a proposal's, a customer's fee.
+MAX_MONTHLY = 10_000_000
+
+
+def monthly_problem(value: float, *, above_zero: bool = True) -> str | None:
+    """Why ``value`` cannot be an amount a month (not a finite number, not above 0, over
+    :data:`MAX_MONTHLY`), or None: the one rule behind every schema's and flow's money check."""
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if value <= 0 if above_zero else value < 0:
+        return "must be more than 0" if above_zero else "must not be below 0"
+    if value > MAX_MONTHLY:
+        return f"must be at most {MAX_MONTHLY:,}"
+    return None
+
+
 #: How an amount is written in each currency Leadline knows a symbol for; others use the code.
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$", "JPY": "¥", "INR": "₹"}
 

@@ -38,6 +38,11 @@ def test_bad_input_changes_nothing(cli, client, settings):
     cli("deals", "lost", "--prospect", closed.id, "--reason", "no budget")
     before = snapshot(settings)
     assert "must be more than 0" in cli("proposals", "send", "--prospect", p.id, "--value", "0").stderr
+    for value, said in [("inf", "must be a finite number"), ("1e309", "must be a finite number"),
+                        ("nan", "must be a finite number"), ("1e308", "must be at most 10,000,000")]:  # fmt: skip
+        for dry in ([], ["--dry-run"]):  # a proposal for $inf/month was emailed before
+            wrong = cli("proposals", "send", "--prospect", p.id, "--value", value, *dry)
+            assert wrong.exit_code == 1 and wrong.stderr.strip() == f"error: value: {said}", wrong.stderr
     refused = cli("proposals", "send", "--prospect", p.id, "--value", "2400")
     assert refused.exit_code == 1 and "do-not-contact" in refused.stderr
     lost = cli("proposals", "send", "--prospect", closed.id, "--value", "2400")

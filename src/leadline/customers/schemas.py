@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from leadline.fields import INT32_MAX, Email, LongText, Moment, Phone, Website, WebUrl
+from leadline.money import MAX_MONTHLY
 from leadline.schemas import ApiModel, InputModel
 
 ServiceType = Literal["grid_health_analysis", "content_generation", "paid_ads"]
 CustomerStatus = Literal["active", "paused", "churned"]
-Fee = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
+Fee = Annotated[float, Field(ge=0, le=MAX_MONTHLY, allow_inf_nan=False)]
 Health = Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
 Count = Annotated[int | None, Field(ge=0, le=INT32_MAX)]
 Short = Annotated[str | None, Field(max_length=200)]

@@ -11,6 +11,7 @@ from leadline.deals import service
 from leadline.deals.flows import send_proposal as send
 from leadline.deals.schemas import DealLost, DealReopen, DealResult, DealWon
 from leadline.deps import Actor, CurrentSettings, DbSession
+from leadline.money import MAX_MONTHLY
 from leadline.schemas import ApiModel, InputModel
 
 router = APIRouter(prefix="/api/deals", tags=["deals"])
@@ -36,7 +37,7 @@ def deal_reopen(body: DealReopen, session: DbSession, actor: Actor) -> Any:
 
 class ProposalSend(InputModel):
     prospect_id: Annotated[str, Field(min_length=1, max_length=80)]
-    value: Annotated[float, Field(gt=0, le=10_000_000, allow_inf_nan=False)]
+    value: Annotated[float, Field(gt=0, le=MAX_MONTHLY, allow_inf_nan=False)]
     template: Annotated[str, Field(min_length=1, max_length=100)] = "proposal"
     force: bool = False
     dry_run: bool = False

@@ -22,6 +22,7 @@ from leadline.db import unit_of_work
 from leadline.emails.backends import Backend
 from leadline.emails.flows import send
 from leadline.errors import Conflict, Invalid, LeadlineError
+from leadline.money import monthly_problem
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
 from leadline.tasks import service as tasks
@@ -63,8 +64,9 @@ def send_proposal(
     the email's id, in the same unit of work as the deal's value and stage.
     """
 
-    if not value > 0:
-        raise Invalid("must be more than 0", field="value")
+    problem = monthly_problem(value)
+    if problem:
+        raise Invalid(problem, field="value")
     with unit_of_work(settings, readonly=True) as session:
         prospect = prospects.get(session, prospect_id)
         if prospect.sales_status in CLOSED_STAGES:

@@ -9,9 +9,10 @@ from pydantic import Field
 
 from leadline.customers.schemas import ServiceType
 from leadline.fields import FreeText
+from leadline.money import MAX_MONTHLY
 from leadline.schemas import ApiModel, InputModel
 
-Fee = Annotated[float, Field(gt=0, le=10_000_000, allow_inf_nan=False)]
+Fee = Annotated[float, Field(gt=0, le=MAX_MONTHLY, allow_inf_nan=False)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 Intro = Annotated[FreeText | None, Field(max_length=5000)]
 TemplateName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9_-]*$")]

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict,
 
 from leadline import jsonin
 from leadline.fields import INT32_MAX, Email, LongText, Phone, TextLines, Website, ZoneName, blank_to_none
+from leadline.money import MAX_MONTHLY
 from leadline.notes.schemas import NoteRead
 from leadline.prospects.queries import Filters
 from leadline.prospects.selection import StageName, Tier, without_blanks
@@ -62,7 +63,7 @@ Slug = Annotated[str | None, BeforeValidator(_slug)]
 Trade = Annotated[str | None, Field(max_length=80)]
 Health = Annotated[float | None, Field(ge=0, le=100, allow_inf_nan=False)]
 Count = Annotated[int | None, Field(ge=0, le=INT32_MAX)]
-Money = Annotated[float | None, Field(ge=0, le=10_000_000, allow_inf_nan=False)]  # as a customer's monthly fee
+Money = Annotated[float | None, Field(ge=0, le=MAX_MONTHLY, allow_inf_nan=False)]  # as a customer's monthly fee
 ShortText = Annotated[str | None, Field(max_length=200)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
