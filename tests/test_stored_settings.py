@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from leadline.config import Settings
 from leadline.db import unit_of_work
+from leadline.prospects.stages import DEFAULT_PROBABILITIES
 from leadline.storedsettings.models import SettingChange
 from tests.conftest import Cli, make_settings, run_leadline, settings_env
 from tests.factories import make_prospect, snapshot
@@ -39,7 +40,8 @@ def test_a_change_reaches_other_processes_without_a_restart_and_is_audited(setti
     assert Cli(settings)("settings", "set", "stageProbabilities", '{"proposal": 0.7}').exit_code == 0
     with unit_of_work(worker, readonly=True):
         assert worker.send_window_days == ["mon", "wed"]
-        assert worker.stage_probabilities == {"proposal": 0.7}
+        # a stage left out keeps its default (it fell to 0%: every other stage left the forecast)
+        assert worker.stage_probabilities == {**DEFAULT_PROBABILITIES, "proposal": 0.7}
     assert Cli(settings)("settings", "unset", "dailySendLimit").exit_code == 0
     with unit_of_work(worker, readonly=True) as session:
         assert worker.daily_send_limit == 50
@@ -81,6 +83,11 @@ def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> 
         ("sendWindowEnd", "8:00", "sendWindowEnd: '8:00' is not after the window's start (08:00): the window would"),
         ("textWindowEnd", "07:30", "textWindowEnd: '07:30' is not after the window's start (09:00)"),
         ("sendWindowDays", "mon, funday", "sendWindowDays: days must be among"),
+        # stored, a number past SQLite's integers came back as 1e+23 and was dropped: "saved", then 50
+        ("dailySendLimit", "99999999999999999999999", "dailySendLimit: Input should be less than or equal to 1000000"),
+        ("weeklyEmailGoal", "9223372036854775808", "weeklyEmailGoal: Input should be less than or equal to 1000000"),
+        ("targetOpenRate", "nan", "targetOpenRate: Input should be a finite number"),
+        ("stageProbabilities", "proposal: inf", "stageProbabilities: Input should be a finite number"),
         ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),
         ("stageProbabilities", "won: 0.5", "stageProbabilities: unknown stage 'won'"),
         ("currency", "dollars", "currency: 'dollars' is not a 3-letter currency code"),

@@ -60,6 +60,9 @@ EDITABLE_GROUPS: dict[str, tuple[str, ...]] = {
     "Texts": ("daily_text_limit", "text_window_start", "text_window_end", "text_window_days", "text_max_segments",
               "text_help_reply"),
 }  # fmt: skip
+#: The largest count a setting takes (a day's sends or texts, a week's goal): a value stored in the
+#: database must come back as it went in (SQLite keeps integers of 64 bits).
+MAX_COUNT = 1_000_000
 EDITABLE: tuple[str, ...] = tuple(name for names in EDITABLE_GROUPS.values() for name in names)
 _overlay_lock = threading.Lock()
 
@@ -124,6 +127,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        allow_inf_nan=False,  # no setting is a NaN or an infinity (a rate of nan passed no bound and said so)
     )
 
     # --- where things live -------------------------------------------------------------
@@ -149,6 +153,7 @@ class Settings(BaseSettings):
     daily_send_limit: int = Field(
         50,
         ge=0,
+        le=MAX_COUNT,
         description="The ceiling on sends a day across every sender together (each sender also has its own "
         "cap: `leadline senders`; raise this when you add senders); also the first sender's cap.",
     )
@@ -223,7 +228,7 @@ class Settings(BaseSettings):
     text_window_days: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], description="...on these days."
     )
-    daily_text_limit: int = Field(100, ge=0, description="Texts sent per day, across every process.")
+    daily_text_limit: int = Field(100, ge=0, le=MAX_COUNT, description="Texts sent per day, across every process.")
     text_max_segments: int = Field(3, ge=1, le=10, description="Longest text, in SMS segments (GSM-7 or UCS-2).")
     text_help_reply: str = Field(
         "Reply STOP to stop texts from us, START to get them again.",
@@ -280,16 +285,19 @@ class Settings(BaseSettings):
     objection_categories: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_OBJECTION_CATEGORIES.items()}
     )
-    stage_probabilities: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_PROBABILITIES))
+    stage_probabilities: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_PROBABILITIES),
+        description="Each stage's chance of closing, 0-1, for the forecast (a stage left out keeps its default).",
+    )
     next_step_business_days: int = Field(2, ge=0)
-    weekly_email_goal: int = Field(50, ge=0)
-    weekly_call_goal: int = Field(3, ge=0)
-    weekly_deal_goal: int = Field(1, ge=0)
+    weekly_email_goal: int = Field(50, ge=0, le=MAX_COUNT)
+    weekly_call_goal: int = Field(3, ge=0, le=MAX_COUNT)
+    weekly_deal_goal: int = Field(1, ge=0, le=MAX_COUNT)
     target_open_rate: float = Field(0.20, ge=0, le=1)
     target_reply_rate: float = Field(0.05, ge=0, le=1)
     target_call_conversion: float = Field(0.50, ge=0, le=1)
     target_deal_conversion: float = Field(0.10, ge=0, le=1)
-    target_sends_per_day: int = Field(25, ge=0)
+    target_sends_per_day: int = Field(25, ge=0, le=MAX_COUNT)
     currency: str = Field("USD", description="Currency of deal values and fees (ISO 4217 code such as USD, EUR).")
 
     # --- web ---------------------------------------------------------------------------
@@ -374,7 +382,9 @@ class Settings(BaseSettings):
         bad = [k for k, v in value.items() if not 0 <= v <= 1]
         if bad:
             raise ValueError(f"the probability of {bad[0]} must be between 0 and 1")
-        return value
+        # A stage left out keeps its default (it fell to 0%: 'proposal: 0.7' emptied every other stage's
+        # share of the forecast); in the stages' order.
+        return {stage: value.get(stage, DEFAULT_PROBABILITIES[stage]) for stage in STAGES}
 
     @field_validator("objection_categories")
     @classmethod
