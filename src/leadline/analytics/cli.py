@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
-from leadline.cli._out import abort, cli_errors, print_json, print_table
+from leadline.cli._out import abort, cli_errors, output_to, print_json, print_table
 from leadline.prospects.queries import SortKey
 from leadline.prospects.stages import Stage
 
@@ -87,15 +85,6 @@ def _read(work: Callable[[Session, Settings], T]) -> T:
         return work(session, settings)
 
 
-@contextmanager
-def _output(path: Path | None) -> Iterator[Any]:
-    if path is None:
-        yield sys.stdout
-        return
-    with cli_errors(), path.open("w", newline="", encoding="utf-8") as handle:
-        yield handle
-
-
 # --- dashboard -----------------------------------------------------------------------------------
 
 ListsOpt = Annotated[
@@ -152,7 +141,7 @@ def report_week(
         text = render.lists_text(data.lists)
     else:
         text = {"text": render.report_text, "csv": render.report_csv, "html": render.report_html}[fmt](data)
-    with _output(output) as handle:
+    with output_to(output) as handle:
         handle.write(text)
     if output is not None:
         typer.echo(f"Wrote the {data.week.label} report ({fmt}) to {output}.")
@@ -374,7 +363,7 @@ def _export(kind: str, fmt: str, output: Path | None, filters: Any) -> None:
         columns, records = export(session, kind, filters)
         first = next(records, None)  # bad filters are refused before a file is made
         rows = itertools.chain([first] if first is not None else [], records)
-        with _output(output) as handle:
+        with output_to(output) as handle:
             count = write_csv(rows, handle, columns=columns) if fmt == "csv" else write_json(rows, handle)
     if output is not None:
         typer.echo(f"Exported {count} {kind} to {output}.")

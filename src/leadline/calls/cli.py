@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
+from leadline.cli._out import (
+    abort,
+    actor,
+    cli_errors,
+    cli_settings,
+    local,
+    print_fields,
+    print_json,
+    print_table,
+    write_bytes,
+)
 
 if TYPE_CHECKING:
     from leadline.calls.schemas import CallLogged, CallRead
@@ -361,7 +371,7 @@ def ics(
     with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
         data = calendar.feed(session, settings)
     if output is not None:
-        output.write_bytes(data)
+        write_bytes(output, data)
         typer.echo(f"Wrote {output}.")
     else:
         sys.stdout.write(data.decode())

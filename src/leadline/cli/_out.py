@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from leadline.config import Settings
@@ -29,6 +31,29 @@ def cli_settings() -> Settings:
     from leadline.config import get_settings
 
     return get_settings()
+
+
+@contextmanager
+def output_to(path: Path | None) -> Iterator[Any]:
+    """Where a command writes its text: the file ``path`` (a path that cannot be written is one line of
+    error, exit 1), or standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        handle = path.open("w", newline="", encoding="utf-8")
+    except OSError as error:
+        abort(f"{path}: cannot write it ({error.strerror or error})")
+    with handle:
+        yield handle
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """``data`` into the file ``path``; one line of error (exit 1) when it cannot be written."""
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        abort(f"{path}: cannot write it ({error.strerror or error})")
 
 
 def price(value: float | None, per: str = "") -> str:

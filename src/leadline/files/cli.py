@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadline.cli._out import actor, cli_errors, cli_settings, local, print_json, print_table
+from leadline.cli._out import actor, cli_errors, cli_settings, local, print_json, print_table, write_bytes
 
 app = typer.Typer(help="Files kept with prospects and customers (in the database).", no_args_is_help=True)
 
@@ -109,10 +109,7 @@ def get(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    try:
-        output.write_bytes(data)
-    except OSError as error:
-        abort(f"{output}: cannot write it ({error.strerror or error})")
+    write_bytes(output, data)
     typer.echo(f"Wrote {name} ({len(data):,} bytes) to {output}.")
 
 

@@ -10,7 +10,16 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
+from leadline.cli._out import (
+    actor,
+    cli_errors,
+    cli_settings,
+    local,
+    print_fields,
+    print_json,
+    print_table,
+    write_bytes,
+)
 
 Service = Literal["grid_health_analysis", "content_generation", "paid_ads"]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -147,14 +156,11 @@ def pdf(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the PDF.")],
 ) -> None:
     """Write the proposal's PDF (the signed one, with its certificate page, once accepted)."""
-    from leadline.cli._out import abort, require_database
+    from leadline.cli._out import require_database
     from leadline.proposals import flows
 
     require_database()
     with cli_errors():
         name, data = flows.document_pdf(cli_settings(), proposal_id)
-    try:
-        output.write_bytes(data)
-    except OSError as error:
-        abort(f"{output}: cannot write it ({error.strerror or error})")
+    write_bytes(output, data)
     typer.echo(f"Wrote {name} ({len(data):,} bytes) to {output}.")

@@ -590,7 +590,7 @@ def export(
     sort: SortOpt = "created",
 ) -> None:
     """Export prospects as CSV (safe for spreadsheets, re-importable) or JSON."""
-    from leadline.cli._out import require_database
+    from leadline.cli._out import output_to, require_database
     from leadline.db import unit_of_work
     from leadline.exports import write_csv, write_json
     from leadline.prospects import service
@@ -598,17 +598,12 @@ def export(
 
     filters = _filters(status, tier, trade, search, do_not_contact, tag=tag, owner=owner)
     require_database()
-    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
-    try:
-        with cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
-            records = (row_to_json(row) for row in service.export_rows(session, filters, sort=sort))
-            if fmt == "csv":
-                count = write_csv(records, handle, columns=list(EXPORT_COLUMNS))
-            else:
-                count = write_json(records, handle)
-    finally:
-        if output:
-            handle.close()
+    with output_to(output) as handle, cli_errors(), unit_of_work(cli_settings(), readonly=True) as session:
+        records = (row_to_json(row) for row in service.export_rows(session, filters, sort=sort))
+        if fmt == "csv":
+            count = write_csv(records, handle, columns=list(EXPORT_COLUMNS))
+        else:
+            count = write_json(records, handle)
     if output:
         typer.echo(f"Exported {count} prospects to {output}.")
 
