@@ -142,6 +142,11 @@ def test_later_at_a_time_the_worker_sends_it(settings, cli):
     assert row.status == "scheduled" and row.template == "composed"
     past = cli("emails", "compose", "--prospect", prospect.id, "--subject", "Y", "--body", "Hi", "--at", "2001-01-01")
     assert past.exit_code == 1 and "at:" in past.stderr
+    for command in (("compose", "--subject", "Y", "--body", "Hi"), ("send", "--template", "pain_point")):
+        garbled = cli("emails", *command, "--prospect", prospect.id, "--at", "garbage")  # it named --since
+        assert garbled.exit_code == 1 and garbled.stderr.startswith("error: at: 'garbage' is not a date"), (
+            garbled.stderr
+        )
 
 
 def test_the_api_composes_and_names_fields(client, settings):

@@ -59,7 +59,7 @@ def send(
     settings = cli_settings()
     progress = None if (dry_run or as_json or not sys.stderr.isatty()) else _Progress()
     with cli_errors():
-        when = _parse_since(at) if at else None
+        when = _parse_since(at, "at") if at else None
         try:
             report = send_batch(
                 settings, template, actor=actor(), prospect_ids=chosen.prospect_ids or None, filters=chosen.filters(),
@@ -112,7 +112,7 @@ def compose(
     with cli_errors():
         request = ComposeRequest.model_validate({
             "prospectId": prospect, "replyTo": reply_to, "subject": subject, "body": text, "force": force,
-            "dryRun": dry_run, "at": _parse_since(at) if at else None,
+            "dryRun": dry_run, "at": _parse_since(at, "at") if at else None,
         })  # fmt: skip
         report = compose_email(settings, request, actor=actor())
     if as_json:
@@ -181,12 +181,12 @@ class _Progress:
         self._progress.stop()
 
 
-def _parse_since(value: str | None) -> datetime | None:
+def _parse_since(value: str | None, field: str = "since") -> datetime | None:
     if value is None:
         return None
     from leadline.times import parse_since
 
-    return parse_since(value, cli_settings().zone)
+    return parse_since(value, cli_settings().zone, field=field)
 
 
 @app.command("list")
