@@ -51,3 +51,16 @@ def test_a_customer_badge_links_to_the_customer(admin_page, live):
     expect(badge).to_have_attribute("href", f"/customers/{customer}")
     badge.click()
     page.wait_for_url(f"**/customers/{customer}")
+
+
+def test_a_name_of_100_letters_without_a_space_fits_a_phone(admin_page, live):
+    """An import's 100-letter name stretched the page to 1,453 px at phone width: the heading did not
+    wrap and the action forms' fields grew with it."""
+    long = make_prospect(live.settings, name="L" * 100, contact_name="C" * 100, email=f"{'e' * 60}@example.com")
+    page = admin_page
+    page.set_viewport_size(PHONE)
+    page.goto(f"/prospects/{long.id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("L" * 100)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_text("Edit details").click()  # the form behind the button too
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
