@@ -45,6 +45,18 @@ def test_each_kind_is_found_by_what_a_person_remembers(settings, world):
     assert _find(settings, "case studies", kinds=["call"]) == [("call", world["call"], "Call with Royal Plumbing Co")]
 
 
+def test_the_prospect_lists_find_a_phone_as_it_is_written_too(settings, world, client, cli):
+    """The list's search filter reads a phone the way the global search does (it found nothing for the
+    phone as stored, "(312) 555-0142"): the API's list and its total, the CLI's list, the page."""
+    for typed in ("(312) 555-0142", "555-0142", "312 555 0142", "+1 312.555.0142"[3:]):
+        listed = client.get("/api/prospects", params={"search": typed})
+        assert [p["id"] for p in listed.json()["items"]] == [world["royal"]], (typed, listed.text)
+        assert listed.json()["total"] == 1
+        shown = cli("prospects", "list", "--search", typed, "--json").json
+        assert [p["id"] for p in shown] == [world["royal"]], typed
+    assert [p["id"] for p in client.get("/api/prospects", params={"search": "555-0142 chicago"}).json()["items"]] == []
+
+
 def test_a_name_that_starts_with_the_text_comes_first(settings, world):
     assert [label for _, _, label in _find(settings, "oyal", kinds=["prospect"])] == [
         "Loyal Roofing", "Royal Plumbing Co"]  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -176,7 +177,7 @@ def where_clause(filters: Filters, *, dialect: str = "sqlite", probe: bool = Fal
         parts.append(_TAG_PROBE if probe else _TAG_LISTED)
         params["tag"] = " ".join(filters.tag.lower().split())
     if filters.search:
-        condition, params["q"] = text_match(" ".join(filters.search.lower().split()), dialect, probe=probe)
+        condition, params["q"] = text_match(search_term(filters.search), dialect, probe=probe)
         parts.append(condition)
     return (" WHERE " + " AND ".join(parts)) if parts else "", params
 
@@ -205,6 +206,20 @@ _SQLITE_PROBE = (
 _SQLITE_FOLDED = "instr(replace(replace(f.body, char(8490), 'k'), char(383), 's'), :q) > 0"
 _TAG_LISTED = "prospects.id IN (SELECT prospect_id FROM prospect_tags WHERE tag = :tag)"
 _TAG_PROBE = "EXISTS (SELECT 1 FROM prospect_tags t WHERE t.prospect_id = prospects.id AND t.tag = :tag)"
+
+
+_PHONE_LIKE = re.compile(r"[\d\s\-()+.]+")
+
+
+def search_term(text: str) -> str:
+    """What a typed search looks for in a prospect's searchable text (the list's filter and the global
+    search alike): lower case, runs of space as one; a phone as it is written (at least four digits,
+    nothing but digits, spaces, dashes, dots, brackets and +) by its digits, as phones are indexed, so
+    ``(512) 555-0142`` and ``555-0142`` find ``5125550142``."""
+    digits = re.sub(r"\D", "", text)
+    if len(digits) >= 4 and _PHONE_LIKE.fullmatch(text.strip()):
+        return digits
+    return " ".join(text.lower().split())
 
 
 def text_match(term: str, dialect: str, *, probe: bool = False) -> tuple[str, str]:

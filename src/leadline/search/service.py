@@ -21,6 +21,7 @@ from leadline.customers.models import Customer
 from leadline.emails.models import EmailActivity
 from leadline.errors import Invalid
 from leadline.prospects.models import Prospect
+from leadline.prospects.queries import search_term
 from leadline.search import index
 from leadline.search.schemas import SearchHit
 
@@ -46,13 +47,11 @@ def search(session: Session, text: str, *, kinds: Iterable[str] | None = None) -
         raise Invalid(f"must be at most {MAX_CHARS} characters", field="q")
     wanted = set(kinds or ("prospect", "customer", "email", "call"))
     low = query.lower()
-    digits = re.sub(r"\D", "", query)
     hits: list[SearchHit] = []
 
     if "prospect" in wanted:
         # A phone is indexed by its digits: "(312) 555-0142" is found by "3125550142" or "555-0142".
-        phone_like = len(digits) >= 4 and not re.search(r"[^\d\s\-()+.]", query)
-        ids = index.matching_ids(session, "prospect", digits if phone_like else low)
+        ids = index.matching_ids(session, "prospect", search_term(query))
         p = Prospect
         rows = session.execute(select(p.id, p.name, p.contact_name, p.city, p.sales_status).where(p.id.in_(ids)))
         found = [
