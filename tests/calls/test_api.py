@@ -149,7 +149,9 @@ class TestCalendarFeed:
         freeze("2025-11-18 09:00")
         p = make_prospect(settings, name="Royal Plumbing Co", contact_name="Daniel Reyes")
         call_id = book(settings, p.id, "2025-11-21 15:00")
-        client.post("/api/calls", json={"prospectId": p.id, **SEED_BODY})  # completes the booked call
+        freeze("2025-11-21 15:30")
+        logged = client.post("/api/calls", json={"prospectId": p.id, **SEED_BODY})  # completes the booked call
+        assert logged.json()["id"] == call_id, logged.text
         token = calendar.token(settings)
         response = client.get(f"/calendar/{token}.ics")
         assert response.status_code == 200

@@ -235,6 +235,24 @@ class TestLog:
         with unit_of_work(settings, readonly=True) as session:
             assert calls.get(session, later).status == "scheduled"
 
+    def test_a_call_booked_for_a_later_day_stays_booked(self, settings):
+        """Logged on Monday, a call completed the booking for Wednesday ("completed", in the future);
+        a booking of the call's own day (held a little early) or before (overdue) is the one completed."""
+        freeze("2025-11-17 09:00")  # a Monday
+        p = make_prospect(settings)
+        wednesday = book(settings, p.id, "2025-11-19 15:00")
+        freeze("2025-11-17 11:00")
+        held = log(settings, p.id, "follow_up").call
+        assert held.id != wednesday and held.status == "completed"
+        with unit_of_work(settings, readonly=True) as session:
+            assert calls.get(session, wednesday).status == "scheduled"
+        freeze("2025-11-19 14:30")  # half an hour early, the same day: that booking
+        assert log(settings, p.id, "follow_up").call.id == wednesday
+        overdue = book(settings, p.id, "2025-11-20 09:00")
+        freeze("2025-11-21 16:00")  # a day late: still that booking
+        assert log(settings, p.id, "interested").call.id == overdue
+        assert recount(settings, p.id) == {"scheduled": 3, "completed": 3, "pending": 0}
+
     @pytest.mark.parametrize(
         ("outcome", "extra", "stage", "task_kind"),
         [

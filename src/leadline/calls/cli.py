@@ -160,7 +160,8 @@ def log(
     outcome: Annotated[Outcome, typer.Option(help="How the call went.")],
     prospect: Annotated[str | None, typer.Option("--prospect", help="The prospect's id (or give --call).")] = None,
     call: Annotated[
-        str | None, typer.Option("--call", help="The booked call to log; default: the earliest booked one.")
+        str | None,
+        typer.Option("--call", help="The booked call to log; default: the earliest booked for that day or before."),
     ] = None,
     objections: Annotated[
         str | None, typer.Option(help='Objections as said, separated by commas or line breaks: "cost,timeline".')
@@ -199,7 +200,8 @@ def log(
 ) -> None:
     """Log a call (the seed's create:call): outcome, objections, notes, next step.
 
-    Completes the prospect's earliest booked call, or creates one if none is booked.
+    Completes the prospect's earliest call booked for the call's day or before, or creates one if
+    none is (a call booked for a later day stays booked).
     """
     from leadline.calls import service
     from leadline.calls.objections import parse as parse_objections

@@ -20,7 +20,7 @@ modules call them all as ``calls.service.X``. Services never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -73,7 +73,7 @@ from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
 from leadline.tasks import service as tasks
-from leadline.times import add_business_days, due_moment, iso, to_utc
+from leadline.times import add_business_days, due_moment, iso, local_day_bounds, to_utc
 
 if TYPE_CHECKING:
     from leadline.customers.models import Customer
@@ -111,10 +111,15 @@ def logged_read(session: Session, result: Logged) -> CallLogged:
 # --- logging ---------------------------------------------------------------------------------
 
 
-def _earliest_pending(session: Session, prospect_id: str) -> CallActivity | None:
+def _earliest_pending(session: Session, prospect_id: str, *, before: datetime) -> CallActivity | None:
+    """The prospect's earliest booked call booked for before ``before`` (locked), or None."""
     query = (
         select(CallActivity)
-        .where(CallActivity.prospect_id == prospect_id, CallActivity.status == "scheduled")
+        .where(
+            CallActivity.prospect_id == prospect_id,
+            CallActivity.status == "scheduled",
+            CallActivity.scheduled_at < before,
+        )
         .order_by(CallActivity.scheduled_at, CallActivity.id)
         .limit(1)
         .with_for_update()
@@ -156,7 +161,7 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
         booked: CallActivity | None = call
     elif data.prospect_id is not None:
         prospect = prospects.get(session, data.prospect_id, for_update=True)
-        booked = _earliest_pending(session, prospect.id)
+        booked = None  # chosen once the call's time is known
     else:
         raise Invalid("is required (or give callId)", field="prospectId")
     _check_outcome_fields(data, prospect)
@@ -164,6 +169,11 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
     completed_at = to_utc(data.completed_at, zone, field="completedAt") if data.completed_at else now
     if completed_at > now:
         raise Invalid("is in the future; log a call once it has happened", field="completedAt")
+    if data.call_id is None:
+        # The booking this call was: the earliest of its day or before (held a little early, or late).
+        # One booked for a later day is another call still to come: it stays booked (it was completed,
+        # a call "completed" on Wednesday while logged on Monday).
+        booked = _earliest_pending(session, prospect.id, before=local_day_bounds(completed_at, zone)[1])
     started = to_utc(data.scheduled_at, zone, field="scheduledAt") if data.scheduled_at else None
     if started is not None and started > completed_at:
         raise Invalid("is after completedAt", field="scheduledAt")
