@@ -18,6 +18,7 @@ def run_digest_at(settings, moment: datetime) -> None:
 
 def test_monday_morning_brings_last_weeks_numbers_once(settings, cli, slack, immediate):
     assert settings.timezone == "America/Chicago"
+    settings = changed(settings, weekly_digest=True)  # the tests' settings leave it off (tests/conftest.py)
     try:
         clock.set_frozen(datetime(2025, 11, 24, 7, 0, tzinfo=CHICAGO))  # the demo's week is 2025-W47
         assert cli("demo").exit_code == 0
@@ -43,6 +44,7 @@ def test_monday_morning_brings_last_weeks_numbers_once(settings, cli, slack, imm
 
 def test_a_worker_down_on_monday_sends_it_on_tuesday_and_it_can_be_turned_off(settings, slack, immediate):
     assert settings.timezone == "America/Chicago"
+    settings = changed(settings, weekly_digest=True)
     try:
         run_digest_at(changed(settings, weekly_digest=False), datetime(2025, 11, 24, 9, 0, tzinfo=CHICAGO))
         assert slack.titles() == []
