@@ -190,6 +190,25 @@ class TestApi:
         assert snapshot(settings) == before
 
 
+def test_an_owner_who_is_not_a_user_is_refused_on_every_path_as_the_bulk_refuses_it(settings, client, cli):
+    """Adding, editing and the API took any address as an owner (only the bulk change refused one)."""
+    p = make_prospect(settings, name="Owned Plumbing")
+    before = snapshot(settings)
+    said = "owner: 'ghost@example.com' is not a user (see leadline users list)"
+    added = cli("prospects", "add", "--name", "Ghost Plumbing", "--owner", "ghost@example.com")
+    assert (added.exit_code, added.stderr) == (1, f"error: {said}\n")
+    updated = cli("prospects", "update", p.id, "--owner", "ghost@example.com")
+    assert (updated.exit_code, updated.stderr) == (1, f"error: {said}\n")
+    patched = client.patch(f"/api/prospects/{p.id}", json={"owner": "ghost@example.com"})
+    assert patched.status_code == 422 and patched.json()["field"] == "owner", patched.text
+    task = client.post("/api/tasks", json={"title": "Call", "prospectId": p.id, "owner": "ghost@example.com"})
+    assert task.status_code == 422 and task.json()["field"] == "owner", task.text
+    assert snapshot(settings) == before
+    make_user(settings, "ann@example.com", "member")
+    assert cli("prospects", "update", p.id, "--owner", "ANN@example.com").exit_code == 0
+    assert client.get(f"/api/prospects/{p.id}").json()["owner"] == "ann@example.com"
+
+
 class TestResume:
     def test_an_operation_a_stopped_process_left_is_resumed_by_the_sweep(self, settings, roofers):
         from datetime import timedelta

@@ -14,7 +14,7 @@ from leadline.errors import Conflict, Invalid
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import TaskCreate, TaskUpdate
 from tests.calls.helpers import entries, freeze, local, log, prospect
-from tests.conftest import run_leadline, settings_env
+from tests.conftest import make_user, run_leadline, settings_env
 from tests.factories import make_prospect, snapshot
 
 ANN = "user:ann@example.com"
@@ -68,6 +68,7 @@ class TestChanges:
     def test_edit_snooze_complete_reopen(self, settings):
         now = freeze("2025-11-18 09:00")
         p = make_prospect(settings)
+        make_user(settings, "bob@example.com", "member")  # an owner is a user
         task = add(settings, p.id, "Call back", "call_back", due="2025-11-17 10:00")  # overdue
         with unit_of_work(settings) as session:
             snoozed = tasks.update(session, task, TaskUpdate(snooze="1d"), actor=ANN)
@@ -123,6 +124,7 @@ class TestApi:
         assert made.status_code == 201, made.text
         task = made.json()
         assert (task["owner"], task["kind"]) == ("ann@example.com", "proposal")
+        make_user(settings, "bob@example.com", "member")
         add(settings, None, "Bob's chore", owner="bob@example.com")
         mine = ann.get("/api/tasks", params={"owner": "me"}).json()
         assert [t["title"] for t in mine] == ["Send ROI proposal"]
@@ -146,6 +148,10 @@ class TestApi:
 def test_the_cli_in_a_process(settings):
     env = settings_env(settings)
     p = make_prospect(settings, name="Baker Roofing")
+    ghost = run_leadline("tasks", "add", "--title", "x", "--owner", "ann@example.com", env=env)
+    assert (ghost.returncode, ghost.stderr) == (1, "error: owner: 'ann@example.com' is not a user (see leadline users "
+                                                   "list)\n")  # fmt: skip
+    make_user(settings, "ann@example.com", "member")
     added = run_leadline("tasks", "add", "--title", "Send ROI proposal", "--prospect", p.id, "--kind", "proposal",
                          "--owner", "ann@example.com", "--due", "2099-01-02", "--json", env=env)  # fmt: skip
     assert added.returncode == 0, added.stderr

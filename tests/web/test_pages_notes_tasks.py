@@ -9,6 +9,7 @@ from leadline.db import unit_of_work
 from leadline.notes import service as notes
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import TaskCreate
+from tests.conftest import make_user
 from tests.factories import make_prospect, snapshot
 from tests.web.helpers import error_line
 
@@ -51,6 +52,7 @@ def test_notes_are_added_edited_and_guarded(settings, signed_in):
 def test_tasks_on_the_prospect_page_and_the_tasks_page(settings, signed_in):
     p = make_prospect(settings, name="Baker Roofing")
     ann = signed_in("member", "ann@example.com")
+    make_user(settings, "bob@example.com", "member")
     form = {"csrf_token": ann.csrf, "title": "Send ROI proposal", "due": "2020-01-02T10:00", "kind": "proposal",
             "owner": "ann@example.com"}  # fmt: skip
     assert ann.post(f"/prospects/{p.id}/tasks", data=form, follow_redirects=False).status_code == 303

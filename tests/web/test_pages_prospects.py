@@ -200,8 +200,10 @@ def test_actions_go_through_the_services(page_client, settings):
         "calls/log", outcome="interested", duration="25m", objections="price\ntiming\ntrust", nextSteps="send proposal"
     )
     with unit_of_work(settings, readonly=True) as session:
-        call = session.scalars(select(CallActivity)).one()
+        call = session.scalars(select(CallActivity).where(CallActivity.status == "completed")).one()
+        booked = session.scalars(select(CallActivity.status).where(CallActivity.id != call.id)).one()
     assert call.status == "completed" and call.duration == 1500 and call.objections == ["price", "timing", "trust"]
+    assert booked == "scheduled"  # the call booked for three days on is still to come
     post("proposal", value="1,200")
     assert (prospect(settings, pid).sales_status, prospect(settings, pid).deal_value) == ("proposal", 1200)
     post("stage", stage="interested", reason="they want to think")

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from leadline import jobs
 from leadline.analytics import totals
-from leadline.auth import service as auth_service
+from leadline.auth.lookup import require_user
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.db import bulk_insert, unit_of_work
@@ -131,10 +131,7 @@ def check_owners(session: Session, request: BulkRequest) -> None:
     field = "owners" if request.owners else "owner"
     single = _owner_value(request)
     for email in request.owners or ([single] if single else []):
-        try:
-            auth_service.get_user(session, email)
-        except NotFound:
-            raise Invalid(f"{email!r} is not a user (see leadline users list)", field=field) from None
+        require_user(session, email, field=field)
 
 
 def _changes(request: BulkRequest, params: dict[str, Any]) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
 from leadline.activity.models import OutreachActivity
+from leadline.auth.lookup import require_user
 from leadline.clock import utc_now
 from leadline.customers import lookup as customers
 from leadline.db import Base, bulk_update
@@ -265,6 +266,8 @@ def create(session: Session, data: ProspectCreate, *, actor: str, source: str | 
             on_page="a new prospect cannot start as won: add it, then press Won on its page when the deal is won",
         )
     _check_email_free(session, data.email, owner_id=None)
+    if data.owner:
+        require_user(session, data.owner)
     now = utc_now()
     values = data.model_dump(exclude={"id", "notes"})
     prospect = Prospect(
@@ -308,6 +311,8 @@ def update(
         wanted["gaps"] = []
     if "email" in wanted:
         _check_email_free(session, wanted["email"], owner_id=prospect.id)
+    if wanted.get("owner") and wanted["owner"] != prospect.owner:  # (a form sends the owner it shows)
+        require_user(session, wanted["owner"])
     diff = apply_changes(prospect, wanted)
     if diff:
         activity.record(session, prospect.id, "updated", "updated", {"changes": diff}, actor=actor)

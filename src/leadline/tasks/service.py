@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadline.activity import service as activity
+from leadline.auth.lookup import require_user
 from leadline.calls import lookup as calls
 from leadline.clock import utc_now
 from leadline.customers import service as customers
@@ -85,6 +86,8 @@ def create(session: Session, data: TaskCreate, *, actor: str) -> Task:
     prospect = prospects.get(session, prospect_id, for_update=True) if prospect_id else None
     due_at = due_moment(data.due, settings_of(session).zone, field="due") if data.due else utc_now()
     owner = data.owner if "owner" in data.model_fields_set else _owner_of(actor)
+    if owner and "owner" in data.model_fields_set:
+        require_user(session, owner)
     task = add(session, prospect, title=data.title, due_at=due_at, kind=data.kind, notes=data.notes, actor=actor,
                owner=owner, customer_id=customer_id)  # fmt: skip
     if prospect is not None:
@@ -105,6 +108,8 @@ def update(session: Session, task_id: str, changes: TaskUpdate, *, actor: str) -
     wanted: dict[str, Any] = {
         name: getattr(changes, name) for name in ("title", "kind", "owner", "notes") if name in given
     }
+    if wanted.get("owner") and wanted["owner"] != task.owner:
+        require_user(session, wanted["owner"])
     if changes.due is not None:
         wanted["due_at"] = due_moment(changes.due, settings_of(session).zone, field="due")
     elif changes.snooze is not None:
