@@ -514,8 +514,9 @@ class Settings(BaseSettings):
         except json.JSONDecodeError as error:
             raise SettingInvalid(name, f"is not valid JSON ({error.msg})") from None
         except ValidationError as error:
-            first = error.errors()[0]
-            raise SettingInvalid(name, str(first["msg"]).removeprefix("Value error, ")) from None
+            from leadline.schemas import plain_message  # the wording of every other refusal
+
+            raise SettingInvalid(name, plain_message(error.errors()[0])) from None
         return copy.deepcopy(getattr(probe, name))
 
     def apply_stored(self, version: str | None, stored: dict[str, Any]) -> None:

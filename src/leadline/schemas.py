@@ -102,6 +102,8 @@ def plain_message(item: Any) -> str:
         return f"must be at most {_num(ctx.get('le', ctx.get('lt')))}"
     if kind == "string_too_long":
         return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "too_long":  # a length checked after a validator of ours: text, or a list
+        return f"must be at most {ctx.get('max_length')} {'characters' if isinstance(value, str) else 'items'}"
     if kind == "string_too_short":
         return (
             "must not be empty"

@@ -141,6 +141,8 @@ class TestApi:
         assert bob.delete(f"/api/notes/{note['id']}", headers=headers(bob)).status_code == 403
         blank = ann.patch(f"/api/notes/{note['id']}", json={"text": " "}, headers=headers(ann))
         assert blank.status_code == 422 and "text" in blank.text
+        long = ann.patch(f"/api/notes/{note['id']}", json={"text": "x" * 10_001}, headers=headers(ann))
+        assert long.status_code == 422 and long.json()["message"] == "text: must be at most 10000 characters", long.text
         assert snapshot(settings) == before
         edited = ann.patch(f"/api/notes/{note['id']}", json={"text": "Daniel prefers texts after 5pm"},
                            headers=headers(ann))  # fmt: skip
