@@ -47,7 +47,7 @@ from leadline.notes.api import router as notes_router
 from leadline.notify.api import router as notifications_router
 from leadline.proposals.api import router as proposal_documents_router
 from leadline.prospects.api import router as prospects_router
-from leadline.schemas import ErrorBody, field_errors, one_line, plain_message
+from leadline.schemas import ErrorBody, field_errors, field_path, one_line, plain_message
 from leadline.search.api import router as search_router
 from leadline.senders.api import router as senders_router
 from leadline.sequences.api import router as sequences_router
@@ -168,7 +168,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _request(request: Request, error: RequestValidationError) -> Response:
         errors = []
         for item in error.errors():
-            loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path", "header")]
+            loc = field_path(item)
             name = ".".join(loc) or "body"
             if item.get("type") == "json_invalid":
                 name = "body"

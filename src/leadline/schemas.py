@@ -123,11 +123,18 @@ def plain_message(item: Any) -> str:
     return message
 
 
+def field_path(item: Any) -> list[str]:
+    """An error item's field, as names: without FastAPI's leading location (``body``, ``query``,
+    ``path``, ``header``), which is not a field; a field of that name (a text's ``body``) is kept."""
+    loc = [str(part) for part in item.get("loc", ())]
+    return loc[1:] if len(loc) > 1 and loc[0] in ("body", "query", "path", "header") else loc
+
+
 def field_errors(error: ValidationError, *, camel: bool = True) -> list[dict[str, str]]:
     """Turn a Pydantic error into ``[{"field": "gridHealth", "message": "..."}]``."""
     found = []
     for item in error.errors(include_url=False):
-        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
+        loc = field_path(item)
         name = ".".join(to_camel(part) if camel else part for part in loc) or "input"
         found.append({"field": name, "message": plain_message(item)})
     return found

@@ -12,6 +12,7 @@ from leadline.db import unit_of_work
 from leadline.texts import optouts
 from tests.factories import make_prospect, snapshot
 from tests.texts.test_service import E164, PHONE, add_template, timeline
+from tests.web.helpers import error_line
 
 
 def opt_out(settings, number):
@@ -45,7 +46,7 @@ class TestApi:
         before = snapshot(settings)
         response = client.post(f"/api/prospects/{p.id}/texts", json=body)
         assert response.status_code == 422, response.text
-        assert field in response.text
+        assert response.json()["field"] == field, response.text
         assert snapshot(settings) == before
 
     def test_an_unknown_prospect_is_404(self, settings, noon, client):
@@ -116,6 +117,9 @@ class TestPages:
                                                                      "csrf_token": page_client.csrf},
                                   follow_redirects=False)  # fmt: skip
         assert logged.status_code == 303
+        blank = page_client.post(f"/prospects/{p.id}/texts", data={"direction": "out", "body": " ",
+                                                                    "csrf_token": page_client.csrf})  # fmt: skip
+        assert blank.status_code == 422 and error_line(blank.text) == "Message: cannot be empty"  # was "Input: ..."
         sent = page_client.post(f"/prospects/{p.id}/texts/send", data={"template": "hello",
                                                                         "csrf_token": page_client.csrf},
                                 follow_redirects=False)  # fmt: skip
