@@ -114,6 +114,7 @@ class TestToday:
                               grid_health=48, sales_status="replied")  # fmt: skip
         log(settings, royal.id, "follow_up", objections=["How much will this cost?"], follow_up_at="2025-11-18 08:00")
         book(settings, royal.id, "2025-11-18 15:00")
+        book(settings, make_prospect(settings, name="Later Gutters").id, "2025-11-20 11:00")  # coming up
         quiet = make_prospect(settings, name="Quiet HVAC")
         log(settings, quiet.id, "interested", next_step_due="2025-11-17 12:00")  # overdue tomorrow, no call booked
         waiting = make_prospect(settings, name="Waiting Roofing", contact_name="Ann Lee", sales_status="replied")
@@ -137,11 +138,13 @@ class TestToday:
         assert [(r["prospectName"], r["replyText"]) for r in day["replies"]] == [
             ("Waiting Roofing", "Interested! Friday?")
         ]
+        assert [c["prospectName"] for c in day["upcomingCalls"]] == ["Later Gutters"]
         assert client.get("/api/today").json() == day
 
-        text = cli("today").stdout
+        text = cli("today").stdout  # what the JSON and the Today page hold (the text left the coming calls out)
         for line in ("Today, 2025-11-18 (America/Chicago)", "Calls", "15:00", "Royal Plumbing Co (Daniel Reyes)",
-                     "How much will this cost?", "Overdue follow-ups", "Quiet HVAC", "Tasks", "(overdue)",
+                     "How much will this cost?", "Coming up (the next 7 days)", "Thu 2025-11-20 11:00",
+                     "Later Gutters", "Overdue follow-ups", "Quiet HVAC", "Tasks", "(overdue)",
                      "Replies to answer", "Waiting Roofing", "Interested! Friday?"):  # fmt: skip
             assert line in text, line
 

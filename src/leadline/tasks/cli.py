@@ -233,6 +233,12 @@ def _print_today(day: TodayRead) -> None:
         title="Calls",
         footer=None if day.calls else "Calls: none booked for today",
     )
+    if day.upcoming_calls:  # as the Today page's "Coming up" and --json's upcomingCalls
+        typer.echo("")
+        print_table(["When", "Prospect", "Phone", "Stage", "Call"],
+                    ((local(c.scheduled_at, WHEN), f"{c.prospect_name} ({c.contact_name})" if c.contact_name
+                      else c.prospect_name, c.phone or "", c.sales_status, c.call_id) for c in day.upcoming_calls),
+                    title="Coming up (the next 7 days)")  # fmt: skip
     typer.echo("")
     print_table(
         ["Was due", "Prospect", "Phone", "Stage", "Last contact"],
