@@ -423,12 +423,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
+        given = set(self.model_fields_set)  # what the environment set; what is worked out here is not
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'leadline.db'}"
         self.database_url = normalise_database_url(self.database_url)
         if self.outbox_dir is None:
             self.outbox_dir = self.data_dir / "outbox"
         self.base_url = self.base_url.rstrip("/")
+        object.__setattr__(self, "__pydantic_fields_set__", given)  # (leadline config showed them as env)
         return self
 
     # --- derived values ----------------------------------------------------------------

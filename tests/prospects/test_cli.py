@@ -133,3 +133,8 @@ class TestSetup:
         (tmp_path / ".env").write_text("LEADLINE_DAILY_SEND_LIMIT=7\n")
         result = run_leadline("config", "--json", cwd=tmp_path)
         assert json.loads(result.stdout)["settings"]["LEADLINE_DAILY_SEND_LIMIT"] == "7"
+        # What the settings work out for themselves is a default, not the environment's (it said env).
+        sources = {line.split()[0]: line.split()[-1] for line in run_leadline("config", cwd=tmp_path).stdout.splitlines()
+                   if line.startswith("LEADLINE_")}  # fmt: skip
+        assert sources["LEADLINE_DAILY_SEND_LIMIT"] == "env"
+        assert [sources[name] for name in ("LEADLINE_BASE_URL", "LEADLINE_OUTBOX_DIR")] == ["default", "default"]
