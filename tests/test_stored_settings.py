@@ -87,6 +87,9 @@ def test_the_environment_wins_and_cannot_be_changed_here(settings: Settings) -> 
         ("dailySendLimit", "99999999999999999999999", "dailySendLimit: must be at most 1000000"),
         ("weeklyEmailGoal", "9223372036854775808", "weeklyEmailGoal: must be at most 1000000"),
         ("targetOpenRate", "nan", "targetOpenRate: must be a finite number"),
+        ("textHelpReply", "bad\x01", "textHelpReply: must not contain control characters (U+0001)"),  # an SMS
+        ("textHelpReply", "Reply\nSTOP", "textHelpReply: must be one line (no line breaks)"),
+        ("textHelpReply", "x" * 460, "textHelpReply: must be at most 459 characters"),
         ("stageProbabilities", "proposal: inf", "stageProbabilities: must be a finite number"),
         ("stageProbabilities", "proposal: 1.5", "stageProbabilities: the probability of proposal must be between"),
         ("stageProbabilities", "won: 0.5", "stageProbabilities: unknown stage 'won'"),

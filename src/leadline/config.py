@@ -63,6 +63,8 @@ EDITABLE_GROUPS: dict[str, tuple[str, ...]] = {
 #: The largest count a setting takes (a day's sends or texts, a week's goal): a value stored in the
 #: database must come back as it went in (SQLite keeps integers of 64 bits).
 MAX_COUNT = 1_000_000
+#: The longest answer to HELP: three GSM-7 text segments.
+MAX_HELP_REPLY = 459
 EDITABLE: tuple[str, ...] = tuple(name for names in EDITABLE_GROUPS.values() for name in names)
 _overlay_lock = threading.Lock()
 
@@ -362,6 +364,19 @@ class Settings(BaseSettings):
         if bad or not value:
             raise ValueError(f"days must be among {', '.join(known)} (got {', '.join(bad) or 'none'})")
         return [d[:3].lower() for d in value]
+
+    @field_validator("text_help_reply")
+    @classmethod
+    def _help_reply(cls, value: str) -> str:
+        from leadline.fields import text_problem
+
+        value = value.strip()
+        problem = "must not be empty" if not value else text_problem(value, "line")  # a text holds no controls
+        if problem is None and len(value) > MAX_HELP_REPLY:
+            problem = f"must be at most {MAX_HELP_REPLY} characters"
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("currency")
     @classmethod
