@@ -15,7 +15,7 @@ from leadline.db import unit_of_work
 from leadline.notify.models import Notification
 from leadline.texts import flows, optouts, service
 from leadline.texts.models import TextMessage, TwilioCallback
-from tests.conftest import changed
+from tests.conftest import changed, make_user
 from tests.factories import count, make_prospect, snapshot
 from tests.fakes.twilio import twilio_signature
 from tests.texts.conftest import OUR_NUMBER, PUBLIC
@@ -105,6 +105,7 @@ class TestSignatures:
 class TestInbound:
     def test_a_reply_is_matched_on_the_timeline_stops_the_sequence_and_notifies(self, settings, noon, twilio,
                                                                                  anon_client):  # fmt: skip
+        make_user(settings, "ann@example.com", "member")  # an owner is a user
         p = make_prospect(settings, phone=PHONE, owner="ann@example.com")
         enrollment = enrol(settings, p.id)
         response = twilio.inbound(SMS_URL, E164, OUR_NUMBER, "Yes, call me after 3", post=anon_client.post)

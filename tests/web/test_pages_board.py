@@ -7,6 +7,7 @@ import re
 import pytest
 
 from leadline.prospects.stages import STAGE_LABELS, STAGES
+from tests.conftest import make_user
 from tests.factories import make_prospect, snapshot
 from tests.web.helpers import ROLES, stage_of
 
@@ -192,6 +193,8 @@ def test_a_move_after_the_session_ended_asks_the_script_to_sign_in_again(anon_cl
 
 
 def test_filters_value_per_column_with_closed_ones_and_the_currency(settings, page_client):
+    for owner in ("ann@example.com", "bob@example.com"):  # an owner is a user
+        make_user(settings, owner, "member")
     make_prospect(
         settings, name="Royal Plumbing Co", trade="plumbing", tier=1, deal_value=2400, owner="ann@example.com"
     )
