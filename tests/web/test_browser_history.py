@@ -134,3 +134,41 @@ def test_a_fragment_is_never_cached_and_pages_vary_on_htmx(page_client, path):
         assert {"hx-request", "hx-target"} <= {v.strip().lower() for v in answer.headers["vary"].split(",")}
     assert fragment.headers["cache-control"] == "no-store"
     assert "no-store" not in whole.headers.get("cache-control", "")
+
+
+def test_each_filter_is_one_step_back_and_its_menus_come_back_with_it(admin_page, live):
+    """A filter chosen and then its Filter button pressed made two history entries of one address, and
+    Back showed the menus as first drawn ("any") over a filtered table."""
+    page = admin_page
+    make_prospect(live.settings, name="Tier One Plumbing", tier=1, sales_status="contacted")
+    make_prospect(live.settings, name="Tier One Roofing", tier=1)
+    make_prospect(live.settings, name="Tier Two Electric", tier=2)
+    page.goto("/prospects")
+    start = page.evaluate("history.length")
+    rows = page.locator("table.prospects tbody tr")
+    page.locator("form.filters select[name=tier]").select_option("1")
+    page.wait_for_url("**/prospects?*tier=1*")
+    expect(rows).to_have_count(2)
+    page.get_by_role("button", name="Filter").click()  # the same filters again: no second step
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")  # its answer is in
+    expect(rows).to_have_count(2)
+    page.locator("form.filters select[name=stage]").select_option("contacted")
+    page.wait_for_url("**/prospects?*stage=contacted*")
+    expect(rows).to_have_count(1)
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    expect(rows).to_have_count(1)
+    assert page.evaluate("history.length") == start + 2
+    page.go_back()
+    page.wait_for_url(lambda url: "tier=1" in url and "stage=contacted" not in url)
+    expect(rows).to_have_count(2)
+    expect(page.locator("form.filters select[name=tier]")).to_have_value("1")
+    expect(page.locator("form.filters select[name=stage]")).to_have_value("")
+    page.go_back()
+    page.wait_for_url(lambda url: url.endswith("/prospects"))
+    expect(rows).to_have_count(3)
+    expect(page.locator("form.filters select[name=tier]")).to_have_value("")
+    page.go_forward()
+    page.wait_for_url("**/prospects?*tier=1*")
+    expect(page.locator("form.filters select[name=tier]")).to_have_value("1")
+    expect(rows).to_have_count(2)

@@ -81,6 +81,34 @@
     if (query) { query.value = window.location.search.replace(/^\?/, ""); }
   }, true);
 
+  // htmx brings a page back (Back, Forward) as it kept it, and it keeps it when the next filter is
+  // already chosen: Back showed menus that were not the address's ("any", or the next filter) over
+  // the address's table. A filter form shows what its address says.
+  document.addEventListener("htmx:historyRestore", function () {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll('form[method="get"]').forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (control) {
+        if (!control.name || /^(submit|button|hidden|reset)$/.test(control.type)) { return; }
+        var value = params.get(control.name);
+        if (control.type === "checkbox" || control.type === "radio") {
+          control.checked = value !== null && value === control.value;
+        } else if (value !== null) {
+          control.value = value;
+        } else if (control.tagName !== "SELECT" || control.querySelector('option[value=""]')) {
+          control.value = "";
+        }
+      });
+    });
+  });
+
+  // A filter chosen and then its button pressed is one step back, not two of the same address.
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var history = event.detail && event.detail.history;
+    if (history && history.type === "push" && history.path === window.location.pathname + window.location.search) {
+      history.type = "replace";
+    }
+  });
+
   // A request that failed shows the server's one-line message instead of doing nothing.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("errors");
