@@ -107,6 +107,8 @@ def test_bad_values_are_refused_naming_the_field(settings: Settings, name: str, 
     result = Cli(settings)("settings", "set", "--", name, value)
     assert result.exit_code == 1
     assert message in result.stderr
+    if value.startswith("-"):  # as typed, without "--" (it said "No such option: -1")
+        assert Cli(settings)("settings", "set", name, value).stderr == result.stderr
     assert snapshot(settings) == before
 
 

@@ -65,7 +65,7 @@ def get(
     typer.echo(f"({SOURCES[row.source]}{f': {row.env_name}' if row.source == 'env' else ''})", err=True)
 
 
-@app.command("set")
+@app.command("set", context_settings={"ignore_unknown_options": True})  # a value of -1 is a value
 def set_(
     pairs: Annotated[
         list[str],
