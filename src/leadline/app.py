@@ -170,9 +170,13 @@ def install_error_handlers(app: FastAPI) -> None:
         for item in error.errors():
             loc = field_path(item)
             name = ".".join(loc) or "body"
+            message = plain_message(item)
             if item.get("type") == "json_invalid":
                 name = "body"
-            errors.append({"field": name, "message": plain_message(item)})
+            elif loc == ["body"] and item.get("type") in ("model_attributes_type", "dict_type", "model_type"):
+                # Not JSON at all (FastAPI reads a body of another Content-Type as bytes): say what is wanted.
+                message = "must be a JSON object, sent with Content-Type: application/json"
+            errors.append({"field": name, "message": message})
         field = errors[0]["field"] if errors else None
         return _answer(request, 422, "invalid", one_line(errors), field=field, errors=errors)
 

@@ -139,6 +139,11 @@ class TestOne:
             assert response.json()["field"] == field, (body, response.json())
         response = client.post("/api/prospects", content=b"{not json", headers={"content-type": "application/json"})
         assert response.status_code == 422
+        for kind in ("text/plain", "application/x-www-form-urlencoded"):  # not JSON: say what is wanted
+            response = client.post("/api/prospects", content=b'{"name": "X"}', headers={"content-type": kind})
+            assert response.status_code == 422 and response.json()["message"] == (
+                "body: must be a JSON object, sent with Content-Type: application/json"
+            ), response.text
         assert snapshot(settings) == before
 
     def test_patch(self, settings, client):
