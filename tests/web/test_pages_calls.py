@@ -167,6 +167,14 @@ def test_call_notes_and_objections_with_markup_are_shown_as_text(settings, page_
     assert "<script>alert('notes')</script>" not in detail and "&lt;img src=x" in detail
 
 
+def test_an_unknown_tab_is_said_as_every_bad_filter_is(page_client):
+    """It fell back to today's calls without a word (a 200)."""
+    response = page_client.get("/calls", params={"tab": "banana"})
+    assert response.status_code == 422
+    assert error_line(response.text) == "Tab: 'banana' is not a tab (today, upcoming, overdue, completed)"
+    assert page_client.get("/calls", params={"tab": "overdue"}).status_code == 200
+
+
 def test_an_unknown_call_is_a_404_page(page_client):
     response = page_client.get("/calls/call_nothing")
     assert response.status_code == 404 and "no call with id" in response.text

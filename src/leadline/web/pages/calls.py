@@ -117,6 +117,8 @@ def _calls_page(
         given, chosen = _figure(request)
     except Invalid as error:
         given, chosen, errors = {}, {}, errors or errors_of(error)
+    if not given and tab not in dict(TABS):  # as every other bad filter: said, and today's calls shown
+        errors = errors or errors_of(Invalid(f"{tab[:40]!r} is not a tab ({', '.join(dict(TABS))})", field="tab"))
     tab = "figure" if given else tab if tab in dict(TABS) else "today"
     with unit_of_work(settings_of(request), readonly=True) as session:
         counts = {name: service.search(session, limit=0, **_query(name))[1] for name, _ in TABS}
