@@ -231,7 +231,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # stranger doing it in a loop must not fill the log with tracebacks (the handler of Exception
         # below, outermost, would log one and the server another). One quiet line.
         log.info("client left before its body was sent: %s %s", request.method, redact(request.url.path))
-        return _answer(request, 400, "incomplete", "the request's body ended before it was all sent")
+        return error_response(400, "incomplete", "the request's body ended before it was all sent")  # (no page)
 
     app.add_exception_handler(ClientDisconnect, _gone)
 
