@@ -9,13 +9,13 @@ import math
 MAX_MONTHLY = 10_000_000
 
 
-def monthly_problem(value: float, *, above_zero: bool = True) -> str | None:
-    """Why ``value`` cannot be an amount a month (not a finite number, not above 0, over
-    :data:`MAX_MONTHLY`), or None: the one rule behind every schema's and flow's money check."""
+def monthly_problem(value: float) -> str | None:
+    """Why ``value`` cannot be an amount proposed a month (not a finite number, not above 0, over
+    :data:`MAX_MONTHLY`, the bound every schema's money field has too), or None."""
     if not math.isfinite(value):
         return "must be a finite number"
-    if value <= 0 if above_zero else value < 0:
-        return "must be more than 0" if above_zero else "must not be below 0"
+    if value <= 0:
+        return "must be more than 0"
     if value > MAX_MONTHLY:
         return f"must be at most {MAX_MONTHLY:,}"
     return None
