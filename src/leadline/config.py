@@ -136,7 +136,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Folder for the SQLite file, outbox and job queue.")
     database_url: str = Field("", description="SQLAlchemy URL; default: a SQLite file in data_dir.")
     timezone: str = Field("UTC", description="Time zone for showing times, weeks and business days.")
-    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this server, used in links in emails.")
+    base_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Public URL of this server, used in links in emails (default: http://HOST:PORT).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     secret_key: SecretStr | None = Field(
@@ -444,6 +447,9 @@ class Settings(BaseSettings):
         self.database_url = normalise_database_url(self.database_url)
         if self.outbox_dir is None:
             self.outbox_dir = self.data_dir / "outbox"
+        if "base_url" not in given:  # links point at this server, on its own port (LEADLINE_PORT=8765)
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104 (not a bind)
+            self.base_url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
         self.base_url = self.base_url.rstrip("/")
         object.__setattr__(self, "__pydantic_fields_set__", given)  # (leadline config showed them as env)
         return self

@@ -138,3 +138,10 @@ class TestSetup:
                    if line.startswith("LEADLINE_")}  # fmt: skip
         assert sources["LEADLINE_DAILY_SEND_LIMIT"] == "env"
         assert [sources[name] for name in ("LEADLINE_BASE_URL", "LEADLINE_OUTBOX_DIR")] == ["default", "default"]
+        # Links in emails point at the server's own port unless LEADLINE_BASE_URL says otherwise (they
+        # pointed at :8000 whatever LEADLINE_PORT was).
+        moved = json.loads(run_leadline("config", "--json", cwd=tmp_path, env={"LEADLINE_PORT": "8765"}).stdout)
+        assert moved["settings"]["LEADLINE_BASE_URL"] == "http://127.0.0.1:8765"
+        given = {"LEADLINE_PORT": "8765", "LEADLINE_BASE_URL": "https://crm.example.com/"}
+        chosen = json.loads(run_leadline("config", "--json", cwd=tmp_path, env=given).stdout)
+        assert chosen["settings"]["LEADLINE_BASE_URL"] == "https://crm.example.com"

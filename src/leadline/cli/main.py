@@ -405,6 +405,12 @@ def serve(
     queue = "Redis" if settings.redis_url else "its SQLite queue"
     worker = f"; the job worker runs inside it ({queue})" if settings.embedded_worker else ""
     typer.echo(f"Leadline on http://{host or settings.host}:{port or settings.port}{worker}  (Ctrl+C stops)")
+    if port and port != settings.port and "base_url" not in settings.model_fields_set:
+        typer.echo(
+            f"note: links in emails (unsubscribe, booking, proposals) point to {settings.base_url}; set "
+            f"LEADLINE_PORT={port} or LEADLINE_BASE_URL for every process to have them point here",
+            err=True,
+        )
     # What is alive now (modules, the app and its routes, the models: ~200,000 objects) lives as long as
     # the server: out of the collector's sight, a full collection no longer walks it (a webhook batch
     # allocates enough for several; about 8% of its CPU went to walking them).
