@@ -9,17 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import (
-    abort,
-    actor,
-    cli_errors,
-    cli_settings,
-    local,
-    print_fields,
-    print_json,
-    print_table,
-    write_bytes,
-)
+from leadline.cli._out import abort, actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
 
 if TYPE_CHECKING:
     from leadline.calls.schemas import CallLogged, CallRead
@@ -362,6 +352,7 @@ def ics(
 ) -> None:
     """Print the iCalendar feed of booked calls (leadline calls ics > calls.ics)."""
     from leadline.calls import calendar
+    from leadline.cli._out import write_bytes
     from leadline.db import unit_of_work
 
     settings = cli_settings()

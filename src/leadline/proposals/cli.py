@@ -10,16 +10,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from leadline.cli._out import (
-    actor,
-    cli_errors,
-    cli_settings,
-    local,
-    print_fields,
-    print_json,
-    print_table,
-    write_bytes,
-)
+from leadline.cli._out import actor, cli_errors, cli_settings, local, print_fields, print_json, print_table
 
 Service = Literal["grid_health_analysis", "content_generation", "paid_ads"]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -156,7 +147,7 @@ def pdf(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the PDF.")],
 ) -> None:
     """Write the proposal's PDF (the signed one, with its certificate page, once accepted)."""
-    from leadline.cli._out import require_database
+    from leadline.cli._out import require_database, write_bytes
     from leadline.proposals import flows
 
     require_database()
