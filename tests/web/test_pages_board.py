@@ -229,6 +229,35 @@ def test_the_new_column_shows_its_first_cards_and_more_on_request(settings, page
     assert column(page_client.get("/board?new=40").text, "new").count('class="board-card"') == 25
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("new=99999", "new"), ("new=5", "new"), ("new=ten", "new"), ("new=-20", "new"), ("tier=7", "tier"),
+     ("tier=one", "tier"), ("tag=" + "x" * 41, "tag")],
+)
+def test_a_board_view_it_cannot_show_is_said_naming_the_field_and_moves_nothing(settings, page_client, query, field):
+    """The board used to clamp ``new`` and drop a bad tier or an over-long tag without a word."""
+    for n in range(25):
+        make_prospect(settings, name=f"Plumber {n}", tier=2)
+    shown = page_client.get(f"/board?{query}")
+    assert shown.status_code == 422
+    assert f'<span class="board-status-text">{field}: ' in shown.text
+    assert column(shown.text, "new").count('class="board-card"') == 20  # the default board, not a guess
+    before = snapshot(settings)
+    prospect_id = "plumber_0"
+    name, value = query.split("=", 1)
+    form = {"prospectId": prospect_id, "stage": "replied", "reason": "answered", name: value}
+    moved = page_client.post("/board/move", data=form, headers={**FRAGMENT, "X-CSRF-Token": page_client.csrf})
+    assert moved.status_code == 422 and moved.json()["field"] == field
+    no_script = page_client.post("/board/move", data={**form, "csrf_token": page_client.csrf})
+    assert no_script.status_code == 422 and f"{field}: " in no_script.text
+    assert snapshot(settings) == before and stage_of(settings, prospect_id) == "new"
+
+
+def test_the_largest_new_column_is_still_shown(settings, page_client):
+    assert page_client.get("/board?new=500&tier=1").status_code == 200
+    assert page_client.get("/board?new=&tier=&tag=").status_code == 200
+
+
 def test_undo_moves_the_card_back_with_the_reason_undo(settings, page_client):
     prospect = make_prospect(settings, name="Royal Plumbing Co", tier=1)
     headers = {**FRAGMENT, "X-CSRF-Token": page_client.csrf}

@@ -38,6 +38,7 @@ CARDS_PER_COLUMN = 50
 #: The New column (the biggest by far) shows this many first, and "Show more" adds as many again.
 NEW_CARDS = 20
 NEW_CARDS_MAX = 500
+MAX_TAG = 40  # as prospects.schemas.ProspectFilter's tag
 FRAGMENT_HEADER = "x-leadline-fragment"
 FILTERS = ("tier", "owner", "trade")
 
@@ -69,13 +70,28 @@ class View:
 
     @classmethod
     def of(cls, values: Mapping[str, str]) -> View:
-        tier = values.get("tier", "")
-        new = values.get("new", "")
+        """The view ``values`` ask for; what :func:`problem` refuses falls back to the default."""
+        tier = values.get("tier", "").strip()
+        new = values.get("new", "").strip()
+        tag = " ".join(values.get("tag", "").lower().split())
         return cls(
             tier=int(tier) if tier in ("1", "2", "3") else None, owner=values.get("owner", "").strip(),
-            trade=values.get("trade", "").strip(), tag=" ".join(values.get("tag", "").lower().split())[:40],
-            new=min(NEW_CARDS_MAX, max(NEW_CARDS, int(new))) if new.isdigit() else NEW_CARDS,
+            trade=values.get("trade", "").strip(), tag=tag if len(tag) <= MAX_TAG else "",
+            new=int(new) if new.isdigit() and NEW_CARDS <= int(new) <= NEW_CARDS_MAX else NEW_CARDS,
         )  # fmt: skip
+
+    @staticmethod
+    def problem(values: Mapping[str, str]) -> str | None:
+        """What is wrong with the view ``values`` ask for, in one line naming the field (None: nothing)."""
+        tier = values.get("tier", "").strip()
+        if tier and tier not in ("1", "2", "3"):
+            return f"tier: {tier[:40]!r} is not a tier (1, 2 or 3)"
+        new = values.get("new", "").strip()
+        if new and not (new.isdigit() and len(new) <= 6 and NEW_CARDS <= int(new) <= NEW_CARDS_MAX):
+            return f"new: {new[:40]!r} is not a number of New cards from {NEW_CARDS} to {NEW_CARDS_MAX}"
+        if len(" ".join(values.get("tag", "").split())) > MAX_TAG:
+            return f"tag: a tag has at most {MAX_TAG} characters"
+        return None
 
     def only(self) -> prospects.BoardFilter:
         return prospects.BoardFilter(
@@ -163,6 +179,9 @@ def _board(request: Request, principal: Principal, view: View, *, message: Messa
 
 @router.get("/board")
 def board(request: Request, principal: PageUser) -> Response:
+    problem = View.problem(request.query_params)
+    if problem:  # as every page's bad filter: said, and the board shown without it
+        return _board(request, principal, View.of(request.query_params), message=Message(problem, "bad"), status=422)
     return _board(request, principal, View.of(request.query_params))
 
 
@@ -172,6 +191,13 @@ async def move(request: Request, principal: PageWriter) -> Response:
     fragment = request.headers.get(FRAGMENT_HEADER) == "1"
     view = View.of(values)
     prospect_id = values.get("prospectId", "")
+    problem = View.problem(values)
+    if problem:  # nothing moves on a form that asks for a board this page cannot show
+        if fragment:
+            field_name = problem.split(":", 1)[0]
+            return JSONResponse({"error": "invalid", "field": field_name, "message": problem, "link": None,
+                                 "linkText": None}, status_code=422)  # fmt: skip
+        return await run_in_threadpool(_board, request, principal, view, message=Message(problem, "bad"), status=422)
 
     def work() -> Message:  # the service checks the move (prospects.schemas.StageMove: a reason is required)
         with unit_of_work(settings_of(request)) as session:
