@@ -5,7 +5,8 @@ Leadline: a separate process posts SendGrid-shaped, signed batches to the server
 (email state, timeline, counters) per second, end to end. Floor, in the same run: the
 same inserts and updates done with the bare driver (sqlite3 / psycopg executemany), one
 transaction per batch, on an identical database: store the raw events, update the
-emails, insert the timeline entries, update the prospects' counters. Goal: at least 60% (issue 21; 25% before it).
+emails and their "sent" timeline entries' status, insert the timeline entries, update the
+prospects' counters. Goal: at least 60% (issue 21; 25% before it).
 
     .venv/bin/python benchmarks/webhook_ingest.py [--batches 20] [--postgres]
 """
@@ -40,18 +41,34 @@ def sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
 
 
-def seed_rows(count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def seed_rows(count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Prospects, their sent emails and each email's "sent" timeline entry (as sending makes it: the
+    entry the email's status moves on, sent -> delivered -> opened)."""
     now = sqlite_time(SENT_AT)
-    prospects, emails = [], []
+    prospects, emails, entries = [], [], []
     for n in range(count):
         pid = f"bench_shop_{n}"
         prospects.append((pid, f"Bench Shop {n}", f"owner{n}@benchshop{n}.com", 1, now, now))
-        emails.append((f"email_BENCH{n:021d}", pid, f"owner{n}@benchshop{n}.com", now, now, now))
-    return prospects, emails
+        emails.append((f"email_BENCH{n:021d}", pid, f"owner{n}@benchshop{n}.com", entry_id(n), now, now, now))
+        entries.append((entry_id(n), pid, json.dumps({"emailId": f"email_BENCH{n:021d}", "template": "pain_point"})))
+    return prospects, emails, entries
+
+
+def entry_id(n: int) -> str:
+    return f"act_BENCH{n:021d}"
+
+
+def entry_of(event: dict[str, Any]) -> str:
+    """The timeline entry of the event's email (``entry_id``)."""
+    return "act_" + event["leadline_email_id"].removeprefix("email_")
+
+
+def prospect_of(event: dict[str, Any]) -> str:
+    return "bench_shop_" + event["email"][5:].split("@")[0]
 
 
 def load_sqlite(path: str, count: int) -> None:
-    prospects, emails = seed_rows(count)
+    prospects, emails, entries = seed_rows(count)
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("BEGIN")  # many rows a statement: the search index's trigger writes a segment at each
     insert_rows(
@@ -61,11 +78,19 @@ def load_sqlite(path: str, count: int) -> None:
         "VALUES (?, ?, ?, ?, '[]', 'active', 'contacted', 1, 0, 0, 0, 0, ?, ?)",
         prospects,
     )
+    now = sqlite_time(SENT_AT)
+    insert_rows(
+        connection,
+        "INSERT INTO outreach_activities (id, prospect_id, type, status, details, actor, created_at, updated_at) "
+        f"VALUES (?, ?, 'email', 'sent', ?, 'cli', '{now}', '{now}')",
+        entries,
+    )
     insert_rows(
         connection,
         "INSERT INTO email_activities (id, prospect_id, email_type, template, subject, to_email, from_email, body_text, "
-        "status, open_count, machine_open_count, click_count, sent_at, created_at, updated_at) "
-        "VALUES (?, ?, 'pain_point', 'pain_point', 'Hello', ?, 'dana@gridline.example', 'Hi', 'sent', 0, 0, 0, ?, ?, ?)",
+        "outreach_activity_id, status, open_count, machine_open_count, click_count, sent_at, created_at, updated_at) "
+        "VALUES (?, ?, 'pain_point', 'pain_point', 'Hello', ?, 'dana@gridline.example', 'Hi', ?, 'sent', 0, 0, 0, ?, ?, "
+        "?)",
         emails,
     )
     connection.execute("COMMIT")
@@ -144,7 +169,7 @@ def floor_sqlite(path: str, batches: list[list[dict[str, Any]]]) -> float:
             [
                 (
                     new_id("act"),
-                    "bench_shop_" + e["email"][5:].split("@")[0],
+                    prospect_of(e),
                     e["event"],
                     json.dumps({"emailId": e["leadline_email_id"], "event": e["event"]}),
                     now,
@@ -154,8 +179,12 @@ def floor_sqlite(path: str, batches: list[list[dict[str, Any]]]) -> float:
             ],
         )
         connection.executemany(
+            "UPDATE outreach_activities SET status = ?, updated_at = ? WHERE id = ?",
+            [(STATUS[e["event"]], now, entry_of(e)) for e in events],
+        )
+        connection.executemany(
             "UPDATE prospects SET emails_opened_count = 1 WHERE id = ?",
-            [("bench_shop_" + e["email"][5:].split("@")[0],) for e in events if e["event"] != "delivered"],
+            [(prospect_of(e),) for e in events if e["event"] != "delivered"],
         )
         connection.execute("COMMIT")
     seconds = time.perf_counter() - start
@@ -200,7 +229,7 @@ def load_postgres(url: str, count: int) -> None:
     """The same prospects and sent emails as ``load_sqlite``, into a migrated PostgreSQL database."""
     import psycopg
 
-    prospects, emails = seed_rows(count)
+    prospects, emails, entries = seed_rows(count)
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO prospects (id, name, email, tier, gaps, status, sales_status, emails_sent_count, "
@@ -209,10 +238,16 @@ def load_postgres(url: str, count: int) -> None:
             [(*p[:4], SENT_AT, SENT_AT) for p in prospects],
         )
         cur.executemany(
+            "INSERT INTO outreach_activities (id, prospect_id, type, status, details, actor, created_at, updated_at) "
+            "VALUES (%s, %s, 'email', 'sent', %s, 'cli', %s, %s)",
+            [(*entry, SENT_AT, SENT_AT) for entry in entries],
+        )
+        cur.executemany(
             "INSERT INTO email_activities (id, prospect_id, email_type, template, subject, to_email, from_email, "
-            "body_text, status, open_count, machine_open_count, click_count, sent_at, created_at, updated_at) "
-            "VALUES (%s, %s, 'pain_point', 'pain_point', 'Hello', %s, 'd@g.example', 'Hi', 'sent', 0, 0, 0, %s, %s, %s)",
-            [(*e[:3], SENT_AT, SENT_AT, SENT_AT) for e in emails],
+            "body_text, outreach_activity_id, status, open_count, machine_open_count, click_count, sent_at, "
+            "created_at, updated_at) VALUES (%s, %s, 'pain_point', 'pain_point', 'Hello', %s, 'd@g.example', 'Hi', "
+            "%s, 'sent', 0, 0, 0, %s, %s, %s)",
+            [(*e[:4], SENT_AT, SENT_AT, SENT_AT) for e in emails],
         )
 
 
@@ -267,7 +302,7 @@ def floor_postgres(url: str, batches: list[list[dict[str, Any]]]) -> float:
                     [
                         (
                             new_id("act"),
-                            "bench_shop_" + e["email"][5:].split("@")[0],
+                            prospect_of(e),
                             e["event"],
                             Jsonb({"emailId": e["leadline_email_id"], "event": e["event"]}),
                             now,
@@ -277,8 +312,12 @@ def floor_postgres(url: str, batches: list[list[dict[str, Any]]]) -> float:
                     ],
                 )
                 cur.executemany(
+                    "UPDATE outreach_activities SET status = %s, updated_at = %s WHERE id = %s",
+                    [(STATUS[e["event"]], now, entry_of(e)) for e in events],
+                )
+                cur.executemany(
                     "UPDATE prospects SET emails_opened_count = 1 WHERE id = %s",
-                    [("bench_shop_" + e["email"][5:].split("@")[0],) for e in events if e["event"] != "delivered"],
+                    [(prospect_of(e),) for e in events if e["event"] != "delivered"],
                 )
         return time.perf_counter() - start
 

@@ -52,3 +52,27 @@ def test_nothing_to_record_writes_nothing(settings):
     with unit_of_work(settings) as session:
         activity.record_many(session, [])
     assert snapshot(settings) == before
+
+
+def test_many_statuses_move_in_one_statement_and_an_entry_in_hand_reads_its_new_status(settings):
+    """``update_statuses`` (the "sent" entries of a webhook batch's emails) writes past the ORM: an
+    entry the same transaction holds reads the status written, entries already at theirs keep their
+    updated time, and a funnel entry (a stage change: its totals move with the ORM) is left alone."""
+    from leadline import clock
+
+    prospect = make_prospect(settings)
+    with clock.freeze(T0), unit_of_work(settings) as session:
+        held = activity.record(session, prospect.id, "email", "sent", {"emailId": "email_1"}, actor="test")
+        still = activity.record(session, prospect.id, "email", "opened", {"emailId": "email_2"}, actor="test")
+        stage = activity.record(session, prospect.id, "stage_change", "contacted", {"to": "contacted"}, actor="test")
+        session.flush()
+        ids = held.id, still.id, stage.id
+    with clock.freeze(T0 + timedelta(hours=1)), unit_of_work(settings) as session:
+        held = activity.get(session, ids[0])
+        assert held is not None and held.status == "sent"
+        activity.update_statuses(session, {ids[0]: "delivered", ids[1]: "opened", ids[2]: "replied"})
+        assert held.status == "delivered"
+    with unit_of_work(settings, readonly=True) as session:
+        stored = {i: (activity.get(session, i).status, activity.get(session, i).updated_at) for i in ids}  # type: ignore[union-attr]
+    assert stored == {ids[0]: ("delivered", T0 + timedelta(hours=1)), ids[1]: ("opened", T0),
+                      ids[2]: ("contacted", T0)}  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import func, select
 
+from leadline import clock
 from leadline.db import unit_of_work
 from leadline.webhooks.models import WebhookBatch, WebhookEvent
 from leadline.webhooks.simulate import frame, signed_headers
@@ -183,6 +184,40 @@ class TestEffects:
         assert (row.status, row.click_count) == ("clicked", 1)
         assert cli("prospects", "show", row.prospect_id, "--json").json["emailsOpenedCount"] == 1
 
+    def test_each_sent_emails_timeline_entry_follows_its_status(self, hook, cli):
+        """The "sent" entry of each email shows where the email got to; an event that moves nothing
+        leaves the entry as it was (its updated time too)."""
+        first, second = send_to(hook.settings, 2)
+        t0 = first.sent_at
+        assert first.outreach_activity_id and second.outreach_activity_id
+        with clock.freeze(t0 + timedelta(hours=4)):
+            hook.post([event(first, "delivered", t0 + timedelta(seconds=5)),
+                       event(first, "open", t0 + timedelta(hours=2), sg_machine_open=False),
+                       event(second, "delivered", t0 + timedelta(seconds=9))])  # fmt: skip
+        entries = timeline_entries(hook.settings, [first.prospect_id, second.prospect_id])
+        moved_at = (t0 + timedelta(hours=4)).replace(tzinfo=None)
+        assert entries[first.outreach_activity_id] == ("email", "opened", moved_at)
+        assert entries[second.outreach_activity_id] == ("email", "delivered", moved_at)
+        shown = cli("prospects", "show", first.prospect_id, "--json").json["timeline"]
+        assert [e["status"] for e in shown if e["id"] == first.outreach_activity_id] == ["opened"]
+        with clock.freeze(t0 + timedelta(hours=5)):  # a second open: still opened
+            hook.post([event(first, "open", t0 + timedelta(hours=3), sg_machine_open=False)])
+        again = timeline_entries(hook.settings, [first.prospect_id, second.prospect_id])
+        assert {k: again[k] for k in entries} == entries
+
+    def test_an_unknown_send_settled_and_moved_by_one_post_shows_it_on_its_new_entry(self, hook):
+        from leadline.emails import service as emails
+
+        (target,) = send_to(hook.settings, 1)
+        with unit_of_work(hook.settings) as session:  # as if the send's outcome had been lost
+            row = emails.get(session, target.id)
+            row.status, row.sent_at = "unknown", None
+        hook.post([event(target, "delivered")])  # made "sent" (a new entry) and then "delivered", in one go
+        row = email(hook.settings, target.id)
+        assert row.status == "delivered" and row.outreach_activity_id not in (None, target.outreach_activity_id)
+        entry = timeline_entries(hook.settings, [target.prospect_id])[row.outreach_activity_id]
+        assert entry[:2] == ("email", "delivered")
+
     def test_a_click_implies_an_open(self, hook):
         (target,) = send_to(hook.settings, 1)
         hook.post([event(target, "click", target.sent_at + timedelta(hours=1))])
@@ -249,3 +284,14 @@ class TestEffects:
         hook.post([event(target, "click", t0 + timedelta(hours=2))])
         hook.post([event(target, "open", t0 + timedelta(hours=1)), event(target, "delivered", t0)])
         assert email(hook.settings, target.id).status == "clicked"
+
+
+def timeline_entries(settings, prospect_ids: list[str]) -> dict[str, tuple[str, str, object]]:
+    """The prospects' timeline entries as stored: {id: (type, status, updated_at)}."""
+    from leadline.activity.models import OutreachActivity
+
+    with unit_of_work(settings, readonly=True) as session:
+        rows = session.execute(select(OutreachActivity.id, OutreachActivity.type, OutreachActivity.status,
+                                      OutreachActivity.updated_at)
+                               .where(OutreachActivity.prospect_id.in_(prospect_ids)))  # fmt: skip
+        return {row_id: (kind, status, at.replace(tzinfo=None)) for row_id, kind, status, at in rows}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from leadline.activity.models import OutreachActivity
@@ -93,11 +93,26 @@ def update_status(session: Session, activity_id: str | None, status: str, **deta
 
 
 def update_statuses(session: Session, statuses: dict[str, str]) -> None:
-    """Set the status of many timeline entries at once ({activity id: status})."""
-    ids = sorted(statuses)
-    for start in range(0, len(ids), 500):
-        for entry in session.scalars(select(OutreachActivity).where(OutreachActivity.id.in_(ids[start : start + 500]))):
-            entry.status = statuses[entry.id]
+    """Set the status of many timeline entries at once ({activity id: status}): one executemany, no
+    ORM object per entry (a webhook batch moves the "sent" entries of a thousand emails). An entry
+    already at its status keeps its ``updated_at``. Entries of the funnel's kinds (stage changes,
+    proposals) are left alone: their totals move with the ORM's changes (:func:`update_status`)."""
+    from leadline.analytics.totals import FUNNEL_TYPES  # a writer's: reads of the timeline never load the totals
+
+    if not statuses:
+        return
+    session.flush()  # an entry made earlier in this transaction is in the table before it is updated
+    table = Base.metadata.tables[OutreachActivity.__tablename__]
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("entry"), table.c.status != bindparam("moved_to"),
+               *(table.c.type != kind for kind in FUNNEL_TYPES))
+        .values(status=bindparam("moved_to")),  # (and updated_at: the column's own onupdate)
+        [{"entry": key, "moved_to": statuses[key]} for key in sorted(statuses)],
+    )  # fmt: skip
+    for held in [obj for obj in session.identity_map.values() if isinstance(obj, OutreachActivity)]:
+        if held.id in statuses:
+            session.expire(held, ["status", "updated_at"])  # read again from the row, if asked
 
 
 def get(session: Session, activity_id: str, *, for_update: bool = False) -> OutreachActivity | None:
