@@ -231,8 +231,15 @@ def test_the_new_column_shows_its_first_cards_and_more_on_request(settings, page
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("new=99999", "new"), ("new=5", "new"), ("new=ten", "new"), ("new=-20", "new"), ("tier=7", "tier"),
-     ("tier=one", "tier"), ("tag=" + "x" * 41, "tag")],
+    [
+        ("new=99999", "new"),
+        ("new=5", "new"),
+        ("new=ten", "new"),
+        ("new=-20", "new"),
+        ("tier=7", "tier"),
+        ("tier=one", "tier"),
+        ("tag=" + "x" * 41, "tag"),
+    ],
 )
 def test_a_board_view_it_cannot_show_is_said_naming_the_field_and_moves_nothing(settings, page_client, query, field):
     """The board used to clamp ``new`` and drop a bad tier or an over-long tag without a word."""
