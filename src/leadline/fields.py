@@ -49,6 +49,12 @@ def _described(char: str) -> str:
     return f"must not contain control characters (U+{ord(char):04X})"
 
 
+def digits(text: str) -> bool:
+    """Only the digits 0-9, at least one: what ``int`` reads as a whole number. (``str.isdigit`` also
+    says yes to ``²`` and ``①``, which ``int`` refuses, and to other scripts' digits, which it reads.)"""
+    return text.isascii() and text.isdigit()
+
+
 def text_problem(value: str, kind: TextKind = "line") -> str | None:
     """What is wrong with ``value`` under the stored-text rule, in plain words; None when it is fine.
 

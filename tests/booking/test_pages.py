@@ -77,6 +77,12 @@ class TestBookingPage:
             ({"slot": "2026-12-08T16:00:00Z", "length": "45"}, 422, "not offered"),
             ({"slot": "2026-12-08T16:00:00Z", "length": "lots"}, 422, "call lengths"),
             ({"slot": "2026-12-08T16:00:00Z", "note": "x" * 1001}, 422, "longer than"),
+            # Found by a review: "²" is a digit to str.isdigit and not to int (500); a year-9999 time
+            # in a zone west of UTC is past the last moment Python holds (500).
+            ({"slot": "2026-12-08T16:00:00Z", "length": "\u00b2"}, 422, "call lengths"),
+            ({"slot": "2026-12-08T16:00:00Z", "length": "3" * 5000}, 422, "call lengths"),
+            ({"slot": "9999-12-31T23:59:59-23:59"}, 422, "pick one of the times"),
+            ({"slot": "0001-01-01T00:00:00+23:59"}, 422, "pick one of the times"),
         ],
     )
     def test_bad_input(self, settings, anon_client, form, status, words):
@@ -85,6 +91,43 @@ class TestBookingPage:
         before = counts(settings)
         answer = anon_client.post(f"/book/{token}", data={"length": "30", **form}, follow_redirects=False)
         assert answer.status_code == status and words in answer.text
+        assert counts(settings) == before
+
+    def test_a_length_no_page_offers_is_a_plain_refusal_with_any_link(self, settings, anon_client):
+        """A made-up link with such a length was a 500 (the length was read first); now the link's own 404."""
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        before = counts(settings)
+        for length in ("\u00b2", "\u0663", "9" * 5000):
+            answer = anon_client.post("/book/not-a-link", data={"slot": "x", "length": length})
+            assert answer.status_code == 404 and "not valid" in answer.text
+        for length in ("\u00b2", "9" * 1000):
+            shown = anon_client.get(f"/book/{token}", params={"length": length})
+            assert shown.status_code == 422 and "call lengths" in shown.text
+        assert counts(settings) == before
+
+    def test_a_file_sent_as_the_note_is_not_read_as_text(self, settings, anon_client):
+        set_up(settings)
+        prospect_id, token = prospect_with_link(settings)
+        booked = anon_client.post(f"/book/{token}", data={"slot": slot_value(at("2026-12-08 10:00")), "length": "30"},
+                                  files={"note": ("a.txt", b"gate code", "text/plain")}, follow_redirects=False)  # fmt: skip
+        assert booked.status_code == 303
+        from leadline.calls.models import CallActivity
+        from leadline.db import unit_of_work
+
+        with unit_of_work(settings, readonly=True) as session:
+            (call,) = session.query(CallActivity).filter_by(prospect_id=prospect_id).all()
+            assert "UploadFile" not in (call.notes or "") and "gate code" not in (call.notes or "")
+
+    def test_a_far_out_time_to_move_to_is_refused(self, settings, anon_client):
+        set_up(settings)
+        _, token = prospect_with_link(settings)
+        booked = _book(anon_client, token, slot_value(at("2026-12-08 10:00")))
+        path = booked.headers["location"].split("?")[0].removeprefix(settings.base_url)
+        before = counts(settings)
+        for slot in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+            moved = anon_client.post(f"{path}/reschedule", data={"slot": slot}, follow_redirects=False)
+            assert moved.status_code == 422 and "pick one of the times" in moved.text
         assert counts(settings) == before
 
     def test_tampered_expired_and_revoked_links(self, settings, anon_client):

@@ -20,6 +20,8 @@ from leadline.booking import links, service
 from leadline.booking.invites import ics, when_text
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
+from leadline.fields import digits
+from leadline.web.pages.forms import read_form
 from leadline.web.ratelimit import limiter
 from leadline.web.render import page, settings_of
 
@@ -44,7 +46,7 @@ def _parse_slot(value: str) -> datetime:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise service.SlotNotOffered("pick one of the times shown", field="slot") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # (the service checks it is one offered)
 
 
 def _parse_length(value: str, default: int | None) -> int:
@@ -52,7 +54,7 @@ def _parse_length(value: str, default: int | None) -> int:
         if default is None:
             raise service.SlotNotOffered("pick a call length", field="length")
         return default
-    if not value.strip().isdigit() or len(value) > 4:
+    if len(value) > 4 or not digits(value.strip()):
         raise service.SlotNotOffered("pick one of the call lengths shown", field="length")
     return int(value)
 
@@ -98,8 +100,8 @@ def show(request: Request, token: str, length: str = "") -> HTMLResponse:
 
 @router.post("/book/{token}", response_model=None)
 async def book(request: Request, token: str) -> Response:
-    form = await request.form()
-    slot, length, note = (str(form.get(k) or "") for k in ("slot", "length", "note"))
+    form = await read_form(request, keep_blank=("note",))  # text fields only: a file sent as one is not read
+    slot, length, note = (form.get(k, "") for k in ("slot", "length", "note"))
     settings = settings_of(request)
     try:
         with _unit(request) as session:
@@ -125,7 +127,7 @@ def _choose_again(request: Request, token: str, length: str, error: LeadlineErro
         try:
             opened = service.open_link(session, token)
             default = opened.lengths[0] if opened.lengths else 30
-            chosen = (length.isdigit() and int(length) in opened.lengths and int(length)) or default
+            chosen = (len(length) <= 4 and digits(length) and int(length) in opened.lengths and int(length)) or default
             context = _booking_context(session, opened, chosen)
         except LeadlineError as again:
             return _gone(request, again)
@@ -170,8 +172,7 @@ def reschedule_form(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/book/manage/{token}/reschedule", response_model=None)
 async def reschedule(request: Request, token: str) -> Response:
-    form = await request.form()
-    slot = str(form.get("slot") or "")
+    slot = (await read_form(request)).get("slot", "")
     return _managed_change(request, token, "reschedule", lambda session: service.reschedule(
         session, token, _parse_slot(slot) if slot else _missing_slot()))  # fmt: skip
 
@@ -187,8 +188,7 @@ def cancel_form(request: Request, token: str) -> HTMLResponse:
 
 @router.post("/book/manage/{token}/cancel", response_model=None)
 async def cancel(request: Request, token: str) -> Response:
-    form = await request.form()
-    reason = str(form.get("reason") or "")[:500]
+    reason = (await read_form(request)).get("reason", "")[:500]
     return _managed_change(request, token, "cancel", lambda session: service.cancel(session, token, reason=reason))
 
 

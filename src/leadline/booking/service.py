@@ -170,7 +170,10 @@ def _check_slot(session: Session, opened: Opened, start: datetime, length: int, 
     if length not in opened.lengths:
         offered = ", ".join(f"{m} minutes" for m in opened.lengths)
         raise SlotNotOffered(f"a {length}-minute call is not offered (offered: {offered})", field="length")
-    start = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+    try:
+        start = start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past the last moment a datetime holds
+        raise SlotNotOffered("that time is not offered; pick one of the times shown", field="slot") from None
     if start not in availability.candidate_starts(opened.offer, length, utc_now()):
         raise SlotNotOffered("that time is not offered; pick one of the times shown", field="slot")
     if start not in availability.free_slots(session, opened.offer, opened.host, length, ignore_call=ignore_call):

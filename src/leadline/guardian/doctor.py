@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from leadline.errors import Invalid
+from leadline.fields import digits
 from leadline.guardian.compliance import base_url_problem
 
 Status = Literal["pass", "warn", "fail"]
@@ -175,7 +176,7 @@ def _nameserver(text: str) -> Any:
 
 
 def _port(raw: str, entry: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not digits(raw) or not 0 < int(raw) < 65536:
         raise ValueError(f"{entry!r}: the port must be a number from 1 to 65535")
     return int(raw)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from leadline.fields import digits
+
 
 class SlackError(Exception):
     def __init__(self, message: str, *, retry: bool, retry_after: float | None = None) -> None:
@@ -57,6 +59,6 @@ def post(client: httpx.Client, url: str, message: dict[str, Any]) -> None:
         after = response.headers.get("retry-after")
         raise SlackError(
             f"Slack answered {response.status_code} {text}", retry=True,
-            retry_after=float(after) if after and after.isdigit() else None,
+            retry_after=float(after) if after and digits(after) else None,
         )  # fmt: skip
     raise SlackError(f"Slack refused the message ({response.status_code} {text})", retry=False)

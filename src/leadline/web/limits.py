@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadline import jsonin
 from leadline.config import Settings
+from leadline.fields import digits
 
 IMPORT_PATHS = ("/api/prospects/import", "/prospects/import")
 
@@ -129,7 +130,7 @@ class BodyLimits:
         limit, setting = body_limit(self.settings, path)
         headers = Headers(scope=scope)
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if digits(declared) and int(declared) > limit:
             await _answer(scope, receive, send, _too_large(limit, setting))
             return
         api = path.startswith("/api/")

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadline.config import Settings
 from leadline.db import is_unavailable, unit_of_work
+from leadline.fields import digits
 from leadline.webhooks import flows, mailtext, replies, service
 from leadline.webhooks.events import BadEvent, parse_batch
 from leadline.webhooks.inbound import parse_post
@@ -44,7 +45,7 @@ class TooLarge(Exception):
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing more than ``limit`` bytes before reading it all."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and digits(declared) and int(declared) > limit:
         raise TooLarge()
     chunks: list[bytes] = []
     size = 0

@@ -22,6 +22,7 @@ import httpx
 from leadline.config import Settings
 from leadline.emails.backends import Accepted, AuthFailed, Rejected, Unknown, require_compliance
 from leadline.emails.message import Outgoing, problem, untracked
+from leadline.fields import digits
 
 CUSTOM_ARG = "leadline_email_id"
 
@@ -143,7 +144,7 @@ class SendGridBackend:
         delay = self.delay * 2 ** (attempt - 1)
         if response is not None and response.status_code == 429:
             reset = response.headers.get("x-ratelimit-reset")
-            if reset and reset.isdigit():
+            if reset and digits(reset):
                 delay = max(delay, min(60.0, int(reset) - time.time()))
         time.sleep(max(0.0, delay))
 

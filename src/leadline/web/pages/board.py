@@ -25,6 +25,7 @@ from leadline import money
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
+from leadline.fields import digits
 from leadline.prospects import bulk
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import OPEN_STAGES, STAGE_LABELS, STAGES
@@ -58,6 +59,11 @@ class Column:
         return max(0, self.total - len(self.cards))
 
 
+def _new_cards(text: str) -> int | None:
+    """The number of New cards ``text`` asks for, if the board shows that many."""
+    return int(text) if digits(text) and len(text) <= 6 and NEW_CARDS <= int(text) <= NEW_CARDS_MAX else None
+
+
 @dataclass
 class View:
     """The board's filters and how many New cards it shows, from the query or the move form."""
@@ -77,7 +83,7 @@ class View:
         return cls(
             tier=int(tier) if tier in ("1", "2", "3") else None, owner=values.get("owner", "").strip(),
             trade=values.get("trade", "").strip(), tag=tag if len(tag) <= MAX_TAG else "",
-            new=int(new) if new.isdigit() and NEW_CARDS <= int(new) <= NEW_CARDS_MAX else NEW_CARDS,
+            new=_new_cards(new) or NEW_CARDS,
         )  # fmt: skip
 
     @staticmethod
@@ -87,7 +93,7 @@ class View:
         if tier and tier not in ("1", "2", "3"):
             return f"tier: {tier[:40]!r} is not a tier (1, 2 or 3)"
         new = values.get("new", "").strip()
-        if new and not (new.isdigit() and len(new) <= 6 and NEW_CARDS <= int(new) <= NEW_CARDS_MAX):
+        if new and _new_cards(new) is None:
             return f"new: {new[:40]!r} is not a number of New cards from {NEW_CARDS} to {NEW_CARDS_MAX}"
         if len(" ".join(values.get("tag", "").split())) > MAX_TAG:
             return f"tag: a tag has at most {MAX_TAG} characters"

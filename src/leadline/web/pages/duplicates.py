@@ -14,6 +14,7 @@ from leadline.auth.deps import PageUser
 from leadline.config import Settings
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
+from leadline.fields import digits
 from leadline.prospects import merging
 from leadline.web.pages.forms import FormErrors, errors_of
 from leadline.web.render import page, settings_of
@@ -39,7 +40,7 @@ async def show(request: Request, *, status: int = 200, errors: FormErrors | None
     raw = params.get("page", "1").strip() or "1"
     context: dict[str, Any] = {"reason": reason or "", "reasons": merging.REASON_LABELS, "errors": errors}
     try:
-        number = int(raw) if raw.isdigit() and len(raw) < 8 else 0
+        number = int(raw) if digits(raw) and len(raw) < 8 else 0
         if number < 1:
             raise LeadlineError("must be a page number, 1 or more", field="page")
         found = await run_in_threadpool(_groups, settings, reason, number)

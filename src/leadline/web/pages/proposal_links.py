@@ -20,6 +20,7 @@ from starlette.requests import ClientDisconnect
 
 from leadline.db import unit_of_work
 from leadline.errors import LeadlineError
+from leadline.fields import digits
 from leadline.files.download import attachment
 from leadline.proposals import flows, service
 from leadline.proposals.schemas import Acceptance, Decline
@@ -131,7 +132,7 @@ async def view_beacon(request: Request, token: str, view_id: str) -> Response:
             body = (await request.body())[:64].decode("ascii", "replace").strip()
     except ClientDisconnect:  # the page was left before its beacon was read: nothing to record
         return Response(status_code=204, headers=PRIVATE)
-    if not body.isdigit() or len(body) > 10:
+    if not digits(body) or len(body) > 10:
         return Response(status_code=204, headers=PRIVATE)  # nothing to record; never an error page for a beacon
 
     def work() -> None:
