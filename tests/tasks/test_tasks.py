@@ -9,6 +9,7 @@ from leadline.emails.models import EmailActivity
 from leadline.prospects import service as prospects
 from tests.calls.helpers import book, entries, freeze, local, log, prospect
 from tests.factories import make_prospect, snapshot
+from tests.web.helpers import make_customer
 
 
 def email(settings, prospect_id: str, *, sent: str, replied: str | None = None, reply: str | None = None) -> None:
@@ -133,7 +134,9 @@ class TestToday:
         assert (call["phone"], call["gridHealth"], call["pastObjections"]) == (
             "(512) 555-0142", 48, ["How much will this cost?"],
         )  # fmt: skip
-        assert [f["prospectName"] for f in day["overdueFollowUps"]] == ["Quiet HVAC"]
+        # Quiet HVAC's follow-up date is its overdue task's due time: listed once, as the task (it was
+        # listed under both, and the Today page counted it overdue twice).
+        assert day["overdueFollowUps"] == []
         assert [t["prospectName"] for t in day["tasks"]] == ["Quiet HVAC", "Royal Plumbing Co"]
         assert [(r["prospectName"], r["replyText"]) for r in day["replies"]] == [
             ("Waiting Roofing", "Interested! Friday?")
@@ -144,9 +147,33 @@ class TestToday:
         text = cli("today").stdout  # what the JSON and the Today page hold (the text left the coming calls out)
         for line in ("Today, 2025-11-18 (America/Chicago)", "Calls", "15:00", "Royal Plumbing Co (Daniel Reyes)",
                      "How much will this cost?", "Coming up (the next 7 days)", "Thu 2025-11-20 11:00",
-                     "Later Gutters", "Overdue follow-ups", "Quiet HVAC", "Tasks", "(overdue)",
+                     "Later Gutters", "Overdue follow-ups: none", "Quiet HVAC", "Tasks", "(overdue)",
                      "Replies to answer", "Waiting Roofing", "Interested! Friday?"):  # fmt: skip
             assert line in text, line
+
+    def test_a_reply_waits_for_an_answer_whatever_the_stage_until_a_call_or_email_answers_it(self, settings, cli):
+        """A reply from a prospect further along than "replied" (a question after a call, about a
+        proposal) used to be left off; a call held before the reply does not answer it."""
+        freeze("2025-11-17 10:00")
+        called = make_prospect(settings, name="Called Plumbing", sales_status="contacted")
+        log(settings, called.id, "interested")  # a call held before the reply: stage Called
+        email(settings, called.id, sent="2025-11-17 10:30", replied="2025-11-17 11:00", reply="Call me tomorrow?")
+        proposal = make_prospect(settings, name="Proposal Roofing", sales_status="proposal")
+        email(settings, proposal.id, sent="2025-11-14 08:30", replied="2025-11-14 15:00", reply="Is install included?")
+        lost = make_prospect(settings, name="Lost Gutters", sales_status="closed_lost")
+        email(settings, lost.id, sent="2025-11-14 08:30", replied="2025-11-15 09:00", reply="Actually, let's talk")
+        won = make_prospect(settings, name="Won Windows", sales_status="proposal")
+        email(settings, won.id, sent="2025-11-14 08:30", replied="2025-11-14 16:00", reply="Thanks, invoice paid")
+        make_customer(settings, won.id)  # a customer now: the reply is the account's, not the pipeline's
+        booked = make_prospect(settings, name="Booked Heating", sales_status="replied")
+        email(settings, booked.id, sent="2025-11-13 08:30", replied="2025-11-13 09:00")
+        book(settings, booked.id, "2025-11-20 11:00")  # a call still to be held answers it
+        rang = make_prospect(settings, name="Rang Back Electric", sales_status="replied")
+        email(settings, rang.id, sent="2025-11-13 08:30", replied="2025-11-13 09:00")
+        log(settings, rang.id, "follow_up")  # a call logged after the reply answers it
+        freeze("2025-11-18 09:00")
+        day = cli("today", "--json").json
+        assert [r["prospectName"] for r in day["replies"]] == ["Proposal Roofing", "Lost Gutters", "Called Plumbing"]
 
     def test_an_empty_day(self, cli):
         text = cli("today").stdout

@@ -4,8 +4,10 @@
   prospect's phone, grid health and the objections raised on earlier calls;
 * overdue follow-ups: open prospects whose next follow-up date has passed, no call booked;
 * tasks due today or overdue;
-* replies not answered yet: a reply arrived, the prospect is still in stage ``replied``,
-  and no call was booked nor email sent to them since.
+* replies not answered yet: a reply arrived from a prospect not yet won, and since it no
+  email was sent to them and no call booked or logged with them, and no call is still to be held
+  (a reply from a prospect further along, a question about a proposal, needs a person as much);
+* an overdue follow-up is listed unless it is the due time of a task listed already.
 
 ``owner`` (a user's email) makes it that user's day: the calls, follow-ups and replies of the
 prospects they own, and the tasks given to them or, given to nobody, about a prospect they own.
@@ -22,6 +24,7 @@ from leadline.calls import reading as calls
 from leadline.clock import utc_now
 from leadline.db import UTCDateTime, settings_of
 from leadline.prospects import service as prospects
+from leadline.prospects.stages import WON
 from leadline.tasks import service as tasks
 from leadline.tasks.schemas import TodayCall, TodayFollowUp, TodayRead, TodayReply, TodayText
 from leadline.texts import service as texts
@@ -31,17 +34,19 @@ from leadline.times import local_day_bounds
 # emails domain's table, joined with prospects (stage) and call_activities (a call booked),
 # because no service can answer "which replies are still waiting" on its own. It writes
 # nothing.
-UNANSWERED_REPLIES = text(
-    """
+UNANSWERED_REPLIES = (
+    text(
+        """
     SELECT e.id, e.prospect_id, e.subject, e.replied_at, e.reply_text,
            p.name, p.contact_name, p.phone, p.owner
     FROM email_activities e
     JOIN prospects p ON p.id = e.prospect_id
     WHERE e.replied_at IS NOT NULL
-      AND p.sales_status = 'replied'
+      AND p.sales_status <> :won
       AND NOT EXISTS (
           SELECT 1 FROM call_activities c
           WHERE c.prospect_id = e.prospect_id AND c.status <> 'cancelled'
+            AND (c.status = 'scheduled' OR c.created_at > e.replied_at)
       )
       AND NOT EXISTS (
           SELECT 1 FROM email_activities later
@@ -50,7 +55,10 @@ UNANSWERED_REPLIES = text(
     ORDER BY e.replied_at DESC, e.id DESC
     LIMIT 500
     """
-).columns(replied_at=UTCDateTime())
+    )
+    .bindparams(won=WON)
+    .columns(replied_at=UTCDateTime())
+)
 
 
 def build(session: Session, *, owner: str | None = None) -> TodayRead:
@@ -115,6 +123,10 @@ def build(session: Session, *, owner: str | None = None) -> TodayRead:
             t for t in due_tasks
             if t.owner == owner or (t.owner is None and t.prospect_id in about and about[t.prospect_id].owner == owner)
         ]  # fmt: skip
+    # A follow-up date is the earliest open task or booked call (tasks.next_follow_up): one that is a
+    # task listed here is that task, not a second thing to do (as tasks.reminders._covered says).
+    listed = {(t.prospect_id, t.due_at) for t in due_tasks if t.prospect_id}
+    overdue = [p for p in overdue if (p.id, p.next_follow_up_at) not in listed]
     return TodayRead(
         date=now.astimezone(zone).date().isoformat(),
         timezone=settings.timezone,
