@@ -89,6 +89,18 @@ def test_a_booked_call_stops_it(settings, cli, immediate, monday):
     assert enrollments(cli)[person.id]["stopReason"] == "call booked"
 
 
+def test_a_logged_call_stops_it_at_once(settings, cli, immediate, monday):
+    """A call logged without a booking used to leave the sequence active (its next step due) until
+    the worker came by and stopped it as "call booked"; docs/automation.md says logged too."""
+    person = make_prospect(settings)
+    cli("sequences", "start", "--template", "pain_point", "-p", person.id, "--steps", "follow_up_1:3d")
+    logged = cli("calls", "log", "--prospect", person.id, "--outcome", "follow_up", "--follow-up", "2025-11-21 10:00")
+    assert logged.exit_code == 0, logged.stderr
+    assert (enrollments(cli)[person.id]["status"], enrollments(cli)[person.id]["stopReason"]) == (
+        "stopped", "call logged",
+    )  # fmt: skip
+
+
 def test_the_sending_window_is_the_prospects(cli, settings, immediate):
     # Saturday 10:00 in Chicago: nothing goes out until Monday 08:00 in the prospect's own zone.
     clock.set_frozen(clock.utc_now().replace(year=2025, month=11, day=22, hour=16, minute=0, second=0, microsecond=0))

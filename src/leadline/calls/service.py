@@ -72,6 +72,7 @@ from leadline.names import camel
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.prospects.stages import CLOSED_STAGES
+from leadline.sequences import stops as sequences
 from leadline.tasks import service as tasks
 from leadline.times import add_business_days, due_moment, iso, local_day_bounds, to_utc
 
@@ -255,6 +256,7 @@ def log(session: Session, data: CallLog, *, actor: str) -> Logged:
             actor=actor,
         )
     recount(session, prospect)
+    sequences.stop_for_prospect(session, prospect.id, "call logged", actor=actor)  # as booking one does
     minutes = f", {round((data.duration or 0) / 60)} min" if data.duration else ""
     objections = f"\nObjections: {'; '.join(data.objections)}" if data.objections else ""
     notify.raise_event(
