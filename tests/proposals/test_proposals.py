@@ -49,7 +49,7 @@ def _sha(page: str) -> str:
     return found.group(1)
 
 
-def test_sent_viewed_accepted_customer(cli, anon_client, settings):
+def test_sent_viewed_accepted_customer(cli, anon_client, settings, client, page_client):
     p, proposal = _make(cli, settings)
     assert proposal["status"] == "draft" and proposal["url"] is None
     token = _send(cli, proposal["id"])
@@ -99,6 +99,16 @@ def test_sent_viewed_accepted_customer(cli, anon_client, settings):
     before = snapshot(settings)
     again = anon_client.post(f"/p/{token}/accept", data={"name": "X", "agree": "yes", "document": _sha(page.text)})
     assert again.status_code == 409 and snapshot(settings) == before
+    # The signed copy is the record of what was agreed: no one removes it (a member could, and the
+    # prospect's link then said "No file with id ..." and `proposals pdf` failed).
+    refused = cli("files", "remove", signed["id"])
+    assert refused.exit_code == 1 and "is the signed copy of a proposal" in refused.stderr
+    assert client.delete(f"/api/files/{signed['id']}").status_code == 409
+    shown = page_client.get(f"/customers/{record['customerId']}").text
+    assert f"/files/{signed['id']}/remove" not in shown  # no button for it
+    posted = page_client.post(f"/files/{signed['id']}/remove", data={"csrf_token": page_client.csrf})
+    assert posted.status_code == 409
+    assert snapshot(settings) == before and anon_client.get(f"/p/{token}/pdf").content == pdf.content
 
 
 def test_the_signed_pdf_ends_with_a_certificate_of_the_evidence(cli, anon_client, settings, monkeypatch):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, undefer
 from leadline.activity import service as activity
 from leadline.customers.models import Customer
 from leadline.db import settings_of
-from leadline.errors import Invalid, LeadlineError, NotFound
+from leadline.errors import Conflict, Invalid, LeadlineError, NotFound
 from leadline.files.models import StoredFile
 from leadline.files.schemas import FileRead, Target
 from leadline.files.sniff import sniff
@@ -148,9 +148,18 @@ def for_customer(session: Session, customer_id: str) -> list[StoredFile]:
     return for_prospect(session, customer.prospect_id)
 
 
+class FileKept(Conflict):
+    pass
+
+
 def remove(session: Session, file_id: str, *, actor: str) -> StoredFile:
-    """Remove a file; its timeline entry says which (name, size, SHA-256) and who removed it."""
+    """Remove a file; its timeline entry says which (name, size, SHA-256) and who removed it. A signed
+    proposal's copy is the record of what was agreed (the prospect's link and `proposals pdf` serve
+    it): it is never removed."""
     stored = get(session, file_id)
+    if stored.source == "proposal":
+        raise FileKept(f"{stored.name} is the signed copy of a proposal: it is kept as the record of what was "
+                       "agreed", field="fileId")  # fmt: skip
     details = _details(stored)
     session.delete(stored)
     session.flush()
