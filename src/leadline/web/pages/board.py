@@ -200,8 +200,8 @@ async def move(request: Request, principal: PageWriter) -> Response:
     problem = View.problem(values)
     if problem:  # nothing moves on a form that asks for a board this page cannot show
         if fragment:
-            return JSONResponse({"error": "invalid", "field": problem.split(":", 1)[0], "message": problem, "link": None,
-                                 "linkText": None}, status_code=422)  # fmt: skip
+            return JSONResponse({"error": "invalid", "field": problem.split(":", 1)[0], "message": problem,
+                                 "link": None, "linkText": None}, status_code=422)  # fmt: skip
         return await run_in_threadpool(_board, request, principal, view, message=Message(problem, "bad"), status=422)
 
     def work() -> Message:  # the service checks the move (prospects.schemas.StageMove: a reason is required)
