@@ -49,6 +49,24 @@ def test_notes_are_added_edited_and_guarded(settings, signed_in):
     assert viewer.post(f"/prospects/{p.id}/notes", data={"csrf_token": viewer.csrf, "text": "x"}).status_code == 403
 
 
+def test_a_note_is_changed_only_under_its_own_prospects_address(settings, signed_in):
+    """An admin's edit posted under another prospect's address changed the note and sent them to the
+    wrong prospect saying "note-edited"."""
+    apex = make_prospect(settings, name="Apex Plumbing", notes="Gate code 1234")
+    royal = make_prospect(settings, name="Royal Plumbing Co")
+    with unit_of_work(settings, readonly=True) as session:
+        (note,) = notes.for_prospect(session, apex.id)
+    admin = signed_in("admin")
+    before = snapshot(settings)
+    for verb, data in (("edit", {"text": "changed"}), ("remove", {})):
+        wrong = admin.post(f"/prospects/{royal.id}/notes/{note.id}/{verb}", data={"csrf_token": admin.csrf, **data},
+                           follow_redirects=False)  # fmt: skip
+        assert wrong.status_code == 404 and f"no note with id '{note.id}' on {royal.id}" in wrong.json()["message"]
+    assert snapshot(settings) == before and texts(settings, apex.id) == ["Gate code 1234"]
+    right = admin.post(f"/prospects/{apex.id}/notes/{note.id}/edit", data={"csrf_token": admin.csrf, "text": "x"})
+    assert right.status_code == 200 and texts(settings, apex.id) == ["x"]
+
+
 def test_tasks_on_the_prospect_page_and_the_tasks_page(settings, signed_in):
     p = make_prospect(settings, name="Baker Roofing")
     ann = signed_in("member", "ann@example.com")

@@ -56,10 +56,13 @@ def row(prospect_id: str, text: str, *, actor: str, at: datetime) -> dict[str, A
     return activity.row(prospect_id, TYPE, ADDED, {"text": text}, actor=actor, at=at)
 
 
-def get(session: Session, note_id: str, *, for_update: bool = False) -> OutreachActivity:
+def get(session: Session, note_id: str, *, for_update: bool = False, of: str | None = None) -> OutreachActivity:
+    """A note by id (``of``: it must be a note on that prospect, as a page's address says)."""
     entry = activity.get(session, note_id, for_update=for_update)
     if entry is None or entry.type != TYPE or entry.status != ADDED:
         raise NoteNotFound(f"no note with id {note_id!r}", field="noteId")
+    if of is not None and entry.prospect_id != of:
+        raise NoteNotFound(f"no note with id {note_id!r} on {of}", field="noteId")
     return entry
 
 
@@ -68,10 +71,13 @@ def _check_may_change(entry: OutreachActivity, *, actor: str, admin: bool, verb:
         raise Forbidden(f"only its author ({entry.actor}) or an admin may {verb} this note", field="noteId")
 
 
-def edit(session: Session, note_id: str, text: str, *, actor: str, admin: bool = False) -> OutreachActivity:
-    """Change a note's text (its author, or an admin); the timeline records the edit."""
+def edit(
+    session: Session, note_id: str, text: str, *, actor: str, admin: bool = False, of: str | None = None
+) -> OutreachActivity:
+    """Change a note's text (its author, or an admin); the timeline records the edit. ``of``: the
+    prospect the note must be on."""
     data = NoteWrite(text=text)
-    entry = get(session, note_id, for_update=True)
+    entry = get(session, note_id, for_update=True, of=of)
     _check_may_change(entry, actor=actor, admin=admin, verb="edit")
     before = str(entry.details.get("text") or "")
     if before == data.text:
@@ -85,9 +91,10 @@ def edit(session: Session, note_id: str, text: str, *, actor: str, admin: bool =
     return entry
 
 
-def remove(session: Session, note_id: str, *, actor: str, admin: bool = False) -> str:
-    """Remove a note (its author, or an admin); the timeline records the removal. Returns its prospect's id."""
-    entry = get(session, note_id, for_update=True)
+def remove(session: Session, note_id: str, *, actor: str, admin: bool = False, of: str | None = None) -> str:
+    """Remove a note (its author, or an admin); the timeline records the removal. Returns its prospect's
+    id. ``of``: the prospect the note must be on."""
+    entry = get(session, note_id, for_update=True, of=of)
     _check_may_change(entry, actor=actor, admin=admin, verb="remove")
     prospect_id, written, text, author = entry.prospect_id, entry.created_at, entry.details.get("text"), entry.actor
     activity.remove(session, entry)

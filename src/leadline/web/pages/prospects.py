@@ -711,21 +711,32 @@ async def edit_note(request: Request, prospect_id: str, note_id: str, principal:
     settings = settings_of(request)
     values = await read_form(request, keep_blank=("text",))
 
+    await run_in_threadpool(_note_on, settings, note_id, prospect_id)
+
     def work() -> None:
         with unit_of_work(settings) as session:
-            notes.edit(session, note_id, values.get("text", ""), actor=principal.actor, admin=principal.is_admin)
+            notes.edit(session, note_id, values.get("text", ""), actor=principal.actor, admin=principal.is_admin,
+                       of=prospect_id)  # fmt: skip
 
     return await _act(request, prospect_id, f"note-{note_id}", work, values, "note-edited")
+
+
+def _note_on(settings: Settings, note_id: str, prospect_id: str) -> None:
+    """A note's form posted under another prospect's address is not one of this page's: refused as not
+    found (the error page; nothing changed), not shown as this page's form."""
+    with unit_of_work(settings, readonly=True) as session:
+        notes.get(session, note_id, of=prospect_id)
 
 
 @router.post("/prospects/{prospect_id}/notes/{note_id}/remove")
 async def remove_note(request: Request, prospect_id: str, note_id: str, principal: PageWriter) -> Response:
     settings = settings_of(request)
     values = await read_form(request)
+    await run_in_threadpool(_note_on, settings, note_id, prospect_id)
 
     def work() -> None:
         with unit_of_work(settings) as session:
-            notes.remove(session, note_id, actor=principal.actor, admin=principal.is_admin)
+            notes.remove(session, note_id, actor=principal.actor, admin=principal.is_admin, of=prospect_id)
 
     return await _act(request, prospect_id, f"note-{note_id}", work, values, "note-removed")
 
