@@ -93,25 +93,17 @@ def tour_commands() -> list[list[str]]:
 
 
 def test_every_command_of_the_tour_works_on_the_demo(cli, tmp_path, monkeypatch):
-    """The tour is run as written, in order, on the demo `make run` loads (the clock held at
-    the day the README's dates were written for)."""
-    from datetime import UTC, datetime
-
-    from leadline import clock
-
+    """The tour is run as written, in order, on the demo `make run` loads, today (the demo is built
+    around today: a tour whose dates had passed failed for every reader after them)."""
     commands = tour_commands()
     assert len(commands) >= 25 and ["sequences", "status"] in commands
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my-research.csv").write_text(
         "Company,Email,Trade,City\nNorth Star HVAC,jo@northstarhvac.com,hvac,Waco\n"
     )
-    clock.set_frozen(datetime(2026, 11, 27, 16, 0, tzinfo=UTC))
-    try:
-        assert cli("demo").exit_code == 0
-        for words in commands:
-            result = cli(*words)
-            assert result.exit_code == 0, f"leadline {' '.join(words)}\n{result.stdout}\n{result.stderr}"
-            assert "Traceback" not in result.stdout + result.stderr
-    finally:
-        clock.set_frozen(None)
+    assert cli("demo").exit_code == 0
+    for words in commands:
+        result = cli(*words)
+        assert result.exit_code == 0, f"leadline {' '.join(words)}\n{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stdout + result.stderr
     assert (tmp_path / "prospects.csv").stat().st_size > 10_000
