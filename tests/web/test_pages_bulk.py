@@ -107,3 +107,18 @@ def test_a_refused_bulk_action_is_not_called_a_preview(settings, page_client):
     form = {"csrf_token": page_client.csrf, "ids": ids, "scope": "selected", "stage": "contacted", "go": "apply"}
     response = page_client.post("/prospects/bulk", data=form)
     assert response.status_code == 422 and "<h1>Bulk action</h1>" in response.text and 'id="bulk-form"' in response.text
+
+
+def test_the_operation_page_says_what_it_did_in_words(settings, page_client):
+    ids = [make_prospect(settings, name=f"Roofer {n}", trade="roofing", tier=2).id for n in range(4)]
+    tag = {"csrf_token": page_client.csrf, "ids": ids[:3], "scope": "selected", "add_tag": "roof-promo", "go": "apply"}
+    operation = page_client.get(page_client.post("/prospects/bulk", data=tag).url).text
+    assert '<p class="what">Add tag roof-promo to 3 prospects.</p>' in operation
+    assert "addTags" not in operation and "[&#39;" not in operation
+    stage = {"csrf_token": page_client.csrf, "scope": "all", "list_query": "?tier=2&trade=roofing", "tier": "1",
+             "stage": "contacted", "reason": "spring push", "go": "apply"}  # fmt: skip
+    operation = page_client.get(page_client.post("/prospects/bulk", data=stage).url).text
+    assert (
+        "Set the tier to 1 and move to Contacted (why: spring push) for 4 prospects matching tier 2, trade roofing."
+        in operation
+    )

@@ -1,0 +1,25 @@
+"""Counts said in words, the one way every shell says them: ``counted(1, "deal")`` is ``1 deal``,
+``counted(3, "deal")`` ``3 deals``, ``counted(1200, "prospect")`` ``1,200 prospects``.
+
+Stdlib only; the pages have it as the ``counted`` filter (``{{ n|counted("deal") }}``).
+"""
+
+from __future__ import annotations
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``noun`` as ``count`` of them are called: ``deal`` or ``deals`` (``many``: an irregular plural)."""
+    if count == 1:
+        return noun
+    if many is not None:
+        return many
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def counted(count: int, noun: str, many: str | None = None) -> str:
+    """``1 deal``, ``2 deals``, ``1,200 prospects``, ``0 notes``."""
+    return f"{count:,} {plural(count, noun, many)}"
