@@ -16,7 +16,7 @@ from leadline.prospects.queries import Filters
 from leadline.prospects.selection import StageName, Tier, without_blanks
 from leadline.prospects.stages import STAGE_LABELS, Stage
 from leadline.schemas import ApiModel, InputModel
-from leadline.words import counted, plural
+from leadline.words import counted, listed, plural
 
 ResearchStatus = Literal["active", "inactive", "archived"]
 
@@ -509,8 +509,7 @@ class BulkOperationRead(ApiModel):
             whom = f"all {counted(self.total, 'prospect')}"
         if not actions:
             return f"Nothing to change for {whom}"
-        said = [what for what, _ in actions]
-        text = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+        text = listed([what for what, _ in actions])
         return f"{text[:1].upper()}{text[1:]} {actions[-1][1]} {whom}"
 
 
