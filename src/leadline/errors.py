@@ -47,6 +47,16 @@ class Invalid(LeadlineError):
         super().__init__(message, field=field, on_page=on_page)
         self.errors = errors or ([{"field": field, "message": message}] if field else [])
 
+    @classmethod
+    def together(cls, problems: list[Invalid]) -> Invalid:
+        """Several refusals of one request as one error listing every problem (a form shows them all
+        at once); the first names the field. One problem is returned as it is."""
+        if len(problems) == 1:
+            return problems[0]
+        first, *rest = problems
+        message = "; ".join([first.message, *(str(p) for p in rest)])
+        return cls(message, field=first.field, errors=[e for p in problems for e in p.errors])
+
 
 class Conflict(LeadlineError):
     status_code = 409

@@ -104,12 +104,11 @@ def plain_message(item: Any) -> str:
         return f"must be at most {ctx.get('max_length')} characters"
     if kind == "too_long":  # a length checked after a validator of ours: text, or a list
         return f"must be at most {ctx.get('max_length')} {'characters' if isinstance(value, str) else 'items'}"
-    if kind == "string_too_short":
-        return (
-            "must not be empty"
-            if ctx.get("min_length") == 1
-            else f"must be at least {ctx.get('min_length')} characters"
-        )
+    if kind in ("string_too_short", "too_short"):  # too_short: a length checked after a validator of ours
+        if ctx.get("min_length") == 1:
+            return "must not be empty"
+        unit = "characters" if kind == "string_too_short" or isinstance(value, str) else "items"
+        return f"must be at least {ctx.get('min_length')} {unit}"
     if kind == "bool_parsing":
         return f"{shown} is not true or false"
     if kind == "string_type" and value is None:

@@ -185,3 +185,32 @@ def test_compose_as_a_real_process(settings, tmp_path):
     both = run_leadline("emails", "compose", "--prospect", prospect.id, "--subject", "x", "--body", "y",
                         "--body-file", str(body), env=settings_env(settings))  # fmt: skip
     assert both.returncode == 1 and "one of them" in both.stderr
+
+
+def test_an_empty_message_is_refused_as_empty_in_every_shell(settings, cli, client):
+    """The body's rule is the schema's: the CLI, the API (and the pages, tests/web/test_pages_compose.py)
+    say "must not be empty", as for any required text, never Pydantic's "at least 1 item"."""
+    prospect = make_prospect(settings, name="Empty Co", email="e@empty.example")
+    before = snapshot(settings)
+    for body in ("", "   "):
+        result = cli("emails", "compose", "--prospect", prospect.id, "--subject", "Hi", "--body", body)
+        assert result.exit_code == 1 and result.stderr.strip() == "error: body: must not be empty", result.stderr
+    answer = client.post("/api/emails/compose", json={"prospectId": prospect.id, "subject": "Hi", "body": ""})
+    assert answer.status_code == 422 and answer.json()["errors"] == [{"field": "body", "message": "must not be empty"}]
+    logged = client.post("/api/emails/email_x/reply", json={"text": ""})
+    assert logged.status_code == 422 and "must not be empty" in logged.text and "item" not in logged.text
+    assert snapshot(settings) == before
+
+
+def test_a_past_time_and_a_bad_merge_field_are_refused_together(settings, cli, client):
+    prospect = make_prospect(settings, name="Both Co", email="b@both.example")
+    before = snapshot(settings)
+    result = cli("emails", "compose", "--prospect", prospect.id, "--subject", "Hi", "--body", "Hi {{ planet }}",
+                 "--at", "2001-01-01 09:00")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: at: is not in the future; leave it out to send now; body: ")
+    assert "planet" in result.stderr
+    answer = client.post("/api/emails/compose", json={"prospectId": prospect.id, "subject": "Hi",
+                                                      "body": "Hi {{ planet }}", "at": "2001-01-01T09:00:00Z"})  # fmt: skip
+    assert answer.status_code == 422 and [e["field"] for e in answer.json()["errors"]] == ["at", "body"]
+    assert snapshot(settings) == before

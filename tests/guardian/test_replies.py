@@ -64,6 +64,17 @@ class TestInbound:
         assert local > before
         assert email(hook.settings, target.id).status == "sent"  # not a reply from a person
 
+    def test_the_out_of_office_timeline_line_names_the_return_date_once(self, hook, cli):
+        (target,) = send_to(hook.settings, 1)
+        back = (datetime.now(hook.settings.zone) + timedelta(days=20)).date()
+        reply(hook, target, f"I am out of the office until {back.isoformat()} with limited access to email.")
+        from leadline.activity.render import describe
+
+        timeline = cli("prospects", "show", target.prospect_id, "--json").json["timeline"]
+        [entry] = [e for e in timeline if e["type"] == "reply_label"]
+        line = describe("reply_label", entry["status"], entry["details"], zone=hook.settings.zone)
+        assert line.count(back.isoformat()) == 1 and f"back {back.isoformat()}" in line, line  # not "...; 2026-12-14"
+
     def test_not_interested_waits_for_a_person_then_lost(self, hook, cli):
         (target,) = send_to(hook.settings, 1)
         row = reply(hook, target, "Not interested, we already have a marketing company.")

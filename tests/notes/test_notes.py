@@ -183,3 +183,11 @@ def test_the_cli_in_a_process(settings):
     assert snapshot(settings) == before
     assert run_leadline("notes", "remove", note["id"], env=env).returncode == 0
     assert [t for t, _ in listed(settings, p.id)] == ["Send ROI proposal"]
+
+
+def test_the_cli_counts_notes_in_words(settings, cli):
+    p = make_prospect(settings, name="Counted Roofing")
+    assert cli("notes", "add", p.id, "Call after 5pm").exit_code == 0
+    assert "1 note\n" in cli("notes", "list", p.id).stdout  # not "1 notes"
+    assert cli("notes", "add", p.id, "Send the proposal").exit_code == 0
+    assert "2 notes\n" in cli("notes", "list", p.id).stdout

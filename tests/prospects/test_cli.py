@@ -31,6 +31,13 @@ class TestList:
         assert cli("prospects", "list", "--status", "new", "--json").json.__len__() == 6
         assert cli("prospects", "list", "--status", "replied", "--json").json == []
 
+    def test_the_count_reads_in_words(self, settings, cli):
+        assert cli("prospects", "list").stdout.strip() == "no prospects"  # not "none of 0 prospects"
+        make_prospect(settings, name="Only Roofing", email="o@only.com", trade="roofing")
+        assert "1-1 of 1 prospect\n" in cli("prospects", "list").stdout
+        assert cli("prospects", "list", "--trade", "hvac").stdout.strip() == "no prospects"
+        assert "none of 1 prospect" in cli("prospects", "list", "--page", "2").stdout  # past the last page
+
     def test_bad_option_is_refused(self, cli):
         result = cli("prospects", "list", "--tier", "9")
         assert result.exit_code == 2

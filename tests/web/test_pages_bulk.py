@@ -85,3 +85,40 @@ def test_start_a_sequence_preview_then_start(settings, page_client):
     response = page_client.post("/prospects/bulk", data=form | {"go": "apply"})
     assert response.status_code == 200 and "<strong>2</strong> enrolled" in response.text
     assert count(settings, "sequence_enrollments") == len(ok)
+
+
+def test_after_apply_a_send_or_a_sequence_shows_what_was_done_without_the_form(settings, page_client):
+    ids = [make_prospect(settings, name=f"Roofer {n}", trade="roofing").id for n in range(2)]
+    send = {"csrf_token": page_client.csrf, "ids": ids[:1], "scope": "selected", "template": "pain_point"}
+    preview = page_client.post("/prospects/bulk", data=send | {"go": "preview"}).text
+    assert "<h1>Bulk action: preview</h1>" in preview and 'id="bulk-form"' in preview
+    sent = page_client.post("/prospects/bulk", data=send | {"go": "apply"}).text
+    assert "<h1>Bulk action: done</h1>" in sent and "<title>Bulk action: done" in sent
+    assert "<strong>1</strong> sent" in sent and 'id="bulk-form"' not in sent and "preview" not in sent.lower()
+    sequence = {"csrf_token": page_client.csrf, "scope": "all", "list_query": "?trade=roofing", "template": "pain_point",
+                "sequence": "on", "go": "apply"}  # fmt: skip
+    started = page_client.post("/prospects/bulk", data=sequence).text
+    assert "<h1>Bulk action: done</h1>" in started and "enrolled" in started and 'id="bulk-form"' not in started
+    assert 'href="/prospects?trade=roofing"' in started  # back to the list it came from
+
+
+def test_a_refused_bulk_action_is_not_called_a_preview(settings, page_client):
+    ids = [make_prospect(settings, name=f"Roofer {n}").id for n in range(2)]
+    form = {"csrf_token": page_client.csrf, "ids": ids, "scope": "selected", "stage": "contacted", "go": "apply"}
+    response = page_client.post("/prospects/bulk", data=form)
+    assert response.status_code == 422 and "<h1>Bulk action</h1>" in response.text and 'id="bulk-form"' in response.text
+
+
+def test_the_operation_page_says_what_it_did_in_words(settings, page_client):
+    ids = [make_prospect(settings, name=f"Roofer {n}", trade="roofing", tier=2).id for n in range(4)]
+    tag = {"csrf_token": page_client.csrf, "ids": ids[:3], "scope": "selected", "add_tag": "roof-promo", "go": "apply"}
+    operation = page_client.get(page_client.post("/prospects/bulk", data=tag).url).text
+    assert '<p class="what">Add tag roof-promo to 3 prospects.</p>' in operation
+    assert "addTags" not in operation and "[&#39;" not in operation
+    stage = {"csrf_token": page_client.csrf, "scope": "all", "list_query": "?tier=2&trade=roofing", "tier": "1",
+             "stage": "contacted", "reason": "spring push", "go": "apply"}  # fmt: skip
+    operation = page_client.get(page_client.post("/prospects/bulk", data=stage).url).text
+    assert (
+        "Set the tier to 1 and move to Contacted (why: spring push) for 4 prospects matching tier 2, trade roofing."
+        in operation
+    )

@@ -68,3 +68,18 @@ def test_objections_and_forecast_show_the_analytics_figures(settings, page_clien
     # Both prospects are at "Called" (interested, 35%): $4,000 a month, $1,400 weighted.
     called = re.search(r"<tr><td>Called</td>(.*?)</tr>", forecast).group(1)
     assert '<td class="num">$4,000</td>' in called and '<td class="num">$1,400</td>' in called
+
+
+def test_next_weeks_targets_count_in_words(settings, page_client):
+    """One deal is "1 deal" (the defaults: 50 emails, 3 calls, 1 deal), on the page and in the text report."""
+    from leadline.analytics.render import report_text
+    from leadline.analytics.service import common
+    from leadline.analytics.service.report import weekly_report
+    from leadline.db import unit_of_work
+
+    week = page_client.get("/reports?view=week&week=2026-W48").text
+    targets = " ".join(week.split("Next week's targets", 1)[1].split("</div>", 1)[0].split())
+    assert targets.endswith("50 emails, 3 calls, 1 deal."), targets
+    with unit_of_work(settings, readonly=True) as session:
+        text = report_text(weekly_report(session, common.resolve_week("2026-W48", settings), settings=settings))
+    assert "50 emails, 3 calls, 1 deal\n" in text

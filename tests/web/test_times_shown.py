@@ -29,3 +29,33 @@ def test_a_call_shows_our_time_with_its_zone_and_theirs_beside_it(signed_in, set
     assert "When (your time, America/Chicago)" in client.get("/calls").text
     assert "They are in America/New_York" in client.get(f"/prospects/{east.id}").text
     assert client.get(f"/api/calls/{east_call}").json()["prospectTimezone"] == "America/New_York"
+
+
+def _filter_line(html: str, marker: str) -> str:
+    import html as html_lib
+    import re
+
+    found = re.search(rf"<p class=\"muted small\" {marker}>(.*?)<a ", html, re.S)
+    assert found, html
+    return " ".join(html_lib.unescape(found.group(1)).split())
+
+
+def test_a_figure_lists_heading_shows_its_moments_in_our_zone_not_iso(page_client):
+    """The lists a dashboard figure opens say when in words, in the zone (America/Chicago here)."""
+    reached = page_client.get("/prospects?reached=replied&asOf=2026-12-14T00:00:00%2B00:00").text
+    assert _filter_line(reached, "data-prospect-filter") == (
+        "Prospects who reached Replied by its real event by 13 Dec 18:00 CST (the dashboard's funnel)."
+    )
+    sent = page_client.get("/texts?direction=out&status=counted&sentFrom=2026-12-07T00:00:00%2B00:00"
+                           "&sentTo=2026-12-14T00:00:00%2B00:00").text  # fmt: skip
+    assert _filter_line(sent, "data-text-filter") == (
+        "Sent (what the dashboard counts: sent, delivered, undelivered or logged) from 6 Dec 18:00 CST"
+        " before 13 Dec 18:00 CST."
+    )
+    received = page_client.get("/texts?direction=in&status=counted").text
+    assert _filter_line(received, "data-text-filter") == "Received (what the dashboard counts: received or logged)."
+    either = page_client.get("/texts?status=counted").text
+    assert _filter_line(either, "data-text-filter") == (
+        "All texts (what the dashboard counts: going out, sent, delivered, undelivered or logged;"
+        " coming in, received or logged)."
+    )

@@ -185,11 +185,13 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo, c
         return _short(details.get("text") or details.get("replyText") or "", 80)
     if type == "reply_label":
         label = str(details.get("label") or "other").replace("_", " ")
-        named = " ".join(str(details[k]) for k in ("namedPerson", "namedEmail", "namedDate") if details.get(k))
+        reason = str(details.get("reason") or "")
+        named = " ".join(  # what the reason does not already say ("back 2026-12-14")
+            str(details[k]) for k in ("namedPerson", "namedEmail", "namedDate") if details.get(k)
+            and str(details[k]) not in reason
+        )  # fmt: skip
         who = "corrected by a person" if status == "corrected" else "read by the rules"
-        return _short(
-            f"reply labelled {label} ({who}): {details.get('reason') or ''}" + (f"; {named}" if named else ""), 200
-        )
+        return _short(f"reply labelled {label} ({who}): {reason}" + (f"; {named}" if named else ""), 200)
     if type == "merged":
         moved = sum(int(n) for n in (details.get("moved") or {}).values())
         filled = ", ".join(details.get("filled") or []) or "nothing"

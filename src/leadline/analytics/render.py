@@ -27,6 +27,7 @@ from leadline.analytics.schemas import (
     WeeklyReport,
 )
 from leadline.money import amount
+from leadline.words import counted
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -143,7 +144,7 @@ def dashboard_text(data: Dashboard) -> str:
         f"│  ├─ Opened: {_with_pct(eng.opened.count, eng.opened, 'open rate')}",
         f"│  │  └─ Human opens: {_with_pct(eng.human_opened.count, eng.human_opened, 'human open rate')}"
         f"; {eng.machine_only_opened} opened only by machines (Apple Mail Privacy Protection),"
-        f" {eng.machine_opens} machine open{'s' if eng.machine_opens != 1 else ''} left out",
+        f" {counted(eng.machine_opens, 'machine open')} left out",
         f"│  ├─ Clicked: {_with_pct(eng.clicked.count, eng.clicked, 'click rate')}",
         f"│  └─ Replied: {_with_pct(eng.replied.count, eng.replied, 'reply rate')}",
         "│",
@@ -287,8 +288,8 @@ def report_text(data: WeeklyReport) -> str:
         lines.append(f"{line.label}: {line_value(line, data.currency)} ({'; '.join(notes)})")
     goals = data.next_week
     lines.append(
-        f"Next Week Target ({data.next_week_label}): {goals.emails} emails, {goals.calls} call"
-        f"{'s' if goals.calls != 1 else ''}, {goals.deals} deal{'s' if goals.deals != 1 else ''}"
+        f"Next Week Target ({data.next_week_label}): {counted(goals.emails, 'email')}, "
+        f"{counted(goals.calls, 'call')}, {counted(goals.deals, 'deal')}"
     )
     lines += ["", "SALES PIPELINE:", *pipeline_lines(data.pipeline, data.pipeline_definition)]
     lines += ["", "DELIVERABILITY (last 7 days):", *deliverability_lines(data.deliverability)]
@@ -356,7 +357,7 @@ def environment() -> Environment:
     env.filters.update(
         pct=pct, interval=interval, points=points, number=number, signed=signed, price=price,
         line_value=line_value, line_previous=line_previous, line_change=line_change, line_target=line_target,
-        local_day=local_day, moment_in=moment_in,
+        local_day=local_day, moment_in=moment_in, counted=counted,
     )  # fmt: skip
     return env
 

@@ -182,16 +182,24 @@ def send(
 
 def compose(settings: Settings, request: ComposeRequest, *, actor: str, backend: Backend | None = None) -> SendReport:
     """Send (or schedule, or only check) an email a person wrote: to a prospect, or in answer to
-    their reply, threaded under it (emails.composing)."""
+    their reply, threaded under it (emails.composing). A refusal lists every problem at once: a
+    time not in the future and what is wrong with the message (a merge field, the subject...)."""
     at = request.at
+    problems: list[Invalid] = []
     if at is not None and at <= utc_now():
-        raise Invalid("is not in the future; leave it out to send now", field="at")
-    if not request.dry_run:
-        check_sender(settings, backend.name if backend else settings.email_backend)
-    mark_stale_sends(settings, actor=actor)
+        problems.append(Invalid("is not in the future; leave it out to send now", field="at"))
+    if not problems:  # else refused below, having changed nothing
+        if not request.dry_run:
+            check_sender(settings, backend.name if backend else settings.email_backend)
+        mark_stale_sends(settings, actor=actor)
     with unit_of_work(settings, readonly=True) as session:
-        written = composing.draft(session, settings, request)
-        planned = composing.plan(session, settings, written, force=request.force, check_cap=at is None)
+        try:
+            written = composing.draft(session, settings, request)
+            planned = composing.plan(session, settings, written, force=request.force, check_cap=at is None)
+        except Invalid as error:
+            raise Invalid.together([*problems, error]) from None
+    if problems:
+        raise Invalid.together(problems)
     return carry_out(
         settings, planned, dry_run=request.dry_run, at=at, backend=backend, force=request.force, actor=actor,
         thread=(written.in_reply_to, written.thread_root_id),

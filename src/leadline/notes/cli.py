@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from leadline.cli._out import actor, cli_errors, cli_settings, local, print_json, print_table
+from leadline.words import counted
 
 app = typer.Typer(help="Notes: dated entries by their author on a prospect's timeline.", no_args_is_help=True)
 
@@ -56,7 +57,7 @@ def list_notes(
         ["Written", "Note", "By", "Id"],
         ((local(n.created_at) + (f" (edited {local(n.edited_at)})" if n.edited_at else ""), n.text, n.author, n.id)
          for n in items),
-        footer=f"{len(items)} notes" if items else "no notes",
+        footer=counted(len(items), "note") if items else "no notes",
     )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from leadline.prospects import queries
 from leadline.prospects.columns import as_time, row_to_json
 from leadline.prospects.stages import STAGES
 from leadline.times import CLI_TIME
+from leadline.words import counted
 
 Fetch = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
@@ -162,8 +163,11 @@ def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Names
     if rows:
         console.print(table)
     first = ((options.page or 1) - 1) * options.limit
+    if not total:
+        console.print("[dim]no prospects[/dim]")
+        return
     shown = f"{first + 1}-{first + len(rows)}" if rows else "none"
-    console.print(f"[dim]{shown} of {total} prospects[/dim]")
+    console.print(f"[dim]{shown} of {counted(total, 'prospect')}[/dim]")
 
 
 def _escape(text: Any) -> str:

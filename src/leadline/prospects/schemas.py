@@ -14,8 +14,9 @@ from leadline.money import MAX_MONTHLY
 from leadline.notes.schemas import NoteRead
 from leadline.prospects.queries import Filters
 from leadline.prospects.selection import StageName, Tier, without_blanks
-from leadline.prospects.stages import Stage
+from leadline.prospects.stages import STAGE_LABELS, Stage
 from leadline.schemas import ApiModel, InputModel
+from leadline.words import counted, listed, plural
 
 ResearchStatus = Literal["active", "inactive", "archived"]
 
@@ -480,3 +481,50 @@ class BulkOperationRead(ApiModel):
     undone_at: datetime | None = None
     undoable: bool = False
     skips: list[BulkSkip] = Field(default_factory=list)
+
+    def what(self) -> str:
+        """What the operation does, in words: ``Add tag roof-promo to 3 prospects``, ``Set the tier to 2
+        and move to Contacted (why: spring push) for 14 prospects matching tier 2, trade roofing``."""
+        asked = self.request
+        actions: list[tuple[str, str]] = []  # (what, the word before whom)
+        for key, verb, before in (("addTags", "Add", "to"), ("removeTags", "Remove", "from")):
+            if tags := asked.get(key):
+                actions.append((f"{verb.lower()} {plural(len(tags), 'tag')} {', '.join(tags)}", before))
+        if "owner" in asked:
+            actions.append((f"set the owner to {asked['owner']}" if asked["owner"] else "remove the owner", "for"))
+        if owners := asked.get("owners"):
+            actions.append((f"deal out in turn to {', '.join(owners)}", "for"))
+        if asked.get("tier") is not None:
+            actions.append((f"set the tier to {asked['tier']}", "for"))
+        if stage := asked.get("stage"):
+            why = f" (why: {asked['reason']})" if asked.get("reason") else ""
+            actions.append((f"move to {STAGE_LABELS.get(stage, stage)}{why}", "for"))
+        if asked.get("doNotContact"):
+            actions.append(("mark do-not-contact", "for"))
+        if "ids" in asked:
+            whom = counted(asked["ids"], "prospect")
+        elif matching := _filters_in_words(asked.get("filters") or {}):
+            whom = f"{counted(self.total, 'prospect')} matching {matching}"
+        else:
+            whom = f"all {counted(self.total, 'prospect')}"
+        if not actions:
+            return f"Nothing to change for {whom}"
+        text = listed([what for what, _ in actions])
+        return f"{text[:1].upper()}{text[1:]} {actions[-1][1]} {whom}"
+
+
+def _filters_in_words(filters: dict[str, Any]) -> str:
+    """A bulk operation's list filters as they read: ``tier 2, trade roofing``."""
+    words = {"status": "stage", "gridHealthMin": "grid health ≥", "gridHealthMax": "grid health ≤",
+             "reached": "reached"}  # fmt: skip
+    said = []
+    for key, value in filters.items():
+        if key == "asOf":  # the moment a dashboard figure was counted at: the count says who that was
+            continue
+        if key == "doNotContact":
+            said.append("do-not-contact" if value else "not do-not-contact")
+        elif key in ("status", "reached"):
+            said.append(f"{words[key]} {STAGE_LABELS.get(value, value)}")
+        else:
+            said.append(f"{words.get(key, key)} {value}")
+    return ", ".join(said)

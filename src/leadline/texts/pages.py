@@ -26,6 +26,7 @@ from leadline.texts.schemas import Preview, TextLog
 from leadline.times import list_moments
 from leadline.web.pages.forms import errors_of, read_form
 from leadline.web.render import page, settings_of
+from leadline.words import listed
 
 router = APIRouter()
 
@@ -75,8 +76,19 @@ async def texts_page(request: Request, principal: PageUser) -> Response:
     if error:
         context["errors"] = errors_of(error)
     status = 422 if context["errors"] else 200
-    return page(request, "app/texts/list.html", context | {"params": params, "admin": principal.is_admin},
-                status_code=status)  # fmt: skip
+    context |= {"params": params, "moments": moments, "admin": principal.is_admin,
+                "counted": counted_words(params.get("direction"))}  # fmt: skip
+    return page(request, "app/texts/list.html", context, status_code=status)
+
+
+def counted_words(direction: str | None) -> str:
+    """What the dashboard counts as a text of ``direction`` (out, in, or either), in words."""
+    sent, received = listed(service.SENT_STATUSES, "or"), listed(service.RECEIVED_STATUSES, "or")
+    if direction == "out":
+        return sent
+    if direction == "in":
+        return received
+    return f"going out, {sent}; coming in, {received}"
 
 
 def panel(session: Any, settings: Settings, prospect: Any) -> dict[str, Any]:

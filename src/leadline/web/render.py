@@ -29,6 +29,7 @@ from leadline.analytics import render as numbers
 from leadline.config import Settings
 from leadline.prospects.stages import STAGE_LABELS
 from leadline.times import moment_text
+from leadline.words import counted
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -135,7 +136,7 @@ pages.env.filters.update(
     minutes=numbers.minutes, interval=numbers.interval, line_value=numbers.line_value,
     line_previous=numbers.line_previous, line_change=numbers.line_change, line_target=numbers.line_target,
     local_day=numbers.local_day, moment_in=numbers.moment_in, local_dt=local_dt, their_time=their_time,
-    local_date=local_date, duration=duration, stage_label=stage_label,
+    local_date=local_date, duration=duration, stage_label=stage_label, counted=counted,
 )  # fmt: skip
 
 

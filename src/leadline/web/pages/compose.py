@@ -25,8 +25,9 @@ from leadline.emails import composing
 from leadline.emails import service as emails
 from leadline.emails.flows import Outcome, compose
 from leadline.emails.schemas import ComposeRequest
-from leadline.errors import LeadlineError
+from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
+from leadline.schemas import field_errors
 from leadline.times import to_utc
 from leadline.web.pages.forms import FormError, FormErrors, errors_of, not_sent, read_form
 from leadline.web.render import page, settings_of
@@ -59,16 +60,29 @@ def _context(settings: Settings, *, prospect_id: str | None = None, email_id: st
 
 def _request(settings: Settings, values: dict[str, str], *, prospect_id: str | None, email_id: str | None,
              action: str) -> ComposeRequest:  # fmt: skip
+    """The form as the flow's request; a refusal names every input that is wrong (the time and the message)."""
     at = None
+    problems: list[Invalid] = []
     if values.get("at"):
         try:
             at = to_utc(datetime.fromisoformat(values["at"]), settings.zone, field="at")
         except ValueError:
-            raise FormError("at", "Send at: enter a date and time, or leave it empty to send now") from None
-    return ComposeRequest.model_validate({
-        "prospectId": prospect_id, "replyTo": email_id, "subject": values.get("subject") or None,
-        "body": values.get("body", ""), "at": at, "force": action == "force", "dryRun": action == "preview",
-    })  # fmt: skip
+            problems.append(FormError("at", "enter a date and time, or leave it empty to send now"))
+        except Invalid as error:  # a time the clocks skip
+            problems.append(error)
+    try:
+        wanted = ComposeRequest.model_validate({
+            "prospectId": prospect_id, "replyTo": email_id, "subject": values.get("subject") or None,
+            "body": values.get("body", ""), "at": at, "force": action == "force", "dryRun": action == "preview",
+        })  # fmt: skip
+    except ValidationError as error:
+        if not problems:
+            raise
+        found = [Invalid(p["message"], field=p["field"]) for p in field_errors(error)]
+        raise Invalid.together([*problems, *found]) from None
+    if problems:
+        raise Invalid.together(problems)
+    return wanted
 
 
 async def _handle(request: Request, principal: Any, *, prospect_id: str | None, email_id: str | None) -> Response:

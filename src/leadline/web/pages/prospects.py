@@ -153,7 +153,7 @@ async def prospect_list(request: Request, principal: PageUser) -> Response:
     context = await run_in_threadpool(_table, settings, state)
     context |= {
         "params": state.params, "sort": state.sort, "cursor": state.cursor, "sorts": SORTS, "stages": STAGES,
-        "errors": state.error,
+        "errors": state.error, "as_of": state.filters.as_of,
     }  # fmt: skip
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
         # 200 even for a refused filter: htmx swaps only successful answers, and the error is in the table.

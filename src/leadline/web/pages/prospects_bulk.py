@@ -117,14 +117,12 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
             started = await run_in_threadpool(_start_sequence, settings, values, ids, chosen_senders, principal)
             context["started"] = started
             context["skips"] = _grouped((s.reason, s.prospect_id) for s in started.plan.skipped)
-            context |= await run_in_threadpool(_form_context, settings)
-            return page(request, "app/prospects/bulk_preview.html", context)
+            return await _answer(request, settings, context, applied=not started.dry_run)
         if values.get("template"):
             report = await run_in_threadpool(_send, settings, values, ids, chosen_senders, principal)
             context["report"] = report
             context["skips"] = _skips(report)
-            context |= await run_in_threadpool(_form_context, settings)
-            return page(request, "app/prospects/bulk_preview.html", context)
+            return await _answer(request, settings, context, applied=not report.dry_run)
         wanted = _request(values, ids, owners, principal.name)
         if wanted.dry_run:
 
@@ -146,6 +144,13 @@ async def bulk_action(request: Request, principal: PageWriter) -> Response:
         return page(request, "app/prospects/bulk_preview.html", context, status_code=found.status)
     context |= await run_in_threadpool(_form_context, settings)
     return page(request, "app/prospects/bulk_preview.html", context)
+
+
+async def _answer(request: Request, settings: Any, context: dict[str, Any], *, applied: bool) -> Response:
+    """A preview (with the form, to change it or Apply), or what was done (the result, no form: it is done)."""
+    if not applied:
+        context |= await run_in_threadpool(_form_context, settings)
+    return page(request, "app/prospects/bulk_preview.html", context | {"applied": applied})
 
 
 def _start_sequence(
