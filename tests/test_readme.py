@@ -96,7 +96,7 @@ def test_every_command_of_the_tour_works_on_the_demo(cli, tmp_path, monkeypatch)
     """The tour is run as written, in order, on the demo `make run` loads, today (the demo is built
     around today: a tour whose dates had passed failed for every reader after them)."""
     commands = tour_commands()
-    assert len(commands) >= 25 and ["sequences", "status"] in commands
+    assert len(commands) >= 25 and ["sequences", "status", "--all"] in commands
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my-research.csv").write_text(
         "Company,Email,Trade,City\nNorth Star HVAC,jo@northstarhvac.com,hvac,Waco\n"
