@@ -16,7 +16,7 @@ from leadline.emails import flows as email_flows
 from leadline.emails.jobs import send_scheduled
 from leadline.errors import Invalid
 from leadline.notify.models import Notification
-from leadline.senders import service
+from leadline.senders import health, service
 from leadline.senders.models import Sender
 from leadline.sequences.models import SequenceEnrollment
 from tests.conftest import configure, run_leadline, settings_env
@@ -273,7 +273,7 @@ class TestHealthAndAutoPause:
         assert paused.status == "paused" and "2 spam reports in 10 sends" in (paused.paused_reason or "")
         assert sender_events(settings, a["id"])[-1].details["spamReports"] == 2
 
-    def test_each_figure_equals_its_list(self, cli, settings, hook, client):
+    def test_each_figure_equals_its_list(self, cli, settings, hook, client, page_client):
         add(cli, "ann@alpha-mail.com", "--daily-cap", "100")
         add(cli, "bob@alpha-mail.com", "--daily-cap", "100")
         add(cli, "cy@gamma-mail.com", "--daily-cap", "100")
@@ -317,6 +317,20 @@ class TestHealthAndAutoPause:
             refused = client.get("/api/senders/health/emails", params={**query, **bad})
             assert refused.status_code == 422, (bad, refused.text)
         assert client.get("/api/senders/health/emails", params={**query, "sender": "nobody"}).status_code == 404
+        # The same lists as pages, where the dashboard's figures link (they led to the API's JSON)
+        for item in [*board["senders"], *board["domains"]]:
+            for figures in item["windows"].values():
+                for kind, link in figures["links"].items():
+                    shown = page_client.get(health.page_link(link))
+                    assert shown.status_code == 200, shown.text
+                    assert f": {figures[kind]} email" in shown.text
+                    rows = shown.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr>")
+                    assert rows == (figures[kind] or 1)  # (an empty list: one row saying so)
+        assert "/senders/health/emails?" in page_client.get("/").text
+        for bad in ({"window": "9d"}, {"kind": "opens"}, {"until": "soon"}, {"until": "2025-01-01T10:00:00"}):
+            refused = page_client.get("/senders/health/emails", params={**query, **bad})
+            assert refused.status_code == 422 and "data-error-line" in refused.text, bad
+        assert page_client.get("/senders/health/emails", params={**query, "sender": "nobody"}).status_code == 404
         listed_text = cli("senders", "health", "--list").stdout
         assert f"bounces (1): {sent[0].id}" in listed_text
         report = cli("report", "week").stdout

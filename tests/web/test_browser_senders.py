@@ -139,14 +139,23 @@ def test_the_deliverability_panel_shows_the_sends_and_bounces_behind_it(browser,
     panel = page.get_by_role("region", name="Deliverability")
     panel.locator("table[data-deliverability]").wait_for()
     for email, (sends, bounces) in expected.items():
-        cells = panel.locator("tr", has=page.get_by_role("link", name=email, exact=True)).locator("td")
+        cells = panel.locator("tr", has=page.get_by_text(email, exact=True)).locator("td")
         assert cells.nth(2).inner_text().strip() == str(sends)
         rate = f"{bounces / sends * 100:.1f}".rstrip("0").rstrip(".") + "%"
         assert cells.nth(3).inner_text().strip() == f"{bounces} · {rate}"
     # each figure links to the emails it counts (read on demand, by the same definition)
-    row = panel.locator("tr", has=page.get_by_role("link", name="ann@alpha-mail.com", exact=True))
-    listed = page.request.get(row.locator('a[data-health-list="bounces"]').get_attribute("href") or "").json()
+    row = panel.locator("tr", has=page.get_by_text("ann@alpha-mail.com", exact=True))
+    link = row.locator('a[data-health-list="bounces"]')
+    href = link.get_attribute("href") or ""
+    assert href.startswith("/senders/health/emails?")  # a page (it was the API's JSON)
+    listed = page.request.get("/api" + href).json()
     assert listed["count"] == 2 and sorted(listed["emailIds"]) == sorted(e.id for e in anns[:2])
+    link.click()
+    page.wait_for_url("**/senders/health/emails?**")
+    assert "Hard bounces of ann@alpha-mail.com in the 7d to" in page.locator("[data-health-figure]").inner_text()
+    assert page.locator("table.emails tbody tr").count() == 2
+    page.go_back()
+    panel.locator("table[data-deliverability]").wait_for()
     shoot(page, "dashboard-deliverability")
     problems = audited(browser, live, admin, "/", "table[data-deliverability]")
     assert not problems, "\n".join(problems)

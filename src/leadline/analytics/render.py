@@ -359,6 +359,9 @@ def environment() -> Environment:
         line_value=line_value, line_previous=line_previous, line_change=line_change, line_target=line_target,
         local_day=local_day, moment_in=moment_in, counted=counted,
     )  # fmt: skip
+    from leadline.senders import health
+
+    env.filters["health_page"] = health.page_link
     return env
 
 

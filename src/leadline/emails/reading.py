@@ -87,6 +87,15 @@ def get(session: Session, email_id: str, *, for_update: bool = False) -> EmailAc
     return email
 
 
+def by_ids(session: Session, ids: Sequence[str]) -> list[EmailActivity]:
+    """The emails with these ids (those that exist), newest sent first."""
+    wanted = sorted(set(ids))
+    found: list[EmailActivity] = []
+    for start in range(0, len(wanted), 500):
+        found += session.scalars(select(EmailActivity).where(EmailActivity.id.in_(wanted[start : start + 500])))
+    return sorted(found, key=lambda e: (e.sent_at or e.created_at, e.id), reverse=True)
+
+
 def due_scheduled(session: Session, *, limit: int = 200) -> list[str]:
     return list(
         session.scalars(

@@ -47,6 +47,15 @@ _HOUR = timedelta(hours=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Where each figure's list is read (``GET``), filtered as the figure is counted.
 LIST_PATH = "/api/senders/health/emails"
+#: The same list as a page, for a browser (the dashboard's and the weekly report's figures link there).
+PAGE_PATH = "/senders/health/emails"
+LABELS = {"sends": "Sends", "bounces": "Hard bounces", "blocked": "Blocked", "spamReports": "Spam reports",
+          "unsubscribes": "Unsubscribes"}  # fmt: skip
+
+
+def page_link(link: str) -> str:
+    """A figure's list address (``links`` of :func:`report`, the API's) as the page's."""
+    return PAGE_PATH + link.removeprefix(LIST_PATH) if link.startswith(LIST_PATH) else link
 
 
 def window_end(now: datetime) -> datetime:

@@ -28,6 +28,7 @@ from leadline import money
 from leadline.analytics import render as numbers
 from leadline.config import Settings
 from leadline.prospects.stages import STAGE_LABELS
+from leadline.senders import health
 from leadline.times import moment_text
 from leadline.words import counted
 
@@ -138,6 +139,7 @@ pages.env.filters.update(
     local_day=numbers.local_day, moment_in=numbers.moment_in, local_dt=local_dt, their_time=their_time,
     local_date=local_date, duration=duration, stage_label=stage_label, counted=counted,
 )  # fmt: skip
+pages.env.filters["health_page"] = health.page_link  # a sender-health figure's list, as a page
 
 
 @pass_context

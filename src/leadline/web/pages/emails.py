@@ -20,6 +20,8 @@ from leadline.emails import service as emails
 from leadline.emails.schemas import EmailFilterStatus
 from leadline.errors import Invalid, LeadlineError
 from leadline.prospects import service as prospects
+from leadline.senders import health
+from leadline.senders import service as senders
 from leadline.times import list_moments
 from leadline.web.pages.forms import FormError, FormErrors, errors_of
 from leadline.web.render import page, settings_of
@@ -96,3 +98,33 @@ async def email_list(request: Request, principal: PageUser) -> Response:
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "results":
         return page(request, "app/emails/_table.html", context)
     return page(request, "app/emails/list.html", context, status_code=422 if error else 200)
+
+
+@router.get("/senders/health/emails")
+async def health_list(request: Request, principal: PageUser) -> Response:
+    """The emails one sender-health figure counts (the dashboard's and the report's deliverability
+    figures link here): ``health.emails``, as ``GET /api/senders/health/emails`` gives their ids."""
+    settings = settings_of(request)
+    given = {k: request.query_params.get(k, "").strip()[:200] for k in ("window", "kind", "until", "sender", "domain")}
+
+    def work() -> dict[str, Any]:
+        with unit_of_work(settings, readonly=True) as session:
+            try:
+                until = datetime.fromisoformat(given["until"])
+            except ValueError:
+                raise Invalid(f"{given['until'][:40]!r} is not a time (a report's asOf)", field="until") from None
+            ids = health.emails(session, window=given["window"], kind=given["kind"], until=until,
+                                sender=given["sender"] or None, domain=given["domain"] or None)  # fmt: skip
+            found = emails.by_ids(session, ids)
+            names = {pid: p.name for pid, p in prospects.get_many(session, {e.prospect_id for e in found}).items()}
+            who = given["domain"] or senders.find(session, given["sender"]).email
+            return {"emails": found, "names": names, "until": until, "who": who}
+
+    try:
+        context = await run_in_threadpool(work)
+    except LeadlineError as error:
+        return page(request, "app/emails/health.html", {"errors": errors_of(error), "given": given},
+                    status_code=error.status_code)  # fmt: skip
+    context |= {"given": given, "label": health.LABELS[given["kind"]], "reply_labels": {}, "params": {}, "errors": None,
+                "cursor": None, "next_cursor": None}  # fmt: skip
+    return page(request, "app/emails/health.html", context)
