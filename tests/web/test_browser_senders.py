@@ -158,4 +158,5 @@ def test_the_deliverability_panel_shows_the_sends_and_bounces_behind_it(browser,
     panel.locator("table[data-deliverability]").wait_for()
     shoot(page, "dashboard-deliverability")
     problems = audited(browser, live, admin, "/", "table[data-deliverability]")
+    problems += audited(browser, live, admin, href, "[data-health-figure]")
     assert not problems, "\n".join(problems)
