@@ -65,6 +65,22 @@ def test_a_name_that_starts_with_the_text_comes_first(settings, world):
         "Roofline Builders", "Loyal Roofing"]  # fmt: skip
 
 
+def test_the_best_matches_are_found_among_many_and_the_page_leads_to_every_one(settings, world, page_client):
+    """With more than eight matches, the index's first eight were shown in whatever order it found them:
+    a name starting with the text could be left off, and the page gave no way to the rest."""
+    for n in range(30):
+        make_prospect(settings, name=f"Acme {n} Services", contact_name=f"Maria Lopez {n}")
+    make_prospect(settings, name="Maria's Maids", contact_name="Maria Chen")
+    found = [label for _, _, label in _find(settings, "maria", kinds=["prospect"])]
+    assert len(found) == 8 and found[0] == "Maria's Maids"
+    shown = page_client.get("/search", params={"q": "maria"}).text
+    assert shown.count("<li>") >= 8 and 'href="/prospects?search=maria"' in shown
+    listed = page_client.get("/prospects", params={"search": "maria"}).text
+    assert "Maria&#39;s Maids" in listed and "Acme 29 Services" in listed
+    hint = page_client.get("/search", params={"q": "ma"})
+    assert hint.status_code == 200 and "Type at least 3 characters." in hint.text
+
+
 def test_wildcards_are_plain_characters(settings, world):
     assert [h[2] for h in _find(settings, "100%", kinds=["prospect"])] == ["Under_score 100% Heating"]
     assert [h[2] for h in _find(settings, "r_s", kinds=["prospect"])] == ["Under_score 100% Heating"]

@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session
 
 from leadline.prospects import queries
 
+#: Hits shown of each kind.
 LIMIT = 8
+#: Matches of each kind read to rank: a name starting with the text is found among more than the first 8.
+CANDIDATES = 40
 #: kind -> its table
 TABLES = {"prospect": "prospects", "customer": "customers", "email": "email_activities", "call": "call_activities"}
 #: PostgreSQL: the indexed text of each table: an expression exactly as migration 0018 wrote it
@@ -28,8 +31,8 @@ PG_TEXTS = {
 }  # fmt: skip
 
 
-def matching_ids(session: Session, kind: str, term: str) -> list[str]:
-    """The ids of up to :data:`LIMIT` rows of ``kind`` whose indexed text holds ``term`` (lower case)."""
+def matching_ids(session: Session, kind: str, term: str, *, limit: int = CANDIDATES) -> list[str]:
+    """The ids of up to ``limit`` rows of ``kind`` whose indexed text holds ``term`` (lower case)."""
     table = TABLES[kind]
     if session.get_bind().dialect.name == "sqlite":
         if len(term) >= 3:
@@ -38,9 +41,10 @@ def matching_ids(session: Session, kind: str, term: str) -> list[str]:
         else:
             where, value = "instr(f.body, :term) > 0", term
         statement = (
-            f"SELECT r.ref_id FROM search_{table} f JOIN search_refs r ON r.entry = f.rowid WHERE {where} LIMIT {LIMIT}"
+            f"SELECT r.ref_id FROM search_{table} f JOIN search_refs r ON r.entry = f.rowid WHERE {where} "
+            f"LIMIT {int(limit)}"
         )
         return list(session.scalars(text(statement), {"term": value}))
     needle = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    statement = f"SELECT id FROM {table} WHERE {PG_TEXTS[table]} LIKE :term ESCAPE '\\' LIMIT {LIMIT}"
+    statement = f"SELECT id FROM {table} WHERE {PG_TEXTS[table]} LIKE :term ESCAPE '\\' LIMIT {int(limit)}"
     return list(session.scalars(text(statement), {"term": needle}))

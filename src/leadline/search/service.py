@@ -2,10 +2,12 @@
 emails (subject) and calls (notes, next steps) from a few typed characters.
 
 Each kind asks the database's text index (:mod:`leadline.search.index`) for its first
-:data:`~leadline.search.index.LIMIT` matches, then the hits are ranked here: a name that starts
-with the text first, then one with a word that does, then the rest. A phone is matched on its
-digits, so ``5125550142`` finds ``(512) 555-0142``. A search takes at least three characters: the
-index is of three-letter pieces, so every search is answered by it, never by reading every row.
+:data:`~leadline.search.index.CANDIDATES` matches, ranks them here (a name that starts with the
+text first, then one with a word that does, then the rest) and keeps the first
+:data:`~leadline.search.index.LIMIT`; every matching prospect is the prospect list's to show
+(``/prospects?search=``). A phone is matched on its digits, so ``5125550142`` finds
+``(512) 555-0142``. A search takes at least three characters: the index is of three-letter
+pieces, so every search is answered by it, never by reading every row.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def search(session: Session, text: str, *, kinds: Iterable[str] | None = None) -
                       detail=" · ".join(x for x in (contact, city, stage) if x))
             for pid, name, contact, city, stage in rows
         ]  # fmt: skip
-        hits += sorted(found, key=lambda hit: _rank(low, hit.label))
+        hits += sorted(found, key=lambda hit: _rank(low, hit.label))[: index.LIMIT]
 
     if "customer" in wanted:
         c = Customer
@@ -70,7 +72,7 @@ def search(session: Session, text: str, *, kinds: Iterable[str] | None = None) -
                       detail=" · ".join(x for x in ("customer", contact, status) if x))
             for cid, name, contact, status in customers
         ]  # fmt: skip
-        hits += sorted(found, key=lambda hit: _rank(low, hit.label))
+        hits += sorted(found, key=lambda hit: _rank(low, hit.label))[: index.LIMIT]
 
     if "email" in wanted:
         e = EmailActivity
@@ -81,7 +83,7 @@ def search(session: Session, text: str, *, kinds: Iterable[str] | None = None) -
                       detail=f"email to {to} · {status}")
             for eid, subject, pid, to, status in emails
         ]  # fmt: skip
-        hits += sorted(found, key=lambda hit: _rank(low, hit.label))
+        hits += sorted(found, key=lambda hit: _rank(low, hit.label))[: index.LIMIT]
 
     if "call" in wanted:
         k = CallActivity
@@ -96,7 +98,7 @@ def search(session: Session, text: str, *, kinds: Iterable[str] | None = None) -
             SearchHit(kind="call", id=kid, label=f"Call with {name}", url=f"/calls/{kid}",
                       detail=_excerpt(notes or "", low) or status)
             for kid, name, notes, status, _ in calls
-        ]  # fmt: skip
+        ][: index.LIMIT]  # fmt: skip
     return hits
 
 
