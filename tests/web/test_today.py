@@ -44,6 +44,7 @@ def test_the_page_lists_the_days_work_as_the_cli_does(page_client, settings):
     html = page_client.get("/today").text
     cli = Cli(settings)("today", "--json").json
     assert len(cli["calls"]) == 1 and len(cli["replies"]) == 1 and len(cli["tasks"]) == 2
+    assert "1 call to make today · 2 tasks due · 1 reply waiting" in " ".join(html.split())  # the lists' lengths
     assert html.count("data-call=") == 2  # today's and the coming one
     assert "Royal Plumbing Co" in html and 'href="tel:(312)555-0142"' in html
     assert "EST their time" in html  # Harbor's clock beside ours

@@ -245,7 +245,13 @@ def list_calls(
             " with --as-of: the state then."
         ),
     ] = None,
-    today: Annotated[bool, typer.Option("--today", help="Only calls booked for today.")] = False,
+    today: Annotated[
+        bool,
+        typer.Option(
+            "--today",
+            help="Only calls whose time is today: held, to hold or cancelled (`leadline today`: those to make).",
+        ),
+    ] = False,
     prospect: Annotated[str | None, typer.Option("--prospect", help="Only this prospect's calls.")] = None,
     booked_from: Annotated[str | None, typer.Option("--booked-from", help="Booked on or after (local).")] = None,
     booked_to: Annotated[str | None, typer.Option("--booked-to", help="Booked before (local).")] = None,
