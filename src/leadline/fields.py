@@ -161,6 +161,28 @@ def with_text_rule(title: str, kinds: dict[str, TextKind], data: dict[Any, Any])
     return cleaned if cleaned is not None else data
 
 
+# --- text encodings named from outside ----------------------------------------------------------
+
+#: Codecs Python has that are not text encodings a file or a mail part is written in, and that decode
+#: slowly or not at all: punycode (and idna through it) take time that grows with the square of the
+#: input, and "undefined" refuses everything. Bytes-to-bytes codecs (hex, base64, rot13) are not text.
+NOT_TEXT_CODECS = frozenset({"idna", "punycode", "undefined"})
+
+
+def text_codec(name: str) -> str | None:
+    """The codec a file or a mail part names (``cp1252``, ``latin-1``, ``UTF-8``), by its canonical name;
+    None when Python knows no such codec or it is not one to read outside text with (above)."""
+    import codecs
+
+    try:
+        info = codecs.lookup(name.strip()[:60])
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in NOT_TEXT_CODECS:
+        return None
+    return info.name
+
+
 # --- whole numbers: what their columns hold ------------------------------------------------------
 
 #: PostgreSQL ``INTEGER`` (SQLAlchemy ``Integer``), the type of every whole-number column a person sets

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from leadline import jsonin
 from leadline.errors import Invalid
+from leadline.fields import text_codec
 from leadline.jsonin import MAX_DEPTH, TooDeep, depth_step
 from leadline.prospects.matching import same_value
 from leadline.prospects.schemas import ProspectCreate, ProspectImportRow
@@ -578,6 +579,12 @@ class ProspectFile:
                 "(utf-8, cp1252, latin-1)",
                 field="encoding",
             ) from None
+        except UnicodeError:  # a codec that fails without saying where (the decode error above says)
+            raise ImportFileError(
+                f"{self.path.name} cannot be read as {self.encoding} text; try another --encoding "
+                "(utf-8, cp1252, latin-1)",
+                field="encoding",
+            ) from None
 
     def _text(self) -> io.TextIOWrapper:
         return io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
@@ -810,19 +817,13 @@ def _as_text(value: Any) -> str:
 
 def _encoding(name: str | None) -> str:
     """The file's text encoding: UTF-8 (with or without a byte-order mark) unless told."""
-    import codecs
-
     if not name or not name.strip():
         return "utf-8-sig"
-    try:
-        info = codecs.lookup(name.strip())
-        if not getattr(info, "_is_text_encoding", True):  # rot13, hex, base64: bytes to bytes
-            raise LookupError(name)
-        found = info.name
-    except (LookupError, ValueError):
+    found = text_codec(name)  # rot13, hex, base64 (bytes to bytes), punycode, idna: not a file's encoding
+    if found is None:
         raise ImportFileError(
             f"{name!r} is not a text encoding; use utf-8, cp1252 (Excel on Windows) or latin-1", field="encoding"
-        ) from None
+        )
     return "utf-8-sig" if found == "utf-8" else found
 
 

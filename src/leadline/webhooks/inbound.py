@@ -18,7 +18,6 @@ that cannot be read raises :class:`NotAParsePost` (the endpoint then stores it r
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any, cast
 
 from leadline import jsonin
+from leadline.fields import text_codec
 from leadline.webhooks.events import storable
 from leadline.webhooks.mailtext import MAX_HTML, MAX_TEXT, extract_reply, html_to_text, is_auto_reply
 
@@ -44,9 +44,6 @@ ADDRESS_CHARS = 10_000  # of a To/Cc list
 JSON_FIELD_BYTES = 65_536  # of the `envelope` and `charsets` fields
 KEPT_HEADERS = ("Message-ID", "In-Reply-To", "References", "Date", "Auto-Submitted", "Precedence", "X-Autoreply",
                 "X-Autorespond", "X-Auto-Response-Suppress")  # fmt: skip
-# Codecs Python has that are not mail charsets and whose pure-Python decoders take quadratic
-# time (punycode, and idna through it); asked for by a post, the part is read as UTF-8.
-SLOW_CODECS = frozenset({"idna", "punycode"})
 DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
 
 
@@ -170,14 +167,9 @@ def _line(error: BaseException) -> str:
 def decode(data: bytes | None, charset: Any = None) -> str:
     """``data`` as storable text in ``charset`` (UTF-8 when it names no usable codec)."""
     raw = data or b""
-    name = "utf-8"
-    if isinstance(charset, str) and charset.strip():
-        try:
-            found = codecs.lookup(charset.strip()[:60]).name
-        except (LookupError, ValueError):
-            found = "utf-8"
-        if found not in SLOW_CODECS:
-            name = found
+    # A charset Python does not know, or one that is no text encoding or decodes in quadratic time
+    # (fields.text_codec): the part is read as UTF-8.
+    name = (text_codec(charset) if isinstance(charset, str) and charset.strip() else None) or "utf-8"
     try:
         text = raw.decode(name, "replace")
     except Exception:  # a codec that cannot decode with "replace" (or is not a text codec)
