@@ -10,6 +10,7 @@ Streaming readers (ijson) count depth from their events with :func:`depth_step`.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 MAX_DEPTH = 32  # levels of arrays and objects; documented in docs/architecture.md and docs/cli.md
@@ -36,9 +37,17 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     except UnicodeDecodeError:
         raise NotJson("not UTF-8 text") from None
     except ValueError as error:
-        raise NotJson(f"not JSON ({error})") from None
+        raise NotJson(f"not JSON ({_plain(error)})") from None
     check_depth(value, max_depth)
     return value
+
+
+def _plain(error: ValueError) -> str:
+    """A parse error in a person's words: Python's limit on the digits of a whole number it reads
+    (``sys.get_int_max_str_digits``, 4,300 by default) comes with advice for programmers."""
+    if "int_max_str_digits" in str(error):
+        return f"a number with more than {sys.get_int_max_str_digits():,} digits"
+    return str(error)
 
 
 def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:

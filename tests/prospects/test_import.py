@@ -209,6 +209,15 @@ class TestImportBad:
         err = self._refused(cli, write(tmp_path, "p.json", '[{"name": "Royal"}, 5]'))
         assert "item 2: is not a JSON object" in err
 
+    def test_a_number_of_thousands_of_digits_is_said_plainly(self, cli, tmp_path):
+        """Python refuses to read a whole number of more than 4,300 digits, with advice for programmers
+        (sys.set_int_max_str_digits); the file is refused in a person's words, naming the line."""
+        big = "9" * 5000
+        err = self._refused(
+            cli, write(tmp_path, "p.jsonl", f'{{"name": "Ok Co"}}\n{{"name": "Big Co", "tier": {big}}}\n')
+        )
+        assert err.strip() == "error: line 2 of p.jsonl is not JSON (a number with more than 4,300 digits)"
+
     def test_missing_file(self, cli, tmp_path):
         result = cli("prospects", "import", str(tmp_path / "nope.csv"))
         assert result.exit_code == 1 and "no such file" in result.stderr
