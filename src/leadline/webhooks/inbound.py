@@ -29,7 +29,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any, cast
 
 from leadline import jsonin
-from leadline.fields import text_codec
+from leadline.fields import clean_text, one_line, text_codec
 from leadline.webhooks.events import storable
 from leadline.webhooks.mailtext import MAX_HTML, MAX_TEXT, extract_reply, html_to_text, is_auto_reply
 
@@ -436,18 +436,20 @@ def _reply(
     kept = {name: str(headers.get(name))[:1000] for name in KEPT_HEADERS if headers.get(name) is not None}
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + f"\n[... cut: the reply is longer than {MAX_TEXT:,} characters]"
-    # Every string made storable (no NUL, no lone surrogate), whichever MIME part it came from.
+    # Every string stored under the stored-text rule (fields), whichever MIME part it came from: the
+    # text and the HTML are free text (line breaks kept, other control characters removed), everything
+    # else one line (a folded header unfolded, control characters removed).
     fields = dict(
-        message_key=key,
-        from_address=(from_address or "").strip().lower()[:320] or None,
-        from_name=(from_name or "").strip()[:300] or None,
-        to_addresses=[r.strip().lower()[:320] for r in dict.fromkeys(recipients)][:50],
-        subject=(subject or "").strip()[:1000] or None,
-        text=text,
-        html=html[:MAX_TEXT] if html is not None else None,
-        headers=kept,
-        in_reply_to=re.findall(r"<[^<>\s]{1,300}>", threading[:20_000])[:50],
-        attachments=files[:100],
+        message_key=one_line(key),
+        from_address=one_line(from_address or "").strip().lower()[:320] or None,
+        from_name=one_line(from_name or "").strip()[:300] or None,
+        to_addresses=[one_line(r).strip().lower()[:320] for r in dict.fromkeys(recipients)][:50],
+        subject=one_line(subject or "").strip()[:1000] or None,
+        text=clean_text(text),
+        html=clean_text(html[:MAX_TEXT]) if html is not None else None,
+        headers={name: one_line(value) for name, value in kept.items()},
+        in_reply_to=re.findall(r"<[^<>\s]{1,300}>", one_line(threading[:20_000]))[:50],
+        attachments=[one_line(name) for name in files[:100]],
         raw_mode=raw,
         auto_reply=is_auto_reply(headers, subject),
         sender_verified=verified,
