@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from leadline.addresses import EMAIL_RE
+from leadline.controls import NOT_ONE_LINE, NOT_TEXT
 from leadline.errors import Invalid
 from leadline.times import parse_duration, parse_moment, parse_when
 
@@ -30,11 +31,11 @@ from leadline.times import parse_duration, parse_moment, parse_when
 
 TextKind = Literal["line", "free", "lines"]
 
-# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and lone surrogates.
-_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-# The same, but tab, line feed and carriage return are allowed (free text, lists typed one per line).
-_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The characters each kind may not hold (leadline.controls: shared with the CLI's fast path).
+_NOT_ONE_LINE = NOT_ONE_LINE
+_NOT_TEXT = NOT_TEXT
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_ANY_BREAK = re.compile("[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _described(char: str) -> str:
@@ -70,6 +71,15 @@ def clean_text(value: str) -> str:
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     return _NOT_TEXT.sub("", value) if _NOT_TEXT.search(value) else value
+
+
+def one_line(value: str) -> str:
+    """One-line text from outside that cannot be refused (a mail's subject or sender's name, kept as it
+    came): line breaks and tabs become a space (a folded header reads as one line), other control
+    characters and lone surrogates go."""
+    if _NOT_ONE_LINE.search(value) is None:
+        return value
+    return _NOT_ONE_LINE.sub("", _ANY_BREAK.sub(" ", value.replace("\r\n", "\n")))
 
 
 def require_one_line(value: str, field: str) -> str:
@@ -159,6 +169,28 @@ def with_text_rule(title: str, kinds: dict[str, TextKind], data: dict[Any, Any])
     if errors:
         raise ValidationError.from_exception_data(title, errors)
     return cleaned if cleaned is not None else data
+
+
+# --- text encodings named from outside ----------------------------------------------------------
+
+#: Codecs Python has that are not text encodings a file or a mail part is written in, and that decode
+#: slowly or not at all: punycode (and idna through it) take time that grows with the square of the
+#: input, and "undefined" refuses everything. Bytes-to-bytes codecs (hex, base64, rot13) are not text.
+NOT_TEXT_CODECS = frozenset({"idna", "punycode", "undefined"})
+
+
+def text_codec(name: str) -> str | None:
+    """The codec a file or a mail part names (``cp1252``, ``latin-1``, ``UTF-8``), by its canonical name;
+    None when Python knows no such codec or it is not one to read outside text with (above)."""
+    import codecs
+
+    try:
+        info = codecs.lookup(name.strip()[:60])
+    except (LookupError, ValueError):
+        return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in NOT_TEXT_CODECS:
+        return None
+    return info.name
 
 
 # --- whole numbers: what their columns hold ------------------------------------------------------

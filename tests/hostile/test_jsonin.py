@@ -36,6 +36,12 @@ def test_refuses_what_is_not_strict_json(text: str | bytes) -> None:
         loads(text)
 
 
+def test_a_number_of_thousands_of_digits_is_said_plainly() -> None:
+    with pytest.raises(NotJson) as refused:
+        loads('{"tier": ' + "9" * 5000 + "}")
+    assert str(refused.value) == "not JSON (a number with more than 4,300 digits)"
+
+
 def test_streaming_depth_matches() -> None:
     depth = 0
     with pytest.raises(TooDeep):

@@ -437,3 +437,21 @@ def test_the_import_upload_refuses_the_same_rows(settings, admin: Any, tmp_path:
     errors = response.json()["errors"]
     assert {e["line"] for e in errors} == {"4", "5", "7"}, errors
     assert snapshot(settings) == before
+
+
+def test_the_cli_prints_control_characters_as_escapes(settings, cli):
+    """A second layer under the stored-text rule: text stored before the rule held (or written to the
+    database by hand) still cannot act on the terminal; every table the CLI prints shows it escaped."""
+    from sqlalchemy import text
+
+    from leadline.db import unit_of_work
+
+    p = make_prospect(settings, name="Plain Co")
+    with unit_of_work(settings) as session:
+        session.execute(text("UPDATE prospects SET name = :name, trade = :notes WHERE id = :id"),
+                        {"name": "Evil \x1b[2J Co [red]", "notes": "a\x1b]8;;http://x.example\x07b\nnext", "id": p.id})  # fmt: skip
+    for command in (("prospects", "show", p.id), ("prospects", "list")):
+        shown = cli(*command)
+        assert shown.exit_code == 0, shown.stderr
+        assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+        assert "Evil \\x1b[2J Co [red]" in shown.stdout, shown.stdout

@@ -209,6 +209,42 @@ class TestImportBad:
         err = self._refused(cli, write(tmp_path, "p.json", '[{"name": "Royal"}, 5]'))
         assert "item 2: is not a JSON object" in err
 
+    def test_a_number_of_thousands_of_digits_is_said_plainly(self, cli, tmp_path):
+        """Python refuses to read a whole number of more than 4,300 digits, with advice for programmers
+        (sys.set_int_max_str_digits); the file is refused in a person's words, naming the line."""
+        big = "9" * 5000
+        err = self._refused(
+            cli, write(tmp_path, "p.jsonl", f'{{"name": "Ok Co"}}\n{{"name": "Big Co", "tier": {big}}}\n')
+        )
+        assert err.strip() == "error: line 2 of p.jsonl is not JSON (a number with more than 4,300 digits)"
+
+    @pytest.mark.parametrize("suffix", ["json", "jsonl"])
+    @pytest.mark.parametrize(("escape", "code"), [("\\ud800", "U+D800"), ("\\udc80", "U+DC80")])
+    def test_a_lone_surrogate_is_refused_naming_the_field_in_both_json_forms(self, cli, tmp_path, suffix, escape,
+                                                                             code):  # fmt: skip
+        """A .json array is read item by item as a .jsonl file is line by line: the row is refused naming
+        the field (it was stored as "Surr ? Co", or refused as "not UTF-8 text" at a negative offset)."""
+        items = ['{"name": "Good Co"}', f'{{"name": "Lone {escape} Co"}}']
+        text = f"[{', '.join(items)}]" if suffix == "json" else "\n".join(items) + "\n"
+        err = self._refused(cli, write(tmp_path, f"p.{suffix}", text))
+        assert f"1 bad row in p.{suffix}; nothing was imported" in err
+        assert f"2, column 'name': is not valid text (a lone surrogate {code})" in err, err
+        assert "encoding" not in err
+
+    @pytest.mark.parametrize("suffix", ["json", "jsonl"])
+    def test_a_number_too_big_for_its_field_is_refused_in_both_json_forms(self, cli, tmp_path, suffix):
+        """25 digits: a row refused naming tier in both (a .json file was refused whole, "integer overflow",
+        on several lines); 5,000 digits: the file refused naming the item or the line, in plain words."""
+        items = ['{"name": "Good Co"}', '{"name": "Big Co", "tier": ' + "9" * 25 + "}"]
+        text = f"[{', '.join(items)}]" if suffix == "json" else "\n".join(items) + "\n"
+        err = self._refused(cli, write(tmp_path, f"p.{suffix}", text))
+        assert "2, column 'tier': must be 1, 2 or 3" in err, err
+        items[1] = '{"name": "Big Co", "tier": ' + "9" * 5000 + "}"
+        text = f"[{', '.join(items)}]" if suffix == "json" else "\n".join(items) + "\n"
+        err = self._refused(cli, write(tmp_path, f"p.{suffix}", text))
+        where = "item 2 of p.json is not valid JSON" if suffix == "json" else "line 2 of p.jsonl is not JSON"
+        assert err.strip() == f"error: {where} (a number with more than 4,300 digits)"
+
     def test_missing_file(self, cli, tmp_path):
         result = cli("prospects", "import", str(tmp_path / "nope.csv"))
         assert result.exit_code == 1 and "no such file" in result.stderr

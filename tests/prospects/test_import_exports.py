@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, text
 
 from leadline.db import Base, unit_of_work
@@ -374,3 +375,19 @@ def test_a_name_with_a_capital_letter_beyond_ascii_is_found_again(settings, cli,
     again = write(tmp_path, "b.csv", "Business,City,Grid Health\nØster Plumbing,Aarhus,40\n")
     assert "0 created, 1 updated" in cli("prospects", "import", str(again)).stdout
     assert list(prospects(settings)) == ["oster_plumbing"]
+
+
+@pytest.mark.parametrize("encoding", ["punycode", "idna", "undefined", "hex"])
+def test_an_encoding_that_is_not_a_files_is_refused_naming_it(settings, cli, client, tmp_path, encoding):
+    """punycode and idna decode in quadratic time and fail with a bare UnicodeError (it was a 500),
+    "undefined" refuses everything, hex is bytes to bytes: none is a file's encoding."""
+    path = write(tmp_path, "t.csv", "Company,Email\nA Co,a@aco.com\n")
+    before = snapshot(settings)
+    answer = client.post("/api/prospects/import", params={"dryRun": "true", "encoding": encoding},
+                         files={"file": ("t.csv", path.read_bytes())})  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "encoding"
+    refused = cli("prospects", "import", "--encoding", encoding, str(path))
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: encoding:") and len(refused.stderr.strip().splitlines()) == 1
+    assert snapshot(settings) == before

@@ -148,6 +148,34 @@ class TestInbound:
         assert twilio.inbound(SMS_URL, E164, OUR_NUMBER, "odd\x00text", post=anon_client.post).status_code == 200
         assert texts(settings) == [("in", "received", p.id, "oddtext")]
 
+    def test_control_characters_a_stranger_sent_are_not_kept_nor_printed(self, settings, noon, twilio, anon_client,
+                                                                          cli):  # fmt: skip
+        """An escape sequence in a text (clear the screen, a hidden link) is kept as the free-text rule
+        keeps a note: line breaks and tabs stay, CR LF is LF, every other control character goes."""
+        p = make_prospect(settings, phone=PHONE)
+        body = "Hi \x1b[2J\x1b]8;;http://evil.example\x1b\\click\x07\r\nsecond\tline"
+        assert twilio.inbound(SMS_URL, E164, OUR_NUMBER, body, post=anon_client.post).status_code == 200
+        assert texts(settings) == [("in", "received", p.id, "Hi [2J]8;;http://evil.example\\click\nsecond\tline")]
+        listed = cli("texts", "list")
+        assert listed.exit_code == 0 and "evil.example" in listed.stdout
+        assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+
+    @pytest.mark.parametrize("sender", ["not a number \u202e", "", "+1 512 555 0142\x1b[2J", "1" * 60])
+    def test_a_sender_that_is_not_a_phone_number_is_kept_as_posted_not_as_a_text(self, settings, noon, twilio,
+                                                                                  anon_client, sender):  # fmt: skip
+        make_prospect(settings, phone=PHONE)
+        before = snapshot(settings)
+        response = twilio.inbound(SMS_URL, sender, OUR_NUMBER, "Hi", post=anon_client.post)
+        assert response.status_code == 200 and "<Message>" not in response.text
+        after = snapshot(settings)
+        kept = after.pop("twilio_callbacks")
+        assert after == {name: rows for name, rows in before.items() if name != "twilio_callbacks"}
+        assert len(kept) == len(before["twilio_callbacks"]) + 1
+        with unit_of_work(settings, readonly=True) as session:
+            [row] = session.query(TwilioCallback).all()
+            assert row.params["From"] == sender and row.outcome.startswith("unreadable From: ")
+            assert "phone number" in row.outcome and "\x1b" not in row.outcome
+
     def test_a_repeat_of_the_same_post_changes_nothing(self, settings, noon, twilio, anon_client):
         make_prospect(settings, phone=PHONE)
         params = twilio.inbound_params(E164, OUR_NUMBER, "Hi")

@@ -75,6 +75,41 @@ def test_a_reply_is_matched_through_in_reply_to_and_applied(hook, cli):
     assert count(hook.settings, "notifications") == 1
 
 
+EVIL = "\x1b[2J\x1b]8;;http://evil.example\x1b\\click\x07"
+
+
+def test_control_characters_in_a_reply_are_not_kept_nor_printed(hook, cli):
+    """A reply's text keeps its line breaks and loses other control characters (the free-text rule); its
+    subject, sender's name and headers are one line; no CLI command prints an escape sequence."""
+    (target,) = send_to(hook.settings, 1)
+    sender = target.to_email
+    headers = (f"Message-ID: <evil@mail.example>\nFrom: Daniel <{sender}>\nTo: sales@example.com\n"
+               f"Subject: Re: hello\nIn-Reply-To: {target.message_id}\n")  # fmt: skip
+    body = form({
+        "headers": headers, "from": f'"Dan{EVIL}iel" <{sender}>', "to": "sales@example.com",
+        "subject": f"Re: {EVIL}\r\n hello", "text": f"Call me {EVIL}\r\nafter\t3\n",
+        "envelope": json.dumps({"to": ["sales@example.com"], "from": sender}),
+    })  # fmt: skip
+    response = post(hook, body)
+    assert response.status_code == 200 and response.json()["status"] == "matched", response.text
+    clean = "[2J]8;;http://evil.example\\click"
+    from leadline.db import unit_of_work
+    from leadline.webhooks.models import InboundMessage
+
+    with unit_of_work(hook.settings, readonly=True) as session:
+        [row] = session.query(InboundMessage).all()
+        assert row.full_text == f"Call me {clean}\nafter\t3\n" and row.reply_text == f"Call me {clean}\nafter 3"
+        assert (row.subject, row.from_name) == (
+            f"Re: {clean}  hello",
+            "Dan" + clean.replace("\\", "") + "iel",
+        )  # (quoted)
+    assert email(hook.settings, target.id).reply_text == f"Call me {clean}\nafter 3"  # (the reply's spaces made one)
+    for command in (("inbound", "list"), ("emails", "show", target.id), ("prospects", "show", target.prospect_id)):
+        shown = cli(*command)
+        assert shown.exit_code == 0, shown.stderr
+        assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout, command
+
+
 def test_the_same_reply_twice_is_applied_once(hook):
     (target,) = send_to(hook.settings, 1)
     message = default_mode(target, QUOTED, message_id="<same@mail.example>")

@@ -145,33 +145,48 @@ def print_table(
     footer: str | None = None,
 ) -> None:
     """A plain Rich table; a column given as (title, "right") is right-aligned."""
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False, title=title, title_justify="left")
+    table = Table(box=None, header_style="bold", pad_edge=False, title=title and shown(title), title_justify="left")
     for column in columns:
         name, justify = column if isinstance(column, tuple) else (column, "left")
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     count = 0
     for row in rows:
-        table.add_row(*(escape("" if cell is None else str(cell)) for cell in row))
+        table.add_row(*(shown(cell) for cell in row))
         count += 1
     out = console()
     if count:
         out.print(table)
     if footer:
-        out.print(f"[dim]{escape(footer)}[/dim]")
+        out.print(f"[dim]{shown(footer)}[/dim]")
+
+
+def shown(value: Any) -> str:
+    """A value as a table cell: Rich markup escaped, and control characters written as escapes
+    (``controls.escaped_controls``), so no stored text can act on the terminal."""
+    from rich.markup import escape
+
+    from leadline.controls import escaped_controls
+
+    return escape(escaped_controls("" if value is None else str(value)))
+
+
+def echo_text(text: str) -> None:
+    """Stored text printed whole (an email's body, a reply): control characters written as escapes."""
+    from leadline.controls import escaped_controls
+
+    typer.echo(escaped_controls(text))
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]], *, title: str | None = None) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(box=None, show_header=False, pad_edge=False, title=title, title_justify="left")
+    table = Table(box=None, show_header=False, pad_edge=False, title=title and shown(title), title_justify="left")
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     for name, value in pairs:
-        table.add_row(name, escape("" if value is None else str(value)))
+        table.add_row(name, shown(value))
     console().print(table)
 
 

@@ -14,6 +14,7 @@ from leadline.cli._out import (
     check_selection,
     cli_errors,
     cli_settings,
+    echo_text,
     local,
     print_fields,
     print_json,
@@ -289,9 +290,9 @@ def show(
          ("error", email.error)],
         title=f"Email {email.id} to {email.prospect_id}",
     )  # fmt: skip
-    typer.echo("\n" + email.body_text)
+    echo_text("\n" + email.body_text)
     if email.reply_text:
-        typer.echo("Reply:\n" + email.reply_text)
+        echo_text("Reply:\n" + email.reply_text)
     print_table(
         ["When", "What", "Details"],
         (

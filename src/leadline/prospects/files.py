@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from leadline import jsonin
 from leadline.errors import Invalid
-from leadline.jsonin import MAX_DEPTH, TooDeep, depth_step
+from leadline.fields import text_codec
+from leadline.jsonin import MAX_DEPTH
 from leadline.prospects.matching import same_value
 from leadline.prospects.schemas import ProspectCreate, ProspectImportRow
 from leadline.schemas import field_errors
@@ -578,6 +579,12 @@ class ProspectFile:
                 "(utf-8, cp1252, latin-1)",
                 field="encoding",
             ) from None
+        except UnicodeError:  # a codec that fails without saying where (the decode error above says)
+            raise ImportFileError(
+                f"{self.path.name} cannot be read as {self.encoding} text; try another --encoding "
+                "(utf-8, cp1252, latin-1)",
+                field="encoding",
+            ) from None
 
     def _text(self) -> io.TextIOWrapper:
         return io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
@@ -702,45 +709,28 @@ class ProspectFile:
             defaulted = frozenset(given)
         return values, external, defaulted
 
-    def _check_json(self) -> None:
-        """A first pass over a .json file: its top level is an array, nested at most ``MAX_DEPTH`` deep.
-
-        ijson's ``items`` (and ``parse``) build a path for every level, which costs the square of
-        the depth before anything can stop it (40 KB of ``[`` took 1 GB); ``basic_parse`` keeps
-        no path, so counting levels from its events stops a deep file at the limit, in bounded
-        memory. The second pass (``items``) then reads only files known to be shallow."""
-        import ijson
-
-        try:
-            events = ijson.basic_parse(self._binary)
-            first = next(events, None)
-            if first is None or first[0] != "start_array":
-                raise ImportFileError(
-                    f"{self.path.name}: a .json file must hold an array of objects, one per prospect "
-                    "([{...}, {...}]); JSON lines (.jsonl) hold one object per line"
-                )
-            depth, item = 1, 0
-            for event, _ in events:
-                if depth == 1 and event != "end_array":
-                    item += 1  # an element of the top array starts
-                depth = depth_step(event, depth)
-        except TooDeep:
-            raise ImportFileError(
-                f"item {item} of {self.path.name} is nested deeper than {MAX_DEPTH} levels of arrays and objects"
-            ) from None
-        except ijson.JSONError as error:
-            raise ImportFileError(f"{self.path.name} is not valid JSON: {error}") from None
-        finally:
-            self._binary.seek(0)
-
     def _json_objects(self) -> Iterator[tuple[int, Any]]:
-        import ijson
-
-        self._check_json()
+        """The items of a .json file's array, each read as a line of a .jsonl file is (``jsonin``: the
+        same parser and rules, so both refuse the same values with the same words), none longer than
+        ``MAX_LINE_CHARS``."""
+        number = 0
         try:
-            yield from enumerate(ijson.items(self._binary, "item", use_float=True), start=1)
-        except ijson.JSONError as error:
-            raise ImportFileError(f"{self.path.name} is not valid JSON: {error}") from None
+            for number, item in enumerate(jsonin.array_items(self._text(), max_item_chars=MAX_LINE_CHARS), start=1):
+                yield number, item
+        except jsonin.NotArray:
+            raise ImportFileError(
+                f"{self.path.name}: a .json file must hold an array of objects, one per prospect "
+                "([{...}, {...}]); JSON lines (.jsonl) hold one object per line"
+            ) from None
+        except jsonin.TooDeep:
+            raise ImportFileError(
+                f"item {number + 1} of {self.path.name} is nested deeper than {MAX_DEPTH} levels of arrays and objects"
+            ) from None
+        except jsonin.NotJson as error:
+            where = f"item {number + 1} of {self.path.name}"
+            if str(error).startswith("longer than"):
+                raise ImportFileError(f"{where} is {error}; this is not a prospect file") from None
+            raise ImportFileError(f"{where} is {str(error).replace('not JSON', 'not valid JSON', 1)}") from None
 
     def _jsonl_objects(self) -> Iterator[tuple[int, Any]]:
         for number, line in enumerate(self._limited_lines(self._text()), start=1):
@@ -810,19 +800,13 @@ def _as_text(value: Any) -> str:
 
 def _encoding(name: str | None) -> str:
     """The file's text encoding: UTF-8 (with or without a byte-order mark) unless told."""
-    import codecs
-
     if not name or not name.strip():
         return "utf-8-sig"
-    try:
-        info = codecs.lookup(name.strip())
-        if not getattr(info, "_is_text_encoding", True):  # rot13, hex, base64: bytes to bytes
-            raise LookupError(name)
-        found = info.name
-    except (LookupError, ValueError):
+    found = text_codec(name)  # rot13, hex, base64 (bytes to bytes), punycode, idna: not a file's encoding
+    if found is None:
         raise ImportFileError(
             f"{name!r} is not a text encoding; use utf-8, cp1252 (Excel on Windows) or latin-1", field="encoding"
-        ) from None
+        )
     return "utf-8-sig" if found == "utf-8" else found
 
 

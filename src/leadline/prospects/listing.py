@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from leadline.controls import escaped_controls
 from leadline.prospects import queries
 from leadline.prospects.columns import as_time, row_to_json
 from leadline.prospects.stages import STAGES
@@ -171,7 +172,8 @@ def _print_table(rows: list[dict[str, Any]], total: int, options: argparse.Names
 
 
 def _escape(text: Any) -> str:
-    return str(text).replace("[", "\\[")
+    """A cell: Rich markup escaped, control characters written as escapes (as every CLI table does)."""
+    return escaped_controls(str(text)).replace("[", "\\[")
 
 
 # --- the fast path ---------------------------------------------------------------------------

@@ -106,7 +106,9 @@ def take_callback(settings: Settings, kind: str, params: dict[str, str]) -> serv
                 row.outcome = str(outcome)[:200]
             else:
                 outcome = service.receive(session, settings, params)
-                row.outcome = f"{outcome.outcome} {outcome.text_id or ''}".strip()[:200]
+                row.outcome = f"{outcome.outcome} {outcome.text_id or outcome.reason or ''}".strip()[:200]
+                if outcome.reason:
+                    log.warning("Twilio inbound text not understood (%s); kept as %s", outcome.reason, row.id)
             return outcome
     except IntegrityError:
         log.info("Twilio %s callback repeated (%s): already taken", kind, _dedup_key(kind, params))

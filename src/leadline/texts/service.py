@@ -22,6 +22,7 @@ from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.config import Settings
 from leadline.errors import Conflict, Invalid, LeadlineError, NotFound
+from leadline.fields import clean_text, text_problem
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
@@ -304,6 +305,8 @@ def apply_status(session: Session, params: dict[str, str]) -> str:
     if _RANK.get(message.status, 0) >= _RANK[wanted] and message.status != "unknown":
         return f"already {message.status}"
     code = (params.get("ErrorCode") or "")[:20] or None
+    if code and text_problem(code):
+        code = None  # not an error code Twilio sends (one line of digits): not kept
     if code:
         message.error_code = code
     if wanted == "delivered":
@@ -316,10 +319,11 @@ def apply_status(session: Session, params: dict[str, str]) -> str:
 
 @dataclass
 class Received:
-    outcome: str  # received | unmatched | opted_out | opted_in | help
+    outcome: str  # received | unmatched | opted_out | opted_in | help | unreadable | duplicate
     text_id: str | None = None
     prospect_id: str | None = None
     reply: str | None = None  # what to answer the sender (TwiML <Message>), if anything
+    reason: str | None = None  # why a post was unreadable (kept as posted, no text recorded)
 
 
 def find_prospect(session: Session, settings: Settings, number: str) -> Prospect | None:
@@ -360,19 +364,27 @@ def receive(session: Session, settings: Settings, params: dict[str, str], *, act
     HELP is answered. From an unknown number it is kept unmatched for an admin."""
     from leadline.texts import phones
 
-    raw_from = (params.get("From") or "")[:40]
-    number = phones.maybe_e164(raw_from, settings.phone_region) or raw_from
-    body = (params.get("Body") or "")[:5000]
+    # What a stranger wrote is stored under the stored-text rule (fields): the body is free text (line
+    # breaks kept, other control characters removed), the numbers are phone numbers, the sid one line.
+    try:
+        number = phones.to_e164((params.get("From") or "")[:phones.MAX_INPUT + 1], settings.phone_region,
+                                field="From")  # fmt: skip
+    except Invalid as error:
+        return Received("unreadable", reason=str(error))  # kept as posted (flows: twilio_callbacks), no text
+    body = clean_text((params.get("Body") or "")[:5000])
     sid = (params.get("MessageSid") or params.get("SmsSid") or "")[:64] or None
+    if sid and text_problem(sid):
+        sid = None
     if sid and session.scalar(select(TextMessage.id).where(TextMessage.twilio_sid == sid)) is not None:
         return Received("duplicate")
     word = keyword(body)
     opt = (params.get("OptOutType") or "").upper()
-    prospect = find_prospect(session, settings, number) if number.startswith("+") else None
+    prospect = find_prospect(session, settings, number)
     now = utc_now()
     message = _record(
         session, prospect.id if prospect else None, direction="in", status="received" if prospect else "unmatched",
-        body=body, at=now, actor=actor, from_number=number, to_number=(params.get("To") or "")[:20] or None, sid=sid,
+        body=body, at=now, actor=actor, from_number=number, to_number=phones.maybe_e164(params.get("To"),
+        settings.phone_region), sid=sid,
     )  # fmt: skip
     result = Received("received" if prospect else "unmatched", message.id, prospect.id if prospect else None)
     if opt == "STOP" or (not opt and word in STOP_WORDS):

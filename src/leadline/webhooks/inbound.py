@@ -18,7 +18,6 @@ that cannot be read raises :class:`NotAParsePost` (the endpoint then stores it r
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from email.utils import getaddresses, parseaddr
 from typing import Any, cast
 
 from leadline import jsonin
+from leadline.fields import clean_text, one_line, text_codec
 from leadline.webhooks.events import storable
 from leadline.webhooks.mailtext import MAX_HTML, MAX_TEXT, extract_reply, html_to_text, is_auto_reply
 
@@ -44,9 +44,6 @@ ADDRESS_CHARS = 10_000  # of a To/Cc list
 JSON_FIELD_BYTES = 65_536  # of the `envelope` and `charsets` fields
 KEPT_HEADERS = ("Message-ID", "In-Reply-To", "References", "Date", "Auto-Submitted", "Precedence", "X-Autoreply",
                 "X-Autorespond", "X-Auto-Response-Suppress")  # fmt: skip
-# Codecs Python has that are not mail charsets and whose pure-Python decoders take quadratic
-# time (punycode, and idna through it); asked for by a post, the part is read as UTF-8.
-SLOW_CODECS = frozenset({"idna", "punycode"})
 DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
 
 
@@ -170,14 +167,9 @@ def _line(error: BaseException) -> str:
 def decode(data: bytes | None, charset: Any = None) -> str:
     """``data`` as storable text in ``charset`` (UTF-8 when it names no usable codec)."""
     raw = data or b""
-    name = "utf-8"
-    if isinstance(charset, str) and charset.strip():
-        try:
-            found = codecs.lookup(charset.strip()[:60]).name
-        except (LookupError, ValueError):
-            found = "utf-8"
-        if found not in SLOW_CODECS:
-            name = found
+    # A charset Python does not know, or one that is no text encoding or decodes in quadratic time
+    # (fields.text_codec): the part is read as UTF-8.
+    name = (text_codec(charset) if isinstance(charset, str) and charset.strip() else None) or "utf-8"
     try:
         text = raw.decode(name, "replace")
     except Exception:  # a codec that cannot decode with "replace" (or is not a text codec)
@@ -444,18 +436,20 @@ def _reply(
     kept = {name: str(headers.get(name))[:1000] for name in KEPT_HEADERS if headers.get(name) is not None}
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT] + f"\n[... cut: the reply is longer than {MAX_TEXT:,} characters]"
-    # Every string made storable (no NUL, no lone surrogate), whichever MIME part it came from.
+    # Every string stored under the stored-text rule (fields), whichever MIME part it came from: the
+    # text and the HTML are free text (line breaks kept, other control characters removed), everything
+    # else one line (a folded header unfolded, control characters removed).
     fields = dict(
-        message_key=key,
-        from_address=(from_address or "").strip().lower()[:320] or None,
-        from_name=(from_name or "").strip()[:300] or None,
-        to_addresses=[r.strip().lower()[:320] for r in dict.fromkeys(recipients)][:50],
-        subject=(subject or "").strip()[:1000] or None,
-        text=text,
-        html=html[:MAX_TEXT] if html is not None else None,
-        headers=kept,
-        in_reply_to=re.findall(r"<[^<>\s]{1,300}>", threading[:20_000])[:50],
-        attachments=files[:100],
+        message_key=one_line(key),
+        from_address=one_line(from_address or "").strip().lower()[:320] or None,
+        from_name=one_line(from_name or "").strip()[:300] or None,
+        to_addresses=[one_line(r).strip().lower()[:320] for r in dict.fromkeys(recipients)][:50],
+        subject=one_line(subject or "").strip()[:1000] or None,
+        text=clean_text(text),
+        html=clean_text(html[:MAX_TEXT]) if html is not None else None,
+        headers={name: one_line(value) for name, value in kept.items()},
+        in_reply_to=re.findall(r"<[^<>\s]{1,300}>", one_line(threading[:20_000]))[:50],
+        attachments=[one_line(name) for name in files[:100]],
         raw_mode=raw,
         auto_reply=is_auto_reply(headers, subject),
         sender_verified=verified,

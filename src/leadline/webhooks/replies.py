@@ -17,11 +17,11 @@ from leadline.activity import service as activity
 from leadline.clock import utc_now
 from leadline.emails import service as emails
 from leadline.errors import Conflict, Invalid, NotFound
+from leadline.fields import one_line
 from leadline.guardian import service as guardian
 from leadline.ids import new_id
 from leadline.notify import service as notify
 from leadline.prospects import service as prospects
-from leadline.webhooks import events as ev
 from leadline.webhooks.models import InboundMessage
 
 LEADLINE_MESSAGE_ID = re.compile(r"<(email_[0-9A-HJKMNP-TV-Z]{26})@[^<>@\s]+>")
@@ -184,8 +184,8 @@ def store_unreadable_reply(session: Session, content_type: str, body: bytes, err
         return InboundResult(existing.id, existing.status, None, None, True)
     row = InboundMessage(
         id=new_id("inb"), message_key=key, to_addresses=[], reply_text="", full_text="", html=None,
-        headers={"Content-Type": ev.storable(content_type[:1000])}, attachments=[], raw_mode=False, auto_reply=False,
-        sender_verified=False, status="failed", error=ev.storable(error[:2000]), raw=body, received_at=utc_now(),
+        headers={"Content-Type": one_line(content_type[:1000])}, attachments=[], raw_mode=False, auto_reply=False,
+        sender_verified=False, status="failed", error=one_line(error[:2000]), raw=body, received_at=utc_now(),
     )  # fmt: skip
     session.add(row)
     return InboundResult(row.id, row.status, None, None)
