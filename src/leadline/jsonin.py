@@ -69,17 +69,6 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
-def depth_step(event: str, depth: int, max_depth: int = MAX_DEPTH) -> int:
-    """The nesting depth after one ijson event (``start_map``/``start_array`` open, ``end_*`` close)."""
-    if event in ("start_map", "start_array"):
-        depth += 1
-        if depth > max_depth:
-            raise TooDeep(f"JSON nested deeper than {max_depth} levels")
-    elif event in ("end_map", "end_array"):
-        depth -= 1
-    return depth
-
-
 class NotArray(NotJson):
     """The text does not start with ``[``."""
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadline.jsonin import MAX_DEPTH, NotJson, TooDeep, check_depth, depth_step, loads
+from leadline.jsonin import MAX_DEPTH, NotJson, TooDeep, check_depth, loads
 
 
 def nested(depth: int) -> str:
@@ -40,14 +40,6 @@ def test_a_number_of_thousands_of_digits_is_said_plainly() -> None:
     with pytest.raises(NotJson) as refused:
         loads('{"tier": ' + "9" * 5000 + "}")
     assert str(refused.value) == "not JSON (a number with more than 4,300 digits)"
-
-
-def test_streaming_depth_matches() -> None:
-    depth = 0
-    with pytest.raises(TooDeep):
-        for _ in range(MAX_DEPTH + 1):
-            depth = depth_step("start_array", depth)
-    assert depth_step("end_map", 3) == 2 and depth_step("number", 3) == 3
 
 
 @given(st.recursive(st.none() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
