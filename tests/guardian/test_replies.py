@@ -98,11 +98,29 @@ class TestInbound:
         assert accepted.exit_code == 0, accepted.stderr
         found = cli("prospects", "list", "--json", "--limit", "50").json
         new = next(p for p in found if p["email"] == "maria@lopezoffice.com")
-        assert new["name"] == "Maria Lopez"
+        assert (new["name"], new["contactName"]) == ("Lopezoffice", "Maria Lopez")  # the business: her domain's
         shown = cli("prospects", "show", new["id"], "--json").json
         assert target.prospect_id in (shown.get("notes") or "")
         before = snapshot(hook.settings)
         assert cli("replies", "accept-referral", row.id).exit_code == 1 and snapshot(hook.settings) == before
+
+    def test_a_partner_at_the_referrers_own_business_keeps_their_whole_name(self, hook, cli):
+        (target,) = send_to(hook.settings, 1, name="Reyes Electric", email="dan@reyeselectric.com")
+        row = reply(hook, target, "Please contact my partner, John Smith, at john@reyeselectric.com")
+        assert (row.label, row.named_person, row.named_email) == ("referral", "John Smith", "john@reyeselectric.com")
+        accepted = cli("replies", "accept-referral", row.id)
+        assert accepted.exit_code == 0, accepted.stderr
+        assert "reyes_electric_2 (Reyes Electric, john@reyeselectric.com)" in accepted.stdout
+        new = cli("prospects", "show", "reyes_electric_2", "--json").json
+        assert (new["name"], new["contactName"], new["email"]) == ("Reyes Electric", "John Smith",
+                                                                   "john@reyeselectric.com")  # fmt: skip
+
+    def test_a_referral_at_a_free_mail_address_is_their_own_business(self, hook, cli):
+        (target,) = send_to(hook.settings, 1)
+        row = reply(hook, target, "Talk to Jane Doe (jane.doe@gmail.com), she does our books.")
+        assert cli("replies", "accept-referral", row.id).exit_code == 0
+        new = cli("prospects", "show", "jane_doe", "--json").json
+        assert (new["name"], new["contactName"], new["email"]) == ("Jane Doe", "Jane Doe", "jane.doe@gmail.com")
 
     def test_interested_notifies_once_with_the_label(self, hook):
         (target,) = send_to(hook.settings, 1)
