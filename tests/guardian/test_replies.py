@@ -163,6 +163,35 @@ class TestByHand:
         assert missing.exit_code == 1 and "no reply" in missing.stderr
         assert snapshot(settings) == before
 
+    def test_a_reply_says_the_prospect_moved_to_replied(self, settings, cli):
+        (target,) = send_to(settings, 1)
+        logged = cli("emails", "reply", target.id, "--text", "Interested, tell me more")
+        assert logged.exit_code == 0, logged.stderr
+        assert f"{target.prospect_id} moved from Contacted to Replied." in logged.stdout
+        assert cli("prospects", "show", target.prospect_id, "--json").json["salesStatus"] == "replied"
+
+    def test_a_reply_from_a_prospect_further_along_says_it_stays_there(self, settings, cli):
+        """Stages only move forward: a prospect at interested stays there, and the message says so."""
+        from leadline.guardian import service as guardian
+
+        (first, second) = send_to(settings, 2)
+        for target in (first, second):
+            assert cli("prospects", "stage", target.prospect_id, "interested", "--reason", "called").exit_code == 0
+        logged = cli("emails", "reply", first.id, "--text", "Interested, tell me more")
+        assert logged.exit_code == 0, logged.stderr
+        assert f"{first.prospect_id} stays at Called (interested) (stages only move forward)." in logged.stdout
+        assert "is now replied" not in logged.stdout and "moved" not in logged.stdout
+        assert cli("prospects", "show", first.prospect_id, "--json").json["salesStatus"] == "interested"
+        with unit_of_work(settings) as session:
+            result = guardian.log_reply(session, second.id, "Sounds good, send it over", actor="test")
+            assert (result.stage_before, result.stage, result.moved, result.is_reply) == (
+                "interested", "interested", False, True)  # fmt: skip
+            assert result.email.status == "replied"
+
+    def test_the_help_says_a_prospect_further_along_stays(self, cli):
+        shown = " ".join(cli("emails", "reply", "--help").stdout.split())
+        assert "become replied" not in shown and "unless it is further along" in shown
+
     def test_a_logged_out_of_office_is_not_a_reply(self, settings, cli):
         (target,) = send_to(settings, 1)
         logged = cli("emails", "reply", target.id, "--text", "Out of the office until Monday.")

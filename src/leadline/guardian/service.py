@@ -95,15 +95,36 @@ def keep(
     return row
 
 
-def log_reply(session: Session, email_id: str, text: str, *, actor: str) -> tuple[Any, ReplyLabel]:
-    """A reply logged by hand (``leadline emails reply``): labelled, then recorded as a reply, or, for an
-    automatic answer (out of office, auto-reply, bounce-like), kept on the timeline without marking
-    the email replied."""
+@dataclass
+class LoggedReply:
+    """What logging a reply did: the email, the reply's label, and the prospect's stage before and
+    after (stages only move forward, so a prospect further along stays where it is)."""
+
+    email: Any
+    label: ReplyLabel
+    stage_before: str
+    stage: str
+
+    @property
+    def is_reply(self) -> bool:
+        """False for an automatic answer (out of office, auto-reply, bounce-like): not a reply."""
+        return self.label.label not in AUTOMATIC
+
+    @property
+    def moved(self) -> bool:
+        return self.stage != self.stage_before
+
+
+def log_reply(session: Session, email_id: str, text: str, *, actor: str) -> LoggedReply:
+    """A reply logged by hand (``leadline emails reply``): labelled, then recorded as a reply (the
+    prospect moves to replied unless it is further along), or, for an automatic answer (out of
+    office, auto-reply, bounce-like), kept on the timeline without marking the email replied."""
     settings = settings_of(session)
     body = (text or "").strip()
     if not body:
         raise Invalid("the reply text is empty", field="text")
     email = emails.get(session, email_id)
+    before = prospects.get(session, email.prospect_id).sales_status
     given = classify(settings, body, sender=None)
     if given.label in AUTOMATIC:
         if email.status not in emails.SENT_STATES:
@@ -116,7 +137,7 @@ def log_reply(session: Session, email_id: str, text: str, *, actor: str) -> tupl
         email = emails.record_reply(session, email_id, body, actor=actor)
     row = keep(session, given, prospect_id=email.prospect_id, email_id=email_id, source="manual", text=body,
                actor=actor)  # fmt: skip
-    return email, row
+    return LoggedReply(email, row, before, prospects.get(session, email.prospect_id).sales_status)
 
 
 def _timeline(session: Session, row: ReplyLabel, *, actor: str, status: str = "labelled") -> None:
