@@ -62,6 +62,14 @@ def test_demo_loads_340_realistic_prospects(settings, cli, tmp_path):
     week_one = [e for e in sent if e["repliedAt"] and datetime.fromisoformat(e["repliedAt"]) < this_monday]
     assert len(week_one) == 2
     assert "royal_plumbing_co" in {e["prospectId"] for e in week_one}
+    # Every reply the demo tells of is labelled, this week's too (logged as `leadline emails reply` would).
+    replied = {e["id"]: e["prospectId"] for e in every if e["repliedAt"]}
+    assert len(replied) == 3
+    listed = cli("replies", "list", "--json").json
+    assert {r["emailId"]: r["prospectId"] for r in listed} == replied
+    assert all(r["label"] in ("interested", "meeting_request") and r["setBy"] == "rule" for r in listed)
+    counted = cli("replies", "labels", "--json").json
+    assert counted["total"] == 3 and counted["setBy"]["rule"] == 3
 
 
 def test_demo_refuses_to_load_twice_unless_asked(settings, cli):

@@ -42,6 +42,12 @@ def set_up(settings: Settings, **offer: Any) -> None:
                              actor="test")  # fmt: skip
 
 
+def fresh(settings: Settings, email: str = HOST, role: str = "admin") -> None:
+    """A fresh install's one user, who has set no availability (the defaults apply)."""
+    clock.set_frozen(NOW)
+    make_user(settings, email, role)
+
+
 def prospect_with_link(settings: Settings, **overrides: Any) -> tuple[str, str]:
     """A new prospect (Central time unless told) and its booking token (sender: the configured one)."""
     made = make_prospect(settings, **({"timezone": "America/New_York"} | overrides))

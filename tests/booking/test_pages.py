@@ -8,7 +8,7 @@ import re
 import pytest
 
 from leadline.booking import links
-from tests.booking.helpers import at, counts, prospect_with_link, set_up, slot_value
+from tests.booking.helpers import at, counts, fresh, prospect_with_link, set_up, slot_value
 from tests.calls.helpers import book as book_by_hand
 from tests.factories import tampered
 
@@ -26,6 +26,18 @@ class TestBookingPage:
         assert "<script" not in page.text and "America/New_York" in page.text
         assert re.findall(r'value="(2026-12-08T[^"]+)"', page.text)[0] == "2026-12-08T15:00:00Z"
         assert ">10:00<" in page.text and ">09:00<" not in page.text  # 09:00 Chicago is 10:00 in New York
+
+    def test_a_fresh_install_shows_the_default_hours(self, settings, anon_client):
+        """One user who never set availability: the page offers Mon-Fri 09:00-17:00 (the configured zone)."""
+        fresh(settings)
+        _, token = prospect_with_link(settings, timezone="America/Chicago")
+        page = anon_client.get(f"/book/{token}")
+        assert page.status_code == 200 and "No times are open" not in page.text
+        offered = re.findall(r'value="(2026-12-\d\dT[^"]+)"', page.text)
+        assert offered[0] == "2026-12-07T18:00:00Z"  # Monday 12:00 Chicago: 4 hours' notice from 08:00
+        assert "2026-12-08T15:00:00Z" in offered and "2026-12-08T22:30:00Z" in offered  # Tuesday 09:00 and 16:30
+        assert ">16:30<" in page.text and ">17:00<" not in page.text
+        assert counts(settings)["offers"] == 0
 
     def test_choosing_a_time_books_it_and_the_confirmation_moves_and_cancels_it(self, settings, anon_client):
         set_up(settings)

@@ -15,7 +15,8 @@ from leadline.booking import links, service
 from leadline.booking.schemas import AvailabilitySet, parse_weekly
 from leadline.db import unit_of_work
 from leadline.notify.models import Notification
-from tests.booking.helpers import HOST, NOW, at, counts, invitation, outbox, prospect_with_link, set_up
+from tests.booking.helpers import HOST, NOW, at, counts, fresh, invitation, outbox, prospect_with_link, set_up
+from tests.conftest import make_user
 
 
 def slots(settings, token: str, length: int = 30) -> list:
@@ -75,6 +76,89 @@ class TestSlots:
         set_up(settings, min_notice_minutes=120)  # now is 08:00: nothing before 10:00 today
         _, token = prospect_with_link(settings)
         assert slots(settings, token)[0] == at("2026-12-07 10:00")
+
+
+def host(settings, token: str) -> tuple[str | None, bool]:
+    """Who hosts the link's call, and whether they offer hours they set (False: the defaults)."""
+    with unit_of_work(settings, readonly=True) as session:
+        opened = service.open_link(session, token)
+        return (opened.host.email if opened.host else None), bool(opened.offer and opened.offer.updated_at)
+
+
+def set_hours(settings, email: str, hours: str = "mon-fri 13:00-14:00") -> None:
+    from leadline.auth import service as users
+    from leadline.booking import availability
+
+    with unit_of_work(settings) as session:
+        user = users.get_user(session, email)
+        availability.set_for(session, user, AvailabilitySet.model_validate({"weekly": hours}), actor="test")
+
+
+class TestHost:
+    """Who hosts a link's call; until a user sets anything the defaults apply (docs/booking.md)."""
+
+    def test_a_fresh_install_offers_its_one_users_default_hours(self, settings):
+        fresh(settings)  # the tests' zone is Chicago; now is Monday 08:00 there
+        _, token = prospect_with_link(settings)
+        assert host(settings, token) == (HOST, False)
+        found = slots(settings, token)
+        # Mon-Fri 09:00-17:00 Chicago, 30 minutes, 4 hours' notice (Monday from 12:00), 14 days ahead:
+        # Monday 10 slots, Tuesday to Friday 16 each, the next week 80; Monday 21st's hours are past the horizon.
+        assert len(found) == 10 + 4 * 16 + 5 * 16
+        assert found[0] == at("2026-12-07 12:00") and found[-1] == at("2026-12-18 16:30")
+        assert counts(settings)["offers"] == 0  # reading the defaults stores nothing
+
+    def test_a_fresh_install_books_on_the_default_hours(self, settings, immediate):
+        fresh(settings)
+        prospect_id, token = prospect_with_link(settings)
+        booking_id = book(settings, token, at("2026-12-08 15:30"))
+        with unit_of_work(settings, readonly=True) as session:
+            booking = session.get(service.Booking, booking_id)
+            assert booking is not None and booking.length_minutes == 30
+            assert service.prospects.get(session, prospect_id).sales_status == "scheduled"
+        assert HOST in [str(m["To"]) for m in outbox(settings)]
+        # the default 10 minutes after a call: 15:00 (its call and buffer would reach 15:40) is taken away too
+        after = slots(settings, prospect_with_link(settings)[1])
+        assert at("2026-12-08 14:30") in after and at("2026-12-08 16:00") in after
+        assert at("2026-12-08 15:00") not in after and at("2026-12-08 15:30") not in after
+
+    def test_the_owner_hosts_on_the_defaults_even_when_someone_else_set_hours(self, settings):
+        set_up(settings)
+        make_user(settings, "owner@example.com", "member")
+        _, token = prospect_with_link(settings, owner="owner@example.com")
+        assert host(settings, token) == ("owner@example.com", False)
+        assert at("2026-12-08 15:00") in slots(settings, token)  # 15:00 is outside HOST's 09:00-12:00
+
+    def test_the_senders_user_hosts_before_the_first_who_set_hours(self, settings):
+        set_up(settings)
+        make_user(settings, settings.sender_email, "member")
+        _, token = prospect_with_link(settings)
+        assert host(settings, token) == (settings.sender_email, False)
+
+    def test_the_first_active_user_who_set_hours_then_the_first_admin_then_a_member(self, settings):
+        from leadline.auth import service as users
+
+        fresh(settings, "member@example.com", "member")
+        _, token = prospect_with_link(settings)
+        assert host(settings, token) == ("member@example.com", False)
+        make_user(settings, "viewer@example.com", "viewer")
+        make_user(settings, HOST, "admin")
+        assert host(settings, token) == (HOST, False)
+        set_hours(settings, "member@example.com")
+        assert host(settings, token) == ("member@example.com", True)
+        with unit_of_work(settings) as session:
+            users.get_user(session, "member@example.com").disabled_at = NOW
+        assert host(settings, token) == (HOST, False)
+
+    def test_nobody_to_host_offers_nothing(self, settings):
+        clock.set_frozen(NOW)
+        _, token = prospect_with_link(settings)
+        assert host(settings, token) == (None, False)
+        assert slots(settings, token) == []
+        before = counts(settings)
+        with pytest.raises(service.SlotNotOffered):
+            book(settings, token, at("2026-12-08 15:00"))
+        assert counts(settings) == before
 
 
 class TestBook:
@@ -253,6 +337,30 @@ class TestRace:
             thread.join(30)
         assert sorted(outcomes) == ["booked", "taken: that time has just been taken; pick another"]
         assert counts(settings)["calls"] == 1 and counts(settings)["bookings"] == 1
+
+    def test_two_people_one_slot_of_a_host_who_set_nothing(self, settings):
+        """No availability row to lock: the host's user row is the lock."""
+        fresh(settings)
+        tokens = [prospect_with_link(settings)[1] for _ in range(2)]
+        start = at("2026-12-08 15:00")
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def attempt(token: str) -> None:
+            barrier.wait()
+            try:
+                book(settings, token, start)
+                outcomes.append("booked")
+            except service.SlotTaken:
+                outcomes.append("taken")
+
+        threads = [threading.Thread(target=attempt, args=(t,)) for t in tokens]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(outcomes) == ["booked", "taken"]
+        assert counts(settings)["calls"] == 1 and counts(settings)["offers"] == 0
 
 
 class TestInvitationsNeverLost:

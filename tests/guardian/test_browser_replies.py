@@ -14,7 +14,7 @@ from tests.webhooks.conftest import send_to
 def test_correct_a_label_on_the_replies_page(browser, page, live):
     (target,) = send_to(live.settings, 1)
     with unit_of_work(live.settings) as session:
-        _, row = guardian.log_reply(session, target.id, "Can we set up a call Thursday?", actor="test")
+        row = guardian.log_reply(session, target.id, "Can we set up a call Thursday?", actor="test").label
         reply_id = row.id
     admin = make_user(live.settings)
     sign_in(page, admin)

@@ -65,6 +65,37 @@ def test_a_referral_names_the_person_and_address(text, person, address):
     assert (got.label, got.named_person, got.named_email) == ("referral", person, address)
 
 
+@pytest.mark.parametrize(
+    ("text", "person", "address"),
+    [("Please contact my partner John Smith at john@reyeselectric.com", "John Smith", "john@reyeselectric.com"),
+     ("Please contact my partner, John Smith, at john@reyeselectric.com.", "John Smith", "john@reyeselectric.com"),
+     ("please contact my business partner John Smith at john@reyeselectric.com", "John Smith",
+      "john@reyeselectric.com"),
+     ("reach out to Jane Doe (jane@x.com)", "Jane Doe", "jane@x.com"),
+     ("Please reach out to Jane (jane@janesplumbing.com).", "Jane", "jane@janesplumbing.com"),
+     ("Talk to Sean O'Neil at sean@oneilhvac.com", "Sean O'Neil", "sean@oneilhvac.com"),
+     ("Talk to Anne-Marie Dubois: am@dubois.fr", "Anne-Marie Dubois", "am@dubois.fr"),
+     ("Please contact our office manager Mary-Kate O’Brien at mk@obrienroofing.com", "Mary-Kate O’Brien",
+      "mk@obrienroofing.com"),
+     ("I've forwarded your email to our office manager, Sandra Kim. sandra@kimhvac.com", "Sandra Kim",
+      "sandra@kimhvac.com"),
+     ("Talk to Maria de la Cruz, maria@cruzroofing.com", "Maria de la Cruz", "maria@cruzroofing.com"),
+     ("Talk to Tom Monday, he is in: tom.baker@bakerroofing.com", "Tom Baker", "tom.baker@bakerroofing.com"),
+     ("Adressez-vous à Marc Petit, marc@petitchauffage.fr, c'est lui qui décide.", "Marc Petit",
+      "marc@petitchauffage.fr"),
+     ("Voyez avec notre responsable, Pierre Durand : pierre@durand-toiture.fr", "Pierre Durand",
+      "pierre@durand-toiture.fr"),
+     ("Sprechen Sie mit meinem Kollegen Lukas Becker, lukas@becker-elektro.de.", "Lukas Becker",
+      "lukas@becker-elektro.de"),
+     ("Talk to john smith, john.smith@gmail.com", "John Smith", "john.smith@gmail.com")],
+)  # fmt: skip
+def test_a_referral_keeps_the_whole_name(text, person, address):
+    """The surname too, whatever stands between the phrase and the name ("my partner,", "our office
+    manager", "meinem Kollegen"); a single name stays single; apostrophes, hyphens and "de la" kept."""
+    got = label(text, today=TODAY, sender="dan@reyeselectric.com")
+    assert (got.label, got.named_person, got.named_email) == ("referral", person, address)
+
+
 def test_headers_saying_automatic_make_an_auto_reply():
     assert label("Thanks, we'll look into it.", today=TODAY, auto=True).label == "auto_reply"
     assert label("Out of office until Monday", today=TODAY, auto=True).label == "out_of_office"

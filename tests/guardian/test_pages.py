@@ -17,7 +17,7 @@ def logged(settings, text: str) -> tuple[str, str]:
     """A reply logged by hand to a fresh prospect's email: (reply id, prospect id)."""
     (target,) = send_to(settings, 1)
     with unit_of_work(settings) as session:
-        _, row = guardian.log_reply(session, target.id, text, actor="test")
+        row = guardian.log_reply(session, target.id, text, actor="test").label
         return row.id, target.prospect_id
 
 

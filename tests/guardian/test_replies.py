@@ -109,11 +109,29 @@ class TestInbound:
         assert accepted.exit_code == 0, accepted.stderr
         found = cli("prospects", "list", "--json", "--limit", "50").json
         new = next(p for p in found if p["email"] == "maria@lopezoffice.com")
-        assert new["name"] == "Maria Lopez"
+        assert (new["name"], new["contactName"]) == ("Lopezoffice", "Maria Lopez")  # the business: her domain's
         shown = cli("prospects", "show", new["id"], "--json").json
         assert target.prospect_id in (shown.get("notes") or "")
         before = snapshot(hook.settings)
         assert cli("replies", "accept-referral", row.id).exit_code == 1 and snapshot(hook.settings) == before
+
+    def test_a_partner_at_the_referrers_own_business_keeps_their_whole_name(self, hook, cli):
+        (target,) = send_to(hook.settings, 1, name="Reyes Electric", email="dan@reyeselectric.com")
+        row = reply(hook, target, "Please contact my partner, John Smith, at john@reyeselectric.com")
+        assert (row.label, row.named_person, row.named_email) == ("referral", "John Smith", "john@reyeselectric.com")
+        accepted = cli("replies", "accept-referral", row.id)
+        assert accepted.exit_code == 0, accepted.stderr
+        assert "reyes_electric_2 (Reyes Electric, john@reyeselectric.com)" in accepted.stdout
+        new = cli("prospects", "show", "reyes_electric_2", "--json").json
+        assert (new["name"], new["contactName"], new["email"]) == ("Reyes Electric", "John Smith",
+                                                                   "john@reyeselectric.com")  # fmt: skip
+
+    def test_a_referral_at_a_free_mail_address_is_their_own_business(self, hook, cli):
+        (target,) = send_to(hook.settings, 1)
+        row = reply(hook, target, "Talk to Jane Doe (jane.doe@gmail.com), she does our books.")
+        assert cli("replies", "accept-referral", row.id).exit_code == 0
+        new = cli("prospects", "show", "jane_doe", "--json").json
+        assert (new["name"], new["contactName"], new["email"]) == ("Jane Doe", "Jane Doe", "jane.doe@gmail.com")
 
     def test_interested_notifies_once_with_the_label(self, hook):
         (target,) = send_to(hook.settings, 1)
@@ -155,6 +173,35 @@ class TestByHand:
         missing = cli("emails", "label", "rpl_nope", "other")
         assert missing.exit_code == 1 and "no reply" in missing.stderr
         assert snapshot(settings) == before
+
+    def test_a_reply_says_the_prospect_moved_to_replied(self, settings, cli):
+        (target,) = send_to(settings, 1)
+        logged = cli("emails", "reply", target.id, "--text", "Interested, tell me more")
+        assert logged.exit_code == 0, logged.stderr
+        assert f"{target.prospect_id} moved from Contacted to Replied." in logged.stdout
+        assert cli("prospects", "show", target.prospect_id, "--json").json["salesStatus"] == "replied"
+
+    def test_a_reply_from_a_prospect_further_along_says_it_stays_there(self, settings, cli):
+        """Stages only move forward: a prospect at interested stays there, and the message says so."""
+        from leadline.guardian import service as guardian
+
+        (first, second) = send_to(settings, 2)
+        for target in (first, second):
+            assert cli("prospects", "stage", target.prospect_id, "interested", "--reason", "called").exit_code == 0
+        logged = cli("emails", "reply", first.id, "--text", "Interested, tell me more")
+        assert logged.exit_code == 0, logged.stderr
+        assert f"{first.prospect_id} stays at Called (interested) (stages only move forward)." in logged.stdout
+        assert "is now replied" not in logged.stdout and "moved" not in logged.stdout
+        assert cli("prospects", "show", first.prospect_id, "--json").json["salesStatus"] == "interested"
+        with unit_of_work(settings) as session:
+            result = guardian.log_reply(session, second.id, "Sounds good, send it over", actor="test")
+            assert (result.stage_before, result.stage, result.moved, result.is_reply) == (
+                "interested", "interested", False, True)  # fmt: skip
+            assert result.email.status == "replied"
+
+    def test_the_help_says_a_prospect_further_along_stays(self, cli):
+        shown = " ".join(cli("emails", "reply", "--help").stdout.split())
+        assert "become replied" not in shown and "unless it is further along" in shown
 
     def test_a_logged_out_of_office_is_not_a_reply(self, settings, cli):
         (target,) = send_to(settings, 1)

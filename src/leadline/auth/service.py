@@ -89,6 +89,19 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
+def first_active(session: Session, role: str) -> User | None:
+    """The longest-standing user with ``role`` who is not disabled, if any."""
+    return session.scalar(
+        select(User).where(User.role == role, User.disabled_at.is_(None)).order_by(User.created_at, User.id).limit(1)
+    )
+
+
+def lock(session: Session, user_id: str) -> None:
+    """Hold the user's row until the transaction ends (``SELECT ... FOR UPDATE`` on PostgreSQL;
+    SQLite's write transactions are serial already)."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 def add_user(session: Session, email: str, role: str, password: str | None = None) -> User:
     """A new user, with a password, or (``password=None``) waiting for a set-password link."""
     email = normalise_email(email)

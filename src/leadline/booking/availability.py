@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadline.auth import service as users
 from leadline.auth.models import User
 from leadline.booking.models import Availability, Booking
 from leadline.booking.schemas import DAYS, AvailabilityRead, AvailabilitySet
@@ -38,10 +39,30 @@ OTHER_CALL_MINUTES = int(calls.DEFAULT_LENGTH.total_seconds() // 60)
 
 
 def get(session: Session, user_id: str, *, for_update: bool = False) -> Availability | None:
+    """The hours ``user_id`` set, if they set any (see ``offer_for`` for what they offer)."""
     query = select(Availability).where(Availability.user_id == user_id)
     if for_update:
         query = query.with_for_update()
     return session.scalar(query)
+
+
+def defaults(user: User, zone: str) -> Availability:
+    """What a user who has set nothing offers: the defaults in the configured zone (not stored)."""
+    values = DEFAULTS | {"weekly": {day: list(hours) for day, hours in DEFAULT_WEEKLY.items()}, "lengths": [30]}
+    return Availability(user_id=user.id, timezone=zone, updated_by="", **values)
+
+
+def offer_for(session: Session, user: User, *, for_update: bool = False) -> Availability:
+    """What ``user`` offers: the hours they set, else the defaults.
+
+    ``for_update`` locks the user's row first (``SELECT ... FOR UPDATE`` on PostgreSQL), then their
+    availability row when they have one: whether or not the host set anything, two bookings of the
+    same host wait for each other.
+    """
+    if for_update:
+        users.lock(session, user.id)
+    row = get(session, user.id, for_update=for_update)
+    return row if row is not None else defaults(user, settings_of(session).timezone)
 
 
 def set_for(session: Session, user: User, data: AvailabilitySet, *, actor: str) -> Availability:
@@ -60,8 +81,7 @@ def set_for(session: Session, user: User, data: AvailabilitySet, *, actor: str) 
 
 
 def read(row: Availability | None, user: User, default_zone: str) -> AvailabilityRead:
-    if row is None:
-        return AvailabilityRead(user=user.email, timezone=default_zone, updated_at=None, updated_by="", **DEFAULTS)
+    row = row if row is not None else defaults(user, default_zone)
     return AvailabilityRead(
         user=user.email, timezone=row.timezone, weekly=row.weekly, lengths=list(row.lengths),
         buffer_before=row.buffer_before, buffer_after=row.buffer_after, horizon_days=row.horizon_days,

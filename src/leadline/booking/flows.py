@@ -15,6 +15,7 @@ A flow: it claims and reads in one unit of work and sends outside it.
 from __future__ import annotations
 
 from email.utils import make_msgid
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
@@ -65,11 +66,7 @@ def send_invitations(settings: Settings, booking_id: str) -> list[str]:
         assert call.scheduled_at is not None
         suppressed = prospect.email is None or emails.suppression_for(session, prospect.email) is not None
         start, sequence, minutes = call.scheduled_at, call.ics_sequence, booking.length_minutes
-        prospect_when, host_when = when_text(start, managed.zone), when_text(start, settings.zone)
-        if managed.offer is not None:
-            from zoneinfo import ZoneInfo
-
-            host_when = when_text(start, ZoneInfo(managed.offer.timezone))
+        prospect_when, host_when = when_text(start, managed.zone), when_text(start, ZoneInfo(managed.offer.timezone))
         person = prospect.contact_name or prospect.name
         prospect_email, prospect_id = prospect.email, prospect.id
         business, host_email = prospect.name, host.email

@@ -1,8 +1,9 @@
 """Availability (per user) and booking links (per prospect and sender, revocable).
 
 * ``availabilities``: one row per user: weekly hours in the user's zone, buffers, the call
-  lengths offered, how far ahead, the minimum notice and a daily maximum. The row is also the
-  lock a booking takes, so two people choosing the same time get one call.
+  lengths offered, how far ahead, the minimum notice and a daily maximum; none until the user
+  sets something (the defaults apply). A booking locks it, with the host's user row, so two
+  people choosing the same time get one call.
 * ``booking_links``: what is known about a prospect's link for one sender: its revocations.
   The link itself is a signed token (``booking/links.py``), so every template can print it
   without a write; ``sender_email`` is the From identity today and can later name a sender row.

@@ -2,11 +2,12 @@
 revoke. Every rule of the public booking page is here; the page, the API and the CLI translate.
 
 Two people choosing the same time: booking, rescheduling and cancelling first lock the host's
-availability row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write transactions are
-serial already), then look at the booked calls again, so the second sees the first's call and is
-told the time is taken. The call itself is booked by ``calls.service.book``, the same service as
-``leadline calls schedule`` (the prospect moves to scheduled, their sequences stop, the owner is
-notified); the invitations (.ics) go out after the commit (``booking.invite``).
+user row and availability row, if they set one (``SELECT ... FOR UPDATE`` on PostgreSQL;
+SQLite's write transactions are serial already), then look at the booked calls again, so the
+second sees the first's call and is told the time is taken. The call itself is booked by
+``calls.service.book``, the same service as ``leadline calls schedule`` (the prospect moves to
+scheduled, their sequences stop, the owner is notified); the invitations (.ics) go out after
+the commit (``booking.invite``).
 """
 
 from __future__ import annotations
@@ -104,18 +105,28 @@ def _user(session: Session, email: str | None) -> User | None:
 
 
 def host_for(session: Session, prospect: Prospect, sender: str) -> tuple[User | None, Availability | None]:
-    """Who takes the call: the prospect's owner, else the sender's user, else the first user
-    who set availability."""
+    """Who takes the call and what they offer. The host is the first of these who is not disabled:
+    the prospect's owner, the user whose address is the sender's, the first user who set
+    availability, the first admin, the first member. A host who set nothing offers the defaults
+    (``availability.DEFAULTS``). (None, None) only when there is no such user at all."""
     for email in (prospect.owner, sender):
         user = _user(session, email)
         if user is not None and user.disabled_at is None:
-            row = availability.get(session, user.id)
-            if row is not None or email == prospect.owner:
-                return user, row
-    first = session.scalar(select(Availability).order_by(Availability.updated_at, Availability.user_id).limit(1))
-    if first is None:
-        return None, None
-    return session.get(User, first.user_id), first
+            return user, availability.offer_for(session, user)
+    first = session.scalar(
+        select(Availability)
+        .join(User, User.id == Availability.user_id)
+        .where(User.disabled_at.is_(None))
+        .order_by(Availability.updated_at, Availability.user_id)
+        .limit(1)
+    )
+    if first is not None:
+        return session.get(User, first.user_id), first
+    for role in ("admin", "member"):
+        user = users.first_active(session, role)
+        if user is not None:
+            return user, availability.offer_for(session, user)
+    return None, None
 
 
 def _refuse_if_closed(prospect: Prospect) -> None:
@@ -154,7 +165,7 @@ def open_link(session: Session, token: str, *, lock: bool = False) -> Opened:
     _refuse_if_closed(prospect)
     host, offer = host_for(session, prospect, claim.sender)
     if lock and host is not None:
-        offer = availability.get(session, host.id, for_update=True)
+        offer = availability.offer_for(session, host, for_update=True)
     return Opened(prospect, claim.sender, host, offer, prospect_zone(session, prospect))
 
 
@@ -222,7 +233,7 @@ class Managed:
     call: CallActivity
     prospect: Prospect
     host: User
-    offer: Availability | None
+    offer: Availability
     zone: ZoneInfo
 
 
@@ -235,11 +246,11 @@ def manage(session: Session, token: str, *, lock: bool = False) -> Managed:
     booking = session.get(Booking, booking_id)
     if booking is None:
         raise LinkInvalid("this link is not valid; check that it was copied whole", field="token")
-    offer = availability.get(session, booking.host_user_id, for_update=lock)
-    call = calls.get(session, booking.call_id)
-    prospect = prospects.get(session, booking.prospect_id)
     host = session.get(User, booking.host_user_id)
     assert host is not None
+    offer = availability.offer_for(session, host, for_update=lock)
+    call = calls.get(session, booking.call_id)
+    prospect = prospects.get(session, booking.prospect_id)
     return Managed(booking, call, prospect, host, offer, prospect_zone(session, prospect))
 
 

@@ -105,9 +105,9 @@ def this_week(context: DemoContext) -> None:
     from leadline.deals import service as deals
     from leadline.deals.flows import send_proposal
     from leadline.deals.schemas import DealWon
-    from leadline.emails import service as emails
     from leadline.emails.backends.outbox import OutboxBackend
     from leadline.emails.models import EmailActivity
+    from leadline.guardian import service as guardian
     from leadline.prospects.selection import Selection
     from leadline.sequences import flows as sequence_flows
     from leadline.tasks import service as tasks
@@ -141,8 +141,8 @@ def this_week(context: DemoContext) -> None:
     winner = next((p for p in openers if p in follow_ups), openers[0])
     answered = follow_ups.get(winner, firsts[winner].id)
     clock.set_frozen(replied)
-    with unit_of_work(settings) as session:
-        emails.record_reply(session, answered, THIS_WEEKS_REPLY, actor=ACTOR)
+    with unit_of_work(settings) as session:  # labelled and acted on, as `leadline emails reply` does
+        guardian.log_reply(session, answered, THIS_WEEKS_REPLY, actor=ACTOR)
     clock.set_frozen(booked)
     with unit_of_work(settings) as session:
         when = booked + (held - booked) / 2  # booked for a time to come, held by the time it is logged

@@ -110,8 +110,7 @@ def get_email(email_id: str, session: ReadSession) -> Any:
 def log_reply(email_id: str, body: ReplyRequest, session: DbSession, actor: Actor) -> Any:
     from leadline.guardian import service as guardian
 
-    email, _ = guardian.log_reply(session, email_id, body.text, actor=actor)
-    return email
+    return guardian.log_reply(session, email_id, body.text, actor=actor).email
 
 
 @router.post("/api/emails/{email_id}/cancel", response_model=EmailRead, summary="Cancel a scheduled email")

@@ -312,22 +312,34 @@ def reply(
     email_id: Annotated[str, typer.Argument(help="The email that was answered.")],
     text: Annotated[str, typer.Option(help="What they wrote.")],
 ) -> None:
-    """Log a reply that came in another way (phone, another inbox): email and prospect become replied, and
-    the reply is labelled (interested, not interested, out of office...) with what follows from it."""
+    """Log a reply that came in another way (phone, another inbox): the email becomes replied and the
+    prospect moves to replied unless it is further along (stages only move forward); the reply is
+    labelled (interested, not interested, out of office...) with what follows from it. An automatic
+    answer (out of office, auto-reply) is kept on the timeline and is not a reply."""
     from leadline.db import unit_of_work
     from leadline.emails.schemas import ReplyRequest
     from leadline.guardian import service as guardian
+    from leadline.prospects.stages import STAGE_LABELS
+
+    def stage(name: str) -> str:
+        shown = STAGE_LABELS.get(name, name)
+        return shown if shown.lower() == name.replace("_", " ") else f"{shown} ({name})"
 
     require_database()
     with cli_errors(), unit_of_work(cli_settings()) as session:
         text = ReplyRequest.model_validate({"text": text}).text
-        email, label = guardian.log_reply(session, email_id, text, actor=actor())
-        prospect_id, reply_id, shown, action = email.prospect_id, label.id, label.label, label.action
-        replied = email.status == "replied"
-    if replied:
-        typer.echo(f"Logged the reply to {email_id}; {prospect_id} is now replied.")
+        logged = guardian.log_reply(session, email_id, text, actor=actor())
+        prospect_id, reply_id, shown, action = logged.email.prospect_id, logged.label.id, logged.label.label, \
+            logged.label.action  # fmt: skip
+    if not logged.is_reply:
+        where = f"; it stays at {stage(logged.stage)}" if not logged.moved else f"; now {stage(logged.stage)}"
+        typer.echo(f"Logged the automatic answer to {email_id} on {prospect_id}'s timeline (not a reply){where}.")
+    elif logged.moved:
+        typer.echo(f"Logged the reply to {email_id}; {prospect_id} moved from {stage(logged.stage_before)} to "
+                   f"{stage(logged.stage)}.")  # fmt: skip
     else:
-        typer.echo(f"Logged the automatic answer to {email_id} on {prospect_id}'s timeline (not a reply).")
+        typer.echo(f"Logged the reply to {email_id}; {prospect_id} stays at {stage(logged.stage)} "
+                   f"(stages only move forward).")  # fmt: skip
     typer.echo(f"Reply {reply_id}: {shown} ({action}).")
 
 

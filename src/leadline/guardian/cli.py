@@ -140,7 +140,9 @@ def confirm(reply_id: Annotated[str, typer.Argument(help="A not-interested reply
 @replies_app.command("accept-referral")
 def accept_referral(
     reply_id: Annotated[str, typer.Argument(help="A referral reply.")],
-    name: Annotated[str | None, typer.Option("--name", help="The person's or business's name, if not found.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The business's name (default: from the address's domain).")
+    ] = None,
     email: Annotated[str | None, typer.Option("--email", help="Their address, if not found.")] = None,
 ) -> None:
     """Create the prospect a referral names, with its referrer noted."""

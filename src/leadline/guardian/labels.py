@@ -200,11 +200,16 @@ PHRASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 _EMAIL = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}", re.IGNORECASE)
-# A name: one to three capitalised words (letters, apostrophes, hyphens), right after a referral phrase.
-_NAME = re.compile(r"\s*(?:(?:to|with|a|an|mit|avec|con)\s+)?(?:(?:my|our|mi|nuestro|nuestra|mon|ma|notre|"
-                   r"meine[nm]?|unsere[nm]?|unser)\s+[a-z]{2,20}\s+)?"
+# A name right after a referral phrase: perhaps "to"/"with"/"à"..., perhaps who they are ("my partner",
+# "our office manager,", "meinem Kollegen", "notre responsable :"), then one to three capitalised words
+# (letters, apostrophes, hyphens; "van", "de la"... between them), after an optional title.
+_NAME = re.compile(r"\s*(?:(?:to|with|a|à|an|at|is|est|es|ist|mit|avec|con)\s+)?"
+                   r"(?:(?:(?:my|our|his|her|mi|mis|su|nuestro|nuestra|mon|ma|notre|nos)\s+(?:[a-zà-öø-ÿ]{2,20}\s+)?"
+                   r"(?:[a-zà-öø-ÿ]{2,20}|[A-Z]{2,4})|(?:meine[mnrs]?|unsere[mnrs]?|unser|ihre[mnrs]?)\s+"
+                   r"(?:[a-zäöüß]{2,20}\s+)?[A-ZÄÖÜ][a-zäöüß]{2,25})\s?[,:]?\s+)?"
                    r"((?:Mr\.?\s|Mrs\.?\s|Ms\.?\s|Dr\.?\s|Herrn?\s|Frau\s|M\.\s|Mme\s|Sr\.?\s|Sra\.?\s)?"
-                   r"[A-ZÀ-ÖØ-Þ][\w'’-]{0,30}(?:\s[A-ZÀ-ÖØ-Þ][\w'’-]{0,30}){0,2})")  # fmt: skip
+                   r"[A-ZÀ-ÖØ-Þ][\w'’-]{0,30}(?:\s(?:(?:van|von|de|del|della|der|den|da|di|du|la|le|ter)\s){0,2}"
+                   r"[A-ZÀ-ÖØ-Þ][\w'’-]{0,30}){0,2})")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -311,24 +316,35 @@ def label(text: str | None, *, subject: str | None = None, today: date, auto: bo
 
 
 def _referral(body: str, folded: str, match: re.Match[str], sender: str | None) -> tuple[str | None, str | None]:
+    """The person a referral names (their whole name, as written) and their address."""
     own = (sender or "").lower()
     address = next((m.group(0).rstrip(".") for m in _EMAIL.finditer(body) if m.group(0).lower() != own), None)
+    local = address.split("@", 1)[0] if address else ""
+    local_parts = re.split(r"[._-]", local) if re.fullmatch(r"[a-z]{2,20}(?:[._-][a-z]{2,20})?", local, re.I) else []
     person = None
     name = _NAME.match(body, match.end(), min(len(body), match.end() + 120))
     if name:
-        person = name.group(1).strip()
-        if fold(person) in _NOT_NAMES or fold(person.split()[0]) in _NOT_NAMES:
+        words = name.group(1).split()
+        while words and fold(words[-1]) in _NOT_NAMES:  # "Talk to Jane Monday": Monday is no name
+            words.pop()
+        person = " ".join(words) or None
+        if person and (fold(person) in _NOT_NAMES or fold(words[0]) in _NOT_NAMES):
             person = None
-    if person is None and address:
-        local = address.split("@", 1)[0]
-        if re.fullmatch(r"[a-z]{2,20}(?:[._-][a-z]{2,20})?", local, re.IGNORECASE) and local.lower() not in _ROLE:
-            person = " ".join(part.capitalize() for part in re.split(r"[._-]", local))
+    if person is None and local_parts and local.lower() not in _ROLE:
+        person = " ".join(part.capitalize() for part in local_parts)
+    if person and len(person.split()) == 1:  # a first name alone: the surname is often written beside it
+        later = re.search(r"(?<![\w'’-])" + re.escape(person) + r" ([A-ZÀ-ÖØ-Þ][\w'’-]{1,30})(?![\w'’-])", body)
+        if later and fold(later.group(1)) not in _NOT_NAMES:
+            person = f"{person} {later.group(1)}"  # "... our office manager, Sandra Kim. sandra@..."
+        elif len(local_parts) == 2 and fold(person) == local_parts[0].lower():
+            person = f"{person} {local_parts[1].capitalize()}"  # "Talk to Tom: tom.baker@..." names Tom Baker
     return person, address
 
 
 _NOT_NAMES = frozenset({"i", "we", "the", "our", "my", "he", "she", "they", "him", "her", "them", "please", "thanks",
                         "el", "la", "los", "le", "les", "der", "die", "das", "ihn", "sie", "er", "il", "elle", "no",
-                        "not", "you", "hi", "hello", "hola", "bonjour", "hallo", "monday", "tuesday"})  # fmt: skip
+                        "not", "you", "hi", "hello", "hola", "bonjour", "hallo", "monday", "tuesday", "wednesday",
+                        "thursday", "friday", "saturday", "sunday", "today", "tomorrow", "cheers"})  # fmt: skip
 _ROLE = frozenset({"info", "office", "sales", "admin", "contact", "hello", "support", "team", "marketing", "billing",
                    "ventas", "contacto", "kontakt", "bureau", "accueil", "buero", "jobs", "help"})  # fmt: skip
 

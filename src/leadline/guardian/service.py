@@ -95,15 +95,36 @@ def keep(
     return row
 
 
-def log_reply(session: Session, email_id: str, text: str, *, actor: str) -> tuple[Any, ReplyLabel]:
-    """A reply logged by hand (``leadline emails reply``): labelled, then recorded as a reply, or, for an
-    automatic answer (out of office, auto-reply, bounce-like), kept on the timeline without marking
-    the email replied."""
+@dataclass
+class LoggedReply:
+    """What logging a reply did: the email, the reply's label, and the prospect's stage before and
+    after (stages only move forward, so a prospect further along stays where it is)."""
+
+    email: Any
+    label: ReplyLabel
+    stage_before: str
+    stage: str
+
+    @property
+    def is_reply(self) -> bool:
+        """False for an automatic answer (out of office, auto-reply, bounce-like): not a reply."""
+        return self.label.label not in AUTOMATIC
+
+    @property
+    def moved(self) -> bool:
+        return self.stage != self.stage_before
+
+
+def log_reply(session: Session, email_id: str, text: str, *, actor: str) -> LoggedReply:
+    """A reply logged by hand (``leadline emails reply``): labelled, then recorded as a reply (the
+    prospect moves to replied unless it is further along), or, for an automatic answer (out of
+    office, auto-reply, bounce-like), kept on the timeline without marking the email replied."""
     settings = settings_of(session)
     body = (text or "").strip()
     if not body:
         raise Invalid("the reply text is empty", field="text")
     email = emails.get(session, email_id)
+    before = prospects.get(session, email.prospect_id).sales_status
     given = classify(settings, body, sender=None)
     if given.label in AUTOMATIC:
         if email.status not in emails.SENT_STATES:
@@ -116,7 +137,7 @@ def log_reply(session: Session, email_id: str, text: str, *, actor: str) -> tupl
         email = emails.record_reply(session, email_id, body, actor=actor)
     row = keep(session, given, prospect_id=email.prospect_id, email_id=email_id, source="manual", text=body,
                actor=actor)  # fmt: skip
-    return email, row
+    return LoggedReply(email, row, before, prospects.get(session, email.prospect_id).sales_status)
 
 
 def _timeline(session: Session, row: ReplyLabel, *, actor: str, status: str = "labelled") -> None:
@@ -250,6 +271,38 @@ def confirm_lost(session: Session, reply_id: str, *, actor: str) -> ReplyLabel:
     return row
 
 
+#: Addresses anyone can have: their domain names no business.
+FREE_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com", "live.com", "msn.com",
+    "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "gmx.com", "gmx.net", "gmx.de",
+    "web.de", "t-online.de", "mail.com", "zoho.com", "yandex.com", "orange.fr", "free.fr", "laposte.net",
+    "sfr.fr", "wanadoo.fr", "hotmail.fr", "yahoo.fr", "yahoo.es", "hotmail.es", "comcast.net", "att.net",
+    "verizon.net", "sbcglobal.net", "bellsouth.net", "cox.net", "charter.net",
+})  # fmt: skip
+
+
+def _domain(address_or_url: str | None) -> str:
+    """The registrable domain of an address or website: mail.smith.co.uk -> smith.co.uk."""
+    host = (address_or_url or "").lower().rsplit("@", 1)[-1].split("://")[-1].split("/")[0].split(":")[0]
+    parts = [part for part in host.split(".") if part]
+    keep = 3 if len(parts) >= 3 and len(parts[-2]) <= 3 and len(parts[-1]) == 2 else 2  # co.uk, com.au
+    return ".".join(parts[-keep:]) if len(parts) >= 2 else ""
+
+
+def referral_business(address: str | None, person: str | None, referrer_name: str, referrer_email: str | None,
+                      referrer_website: str | None) -> str | None:  # fmt: skip
+    """The business a referred person is taken to be at: the referrer's own when the address is at
+    the referrer's domain ("my partner John Smith, john@reyeselectric.com"), else the name of the
+    address's domain (pierre@durand-toiture.fr: "Durand Toiture"), else (no address, or a
+    free-mail one) the person's own name."""
+    domain = _domain(address)
+    if domain and domain in {_domain(referrer_email), _domain(referrer_website)}:
+        return referrer_name
+    if domain and domain not in FREE_MAIL:
+        return " ".join(part.capitalize() for part in domain.split(".")[0].split("-") if part) or person
+    return person or (address.split("@")[0] if address else None)
+
+
 def accept_referral(session: Session, reply_id: str, *, actor: str, name: str | None = None,
                     email: str | None = None) -> Any:  # fmt: skip
     """Create the prospect a referral names (its referrer noted on it); the person may give the name or
@@ -261,12 +314,14 @@ def accept_referral(session: Session, reply_id: str, *, actor: str, name: str | 
         raise Conflict(f"the referral in {reply_id} was added already ({row.action_detail.get('prospectId')})",
                        field="replyId")  # fmt: skip
     referrer = prospects.get(session, row.prospect_id)
-    chosen_name = name or row.named_person or (email or row.named_email or "").split("@")[0]
+    address = email or row.named_email
+    chosen_name = name or referral_business(address, row.named_person, referrer.name, referrer.email,
+                                            referrer.website)  # fmt: skip
     if not chosen_name:
         raise Invalid("the reply names nobody: give --name", field="name")
     data = ProspectCreate.model_validate({
-        "name": chosen_name, "email": email or row.named_email, "trade": referrer.trade, "city": referrer.city,
-        "notes": f"Referred by {referrer.name} ({referrer.id}) in reply {row.id}.",
+        "name": chosen_name, "contact_name": row.named_person, "email": address, "trade": referrer.trade,
+        "city": referrer.city, "notes": f"Referred by {referrer.name} ({referrer.id}) in reply {row.id}.",
     })  # fmt: skip
     created = prospects.create(session, data, actor=actor, source="referral")
     activity.record(session, referrer.id, "referral", "added", {"replyId": row.id, "prospectId": created.id},
