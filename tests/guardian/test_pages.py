@@ -64,7 +64,44 @@ class TestInbox:
         assert "reply labelled not interested (read by the rules)" in detail
         today = page_client.get("/today").text
         assert 'data-label="not_interested"' in today
-        assert f'data-reply-label="{reply_id}"' in today and f"leadline replies confirm {reply_id}" in today
+        assert f'data-reply-label="{reply_id}"' in today and f'action="/replies/{reply_id}/confirm?next=/today"' in today
+
+    def test_a_person_confirms_a_not_interested_reply_or_adds_a_referral_from_the_page(self, settings, page_client):
+        """The Today page told a web user to run `leadline replies confirm` / `accept-referral`: now a
+        button does what the command does, and comes back with a line saying so."""
+        lost_id, lost_prospect = logged(settings, "Not interested, we already have someone.")
+        referral_id, referrer = logged(settings, "Please talk to my partner Jane Doe at jane.doe@doeplumbing.com")
+        today = page_client.get("/today").text
+        assert f'action="/replies/{referral_id}/accept-referral?next=/today"' in today
+        assert f'action="/replies/{lost_id}/confirm?next=/replies"' in page_client.get("/replies").text
+        confirmed = page_client.post(f"/replies/{lost_id}/confirm?next=/today", data={"csrf_token": page_client.csrf},
+                                     follow_redirects=False)  # fmt: skip
+        assert confirmed.status_code == 303 and confirmed.headers["location"] == "/today?ok=lost"
+        assert "Marked lost, with the reply as the reason." in page_client.get(confirmed.headers["location"]).text
+        assert current(settings, lost_id).action == "lost"
+        from tests.web.helpers import stage_of
+
+        assert stage_of(settings, lost_prospect) == "closed_lost"
+        added = page_client.post(f"/replies/{referral_id}/accept-referral?next=/replies",
+                                 data={"csrf_token": page_client.csrf}, follow_redirects=False)  # fmt: skip
+        assert added.status_code == 303 and added.headers["location"] == "/replies?ok=referral"
+        row = current(settings, referral_id)
+        assert row.action == "referral_added" and stage_of(settings, row.action_detail["prospectId"]) == "new"
+        before = snapshot(settings)
+        again = page_client.post(f"/replies/{lost_id}/confirm", data={"csrf_token": page_client.csrf})
+        assert again.status_code == 409 and "already marked lost" in again.text
+        twice = page_client.post(f"/replies/{referral_id}/accept-referral", data={"csrf_token": page_client.csrf})
+        assert twice.status_code == 409 and "added already" in twice.text
+        assert page_client.post(f"/replies/{lost_id}/confirm").status_code == 403  # no CSRF token
+        assert snapshot(settings) == before and referrer
+
+    def test_a_viewer_sees_no_buttons_and_may_not_act(self, settings, signed_in):
+        reply_id, _ = logged(settings, "Not interested, we already have someone.")
+        viewer = signed_in("viewer")
+        assert "data-reply-action" not in viewer.get("/today").text + viewer.get("/replies").text
+        before = snapshot(settings)
+        assert viewer.post(f"/replies/{reply_id}/confirm", data={"csrf_token": viewer.csrf}).status_code == 403
+        assert snapshot(settings) == before
 
 
 class TestDomainChecklist:

@@ -318,7 +318,7 @@ def accept_referral(session: Session, reply_id: str, *, actor: str, name: str | 
     chosen_name = name or referral_business(address, row.named_person, referrer.name, referrer.email,
                                             referrer.website)  # fmt: skip
     if not chosen_name:
-        raise Invalid("the reply names nobody: give --name", field="name")
+        raise Invalid("the reply names nobody: give the name to add", field="name")
     data = ProspectCreate.model_validate({
         "name": chosen_name, "contact_name": row.named_person, "email": address, "trade": referrer.trade,
         "city": referrer.city, "notes": f"Referred by {referrer.name} ({referrer.id}) in reply {row.id}.",

@@ -20,6 +20,8 @@ from leadline.web.pages.forms import read_form
 from leadline.web.render import page, settings_of
 
 router = APIRouter(include_in_schema=False)
+FLASHES = {"label": "Label saved.", "lost": "Marked lost, with the reply as the reason.",
+           "referral": "The referred prospect is added."}  # fmt: skip
 
 
 @router.get("/replies")
@@ -36,7 +38,7 @@ async def replies_page(request: Request, principal: PageUser) -> Response:
     context = await run_in_threadpool(load)
     return page(request, "app/replies.html", context | {
         "labels": LABELS, "label_names": LABEL_NAMES, "chosen": chosen, "writer": principal.can_write,
-        "flash": "Label saved." if request.query_params.get("ok") == "label" else None,
+        "flash": FLASHES.get(request.query_params.get("ok") or ""),
     })  # fmt: skip
 
 
@@ -58,6 +60,41 @@ async def correct_label(request: Request, reply_id: str, principal: PageWriter) 
     if not back.startswith("/") or back.startswith("//"):
         back = "/replies"
     return RedirectResponse(back + ("&" if "?" in back else "?") + "ok=label", status_code=303)
+
+
+async def _act_on(request: Request, reply_id: str, principal: Any, act: Any, done: str) -> Response:
+    """Run one of the replies' actions (the same service call as the command) and go back to where
+    the button was (the Today page or /replies); a refusal is the error page, nothing changed."""
+    settings = settings_of(request)
+    values = await read_form(request)
+
+    def run() -> None:
+        with unit_of_work(settings) as session:
+            act(session, values)
+
+    try:
+        await run_in_threadpool(run)
+    except LeadlineError as error:
+        raise HTTPException(error.status_code, str(error)) from None
+    back = request.query_params.get("next") or "/replies"
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/replies"
+    return RedirectResponse(back + ("&" if "?" in back else "?") + f"ok={done}", status_code=303)
+
+
+@router.post("/replies/{reply_id}/confirm")
+async def confirm_lost(request: Request, reply_id: str, principal: PageWriter) -> Response:
+    """A not-interested reply confirmed: the prospect is lost with it as the reason (``leadline replies confirm``)."""
+    return await _act_on(request, reply_id, principal, lambda session, _values: service.confirm_lost(
+        session, reply_id, actor=principal.actor), "lost")  # fmt: skip
+
+
+@router.post("/replies/{reply_id}/accept-referral")
+async def accept_referral(request: Request, reply_id: str, principal: PageWriter) -> Response:
+    """The prospect a referral names, made (``leadline replies accept-referral``)."""
+    return await _act_on(request, reply_id, principal, lambda session, values: service.accept_referral(
+        session, reply_id, actor=principal.actor, name=values.get("name") or None,
+        email=values.get("email") or None), "referral")  # fmt: skip
 
 
 @router.get("/settings/domain")

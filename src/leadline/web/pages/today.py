@@ -20,12 +20,13 @@ from leadline.notify import service as notify
 from leadline.prospects import service as prospects
 from leadline.tasks.schemas import SNOOZES
 from leadline.tasks.today import build
+from leadline.web.pages import replies
 from leadline.web.render import page, settings_of
 
 router = APIRouter()
 
 OK = {"done": "The task is done.", "snoozed": "The task is snoozed.", "reassigned": "The task has a new owner.",
-      "reopened": "The task is open again."}  # fmt: skip
+      "reopened": "The task is open again.", **replies.FLASHES}  # fmt: skip
 
 
 def _load(settings: Settings, user: str, who: str) -> dict[str, Any]:
