@@ -5,10 +5,12 @@ the Settings page loads for admins (DNS lookups take up to LEADLINE_DNS_LIFETIME
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from leadline.auth.deps import PageAdmin, PageUser, PageWriter
@@ -42,29 +44,9 @@ async def replies_page(request: Request, principal: PageUser) -> Response:
     })  # fmt: skip
 
 
-@router.post("/replies/{reply_id}/label")
-async def correct_label(request: Request, reply_id: str, principal: PageWriter) -> Response:
-    settings = settings_of(request)
-    values = await read_form(request)
-    label = values.get("label", "")
-
-    def run() -> None:
-        with unit_of_work(settings) as session:
-            service.correct(session, reply_id, label, actor=principal.actor)
-
-    try:
-        await run_in_threadpool(run)
-    except LeadlineError as error:
-        raise HTTPException(error.status_code, str(error)) from None
-    back = request.query_params.get("next") or "/replies"
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/replies"
-    return RedirectResponse(back + ("&" if "?" in back else "?") + "ok=label", status_code=303)
-
-
-async def _act_on(request: Request, reply_id: str, principal: Any, act: Any, done: str) -> Response:
+async def _act_on(request: Request, act: Callable[[Session, dict[str, str]], object], done: str) -> Response:
     """Run one of the replies' actions (the same service call as the command) and go back to where
-    the button was (the Today page or /replies); a refusal is the error page, nothing changed."""
+    the form was (the Today page or /replies) saying so; a refusal is the error page, nothing changed."""
     settings = settings_of(request)
     values = await read_form(request)
 
@@ -82,17 +64,23 @@ async def _act_on(request: Request, reply_id: str, principal: Any, act: Any, don
     return RedirectResponse(back + ("&" if "?" in back else "?") + f"ok={done}", status_code=303)
 
 
+@router.post("/replies/{reply_id}/label")
+async def correct_label(request: Request, reply_id: str, principal: PageWriter) -> Response:
+    return await _act_on(request, lambda session, values: service.correct(
+        session, reply_id, values.get("label", ""), actor=principal.actor), "label")  # fmt: skip
+
+
 @router.post("/replies/{reply_id}/confirm")
 async def confirm_lost(request: Request, reply_id: str, principal: PageWriter) -> Response:
     """A not-interested reply confirmed: the prospect is lost with it as the reason (``leadline replies confirm``)."""
-    return await _act_on(request, reply_id, principal, lambda session, _values: service.confirm_lost(
+    return await _act_on(request, lambda session, _values: service.confirm_lost(
         session, reply_id, actor=principal.actor), "lost")  # fmt: skip
 
 
 @router.post("/replies/{reply_id}/accept-referral")
 async def accept_referral(request: Request, reply_id: str, principal: PageWriter) -> Response:
     """The prospect a referral names, made (``leadline replies accept-referral``)."""
-    return await _act_on(request, reply_id, principal, lambda session, values: service.accept_referral(
+    return await _act_on(request, lambda session, values: service.accept_referral(
         session, reply_id, actor=principal.actor, name=values.get("name") or None,
         email=values.get("email") or None), "referral")  # fmt: skip
 
