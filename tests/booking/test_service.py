@@ -313,53 +313,45 @@ class TestRefused:
         self._refused(settings, service.AlreadyBooked, lambda: book(settings, token, at("2026-12-09 10:00")))
 
 
+def _race(settings, start) -> list[str]:
+    """Two prospects' links book ``start`` at once, each in its own thread, connection and transaction:
+    what each got (``booked`` or ``taken: <the message>``)."""
+    tokens = [prospect_with_link(settings)[1] for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(token: str) -> None:
+        barrier.wait()
+        try:
+            book(settings, token, start)
+            outcomes.append("booked")
+        except service.SlotTaken as error:
+            outcomes.append(f"taken: {error.message}")
+
+    threads = [threading.Thread(target=attempt, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return sorted(outcomes)
+
+
 class TestRace:
     def test_two_people_one_slot_one_booking_and_one_taken(self, settings):
-        """Two threads, each its own connection and transaction, book the same slot at once."""
         set_up(settings)
-        tokens = [prospect_with_link(settings)[1] for _ in range(2)]
-        start = at("2026-12-08 10:00")
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def attempt(token: str) -> None:
-            barrier.wait()
-            try:
-                book(settings, token, start)
-                outcomes.append("booked")
-            except service.SlotTaken as error:
-                outcomes.append(f"taken: {error.message}")
-
-        threads = [threading.Thread(target=attempt, args=(t,)) for t in tokens]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert sorted(outcomes) == ["booked", "taken: that time has just been taken; pick another"]
+        assert _race(settings, at("2026-12-08 10:00")) == [
+            "booked",
+            "taken: that time has just been taken; pick another",
+        ]
         assert counts(settings)["calls"] == 1 and counts(settings)["bookings"] == 1
 
     def test_two_people_one_slot_of_a_host_who_set_nothing(self, settings):
         """No availability row to lock: the host's user row is the lock."""
         fresh(settings)
-        tokens = [prospect_with_link(settings)[1] for _ in range(2)]
-        start = at("2026-12-08 15:00")
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def attempt(token: str) -> None:
-            barrier.wait()
-            try:
-                book(settings, token, start)
-                outcomes.append("booked")
-            except service.SlotTaken:
-                outcomes.append("taken")
-
-        threads = [threading.Thread(target=attempt, args=(t,)) for t in tokens]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert sorted(outcomes) == ["booked", "taken"]
+        assert _race(settings, at("2026-12-08 15:00")) == [
+            "booked",
+            "taken: that time has just been taken; pick another",
+        ]
         assert counts(settings)["calls"] == 1 and counts(settings)["offers"] == 0
 
 

@@ -64,7 +64,9 @@ class TestInbox:
         assert "reply labelled not interested (read by the rules)" in detail
         today = page_client.get("/today").text
         assert 'data-label="not_interested"' in today
-        assert f'data-reply-label="{reply_id}"' in today and f'action="/replies/{reply_id}/confirm?next=/today"' in today
+        assert (
+            f'data-reply-label="{reply_id}"' in today and f'action="/replies/{reply_id}/confirm?next=/today"' in today
+        )
 
     def test_a_person_confirms_a_not_interested_reply_or_adds_a_referral_from_the_page(self, settings, page_client):
         """The Today page told a web user to run `leadline replies confirm` / `accept-referral`: now a
