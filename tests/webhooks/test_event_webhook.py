@@ -200,6 +200,10 @@ class TestEffects:
         assert entries[second.outreach_activity_id] == ("email", "delivered", moved_at)
         shown = cli("prospects", "show", first.prospect_id, "--json").json["timeline"]
         assert [e["status"] for e in shown if e["id"] == first.outreach_activity_id] == ["opened"]
+        # Read beside its time, the entry says what happened then (sent) and where the email got to since
+        # ("email opened" at the send's time read as opened then).
+        line = next(x for x in cli("prospects", "show", first.prospect_id).stdout.splitlines() if "pain_point" in x)
+        assert "email: sent" in line and "now opened" in line and "email: opened" not in line
         with clock.freeze(t0 + timedelta(hours=5)):  # a second open: still opened
             hook.post([event(first, "open", t0 + timedelta(hours=3), sg_machine_open=False)])
         again = timeline_entries(hook.settings, [first.prospect_id, second.prospect_id])

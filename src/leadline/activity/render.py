@@ -111,6 +111,23 @@ def _customer(status: str, details: dict[str, Any], zone: tzinfo, currency: str)
     return line
 
 
+#: Where an email got to after it was sent (``emails.sync_timeline_statuses`` moves its own entry on).
+_MOVED_ON = frozenset({"delivered", "opened", "clicked", "replied", "bounced"})
+
+
+def _moved_on(type: str, status: str, details: dict[str, Any]) -> bool:
+    """An email's own entry (made when it was sent; its events have entries of their own) whose email
+    has got further since."""
+    return type == "email" and not details.get("event") and not details.get("error") and status in _MOVED_ON
+
+
+def shown_status(type: str, status: str, details: dict[str, Any]) -> str:
+    """An entry's status as its line says it: what happened at the entry's time. An email's own entry
+    says "sent" (where the email got to since is in :func:`describe`: "now opened"); read beside its
+    time, "email opened" said it was opened when it was sent."""
+    return "sent" if _moved_on(type, status, details) else status
+
+
 def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo, currency: str = "USD") -> str:
     if type == "stage_change":  # the stages by their names everywhere (badges, board, reports): "Scheduled -> Called"
         line = f"{_stage(details.get('from'))} -> {_stage(details.get('to'))}"
@@ -140,6 +157,8 @@ def describe(type: str, status: str, details: dict[str, Any], *, zone: tzinfo, c
         if details.get("error"):
             return _short(f"{details.get('template') or ''}: {details['error']}", 90)
         parts = [details.get("template") or "", _short(details.get("subject") or "", 60)]
+        if _moved_on(type, status, details):
+            parts.append(f"now {status}")
         return " · ".join(p for p in parts if p)
     if type == "call":
         return _call(status, details, zone)

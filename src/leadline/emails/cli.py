@@ -262,7 +262,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show an email as it was sent, what happened to it, and the prospect's timeline for it."""
-    from leadline.activity.render import describe
+    from leadline.activity.render import describe, shown_status
 
     zone = cli_settings().zone
     from leadline.db import unit_of_work
@@ -298,7 +298,7 @@ def show(
         (
             (
                 local(e.created_at),
-                f"{e.type}: {e.status}",
+                f"{e.type}: {shown_status(e.type, e.status, e.details)}",
                 describe(e.type, e.status, e.details, zone=zone, currency=cli_settings().currency),
             )
             for e in entries

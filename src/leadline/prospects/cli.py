@@ -158,7 +158,7 @@ def show(
 
 
 def _print_prospect(detail: Any) -> None:
-    from leadline.activity.render import describe
+    from leadline.activity.render import describe, shown_status
 
     zone, currency = cli_settings().zone, cli_settings().currency
 
@@ -187,8 +187,8 @@ def _print_prospect(detail: Any) -> None:
     typer.echo("")
     print_table(
         ["When", "What", "Details", "By"],
-        ((local(e.created_at), f"{e.type}: {e.status}", describe(e.type, e.status, e.details, zone=zone,
-                                                                  currency=currency), e.actor)
+        ((local(e.created_at), f"{e.type}: {shown_status(e.type, e.status, e.details)}",
+          describe(e.type, e.status, e.details, zone=zone, currency=currency), e.actor)
          for e in detail.timeline),
         title="Timeline",
         footer=None if timeline else "no activity yet",

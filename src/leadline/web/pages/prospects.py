@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from leadline.activity.render import describe
+from leadline.activity.render import describe, shown_status
 from leadline.auth import service as auth_service
 from leadline.auth.deps import PageUser, PageWriter, Principal
 from leadline.calls import service as calls
@@ -414,6 +414,7 @@ def _detail(settings: Settings, prospect_id: str) -> dict[str, Any]:
         "timeline": [
             {
                 "entry": e,
+                "status": shown_status(e.type, e.status, e.details or {}),
                 "text": describe(e.type, e.status, e.details or {}, zone=settings.zone, currency=settings.currency),
             }
             for e in timeline
