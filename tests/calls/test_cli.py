@@ -71,27 +71,28 @@ class TestTheSeedExample:
 
 class TestBadInput:
     def test_refused_with_one_line_and_nothing_changes(self, settings, cli):
+        """Each line names the option typed (it named the API's field: ``scheduledAt:`` for ``--at``)."""
         freeze("2025-11-18 09:00")
         p = make_prospect(settings)
         book(settings, p.id, "2025-11-20 10:00")
         before = snapshot(settings)
         cases = [
             (["calls", "schedule", "--prospect", p.id, "--at", "2025-11-17 15:00"],
-             "error: scheduledAt: Mon 17 Nov 2025 15:00 CST is in the past; a call is booked for a time to come"),
+             "error: --at: Mon 17 Nov 2025 15:00 CST is in the past; a call is booked for a time to come"),
             (["calls", "schedule", "--prospect", p.id, "--at", "next friday"],
-             "error: scheduled-at: 'next friday' is not a date and time like 2025-11-21 15:00"),
+             "error: --at: 'next friday' is not a date and time like 2025-11-21 15:00"),
             (["calls", "schedule", "--prospect", p.id, "--at", "2026-03-08 02:30"],
-             "error: scheduledAt: 2026-03-08 02:30 does not exist in America/Chicago"),
+             "error: --at: 2026-03-08 02:30 does not exist in America/Chicago"),
             (["calls", "schedule", "--prospect", "nobody", "--at", "2025-11-21 15:00"],
-             "error: prospectId: no prospect with id 'nobody'"),
+             "error: --prospect: no prospect with id 'nobody'"),
             (["calls", "log", "--prospect", p.id, "--outcome", "interested", "--duration", "-25m"],
              "error: duration: must not be negative"),
             (["calls", "log", "--prospect", p.id, "--outcome", "interested", "--duration", "13h"],
              "error: duration: must be at most 12 hours"),
             (["calls", "log", "--prospect", "nobody", "--outcome", "interested"],
-             "error: prospectId: no prospect with id 'nobody'"),
+             "error: --prospect: no prospect with id 'nobody'"),
             (["calls", "log", "--prospect", p.id, "--outcome", "closed_won"],
-             "error: serviceType: is required for outcome closed_won"),
+             "error: --service: is required for outcome closed_won"),
             (["calls", "log", "--outcome", "interested"], "error: give --prospect ID (or --call ID)"),
             (["calls", "cancel", "call_nope"], "error: callId: no call with id 'call_nope'"),
         ]  # fmt: skip

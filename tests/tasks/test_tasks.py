@@ -80,7 +80,7 @@ class TestTasks:
         [
             (["--title", ""], "error: title: must not be empty"),
             (["--title", "x", "--due", "someday"], "error: due: 'someday' is not a date"),
-            (["--title", "x", "--prospect", "nobody"], "error: prospectId: no prospect with id 'nobody'"),
+            (["--title", "x", "--prospect", "nobody"], "error: --prospect: no prospect with id 'nobody'"),
             (["--title", "x", "--due", "2026-03-08 02:30"], "error: due: 2026-03-08 02:30 does not exist"),
         ],
     )

@@ -46,7 +46,7 @@ def schedule(
     from leadline.prospects import service as prospects
 
     require_database()
-    with cli_errors():
+    with cli_errors({"prospectId": "--prospect", "scheduledAt": "--at"}):
         data = CallBook.model_validate({"prospect_id": prospect, "scheduled_at": at, "notes": notes})
         with unit_of_work(cli_settings()) as session:
             call = service.book(session, data, actor=actor())
@@ -76,7 +76,7 @@ def reschedule(
     from leadline.db import unit_of_work
 
     _need_db()
-    with cli_errors():
+    with cli_errors({"scheduledAt": "--at"}):
         data = Reschedule.model_validate({"scheduled_at": at, "reason": reason})
         with unit_of_work(cli_settings()) as session:
             result = service.read(session, [service.reschedule(session, call_id, data, actor=actor())])[0]
@@ -145,6 +145,11 @@ def _done(result: Any, line: str, as_json: bool) -> None:
         typer.echo(line)
 
 
+#: The fields `calls log` fills under other names (its refusals name the option).
+LOG_OPTIONS = {"prospectId": "--prospect", "callId": "--call", "followUpAt": "--follow-up", "serviceType": "--service",
+               "startDate": "--start"}  # fmt: skip
+
+
 @app.command("log")
 def log(
     outcome: Annotated[Outcome, typer.Option(help="How the call went.")],
@@ -210,7 +215,7 @@ def log(
     if prospect is None and call is None:
         abort("give --prospect ID (or --call ID)")
     _need_db()
-    with cli_errors():
+    with cli_errors(LOG_OPTIONS):
         data = CallLog.model_validate(given)
         with unit_of_work(cli_settings()) as session:
             result = service.logged_read(session, service.log(session, data, actor=actor()))

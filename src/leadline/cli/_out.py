@@ -6,6 +6,7 @@ the imports run one way (an import contract holds it)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,22 +94,38 @@ def warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
+def _named(line: str, options: dict[str, str]) -> str:
+    """``line`` (``field: message``, or several joined by ``; ``) with each field the command takes
+    under another name said as its option: ``scheduledAt: ...`` is ``--at: ...`` for ``calls schedule``."""
+    parts = line.split("; ")
+    for index, part in enumerate(parts):
+        name, colon, rest = part.partition(": ")
+        if colon and name in options:
+            parts[index] = f"{options[name]}: {rest}"
+    return "; ".join(parts)
+
+
 @contextmanager
-def cli_errors() -> Iterator[None]:
-    """Turn every error a user can meet into one line on stderr and exit 1."""
+def cli_errors(options: dict[str, str] | None = None) -> Iterator[None]:
+    """Turn every error a user can meet into one line on stderr and exit 1. ``options``: the fields a
+    command's options fill under other names ({"scheduledAt": "--at"}), so the line names what was typed
+    (a service names its fields as the API does; the schemas' own refusals name them dashed)."""
     from pydantic import ValidationError
 
     from leadline.errors import LeadlineError
     from leadline.schemas import field_errors, one_line
 
+    named = {}
+    for field, option in (options or {}).items():
+        named[field] = named[re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", field).lower()] = option
     try:
         yield
     except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
         raise  # a closed pipe ends the command quietly (Click's EPIPE handling, leadline.__main__)
     except LeadlineError as error:
-        abort(str(error))
+        abort(_named(str(error), named))
     except ValidationError as error:
-        abort(one_line(field_errors(error, camel=False)).replace("_", "-"))
+        abort(_named(one_line(field_errors(error, camel=False)).replace("_", "-"), named))
     except Exception as error:
         from leadline.db import is_unavailable
 

@@ -90,7 +90,7 @@ def add(
     require_database()
     values = {"title": title, "prospect_id": prospect, "customer_id": customer, "due": due, "notes": notes,
               "kind": kind, "owner": owner}  # fmt: skip
-    with cli_errors():
+    with cli_errors({"prospectId": "--prospect", "customerId": "--customer"}):
         data = TaskCreate.model_validate({k: v for k, v in values.items() if v is not None})
         with unit_of_work(cli_settings()) as session:
             result = service.read(session, [service.create(session, data, actor=actor())])[0]
