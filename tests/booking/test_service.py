@@ -117,10 +117,12 @@ class TestHost:
             assert booking is not None and booking.length_minutes == 30
             assert service.prospects.get(session, prospect_id).sales_status == "scheduled"
         assert HOST in [str(m["To"]) for m in outbox(settings)]
-        # the default 10 minutes after a call: 15:00 (its call and buffer would reach 15:40) is taken away too
+        # the default 10 minutes after a call: 15:00 (its call and buffer would reach 15:40) is taken away, and
+        # 16:00 too (it would start as the booked call ends, with no 10 minutes after that one)
         after = slots(settings, prospect_with_link(settings)[1])
-        assert at("2026-12-08 14:30") in after and at("2026-12-08 16:00") in after
-        assert at("2026-12-08 15:00") not in after and at("2026-12-08 15:30") not in after
+        assert at("2026-12-08 14:30") in after and at("2026-12-08 16:30") in after
+        for taken in ("15:00", "15:30", "16:00"):
+            assert at(f"2026-12-08 {taken}") not in after, taken
 
     def test_the_owner_hosts_on_the_defaults_even_when_someone_else_set_hours(self, settings):
         set_up(settings)

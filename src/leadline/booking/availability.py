@@ -169,7 +169,9 @@ def free_slots(
     for start in starts:
         if per_day.get(start.astimezone(zone).date(), 0) >= row.daily_max:
             continue
-        if any(start - before < b.end and start + span + after > b.start for b in taken):
+        # Each call's buffers stay clear of the other: this call's around it, and the booked call's
+        # (10 minutes after each call means after the booked one too, not only after the new one).
+        if any(start - before < b.end + after and start + span + after > b.start - before for b in taken):
             continue
         free.append(start)
     return free
