@@ -85,6 +85,12 @@ def test_the_owners_day_in_the_service_the_cli_and_the_api(settings, client):
     assert [r["prospectName"] for r in api["replies"]] == ["Baker Roofing"] and api["owner"] == ANN
     assert len(client.get("/api/today").json()["calls"]) == 3
     assert client.get("/api/today", params={"owner": "x" * 400}).status_code == 422
+    # A mistyped address is said, not shown as an empty day (it answered "nothing today" without a word)
+    unknown = run_leadline("today", "--owner", "nobody@example.com", env=settings_env(settings))
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: owner: 'nobody@example.com' is not a user (see leadline users list)"
+    refused = client.get("/api/today", params={"owner": "nobody@example.com"})
+    assert refused.status_code == 422 and refused.json()["field"] == "owner"
 
 
 def test_the_today_page_is_mine_by_default_for_an_owner(settings, signed_in):

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from leadline.auth.lookup import require_user
 from leadline.calls import reading as calls
 from leadline.clock import utc_now
 from leadline.db import UTCDateTime, settings_of
@@ -64,6 +65,8 @@ UNANSWERED_REPLIES = (
 def build(session: Session, *, owner: str | None = None) -> TodayRead:
     settings = settings_of(session)
     owner = owner.strip().lower() or None if owner is not None else None
+    if owner is not None:
+        require_user(session, owner)  # a mistyped address is said, not shown as an empty day
     zone = settings.zone
     now = utc_now()
     start, _ = local_day_bounds(now, zone)
