@@ -449,9 +449,11 @@ def test_the_cli_prints_control_characters_as_escapes(settings, cli):
     p = make_prospect(settings, name="Plain Co")
     with unit_of_work(settings) as session:
         session.execute(text("UPDATE prospects SET name = :name, trade = :notes WHERE id = :id"),
-                        {"name": "Evil \x1b[2J Co [red]", "notes": "a\x1b]8;;http://x.example\x07b\nnext", "id": p.id})  # fmt: skip
+                        {"name": "Evil \x1b[2J Co [red]", "notes": "a\x1b]8;;http://x.example\x07b\rover\nnext",
+                         "id": p.id})  # fmt: skip
     for command in (("prospects", "show", p.id), ("prospects", "list")):
         shown = cli(*command)
         assert shown.exit_code == 0, shown.stderr
         assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
         assert "Evil \\x1b[2J Co [red]" in shown.stdout, shown.stdout
+        assert "\r" not in shown.stdout  # a carriage return would write over what is shown before it
