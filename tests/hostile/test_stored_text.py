@@ -457,3 +457,13 @@ def test_the_cli_prints_control_characters_as_escapes(settings, cli):
         assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout
         assert "Evil \\x1b[2J Co [red]" in shown.stdout, shown.stdout
         assert "\r" not in shown.stdout  # a carriage return would write over what is shown before it
+    # A stored reply printed whole (not in a table): a carriage return that ends no line is written \r,
+    # a line break (\r\n too) stays one.
+    from tests.webhooks.conftest import send_to
+
+    (email,) = send_to(settings, 1)
+    with unit_of_work(settings) as session:
+        session.execute(text("UPDATE email_activities SET reply_text = :reply WHERE id = :id"),
+                        {"reply": "Yes, call me\rNo thanks\r\nBye", "id": email.id})  # fmt: skip
+    printed = cli("emails", "show", email.id).stdout
+    assert "Yes, call me\\rNo thanks\nBye" in printed.replace("\r\n", "\n") and "me\rNo" not in printed
