@@ -122,7 +122,7 @@ def compose(
         _print_report(report)
         for outcome in report.outcomes:
             if outcome.text is not None:
-                typer.echo(f"\nSubject: {outcome.subject}\n\n{outcome.text}")
+                echo_text(f"\nSubject: {outcome.subject}\n\n{outcome.text}")
     if report.stopped:
         abort(report.stopped)
     if not report.count("sent") and not report.count("scheduled") and not report.count("planned"):
@@ -399,8 +399,7 @@ def templates_show(name: Annotated[str, typer.Argument(help="Template name.")], 
                     "fields": sorted(template.fields)})  # fmt: skip
         return
     typer.echo(f"# {template.name} ({template.source}), type {template.email_type}")
-    typer.echo(f"Subject: {template.subject}\n")
-    typer.echo(template.body)
+    echo_text(f"Subject: {template.subject}\n\n{template.body}")
     typer.echo("Merge fields: " + ", ".join(f"{f} ({templates.MERGE_FIELDS[f]})" for f in sorted(template.fields)))
 
 
@@ -426,7 +425,7 @@ def templates_preview(
         print_json({"template": name, "prospectId": prospect, "toEmail": to, "subject": rendered.subject,
                     "text": rendered.text, "html": rendered.html})  # fmt: skip
         return
-    typer.echo(f"To: {to or '(no email address)'}\nSubject: {rendered.subject}\n\n{rendered.text}")
+    echo_text(f"To: {to or '(no email address)'}\nSubject: {rendered.subject}\n\n{rendered.text}")
 
 
 # --- suppressions ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadline.cli._out import actor, cli_errors, cli_settings, local, print_json, print_table
+from leadline.cli._out import actor, cli_errors, cli_settings, echo_text, local, print_json, print_table
 
 app = typer.Typer(help="Texts (SMS): log them, send them through Twilio, see replies and opt-outs.",
                   no_args_is_help=True)  # fmt: skip
@@ -77,7 +77,7 @@ def send(
         print_json(result.as_dict())
         return
     p = result.preview
-    typer.echo(f"To {p.to} ({p.segments} segment{'s' if p.segments != 1 else ''}, {p.encoding}):\n{p.body}")
+    echo_text(f"To {p.to} ({p.segments} segment{'s' if p.segments != 1 else ''}, {p.encoding}):\n{p.body}")
     if result.text is None:
         for reason in p.blocked:
             typer.echo(f"would not send now: {reason}")
