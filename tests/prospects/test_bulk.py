@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -231,6 +233,8 @@ class TestCli:
         env = {"LEADLINE_DATABASE_URL": settings.database_url, "LEADLINE_DATA_DIR": str(settings.data_dir)}
         done = run_leadline("prospects", "bulk", "--trade", "roofing", "--add-tag", "Storm", "--json", env=env)
         assert done.returncode == 0, done.stderr
+        said = run_leadline("prospects", "bulk-status", json.loads(done.stdout)["id"], env=env).stdout
+        assert ": done. Add tag storm to 6 prospects matching trade roofing: 6 selected, 6 changed, 0 skipped." in said
         listed = run_leadline("prospects", "list", "--tag", "storm", "--json", env=env)
         assert listed.returncode == 0 and listed.stdout.count('"id"') == 6
         shown = run_leadline("prospects", "show", roofers[0], env=env)

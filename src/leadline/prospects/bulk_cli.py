@@ -27,8 +27,8 @@ def _say(result: Any, as_json: bool) -> None:
         typer.echo(f"Undid bulk operation {result.id}: {result.undone} prospects restored.")
         return
     typer.echo(
-        f"Bulk operation {result.id}: {result.status}; {result.total} selected, {result.changed} changed, "
-        f"{result.skipped} skipped."
+        f"Bulk operation {result.id}: {result.status}. {result.what()}: {result.total} selected, "
+        f"{result.changed} changed, {result.skipped} skipped."
     )
     for skip in result.skips:
         typer.echo(f"  skipped {skip.count}: {skip.reason} (e.g. {', '.join(skip.sample)})")
