@@ -234,7 +234,7 @@ GROUPS: dict[str, list[Run]] = {
         run("tasks", "reopen", "{task_done}"),
         run("tasks", "complete", "{task}"),
         run("today", "--json"),
-        read("today", "--owner", "admin@example.com"),
+        read("today", "--owner", "demo@leadline.local"),  # the demo's user (an address that is no user's is refused)
         run("notes", "add", "royal_plumbing_co", "Daniel prefers text messages"),
         read("notes", "list", "royal_plumbing_co", "--json"),
         run("notes", "edit", "{note}", "Daniel prefers texts after 5pm"),
